@@ -1,0 +1,40 @@
+# The two commands a user needs: `make demo` and `make test`. Each installs
+# what is missing (scripts/install-deps.sh), configures and builds.
+PRESET ?= release
+BUILD  := build/$(PRESET)
+JOBS   ?= $(shell nproc)
+
+.PHONY: all deps configure build test unit demo quality nab rca-bench bench check format clean asan
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@test -f $(BUILD)/build.ninja || cmake --preset $(PRESET)
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: unit, integration and quality.
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1200
+
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+quality: build
+	@cd $(BUILD) && ctest --output-on-failure -L quality -V
+
+demo: build
+	@$(BUILD)/src/osprey/cli/osprey demo --config examples/ecommerce.yaml --dir $(BUILD)/demo
+
+asan:
+	@$(MAKE) test PRESET=asan
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	@rm -rf build

@@ -1,0 +1,36 @@
+// Clock: the one way osprey learns the current time. Production code gets a
+// SystemClock from app/; tests inject a FakeClock and move it by hand, so
+// schedules of months run in milliseconds. Implementations are thread-safe.
+#pragma once
+
+#include <atomic>
+
+#include "osprey/base/time.h"
+
+namespace osprey {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Instant Now() const = 0;
+};
+
+// The wall clock. The only place in osprey that reads it (clock.cc).
+class SystemClock final : public Clock {
+ public:
+  Instant Now() const override;
+};
+
+// A clock that moves only when told to.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(Instant start) : now_(ToUnixSeconds(start)) {}
+  Instant Now() const override { return FromUnixSeconds(now_.load()); }
+  void Set(Instant t) { now_.store(ToUnixSeconds(t)); }
+  void Advance(std::chrono::seconds d) { now_.fetch_add(d.count()); }
+
+ private:
+  std::atomic<int64_t> now_;
+};
+
+}  // namespace osprey

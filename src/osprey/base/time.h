@@ -1,0 +1,141 @@
+// Time for osprey: instants (UTC seconds), ISO-8601 durations, IANA time
+// zones, the interval grid a detector's frequency lays over time, and
+// timestamp formats in the Java/L4M pattern style ("yyyy-MM-dd HH:mm:ss").
+// Everything here is a pure value type; none of it reads the wall clock
+// (that is Clock's job, in clock.h). Thread-safe: all types are immutable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "osprey/base/status.h"
+
+namespace date {
+class time_zone;
+}
+
+namespace osprey {
+
+// Seconds since the Unix epoch, UTC. Sub-second precision is not kept:
+// intervals are at least one minute long.
+using Instant = std::chrono::sys_seconds;
+
+inline Instant FromUnixSeconds(int64_t s) { return Instant(std::chrono::seconds(s)); }
+inline int64_t ToUnixSeconds(Instant t) { return t.time_since_epoch().count(); }
+
+// "2020-10-01T00:00:00Z".
+std::string FormatIso(Instant t);
+
+// An ISO-8601 duration: PnYnMnWnDTnHnMnS (e.g. PT5M, PT1H, P1D, P1W, P1M).
+// Calendar parts (years, months, weeks, days) follow the local calendar of a
+// time zone, so a P1D interval may be 23 or 25 hours long across DST changes.
+struct Duration {
+  int64_t years = 0;
+  int64_t months = 0;
+  int64_t weeks = 0;
+  int64_t days = 0;
+  int64_t seconds = 0;  // the time part: hours, minutes and seconds
+
+  // Fails with InvalidArgument on anything but a well-formed, positive,
+  // whole-second ISO-8601 duration.
+  static Result<Duration> Parse(std::string_view text);
+
+  std::string ToString() const;
+  bool IsCalendar() const { return years != 0 || months != 0 || weeks != 0 || days != 0; }
+  // Nominal length: days are 86,400 s, months 30 days, years 365 days.
+  int64_t NominalSeconds() const;
+  bool operator==(const Duration&) const = default;
+};
+
+// An IANA time zone ("UTC", "Europe/Berlin"), from the system tz database.
+class TimeZone {
+ public:
+  // Fails with InvalidArgument naming the zone when it is unknown.
+  static Result<TimeZone> Load(std::string_view name);
+  static TimeZone Utc();
+
+  const std::string& name() const { return name_; }
+  // UTC offset in seconds at `t`, including daylight saving time.
+  int64_t OffsetAt(Instant t) const;
+  // UTC offset in seconds at `t`, without daylight saving time.
+  int64_t StandardOffsetAt(Instant t) const;
+  // Seconds since 1970-01-01 00:00 local wall time, at `t`.
+  int64_t ToLocal(Instant t) const { return ToUnixSeconds(t) + OffsetAt(t); }
+  // The instant of a local wall time; an ambiguous time (clocks turned back)
+  // gives the earlier instant, a skipped time (clocks turned forward) gives
+  // the transition instant.
+  Instant FromLocal(int64_t local_seconds) const;
+
+ private:
+  TimeZone(std::string name, const date::time_zone* zone) : name_(std::move(name)), zone_(zone) {}
+  std::string name_;
+  const date::time_zone* zone_ = nullptr;  // null means UTC
+};
+
+// The grid of intervals that a frequency lays over time in a time zone.
+// Intervals are half-open, [start, next). Calendar frequencies start at local
+// midnight (weeks on Monday, months on the 1st). Time-only frequencies step in
+// absolute time and are aligned to local standard time, so PT1H intervals
+// start on the local hour in every zone, including half-hour zones.
+class IntervalGrid {
+ public:
+  // Fails with InvalidArgument for a frequency under one minute, or one that
+  // mixes calendar and time parts (P1DT1H).
+  static Result<IntervalGrid> Create(const Duration& frequency, const TimeZone& zone);
+
+  // Start of the interval containing `t`.
+  Instant Floor(Instant t) const;
+  // Start of the interval after the one starting at `start`.
+  Instant Next(Instant start) const;
+  // Start of the interval before the one starting at `start`.
+  Instant Prev(Instant start) const;
+  // Starts of all intervals that begin in [from, to).
+  std::vector<Instant> Starts(Instant from, Instant to) const;
+
+  const Duration& frequency() const { return frequency_; }
+  const TimeZone& zone() const { return zone_; }
+
+ private:
+  IntervalGrid(Duration f, TimeZone z) : frequency_(f), zone_(std::move(z)) {}
+  Instant AddCalendar(Instant start, int64_t count) const;
+  Duration frequency_;
+  TimeZone zone_;
+};
+
+// A timestamp pattern in the Java DateTimeFormatter style that Lookout for
+// Metrics used: yyyy MM dd HH mm ss SSS, 'quoted literals', XXX / Z for a UTC
+// offset, and literal punctuation. Three keywords are accepted too:
+// "epoch" (seconds), "epoch_millis" and "iso8601" (any ISO-8601 date-time).
+// Without an offset in the value, the time is local to the given zone.
+class TimestampFormat {
+ public:
+  // Fails with InvalidArgument naming the unsupported pattern letter.
+  static Result<TimestampFormat> Parse(std::string_view pattern);
+
+  // Fails with InvalidArgument quoting the value and the expected pattern.
+  Result<Instant> ParseValue(std::string_view text, const TimeZone& zone) const;
+  std::string Format(Instant t, const TimeZone& zone) const;
+  const std::string& pattern() const { return pattern_; }
+
+  enum class Kind { kPattern, kEpoch, kEpochMillis, kIso8601 };
+  enum class Field { kLiteral, kYear, kMonth, kDay, kHour, kMinute, kSecond, kMillis, kOffset };
+  struct Token {
+    Field field;
+    std::string literal;  // for kLiteral
+  };
+
+ private:
+  std::string pattern_;
+  Kind kind_ = Kind::kPattern;
+  std::vector<Token> tokens_;
+};
+
+// Parses a user-given instant for command-line options and API parameters:
+// "2020-10-01", "2020-10-01 12:00", "2020-10-01T12:00:00", optionally followed
+// by "Z" or an offset; without one the time is local to `zone`.
+Result<Instant> ParseInstant(std::string_view text, const TimeZone& zone);
+
+}  // namespace osprey

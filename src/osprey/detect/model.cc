@@ -1,0 +1,38 @@
+#include "osprey/detect/model.h"
+
+#include "osprey/detect/seasonal_median.h"
+
+namespace osprey::detect {
+
+std::string_view DirectionName(Direction d) {
+  switch (d) {
+    case Direction::kUp: return "up";
+    case Direction::kDown: return "down";
+    case Direction::kNone: break;
+  }
+  return "none";
+}
+
+std::string_view ExplanationName(Explanation e) {
+  switch (e) {
+    case Explanation::kSpike: return "spike";
+    case Explanation::kDip: return "dip";
+    case Explanation::kLevelShift: return "level_shift";
+    case Explanation::kTrendChange: return "trend_change";
+    case Explanation::kSeasonalityBreak: return "seasonality_break";
+    case Explanation::kThreshold: return "threshold";
+    case Explanation::kChange: return "change";
+    case Explanation::kNone: break;
+  }
+  return "none";
+}
+
+Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
+  return SeasonalMedianModel::Create(options);
+}
+
+Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state) {
+  return SeasonalMedianModel::Restore(options, state);
+}
+
+}  // namespace osprey::detect

@@ -1,0 +1,66 @@
+// Per-series anomaly models. A Model sees one series one interval at a time:
+// it scores the new value against what it expected, then learns from it, in
+// O(1) time and bounded memory. Models are pure (no IO, no clock, fixed seeds)
+// and deterministic: the same observations give the same scores, and
+// SaveState -> RestoreModel continues with bit-identical scores. A Model is
+// not thread-safe; one series belongs to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "osprey/base/status.h"
+
+namespace osprey::detect {
+
+enum class Direction { kNone = 0, kUp, kDown };
+
+// What deviated, in a word a machine can act on.
+enum class Explanation { kNone = 0, kSpike, kDip, kLevelShift, kTrendChange, kSeasonalityBreak,
+                         kThreshold, kChange };
+
+std::string_view DirectionName(Direction d);
+std::string_view ExplanationName(Explanation e);
+
+struct Observation {
+  int64_t time = 0;        // interval start, Unix seconds (UTC)
+  int64_t local_time = 0;  // the same instant as local wall-clock seconds in the detector's zone
+  std::optional<double> value;  // nullopt: no data for this interval
+};
+
+struct Score {
+  bool ready = false;  // false while the model is still warming up: no severity yet
+  double value = 0;
+  double expected = 0;
+  double lower = 0;  // the band: values inside it are normal
+  double upper = 0;
+  double severity = 0;  // 0-100, comparable across series
+  Direction direction = Direction::kNone;
+  Explanation explanation = Explanation::kNone;
+};
+
+struct ModelOptions {
+  int64_t interval_seconds = 3600;  // nominal interval length (frequency)
+  // 0-100: higher flags smaller deviations. 50 is the default balance.
+  double sensitivity = 50;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  // Scores obs.value against the model's expectation, then updates the model
+  // with it. A missing value is not scored and only advances time.
+  virtual Score Observe(const Observation& obs) = 0;
+  // Versioned binary state, for RestoreModel.
+  virtual std::string SaveState() const = 0;
+};
+
+// The default model for a series.
+Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options);
+// Fails with DataLoss when the state is corrupt or of an unknown version.
+Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state);
+
+}  // namespace osprey::detect

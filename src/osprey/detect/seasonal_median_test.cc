@@ -1,0 +1,72 @@
+#include "osprey/detect/seasonal_median.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+namespace osprey::detect {
+namespace {
+
+// An hourly series with a daily cycle and noise, fixed seed.
+std::vector<double> DailySeries(int hours, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, 5);
+  std::vector<double> v;
+  for (int h = 0; h < hours; ++h) {
+    v.push_back(200 + 80 * std::sin(2 * M_PI * (h % 24) / 24.0) + noise(rng));
+  }
+  return v;
+}
+
+Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
+
+TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
+  auto model = *CreateModel({3600, 50});
+  auto series = DailySeries(24 * 30, 7);
+  series[24 * 20 + 5] += 150;
+  int flagged_normal = 0;
+  for (int h = 0; h < static_cast<int>(series.size()); ++h) {
+    Score s = model->Observe(Obs(h, series[h]));
+    if (h < 24 * 7) {
+      EXPECT_FALSE(s.ready) << h;
+      continue;
+    }
+    ASSERT_TRUE(s.ready) << h;
+    if (h == 24 * 20 + 5) {
+      EXPECT_GT(s.severity, 80);
+      EXPECT_EQ(s.direction, Direction::kUp);
+      EXPECT_GT(s.value, s.upper);
+    } else if (s.severity >= 50) {
+      ++flagged_normal;
+    }
+  }
+  EXPECT_LE(flagged_normal, 2);
+}
+
+TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
+  auto series = DailySeries(24 * 40, 11);
+  auto a = *CreateModel({3600, 50});
+  int half = 24 * 20;
+  for (int h = 0; h < half; ++h) a->Observe(Obs(h, series[h]));
+  auto b = *RestoreModel({3600, 50}, a->SaveState());
+  for (int h = half; h < static_cast<int>(series.size()); ++h) {
+    Score sa = a->Observe(Obs(h, series[h]));
+    Score sb = b->Observe(Obs(h, series[h]));
+    ASSERT_EQ(std::memcmp(&sa.severity, &sb.severity, sizeof(double)), 0);
+    ASSERT_EQ(std::memcmp(&sa.expected, &sb.expected, sizeof(double)), 0);
+  }
+}
+
+TEST(SeasonalMedianTest, RejectsCorruptState) {
+  auto a = *CreateModel({3600, 50});
+  std::string state = a->SaveState();
+  EXPECT_EQ(RestoreModel({3600, 50}, state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
+  state[0] = 99;
+  EXPECT_EQ(RestoreModel({3600, 50}, state).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(RestoreModel({600, 50}, a->SaveState()).status().code(), StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace osprey::detect
