@@ -1,0 +1,90 @@
+// The detector configuration: one monitored data set (source + query +
+// schedule + metric set + alerts). Loaded from YAML or JSON by loader.h,
+// validated there, and then passed around as an immutable value. The field
+// comments give each field's unit and default; docs/configuration.md is the
+// user-facing version of the same and must stay in step with it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "osprey/base/time.h"
+
+namespace osprey::config {
+
+enum class SourceType { kSqlite, kPostgres, kCsv };
+enum class Aggregation { kSum, kAvg, kCount, kMin, kMax };
+enum class AlertDestination { kWebhook, kSlack, kPagerDuty, kAlertmanager, kCommand };
+enum class RuleDirection { kBoth, kUp, kDown };
+
+std::string_view SourceTypeName(SourceType t);
+std::string_view AggregationName(Aggregation a);
+std::string_view AlertDestinationName(AlertDestination d);
+std::string_view RuleDirectionName(RuleDirection d);
+
+struct Source {
+  SourceType type = SourceType::kSqlite;
+  // sqlite: a database file path; csv: a directory. Relative paths are taken
+  // relative to the detector file's directory.
+  std::string path;
+  // Name of an environment variable holding the connection (a DSN for
+  // postgres, a path for sqlite/csv). When set in the environment it wins over
+  // `path`. Passwords are only ever given this way, never in the file.
+  std::string connection_env;
+  // Seconds a single query may run before it is cancelled. Default 300.
+  int64_t query_timeout_seconds = 300;
+};
+
+struct Measure {
+  std::string name;  // column name in the query's result
+  Aggregation aggregation = Aggregation::kSum;
+};
+
+struct Filter {
+  std::string dimension;
+  std::vector<std::string> values;  // keep only rows whose dimension is one of these
+};
+
+struct Alert {
+  std::string name;
+  AlertDestination destination = AlertDestination::kWebhook;
+  double min_severity = 70;  // 0-100: alert on groups at least this severe
+  std::vector<std::string> measures;  // empty: all measures
+  std::map<std::string, std::vector<std::string>> dimension_filter;  // dimension -> values
+  // Where to deliver: the name of an environment variable holding the URL (or
+  // command line for kCommand). URLs often carry tokens, so never literal.
+  std::string target_env;
+  std::string description;
+};
+
+struct Detector {
+  std::string name;  // [a-z0-9_-], unique per installation
+  std::string description;
+  Duration frequency;  // ISO-8601, at least PT1M
+  TimeZone timezone = TimeZone::Utc();  // IANA name; default UTC
+  int64_t offset_seconds = 0;  // wait this long after an interval closes before reading it
+  Source source;
+  // SQL with {{interval_start}} and {{interval_end}} placeholders; both are
+  // bound as parameters, formatted with `timestamp_format` in `timezone`.
+  std::string query;
+  std::string timestamp_column = "timestamp";
+  std::string timestamp_format = "yyyy-MM-dd HH:mm:ss";
+  std::vector<std::string> dimensions;
+  std::vector<Measure> measures;
+  std::vector<Filter> filters;
+  // How deep roll-up series go: 0 = leaves only; the default (-1) builds every
+  // subset of the dimensions ("ALL" for a dimension).
+  int rollup_depth = -1;
+  // First instant of history to crawl on backfill; unset: the source's earliest.
+  std::optional<Instant> history_start;
+  double sensitivity = 50;   // 0-100, higher flags smaller deviations
+  double min_severity = 50;  // 0-100, points at least this severe are stored as anomalies
+  std::vector<Alert> alerts;
+  // The file this came from, for messages; empty when built in code.
+  std::string origin;
+};
+
+}  // namespace osprey::config

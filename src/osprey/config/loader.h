@@ -1,0 +1,24 @@
+// Loading and validating detector files. Loading is strict: unknown keys,
+// duplicate keys, wrong types, bad durations, formats and time zones are
+// errors that name "file:line: field: what is wrong". JSON is accepted too
+// (it is read as YAML, of which it is a subset).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "osprey/base/status.h"
+#include "osprey/config/detector.h"
+
+namespace osprey::config {
+
+// Reads and validates a detector file. InvalidArgument on any problem, with
+// the message starting "path:line:".
+Result<Detector> LoadDetectorFile(const std::string& path);
+// Same, from text; `origin` names the text in messages.
+Result<Detector> LoadDetector(std::string_view text, const std::string& origin);
+
+// The detector as YAML that LoadDetector reads back to an equal Detector.
+std::string DetectorToYaml(const Detector& d);
+
+}  // namespace osprey::config
