@@ -1,0 +1,305 @@
+#include "osprey/ingest/aggregate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace osprey::ingest {
+namespace {
+
+constexpr size_t kMaxExamples = 5;
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// A number from a cell: integers, reals and numeric text. nullopt for NULL;
+// an error string for anything else.
+std::optional<double> CellNumber(const Cell& c, std::string* error) {
+  switch (c.type) {
+    case Cell::Type::kNull: return std::nullopt;
+    case Cell::Type::kInteger: return static_cast<double>(c.integer);
+    case Cell::Type::kReal:
+      if (!std::isfinite(c.real)) {
+        *error = "not a finite number";
+        return std::nullopt;
+      }
+      return c.real;
+    case Cell::Type::kText: {
+      std::string_view t = c.text;
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+      double v = 0;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (t.empty() || ec != std::errc() || p != t.data() + t.size() || !std::isfinite(v)) {
+        *error = fmt::format("'{}' is not a number", c.text.substr(0, 40));
+        return std::nullopt;
+      }
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string CellText(const Cell& c) {
+  switch (c.type) {
+    case Cell::Type::kText: return std::string(c.text);
+    case Cell::Type::kInteger: return std::to_string(c.integer);
+    case Cell::Type::kReal: return fmt::format("{}", c.real);
+    case Cell::Type::kNull: break;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<double> Aggregate::Value(config::Aggregation a) const {
+  switch (a) {
+    case config::Aggregation::kSum: return sum;
+    case config::Aggregation::kCount: return count;
+    case config::Aggregation::kAvg: return count > 0 ? std::optional<double>(sum / count) : std::nullopt;
+    case config::Aggregation::kMin: return count > 0 ? std::optional<double>(min) : std::nullopt;
+    case config::Aggregation::kMax: return count > 0 ? std::optional<double>(max) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool SeriesKey::IsLeaf() const {
+  return std::none_of(values.begin(), values.end(), [](int32_t v) { return v == kAll; });
+}
+
+SeriesCatalog::SeriesCatalog(const config::Detector& d)
+    : dimensions_(d.dimensions), values_(d.dimensions.size()), ids_(d.dimensions.size()) {
+  for (const auto& m : d.measures) measures_.push_back(m.name);
+}
+
+int32_t SeriesCatalog::Intern(size_t dimension, std::string_view value) {
+  auto& ids = ids_[dimension];
+  auto it = ids.find(std::string(value));
+  if (it != ids.end()) return it->second;
+  int32_t id = static_cast<int32_t>(values_[dimension].size());
+  values_[dimension].emplace_back(value);
+  ids.emplace(std::string(value), id);
+  return id;
+}
+
+int32_t SeriesCatalog::Find(size_t dimension, std::string_view value) const {
+  auto it = ids_[dimension].find(std::string(value));
+  return it == ids_[dimension].end() ? -2 : it->second;
+}
+
+std::string SeriesCatalog::DimsJson(const SeriesKey& key) const {
+  std::string out = "{";
+  bool first = true;
+  for (size_t d = 0; d < key.values.size(); ++d) {
+    if (key.values[d] == kAll) continue;
+    if (!first) out += ",";
+    first = false;
+    out += fmt::format("\"{}\":\"{}\"", JsonEscape(dimensions_[d]), JsonEscape(Value(d, key.values[d])));
+  }
+  out += "}";
+  return out;
+}
+
+std::string SeriesCatalog::Label(const SeriesKey& key) const {
+  std::string out = measures_[key.measure];
+  if (key.values.empty()) return out;
+  out += "{";
+  for (size_t d = 0; d < key.values.size(); ++d) {
+    if (d) out += ", ";
+    out += dimensions_[d] + "=" + (key.values[d] == kAll ? std::string("ALL") : Value(d, key.values[d]));
+  }
+  out += "}";
+  return out;
+}
+
+void DataQuality::Reject(int64_t row, const std::string& reason) {
+  ++rows_rejected;
+  ++rejected_by_reason[reason.substr(0, reason.find(':'))];
+  if (examples.size() < kMaxExamples) examples.push_back(fmt::format("row {}: {}", row, reason));
+}
+
+void DataQuality::Merge(const DataQuality& o) {
+  rows_read += o.rows_read;
+  rows_rejected += o.rows_rejected;
+  rows_filtered += o.rows_filtered;
+  for (const auto& [k, v] : o.rejected_by_reason) rejected_by_reason[k] += v;
+  for (const auto& e : o.examples) {
+    if (examples.size() < kMaxExamples) examples.push_back(e);
+  }
+}
+
+Aggregator::Aggregator(const config::Detector& detector, const IntervalGrid& grid,
+                       SeriesCatalog& catalog, Instant from, Instant to)
+    : detector_(detector), grid_(grid), catalog_(catalog), from_(from), to_(to),
+      format_(*TimestampFormat::Parse("epoch")) {
+  auto f = TimestampFormat::Parse(detector.timestamp_format);
+  if (f.ok()) format_ = *f;  // the loader has validated it
+  for (Instant s : grid.Starts(from, to)) intervals_[s];
+  filter_values_.resize(detector.dimensions.size());
+  for (const auto& filter : detector.filters) {
+    auto it = std::find(detector.dimensions.begin(), detector.dimensions.end(), filter.dimension);
+    if (it == detector.dimensions.end()) continue;
+    auto& vals = filter_values_[static_cast<size_t>(it - detector.dimensions.begin())];
+    vals.insert(vals.end(), filter.values.begin(), filter.values.end());
+  }
+}
+
+Status Aggregator::OnColumns(const std::vector<std::string>& names) {
+  auto find = [&](const std::string& want) -> int {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == want) return static_cast<int>(i);
+    }
+    for (size_t i = 0; i < names.size(); ++i) {  // SQL folds case; accept that
+      if (names[i].size() == want.size() &&
+          std::equal(names[i].begin(), names[i].end(), want.begin(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
+  auto missing = [&](const std::string& what, const std::string& col) {
+    std::string have;
+    for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
+    return InvalidArgument(fmt::format(
+        "detector '{}': the query returns no column '{}' ({}); it returns: {}", detector_.name, col,
+        what, have));
+  };
+  timestamp_col_ = find(detector_.timestamp_column);
+  if (timestamp_col_ < 0) return missing("timestamp column", detector_.timestamp_column);
+  dimension_cols_.clear();
+  for (const auto& d : detector_.dimensions) {
+    int c = find(d);
+    if (c < 0) return missing("dimension", d);
+    dimension_cols_.push_back(c);
+  }
+  measure_cols_.clear();
+  for (const auto& m : detector_.measures) {
+    int c = find(m.name);
+    if (c < 0) return missing("measure", m.name);
+    measure_cols_.push_back(c);
+  }
+  return Status::Ok();
+}
+
+Status Aggregator::OnRow(const std::vector<Cell>& cells) {
+  ++row_number_;
+  // Quality is counted on the interval the row belongs to; rows that cannot
+  // be placed count on the first interval of the query.
+  IntervalLeaves* fallback = intervals_.empty() ? nullptr : &intervals_.begin()->second;
+  auto reject_unplaced = [&](const std::string& reason) {
+    if (fallback) {
+      ++fallback->quality.rows_read;
+      fallback->quality.Reject(row_number_, reason);
+    }
+    return Status::Ok();
+  };
+  const Cell& tc = cells[static_cast<size_t>(timestamp_col_)];
+  Instant ts;
+  if (tc.type == Cell::Type::kNull) return reject_unplaced("timestamp is NULL");
+  if (tc.type == Cell::Type::kText) {
+    auto parsed = format_.ParseValue(tc.text, detector_.timezone);
+    if (!parsed.ok()) return reject_unplaced("bad timestamp: " + parsed.status().message());
+    ts = *parsed;
+  } else {
+    auto parsed = format_.ParseValue(CellText(tc), detector_.timezone);
+    if (!parsed.ok()) {
+      return reject_unplaced("bad timestamp: a number where the format is '" +
+                             detector_.timestamp_format + "'");
+    }
+    ts = *parsed;
+  }
+  if (ts < from_ || ts >= to_) {
+    ++rows_outside_;
+    return reject_unplaced(fmt::format(
+        "timestamp outside the queried range: {} is not in [{}, {}) (does the query use "
+        "{{{{interval_start}}}} and {{{{interval_end}}}}?)",
+        FormatIso(ts), FormatIso(from_), FormatIso(to_)));
+  }
+  IntervalLeaves& interval = intervals_[grid_.Floor(ts)];
+  ++interval.quality.rows_read;
+  scratch_ids_.resize(dimension_cols_.size());
+  for (size_t d = 0; d < dimension_cols_.size(); ++d) {
+    const Cell& c = cells[static_cast<size_t>(dimension_cols_[d])];
+    if (c.type == Cell::Type::kNull) {
+      interval.quality.Reject(row_number_, "dimension is NULL: " + detector_.dimensions[d]);
+      return Status::Ok();
+    }
+    std::string text = CellText(c);
+    if (!filter_values_[d].empty() &&
+        std::find(filter_values_[d].begin(), filter_values_[d].end(), text) ==
+            filter_values_[d].end()) {
+      ++interval.quality.rows_filtered;
+      return Status::Ok();
+    }
+    scratch_ids_[d] = catalog_.Intern(d, text);
+  }
+  const size_t nm = measure_cols_.size();
+  scratch_values_.resize(nm);
+  std::vector<double>& values = scratch_values_;
+  for (size_t m = 0; m < nm; ++m) {
+    std::string error;
+    auto v = CellNumber(cells[static_cast<size_t>(measure_cols_[m])], &error);
+    if (!error.empty()) {
+      interval.quality.Reject(row_number_,
+                              "bad measure: " + detector_.measures[m].name + " " + error);
+      return Status::Ok();
+    }
+    values[m] = v.value_or(std::numeric_limits<double>::quiet_NaN());
+  }
+  auto& aggs = interval.leaves[scratch_ids_];
+  if (aggs.empty()) aggs.resize(measure_cols_.size());
+  for (size_t m = 0; m < nm; ++m) {
+    if (!std::isnan(values[m])) aggs[m].Add(values[m]);
+  }
+  return Status::Ok();
+}
+
+std::vector<SeriesPoint> RollUp(const config::Detector& detector, const IntervalLeaves& leaves,
+                                size_t dimension_count) {
+  const size_t nd = dimension_count;
+  const size_t nm = detector.measures.size();
+  int depth = detector.rollup_depth < 0 ? static_cast<int>(nd) : detector.rollup_depth;
+  std::map<std::vector<int32_t>, std::vector<Aggregate>> all;
+  for (uint32_t mask = 0; mask < (1u << nd); ++mask) {
+    if (std::popcount(mask) > depth) continue;
+    for (const auto& [ids, aggs] : leaves.leaves) {
+      std::vector<int32_t> key = ids;
+      for (size_t d = 0; d < nd; ++d) {
+        if (mask & (1u << d)) key[d] = kAll;
+      }
+      auto& dst = all[key];
+      if (dst.empty()) dst.resize(nm);
+      for (size_t m = 0; m < nm; ++m) dst[m].Merge(aggs[m]);
+    }
+  }
+  std::vector<SeriesPoint> out;
+  out.reserve(all.size() * nm);
+  for (uint32_t m = 0; m < nm; ++m) {
+    for (const auto& [ids, aggs] : all) {
+      out.push_back({SeriesKey{m, ids}, aggs[m].Value(detector.measures[m].aggregation)});
+    }
+  }
+  return out;
+}
+
+}  // namespace osprey::ingest

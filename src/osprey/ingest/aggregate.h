@@ -1,0 +1,145 @@
+// Ingest: turns a source's rows into per-interval series points. Rows are
+// validated (timestamp parsed in the detector's zone, measures numeric,
+// dimensions present); bad rows are counted with their reason and skipped,
+// never fatal. Each row is added to its interval's leaf aggregate, one per
+// combination of dimension values; roll-up series ("ALL" for a dimension)
+// are built from the leaves per interval. Not thread-safe; one per query.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "osprey/base/row.h"
+#include "osprey/base/time.h"
+#include "osprey/config/detector.h"
+
+namespace osprey::ingest {
+
+inline constexpr int32_t kAll = -1;  // a roll-up over every value of a dimension
+
+// Running aggregate of one measure in one series and interval. AVG rolls up
+// from sum and count, never by averaging averages.
+struct Aggregate {
+  double sum = 0;
+  double count = 0;  // rows with a non-null value
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+
+  void Add(double v) {
+    sum += v;
+    count += 1;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  void Merge(const Aggregate& o) {
+    sum += o.sum;
+    count += o.count;
+    if (o.min < min) min = o.min;
+    if (o.max > max) max = o.max;
+  }
+  // The measure's value; nullopt when no row had a value (except COUNT and
+  // SUM, which are 0 then).
+  std::optional<double> Value(config::Aggregation a) const;
+};
+
+// A series: one measure over one combination of dimension values, where a
+// value may be kAll. Value ids index SeriesCatalog's per-dimension lists.
+struct SeriesKey {
+  uint32_t measure = 0;
+  std::vector<int32_t> values;
+  auto operator<=>(const SeriesKey&) const = default;
+  bool IsLeaf() const;
+};
+
+// Interns dimension values and names series.
+class SeriesCatalog {
+ public:
+  explicit SeriesCatalog(const config::Detector& d);
+  int32_t Intern(size_t dimension, std::string_view value);
+  const std::string& Value(size_t dimension, int32_t id) const { return values_[dimension][id]; }
+  size_t DimensionCount() const { return dimensions_.size(); }
+  const std::vector<std::string>& dimensions() const { return dimensions_; }
+  const std::string& MeasureName(uint32_t m) const { return measures_[m]; }
+  // {"platform":"pc_web"}: dimensions at kAll are left out. Keys are sorted
+  // in dimension order; values JSON-escaped.
+  std::string DimsJson(const SeriesKey& key) const;
+  // "views{platform=pc_web, marketplace=ALL}" for people.
+  std::string Label(const SeriesKey& key) const;
+  // Finds the id of a value, or -2 when unknown.
+  int32_t Find(size_t dimension, std::string_view value) const;
+
+ private:
+  std::vector<std::string> dimensions_;
+  std::vector<std::string> measures_;
+  std::vector<std::vector<std::string>> values_;
+  std::vector<std::unordered_map<std::string, int32_t>> ids_;
+};
+
+// Data-quality figures of one interval (or of a whole query).
+struct DataQuality {
+  int64_t rows_read = 0;
+  int64_t rows_rejected = 0;
+  int64_t rows_filtered = 0;  // dropped by the detector's dimension filters
+  std::map<std::string, int64_t> rejected_by_reason;
+  std::vector<std::string> examples;  // the first few rejections, "row N: reason"
+  void Reject(int64_t row, const std::string& reason);
+  void Merge(const DataQuality& o);
+};
+
+// The leaves of one interval: for each combination of dimension value ids,
+// one Aggregate per measure.
+struct IntervalLeaves {
+  std::map<std::vector<int32_t>, std::vector<Aggregate>> leaves;
+  DataQuality quality;
+};
+
+struct SeriesPoint {
+  SeriesKey key;
+  std::optional<double> value;
+};
+
+// Collects rows of one query over [from, to) into intervals of `grid`.
+class Aggregator final : public RowHandler {
+ public:
+  Aggregator(const config::Detector& detector, const IntervalGrid& grid, SeriesCatalog& catalog,
+             Instant from, Instant to);
+
+  // Fails with InvalidArgument when a configured column is missing from the
+  // result, naming it and the columns the query returned.
+  Status OnColumns(const std::vector<std::string>& names) override;
+  // Never fails for a bad row: the row is counted as rejected.
+  Status OnRow(const std::vector<Cell>& cells) override;
+
+  // Every interval start in [from, to), with its leaves (possibly none).
+  std::map<Instant, IntervalLeaves>& intervals() { return intervals_; }
+  int64_t rows_outside_range() const { return rows_outside_; }
+
+ private:
+  const config::Detector& detector_;
+  const IntervalGrid& grid_;
+  SeriesCatalog& catalog_;
+  Instant from_, to_;
+  TimestampFormat format_;
+  int timestamp_col_ = -1;
+  std::vector<int> dimension_cols_;
+  std::vector<int> measure_cols_;
+  std::vector<std::vector<bool>> filter_allows_;  // per dimension, per value id; empty = all
+  std::vector<std::vector<std::string>> filter_values_;
+  std::map<Instant, IntervalLeaves> intervals_;
+  int64_t row_number_ = 0;
+  int64_t rows_outside_ = 0;
+  std::vector<int32_t> scratch_ids_;
+  std::vector<double> scratch_values_;
+};
+
+// The points of one interval: every leaf, plus roll-ups over up to
+// `rollup_depth` dimensions (-1: all subsets). Sorted by key.
+std::vector<SeriesPoint> RollUp(const config::Detector& detector, const IntervalLeaves& leaves,
+                                size_t dimension_count);
+
+}  // namespace osprey::ingest

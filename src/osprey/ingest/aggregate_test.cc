@@ -1,0 +1,159 @@
+#include "osprey/ingest/aggregate.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace osprey::ingest {
+namespace {
+
+config::Detector MakeDetector(config::Aggregation agg) {
+  config::Detector d;
+  d.name = "t";
+  d.frequency = *Duration::Parse("PT1H");
+  d.dimensions = {"platform", "marketplace"};
+  d.measures = {{"v", agg}};
+  return d;
+}
+
+Instant T0() { return *ParseInstant("2020-10-01T00:00:00Z", TimeZone::Utc()); }
+
+struct Fixture {
+  explicit Fixture(config::Detector det)
+      : d(std::move(det)), grid(*IntervalGrid::Create(d.frequency, d.timezone)), catalog(d),
+        agg(d, grid, catalog, T0(), T0() + std::chrono::hours(2)) {
+    EXPECT_TRUE(agg.OnColumns({"timestamp", "platform", "marketplace", "v"}).ok());
+  }
+  void Row(std::string ts, std::string p, std::string m, Cell v) {
+    texts.push_back(std::move(ts));
+    texts.push_back(std::move(p));
+    texts.push_back(std::move(m));
+    size_t n = texts.size();
+    std::vector<Cell> cells = {Cell::Text(texts[n - 3]), Cell::Text(texts[n - 2]),
+                               Cell::Text(texts[n - 1]), v};
+    EXPECT_TRUE(agg.OnRow(cells).ok());
+  }
+  std::map<std::string, std::optional<double>> Points(int hour) {
+    std::map<std::string, std::optional<double>> out;
+    auto& iv = agg.intervals().at(T0() + std::chrono::hours(hour));
+    for (const auto& p : RollUp(d, iv, 2)) out[catalog.Label(p.key)] = p.value;
+    return out;
+  }
+  config::Detector d;
+  IntervalGrid grid;
+  SeriesCatalog catalog;
+  Aggregator agg;
+  std::deque<std::string> texts;
+};
+
+void AddStandardRows(Fixture& f) {
+  f.Row("2020-10-01 00:10:00", "web", "us", Cell::Integer(10));
+  f.Row("2020-10-01 00:20:00", "web", "us", Cell::Real(20));
+  f.Row("2020-10-01 00:30:00", "web", "de", Cell::Text("5"));
+  f.Row("2020-10-01 00:40:00", "app", "us", Cell::Integer(1));
+  f.Row("2020-10-01 00:50:00", "app", "us", Cell::Null());
+  f.Row("2020-10-01 01:00:00", "app", "us", Cell::Integer(7));
+}
+
+TEST(AggregateTest, Sum) {
+  Fixture f(MakeDetector(config::Aggregation::kSum));
+  AddStandardRows(f);
+  auto p = f.Points(0);
+  EXPECT_EQ(p["v{platform=web, marketplace=us}"], 30);
+  EXPECT_EQ(p["v{platform=web, marketplace=de}"], 5);
+  EXPECT_EQ(p["v{platform=app, marketplace=us}"], 1);
+  EXPECT_EQ(p["v{platform=web, marketplace=ALL}"], 35);
+  EXPECT_EQ(p["v{platform=ALL, marketplace=us}"], 31);
+  EXPECT_EQ(p["v{platform=ALL, marketplace=ALL}"], 36);
+  EXPECT_EQ(f.Points(1)["v{platform=app, marketplace=us}"], 7);
+}
+
+TEST(AggregateTest, Count) {
+  Fixture f(MakeDetector(config::Aggregation::kCount));
+  AddStandardRows(f);
+  auto p = f.Points(0);
+  EXPECT_EQ(p["v{platform=web, marketplace=us}"], 2);
+  EXPECT_EQ(p["v{platform=app, marketplace=us}"], 1);  // the NULL is not counted
+  EXPECT_EQ(p["v{platform=ALL, marketplace=ALL}"], 4);
+}
+
+TEST(AggregateTest, AvgRollsUpFromSumAndCount) {
+  Fixture f(MakeDetector(config::Aggregation::kAvg));
+  AddStandardRows(f);
+  auto p = f.Points(0);
+  EXPECT_EQ(p["v{platform=web, marketplace=us}"], 15);
+  EXPECT_EQ(p["v{platform=web, marketplace=de}"], 5);
+  // (10 + 20 + 5) / 3, not the average of the averages 15 and 5.
+  EXPECT_DOUBLE_EQ(*p["v{platform=web, marketplace=ALL}"], 35.0 / 3);
+}
+
+TEST(AggregateTest, MinAndMax) {
+  Fixture fmin(MakeDetector(config::Aggregation::kMin));
+  AddStandardRows(fmin);
+  EXPECT_EQ(fmin.Points(0)["v{platform=ALL, marketplace=ALL}"], 1);
+  EXPECT_EQ(fmin.Points(0)["v{platform=web, marketplace=us}"], 10);
+  Fixture fmax(MakeDetector(config::Aggregation::kMax));
+  AddStandardRows(fmax);
+  EXPECT_EQ(fmax.Points(0)["v{platform=ALL, marketplace=ALL}"], 20);
+  EXPECT_EQ(fmax.Points(0)["v{platform=app, marketplace=ALL}"], 1);
+}
+
+TEST(AggregateTest, RollupDepthCapsCardinality) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  d.rollup_depth = 0;
+  Fixture f(d);
+  AddStandardRows(f);
+  EXPECT_EQ(f.Points(0).size(), 3u);  // leaves only
+  d.rollup_depth = 1;
+  Fixture g(d);
+  AddStandardRows(g);
+  auto p = g.Points(0);
+  EXPECT_EQ(p.count("v{platform=ALL, marketplace=ALL}"), 0u);
+  EXPECT_EQ(p["v{platform=web, marketplace=ALL}"], 35);
+}
+
+TEST(AggregateTest, BadRowsAreCountedAndSkipped) {
+  Fixture f(MakeDetector(config::Aggregation::kSum));
+  f.Row("2020-10-01 00:10:00", "web", "us", Cell::Integer(10));
+  f.Row("yesterday", "web", "us", Cell::Integer(10));
+  f.Row("2020-10-01 00:10:00", "web", "us", Cell::Text("ten"));
+  f.Row("2020-10-05 00:00:00", "web", "us", Cell::Integer(10));
+  std::vector<Cell> null_dim = {Cell::Text("2020-10-01 00:10:00"), Cell::Null(), Cell::Text("us"),
+                                Cell::Integer(1)};
+  ASSERT_TRUE(f.agg.OnRow(null_dim).ok());
+  auto& q = f.agg.intervals().at(T0()).quality;
+  EXPECT_EQ(q.rows_read, 5);
+  EXPECT_EQ(q.rows_rejected, 4);
+  EXPECT_EQ(q.rejected_by_reason["bad timestamp"], 1);
+  EXPECT_EQ(q.rejected_by_reason["bad measure"], 1);
+  EXPECT_EQ(q.rejected_by_reason["timestamp outside the queried range"], 1);
+  EXPECT_EQ(q.rejected_by_reason["dimension is NULL"], 1);
+  ASSERT_FALSE(q.examples.empty());
+  EXPECT_EQ(q.examples[0].rfind("row 2: bad timestamp", 0), 0u) << q.examples[0];
+  EXPECT_EQ(f.Points(0)["v{platform=web, marketplace=us}"], 10);
+}
+
+TEST(AggregateTest, MissingColumnIsAClearError) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  auto grid = *IntervalGrid::Create(d.frequency, d.timezone);
+  SeriesCatalog catalog(d);
+  Aggregator agg(d, grid, catalog, T0(), T0() + std::chrono::hours(1));
+  Status s = agg.OnColumns({"timestamp", "platform", "v"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no column 'marketplace'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("timestamp, platform, v"), std::string::npos) << s.message();
+}
+
+TEST(AggregateTest, FiltersDropOtherValues) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  d.filters = {{"marketplace", {"us"}}};
+  Fixture f(d);
+  AddStandardRows(f);
+  auto p = f.Points(0);
+  EXPECT_EQ(p.count("v{platform=web, marketplace=de}"), 0u);
+  EXPECT_EQ(p["v{platform=ALL, marketplace=ALL}"], 31);
+  EXPECT_EQ(f.agg.intervals().at(T0()).quality.rows_filtered, 1);
+}
+
+}  // namespace
+}  // namespace osprey::ingest
