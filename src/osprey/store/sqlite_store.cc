@@ -1,0 +1,523 @@
+// The SQLite implementation of Store. WAL mode with synchronous=NORMAL:
+// a committed chunk survives a process crash (the daemon's failure mode);
+// a power cut may lose the last commits but never corrupts the file.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <cstring>
+#include <string_view>
+
+#include "osprey/store/store.h"
+
+namespace osprey::store {
+namespace {
+
+// Each entry moves the schema one version up; never edit a released entry.
+const std::vector<std::string_view> kMigrations = {
+    // 1: the foundation schema.
+    R"sql(
+create table detectors(
+  id integer primary key,
+  name text not null unique,
+  config text not null,
+  created_at integer not null default (strftime('%s','now')));
+create table series(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  measure text not null,
+  dims text not null,
+  label text not null,
+  unique(detector_id, measure, dims));
+create table points(
+  series_id integer not null references series(id) on delete cascade,
+  ts integer not null,
+  value real, expected real, lower real, upper real, severity real,
+  primary key(series_id, ts)) without rowid;
+create table anomaly_groups(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  measure text not null,
+  ts integer not null,
+  end_ts integer not null,
+  severity real not null,
+  anomaly_count integer not null,
+  contributions text not null default '{}',
+  root_causes text not null default '[]',
+  related text not null default '[]',
+  unique(detector_id, measure, ts));
+create index anomaly_groups_by_time on anomaly_groups(ts);
+create table anomalies(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  series_id integer not null references series(id) on delete cascade,
+  group_id integer not null references anomaly_groups(id) on delete cascade,
+  ts integer not null,
+  value real not null, expected real not null, lower real not null, upper real not null,
+  severity real not null,
+  direction text not null,
+  explanation text not null,
+  unique(series_id, ts));
+create index anomalies_by_group on anomalies(group_id);
+create index anomalies_by_detector_time on anomalies(detector_id, ts);
+create table model_state(
+  series_id integer primary key references series(id) on delete cascade,
+  state blob not null);
+create table watermarks(
+  detector_id integer primary key references detectors(id) on delete cascade,
+  next_ts integer not null);
+create table data_quality(
+  detector_id integer not null references detectors(id) on delete cascade,
+  ts integer not null,
+  rows_read integer not null, rows_rejected integer not null, rows_filtered integer not null,
+  series_seen integer not null, series_missing integer not null,
+  details text not null,
+  primary key(detector_id, ts)) without rowid;
+)sql",
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Status status() const {
+    if (rc_ == SQLITE_OK) return Status::Ok();
+    return Internal(fmt::format("state store: {}", sqlite3_errmsg(db_)));
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::optional<double>& v) {
+    if (v) sqlite3_bind_double(s_, i, *v);
+    else sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // true: a row is ready; false: done. Errors go to *status.
+  bool Step(Status* status) {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) *status = StepError(rc);
+    return false;
+  }
+  Status Run() {
+    Status s;
+    while (Step(&s)) {
+    }
+    sqlite3_reset(s_);
+    return s;
+  }
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t Int(int c) const { return sqlite3_column_int64(s_, c); }
+  double Real(int c) const { return sqlite3_column_double(s_, c); }
+  std::optional<double> OptReal(int c) const {
+    if (sqlite3_column_type(s_, c) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_double(s_, c);
+  }
+  std::string Text(int c) const {
+    const void* p = sqlite3_column_blob(s_, c);
+    int n = sqlite3_column_bytes(s_, c);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+
+ private:
+  Status StepError(int rc) const {
+    std::string m = fmt::format("state store: {}", sqlite3_errmsg(db_));
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable(m);
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return DataLoss(m);
+    return Internal(m);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  Status Exec(std::string_view sql) {
+    char* err = nullptr;
+    std::string s(sql);
+    if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown error";
+      sqlite3_free(err);
+      return Internal(fmt::format("state store: {}", m));
+    }
+    return Status::Ok();
+  }
+
+  Status Migrate(const std::string& path) {
+    OSPREY_RETURN_IF_ERROR(Exec("create table if not exists schema_migrations(version integer)"));
+    int64_t version = 0;
+    {
+      Stmt q(db_, "select coalesce(max(version), 0) from schema_migrations");
+      OSPREY_RETURN_IF_ERROR(q.status());
+      Status s;
+      if (q.Step(&s)) version = q.Int(0);
+      OSPREY_RETURN_IF_ERROR(s);
+    }
+    if (version > static_cast<int64_t>(kMigrations.size())) {
+      return FailedPrecondition(fmt::format(
+          "state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey",
+          path, version, kMigrations.size()));
+    }
+    for (size_t v = static_cast<size_t>(version); v < kMigrations.size(); ++v) {
+      OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
+      Status s = Exec(kMigrations[v]);
+      if (s.ok()) s = Exec(fmt::format("insert into schema_migrations values ({})", v + 1));
+      if (!s.ok()) {
+        (void)Exec("rollback");
+        return s.WithContext(fmt::format("migrating '{}' to version {}", path, v + 1));
+      }
+      OSPREY_RETURN_IF_ERROR(Exec("commit"));
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) override {
+    Stmt s(db_,
+           "insert into detectors(name, config) values (?1, ?2) "
+           "on conflict(name) do update set config = excluded.config returning id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, name).Bind(2, config);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("upsert returned no id") : st;
+    return s.Int(0);
+  }
+
+  Result<DetectorRecord> GetDetector(const std::string& name) override {
+    Stmt s(db_, "select id, name, config from detectors where name = ?1");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, name);
+    Status st;
+    if (!s.Step(&st)) {
+      OSPREY_RETURN_IF_ERROR(st);
+      return NotFound(fmt::format("no detector named '{}'", name));
+    }
+    return DetectorRecord{s.Int(0), s.Text(1), s.Text(2)};
+  }
+
+  Result<std::vector<DetectorRecord>> ListDetectors() override {
+    Stmt s(db_, "select id, name, config from detectors order by name");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    std::vector<DetectorRecord> out;
+    Status st;
+    while (s.Step(&st)) out.push_back({s.Int(0), s.Text(1), s.Text(2)});
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override {
+    Stmt s(db_, "select id, measure, dims, label from series where detector_id = ?1 order by id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id);
+    std::vector<SeriesRecord> out;
+    Status st;
+    while (s.Step(&st)) out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3)});
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
+                               const std::string& dims, const std::string& label) override {
+    Stmt s(db_,
+           "insert into series(detector_id, measure, dims, label) values (?1, ?2, ?3, ?4) "
+           "on conflict(detector_id, measure, dims) do update set label = excluded.label "
+           "returning id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id).Bind(2, measure).Bind(3, dims).Bind(4, label);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("series insert returned no id") : st;
+    return s.Int(0);
+  }
+
+  Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) override {
+    Stmt s(db_,
+           "select m.series_id, m.state from model_state m join series s on s.id = m.series_id "
+           "where s.detector_id = ?1");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id);
+    std::map<int64_t, std::string> out;
+    Status st;
+    while (s.Step(&st)) out[s.Int(0)] = s.Text(1);
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override {
+    Stmt s(db_, "select next_ts from watermarks where detector_id = ?1");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id);
+    Status st;
+    if (s.Step(&st)) return std::optional<int64_t>(s.Int(0));
+    OSPREY_RETURN_IF_ERROR(st);
+    return std::optional<int64_t>();
+  }
+
+  Status CommitChunk(const ChunkResult& c) override {
+    OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
+    Status s = WriteChunk(c);
+    if (!s.ok()) {
+      (void)Exec("rollback");
+      return s.WithContext(fmt::format("committing intervals [{}, {})",
+                                       FormatIso(FromUnixSeconds(c.first_ts)),
+                                       FormatIso(FromUnixSeconds(c.next_watermark))));
+    }
+    return Exec("commit");
+  }
+
+  Status WriteChunk(const ChunkResult& c) {
+    // Re-running a range replaces what it produced before.
+    {
+      Stmt del(db_, "delete from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      OSPREY_RETURN_IF_ERROR(del.status());
+      OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
+    }
+    {
+      Stmt del(db_, "delete from anomalies where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      OSPREY_RETURN_IF_ERROR(del.status());
+      OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
+    }
+    {
+      Stmt ins(db_,
+               "insert or replace into points(series_id, ts, value, expected, lower, upper, severity) "
+               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const PointRecord& p : c.points) {
+        ins.Bind(1, p.series_id).Bind(2, p.ts).Bind(3, p.value).Bind(4, p.expected)
+            .Bind(5, p.lower).Bind(6, p.upper).Bind(7, p.severity);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+      }
+    }
+    std::vector<int64_t> group_ids;
+    {
+      Stmt ins(db_,
+               "insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
+               "contributions, root_causes, related) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const GroupRecord& g : c.groups) {
+        ins.Bind(1, c.detector_id).Bind(2, g.measure).Bind(3, g.ts).Bind(4, g.end_ts)
+            .Bind(5, g.severity).Bind(6, g.anomaly_count).Bind(7, g.contributions)
+            .Bind(8, g.root_causes).Bind(9, g.related);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+        group_ids.push_back(sqlite3_last_insert_rowid(db_));
+      }
+    }
+    {
+      Stmt ins(db_,
+               "insert or replace into anomalies(detector_id, series_id, group_id, ts, value, expected, "
+               "lower, upper, severity, direction, explanation) "
+               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const AnomalyRecord& a : c.anomalies) {
+        if (a.group_index < 0 || static_cast<size_t>(a.group_index) >= group_ids.size()) {
+          return Internal("anomaly refers to a group that is not in the chunk");
+        }
+        ins.Bind(1, c.detector_id).Bind(2, a.series_id).Bind(3, group_ids[static_cast<size_t>(a.group_index)])
+            .Bind(4, a.ts).Bind(5, a.value).Bind(6, a.expected).Bind(7, a.lower).Bind(8, a.upper)
+            .Bind(9, a.severity).Bind(10, a.direction).Bind(11, a.explanation);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+      }
+    }
+    {
+      Stmt ins(db_, "insert or replace into model_state(series_id, state) values (?1, ?2)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const auto& [series_id, state] : c.model_states) {
+        ins.Bind(1, series_id).BindBlob(2, state);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+      }
+    }
+    {
+      Stmt ins(db_,
+               "insert or replace into data_quality(detector_id, ts, rows_read, rows_rejected, "
+               "rows_filtered, series_seen, series_missing, details) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const DataQualityRecord& q : c.quality) {
+        ins.Bind(1, c.detector_id).Bind(2, q.ts).Bind(3, q.rows_read).Bind(4, q.rows_rejected)
+            .Bind(5, q.rows_filtered).Bind(6, q.series_seen).Bind(7, q.series_missing).Bind(8, q.details);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+      }
+    }
+    Stmt wm(db_,
+            "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
+            "on conflict(detector_id) do update set next_ts = excluded.next_ts");
+    OSPREY_RETURN_IF_ERROR(wm.status());
+    return wm.Bind(1, c.detector_id).Bind(2, c.next_watermark).Run();
+  }
+
+  Status ResetFrom(int64_t detector_id, int64_t from_ts) override {
+    OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
+    Status s;
+    for (std::string_view sql : {
+             "delete from model_state where series_id in (select id from series where detector_id = ?1)",
+             "delete from watermarks where detector_id = ?1",
+             "delete from anomaly_groups where detector_id = ?1 and ts >= ?2",
+             "delete from anomalies where detector_id = ?1 and ts >= ?2",
+             "delete from data_quality where detector_id = ?1 and ts >= ?2",
+             "delete from points where ts >= ?2 and series_id in "
+             "(select id from series where detector_id = ?1)"}) {
+      Stmt st(db_, sql);
+      s = st.status();
+      if (s.ok()) {
+        st.Bind(1, detector_id);
+        if (sql.find("?2") != std::string_view::npos) st.Bind(2, from_ts);
+        s = st.Run();
+      }
+      if (!s.ok()) break;
+    }
+    if (!s.ok()) {
+      (void)Exec("rollback");
+      return s;
+    }
+    return Exec("commit");
+  }
+
+  static constexpr std::string_view kGroupColumns =
+      "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
+      "g.contributions, g.root_causes, g.related";
+
+  static GroupRecord ReadGroup(const Stmt& s) {
+    return GroupRecord{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5),
+                       s.Real(6), s.Int(7), s.Text(8), s.Text(9), s.Text(10)};
+  }
+
+  Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) override {
+    std::string sql = fmt::format(
+        "select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
+        "where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
+        "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) "
+        "order by g.ts {}, g.severity desc, g.id limit ?6 offset ?7",
+        kGroupColumns, q.newest_first ? "desc" : "asc");
+    Stmt s(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, q.min_severity);
+    if (q.detector) s.Bind(2, *q.detector);
+    if (q.measure) s.Bind(3, *q.measure);
+    if (q.since) s.Bind(4, *q.since);
+    if (q.until) s.Bind(5, *q.until);
+    s.Bind(6, q.limit).Bind(7, q.offset);
+    std::vector<GroupRecord> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(ReadGroup(s));
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<GroupRecord> GetGroup(int64_t group_id) override {
+    Stmt s(db_, fmt::format("select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
+                            "where g.id = ?1", kGroupColumns));
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, group_id);
+    Status st;
+    if (!s.Step(&st)) {
+      OSPREY_RETURN_IF_ERROR(st);
+      return NotFound(fmt::format("no anomaly group {}", group_id));
+    }
+    return ReadGroup(s);
+  }
+
+  Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) override {
+    Stmt s(db_,
+           "select a.id, a.series_id, a.ts, a.value, a.expected, a.lower, a.upper, a.severity, "
+           "a.direction, a.explanation, a.group_id, s.label, s.measure, s.dims "
+           "from anomalies a join series s on s.id = a.series_id where a.group_id = ?1 "
+           "order by a.severity desc, a.id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, group_id);
+    std::vector<AnomalyRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      out.push_back(AnomalyRecord{s.Int(0), s.Int(1), s.Int(2), s.Real(3), s.Real(4), s.Real(5),
+                                  s.Real(6), s.Real(7), s.Text(8), s.Text(9), s.Int(10), s.Text(11),
+                                  s.Text(12), s.Text(13)});
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
+                                              int64_t to_ts) override {
+    Stmt s(db_,
+           "select series_id, ts, value, expected, lower, upper, severity from points "
+           "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, series_id).Bind(2, from_ts).Bind(3, to_ts);
+    std::vector<PointRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      out.push_back({s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5),
+                     s.OptReal(6)});
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
+                                                     int64_t to_ts) override {
+    Stmt s(db_,
+           "select ts, rows_read, rows_rejected, rows_filtered, series_seen, series_missing, details "
+           "from data_quality where detector_id = ?1 and ts >= ?2 and ts < ?3 order by ts");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id).Bind(2, from_ts).Bind(3, to_ts);
+    std::vector<DataQualityRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), s.Text(6)});
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+}  // namespace
+
+int CurrentSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Unavailable(fmt::format("cannot open state store '{}': {}", path, msg));
+  }
+  sqlite3_busy_timeout(db, 10000);
+  auto store = std::make_unique<SqliteStore>(db);
+  Status s = store->Exec("pragma journal_mode=wal; pragma synchronous=normal; pragma foreign_keys=on;");
+  if (!s.ok()) {
+    return Unavailable(fmt::format("state store '{}' is not usable: {}", path, s.message()));
+  }
+  OSPREY_RETURN_IF_ERROR(store->Migrate(path));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace osprey::store

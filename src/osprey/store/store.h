@@ -1,0 +1,138 @@
+// Store: osprey's state — detectors, series, points, anomalies, anomaly
+// groups, model state, watermarks and data-quality figures. Everything one
+// chunk of intervals produces is committed in ONE transaction (CommitChunk),
+// so a crash leaves either all of it or none, and re-running a chunk replaces
+// what it wrote before instead of duplicating it. Implementations: SQLite
+// (sqlite_store.h). A Store is safe to use from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "osprey/base/status.h"
+#include "osprey/base/time.h"
+
+namespace osprey::store {
+
+struct DetectorRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string config;  // the detector file's text
+};
+
+struct SeriesRecord {
+  int64_t id = 0;
+  std::string measure;
+  std::string dims;   // JSON object of dimension -> value; roll-up dimensions left out
+  std::string label;  // for people: views{platform=pc_web, marketplace=ALL}
+};
+
+struct PointRecord {
+  int64_t series_id = 0;
+  int64_t ts = 0;  // interval start, Unix seconds
+  std::optional<double> value;
+  // The model's view; unset while the model warms up.
+  std::optional<double> expected, lower, upper, severity;
+};
+
+struct AnomalyRecord {
+  int64_t id = 0;  // assigned by the store
+  int64_t series_id = 0;
+  int64_t ts = 0;
+  double value = 0, expected = 0, lower = 0, upper = 0, severity = 0;
+  std::string direction;    // up | down
+  std::string explanation;  // spike, dip, level_shift, ...
+  int64_t group_index = 0;  // index into ChunkResult::groups (in), group id (out)
+  // Filled on reads:
+  std::string label, measure, dims;
+};
+
+struct GroupRecord {
+  int64_t id = 0;  // assigned by the store
+  int64_t detector_id = 0;
+  std::string detector;  // name, filled on reads
+  std::string measure;
+  int64_t ts = 0;      // interval start
+  int64_t end_ts = 0;  // interval end
+  double severity = 0;
+  int64_t anomaly_count = 0;
+  std::string contributions;  // JSON
+  std::string root_causes;    // JSON
+  std::string related;        // JSON
+};
+
+struct DataQualityRecord {
+  int64_t ts = 0;
+  int64_t rows_read = 0, rows_rejected = 0, rows_filtered = 0;
+  int64_t series_seen = 0, series_missing = 0;
+  std::string details;  // JSON: rejected_by_reason, examples
+};
+
+// What processing [first_ts, next_watermark) produced. Committed atomically.
+struct ChunkResult {
+  int64_t detector_id = 0;
+  int64_t first_ts = 0;        // start of the first interval in the chunk
+  int64_t next_watermark = 0;  // start of the first interval NOT processed
+  std::vector<PointRecord> points;
+  std::vector<GroupRecord> groups;
+  std::vector<AnomalyRecord> anomalies;  // group_index points into groups
+  std::map<int64_t, std::string> model_states;  // series id -> state
+  std::vector<DataQualityRecord> quality;
+};
+
+struct GroupQuery {
+  std::optional<std::string> detector;
+  std::optional<std::string> measure;
+  double min_severity = 0;
+  std::optional<int64_t> since;  // ts >= since
+  std::optional<int64_t> until;  // ts < until
+  int64_t limit = 100;
+  int64_t offset = 0;
+  bool newest_first = true;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates the detector or updates its configuration text; returns its id.
+  virtual Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) = 0;
+  // NotFound when there is none of that name.
+  virtual Result<DetectorRecord> GetDetector(const std::string& name) = 0;
+  virtual Result<std::vector<DetectorRecord>> ListDetectors() = 0;
+
+  virtual Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) = 0;
+  // Returns the series id, creating the series if needed (idempotent).
+  virtual Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
+                                       const std::string& dims, const std::string& label) = 0;
+
+  virtual Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) = 0;
+  // The first interval start not yet processed; nullopt before any.
+  virtual Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) = 0;
+  virtual Status CommitChunk(const ChunkResult& chunk) = 0;
+  // Forgets model state, watermark and every result from `from_ts` on, so a
+  // backtest can replay that range from scratch. Points before it are kept.
+  virtual Status ResetFrom(int64_t detector_id, int64_t from_ts) = 0;
+
+  virtual Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) = 0;
+  virtual Result<GroupRecord> GetGroup(int64_t group_id) = 0;
+  virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
+  virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
+                                                      int64_t to_ts) = 0;
+  virtual Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
+                                                             int64_t to_ts) = 0;
+};
+
+// Opens (creating if needed) the SQLite state store at `path` and brings its
+// schema up to date. FailedPrecondition when the file was written by a newer
+// osprey; Unavailable when it cannot be opened.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+// The schema version this build writes.
+int CurrentSchemaVersion();
+
+}  // namespace osprey::store

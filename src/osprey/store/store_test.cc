@@ -1,0 +1,132 @@
+#include "osprey/store/store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace osprey::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("osprey_store_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
+                .string();
+    Cleanup();
+    store_ = std::move(OpenSqliteStore(path_)).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    Cleanup();
+  }
+  void Cleanup() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  ChunkResult Chunk(int64_t detector, int64_t series, int64_t ts, double value) {
+    ChunkResult c;
+    c.detector_id = detector;
+    c.first_ts = ts;
+    c.next_watermark = ts + 3600;
+    c.points.push_back({series, ts, value, 10.0, 5.0, 15.0, 90.0});
+    c.groups.push_back({0, detector, "", "views", ts, ts + 3600, 90, 1, "{}", "[]", "[]"});
+    AnomalyRecord a;
+    a.series_id = series;
+    a.ts = ts;
+    a.value = value;
+    a.expected = 10;
+    a.lower = 5;
+    a.upper = 15;
+    a.severity = 90;
+    a.direction = "up";
+    a.explanation = "spike";
+    a.group_index = 0;
+    c.anomalies.push_back(a);
+    c.model_states[series] = std::string("state\0with nul", 14);
+    c.quality.push_back({ts, 21, 1, 0, 21, 0, "{}"});
+    return c;
+  }
+
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, DetectorsAndSeriesAreIdempotent) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  EXPECT_EQ(*store_->UpsertDetector("ecommerce", "a: 2"), d);
+  EXPECT_EQ(store_->GetDetector("ecommerce")->config, "a: 2");
+  EXPECT_EQ(store_->GetDetector("nope").status().code(), StatusCode::kNotFound);
+  int64_t s1 = *store_->EnsureSeries(d, "views", "{\"platform\":\"web\"}", "views{platform=web}");
+  EXPECT_EQ(*store_->EnsureSeries(d, "views", "{\"platform\":\"web\"}", "views{platform=web}"), s1);
+  EXPECT_NE(*store_->EnsureSeries(d, "revenue", "{\"platform\":\"web\"}", "x"), s1);
+  EXPECT_EQ(store_->ListSeries(d)->size(), 2u);
+}
+
+TEST_F(StoreTest, RerunningAnIntervalReplacesInsteadOfDuplicating) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  const int64_t ts = 1601510400;
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, ts, 40)).ok());
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, ts, 41)).ok());
+  GroupQuery q;
+  auto groups = *store_->ListGroups(q);
+  ASSERT_EQ(groups.size(), 1u);
+  auto anomalies = *store_->ListAnomalies(groups[0].id);
+  ASSERT_EQ(anomalies.size(), 1u);
+  EXPECT_EQ(anomalies[0].value, 41);
+  EXPECT_EQ(anomalies[0].label, "views");
+  auto points = *store_->ListPoints(s, ts, ts + 3600);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].value, 41);
+  EXPECT_EQ(store_->ListQuality(d, ts, ts + 3600)->size(), 1u);
+  EXPECT_EQ(**store_->GetWatermark(d), ts + 3600);
+  auto states = *store_->LoadModelStates(d);
+  EXPECT_EQ(states[s], std::string("state\0with nul", 14));
+}
+
+TEST_F(StoreTest, FailedChunkLeavesNothingBehind) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ChunkResult bad = Chunk(d, s, 1601510400, 40);
+  bad.anomalies[0].group_index = 7;  // refers to no group: the commit must fail whole
+  EXPECT_FALSE(store_->CommitChunk(bad).ok());
+  EXPECT_TRUE(store_->ListGroups({})->empty());
+  EXPECT_TRUE(store_->ListPoints(s, 0, 1LL << 40)->empty());
+  EXPECT_FALSE(store_->GetWatermark(d)->has_value());
+}
+
+TEST_F(StoreTest, ResetFromForgetsLaterResults) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1000 * 3600, 40)).ok());
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1001 * 3600, 40)).ok());
+  ASSERT_TRUE(store_->ResetFrom(d, 1001 * 3600).ok());
+  EXPECT_EQ(store_->ListGroups({})->size(), 1u);
+  EXPECT_EQ(store_->ListPoints(s, 0, 1LL << 40)->size(), 1u);
+  EXPECT_FALSE(store_->GetWatermark(d)->has_value());
+  EXPECT_TRUE(store_->LoadModelStates(d)->empty());
+}
+
+TEST_F(StoreTest, ReopeningKeepsDataAndRefusesNewerSchema) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "x");
+  store_.reset();
+  store_ = std::move(OpenSqliteStore(path_)).value();
+  EXPECT_EQ(store_->GetDetector("ecommerce")->id, d);
+  store_.reset();
+  {
+    // Pretend a newer osprey wrote the file.
+    auto w = std::move(OpenSqliteStore(path_)).value();
+  }
+  std::string cmd = "sqlite3 '" + path_ + "' 'insert into schema_migrations values (999)'";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "sqlite3 shell not available";
+  auto newer = OpenSqliteStore(path_);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(newer.status().message().find("999"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace osprey::store
