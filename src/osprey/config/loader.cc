@@ -473,9 +473,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
     OSPREY_ASSIGN_OR_RETURN(std::string zone, r.NonEmptyString(*tz));
     Result<TimeZone> loaded = TimeZone::Load(zone);
     if (!loaded.ok()) {
-      return r.Error(*tz, fmt::format("{}; expected an IANA time zone name such as UTC or "
-                                      "Europe/Berlin",
-                                      loaded.status().message()));
+      return r.Error(*tz, loaded.status().message());
     }
     d.timezone = *std::move(loaded);
   }
@@ -484,8 +482,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
   OSPREY_ASSIGN_OR_RETURN(std::string freq_text, r.String(freq));
   Result<Duration> duration = Duration::Parse(freq_text);
   if (!duration.ok()) {
-    return r.Error(freq, fmt::format("{}; expected an ISO-8601 duration such as PT5M, PT1H or P1D",
-                                     duration.status().message()));
+    return r.Error(freq, duration.status().message());
   }
   Result<IntervalGrid> grid = IntervalGrid::Create(*duration, d.timezone);
   if (!grid.ok()) return r.Error(freq, grid.status().message());
@@ -503,9 +500,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
     OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*hs));
     Result<Instant> t = ParseInstant(text, d.timezone);
     if (!t.ok()) {
-      return r.Error(*hs, fmt::format("{}; expected a date or date-time such as 2020-10-01 or "
-                                      "2020-10-01T00:00:00Z",
-                                      t.status().message()));
+      return r.Error(*hs, t.status().message());
     }
     d.history_start = *t;
   }
@@ -532,10 +527,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
       OSPREY_ASSIGN_OR_RETURN(d.timestamp_format, r.NonEmptyString(*fmt_field));
       Result<TimestampFormat> parsed = TimestampFormat::Parse(d.timestamp_format);
       if (!parsed.ok()) {
-        return r.Error(*fmt_field,
-                       fmt::format("{}; expected a pattern such as \"yyyy-MM-dd HH:mm:ss\", or "
-                                   "epoch, epoch_millis or iso8601",
-                                   parsed.status().message()));
+        return r.Error(*fmt_field, parsed.status().message());
       }
     }
   }
