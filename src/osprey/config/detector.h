@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "osprey/base/time.h"
@@ -24,6 +25,13 @@ std::string_view SourceTypeName(SourceType t);
 std::string_view AggregationName(Aggregation a);
 std::string_view AlertDestinationName(AlertDestination d);
 std::string_view RuleDirectionName(RuleDirection d);
+
+// The inverses of the *Name functions, case-insensitive ("sum", "SUM" and
+// "Sum" are all kSum); nullopt for an unknown name.
+std::optional<SourceType> ParseSourceType(std::string_view name);
+std::optional<Aggregation> ParseAggregation(std::string_view name);
+std::optional<AlertDestination> ParseAlertDestination(std::string_view name);
+std::optional<RuleDirection> ParseRuleDirection(std::string_view name);
 
 struct Source {
   SourceType type = SourceType::kSqlite;

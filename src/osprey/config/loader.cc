@@ -1,0 +1,751 @@
+#include "osprey/config/loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace osprey::config {
+namespace {
+
+constexpr std::string_view kIntervalStart = "{{interval_start}}";
+constexpr std::string_view kIntervalEnd = "{{interval_end}}";
+constexpr std::string_view kUseConnectionEnv =
+    "never put a password in a detector file: store the connection (path or DSN) in an "
+    "environment variable and name that variable in source.connection_env";
+
+// One node to read, with where it is: `line` is 1-based and `path` is the
+// field path used in messages ("measures[1].aggregation").
+struct Field {
+  YAML::Node node;
+  int line = 1;
+  std::string path;
+};
+
+int LineOf(const YAML::Node& node, int fallback) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? fallback : mark.line + 1;
+}
+
+std::string Child(std::string_view parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key);
+}
+
+std::string Index(std::string_view parent, size_t i) { return fmt::format("{}[{}]", parent, i); }
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsEnvName(std::string_view s) {
+  static const std::regex kEnv("[A-Za-z_][A-Za-z0-9_]*");
+  return std::regex_match(s.begin(), s.end(), kEnv);
+}
+
+// "postgresql://user:secret@host/db" and the like.
+bool HasUrlPassword(std::string_view s) {
+  static const std::regex kUrl("[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:[^/@]+@.*");
+  return std::regex_match(s.begin(), s.end(), kUrl);
+}
+
+// libpq key=value DSNs: "host=x password=y".
+bool HasDsnPassword(std::string_view s) {
+  static const std::regex kDsn("(^|.*\\s)password\\s*=.*", std::regex::icase);
+  return std::regex_match(s.begin(), s.end(), kDsn);
+}
+
+bool IsSecretKey(std::string_view key) {
+  const std::string k = Lower(key);
+  return k == "password" || k == "passwd" || k == "pwd" || k == "secret" || k == "token";
+}
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null: return "nothing (null)";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Scalar: return fmt::format("\"{}\"", node.Scalar());
+    case YAML::NodeType::Undefined: break;
+  }
+  return "nothing";
+}
+
+// The checked keys of one mapping.
+class Fields {
+ public:
+  std::optional<Field> Get(std::string_view key) const {
+    auto it = fields_.find(std::string(key));
+    if (it == fields_.end()) return std::nullopt;
+    return it->second;
+  }
+  const std::vector<std::string>& keys() const { return keys_; }
+  const Field& self() const { return self_; }
+
+ private:
+  friend class Reader;
+  Field self_;
+  std::map<std::string, Field> fields_;
+  std::vector<std::string> keys_;  // in file order
+};
+
+// Reads typed values out of the node tree, turning every problem into an
+// InvalidArgument "origin:line: path: what is wrong, what is expected".
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  Status Error(int line, std::string_view path, std::string_view what) const {
+    if (path.empty()) return InvalidArgument(fmt::format("{}:{}: {}", origin_, line, what));
+    return InvalidArgument(fmt::format("{}:{}: {}: {}", origin_, line, path, what));
+  }
+  Status Error(const Field& f, std::string_view what) const { return Error(f.line, f.path, what); }
+
+  // A mapping whose keys are all in `known` and none repeated. `known` empty
+  // accepts any key (used for dimension -> values maps).
+  Result<Fields> Map(const Field& f, const std::vector<std::string_view>& known) const {
+    if (!f.node.IsMap()) return Error(f, fmt::format("expected a map, got {}", Describe(f.node)));
+    Fields out;
+    out.self_ = f;
+    for (auto it = f.node.begin(); it != f.node.end(); ++it) {
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      const int line = LineOf(key, f.line);
+      if (!key.IsScalar()) {
+        return Error(line, f.path, fmt::format("keys must be plain names, got {}", Describe(key)));
+      }
+      const std::string name = key.Scalar();
+      const std::string path = Child(f.path, name);
+      if (IsSecretKey(name)) return Error(line, path, kUseConnectionEnv);
+      if (!known.empty() && std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string what = fmt::format("unknown key \"{}\"", name);
+        std::string_view best;
+        size_t best_distance = 3;
+        for (std::string_view k : known) {
+          const size_t d = EditDistance(Lower(name), k);
+          if (d < best_distance) {
+            best_distance = d;
+            best = k;
+          }
+        }
+        if (!best.empty()) {
+          what += fmt::format("; did you mean \"{}\"?", best);
+        } else {
+          what += fmt::format("; expected one of: {}", fmt::join(known, ", "));
+        }
+        return Error(line, path, what);
+      }
+      auto [pos, inserted] = out.fields_.emplace(name, Field{value, line, path});
+      if (!inserted) {
+        return Error(line, path,
+                     fmt::format("duplicate key \"{}\" (first given on line {}); give it once",
+                                 name, pos->second.line));
+      }
+      out.keys_.push_back(name);
+    }
+    return out;
+  }
+
+  Result<Field> Required(const Fields& map, std::string_view key, std::string_view expected) const {
+    std::optional<Field> f = map.Get(key);
+    if (!f) {
+      return Error(map.self().line, Child(map.self().path, key),
+                   fmt::format("missing required field; expected {}", expected));
+    }
+    return *f;
+  }
+
+  Result<std::string> String(const Field& f) const {
+    if (!f.node.IsScalar()) {
+      return Error(f, fmt::format("expected a string, got {}", Describe(f.node)));
+    }
+    return f.node.Scalar();
+  }
+
+  Result<std::string> NonEmptyString(const Field& f) const {
+    OSPREY_ASSIGN_OR_RETURN(std::string s, String(f));
+    if (s.empty()) return Error(f, "expected a non-empty string");
+    return s;
+  }
+
+  Result<int64_t> Integer(const Field& f) const {
+    OSPREY_RETURN_IF_ERROR(CheckNumberNode(f, "an integer"));
+    const std::string& s = f.node.Scalar();
+    int64_t v = 0;
+    const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
+    auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || begin == end) {
+      return Error(f, fmt::format("expected an integer, got \"{}\"", s));
+    }
+    return v;
+  }
+
+  Result<double> Number(const Field& f) const {
+    OSPREY_RETURN_IF_ERROR(CheckNumberNode(f, "a number"));
+    const std::string& s = f.node.Scalar();
+    double v = 0;
+    const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
+    auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || begin == end || v != v) {
+      return Error(f, fmt::format("expected a number, got \"{}\"", s));
+    }
+    return v;
+  }
+
+  Result<double> Percent(const Field& f) const {
+    OSPREY_ASSIGN_OR_RETURN(double v, Number(f));
+    if (v < 0 || v > 100) {
+      return Error(f, fmt::format("expected a number from 0 to 100, got {}", f.node.Scalar()));
+    }
+    return v;
+  }
+
+  Result<std::vector<Field>> List(const Field& f) const {
+    if (!f.node.IsSequence()) {
+      return Error(f, fmt::format("expected a list, got {}", Describe(f.node)));
+    }
+    std::vector<Field> out;
+    size_t i = 0;
+    for (const YAML::Node& item : f.node) {
+      out.push_back(Field{item, LineOf(item, f.line), Index(f.path, i)});
+      ++i;
+    }
+    return out;
+  }
+
+  // A list of distinct non-empty strings; `what` names an item in messages.
+  Result<std::vector<std::string>> StringList(const Field& f, std::string_view what) const {
+    OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, List(f));
+    std::vector<std::string> out;
+    for (const Field& item : items) {
+      OSPREY_ASSIGN_OR_RETURN(std::string s, NonEmptyString(item));
+      if (std::find(out.begin(), out.end(), s) != out.end()) {
+        return Error(item, fmt::format("duplicate {} \"{}\"; list each once", what, s));
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+ private:
+  Status CheckNumberNode(const Field& f, std::string_view expected) const {
+    if (!f.node.IsScalar()) {
+      return Error(f, fmt::format("expected {}, got {}", expected, Describe(f.node)));
+    }
+    if (f.node.Tag() == "!") {
+      return Error(f, fmt::format("expected {}, got the quoted string \"{}\"", expected,
+                                  f.node.Scalar()));
+    }
+    return Status::Ok();
+  }
+
+  std::string origin_;
+};
+
+Status CheckEnvName(const Reader& r, const Field& f, const std::string& value) {
+  if (HasUrlPassword(value) || HasDsnPassword(value)) return r.Error(f, kUseConnectionEnv);
+  if (!IsEnvName(value)) {
+    return r.Error(f, fmt::format("expected the name of an environment variable "
+                                  "([A-Za-z_][A-Za-z0-9_]*), got \"{}\"",
+                                  value));
+  }
+  return Status::Ok();
+}
+
+Result<Source> ReadSource(const Reader& r, const Field& f) {
+  OSPREY_ASSIGN_OR_RETURN(Fields m,
+                          r.Map(f, {"type", "path", "connection_env", "query_timeout"}));
+  Source s;
+  if (auto t = m.Get("type")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string name, r.String(*t));
+    std::optional<SourceType> type = ParseSourceType(name);
+    if (!type) {
+      return r.Error(*t, fmt::format("unknown source type \"{}\"; expected sqlite, postgres or csv",
+                                     name));
+    }
+    s.type = *type;
+  }
+  if (auto p = m.Get("path")) {
+    OSPREY_ASSIGN_OR_RETURN(s.path, r.NonEmptyString(*p));
+    if (HasUrlPassword(s.path) || HasDsnPassword(s.path)) return r.Error(*p, kUseConnectionEnv);
+  }
+  if (auto e = m.Get("connection_env")) {
+    OSPREY_ASSIGN_OR_RETURN(s.connection_env, r.String(*e));
+    OSPREY_RETURN_IF_ERROR(CheckEnvName(r, *e, s.connection_env));
+  }
+  if (auto q = m.Get("query_timeout")) {
+    OSPREY_ASSIGN_OR_RETURN(s.query_timeout_seconds, r.Integer(*q));
+    if (s.query_timeout_seconds <= 0) {
+      return r.Error(*q, "expected a positive number of seconds");
+    }
+  }
+  if (s.path.empty() && s.connection_env.empty()) {
+    return r.Error(f, "expected path or connection_env (or both)");
+  }
+  return s;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
+                                          const std::vector<std::string>& dimensions) {
+  OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
+  if (items.empty()) return r.Error(f, "expected at least one measure");
+  std::vector<Measure> out;
+  for (const Field& item : items) {
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation"}));
+    Measure measure;
+    OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the measure's column name"));
+    OSPREY_ASSIGN_OR_RETURN(measure.name, r.NonEmptyString(name));
+    for (const Measure& other : out) {
+      if (other.name == measure.name) {
+        return r.Error(name, fmt::format("duplicate measure \"{}\"; list each once", measure.name));
+      }
+    }
+    if (Contains(dimensions, measure.name)) {
+      return r.Error(name, fmt::format("\"{}\" is listed as both a measure and a dimension; a "
+                                       "column is one or the other",
+                                       measure.name));
+    }
+    if (auto a = m.Get("aggregation")) {
+      OSPREY_ASSIGN_OR_RETURN(std::string agg, r.String(*a));
+      std::optional<Aggregation> parsed = ParseAggregation(agg);
+      if (!parsed) {
+        return r.Error(*a, fmt::format("unknown aggregation \"{}\"; expected SUM, AVG, COUNT, MIN "
+                                       "or MAX",
+                                       agg));
+      }
+      measure.aggregation = *parsed;
+    }
+    out.push_back(std::move(measure));
+  }
+  return out;
+}
+
+Result<std::vector<Filter>> ReadFilters(const Reader& r, const Field& f,
+                                        const std::vector<std::string>& dimensions) {
+  OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
+  std::vector<Filter> out;
+  for (const Field& item : items) {
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"dimension", "values"}));
+    Filter filter;
+    OSPREY_ASSIGN_OR_RETURN(Field dim, r.Required(m, "dimension", "a dimension name"));
+    OSPREY_ASSIGN_OR_RETURN(filter.dimension, r.NonEmptyString(dim));
+    if (!Contains(dimensions, filter.dimension)) {
+      return r.Error(dim, fmt::format("\"{}\" is not one of the detector's dimensions ({})",
+                                      filter.dimension, fmt::join(dimensions, ", ")));
+    }
+    for (const Filter& other : out) {
+      if (other.dimension == filter.dimension) {
+        return r.Error(dim, fmt::format("a filter on \"{}\" is given already; merge their values",
+                                        filter.dimension));
+      }
+    }
+    OSPREY_ASSIGN_OR_RETURN(Field values, r.Required(m, "values", "a list of values to keep"));
+    OSPREY_ASSIGN_OR_RETURN(filter.values, r.StringList(values, "value"));
+    if (filter.values.empty()) return r.Error(values, "expected at least one value");
+    out.push_back(std::move(filter));
+  }
+  return out;
+}
+
+Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Detector& d) {
+  OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
+  std::vector<Alert> out;
+  for (const Field& item : items) {
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "destination", "target_env",
+                                                   "min_severity", "measures", "dimensions",
+                                                   "description"}));
+    Alert alert;
+    OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a name for the alert"));
+    OSPREY_ASSIGN_OR_RETURN(alert.name, r.NonEmptyString(name));
+    for (const Alert& other : out) {
+      if (other.name == alert.name) {
+        return r.Error(name, fmt::format("duplicate alert name \"{}\"", alert.name));
+      }
+    }
+    if (auto dest = m.Get("destination")) {
+      OSPREY_ASSIGN_OR_RETURN(std::string s, r.String(*dest));
+      std::optional<AlertDestination> parsed = ParseAlertDestination(s);
+      if (!parsed) {
+        return r.Error(*dest, fmt::format("unknown destination \"{}\"; expected webhook, slack, "
+                                          "pagerduty, alertmanager or command",
+                                          s));
+      }
+      alert.destination = *parsed;
+    }
+    OSPREY_ASSIGN_OR_RETURN(
+        Field target, r.Required(m, "target_env",
+                                 "the name of an environment variable holding the URL or command"));
+    OSPREY_ASSIGN_OR_RETURN(alert.target_env, r.String(target));
+    OSPREY_RETURN_IF_ERROR(CheckEnvName(r, target, alert.target_env));
+    if (auto sev = m.Get("min_severity")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.min_severity, r.Percent(*sev));
+    }
+    if (auto measures = m.Get("measures")) {
+      OSPREY_ASSIGN_OR_RETURN(std::vector<Field> names, r.List(*measures));
+      for (const Field& n : names) {
+        OSPREY_ASSIGN_OR_RETURN(std::string s, r.NonEmptyString(n));
+        const bool known = std::any_of(d.measures.begin(), d.measures.end(),
+                                       [&](const Measure& x) { return x.name == s; });
+        if (!known) {
+          return r.Error(n, fmt::format("\"{}\" is not one of the detector's measures", s));
+        }
+        if (Contains(alert.measures, s)) {
+          return r.Error(n, fmt::format("duplicate measure \"{}\"; list each once", s));
+        }
+        alert.measures.push_back(std::move(s));
+      }
+    }
+    if (auto dims = m.Get("dimensions")) {
+      OSPREY_ASSIGN_OR_RETURN(Fields dm, r.Map(*dims, {}));
+      for (const std::string& key : dm.keys()) {
+        const Field values = *dm.Get(key);
+        if (!Contains(d.dimensions, key)) {
+          return r.Error(values, fmt::format("\"{}\" is not one of the detector's dimensions ({})",
+                                             key, fmt::join(d.dimensions, ", ")));
+        }
+        OSPREY_ASSIGN_OR_RETURN(std::vector<std::string> v, r.StringList(values, "value"));
+        if (v.empty()) return r.Error(values, "expected at least one value");
+        alert.dimension_filter[key] = std::move(v);
+      }
+    }
+    if (auto desc = m.Get("description")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.description, r.String(*desc));
+    }
+    out.push_back(std::move(alert));
+  }
+  return out;
+}
+
+Result<Detector> ReadDetector(const Reader& r, const Field& root) {
+  OSPREY_ASSIGN_OR_RETURN(
+      Fields m, r.Map(root, {"name", "description", "frequency", "timezone", "offset",
+                             "history_start", "source", "query", "timestamp", "dimensions",
+                             "measures", "filters", "rollup_depth", "sensitivity",
+                             "min_severity", "alerts"}));
+  Detector d;
+
+  OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
+  OSPREY_ASSIGN_OR_RETURN(d.name, r.String(name));
+  static const std::regex kName("[a-z0-9][a-z0-9_-]*");
+  if (!std::regex_match(d.name, kName)) {
+    return r.Error(name, fmt::format("invalid detector name \"{}\"; expected lower-case letters, "
+                                     "digits, '_' and '-', starting with a letter or digit",
+                                     d.name));
+  }
+  if (auto desc = m.Get("description")) {
+    OSPREY_ASSIGN_OR_RETURN(d.description, r.String(*desc));
+  }
+
+  if (auto tz = m.Get("timezone")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string zone, r.NonEmptyString(*tz));
+    Result<TimeZone> loaded = TimeZone::Load(zone);
+    if (!loaded.ok()) {
+      return r.Error(*tz, loaded.status().message());
+    }
+    d.timezone = *std::move(loaded);
+  }
+
+  OSPREY_ASSIGN_OR_RETURN(Field freq, r.Required(m, "frequency", "an ISO-8601 duration like PT1H"));
+  OSPREY_ASSIGN_OR_RETURN(std::string freq_text, r.String(freq));
+  Result<Duration> duration = Duration::Parse(freq_text);
+  if (!duration.ok()) {
+    return r.Error(freq, duration.status().message());
+  }
+  Result<IntervalGrid> grid = IntervalGrid::Create(*duration, d.timezone);
+  if (!grid.ok()) return r.Error(freq, grid.status().message());
+  d.frequency = *duration;
+
+  if (auto off = m.Get("offset")) {
+    OSPREY_ASSIGN_OR_RETURN(d.offset_seconds, r.Integer(*off));
+    if (d.offset_seconds < 0) {
+      return r.Error(*off, fmt::format("expected a number of seconds >= 0, got {}",
+                                       d.offset_seconds));
+    }
+  }
+
+  if (auto hs = m.Get("history_start")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*hs));
+    Result<Instant> t = ParseInstant(text, d.timezone);
+    if (!t.ok()) {
+      return r.Error(*hs, t.status().message());
+    }
+    d.history_start = *t;
+  }
+
+  OSPREY_ASSIGN_OR_RETURN(Field source, r.Required(m, "source", "a map with type and path"));
+  OSPREY_ASSIGN_OR_RETURN(d.source, ReadSource(r, source));
+
+  OSPREY_ASSIGN_OR_RETURN(Field query, r.Required(m, "query", "the SQL query text"));
+  OSPREY_ASSIGN_OR_RETURN(d.query, r.NonEmptyString(query));
+  for (std::string_view placeholder : {kIntervalStart, kIntervalEnd}) {
+    if (d.query.find(placeholder) == std::string::npos) {
+      return r.Error(query, fmt::format("the query lacks the {} placeholder; expected a filter "
+                                        "like \"ts >= {} and ts < {}\"",
+                                        placeholder, kIntervalStart, kIntervalEnd));
+    }
+  }
+
+  if (auto ts = m.Get("timestamp")) {
+    OSPREY_ASSIGN_OR_RETURN(Fields tm, r.Map(*ts, {"column", "format"}));
+    if (auto col = tm.Get("column")) {
+      OSPREY_ASSIGN_OR_RETURN(d.timestamp_column, r.NonEmptyString(*col));
+    }
+    if (auto fmt_field = tm.Get("format")) {
+      OSPREY_ASSIGN_OR_RETURN(d.timestamp_format, r.NonEmptyString(*fmt_field));
+      Result<TimestampFormat> parsed = TimestampFormat::Parse(d.timestamp_format);
+      if (!parsed.ok()) {
+        return r.Error(*fmt_field, parsed.status().message());
+      }
+    }
+  }
+
+  if (auto dims = m.Get("dimensions")) {
+    OSPREY_ASSIGN_OR_RETURN(d.dimensions, r.StringList(*dims, "dimension"));
+  }
+
+  OSPREY_ASSIGN_OR_RETURN(Field measures, r.Required(m, "measures", "a list of measures"));
+  OSPREY_ASSIGN_OR_RETURN(d.measures, ReadMeasures(r, measures, d.dimensions));
+  if (Contains(d.dimensions, d.timestamp_column)) {
+    return r.Error(*m.Get("dimensions"),
+                   fmt::format("the timestamp column \"{}\" cannot be a dimension",
+                               d.timestamp_column));
+  }
+
+  if (auto filters = m.Get("filters")) {
+    OSPREY_ASSIGN_OR_RETURN(d.filters, ReadFilters(r, *filters, d.dimensions));
+  }
+
+  if (auto depth = m.Get("rollup_depth")) {
+    OSPREY_ASSIGN_OR_RETURN(int64_t v, r.Integer(*depth));
+    if (v < -1 || v > static_cast<int64_t>(d.dimensions.size())) {
+      return r.Error(*depth, fmt::format("expected -1 (all subsets) or 0 to {} (the number of "
+                                         "dimensions), got {}",
+                                         d.dimensions.size(), v));
+    }
+    d.rollup_depth = static_cast<int>(v);
+  }
+  if (auto s = m.Get("sensitivity")) {
+    OSPREY_ASSIGN_OR_RETURN(d.sensitivity, r.Percent(*s));
+  }
+  if (auto s = m.Get("min_severity")) {
+    OSPREY_ASSIGN_OR_RETURN(d.min_severity, r.Percent(*s));
+  }
+  if (auto alerts = m.Get("alerts")) {
+    OSPREY_ASSIGN_OR_RETURN(d.alerts, ReadAlerts(r, *alerts, d));
+  }
+  return d;
+}
+
+// A string scalar written so that it reads back identically; multi-line text
+// (queries) as a literal block when that is exact.
+void EmitString(YAML::Emitter& out, const std::string& s) {
+  const bool literal_ok = s.find('\n') != std::string::npos && s.back() == '\n' &&
+                          (s.size() < 2 || s[s.size() - 2] != '\n') && s.front() != ' ' &&
+                          s.front() != '\t' && s.front() != '\n' &&
+                          s.find('\r') == std::string::npos;
+  if (literal_ok) {
+    out << YAML::Literal << s;
+  } else if (s.empty()) {
+    out << YAML::DoubleQuoted << s;
+  } else {
+    out << s;
+  }
+}
+
+void EmitNumber(YAML::Emitter& out, double v) { out << fmt::format("{}", v); }
+
+void EmitStringList(YAML::Emitter& out, const std::vector<std::string>& v) {
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& s : v) EmitString(out, s);
+  out << YAML::EndSeq;
+}
+
+}  // namespace
+
+Result<Detector> LoadDetector(std::string_view text, const std::string& origin) {
+  Reader reader(origin);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    return reader.Error(line, "", fmt::format("not valid YAML or JSON: {}", e.msg));
+  }
+  if (docs.empty() || docs[0].IsNull()) {
+    return reader.Error(1, "", "the file is empty; expected a detector (a map with name, "
+                               "frequency, source, query and measures)");
+  }
+  if (docs.size() > 1) {
+    return reader.Error(LineOf(docs[1], 1), "",
+                        "more than one YAML document; expected one detector per file");
+  }
+  // Node accessors throw only on misuse of the API; still, nothing escapes.
+  try {
+    Result<Detector> d = ReadDetector(reader, Field{docs[0], LineOf(docs[0], 1), ""});
+    if (d.ok()) d->origin = origin;
+    return d;
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    return reader.Error(line, "", e.msg);
+  }
+}
+
+Result<Detector> LoadDetectorFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return NotFound(fmt::format("{}: cannot open the detector file: {}", path,
+                                std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return InvalidArgument(fmt::format("{}:1: cannot read the detector file", path));
+  }
+  OSPREY_ASSIGN_OR_RETURN(Detector d, LoadDetector(text.str(), path));
+  if (!d.source.path.empty()) {
+    std::filesystem::path p(d.source.path);
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    if (p.is_relative() && !dir.empty()) d.source.path = (dir / p).lexically_normal().string();
+  }
+  return d;
+}
+
+std::string DetectorToYaml(const Detector& d) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value;
+  EmitString(out, d.name);
+  if (!d.description.empty()) {
+    out << YAML::Key << "description" << YAML::Value;
+    EmitString(out, d.description);
+  }
+  out << YAML::Key << "frequency" << YAML::Value << d.frequency.ToString();
+  out << YAML::Key << "timezone" << YAML::Value << d.timezone.name();
+  out << YAML::Key << "offset" << YAML::Value << fmt::format("{}", d.offset_seconds);
+  if (d.history_start) {
+    out << YAML::Key << "history_start" << YAML::Value << FormatIso(*d.history_start);
+  }
+
+  out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "type" << YAML::Value << std::string(SourceTypeName(d.source.type));
+  if (!d.source.path.empty()) {
+    out << YAML::Key << "path" << YAML::Value;
+    EmitString(out, d.source.path);
+  }
+  if (!d.source.connection_env.empty()) {
+    out << YAML::Key << "connection_env" << YAML::Value << d.source.connection_env;
+  }
+  out << YAML::Key << "query_timeout" << YAML::Value
+      << fmt::format("{}", d.source.query_timeout_seconds);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "query" << YAML::Value;
+  EmitString(out, d.query);
+
+  out << YAML::Key << "timestamp" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "column" << YAML::Value;
+  EmitString(out, d.timestamp_column);
+  out << YAML::Key << "format" << YAML::Value << YAML::DoubleQuoted << d.timestamp_format;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "dimensions" << YAML::Value;
+  EmitStringList(out, d.dimensions);
+
+  out << YAML::Key << "measures" << YAML::Value << YAML::BeginSeq;
+  for (const Measure& m : d.measures) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value;
+    EmitString(out, m.name);
+    out << YAML::Key << "aggregation" << YAML::Value << std::string(AggregationName(m.aggregation));
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+
+  if (!d.filters.empty()) {
+    out << YAML::Key << "filters" << YAML::Value << YAML::BeginSeq;
+    for (const Filter& f : d.filters) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "dimension" << YAML::Value;
+      EmitString(out, f.dimension);
+      out << YAML::Key << "values" << YAML::Value;
+      EmitStringList(out, f.values);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+
+  out << YAML::Key << "rollup_depth" << YAML::Value << fmt::format("{}", d.rollup_depth);
+  out << YAML::Key << "sensitivity" << YAML::Value;
+  EmitNumber(out, d.sensitivity);
+  out << YAML::Key << "min_severity" << YAML::Value;
+  EmitNumber(out, d.min_severity);
+
+  if (!d.alerts.empty()) {
+    out << YAML::Key << "alerts" << YAML::Value << YAML::BeginSeq;
+    for (const Alert& a : d.alerts) {
+      out << YAML::BeginMap;
+      out << YAML::Key << "name" << YAML::Value;
+      EmitString(out, a.name);
+      out << YAML::Key << "destination" << YAML::Value
+          << std::string(AlertDestinationName(a.destination));
+      out << YAML::Key << "target_env" << YAML::Value << a.target_env;
+      out << YAML::Key << "min_severity" << YAML::Value;
+      EmitNumber(out, a.min_severity);
+      if (!a.measures.empty()) {
+        out << YAML::Key << "measures" << YAML::Value;
+        EmitStringList(out, a.measures);
+      }
+      if (!a.dimension_filter.empty()) {
+        out << YAML::Key << "dimensions" << YAML::Value << YAML::BeginMap;
+        for (const auto& [dim, values] : a.dimension_filter) {
+          out << YAML::Key << dim << YAML::Value;
+          EmitStringList(out, values);
+        }
+        out << YAML::EndMap;
+      }
+      if (!a.description.empty()) {
+        out << YAML::Key << "description" << YAML::Value;
+        EmitString(out, a.description);
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace osprey::config

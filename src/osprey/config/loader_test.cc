@@ -1,0 +1,348 @@
+#include "osprey/config/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace osprey::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kCasesDir = fs::path(OSPREY_SOURCE_DIR) / "tests" / "config-cases";
+
+// Every field set, none to its default.
+constexpr char kFullYaml[] = R"(# a full detector
+name: ecommerce
+description: "Views and revenue: per platform"
+frequency: PT10M
+timezone: Europe/Berlin
+offset: 300
+history_start: 2020-10-01
+source:
+  type: postgres
+  path: /data/warehouse
+  connection_env: OSPREY_DSN
+  query_timeout: 60
+query: |
+  select ts, views, revenue, platform, marketplace from e
+  where ts >= {{interval_start}} and ts < {{interval_end}}
+timestamp: {column: ts, format: "yyyy-MM-dd'T'HH:mm:ss"}
+dimensions: [platform, marketplace]
+measures:
+  - {name: views, aggregation: COUNT}
+  - {name: revenue, aggregation: avg}
+filters:
+  - {dimension: marketplace, values: [us, uk]}
+rollup_depth: 1
+sensitivity: 72.5
+min_severity: 40
+alerts:
+  - name: oncall
+    destination: PagerDuty
+    target_env: OSPREY_PD_KEY
+    min_severity: 80
+    measures: [revenue]
+    dimensions: {marketplace: [us], platform: [web, app]}
+    description: wake someone up
+  - name: chat
+    destination: slack
+    target_env: OSPREY_SLACK_URL
+)";
+
+constexpr char kFullJson[] = R"({
+  "name": "ecommerce",
+  "description": "Views and revenue: per platform",
+  "frequency": "PT10M",
+  "timezone": "Europe/Berlin",
+  "offset": 300,
+  "history_start": "2020-10-01",
+  "source": {"type": "postgres", "path": "/data/warehouse", "connection_env": "OSPREY_DSN",
+             "query_timeout": 60},
+  "query": "select ts, views, revenue, platform, marketplace from e\nwhere ts >= {{interval_start}} and ts < {{interval_end}}\n",
+  "timestamp": {"column": "ts", "format": "yyyy-MM-dd'T'HH:mm:ss"},
+  "dimensions": ["platform", "marketplace"],
+  "measures": [{"name": "views", "aggregation": "COUNT"},
+               {"name": "revenue", "aggregation": "avg"}],
+  "filters": [{"dimension": "marketplace", "values": ["us", "uk"]}],
+  "rollup_depth": 1,
+  "sensitivity": 72.5,
+  "min_severity": 40,
+  "alerts": [
+    {"name": "oncall", "destination": "PagerDuty", "target_env": "OSPREY_PD_KEY",
+     "min_severity": 80, "measures": ["revenue"],
+     "dimensions": {"marketplace": ["us"], "platform": ["web", "app"]},
+     "description": "wake someone up"},
+    {"name": "chat", "destination": "slack", "target_env": "OSPREY_SLACK_URL"}
+  ]
+})";
+
+void ExpectSameDetector(const Detector& a, const Detector& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.description, b.description);
+  EXPECT_EQ(a.frequency, b.frequency);
+  EXPECT_EQ(a.timezone.name(), b.timezone.name());
+  EXPECT_EQ(a.offset_seconds, b.offset_seconds);
+  EXPECT_EQ(a.source.type, b.source.type);
+  EXPECT_EQ(a.source.path, b.source.path);
+  EXPECT_EQ(a.source.connection_env, b.source.connection_env);
+  EXPECT_EQ(a.source.query_timeout_seconds, b.source.query_timeout_seconds);
+  EXPECT_EQ(a.query, b.query);
+  EXPECT_EQ(a.timestamp_column, b.timestamp_column);
+  EXPECT_EQ(a.timestamp_format, b.timestamp_format);
+  EXPECT_EQ(a.dimensions, b.dimensions);
+  ASSERT_EQ(a.measures.size(), b.measures.size());
+  for (size_t i = 0; i < a.measures.size(); ++i) {
+    EXPECT_EQ(a.measures[i].name, b.measures[i].name);
+    EXPECT_EQ(a.measures[i].aggregation, b.measures[i].aggregation);
+  }
+  ASSERT_EQ(a.filters.size(), b.filters.size());
+  for (size_t i = 0; i < a.filters.size(); ++i) {
+    EXPECT_EQ(a.filters[i].dimension, b.filters[i].dimension);
+    EXPECT_EQ(a.filters[i].values, b.filters[i].values);
+  }
+  EXPECT_EQ(a.rollup_depth, b.rollup_depth);
+  EXPECT_EQ(a.history_start, b.history_start);
+  EXPECT_EQ(a.sensitivity, b.sensitivity);
+  EXPECT_EQ(a.min_severity, b.min_severity);
+  ASSERT_EQ(a.alerts.size(), b.alerts.size());
+  for (size_t i = 0; i < a.alerts.size(); ++i) {
+    EXPECT_EQ(a.alerts[i].name, b.alerts[i].name);
+    EXPECT_EQ(a.alerts[i].destination, b.alerts[i].destination);
+    EXPECT_EQ(a.alerts[i].min_severity, b.alerts[i].min_severity);
+    EXPECT_EQ(a.alerts[i].measures, b.alerts[i].measures);
+    EXPECT_EQ(a.alerts[i].dimension_filter, b.alerts[i].dimension_filter);
+    EXPECT_EQ(a.alerts[i].target_env, b.alerts[i].target_env);
+    EXPECT_EQ(a.alerts[i].description, b.alerts[i].description);
+  }
+}
+
+TEST(LoaderTest, FullFileLoadsEveryField) {
+  Result<Detector> r = LoadDetector(kFullYaml, "full.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Detector& d = *r;
+  EXPECT_EQ(d.name, "ecommerce");
+  EXPECT_EQ(d.description, "Views and revenue: per platform");
+  EXPECT_EQ(d.frequency.seconds, 600);
+  EXPECT_EQ(d.timezone.name(), "Europe/Berlin");
+  EXPECT_EQ(d.offset_seconds, 300);
+  ASSERT_TRUE(d.history_start.has_value());
+  EXPECT_EQ(FormatIso(*d.history_start), "2020-09-30T22:00:00Z");  // midnight in Berlin (CEST)
+  EXPECT_EQ(d.source.type, SourceType::kPostgres);
+  EXPECT_EQ(d.source.path, "/data/warehouse");
+  EXPECT_EQ(d.source.connection_env, "OSPREY_DSN");
+  EXPECT_EQ(d.source.query_timeout_seconds, 60);
+  EXPECT_EQ(d.query,
+            "select ts, views, revenue, platform, marketplace from e\n"
+            "where ts >= {{interval_start}} and ts < {{interval_end}}\n");
+  EXPECT_EQ(d.timestamp_column, "ts");
+  EXPECT_EQ(d.timestamp_format, "yyyy-MM-dd'T'HH:mm:ss");
+  EXPECT_EQ(d.dimensions, (std::vector<std::string>{"platform", "marketplace"}));
+  ASSERT_EQ(d.measures.size(), 2u);
+  EXPECT_EQ(d.measures[0].name, "views");
+  EXPECT_EQ(d.measures[0].aggregation, Aggregation::kCount);
+  EXPECT_EQ(d.measures[1].name, "revenue");
+  EXPECT_EQ(d.measures[1].aggregation, Aggregation::kAvg);
+  ASSERT_EQ(d.filters.size(), 1u);
+  EXPECT_EQ(d.filters[0].dimension, "marketplace");
+  EXPECT_EQ(d.filters[0].values, (std::vector<std::string>{"us", "uk"}));
+  EXPECT_EQ(d.rollup_depth, 1);
+  EXPECT_EQ(d.sensitivity, 72.5);
+  EXPECT_EQ(d.min_severity, 40);
+  ASSERT_EQ(d.alerts.size(), 2u);
+  const Alert& a = d.alerts[0];
+  EXPECT_EQ(a.name, "oncall");
+  EXPECT_EQ(a.destination, AlertDestination::kPagerDuty);
+  EXPECT_EQ(a.target_env, "OSPREY_PD_KEY");
+  EXPECT_EQ(a.min_severity, 80);
+  EXPECT_EQ(a.measures, (std::vector<std::string>{"revenue"}));
+  EXPECT_EQ(a.dimension_filter.at("marketplace"), (std::vector<std::string>{"us"}));
+  EXPECT_EQ(a.dimension_filter.at("platform"), (std::vector<std::string>{"web", "app"}));
+  EXPECT_EQ(a.description, "wake someone up");
+  EXPECT_EQ(d.alerts[1].destination, AlertDestination::kSlack);
+  EXPECT_EQ(d.alerts[1].min_severity, 70);  // default
+  EXPECT_TRUE(d.alerts[1].measures.empty());
+  EXPECT_EQ(d.origin, "full.yaml");
+}
+
+TEST(LoaderTest, MinimalFileGetsDefaults) {
+  Result<Detector> r = LoadDetector(
+      "name: m\nfrequency: P1D\nsource: {path: x.db}\n"
+      "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
+      "measures: [{name: n}]\n",
+      "min.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->timezone.name(), "UTC");
+  EXPECT_EQ(r->offset_seconds, 0);
+  EXPECT_FALSE(r->history_start.has_value());
+  EXPECT_EQ(r->source.type, SourceType::kSqlite);
+  EXPECT_EQ(r->source.query_timeout_seconds, 300);
+  EXPECT_EQ(r->timestamp_column, "timestamp");
+  EXPECT_EQ(r->timestamp_format, "yyyy-MM-dd HH:mm:ss");
+  EXPECT_TRUE(r->dimensions.empty());
+  EXPECT_EQ(r->measures[0].aggregation, Aggregation::kSum);
+  EXPECT_EQ(r->rollup_depth, -1);
+  EXPECT_EQ(r->sensitivity, 50);
+  EXPECT_EQ(r->min_severity, 50);
+  EXPECT_TRUE(r->alerts.empty());
+}
+
+TEST(LoaderTest, JsonLoadsLikeYaml) {
+  Result<Detector> yaml = LoadDetector(kFullYaml, "full.yaml");
+  Result<Detector> json = LoadDetector(kFullJson, "full.json");
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  ExpectSameDetector(*yaml, *json);
+}
+
+TEST(LoaderTest, RoundTripsThroughYaml) {
+  Result<Detector> d = LoadDetector(kFullYaml, "full.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const std::string yaml = DetectorToYaml(*d);
+  Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  ExpectSameDetector(*d, *back);
+}
+
+TEST(LoaderTest, RoundTripsAwkwardStrings) {
+  Detector d;
+  d.name = "0-odd_name";
+  d.description = "null";
+  d.frequency = *Duration::Parse("PT5M");
+  d.source.path = "dir with spaces/a: b.db";
+  d.query = "select '#' as x\n  from t where a >= {{interval_start}}\nand a < {{interval_end}}";
+  d.timestamp_format = "epoch";
+  d.dimensions = {"123", "true", "- dash", "ünïcode"};
+  d.measures = {{"x", Aggregation::kMax}, {"~", Aggregation::kMin}};
+  d.filters = {{"true", {"yes", "no", " spaced ", "'quoted'"}}};
+  d.sensitivity = 0.1 + 0.2;
+  d.history_start = FromUnixSeconds(1601510400);
+  d.alerts = {Alert{"a", AlertDestination::kCommand, 33.3, {"x"}, {{"123", {"1"}}}, "CMD", ""}};
+  const std::string yaml = DetectorToYaml(d);
+  Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  ExpectSameDetector(d, *back);
+}
+
+TEST(LoaderTest, ExampleEcommerceLoads) {
+  const fs::path file = fs::path(OSPREY_SOURCE_DIR) / "examples" / "ecommerce.yaml";
+  Result<Detector> r = LoadDetectorFile(file.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Detector& d = *r;
+  EXPECT_EQ(d.name, "ecommerce");
+  EXPECT_EQ(d.frequency.seconds, 3600);
+  EXPECT_EQ(d.offset_seconds, 300);
+  EXPECT_EQ(d.timezone.name(), "UTC");
+  EXPECT_EQ(d.source.type, SourceType::kSqlite);
+  // Relative paths are resolved against the file's directory.
+  EXPECT_EQ(fs::path(d.source.path),
+            (file.parent_path() / "../build/release/demo/warehouse.db").lexically_normal());
+  EXPECT_EQ(d.source.connection_env, "OSPREY_DEMO_WAREHOUSE");
+  EXPECT_NE(d.query.find("join marketplace m on e.marketplace = m.id"), std::string::npos);
+  EXPECT_EQ(d.dimensions, (std::vector<std::string>{"platform", "marketplace"}));
+  ASSERT_EQ(d.measures.size(), 2u);
+  EXPECT_EQ(d.measures[0].name, "views");
+  EXPECT_EQ(d.measures[1].name, "revenue");
+  EXPECT_EQ(d.measures[1].aggregation, Aggregation::kSum);
+  ASSERT_EQ(d.alerts.size(), 1u);
+  EXPECT_EQ(d.alerts[0].destination, AlertDestination::kWebhook);
+  EXPECT_EQ(d.alerts[0].min_severity, 70);
+  EXPECT_EQ(d.alerts[0].target_env, "OSPREY_ALERT_WEBHOOK_URL");
+  EXPECT_EQ(d.origin, file.string());
+}
+
+TEST(LoaderTest, LoadDetectorKeepsRelativePath) {
+  Result<Detector> r = LoadDetector(
+      "name: m\nfrequency: PT1H\nsource: {path: data/x.db}\n"
+      "query: q {{interval_start}} {{interval_end}}\nmeasures: [{name: n}]\n",
+      "text");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source.path, "data/x.db");
+}
+
+TEST(LoaderTest, MissingFileIsNotFound) {
+  Result<Detector> r = LoadDetectorFile("/nonexistent/detector.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message().rfind("/nonexistent/detector.yaml:", 0), 0u);
+}
+
+TEST(LoaderTest, OriginNamesTextInMessages) {
+  Result<Detector> r = LoadDetector("name: x\nnmae: y\n", "api:detector");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("api:detector:2: nmae: unknown key", 0), 0u)
+      << r.status().message();
+}
+
+TEST(NamesTest, ParseIsCaseInsensitiveInverseOfName) {
+  for (auto a : {Aggregation::kSum, Aggregation::kAvg, Aggregation::kCount, Aggregation::kMin,
+                 Aggregation::kMax}) {
+    EXPECT_EQ(ParseAggregation(AggregationName(a)), a);
+  }
+  EXPECT_EQ(ParseAggregation("sum"), Aggregation::kSum);
+  EXPECT_EQ(ParseAggregation("Avg"), Aggregation::kAvg);
+  EXPECT_FALSE(ParseAggregation("median").has_value());
+  EXPECT_EQ(ParseSourceType("SQLite"), SourceType::kSqlite);
+  EXPECT_EQ(ParseSourceType("csv"), SourceType::kCsv);
+  EXPECT_FALSE(ParseSourceType("postgresql").has_value());
+  EXPECT_EQ(ParseAlertDestination("pagerduty"), AlertDestination::kPagerDuty);
+  EXPECT_EQ(ParseAlertDestination("Alertmanager"), AlertDestination::kAlertmanager);
+  EXPECT_EQ(ParseRuleDirection("UP"), RuleDirection::kUp);
+  EXPECT_EQ(RuleDirectionName(RuleDirection::kBoth), "both");
+}
+
+// Each file in tests/config-cases/ is one broken detector; its header says
+// where and what the error is (see the README there).
+std::vector<std::string> CaseFiles() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(kCasesDir, ec)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext == ".yaml" || ext == ".json") out.push_back(entry.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ConfigCaseTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(ConfigCaseTest, FailsWithExpectedMessage) {
+  const fs::path file = kCasesDir / GetParam();
+  std::ifstream in(file);
+  ASSERT_TRUE(in) << file;
+  std::string expect;
+  std::vector<std::string> also;
+  for (std::string line; std::getline(in, line) && line.rfind("# ", 0) == 0;) {
+    if (line.rfind("# expect: ", 0) == 0) expect = line.substr(10);
+    if (line.rfind("# also: ", 0) == 0) also.push_back(line.substr(8));
+  }
+  ASSERT_FALSE(expect.empty()) << file << " has no '# expect: ' line";
+  Result<Detector> r = LoadDetectorFile(file.string());
+  ASSERT_FALSE(r.ok()) << file << " loaded without error";
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  const std::string& message = r.status().message();
+  EXPECT_EQ(message.rfind(file.string() + ":" + expect, 0), 0u)
+      << "message: " << message << "\nexpected prefix: " << file.string() << ":" << expect;
+  for (const std::string& text : also) {
+    EXPECT_NE(message.find(text), std::string::npos)
+        << "message: " << message << "\nexpected to contain: " << text;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, ConfigCaseTest, testing::ValuesIn(CaseFiles()),
+                         [](const testing::TestParamInfo<std::string>& param) {
+                           std::string name = param.param;
+                           std::replace(name.begin(), name.end(), '.', '_');
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(ConfigCaseFiles, Exist) { EXPECT_GE(CaseFiles().size(), 40u) << kCasesDir; }
+
+}  // namespace
+}  // namespace osprey::config
