@@ -38,7 +38,9 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   leaves.direction.assign(n, 0);
   std::vector<double> dev(n, 0);
   std::vector<std::pair<double, double>> abs_dev;
+  std::vector<std::pair<double, double>> abs_dev_unweighted;
   abs_dev.reserve(n);
+  abs_dev_unweighted.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const double a = cube.actual(i);
     const double e = cube.expected(i);
@@ -47,8 +49,12 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
     dev[i] = 2 * (a - e) / scale;
     leaves.weight[i] = std::max(std::abs(a), std::abs(e));
     abs_dev.emplace_back(std::abs(dev[i]), leaves.weight[i]);
+    abs_dev_unweighted.emplace_back(std::abs(dev[i]), 1.0);
   }
-  const double sigma = 1.4826 * WeightedMedian(abs_dev);
+  // Both medians resist up to half of their measure being abnormal: by weight
+  // (many small noisy leaves) or by count (one large anomaly); take the lower.
+  const double sigma =
+      1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted));
   const double cutoff = std::max(options.min_deviation, options.noise_multiplier * sigma);
   for (size_t i = 0; i < n; ++i) {
     if (dev[i] > cutoff) {
@@ -271,8 +277,8 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
   for (const Candidate& cand : candidates) {
     if (result.size() >= options.max_causes) break;
     if (explained >= options.target_coverage * abnormal_total) break;
-    const double remaining = abnormal_total - explained;
-    if (cand.abnormal < options.min_gain * remaining) continue;
+    const double floor = options.min_gain * abnormal_total;
+    if (cand.abnormal < floor) continue;
     double gain = 0;
     for (size_t i = 0; i < n; ++i) {
       if (!covered[i] && leaves.direction[i] == cand.direction &&
@@ -280,7 +286,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         gain += leaves.weight[i];
       }
     }
-    if (gain < options.min_gain * remaining) continue;
+    if (gain <= 0 || gain < floor) continue;
     for (size_t i = 0; i < n; ++i) {
       if (LeafInElement(cube, cand.mask, cand.first_leaf, i)) covered[i] = 1;
     }

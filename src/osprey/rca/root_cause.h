@@ -99,12 +99,14 @@ struct RootCauseOptions {
   // little). Higher values prefer finer elements. In [0, 1].
   double min_purity = 0.95;
 
-  // A candidate is kept only if it explains at least min_gain of the total
-  // abnormal weight that earlier results left unexplained. In [0, 1].
-  double min_gain = 0.005;
+  // A candidate is kept only if the abnormal weight it explains beyond the
+  // earlier results is positive and at least min_gain of the total abnormal
+  // weight. Guards against reporting isolated noisy leaves. In [0, 1].
+  double min_gain = 0.001;
 
   // The search stops once this fraction of the abnormal weight is explained.
-  double target_coverage = 0.99;
+  // Below 1, small co-occurring causes may be left out. In [0, 1].
+  double target_coverage = 1.0;
 
   // At most this many results.
   size_t max_causes = 10;
