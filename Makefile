@@ -27,6 +27,9 @@ unit: build
 quality: build
 	@cd $(BUILD) && ctest --output-on-failure -L quality -V
 
+rca-bench: build
+	@$(BUILD)/bench/rca_bench --data ../shared/benchmarks/rca/squeeze_B0
+
 demo: build
 	@$(BUILD)/src/osprey/cli/osprey demo --config examples/ecommerce.yaml --dir $(BUILD)/demo
 

@@ -1,0 +1,112 @@
+// rca_bench: scores LocateRootCauses on the Squeeze B0 cases shipped in
+// shared/benchmarks/rca and prints F1/P/R per setting next to the peer
+// scores measured in that folder's README (section 4).
+//
+//   rca_bench --data ../shared/benchmarks/rca/squeeze_B0 [--verbose]
+//             [--max-layer N] [--min-purity X] [--min-gain X]
+//             [--min-deviation X] [--noise-multiplier X] [--target-coverage X]
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "rca_eval.h"
+
+namespace {
+
+using osprey::rca::RootCauseOptions;
+using osprey::rca::bench::Counts;
+
+// Peer F1 on the shipped 90 cases, from shared/benchmarks/rca/README.md §4.
+struct Peers {
+  double riskloc, autoroot, hotspot;
+};
+const std::map<std::string, Peers>& PeerTable() {
+  static const std::map<std::string, Peers> kTable = {
+      {"B_cuboid_layer_1_n_ele_1", {0.857, 1.000, 1.000}},
+      {"B_cuboid_layer_1_n_ele_2", {0.950, 0.974, 0.667}},
+      {"B_cuboid_layer_1_n_ele_3", {0.983, 0.929, 0.500}},
+      {"B_cuboid_layer_2_n_ele_1", {1.000, 1.000, 1.000}},
+      {"B_cuboid_layer_2_n_ele_2", {0.950, 1.000, 0.467}},
+      {"B_cuboid_layer_2_n_ele_3", {0.967, 0.815, 0.500}},
+      {"B_cuboid_layer_3_n_ele_1", {1.000, 1.000, 0.300}},
+      {"B_cuboid_layer_3_n_ele_2", {0.974, 0.947, 0.467}},
+      {"B_cuboid_layer_3_n_ele_3", {0.947, 0.776, 0.400}},
+      {"all", {0.961, 0.917, 0.556}},
+  };
+  return kTable;
+}
+
+int Usage() {
+  std::cerr << "usage: rca_bench --data DIR [--verbose] [--max-layer N] [--min-purity X]\n"
+               "       [--min-gain X] [--min-deviation X] [--noise-multiplier X]\n"
+               "       [--target-coverage X]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data;
+  bool verbose = false;
+  RootCauseOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](double& out) {
+      if (i + 1 >= argc) return false;
+      out = std::strtod(argv[++i], nullptr);
+      return true;
+    };
+    double x = 0;
+    if (arg == "--data" && i + 1 < argc) {
+      data = argv[++i];
+    } else if (arg == "--verbose") {
+      verbose = true;
+    } else if (arg == "--max-layer" && value(x)) {
+      options.max_layer = static_cast<size_t>(x);
+    } else if (arg == "--min-purity" && value(x)) {
+      options.min_purity = x;
+    } else if (arg == "--min-gain" && value(x)) {
+      options.min_gain = x;
+    } else if (arg == "--min-deviation" && value(x)) {
+      options.min_deviation = x;
+    } else if (arg == "--noise-multiplier" && value(x)) {
+      options.noise_multiplier = x;
+    } else if (arg == "--target-coverage" && value(x)) {
+      options.target_coverage = x;
+    } else {
+      return Usage();
+    }
+  }
+  if (data.empty()) return Usage();
+
+  auto results = osprey::rca::bench::RunBenchmark(data, options, verbose ? &std::cout : nullptr);
+  if (!results.ok()) {
+    std::cerr << "rca_bench: " << results.status().ToString() << "\n";
+    return 1;
+  }
+  std::printf("%-26s %5s %6s %6s %6s | %7s %8s %7s | %8s\n", "setting", "cases", "F1", "P", "R",
+              "RiskLoc", "AutoRoot", "HotSpot", "ms/case");
+  Counts all;
+  int cases = 0;
+  double ms = 0;
+  auto row = [](const std::string& name, int n, const Counts& c, double total_ms) {
+    const auto it = PeerTable().find(name);
+    const Peers p = it != PeerTable().end() ? it->second : Peers{0, 0, 0};
+    const double best = std::max({p.riskloc, p.autoroot, p.hotspot});
+    std::printf("%-26s %5d %6.3f %6.3f %6.3f | %7.3f %8.3f %7.3f | %8.2f %s\n", name.c_str(), n,
+                c.F1(), c.Precision(), c.Recall(), p.riskloc, p.autoroot, p.hotspot,
+                n > 0 ? total_ms / n : 0.0, c.F1() + 1e-9 >= best ? "" : "< best peer");
+  };
+  for (const auto& r : *results) {
+    row(r.setting, r.cases, r.counts, r.search_ms);
+    all.Add(r.counts);
+    cases += r.cases;
+    ms += r.search_ms;
+  }
+  row("all", cases, all, ms);
+  return 0;
+}

@@ -1,0 +1,224 @@
+#include "rca_eval.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string_view>
+
+namespace osprey::rca::bench {
+namespace {
+
+Result<std::string> ReadGzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return NotFound("cannot open " + path);
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    const int got = gzread(f, buf, sizeof(buf));
+    if (got < 0) {
+      gzclose(f);
+      return DataLoss("gzip read error in " + path);
+    }
+    if (got == 0) break;
+    out.append(buf, static_cast<size_t>(got));
+  }
+  gzclose(f);
+  return out;
+}
+
+std::vector<std::string_view> SplitView(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t pos = s.find(sep, start);
+    parts.push_back(s.substr(start, pos == std::string_view::npos ? pos : pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + 1;
+  }
+  return parts;
+}
+
+bool ParseDouble(std::string_view s, double& out) {
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+// Reads injection_info.csv: timestamp -> set.
+Result<std::map<std::string, std::string>> LoadTruth(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot open " + path);
+  std::string line;
+  if (!std::getline(in, line)) return InvalidArgument(path + ": empty");
+  const auto header = SplitView(line, ',');
+  int set_col = -1;
+  int ts_col = -1;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == "set") set_col = static_cast<int>(i);
+    if (header[i] == "timestamp") ts_col = static_cast<int>(i);
+  }
+  if (set_col < 0 || ts_col < 0) return InvalidArgument(path + ": needs set and timestamp");
+  std::map<std::string, std::string> truth;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto cols = SplitView(line, ',');
+    if (cols.size() != header.size()) return InvalidArgument(path + ": bad row: " + line);
+    truth[std::string(cols[static_cast<size_t>(ts_col)])] =
+        std::string(cols[static_cast<size_t>(set_col)]);
+  }
+  return truth;
+}
+
+}  // namespace
+
+Result<Cube> LoadCaseFile(const std::string& path) {
+  OSPREY_ASSIGN_OR_RETURN(std::string text, ReadGzip(path));
+  std::string_view rest(text);
+  auto next_line = [&rest](std::string_view& line) {
+    if (rest.empty()) return false;
+    const size_t pos = rest.find('\n');
+    line = rest.substr(0, pos);
+    rest = pos == std::string_view::npos ? std::string_view() : rest.substr(pos + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return true;
+  };
+  std::string_view line;
+  if (!next_line(line)) return InvalidArgument(path + ": empty file");
+  const auto header = SplitView(line, ',');
+  int real_col = -1;
+  int pred_col = -1;
+  std::vector<size_t> dim_cols;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == "real") {
+      real_col = static_cast<int>(i);
+    } else if (header[i] == "predict") {
+      pred_col = static_cast<int>(i);
+    } else {
+      dim_cols.push_back(i);
+      names.emplace_back(header[i]);
+    }
+  }
+  if (real_col < 0 || pred_col < 0) return InvalidArgument(path + ": needs real and predict");
+  OSPREY_ASSIGN_OR_RETURN(Cube cube, Cube::Create(std::move(names)));
+  std::vector<uint32_t> codes(dim_cols.size());
+  size_t line_no = 1;
+  while (next_line(line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    const auto cols = SplitView(line, ',');
+    const std::string where = path + ":" + std::to_string(line_no);
+    if (cols.size() != header.size()) return InvalidArgument(where + ": wrong column count");
+    double real = 0;
+    double pred = 0;
+    if (!ParseDouble(cols[static_cast<size_t>(real_col)], real) ||
+        !ParseDouble(cols[static_cast<size_t>(pred_col)], pred)) {
+      return InvalidArgument(where + ": bad number");
+    }
+    for (size_t d = 0; d < dim_cols.size(); ++d) codes[d] = cube.InternValue(d, cols[dim_cols[d]]);
+    OSPREY_RETURN_IF_ERROR_CTX(cube.AddLeafCodes(codes, real, pred), where);
+  }
+  return cube;
+}
+
+std::string CanonicalElement(const std::string& element) {
+  std::vector<std::string> pairs;
+  for (std::string_view p : SplitView(element, '&')) {
+    if (!p.empty()) pairs.emplace_back(p);
+  }
+  std::sort(pairs.begin(), pairs.end());
+  std::string out;
+  for (const std::string& p : pairs) {
+    if (!out.empty()) out += '&';
+    out += p;
+  }
+  return out;
+}
+
+std::set<std::string> ParseElementSet(const std::string& set) {
+  std::set<std::string> out;
+  for (std::string_view e : SplitView(set, ';')) {
+    std::string c = CanonicalElement(std::string(e));
+    if (!c.empty()) out.insert(std::move(c));
+  }
+  return out;
+}
+
+Counts ScoreCase(const std::set<std::string>& predicted, const std::set<std::string>& truth) {
+  Counts c;
+  for (const std::string& p : predicted) c.tp += truth.count(p) ? 1 : 0;
+  c.fp = static_cast<int64_t>(predicted.size()) - c.tp;
+  c.fn = static_cast<int64_t>(truth.size()) - c.tp;
+  return c;
+}
+
+Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
+                                                const RootCauseOptions& options,
+                                                std::ostream* log) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> settings;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_directory() && fs::exists(entry.path() / "injection_info.csv")) {
+      settings.push_back(entry.path().filename().string());
+    }
+  }
+  if (ec) return NotFound("cannot list " + dir + ": " + ec.message());
+  if (settings.empty()) return NotFound("no benchmark settings under " + dir);
+  std::sort(settings.begin(), settings.end());
+  std::vector<SettingResult> results;
+  for (const std::string& setting : settings) {
+    const fs::path sdir = fs::path(dir) / setting;
+    OSPREY_ASSIGN_OR_RETURN(auto truth, LoadTruth((sdir / "injection_info.csv").string()));
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(sdir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > 7 && name.ends_with(".csv.gz")) files.push_back(name);
+    }
+    std::sort(files.begin(), files.end());
+    SettingResult sr;
+    sr.setting = setting;
+    for (const std::string& file : files) {
+      const std::string ts = file.substr(0, file.size() - 7);
+      auto it = truth.find(ts);
+      if (it == truth.end()) continue;
+      OSPREY_ASSIGN_OR_RETURN(Cube cube, LoadCaseFile((sdir / file).string()));
+      const auto start = std::chrono::steady_clock::now();
+      auto causes = LocateRootCauses(cube, options);
+      const auto stop = std::chrono::steady_clock::now();
+      OSPREY_RETURN_IF_ERROR_CTX(causes, setting + "/" + file);
+      sr.search_ms += std::chrono::duration<double, std::milli>(stop - start).count();
+      std::set<std::string> predicted;
+      std::string pred_text;
+      for (const RootCause& rc : *causes) {
+        const std::string e = ElementToString(cube, rc.element);
+        predicted.insert(CanonicalElement(e));
+        if (!pred_text.empty()) pred_text += ';';
+        pred_text += e;
+      }
+      const std::set<std::string> true_set = ParseElementSet(it->second);
+      const Counts c = ScoreCase(predicted, true_set);
+      sr.counts.Add(c);
+      ++sr.cases;
+      if (log != nullptr) {
+        *log << setting << ' ' << ts << (c.fp + c.fn == 0 ? " ok   " : " MISS ") << "pred="
+             << pred_text << " truth=" << it->second << '\n';
+        if (c.fp + c.fn > 0) {
+          for (const RootCause& rc : *causes) {
+            *log << "    " << ElementToString(cube, rc.element) << " purity=" << rc.purity
+                 << " coverage=" << rc.coverage << '\n';
+          }
+        }
+      }
+    }
+    results.push_back(std::move(sr));
+  }
+  return results;
+}
+
+}  // namespace osprey::rca::bench

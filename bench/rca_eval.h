@@ -1,0 +1,67 @@
+// Loader and scorer for the multi-dimensional RCA benchmarks in
+// shared/benchmarks/rca (see its README): reads the gzip case files and the
+// ground truth, runs LocateRootCauses per case and scores exact-element
+// precision/recall/F1, micro-averaged as in the Squeeze and RiskLoc
+// evaluation scripts. This is tooling, not part of the pure rca library: it
+// reads files and measures wall time. Not thread-safe across calls that share
+// an output stream.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "osprey/base/status.h"
+#include "osprey/rca/cube.h"
+#include "osprey/rca/root_cause.h"
+
+namespace osprey::rca::bench {
+
+// Reads a gzip (or plain) CSV with columns real,predict and one column per
+// dimension, in any order. Fails with NotFound if the file cannot be opened,
+// InvalidArgument on a malformed header or row (with the line number).
+Result<Cube> LoadCaseFile(const std::string& path);
+
+// An element in canonical form: its "k=v" pairs sorted and joined with '&'.
+std::string CanonicalElement(const std::string& element);
+// Splits "e1;e2" into canonical elements, dropping duplicates and blanks.
+std::set<std::string> ParseElementSet(const std::string& set);
+
+struct Counts {
+  int64_t tp = 0;
+  int64_t fp = 0;
+  int64_t fn = 0;
+  void Add(const Counts& o) {
+    tp += o.tp;
+    fp += o.fp;
+    fn += o.fn;
+  }
+  double Precision() const { return tp + fp > 0 ? static_cast<double>(tp) / static_cast<double>(tp + fp) : 0; }
+  double Recall() const { return tp + fn > 0 ? static_cast<double>(tp) / static_cast<double>(tp + fn) : 0; }
+  double F1() const {
+    const int64_t den = 2 * tp + fp + fn;
+    return den > 0 ? 2.0 * static_cast<double>(tp) / static_cast<double>(den) : 0;
+  }
+};
+
+// Exact-set comparison of one case.
+Counts ScoreCase(const std::set<std::string>& predicted, const std::set<std::string>& truth);
+
+struct SettingResult {
+  std::string setting;  // e.g. B_cuboid_layer_2_n_ele_3
+  Counts counts;
+  int cases = 0;
+  double search_ms = 0;  // total LocateRootCauses time over the cases
+};
+
+// Runs every <setting>/<timestamp>.csv.gz under `dir` whose timestamp appears
+// in <setting>/injection_info.csv. Settings are sorted by name. When `log` is
+// not null, writes one line per case (prediction, truth, counts). Fails with
+// NotFound if `dir` has no setting, or the error of a file that fails to load.
+Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
+                                                const RootCauseOptions& options,
+                                                std::ostream* log);
+
+}  // namespace osprey::rca::bench

@@ -1,0 +1,70 @@
+// Cube: the leaf table that root-cause analysis works on. A KPI is the sum of
+// many leaf series; each leaf is identified by one value per dimension (e.g.
+// marketplace=jp, platform=mobile_app) and carries the actual and expected
+// value of one interval. Values are interned per dimension, so a leaf is a row
+// of small integer codes in one flat array, which keeps the search loops free
+// of strings and maps.
+//
+// A Cube is a plain value: build it once, then read it from any number of
+// threads. It is not safe to add leaves while another thread reads it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "osprey/base/status.h"
+
+namespace osprey::rca {
+
+class Cube {
+ public:
+  // A cube over `dimension_names` (at least one, non-empty, distinct, at most
+  // kMaxDimensions). Fails with InvalidArgument otherwise.
+  static Result<Cube> Create(std::vector<std::string> dimension_names);
+
+  static constexpr size_t kMaxDimensions = 32;
+
+  // Appends a leaf with one value per dimension, in dimension order. Fails
+  // with InvalidArgument if the count of values is wrong or a number is not
+  // finite; the cube is then unchanged. Two leaves with the same values are
+  // kept as two leaves (their sums are what the analysis sees).
+  Status AddLeaf(std::span<const std::string_view> values, double actual, double expected);
+
+  // Like AddLeaf, with values already interned by InternValue (codes must be
+  // < num_values(d)); fails with InvalidArgument otherwise.
+  Status AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected);
+
+  // The code of `value` in dimension `dim` (< num_dimensions()), adding it to
+  // the dictionary if new.
+  uint32_t InternValue(size_t dim, std::string_view value);
+
+  size_t num_dimensions() const { return names_.size(); }
+  size_t num_leaves() const { return actual_.size(); }
+  const std::string& dimension_name(size_t dim) const { return names_[dim]; }
+  size_t num_values(size_t dim) const { return values_[dim].size(); }
+  const std::string& value_name(size_t dim, uint32_t code) const { return values_[dim][code]; }
+
+  // Code of leaf `leaf` in dimension `dim`.
+  uint32_t code(size_t leaf, size_t dim) const { return codes_[leaf * names_.size() + dim]; }
+  // All codes, leaf-major: codes()[leaf * num_dimensions() + dim].
+  const std::vector<uint32_t>& codes() const { return codes_; }
+  double actual(size_t leaf) const { return actual_[leaf]; }
+  double expected(size_t leaf) const { return expected_[leaf]; }
+
+ private:
+  explicit Cube(std::vector<std::string> names);
+
+  std::vector<std::string> names_;
+  std::vector<std::vector<std::string>> values_;
+  std::vector<std::unordered_map<std::string, uint32_t>> index_;
+  std::vector<uint32_t> codes_;
+  std::vector<double> actual_;
+  std::vector<double> expected_;
+};
+
+}  // namespace osprey::rca

@@ -1,0 +1,45 @@
+#include "osprey/rca/cube.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <string_view>
+#include <vector>
+
+namespace osprey::rca {
+namespace {
+
+TEST(CubeTest, InternsValuesPerDimension) {
+  auto cube = Cube::Create({"platform", "marketplace"});
+  ASSERT_TRUE(cube.ok());
+  std::vector<std::string_view> l1 = {"web", "jp"};
+  std::vector<std::string_view> l2 = {"app", "jp"};
+  ASSERT_TRUE(cube->AddLeaf(l1, 1, 2).ok());
+  ASSERT_TRUE(cube->AddLeaf(l2, 3, 4).ok());
+  EXPECT_EQ(cube->num_leaves(), 2u);
+  EXPECT_EQ(cube->num_values(0), 2u);
+  EXPECT_EQ(cube->num_values(1), 1u);
+  EXPECT_EQ(cube->code(1, 0), 1u);
+  EXPECT_EQ(cube->value_name(0, cube->code(1, 0)), "app");
+  EXPECT_EQ(cube->actual(1), 3);
+  EXPECT_EQ(cube->expected(1), 4);
+}
+
+TEST(CubeTest, RejectsBadInput) {
+  EXPECT_FALSE(Cube::Create({}).ok());
+  EXPECT_FALSE(Cube::Create({"a", "a"}).ok());
+  EXPECT_FALSE(Cube::Create({""}).ok());
+  auto cube = Cube::Create({"a", "b"});
+  ASSERT_TRUE(cube.ok());
+  std::vector<std::string_view> one = {"x"};
+  EXPECT_EQ(cube->AddLeaf(one, 1, 1).code(), StatusCode::kInvalidArgument);
+  std::vector<std::string_view> two = {"x", "y"};
+  EXPECT_FALSE(cube->AddLeaf(two, std::nan(""), 1).ok());
+  std::vector<uint32_t> codes = {5, 0};
+  EXPECT_FALSE(cube->AddLeafCodes(codes, 1, 1).ok());
+  EXPECT_EQ(cube->num_leaves(), 0u);
+}
+
+}  // namespace
+}  // namespace osprey::rca

@@ -1,0 +1,155 @@
+#include "osprey/rca/root_cause.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace osprey::rca {
+namespace {
+
+// A 3-dimensional cube (platform x marketplace x channel, 3 x 5 x 4 leaves)
+// with expected values drawn from a fixed seed and actual = expected with
+// +-1% noise; `change` returns the ratio actual/expected to apply per leaf.
+template <typename Change>
+Cube MakeCube(Change change, uint32_t seed = 42) {
+  auto cube = *Cube::Create({"platform", "marketplace", "channel"});
+  const std::vector<std::string> platforms = {"web", "mobile_app", "tv"};
+  const std::vector<std::string> markets = {"us", "de", "jp", "fr", "uk"};
+  const std::vector<std::string> channels = {"ads", "direct", "mail", "social"};
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> base(50, 500);
+  std::uniform_real_distribution<double> noise(-0.01, 0.01);
+  for (const auto& p : platforms) {
+    for (const auto& m : markets) {
+      for (const auto& c : channels) {
+        const double expected = base(rng);
+        const double actual = expected * (1 + noise(rng)) * change(p, m, c);
+        std::vector<std::string_view> values = {p, m, c};
+        EXPECT_TRUE(cube.AddLeaf(values, actual, expected).ok());
+      }
+    }
+  }
+  return cube;
+}
+
+std::vector<std::string> Located(const Cube& cube) {
+  auto causes = LocateRootCauses(cube);
+  EXPECT_TRUE(causes.ok()) << causes.status().ToString();
+  std::vector<std::string> out;
+  if (!causes.ok()) return out;
+  for (const RootCause& rc : *causes) out.push_back(ElementToString(cube, rc.element));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(ContributionsTest, SharesSumToHundredPerDimension) {
+  Cube cube = MakeCube([](const std::string&, const std::string& m, const std::string&) {
+    return m == "jp" ? 0.5 : 1.0;
+  });
+  auto contributions = Contributions(cube);
+  ASSERT_TRUE(contributions.ok());
+  ASSERT_EQ(contributions->size(), 3u);
+  for (const DimensionContributions& dc : *contributions) {
+    double sum = 0;
+    for (const ValueContribution& v : dc.values) {
+      EXPECT_GE(v.share, 0);
+      sum += v.share;
+    }
+    EXPECT_NEAR(sum, 100, 1e-9);
+  }
+  // marketplace=jp carries nearly all of the drop.
+  const DimensionContributions& market = (*contributions)[1];
+  EXPECT_GT(market.values[cube.code(8, 1)].share, 95);  // leaf 8 is web/jp/ads
+}
+
+TEST(ContributionsTest, OpposingValuesGetZeroShare) {
+  auto cube = *Cube::Create({"region"});
+  std::vector<std::string_view> eu = {"eu"};
+  std::vector<std::string_view> us = {"us"};
+  std::vector<std::string_view> asia = {"asia"};
+  ASSERT_TRUE(cube.AddLeaf(eu, 60, 100).ok());    // -40
+  ASSERT_TRUE(cube.AddLeaf(us, 110, 100).ok());   // +10
+  ASSERT_TRUE(cube.AddLeaf(asia, 80, 100).ok());  // -20; total -50
+  auto contributions = Contributions(cube);
+  ASSERT_TRUE(contributions.ok());
+  const auto& values = (*contributions)[0].values;
+  EXPECT_NEAR(values[0].share, 100.0 * 40 / 60, 1e-9);
+  EXPECT_EQ(values[1].share, 0);
+  EXPECT_EQ(values[1].deviation, 10);
+  EXPECT_NEAR(values[2].share, 100.0 * 20 / 60, 1e-9);
+}
+
+TEST(ContributionsTest, NoDeviationGivesZeroShares) {
+  auto cube = *Cube::Create({"region"});
+  std::vector<std::string_view> eu = {"eu"};
+  ASSERT_TRUE(cube.AddLeaf(eu, 5, 5).ok());
+  auto contributions = Contributions(cube);
+  ASSERT_TRUE(contributions.ok());
+  EXPECT_EQ((*contributions)[0].values[0].share, 0);
+  EXPECT_FALSE(Contributions(*Cube::Create({"x"})).ok());
+}
+
+TEST(LocateRootCausesTest, SingleValue) {
+  Cube cube = MakeCube([](const std::string&, const std::string& m, const std::string&) {
+    return m == "jp" ? 0.4 : 1.0;
+  });
+  EXPECT_EQ(Located(cube), std::vector<std::string>({"marketplace=jp"}));
+}
+
+TEST(LocateRootCausesTest, TwoDimensionElement) {
+  Cube cube = MakeCube([](const std::string& p, const std::string& m, const std::string&) {
+    return p == "mobile_app" && m == "de" ? 1.8 : 1.0;
+  });
+  EXPECT_EQ(Located(cube), std::vector<std::string>({"platform=mobile_app&marketplace=de"}));
+}
+
+TEST(LocateRootCausesTest, TwoSeparateElements) {
+  Cube cube = MakeCube([](const std::string& p, const std::string& m, const std::string& c) {
+    if (m == "uk") return 0.3;
+    if (p == "tv" && c == "mail") return 0.0;
+    return 1.0;
+  });
+  EXPECT_EQ(Located(cube),
+            std::vector<std::string>({"marketplace=uk", "platform=tv&channel=mail"}));
+}
+
+TEST(LocateRootCausesTest, NoAnomalyIsEmpty) {
+  Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) {
+    return 1.0;
+  });
+  EXPECT_TRUE(Located(cube).empty());
+}
+
+TEST(LocateRootCausesTest, ScoresAreOrderedAndBounded) {
+  Cube cube = MakeCube([](const std::string&, const std::string& m, const std::string&) {
+    if (m == "us") return 0.2;
+    if (m == "fr") return 0.7;
+    return 1.0;
+  });
+  auto causes = LocateRootCauses(cube);
+  ASSERT_TRUE(causes.ok());
+  ASSERT_EQ(causes->size(), 2u);
+  for (const RootCause& rc : *causes) {
+    EXPECT_GT(rc.score, 0);
+    EXPECT_LE(rc.score, 1);
+    EXPECT_GE(rc.purity, 0.95);
+  }
+  EXPECT_GE((*causes)[0].score, (*causes)[1].score);
+}
+
+TEST(LocateRootCausesTest, RejectsBadInput) {
+  auto empty = *Cube::Create({"x"});
+  EXPECT_FALSE(LocateRootCauses(empty).ok());
+  Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) {
+    return 1.0;
+  });
+  RootCauseOptions options;
+  options.min_purity = 2;
+  EXPECT_EQ(LocateRootCauses(cube, options).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace osprey::rca
