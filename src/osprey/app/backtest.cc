@@ -1,0 +1,215 @@
+#include "osprey/app/backtest.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "osprey/config/loader.h"
+#include "osprey/connectors/source.h"
+
+namespace osprey::app {
+namespace {
+
+using nlohmann::json;
+
+std::string TopContributors(const std::string& contributions_json, size_t per_dimension) {
+  json c = json::parse(contributions_json, nullptr, false);
+  if (!c.is_object()) return "";
+  std::string out;
+  for (auto it = c.begin(); it != c.end(); ++it) {
+    size_t n = 0;
+    for (const auto& v : it.value()) {
+      if (n++ >= per_dimension) break;
+      if (!out.empty()) out += ", ";
+      out += fmt::format("{}={} {:.0f}%", it.key(), v.value("value", ""), v.value("share", 0.0));
+    }
+  }
+  return out;
+}
+
+std::string RootCauseText(const std::string& root_causes_json) {
+  json rc = json::parse(root_causes_json, nullptr, false);
+  if (!rc.is_array()) return "";
+  std::string out;
+  for (const auto& c : rc) {
+    std::string element;
+    for (auto it = c["element"].begin(); it != c["element"].end(); ++it) {
+      element += (element.empty() ? "" : "&") + it.key() + "=" + it.value().get<std::string>();
+    }
+    if (!out.empty()) out += "; ";
+    out += element.empty() ? "ALL" : element;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RunStats> RunBacktest(const BacktestRequest& r, store::Store& store) {
+  const config::Detector& d = r.detector;
+  std::optional<Instant> from = r.from ? r.from : d.history_start;
+  if (!from) {
+    return FailedPrecondition(fmt::format(
+        "detector '{}': say where the backtest starts: give --from or set history_start", d.name));
+  }
+  OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(d.frequency, d.timezone));
+  Instant to = r.to ? *r.to : grid.Floor(r.now);
+  if (*from >= to) {
+    return InvalidArgument(fmt::format("backtest range is empty: from {} is not before to {}",
+                                       FormatIso(*from), FormatIso(to)));
+  }
+  OSPREY_ASSIGN_OR_RETURN(auto source, connectors::OpenSource(d));
+  OSPREY_ASSIGN_OR_RETURN(auto runner, DetectorRunner::Create(d, r.config_text, store, *source));
+  OSPREY_RETURN_IF_ERROR(runner->ResetFrom(grid.Floor(*from)));
+  RunOptions options;
+  options.chunk_intervals = r.chunk_intervals;
+  const int64_t total = static_cast<int64_t>(grid.Starts(*from, to).size());
+  if (r.show_progress) {
+    options.progress = [&](Instant next, const RunStats& s) {
+      std::fprintf(stderr, "backtest %s: %lld/%lld intervals, %lld rows, %lld anomaly groups (next %s)\n",
+                   d.name.c_str(), static_cast<long long>(s.intervals), static_cast<long long>(total),
+                   static_cast<long long>(s.rows_read), static_cast<long long>(s.groups),
+                   FormatIso(next).c_str());
+    };
+  }
+  RunStats stats;
+  OSPREY_RETURN_IF_ERROR(runner->Run(*from, to, options, &stats));
+  return stats;
+}
+
+Result<Evaluation> Evaluate(store::Store& store, const std::string& detector,
+                            const std::vector<DemoEvent>& events, int64_t interval_seconds,
+                            double min_severity) {
+  store::GroupQuery q;
+  q.detector = detector;
+  q.min_severity = min_severity;
+  q.limit = 1 << 30;
+  q.newest_first = false;
+  OSPREY_ASSIGN_OR_RETURN(auto groups, store.ListGroups(q));
+  Evaluation ev;
+  ev.events = static_cast<int>(events.size());
+  std::vector<bool> found(events.size(), false);
+  for (const auto& g : groups) {
+    OSPREY_ASSIGN_OR_RETURN(auto members, store.ListAnomalies(g.id));
+    bool is_true = false;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const DemoEvent& e = events[i];
+      if (g.ts < ToUnixSeconds(e.start) || g.ts >= ToUnixSeconds(e.end) + interval_seconds) continue;
+      if (g.measure != e.measure && e.measure != "views") continue;
+      bool in_slice = false;
+      for (const auto& a : members) {
+        if (a.severity < min_severity) continue;
+        json dims = json::parse(a.dims, nullptr, false);
+        bool ok = dims.is_object();
+        for (const auto& [k, v] : e.scope) {
+          // A series is in the slice when it matches each scoped dimension or
+          // rolls it up.
+          if (ok && dims.contains(k) && dims[k] != v) ok = false;
+        }
+        if (ok) {
+          in_slice = true;
+          break;
+        }
+      }
+      if (in_slice) {
+        is_true = true;
+        found[i] = true;
+      }
+    }
+    ++ev.groups;
+    if (is_true) ++ev.groups_true;
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    KindScore& k = ev.by_kind[events[i].kind];
+    ++k.events;
+    if (found[i]) {
+      ++k.found;
+      ++ev.events_found;
+    } else {
+      ev.missed.push_back(events[i].id);
+    }
+  }
+  return ev;
+}
+
+void PrintGroupTable(const std::vector<store::GroupRecord>& groups, std::ostream& out) {
+  out << fmt::format("{:>6}  {:<20}  {:<10}  {:>8}  {:>9}  {:<44}  {}\n", "group", "interval", "measure",
+                     "severity", "anomalies", "top contributors", "root cause");
+  for (const auto& g : groups) {
+    out << fmt::format("{:>6}  {:<20}  {:<10}  {:>8.1f}  {:>9}  {:<44}  {}\n", g.id,
+                       FormatIso(FromUnixSeconds(g.ts)), g.measure, g.severity, g.anomaly_count,
+                       TopContributors(g.contributions, 1), RootCauseText(g.root_causes));
+  }
+}
+
+Result<Evaluation> RunDemo(const DemoRequest& r, std::ostream& out) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::error_code ec;
+  std::filesystem::create_directories(r.dir, ec);
+  if (ec) return Unavailable(fmt::format("cannot create '{}': {}", r.dir, ec.message()));
+  const std::string warehouse = (std::filesystem::path(r.dir) / "warehouse.db").string();
+  const std::string truth = (std::filesystem::path(r.dir) / "ground_truth.csv").string();
+  const std::string state = (std::filesystem::path(r.dir) / "state.db").string();
+
+  DemoData data = GenerateDemoData(r.data);
+  OSPREY_RETURN_IF_ERROR(WriteDemoWarehouse(data, warehouse));
+  OSPREY_RETURN_IF_ERROR(WriteGroundTruth(data, truth));
+  out << fmt::format("Sample warehouse: {} ({} rows in ecommerce, {} platforms x {} marketplaces, {} to {})\n",
+                     warehouse, data.rows.size(), data.platforms.size(), data.marketplaces.size(),
+                     FormatIso(data.start), FormatIso(data.end));
+  out << fmt::format("Ground truth:     {} ({} injected anomalies)\n", truth, data.events.size());
+
+  OSPREY_ASSIGN_OR_RETURN(config::Detector d, config::LoadDetectorFile(r.config_path));
+  std::ifstream in(r.config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  // The detector reads the warehouse the demo just built.
+  d.source.type = config::SourceType::kSqlite;
+  d.source.path = warehouse;
+  if (!d.source.connection_env.empty()) ::setenv(d.source.connection_env.c_str(), warehouse.c_str(), 1);
+
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(state + suffix, ec);
+  OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore(state));
+  BacktestRequest b;
+  b.detector = d;
+  b.config_text = text.str();
+  b.from = data.start;
+  b.to = data.end;
+  b.now = data.end;
+  auto t1 = std::chrono::steady_clock::now();
+  OSPREY_ASSIGN_OR_RETURN(RunStats stats, RunBacktest(b, *store));
+  auto t2 = std::chrono::steady_clock::now();
+  out << fmt::format(
+      "Detector '{}' ({}): {} intervals, {} rows read, {} rejected, {} series points scored, "
+      "{} anomalies in {} groups, in {:.2f} s\n",
+      d.name, r.config_path, stats.intervals, stats.rows_read, stats.rows_rejected, stats.points,
+      stats.anomalies, stats.groups, std::chrono::duration<double>(t2 - t1).count());
+  out << fmt::format("State store:      {}\n\n", state);
+
+  store::GroupQuery q;
+  q.detector = d.name;
+  q.limit = r.max_groups_shown;
+  q.newest_first = true;
+  OSPREY_ASSIGN_OR_RETURN(auto groups, store->ListGroups(q));
+  out << fmt::format("Most recent anomaly groups (of {}):\n", stats.groups);
+  PrintGroupTable(groups, out);
+
+  OSPREY_ASSIGN_OR_RETURN(Evaluation ev, Evaluate(*store, d.name, data.events,
+                                                  d.frequency.NominalSeconds(), d.min_severity));
+  out << fmt::format(
+      "\nAgainst the ground truth: precision {:.3f} ({}/{} groups belong to an injected anomaly), "
+      "recall {:.3f} ({}/{} anomalies found), F1 {:.3f}\n",
+      ev.precision(), ev.groups_true, ev.groups, ev.recall(), ev.events_found, ev.events, ev.f1());
+  for (const auto& [kind, k] : ev.by_kind) {
+    out << fmt::format("  {:<12} {}/{} found\n", kind, k.found, k.events);
+  }
+  out << fmt::format("Demo finished in {:.2f} s.\n",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return ev;
+}
+
+}  // namespace osprey::app

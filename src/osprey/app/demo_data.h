@@ -1,0 +1,63 @@
+// The demo warehouse: the three tables of the Lookout for Metrics
+// custom-connector example (platform, marketplace, ecommerce), filled by a
+// deterministic generator (fixed seed) with daily and weekly seasonality,
+// noise, and injected anomalies whose ground truth is returned beside the
+// data. Pure: generating touches no files; WriteDemoWarehouse does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "osprey/base/status.h"
+#include "osprey/base/time.h"
+
+namespace osprey::app {
+
+struct DemoEvent {
+  int id = 0;
+  std::string kind;     // spike | dip | level_shift
+  std::string measure;  // views (revenue follows) | revenue (revenue per view changes)
+  // The slice hit: dimension -> value; one entry for a whole platform or
+  // marketplace, two for a single series.
+  std::map<std::string, std::string> scope;
+  Instant start;
+  Instant end;  // exclusive
+  double factor = 1;  // multiplier applied to the measure during the event
+};
+
+struct DemoRow {
+  int64_t ts;  // Unix seconds
+  int platform;
+  int marketplace;
+  int64_t views;
+  double revenue;
+};
+
+struct DemoData {
+  std::vector<std::string> platforms;
+  std::vector<std::string> marketplaces;
+  std::vector<DemoRow> rows;
+  std::vector<DemoEvent> events;
+  Instant start;
+  Instant end;  // exclusive
+};
+
+struct DemoOptions {
+  uint32_t seed = 20201001;
+  Instant start = FromUnixSeconds(1735516800);  // 2024-12-30T00:00:00Z, a Monday
+  int64_t days = 182;
+  int64_t clean_days = 28;  // no anomalies in the first weeks: the model's history
+};
+
+DemoData GenerateDemoData(const DemoOptions& options);
+
+// Writes the tables (DDL adapted from the example's Redshift DDL to SQLite)
+// to a new SQLite file at `path`, replacing any file there.
+Status WriteDemoWarehouse(const DemoData& data, const std::string& path);
+
+// Writes the ground truth as CSV: id,kind,measure,scope,start,end,factor.
+Status WriteGroundTruth(const DemoData& data, const std::string& path);
+
+}  // namespace osprey::app

@@ -1,0 +1,285 @@
+#include "osprey/app/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "osprey/base/log.h"
+#include "osprey/rca/cube.h"
+#include "osprey/rca/root_cause.h"
+
+namespace osprey::app {
+namespace {
+
+using nlohmann::json;
+
+bool MissingMeansZero(config::Aggregation a) {
+  return a == config::Aggregation::kSum || a == config::Aggregation::kCount;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Detector& detector,
+                                                               const std::string& config_text,
+                                                               store::Store& store,
+                                                               connectors::Source& source) {
+  OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(detector.frequency, detector.timezone));
+  auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source));
+  OSPREY_ASSIGN_OR_RETURN(runner->detector_id_, store.UpsertDetector(detector.name, config_text));
+  runner->model_options_.interval_seconds = detector.frequency.NominalSeconds();
+  runner->model_options_.sensitivity = detector.sensitivity;
+  OSPREY_RETURN_IF_ERROR(runner->LoadState());
+  return runner;
+}
+
+Status DetectorRunner::LoadState() {
+  series_.clear();
+  stored_ids_.clear();
+  OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
+  OSPREY_ASSIGN_OR_RETURN(stored_states_, store_.LoadModelStates(detector_id_));
+  for (const auto& r : records) {
+    // Rebuild the key from the stored dimension values, so a restarted run
+    // knows every series (needed to notice the ones that go missing).
+    auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
+                          [&](const config::Measure& x) { return x.name == r.measure; });
+    if (m == detector_.measures.end()) continue;  // a measure no longer configured
+    json dims = json::parse(r.dims, nullptr, false);
+    if (!dims.is_object()) return DataLoss(fmt::format("series {} has corrupt dimensions", r.id));
+    ingest::SeriesKey key;
+    key.measure = static_cast<uint32_t>(m - detector_.measures.begin());
+    key.values.assign(detector_.dimensions.size(), ingest::kAll);
+    bool known = true;
+    for (auto it = dims.begin(); it != dims.end(); ++it) {
+      auto d = std::find(detector_.dimensions.begin(), detector_.dimensions.end(), it.key());
+      if (d == detector_.dimensions.end() || !it.value().is_string()) {
+        known = false;  // a dimension no longer configured
+        break;
+      }
+      size_t di = static_cast<size_t>(d - detector_.dimensions.begin());
+      key.values[di] = catalog_.Intern(di, it.value().get<std::string>());
+    }
+    if (!known || static_cast<int>(std::count(key.values.begin(), key.values.end(), ingest::kAll)) >
+                      (detector_.rollup_depth < 0 ? 1 << 20 : detector_.rollup_depth)) {
+      continue;
+    }
+    SeriesState s;
+    s.id = r.id;
+    auto st = stored_states_.find(r.id);
+    if (st != stored_states_.end()) {
+      auto model = detect::RestoreModel(model_options_, st->second);
+      if (model.ok()) {
+        s.model = std::move(model).value();
+      } else {
+        Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it",
+                                         detector_.name, r.label, model.status().message()));
+      }
+    }
+    if (!s.model) {
+      OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_));
+    }
+    series_.emplace(std::move(key), std::move(s));
+  }
+  return Status::Ok();
+}
+
+Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::SeriesKey& key) {
+  auto it = series_.find(key);
+  if (it != series_.end()) return &it->second;
+  SeriesState s;
+  OSPREY_ASSIGN_OR_RETURN(s.id, store_.EnsureSeries(detector_id_, catalog_.MeasureName(key.measure),
+                                                    catalog_.DimsJson(key), catalog_.Label(key)));
+  OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_));
+  return &series_.emplace(key, std::move(s)).first->second;
+}
+
+Result<std::optional<Instant>> DetectorRunner::Watermark() {
+  OSPREY_ASSIGN_OR_RETURN(auto wm, store_.GetWatermark(detector_id_));
+  if (!wm) return std::optional<Instant>();
+  return std::optional<Instant>(FromUnixSeconds(*wm));
+}
+
+Status DetectorRunner::ResetFrom(Instant from) {
+  OSPREY_RETURN_IF_ERROR(store_.ResetFrom(detector_id_, ToUnixSeconds(from)));
+  return LoadState();
+}
+
+Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, RunStats* stats) {
+  RunStats local;
+  RunStats& st = stats ? *stats : local;
+  Instant start = grid_.Floor(from);
+  if (start < from) start = grid_.Next(start);
+  const int64_t chunk = std::max<int64_t>(options.chunk_intervals, 1);
+  while (start < to) {
+    Instant end = start;
+    for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
+    ingest::Aggregator agg(detector_, grid_, catalog_, start, end);
+    Status q = source_.Query({start, end}, agg);
+    if (!q.ok()) {
+      return q.WithContext(fmt::format("detector '{}', intervals [{}, {})", detector_.name,
+                                       FormatIso(start), FormatIso(end)));
+    }
+    store::ChunkResult result;
+    result.detector_id = detector_id_;
+    result.first_ts = ToUnixSeconds(start);
+    result.next_watermark = ToUnixSeconds(end);
+    for (auto& [interval_start, leaves] : agg.intervals()) {
+      OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st));
+    }
+    for (const auto& [key, s] : series_) result.model_states[s.id] = s.model->SaveState();
+    OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
+    st.groups += static_cast<int64_t>(result.groups.size());
+    st.anomalies += static_cast<int64_t>(result.anomalies.size());
+    if (options.progress) options.progress(end, st);
+    start = end;
+  }
+  return Status::Ok();
+}
+
+Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
+                                       store::ChunkResult& chunk, RunStats& stats) {
+  const size_t nd = detector_.dimensions.size();
+  std::vector<ingest::SeriesPoint> points = ingest::RollUp(detector_, leaves, nd);
+  // Series seen before but absent now: a SUM or COUNT is 0, others have no value.
+  int64_t series_seen = static_cast<int64_t>(points.size());
+  int64_t series_missing = 0;
+  {
+    size_t i = 0;
+    std::vector<ingest::SeriesPoint> absent;
+    for (const auto& [key, s] : series_) {
+      while (i < points.size() && points[i].key < key) ++i;
+      if (i < points.size() && points[i].key == key) continue;
+      ++series_missing;
+      std::optional<double> v;
+      if (MissingMeansZero(detector_.measures[key.measure].aggregation)) v = 0.0;
+      absent.push_back({key, v});
+    }
+    points.insert(points.end(), absent.begin(), absent.end());
+  }
+  const int64_t ts = ToUnixSeconds(start);
+  const int64_t local = detector_.timezone.ToLocal(start);
+  const int64_t end_ts = ToUnixSeconds(grid_.Next(start));
+  const size_t nm = detector_.measures.size();
+
+  struct Scored {
+    const ingest::SeriesPoint* point;
+    int64_t series_id;
+    detect::Score score;
+  };
+  std::vector<Scored> scored;
+  scored.reserve(points.size());
+  for (const auto& p : points) {
+    OSPREY_ASSIGN_OR_RETURN(SeriesState * s, Series(p.key));
+    detect::Score sc = s->model->Observe({ts, local, p.value});
+    store::PointRecord rec{s->id, ts, p.value, {}, {}, {}, {}};
+    if (sc.ready) {
+      rec.expected = sc.expected;
+      rec.lower = sc.lower;
+      rec.upper = sc.upper;
+      rec.severity = sc.severity;
+    }
+    chunk.points.push_back(rec);
+    scored.push_back({&p, s->id, sc});
+  }
+  stats.points += static_cast<int64_t>(points.size());
+  stats.intervals += 1;
+  stats.rows_read += leaves.quality.rows_read;
+  stats.rows_rejected += leaves.quality.rows_rejected;
+
+  // One group per measure with anomalies in this interval.
+  for (uint32_t m = 0; m < nm; ++m) {
+    std::vector<const Scored*> members;
+    for (const auto& s : scored) {
+      if (s.point->key.measure == m && s.score.ready && s.point->value &&
+          s.score.severity >= detector_.min_severity) {
+        members.push_back(&s);
+      }
+    }
+    if (members.empty()) continue;
+    store::GroupRecord g;
+    g.detector_id = detector_id_;
+    g.measure = detector_.measures[m].name;
+    g.ts = ts;
+    g.end_ts = end_ts;
+    g.anomaly_count = static_cast<int64_t>(members.size());
+    for (const Scored* s : members) g.severity = std::max(g.severity, s->score.severity);
+
+    if (nd > 0) {
+      auto cube = rca::Cube::Create(detector_.dimensions);
+      if (!cube.ok()) return cube.status();
+      std::vector<uint32_t> codes(nd);
+      for (const auto& s : scored) {
+        if (s.point->key.measure != m || !s.point->key.IsLeaf() || !s.point->value) continue;
+        for (size_t d = 0; d < nd; ++d) {
+          codes[d] = cube->InternValue(d, catalog_.Value(d, s.point->key.values[d]));
+        }
+        double actual = *s.point->value;
+        double expected = s.score.ready ? s.score.expected : actual;
+        OSPREY_RETURN_IF_ERROR(cube->AddLeafCodes(codes, actual, expected));
+      }
+      if (cube->num_leaves() > 0) {
+        json contributions = json::object();
+        OSPREY_ASSIGN_OR_RETURN(auto dims, rca::Contributions(*cube));
+        for (const auto& dc : dims) {
+          std::vector<const rca::ValueContribution*> vals;
+          for (const auto& v : dc.values) {
+            if (v.share > 0) vals.push_back(&v);
+          }
+          std::sort(vals.begin(), vals.end(), [](auto* a, auto* b) { return a->share > b->share; });
+          json arr = json::array();
+          for (const auto* v : vals) {
+            arr.push_back({{"value", cube->value_name(dc.dimension, v->value)},
+                           {"share", std::round(v->share * 10) / 10},
+                           {"actual", v->actual},
+                           {"expected", v->expected}});
+          }
+          contributions[cube->dimension_name(dc.dimension)] = arr;
+        }
+        g.contributions = contributions.dump();
+        OSPREY_ASSIGN_OR_RETURN(auto causes, rca::LocateRootCauses(*cube));
+        json rc = json::array();
+        for (const auto& c : causes) {
+          json element = json::object();
+          for (const auto& pair : c.element.pairs) {
+            element[cube->dimension_name(pair.dimension)] = cube->value_name(pair.dimension, pair.value);
+          }
+          rc.push_back({{"element", element},
+                        {"share", std::round(c.deviation_share * 10) / 10},
+                        {"score", c.score}});
+        }
+        g.root_causes = rc.dump();
+      }
+    }
+    int64_t group_index = static_cast<int64_t>(chunk.groups.size());
+    chunk.groups.push_back(std::move(g));
+    for (const Scored* s : members) {
+      store::AnomalyRecord a;
+      a.series_id = s->series_id;
+      a.ts = ts;
+      a.value = *s->point->value;
+      a.expected = s->score.expected;
+      a.lower = s->score.lower;
+      a.upper = s->score.upper;
+      a.severity = s->score.severity;
+      a.direction = std::string(detect::DirectionName(s->score.direction));
+      a.explanation = std::string(detect::ExplanationName(s->score.explanation));
+      a.group_index = group_index;
+      chunk.anomalies.push_back(std::move(a));
+    }
+  }
+
+  store::DataQualityRecord q;
+  q.ts = ts;
+  q.rows_read = leaves.quality.rows_read;
+  q.rows_rejected = leaves.quality.rows_rejected;
+  q.rows_filtered = leaves.quality.rows_filtered;
+  q.series_seen = series_seen;
+  q.series_missing = series_missing;
+  q.details = json{{"rejected_by_reason", leaves.quality.rejected_by_reason},
+                   {"examples", leaves.quality.examples}}
+                  .dump();
+  chunk.quality.push_back(std::move(q));
+  return Status::Ok();
+}
+
+}  // namespace osprey::app

@@ -1,0 +1,94 @@
+// The pipeline: the one path every interval of a detector takes, whether it
+// is backfilled, backtested or live — source query -> ingest (validation,
+// aggregation, roll-ups) -> detect (per-series models) -> group per measure
+// with contributions and root causes -> one store transaction per chunk of
+// intervals (points, anomalies, groups, model state, watermark together).
+// A DetectorRunner owns one detector's models; it is not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "osprey/base/status.h"
+#include "osprey/base/time.h"
+#include "osprey/config/detector.h"
+#include "osprey/connectors/source.h"
+#include "osprey/detect/model.h"
+#include "osprey/ingest/aggregate.h"
+#include "osprey/store/store.h"
+
+namespace osprey::app {
+
+struct RunStats {
+  int64_t intervals = 0;
+  int64_t rows_read = 0;
+  int64_t rows_rejected = 0;
+  int64_t points = 0;
+  int64_t anomalies = 0;
+  int64_t groups = 0;
+};
+
+struct RunOptions {
+  // Intervals read by one query and committed in one transaction. Bigger
+  // chunks mean fewer queries and commits on backfill; live runs use 1.
+  int64_t chunk_intervals = 168;
+  // Called after each committed chunk with the next interval to process.
+  std::function<void(Instant next, const RunStats&)> progress;
+};
+
+class DetectorRunner {
+ public:
+  // Registers the detector in the store (by name) and loads its series and
+  // model state, so a run continues where the last one stopped.
+  static Result<std::unique_ptr<DetectorRunner>> Create(const config::Detector& detector,
+                                                        const std::string& config_text,
+                                                        store::Store& store,
+                                                        connectors::Source& source);
+
+  // Processes every interval starting in [from, to) in order. Each chunk is
+  // committed in one transaction; on error, the chunks before it stay
+  // committed and the failing one leaves nothing (the watermark says where
+  // to resume).
+  Status Run(Instant from, Instant to, const RunOptions& options, RunStats* stats);
+
+  // Forgets models and results from `from` on, so Run replays from scratch.
+  Status ResetFrom(Instant from);
+
+  int64_t detector_id() const { return detector_id_; }
+  const IntervalGrid& grid() const { return grid_; }
+  // The first interval not processed yet, if any was.
+  Result<std::optional<Instant>> Watermark();
+
+ private:
+  struct SeriesState {
+    int64_t id = 0;
+    std::unique_ptr<detect::Model> model;
+  };
+
+  DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
+                 connectors::Source& source)
+      : detector_(d), grid_(std::move(grid)), store_(store), source_(source), catalog_(d) {}
+
+  Status LoadState();
+  Result<SeriesState*> Series(const ingest::SeriesKey& key);
+  Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
+                         RunStats& stats);
+
+  config::Detector detector_;
+  IntervalGrid grid_;
+  store::Store& store_;
+  connectors::Source& source_;
+  int64_t detector_id_ = 0;
+  detect::ModelOptions model_options_;
+  ingest::SeriesCatalog catalog_;
+  std::map<ingest::SeriesKey, SeriesState> series_;
+  // Stored series not yet seen in this process, by (measure, dims JSON).
+  std::map<std::pair<std::string, std::string>, int64_t> stored_ids_;
+  std::map<int64_t, std::string> stored_states_;
+};
+
+}  // namespace osprey::app

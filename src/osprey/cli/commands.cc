@@ -1,0 +1,325 @@
+#include "osprey/cli/commands.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "osprey/app/backtest.h"
+#include "osprey/base/clock.h"
+#include "osprey/base/log.h"
+#include "osprey/config/loader.h"
+#include "osprey/store/store.h"
+
+namespace osprey::cli {
+namespace {
+
+using nlohmann::json;
+
+const OptionSpec kStateOption{"state", 0, "PATH",
+                              "state store (SQLite file); default $OSPREY_STATE or ./osprey-state.db"};
+const OptionSpec kJsonOption{"json", 0, "", "print JSON instead of a table"};
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(fmt::format("{}: cannot read the file", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+json GroupJson(const store::GroupRecord& g) {
+  return {{"id", g.id},
+          {"detector", g.detector},
+          {"measure", g.measure},
+          {"interval_start", FormatIso(FromUnixSeconds(g.ts))},
+          {"interval_end", FormatIso(FromUnixSeconds(g.end_ts))},
+          {"severity", g.severity},
+          {"anomaly_count", g.anomaly_count},
+          {"contributions", json::parse(g.contributions, nullptr, false)},
+          {"root_causes", json::parse(g.root_causes, nullptr, false)},
+          {"related", json::parse(g.related, nullptr, false)}};
+}
+
+json AnomalyJson(const store::AnomalyRecord& a) {
+  return {{"id", a.id},
+          {"series", a.label},
+          {"dimensions", json::parse(a.dims, nullptr, false)},
+          {"interval_start", FormatIso(FromUnixSeconds(a.ts))},
+          {"value", a.value},
+          {"expected", a.expected},
+          {"lower", a.lower},
+          {"upper", a.upper},
+          {"severity", a.severity},
+          {"direction", a.direction},
+          {"explanation", a.explanation}};
+}
+
+Result<std::optional<Instant>> OptionalInstant(const Args& args, const std::string& name,
+                                               const TimeZone& zone) {
+  auto v = args.Get(name);
+  if (!v) return std::optional<Instant>();
+  auto t = ParseInstant(*v, zone);
+  if (!t.ok()) return InvalidArgument(fmt::format("--{}: {}", name, t.status().message()));
+  return std::optional<Instant>(*t);
+}
+
+// ------------------------------------------------------------------ validate
+
+int RunValidate(const Args& args) {
+  int code = kExitOk;
+  for (const auto& path : args.positional()) {
+    auto d = config::LoadDetectorFile(path);
+    if (!d.ok()) {
+      std::fprintf(stderr, "%s\n", d.status().message().c_str());
+      code = kExitConfig;
+    } else {
+      std::printf("%s: ok (detector '%s', %s, %zu measures, %zu dimensions)\n", path.c_str(),
+                  d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(),
+                  d->dimensions.size());
+    }
+  }
+  return code;
+}
+
+// ------------------------------------------------------------------ backtest
+
+int RunBacktestCommand(const Args& args) {
+  auto path = args.Get("config");
+  if (!path) {
+    std::fprintf(stderr, "osprey backtest: give the detector file with -c FILE\n");
+    return kExitUsage;
+  }
+  auto d = config::LoadDetectorFile(*path);
+  if (!d.ok()) return Fail(d.status(), true);
+  auto text = ReadFile(*path);
+  if (!text.ok()) return Fail(text.status(), true);
+  app::BacktestRequest r;
+  r.detector = *d;
+  r.config_text = *text;
+  auto from = OptionalInstant(args, "from", d->timezone);
+  auto to = OptionalInstant(args, "to", d->timezone);
+  if (!from.ok() || !to.ok()) {
+    std::fprintf(stderr, "osprey backtest: %s\n",
+                 (!from.ok() ? from : to).status().message().c_str());
+    return kExitUsage;
+  }
+  r.from = *from;
+  r.to = *to;
+  SystemClock clock;
+  r.now = clock.Now();
+  r.show_progress = !args.Has("json") && !args.Has("quiet");
+  if (auto c = args.Get("chunk")) r.chunk_intervals = std::atoll(c->c_str());
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto stats = app::RunBacktest(r, **store);
+  if (!stats.ok()) return Fail(stats.status());
+  store::GroupQuery q;
+  q.detector = d->name;
+  q.limit = std::atoll(args.GetOr("limit", "50").c_str());
+  q.min_severity = std::atof(args.GetOr("min-severity", "0").c_str());
+  if (r.from) q.since = ToUnixSeconds(*r.from);
+  if (r.to) q.until = ToUnixSeconds(*r.to);
+  auto groups = (*store)->ListGroups(q);
+  if (!groups.ok()) return Fail(groups.status());
+  if (args.Has("json")) {
+    json out = {{"detector", d->name},
+                {"intervals", stats->intervals},
+                {"rows_read", stats->rows_read},
+                {"rows_rejected", stats->rows_rejected},
+                {"points", stats->points},
+                {"anomalies", stats->anomalies},
+                {"groups", stats->groups},
+                {"anomaly_groups", json::array()}};
+    for (const auto& g : *groups) out["anomaly_groups"].push_back(GroupJson(g));
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format(
+        "Backtest of '{}': {} intervals, {} rows read ({} rejected), {} points scored, {} anomalies "
+        "in {} groups.\n\n",
+        d->name, stats->intervals, stats->rows_read, stats->rows_rejected, stats->points,
+        stats->anomalies, stats->groups);
+    app::PrintGroupTable(*groups, std::cout);
+  }
+  return kExitOk;
+}
+
+// ------------------------------------------------------------------ anomalies
+
+int RunAnomaliesList(const Args& args) {
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  store::GroupQuery q;
+  q.detector = args.Get("detector");
+  q.measure = args.Get("measure");
+  q.min_severity = std::atof(args.GetOr("min-severity", "0").c_str());
+  q.limit = std::atoll(args.GetOr("limit", "50").c_str());
+  q.newest_first = args.GetOr("sort", "time") != "time-asc";
+  auto since = OptionalInstant(args, "since", TimeZone::Utc());
+  if (!since.ok()) {
+    std::fprintf(stderr, "osprey anomalies list: %s\n", since.status().message().c_str());
+    return kExitUsage;
+  }
+  if (*since) q.since = ToUnixSeconds(**since);
+  auto groups = (*store)->ListGroups(q);
+  if (!groups.ok()) return Fail(groups.status());
+  if (args.GetOr("sort", "time") == "severity") {
+    std::stable_sort(groups->begin(), groups->end(),
+                     [](const auto& a, const auto& b) { return a.severity > b.severity; });
+  }
+  if (args.Has("json")) {
+    json out = json::array();
+    for (const auto& g : *groups) out.push_back(GroupJson(g));
+    std::cout << out.dump(2) << "\n";
+  } else if (groups->empty()) {
+    std::cout << "No anomaly groups match.\n";
+  } else {
+    app::PrintGroupTable(*groups, std::cout);
+  }
+  return kExitOk;
+}
+
+int RunAnomaliesShow(const Args& args) {
+  char* end = nullptr;
+  const std::string& id_text = args.positional()[0];
+  long long id = std::strtoll(id_text.c_str(), &end, 10);
+  if (end == id_text.c_str() || *end != '\0') {
+    std::fprintf(stderr, "osprey anomalies show: '%s' is not a group id\n", id_text.c_str());
+    return kExitUsage;
+  }
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto g = (*store)->GetGroup(id);
+  if (!g.ok()) return Fail(g.status());
+  auto members = (*store)->ListAnomalies(id);
+  if (!members.ok()) return Fail(members.status());
+  if (args.Has("json")) {
+    json out = GroupJson(*g);
+    out["anomalies"] = json::array();
+    for (const auto& a : *members) out["anomalies"].push_back(AnomalyJson(a));
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("Anomaly group {} of detector '{}'\n", g->id, g->detector);
+  std::cout << fmt::format("  measure   {}\n  interval  [{}, {})\n  severity  {:.1f}\n", g->measure,
+                           FormatIso(FromUnixSeconds(g->ts)), FormatIso(FromUnixSeconds(g->end_ts)),
+                           g->severity);
+  json rc = json::parse(g->root_causes, nullptr, false);
+  if (rc.is_array() && !rc.empty()) {
+    std::cout << "\nRoot causes:\n";
+    for (const auto& c : rc) {
+      std::string element;
+      for (auto it = c["element"].begin(); it != c["element"].end(); ++it) {
+        element += (element.empty() ? "" : " & ") + it.key() + "=" + it.value().get<std::string>();
+      }
+      std::cout << fmt::format("  {:<40} {:>6.1f}% of the deviation\n", element.empty() ? "ALL" : element,
+                               c.value("share", 0.0));
+    }
+  }
+  json contributions = json::parse(g->contributions, nullptr, false);
+  if (contributions.is_object() && !contributions.empty()) {
+    std::cout << "\nContributions:\n";
+    for (auto it = contributions.begin(); it != contributions.end(); ++it) {
+      for (const auto& v : it.value()) {
+        std::cout << fmt::format("  {:<14} {:<14} {:>6.1f}%  (actual {:.1f}, expected {:.1f})\n", it.key(),
+                                 v.value("value", ""), v.value("share", 0.0), v.value("actual", 0.0),
+                                 v.value("expected", 0.0));
+      }
+    }
+  }
+  std::cout << fmt::format("\nAnomalies ({}):\n", members->size());
+  std::cout << fmt::format("  {:<50} {:>12} {:>12} {:>25} {:>8}  {}\n", "series", "actual", "expected",
+                           "band", "severity", "what");
+  for (const auto& a : *members) {
+    std::cout << fmt::format("  {:<50} {:>12.2f} {:>12.2f} {:>25} {:>8.1f}  {} {}\n", a.label, a.value,
+                             a.expected, fmt::format("[{:.1f}, {:.1f}]", a.lower, a.upper), a.severity,
+                             a.direction, a.explanation);
+  }
+  return kExitOk;
+}
+
+// ------------------------------------------------------------------ demo
+
+int RunDemoCommand(const Args& args) {
+  app::DemoRequest r;
+  r.config_path = args.GetOr("config", "examples/ecommerce.yaml");
+  r.dir = args.GetOr("dir", "osprey-demo");
+  if (auto seed = args.Get("seed")) r.data.seed = static_cast<uint32_t>(std::strtoul(seed->c_str(), nullptr, 10));
+  auto ev = app::RunDemo(r, std::cout);
+  if (!ev.ok()) {
+    bool config_error = ev.status().message().rfind(r.config_path, 0) == 0;
+    return Fail(ev.status(), config_error);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int Fail(const Status& status, bool config_error) {
+  std::fprintf(stderr, "osprey: %s\n", RedactSecrets(status.message()).c_str());
+  return config_error ? kExitConfig : kExitFailure;
+}
+
+std::string StatePath(const Args& args) {
+  if (auto s = args.Get("state")) return *s;
+  if (const char* e = std::getenv("OSPREY_STATE"); e && *e) return e;
+  return "osprey-state.db";
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {{"demo",
+        "Build a sample e-commerce warehouse in SQLite, run the example detector over it, and "
+        "score what it finds against the injected ground truth.",
+        "osprey demo [--config FILE] [--dir DIR] [--seed N]",
+        "Writes DIR/warehouse.db (tables platform, marketplace, ecommerce), DIR/ground_truth.csv "
+        "and DIR/state.db, replacing earlier copies. The detector's source is pointed at the new "
+        "warehouse.",
+        {{"config", 'c', "FILE", "detector file (default examples/ecommerce.yaml)"},
+         {"dir", 'd', "DIR", "output directory (default ./osprey-demo)"},
+         {"seed", 0, "N", "generator seed (default 20201001)"}},
+        0, 0},
+       RunDemoCommand},
+      {{"validate", "Check detector files and report every problem with file:line.",
+        "osprey validate FILE [FILE...]", "Exit code 78 when a file is invalid.", {}, 1, 1 << 20},
+       RunValidate},
+      {{"backtest",
+        "Replay the pipeline over a past range and print the anomaly groups it raises.",
+        "osprey backtest -c FILE [--from TIME] [--to TIME] [--state PATH] [--json]",
+        "TIME is a date or date-time (2020-10-01, 2020-10-01T12:00, ...Z or with an offset), in "
+        "the detector's time zone unless it has an offset. --from defaults to the detector's "
+        "history_start, --to to now. Results in the range are replaced in the state store, so "
+        "'osprey anomalies list' shows them afterwards.",
+        {{"config", 'c', "FILE", "detector file"},
+         {"from", 0, "TIME", "first interval to replay (default: history_start)"},
+         {"to", 0, "TIME", "end of the range, exclusive (default: now)"},
+         {"min-severity", 0, "N", "only print groups at least this severe (0-100)"},
+         {"limit", 0, "N", "print at most N groups (default 50)"},
+         {"chunk", 0, "N", "intervals per query and transaction (default 168)"},
+         {"quiet", 'q', "", "no progress lines"},
+         kStateOption, kJsonOption},
+        0, 0},
+       RunBacktestCommand},
+      {{"anomalies list", "List anomaly groups, newest first.",
+        "osprey anomalies list [--detector NAME] [--min-severity N] [--since TIME] [--json]", "",
+        {{"detector", 0, "NAME", "only this detector"},
+         {"measure", 0, "NAME", "only this measure"},
+         {"min-severity", 0, "N", "only groups at least this severe (0-100)"},
+         {"since", 0, "TIME", "only groups from this time on (UTC unless an offset is given)"},
+         {"sort", 0, "ORDER", "time (newest first, default), time-asc or severity"},
+         {"limit", 0, "N", "at most N groups (default 50)"},
+         kStateOption, kJsonOption},
+        0, 0},
+       RunAnomaliesList},
+      {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
+        "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
+       RunAnomaliesShow},
+  };
+  return kCommands;
+}
+
+}  // namespace osprey::cli
