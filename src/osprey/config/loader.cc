@@ -94,7 +94,12 @@ std::string Describe(const YAML::Node& node) {
     case YAML::NodeType::Null: return "nothing (null)";
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Scalar: return fmt::format("\"{}\"", node.Scalar());
+    case YAML::NodeType::Scalar:
+      // Never echo what looks like a credential into a message or a log.
+      if (HasUrlPassword(node.Scalar()) || HasDsnPassword(node.Scalar())) {
+        return "a connection string with a password (not shown)";
+      }
+      return fmt::format("\"{}\"", node.Scalar());
     case YAML::NodeType::Undefined: break;
   }
   return "nothing";
@@ -204,7 +209,7 @@ class Reader {
     const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
     auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size() || begin == end) {
-      return Error(f, fmt::format("expected an integer, got \"{}\"", s));
+      return Error(f, fmt::format("expected an integer, got {}", Describe(f.node)));
     }
     return v;
   }
@@ -216,7 +221,7 @@ class Reader {
     const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
     auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size() || begin == end || v != v) {
-      return Error(f, fmt::format("expected a number, got \"{}\"", s));
+      return Error(f, fmt::format("expected a number, got {}", Describe(f.node)));
     }
     return v;
   }

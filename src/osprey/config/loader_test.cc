@@ -279,6 +279,33 @@ TEST(LoaderTest, OriginNamesTextInMessages) {
       << r.status().message();
 }
 
+TEST(LoaderTest, OddInputsFailCleanly) {
+  const char* inputs[] = {
+      "",
+      "   \n# only a comment\n",
+      "42",
+      "[1, 2, 3]",
+      "{a: 1}: x",
+      "name: &a shop\nfrequency: *a\n",
+      "name: *undefined\n",
+      "name: !!binary aGVsbG8=\nfrequency: PT1H\n",
+      "<<: {name: shop}\n",
+      "name: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+      "name: \"unterminated\n",
+      "\t- tab indented\n",
+      "{\"name\": \"shop\", \"name\": 1",
+      "name: shop\nmeasures:\n  - ~\n",
+      "name: shop\nfrequency: PT1H\nsource: {path: x}\nquery: \"{{interval_start}}{{interval_end}}\"\n"
+      "measures: [{name: v}]\nalerts: [{name: a, target_env: E, dimensions: {? [x] : [y]}}]\n",
+  };
+  for (const char* text : inputs) {
+    Result<Detector> r = LoadDetector(text, "odd.yaml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(r.status().message().rfind("odd.yaml:", 0), 0u) << r.status().message();
+  }
+}
+
 TEST(NamesTest, ParseIsCaseInsensitiveInverseOfName) {
   for (auto a : {Aggregation::kSum, Aggregation::kAvg, Aggregation::kCount, Aggregation::kMin,
                  Aggregation::kMax}) {
