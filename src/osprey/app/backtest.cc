@@ -207,6 +207,14 @@ Result<Evaluation> RunDemo(const DemoRequest& r, std::ostream& out) {
   for (const auto& [kind, k] : ev.by_kind) {
     out << fmt::format("  {:<12} {}/{} found\n", kind, k.found, k.events);
   }
+  out << "By alert threshold (groups at least this severe):\n";
+  for (double threshold : {60.0, 70.0, 80.0, 90.0}) {
+    if (threshold < d.min_severity) continue;
+    OSPREY_ASSIGN_OR_RETURN(Evaluation at, Evaluate(*store, d.name, data.events,
+                                                    d.frequency.NominalSeconds(), threshold));
+    out << fmt::format("  severity >= {:.0f}: precision {:.3f}, recall {:.3f}, F1 {:.3f}\n", threshold,
+                       at.precision(), at.recall(), at.f1());
+  }
   out << fmt::format("Demo finished in {:.2f} s.\n",
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return ev;

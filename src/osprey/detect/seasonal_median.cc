@@ -25,6 +25,15 @@ double SeverityFromZ(double z, double sensitivity) {
   return 100.0 * (1.0 - std::exp(-excess / 4.0));
 }
 
+void PushRing(std::vector<double>& ring, uint32_t& next, size_t cap, double v) {
+  if (ring.size() < cap) {
+    ring.push_back(v);
+  } else {
+    ring[next] = v;
+    next = static_cast<uint32_t>((next + 1) % cap);
+  }
+}
+
 template <typename T>
 void Put(std::string& out, T v) {
   char buf[sizeof(T)];
@@ -47,6 +56,10 @@ SeasonalMedianModel::SeasonalMedianModel(const ModelOptions& options) : options_
   slots_ = static_cast<size_t>(std::max<int64_t>(per_day, 1));
   history_.resize(slots_);
   next_.assign(slots_, 0);
+  week_.resize(slots_ * 7);
+  week_next_.assign(slots_ * 7, 0);
+  errors_.resize(slots_);
+  errors_next_.assign(slots_, 0);
 }
 
 Result<std::unique_ptr<Model>> SeasonalMedianModel::Create(const ModelOptions& options) {
@@ -62,35 +75,60 @@ size_t SeasonalMedianModel::SlotOf(int64_t local_time) const {
   return static_cast<size_t>(in_day / options_.interval_seconds) % slots_;
 }
 
+size_t SeasonalMedianModel::WeekSlotOf(int64_t local_time) const {
+  // 1970-01-05 was a Monday.
+  int64_t days = (local_time - 4 * 86400) / 86400;
+  if (local_time < 4 * 86400 && (local_time - 4 * 86400) % 86400 != 0) --days;
+  size_t dow = static_cast<size_t>(((days % 7) + 7) % 7);
+  return dow * slots_ + SlotOf(local_time);
+}
+
 Score SeasonalMedianModel::Observe(const Observation& obs) {
   Score s;
   if (!obs.value) return s;
   double v = *obs.value;
   s.value = v;
   size_t slot = SlotOf(obs.local_time);
+  size_t wslot = WeekSlotOf(obs.local_time);
   std::vector<double>& h = history_[slot];
+  std::vector<double>& w = week_[wslot];
+  std::vector<double>& errs = errors_[slot];
   if (h.size() >= kMinHistory) {
-    std::vector<double> tmp = h;
+    std::vector<double> tmp = w.size() >= kMinWeeks ? w : h;
     double med = Median(tmp);
-    for (double& x : tmp) x = std::fabs(x - med);
-    double mad = Median(tmp);
-    double scale = std::max({1.4826 * mad, 0.02 * std::fabs(med), 1e-9});
+    double spread;
+    if (errs.size() >= kMinHistory) {
+      // Pool the errors of the neighbouring slots too: a spread from 14
+      // values alone is too noisy and would make false alarms.
+      tmp.clear();
+      for (size_t k : {slots_ - 1, size_t{0}, size_t{1}}) {
+        for (double x : errors_[(slot + k) % slots_]) tmp.push_back(std::fabs(x));
+      }
+      spread = 1.4826 * Median(tmp);
+    } else {
+      tmp = h;
+      double day_med = Median(tmp);
+      for (double& x : tmp) x = std::fabs(x - day_med);
+      spread = 1.4826 * Median(tmp);
+    }
+    double scale = std::max({spread, 0.02 * std::fabs(med), 1e-9});
     double z = std::fabs(v - med) / scale;
-    s.ready = true;
+    // Scores start once the same slot of past weeks and the error history
+    // are there: before, a weekday is compared with weekends.
+    s.ready = w.size() >= kMinWeeks && errs.size() >= kMinHistory;
     s.expected = med;
     double half_band = 4.0 * scale;
     s.lower = med - half_band;
     s.upper = med + half_band;
-    s.severity = SeverityFromZ(z, options_.sensitivity);
+    s.severity = s.ready ? SeverityFromZ(z, options_.sensitivity) : 0;
     s.direction = v > med ? Direction::kUp : (v < med ? Direction::kDown : Direction::kNone);
     s.explanation = v >= med ? Explanation::kSpike : Explanation::kDip;
+    // Errors are clipped so that one anomaly cannot widen the band for long.
+    double err = std::clamp(v - med, -6 * scale, 6 * scale);
+    PushRing(errs, errors_next_[slot], kHistoryDays, err);
   }
-  if (h.size() < kHistoryDays) {
-    h.push_back(v);
-  } else {
-    h[next_[slot]] = v;
-    next_[slot] = (next_[slot] + 1) % kHistoryDays;
-  }
+  PushRing(h, next_[slot], kHistoryDays, v);
+  PushRing(w, week_next_[wslot], kHistoryWeeks, v);
   return s;
 }
 
@@ -98,11 +136,17 @@ std::string SeasonalMedianModel::SaveState() const {
   std::string out;
   Put<uint8_t>(out, kStateVersion);
   Put<uint32_t>(out, static_cast<uint32_t>(slots_));
-  for (size_t i = 0; i < slots_; ++i) {
-    Put<uint32_t>(out, static_cast<uint32_t>(history_[i].size()));
-    Put<uint32_t>(out, next_[i]);
-    for (double x : history_[i]) Put<double>(out, x);
-  }
+  auto put_rings = [&](const std::vector<std::vector<double>>& rings,
+                       const std::vector<uint32_t>& next) {
+    for (size_t i = 0; i < rings.size(); ++i) {
+      Put<uint32_t>(out, static_cast<uint32_t>(rings[i].size()));
+      Put<uint32_t>(out, next[i]);
+      for (double x : rings[i]) Put<double>(out, x);
+    }
+  };
+  put_rings(history_, next_);
+  put_rings(week_, week_next_);
+  put_rings(errors_, errors_next_);
   return out;
 }
 
@@ -117,16 +161,23 @@ Result<std::unique_ptr<Model>> SeasonalMedianModel::Restore(const ModelOptions& 
   if (!Get(state, slots) || slots != m->slots_) {
     return DataLoss("model state does not match the detector's frequency");
   }
-  for (size_t i = 0; i < slots; ++i) {
-    uint32_t n = 0, next = 0;
-    if (!Get(state, n) || !Get(state, next) || n > kHistoryDays || next >= kHistoryDays) {
-      return DataLoss("model state is truncated or corrupt");
+  auto get_rings = [&](std::vector<std::vector<double>>& rings, std::vector<uint32_t>& nexts,
+                       uint32_t cap) {
+    for (size_t i = 0; i < rings.size(); ++i) {
+      uint32_t n = 0, next = 0;
+      if (!Get(state, n) || !Get(state, next) || n > cap || next >= cap) return false;
+      rings[i].resize(n);
+      nexts[i] = next;
+      for (uint32_t k = 0; k < n; ++k) {
+        if (!Get(state, rings[i][k])) return false;
+      }
     }
-    m->history_[i].resize(n);
-    m->next_[i] = next;
-    for (uint32_t k = 0; k < n; ++k) {
-      if (!Get(state, m->history_[i][k])) return DataLoss("model state is truncated");
-    }
+    return true;
+  };
+  if (!get_rings(m->history_, m->next_, kHistoryDays) ||
+      !get_rings(m->week_, m->week_next_, kHistoryWeeks) ||
+      !get_rings(m->errors_, m->errors_next_, kHistoryDays)) {
+    return DataLoss("model state is truncated or corrupt");
   }
   if (!state.empty()) return DataLoss("model state has trailing bytes");
   return std::unique_ptr<Model>(std::move(m));

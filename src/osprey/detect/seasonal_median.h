@@ -1,8 +1,12 @@
 // SeasonalMedianModel: the first baseline. For each slot of the day (the
 // interval's position in the local day) it keeps the values of the last
-// `kHistoryDays` days and expects their median; the band is a multiple of
-// their median absolute deviation. Robust to outliers (a spike moves a median
-// little), seasonal by time of day, O(history) per point.
+// `kHistoryDays` days, and for each slot of the week the values of the last
+// `kHistoryWeeks` weeks. It expects the median of the same slot in past weeks
+// once it has `kMinWeeks` of them (so weekends are compared with weekends),
+// else the median of the same slot on past days; it reports severities only
+// from then on. The band is a multiple of
+// the robust spread of its own past errors at that time of day. Robust to
+// outliers (a spike moves a median little), O(history) per point.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +23,9 @@ class SeasonalMedianModel final : public Model {
  public:
   static constexpr int kHistoryDays = 14;
   static constexpr int kMinHistory = 7;  // values per slot before scoring starts
-  static constexpr uint8_t kStateVersion = 1;
+  static constexpr int kHistoryWeeks = 4;
+  static constexpr int kMinWeeks = 3;
+  static constexpr uint8_t kStateVersion = 2;
 
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
   static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options, std::string_view state);
@@ -30,12 +36,19 @@ class SeasonalMedianModel final : public Model {
  private:
   explicit SeasonalMedianModel(const ModelOptions& options);
   size_t SlotOf(int64_t local_time) const;
+  size_t WeekSlotOf(int64_t local_time) const;
 
   ModelOptions options_;
   size_t slots_;  // slots per day (1 for daily or longer intervals)
   // history_[slot] is a ring of the last kHistoryDays values of that slot.
   std::vector<std::vector<double>> history_;
   std::vector<uint32_t> next_;  // ring write position per slot
+  // week_[slot of week]: ring of the last kHistoryWeeks values of that slot.
+  std::vector<std::vector<double>> week_;
+  std::vector<uint32_t> week_next_;
+  // errors_[slot of day]: ring of the last kHistoryDays forecast errors.
+  std::vector<std::vector<double>> errors_;
+  std::vector<uint32_t> errors_next_;
 };
 
 }  // namespace osprey::detect

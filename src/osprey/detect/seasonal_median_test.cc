@@ -24,17 +24,17 @@ Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
 
 TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
   auto model = *CreateModel({3600, 50});
-  auto series = DailySeries(24 * 30, 7);
-  series[24 * 20 + 5] += 150;
+  auto series = DailySeries(24 * 40, 7);
+  series[24 * 30 + 5] += 150;
   int flagged_normal = 0;
   for (int h = 0; h < static_cast<int>(series.size()); ++h) {
     Score s = model->Observe(Obs(h, series[h]));
-    if (h < 24 * 7) {
+    if (h < 24 * 21) {  // three weeks of history first
       EXPECT_FALSE(s.ready) << h;
       continue;
     }
     ASSERT_TRUE(s.ready) << h;
-    if (h == 24 * 20 + 5) {
+    if (h == 24 * 30 + 5) {
       EXPECT_GT(s.severity, 80);
       EXPECT_EQ(s.direction, Direction::kUp);
       EXPECT_GT(s.value, s.upper);
