@@ -5,6 +5,7 @@
 //   rca_bench --data ../shared/benchmarks/rca/squeeze_B0 [--verbose]
 //             [--max-layer N] [--min-purity X] [--min-gain X]
 //             [--min-deviation X] [--noise-multiplier X] [--target-coverage X]
+//             [--purity-cutoff-fraction X] [--forecast-noise SD]   (stress test: noisier forecasts, seeded)
 
 #include <algorithm>
 #include <cstdio>
@@ -43,7 +44,8 @@ const std::map<std::string, Peers>& PeerTable() {
 int Usage() {
   std::cerr << "usage: rca_bench --data DIR [--verbose] [--max-layer N] [--min-purity X]\n"
                "       [--min-gain X] [--min-deviation X] [--noise-multiplier X]\n"
-               "       [--target-coverage X]\n";
+               "       [--target-coverage X] [--purity-cutoff-fraction X]\n"
+               "       [--forecast-noise SD]\n";
   return 2;
 }
 
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   std::string data;
   bool verbose = false;
   RootCauseOptions options;
+  osprey::rca::bench::StressOptions stress;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](double& out) {
@@ -75,6 +78,10 @@ int main(int argc, char** argv) {
       options.min_deviation = x;
     } else if (arg == "--noise-multiplier" && value(x)) {
       options.noise_multiplier = x;
+    } else if (arg == "--purity-cutoff-fraction" && value(x)) {
+      options.purity_cutoff_fraction = x;
+    } else if (arg == "--forecast-noise" && value(x)) {
+      stress.forecast_noise_sd = x;
     } else if (arg == "--target-coverage" && value(x)) {
       options.target_coverage = x;
     } else {
@@ -83,7 +90,7 @@ int main(int argc, char** argv) {
   }
   if (data.empty()) return Usage();
 
-  auto results = osprey::rca::bench::RunBenchmark(data, options, verbose ? &std::cout : nullptr);
+  auto results = osprey::rca::bench::RunBenchmark(data, options, verbose ? &std::cout : nullptr, stress);
   if (!results.ok()) {
     std::cerr << "rca_bench: " << results.status().ToString() << "\n";
     return 1;

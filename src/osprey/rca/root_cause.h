@@ -93,8 +93,15 @@ struct RootCauseOptions {
   double min_deviation = 0.05;
   double noise_multiplier = 6.0;
 
+  // Purity (below) counts a leaf as abnormal already when |d| exceeds this
+  // fraction of the cutoff above: inside a real cause most leaves move
+  // together, so a lenient test keeps noise from splitting the cause into
+  // fragments, while isolated noisy leaves still need the strict cutoff to
+  // count as something to explain. In (0, 1].
+  double purity_cutoff_fraction = 0.35;
+
   // An element is a candidate when the weighted share of its leaves that are
-  // abnormal in one direction is at least min_purity (weights are
+  // (leniently) abnormal in one direction is at least min_purity (weights are
   // max(|a|, |e|), so tiny leaves whose change is lost in rounding matter
   // little). Higher values prefer finer elements. In [0, 1].
   double min_purity = 0.95;
