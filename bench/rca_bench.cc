@@ -5,7 +5,8 @@
 //   rca_bench --data ../shared/benchmarks/rca/squeeze_B0 [--verbose]
 //             [--max-layer N] [--min-purity X] [--min-gain X]
 //             [--min-deviation X] [--noise-multiplier X] [--target-coverage X]
-//             [--purity-cutoff-fraction X] [--forecast-noise SD]   (stress test: noisier forecasts, seeded)
+//             [--purity-cutoff-fraction X] [--min-abnormal-leaves N]
+//             [--forecast-noise SD]   (stress test: noisier forecasts, seeded)
 
 #include <algorithm>
 #include <cstdio>
@@ -45,6 +46,7 @@ int Usage() {
   std::cerr << "usage: rca_bench --data DIR [--verbose] [--max-layer N] [--min-purity X]\n"
                "       [--min-gain X] [--min-deviation X] [--noise-multiplier X]\n"
                "       [--target-coverage X] [--purity-cutoff-fraction X]\n"
+               "       [--min-abnormal-leaves N]"
                "       [--forecast-noise SD]\n";
   return 2;
 }
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
       options.noise_multiplier = x;
     } else if (arg == "--purity-cutoff-fraction" && value(x)) {
       options.purity_cutoff_fraction = x;
+    } else if (arg == "--min-abnormal-leaves" && value(x)) {
+      options.min_abnormal_leaves = static_cast<size_t>(x);
     } else if (arg == "--forecast-noise" && value(x)) {
       stress.forecast_noise_sd = x;
     } else if (arg == "--target-coverage" && value(x)) {

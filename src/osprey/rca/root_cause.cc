@@ -78,6 +78,8 @@ struct Cell {
   double weight = 0;
   double up = 0;    // abnormal-up weight
   double down = 0;  // abnormal-down weight
+  uint32_t count_up = 0;  // number of abnormal-up leaves
+  uint32_t count_down = 0;
   double soft_up = 0;  // the same at the lenient cutoff
   double soft_down = 0;
   double actual = 0;
@@ -248,8 +250,14 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         }
         const double w = leaves.weight[i];
         c.weight += w;
-        if (leaves.direction[i] > 0) c.up += w;
-        if (leaves.direction[i] < 0) c.down += w;
+        if (leaves.direction[i] > 0) {
+          c.up += w;
+          ++c.count_up;
+        }
+        if (leaves.direction[i] < 0) {
+          c.down += w;
+          ++c.count_down;
+        }
         if (leaves.soft[i] > 0) c.soft_up += w;
         if (leaves.soft[i] < 0) c.soft_down += w;
         c.actual += cube.actual(i);
@@ -261,6 +269,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         const double abnormal = dir > 0 ? c.up : c.down;
         const double purity = (dir > 0 ? c.soft_up : c.soft_down) / c.weight;
         if (abnormal <= 0 || purity < options.min_purity) continue;
+        if ((dir > 0 ? c.count_up : c.count_down) < options.min_abnormal_leaves) continue;
         if (abnormal < options.min_gain * abnormal_total) continue;
         // Skip if any proper ancestor is already a candidate.
         bool has_ancestor = false;
