@@ -119,5 +119,9 @@ int main(int argc, char** argv) {
     ms += r.search_ms;
   }
   row("all", cases, all, ms);
+  if (stress.forecast_noise_sd > 0) {
+    std::printf("(stressed with forecast noise sd %.3f; peer columns are for the unperturbed "
+                "data)\n", stress.forecast_noise_sd);
+  }
   return 0;
 }
