@@ -5,6 +5,8 @@
 //   rca_bench --data ../shared/benchmarks/rca/squeeze_B0 [--verbose]
 //             [--max-layer N] [--min-purity X] [--min-gain X]
 //             [--min-deviation X] [--noise-multiplier X] [--target-coverage X]
+//             [--purity-cutoff-fraction X] [--min-abnormal-leaves N]
+//             [--forecast-noise SD]   (stress test: noisier forecasts, seeded)
 
 #include <algorithm>
 #include <cstdio>
@@ -43,7 +45,9 @@ const std::map<std::string, Peers>& PeerTable() {
 int Usage() {
   std::cerr << "usage: rca_bench --data DIR [--verbose] [--max-layer N] [--min-purity X]\n"
                "       [--min-gain X] [--min-deviation X] [--noise-multiplier X]\n"
-               "       [--target-coverage X]\n";
+               "       [--target-coverage X] [--purity-cutoff-fraction X]\n"
+               "       [--min-abnormal-leaves N]"
+               "       [--forecast-noise SD]\n";
   return 2;
 }
 
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
   std::string data;
   bool verbose = false;
   RootCauseOptions options;
+  osprey::rca::bench::StressOptions stress;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](double& out) {
@@ -75,6 +80,12 @@ int main(int argc, char** argv) {
       options.min_deviation = x;
     } else if (arg == "--noise-multiplier" && value(x)) {
       options.noise_multiplier = x;
+    } else if (arg == "--purity-cutoff-fraction" && value(x)) {
+      options.purity_cutoff_fraction = x;
+    } else if (arg == "--min-abnormal-leaves" && value(x)) {
+      options.min_abnormal_leaves = static_cast<size_t>(x);
+    } else if (arg == "--forecast-noise" && value(x)) {
+      stress.forecast_noise_sd = x;
     } else if (arg == "--target-coverage" && value(x)) {
       options.target_coverage = x;
     } else {
@@ -83,7 +94,7 @@ int main(int argc, char** argv) {
   }
   if (data.empty()) return Usage();
 
-  auto results = osprey::rca::bench::RunBenchmark(data, options, verbose ? &std::cout : nullptr);
+  auto results = osprey::rca::bench::RunBenchmark(data, options, verbose ? &std::cout : nullptr, stress);
   if (!results.ok()) {
     std::cerr << "rca_bench: " << results.status().ToString() << "\n";
     return 1;
@@ -108,5 +119,9 @@ int main(int argc, char** argv) {
     ms += r.search_ms;
   }
   row("all", cases, all, ms);
+  if (stress.forecast_noise_sd > 0) {
+    std::printf("(stressed with forecast noise sd %.3f; peer columns are for the unperturbed "
+                "data)\n", stress.forecast_noise_sd);
+  }
   return 0;
 }

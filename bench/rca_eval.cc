@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string_view>
 
@@ -72,6 +73,25 @@ Result<std::map<std::string, std::string>> LoadTruth(const std::string& path) {
         std::string(cols[static_cast<size_t>(set_col)]);
   }
   return truth;
+}
+
+// A copy of `cube` with each expected value scaled by (1 + N(0, sd)).
+Result<Cube> Perturb(const Cube& cube, double sd, uint32_t seed) {
+  std::vector<std::string> names;
+  for (size_t d = 0; d < cube.num_dimensions(); ++d) names.push_back(cube.dimension_name(d));
+  OSPREY_ASSIGN_OR_RETURN(Cube out, Cube::Create(std::move(names)));
+  for (size_t d = 0; d < cube.num_dimensions(); ++d) {
+    for (uint32_t v = 0; v < cube.num_values(d); ++v) out.InternValue(d, cube.value_name(d, v));
+  }
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, sd);
+  std::vector<uint32_t> codes(cube.num_dimensions());
+  for (size_t i = 0; i < cube.num_leaves(); ++i) {
+    for (size_t d = 0; d < codes.size(); ++d) codes[d] = cube.code(i, d);
+    const double expected = std::max(0.0, cube.expected(i) * (1 + noise(rng)));
+    OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, cube.actual(i), expected));
+  }
+  return out;
 }
 
 }  // namespace
@@ -159,7 +179,8 @@ Counts ScoreCase(const std::set<std::string>& predicted, const std::set<std::str
 
 Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
                                                 const RootCauseOptions& options,
-                                                std::ostream* log) {
+                                                std::ostream* log,
+                                                const StressOptions& stress) {
   namespace fs = std::filesystem;
   std::vector<std::string> settings;
   std::error_code ec;
@@ -188,6 +209,10 @@ Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
       auto it = truth.find(ts);
       if (it == truth.end()) continue;
       OSPREY_ASSIGN_OR_RETURN(Cube cube, LoadCaseFile((sdir / file).string()));
+      if (stress.forecast_noise_sd > 0) {
+        OSPREY_ASSIGN_OR_RETURN(cube, Perturb(cube, stress.forecast_noise_sd,
+                                              static_cast<uint32_t>(std::stoul(ts))));
+      }
       const auto start = std::chrono::steady_clock::now();
       auto causes = LocateRootCauses(cube, options);
       const auto stop = std::chrono::steady_clock::now();

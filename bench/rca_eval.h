@@ -56,12 +56,20 @@ struct SettingResult {
   double search_ms = 0;  // total LocateRootCauses time over the cases
 };
 
+// Stress knobs for robustness checks beyond the shipped data.
+struct StressOptions {
+  // When > 0, each leaf's expected value is multiplied by (1 + N(0, sd)),
+  // seeded per case, as a noisier forecast would be (like Squeeze's B1-B4).
+  double forecast_noise_sd = 0;
+};
+
 // Runs every <setting>/<timestamp>.csv.gz under `dir` whose timestamp appears
 // in <setting>/injection_info.csv. Settings are sorted by name. When `log` is
 // not null, writes one line per case (prediction, truth, counts). Fails with
 // NotFound if `dir` has no setting, or the error of a file that fails to load.
 Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
                                                 const RootCauseOptions& options,
-                                                std::ostream* log);
+                                                std::ostream* log,
+                                                const StressOptions& stress = {});
 
 }  // namespace osprey::rca::bench

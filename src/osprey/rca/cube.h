@@ -24,10 +24,11 @@ namespace osprey::rca {
 class Cube {
  public:
   // A cube over `dimension_names` (at least one, non-empty, distinct, at most
-  // kMaxDimensions). Fails with InvalidArgument otherwise.
+  // kMaxDimensions, which bounds the cuboid enumeration of the root-cause
+  // search). Fails with InvalidArgument otherwise.
   static Result<Cube> Create(std::vector<std::string> dimension_names);
 
-  static constexpr size_t kMaxDimensions = 32;
+  static constexpr size_t kMaxDimensions = 16;
 
   // Appends a leaf with one value per dimension, in dimension order. Fails
   // with InvalidArgument if the count of values is wrong or a number is not

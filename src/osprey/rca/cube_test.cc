@@ -30,6 +30,9 @@ TEST(CubeTest, RejectsBadInput) {
   EXPECT_FALSE(Cube::Create({}).ok());
   EXPECT_FALSE(Cube::Create({"a", "a"}).ok());
   EXPECT_FALSE(Cube::Create({""}).ok());
+  std::vector<std::string> many;
+  for (size_t d = 0; d <= Cube::kMaxDimensions; ++d) many.push_back(std::to_string(d));
+  EXPECT_FALSE(Cube::Create(many).ok());
   auto cube = Cube::Create({"a", "b"});
   ASSERT_TRUE(cube.ok());
   std::vector<std::string_view> one = {"x"};

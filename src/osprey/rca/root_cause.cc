@@ -14,6 +14,7 @@ namespace {
 struct Leaves {
   std::vector<double> weight;     // max(|a|, |e|); 0 for empty leaves
   std::vector<int8_t> direction;  // +1 abnormal up, -1 abnormal down, 0 normal
+  std::vector<int8_t> soft;       // the same at the lenient cutoff used for purity
   double abnormal_up = 0;         // total weight of abnormal-up leaves
   double abnormal_down = 0;
 };
@@ -36,6 +37,7 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   Leaves leaves;
   leaves.weight.assign(n, 0);
   leaves.direction.assign(n, 0);
+  leaves.soft.assign(n, 0);
   std::vector<double> dev(n, 0);
   std::vector<std::pair<double, double>> abs_dev;
   std::vector<std::pair<double, double>> abs_dev_unweighted;
@@ -56,7 +58,10 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   const double sigma =
       1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted));
   const double cutoff = std::max(options.min_deviation, options.noise_multiplier * sigma);
+  const double soft_cutoff = options.purity_cutoff_fraction * cutoff;
   for (size_t i = 0; i < n; ++i) {
+    if (leaves.weight[i] <= 0) continue;
+    leaves.soft[i] = dev[i] > soft_cutoff ? 1 : dev[i] < -soft_cutoff ? -1 : 0;
     if (dev[i] > cutoff) {
       leaves.direction[i] = 1;
       leaves.abnormal_up += leaves.weight[i];
@@ -73,6 +78,10 @@ struct Cell {
   double weight = 0;
   double up = 0;    // abnormal-up weight
   double down = 0;  // abnormal-down weight
+  uint32_t count_up = 0;  // number of abnormal-up leaves
+  uint32_t count_down = 0;
+  double soft_up = 0;  // the same at the lenient cutoff
+  double soft_down = 0;
   double actual = 0;
   double expected = 0;
   uint32_t first_leaf = 0;  // a leaf of the element, to recover its codes
@@ -202,7 +211,8 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
   auto in_unit = [](double x) { return x >= 0 && x <= 1; };
   if (!in_unit(options.min_purity) || !in_unit(options.min_gain) ||
       !in_unit(options.target_coverage) || !(options.min_deviation >= 0) ||
-      !(options.noise_multiplier >= 0) || options.max_layer == 0) {
+      !(options.noise_multiplier >= 0) || !(options.purity_cutoff_fraction > 0) ||
+      !(options.purity_cutoff_fraction <= 1) || options.max_layer == 0) {
     return InvalidArgument("root causes: option out of range");
   }
   const size_t n = cube.num_leaves();
@@ -240,17 +250,26 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         }
         const double w = leaves.weight[i];
         c.weight += w;
-        if (leaves.direction[i] > 0) c.up += w;
-        if (leaves.direction[i] < 0) c.down += w;
+        if (leaves.direction[i] > 0) {
+          c.up += w;
+          ++c.count_up;
+        }
+        if (leaves.direction[i] < 0) {
+          c.down += w;
+          ++c.count_down;
+        }
+        if (leaves.soft[i] > 0) c.soft_up += w;
+        if (leaves.soft[i] < 0) c.soft_down += w;
         c.actual += cube.actual(i);
         c.expected += cube.expected(i);
       }
       for (const Cell& c : cells) {
         if (c.weight <= 0) continue;
-        const int8_t dir = c.up >= c.down ? 1 : -1;
+        const int8_t dir = c.soft_up >= c.soft_down ? 1 : -1;
         const double abnormal = dir > 0 ? c.up : c.down;
-        const double purity = abnormal / c.weight;
+        const double purity = (dir > 0 ? c.soft_up : c.soft_down) / c.weight;
         if (abnormal <= 0 || purity < options.min_purity) continue;
+        if ((dir > 0 ? c.count_up : c.count_down) < options.min_abnormal_leaves) continue;
         if (abnormal < options.min_gain * abnormal_total) continue;
         // Skip if any proper ancestor is already a candidate.
         bool has_ancestor = false;

@@ -91,13 +91,24 @@ struct RootCauseOptions {
   // |d| > max(min_deviation, noise_multiplier * sigma).
   // Lower values find smaller changes but call more noise abnormal.
   double min_deviation = 0.05;
-  double noise_multiplier = 6.0;
+  double noise_multiplier = 5.0;
+
+  // Purity (below) counts a leaf as abnormal already when |d| exceeds this
+  // fraction of the cutoff above: inside a real cause most leaves move
+  // together, so a lenient test keeps noise from splitting the cause into
+  // fragments, while isolated noisy leaves still need the strict cutoff to
+  // count as something to explain. In (0, 1].
+  double purity_cutoff_fraction = 0.4;
 
   // An element is a candidate when the weighted share of its leaves that are
-  // abnormal in one direction is at least min_purity (weights are
+  // (leniently) abnormal in one direction is at least min_purity (weights are
   // max(|a|, |e|), so tiny leaves whose change is lost in rounding matter
   // little). Higher values prefer finer elements. In [0, 1].
   double min_purity = 0.95;
+
+  // A candidate needs at least this many (strictly) abnormal leaves: one
+  // leaf far out is as likely noise as a cause. Set 1 to report single leaves.
+  size_t min_abnormal_leaves = 2;
 
   // A candidate is kept only if the abnormal weight it explains beyond the
   // earlier results is positive and at least min_gain of the total abnormal

@@ -116,6 +116,15 @@ TEST(LocateRootCausesTest, TwoSeparateElements) {
             std::vector<std::string>({"marketplace=uk", "platform=tv&channel=mail"}));
 }
 
+TEST(LocateRootCausesTest, CausesInOppositeDirections) {
+  Cube cube = MakeCube([](const std::string& p, const std::string& m, const std::string&) {
+    if (p == "web" && m == "us") return 1.6;
+    if (m == "fr") return 0.5;
+    return 1.0;
+  });
+  EXPECT_EQ(Located(cube), std::vector<std::string>({"marketplace=fr", "platform=web&marketplace=us"}));
+}
+
 TEST(LocateRootCausesTest, NoAnomalyIsEmpty) {
   Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) {
     return 1.0;
