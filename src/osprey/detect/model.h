@@ -38,6 +38,9 @@ struct Score {
   double lower = 0;  // the band: values inside it are normal
   double upper = 0;
   double severity = 0;  // 0-100, comparable across series
+  // In [0, 1]: how unusual the recent behaviour is (1 - a tail probability,
+  // rescaled); severity is derived from it. Streams and NAB score with it.
+  double anomaly = 0;
   Direction direction = Direction::kNone;
   Explanation explanation = Explanation::kNone;
 };

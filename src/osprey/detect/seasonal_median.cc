@@ -82,6 +82,7 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     s.lower = med - half_band;
     s.upper = med + half_band;
     s.severity = SeverityFromZ(z, options_.sensitivity);
+    s.anomaly = s.severity / 100.0;
     s.direction = v > med ? Direction::kUp : (v < med ? Direction::kDown : Direction::kNone);
     s.explanation = v >= med ? Explanation::kSpike : Explanation::kDip;
   }

@@ -1,0 +1,45 @@
+#include "osprey/detect/stream.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+namespace osprey::detect {
+
+Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
+                                             const StreamOptions& options) {
+  int64_t interval = options.interval_seconds;
+  if (interval <= 0) {
+    std::vector<int64_t> gaps;
+    for (size_t i = 1; i < rows.size() && i <= 64; ++i) {
+      if (rows[i].time > rows[i - 1].time) gaps.push_back(rows[i].time - rows[i - 1].time);
+    }
+    if (gaps.empty()) {
+      interval = 3600;
+    } else {
+      std::nth_element(gaps.begin(), gaps.begin() + static_cast<long>(gaps.size() / 2), gaps.end());
+      interval = gaps[gaps.size() / 2];
+    }
+  }
+  interval = std::max<int64_t>(interval, 60);
+  ModelOptions mo;
+  mo.interval_seconds = interval;
+  mo.sensitivity = options.sensitivity;
+  OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateModel(mo));
+  std::vector<StreamScore> out;
+  out.reserve(rows.size());
+  int64_t prev = INT64_MIN;
+  for (const StreamRow& row : rows) {
+    // Repeated or backward timestamps (clock changes in exported data) are
+    // treated as the next second, so the model's time always advances.
+    int64_t t = prev == INT64_MIN ? row.time : std::max(row.time, prev + 1);
+    prev = t;
+    StreamScore s;
+    s.detail = model->Observe({t, t, row.value});
+    s.anomaly = s.detail.ready ? std::clamp(s.detail.anomaly, 0.0, 1.0) : 0.0;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace osprey::detect
