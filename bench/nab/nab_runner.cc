@@ -1,5 +1,6 @@
 #include "bench/nab/nab_runner.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -49,7 +50,11 @@ Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
       OSPREY_ASSIGN_OR_RETURN(int64_t t, ParseNabTime(data.timestamps[i]));
       rows.push_back({t, data.scores[i]});
     }
-    auto scored = detect::ScoreStream(rows, {});
+    detect::StreamOptions so;
+    if (const char* v = std::getenv("OSP_ALARM")) so.alarm_level = std::atof(v);
+    if (const char* v = std::getenv("OSP_SUPF")) so.suppress_fraction = std::atof(v);
+    if (const char* v = std::getenv("OSP_SUPMIN")) so.suppress_min_rows = std::atoi(v);
+    auto scored = detect::ScoreStream(rows, so);
     if (!scored.ok()) return scored.status().WithContext(f.key);
     FileScores fs;
     fs.timestamps = std::move(data.timestamps);

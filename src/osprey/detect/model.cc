@@ -1,5 +1,6 @@
 #include "osprey/detect/model.h"
 
+#include "osprey/detect/robust_model.h"
 #include "osprey/detect/seasonal_median.h"
 
 namespace osprey::detect {
@@ -28,11 +29,11 @@ std::string_view ExplanationName(Explanation e) {
 }
 
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
-  return SeasonalMedianModel::Create(options);
+  return RobustSeasonalModel::Create(options);
 }
 
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state) {
-  return SeasonalMedianModel::Restore(options, state);
+  return RobustSeasonalModel::Restore(options, state);
 }
 
 }  // namespace osprey::detect

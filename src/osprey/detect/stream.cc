@@ -29,6 +29,8 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   std::vector<StreamScore> out;
   out.reserve(rows.size());
   int64_t prev = INT64_MIN;
+  int64_t quiet = 0;  // rows left in the current suppression period
+  int64_t seen = 0;
   for (const StreamRow& row : rows) {
     // Repeated or backward timestamps (clock changes in exported data) are
     // treated as the next second, so the model's time always advances.
@@ -37,6 +39,14 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
     StreamScore s;
     s.detail = model->Observe({t, t, row.value});
     s.anomaly = s.detail.ready ? std::clamp(s.detail.anomaly, 0.0, 1.0) : 0.0;
+    ++seen;
+    if (quiet > 0) {
+      --quiet;
+      s.anomaly *= options.suppressed_factor;
+    } else if (s.anomaly >= options.alarm_level && options.suppress_fraction > 0) {
+      quiet = static_cast<int64_t>(options.suppress_fraction * static_cast<double>(seen));
+      quiet = std::max<int64_t>(quiet, options.suppress_min_rows);
+    }
     out.push_back(s);
   }
   return out;

@@ -23,6 +23,13 @@ struct StreamOptions {
   // the first rows (at most 64), which are only used for warm-up.
   int64_t interval_seconds = 0;
   double sensitivity = 50;
+  // Alarm de-noising: after a row scores >= alarm_level, the next
+  // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
+  // score multiplied by suppressed_factor, so one event raises one alarm.
+  double alarm_level = 0.5;
+  double suppress_fraction = 0.0;
+  int64_t suppress_min_rows = 0;
+  double suppressed_factor = 0.0;
 };
 
 struct StreamScore {
