@@ -1,6 +1,5 @@
 #include "bench/nab/nab_runner.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -19,6 +18,13 @@ int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
 }
 
 }  // namespace
+
+detect::StreamOptions NabStreamOptions() {
+  detect::StreamOptions so;
+  so.alarm_level = 0.3;         // -log10 p of about 4.3
+  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far
+  return so;
+}
 
 Result<int64_t> ParseNabTime(std::string_view t) {
   if (t.size() < 19) return InvalidArgument("bad timestamp: " + std::string(t));
@@ -50,11 +56,7 @@ Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
       OSPREY_ASSIGN_OR_RETURN(int64_t t, ParseNabTime(data.timestamps[i]));
       rows.push_back({t, data.scores[i]});
     }
-    detect::StreamOptions so;
-    if (const char* v = std::getenv("OSP_ALARM")) so.alarm_level = std::atof(v);
-    if (const char* v = std::getenv("OSP_SUPF")) so.suppress_fraction = std::atof(v);
-    if (const char* v = std::getenv("OSP_SUPMIN")) so.suppress_min_rows = std::atoi(v);
-    auto scored = detect::ScoreStream(rows, so);
+    auto scored = detect::ScoreStream(rows, NabStreamOptions());
     if (!scored.ok()) return scored.status().WithContext(f.key);
     FileScores fs;
     fs.timestamps = std::move(data.timestamps);

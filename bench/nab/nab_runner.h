@@ -7,8 +7,13 @@
 #include <string>
 
 #include "bench/nab/nab_scorer.h"
+#include "osprey/detect/stream.h"
 
 namespace osprey::nab {
+
+// The one configuration used for the whole corpus: default model, plus
+// alarm de-noising (NAB counts every alarm after a window as a false positive).
+detect::StreamOptions NabStreamOptions();
 
 // Parses "YYYY-MM-DD HH:MM:SS" as UTC Unix seconds; InvalidArgument if malformed.
 Result<int64_t> ParseNabTime(std::string_view text);

@@ -4,20 +4,15 @@
 #include <cmath>
 #include <cstring>
 
-#include <cstdlib>
 namespace osprey::detect {
 namespace {
-double Knob(const char* name, double def) {
-  const char* v = std::getenv(name);
-  return v ? std::atof(v) : def;
-}
-const int kVariant = static_cast<int>(Knob("OSP_VARIANT", 0));
-const double kPointWeight = Knob("OSP_PW", 1.0);
-const double kSdU = Knob("OSP_SDU", 0.25);
-const double kSdW = Knob("OSP_SDW", 0.1);
-const double kRel = Knob("OSP_REL", 0.005);
+constexpr double kPointWeight = 0.5;  // weight of the point tail vs the window tail (log p)
+constexpr double kMinSdU = 0.25;      // floor of the long-run sd of u = log(1 + |z|)
+constexpr double kMinSdWindow = 0.1;  // floor of the long-run sd of u's window mean
+constexpr double kRelFloor = 0.005;   // scale floor, relative to the mean |value|
 
-constexpr double kLevelAlpha = 0.1;     // level learning rate
+
+constexpr double kLevelAlpha = 0.03;    // level learning rate
 constexpr double kTrendBeta = 0.05;     // trend learning rate, relative to the level's
 constexpr double kTrendDamping = 0.98;  // trend fades without support
 constexpr double kScaleAlpha = 0.02;    // robust scale learning rate
@@ -26,8 +21,8 @@ constexpr double kOutlierZ = 3.5;       // a residual this big starts/extends an
 constexpr int kShiftRun = 6;            // a run this long is a level shift
 constexpr double kErrAlpha = 0.01;      // seasonality comparison learning rate
 constexpr double kSeasonGain = 0.85;    // a profile must cut the error by 15 % to be used
-constexpr double kSeasonAlpha = 0.1;   // seasonal learning rate per cycle
-constexpr double kLongAlpha = 0.002;    // long-run window statistics learning rate
+constexpr double kSeasonAlpha = 0.25;  // seasonal learning rate per cycle
+constexpr double kLongAlpha = 0.002;    // long-run surprise statistics learning rate
 constexpr int64_t kWarmup = 48;         // values before the model scores
 constexpr double kMadToSigma = 1.2533;  // sigma / mean absolute deviation, Gaussian
 constexpr double kLog10Half = 10.0;     // -log10(p) mapped to anomaly 0.5
@@ -118,7 +113,7 @@ Score RobustSeasonalModel::Observe(const Observation& obs) {
 
   // Robust scale with floors: relative to the magnitude, and half a unit
   // for integer counts (Poisson-like sparse series).
-  double floor = std::max(kRel * c_.abs_mean, 1e-12);
+  double floor = std::max(kRelFloor * c_.abs_mean, 1e-12);
   if (c_.integer_only) floor = std::max(floor, 0.5 / kMadToSigma);
   const double sigma = kMadToSigma * std::max(c_.scale, floor);
   const double z = r / sigma;
@@ -136,9 +131,9 @@ Score RobustSeasonalModel::Observe(const Observation& obs) {
   const bool ready = c_.n >= kWarmup;
   double point_logp = 0, win_logp = 0;
   if (c_.lt_n > 16) {
-    const double sd_pt = std::max(std::sqrt(c_.pt_var), kSdU);
+    const double sd_pt = std::max(std::sqrt(c_.pt_var), kMinSdU);
     point_logp = kPointWeight * std::max(0.0, NegLog10Tail((u - c_.pt_mean) / sd_pt));
-    const double sd_lt = std::max(std::sqrt(c_.lt_var), kSdW);
+    const double sd_lt = std::max(std::sqrt(c_.lt_var), kMinSdWindow);
     win_logp = std::max(0.0, NegLog10Tail((win_mean - c_.lt_mean) / sd_lt));
   }
   const double logp = std::max(point_logp, win_logp);
