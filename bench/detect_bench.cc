@@ -74,7 +74,8 @@ void BM_ObserveHourlyWeekly(benchmark::State& state) {
   double model_spp = 1e9;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
-    auto model = *osprey::detect::CreateModel({3600, 50});
+    auto model =
+        *osprey::detect::CreateModel({3600, 50, osprey::detect::ModelKind::kRobustSeasonal});
     double sum = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       auto s = model->Observe({static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600, v[i]});

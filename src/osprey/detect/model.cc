@@ -29,11 +29,15 @@ std::string_view ExplanationName(Explanation e) {
 }
 
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
-  return RobustSeasonalModel::Create(options);
+  if (options.kind == ModelKind::kRobustSeasonal) return RobustSeasonalModel::Create(options);
+  return SeasonalMedianModel::Create(options);
 }
 
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state) {
-  return RobustSeasonalModel::Restore(options, state);
+  if (options.kind == ModelKind::kRobustSeasonal) {
+    return RobustSeasonalModel::Restore(options, state);
+  }
+  return SeasonalMedianModel::Restore(options, state);
 }
 
 }  // namespace osprey::detect
