@@ -41,3 +41,7 @@ format:
 
 clean:
 	@rm -rf build
+
+# osprey's detector on the NAB corpus: the three profile scores.
+nab: build
+	@$(BUILD)/bench/nab_score --nab ../shared/benchmarks/nab --osprey

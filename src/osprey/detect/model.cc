@@ -1,5 +1,6 @@
 #include "osprey/detect/model.h"
 
+#include "osprey/detect/robust_model.h"
 #include "osprey/detect/seasonal_median.h"
 
 namespace osprey::detect {
@@ -28,10 +29,14 @@ std::string_view ExplanationName(Explanation e) {
 }
 
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
+  if (options.kind == ModelKind::kRobustSeasonal) return RobustSeasonalModel::Create(options);
   return SeasonalMedianModel::Create(options);
 }
 
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state) {
+  if (options.kind == ModelKind::kRobustSeasonal) {
+    return RobustSeasonalModel::Restore(options, state);
+  }
   return SeasonalMedianModel::Restore(options, state);
 }
 

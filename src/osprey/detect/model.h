@@ -38,14 +38,22 @@ struct Score {
   double lower = 0;  // the band: values inside it are normal
   double upper = 0;
   double severity = 0;  // 0-100, comparable across series
+  // In [0, 1]: how unusual the recent behaviour is (1 - a tail probability,
+  // rescaled); severity is derived from it. Streams and NAB score with it.
+  double anomaly = 0;
   Direction direction = Direction::kNone;
   Explanation explanation = Explanation::kNone;
 };
+
+// Which engine CreateModel builds. kDefault is the one that scores best on
+// the seed data (today the seasonal median; see bench/nab/LOG.md).
+enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal };
 
 struct ModelOptions {
   int64_t interval_seconds = 3600;  // nominal interval length (frequency)
   // 0-100: higher flags smaller deviations. 50 is the default balance.
   double sensitivity = 50;
+  ModelKind kind = ModelKind::kDefault;
 };
 
 class Model {

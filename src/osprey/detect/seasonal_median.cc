@@ -121,6 +121,7 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     s.lower = med - half_band;
     s.upper = med + half_band;
     s.severity = s.ready ? SeverityFromZ(z, options_.sensitivity) : 0;
+    s.anomaly = s.severity / 100.0;
     s.direction = v > med ? Direction::kUp : (v < med ? Direction::kDown : Direction::kNone);
     s.explanation = v >= med ? Explanation::kSpike : Explanation::kDip;
     // Errors are clipped so that one anomaly cannot widen the band for long.

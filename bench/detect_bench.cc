@@ -1,0 +1,100 @@
+// Update+score throughput of the default model on an hourly series with a
+// weekly cycle, against a plain read pass over the same data; reports
+// points/s, the ratio to the read pass and the bytes of saved state.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "osprey/detect/model.h"
+
+namespace {
+
+std::vector<double> Series(size_t n) {
+  std::mt19937 rng(42);
+  std::normal_distribution<double> noise(0, 5);
+  std::vector<double> v(n);
+  for (size_t h = 0; h < n; ++h) {
+    v[h] = 200 + 80 * std::sin(2 * M_PI * static_cast<double>(h % 24) / 24.0) -
+           ((h / 24) % 7 >= 5 ? 60 : 0) + noise(rng);
+  }
+  return v;
+}
+
+const std::vector<double>& Data() {
+  static const std::vector<double> kData = Series(1 << 16);
+  return kData;
+}
+
+double ReadOnce(const std::vector<double>& v) {
+  double sum = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    osprey::detect::Observation o{static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600,
+                                  v[i]};
+    sum += *o.value + static_cast<double>(o.time & 1);
+  }
+  return sum;
+}
+
+// Seconds per point of a read pass, best of a few runs.
+double ReadSecondsPerPoint() {
+  const auto& v = Data();
+  double best = 1e9;
+  for (int r = 0; r < 20; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(ReadOnce(v));
+    std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+    best = std::min(best, d.count() / static_cast<double>(v.size()));
+  }
+  return best;
+}
+
+void BM_ReadPass(benchmark::State& state) {
+  const auto& v = Data();
+  for (auto _ : state) {
+    double sum = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      osprey::detect::Observation o{static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600,
+                                    v[i]};
+      sum += *o.value + static_cast<double>(o.time & 1);
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["points/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * v.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ReadPass);
+
+void BM_ObserveHourlyWeekly(benchmark::State& state) {
+  const auto& v = Data();
+  size_t bytes = 0;
+  const double read_spp = ReadSecondsPerPoint();
+  double model_spp = 1e9;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto model =
+        *osprey::detect::CreateModel({3600, 50, osprey::detect::ModelKind::kRobustSeasonal});
+    double sum = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      auto s = model->Observe({static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600, v[i]});
+      sum += s.anomaly;
+    }
+    benchmark::DoNotOptimize(sum);
+    std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+    model_spp = std::min(model_spp, d.count() / static_cast<double>(v.size()));
+    state.PauseTiming();
+    bytes = model->SaveState().size();
+    state.ResumeTiming();
+  }
+  state.counters["points/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * v.size()), benchmark::Counter::kIsRate);
+  state.counters["state_bytes"] = static_cast<double>(bytes);
+  state.counters["ratio_to_read"] = model_spp / read_spp;
+}
+BENCHMARK(BM_ObserveHourlyWeekly);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,46 @@
+// Scores a whole series held in memory with one model, row by row, as a
+// stream: the score of row i depends only on rows 0..i. Used by the CLI
+// (`osprey score --csv`) and the NAB tool, so both see the same numbers.
+// Pure: no IO, no clock. Thread-safe (no shared state).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "osprey/base/status.h"
+#include "osprey/detect/model.h"
+
+namespace osprey::detect {
+
+struct StreamRow {
+  int64_t time = 0;  // Unix seconds, increasing (a repeat is taken as +1 s)
+  std::optional<double> value;
+};
+
+struct StreamOptions {
+  // Interval between rows in seconds; 0 infers it from the median spacing of
+  // the first rows (at most 64), which are only used for warm-up.
+  int64_t interval_seconds = 0;
+  double sensitivity = 50;
+  ModelKind kind = ModelKind::kDefault;
+  // Alarm de-noising: after a row scores >= alarm_level, the next
+  // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
+  // score multiplied by suppressed_factor, so one event raises one alarm.
+  double alarm_level = 0.5;
+  double suppress_fraction = 0.0;
+  int64_t suppress_min_rows = 0;
+  double suppressed_factor = 0.0;
+};
+
+struct StreamScore {
+  double anomaly = 0;  // in [0, 1]: the model's tail-probability-based score
+  Score detail;        // the model's full score for the row
+};
+
+// Scores `rows` with a fresh default model. Fails with InvalidArgument when
+// the model cannot be created for the interval.
+Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
+                                             const StreamOptions& options);
+
+}  // namespace osprey::detect
