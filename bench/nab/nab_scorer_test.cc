@@ -24,7 +24,9 @@ Labels OneWindow() {
 CorpusScores Scores(const std::vector<int>& hits) {
   FileScores f;
   for (int i = 0; i < 100; ++i) {
-    f.timestamps.push_back("t" + std::to_string(i));
+    std::string t = "t";  // not "t" + ...: GCC 12 warns falsely (-Wrestrict) on that
+    t += std::to_string(i);
+    f.timestamps.push_back(t);
     f.scores.push_back(0);
   }
   for (int h : hits) f.scores[static_cast<size_t>(h)] = 1;
