@@ -19,13 +19,7 @@ int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
 
 }  // namespace
 
-detect::StreamOptions NabStreamOptions() {
-  detect::StreamOptions so;
-  so.kind = detect::ModelKind::kRobustSeasonal;
-  so.alarm_level = 0.3;         // -log10 p of about 4.3
-  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far
-  return so;
-}
+detect::StreamOptions NabStreamOptions() { return detect::DefaultStreamOptions(); }
 
 Result<int64_t> ParseNabTime(std::string_view t) {
   if (t.size() < 19) return InvalidArgument("bad timestamp: " + std::string(t));

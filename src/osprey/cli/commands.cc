@@ -12,7 +12,10 @@
 #include "osprey/app/backtest.h"
 #include "osprey/base/clock.h"
 #include "osprey/base/log.h"
+#include "osprey/base/csv.h"
+#include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
+#include "osprey/detect/stream.h"
 #include "osprey/store/store.h"
 
 namespace osprey::cli {
@@ -257,6 +260,140 @@ int RunDemoCommand(const Args& args) {
   return kExitOk;
 }
 
+// ------------------------------------------------------------------ import-l4m
+
+int RunImportL4m(const Args& args) {
+  const std::string& path = args.positional()[0];
+  auto text = ReadFile(path);
+  if (!text.ok()) return Fail(text.status(), true);
+  auto imported = config::ImportL4mParams(*text, path);
+  if (!imported.ok()) return Fail(imported.status(), true);
+  std::string yaml = "# Imported from " + path + " by osprey import-l4m.\n";
+  for (const auto& w : imported->warnings) yaml += "# NOTE: " + w + "\n";
+  yaml += config::DetectorToYaml(imported->detector);
+  for (const auto& w : imported->warnings) std::fprintf(stderr, "osprey import-l4m: note: %s\n", w.c_str());
+  if (auto out = args.Get("output")) {
+    std::ofstream f(*out, std::ios::trunc);
+    f << yaml;
+    if (!f) return Fail(Unavailable(fmt::format("{}: cannot write the file", *out)));
+    std::fprintf(stderr, "osprey import-l4m: wrote %s; check it with 'osprey validate %s'\n", out->c_str(),
+                 out->c_str());
+  } else {
+    std::cout << yaml;
+  }
+  return kExitOk;
+}
+
+// ------------------------------------------------------------------ score
+
+int RunScore(const Args& args) {
+  auto csv = args.Get("csv");
+  if (!csv) {
+    std::fprintf(stderr, "osprey score: give the input with --csv FILE\n");
+    return kExitUsage;
+  }
+  std::string ts_col = args.GetOr("timestamp", "timestamp");
+  std::string value_col = args.GetOr("value", "value");
+  detect::StreamOptions options = detect::DefaultStreamOptions();
+  if (auto f = args.Get("frequency")) {
+    auto d = Duration::Parse(*f);
+    if (!d.ok()) {
+      std::fprintf(stderr, "osprey score: --frequency: %s\n", d.status().message().c_str());
+      return kExitUsage;
+    }
+    options.interval_seconds = d->NominalSeconds();
+  }
+  std::vector<TimestampFormat> formats;
+  if (auto f = args.Get("format")) {
+    auto tf = TimestampFormat::Parse(*f);
+    if (!tf.ok()) {
+      std::fprintf(stderr, "osprey score: --format: %s\n", tf.status().message().c_str());
+      return kExitUsage;
+    }
+    formats.push_back(*tf);
+  } else {
+    for (const char* pattern : {"yyyy-MM-dd HH:mm:ss", "iso8601", "epoch"}) {
+      formats.push_back(*TimestampFormat::Parse(pattern));
+    }
+  }
+  std::ifstream in(*csv);
+  if (!in) return Fail(NotFound(fmt::format("{}: cannot read the file", *csv)));
+  CsvReader reader(in, *csv);
+  std::vector<std::string> header, fields;
+  auto got = reader.Next(header);
+  if (!got.ok()) return Fail(got.status());
+  if (!*got) return Fail(InvalidArgument(fmt::format("{}: the file is empty", *csv)));
+  auto column = [&](const std::string& name) -> int {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  int tc = column(ts_col), vc = column(value_col);
+  if (tc < 0 || vc < 0) {
+    return Fail(InvalidArgument(fmt::format("{}:1: no column '{}' in the header", *csv, tc < 0 ? ts_col : value_col)));
+  }
+  std::vector<std::vector<std::string>> records;
+  std::vector<detect::StreamRow> rows;
+  while (true) {
+    auto more = reader.Next(fields);
+    if (!more.ok()) return Fail(more.status());
+    if (!*more) break;
+    if (fields.size() != header.size()) {
+      return Fail(InvalidArgument(fmt::format("{}:{}: {} fields where the header has {}", *csv, reader.line(),
+                                              fields.size(), header.size())));
+    }
+    const std::string& t = fields[static_cast<size_t>(tc)];
+    std::optional<Instant> when;
+    for (const auto& format : formats) {
+      auto parsed = format.ParseValue(t, TimeZone::Utc());
+      if (parsed.ok()) {
+        when = *parsed;
+        break;
+      }
+    }
+    if (!when) {
+      return Fail(InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a timestamp{}", *csv, reader.line(),
+                                              ts_col, t, args.Has("format") ? "" : " (give --format)")));
+    }
+    detect::StreamRow row{ToUnixSeconds(*when), std::nullopt};
+    const std::string& v = fields[static_cast<size_t>(vc)];
+    if (!v.empty()) {
+      char* end = nullptr;
+      double x = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0') {
+        return Fail(InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a number", *csv, reader.line(),
+                                                value_col, v)));
+      }
+      row.value = x;
+    }
+    rows.push_back(row);
+    records.push_back(fields);
+  }
+  auto scores = detect::ScoreStream(rows, options);
+  if (!scores.ok()) return Fail(scores.status());
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (auto o = args.Get("output")) {
+    file.open(*o, std::ios::trunc);
+    if (!file) return Fail(Unavailable(fmt::format("{}: cannot write the file", *o)));
+    out = &file;
+  }
+  auto quote = [](const std::string& f) {
+    if (f.find_first_of(",\"\n") == std::string::npos) return f;
+    std::string q = "\"";
+    for (char c : f) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  for (const auto& h : header) *out << quote(h) << ",";
+  *out << "anomaly_score\n";
+  for (size_t i = 0; i < records.size(); ++i) {
+    for (const auto& f : records[i]) *out << quote(f) << ",";
+    *out << fmt::format("{:.6f}\n", (*scores)[i].anomaly);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int Fail(const Status& status, bool config_error) {
@@ -318,6 +455,28 @@ const std::vector<Command>& Commands() {
       {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
         "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
        RunAnomaliesShow},
+      {{"import-l4m", "Convert an Amazon Lookout for Metrics params.json into an osprey detector file.",
+        "osprey import-l4m PARAMS.json [-o FILE]",
+        "Prints the detector as YAML (or writes it with -o). What could not be carried over (S3 "
+        "paths, IAM roles, Lambda ARNs, secret names) is listed on stderr and as comments in the "
+        "file; the generated query is a template to edit.",
+        {{"output", 'o', "FILE", "write the detector file here instead of stdout"}},
+        1, 1},
+       RunImportL4m},
+      {{"score", "Score a CSV time series online and append an anomaly_score column in [0, 1].",
+        "osprey score --csv FILE [--timestamp COL] [--value COL] [--frequency D] [-o FILE]",
+        "Each row's score uses only that row and the rows before it, as in live detection. The "
+        "configuration is the one 'make nab' measures. Timestamps are tried as "
+        "'yyyy-MM-dd HH:mm:ss', ISO-8601 and epoch seconds unless --format is given; an empty "
+        "value is a missing interval.",
+        {{"csv", 0, "FILE", "input CSV with a header row"},
+         {"timestamp", 0, "COL", "timestamp column (default 'timestamp')"},
+         {"value", 0, "COL", "value column (default 'value')"},
+         {"format", 0, "PATTERN", "timestamp format, e.g. 'yyyy-MM-dd HH:mm:ss' or epoch"},
+         {"frequency", 0, "D", "ISO-8601 interval between rows; default: inferred"},
+         {"output", 'o', "FILE", "write here instead of stdout"}},
+        0, 0},
+       RunScore},
   };
   return kCommands;
 }

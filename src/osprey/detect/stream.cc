@@ -6,6 +6,14 @@
 
 namespace osprey::detect {
 
+StreamOptions DefaultStreamOptions() {
+  StreamOptions so;
+  so.kind = ModelKind::kRobustSeasonal;
+  so.alarm_level = 0.3;         // -log10 p of about 4.3
+  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far
+  return so;
+}
+
 Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
                                              const StreamOptions& options) {
   int64_t interval = options.interval_seconds;

@@ -38,6 +38,10 @@ struct StreamScore {
   Score detail;        // the model's full score for the row
 };
 
+// The one configuration that `osprey score` and `make nab` use, so the
+// published NAB figures are those of the command users run.
+StreamOptions DefaultStreamOptions();
+
 // Scores `rows` with a fresh default model. Fails with InvalidArgument when
 // the model cannot be created for the interval.
 Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,

@@ -1,0 +1,41 @@
+#include "osprey/base/csv.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace osprey {
+namespace {
+
+std::vector<std::vector<std::string>> ReadAll(const std::string& text, CsvOptions o = {}) {
+  std::istringstream in(text);
+  CsvReader r(in, "t.csv", o);
+  std::vector<std::vector<std::string>> out;
+  std::vector<std::string> f;
+  while (*r.Next(f)) out.push_back(f);
+  return out;
+}
+
+TEST(CsvTest, QuotesDelimitersAndLineEnds) {
+  auto rows = ReadAll("a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n,,\n\"multi\nline\",2,3\n");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"1", "x,y", "he said \"hi\""}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"", "", ""}));
+  EXPECT_EQ(rows[3], (std::vector<std::string>{"multi\nline", "2", "3"}));
+  auto semi = ReadAll("a;'b;c'\n", {';', '\''});
+  EXPECT_EQ(semi[0], (std::vector<std::string>{"a", "b;c"}));
+}
+
+TEST(CsvTest, UnclosedQuoteNamesTheLine) {
+  std::istringstream in("a\n\"open\n");
+  CsvReader r(in, "t.csv");
+  std::vector<std::string> f;
+  ASSERT_TRUE(*r.Next(f));
+  auto bad = r.Next(f);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "t.csv:2: quoted field is not closed");
+}
+
+}  // namespace
+}  // namespace osprey
