@@ -252,6 +252,14 @@ int RunDemoCommand(const Args& args) {
   r.config_path = args.GetOr("config", "examples/ecommerce.yaml");
   r.dir = args.GetOr("dir", "osprey-demo");
   if (auto seed = args.Get("seed")) r.data.seed = static_cast<uint32_t>(std::strtoul(seed->c_str(), nullptr, 10));
+  if (auto days = args.Get("days")) {
+    r.data.days = std::atoll(days->c_str());
+    if (r.data.days < r.data.clean_days + 14) {
+      std::fprintf(stderr, "osprey demo: --days must be at least %lld\n",
+                   static_cast<long long>(r.data.clean_days + 14));
+      return kExitUsage;
+    }
+  }
   auto ev = app::RunDemo(r, std::cout);
   if (!ev.ok()) {
     bool config_error = ev.status().message().rfind(r.config_path, 0) == 0;
@@ -412,13 +420,14 @@ const std::vector<Command>& Commands() {
       {{"demo",
         "Build a sample e-commerce warehouse in SQLite, run the example detector over it, and "
         "score what it finds against the injected ground truth.",
-        "osprey demo [--config FILE] [--dir DIR] [--seed N]",
+        "osprey demo [--config FILE] [--dir DIR] [--seed N] [--days N]",
         "Writes DIR/warehouse.db (tables platform, marketplace, ecommerce), DIR/ground_truth.csv "
         "and DIR/state.db, replacing earlier copies. The detector's source is pointed at the new "
         "warehouse.",
         {{"config", 'c', "FILE", "detector file (default examples/ecommerce.yaml)"},
          {"dir", 'd', "DIR", "output directory (default ./osprey-demo)"},
-         {"seed", 0, "N", "generator seed (default 20201001)"}},
+         {"seed", 0, "N", "generator seed (default 20201001)"},
+         {"days", 0, "N", "days of hourly data (default 182)"}},
         0, 0},
        RunDemoCommand},
       {{"validate", "Check detector files and report every problem with file:line.",

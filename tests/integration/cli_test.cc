@@ -1,0 +1,149 @@
+// Runs the built osprey binary as a user would: exit codes, help, and the
+// demo -> backtest -> anomalies path on a small generated warehouse.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Ran {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Ran Osprey(const std::string& args) {
+  std::string cmd = std::string(OSPREY_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                     ("osprey_cli_" + std::to_string(::getpid())));
+    std::filesystem::remove_all(*dir_);
+    std::filesystem::create_directories(*dir_);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Dir() { return dir_->string(); }
+  static std::filesystem::path* dir_;
+};
+std::filesystem::path* CliTest::dir_ = nullptr;
+
+const std::string kExample = std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml";
+
+TEST_F(CliTest, HelpAndUsageErrors) {
+  Ran help = Osprey("--help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* cmd : {"demo", "validate", "backtest", "anomalies list", "anomalies show",
+                          "import-l4m", "score"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
+  }
+  Ran bt = Osprey("backtest --help");
+  EXPECT_EQ(bt.code, 0);
+  EXPECT_NE(bt.out.find("--from TIME"), std::string::npos);
+  EXPECT_EQ(Osprey("help backtest").out, bt.out);
+  EXPECT_EQ(Osprey("").code, 2);
+  EXPECT_EQ(Osprey("frobnicate").code, 2);
+  EXPECT_EQ(Osprey("backtest --frm 2020-01-01").code, 2);
+  EXPECT_EQ(Osprey("anomalies").code, 2);
+}
+
+TEST_F(CliTest, ValidateReportsFileLineAndExits78) {
+  EXPECT_EQ(Osprey("validate " + kExample).code, 0);
+  std::string bad = Dir() + "/bad.yaml";
+  std::ofstream(bad) << "name: x\nfrequency: PT1X\n";
+  Ran r = Osprey("validate " + bad);
+  EXPECT_EQ(r.code, 78);
+  EXPECT_NE(r.out.find(bad + ":2:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("frequency"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, DemoThenBacktestThenList) {
+  std::string demo = Dir() + "/demo";
+  Ran d = Osprey("demo --config " + kExample + " --dir " + demo + " --days 56");
+  ASSERT_EQ(d.code, 0) << d.out;
+  EXPECT_NE(d.out.find("precision"), std::string::npos);
+  EXPECT_NE(d.out.find("recall"), std::string::npos);
+
+  // A backtest of the same detector into a separate state store.
+  std::string state = Dir() + "/state.db";
+  ::setenv("OSPREY_DEMO_WAREHOUSE", (demo + "/warehouse.db").c_str(), 1);
+  Ran b = Osprey("backtest -q -c " + kExample + " --from 2024-12-30 --to 2025-02-24 --state " + state);
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_NE(b.out.find("1344 intervals"), std::string::npos) << b.out;
+
+  Ran list = Osprey("anomalies list --json --min-severity 50 --state " + state);
+  ASSERT_EQ(list.code, 0) << list.out;
+  EXPECT_EQ(list.out.rfind("[", 0), 0u) << list.out;
+  EXPECT_NE(list.out.find("\"contributions\""), std::string::npos);
+
+  Ran table = Osprey("anomalies list --limit 3 --state " + state);
+  ASSERT_EQ(table.code, 0);
+  EXPECT_NE(table.out.find("severity"), std::string::npos);
+
+  Ran show = Osprey("anomalies show 1 --state " + state);
+  EXPECT_EQ(show.code, 0) << show.out;
+  EXPECT_NE(show.out.find("Anomalies ("), std::string::npos) << show.out;
+  EXPECT_EQ(Osprey("anomalies show 999999 --state " + state).code, 1);
+  EXPECT_EQ(Osprey("anomalies show x --state " + state).code, 2);
+
+  // Backtest errors: no start, and a source that is not there.
+  ::setenv("OSPREY_DEMO_WAREHOUSE", "/nonexistent/warehouse.db", 1);
+  Ran missing = Osprey("backtest -q -c " + kExample + " --from 2025-01-01 --state " + state);
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("does not exist"), std::string::npos) << missing.out;
+  ::unsetenv("OSPREY_DEMO_WAREHOUSE");
+}
+
+TEST_F(CliTest, ImportL4mWritesAValidDetector) {
+  std::string params = std::string(OSPREY_SHARED_DIR) + "/seed-data/custom-connector/params.json";
+  if (!std::filesystem::exists(params)) GTEST_SKIP() << "shared seed data not present";
+  std::string out = Dir() + "/imported.yaml";
+  Ran r = Osprey("import-l4m " + params + " -o " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("secret_name"), std::string::npos);
+  EXPECT_EQ(Osprey("validate " + out).code, 0);
+}
+
+TEST_F(CliTest, ScoreAppendsAnOnlineScoreColumn) {
+  std::string csv = Dir() + "/series.csv";
+  {
+    std::ofstream f(csv);
+    f << "timestamp,value\n";
+    for (int i = 0; i < 600; ++i) {
+      int day = i / 24, hour = i % 24;
+      double v = 100 + 10 * (hour > 8 && hour < 20) + (i == 500 ? 400 : 0) + (i * 7 % 5);
+      char stamp[32];
+      std::snprintf(stamp, sizeof stamp, "2024-01-%02d %02d:00:00", 1 + day, hour);
+      f << stamp << "," << v << "\n";
+    }
+  }
+  Ran r = Osprey("score --csv " + csv);
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 300);
+  EXPECT_EQ(r.out.rfind("timestamp,value,anomaly_score\n", 0), 0u);
+  size_t lines = static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+  EXPECT_EQ(lines, 601u);
+  std::ofstream(Dir() + "/bad.csv") << "timestamp,value\n2024-01-01 00:00:00,abc\n";
+  Ran bad = Osprey("score --csv " + Dir() + "/bad.csv");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("bad.csv:2: field 'value'"), std::string::npos) << bad.out;
+}
+
+}  // namespace
