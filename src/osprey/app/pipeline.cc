@@ -215,7 +215,10 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
         }
         double actual = *s.point->value;
         double expected = s.score.ready ? s.score.expected : actual;
-        OSPREY_RETURN_IF_ERROR(cube->AddLeafCodes(codes, actual, expected));
+        // The band is four of the model's noise scales on each side.
+        double noise = s.score.ready ? (s.score.upper - s.score.lower) / 8 : 0;
+        if (!(noise > 0)) noise = std::max(1e-9, 0.05 * std::abs(expected));
+        OSPREY_RETURN_IF_ERROR(cube->AddLeafCodes(codes, actual, expected, noise));
       }
       if (cube->num_leaves() > 0) {
         json contributions = json::object();

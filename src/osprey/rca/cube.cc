@@ -53,6 +53,17 @@ Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double
   return Status::Ok();
 }
 
+Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected,
+                          double noise) {
+  if (!(noise > 0) || !std::isfinite(noise)) return InvalidArgument("leaf noise must be positive");
+  if (noise_.size() != actual_.size()) {
+    return InvalidArgument("give a noise scale for every leaf or for none");
+  }
+  OSPREY_RETURN_IF_ERROR(AddLeafCodes(codes, actual, expected));
+  noise_.push_back(noise);
+  return Status::Ok();
+}
+
 Status Cube::AddLeaf(std::span<const std::string_view> values, double actual, double expected) {
   if (values.size() != names_.size()) {
     return InvalidArgument("leaf has " + std::to_string(values.size()) + " values, cube has " +

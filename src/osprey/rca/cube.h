@@ -40,6 +40,12 @@ class Cube {
   // < num_values(d)); fails with InvalidArgument otherwise.
   Status AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected);
 
+  // Like AddLeafCodes, with the leaf's own noise scale (the standard
+  // deviation its forecaster expects, > 0). When every leaf has one, the
+  // root-cause search judges each leaf against its own noise instead of one
+  // noise level estimated across leaves (see RootCauseOptions).
+  Status AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected, double noise);
+
   // The code of `value` in dimension `dim` (< num_dimensions()), adding it to
   // the dictionary if new.
   uint32_t InternValue(size_t dim, std::string_view value);
@@ -56,6 +62,9 @@ class Cube {
   const std::vector<uint32_t>& codes() const { return codes_; }
   double actual(size_t leaf) const { return actual_[leaf]; }
   double expected(size_t leaf) const { return expected_[leaf]; }
+  // True when every leaf was added with its own noise scale.
+  bool has_noise() const { return !noise_.empty() && noise_.size() == actual_.size(); }
+  double noise(size_t leaf) const { return noise_[leaf]; }
 
  private:
   explicit Cube(std::vector<std::string> names);
@@ -66,6 +75,7 @@ class Cube {
   std::vector<uint32_t> codes_;
   std::vector<double> actual_;
   std::vector<double> expected_;
+  std::vector<double> noise_;
 };
 
 }  // namespace osprey::rca

@@ -57,8 +57,19 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   // (many small noisy leaves) or by count (one large anomaly); take the lower.
   const double sigma =
       1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted));
-  const double cutoff = std::max(options.min_deviation, options.noise_multiplier * sigma);
-  const double soft_cutoff = options.purity_cutoff_fraction * cutoff;
+  double cutoff = std::max(options.min_deviation, options.noise_multiplier * sigma);
+  double soft_cutoff = options.purity_cutoff_fraction * cutoff;
+  const bool own_noise = cube.has_noise();
+  if (own_noise) {
+    // Each leaf in units of its own noise; the relative floor still applies.
+    for (size_t i = 0; i < n; ++i) {
+      if (leaves.weight[i] <= 0) continue;
+      const double z = (cube.actual(i) - cube.expected(i)) / cube.noise(i);
+      dev[i] = std::abs(dev[i]) > options.min_deviation ? z : 0;
+    }
+    cutoff = options.leaf_noise_multiplier;
+    soft_cutoff = options.purity_cutoff_fraction * cutoff;
+  }
   for (size_t i = 0; i < n; ++i) {
     if (leaves.weight[i] <= 0) continue;
     leaves.soft[i] = dev[i] > soft_cutoff ? 1 : dev[i] < -soft_cutoff ? -1 : 0;
@@ -220,6 +231,8 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
   const size_t max_layer = std::min(options.max_layer, nd);
   const Leaves leaves = ClassifyLeaves(cube, options);
   const double abnormal_total = leaves.abnormal_up + leaves.abnormal_down;
+  // With each leaf's own noise known, one abnormal leaf is evidence enough.
+  const size_t min_leaves = cube.has_noise() ? 1 : options.min_abnormal_leaves;
   std::vector<RootCause> result;
   if (abnormal_total <= 0) return result;
 
@@ -269,7 +282,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         const double abnormal = dir > 0 ? c.up : c.down;
         const double purity = (dir > 0 ? c.soft_up : c.soft_down) / c.weight;
         if (abnormal <= 0 || purity < options.min_purity) continue;
-        if ((dir > 0 ? c.count_up : c.count_down) < options.min_abnormal_leaves) continue;
+        if ((dir > 0 ? c.count_up : c.count_down) < min_leaves) continue;
         if (abnormal < options.min_gain * abnormal_total) continue;
         // Skip if any proper ancestor is already a candidate.
         bool has_ancestor = false;

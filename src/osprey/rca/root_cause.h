@@ -93,6 +93,11 @@ struct RootCauseOptions {
   double min_deviation = 0.05;
   double noise_multiplier = 5.0;
 
+  // When the cube carries each leaf's own noise scale (Cube::has_noise), a
+  // leaf is abnormal when |a - e| > leaf_noise_multiplier * noise and, as
+  // above, |d| > min_deviation; purity then uses the same lenient fraction.
+  double leaf_noise_multiplier = 4.0;
+
   // Purity (below) counts a leaf as abnormal already when |d| exceeds this
   // fraction of the cutoff above: inside a real cause most leaves move
   // together, so a lenient test keeps noise from splitting the cause into
@@ -108,6 +113,7 @@ struct RootCauseOptions {
 
   // A candidate needs at least this many (strictly) abnormal leaves: one
   // leaf far out is as likely noise as a cause. Set 1 to report single leaves.
+  // Ignored (taken as 1) when the cube carries each leaf's own noise.
   size_t min_abnormal_leaves = 2;
 
   // A candidate is kept only if the abnormal weight it explains beyond the

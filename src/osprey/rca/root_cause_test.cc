@@ -160,5 +160,32 @@ TEST(LocateRootCausesTest, RejectsBadInput) {
   EXPECT_EQ(LocateRootCauses(cube, options).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(LocateRootCausesTest, UsesEachLeafsOwnNoiseWhenGiven) {
+  // 3 x 7 leaves. The noisy large leaves move by 2 of their own noise scales
+  // (normal); one small, quiet leaf moves by 10 of its own (abnormal).
+  auto cube = *Cube::Create({"platform", "marketplace"});
+  for (uint32_t p = 0; p < 3; ++p) {
+    uint32_t pc = cube.InternValue(0, "p" + std::to_string(p));
+    for (uint32_t m = 0; m < 7; ++m) {
+      uint32_t mc = cube.InternValue(1, "m" + std::to_string(m));
+      const uint32_t codes[] = {pc, mc};
+      bool small = p == 1 && m == 4;
+      double expected = small ? 20 : 1000;
+      double noise = small ? 1 : 50;
+      double actual = small ? 30 : expected + ((p + m) % 2 ? 2 : -2) * noise;
+      ASSERT_TRUE(cube.AddLeafCodes(codes, actual, expected, noise).ok());
+    }
+  }
+  ASSERT_TRUE(cube.has_noise());
+  auto causes = *LocateRootCauses(cube);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(ElementToString(cube, causes[0].element), "platform=p1&marketplace=m4");
+  // Mixing leaves with and without a noise scale is refused.
+  auto mixed = *Cube::Create({"x"});
+  const uint32_t code[] = {mixed.InternValue(0, "a")};
+  ASSERT_TRUE(mixed.AddLeafCodes(code, 1, 1).ok());
+  EXPECT_FALSE(mixed.AddLeafCodes(code, 1, 1, 0.5).ok());
+}
+
 }  // namespace
 }  // namespace osprey::rca
