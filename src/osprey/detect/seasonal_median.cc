@@ -60,6 +60,8 @@ SeasonalMedianModel::SeasonalMedianModel(const ModelOptions& options) : options_
   week_next_.assign(slots_ * 7, 0);
   errors_.resize(slots_);
   errors_next_.assign(slots_, 0);
+  day_errors_.resize(slots_);
+  day_errors_next_.assign(slots_, 0);
 }
 
 Result<std::unique_ptr<Model>> SeasonalMedianModel::Create(const ModelOptions& options) {
@@ -92,30 +94,42 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
   size_t wslot = WeekSlotOf(obs.local_time);
   std::vector<double>& h = history_[slot];
   std::vector<double>& w = week_[wslot];
-  std::vector<double>& errs = errors_[slot];
   if (h.size() >= kMinHistory) {
-    std::vector<double> tmp = w.size() >= kMinWeeks ? w : h;
-    double med = Median(tmp);
-    double spread;
-    if (errs.size() >= kMinHistory) {
-      // Pool the errors of the neighbouring slots too: a spread from 14
-      // values alone is too noisy and would make false alarms.
+    std::vector<double> tmp = h;
+    const double day_med = Median(tmp);
+    const bool have_week = w.size() >= kMinWeeks;
+    double week_med = day_med;
+    if (have_week) {
+      tmp = w;
+      week_med = Median(tmp);
+    }
+    // Robust spread of a predictor's past errors, pooled over the slot and
+    // its neighbours (14 values alone are too noisy); 0 when too few.
+    auto spread_of = [&](const std::vector<std::vector<double>>& errors) {
+      if (errors[slot].size() < kMinHistory) return 0.0;
       tmp.clear();
       for (size_t k : {slots_ - 1, size_t{0}, size_t{1}}) {
-        for (double x : errors_[(slot + k) % slots_]) tmp.push_back(std::fabs(x));
+        for (double x : errors[(slot + k) % slots_]) tmp.push_back(std::fabs(x));
       }
-      spread = 1.4826 * Median(tmp);
-    } else {
+      return 1.4826 * Median(tmp);
+    };
+    const double day_spread = spread_of(day_errors_);
+    const double week_spread = spread_of(errors_);
+    // Seasonality is chosen by the data: the weekly predictor (same slot of
+    // past weeks) wins only where its errors are smaller than the daily one's.
+    const bool use_week = have_week && week_spread > 0 && week_spread < day_spread;
+    const double med = use_week ? week_med : day_med;
+    double spread = use_week ? week_spread : day_spread;
+    if (spread <= 0) {
       tmp = h;
-      double day_med = Median(tmp);
       for (double& x : tmp) x = std::fabs(x - day_med);
       spread = 1.4826 * Median(tmp);
     }
     double scale = std::max({spread, 0.02 * std::fabs(med), 1e-9});
     double z = std::fabs(v - med) / scale;
-    // Scores start once the same slot of past weeks and the error history
-    // are there: before, a weekday is compared with weekends.
-    s.ready = w.size() >= kMinWeeks && errs.size() >= kMinHistory;
+    // Scores start once both predictors have an error history, so a weekday
+    // is never judged by weekends before the weekly pattern is known.
+    s.ready = errors_[slot].size() >= kMinHistory && day_errors_[slot].size() >= kMinHistory;
     s.expected = med;
     double half_band = 4.0 * scale;
     s.lower = med - half_band;
@@ -124,9 +138,13 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     s.anomaly = s.severity / 100.0;
     s.direction = v > med ? Direction::kUp : (v < med ? Direction::kDown : Direction::kNone);
     s.explanation = v >= med ? Explanation::kSpike : Explanation::kDip;
-    // Errors are clipped so that one anomaly cannot widen the band for long.
-    double err = std::clamp(v - med, -6 * scale, 6 * scale);
-    PushRing(errs, errors_next_[slot], kHistoryDays, err);
+    // Errors are clipped so that one anomaly cannot widen a band for long.
+    PushRing(day_errors_[slot], day_errors_next_[slot], kHistoryDays,
+             std::clamp(v - day_med, -6 * scale, 6 * scale));
+    if (have_week) {
+      PushRing(errors_[slot], errors_next_[slot], kHistoryDays,
+               std::clamp(v - week_med, -6 * scale, 6 * scale));
+    }
   }
   PushRing(h, next_[slot], kHistoryDays, v);
   PushRing(w, week_next_[wslot], kHistoryWeeks, v);
@@ -148,6 +166,7 @@ std::string SeasonalMedianModel::SaveState() const {
   put_rings(history_, next_);
   put_rings(week_, week_next_);
   put_rings(errors_, errors_next_);
+  put_rings(day_errors_, day_errors_next_);
   return out;
 }
 
@@ -177,7 +196,8 @@ Result<std::unique_ptr<Model>> SeasonalMedianModel::Restore(const ModelOptions& 
   };
   if (!get_rings(m->history_, m->next_, kHistoryDays) ||
       !get_rings(m->week_, m->week_next_, kHistoryWeeks) ||
-      !get_rings(m->errors_, m->errors_next_, kHistoryDays)) {
+      !get_rings(m->errors_, m->errors_next_, kHistoryDays) ||
+      !get_rings(m->day_errors_, m->day_errors_next_, kHistoryDays)) {
     return DataLoss("model state is truncated or corrupt");
   }
   if (!state.empty()) return DataLoss("model state has trailing bytes");

@@ -1,11 +1,11 @@
 // SeasonalMedianModel: the first baseline. For each slot of the day (the
 // interval's position in the local day) it keeps the values of the last
 // `kHistoryDays` days, and for each slot of the week the values of the last
-// `kHistoryWeeks` weeks. It expects the median of the same slot in past weeks
-// once it has `kMinWeeks` of them (so weekends are compared with weekends),
-// else the median of the same slot on past days; it reports severities only
-// from then on. The band is a multiple of
-// the robust spread of its own past errors at that time of day. Robust to
+// `kHistoryWeeks` weeks. Two predictors, the median of the same slot on past
+// days and on past weeks, keep their own error histories; the one with the
+// smaller robust error spread at that time of day makes the forecast, so
+// weekly seasonality is used only where the data has it. The band is a
+// multiple of the chosen predictor's error spread. Robust to
 // outliers (a spike moves a median little), O(history) per point.
 #pragma once
 
@@ -25,7 +25,7 @@ class SeasonalMedianModel final : public Model {
   static constexpr int kMinHistory = 7;  // values per slot before scoring starts
   static constexpr int kHistoryWeeks = 4;
   static constexpr int kMinWeeks = 3;
-  static constexpr uint8_t kStateVersion = 2;
+  static constexpr uint8_t kStateVersion = 3;
 
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
   static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options, std::string_view state);
@@ -46,9 +46,12 @@ class SeasonalMedianModel final : public Model {
   // week_[slot of week]: ring of the last kHistoryWeeks values of that slot.
   std::vector<std::vector<double>> week_;
   std::vector<uint32_t> week_next_;
-  // errors_[slot of day]: ring of the last kHistoryDays forecast errors.
+  // errors_[slot of day]: ring of the last kHistoryDays errors of the weekly
+  // predictor; day_errors_ the same for the daily predictor.
   std::vector<std::vector<double>> errors_;
   std::vector<uint32_t> errors_next_;
+  std::vector<std::vector<double>> day_errors_;
+  std::vector<uint32_t> day_errors_next_;
 };
 
 }  // namespace osprey::detect
