@@ -92,6 +92,9 @@ Status Deliverer::Send(const Message& m, Instant now) {
                                          : "URL"));
   std::string routing_key;
   if (a.destination == config::AlertDestination::kPagerDuty) {
+    if (a.routing_key_env.empty() && a.routing_key_file.empty()) {
+      return InvalidArgument("a pagerduty alert needs routing_key_env or routing_key_file");
+    }
     OSPREY_ASSIGN_OR_RETURN(routing_key,
                             ReadSecret(env_, a.routing_key_env, a.routing_key_file, "routing key"));
   }

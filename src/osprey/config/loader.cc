@@ -465,12 +465,6 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
         OSPREY_RETURN_IF_ERROR(CheckFileName(r, *f, *file));
       }
     }
-    if (alert.destination == AlertDestination::kPagerDuty && alert.routing_key_env.empty() &&
-        alert.routing_key_file.empty()) {
-      return r.Error(m.self().line, Child(m.self().path, "routing_key_env"),
-                     "missing required field for destination pagerduty; expected the name of an "
-                     "environment variable holding the Events v2 routing key (or routing_key_file)");
-    }
     if (auto v = m.Get("min_duration")) {
       OSPREY_ASSIGN_OR_RETURN(alert.min_duration, r.Integer(*v));
       if (alert.min_duration < 1 || alert.min_duration > 1000) {

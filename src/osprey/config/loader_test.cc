@@ -222,7 +222,14 @@ TEST(LoaderTest, RoundTripsAwkwardStrings) {
   d.filters = {{"true", {"yes", "no", " spaced ", "'quoted'"}}};
   d.sensitivity = 0.1 + 0.2;
   d.history_start = FromUnixSeconds(1601510400);
-  d.alerts = {Alert{"a", AlertDestination::kCommand, 33.3, {"x"}, {{"123", {"1"}}}, "CMD", ""}};
+  Alert a;
+  a.name = "a";
+  a.destination = AlertDestination::kCommand;
+  a.min_severity = 33.3;
+  a.measures = {"x"};
+  a.dimension_filter = {{"123", {"1"}}};
+  a.target_env = "CMD";
+  d.alerts = {a};
   const std::string yaml = DetectorToYaml(d);
   Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
