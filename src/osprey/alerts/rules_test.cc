@@ -21,7 +21,7 @@ GroupView Group(const std::string& measure, int64_t ts, double severity,
 }
 
 // Runs the rule over hourly intervals; severities[i] < 0 means no group.
-std::vector<std::string> Run(const config::Alert& a, const std::vector<double>& severities,
+std::vector<std::string> Simulate(const config::Alert& a, const std::vector<double>& severities,
                              bool emit = true) {
   std::map<std::string, IncidentState> states;
   std::vector<std::string> out;
@@ -41,21 +41,21 @@ std::vector<std::string> Run(const config::Alert& a, const std::vector<double>& 
 using V = std::vector<std::string>;
 
 TEST(RulesTest, TriggersAboveThresholdAndResolvesWhenTheGroupIsGone) {
-  EXPECT_EQ(Run(Rule(), {50, 80, 90, -1, 60}), (V{"trigger@1/1/1", "resolve@3/2/1"}));
+  EXPECT_EQ(Simulate(Rule(), {50, 80, 90, -1, 60}), (V{"trigger@1/1/1", "resolve@3/2/1"}));
 }
 
 TEST(RulesTest, MinimumDurationNeedsConsecutiveIntervals) {
   config::Alert a = Rule();
   a.min_duration = 3;
-  EXPECT_EQ(Run(a, {80, 80, -1, 80, 80, 80, 80, -1}), (V{"trigger@5/5/3", "resolve@7/6/3"}));
+  EXPECT_EQ(Simulate(a, {80, 80, -1, 80, 80, 80, 80, -1}), (V{"trigger@5/5/3", "resolve@7/6/3"}));
 }
 
 TEST(RulesTest, ReNotifiesOnlyWhenSeverityRisesByTheMargin) {
   config::Alert a = Rule();
   a.renotify_margin = 10;
-  EXPECT_EQ(Run(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0", "update@2/2/0"}));
+  EXPECT_EQ(Simulate(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0", "update@2/2/0"}));
   a.renotify_margin = 100;
-  EXPECT_EQ(Run(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0"}));
+  EXPECT_EQ(Simulate(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0"}));
 }
 
 TEST(RulesTest, CooldownHoldsBackTriggersAndUpdatesButNotResolves) {
@@ -63,19 +63,19 @@ TEST(RulesTest, CooldownHoldsBackTriggersAndUpdatesButNotResolves) {
   a.cooldown_seconds = 3 * kHour;
   // Trigger at 0 (notified at end 1h); resolve at 1; flap back at 2 (within
   // 3h of the last notification) and 3; trigger again at 3 (end 4h).
-  EXPECT_EQ(Run(a, {80, -1, 80, 80, 95}), (V{"trigger@0/0/0", "resolve@1/0/0", "trigger@3/3/2"}));
+  EXPECT_EQ(Simulate(a, {80, -1, 80, 80, 95}), (V{"trigger@0/0/0", "resolve@1/0/0", "trigger@3/3/2"}));
 }
 
 TEST(RulesTest, ResolveCanBeTurnedOff) {
   config::Alert a = Rule();
   a.send_resolved = false;
-  EXPECT_EQ(Run(a, {80, -1, 80}), (V{"trigger@0/0/0", "trigger@2/2/2"}));
+  EXPECT_EQ(Simulate(a, {80, -1, 80}), (V{"trigger@0/0/0", "trigger@2/2/2"}));
 }
 
 TEST(RulesTest, WithoutEmitNothingIsSentButStreaksAreKept) {
   config::Alert a = Rule();
   a.min_duration = 2;
-  EXPECT_TRUE(Run(a, {80, 80, 80, -1}, false).empty());
+  EXPECT_TRUE(Simulate(a, {80, 80, 80, -1}, false).empty());
   // A streak from history carries into live evaluation.
   std::map<std::string, IncidentState> states;
   EvaluateInterval(a, {"views"}, 0, kHour, {Group("views", 0, 80)}, states, false);
