@@ -41,7 +41,7 @@ std::vector<std::string> Simulate(const config::Alert& a, const std::vector<doub
 using V = std::vector<std::string>;
 
 TEST(RulesTest, TriggersAboveThresholdAndResolvesWhenTheGroupIsGone) {
-  EXPECT_EQ(Simulate(Rule(), {50, 80, 90, -1, 60}), (V{"trigger@1/1/1", "resolve@3/2/1"}));
+  EXPECT_EQ(Simulate(Rule(), {50, 80, 85, -1, 60}), (V{"trigger@1/1/1", "resolve@3/2/1"}));
 }
 
 TEST(RulesTest, MinimumDurationNeedsConsecutiveIntervals) {
@@ -53,7 +53,7 @@ TEST(RulesTest, MinimumDurationNeedsConsecutiveIntervals) {
 TEST(RulesTest, ReNotifiesOnlyWhenSeverityRisesByTheMargin) {
   config::Alert a = Rule();
   a.renotify_margin = 10;
-  EXPECT_EQ(Simulate(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0", "update@2/2/0"}));
+  EXPECT_EQ(Simulate(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0", "update@2/2/0", "update@3/3/0"}));
   a.renotify_margin = 100;
   EXPECT_EQ(Simulate(a, {75, 84, 86, 97, 99}), (V{"trigger@0/0/0"}));
 }

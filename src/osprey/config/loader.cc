@@ -453,16 +453,18 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
                      &alert.signing_key_file},
           std::tuple{"routing_key_env", "routing_key_file", &alert.routing_key_env,
                      &alert.routing_key_file}}) {
-      const std::optional<Field> e = m.Get(env_key);
-      const std::optional<Field> f = m.Get(file_key);
-      if (e && f) return r.Error(*f, fmt::format("give {} or {}, not both", env_key, file_key));
-      if (e) {
-        OSPREY_ASSIGN_OR_RETURN(*env, r.String(*e));
-        OSPREY_RETURN_IF_ERROR(CheckEnvName(r, *e, *env));
+      const std::optional<Field> env_field = m.Get(env_key);
+      const std::optional<Field> file_field = m.Get(file_key);
+      if (env_field && file_field) {
+        return r.Error(*file_field, fmt::format("give {} or {}, not both", env_key, file_key));
       }
-      if (f) {
-        OSPREY_ASSIGN_OR_RETURN(*file, r.NonEmptyString(*f));
-        OSPREY_RETURN_IF_ERROR(CheckFileName(r, *f, *file));
+      if (env_field) {
+        OSPREY_ASSIGN_OR_RETURN(*env, r.String(*env_field));
+        OSPREY_RETURN_IF_ERROR(CheckEnvName(r, *env_field, *env));
+      }
+      if (file_field) {
+        OSPREY_ASSIGN_OR_RETURN(*file, r.NonEmptyString(*file_field));
+        OSPREY_RETURN_IF_ERROR(CheckFileName(r, *file_field, *file));
       }
     }
     if (auto v = m.Get("min_duration")) {
