@@ -195,8 +195,14 @@ class FeedbackTest : public ::testing::Test {
     RunOptions o;
     o.alerts_enabled = true;
     o.chunk_intervals = 24;
-    Status s = runner->Run(FromUnixSeconds(from), FromUnixSeconds(to), o, nullptr);
+    RunStats stats;
+    Status s = runner->Run(FromUnixSeconds(from), FromUnixSeconds(to), o, &stats);
     EXPECT_TRUE(s.ok()) << s.ToString();
+    std::printf("run %lld..%lld: %lld intervals, %lld rows, %lld points, %lld anomalies, %lld alerts\n",
+                static_cast<long long>(from), static_cast<long long>(to),
+                static_cast<long long>(stats.intervals), static_cast<long long>(stats.rows_read),
+                static_cast<long long>(stats.points), static_cast<long long>(stats.anomalies),
+                static_cast<long long>(stats.alerts));
     std::set<int64_t> out;
     for (const auto& r : *store.ListOutbox({})) {
       if (r.kind == "trigger" && r.group_ts >= from && r.group_ts < to) out.insert(r.group_ts);
