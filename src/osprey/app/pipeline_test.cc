@@ -161,6 +161,8 @@ class FeedbackTest : public ::testing::Test {
     ASSERT_TRUE(db->Execute("create table t(ts timestamp not null, v real)").ok());
     TimestampFormat f = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
     std::vector<std::vector<Cell>> rows;
+    std::vector<std::string> stamps;  // Cell::Text keeps a view: the text must outlive it
+    stamps.reserve(static_cast<size_t>(kDays * 24));
     uint32_t rng = 12345;
     for (int64_t i = 0; i < kDays * 24; ++i) {
       const int64_t ts = kStart + i * 3600;
@@ -170,8 +172,8 @@ class FeedbackTest : public ::testing::Test {
       if (ts == At(30, 10) || ts == At(33, 10)) v += 600;
       if (ts == At(36, 10)) v += 1500;
       if (ts == At(38, 10)) v -= 600;
-      rows.push_back({Cell::Text(f.Format(FromUnixSeconds(ts), TimeZone::Utc())),
-                      Cell::Real(v)});
+      stamps.push_back(f.Format(FromUnixSeconds(ts), TimeZone::Utc()));
+      rows.push_back({Cell::Text(stamps.back()), Cell::Real(v)});
     }
     ASSERT_TRUE(db->InsertRows("insert into t values (?, ?)", rows).ok());
     db.reset();
