@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   libsqlite3-dev sqlite3 libyaml-cpp-dev libfmt-dev libhowardhinnant-date-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
-  zlib1g-dev
+  zlib1g-dev libcurl4-openssl-dev libssl-dev
 )
 if [[ "${1:-}" == "--print" ]]; then printf '%s\n' "${PKGS[@]}"; exit 0; fi
 

@@ -66,6 +66,7 @@ Result<RunStats> RunBacktest(const BacktestRequest& r, store::Store& store) {
   OSPREY_ASSIGN_OR_RETURN(auto runner, DetectorRunner::Create(d, r.config_text, store, *source));
   OSPREY_RETURN_IF_ERROR(runner->ResetFrom(grid.Floor(*from)));
   RunOptions options;
+  options.alerts_enabled = r.alerts_enabled;
   options.chunk_intervals = r.chunk_intervals;
   const int64_t total = static_cast<int64_t>(grid.Starts(*from, to).size());
   if (r.show_progress) {

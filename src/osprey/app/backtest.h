@@ -24,6 +24,9 @@ struct BacktestRequest {
   Instant now;                  // the caller's clock
   int64_t chunk_intervals = 168;
   bool show_progress = false;   // progress lines on stderr
+  // Write alert outbox rows for the replayed range (off by default: history
+  // raises no alerts unless asked).
+  bool alerts_enabled = false;
 };
 
 // Replays the detector over [from, to): forgets what the store holds for

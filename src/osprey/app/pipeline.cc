@@ -80,7 +80,55 @@ Status DetectorRunner::LoadState() {
     }
     series_.emplace(std::move(key), std::move(s));
   }
+  alert_states_.clear();
+  OSPREY_ASSIGN_OR_RETURN(auto alert_states, store_.LoadAlertStates(detector_id_));
+  for (const auto& a : alert_states) {
+    auto state = alerts::IncidentState::FromJson(a.state);
+    if (!state.ok()) {
+      Log(LogLevel::kWarn, fmt::format("detector '{}': alert '{}': {}; starting it afresh",
+                                       detector_.name, a.alert, state.status().message()));
+      continue;
+    }
+    alert_states_[a.alert][a.measure] = *state;
+  }
+  return LoadFeedback();
+}
+
+Status DetectorRunner::LoadFeedback() {
+  feedback_.clear();
+  OSPREY_ASSIGN_OR_RETURN(auto verdicts, store_.ListFeedback(detector_id_));
+  for (const auto& f : verdicts) {
+    detect::Verdict v;
+    v.relevant = f.relevant;
+    v.direction = f.direction == "up"     ? detect::Direction::kUp
+                  : f.direction == "down" ? detect::Direction::kDown
+                                          : detect::Direction::kNone;
+    v.deviation = f.value - f.expected;
+    feedback_[f.series_id].push_back(v);
+  }
   return Status::Ok();
+}
+
+void DetectorRunner::EvaluateAlerts(int64_t ts, int64_t end_ts,
+                                    const std::vector<alerts::GroupView>& groups, bool emit,
+                                    store::ChunkResult& chunk) {
+  std::vector<std::string> measures;
+  for (const auto& m : detector_.measures) measures.push_back(m.name);
+  for (const config::Alert& alert : detector_.alerts) {
+    auto events = alerts::EvaluateInterval(alert, measures, ts, end_ts, groups,
+                                           alert_states_[alert.name], emit);
+    for (const alerts::AlertEvent& e : events) {
+      store::OutboxRecord o;
+      o.alert = alert.name;
+      o.kind = std::string(alerts::EventKindName(e.kind));
+      o.measure = e.measure;
+      o.group_ts = e.group_ts;
+      o.incident_ts = e.incident_ts;
+      o.severity = e.severity;
+      o.created_at = end_ts;
+      chunk.outbox.push_back(std::move(o));
+    }
+  }
 }
 
 Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::SeriesKey& key) {
@@ -110,6 +158,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   Instant start = grid_.Floor(from);
   if (start < from) start = grid_.Next(start);
   const int64_t chunk = std::max<int64_t>(options.chunk_intervals, 1);
+  OSPREY_RETURN_IF_ERROR(LoadFeedback());
   while (start < to) {
     Instant end = start;
     for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
@@ -124,12 +173,18 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     result.first_ts = ToUnixSeconds(start);
     result.next_watermark = ToUnixSeconds(end);
     for (auto& [interval_start, leaves] : agg.intervals()) {
-      OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st));
+      OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
     }
     for (const auto& [key, s] : series_) result.model_states[s.id] = s.model->SaveState();
+    for (const auto& [alert, measures] : alert_states_) {
+      for (const auto& [measure, state] : measures) {
+        result.alert_states.push_back({alert, measure, state.ToJson()});
+      }
+    }
     OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
     st.groups += static_cast<int64_t>(result.groups.size());
     st.anomalies += static_cast<int64_t>(result.anomalies.size());
+    st.alerts += static_cast<int64_t>(result.outbox.size());
     if (options.progress) options.progress(end, st);
     start = end;
   }
@@ -137,7 +192,8 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
 }
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
-                                       store::ChunkResult& chunk, RunStats& stats) {
+                                       store::ChunkResult& chunk, RunStats& stats,
+                                       bool alerts_enabled) {
   const size_t nd = detector_.dimensions.size();
   std::vector<ingest::SeriesPoint> points = ingest::RollUp(detector_, leaves, nd);
   // Series seen before but absent now: a SUM or COUNT is 0, others have no value.
@@ -171,6 +227,9 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   for (const auto& p : points) {
     OSPREY_ASSIGN_OR_RETURN(SeriesState * s, Series(p.key));
     detect::Score sc = s->model->Observe({ts, local, p.value});
+    if (auto fb = feedback_.find(s->id); fb != feedback_.end()) {
+      sc.severity = detect::ApplyFeedback(sc, fb->second);
+    }
     store::PointRecord rec{s->id, ts, p.value, {}, {}, {}, {}};
     if (sc.ready) {
       rec.expected = sc.expected;
@@ -187,6 +246,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   stats.rows_rejected += leaves.quality.rows_rejected;
 
   // One group per measure with anomalies in this interval.
+  std::vector<alerts::GroupView> views;
   for (uint32_t m = 0; m < nm; ++m) {
     std::vector<const Scored*> members;
     for (const auto& s : scored) {
@@ -253,6 +313,20 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
         g.root_causes = rc.dump();
       }
     }
+    alerts::GroupView view;
+    view.measure = g.measure;
+    view.ts = ts;
+    view.severity = g.severity;
+    for (const Scored* s : members) {
+      alerts::AnomalyView av;
+      av.severity = s->score.severity;
+      for (size_t d = 0; d < nd; ++d) {
+        if (s->point->key.values[d] == ingest::kAll) continue;
+        av.dims[detector_.dimensions[d]] = catalog_.Value(d, s->point->key.values[d]);
+      }
+      view.anomalies.push_back(std::move(av));
+    }
+    views.push_back(std::move(view));
     int64_t group_index = static_cast<int64_t>(chunk.groups.size());
     chunk.groups.push_back(std::move(g));
     for (const Scored* s : members) {
@@ -270,6 +344,8 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
       chunk.anomalies.push_back(std::move(a));
     }
   }
+
+  if (!detector_.alerts.empty()) EvaluateAlerts(ts, end_ts, views, alerts_enabled, chunk);
 
   store::DataQualityRecord q;
   q.ts = ts;

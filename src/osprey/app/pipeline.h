@@ -13,10 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "osprey/alerts/rules.h"
 #include "osprey/base/status.h"
 #include "osprey/base/time.h"
 #include "osprey/config/detector.h"
 #include "osprey/connectors/source.h"
+#include "osprey/detect/feedback.h"
 #include "osprey/detect/model.h"
 #include "osprey/ingest/aggregate.h"
 #include "osprey/store/store.h"
@@ -30,6 +32,7 @@ struct RunStats {
   int64_t points = 0;
   int64_t anomalies = 0;
   int64_t groups = 0;
+  int64_t alerts = 0;  // outbox messages written
 };
 
 struct RunOptions {
@@ -38,6 +41,11 @@ struct RunOptions {
   int64_t chunk_intervals = 168;
   // Called after each committed chunk with the next interval to process.
   std::function<void(Instant next, const RunStats&)> progress;
+  // Evaluate the detector's alert rules and write outbox rows with each
+  // chunk. Off for backtest and backfill: history raises no alerts unless
+  // asked (rule streaks are still tracked, so an incident still in progress
+  // when live runs begin triggers then). Live runs turn it on.
+  bool alerts_enabled = false;
 };
 
 class DetectorRunner {
@@ -74,9 +82,14 @@ class DetectorRunner {
       : detector_(d), grid_(std::move(grid)), store_(store), source_(source), catalog_(d) {}
 
   Status LoadState();
+  // Reads the detector's feedback verdicts into feedback_ (done before every
+  // Run, so a verdict given between runs applies to the next interval).
+  Status LoadFeedback();
+  void EvaluateAlerts(int64_t ts, int64_t end_ts, const std::vector<alerts::GroupView>& groups,
+                      bool emit, store::ChunkResult& chunk);
   Result<SeriesState*> Series(const ingest::SeriesKey& key);
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
-                         RunStats& stats);
+                         RunStats& stats, bool alerts_enabled);
 
   config::Detector detector_;
   IntervalGrid grid_;
@@ -89,6 +102,10 @@ class DetectorRunner {
   // Stored series not yet seen in this process, by (measure, dims JSON).
   std::map<std::pair<std::string, std::string>, int64_t> stored_ids_;
   std::map<int64_t, std::string> stored_states_;
+  // alert name -> measure -> incident; saved with every chunk.
+  std::map<std::string, std::map<std::string, alerts::IncidentState>> alert_states_;
+  // series id -> verdicts, oldest first.
+  std::map<int64_t, std::vector<detect::Verdict>> feedback_;
 };
 
 }  // namespace osprey::app

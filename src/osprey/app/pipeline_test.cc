@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -12,6 +13,7 @@
 
 #include "osprey/app/backtest.h"
 #include "osprey/config/loader.h"
+#include "osprey/connectors/sqlite_source.h"
 
 namespace osprey::app {
 namespace {
@@ -137,6 +139,125 @@ TEST_F(PipelineTest, SourceErrorsNameTheDetectorAndRange) {
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().message().find("ecommerce"), std::string::npos) << stats.status().message();
   EXPECT_NE(stats.status().message().find("no such table"), std::string::npos);
+}
+
+// Feedback on generated data: one hourly series with a daily cycle and four
+// one-hour events: a spike (judged), the same spike again, a spike 2.5 times
+// as large, and a dip of the first one's size.
+class FeedbackTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kStart = 1735689600;  // 2025-01-01T00:00:00Z
+  static constexpr int64_t kDays = 40;
+  static int64_t At(int64_t day, int64_t hour) { return kStart + (day * 24 + hour) * 3600; }
+
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("osprey_feedback_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    const std::string warehouse = (dir_ / "w.db").string();
+    auto db = *connectors::SqliteWriter::Open(warehouse);
+    ASSERT_TRUE(db->Execute("create table t(ts timestamp not null, v real)").ok());
+    TimestampFormat f = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
+    std::vector<std::vector<Cell>> rows;
+    std::vector<std::string> stamps;  // Cell::Text keeps a view: the text must outlive it
+    stamps.reserve(static_cast<size_t>(kDays * 24));
+    uint32_t rng = 12345;
+    for (int64_t i = 0; i < kDays * 24; ++i) {
+      const int64_t ts = kStart + i * 3600;
+      rng = rng * 1664525u + 1013904223u;
+      const double noise = (static_cast<double>(rng >> 8) / 16777216.0 - 0.5) * 20;
+      double v = 1000 + 300 * std::sin(2 * 3.14159265358979 * static_cast<double>(i % 24) / 24) + noise;
+      if (ts == At(30, 10) || ts == At(33, 10)) v += 600;
+      if (ts == At(36, 10)) v += 1500;
+      if (ts == At(38, 10)) v -= 600;
+      stamps.push_back(f.Format(FromUnixSeconds(ts), TimeZone::Utc()));
+      rows.push_back({Cell::Text(stamps.back()), Cell::Real(v)});
+    }
+    ASSERT_TRUE(db->InsertRows("insert into t values (?, ?)", rows).ok());
+    db.reset();
+    config_ = fmt::format(
+        "name: fb\nfrequency: PT1H\nsource: {{type: sqlite, path: {}}}\n"
+        "query: select ts as timestamp, v from t where ts >= {{{{interval_start}}}} and ts < {{{{interval_end}}}}\n"
+        "measures: [{{name: v, aggregation: SUM}}]\n"
+        "alerts:\n  - {{name: hook, target_env: HOOK_URL, min_severity: 70}}\n",
+        warehouse);
+    auto d = config::LoadDetector(config_, "fb.yaml");
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    detector_ = *d;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs [from, to) live (alerts on) and returns the interval starts of the
+  // triggers queued.
+  std::set<int64_t> RunLive(store::Store& store, int64_t from, int64_t to) {
+    auto source = *connectors::OpenSource(detector_);
+    auto runner = *DetectorRunner::Create(detector_, config_, store, *source);
+    RunOptions o;
+    o.alerts_enabled = true;
+    o.chunk_intervals = 24;
+    RunStats stats;
+    Status s = runner->Run(FromUnixSeconds(from), FromUnixSeconds(to), o, &stats);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    std::printf("run %lld..%lld: %lld intervals, %lld rows, %lld points, %lld anomalies, %lld alerts\n",
+                static_cast<long long>(from), static_cast<long long>(to),
+                static_cast<long long>(stats.intervals), static_cast<long long>(stats.rows_read),
+                static_cast<long long>(stats.points), static_cast<long long>(stats.anomalies),
+                static_cast<long long>(stats.alerts));
+    std::set<int64_t> out;
+    for (const auto& r : *store.ListOutbox({})) {
+      if (r.kind == "trigger" && r.group_ts >= from && r.group_ts < to) out.insert(r.group_ts);
+    }
+    return out;
+  }
+
+  // Trains on 30 days without alerts, runs to just after the first spike,
+  // records `relevant` on it, then runs the rest; returns the triggers after.
+  std::set<int64_t> Scenario(bool relevant, const std::string& name) {
+    auto store = std::move(store::OpenSqliteStore((dir_ / (name + ".db")).string())).value();
+    auto source = *connectors::OpenSource(detector_);
+    auto runner = *DetectorRunner::Create(detector_, config_, *store, *source);
+    RunOptions backfill;  // alerts off
+    EXPECT_TRUE(runner->Run(FromUnixSeconds(kStart), FromUnixSeconds(At(30, 0)), backfill, nullptr).ok());
+    EXPECT_TRUE(store->ListOutbox({})->empty()) << "backfill raised alerts";
+    std::set<int64_t> first = RunLive(*store, At(30, 0), At(30, 12));
+    EXPECT_EQ(first, std::set<int64_t>{At(30, 10)}) << "the first spike alerts";
+    auto groups = *store->ListGroups({std::string("fb"), std::nullopt, 0, At(30, 10), At(30, 11), 10, 0, true});
+    EXPECT_EQ(groups.size(), 1u);
+    if (groups.empty()) return {};
+    for (const auto& a : *store->ListAnomalies(groups[0].id)) {
+      store::FeedbackRecord f;
+      f.detector_id = groups[0].detector_id;
+      f.group_id = groups[0].id;
+      f.series_id = a.series_id;
+      f.ts = a.ts;
+      f.relevant = relevant;
+      f.direction = a.direction;
+      f.value = a.value;
+      f.expected = a.expected;
+      EXPECT_TRUE(store->AddFeedback(f).ok());
+    }
+    return RunLive(*store, At(30, 12), At(kDays, 0));
+  }
+
+  std::filesystem::path dir_;
+  std::string config_;
+  config::Detector detector_;
+};
+
+TEST_F(FeedbackTest, NotRelevantSilencesTheRepeatButNotALargerOrDifferentAnomaly) {
+  const std::set<int64_t> after = Scenario(false, "not_relevant");
+  EXPECT_EQ(after.count(At(33, 10)), 0u) << "the dismissed pattern alerted again";
+  EXPECT_EQ(after.count(At(36, 10)), 1u) << "a larger spike must still alert";
+  EXPECT_EQ(after.count(At(38, 10)), 1u) << "a dip must still alert";
+}
+
+TEST_F(FeedbackTest, RelevantKeepsTheRepeatAlerting) {
+  const std::set<int64_t> after = Scenario(true, "relevant");
+  EXPECT_EQ(after.count(At(33, 10)), 1u);
+  EXPECT_EQ(after.count(At(36, 10)), 1u);
+  EXPECT_EQ(after.count(At(38, 10)), 1u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "osprey/alerts/deliver.h"
 #include "osprey/app/backtest.h"
 #include "osprey/base/clock.h"
 #include "osprey/base/log.h"
@@ -116,6 +117,7 @@ int RunBacktestCommand(const Args& args) {
   SystemClock clock;
   r.now = clock.Now();
   r.show_progress = !args.Has("json") && !args.Has("quiet");
+  r.alerts_enabled = args.Has("alerts");
   if (auto c = args.Get("chunk")) r.chunk_intervals = std::atoll(c->c_str());
   auto store = store::OpenSqliteStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
@@ -402,6 +404,138 @@ int RunScore(const Args& args) {
   return kExitOk;
 }
 
+// ------------------------------------------------------------------ alerts
+
+json OutboxJson(const store::OutboxRecord& r) {
+  json j = {{"id", r.id},
+            {"detector", r.detector},
+            {"alert", r.alert},
+            {"kind", r.kind},
+            {"measure", r.measure},
+            {"group_id", r.group_id},
+            {"interval_start", FormatIso(FromUnixSeconds(r.group_ts))},
+            {"severity", r.severity},
+            {"idempotency_key", r.idempotency_key},
+            {"status", r.status},
+            {"attempts", r.attempts},
+            {"next_attempt_at", FormatIso(FromUnixSeconds(r.next_attempt_at))},
+            {"last_error", r.last_error},
+            {"created_at", FormatIso(FromUnixSeconds(r.created_at))}};
+  j["delivered_at"] = r.delivered_at ? json(FormatIso(FromUnixSeconds(*r.delivered_at))) : json(nullptr);
+  return j;
+}
+
+int RunAlertsLog(const Args& args) {
+  store::OutboxQuery q;
+  q.detector = args.Get("detector");
+  q.status = args.Get("status");
+  if (q.status && *q.status != "pending" && *q.status != "delivered" && *q.status != "dead") {
+    std::fprintf(stderr, "osprey alerts log: --status is pending, delivered or dead\n");
+    return kExitUsage;
+  }
+  q.limit = std::atoll(args.GetOr("limit", "50").c_str());
+  q.newest_first = true;
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto rows = (*store)->ListOutbox(q);
+  if (!rows.ok()) return Fail(rows.status());
+  if (args.Has("json")) {
+    json out = json::array();
+    for (const auto& r : *rows) out.push_back(OutboxJson(r));
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (rows->empty()) {
+    std::cout << "No alert messages match.\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("{:>6}  {:<14} {:<12} {:<8} {:<10} {:>6} {:<20} {:<9} {:>4}  {}\n", "id",
+                           "detector", "alert", "kind", "measure", "group", "interval", "status",
+                           "try", "last error / delivered");
+  for (const auto& r : *rows) {
+    std::string note = r.status == "delivered" && r.delivered_at
+                           ? FormatIso(FromUnixSeconds(*r.delivered_at))
+                           : r.last_error;
+    if (r.status == "pending" && r.attempts > 0) {
+      note += fmt::format(" (next try {})", FormatIso(FromUnixSeconds(r.next_attempt_at)));
+    }
+    std::cout << fmt::format("{:>6}  {:<14} {:<12} {:<8} {:<10} {:>6} {:<20} {:<9} {:>4}  {}\n", r.id,
+                             r.detector, r.alert, r.kind, r.measure, r.group_id,
+                             FormatIso(FromUnixSeconds(r.group_ts)), r.status, r.attempts, note);
+  }
+  return kExitOk;
+}
+
+int RunAlertsDeliver(const Args& args) {
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto transport = alerts::NewSystemTransport();
+  alerts::Deliverer deliverer(**store, *transport);
+  SystemClock clock;
+  alerts::DeliveryStats stats;
+  Status s = deliverer.DeliverDue(clock.Now(), &stats);
+  if (!s.ok()) return Fail(s);
+  std::cout << fmt::format("{} delivered, {} to retry, {} dead-lettered, {} waiting.\n", stats.delivered,
+                           stats.retried, stats.dead, stats.waiting);
+  return kExitOk;
+}
+
+// ------------------------------------------------------------------ feedback
+
+int RunFeedback(const Args& args) {
+  const bool relevant = args.Has("relevant");
+  if (relevant == args.Has("not-relevant")) {
+    std::fprintf(stderr, "osprey feedback: give exactly one of --relevant and --not-relevant\n");
+    return kExitUsage;
+  }
+  char* end = nullptr;
+  const std::string& id_text = args.positional()[0];
+  const long long group_id = std::strtoll(id_text.c_str(), &end, 10);
+  if (end == id_text.c_str() || *end != '\0') {
+    std::fprintf(stderr, "osprey feedback: '%s' is not a group id\n", id_text.c_str());
+    return kExitUsage;
+  }
+  std::optional<long long> series;
+  if (auto s = args.Get("series")) {
+    series = std::strtoll(s->c_str(), &end, 10);
+    if (end == s->c_str() || *end != '\0') {
+      std::fprintf(stderr, "osprey feedback: --series '%s' is not a series id\n", s->c_str());
+      return kExitUsage;
+    }
+  }
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto group = (*store)->GetGroup(group_id);
+  if (!group.ok()) return Fail(group.status());
+  auto anomalies = (*store)->ListAnomalies(group_id);
+  if (!anomalies.ok()) return Fail(anomalies.status());
+  SystemClock clock;
+  int stored = 0;
+  for (const auto& a : *anomalies) {
+    if (series && a.series_id != *series) continue;
+    store::FeedbackRecord f;
+    f.detector_id = group->detector_id;
+    f.group_id = group_id;
+    f.series_id = a.series_id;
+    f.ts = a.ts;
+    f.relevant = relevant;
+    f.direction = a.direction;
+    f.value = a.value;
+    f.expected = a.expected;
+    f.created_at = ToUnixSeconds(clock.Now());
+    auto id = (*store)->AddFeedback(f);
+    if (!id.ok()) return Fail(id.status());
+    std::cout << fmt::format("Marked {} at {} as {}.\n", a.label, FormatIso(FromUnixSeconds(a.ts)),
+                             relevant ? "relevant" : "not relevant");
+    ++stored;
+  }
+  if (stored == 0) {
+    return Fail(NotFound(series ? fmt::format("group {} has no anomaly of series {}", group_id, *series)
+                                : fmt::format("group {} has no anomalies", group_id)));
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int Fail(const Status& status, bool config_error) {
@@ -446,6 +580,7 @@ const std::vector<Command>& Commands() {
          {"min-severity", 0, "N", "only print groups at least this severe (0-100)"},
          {"limit", 0, "N", "print at most N groups (default 50)"},
          {"chunk", 0, "N", "intervals per query and transaction (default 168)"},
+         {"alerts", 0, "", "evaluate alert rules over the range and queue their messages"},
          {"quiet", 'q', "", "no progress lines"},
          kStateOption, kJsonOption},
         0, 0},
@@ -464,6 +599,35 @@ const std::vector<Command>& Commands() {
       {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
         "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
        RunAnomaliesShow},
+      {{"alerts log", "List alert messages of the outbox: pending, delivered and dead-lettered.",
+        "osprey alerts log [--detector NAME] [--status pending|delivered|dead] [--json]",
+        "Newest first. A dead-lettered message gave up after its alert's max_attempts, or on a "
+        "client error (HTTP 4xx other than 408 and 429); last_error says why.",
+        {{"detector", 0, "NAME", "only this detector"},
+         {"status", 0, "STATUS", "pending, delivered or dead"},
+         {"limit", 0, "N", "at most N messages (default 50)"},
+         kStateOption, kJsonOption},
+        0, 0},
+       RunAlertsLog},
+      {{"alerts deliver", "Deliver the alert messages that are due now, once.",
+        "osprey alerts deliver [--state PATH]",
+        "Failed messages are retried later with exponential backoff; run again (the daemon "
+        "does this in a loop). URLs and keys are read from the environment variables and files "
+        "the alerts name.",
+        {kStateOption},
+        0, 0},
+       RunAlertsDeliver},
+      {{"feedback", "Mark the anomalies of a group as relevant or not relevant.",
+        "osprey feedback GROUP_ID [--series ID] --relevant|--not-relevant",
+        "Takes effect on the next interval the detector processes: a later deviation of the same "
+        "series in the same direction and within +-30 % of the same size gets a quarter of its "
+        "severity after --not-relevant, and is left alone after --relevant (see docs/alerts.md).",
+        {{"series", 0, "ID", "only this series of the group (default: all its anomalies)"},
+         {"relevant", 0, "", "the anomaly matters; keep alerting on such deviations"},
+         {"not-relevant", 0, "", "the anomaly does not matter; damp similar deviations"},
+         kStateOption},
+        1, 1},
+       RunFeedback},
       {{"import-l4m", "Convert an Amazon Lookout for Metrics params.json into an osprey detector file.",
         "osprey import-l4m PARAMS.json [-o FILE]",
         "Prints the detector as YAML (or writes it with -o). What could not be carried over (S3 "

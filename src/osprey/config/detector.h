@@ -64,8 +64,38 @@ struct Alert {
   std::map<std::string, std::vector<std::string>> dimension_filter;  // dimension -> values
   // Where to deliver: the name of an environment variable holding the URL (or
   // command line for kCommand). URLs often carry tokens, so never literal.
+  // Either this or `target_file` is required; the variable wins when set.
   std::string target_env;
   std::string description;
+  // A file whose first line is the URL or command line (e.g. a mounted secret).
+  std::string target_file;
+  // De-noising. An incident (one alert, one measure) triggers after this many
+  // consecutive intervals with a matching group. Default 1, at least 1.
+  int64_t min_duration = 1;
+  // Seconds after a notification during which the same alert and measure sends
+  // no new trigger or re-notification (snooze). Resolves are never held back.
+  // Default 0. Longer means fewer messages for a flapping metric.
+  int64_t cooldown_seconds = 0;
+  // An open incident is re-notified only when its severity rises by at least
+  // this many points (0-100) above the last notified severity. Default 10.
+  double renotify_margin = 10;
+  // Send a resolve message when the incident ends (its measure has no matching
+  // group in an interval). Default true.
+  bool send_resolved = true;
+  // Standard Webhooks HMAC-SHA256 signing key ("whsec_<base64>" or raw bytes),
+  // from an environment variable or a file. Unset: bodies are not signed.
+  std::string signing_key_env;
+  std::string signing_key_file;
+  // PagerDuty Events v2 routing (integration) key; required for pagerduty.
+  std::string routing_key_env;
+  std::string routing_key_file;
+  // Base URL of the osprey UI; alerts link to {ui_base_url}/#/anomalies/{id}.
+  std::string ui_base_url = "http://localhost:8080";
+  // Delivery attempts before a message is dead-lettered. Default 8, 1-100.
+  int64_t max_attempts = 8;
+  // Seconds one delivery (HTTP request or command) may take; the connect
+  // timeout is the smaller of this and 5 s. Default 10, 1-300.
+  int64_t timeout_seconds = 10;
 };
 
 struct Detector {

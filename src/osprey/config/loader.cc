@@ -13,6 +13,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -226,6 +227,15 @@ class Reader {
     return v;
   }
 
+  Result<bool> Bool(const Field& f) const {
+    if (f.node.IsScalar() && f.node.Tag() != "!") {
+      const std::string v = Lower(f.node.Scalar());
+      if (v == "true") return true;
+      if (v == "false") return false;
+    }
+    return Error(f, fmt::format("expected true or false, got {}", Describe(f.node)));
+  }
+
   Result<double> Percent(const Field& f) const {
     OSPREY_ASSIGN_OR_RETURN(double v, Number(f));
     if (v < 0 || v > 100) {
@@ -282,6 +292,16 @@ Status CheckEnvName(const Reader& r, const Field& f, const std::string& value) {
     return r.Error(f, fmt::format("expected the name of an environment variable "
                                   "([A-Za-z_][A-Za-z0-9_]*), got \"{}\"",
                                   value));
+  }
+  return Status::Ok();
+}
+
+// A path to a secret file: any path, but not a URL (a URL there would be a
+// literal secret in the detector file).
+Status CheckFileName(const Reader& r, const Field& f, const std::string& value) {
+  if (value.find("://") != std::string::npos || HasDsnPassword(value)) {
+    return r.Error(f, "expected the path of a file holding the value, got what looks like the "
+                      "value itself; secrets never go in the detector file");
   }
   return Status::Ok();
 }
@@ -389,9 +409,12 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
   OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
   std::vector<Alert> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "destination", "target_env",
-                                                   "min_severity", "measures", "dimensions",
-                                                   "description"}));
+    OSPREY_ASSIGN_OR_RETURN(
+        Fields m, r.Map(item, {"name", "destination", "target_env", "target_file", "min_severity",
+                               "measures", "dimensions", "description", "min_duration",
+                               "cooldown", "renotify_margin", "send_resolved", "signing_key_env",
+                               "signing_key_file", "routing_key_env", "routing_key_file",
+                               "ui_base_url", "max_attempts", "timeout"}));
     Alert alert;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a name for the alert"));
     OSPREY_ASSIGN_OR_RETURN(alert.name, r.NonEmptyString(name));
@@ -410,11 +433,83 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
       }
       alert.destination = *parsed;
     }
-    OSPREY_ASSIGN_OR_RETURN(
-        Field target, r.Required(m, "target_env",
-                                 "the name of an environment variable holding the URL or command"));
-    OSPREY_ASSIGN_OR_RETURN(alert.target_env, r.String(target));
-    OSPREY_RETURN_IF_ERROR(CheckEnvName(r, target, alert.target_env));
+    if (auto file = m.Get("target_file")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.target_file, r.NonEmptyString(*file));
+      OSPREY_RETURN_IF_ERROR(CheckFileName(r, *file, alert.target_file));
+    }
+    if (!alert.target_file.empty() && !m.Get("target_env")) {
+      // target_file alone is enough.
+    } else {
+      OSPREY_ASSIGN_OR_RETURN(
+          Field target,
+          r.Required(m, "target_env",
+                     "the name of an environment variable holding the URL or command "
+                     "(or target_file)"));
+      OSPREY_ASSIGN_OR_RETURN(alert.target_env, r.String(target));
+      OSPREY_RETURN_IF_ERROR(CheckEnvName(r, target, alert.target_env));
+    }
+    for (auto [env_key, file_key, env, file] :
+         {std::tuple{"signing_key_env", "signing_key_file", &alert.signing_key_env,
+                     &alert.signing_key_file},
+          std::tuple{"routing_key_env", "routing_key_file", &alert.routing_key_env,
+                     &alert.routing_key_file}}) {
+      const std::optional<Field> env_field = m.Get(env_key);
+      const std::optional<Field> file_field = m.Get(file_key);
+      if (env_field && file_field) {
+        return r.Error(*file_field, fmt::format("give {} or {}, not both", env_key, file_key));
+      }
+      if (env_field) {
+        OSPREY_ASSIGN_OR_RETURN(*env, r.String(*env_field));
+        OSPREY_RETURN_IF_ERROR(CheckEnvName(r, *env_field, *env));
+      }
+      if (file_field) {
+        OSPREY_ASSIGN_OR_RETURN(*file, r.NonEmptyString(*file_field));
+        OSPREY_RETURN_IF_ERROR(CheckFileName(r, *file_field, *file));
+      }
+    }
+    if (auto v = m.Get("min_duration")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.min_duration, r.Integer(*v));
+      if (alert.min_duration < 1 || alert.min_duration > 1000) {
+        return r.Error(*v, fmt::format("expected a number of intervals from 1 to 1000, got {}",
+                                       alert.min_duration));
+      }
+    }
+    if (auto v = m.Get("cooldown")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.cooldown_seconds, r.Integer(*v));
+      if (alert.cooldown_seconds < 0) {
+        return r.Error(*v, fmt::format("expected a number of seconds >= 0, got {}",
+                                       alert.cooldown_seconds));
+      }
+    }
+    if (auto v = m.Get("renotify_margin")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.renotify_margin, r.Percent(*v));
+    }
+    if (auto v = m.Get("send_resolved")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.send_resolved, r.Bool(*v));
+    }
+    if (auto v = m.Get("ui_base_url")) {
+      OSPREY_ASSIGN_OR_RETURN(std::string url, r.NonEmptyString(*v));
+      if (HasUrlPassword(url)) return r.Error(*v, kUseConnectionEnv);
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        return r.Error(*v, fmt::format("expected an http:// or https:// URL, got \"{}\"", url));
+      }
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      alert.ui_base_url = std::move(url);
+    }
+    if (auto v = m.Get("max_attempts")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.max_attempts, r.Integer(*v));
+      if (alert.max_attempts < 1 || alert.max_attempts > 100) {
+        return r.Error(*v, fmt::format("expected a number of attempts from 1 to 100, got {}",
+                                       alert.max_attempts));
+      }
+    }
+    if (auto v = m.Get("timeout")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.timeout_seconds, r.Integer(*v));
+      if (alert.timeout_seconds < 1 || alert.timeout_seconds > 300) {
+        return r.Error(*v, fmt::format("expected a number of seconds from 1 to 300, got {}",
+                                       alert.timeout_seconds));
+      }
+    }
     if (auto sev = m.Get("min_severity")) {
       OSPREY_ASSIGN_OR_RETURN(alert.min_severity, r.Percent(*sev));
     }
@@ -645,6 +740,14 @@ Result<Detector> LoadDetectorFile(const std::string& path) {
     const std::filesystem::path dir = std::filesystem::path(path).parent_path();
     if (p.is_relative() && !dir.empty()) d.source.path = (dir / p).lexically_normal().string();
   }
+  // Secret files of alerts are relative to the detector file too.
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  for (Alert& a : d.alerts) {
+    for (std::string* f : {&a.target_file, &a.signing_key_file, &a.routing_key_file}) {
+      if (f->empty() || dir.empty() || !std::filesystem::path(*f).is_relative()) continue;
+      *f = (dir / *f).lexically_normal().string();
+    }
+  }
   return d;
 }
 
@@ -726,9 +829,30 @@ std::string DetectorToYaml(const Detector& d) {
       EmitString(out, a.name);
       out << YAML::Key << "destination" << YAML::Value
           << std::string(AlertDestinationName(a.destination));
-      out << YAML::Key << "target_env" << YAML::Value << a.target_env;
+      if (!a.target_env.empty()) out << YAML::Key << "target_env" << YAML::Value << a.target_env;
+      if (!a.target_file.empty()) {
+        out << YAML::Key << "target_file" << YAML::Value;
+        EmitString(out, a.target_file);
+      }
       out << YAML::Key << "min_severity" << YAML::Value;
       EmitNumber(out, a.min_severity);
+      out << YAML::Key << "min_duration" << YAML::Value << fmt::format("{}", a.min_duration);
+      out << YAML::Key << "cooldown" << YAML::Value << fmt::format("{}", a.cooldown_seconds);
+      out << YAML::Key << "renotify_margin" << YAML::Value;
+      EmitNumber(out, a.renotify_margin);
+      out << YAML::Key << "send_resolved" << YAML::Value << (a.send_resolved ? "true" : "false");
+      for (auto [key, value] : {std::pair{"signing_key_env", &a.signing_key_env},
+                                std::pair{"signing_key_file", &a.signing_key_file},
+                                std::pair{"routing_key_env", &a.routing_key_env},
+                                std::pair{"routing_key_file", &a.routing_key_file}}) {
+        if (value->empty()) continue;
+        out << YAML::Key << key << YAML::Value;
+        EmitString(out, *value);
+      }
+      out << YAML::Key << "ui_base_url" << YAML::Value;
+      EmitString(out, a.ui_base_url);
+      out << YAML::Key << "max_attempts" << YAML::Value << fmt::format("{}", a.max_attempts);
+      out << YAML::Key << "timeout" << YAML::Value << fmt::format("{}", a.timeout_seconds);
       if (!a.measures.empty()) {
         out << YAML::Key << "measures" << YAML::Value;
         EmitStringList(out, a.measures);

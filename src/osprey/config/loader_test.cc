@@ -222,7 +222,14 @@ TEST(LoaderTest, RoundTripsAwkwardStrings) {
   d.filters = {{"true", {"yes", "no", " spaced ", "'quoted'"}}};
   d.sensitivity = 0.1 + 0.2;
   d.history_start = FromUnixSeconds(1601510400);
-  d.alerts = {Alert{"a", AlertDestination::kCommand, 33.3, {"x"}, {{"123", {"1"}}}, "CMD", ""}};
+  Alert a;
+  a.name = "a";
+  a.destination = AlertDestination::kCommand;
+  a.min_severity = 33.3;
+  a.measures = {"x"};
+  a.dimension_filter = {{"123", {"1"}}};
+  a.target_env = "CMD";
+  d.alerts = {a};
   const std::string yaml = DetectorToYaml(d);
   Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
@@ -370,6 +377,75 @@ INSTANTIATE_TEST_SUITE_P(Files, ConfigCaseTest, testing::ValuesIn(CaseFiles()),
                          });
 
 TEST(ConfigCaseFiles, Exist) { EXPECT_GE(CaseFiles().size(), 40u) << kCasesDir; }
+
+}  // namespace
+}  // namespace osprey::config
+
+namespace osprey::config {
+namespace {
+
+TEST(LoaderTest, AlertRuleFieldsLoadAndRoundTrip) {
+  Result<Detector> d = LoadDetector(
+      "name: m\nfrequency: PT1H\nsource: {path: x.db}\n"
+      "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
+      "measures: [{name: n}]\n"
+      "alerts:\n"
+      "  - name: page\n"
+      "    destination: pagerduty\n"
+      "    target_env: PD_URL\n"
+      "    routing_key_file: /run/secrets/pd\n"
+      "    min_duration: 3\n"
+      "    cooldown: 3600\n"
+      "    renotify_margin: 15\n"
+      "    send_resolved: false\n"
+      "    signing_key_env: HOOK_KEY\n"
+      "    ui_base_url: https://osprey.example.com/\n"
+      "    max_attempts: 4\n"
+      "    timeout: 20\n"
+      "  - name: hook\n"
+      "    target_file: /run/secrets/hook_url\n",
+      "rules.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const Alert& a = d->alerts[0];
+  EXPECT_EQ(a.routing_key_file, "/run/secrets/pd");
+  EXPECT_EQ(a.min_duration, 3);
+  EXPECT_EQ(a.cooldown_seconds, 3600);
+  EXPECT_EQ(a.renotify_margin, 15);
+  EXPECT_FALSE(a.send_resolved);
+  EXPECT_EQ(a.signing_key_env, "HOOK_KEY");
+  EXPECT_EQ(a.ui_base_url, "https://osprey.example.com");
+  EXPECT_EQ(a.max_attempts, 4);
+  EXPECT_EQ(a.timeout_seconds, 20);
+  const Alert& b = d->alerts[1];
+  EXPECT_EQ(b.target_env, "");
+  EXPECT_EQ(b.target_file, "/run/secrets/hook_url");
+  EXPECT_EQ(b.min_duration, 1);
+  EXPECT_EQ(b.cooldown_seconds, 0);
+  EXPECT_EQ(b.renotify_margin, 10);
+  EXPECT_TRUE(b.send_resolved);
+  EXPECT_EQ(b.ui_base_url, "http://localhost:8080");
+  EXPECT_EQ(b.max_attempts, 8);
+  EXPECT_EQ(b.timeout_seconds, 10);
+
+  Result<Detector> back = LoadDetector(DetectorToYaml(*d), "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->alerts.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const Alert& x = d->alerts[i];
+    const Alert& y = back->alerts[i];
+    EXPECT_EQ(x.target_env, y.target_env);
+    EXPECT_EQ(x.target_file, y.target_file);
+    EXPECT_EQ(x.min_duration, y.min_duration);
+    EXPECT_EQ(x.cooldown_seconds, y.cooldown_seconds);
+    EXPECT_EQ(x.renotify_margin, y.renotify_margin);
+    EXPECT_EQ(x.send_resolved, y.send_resolved);
+    EXPECT_EQ(x.signing_key_env, y.signing_key_env);
+    EXPECT_EQ(x.routing_key_file, y.routing_key_file);
+    EXPECT_EQ(x.ui_base_url, y.ui_base_url);
+    EXPECT_EQ(x.max_attempts, y.max_attempts);
+    EXPECT_EQ(x.timeout_seconds, y.timeout_seconds);
+  }
+}
 
 }  // namespace
 }  // namespace osprey::config

@@ -73,6 +73,44 @@ create table data_quality(
   details text not null,
   primary key(detector_id, ts)) without rowid;
 )sql",
+    // 2: alerts (transactional outbox, rule state) and feedback.
+    R"sql(
+create table alert_outbox(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  alert text not null,
+  kind text not null check (kind in ('trigger', 'update', 'resolve')),
+  measure text not null,
+  group_id integer not null references anomaly_groups(id) on delete cascade,
+  incident_ts integer not null,
+  severity real not null,
+  idempotency_key text not null unique,
+  status text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
+  attempts integer not null default 0,
+  next_attempt_at integer not null default 0,
+  last_error text not null default '',
+  created_at integer not null,
+  delivered_at integer);
+create index alert_outbox_by_status on alert_outbox(status, id);
+create table alert_state(
+  detector_id integer not null references detectors(id) on delete cascade,
+  alert text not null,
+  measure text not null,
+  state text not null,
+  primary key(detector_id, alert, measure)) without rowid;
+create table feedback(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  group_id integer not null,
+  series_id integer not null references series(id) on delete cascade,
+  ts integer not null,
+  relevant integer not null,
+  direction text not null,
+  value real not null,
+  expected real not null,
+  created_at integer not null);
+create index feedback_by_detector on feedback(detector_id, id);
+)sql",
 };
 
 class Stmt {
@@ -364,6 +402,45 @@ class SqliteStore final : public Store {
         ins.Reset();
       }
     }
+    {
+      Stmt find(db_, "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
+      OSPREY_RETURN_IF_ERROR(find.status());
+      Stmt ins(db_,
+               "insert or ignore into alert_outbox(detector_id, alert, kind, measure, group_id, "
+               "incident_ts, severity, idempotency_key, next_attempt_at, created_at) "
+               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const OutboxRecord& o : c.outbox) {
+        find.Bind(1, c.detector_id).Bind(2, o.measure).Bind(3, o.group_ts);
+        Status st;
+        const bool found = find.Step(&st);
+        OSPREY_RETURN_IF_ERROR(st);
+        if (!found) {
+          return Internal(fmt::format("alert '{}' refers to no group of measure '{}' at {}", o.alert,
+                                      o.measure, FormatIso(FromUnixSeconds(o.group_ts))));
+        }
+        const int64_t group_id = find.Int(0);
+        find.Reset();
+        const std::string key =
+            fmt::format("{}.{}{}", group_id, o.alert, o.kind == "resolve" ? ".resolved" : "");
+        ins.Bind(1, c.detector_id).Bind(2, o.alert).Bind(3, o.kind).Bind(4, o.measure)
+            .Bind(5, group_id).Bind(6, o.incident_ts).Bind(7, o.severity).Bind(8, key)
+            .Bind(9, o.next_attempt_at).Bind(10, o.created_at);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+      }
+    }
+    {
+      Stmt ins(db_,
+               "insert or replace into alert_state(detector_id, alert, measure, state) "
+               "values (?1, ?2, ?3, ?4)");
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      for (const AlertStateRecord& a : c.alert_states) {
+        ins.Bind(1, c.detector_id).Bind(2, a.alert).Bind(3, a.measure).Bind(4, a.state);
+        OSPREY_RETURN_IF_ERROR(ins.Run());
+        ins.Reset();
+      }
+    }
     Stmt wm(db_,
             "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
             "on conflict(detector_id) do update set next_ts = excluded.next_ts");
@@ -377,6 +454,7 @@ class SqliteStore final : public Store {
     for (std::string_view sql : {
              "delete from model_state where series_id in (select id from series where detector_id = ?1)",
              "delete from watermarks where detector_id = ?1",
+             "delete from alert_state where detector_id = ?1",
              "delete from anomaly_groups where detector_id = ?1 and ts >= ?2",
              "delete from anomalies where detector_id = ?1 and ts >= ?2",
              "delete from data_quality where detector_id = ?1 and ts >= ?2",
@@ -489,6 +567,102 @@ class SqliteStore final : public Store {
     Status st;
     while (s.Step(&st)) {
       out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), s.Text(6)});
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) override {
+    Stmt s(db_, "select alert, measure, state from alert_state where detector_id = ?1 "
+                "order by alert, measure");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id);
+    std::vector<AlertStateRecord> out;
+    Status st;
+    while (s.Step(&st)) out.push_back({s.Text(0), s.Text(1), s.Text(2)});
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) override {
+    Stmt s(db_, fmt::format(
+                    "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, g.ts, o.group_id, "
+                    "o.incident_ts, o.severity, o.idempotency_key, o.status, o.attempts, "
+                    "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
+                    "from alert_outbox o join detectors d on d.id = o.detector_id "
+                    "join anomaly_groups g on g.id = o.group_id "
+                    "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2) "
+                    "order by o.id {} limit ?3",
+                    q.newest_first ? "desc" : "asc"));
+    OSPREY_RETURN_IF_ERROR(s.status());
+    if (q.detector) s.Bind(1, *q.detector);
+    if (q.status) s.Bind(2, *q.status);
+    s.Bind(3, q.limit);
+    std::vector<OutboxRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      OutboxRecord r;
+      r.id = s.Int(0);
+      r.detector_id = s.Int(1);
+      r.detector = s.Text(2);
+      r.alert = s.Text(3);
+      r.kind = s.Text(4);
+      r.measure = s.Text(5);
+      r.group_ts = s.Int(6);
+      r.group_id = s.Int(7);
+      r.incident_ts = s.Int(8);
+      r.severity = s.Real(9);
+      r.idempotency_key = s.Text(10);
+      r.status = s.Text(11);
+      r.attempts = s.Int(12);
+      r.next_attempt_at = s.Int(13);
+      r.last_error = s.Text(14);
+      r.created_at = s.Int(15);
+      if (auto d = s.OptReal(16)) r.delivered_at = static_cast<int64_t>(*d);
+      out.push_back(std::move(r));
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status UpdateOutbox(const OutboxRecord& r) override {
+    Stmt s(db_,
+           "update alert_outbox set status = ?2, attempts = ?3, next_attempt_at = ?4, "
+           "last_error = ?5, delivered_at = ?6 where id = ?1");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, r.id).Bind(2, r.status).Bind(3, r.attempts).Bind(4, r.next_attempt_at)
+        .Bind(5, r.last_error);
+    if (r.delivered_at) s.Bind(6, *r.delivered_at);
+    OSPREY_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no outbox message {}", r.id));
+    return Status::Ok();
+  }
+
+  Result<int64_t> AddFeedback(const FeedbackRecord& f) override {
+    Stmt s(db_,
+           "insert into feedback(detector_id, group_id, series_id, ts, relevant, direction, value, "
+           "expected, created_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) returning id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, f.detector_id).Bind(2, f.group_id).Bind(3, f.series_id).Bind(4, f.ts)
+        .Bind(5, int64_t{f.relevant ? 1 : 0}).Bind(6, f.direction).Bind(7, f.value)
+        .Bind(8, f.expected).Bind(9, f.created_at);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("feedback insert returned no id") : st;
+    return s.Int(0);
+  }
+
+  Result<std::vector<FeedbackRecord>> ListFeedback(int64_t detector_id) override {
+    Stmt s(db_,
+           "select f.id, f.detector_id, f.group_id, f.series_id, f.ts, f.relevant, f.direction, "
+           "f.value, f.expected, f.created_at, s.label from feedback f "
+           "join series s on s.id = f.series_id where f.detector_id = ?1 order by f.id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id);
+    std::vector<FeedbackRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5) != 0, s.Text(6),
+                     s.Real(7), s.Real(8), s.Int(9), s.Text(10)});
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;

@@ -72,6 +72,63 @@ struct DataQualityRecord {
   std::string details;  // JSON: rejected_by_reason, examples
 };
 
+// One message of the alert outbox: written by the pipeline in the same
+// transaction as the group it is about, delivered afterwards by
+// alerts::Deliverer, which updates status, attempts and next_attempt_at.
+struct OutboxRecord {
+  int64_t id = 0;  // assigned by the store; delivery order within an alert
+  int64_t detector_id = 0;
+  std::string detector;  // name, filled on reads
+  std::string alert;     // the alert rule's name
+  std::string kind;      // trigger | update | resolve
+  std::string measure;
+  // The group the message is about, named by (detector, measure, group_ts) on
+  // the way in; the store resolves and fills group_id (it may be a group of
+  // an earlier chunk, as for a resolve).
+  int64_t group_ts = 0;
+  int64_t group_id = 0;
+  int64_t incident_ts = 0;  // first interval of the incident; part of the dedup key
+  double severity = 0;      // the group's severity as the rule saw it
+  // Filled by the store: "{group_id}.{alert}", plus ".resolved" for a resolve.
+  std::string idempotency_key;
+  std::string status = "pending";  // pending | delivered | dead
+  int64_t attempts = 0;
+  int64_t next_attempt_at = 0;  // Unix seconds; due when <= now
+  std::string last_error;       // never holds a URL or key
+  int64_t created_at = 0;       // Unix seconds (the interval end it was raised for)
+  std::optional<int64_t> delivered_at;
+};
+
+// The alert rules' memory between intervals (open incidents, counters), one
+// opaque text per (alert, measure); committed with the chunk.
+struct AlertStateRecord {
+  std::string alert;
+  std::string measure;
+  std::string state;
+};
+
+// A person's verdict on one anomaly (series, interval), with a copy of what
+// the anomaly was so it survives re-runs that replace groups.
+struct FeedbackRecord {
+  int64_t id = 0;  // assigned by the store
+  int64_t detector_id = 0;
+  int64_t group_id = 0;
+  int64_t series_id = 0;
+  int64_t ts = 0;
+  bool relevant = false;
+  std::string direction;  // up | down
+  double value = 0, expected = 0;
+  int64_t created_at = 0;  // Unix seconds
+  std::string label;       // filled on reads
+};
+
+struct OutboxQuery {
+  std::optional<std::string> detector;
+  std::optional<std::string> status;  // pending | delivered | dead
+  int64_t limit = 1000;
+  bool newest_first = false;  // default: delivery order (id ascending)
+};
+
 // What processing [first_ts, next_watermark) produced. Committed atomically.
 struct ChunkResult {
   int64_t detector_id = 0;
@@ -82,6 +139,8 @@ struct ChunkResult {
   std::vector<AnomalyRecord> anomalies;  // group_index points into groups
   std::map<int64_t, std::string> model_states;  // series id -> state
   std::vector<DataQualityRecord> quality;
+  std::vector<OutboxRecord> outbox;            // alerts raised by these intervals
+  std::vector<AlertStateRecord> alert_states;  // replaces the stored ones per key
 };
 
 struct GroupQuery {
@@ -125,6 +184,17 @@ class Store {
                                                       int64_t to_ts) = 0;
   virtual Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
                                                              int64_t to_ts) = 0;
+
+  virtual Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) = 0;
+  virtual Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) = 0;
+  // Saves status, attempts, next_attempt_at, last_error and delivered_at of
+  // the row with r.id. NotFound when it is gone (its group was replaced).
+  virtual Status UpdateOutbox(const OutboxRecord& r) = 0;
+
+  // Stores a verdict; returns its id.
+  virtual Result<int64_t> AddFeedback(const FeedbackRecord& f) = 0;
+  // Every verdict of the detector, oldest first.
+  virtual Result<std::vector<FeedbackRecord>> ListFeedback(int64_t detector_id) = 0;
 };
 
 // Opens (creating if needed) the SQLite state store at `path` and brings its

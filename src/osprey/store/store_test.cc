@@ -128,5 +128,73 @@ TEST_F(StoreTest, ReopeningKeepsDataAndRefusesNewerSchema) {
   EXPECT_NE(newer.status().message().find("999"), std::string::npos);
 }
 
+TEST_F(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ChunkResult c = Chunk(d, s, 7200, 40);
+  OutboxRecord o;
+  o.alert = "oncall";
+  o.kind = "trigger";
+  o.measure = "views";
+  o.group_ts = 7200;
+  o.incident_ts = 7200;
+  o.severity = 90;
+  o.created_at = 10800;
+  c.outbox.push_back(o);
+  c.alert_states.push_back({"oncall", "views", "{\"open\":true}"});
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  auto rows = *store_->ListOutbox({});
+  ASSERT_EQ(rows.size(), 1u);
+  const int64_t group_id = store_->ListGroups({})->at(0).id;
+  EXPECT_EQ(rows[0].group_id, group_id);
+  EXPECT_EQ(rows[0].idempotency_key, std::to_string(group_id) + ".oncall");
+  EXPECT_EQ(rows[0].status, "pending");
+  EXPECT_EQ(rows[0].detector, "ecommerce");
+  EXPECT_EQ(rows[0].group_ts, 7200);
+  auto states = *store_->LoadAlertStates(d);
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, "{\"open\":true}");
+
+  rows[0].status = "delivered";
+  rows[0].attempts = 2;
+  rows[0].delivered_at = 11000;
+  ASSERT_TRUE(store_->UpdateOutbox(rows[0]).ok());
+  auto delivered = *store_->ListOutbox({std::nullopt, std::string("delivered"), 10, false});
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].attempts, 2);
+  EXPECT_EQ(delivered[0].delivered_at, 11000);
+  EXPECT_TRUE(store_->ListOutbox({std::nullopt, std::string("pending"), 10, false})->empty());
+
+  // A row naming a group that does not exist fails the whole chunk.
+  ChunkResult bad = Chunk(d, s, 10800, 40);
+  o.group_ts = 99;
+  bad.outbox.push_back(o);
+  EXPECT_FALSE(store_->CommitChunk(bad).ok());
+  EXPECT_EQ(*store_->GetWatermark(d), 10800);
+}
+
+TEST_F(StoreTest, FeedbackIsStoredAndSurvivesReplacedGroups) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 7200, 40)).ok());
+  FeedbackRecord f;
+  f.detector_id = d;
+  f.group_id = store_->ListGroups({})->at(0).id;
+  f.series_id = s;
+  f.ts = 7200;
+  f.relevant = false;
+  f.direction = "up";
+  f.value = 40;
+  f.expected = 10;
+  f.created_at = 20000;
+  ASSERT_TRUE(store_->AddFeedback(f).ok());
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 7200, 41)).ok());  // replaces the group
+  auto all = *store_->ListFeedback(d);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_FALSE(all[0].relevant);
+  EXPECT_EQ(all[0].value, 40);
+  EXPECT_EQ(all[0].label, "views");
+}
+
 }  // namespace
 }  // namespace osprey::store

@@ -1,0 +1,258 @@
+// Delivery over real HTTP: the outbox of test_sample.h is sent to a socket
+// server on 127.0.0.1 inside the test, through the real libcurl transport and
+// a real /bin/sh command, with the clock injected.
+#include "osprey/alerts/deliver.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "osprey/alerts/sign.h"
+#include "osprey/alerts/test_receiver.h"
+#include "osprey/alerts/test_sample.h"
+#include "osprey/base/clock.h"
+
+namespace osprey::alerts {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+using testing::Receiver;
+using testing::ReceivedRequest;
+using testing::Reply;
+
+constexpr const char* kSigningKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class DeliveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("osprey_deliver_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::move(store::OpenSqliteStore((dir_ / "state.db").string())).value();
+    ASSERT_GT(testing::FillSampleStore(*store_), 0);
+    transport_ = NewSystemTransport();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  EnvLookup Env(int port) {
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    std::map<std::string, std::string> env = {
+        {"HOOK_URL", base + "/hook"}, {"SLACK_URL", base + "/slack"}, {"PD_URL", base + "/pd"},
+        {"AM_URL", base + "/am"},     {"PD_KEY", testing::kRoutingKey}, {"HOOK_KEY", kSigningKey},
+        {"ALERT_CMD", "cat >> '" + (dir_ / "command.out").string() + "'; echo >> '" +
+                          (dir_ / "command.out").string() + "'"}};
+    return [env](const std::string& name) -> std::optional<std::string> {
+      auto it = env.find(name);
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+
+  std::vector<store::OutboxRecord> Rows(const std::string& status) {
+    return *store_->ListOutbox({std::nullopt, status, 100, false});
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Transport> transport_;
+};
+
+std::string SampleFor(const std::string& name) {
+  return ReadAll(fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts" / "samples" / (name + ".json"));
+}
+
+TEST_F(DeliveryTest, EveryFormatArrivesExactlyAsDocumented) {
+  Receiver receiver;
+  const int port = receiver.Start();
+  ASSERT_GT(port, 0);
+  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  Deliverer deliverer(*store_, *transport_, {}, Env(port));
+  DeliveryStats stats;
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
+  EXPECT_EQ(stats.delivered, 7);
+  EXPECT_TRUE(Rows("pending").empty());
+  const auto rows = Rows("delivered");
+  ASSERT_EQ(rows.size(), 7u);
+  const auto got = receiver.requests();
+  ASSERT_EQ(got.size(), 6u);  // the command is not HTTP
+  std::map<std::string, std::string> path_of = {{"hook", "/hook"}, {"chat", "/slack"},
+                                                {"page", "/pd"},   {"am", "/am"}};
+  for (const auto& row : rows) {
+    const std::string name = testing::SampleName(row);
+    if (row.alert == "script") {
+      const std::string out = ReadAll(dir_ / "command.out");
+      ASSERT_FALSE(out.empty());
+      EXPECT_EQ(ordered_json::parse(out).dump(2) + "\n", SampleFor(name));
+      continue;
+    }
+    auto it = std::find_if(got.begin(), got.end(), [&](const ReceivedRequest& r) {
+      return r.headers.count("idempotency-key") && r.headers.at("idempotency-key") == row.idempotency_key;
+    });
+    ASSERT_NE(it, got.end()) << name;
+    EXPECT_EQ(it->method, "POST");
+    EXPECT_EQ(it->path, path_of.at(row.alert));
+    EXPECT_EQ(it->headers.at("content-type"), "application/json");
+    EXPECT_EQ(ordered_json::parse(it->body).dump(2) + "\n", SampleFor(name)) << name;
+    if (row.alert == "hook") {
+      // Standard Webhooks: the receiver recomputes the signature.
+      ASSERT_EQ(it->headers.count("webhook-signature"), 1u);
+      EXPECT_EQ(it->headers.at("webhook-id"), row.idempotency_key);
+      const int64_t ts = std::stoll(it->headers.at("webhook-timestamp"));
+      EXPECT_EQ(ts, ToUnixSeconds(clock.Now()));
+      EXPECT_EQ(it->headers.at("webhook-signature"),
+                SignStandardWebhook(*DecodeSigningKey(kSigningKey), row.idempotency_key, ts, it->body));
+    } else {
+      EXPECT_EQ(it->headers.count("webhook-signature"), 0u);
+    }
+  }
+}
+
+TEST_F(DeliveryTest, ReceiverDownThenUpGetsEveryAlertOnceAndInOrder) {
+  Receiver receiver;
+  const int port = receiver.Start();
+  receiver.Stop();  // down: connection refused
+  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  Deliverer deliverer(*store_, *transport_, {}, Env(port));
+  DeliveryStats stats;
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
+  // One attempt per alert; the resolves wait behind their triggers.
+  EXPECT_EQ(stats.retried, 4);
+  EXPECT_EQ(stats.delivered, 1);  // the command does not need the receiver
+  EXPECT_EQ(stats.waiting, 2);
+  for (int pass = 0; pass < 3; ++pass) {
+    clock.Advance(std::chrono::seconds(60 << pass));
+    ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
+  }
+  EXPECT_EQ(Rows("pending").size(), 6u);
+  ASSERT_EQ(receiver.Start(port), port);  // up again
+  for (int pass = 0; pass < 10 && !Rows("pending").empty(); ++pass) {
+    clock.Advance(std::chrono::seconds(3600));
+    ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
+  }
+  EXPECT_TRUE(Rows("pending").empty());
+  EXPECT_TRUE(Rows("dead").empty());
+  std::map<std::string, int> seen;
+  std::vector<std::string> order;
+  for (const auto& r : receiver.requests()) {
+    const std::string key = r.headers.at("idempotency-key");
+    ++seen[key];
+    order.push_back(key);
+    // The key is in the body too (as a field or annotation), except where
+    // the receiver's schema has no room for it (Slack; a PagerDuty resolve,
+    // which carries the dedup_key).
+    if (r.path != "/slack" && r.body.find("\"event_action\":\"resolve\"") == std::string::npos) {
+      EXPECT_NE(r.body.find(key), std::string::npos) << r.path;
+    }
+  }
+  EXPECT_EQ(seen.size(), 6u);
+  for (const auto& [key, n] : seen) EXPECT_EQ(n, 1) << key;
+  for (const char* alert : {"page", "am"}) {
+    const std::string trigger = fmt::format("{}.{}", Rows("delivered")[0].group_id, alert);
+    auto t = std::find(order.begin(), order.end(), trigger);
+    auto r = std::find(order.begin(), order.end(), trigger + ".resolved");
+    ASSERT_NE(t, order.end());
+    ASSERT_NE(r, order.end());
+    EXPECT_LT(t, r) << alert << ": resolve before trigger";
+  }
+}
+
+TEST_F(DeliveryTest, ServerErrorsAndTimeoutsAreRetriedClientErrorsAreNot) {
+  std::map<std::string, int> calls;
+  Receiver receiver([&calls](const ReceivedRequest& r) -> Reply {
+    const int n = ++calls[r.path];
+    if (r.path == "/hook") {
+      if (n == 1) return {500, {}};
+      if (n == 2) return {200, std::chrono::milliseconds(1600)};  // past the 1 s timeout
+      return {200, {}};
+    }
+    if (r.path == "/slack") return {400, {}};
+    if (r.path == "/am") return {n == 1 ? 429 : 200, {}};
+    return {200, {}};
+  });
+  const int port = receiver.Start();
+  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  Deliverer deliverer(*store_, *transport_, {}, Env(port));
+  for (int pass = 0; pass < 4; ++pass) {
+    ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
+    clock.Advance(std::chrono::seconds(600));
+  }
+  EXPECT_EQ(calls["/hook"], 3);
+  EXPECT_EQ(calls["/slack"], 1);
+  EXPECT_EQ(calls["/am"], 3);  // 429, then trigger and resolve
+  auto dead = Rows("dead");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].alert, "chat");
+  EXPECT_NE(dead[0].last_error.find("HTTP 400"), std::string::npos);
+  EXPECT_EQ(Rows("pending").size(), 0u);
+  for (const auto& r : Rows("delivered")) {
+    if (r.alert == "hook") {
+      EXPECT_EQ(r.attempts, 3);
+    }
+  }
+}
+
+TEST_F(DeliveryTest, BackoffGrowsAndRowsAreDeadLetteredAfterMaxAttempts) {
+  int calls = 0;
+  Receiver receiver([&calls](const ReceivedRequest&) -> Reply {
+    ++calls;
+    return {503, {}};
+  });
+  const int port = receiver.Start();
+  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  DeliveryOptions options;
+  Deliverer deliverer(*store_, *transport_, options, Env(port));
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
+  const int first = calls;
+  EXPECT_EQ(first, 4);  // the first row of each HTTP alert
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now() + std::chrono::seconds(29)).ok());
+  EXPECT_EQ(calls, first) << "nothing is due before the backoff";
+  EXPECT_EQ(Backoff(options, 1).count(), 30);
+  EXPECT_EQ(Backoff(options, 3).count(), 120);
+  EXPECT_EQ(Backoff(options, 20).count(), 3600);
+  for (int pass = 0; pass < 40; ++pass) {
+    clock.Advance(std::chrono::seconds(3600));
+    ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
+  }
+  EXPECT_TRUE(Rows("pending").empty());
+  EXPECT_EQ(Rows("dead").size(), 6u);
+  for (const auto& r : Rows("dead")) EXPECT_EQ(r.attempts, 8) << r.idempotency_key;
+  // No URL or key reaches the stored error.
+  for (const auto& r : Rows("dead")) EXPECT_EQ(r.last_error.find("127.0.0.1"), std::string::npos);
+}
+
+TEST_F(DeliveryTest, CommandFailuresAndTimeoutsAreRetried) {
+  CommandRequest ok{"cat > /dev/null; exit 0", "{}", 2000};
+  EXPECT_EQ(*transport_->RunCommand(ok), 0);
+  EXPECT_EQ(*transport_->RunCommand({"exit 3", "{}", 2000}), 3);
+  auto slow = transport_->RunCommand({"sleep 5", "{}", 300});
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.status().code(), StatusCode::kDeadlineExceeded);
+  // A big body to a command that never reads it does not hang.
+  auto big = transport_->RunCommand({"sleep 5", std::string(1 << 20, 'x'), 300});
+  EXPECT_EQ(big.status().code(), StatusCode::kDeadlineExceeded);
+  const fs::path out = dir_ / "stdin.json";
+  EXPECT_EQ(*transport_->RunCommand({"cat > '" + out.string() + "'", "{\"a\":1}", 2000}), 0);
+  EXPECT_EQ(ReadAll(out), "{\"a\":1}");
+}
+
+}  // namespace
+}  // namespace osprey::alerts

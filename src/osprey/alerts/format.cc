@@ -1,0 +1,222 @@
+#include "osprey/alerts/format.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "osprey/base/time.h"
+
+namespace osprey::alerts {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+std::string Iso(int64_t ts) { return FormatIso(FromUnixSeconds(ts)); }
+
+double Round(double v, double scale) { return std::round(v * scale) / scale; }
+
+ordered_json ParseOr(const std::string& text, ordered_json fallback) {
+  ordered_json j = ordered_json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+std::string Title(const Message& m) {
+  const std::string& k = m.row.kind;
+  if (k == "resolve") {
+    return fmt::format("[osprey] Resolved: {} / {} is back to normal", m.detector, m.group.measure);
+  }
+  return fmt::format("[osprey] {}{} / {}: anomaly of severity {:.0f}", k == "update" ? "Worse: " : "",
+                     m.detector, m.group.measure, m.row.severity);
+}
+
+// "platform=pc_web & marketplace=US" for the most important root cause.
+std::string TopCause(const Message& m) {
+  ordered_json rc = ParseOr(m.group.root_causes, ordered_json::array());
+  if (!rc.is_array() || rc.empty() || !rc[0].contains("element")) return "";
+  std::string out;
+  for (auto it = rc[0]["element"].begin(); it != rc[0]["element"].end(); ++it) {
+    if (!out.empty()) out += " & ";
+    out += it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  }
+  return out;
+}
+
+std::string Summary(const Message& m) {
+  std::string s = Title(m);
+  std::string cause = TopCause(m);
+  if (!cause.empty() && m.row.kind != "resolve") s += fmt::format(" (root cause: {})", cause);
+  return s;
+}
+
+ordered_json SeriesJson(const SeriesView& v) {
+  const store::AnomalyRecord& a = v.anomaly;
+  ordered_json recent = ordered_json::array();
+  for (const store::PointRecord& p : v.recent) {
+    ordered_json r = {{"interval_start", Iso(p.ts)}};
+    r["actual"] = p.value ? ordered_json(*p.value) : ordered_json(nullptr);
+    r["expected"] = p.expected ? ordered_json(*p.expected) : ordered_json(nullptr);
+    r["lower"] = p.lower ? ordered_json(*p.lower) : ordered_json(nullptr);
+    r["upper"] = p.upper ? ordered_json(*p.upper) : ordered_json(nullptr);
+    recent.push_back(std::move(r));
+  }
+  return {{"series", a.label},
+          {"dimensions", ParseOr(a.dims, ordered_json::object())},
+          {"actual", a.value},
+          {"expected", a.expected},
+          {"lower", a.lower},
+          {"upper", a.upper},
+          {"severity", Round(a.severity, 10)},
+          {"direction", a.direction},
+          {"explanation", a.explanation},
+          {"recent", std::move(recent)}};
+}
+
+std::string PagerDutySeverity(double severity) {
+  if (severity >= 90) return "critical";
+  if (severity >= 70) return "error";
+  if (severity >= 50) return "warning";
+  return "info";
+}
+
+}  // namespace
+
+std::string GroupUrl(const Message& m) {
+  return fmt::format("{}/#/anomalies/{}", m.alert.ui_base_url, m.group.id);
+}
+
+std::string DedupKey(const Message& m) {
+  return fmt::format("osprey/{}/{}/{}/{}", m.detector, m.alert.name, m.group.measure,
+                     Iso(m.row.incident_ts));
+}
+
+std::string WebhookJson(const Message& m) {
+  ordered_json series = ordered_json::array();
+  for (const SeriesView& v : m.series) series.push_back(SeriesJson(v));
+  ordered_json j = {
+      {"schema", "osprey.alert.v1"},
+      {"event", m.row.kind},
+      {"idempotency_key", m.row.idempotency_key},
+      {"dedup_key", DedupKey(m)},
+      {"detector", m.detector},
+      {"alert", m.alert.name},
+      {"description", m.alert.description},
+      {"group_id", m.group.id},
+      {"measure", m.group.measure},
+      {"interval_start", Iso(m.group.ts)},
+      {"interval_end", Iso(m.group.end_ts)},
+      {"incident_start", Iso(m.row.incident_ts)},
+      {"severity", Round(m.row.severity, 10)},
+      {"group_severity", Round(m.group.severity, 10)},
+      {"anomaly_count", m.group.anomaly_count},
+      {"contributions", ParseOr(m.group.contributions, ordered_json::object())},
+      {"root_causes", ParseOr(m.group.root_causes, ordered_json::array())},
+      {"series", std::move(series)},
+      {"url", GroupUrl(m)},
+      {"summary", Summary(m)}};
+  return j.dump();
+}
+
+std::string SlackJson(const Message& m) {
+  std::string lines = fmt::format("*{}*\n", Title(m));
+  if (m.row.kind != "resolve") {
+    lines += fmt::format("Interval {} to {}, {} anomalous series.\n", Iso(m.group.ts),
+                         Iso(m.group.end_ts), m.group.anomaly_count);
+    std::string cause = TopCause(m);
+    if (!cause.empty()) lines += fmt::format("Root cause: `{}`\n", cause);
+    for (const SeriesView& v : m.series) {
+      lines += fmt::format("• `{}`: {:.6g} (expected {:.6g}, band {:.6g} to {:.6g}), severity {:.0f}\n",
+                           v.anomaly.label, v.anomaly.value, v.anomaly.expected, v.anomaly.lower,
+                           v.anomaly.upper, v.anomaly.severity);
+    }
+  } else {
+    lines += fmt::format("The incident that started at {} has ended.\n", Iso(m.row.incident_ts));
+  }
+  ordered_json j = {
+      {"text", Summary(m)},
+      {"blocks",
+       ordered_json::array(
+           {ordered_json{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", lines}}}},
+            ordered_json{{"type", "context"},
+                         {"elements",
+                          ordered_json::array({ordered_json{
+                              {"type", "mrkdwn"},
+                              {"text", fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
+                                                   GroupUrl(m), m.detector, m.alert.name)}}})}}})}};
+  return j.dump();
+}
+
+std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
+  const bool resolve = m.row.kind == "resolve";
+  ordered_json j = {{"routing_key", routing_key},
+                    {"event_action", resolve ? "resolve" : "trigger"},
+                    {"dedup_key", DedupKey(m)}};
+  if (!resolve) {
+    ordered_json details = {{"group_id", m.group.id},
+                            {"measure", m.group.measure},
+                            {"interval_start", Iso(m.group.ts)},
+                            {"interval_end", Iso(m.group.end_ts)},
+                            {"severity", Round(m.row.severity, 10)},
+                            {"anomaly_count", m.group.anomaly_count},
+                            {"root_causes", ParseOr(m.group.root_causes, ordered_json::array())},
+                            {"idempotency_key", m.row.idempotency_key}};
+    j["payload"] = {{"summary", Summary(m)},
+                    {"source", fmt::format("osprey/{}", m.detector)},
+                    {"severity", PagerDutySeverity(m.row.severity)},
+                    {"timestamp", Iso(m.group.end_ts)},
+                    {"component", m.group.measure},
+                    {"group", m.detector},
+                    {"class", m.series.empty() ? std::string("anomaly") : m.series[0].anomaly.explanation},
+                    {"custom_details", std::move(details)}};
+    j["client"] = "osprey";
+    j["client_url"] = GroupUrl(m);
+    j["links"] = ordered_json::array({{{"href", GroupUrl(m)}, {"text", "Anomaly group in osprey"}}});
+  }
+  return j.dump();
+}
+
+std::string AlertmanagerJson(const Message& m) {
+  const bool resolve = m.row.kind == "resolve";
+  const std::string status = resolve ? "resolved" : "firing";
+  ordered_json labels = {{"alertname", m.alert.name},
+                         {"detector", m.detector},
+                         {"measure", m.group.measure},
+                         {"severity", PagerDutySeverity(m.row.severity)}};
+  ordered_json annotations = {{"summary", Summary(m)},
+                              {"description", m.alert.description},
+                              {"osprey_severity", fmt::format("{:.1f}", m.row.severity)},
+                              {"group_id", std::to_string(m.group.id)},
+                              {"idempotency_key", m.row.idempotency_key}};
+  ordered_json alert = {{"status", status},
+                        {"labels", labels},
+                        {"annotations", annotations},
+                        {"startsAt", Iso(m.row.incident_ts)},
+                        {"endsAt", resolve ? Iso(m.group.end_ts) : "0001-01-01T00:00:00Z"},
+                        {"generatorURL", GroupUrl(m)},
+                        {"fingerprint", DedupKey(m)}};
+  ordered_json j = {{"version", "4"},
+                    {"groupKey", DedupKey(m)},
+                    {"truncatedAlerts", 0},
+                    {"status", status},
+                    {"receiver", m.alert.name},
+                    {"groupLabels", {{"alertname", m.alert.name}}},
+                    {"commonLabels", labels},
+                    {"commonAnnotations", annotations},
+                    {"externalURL", m.alert.ui_base_url},
+                    {"alerts", ordered_json::array({alert})}};
+  return j.dump();
+}
+
+std::string FormatPayload(const Message& m, const std::string& routing_key) {
+  switch (m.alert.destination) {
+    case config::AlertDestination::kSlack: return SlackJson(m);
+    case config::AlertDestination::kPagerDuty: return PagerDutyJson(m, routing_key);
+    case config::AlertDestination::kAlertmanager: return AlertmanagerJson(m);
+    case config::AlertDestination::kWebhook:
+    case config::AlertDestination::kCommand: return WebhookJson(m);
+  }
+  return WebhookJson(m);
+}
+
+}  // namespace osprey::alerts

@@ -1,0 +1,54 @@
+// Alert payload formats: the generic JSON webhook (osprey's own documented
+// schema, also what a command destination reads on stdin), Slack incoming
+// webhooks, PagerDuty Events API v2 and the Alertmanager webhook. Pure: a
+// Message holds everything a payload shows (read from the store by the
+// Deliverer) and each formatter turns it into bytes deterministically, so a
+// retry sends the same body and docs/alerts.md samples come from this code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "osprey/config/detector.h"
+#include "osprey/store/store.h"
+
+namespace osprey::alerts {
+
+// One anomalous series of the group with its recent history (oldest first).
+struct SeriesView {
+  store::AnomalyRecord anomaly;
+  std::vector<store::PointRecord> recent;
+};
+
+struct Message {
+  std::string detector;
+  std::string detector_description;
+  config::Alert alert;
+  store::OutboxRecord row;  // kind, idempotency key, incident, created_at
+  store::GroupRecord group;
+  std::vector<SeriesView> series;  // most severe first
+};
+
+// How many series and how many recent intervals a payload shows.
+inline constexpr size_t kMaxSeries = 5;
+inline constexpr int64_t kRecentIntervals = 12;
+
+// {ui_base_url}/#/anomalies/{group_id}
+std::string GroupUrl(const Message& m);
+// PagerDuty/Alertmanager identity of the incident, stable from trigger to
+// resolve: osprey/{detector}/{alert}/{measure}/{incident start, ISO-8601}.
+std::string DedupKey(const Message& m);
+
+// The generic webhook body (schema in docs/alerts.md), as compact JSON.
+std::string WebhookJson(const Message& m);
+// Slack incoming-webhook body: text plus Block Kit blocks.
+std::string SlackJson(const Message& m);
+// PagerDuty Events v2: trigger (also for an update, same dedup_key) or resolve.
+std::string PagerDutyJson(const Message& m, const std::string& routing_key);
+// Alertmanager webhook (version 4) with one alert, firing or resolved.
+std::string AlertmanagerJson(const Message& m);
+
+// The body for m.alert.destination (the webhook body for a command).
+std::string FormatPayload(const Message& m, const std::string& routing_key);
+
+}  // namespace osprey::alerts

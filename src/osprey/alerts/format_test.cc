@@ -1,0 +1,82 @@
+// The payload of every format, checked byte for byte against the samples
+// that docs/alerts.md shows (docs/alerts/samples/*.json, pretty-printed).
+// Run with OSPREY_UPDATE_DOCS=1 to rewrite the samples and the doc after an
+// intended format change; review the diff.
+#include "osprey/alerts/format.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "osprey/alerts/deliver.h"
+#include "osprey/alerts/test_sample.h"
+
+namespace osprey::alerts {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class NoTransport final : public Transport {
+ public:
+  Result<HttpResponse> Post(const HttpRequest&) override { return Unavailable("no network in this test"); }
+  Result<int> RunCommand(const CommandRequest&) override { return Unavailable("no commands in this test"); }
+};
+
+TEST(FormatTest, EveryFormatMatchesItsDocumentedSample) {
+  const fs::path db = fs::temp_directory_path() / ("osprey_format_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  auto store = std::move(store::OpenSqliteStore(db.string())).value();
+  ASSERT_GT(testing::FillSampleStore(*store), 0);
+  NoTransport transport;
+  Deliverer deliverer(*store, transport);
+  const fs::path samples = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts" / "samples";
+  const fs::path doc = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts.md";
+  const bool update = std::getenv("OSPREY_UPDATE_DOCS") != nullptr;
+  std::string doc_text = ReadAll(doc);
+  int checked = 0;
+  for (const auto& row : *store->ListOutbox({})) {
+    auto m = deliverer.BuildMessage(row);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const std::string body = FormatPayload(*m, testing::kRoutingKey);
+    const ordered_json parsed = ordered_json::parse(body);
+    EXPECT_EQ(parsed.dump(), body) << "bodies are compact JSON";
+    const std::string pretty = parsed.dump(2) + "\n";
+    const std::string name = testing::SampleName(row);
+    const fs::path file = samples / (name + ".json");
+    const std::string begin = "<!-- sample " + name + " -->\n```json\n";
+    const std::string end = "```\n<!-- /sample -->";
+    if (update) {
+      fs::create_directories(samples);
+      std::ofstream(file) << pretty;
+      const size_t b = doc_text.find(begin);
+      ASSERT_NE(b, std::string::npos) << "docs/alerts.md lacks the marker for " << name;
+      const size_t e = doc_text.find(end, b);
+      ASSERT_NE(e, std::string::npos);
+      doc_text.replace(b + begin.size(), e - b - begin.size(), pretty);
+    }
+    EXPECT_EQ(ReadAll(file), pretty) << "payload of " << name << " changed; see the file comment";
+    EXPECT_NE(doc_text.find(begin + pretty + end), std::string::npos)
+        << "docs/alerts.md does not show the current " << name << " sample";
+    ++checked;
+  }
+  if (update) std::ofstream(doc) << doc_text;
+  EXPECT_EQ(checked, 7);
+  store.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+}
+
+}  // namespace
+}  // namespace osprey::alerts
