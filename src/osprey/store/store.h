@@ -22,6 +22,35 @@ struct DetectorRecord {
   int64_t id = 0;
   std::string name;
   std::string config;  // the detector file's text
+  bool active = true;  // inactive detectors are kept but not scheduled
+};
+
+// An API token. Only the SHA-256 of the secret is stored, never the secret.
+struct TokenRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string role;  // admin | viewer
+  std::string hash;  // lowercase hex SHA-256 of the token
+  int64_t created_at = 0;
+  std::optional<int64_t> revoked_at;
+};
+
+// A person's verdict on an anomaly group, or on one series of it.
+struct FeedbackRecord {
+  int64_t group_id = 0;
+  int64_t series_id = 0;  // 0: the whole group
+  bool relevant = false;
+  std::string comment;
+  std::string author;  // the token's name
+  int64_t created_at = 0;
+};
+
+// Whole-store figures for /metrics.
+struct StoreTotals {
+  int64_t detectors = 0;
+  int64_t intervals = 0;  // data-quality rows: intervals processed
+  int64_t rows_read = 0, rows_rejected = 0;
+  int64_t anomalies = 0, groups = 0;
 };
 
 struct SeriesRecord {
@@ -93,6 +122,7 @@ struct GroupQuery {
   int64_t limit = 100;
   int64_t offset = 0;
   bool newest_first = true;
+  bool by_severity = false;  // most severe first (then by time as above)
 };
 
 class Store {
@@ -104,6 +134,10 @@ class Store {
   // NotFound when there is none of that name.
   virtual Result<DetectorRecord> GetDetector(const std::string& name) = 0;
   virtual Result<std::vector<DetectorRecord>> ListDetectors() = 0;
+  // Deletes the detector and everything it produced. NotFound when absent.
+  virtual Status DeleteDetector(const std::string& name) = 0;
+  // NotFound when there is no detector of that name.
+  virtual Status SetDetectorActive(const std::string& name, bool active) = 0;
 
   virtual Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) = 0;
   // Returns the series id, creating the series if needed (idempotent).
@@ -119,12 +153,26 @@ class Store {
   virtual Status ResetFrom(int64_t detector_id, int64_t from_ts) = 0;
 
   virtual Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) = 0;
+  // How many groups match q (limit and offset ignored).
+  virtual Result<int64_t> CountGroups(const GroupQuery& q) = 0;
   virtual Result<GroupRecord> GetGroup(int64_t group_id) = 0;
   virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
   virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
                                                       int64_t to_ts) = 0;
   virtual Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
                                                              int64_t to_ts) = 0;
+  virtual Result<StoreTotals> Totals() = 0;
+
+  // API tokens. CreateToken returns the new id; RevokeToken is NotFound for
+  // an unknown or already revoked id. ListTokens includes revoked ones.
+  virtual Result<int64_t> CreateToken(const TokenRecord& token) = 0;
+  virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
+  virtual Status RevokeToken(int64_t id, int64_t at) = 0;
+
+  // Feedback: one verdict per (group, series); a second one replaces the
+  // first. PutFeedback is NotFound when the group does not exist.
+  virtual Status PutFeedback(const FeedbackRecord& feedback) = 0;
+  virtual Result<std::vector<FeedbackRecord>> ListFeedback(int64_t group_id) = 0;
 };
 
 // Opens (creating if needed) the SQLite state store at `path` and brings its
