@@ -179,6 +179,7 @@ TEST_F(ApiTest, DetectorLifecycleWithFileValidation) {
 TEST_F(ApiTest, AnomalyGroupsArePaginatedAndFiltered) {
   auto first = Get("/api/v1/anomaly-groups?limit=7&detector=ecommerce", viewer_);
   ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_TRUE(first.j.is_object()) << first.body;
   int64_t total = first.j["total"].get<int64_t>();
   ASSERT_GT(total, 7);
   std::set<int64_t> ids;

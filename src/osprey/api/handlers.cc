@@ -320,7 +320,7 @@ Result<Reply> GroupSeries(Context& c) {
     }
     series.push_back({{"series_id", sid},
                       {"label", rec->label},
-                      {"dimensions", json::parse(rec->dims, nullptr, false)},
+                      {"dimensions", json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false)},
                       {"rollup", rec->dims == "{}"},
                       {"in_group", affected},
                       {"timestamps", ts},

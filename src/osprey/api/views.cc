@@ -6,6 +6,13 @@ using nlohmann::json;
 
 namespace {
 std::string Iso(int64_t ts) { return FormatIso(FromUnixSeconds(ts)); }
+
+// Stored JSON text, or `fallback` when it is empty or does not parse (rows
+// written before a field was filled).
+json Parsed(const std::string& text, json fallback) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
 }  // namespace
 
 json GroupJson(const store::GroupRecord& g) {
@@ -16,9 +23,9 @@ json GroupJson(const store::GroupRecord& g) {
           {"interval_end", Iso(g.end_ts)},
           {"severity", g.severity},
           {"anomaly_count", g.anomaly_count},
-          {"contributions", json::parse(g.contributions, nullptr, false)},
-          {"root_causes", json::parse(g.root_causes, nullptr, false)},
-          {"related", json::parse(g.related, nullptr, false)}};
+          {"contributions", Parsed(g.contributions, json::object())},
+          {"root_causes", Parsed(g.root_causes, json::array())},
+          {"related", Parsed(g.related, json::array())}};
 }
 
 json AnomalyJson(const store::AnomalyRecord& a) {
@@ -26,7 +33,7 @@ json AnomalyJson(const store::AnomalyRecord& a) {
           {"series_id", a.series_id},
           {"series", a.label},
           {"measure", a.measure},
-          {"dimensions", json::parse(a.dims, nullptr, false)},
+          {"dimensions", Parsed(a.dims, json::object())},
           {"interval_start", Iso(a.ts)},
           {"value", a.value},
           {"expected", a.expected},
@@ -78,7 +85,7 @@ json QualityJson(const store::DataQualityRecord& q) {
           {"rows_filtered", q.rows_filtered},
           {"series_seen", q.series_seen},
           {"series_missing", q.series_missing},
-          {"details", json::parse(q.details, nullptr, false)}};
+          {"details", Parsed(q.details, json::object())}};
 }
 
 json TokenJson(const store::TokenRecord& t) {
