@@ -410,7 +410,9 @@ void Server::Impl::AddStaticRoutes() {
   http.Get("/", serve("index.html"));
   for (const auto& a : WebAssets()) {
     std::vector<std::string> unused;
-    http.Get(RouteRegex("/" + std::string(a.path), &unused), serve(std::string(a.path)));
+    std::string url = "/";  // appended, not `"/" + ...`: avoids GCC 12's false -Wrestrict
+    url += a.path;
+    http.Get(RouteRegex(url, &unused), serve(std::string(a.path)));
   }
 }
 
