@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab rca-bench bench check format clean asan
+.PHONY: all deps configure build test unit demo quality nab rca-bench bench check format clean asan api-bench
 
 all: build
 
@@ -30,8 +30,26 @@ quality: build
 rca-bench: build
 	@$(BUILD)/bench/rca_bench --data ../shared/benchmarks/rca/squeeze_B0
 
+# The demo, then the UI on its results: served until Ctrl-C when run from a
+# terminal; otherwise (CI, scripts) it prints how to serve.
+OSPREY := $(BUILD)/src/osprey/cli/osprey
+DEMO_STATE := $(BUILD)/demo/state.db
 demo: build
-	@$(BUILD)/src/osprey/cli/osprey demo --config examples/ecommerce.yaml --dir $(BUILD)/demo
+	@$(OSPREY) demo --config examples/ecommerce.yaml --dir $(BUILD)/demo
+	@if test -t 0; then \
+	  token=$$($(OSPREY) token create --role admin --name demo --state $(DEMO_STATE) 2>/dev/null); \
+	  echo; echo "Open http://127.0.0.1:8080/ and sign in with this admin token:"; echo "  $$token"; echo; \
+	  OSPREY_DEMO_WAREHOUSE=$(BUILD)/demo/warehouse.db $(OSPREY) serve --state $(DEMO_STATE); \
+	else \
+	  echo; echo "To see the results in the web UI:"; \
+	  echo "  $(OSPREY) token create --role admin --state $(DEMO_STATE)"; \
+	  echo "  OSPREY_DEMO_WAREHOUSE=$(BUILD)/demo/warehouse.db $(OSPREY) serve --state $(DEMO_STATE)"; \
+	  echo "then open http://127.0.0.1:8080/ and sign in with the token."; \
+	fi
+
+# Requests/s and p99 of the anomaly list under wrk load while a backtest runs.
+api-bench: build
+	@bench/api_load.sh $(BUILD) 10
 
 asan:
 	@$(MAKE) test PRESET=asan

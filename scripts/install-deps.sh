@@ -8,6 +8,9 @@ PKGS=(
   libsqlite3-dev sqlite3 libyaml-cpp-dev libfmt-dev libhowardhinnant-date-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
   zlib1g-dev libcurl4-openssl-dev libssl-dev
+  libcpp-httplib-dev
+  chromium chromium-driver fonts-dejavu-core
+  wrk curl
 )
 if [[ "${1:-}" == "--print" ]]; then printf '%s\n' "${PKGS[@]}"; exit 0; fi
 

@@ -10,10 +10,14 @@
 #include <sstream>
 
 #include "osprey/alerts/deliver.h"
+#include "osprey/api/auth.h"
+#include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
+#include "osprey/app/feedback.h"
 #include "osprey/base/clock.h"
-#include "osprey/base/log.h"
 #include "osprey/base/csv.h"
+#include "osprey/base/log.h"
+#include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
 #include "osprey/detect/stream.h"
@@ -36,32 +40,8 @@ Result<std::string> ReadFile(const std::string& path) {
   return s.str();
 }
 
-json GroupJson(const store::GroupRecord& g) {
-  return {{"id", g.id},
-          {"detector", g.detector},
-          {"measure", g.measure},
-          {"interval_start", FormatIso(FromUnixSeconds(g.ts))},
-          {"interval_end", FormatIso(FromUnixSeconds(g.end_ts))},
-          {"severity", g.severity},
-          {"anomaly_count", g.anomaly_count},
-          {"contributions", json::parse(g.contributions, nullptr, false)},
-          {"root_causes", json::parse(g.root_causes, nullptr, false)},
-          {"related", json::parse(g.related, nullptr, false)}};
-}
-
-json AnomalyJson(const store::AnomalyRecord& a) {
-  return {{"id", a.id},
-          {"series", a.label},
-          {"dimensions", json::parse(a.dims, nullptr, false)},
-          {"interval_start", FormatIso(FromUnixSeconds(a.ts))},
-          {"value", a.value},
-          {"expected", a.expected},
-          {"lower", a.lower},
-          {"upper", a.upper},
-          {"severity", a.severity},
-          {"direction", a.direction},
-          {"explanation", a.explanation}};
-}
+using api::AnomalyJson;
+using api::GroupJson;
 
 Result<std::optional<Instant>> OptionalInstant(const Args& args, const std::string& name,
                                                const TimeZone& zone) {
@@ -163,7 +143,13 @@ int RunAnomaliesList(const Args& args) {
   q.measure = args.Get("measure");
   q.min_severity = std::atof(args.GetOr("min-severity", "0").c_str());
   q.limit = std::atoll(args.GetOr("limit", "50").c_str());
-  q.newest_first = args.GetOr("sort", "time") != "time-asc";
+  const std::string sort = args.GetOr("sort", "time");
+  if (sort != "time" && sort != "time-asc" && sort != "severity") {
+    std::fprintf(stderr, "osprey anomalies list: --sort is time, time-asc or severity\n");
+    return kExitUsage;
+  }
+  q.newest_first = sort != "time-asc";
+  q.by_severity = sort == "severity";
   auto since = OptionalInstant(args, "since", TimeZone::Utc());
   if (!since.ok()) {
     std::fprintf(stderr, "osprey anomalies list: %s\n", since.status().message().c_str());
@@ -172,10 +158,6 @@ int RunAnomaliesList(const Args& args) {
   if (*since) q.since = ToUnixSeconds(**since);
   auto groups = (*store)->ListGroups(q);
   if (!groups.ok()) return Fail(groups.status());
-  if (args.GetOr("sort", "time") == "severity") {
-    std::stable_sort(groups->begin(), groups->end(),
-                     [](const auto& a, const auto& b) { return a.severity > b.severity; });
-  }
   if (args.Has("json")) {
     json out = json::array();
     for (const auto& g : *groups) out.push_back(GroupJson(g));
@@ -466,6 +448,58 @@ int RunAlertsLog(const Args& args) {
   return kExitOk;
 }
 
+// ------------------------------------------------------------------ token
+
+int RunTokenCreate(const Args& args) {
+  const std::string role_name = args.GetOr("role", "");
+  auto role = api::ParseRole(role_name);
+  if (!role) {
+    std::fprintf(stderr, "osprey token create: give --role admin or --role viewer\n");
+    return kExitUsage;
+  }
+  std::string name = args.GetOr("name", role_name);
+  if (name.empty() || name.size() > 100) {
+    std::fprintf(stderr, "osprey token create: --name must have 1 to 100 characters\n");
+    return kExitUsage;
+  }
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto token = api::GenerateToken();
+  if (!token.ok()) return Fail(token.status());
+  SystemClock clock;
+  store::TokenRecord t;
+  t.name = name;
+  t.role = std::string(api::RoleName(*role));
+  t.hash = api::HashToken(*token);
+  t.created_at = ToUnixSeconds(clock.Now());
+  auto id = (*store)->CreateToken(t);
+  if (!id.ok()) return Fail(id.status());
+  std::fprintf(stderr, "Created %s token %lld '%s'. It is shown once; store it now.\n",
+               t.role.c_str(), static_cast<long long>(*id), name.c_str());
+  std::printf("%s\n", token->c_str());
+  return kExitOk;
+}
+
+int RunTokenList(const Args& args) {
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto tokens = (*store)->ListTokens();
+  if (!tokens.ok()) return Fail(tokens.status());
+  if (args.Has("json")) {
+    json out = json::array();
+    for (const auto& t : *tokens) out.push_back(api::TokenJson(t));
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("{:>4}  {:<24}  {:<6}  {:<20}  {}\n", "id", "name", "role", "created", "revoked");
+  for (const auto& t : *tokens) {
+    std::cout << fmt::format("{:>4}  {:<24}  {:<6}  {:<20}  {}\n", t.id, t.name, t.role,
+                             FormatIso(FromUnixSeconds(t.created_at)),
+                             t.revoked_at ? FormatIso(FromUnixSeconds(*t.revoked_at)) : "-");
+  }
+  return kExitOk;
+}
+
 int RunAlertsDeliver(const Args& args) {
   auto store = store::OpenSqliteStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
@@ -505,34 +539,36 @@ int RunFeedback(const Args& args) {
   }
   auto store = store::OpenSqliteStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
-  auto group = (*store)->GetGroup(group_id);
-  if (!group.ok()) return Fail(group.status());
-  auto anomalies = (*store)->ListAnomalies(group_id);
-  if (!anomalies.ok()) return Fail(anomalies.status());
   SystemClock clock;
-  int stored = 0;
-  for (const auto& a : *anomalies) {
-    if (series && a.series_id != *series) continue;
-    store::FeedbackRecord f;
-    f.detector_id = group->detector_id;
-    f.group_id = group_id;
-    f.series_id = a.series_id;
-    f.ts = a.ts;
-    f.relevant = relevant;
-    f.direction = a.direction;
-    f.value = a.value;
-    f.expected = a.expected;
-    f.created_at = ToUnixSeconds(clock.Now());
-    auto id = (*store)->AddFeedback(f);
-    if (!id.ok()) return Fail(id.status());
-    std::cout << fmt::format("Marked {} at {} as {}.\n", a.label, FormatIso(FromUnixSeconds(a.ts)),
+  app::FeedbackRequest request;
+  request.group_id = group_id;
+  if (series) request.series_id = *series;
+  request.relevant = relevant;
+  request.now = clock.Now();
+  auto stored = app::RecordFeedback(**store, request);
+  if (!stored.ok()) return Fail(stored.status());
+  for (const auto& f : *stored) {
+    std::cout << fmt::format("Marked {} at {} as {}.\n", f.label, FormatIso(FromUnixSeconds(f.ts)),
                              relevant ? "relevant" : "not relevant");
-    ++stored;
   }
-  if (stored == 0) {
-    return Fail(NotFound(series ? fmt::format("group {} has no anomaly of series {}", group_id, *series)
-                                : fmt::format("group {} has no anomalies", group_id)));
+  return kExitOk;
+}
+
+int RunTokenRevoke(const Args& args) {
+  const std::string& text = args.positional()[0];
+  char* end = nullptr;
+  long long id = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0') {
+    std::fprintf(stderr, "osprey token revoke: '%s' is not a token id (see 'osprey token list')\n",
+                 text.c_str());
+    return kExitUsage;
   }
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  SystemClock clock;
+  Status s = (*store)->RevokeToken(id, ToUnixSeconds(clock.Now()));
+  if (!s.ok()) return Fail(s);
+  std::printf("Revoked token %lld.\n", id);
   return kExitOk;
 }
 
@@ -650,6 +686,31 @@ const std::vector<Command>& Commands() {
          {"output", 'o', "FILE", "write here instead of stdout"}},
         0, 0},
        RunScore},
+      {{"serve", "Serve the REST API and the web UI until SIGINT or SIGTERM.",
+        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH]",
+        "Detector files in DIR (*.yaml, *.yml, *.json) are validated and registered first. The "
+        "API needs a token: create one with 'osprey token create'. See docs/api.md and docs/ui.md.",
+        {{"config", 'c', "DIR", "register the detector files in this directory"},
+         {"bind", 0, "ADDR", "address to listen on (default 127.0.0.1)"},
+         {"port", 'p', "N", "TCP port (default 8080; 0 picks a free one)"},
+         {"threads", 0, "N", "worker threads (default 8)"},
+         {"web-dir", 0, "DIR", "serve the UI from DIR instead of the embedded copy"},
+         kStateOption},
+        0, 0},
+       RunServeCommand},
+      {{"token create", "Create an API token and print it once.",
+        "osprey token create --role admin|viewer [--name NAME]",
+        "Only the token's SHA-256 is stored. Viewers read; admins also create, change and delete.",
+        {{"role", 0, "ROLE", "admin or viewer"}, {"name", 0, "NAME", "a label for people (default: the role)"},
+         kStateOption},
+        0, 0},
+       RunTokenCreate},
+      {{"token list", "List API tokens (never the secrets).", "osprey token list [--json]", "",
+        {kStateOption, kJsonOption}, 0, 0},
+       RunTokenList},
+      {{"token revoke", "Revoke an API token by id; servers stop accepting it within seconds.",
+        "osprey token revoke ID", "", {kStateOption}, 1, 1},
+       RunTokenRevoke},
   };
   return kCommands;
 }

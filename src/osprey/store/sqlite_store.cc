@@ -108,8 +108,22 @@ create table feedback(
   direction text not null,
   value real not null,
   expected real not null,
-  created_at integer not null);
+  created_at integer not null,
+  comment text not null default '',
+  author text not null default '');
 create index feedback_by_detector on feedback(detector_id, id);
+)sql",
+    // 3: API tokens, detector activation.
+    R"sql(
+alter table detectors add column active integer not null default 1;
+create table api_tokens(
+  id integer primary key,
+  name text not null,
+  role text not null check(role in ('admin', 'viewer')),
+  hash text not null unique,
+  created_at integer not null,
+  revoked_at integer);
+create index anomaly_groups_by_severity on anomaly_groups(severity);
 )sql",
 };
 
@@ -245,7 +259,7 @@ class SqliteStore final : public Store {
   }
 
   Result<DetectorRecord> GetDetector(const std::string& name) override {
-    Stmt s(db_, "select id, name, config from detectors where name = ?1");
+    Stmt s(db_, "select id, name, config, active from detectors where name = ?1");
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, name);
     Status st;
@@ -253,17 +267,37 @@ class SqliteStore final : public Store {
       OSPREY_RETURN_IF_ERROR(st);
       return NotFound(fmt::format("no detector named '{}'", name));
     }
-    return DetectorRecord{s.Int(0), s.Text(1), s.Text(2)};
+    return DetectorRecord{s.Int(0), s.Text(1), s.Text(2), s.Int(3) != 0};
   }
 
   Result<std::vector<DetectorRecord>> ListDetectors() override {
-    Stmt s(db_, "select id, name, config from detectors order by name");
+    Stmt s(db_, "select id, name, config, active from detectors order by name");
     OSPREY_RETURN_IF_ERROR(s.status());
     std::vector<DetectorRecord> out;
     Status st;
-    while (s.Step(&st)) out.push_back({s.Int(0), s.Text(1), s.Text(2)});
+    while (s.Step(&st)) out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3) != 0});
     OSPREY_RETURN_IF_ERROR(st);
     return out;
+  }
+
+  // Runs a one-statement change bound to `name`; NotFound when no row changed.
+  Status ChangeDetector(std::string_view sql, const std::string& name, std::optional<int64_t> arg) {
+    Stmt s(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, name);
+    if (arg) s.Bind(2, *arg);
+    OSPREY_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no detector named '{}'", name));
+    return Status::Ok();
+  }
+
+  Status DeleteDetector(const std::string& name) override {
+    return ChangeDetector("delete from detectors where name = ?1", name, std::nullopt);
+  }
+
+  Status SetDetectorActive(const std::string& name, bool active) override {
+    return ChangeDetector("update detectors set active = ?2 where name = ?1", name,
+                          active ? 1 : 0);
   }
 
   Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override {
@@ -485,20 +519,37 @@ class SqliteStore final : public Store {
                        s.Real(6), s.Int(7), s.Text(8), s.Text(9), s.Text(10)};
   }
 
-  Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) override {
-    std::string sql = fmt::format(
-        "select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
-        "where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
-        "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) "
-        "order by g.ts {}, g.severity desc, g.id limit ?6 offset ?7",
-        kGroupColumns, q.newest_first ? "desc" : "asc");
-    Stmt s(db_, sql);
-    OSPREY_RETURN_IF_ERROR(s.status());
+  static constexpr std::string_view kGroupFilter =
+      "from anomaly_groups g join detectors d on d.id = g.detector_id "
+      "where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
+      "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5)";
+
+  static void BindGroupFilter(Stmt& s, const GroupQuery& q) {
     s.Bind(1, q.min_severity);
     if (q.detector) s.Bind(2, *q.detector);
     if (q.measure) s.Bind(3, *q.measure);
     if (q.since) s.Bind(4, *q.since);
     if (q.until) s.Bind(5, *q.until);
+  }
+
+  Result<int64_t> CountGroups(const GroupQuery& q) override {
+    Stmt s(db_, fmt::format("select count(*) {}", kGroupFilter));
+    OSPREY_RETURN_IF_ERROR(s.status());
+    BindGroupFilter(s, q);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("count returned no row") : st;
+    return s.Int(0);
+  }
+
+  Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) override {
+    const char* time_order = q.newest_first ? "desc" : "asc";
+    std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
+                                      : fmt::format("g.ts {}, g.severity desc", time_order);
+    std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7",
+                                  kGroupColumns, kGroupFilter, order);
+    Stmt s(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s.status());
+    BindGroupFilter(s, q);
     s.Bind(6, q.limit).Bind(7, q.offset);
     std::vector<GroupRecord> out;
     Status st;
@@ -641,31 +692,87 @@ class SqliteStore final : public Store {
   Result<int64_t> AddFeedback(const FeedbackRecord& f) override {
     Stmt s(db_,
            "insert into feedback(detector_id, group_id, series_id, ts, relevant, direction, value, "
-           "expected, created_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) returning id");
+           "expected, created_at, comment, author) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+           "returning id");
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, f.detector_id).Bind(2, f.group_id).Bind(3, f.series_id).Bind(4, f.ts)
         .Bind(5, int64_t{f.relevant ? 1 : 0}).Bind(6, f.direction).Bind(7, f.value)
-        .Bind(8, f.expected).Bind(9, f.created_at);
+        .Bind(8, f.expected).Bind(9, f.created_at).Bind(10, f.comment).Bind(11, f.author);
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("feedback insert returned no id") : st;
     return s.Int(0);
   }
 
-  Result<std::vector<FeedbackRecord>> ListFeedback(int64_t detector_id) override {
-    Stmt s(db_,
-           "select f.id, f.detector_id, f.group_id, f.series_id, f.ts, f.relevant, f.direction, "
-           "f.value, f.expected, f.created_at, s.label from feedback f "
-           "join series s on s.id = f.series_id where f.detector_id = ?1 order by f.id");
+  static constexpr std::string_view kFeedbackSelect =
+      "select f.id, f.detector_id, f.group_id, f.series_id, f.ts, f.relevant, f.direction, "
+      "f.value, f.expected, f.created_at, f.comment, f.author, s.label from feedback f "
+      "join series s on s.id = f.series_id ";
+
+  Result<std::vector<FeedbackRecord>> ReadFeedback(std::string_view where, int64_t key) {
+    Stmt s(db_, std::string(kFeedbackSelect) + std::string(where) + " order by f.id");
     OSPREY_RETURN_IF_ERROR(s.status());
-    s.Bind(1, detector_id);
+    s.Bind(1, key);
     std::vector<FeedbackRecord> out;
     Status st;
     while (s.Step(&st)) {
       out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5) != 0, s.Text(6),
-                     s.Real(7), s.Real(8), s.Int(9), s.Text(10)});
+                     s.Real(7), s.Real(8), s.Int(9), s.Text(10), s.Text(11), s.Text(12)});
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;
+  }
+
+  Result<std::vector<FeedbackRecord>> ListFeedback(int64_t detector_id) override {
+    return ReadFeedback("where f.detector_id = ?1", detector_id);
+  }
+
+  Result<std::vector<FeedbackRecord>> ListGroupFeedback(int64_t group_id) override {
+    return ReadFeedback("where f.group_id = ?1", group_id);
+  }
+
+  Result<StoreTotals> Totals() override {
+    Stmt s(db_,
+           "select (select count(*) from detectors), (select count(*) from data_quality), "
+           "(select coalesce(sum(rows_read), 0) from data_quality), "
+           "(select coalesce(sum(rows_rejected), 0) from data_quality), "
+           "(select count(*) from anomalies), (select count(*) from anomaly_groups)");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("totals returned no row") : st;
+    return StoreTotals{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5)};
+  }
+
+  Result<int64_t> CreateToken(const TokenRecord& t) override {
+    Stmt s(db_,
+           "insert into api_tokens(name, role, hash, created_at) values (?1, ?2, ?3, ?4) "
+           "returning id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, t.name).Bind(2, t.role).Bind(3, t.hash).Bind(4, t.created_at);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("token insert returned no id") : st;
+    return s.Int(0);
+  }
+
+  Result<std::vector<TokenRecord>> ListTokens() override {
+    Stmt s(db_, "select id, name, role, hash, created_at, revoked_at from api_tokens order by id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    std::vector<TokenRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      std::optional<int64_t> revoked;
+      if (s.OptReal(5)) revoked = s.Int(5);
+      out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), revoked});
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status RevokeToken(int64_t id, int64_t at) override {
+    Stmt s(db_, "update api_tokens set revoked_at = ?2 where id = ?1 and revoked_at is null");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    OSPREY_RETURN_IF_ERROR(s.Bind(1, id).Bind(2, at).Run());
+    if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no active token {}", id));
+    return Status::Ok();
   }
 
  private:

@@ -22,6 +22,25 @@ struct DetectorRecord {
   int64_t id = 0;
   std::string name;
   std::string config;  // the detector file's text
+  bool active = true;  // inactive detectors are kept but not scheduled
+};
+
+// An API token. Only the SHA-256 of the secret is stored, never the secret.
+struct TokenRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string role;  // admin | viewer
+  std::string hash;  // lowercase hex SHA-256 of the token
+  int64_t created_at = 0;
+  std::optional<int64_t> revoked_at;
+};
+
+// Whole-store figures for /metrics.
+struct StoreTotals {
+  int64_t detectors = 0;
+  int64_t intervals = 0;  // data-quality rows: intervals processed
+  int64_t rows_read = 0, rows_rejected = 0;
+  int64_t anomalies = 0, groups = 0;
 };
 
 struct SeriesRecord {
@@ -119,6 +138,8 @@ struct FeedbackRecord {
   std::string direction;  // up | down
   double value = 0, expected = 0;
   int64_t created_at = 0;  // Unix seconds
+  std::string comment;     // free text from the person (API)
+  std::string author;      // who said it: the API token's name, or empty from the CLI
   std::string label;       // filled on reads
 };
 
@@ -152,6 +173,7 @@ struct GroupQuery {
   int64_t limit = 100;
   int64_t offset = 0;
   bool newest_first = true;
+  bool by_severity = false;  // most severe first (then by time as above)
 };
 
 class Store {
@@ -163,6 +185,10 @@ class Store {
   // NotFound when there is none of that name.
   virtual Result<DetectorRecord> GetDetector(const std::string& name) = 0;
   virtual Result<std::vector<DetectorRecord>> ListDetectors() = 0;
+  // Deletes the detector and everything it produced. NotFound when absent.
+  virtual Status DeleteDetector(const std::string& name) = 0;
+  // NotFound when there is no detector of that name.
+  virtual Status SetDetectorActive(const std::string& name, bool active) = 0;
 
   virtual Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) = 0;
   // Returns the series id, creating the series if needed (idempotent).
@@ -178,6 +204,8 @@ class Store {
   virtual Status ResetFrom(int64_t detector_id, int64_t from_ts) = 0;
 
   virtual Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) = 0;
+  // How many groups match q (limit and offset ignored).
+  virtual Result<int64_t> CountGroups(const GroupQuery& q) = 0;
   virtual Result<GroupRecord> GetGroup(int64_t group_id) = 0;
   virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
   virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
@@ -195,6 +223,16 @@ class Store {
   virtual Result<int64_t> AddFeedback(const FeedbackRecord& f) = 0;
   // Every verdict of the detector, oldest first.
   virtual Result<std::vector<FeedbackRecord>> ListFeedback(int64_t detector_id) = 0;
+  virtual Result<StoreTotals> Totals() = 0;
+
+  // API tokens. CreateToken returns the new id; RevokeToken is NotFound for
+  // an unknown or already revoked id. ListTokens includes revoked ones.
+  virtual Result<int64_t> CreateToken(const TokenRecord& token) = 0;
+  virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
+  virtual Status RevokeToken(int64_t id, int64_t at) = 0;
+
+  // The verdicts on one group's anomalies, oldest first.
+  virtual Result<std::vector<FeedbackRecord>> ListGroupFeedback(int64_t group_id) = 0;
 };
 
 // Opens (creating if needed) the SQLite state store at `path` and brings its

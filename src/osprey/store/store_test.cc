@@ -196,5 +196,84 @@ TEST_F(StoreTest, FeedbackIsStoredAndSurvivesReplacedGroups) {
   EXPECT_EQ(all[0].label, "views");
 }
 
+TEST_F(StoreTest, DetectorsCanBeDeactivatedAndDeleted) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "x");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1000 * 3600, 40)).ok());
+  EXPECT_TRUE(store_->GetDetector("ecommerce")->active);
+  ASSERT_TRUE(store_->SetDetectorActive("ecommerce", false).ok());
+  EXPECT_FALSE(store_->GetDetector("ecommerce")->active);
+  EXPECT_EQ(store_->SetDetectorActive("nope", true).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteDetector("ecommerce").ok());
+  EXPECT_EQ(store_->GetDetector("ecommerce").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListGroups({})->empty());
+  EXPECT_EQ(store_->DeleteDetector("ecommerce").code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, CountsAndSortsGroups) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "x");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  for (int i = 0; i < 5; ++i) {
+    auto c = Chunk(d, s, (1000 + i) * 3600, 40);
+    c.groups[0].severity = 60 + (i * 7) % 5 * 5;
+    ASSERT_TRUE(store_->CommitChunk(c).ok());
+  }
+  GroupQuery q;
+  q.limit = 2;
+  EXPECT_EQ(*store_->CountGroups(q), 5);
+  q.min_severity = 70;
+  EXPECT_EQ(*store_->CountGroups(q), 3);
+  q.by_severity = true;
+  q.min_severity = 0;
+  auto groups = *store_->ListGroups(q);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_GE(groups[0].severity, groups[1].severity);
+  auto totals = *store_->Totals();
+  EXPECT_EQ(totals.detectors, 1);
+  EXPECT_EQ(totals.groups, 5);
+}
+
+TEST_F(StoreTest, TokensAreStoredHashedAndRevocable) {
+  int64_t id = *store_->CreateToken({0, "ci", "viewer", "abc123", 1000, std::nullopt});
+  auto tokens = *store_->ListTokens();
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0].role, "viewer");
+  EXPECT_FALSE(tokens[0].revoked_at.has_value());
+  ASSERT_TRUE(store_->RevokeToken(id, 2000).ok());
+  EXPECT_EQ(*store_->ListTokens()->at(0).revoked_at, 2000);
+  EXPECT_EQ(store_->RevokeToken(id, 3000).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(store_->CreateToken({0, "x", "root", "def", 1000, std::nullopt}).ok());
+}
+
+TEST_F(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "x");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1000 * 3600, 40)).ok());
+  int64_t g = store_->ListGroups({})->at(0).id;
+  FeedbackRecord f;
+  f.detector_id = d;
+  f.group_id = g;
+  f.series_id = s;
+  f.ts = 1000 * 3600;
+  f.direction = "up";
+  f.relevant = true;
+  f.comment = "real";
+  f.author = "alice";
+  f.created_at = 10;
+  ASSERT_TRUE(store_->AddFeedback(f).ok());
+  f.relevant = false;
+  f.comment = "noise";
+  f.author = "bob";
+  f.created_at = 20;
+  ASSERT_TRUE(store_->AddFeedback(f).ok());
+  auto list = *store_->ListGroupFeedback(g);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_TRUE(list[0].relevant);
+  EXPECT_EQ(list[1].comment, "noise");
+  EXPECT_EQ(list[1].author, "bob");
+  EXPECT_EQ(list[1].label, "views");
+  EXPECT_TRUE(store_->ListGroupFeedback(g + 100)->empty());
+}
+
 }  // namespace
 }  // namespace osprey::store

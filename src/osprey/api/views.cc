@@ -1,0 +1,105 @@
+#include "osprey/api/views.h"
+
+namespace osprey::api {
+
+using nlohmann::json;
+
+namespace {
+std::string Iso(int64_t ts) { return FormatIso(FromUnixSeconds(ts)); }
+
+// Stored JSON text, or `fallback` when it is empty or does not parse (rows
+// written before a field was filled).
+json Parsed(const std::string& text, json fallback) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+}  // namespace
+
+json GroupJson(const store::GroupRecord& g) {
+  return {{"id", g.id},
+          {"detector", g.detector},
+          {"measure", g.measure},
+          {"interval_start", Iso(g.ts)},
+          {"interval_end", Iso(g.end_ts)},
+          {"severity", g.severity},
+          {"anomaly_count", g.anomaly_count},
+          {"contributions", Parsed(g.contributions, json::object())},
+          {"root_causes", Parsed(g.root_causes, json::array())},
+          {"related", Parsed(g.related, json::array())}};
+}
+
+json AnomalyJson(const store::AnomalyRecord& a) {
+  return {{"id", a.id},
+          {"series_id", a.series_id},
+          {"series", a.label},
+          {"measure", a.measure},
+          {"dimensions", Parsed(a.dims, json::object())},
+          {"interval_start", Iso(a.ts)},
+          {"value", a.value},
+          {"expected", a.expected},
+          {"lower", a.lower},
+          {"upper", a.upper},
+          {"severity", a.severity},
+          {"direction", a.direction},
+          {"explanation", a.explanation}};
+}
+
+json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
+                  std::optional<int64_t> watermark) {
+  json out = {{"name", r.name},
+              {"active", r.active},
+              {"watermark", watermark ? json(Iso(*watermark)) : json(nullptr)}};
+  if (d) {
+    json measures = json::array();
+    for (const auto& m : d->measures) {
+      measures.push_back({{"name", m.name}, {"aggregation", config::AggregationName(m.aggregation)}});
+    }
+    out["description"] = d->description;
+    out["frequency"] = d->frequency.ToString();
+    out["offset_seconds"] = d->offset_seconds;
+    out["timezone"] = d->timezone.name();
+    out["source_type"] = config::SourceTypeName(d->source.type);
+    out["measures"] = measures;
+    out["dimensions"] = d->dimensions;
+    out["sensitivity"] = d->sensitivity;
+    out["min_severity"] = d->min_severity;
+    out["alerts"] = d->alerts.size();
+    out["history_start"] = d->history_start ? json(FormatIso(*d->history_start)) : json(nullptr);
+  }
+  return out;
+}
+
+json FeedbackJson(const store::FeedbackRecord& f) {
+  return {{"id", f.id},
+          {"group_id", f.group_id},
+          {"series_id", f.series_id},
+          {"series", f.label},
+          {"interval_start", Iso(f.ts)},
+          {"direction", f.direction},
+          {"value", f.value},
+          {"expected", f.expected},
+          {"relevant", f.relevant},
+          {"comment", f.comment},
+          {"author", f.author},
+          {"created_at", Iso(f.created_at)}};
+}
+
+json QualityJson(const store::DataQualityRecord& q) {
+  return {{"interval_start", Iso(q.ts)},
+          {"rows_read", q.rows_read},
+          {"rows_rejected", q.rows_rejected},
+          {"rows_filtered", q.rows_filtered},
+          {"series_seen", q.series_seen},
+          {"series_missing", q.series_missing},
+          {"details", Parsed(q.details, json::object())}};
+}
+
+json TokenJson(const store::TokenRecord& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"role", t.role},
+          {"created_at", Iso(t.created_at)},
+          {"revoked_at", t.revoked_at ? json(Iso(*t.revoked_at)) : json(nullptr)}};
+}
+
+}  // namespace osprey::api

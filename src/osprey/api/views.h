@@ -1,0 +1,27 @@
+// The JSON shapes of osprey's resources, shared by the REST API and the
+// CLI's --json output so both say the same thing the same way. Includes
+// nlohmann/json: include it only from .cc files.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "osprey/config/detector.h"
+#include "osprey/store/store.h"
+
+namespace osprey::api {
+
+// An anomaly group: id, detector, measure, interval_start/end (ISO-8601 UTC),
+// severity, anomaly_count, contributions, root_causes, related.
+nlohmann::json GroupJson(const store::GroupRecord& g);
+// One anomaly of a group: series label, dimensions, value, expected, band,
+// severity, direction, explanation.
+nlohmann::json AnomalyJson(const store::AnomalyRecord& a);
+// A detector summary; `detector` is its parsed configuration when it parses.
+nlohmann::json DetectorJson(const store::DetectorRecord& r, const config::Detector* detector,
+                            std::optional<int64_t> watermark);
+nlohmann::json FeedbackJson(const store::FeedbackRecord& f);
+nlohmann::json QualityJson(const store::DataQualityRecord& q);
+nlohmann::json TokenJson(const store::TokenRecord& t);
+
+}  // namespace osprey::api
