@@ -8,6 +8,7 @@ PKGS=(
   libsqlite3-dev sqlite3 libyaml-cpp-dev libfmt-dev libhowardhinnant-date-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
   zlib1g-dev
+  libpq-dev postgresql postgresql-client libmariadb-dev mariadb-server mariadb-client
 )
 if [[ "${1:-}" == "--print" ]]; then printf '%s\n' "${PKGS[@]}"; exit 0; fi
 
