@@ -80,8 +80,14 @@ void MysqlSource::Close() {
 }
 
 Status MysqlSource::Error(st_mysql_stmt* stmt) const {
-  if (stmt != nullptr) return MapError(mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
-  return MapError(mysql_errno(conn_), mysql_error(conn_));
+  if (stmt != nullptr && mysql_stmt_errno(stmt) != 0) {
+    return MapError(mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+  }
+  if (conn_ != nullptr && mysql_errno(conn_) != 0) {
+    return MapError(mysql_errno(conn_), mysql_error(conn_));
+  }
+  // No error number: the connection broke while rows were being read.
+  return Unavailable("MySQL is unavailable: the connection was lost while reading the result");
 }
 
 Status MysqlSource::Connect() {
