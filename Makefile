@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab rca-bench bench check format clean asan
+.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench bench check format clean asan
 
 all: build
 
@@ -29,6 +29,11 @@ quality: build
 
 rca-bench: build
 	@$(BUILD)/bench/rca_bench --data ../shared/benchmarks/rca/squeeze_B0
+
+# PostgreSQL read throughput: osprey's connector + aggregation vs psql \copy,
+# 10 million rows on a throw-away server (prints figures; takes a few minutes).
+pg-bench: build
+	@$(BUILD)/bench/pg_read_bench --rows $${ROWS:-10000000}
 
 demo: build
 	@$(BUILD)/src/osprey/cli/osprey demo --config examples/ecommerce.yaml --dir $(BUILD)/demo
