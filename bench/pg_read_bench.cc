@@ -127,6 +127,20 @@ int main(int argc, char** argv) {
   const double osprey_s = Seconds(t1);
   const double osprey_rate = static_cast<double>(counting.rows) / osprey_s;
 
+  // 1b. the connector alone (rows dropped), to split the cost.
+  struct Drop : RowHandler {
+    int64_t n = 0;
+    Status OnColumns(const std::vector<std::string>&) override { return Status::Ok(); }
+    Status OnRow(const std::vector<Cell>&) override {
+      ++n;
+      return Status::Ok();
+    }
+  } drop;
+  auto t1b = std::chrono::steady_clock::now();
+  Status qb = (*src)->Query({from, to}, drop);
+  if (!qb.ok()) return Fail(qb);
+  const double connector_s = Seconds(t1b);
+
   // 2. psql's \copy of the same query, bounds written in.
   std::string sql = d.query;
   auto replace = [&](const std::string& what, const std::string& with) {
@@ -150,6 +164,8 @@ int main(int argc, char** argv) {
               static_cast<long long>(counting.rows), agg.intervals().size());
   std::printf("osprey (libpq single-row + Aggregator): %8.2f s  %10.0f rows/s\n", osprey_s,
               osprey_rate);
+  std::printf("osprey connector only (rows dropped):   %8.2f s  %10.0f rows/s\n", connector_s,
+              static_cast<double>(drop.n) / connector_s);
   std::printf("psql \\copy (query) to /dev/null:        %8.2f s  %10.0f rows/s\n", psql_s,
               psql_rate);
   std::printf("ratio osprey/psql:   %.2f (target >= 0.80)\n", osprey_rate / psql_rate);
