@@ -119,13 +119,23 @@ int main(int argc, char** argv) {
   if (!src.ok()) return Fail(src.status());
   IntervalGrid grid = *IntervalGrid::Create(d.frequency, d.timezone);
   ingest::SeriesCatalog catalog(d);
+  // The machine may be shared: alternate the two readers for `rounds`
+  // rounds and keep each one's best time.
+  const int rounds = 3;
+  double osprey_s = 1e300, connector_s = 1e300, psql_s = 1e300;
+  int64_t rows_read = 0;
+  size_t intervals = 0;
+  long mid_rss = 0;
+  for (int round = 0; round < rounds; ++round) {
   auto t1 = std::chrono::steady_clock::now();
   ingest::Aggregator agg(d, grid, catalog, from, to);
   Counting counting(agg);
   Status q = (*src)->Query({from, to}, counting);
   if (!q.ok()) return Fail(q);
-  const double osprey_s = Seconds(t1);
-  const double osprey_rate = static_cast<double>(counting.rows) / osprey_s;
+  osprey_s = std::min(osprey_s, Seconds(t1));
+  rows_read = counting.rows;
+  intervals = agg.intervals().size();
+  mid_rss = std::max(mid_rss, counting.max_rss_mid);
 
   // 1b. the connector alone (rows dropped), to split the cost.
   struct Drop : RowHandler {
@@ -139,7 +149,7 @@ int main(int argc, char** argv) {
   auto t1b = std::chrono::steady_clock::now();
   Status qb = (*src)->Query({from, to}, drop);
   if (!qb.ok()) return Fail(qb);
-  const double connector_s = Seconds(t1b);
+  connector_s = std::min(connector_s, Seconds(t1b));
 
   // 2. psql's \copy of the same query, bounds written in.
   std::string sql = d.query;
@@ -157,21 +167,23 @@ int main(int argc, char** argv) {
                                       dsn, sql);
   auto t2 = std::chrono::steady_clock::now();
   if (std::system(cmd.c_str()) != 0) return Fail(Internal("psql failed"));
-  const double psql_s = Seconds(t2);
-  const double psql_rate = static_cast<double>(counting.rows) / psql_s;
+  psql_s = std::min(psql_s, Seconds(t2));
+  }
+  const double osprey_rate = static_cast<double>(rows_read) / osprey_s;
+  const double psql_rate = static_cast<double>(rows_read) / psql_s;
 
-  std::printf("rows read:           %lld (%zu intervals aggregated)\n",
-              static_cast<long long>(counting.rows), agg.intervals().size());
+  std::printf("rows read:           %lld (%zu intervals aggregated); best of %d rounds\n",
+              static_cast<long long>(rows_read), intervals, rounds);
   std::printf("osprey (libpq single-row + Aggregator): %8.2f s  %10.0f rows/s\n", osprey_s,
               osprey_rate);
   std::printf("osprey connector only (rows dropped):   %8.2f s  %10.0f rows/s\n", connector_s,
-              static_cast<double>(drop.n) / connector_s);
+              static_cast<double>(rows_read) / connector_s);
   std::printf("psql \\copy (query) to /dev/null:        %8.2f s  %10.0f rows/s\n", psql_s,
               psql_rate);
   std::printf("ratio osprey/psql:   %.2f (target >= 0.80)\n", osprey_rate / psql_rate);
   std::printf("peak RSS:            %.1f MB (before the read %.1f MB, mid-read %.1f MB; target "
               "< 100 MB)\n",
               static_cast<double>(PeakRssKb()) / 1024.0, static_cast<double>(rss_before) / 1024.0,
-              static_cast<double>(counting.max_rss_mid) / 1024.0);
+              static_cast<double>(mid_rss) / 1024.0);
   return 0;
 }
