@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab rca-bench bench check format clean asan api-bench
+.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench bench check format clean asan api-bench
 
 all: build
 
@@ -29,6 +29,11 @@ quality: build
 
 rca-bench: build
 	@$(BUILD)/bench/rca_bench --data ../shared/benchmarks/rca/squeeze_B0
+
+# PostgreSQL read throughput: osprey's connector + aggregation vs psql \copy,
+# 10 million rows on a throw-away server (prints figures; takes a few minutes).
+pg-bench: build
+	@$(BUILD)/bench/pg_read_bench --rows $${ROWS:-10000000}
 
 # The demo, then the UI on its results: served until Ctrl-C when run from a
 # terminal; otherwise (CI, scripts) it prints how to serve.

@@ -11,6 +11,8 @@ PKGS=(
   libcpp-httplib-dev
   chromium chromium-driver fonts-dejavu-core
   wrk curl
+  libpq-dev postgresql postgresql-client libmariadb-dev mariadb-server mariadb-client
+  python3
 )
 if [[ "${1:-}" == "--print" ]]; then printf '%s\n' "${PKGS[@]}"; exit 0; fi
 

@@ -14,6 +14,7 @@
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
 #include "osprey/app/feedback.h"
+#include "osprey/app/detect_config.h"
 #include "osprey/base/clock.h"
 #include "osprey/base/csv.h"
 #include "osprey/base/log.h"
@@ -572,6 +573,46 @@ int RunTokenRevoke(const Args& args) {
   return kExitOk;
 }
 
+int RunDetectConfig(const Args& args) {
+  app::DetectConfigRequest req;
+  const std::string type = args.GetOr("source", "");
+  std::optional<config::SourceType> t = config::ParseSourceType(type);
+  if (!t) {
+    return Fail(InvalidArgument(fmt::format(
+                    "--source: expected sqlite, postgres, mysql or csv, got \"{}\"", type)),
+                true);
+  }
+  req.type = *t;
+  req.path = args.GetOr("path", "");
+  req.connection_env = args.GetOr("connection-env", "");
+  req.query = args.GetOr("query", "");
+  req.name = args.GetOr("name", "my-detector");
+  if (auto n = args.Get("sample")) req.sample_rows = std::max<int64_t>(1, std::atoll(n->c_str()));
+  if (req.path.empty() && req.connection_env.empty()) {
+    return Fail(InvalidArgument("give --path or --connection-env"), true);
+  }
+  if (req.query.empty() && req.type != config::SourceType::kCsv) {
+    return Fail(InvalidArgument("give --query (the SQL to sample)"), true);
+  }
+  auto r = app::SampleAndPropose(req);
+  if (!r.ok()) return Fail(r.status(), r.status().code() == StatusCode::kInvalidArgument);
+  for (const std::string& note : r->notes) std::fprintf(stderr, "detect-config: %s\n", note.c_str());
+  if (!req.query.empty() && (req.query.find("{{interval_start}}") == std::string::npos ||
+                             req.query.find("{{interval_end}}") == std::string::npos)) {
+    std::fprintf(stderr, "detect-config: add \"where <timestamp> >= {{interval_start}} and "
+                         "<timestamp> < {{interval_end}}\" to the query before using the file\n");
+  }
+  const std::string yaml = config::DetectorToYaml(r->detector) + "\n";
+  if (auto out = args.Get("output")) {
+    std::ofstream f(*out);
+    f << yaml;
+    if (!f) return Fail(Unavailable(fmt::format("{}: cannot write", *out)), false);
+  } else {
+    std::fputs(yaml.c_str(), stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Fail(const Status& status, bool config_error) {
@@ -711,6 +752,24 @@ const std::vector<Command>& Commands() {
       {{"token revoke", "Revoke an API token by id; servers stop accepting it within seconds.",
         "osprey token revoke ID", "", {kStateOption}, 1, 1},
        RunTokenRevoke},
+      {{"detect-config", "Sample a query and propose a detector file.",
+        "osprey detect-config --source TYPE (--connection-env VAR | --path P) --query SQL "
+        "[--name NAME] [--sample N] [-o FILE]",
+        "Runs the query (bound over 1970..2100 when it has the {{interval_start}} and "
+        "{{interval_end}} placeholders; stops after --sample rows, default 10000) and guesses "
+        "the timestamp column and format, the frequency (median spacing of distinct "
+        "timestamps), dimensions (text columns with few distinct values) and measures (numeric "
+        "columns, SUM). For csv, --path is the directory and --query is not used. What was "
+        "decided is printed on stderr; the detector YAML on stdout.",
+        {{"source", 0, "TYPE", "sqlite, postgres, mysql or csv"},
+         {"connection-env", 0, "VAR", "environment variable holding the connection"},
+         {"path", 0, "P", "sqlite file or csv directory"},
+         {"query", 0, "SQL", "the query to sample"},
+         {"name", 0, "NAME", "detector name (default my-detector)"},
+         {"sample", 0, "N", "rows to sample (default 10000)"},
+         {"output", 'o', "FILE", "write the detector file here instead of stdout"}},
+        0, 0},
+       RunDetectConfig},
   };
   return kCommands;
 }

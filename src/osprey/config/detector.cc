@@ -33,6 +33,7 @@ std::string_view SourceTypeName(SourceType t) {
   switch (t) {
     case SourceType::kSqlite: return "sqlite";
     case SourceType::kPostgres: return "postgres";
+    case SourceType::kMysql: return "mysql";
     case SourceType::kCsv: return "csv";
   }
   return "unknown";
@@ -70,7 +71,8 @@ std::string_view RuleDirectionName(RuleDirection d) {
 }
 
 std::optional<SourceType> ParseSourceType(std::string_view name) {
-  static constexpr std::array kAll = {SourceType::kSqlite, SourceType::kPostgres, SourceType::kCsv};
+  static constexpr std::array kAll = {SourceType::kSqlite, SourceType::kPostgres,
+                                      SourceType::kMysql, SourceType::kCsv};
   return ParseName(name, kAll, &SourceTypeName);
 }
 

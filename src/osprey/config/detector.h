@@ -16,7 +16,7 @@
 
 namespace osprey::config {
 
-enum class SourceType { kSqlite, kPostgres, kCsv };
+enum class SourceType { kSqlite, kPostgres, kMysql, kCsv };
 enum class Aggregation { kSum, kAvg, kCount, kMin, kMax };
 enum class AlertDestination { kWebhook, kSlack, kPagerDuty, kAlertmanager, kCommand };
 enum class RuleDirection { kBoth, kUp, kDown };
@@ -33,17 +33,41 @@ std::optional<Aggregation> ParseAggregation(std::string_view name);
 std::optional<AlertDestination> ParseAlertDestination(std::string_view name);
 std::optional<RuleDirection> ParseRuleDirection(std::string_view name);
 
+// Options of a csv source (docs/sources.md). Ignored by the other types.
+struct CsvSourceOptions {
+  // The first line of every file names the columns. Default true; when false
+  // the columns are named column1, column2, ...
+  bool header = true;
+  char delimiter = ',';
+  char quote = '"';
+  // "utf-8" (default) or "latin-1" (ISO-8859-1, converted to UTF-8).
+  std::string charset = "utf-8";
+  // "auto" (default: files ending in .gz are gzip-compressed), "true", "false".
+  std::string gzip = "auto";
+  // Where an interval's files live below `path`: a timestamp pattern (the
+  // syntax of timestamp.format) for the directory, e.g. "yyyyMMdd/HHmm" for
+  // Lookout for Metrics' prefix/YYYYMMDD/HHmm/*.csv. Empty: every file sits
+  // directly in `path` and rows are selected by their timestamp only.
+  std::string layout;
+};
+
 struct Source {
   SourceType type = SourceType::kSqlite;
   // sqlite: a database file path; csv: a directory. Relative paths are taken
-  // relative to the detector file's directory.
+  // relative to the detector file's directory. Not used by postgres/mysql.
   std::string path;
-  // Name of an environment variable holding the connection (a DSN for
-  // postgres, a path for sqlite/csv). When set in the environment it wins over
-  // `path`. Passwords are only ever given this way, never in the file.
+  // Name of an environment variable holding the connection: a path for
+  // sqlite/csv; for postgres/mysql a DSN, a URL or a JSON secret
+  // {"username","password","host","port","db"}. When set in the environment
+  // it wins over `path` and `connection_file`. Passwords are only ever given
+  // this way (or in connection_file), never in the detector file.
   std::string connection_env;
+  // postgres/mysql: a file holding the connection in one of the same forms
+  // (e.g. a mounted secret). Relative to the detector file's directory.
+  std::string connection_file;
   // Seconds a single query may run before it is cancelled. Default 300.
   int64_t query_timeout_seconds = 300;
+  CsvSourceOptions csv;
 };
 
 struct Measure {

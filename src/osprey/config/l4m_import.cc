@@ -314,7 +314,9 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
   if (db_type) {
     const std::string type = SanitizeName(*db_type);
     d.source.type = SourceType::kPostgres;
-    if (type == "redshift") {
+    if (type == "mysql" || type == "aurora-mysql" || type == "mariadb") {
+      d.source.type = SourceType::kMysql;
+    } else if (type == "redshift") {
       warnings.push_back("database_type redshift: source set to postgres (Redshift speaks the "
                          "PostgreSQL protocol); check the query's SQL dialect");
     } else if (type != "postgres" && type != "postgresql" && type != "aurora-postgresql") {
@@ -339,7 +341,7 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
         "passwords; set the environment variable {} (source.connection_env) to the connection "
         "DSN held in that secret",
         *secret, d.source.connection_env));
-  } else if (d.source.type == SourceType::kPostgres) {
+  } else if (d.source.type != SourceType::kCsv) {
     warnings.push_back(fmt::format("set the environment variable {} (source.connection_env) to "
                                    "the database's connection DSN",
                                    d.source.connection_env));
@@ -352,6 +354,10 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
                                    *bucket));
   }
 
+  if (d.source.type == SourceType::kCsv) {
+    warnings.push_back("a csv source has no query: set source.csv (layout, header, delimiter) "
+                       "to match the files");
+  } else {
   if (table.empty()) table = "my_table";
   std::vector<std::string> measure_names;
   for (const Measure& m : d.measures) measure_names.push_back(m.name);
@@ -367,6 +373,7 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
       "{{{{interval_start}}}} and {{{{interval_end}}}} bounds",
       table, d.timestamp_column, fmt::join(d.dimensions, ", "),
       fmt::join(measure_names, ", ")));
+  }
 
   // Alert: L4M delivered to SNS or Lambda; osprey posts to a webhook.
   OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> alert_name,

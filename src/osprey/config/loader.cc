@@ -306,26 +306,97 @@ Status CheckFileName(const Reader& r, const Field& f, const std::string& value) 
   return Status::Ok();
 }
 
+Result<char> ReadChar(const Reader& r, const Field& f) {
+  OSPREY_ASSIGN_OR_RETURN(std::string text, r.String(f));
+  if (text == "\\t" || text == "tab") return '\t';
+  if (text.size() != 1 || text[0] == '\n' || text[0] == '\r') {
+    return r.Error(f, fmt::format("expected one character (or \"tab\"), got \"{}\"", text));
+  }
+  return text[0];
+}
+
+Result<CsvSourceOptions> ReadCsvOptions(const Reader& r, const Field& f) {
+  OSPREY_ASSIGN_OR_RETURN(
+      Fields m, r.Map(f, {"header", "delimiter", "quote", "charset", "gzip", "layout"}));
+  CsvSourceOptions o;
+  if (auto h = m.Get("header")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string v, r.String(*h));
+    if (v != "true" && v != "false") return r.Error(*h, "expected true or false");
+    o.header = v == "true";
+  }
+  if (auto d = m.Get("delimiter")) {
+    OSPREY_ASSIGN_OR_RETURN(o.delimiter, ReadChar(r, *d));
+  }
+  if (auto q = m.Get("quote")) {
+    OSPREY_ASSIGN_OR_RETURN(o.quote, ReadChar(r, *q));
+    if (o.quote == o.delimiter) return r.Error(*q, "the quote must differ from the delimiter");
+  }
+  if (auto c = m.Get("charset")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string v, r.String(*c));
+    const std::string l = Lower(v);
+    if (l == "utf-8" || l == "utf8") {
+      o.charset = "utf-8";
+    } else if (l == "latin-1" || l == "latin1" || l == "iso-8859-1") {
+      o.charset = "latin-1";
+    } else {
+      return r.Error(*c, fmt::format("unsupported charset \"{}\"; expected utf-8 or latin-1", v));
+    }
+  }
+  if (auto g = m.Get("gzip")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string v, r.String(*g));
+    if (v != "auto" && v != "true" && v != "false") {
+      return r.Error(*g, fmt::format("expected auto, true or false, got \"{}\"", v));
+    }
+    o.gzip = v;
+  }
+  if (auto l = m.Get("layout")) {
+    OSPREY_ASSIGN_OR_RETURN(o.layout, r.String(*l));
+    if (!o.layout.empty()) {
+      Result<TimestampFormat> tf = TimestampFormat::Parse(o.layout);
+      if (!tf.ok()) return r.Error(*l, tf.status().message());
+      if (tf->pattern().rfind("epoch", 0) == 0 || tf->pattern() == "iso8601" ||
+          o.layout.front() == '/' || o.layout.find("..") != std::string::npos) {
+        return r.Error(*l, "expected a relative directory pattern like yyyyMMdd/HHmm");
+      }
+    }
+  }
+  return o;
+}
+
 Result<Source> ReadSource(const Reader& r, const Field& f) {
-  OSPREY_ASSIGN_OR_RETURN(Fields m,
-                          r.Map(f, {"type", "path", "connection_env", "query_timeout"}));
+  OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"type", "path", "connection_env", "connection_file",
+                                              "query_timeout", "csv"}));
   Source s;
   if (auto t = m.Get("type")) {
     OSPREY_ASSIGN_OR_RETURN(std::string name, r.String(*t));
     std::optional<SourceType> type = ParseSourceType(name);
     if (!type) {
-      return r.Error(*t, fmt::format("unknown source type \"{}\"; expected sqlite, postgres or csv",
-                                     name));
+      return r.Error(*t, fmt::format(
+                             "unknown source type \"{}\"; expected sqlite, postgres, mysql or csv",
+                             name));
     }
     s.type = *type;
   }
+  const bool database = s.type == SourceType::kPostgres || s.type == SourceType::kMysql;
   if (auto p = m.Get("path")) {
     OSPREY_ASSIGN_OR_RETURN(s.path, r.NonEmptyString(*p));
     if (HasUrlPassword(s.path) || HasDsnPassword(s.path)) return r.Error(*p, kUseConnectionEnv);
+    if (database) {
+      return r.Error(*p, fmt::format("a {} source takes its connection from connection_env or "
+                                     "connection_file, not path",
+                                     SourceTypeName(s.type)));
+    }
   }
   if (auto e = m.Get("connection_env")) {
     OSPREY_ASSIGN_OR_RETURN(s.connection_env, r.String(*e));
     OSPREY_RETURN_IF_ERROR(CheckEnvName(r, *e, s.connection_env));
+  }
+  if (auto cf = m.Get("connection_file")) {
+    OSPREY_ASSIGN_OR_RETURN(s.connection_file, r.NonEmptyString(*cf));
+    if (HasUrlPassword(s.connection_file) || HasDsnPassword(s.connection_file)) {
+      return r.Error(*cf, kUseConnectionEnv);
+    }
+    if (!database) return r.Error(*cf, "connection_file is for postgres and mysql sources only");
   }
   if (auto q = m.Get("query_timeout")) {
     OSPREY_ASSIGN_OR_RETURN(s.query_timeout_seconds, r.Integer(*q));
@@ -333,7 +404,14 @@ Result<Source> ReadSource(const Reader& r, const Field& f) {
       return r.Error(*q, "expected a positive number of seconds");
     }
   }
-  if (s.path.empty() && s.connection_env.empty()) {
+  if (auto c = m.Get("csv")) {
+    if (s.type != SourceType::kCsv) return r.Error(*c, "csv options need source type csv");
+    OSPREY_ASSIGN_OR_RETURN(s.csv, ReadCsvOptions(r, *c));
+  }
+  if (database && s.connection_env.empty() && s.connection_file.empty()) {
+    return r.Error(f, "expected connection_env or connection_file (or both)");
+  }
+  if (!database && s.path.empty() && s.connection_env.empty()) {
     return r.Error(f, "expected path or connection_env (or both)");
   }
   return s;
@@ -549,6 +627,17 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
   return out;
 }
 
+Status CheckPlaceholders(const Reader& r, const Field& query, const std::string& text) {
+  for (std::string_view placeholder : {kIntervalStart, kIntervalEnd}) {
+    if (text.find(placeholder) == std::string::npos) {
+      return r.Error(query, fmt::format("the query lacks the {} placeholder; expected a filter "
+                                        "like \"ts >= {} and ts < {}\"",
+                                        placeholder, kIntervalStart, kIntervalEnd));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Detector> ReadDetector(const Reader& r, const Field& root) {
   OSPREY_ASSIGN_OR_RETURN(
       Fields m, r.Map(root, {"name", "description", "frequency", "timezone", "offset",
@@ -608,14 +697,20 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
   OSPREY_ASSIGN_OR_RETURN(Field source, r.Required(m, "source", "a map with type and path"));
   OSPREY_ASSIGN_OR_RETURN(d.source, ReadSource(r, source));
 
-  OSPREY_ASSIGN_OR_RETURN(Field query, r.Required(m, "query", "the SQL query text"));
-  OSPREY_ASSIGN_OR_RETURN(d.query, r.NonEmptyString(query));
-  for (std::string_view placeholder : {kIntervalStart, kIntervalEnd}) {
-    if (d.query.find(placeholder) == std::string::npos) {
-      return r.Error(query, fmt::format("the query lacks the {} placeholder; expected a filter "
-                                        "like \"ts >= {} and ts < {}\"",
-                                        placeholder, kIntervalStart, kIntervalEnd));
+  if (d.source.type == SourceType::kCsv) {
+    // A csv source reads files, not SQL: the rows of an interval are those of
+    // its files (source.csv.layout) whose timestamp falls inside it.
+    if (auto q = m.Get("query")) {
+      OSPREY_ASSIGN_OR_RETURN(std::string text, r.String(*q));
+      if (!text.empty()) {
+        return r.Error(*q, "a csv source has no query: leave query out (rows are selected by "
+                           "source.csv.layout and the timestamp column)");
+      }
     }
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(Field query, r.Required(m, "query", "the SQL query text"));
+    OSPREY_ASSIGN_OR_RETURN(d.query, r.NonEmptyString(query));
+    OSPREY_RETURN_IF_ERROR(CheckPlaceholders(r, query, d.query));
   }
 
   if (auto ts = m.Get("timestamp")) {
@@ -735,18 +830,16 @@ Result<Detector> LoadDetectorFile(const std::string& path) {
     return InvalidArgument(fmt::format("{}:1: cannot read the detector file", path));
   }
   OSPREY_ASSIGN_OR_RETURN(Detector d, LoadDetector(text.str(), path));
-  if (!d.source.path.empty()) {
-    std::filesystem::path p(d.source.path);
-    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-    if (p.is_relative() && !dir.empty()) d.source.path = (dir / p).lexically_normal().string();
-  }
-  // Secret files of alerts are relative to the detector file too.
+  // Every file the detector names is relative to the detector file.
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  auto resolve = [&](std::string& file) {
+    if (file.empty() || dir.empty() || !std::filesystem::path(file).is_relative()) return;
+    file = (dir / file).lexically_normal().string();
+  };
+  resolve(d.source.path);
+  resolve(d.source.connection_file);
   for (Alert& a : d.alerts) {
-    for (std::string* f : {&a.target_file, &a.signing_key_file, &a.routing_key_file}) {
-      if (f->empty() || dir.empty() || !std::filesystem::path(*f).is_relative()) continue;
-      *f = (dir / *f).lexically_normal().string();
-    }
+    for (std::string* f : {&a.target_file, &a.signing_key_file, &a.routing_key_file}) resolve(*f);
   }
   return d;
 }
@@ -776,12 +869,30 @@ std::string DetectorToYaml(const Detector& d) {
   if (!d.source.connection_env.empty()) {
     out << YAML::Key << "connection_env" << YAML::Value << d.source.connection_env;
   }
+  if (!d.source.connection_file.empty()) {
+    out << YAML::Key << "connection_file" << YAML::Value;
+    EmitString(out, d.source.connection_file);
+  }
   out << YAML::Key << "query_timeout" << YAML::Value
       << fmt::format("{}", d.source.query_timeout_seconds);
+  if (d.source.type == SourceType::kCsv) {
+    const CsvSourceOptions& c = d.source.csv;
+    out << YAML::Key << "csv" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "header" << YAML::Value << (c.header ? "true" : "false");
+    out << YAML::Key << "delimiter" << YAML::Value << YAML::DoubleQuoted
+        << (c.delimiter == '\t' ? std::string("tab") : std::string(1, c.delimiter));
+    out << YAML::Key << "quote" << YAML::Value << YAML::DoubleQuoted << std::string(1, c.quote);
+    out << YAML::Key << "charset" << YAML::Value << c.charset;
+    out << YAML::Key << "gzip" << YAML::Value << c.gzip;
+    if (!c.layout.empty()) out << YAML::Key << "layout" << YAML::Value << YAML::DoubleQuoted << c.layout;
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
 
-  out << YAML::Key << "query" << YAML::Value;
-  EmitString(out, d.query);
+  if (!d.query.empty()) {
+    out << YAML::Key << "query" << YAML::Value;
+    EmitString(out, d.query);
+  }
 
   out << YAML::Key << "timestamp" << YAML::Value << YAML::Flow << YAML::BeginMap;
   out << YAML::Key << "column" << YAML::Value;

@@ -26,7 +26,7 @@ offset: 300
 history_start: 2020-10-01
 source:
   type: postgres
-  path: /data/warehouse
+  connection_file: /run/secrets/warehouse.json
   connection_env: OSPREY_DSN
   query_timeout: 60
 query: |
@@ -62,7 +62,7 @@ constexpr char kFullJson[] = R"({
   "timezone": "Europe/Berlin",
   "offset": 300,
   "history_start": "2020-10-01",
-  "source": {"type": "postgres", "path": "/data/warehouse", "connection_env": "OSPREY_DSN",
+  "source": {"type": "postgres", "connection_file": "/run/secrets/warehouse.json", "connection_env": "OSPREY_DSN",
              "query_timeout": 60},
   "query": "select ts, views, revenue, platform, marketplace from e\nwhere ts >= {{interval_start}} and ts < {{interval_end}}\n",
   "timestamp": {"column": "ts", "format": "yyyy-MM-dd'T'HH:mm:ss"},
@@ -90,6 +90,10 @@ void ExpectSameDetector(const Detector& a, const Detector& b) {
   EXPECT_EQ(a.offset_seconds, b.offset_seconds);
   EXPECT_EQ(a.source.type, b.source.type);
   EXPECT_EQ(a.source.path, b.source.path);
+  EXPECT_EQ(a.source.connection_file, b.source.connection_file);
+  EXPECT_EQ(a.source.csv.layout, b.source.csv.layout);
+  EXPECT_EQ(a.source.csv.delimiter, b.source.csv.delimiter);
+  EXPECT_EQ(a.source.csv.header, b.source.csv.header);
   EXPECT_EQ(a.source.connection_env, b.source.connection_env);
   EXPECT_EQ(a.source.query_timeout_seconds, b.source.query_timeout_seconds);
   EXPECT_EQ(a.query, b.query);
@@ -134,7 +138,7 @@ TEST(LoaderTest, FullFileLoadsEveryField) {
   ASSERT_TRUE(d.history_start.has_value());
   EXPECT_EQ(FormatIso(*d.history_start), "2020-09-30T22:00:00Z");  // midnight in Berlin (CEST)
   EXPECT_EQ(d.source.type, SourceType::kPostgres);
-  EXPECT_EQ(d.source.path, "/data/warehouse");
+  EXPECT_EQ(d.source.connection_file, "/run/secrets/warehouse.json");
   EXPECT_EQ(d.source.connection_env, "OSPREY_DSN");
   EXPECT_EQ(d.source.query_timeout_seconds, 60);
   EXPECT_EQ(d.query,

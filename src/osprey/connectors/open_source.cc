@@ -3,11 +3,35 @@
 #include <cstdlib>
 
 #include "osprey/config/detector.h"
+#include "osprey/connectors/connection.h"
+#include "osprey/connectors/csv_source.h"
+#include "osprey/connectors/mysql_source.h"
+#include "osprey/connectors/postgres_source.h"
 #include "osprey/connectors/sqlite_source.h"
 
 namespace osprey::connectors {
 
 Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
+  auto in_detector = [&](const Status& s) {
+    return s.WithContext(fmt::format("detector '{}'", d.name));
+  };
+  OSPREY_ASSIGN_OR_RETURN(TimestampFormat format, TimestampFormat::Parse(d.timestamp_format));
+  if (d.source.type == config::SourceType::kPostgres ||
+      d.source.type == config::SourceType::kMysql) {
+    Result<std::string> connection = ResolveConnection(d);
+    if (!connection.ok()) return in_detector(connection.status());
+    if (d.source.type == config::SourceType::kPostgres) {
+      PostgresSourceOptions o{*connection, d.query, format, d.timezone,
+                              d.source.query_timeout_seconds};
+      auto pg = PostgresSource::Open(std::move(o));
+      if (!pg.ok()) return in_detector(pg.status());
+      return std::unique_ptr<Source>(std::move(pg).value());
+    }
+    MysqlSourceOptions o{*connection, d.query, format, d.timezone, d.source.query_timeout_seconds};
+    auto my = MysqlSource::Open(std::move(o));
+    if (!my.ok()) return in_detector(my.status());
+    return std::unique_ptr<Source>(std::move(my).value());
+  }
   std::string connection = d.source.path;
   if (!d.source.connection_env.empty()) {
     const char* env = std::getenv(d.source.connection_env.c_str());
@@ -20,20 +44,15 @@ Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
         d.name, d.source.connection_env.empty() ? "named by source.connection_env"
                                                 : d.source.connection_env));
   }
-  OSPREY_ASSIGN_OR_RETURN(TimestampFormat format, TimestampFormat::Parse(d.timestamp_format));
-  switch (d.source.type) {
-    case config::SourceType::kSqlite: {
-      SqliteSourceOptions o{connection, d.query, format, d.timezone, d.source.query_timeout_seconds};
-      auto src = SqliteSource::Open(std::move(o));
-      if (!src.ok()) return src.status().WithContext(fmt::format("detector '{}'", d.name));
-      return std::unique_ptr<Source>(std::move(src).value());
-    }
-    case config::SourceType::kPostgres:
-    case config::SourceType::kCsv:
-      break;
+  if (d.source.type == config::SourceType::kCsv) {
+    auto csv = CsvSource::Open(connection, d);
+    if (!csv.ok()) return in_detector(csv.status());
+    return std::unique_ptr<Source>(std::move(csv).value());
   }
-  return Unimplemented(fmt::format("detector '{}': source type '{}' is not supported yet", d.name,
-                                   config::SourceTypeName(d.source.type)));
+  SqliteSourceOptions o{connection, d.query, format, d.timezone, d.source.query_timeout_seconds};
+  auto src = SqliteSource::Open(std::move(o));
+  if (!src.ok()) return in_detector(src.status());
+  return std::unique_ptr<Source>(std::move(src).value());
 }
 
 }  // namespace osprey::connectors

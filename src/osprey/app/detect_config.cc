@@ -1,0 +1,279 @@
+#include "osprey/app/detect_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "osprey/base/csv.h"
+#include "osprey/connectors/source.h"
+
+namespace osprey::app {
+namespace {
+
+constexpr const char* kFormats[] = {
+    "yyyy-MM-dd HH:mm:ss",       "yyyy-MM-dd'T'HH:mm:ssXXX", "yyyy-MM-dd'T'HH:mm:ss",
+    "yyyy-MM-dd HH:mm:ssXXX",    "yyyy-MM-dd HH:mm",         "yyyy-MM-dd'T'HH:mm",
+    "yyyy/MM/dd HH:mm:ss",       "dd/MM/yyyy HH:mm:ss",      "MM/dd/yyyy HH:mm:ss",
+    "dd.MM.yyyy HH:mm:ss",       "yyyy-MM-dd",               "yyyyMMdd",
+    "iso8601",                   "epoch",                    "epoch_millis"};
+
+constexpr std::pair<const char*, int64_t> kFrequencies[] = {
+    {"PT1M", 60},     {"PT5M", 300},     {"PT10M", 600},    {"PT15M", 900},
+    {"PT30M", 1800},  {"PT1H", 3600},    {"PT2H", 7200},    {"PT3H", 10800},
+    {"PT6H", 21600},  {"PT12H", 43200},  {"P1D", 86400},    {"P7D", 604800}};
+
+bool IsNumber(std::string_view s) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+}
+
+// Parses every value of column `c` with `format`; the instants when at least
+// 95% of the non-null values parse, else nothing.
+std::optional<std::vector<Instant>> TryFormat(const Sample& s, size_t c, const std::string& format) {
+  Result<TimestampFormat> f = TimestampFormat::Parse(format);
+  if (!f.ok()) return std::nullopt;
+  const bool epoch = format.rfind("epoch", 0) == 0;
+  std::vector<Instant> out;
+  size_t values = 0;
+  for (const auto& row : s.rows) {
+    const Sample::Value& v = row[c];
+    if (v.null) continue;
+    ++values;
+    if (epoch) {
+      // Plausible epochs only (2001..2096), so that counts are not timestamps.
+      double x = 0;
+      if (!IsNumber(v.text)) continue;
+      std::from_chars(v.text.data(), v.text.data() + v.text.size(), x);
+      const double lo = format == "epoch" ? 1e9 : 1e12;
+      if (x < lo || x > 4 * lo) continue;
+    }
+    Result<Instant> t = f->ParseValue(v.text, TimeZone::Utc());
+    if (t.ok()) out.push_back(*t);
+  }
+  if (values == 0 || out.size() * 100 < values * 95) return std::nullopt;
+  return out;
+}
+
+int NameScore(const std::string& name) {
+  std::string n;
+  for (char ch : name) n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  for (const char* good : {"timestamp", "ts", "time", "datetime", "date", "created_at", "event_time"}) {
+    if (n == good) return 2;
+  }
+  return n.find("time") != std::string::npos || n.find("date") != std::string::npos ? 1 : 0;
+}
+
+}  // namespace
+
+Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfigRequest& req) {
+  if (s.rows.empty()) {
+    return InvalidArgument("the query returned no rows to sample; widen it or check the data");
+  }
+  DetectConfigResult out;
+  config::Detector& d = out.detector;
+  d.name = req.name;
+  d.source.type = req.type;
+  d.source.path = req.path;
+  d.source.connection_env = req.connection_env;
+  d.query = req.type == config::SourceType::kCsv ? "" : req.query;
+
+  // Timestamp: the best-named column with a format that parses ~all values;
+  // text formats before epoch numbers.
+  int best_score = -1;
+  size_t ts_col = 0;
+  std::vector<Instant> stamps;
+  for (size_t c = 0; c < s.columns.size(); ++c) {
+    for (const char* format : kFormats) {
+      auto parsed = TryFormat(s, c, format);
+      if (!parsed) continue;
+      const bool epoch = std::string_view(format).rfind("epoch", 0) == 0;
+      const int score = NameScore(s.columns[c]) * 2 + (epoch ? 0 : 1);
+      if (score > best_score) {
+        best_score = score;
+        ts_col = c;
+        d.timestamp_format = format;
+        stamps = std::move(*parsed);
+      }
+      break;  // first matching format of a column wins
+    }
+  }
+  if (best_score < 0) {
+    return InvalidArgument(fmt::format("no column of ({}) parses as a timestamp in any known "
+                                       "format; set timestamp.format by hand",
+                                       fmt::join(s.columns, ", ")));
+  }
+  d.timestamp_column = s.columns[ts_col];
+  out.notes.push_back(fmt::format("timestamp: column '{}', format '{}'", d.timestamp_column,
+                                  d.timestamp_format));
+
+  // Frequency: median spacing of distinct timestamps, snapped to the nearest
+  // standard duration on a log scale.
+  std::set<Instant> distinct(stamps.begin(), stamps.end());
+  std::vector<int64_t> gaps;
+  for (auto it = distinct.begin(); std::next(it) != distinct.end() && it != distinct.end(); ++it) {
+    gaps.push_back(ToUnixSeconds(*std::next(it)) - ToUnixSeconds(*it));
+  }
+  std::string freq = "PT1H";
+  if (!gaps.empty()) {
+    std::nth_element(gaps.begin(), gaps.begin() + static_cast<long>(gaps.size() / 2), gaps.end());
+    const double median = static_cast<double>(gaps[gaps.size() / 2]);
+    double best = 1e300;
+    for (const auto& [name, seconds] : kFrequencies) {
+      const double dist = std::fabs(std::log(std::max(median, 1.0) / static_cast<double>(seconds)));
+      if (dist < best) {
+        best = dist;
+        freq = name;
+      }
+    }
+    out.notes.push_back(fmt::format("frequency: {} (median spacing of {} distinct timestamps: "
+                                    "{} s)",
+                                    freq, distinct.size(), median));
+  } else {
+    out.notes.push_back("frequency: PT1H (one distinct timestamp only: a guess)");
+  }
+  d.frequency = *Duration::Parse(freq);
+
+  // Dimensions: text columns with few distinct values; measures: numbers.
+  const size_t max_distinct = std::max<size_t>(2, std::min<size_t>(100, s.rows.size() / 2));
+  for (size_t c = 0; c < s.columns.size(); ++c) {
+    if (c == ts_col) continue;
+    size_t numbers = 0, values = 0;
+    std::set<std::string> texts;
+    for (const auto& row : s.rows) {
+      const Sample::Value& v = row[c];
+      if (v.null) continue;
+      ++values;
+      if (v.number || IsNumber(v.text)) ++numbers;
+      if (texts.size() <= max_distinct) texts.insert(v.text);
+    }
+    if (values == 0) {
+      out.notes.push_back(fmt::format("'{}': only NULLs in the sample, left out", s.columns[c]));
+    } else if (numbers == values) {
+      d.measures.push_back({s.columns[c], config::Aggregation::kSum});
+    } else if (texts.size() <= max_distinct) {
+      d.dimensions.push_back(s.columns[c]);
+    } else {
+      out.notes.push_back(fmt::format("'{}': text with more than {} distinct values, left out "
+                                      "(too many series)",
+                                      s.columns[c], max_distinct));
+    }
+  }
+  if (d.measures.empty()) {
+    return InvalidArgument(fmt::format("no numeric column to measure among ({})",
+                                       fmt::join(s.columns, ", ")));
+  }
+  out.notes.push_back(fmt::format("dimensions: {}; measures (SUM): {}", fmt::join(d.dimensions, ", "),
+                                  [&] {
+                                    std::vector<std::string> m;
+                                    for (const auto& x : d.measures) m.push_back(x.name);
+                                    return fmt::format("{}", fmt::join(m, ", "));
+                                  }()));
+  return out;
+}
+
+namespace {
+
+class Sampler : public RowHandler {
+ public:
+  Sampler(Sample& s, int64_t limit) : s_(s), limit_(limit) {}
+  Status OnColumns(const std::vector<std::string>& names) override {
+    s_.columns = names;
+    return Status::Ok();
+  }
+  Status OnRow(const std::vector<Cell>& cells) override {
+    std::vector<Sample::Value> row;
+    for (const Cell& c : cells) {
+      Sample::Value v;
+      switch (c.type) {
+        case Cell::Type::kNull: v.null = true; break;
+        case Cell::Type::kInteger: v.number = true; v.text = std::to_string(c.integer); break;
+        case Cell::Type::kReal: v.number = true; v.text = fmt::format("{}", c.real); break;
+        case Cell::Type::kText: v.text = std::string(c.text); break;
+      }
+      row.push_back(std::move(v));
+    }
+    s_.rows.push_back(std::move(row));
+    if (static_cast<int64_t>(s_.rows.size()) >= limit_) {
+      full = true;
+      return FailedPrecondition("sample complete");  // stops the query
+    }
+    return Status::Ok();
+  }
+  bool full = false;
+
+ private:
+  Sample& s_;
+  int64_t limit_;
+};
+
+Status SampleCsv(const std::string& dir, int64_t limit, Sample& s) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string ext = it->path().extension().string();
+    if (it->is_regular_file() && (ext == ".csv" || ext == ".tsv" || ext == ".txt")) {
+      files.push_back(it->path());
+    }
+  }
+  if (ec) return Unavailable(fmt::format("cannot list '{}': {}", dir, ec.message()));
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    CsvReader reader(in, f.string(),
+                     CsvOptions{f.extension() == ".tsv" ? '\t' : ',', '"'});
+    std::vector<std::string> fields;
+    bool header = true;
+    while (static_cast<int64_t>(s.rows.size()) < limit) {
+      OSPREY_ASSIGN_OR_RETURN(bool more, reader.Next(fields));
+      if (!more) break;
+      if (header) {
+        header = false;
+        if (s.columns.empty()) s.columns = fields;
+        continue;
+      }
+      if (fields.size() != s.columns.size()) continue;
+      std::vector<Sample::Value> row;
+      for (auto& x : fields) row.push_back({x.empty(), false, x});
+      s.rows.push_back(std::move(row));
+    }
+  }
+  if (files.empty()) return NotFound(fmt::format("no .csv/.tsv/.txt files under '{}'", dir));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<DetectConfigResult> SampleAndPropose(const DetectConfigRequest& req) {
+  Sample sample;
+  if (req.type == config::SourceType::kCsv) {
+    std::string dir = req.path;
+    if (!req.connection_env.empty()) {
+      if (const char* e = std::getenv(req.connection_env.c_str()); e && *e) dir = e;
+    }
+    OSPREY_RETURN_IF_ERROR(SampleCsv(dir, req.sample_rows, sample));
+  } else {
+    config::Detector probe;
+    probe.name = req.name;
+    probe.source.type = req.type;
+    probe.source.path = req.path;
+    probe.source.connection_env = req.connection_env;
+    probe.query = req.query;
+    probe.timestamp_format = "yyyy-MM-dd HH:mm:ss";
+    OSPREY_ASSIGN_OR_RETURN(auto source, connectors::OpenSource(probe));
+    Sampler sampler(sample, req.sample_rows);
+    const connectors::QueryRange wide{*ParseInstant("1970-01-01", TimeZone::Utc()),
+                                      *ParseInstant("2100-01-01", TimeZone::Utc())};
+    Status s = source->Query(wide, sampler);
+    if (!s.ok() && !sampler.full) return s;
+  }
+  return ProposeFromSample(sample, req);
+}
+
+}  // namespace osprey::app

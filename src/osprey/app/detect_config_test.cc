@@ -1,0 +1,91 @@
+#include "osprey/app/detect_config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "osprey/app/demo_data.h"
+#include "osprey/config/loader.h"
+
+namespace osprey::app {
+namespace {
+
+TEST(DetectConfigTest, ProposesTheExampleDetectorFromTheDemoWarehouse) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("osprey_detect_config_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  DemoOptions o;
+  o.days = 7;
+  ASSERT_TRUE(WriteDemoWarehouse(GenerateDemoData(o), (dir / "w.db").string()).ok());
+  DetectConfigRequest req;
+  req.type = config::SourceType::kSqlite;
+  req.path = (dir / "w.db").string();
+  req.query =
+      "select e.ts as timestamp, e.views, e.revenue, p.name as platform, m.name as marketplace "
+      "from ecommerce e join platform p on e.platform = p.id join marketplace m on "
+      "e.marketplace = m.id where e.ts >= {{interval_start}} and e.ts < {{interval_end}}";
+  req.name = "shop";
+  req.sample_rows = 2000;
+  auto r = SampleAndPropose(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const config::Detector& d = r->detector;
+  EXPECT_EQ(d.timestamp_column, "timestamp");
+  EXPECT_EQ(d.timestamp_format, "yyyy-MM-dd HH:mm:ss");
+  EXPECT_EQ(d.frequency.ToString(), "PT1H");
+  EXPECT_EQ(d.dimensions, (std::vector<std::string>{"platform", "marketplace"}));
+  ASSERT_EQ(d.measures.size(), 2u);
+  EXPECT_EQ(d.measures[0].name, "views");
+  EXPECT_EQ(d.measures[1].name, "revenue");
+  // The proposal is a valid detector file.
+  auto back = config::LoadDetector(config::DetectorToYaml(d), "proposed.yaml");
+  EXPECT_TRUE(back.ok()) << back.status().ToString();
+  std::filesystem::remove_all(dir);
+}
+
+Sample Make(std::vector<std::string> columns, std::vector<std::vector<std::string>> rows) {
+  Sample s;
+  s.columns = std::move(columns);
+  for (auto& r : rows) {
+    std::vector<Sample::Value> row;
+    for (auto& x : r) row.push_back({x == "NULL", false, x});
+    s.rows.push_back(std::move(row));
+  }
+  return s;
+}
+
+TEST(DetectConfigTest, EpochSecondsFiveMinutesAndHighCardinalityText) {
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < 300; ++i) {
+    rows.push_back({std::to_string(1700000000 + (i / 3) * 300), i % 2 ? "eu" : "us",
+                    "order-" + std::to_string(i), std::to_string(i * 1.5), "NULL"});
+  }
+  DetectConfigRequest req;
+  req.type = config::SourceType::kCsv;
+  req.path = "/data";
+  auto r = ProposeFromSample(Make({"when", "region", "order_id", "amount", "empty"}, rows), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->detector.timestamp_column, "when");
+  EXPECT_EQ(r->detector.timestamp_format, "epoch");
+  EXPECT_EQ(r->detector.frequency.ToString(), "PT5M");
+  EXPECT_EQ(r->detector.dimensions, (std::vector<std::string>{"region"}));
+  ASSERT_EQ(r->detector.measures.size(), 1u);
+  EXPECT_EQ(r->detector.measures[0].name, "amount");
+  EXPECT_TRUE(r->detector.query.empty());
+}
+
+TEST(DetectConfigTest, DailyIsoDatesAndFailures) {
+  auto r = ProposeFromSample(
+      Make({"day", "n"}, {{"2025-01-01", "1"}, {"2025-01-02", "2"}, {"2025-01-04", "3"}}), {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->detector.timestamp_format, "yyyy-MM-dd");
+  EXPECT_EQ(r->detector.frequency.ToString(), "P1D");
+  auto none = ProposeFromSample(Make({"a", "b"}, {{"x", "1"}}), {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("a, b"), std::string::npos);
+  EXPECT_FALSE(ProposeFromSample(Make({"a"}, {}), {}).ok());
+}
+
+}  // namespace
+}  // namespace osprey::app

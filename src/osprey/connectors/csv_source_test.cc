@@ -1,0 +1,97 @@
+#include "osprey/connectors/csv_source.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "osprey/connectors/collect_rows.h"
+
+namespace osprey::connectors {
+namespace {
+namespace fs = std::filesystem;
+
+class CsvSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("osprey_csv_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    d_.name = "shop";
+    d_.source.type = config::SourceType::kCsv;
+    d_.timestamp_column = "ts";
+    d_.timestamp_format = "yyyy-MM-dd HH:mm:ss";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void Write(const std::string& rel, const std::string& text) {
+    fs::create_directories((dir_ / rel).parent_path());
+    std::ofstream(dir_ / rel, std::ios::binary) << text;
+  }
+  void WriteGz(const std::string& rel, const std::string& text) {
+    fs::create_directories((dir_ / rel).parent_path());
+    gzFile f = gzopen((dir_ / rel).c_str(), "wb");
+    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(f);
+  }
+  Result<CollectedRows> Read(const std::string& from, const std::string& to) {
+    auto src = CsvSource::Open(dir_.string(), d_);
+    if (!src.ok()) return src.status();
+    CollectedRows rows;
+    QueryRange r{*ParseInstant(from, TimeZone::Utc()), *ParseInstant(to, TimeZone::Utc())};
+    OSPREY_RETURN_IF_ERROR((*src)->Query(r, rows));
+    return rows;
+  }
+  fs::path dir_;
+  config::Detector d_;
+};
+
+TEST_F(CsvSourceTest, ReadsTheL4mLayoutAndKeepsOnlyTheRange) {
+  d_.source.csv.layout = "yyyyMMdd/HHmm";
+  Write("20250101/0000/a.csv", "ts,platform,views\n2025-01-01 00:00:00,web,3\n");
+  WriteGz("20250101/0100/b.csv.gz",
+          "ts,platform,views\n2025-01-01 01:00:00,\"app, ios\",4\n2025-01-01 01:30:00,web,\n");
+  Write("20250101/0200/c.csv", "ts,platform,views\n2025-01-01 02:00:00,web,5\n");
+  Write("20250101/0100/notes.md", "ignored");
+  auto rows = Read("2025-01-01T00:00:00Z", "2025-01-01T02:00:00Z");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->columns, (std::vector<std::string>{"ts", "platform", "views"}));
+  ASSERT_EQ(rows->rows.size(), 3u);
+  EXPECT_EQ(rows->rows[1][1], "app, ios");
+  EXPECT_EQ(rows->rows[2][2], "NULL");
+}
+
+TEST_F(CsvSourceTest, FlatDirectoryWithOptions) {
+  d_.source.csv.delimiter = ';';
+  d_.source.csv.quote = '\'';
+  d_.source.csv.header = false;
+  d_.source.csv.charset = "latin-1";
+  d_.timestamp_column = "column1";
+  Write("x.csv", "2025-01-01 00:00:00;'M\xfcnchen;Nord';1\n2025-01-02 00:00:00;b;2\n");
+  auto rows = Read("2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->rows.size(), 1u);
+  EXPECT_EQ(rows->rows[0][1], "M\xc3\xbcnchen;Nord");
+}
+
+TEST_F(CsvSourceTest, ErrorsNameTheFileAndLine) {
+  Write("a.csv", "ts,v\n2025-01-01 00:00:00,1\n");
+  Write("b.csv", "ts,w\n2025-01-01 00:00:00,1\n");
+  auto mismatch = Read("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z");
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(mismatch.status().message().find("b.csv:1"), std::string::npos)
+      << mismatch.status().message();
+  EXPECT_NE(mismatch.status().message().find("[2025-01-01T00:00:00Z"), std::string::npos);
+  fs::remove(dir_ / "b.csv");
+  Write("c.csv", "ts,v\n\"2025-01-01 00:00:00,1\n");
+  auto quote = Read("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z");
+  ASSERT_FALSE(quote.ok());
+  EXPECT_NE(quote.status().message().find("c.csv:2"), std::string::npos)
+      << quote.status().message();
+  EXPECT_EQ(CsvSource::Open((dir_ / "nope").string(), d_).status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace osprey::connectors
