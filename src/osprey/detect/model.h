@@ -33,6 +33,9 @@ struct Observation {
 
 struct Score {
   bool ready = false;  // false while the model is still warming up: no severity yet
+  // Why the score is not ready ("warming up: 12 of 48 values"); empty when
+  // ready. Points at a string owned by the model, valid until the next Observe.
+  std::string_view reason;
   double value = 0;
   double expected = 0;
   double lower = 0;  // the band: values inside it are normal
@@ -47,13 +50,32 @@ struct Score {
 
 // Which engine CreateModel builds. kDefault is the one that scores best on
 // the seed data (today the seasonal median; see bench/nab/LOG.md).
-enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal };
+// kNovelty is the stream/NAB engine (novelty of recent value patterns plus a
+// windowed likelihood of prediction errors); it is heavier than the others.
+enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty };
+
+// Tuning of the kNovelty engine. The defaults are the one configuration
+// used for the whole NAB corpus; tests and experiments may change them.
+struct NoveltyParams {
+  int levels = 8;            // value quantisation levels over the running range
+  int max_context = 6;       // longest pattern of recent levels that is checked
+  int table_bits = 13;       // 2^bits pattern fingerprints per generation
+  double residual_alpha = 0.5;  // learning rate of the short-term prediction
+  double scale_alpha = 0.01;    // learning rate of the error scale
+  int window = 10;              // short window of the error likelihood
+  double long_alpha = 0.002;    // learning rate of the long-run error statistics
+  double novelty_weight = 1.0;  // weight of the pattern novelty in the output
+  double likelihood_weight = 1.0;  // weight of the error likelihood in the output
+  int warmup = 32;              // values before the first ready score
+};
+
 
 struct ModelOptions {
   int64_t interval_seconds = 3600;  // nominal interval length (frequency)
   // 0-100: higher flags smaller deviations. 50 is the default balance.
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
+  NoveltyParams novelty;  // used by kNovelty only
 };
 
 class Model {

@@ -34,6 +34,7 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   mo.interval_seconds = interval;
   mo.sensitivity = options.sensitivity;
   mo.kind = options.kind;
+  mo.novelty = options.novelty;
   OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateModel(mo));
   std::vector<StreamScore> out;
   out.reserve(rows.size());

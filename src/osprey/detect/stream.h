@@ -24,6 +24,7 @@ struct StreamOptions {
   int64_t interval_seconds = 0;
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
+  NoveltyParams novelty;  // for kind kNovelty
   // Alarm de-noising: after a row scores >= alarm_level, the next
   // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
   // score multiplied by suppressed_factor, so one event raises one alarm.
