@@ -75,7 +75,7 @@ void BM_ObserveHourlyWeekly(benchmark::State& state) {
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
     auto model =
-        *osprey::detect::CreateModel({3600, 50, osprey::detect::ModelKind::kRobustSeasonal});
+        *osprey::detect::CreateModel({.interval_seconds = 3600, .sensitivity = 50, .kind = osprey::detect::ModelKind::kRobustSeasonal});
     double sum = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       auto s = model->Observe({static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600, v[i]});

@@ -42,6 +42,9 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "novelty_weight") n.novelty_weight = v;
   else if (k == "likelihood_weight") n.likelihood_weight = v;
   else if (k == "warmup") n.warmup = static_cast<int>(v);
+  else if (k == "chomp") n.chomp = v;
+  else if (k == "novelty_likelihood_weight") n.novelty_likelihood_weight = v;
+  else if (k == "median_rate") n.median_rate = v;
   else return false;
   return true;
 }

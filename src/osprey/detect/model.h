@@ -57,16 +57,23 @@ enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty 
 // Tuning of the kNovelty engine. The defaults are the one configuration
 // used for the whole NAB corpus; tests and experiments may change them.
 struct NoveltyParams {
-  int levels = 8;            // value quantisation levels over the running range
-  int max_context = 6;       // longest pattern of recent levels that is checked
+  int levels = 5;            // value quantisation levels over the running range
+  int max_context = 8;       // longest pattern of recent levels that is checked
   int table_bits = 13;       // 2^bits pattern fingerprints per generation
   double residual_alpha = 0.5;  // learning rate of the short-term prediction
   double scale_alpha = 0.01;    // learning rate of the error scale
   int window = 10;              // short window of the error likelihood
   double long_alpha = 0.002;    // learning rate of the long-run error statistics
   double novelty_weight = 1.0;  // weight of the pattern novelty in the output
-  double likelihood_weight = 1.0;  // weight of the error likelihood in the output
+  double likelihood_weight = 0.8;  // weight of the error likelihood in the output
   int warmup = 32;              // values before the first ready score
+  // Values within chomp * range of the running median are quantised as the
+  // median itself, so noise around the usual level forms no new patterns.
+  double chomp = 0.0;
+  double median_rate = 0.01;  // running median step, as a fraction of the range
+  // Weight of the novelty likelihood: the mean novelty of the last `window`
+  // points against its long-run distribution (HTM's likelihood on novelty).
+  double novelty_likelihood_weight = 0.0;
 };
 
 

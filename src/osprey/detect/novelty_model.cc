@@ -113,11 +113,13 @@ Score NoveltyModel::Observe(const Observation& obs) {
   if (c_.n == 0) {
     c_.lo = c_.hi = x;
     c_.pred = x;
+    c_.median = x;
   }
 
   // Pattern novelty over the levels of the running range.
   const double span = std::max({c_.hi - c_.lo, 1e-9 * std::abs(x), 1e-12});
-  double qd = std::floor((x - c_.lo) / span * p_.levels);
+  const double xq = std::abs(x - c_.median) < p_.chomp * span ? c_.median : x;
+  double qd = std::floor((xq - c_.lo) / span * p_.levels);
   qd = std::clamp(qd, -static_cast<double>(kLevelSpan * p_.levels),
                   static_cast<double>(kLevelSpan * p_.levels));
   std::copy_backward(c_.recent.begin(), c_.recent.end() - 1, c_.recent.end());
@@ -142,25 +144,37 @@ Score NoveltyModel::Observe(const Observation& obs) {
   const double scale = std::max(c_.scale, floor);
   const double u = std::log1p(std::abs(err) / scale);
   const size_t w = static_cast<size_t>(p_.window);
-  if (c_.win_len == p_.window) c_.win_sum -= c_.win[static_cast<size_t>(c_.win_pos)];
+  if (c_.win_len == p_.window) {
+    c_.win_sum -= c_.win[static_cast<size_t>(c_.win_pos)];
+    c_.nwin_sum -= c_.nwin[static_cast<size_t>(c_.win_pos)];
+  }
+  c_.nwin[static_cast<size_t>(c_.win_pos)] = static_cast<float>(novelty);
+  c_.nwin_sum += static_cast<float>(novelty);
   c_.win[static_cast<size_t>(c_.win_pos)] = static_cast<float>(u);
   c_.win_sum += static_cast<float>(u);
   c_.win_pos = static_cast<int32_t>((static_cast<size_t>(c_.win_pos) + 1) % w);
   c_.win_len = std::min(c_.win_len + 1, p_.window);
   const double wmean = c_.win_sum / c_.win_len;
-  double likelihood = 0;
+  const double nmean = c_.nwin_sum / c_.win_len;
+  double likelihood = 0, nov_likelihood = 0;
   if (c_.lt_n > 0) {
     const double sd = std::max(std::sqrt(c_.lt_var), kMinSdWindow);
     likelihood = std::min(1.0, NegLog10Tail((wmean - c_.lt_mean) / sd) / 10.0);
+    const double nsd = std::max(std::sqrt(c_.nlt_var), kMinSdWindow);
+    nov_likelihood = std::min(1.0, NegLog10Tail((nmean - c_.nlt_mean) / nsd) / 10.0);
   }
   // Learn.
   if (c_.lt_n == 0) {
     c_.lt_mean = wmean;
+    c_.nlt_mean = nmean;
   } else {
     const double a = std::max(p_.long_alpha, 1.0 / static_cast<double>(c_.lt_n + 1));
     const double d = wmean - c_.lt_mean;
     c_.lt_mean += a * d;
     c_.lt_var = (1 - a) * (c_.lt_var + a * d * d);
+    const double nd = nmean - c_.nlt_mean;
+    c_.nlt_mean += a * nd;
+    c_.nlt_var = (1 - a) * (c_.nlt_var + a * nd * nd);
   }
   ++c_.lt_n;
   const double sa = std::max(p_.scale_alpha, 1.0 / static_cast<double>(c_.n + 1));
@@ -169,6 +183,7 @@ Score NoveltyModel::Observe(const Observation& obs) {
   s.lower = c_.pred - 4 * scale;
   s.upper = c_.pred + 4 * scale;
   c_.pred += p_.residual_alpha * err;
+  c_.median += p_.median_rate * span * (x > c_.median ? 1 : x < c_.median ? -1 : 0);
   c_.lo = std::min(c_.lo, x);
   c_.hi = std::max(c_.hi, x);
   ++c_.n;
@@ -181,7 +196,8 @@ Score NoveltyModel::Observe(const Observation& obs) {
     return s;
   }
   const double nov = p_.novelty_weight * novelty;
-  const double lik = p_.likelihood_weight * likelihood;
+  const double lik = std::max(p_.likelihood_weight * likelihood,
+                              p_.novelty_likelihood_weight * nov_likelihood);
   s.anomaly = std::clamp(std::max(nov, lik), 0.0, 1.0);
   s.severity = 100 * s.anomaly;
   s.direction = err > 0 ? Direction::kUp : err < 0 ? Direction::kDown : Direction::kNone;

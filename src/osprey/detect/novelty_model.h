@@ -51,6 +51,7 @@ class NoveltyModel final : public Model {
     int64_t n = 0;
     double lo = 0, hi = 0;
     double pred = 0, scale = 0;
+    double median = 0;
     double win_sum = 0;
     double lt_mean = 0, lt_var = 0;
     int64_t lt_n = 0;
@@ -59,6 +60,9 @@ class NoveltyModel final : public Model {
     std::array<float, kMaxWindow> win{};
     int32_t win_pos = 0;
     int32_t win_len = 0;
+    std::array<float, kMaxWindow> nwin{};  // novelty window, same positions
+    double nwin_sum = 0;
+    double nlt_mean = 0, nlt_var = 0;
   };
 
   explicit NoveltyModel(const ModelOptions& options);

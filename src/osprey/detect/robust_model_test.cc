@@ -27,7 +27,7 @@ std::vector<double> Hourly(int hours, uint32_t seed, double base = 200) {
 
 Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
 
-std::unique_ptr<Model> Make() { return *RobustSeasonalModel::Create({3600, 50}); }
+std::unique_ptr<Model> Make() { return *RobustSeasonalModel::Create({.interval_seconds = 3600, .sensitivity = 50}); }
 
 TEST(RobustModelTest, FlagsSpikeNotNoiseAndBaselineSurvives) {
   auto m = Make();
@@ -102,7 +102,7 @@ TEST(RobustModelTest, SaveRestoreGivesBitIdenticalScores) {
   for (int h = 0; h < half; ++h) a->Observe(Obs(h, v[h]));
   std::string state = a->SaveState();
   EXPECT_LE(state.size(), 2048u);
-  auto b = *RobustSeasonalModel::Restore({3600, 50}, state);
+  auto b = *RobustSeasonalModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state);
   for (int h = half; h < static_cast<int>(v.size()); ++h) {
     Score sa = a->Observe(Obs(h, v[h]));
     Score sb = b->Observe(Obs(h, v[h]));
@@ -116,12 +116,12 @@ TEST(RobustModelTest, SaveRestoreGivesBitIdenticalScores) {
 TEST(RobustModelTest, RejectsCorruptState) {
   auto a = Make();
   std::string state = a->SaveState();
-  EXPECT_EQ(RobustSeasonalModel::Restore({3600, 50}, state.substr(0, 5)).status().code(),
+  EXPECT_EQ(RobustSeasonalModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state.substr(0, 5)).status().code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(RobustSeasonalModel::Restore({600, 50}, state).status().code(),
+  EXPECT_EQ(RobustSeasonalModel::Restore({.interval_seconds = 600, .sensitivity = 50}, state).status().code(),
             StatusCode::kDataLoss);
   state[0] = 99;
-  EXPECT_EQ(RobustSeasonalModel::Restore({3600, 50}, state).status().code(),
+  EXPECT_EQ(RobustSeasonalModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state).status().code(),
             StatusCode::kDataLoss);
 }
 

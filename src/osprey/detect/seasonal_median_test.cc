@@ -23,7 +23,7 @@ std::vector<double> DailySeries(int hours, uint32_t seed) {
 Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
 
 TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
-  auto model = *SeasonalMedianModel::Create({3600, 50});
+  auto model = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
   auto series = DailySeries(24 * 40, 7);
   series[24 * 30 + 5] += 150;
   int flagged_normal = 0;
@@ -47,10 +47,10 @@ TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
 
 TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
   auto series = DailySeries(24 * 40, 11);
-  auto a = *SeasonalMedianModel::Create({3600, 50});
+  auto a = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
   int half = 24 * 20;
   for (int h = 0; h < half; ++h) a->Observe(Obs(h, series[h]));
-  auto b = *SeasonalMedianModel::Restore({3600, 50}, a->SaveState());
+  auto b = *SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, a->SaveState());
   for (int h = half; h < static_cast<int>(series.size()); ++h) {
     Score sa = a->Observe(Obs(h, series[h]));
     Score sb = b->Observe(Obs(h, series[h]));
@@ -60,12 +60,12 @@ TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
 }
 
 TEST(SeasonalMedianTest, RejectsCorruptState) {
-  auto a = *SeasonalMedianModel::Create({3600, 50});
+  auto a = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
   std::string state = a->SaveState();
-  EXPECT_EQ(SeasonalMedianModel::Restore({3600, 50}, state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
   state[0] = 99;
-  EXPECT_EQ(SeasonalMedianModel::Restore({3600, 50}, state).status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(SeasonalMedianModel::Restore({600, 50}, a->SaveState()).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 600, .sensitivity = 50}, a->SaveState()).status().code(), StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ TEST(SeedQualityTest, EventF1OnEcommerceViews) {
   for (auto& [key, pts] : series) {
     std::sort(pts.begin(), pts.end(),
               [](const Point& a, const Point& b) { return a.time < b.time; });
-    auto model = *CreateModel({3600, 50});
+    auto model = *CreateModel({.interval_seconds = 3600, .sensitivity = 50});
     const int64_t history_end = pts.front().time + 28 * 86400;
     for (Point& p : pts) {
       Score s = model->Observe({p.time, p.time, p.value});

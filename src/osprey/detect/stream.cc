@@ -8,9 +8,10 @@ namespace osprey::detect {
 
 StreamOptions DefaultStreamOptions() {
   StreamOptions so;
-  so.kind = ModelKind::kRobustSeasonal;
-  so.alarm_level = 0.3;         // -log10 p of about 4.3
-  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far
+  so.kind = ModelKind::kNovelty;
+  so.alarm_level = 0.74;        // 6 of 8 recent patterns new, or -log10 p of 9.25
+  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far,
+  so.suppress_min_rows = 100;   // and at least 100 rows
   return so;
 }
 
