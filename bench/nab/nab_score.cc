@@ -31,6 +31,7 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "suppress_fraction") o.suppress_fraction = v;
   else if (k == "suppress_min_rows") o.suppress_min_rows = static_cast<int64_t>(v);
   else if (k == "suppressed_factor") o.suppressed_factor = v;
+  else if (k == "pass_stronger") o.pass_stronger = v != 0;
   else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);
@@ -43,6 +44,16 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "likelihood_weight") n.likelihood_weight = v;
   else if (k == "warmup") n.warmup = static_cast<int>(v);
   else if (k == "chomp") n.chomp = v;
+  else if (k == "rarity_weight") n.rarity_weight = v;
+  else if (k == "rarity_decades") n.rarity_decades = v;
+  else if (k == "coarse_mix") n.coarse_mix = static_cast<int>(v);
+  else if (k == "coarse_step") n.coarse_step = static_cast<int>(v);
+  else if (k == "coarse_weight") n.coarse_weight = v;
+  else if (k == "time_contexts") n.time_contexts = static_cast<int>(v);
+  else if (k == "calm_rows") n.calm_rows = static_cast<int>(v);
+  else if (k == "calm_level") n.calm_level = v;
+  else if (k == "calm_factor") n.calm_factor = v;
+  else if (k == "edge_margin") n.edge_margin = v;
   else if (k == "novelty_likelihood_weight") n.novelty_likelihood_weight = v;
   else if (k == "median_rate") n.median_rate = v;
   else return false;

@@ -65,7 +65,7 @@ struct NoveltyParams {
   int window = 10;              // short window of the error likelihood
   double long_alpha = 0.002;    // learning rate of the long-run error statistics
   double novelty_weight = 1.0;  // weight of the pattern novelty in the output
-  double likelihood_weight = 0.8;  // weight of the error likelihood in the output
+  double likelihood_weight = 0.6;  // weight of the error likelihood in the output
   int warmup = 32;              // values before the first ready score
   // Values within chomp * range of the running median are quantised as the
   // median itself, so noise around the usual level forms no new patterns.
@@ -74,6 +74,36 @@ struct NoveltyParams {
   // Weight of the novelty likelihood: the mean novelty of the last `window`
   // points against its long-run distribution (HTM's likelihood on novelty).
   double novelty_likelihood_weight = 0.0;
+  // A value beyond the running range by less than edge_margin * range is
+  // quantised as the edge level: noise that creeps past the old extremes
+  // forms no new pattern, a real excursion does.
+  double edge_margin = 0.0;
+  // Calm gate (after ARTime's masking): pattern novelty counts in full only
+  // when no point of the last calm_rows had novelty >= calm_level, or when
+  // it exceeds the novelty of the last such point; otherwise it is scaled by
+  // calm_factor. 0 rows disables the gate.
+  // Patterns of the last 1..time_contexts levels are also checked together
+  // with the hour of the (local) day, so a value usual at noon but new at
+  // night is novel. 0 disables; series without a daily cycle learn every
+  // hour after a day.
+  int time_contexts = 0;
+  // Coarse channel: the same pattern novelty over steps of coarse_step
+  // values (each step represented by its extreme when that deviates more
+  // from the running step mean than the other extreme: spikes survive).
+  // The open step is scored at every value; its
+  // patterns are learnt when it closes. 0 disables.
+  int coarse_step = 0;
+  double coarse_weight = 1.0;
+  // 0: novelty is the larger of fine and coarse; 1: their mean (agreement).
+  int coarse_mix = 0;
+  // Rarity calibration: novelty becomes (1 - w) * novelty + w * rarity, where
+  // rarity = min(1, -log10(share of earlier points with novelty >= this) /
+  // rarity_decades). 0 disables.
+  double rarity_weight = 0.5;
+  double rarity_decades = 4.0;
+  int calm_rows = 0;
+  double calm_level = 0.5;
+  double calm_factor = 0.5;
 };
 
 

@@ -120,6 +120,8 @@ Score NoveltyModel::Observe(const Observation& obs) {
   const double span = std::max({c_.hi - c_.lo, 1e-9 * std::abs(x), 1e-12});
   const double xq = std::abs(x - c_.median) < p_.chomp * span ? c_.median : x;
   double qd = std::floor((xq - c_.lo) / span * p_.levels);
+  if (xq > c_.hi && xq <= c_.hi + p_.edge_margin * span) qd = p_.levels;
+  if (xq < c_.lo && xq >= c_.lo - p_.edge_margin * span) qd = 0;
   qd = std::clamp(qd, -static_cast<double>(kLevelSpan * p_.levels),
                   static_cast<double>(kLevelSpan * p_.levels));
   std::copy_backward(c_.recent.begin(), c_.recent.end() - 1, c_.recent.end());
@@ -127,6 +129,8 @@ Score NoveltyModel::Observe(const Observation& obs) {
   const int avail = static_cast<int>(std::min<int64_t>(c_.n + 1, p_.max_context));
   int fresh = 0;
   uint64_t h = 0;
+  const int64_t day_pos = ((obs.local_time % 86400) + 86400) % 86400;
+  const uint64_t hour = static_cast<uint64_t>(day_pos / 3600) + 1;
   for (int len = 1; len <= avail; ++len) {
     h = Mix(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(c_.recent[static_cast<size_t>(len - 1)])) +
                  (static_cast<uint64_t>(len) << 40)));
@@ -134,8 +138,81 @@ Score NoveltyModel::Observe(const Observation& obs) {
       ++fresh;
       Insert(h);
     }
+    if (len <= p_.time_contexts) {
+      const uint64_t ht = Mix(h ^ (hour << 52));
+      if (!Seen(ht)) {
+        ++fresh;
+        Insert(ht);
+      }
+    }
   }
-  const double novelty = static_cast<double>(fresh) / static_cast<double>(p_.max_context);
+  double coarse_novelty = 0;
+  if (p_.coarse_step > 0) {
+    if (c_.coarse_pos == 0) {
+      c_.coarse_max = c_.coarse_min = x;
+      c_.coarse_sum = 0;
+    }
+    c_.coarse_max = std::max(c_.coarse_max, x);
+    c_.coarse_min = std::min(c_.coarse_min, x);
+    c_.coarse_sum += x;
+    ++c_.coarse_pos;
+    const double step_mean = c_.coarse_sum / c_.coarse_pos;
+    if (c_.coarse_steps == 0 && c_.coarse_pos == 1) c_.coarse_mean = x;
+    const double rep = std::abs(c_.coarse_max - c_.coarse_mean) >= std::abs(c_.coarse_min - c_.coarse_mean)
+                           ? c_.coarse_max
+                           : c_.coarse_min;
+    double cq = std::floor((rep - c_.lo) / span * p_.levels);
+    cq = std::clamp(cq, -static_cast<double>(kLevelSpan * p_.levels),
+                    static_cast<double>(kLevelSpan * p_.levels));
+    const bool close = c_.coarse_pos >= p_.coarse_step;
+    const int cavail = static_cast<int>(std::min<int64_t>(c_.coarse_steps + 1, p_.max_context));
+    int cfresh = 0;
+    uint64_t ch = 0x5bd1e995ULL;
+    for (int len = 1; len <= cavail; ++len) {
+      const int32_t level = len == 1 ? static_cast<int32_t>(cq)
+                                     : c_.coarse_recent[static_cast<size_t>(len - 2)];
+      ch = Mix(ch ^ (static_cast<uint64_t>(static_cast<uint32_t>(level)) +
+                     (static_cast<uint64_t>(len) << 40) + (uint64_t{1} << 60)));
+      if (!Seen(ch)) {
+        ++cfresh;
+        if (close) Insert(ch);
+      }
+    }
+    coarse_novelty = p_.coarse_weight * static_cast<double>(cfresh) / static_cast<double>(p_.max_context);
+    if (close) {
+      std::copy_backward(c_.coarse_recent.begin(), c_.coarse_recent.end() - 1, c_.coarse_recent.end());
+      c_.coarse_recent[0] = static_cast<int32_t>(cq);
+      ++c_.coarse_steps;
+      c_.coarse_pos = 0;
+      c_.coarse_mean = 0.5 * (c_.coarse_mean + step_mean);
+    }
+  }
+  const double raw_novelty =
+      static_cast<double>(fresh) / static_cast<double>(p_.max_context + p_.time_contexts);
+  double calibrated = raw_novelty;
+  if (p_.rarity_weight > 0) {
+    const size_t bin = static_cast<size_t>(fresh);
+    int64_t ge = 0, total = 0;
+    for (size_t b = 0; b < c_.novelty_counts.size(); ++b) {
+      total += c_.novelty_counts[b];
+      if (b >= bin) ge += c_.novelty_counts[b];
+    }
+    const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+    const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+    calibrated = (1 - p_.rarity_weight) * raw_novelty + p_.rarity_weight * rarity;
+    ++c_.novelty_counts[bin];
+  }
+  double novelty = p_.coarse_step > 0 && p_.coarse_mix == 1
+                       ? 0.5 * (calibrated + coarse_novelty)
+                       : std::max(calibrated, coarse_novelty);
+  if (p_.calm_rows > 0) {
+    const bool calm = c_.last_novel < 0 || c_.n - c_.last_novel > p_.calm_rows;
+    if (!calm && raw_novelty <= c_.last_novelty) novelty *= p_.calm_factor;
+    if (raw_novelty >= p_.calm_level) {
+      c_.last_novel = c_.n;
+      c_.last_novelty = raw_novelty;
+    }
+  }
 
   // Error likelihood of a short-term prediction.
   const double err = x - c_.pred;

@@ -11,7 +11,13 @@
 //    prediction; the mean of u over the last `window` points is compared with
 //    its long-run distribution, and -log10 of the Gaussian tail, / 10, is the
 //    score (after HTM's anomaly likelihood).
-// The output is the larger of the weighted scores.
+// The novelty is calibrated per series by its rarity: the share of earlier
+// points whose novelty was at least as high (an empirical tail, so a level
+// of novelty that is routine on a noisy series scores lower than on a calm
+// one). The output is the larger of the weighted scores. Options in
+// NoveltyParams (model.h) add a coarse (downsampled) channel, hour-of-day
+// patterns, a median dead zone and a calm gate; they are off by default
+// because they did not raise the NAB score (bench/nab/LOG.md).
 //
 // O(max_context) work per point. Memory is bounded: two generations of
 // 2^table_bits 32-bit fingerprints (the older is dropped when the newer is
@@ -52,6 +58,14 @@ class NoveltyModel final : public Model {
     double lo = 0, hi = 0;
     double pred = 0, scale = 0;
     double median = 0;
+    std::array<int32_t, kMaxContext> coarse_recent{};  // closed coarse steps, newest first
+    int64_t coarse_steps = 0;  // closed steps
+    int32_t coarse_pos = 0;    // values in the open step
+    double coarse_max = 0, coarse_min = 0, coarse_sum = 0;
+    double coarse_mean = 0;    // running mean of step means
+    std::array<int64_t, 2 * kMaxContext + 1> novelty_counts{};  // by fresh-pattern count
+    int64_t last_novel = -1;   // index of the last point with novelty >= calm_level
+    double last_novelty = 0;   // its novelty
     double win_sum = 0;
     double lt_mean = 0, lt_var = 0;
     int64_t lt_n = 0;

@@ -32,6 +32,9 @@ struct StreamOptions {
   double suppress_fraction = 0.0;
   int64_t suppress_min_rows = 0;
   double suppressed_factor = 0.0;
+  // During the quiet period, a row scoring above the alarm that started it
+  // still alarms (and restarts the period): a stronger event is not hidden.
+  bool pass_stronger = false;
 };
 
 struct StreamScore {
