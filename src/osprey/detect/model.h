@@ -57,7 +57,7 @@ enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty 
 // Tuning of the kNovelty engine. The defaults are the one configuration
 // used for the whole NAB corpus; tests and experiments may change them.
 struct NoveltyParams {
-  int levels = 5;            // value quantisation levels over the running range
+  int levels = 6;            // value quantisation levels over the running range
   int max_context = 8;       // longest pattern of recent levels that is checked
   int table_bits = 13;       // 2^bits pattern fingerprints per generation
   double residual_alpha = 0.5;  // learning rate of the short-term prediction

@@ -85,7 +85,10 @@ size_t SeasonalMedianModel::WeekSlotOf(int64_t local_time) const {
 
 Score SeasonalMedianModel::Observe(const Observation& obs) {
   Score s;
-  if (!obs.value) return s;
+  if (!obs.value) {
+    s.reason = "no value for this interval";
+    return s;
+  }
   double v = *obs.value;
   s.value = v;
   size_t slot = SlotOf(obs.local_time);
@@ -127,6 +130,10 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     // Errors are clipped so that one anomaly cannot widen the band for long.
     double err = std::clamp(v - med, -6 * scale, 6 * scale);
     PushRing(errs, errors_next_[slot], kHistoryDays, err);
+  }
+  if (!s.ready) {
+    s.reason = h.size() < kMinHistory ? "warming up: needs 7 past days of this time of day"
+                                      : "warming up: needs 3 past weeks of this time of week";
   }
   PushRing(h, next_[slot], kHistoryDays, v);
   PushRing(w, week_next_[wslot], kHistoryWeeks, v);

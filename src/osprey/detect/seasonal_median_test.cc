@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
+#include <string>
 
 namespace osprey::detect {
 namespace {
@@ -66,6 +68,19 @@ TEST(SeasonalMedianTest, RejectsCorruptState) {
   state[0] = 99;
   EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state).status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 600, .sensitivity = 50}, a->SaveState()).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SeasonalMedianTest, ColdStartEmitsNoSeverityAndSaysWhy) {
+  auto model = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
+  for (int h = 0; h < 24 * 7; ++h) {
+    Score s = model->Observe({h * 3600LL, h * 3600LL, h % 24 == 3 ? 1000.0 : 10.0});
+    ASSERT_FALSE(s.ready) << h;
+    ASSERT_EQ(s.severity, 0) << h;
+    ASSERT_NE(std::string(s.reason).find("warming up"), std::string::npos) << h;
+  }
+  Score gap = model->Observe({24 * 7 * 3600LL, 24 * 7 * 3600LL, std::nullopt});
+  EXPECT_FALSE(gap.ready);
+  EXPECT_FALSE(gap.reason.empty());
 }
 
 }  // namespace
