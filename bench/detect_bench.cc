@@ -76,10 +76,10 @@ void BM_ObserveHourlyWeekly(benchmark::State& state) {
   double model_spp = 1e9;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
-    auto model =
-        *osprey::detect::CreateModel({.interval_seconds = 3600,
-                                      .sensitivity = 50,
-                                      .kind = static_cast<osprey::detect::ModelKind>(state.range(0))});
+    osprey::detect::ModelOptions options;
+    options.interval_seconds = 3600;
+    options.kind = static_cast<osprey::detect::ModelKind>(state.range(0));
+    auto model = *osprey::detect::CreateModel(options);
     double sum = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       auto s = model->Observe({static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600, v[i]});

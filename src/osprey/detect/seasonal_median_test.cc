@@ -11,6 +11,14 @@
 namespace osprey::detect {
 namespace {
 
+ModelOptions Opts(int64_t interval_seconds) {
+  ModelOptions o;
+  o.interval_seconds = interval_seconds;
+  o.sensitivity = 50;
+  return o;
+}
+
+
 // An hourly series with a daily cycle and noise, fixed seed.
 std::vector<double> DailySeries(int hours, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -25,7 +33,7 @@ std::vector<double> DailySeries(int hours, uint32_t seed) {
 Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
 
 TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
-  auto model = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
   auto series = DailySeries(24 * 40, 7);
   series[24 * 30 + 5] += 150;
   int flagged_normal = 0;
@@ -49,10 +57,10 @@ TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
 
 TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
   auto series = DailySeries(24 * 40, 11);
-  auto a = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
+  auto a = *SeasonalMedianModel::Create(Opts(3600));
   int half = 24 * 20;
   for (int h = 0; h < half; ++h) a->Observe(Obs(h, series[h]));
-  auto b = *SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, a->SaveState());
+  auto b = *SeasonalMedianModel::Restore(Opts(3600), a->SaveState());
   for (int h = half; h < static_cast<int>(series.size()); ++h) {
     Score sa = a->Observe(Obs(h, series[h]));
     Score sb = b->Observe(Obs(h, series[h]));
@@ -62,16 +70,16 @@ TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
 }
 
 TEST(SeasonalMedianTest, RejectsCorruptState) {
-  auto a = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
+  auto a = *SeasonalMedianModel::Create(Opts(3600));
   std::string state = a->SaveState();
-  EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore(Opts(3600), state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
   state[0] = 99;
-  EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 3600, .sensitivity = 50}, state).status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(SeasonalMedianModel::Restore({.interval_seconds = 600, .sensitivity = 50}, a->SaveState()).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore(Opts(3600), state).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore(Opts(600), a->SaveState()).status().code(), StatusCode::kDataLoss);
 }
 
 TEST(SeasonalMedianTest, ColdStartEmitsNoSeverityAndSaysWhy) {
-  auto model = *SeasonalMedianModel::Create({.interval_seconds = 3600, .sensitivity = 50});
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
   for (int h = 0; h < 24 * 7; ++h) {
     Score s = model->Observe({h * 3600LL, h * 3600LL, h % 24 == 3 ? 1000.0 : 10.0});
     ASSERT_FALSE(s.ready) << h;
