@@ -178,7 +178,20 @@ Score NoveltyModel::Observe(const Observation& obs) {
         if (close) Insert(ch);
       }
     }
-    coarse_novelty = p_.coarse_weight * static_cast<double>(cfresh) / static_cast<double>(p_.max_context);
+    coarse_novelty = static_cast<double>(cfresh) / static_cast<double>(p_.max_context);
+    if (p_.rarity_weight > 0) {
+      const size_t bin = static_cast<size_t>(cfresh);
+      int64_t ge = 0, total = 0;
+      for (size_t b = 0; b < c_.coarse_counts.size(); ++b) {
+        total += c_.coarse_counts[b];
+        if (b >= bin) ge += c_.coarse_counts[b];
+      }
+      const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+      const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+      coarse_novelty = (1 - p_.rarity_weight) * coarse_novelty + p_.rarity_weight * rarity;
+      if (close) ++c_.coarse_counts[bin];
+    }
+    coarse_novelty *= p_.coarse_weight;
     if (close) {
       std::copy_backward(c_.coarse_recent.begin(), c_.coarse_recent.end() - 1, c_.coarse_recent.end());
       c_.coarse_recent[0] = static_cast<int32_t>(cq);

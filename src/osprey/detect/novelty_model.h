@@ -64,6 +64,7 @@ class NoveltyModel final : public Model {
     double coarse_max = 0, coarse_min = 0, coarse_sum = 0;
     double coarse_mean = 0;    // running mean of step means
     std::array<int64_t, 2 * kMaxContext + 1> novelty_counts{};  // by fresh-pattern count
+    std::array<int64_t, kMaxContext + 1> coarse_counts{};       // the same, coarse channel
     int64_t last_novel = -1;   // index of the last point with novelty >= calm_level
     double last_novelty = 0;   // its novelty
     double win_sum = 0;
