@@ -96,6 +96,7 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
   std::vector<double>& h = history_[slot];
   std::vector<double>& w = week_[wslot];
   std::vector<double>& errs = errors_[slot];
+  double stored = v;  // what the history keeps: v, winsorised once scoring starts
   if (h.size() >= kMinHistory) {
     std::vector<double> tmp = w.size() >= kMinWeeks ? w : h;
     double med = Median(tmp);
@@ -130,13 +131,16 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     // Errors are clipped so that one anomaly cannot widen the band for long.
     double err = std::clamp(v - med, -6 * scale, 6 * scale);
     PushRing(errs, errors_next_[slot], kHistoryDays, err);
+    // The same clip keeps anomalies out of the medians: two anomalies in one
+    // slot of the week would otherwise move a 4-week median halfway to them.
+    stored = med + err;
   }
   if (!s.ready) {
     s.reason = h.size() < kMinHistory ? "warming up: needs 7 past days of this time of day"
                                       : "warming up: needs 3 past weeks of this time of week";
   }
-  PushRing(h, next_[slot], kHistoryDays, v);
-  PushRing(w, week_next_[wslot], kHistoryWeeks, v);
+  PushRing(h, next_[slot], kHistoryDays, stored);
+  PushRing(w, week_next_[wslot], kHistoryWeeks, stored);
   return s;
 }
 

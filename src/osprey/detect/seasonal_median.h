@@ -6,7 +6,10 @@
 // else the median of the same slot on past days; it reports severities only
 // from then on. The band is a multiple of
 // the robust spread of its own past errors at that time of day. Robust to
-// outliers (a spike moves a median little), O(history) per point.
+// outliers: once scoring starts, values enter the history winsorised at the
+// band's 6 scales, so even repeated anomalies in one slot barely move the
+// medians (a level shift is followed at up to 6 scales per sample).
+// O(history) per point.
 #pragma once
 
 #include <cstdint>

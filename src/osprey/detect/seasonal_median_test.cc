@@ -91,5 +91,22 @@ TEST(SeasonalMedianTest, ColdStartEmitsNoSeverityAndSaysWhy) {
   EXPECT_FALSE(gap.reason.empty());
 }
 
+TEST(SeasonalMedianTest, RepeatedAnomaliesInOneSlotDoNotCorruptTheBaseline) {
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, 3);
+  const int weeks = 10;
+  int false_alarms = 0;
+  for (int h = 0; h < 24 * 7 * weeks; ++h) {
+    const int week = h / (24 * 7);
+    const bool anomaly = (week == 5 || week == 6) && h % (24 * 7) == 13;  // same slot twice
+    const double v = 250 + 50 * std::sin(2 * M_PI * (h % 24) / 24.0) + noise(rng) +
+                     (anomaly ? 450 : 0);
+    Score s = model->Observe({h * 3600LL, h * 3600LL, v});
+    if (week >= 7 && s.ready && s.severity >= 50) ++false_alarms;
+  }
+  EXPECT_EQ(false_alarms, 0);
+}
+
 }  // namespace
 }  // namespace osprey::detect
