@@ -15,11 +15,15 @@ namespace osprey::nab {
 // alarm de-noising (NAB counts every alarm after a window as a false positive).
 detect::StreamOptions NabStreamOptions();
 
-// Parses "YYYY-MM-DD HH:MM:SS" as UTC Unix seconds; InvalidArgument if malformed.
+// Parses NAB's "yyyy-MM-dd HH:mm:ss" as UTC Unix seconds (with the project's
+// TimestampFormat); InvalidArgument if malformed.
 Result<int64_t> ParseNabTime(std::string_view text);
 
-// Fails with NotFound / InvalidArgument on unreadable data files.
+// Scores every file with `options` (NabStreamOptions() for the published
+// figures; other options only for experiments). Fails with NotFound /
+// InvalidArgument on unreadable data files.
 Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
-                               const std::string& out_dir);
+                               const std::string& out_dir,
+                               const detect::StreamOptions& options = NabStreamOptions());
 
 }  // namespace osprey::nab

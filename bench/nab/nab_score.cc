@@ -3,6 +3,8 @@
 //
 //   nab_score --nab DIR --results DIR --detector NAME   score NAB-layout outputs
 //   nab_score --nab DIR --osprey [--out DIR]            run osprey, then score
+//   ... --osprey --set NAME=VALUE ...                   experiment: override one
+//       stream or novelty option (not the published configuration)
 //
 // Prints, per profile, the score at the stored threshold (when the detector
 // has one in config/thresholds.json) and at the optimised threshold.
@@ -18,6 +20,46 @@
 
 namespace {
 
+// Applies "name=value" to the stream options; false if the name is unknown.
+bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
+  size_t eq = kv.find('=');
+  if (eq == std::string::npos) return false;
+  std::string k = kv.substr(0, eq);
+  double v = std::strtod(kv.c_str() + eq + 1, nullptr);
+  auto& n = o.novelty;
+  if (k == "alarm_level") o.alarm_level = v;
+  else if (k == "suppress_fraction") o.suppress_fraction = v;
+  else if (k == "suppress_min_rows") o.suppress_min_rows = static_cast<int64_t>(v);
+  else if (k == "suppressed_factor") o.suppressed_factor = v;
+  else if (k == "pass_stronger") o.pass_stronger = v != 0;
+  else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
+  else if (k == "levels") n.levels = static_cast<int>(v);
+  else if (k == "max_context") n.max_context = static_cast<int>(v);
+  else if (k == "table_bits") n.table_bits = static_cast<int>(v);
+  else if (k == "residual_alpha") n.residual_alpha = v;
+  else if (k == "scale_alpha") n.scale_alpha = v;
+  else if (k == "window") n.window = static_cast<int>(v);
+  else if (k == "long_alpha") n.long_alpha = v;
+  else if (k == "novelty_weight") n.novelty_weight = v;
+  else if (k == "likelihood_weight") n.likelihood_weight = v;
+  else if (k == "warmup") n.warmup = static_cast<int>(v);
+  else if (k == "chomp") n.chomp = v;
+  else if (k == "rarity_weight") n.rarity_weight = v;
+  else if (k == "rarity_decades") n.rarity_decades = v;
+  else if (k == "coarse_mix") n.coarse_mix = static_cast<int>(v);
+  else if (k == "coarse_step") n.coarse_step = static_cast<int>(v);
+  else if (k == "coarse_weight") n.coarse_weight = v;
+  else if (k == "time_contexts") n.time_contexts = static_cast<int>(v);
+  else if (k == "calm_rows") n.calm_rows = static_cast<int>(v);
+  else if (k == "calm_level") n.calm_level = v;
+  else if (k == "calm_factor") n.calm_factor = v;
+  else if (k == "edge_margin") n.edge_margin = v;
+  else if (k == "novelty_likelihood_weight") n.novelty_likelihood_weight = v;
+  else if (k == "median_rate") n.median_rate = v;
+  else return false;
+  return true;
+}
+
 int Fail(const osprey::Status& s) {
   std::fprintf(stderr, "nab_score: %s\n", s.ToString().c_str());
   return 1;
@@ -28,6 +70,7 @@ int Fail(const osprey::Status& s) {
 int main(int argc, char** argv) {
   std::string nab_dir = "../shared/benchmarks/nab", results, detector, out_dir;
   bool run_osprey = false;
+  osprey::detect::StreamOptions options = osprey::nab::NabStreamOptions();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -36,10 +79,11 @@ int main(int argc, char** argv) {
     else if (a == "--detector") detector = next();
     else if (a == "--out") out_dir = next();
     else if (a == "--osprey") run_osprey = true;
+    else if (a == "--set" && i + 1 < argc && SetOption(options, argv[i + 1])) ++i;
     else {
       std::fprintf(stderr,
                    "usage: nab_score --nab DIR (--results DIR --detector NAME | --osprey "
-                   "[--out DIR])\n");
+                   "[--out DIR] [--set NAME=VALUE]...)\n");
       return 2;
     }
   }
@@ -51,7 +95,7 @@ int main(int argc, char** argv) {
   osprey::nab::CorpusScores scores;
   if (run_osprey) {
     detector = "osprey";
-    auto s = osprey::nab::RunOsprey(nab_dir, *labels, out_dir);
+    auto s = osprey::nab::RunOsprey(nab_dir, *labels, out_dir, options);
     if (!s.ok()) return Fail(s.status());
     scores = std::move(*s);
   } else {

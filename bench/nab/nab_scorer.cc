@@ -8,6 +8,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "osprey/base/csv.h"
+
 namespace osprey::nab {
 namespace {
 
@@ -25,20 +27,6 @@ std::string TrimTimestamp(std::string_view ts) {
   // "YYYY-MM-DD HH:MM:SS[.ffffff]" -> "YYYY-MM-DD HH:MM:SS"
   if (ts.size() > 19) ts = ts.substr(0, 19);
   return std::string(ts);
-}
-
-std::vector<std::string_view> SplitCsv(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = line.find(',', start);
-    if (comma == std::string_view::npos) {
-      out.push_back(line.substr(start));
-      return out;
-    }
-    out.push_back(line.substr(start, comma - start));
-    start = comma + 1;
-  }
 }
 
 }  // namespace
@@ -107,34 +95,30 @@ Result<double> ReadThreshold(const std::string& path, std::string_view detector,
 Result<FileScores> ReadScoresCsv(const std::string& path, std::string_view score_column) {
   std::ifstream in(path);
   if (!in) return NotFound("cannot open " + path);
-  std::string line;
-  if (!std::getline(in, line)) return InvalidArgument(path + ": empty file");
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  auto header = SplitCsv(line);
+  CsvReader csv(in, path);
+  std::vector<std::string> cells;
+  OSPREY_ASSIGN_OR_RETURN(bool has_header, csv.Next(cells));
+  if (!has_header) return InvalidArgument(path + ": empty file");
   int ts_col = -1, score_col = -1;
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == "timestamp") ts_col = static_cast<int>(i);
-    if (header[i] == score_column) score_col = static_cast<int>(i);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (cells[i] == "timestamp") ts_col = static_cast<int>(i);
+    if (cells[i] == score_column) score_col = static_cast<int>(i);
   }
   if (ts_col < 0 || score_col < 0) {
     return InvalidArgument(path + ": header lacks timestamp or " + std::string(score_column));
   }
+  const size_t need = static_cast<size_t>(std::max(ts_col, score_col));
   FileScores f;
-  int64_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    auto cells = SplitCsv(line);
-    if (cells.size() <= static_cast<size_t>(std::max(ts_col, score_col))) {
-      return InvalidArgument(path + ":" + std::to_string(line_no) + ": too few columns");
-    }
-    std::string cell(cells[static_cast<size_t>(score_col)]);
+  while (true) {
+    OSPREY_ASSIGN_OR_RETURN(bool more, csv.Next(cells));
+    if (!more) break;
+    if (cells.size() == 1 && cells[0].empty()) continue;
+    const std::string where = path + ":" + std::to_string(csv.line());
+    if (cells.size() <= need) return InvalidArgument(where + ": too few columns");
+    const std::string& cell = cells[static_cast<size_t>(score_col)];
     char* end = nullptr;
     double v = std::strtod(cell.c_str(), &end);
-    if (end == cell.c_str()) {
-      return InvalidArgument(path + ":" + std::to_string(line_no) + ": not a number");
-    }
+    if (end == cell.c_str()) return InvalidArgument(where + ": not a number");
     f.timestamps.push_back(TrimTimestamp(cells[static_cast<size_t>(ts_col)]));
     f.scores.push_back(v);
   }

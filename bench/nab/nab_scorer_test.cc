@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "bench/nab/nab_runner.h"
+
 namespace osprey::nab {
 namespace {
 
@@ -65,6 +67,15 @@ TEST(NabScorerTest, OptimiserPrefersHigherThresholdOnTies) {
   auto r = s->Optimise();
   EXPECT_EQ(r.threshold, 1.1);
   EXPECT_NEAR(r.normalised, 0.0, 1e-9);
+}
+
+TEST(NabRunnerTest, ParsesNabTimestampsWithTheProjectFormat) {
+  auto t = ParseNabTime("2014-04-01 00:05:00");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t, 1396310700);
+  EXPECT_FALSE(ParseNabTime("2014-04-01").ok());
+  EXPECT_FALSE(ParseNabTime("2014-13-01 00:00:00").ok());
+  EXPECT_FALSE(ParseNabTime("yesterday").ok());
 }
 
 }  // namespace

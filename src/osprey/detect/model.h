@@ -33,6 +33,9 @@ struct Observation {
 
 struct Score {
   bool ready = false;  // false while the model is still warming up: no severity yet
+  // Why the score is not ready ("warming up: 12 of 48 values"); empty when
+  // ready. Points at a string owned by the model, valid until the next Observe.
+  std::string_view reason;
   double value = 0;
   double expected = 0;
   double lower = 0;  // the band: values inside it are normal
@@ -47,13 +50,69 @@ struct Score {
 
 // Which engine CreateModel builds. kDefault is the one that scores best on
 // the seed data (today the seasonal median; see bench/nab/LOG.md).
-enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal };
+// kNovelty is the stream/NAB engine (novelty of recent value patterns plus a
+// windowed likelihood of prediction errors); it is heavier than the others.
+enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty };
+
+// Tuning of the kNovelty engine. The defaults are the one configuration
+// used for the whole NAB corpus; tests and experiments may change them.
+struct NoveltyParams {
+  int levels = 6;            // value quantisation levels over the running range
+  int max_context = 8;       // longest pattern of recent levels that is checked
+  int table_bits = 13;       // 2^bits pattern fingerprints per generation
+  double residual_alpha = 0.5;  // learning rate of the short-term prediction
+  double scale_alpha = 0.01;    // learning rate of the error scale
+  int window = 10;              // short window of the error likelihood
+  double long_alpha = 0.002;    // learning rate of the long-run error statistics
+  double novelty_weight = 1.0;  // weight of the pattern novelty in the output
+  double likelihood_weight = 0.6;  // weight of the error likelihood in the output
+  int warmup = 32;              // values before the first ready score
+  // Values within chomp * range of the running median are quantised as the
+  // median itself, so noise around the usual level forms no new patterns.
+  double chomp = 0.0;
+  double median_rate = 0.01;  // running median step, as a fraction of the range
+  // Weight of the novelty likelihood: the mean novelty of the last `window`
+  // points against its long-run distribution (HTM's likelihood on novelty).
+  double novelty_likelihood_weight = 0.0;
+  // A value beyond the running range by less than edge_margin * range is
+  // quantised as the edge level: noise that creeps past the old extremes
+  // forms no new pattern, a real excursion does.
+  double edge_margin = 0.0;
+  // Calm gate (after ARTime's masking): pattern novelty counts in full only
+  // when no point of the last calm_rows had novelty >= calm_level, or when
+  // it exceeds the novelty of the last such point; otherwise it is scaled by
+  // calm_factor. 0 rows disables the gate.
+  // Patterns of the last 1..time_contexts levels are also checked together
+  // with the hour of the (local) day, so a value usual at noon but new at
+  // night is novel. 0 disables; series without a daily cycle learn every
+  // hour after a day.
+  int time_contexts = 0;
+  // Coarse channel: the same pattern novelty over steps of coarse_step
+  // values (each step represented by its extreme when that deviates more
+  // from the running step mean than the other extreme: spikes survive).
+  // The open step is scored at every value; its
+  // patterns are learnt when it closes. 0 disables.
+  int coarse_step = 0;
+  double coarse_weight = 1.0;
+  // 0: novelty is the larger of fine and coarse; 1: their mean (agreement).
+  int coarse_mix = 0;
+  // Rarity calibration: novelty becomes (1 - w) * novelty + w * rarity, where
+  // rarity = min(1, -log10(share of earlier points with novelty >= this) /
+  // rarity_decades). 0 disables.
+  double rarity_weight = 0.5;
+  double rarity_decades = 4.0;
+  int calm_rows = 0;
+  double calm_level = 0.5;
+  double calm_factor = 0.5;
+};
+
 
 struct ModelOptions {
   int64_t interval_seconds = 3600;  // nominal interval length (frequency)
   // 0-100: higher flags smaller deviations. 50 is the default balance.
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
+  NoveltyParams novelty;  // used by kNovelty only
 };
 
 class Model {

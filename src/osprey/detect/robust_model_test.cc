@@ -12,6 +12,14 @@
 namespace osprey::detect {
 namespace {
 
+ModelOptions Opts(int64_t interval_seconds) {
+  ModelOptions o;
+  o.interval_seconds = interval_seconds;
+  o.sensitivity = 50;
+  return o;
+}
+
+
 // Hourly, daily + weekly cycle, Gaussian noise, fixed seed.
 std::vector<double> Hourly(int hours, uint32_t seed, double base = 200) {
   std::mt19937 rng(seed);
@@ -27,7 +35,7 @@ std::vector<double> Hourly(int hours, uint32_t seed, double base = 200) {
 
 Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
 
-std::unique_ptr<Model> Make() { return *RobustSeasonalModel::Create({3600, 50}); }
+std::unique_ptr<Model> Make() { return *RobustSeasonalModel::Create(Opts(3600)); }
 
 TEST(RobustModelTest, FlagsSpikeNotNoiseAndBaselineSurvives) {
   auto m = Make();
@@ -102,7 +110,7 @@ TEST(RobustModelTest, SaveRestoreGivesBitIdenticalScores) {
   for (int h = 0; h < half; ++h) a->Observe(Obs(h, v[h]));
   std::string state = a->SaveState();
   EXPECT_LE(state.size(), 2048u);
-  auto b = *RobustSeasonalModel::Restore({3600, 50}, state);
+  auto b = *RobustSeasonalModel::Restore(Opts(3600), state);
   for (int h = half; h < static_cast<int>(v.size()); ++h) {
     Score sa = a->Observe(Obs(h, v[h]));
     Score sb = b->Observe(Obs(h, v[h]));
@@ -116,12 +124,12 @@ TEST(RobustModelTest, SaveRestoreGivesBitIdenticalScores) {
 TEST(RobustModelTest, RejectsCorruptState) {
   auto a = Make();
   std::string state = a->SaveState();
-  EXPECT_EQ(RobustSeasonalModel::Restore({3600, 50}, state.substr(0, 5)).status().code(),
+  EXPECT_EQ(RobustSeasonalModel::Restore(Opts(3600), state.substr(0, 5)).status().code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(RobustSeasonalModel::Restore({600, 50}, state).status().code(),
+  EXPECT_EQ(RobustSeasonalModel::Restore(Opts(600), state).status().code(),
             StatusCode::kDataLoss);
   state[0] = 99;
-  EXPECT_EQ(RobustSeasonalModel::Restore({3600, 50}, state).status().code(),
+  EXPECT_EQ(RobustSeasonalModel::Restore(Opts(3600), state).status().code(),
             StatusCode::kDataLoss);
 }
 

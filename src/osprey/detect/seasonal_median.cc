@@ -87,13 +87,17 @@ size_t SeasonalMedianModel::WeekSlotOf(int64_t local_time) const {
 
 Score SeasonalMedianModel::Observe(const Observation& obs) {
   Score s;
-  if (!obs.value) return s;
+  if (!obs.value) {
+    s.reason = "no value for this interval";
+    return s;
+  }
   double v = *obs.value;
   s.value = v;
   size_t slot = SlotOf(obs.local_time);
   size_t wslot = WeekSlotOf(obs.local_time);
   std::vector<double>& h = history_[slot];
   std::vector<double>& w = week_[wslot];
+  double stored = v;  // what the histories keep: v, winsorised once scores start
   if (h.size() >= kMinHistory) {
     std::vector<double> tmp = h;
     const double day_med = Median(tmp);
@@ -145,9 +149,17 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
       PushRing(errors_[slot], errors_next_[slot], kHistoryDays,
                std::clamp(v - week_med, -6 * scale, 6 * scale));
     }
+    // The same clip keeps anomalies out of the medians: two anomalies in one
+    // slot of the week would otherwise move a 4-week median halfway to them.
+    // Only once scores start: before, weekly patterns are still being learnt.
+    if (s.ready) stored = med + std::clamp(v - med, -6 * scale, 6 * scale);
   }
-  PushRing(h, next_[slot], kHistoryDays, v);
-  PushRing(w, week_next_[wslot], kHistoryWeeks, v);
+  if (!s.ready) {
+    s.reason = h.size() < kMinHistory ? "warming up: needs 7 past days of this time of day"
+                                      : "warming up: needs 4 past weeks of this time of week";
+  }
+  PushRing(h, next_[slot], kHistoryDays, stored);
+  PushRing(w, week_next_[wslot], kHistoryWeeks, stored);
   return s;
 }
 

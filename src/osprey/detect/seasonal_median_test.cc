@@ -4,10 +4,20 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
+#include <string>
 
 namespace osprey::detect {
 namespace {
+
+ModelOptions Opts(int64_t interval_seconds) {
+  ModelOptions o;
+  o.interval_seconds = interval_seconds;
+  o.sensitivity = 50;
+  return o;
+}
+
 
 // An hourly series with a daily cycle and noise, fixed seed.
 std::vector<double> DailySeries(int hours, uint32_t seed) {
@@ -23,7 +33,7 @@ std::vector<double> DailySeries(int hours, uint32_t seed) {
 Observation Obs(int h, double v) { return {h * 3600LL, h * 3600LL, v}; }
 
 TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
-  auto model = *SeasonalMedianModel::Create({3600, 50});
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
   auto series = DailySeries(24 * 40, 7);
   series[24 * 30 + 5] += 150;
   int flagged_normal = 0;
@@ -48,10 +58,10 @@ TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
 
 TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
   auto series = DailySeries(24 * 40, 11);
-  auto a = *SeasonalMedianModel::Create({3600, 50});
+  auto a = *SeasonalMedianModel::Create(Opts(3600));
   int half = 24 * 20;
   for (int h = 0; h < half; ++h) a->Observe(Obs(h, series[h]));
-  auto b = *SeasonalMedianModel::Restore({3600, 50}, a->SaveState());
+  auto b = *SeasonalMedianModel::Restore(Opts(3600), a->SaveState());
   for (int h = half; h < static_cast<int>(series.size()); ++h) {
     Score sa = a->Observe(Obs(h, series[h]));
     Score sb = b->Observe(Obs(h, series[h]));
@@ -61,12 +71,42 @@ TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
 }
 
 TEST(SeasonalMedianTest, RejectsCorruptState) {
-  auto a = *SeasonalMedianModel::Create({3600, 50});
+  auto a = *SeasonalMedianModel::Create(Opts(3600));
   std::string state = a->SaveState();
-  EXPECT_EQ(SeasonalMedianModel::Restore({3600, 50}, state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore(Opts(3600), state.substr(0, 3)).status().code(), StatusCode::kDataLoss);
   state[0] = 99;
-  EXPECT_EQ(SeasonalMedianModel::Restore({3600, 50}, state).status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(SeasonalMedianModel::Restore({600, 50}, a->SaveState()).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore(Opts(3600), state).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(SeasonalMedianModel::Restore(Opts(600), a->SaveState()).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SeasonalMedianTest, ColdStartEmitsNoSeverityAndSaysWhy) {
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
+  for (int h = 0; h < 24 * 7; ++h) {
+    Score s = model->Observe({h * 3600LL, h * 3600LL, h % 24 == 3 ? 1000.0 : 10.0});
+    ASSERT_FALSE(s.ready) << h;
+    ASSERT_EQ(s.severity, 0) << h;
+    ASSERT_NE(std::string(s.reason).find("warming up"), std::string::npos) << h;
+  }
+  Score gap = model->Observe({24 * 7 * 3600LL, 24 * 7 * 3600LL, std::nullopt});
+  EXPECT_FALSE(gap.ready);
+  EXPECT_FALSE(gap.reason.empty());
+}
+
+TEST(SeasonalMedianTest, RepeatedAnomaliesInOneSlotDoNotCorruptTheBaseline) {
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, 3);
+  const int weeks = 10;
+  int false_alarms = 0;
+  for (int h = 0; h < 24 * 7 * weeks; ++h) {
+    const int week = h / (24 * 7);
+    const bool anomaly = (week == 5 || week == 6) && h % (24 * 7) == 13;  // same slot twice
+    const double v = 250 + 50 * std::sin(2 * M_PI * (h % 24) / 24.0) + noise(rng) +
+                     (anomaly ? 450 : 0);
+    Score s = model->Observe({h * 3600LL, h * 3600LL, v});
+    if (week >= 7 && s.ready && s.severity >= 50) ++false_alarms;
+  }
+  EXPECT_EQ(false_alarms, 0);
 }
 
 }  // namespace

@@ -20,6 +20,14 @@
 namespace osprey::detect {
 namespace {
 
+ModelOptions Opts(int64_t interval_seconds) {
+  ModelOptions o;
+  o.interval_seconds = interval_seconds;
+  o.sensitivity = 50;
+  return o;
+}
+
+
 const std::string kLabels = std::string(OSPREY_SHARED_DIR) + "/seed-data/ecommerce/label.csv";
 constexpr double kF1Floor = 0.99;  // default model measures 1.00
 
@@ -101,7 +109,7 @@ TEST(SeedQualityTest, EventF1OnEcommerceViews) {
   for (auto& [key, pts] : series) {
     std::sort(pts.begin(), pts.end(),
               [](const Point& a, const Point& b) { return a.time < b.time; });
-    auto model = *CreateModel({3600, 50});
+    auto model = *CreateModel(Opts(3600));
     const int64_t history_end = pts.front().time + 28 * 86400;
     for (Point& p : pts) {
       Score s = model->Observe({p.time, p.time, p.value});

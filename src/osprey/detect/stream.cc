@@ -8,9 +8,10 @@ namespace osprey::detect {
 
 StreamOptions DefaultStreamOptions() {
   StreamOptions so;
-  so.kind = ModelKind::kRobustSeasonal;
-  so.alarm_level = 0.3;         // -log10 p of about 4.3
-  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far
+  so.kind = ModelKind::kNovelty;
+  so.alarm_level = 0.6;         // e.g. 5 of 8 recent patterns new, as new in < 1 % of earlier points
+  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far,
+  so.suppress_min_rows = 100;   // and at least 100 rows
   return so;
 }
 
@@ -34,12 +35,14 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   mo.interval_seconds = interval;
   mo.sensitivity = options.sensitivity;
   mo.kind = options.kind;
+  mo.novelty = options.novelty;
   OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateModel(mo));
   std::vector<StreamScore> out;
   out.reserve(rows.size());
   int64_t prev = INT64_MIN;
   int64_t quiet = 0;  // rows left in the current suppression period
   int64_t seen = 0;
+  double quiet_level = 0;  // score of the alarm that started the quiet period
   for (const StreamRow& row : rows) {
     // Repeated or backward timestamps (clock changes in exported data) are
     // treated as the next second, so the model's time always advances.
@@ -49,12 +52,17 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
     s.detail = model->Observe({t, t, row.value});
     s.anomaly = s.detail.ready ? std::clamp(s.detail.anomaly, 0.0, 1.0) : 0.0;
     ++seen;
-    if (quiet > 0) {
+    const bool stronger = options.pass_stronger && s.anomaly > quiet_level;
+    if (quiet > 0 && !stronger) {
       --quiet;
       s.anomaly *= options.suppressed_factor;
-    } else if (s.anomaly >= options.alarm_level && options.suppress_fraction > 0) {
+    } else if (s.anomaly >= options.alarm_level &&
+               (options.suppress_fraction > 0 || options.suppress_min_rows > 0)) {
       quiet = static_cast<int64_t>(options.suppress_fraction * static_cast<double>(seen));
       quiet = std::max<int64_t>(quiet, options.suppress_min_rows);
+      quiet_level = s.anomaly;
+    } else if (quiet > 0) {
+      --quiet;
     }
     out.push_back(s);
   }

@@ -24,6 +24,7 @@ struct StreamOptions {
   int64_t interval_seconds = 0;
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
+  NoveltyParams novelty;  // for kind kNovelty
   // Alarm de-noising: after a row scores >= alarm_level, the next
   // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
   // score multiplied by suppressed_factor, so one event raises one alarm.
@@ -31,6 +32,9 @@ struct StreamOptions {
   double suppress_fraction = 0.0;
   int64_t suppress_min_rows = 0;
   double suppressed_factor = 0.0;
+  // During the quiet period, a row scoring above the alarm that started it
+  // still alarms (and restarts the period): a stronger event is not hidden.
+  bool pass_stronger = false;
 };
 
 struct StreamScore {

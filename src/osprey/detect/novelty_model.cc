@@ -1,0 +1,342 @@
+#include "osprey/detect/novelty_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+namespace osprey::detect {
+namespace {
+
+constexpr double kRelScaleFloor = 1e-3;  // error scale floor, relative to the range
+constexpr double kMinSdWindow = 0.05;    // floor of the long-run sd of the window mean
+constexpr int kLevelSpan = 64;           // levels are clamped to +-kLevelSpan * levels
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// -log10 of the upper tail probability of a standard normal at z.
+double NegLog10Tail(double z) {
+  if (z <= 0) return -std::log10(0.5 * std::erfc(z / std::sqrt(2.0)));
+  if (z < 30) {
+    double p = 0.5 * std::erfc(z / std::sqrt(2.0));
+    if (p > 1e-300) return -std::log10(p);
+  }
+  return (0.5 * z * z + std::log(z * std::sqrt(2 * M_PI))) / std::log(10.0);
+}
+
+template <typename T>
+void Put(std::string& out, const T& v) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out.append(buf, sizeof(T));
+}
+
+template <typename T>
+bool Get(std::string_view& in, T& v) {
+  if (in.size() < sizeof(T)) return false;
+  std::memcpy(&v, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
+Status Validate(const NoveltyParams& p) {
+  if (p.levels < 2 || p.levels > 1024) return InvalidArgument("novelty levels must be 2..1024");
+  if (p.max_context < 1 || p.max_context > NoveltyModel::kMaxContext) {
+    return InvalidArgument("novelty max_context must be 1..16");
+  }
+  if (p.table_bits < 6 || p.table_bits > 24) return InvalidArgument("novelty table_bits must be 6..24");
+  if (p.window < 1 || p.window > NoveltyModel::kMaxWindow) {
+    return InvalidArgument("novelty window must be 1..64");
+  }
+  if (!(p.residual_alpha > 0 && p.residual_alpha <= 1) || !(p.scale_alpha > 0 && p.scale_alpha <= 1) ||
+      !(p.long_alpha > 0 && p.long_alpha <= 1)) {
+    return InvalidArgument("novelty learning rates must be in (0, 1]");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+NoveltyModel::NoveltyModel(const ModelOptions& options)
+    : options_(options),
+      p_(options.novelty),
+      mask_((uint64_t{1} << options.novelty.table_bits) - 1),
+      cur_(size_t{1} << options.novelty.table_bits, 0),
+      old_(size_t{1} << options.novelty.table_bits, 0) {}
+
+Result<std::unique_ptr<Model>> NoveltyModel::Create(const ModelOptions& options) {
+  OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
+  return std::unique_ptr<Model>(new NoveltyModel(options));
+}
+
+bool NoveltyModel::Seen(uint64_t h) const {
+  const uint32_t fp = static_cast<uint32_t>(h >> 32) | 1u;
+  for (const std::vector<uint32_t>* t : {&cur_, &old_}) {
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint32_t v = (*t)[i];
+      if (v == 0) break;
+      if (v == fp) return true;
+    }
+  }
+  return false;
+}
+
+void NoveltyModel::Insert(uint64_t h) {
+  const uint32_t fp = static_cast<uint32_t>(h >> 32) | 1u;
+  uint64_t i = h & mask_;
+  for (;; i = (i + 1) & mask_) {
+    if (cur_[i] == fp) return;
+    if (cur_[i] == 0) break;
+  }
+  cur_[i] = fp;
+  if (++c_.cur_count * 2 > static_cast<int64_t>(cur_.size())) {
+    std::swap(cur_, old_);
+    std::fill(cur_.begin(), cur_.end(), 0u);
+    c_.cur_count = 0;
+  }
+}
+
+Score NoveltyModel::Observe(const Observation& obs) {
+  Score s;
+  if (!obs.value || !std::isfinite(*obs.value)) {
+    s.reason = "no value for this interval";
+    return s;
+  }
+  const double x = *obs.value;
+  s.value = x;
+  if (c_.n == 0) {
+    c_.lo = c_.hi = x;
+    c_.pred = x;
+    c_.median = x;
+  }
+
+  // Pattern novelty over the levels of the running range.
+  const double span = std::max({c_.hi - c_.lo, 1e-9 * std::abs(x), 1e-12});
+  const double xq = std::abs(x - c_.median) < p_.chomp * span ? c_.median : x;
+  double qd = std::floor((xq - c_.lo) / span * p_.levels);
+  if (xq > c_.hi && xq <= c_.hi + p_.edge_margin * span) qd = p_.levels;
+  if (xq < c_.lo && xq >= c_.lo - p_.edge_margin * span) qd = 0;
+  qd = std::clamp(qd, -static_cast<double>(kLevelSpan * p_.levels),
+                  static_cast<double>(kLevelSpan * p_.levels));
+  std::copy_backward(c_.recent.begin(), c_.recent.end() - 1, c_.recent.end());
+  c_.recent[0] = static_cast<int32_t>(qd);
+  const int avail = static_cast<int>(std::min<int64_t>(c_.n + 1, p_.max_context));
+  int fresh = 0;
+  uint64_t h = 0;
+  const int64_t day_pos = ((obs.local_time % 86400) + 86400) % 86400;
+  const uint64_t hour = static_cast<uint64_t>(day_pos / 3600) + 1;
+  for (int len = 1; len <= avail; ++len) {
+    h = Mix(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(c_.recent[static_cast<size_t>(len - 1)])) +
+                 (static_cast<uint64_t>(len) << 40)));
+    if (!Seen(h)) {
+      ++fresh;
+      Insert(h);
+    }
+    if (len <= p_.time_contexts) {
+      const uint64_t ht = Mix(h ^ (hour << 52));
+      if (!Seen(ht)) {
+        ++fresh;
+        Insert(ht);
+      }
+    }
+  }
+  double coarse_novelty = 0;
+  if (p_.coarse_step > 0) {
+    if (c_.coarse_pos == 0) {
+      c_.coarse_max = c_.coarse_min = x;
+      c_.coarse_sum = 0;
+    }
+    c_.coarse_max = std::max(c_.coarse_max, x);
+    c_.coarse_min = std::min(c_.coarse_min, x);
+    c_.coarse_sum += x;
+    ++c_.coarse_pos;
+    const double step_mean = c_.coarse_sum / c_.coarse_pos;
+    if (c_.coarse_steps == 0 && c_.coarse_pos == 1) c_.coarse_mean = x;
+    const double rep = std::abs(c_.coarse_max - c_.coarse_mean) >= std::abs(c_.coarse_min - c_.coarse_mean)
+                           ? c_.coarse_max
+                           : c_.coarse_min;
+    double cq = std::floor((rep - c_.lo) / span * p_.levels);
+    cq = std::clamp(cq, -static_cast<double>(kLevelSpan * p_.levels),
+                    static_cast<double>(kLevelSpan * p_.levels));
+    const bool close = c_.coarse_pos >= p_.coarse_step;
+    const int cavail = static_cast<int>(std::min<int64_t>(c_.coarse_steps + 1, p_.max_context));
+    int cfresh = 0;
+    uint64_t ch = 0x5bd1e995ULL;
+    for (int len = 1; len <= cavail; ++len) {
+      const int32_t level = len == 1 ? static_cast<int32_t>(cq)
+                                     : c_.coarse_recent[static_cast<size_t>(len - 2)];
+      ch = Mix(ch ^ (static_cast<uint64_t>(static_cast<uint32_t>(level)) +
+                     (static_cast<uint64_t>(len) << 40) + (uint64_t{1} << 60)));
+      if (!Seen(ch)) {
+        ++cfresh;
+        if (close) Insert(ch);
+      }
+    }
+    coarse_novelty = static_cast<double>(cfresh) / static_cast<double>(p_.max_context);
+    if (p_.rarity_weight > 0) {
+      const size_t bin = static_cast<size_t>(cfresh);
+      int64_t ge = 0, total = 0;
+      for (size_t b = 0; b < c_.coarse_counts.size(); ++b) {
+        total += c_.coarse_counts[b];
+        if (b >= bin) ge += c_.coarse_counts[b];
+      }
+      const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+      const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+      coarse_novelty = (1 - p_.rarity_weight) * coarse_novelty + p_.rarity_weight * rarity;
+      if (close) ++c_.coarse_counts[bin];
+    }
+    coarse_novelty *= p_.coarse_weight;
+    if (close) {
+      std::copy_backward(c_.coarse_recent.begin(), c_.coarse_recent.end() - 1, c_.coarse_recent.end());
+      c_.coarse_recent[0] = static_cast<int32_t>(cq);
+      ++c_.coarse_steps;
+      c_.coarse_pos = 0;
+      c_.coarse_mean = 0.5 * (c_.coarse_mean + step_mean);
+    }
+  }
+  const double raw_novelty =
+      static_cast<double>(fresh) / static_cast<double>(p_.max_context + p_.time_contexts);
+  double calibrated = raw_novelty;
+  if (p_.rarity_weight > 0) {
+    const size_t bin = static_cast<size_t>(fresh);
+    int64_t ge = 0, total = 0;
+    for (size_t b = 0; b < c_.novelty_counts.size(); ++b) {
+      total += c_.novelty_counts[b];
+      if (b >= bin) ge += c_.novelty_counts[b];
+    }
+    const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+    const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+    calibrated = (1 - p_.rarity_weight) * raw_novelty + p_.rarity_weight * rarity;
+    ++c_.novelty_counts[bin];
+  }
+  double novelty = p_.coarse_step > 0 && p_.coarse_mix == 1
+                       ? 0.5 * (calibrated + coarse_novelty)
+                       : std::max(calibrated, coarse_novelty);
+  if (p_.calm_rows > 0) {
+    const bool calm = c_.last_novel < 0 || c_.n - c_.last_novel > p_.calm_rows;
+    if (!calm && raw_novelty <= c_.last_novelty) novelty *= p_.calm_factor;
+    if (raw_novelty >= p_.calm_level) {
+      c_.last_novel = c_.n;
+      c_.last_novelty = raw_novelty;
+    }
+  }
+
+  // Error likelihood of a short-term prediction.
+  const double err = x - c_.pred;
+  const double floor = kRelScaleFloor * span;
+  if (c_.n == 0) c_.scale = floor;
+  const double scale = std::max(c_.scale, floor);
+  const double u = std::log1p(std::abs(err) / scale);
+  const size_t w = static_cast<size_t>(p_.window);
+  if (c_.win_len == p_.window) {
+    c_.win_sum -= c_.win[static_cast<size_t>(c_.win_pos)];
+    c_.nwin_sum -= c_.nwin[static_cast<size_t>(c_.win_pos)];
+  }
+  c_.nwin[static_cast<size_t>(c_.win_pos)] = static_cast<float>(novelty);
+  c_.nwin_sum += static_cast<float>(novelty);
+  c_.win[static_cast<size_t>(c_.win_pos)] = static_cast<float>(u);
+  c_.win_sum += static_cast<float>(u);
+  c_.win_pos = static_cast<int32_t>((static_cast<size_t>(c_.win_pos) + 1) % w);
+  c_.win_len = std::min(c_.win_len + 1, p_.window);
+  const double wmean = c_.win_sum / c_.win_len;
+  const double nmean = c_.nwin_sum / c_.win_len;
+  double likelihood = 0, nov_likelihood = 0;
+  if (c_.lt_n > 0) {
+    const double sd = std::max(std::sqrt(c_.lt_var), kMinSdWindow);
+    likelihood = std::min(1.0, NegLog10Tail((wmean - c_.lt_mean) / sd) / 10.0);
+    const double nsd = std::max(std::sqrt(c_.nlt_var), kMinSdWindow);
+    nov_likelihood = std::min(1.0, NegLog10Tail((nmean - c_.nlt_mean) / nsd) / 10.0);
+  }
+  // Learn.
+  if (c_.lt_n == 0) {
+    c_.lt_mean = wmean;
+    c_.nlt_mean = nmean;
+  } else {
+    const double a = std::max(p_.long_alpha, 1.0 / static_cast<double>(c_.lt_n + 1));
+    const double d = wmean - c_.lt_mean;
+    c_.lt_mean += a * d;
+    c_.lt_var = (1 - a) * (c_.lt_var + a * d * d);
+    const double nd = nmean - c_.nlt_mean;
+    c_.nlt_mean += a * nd;
+    c_.nlt_var = (1 - a) * (c_.nlt_var + a * nd * nd);
+  }
+  ++c_.lt_n;
+  const double sa = std::max(p_.scale_alpha, 1.0 / static_cast<double>(c_.n + 1));
+  c_.scale += sa * (std::abs(err) - c_.scale);
+  s.expected = c_.pred;
+  s.lower = c_.pred - 4 * scale;
+  s.upper = c_.pred + 4 * scale;
+  c_.pred += p_.residual_alpha * err;
+  c_.median += p_.median_rate * span * (x > c_.median ? 1 : x < c_.median ? -1 : 0);
+  c_.lo = std::min(c_.lo, x);
+  c_.hi = std::max(c_.hi, x);
+  ++c_.n;
+
+  s.ready = c_.n > p_.warmup;
+  if (!s.ready) {
+    reason_ = "warming up: " + std::to_string(c_.n) + " of " + std::to_string(p_.warmup + 1) +
+              " values";
+    s.reason = reason_;
+    return s;
+  }
+  const double nov = p_.novelty_weight * novelty;
+  const double lik = std::max(p_.likelihood_weight * likelihood,
+                              p_.novelty_likelihood_weight * nov_likelihood);
+  s.anomaly = std::clamp(std::max(nov, lik), 0.0, 1.0);
+  s.severity = 100 * s.anomaly;
+  s.direction = err > 0 ? Direction::kUp : err < 0 ? Direction::kDown : Direction::kNone;
+  if (s.anomaly > 0) {
+    if (nov >= lik) {
+      s.explanation = qd < 0 || qd >= p_.levels ? (err >= 0 ? Explanation::kSpike : Explanation::kDip)
+                                                : Explanation::kSeasonalityBreak;
+    } else {
+      s.explanation = c_.win_len > 1 && u < wmean ? Explanation::kLevelShift
+                      : err >= 0                  ? Explanation::kSpike
+                                                  : Explanation::kDip;
+    }
+  }
+  return s;
+}
+
+std::string NoveltyModel::SaveState() const {
+  std::string out;
+  out.reserve(16 + sizeof(Core) + 8 * cur_.size());
+  Put<uint8_t>(out, kStateVersion);
+  Put<uint32_t>(out, static_cast<uint32_t>(sizeof(Core)));
+  Put<uint32_t>(out, static_cast<uint32_t>(p_.table_bits));
+  Put(out, c_);
+  out.append(reinterpret_cast<const char*>(cur_.data()), cur_.size() * sizeof(uint32_t));
+  out.append(reinterpret_cast<const char*>(old_.data()), old_.size() * sizeof(uint32_t));
+  return out;
+}
+
+Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options,
+                                                    std::string_view state) {
+  OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
+  auto m = std::unique_ptr<NoveltyModel>(new NoveltyModel(options));
+  uint8_t version = 0;
+  uint32_t core = 0, bits = 0;
+  if (!Get(state, version) || version != kStateVersion) {
+    return DataLoss("model state has an unknown version");
+  }
+  if (!Get(state, core) || !Get(state, bits) || core != sizeof(Core)) {
+    return DataLoss("model state is truncated or corrupt");
+  }
+  if (bits != static_cast<uint32_t>(options.novelty.table_bits)) {
+    return DataLoss("model state does not match the novelty table size");
+  }
+  if (!Get(state, m->c_)) return DataLoss("model state is truncated");
+  const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
+  if (state.size() != 2 * table_bytes) return DataLoss("model state is truncated or too long");
+  std::memcpy(m->cur_.data(), state.data(), table_bytes);
+  std::memcpy(m->old_.data(), state.data() + table_bytes, table_bytes);
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+}  // namespace osprey::detect

@@ -1,0 +1,96 @@
+// NoveltyModel: the stream/NAB engine (ModelKind::kNovelty). It flags new
+// behaviour rather than large residuals, because a benchmark such as NAB
+// scores many series with one global threshold and rewards one early alarm
+// per event. Two detectors, both calibrated as tail-like scores in [0, 1]:
+//  - pattern novelty: each value is quantised into `levels` steps of the
+//    running min..max range; the patterns formed by the last 1..max_context
+//    levels are looked up in a fingerprint table of patterns seen before.
+//    The score is the fraction of those patterns that are new (after the
+//    contextual anomaly detector, CAD OSE, of the 2016 NAB competition).
+//  - error likelihood: u = log(1 + |error| / scale) of a short-term
+//    prediction; the mean of u over the last `window` points is compared with
+//    its long-run distribution, and -log10 of the Gaussian tail, / 10, is the
+//    score (after HTM's anomaly likelihood).
+// The novelty is calibrated per series by its rarity: the share of earlier
+// points whose novelty was at least as high (an empirical tail, so a level
+// of novelty that is routine on a noisy series scores lower than on a calm
+// one). The output is the larger of the weighted scores. Options in
+// NoveltyParams (model.h) add a coarse (downsampled) channel, hour-of-day
+// patterns, a median dead zone and a calm gate; they are off by default
+// because they did not raise the NAB score (bench/nab/LOG.md).
+//
+// O(max_context) work per point. Memory is bounded: two generations of
+// 2^table_bits 32-bit fingerprints (the older is dropped when the newer is
+// half full), so the state is about 2 * 4 * 2^table_bits bytes (64 KiB at
+// the default 13 bits): much more than the seasonal models, which is why it
+// is not the pipeline's default. Not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "osprey/detect/model.h"
+
+namespace osprey::detect {
+
+class NoveltyModel final : public Model {
+ public:
+  static constexpr uint8_t kStateVersion = 1;
+  static constexpr int kMaxContext = 16;
+  static constexpr int kMaxWindow = 64;
+
+  // Fails with InvalidArgument on parameters out of range.
+  static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
+  // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
+  static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options,
+                                                std::string_view state);
+
+  Score Observe(const Observation& obs) override;
+  std::string SaveState() const override;
+
+ private:
+  struct Core {  // trivially copyable, saved as bytes
+    int64_t n = 0;
+    double lo = 0, hi = 0;
+    double pred = 0, scale = 0;
+    double median = 0;
+    std::array<int32_t, kMaxContext> coarse_recent{};  // closed coarse steps, newest first
+    int64_t coarse_steps = 0;  // closed steps
+    int32_t coarse_pos = 0;    // values in the open step
+    double coarse_max = 0, coarse_min = 0, coarse_sum = 0;
+    double coarse_mean = 0;    // running mean of step means
+    std::array<int64_t, 2 * kMaxContext + 1> novelty_counts{};  // by fresh-pattern count
+    std::array<int64_t, kMaxContext + 1> coarse_counts{};       // the same, coarse channel
+    int64_t last_novel = -1;   // index of the last point with novelty >= calm_level
+    double last_novelty = 0;   // its novelty
+    double win_sum = 0;
+    double lt_mean = 0, lt_var = 0;
+    int64_t lt_n = 0;
+    int64_t cur_count = 0;
+    std::array<int32_t, kMaxContext> recent{};  // recent[0] is the newest level
+    std::array<float, kMaxWindow> win{};
+    int32_t win_pos = 0;
+    int32_t win_len = 0;
+    std::array<float, kMaxWindow> nwin{};  // novelty window, same positions
+    double nwin_sum = 0;
+    double nlt_mean = 0, nlt_var = 0;
+  };
+
+  explicit NoveltyModel(const ModelOptions& options);
+  bool Seen(uint64_t h) const;
+  void Insert(uint64_t h);
+
+  ModelOptions options_;
+  NoveltyParams p_;
+  uint64_t mask_;
+  Core c_;
+  std::vector<uint32_t> cur_;  // newer generation of fingerprints (0 = empty)
+  std::vector<uint32_t> old_;  // older generation
+  std::string reason_;
+};
+
+}  // namespace osprey::detect

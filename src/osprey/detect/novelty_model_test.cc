@@ -1,0 +1,96 @@
+#include "osprey/detect/novelty_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace osprey::detect {
+namespace {
+
+std::vector<double> Periodic(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, 2);
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) v.push_back(100 + 30 * std::sin(2 * M_PI * (i % 48) / 48.0) + noise(rng));
+  return v;
+}
+
+ModelOptions Options() {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  o.kind = ModelKind::kNovelty;
+  return o;
+}
+
+Observation Obs(int i, std::optional<double> v) { return {i * 300LL, i * 300LL, v}; }
+
+TEST(NoveltyModelTest, ColdStartSaysWhy) {
+  auto m = *CreateModel(Options());
+  Score s = m->Observe(Obs(0, 5.0));
+  EXPECT_FALSE(s.ready);
+  EXPECT_EQ(s.severity, 0);
+  EXPECT_NE(std::string(s.reason).find("warming up"), std::string::npos);
+  Score gap = m->Observe(Obs(1, std::nullopt));
+  EXPECT_FALSE(gap.ready);
+  EXPECT_FALSE(gap.reason.empty());
+}
+
+TEST(NoveltyModelTest, NewBehaviourScoresAboveRoutine) {
+  auto m = *CreateModel(Options());
+  auto v = Periodic(3000, 7);
+  for (int i = 2600; i < 2620; ++i) v[static_cast<size_t>(i)] += 120;  // a new level
+  double event = 0;
+  int routine_high = 0, routine = 0;
+  for (int i = 0; i < 3000; ++i) {
+    Score s = m->Observe(Obs(i, v[static_cast<size_t>(i)]));
+    ASSERT_GE(s.anomaly, 0);
+    ASSERT_LE(s.anomaly, 1);
+    if (i >= 1500 && i < 2600) {
+      ++routine;
+      if (s.anomaly >= 0.6) ++routine_high;
+    }
+    if (i >= 2600 && i < 2605) event = std::max(event, s.anomaly);
+  }
+  EXPECT_GE(event, 0.8);
+  EXPECT_LT(routine_high, routine / 100);  // under 1 % of routine points
+}
+
+TEST(NoveltyModelTest, SaveRestoreGivesBitIdenticalScores) {
+  auto v = Periodic(4000, 11);
+  v[3100] = 400;
+  auto a = *CreateModel(Options());
+  for (int i = 0; i < 2000; ++i) a->Observe(Obs(i, v[static_cast<size_t>(i)]));
+  std::string state = a->SaveState();
+  auto b = RestoreModel(Options(), state);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->SaveState(), state);
+  for (int i = 2000; i < 4000; ++i) {
+    Score x = a->Observe(Obs(i, v[static_cast<size_t>(i)]));
+    Score y = (*b)->Observe(Obs(i, v[static_cast<size_t>(i)]));
+    ASSERT_EQ(std::memcmp(&x.anomaly, &y.anomaly, sizeof(double)), 0) << i;
+    ASSERT_EQ(std::memcmp(&x.expected, &y.expected, sizeof(double)), 0) << i;
+    ASSERT_EQ(x.severity, y.severity);
+  }
+}
+
+TEST(NoveltyModelTest, RejectsCorruptStateAndBadOptions) {
+  auto a = *CreateModel(Options());
+  for (int i = 0; i < 100; ++i) a->Observe(Obs(i, static_cast<double>(i % 7)));
+  std::string state = a->SaveState();
+  EXPECT_FALSE(RestoreModel(Options(), state.substr(0, state.size() - 1)).ok());
+  std::string bad = state;
+  bad[0] = 99;
+  EXPECT_FALSE(RestoreModel(Options(), bad).ok());
+  ModelOptions other = Options();
+  other.novelty.table_bits = 10;
+  EXPECT_FALSE(RestoreModel(other, state).ok());
+  ModelOptions wrong = Options();
+  wrong.novelty.levels = 1;
+  EXPECT_FALSE(CreateModel(wrong).ok());
+}
+
+}  // namespace
+}  // namespace osprey::detect
