@@ -97,7 +97,7 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
   size_t wslot = WeekSlotOf(obs.local_time);
   std::vector<double>& h = history_[slot];
   std::vector<double>& w = week_[wslot];
-  double stored = v;  // what the histories keep: v, winsorised once scores start
+  double stored = v;  // what the histories keep: v, winsorised once forecasts start
   if (h.size() >= kMinHistory) {
     std::vector<double> tmp = h;
     const double day_med = Median(tmp);
@@ -151,8 +151,7 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     }
     // The same clip keeps anomalies out of the medians: two anomalies in one
     // slot of the week would otherwise move a 4-week median halfway to them.
-    // Only once scores start: before, weekly patterns are still being learnt.
-    if (s.ready) stored = med + std::clamp(v - med, -6 * scale, 6 * scale);
+    stored = med + std::clamp(v - med, -6 * scale, 6 * scale);
   }
   if (!s.ready) {
     s.reason = h.size() < kMinHistory ? "warming up: needs 7 past days of this time of day"

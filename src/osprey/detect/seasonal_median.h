@@ -6,7 +6,7 @@
 // smaller robust error spread at that time of day makes the forecast, so
 // weekly seasonality is used only where the data has it. The band is a
 // multiple of the chosen predictor's error spread. Robust to outliers: once
-// scores start, values enter the histories winsorised at 6 error scales,
+// forecasts start, values enter the histories winsorised at 6 error scales,
 // so even repeated anomalies in one slot barely move the medians (a level
 // shift is followed at up to 6 scales per sample). O(history) per point.
 #pragma once
