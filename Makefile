@@ -27,6 +27,8 @@ unit: build
 quality: build
 	@cd $(BUILD) && ctest --output-on-failure -L quality -V
 
+# Root-cause search on every shipped Squeeze B0 case, F1 per setting beside the
+# peers; one case: $(BUILD)/bench/rca_bench --case FILE.csv.gz
 rca-bench: build
 	@$(BUILD)/bench/rca_bench --data ../shared/benchmarks/rca/squeeze_B0
 

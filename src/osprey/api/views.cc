@@ -25,7 +25,12 @@ json GroupJson(const store::GroupRecord& g) {
           {"anomaly_count", g.anomaly_count},
           {"contributions", Parsed(g.contributions, json::object())},
           {"root_causes", Parsed(g.root_causes, json::array())},
-          {"related", Parsed(g.related, json::array())}};
+          {"related", Parsed(g.related, json::array())},
+          {"incident",
+           {{"start", Iso(g.incident_ts != 0 ? g.incident_ts : g.ts)},
+            {"end", Iso(g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts)},
+            {"intervals", g.incident_intervals != 0 ? g.incident_intervals : 1},
+            {"severity", g.incident_intervals != 0 ? g.incident_severity : g.severity}}}};
 }
 
 json AnomalyJson(const store::AnomalyRecord& a) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
+#include <set>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -94,9 +96,11 @@ Result<Evaluation> Evaluate(store::Store& store, const std::string& detector,
   Evaluation ev;
   ev.events = static_cast<int>(events.size());
   std::vector<bool> found(events.size(), false);
+  // Incidents (measure, first interval) and the events each one found.
+  std::map<std::pair<std::string, int64_t>, std::set<size_t>> incidents;
   for (const auto& g : groups) {
     OSPREY_ASSIGN_OR_RETURN(auto members, store.ListAnomalies(g.id));
-    bool is_true = false;
+    auto& matched = incidents[{g.measure, g.incident_ts}];
     for (size_t i = 0; i < events.size(); ++i) {
       const DemoEvent& e = events[i];
       if (g.ts < ToUnixSeconds(e.start) || g.ts >= ToUnixSeconds(e.end) + interval_seconds) continue;
@@ -117,12 +121,36 @@ Result<Evaluation> Evaluate(store::Store& store, const std::string& detector,
         }
       }
       if (in_slice) {
-        is_true = true;
+        matched.insert(i);
         found[i] = true;
       }
     }
-    ++ev.groups;
-    if (is_true) ++ev.groups_true;
+  }
+  ev.groups = static_cast<int>(incidents.size());
+  for (const auto& [key, matched] : incidents) {
+    if (!matched.empty()) ++ev.groups_true;
+  }
+  // Root causes of whole-platform / whole-marketplace events: found as ONE
+  // incident of the event's measure whose root-cause set is that slice.
+  q.incidents_only = true;
+  OSPREY_ASSIGN_OR_RETURN(auto reps, store.ListGroups(q));
+  std::map<std::pair<std::string, int64_t>, std::string> rep_causes;
+  for (const auto& g : reps) rep_causes[{g.measure, g.incident_ts}] = g.root_causes;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const DemoEvent& e = events[i];
+    if (e.scope.size() != 1) continue;
+    ++ev.slice_events;
+    std::vector<std::pair<std::string, int64_t>> hits;
+    for (const auto& [key, matched] : incidents) {
+      if (key.first == e.measure && matched.count(i)) hits.push_back(key);
+    }
+    if (hits.size() != 1) continue;
+    json rc = json::parse(rep_causes[hits[0]], nullptr, false);
+    if (rc.is_array() && rc.size() == 1 && rc[0]["element"].is_object() &&
+        rc[0]["element"].size() == 1) {
+      const auto& [dim, value] = *e.scope.begin();
+      if (rc[0]["element"].value(dim, "") == value) ++ev.slice_events_exact;
+    }
   }
   for (size_t i = 0; i < events.size(); ++i) {
     KindScore& k = ev.by_kind[events[i].kind];
@@ -138,12 +166,17 @@ Result<Evaluation> Evaluate(store::Store& store, const std::string& detector,
 }
 
 void PrintGroupTable(const std::vector<store::GroupRecord>& groups, std::ostream& out) {
-  out << fmt::format("{:>6}  {:<20}  {:<10}  {:>8}  {:>9}  {:<44}  {}\n", "group", "interval", "measure",
-                     "severity", "anomalies", "top contributors", "root cause");
+  // One row per group; its incident (the run of consecutive intervals with a
+  // group of that measure) is shown as start and length.
+  out << fmt::format("{:>6}  {:<20}  {:>5}  {:<10}  {:>8}  {:>9}  {:<44}  {}\n", "group", "incident start",
+                     "hours", "measure", "severity", "anomalies", "top contributors", "root cause");
   for (const auto& g : groups) {
-    out << fmt::format("{:>6}  {:<20}  {:<10}  {:>8.1f}  {:>9}  {:<44}  {}\n", g.id,
-                       FormatIso(FromUnixSeconds(g.ts)), g.measure, g.severity, g.anomaly_count,
-                       TopContributors(g.contributions, 1), RootCauseText(g.root_causes));
+    int64_t start = g.incident_ts != 0 ? g.incident_ts : g.ts;
+    int64_t end = g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts;
+    out << fmt::format("{:>6}  {:<20}  {:>5.0f}  {:<10}  {:>8.1f}  {:>9}  {:<44}  {}\n", g.id,
+                       FormatIso(FromUnixSeconds(start)), static_cast<double>(end - start) / 3600.0,
+                       g.measure, g.incident_intervals != 0 ? g.incident_severity : g.severity,
+                       g.anomaly_count, TopContributors(g.contributions, 1), RootCauseText(g.root_causes));
   }
 }
 
@@ -195,16 +228,21 @@ Result<Evaluation> RunDemo(const DemoRequest& r, std::ostream& out) {
   q.detector = d.name;
   q.limit = r.max_groups_shown;
   q.newest_first = true;
+  q.incidents_only = true;
   OSPREY_ASSIGN_OR_RETURN(auto groups, store->ListGroups(q));
-  out << fmt::format("Most recent anomaly groups (of {}):\n", stats.groups);
+  out << fmt::format("Most recent incidents (of {} anomaly groups):\n", stats.groups);
   PrintGroupTable(groups, out);
 
   OSPREY_ASSIGN_OR_RETURN(Evaluation ev, Evaluate(*store, d.name, data.events,
                                                   d.frequency.NominalSeconds(), d.min_severity));
   out << fmt::format(
-      "\nAgainst the ground truth: precision {:.3f} ({}/{} groups belong to an injected anomaly), "
+      "\nAgainst the ground truth: precision {:.3f} ({}/{} incidents belong to an injected anomaly), "
       "recall {:.3f} ({}/{} anomalies found), F1 {:.3f}\n",
       ev.precision(), ev.groups_true, ev.groups, ev.recall(), ev.events_found, ev.events, ev.f1());
+  out << fmt::format(
+      "Root cause: {}/{} whole-platform or whole-marketplace anomalies reported as one incident "
+      "whose root-cause set is exactly that slice\n",
+      ev.slice_events_exact, ev.slice_events);
   for (const auto& [kind, k] : ev.by_kind) {
     out << fmt::format("  {:<12} {}/{} found\n", kind, k.found, k.events);
   }

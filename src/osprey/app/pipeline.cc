@@ -36,6 +36,7 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
 Status DetectorRunner::LoadState() {
   series_.clear();
   stored_ids_.clear();
+  last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
   OSPREY_ASSIGN_OR_RETURN(stored_states_, store_.LoadModelStates(detector_id_));
   for (const auto& r : records) {
@@ -160,6 +161,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   const int64_t chunk = std::max<int64_t>(options.chunk_intervals, 1);
   OSPREY_RETURN_IF_ERROR(LoadFeedback());
   while (start < to) {
+    OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     Instant end = start;
     for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
     ingest::Aggregator agg(detector_, grid_, catalog_, start, end);
@@ -189,6 +191,86 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     start = end;
   }
   return Status::Ok();
+}
+
+Status DetectorRunner::LoadLastGroups(Instant start) {
+  // Incidents continue across chunks and restarts: learn which measures had a
+  // group in the interval before `start` unless this runner saw it itself.
+  const int64_t prev_ts = ToUnixSeconds(grid_.Prev(start));
+  for (uint32_t m = 0; m < detector_.measures.size(); ++m) {
+    auto it = last_group_.find(m);
+    if (it != last_group_.end() && it->second.first == prev_ts) continue;
+    store::GroupQuery q;
+    q.detector = detector_.name;
+    q.measure = detector_.measures[m].name;
+    q.since = prev_ts;
+    q.until = prev_ts + 1;
+    q.limit = 1;
+    OSPREY_ASSIGN_OR_RETURN(auto groups, store_.ListGroups(q));
+    if (groups.empty()) {
+      last_group_.erase(m);
+    } else {
+      last_group_[m] = {prev_ts, groups[0].incident_ts};
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Whether two root-cause sets point at the same slice: an element of one
+// equals, contains or is contained in an element of the other. Groups without
+// root causes (no dimensions, or none found) are taken to share the slice.
+bool SameSlice(const std::vector<std::map<std::string, std::string>>& a,
+               const std::vector<std::map<std::string, std::string>>& b) {
+  if (a.empty() || b.empty()) return true;
+  auto within = [](const std::map<std::string, std::string>& x,
+                   const std::map<std::string, std::string>& y) {
+    for (const auto& [k, v] : x) {
+      auto it = y.find(k);
+      if (it == y.end() || it->second != v) return false;
+    }
+    return true;
+  };
+  for (const auto& x : a) {
+    for (const auto& y : b) {
+      if (within(x, y) || within(y, x)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void DetectorRunner::RelateMeasures(const std::vector<GroupFacts>& groups,
+                                    store::ChunkResult& chunk) const {
+  // See docs/rca.md, "Related measures".
+  for (const GroupFacts& a : groups) {
+    json related = json::array();
+    const double dev_a = a.expected != 0 ? (a.actual - a.expected) / std::abs(a.expected) : 0;
+    for (const GroupFacts& b : groups) {
+      if (&a == &b || !SameSlice(a.causes, b.causes)) continue;
+      const double dev_b = b.expected != 0 ? (b.actual - b.expected) / std::abs(b.expected) : 0;
+      std::string relation;
+      if (b.incident_ts < a.incident_ts) {
+        relation = "cause";  // b's incident began first
+      } else if (b.incident_ts > a.incident_ts) {
+        relation = "effect";
+      } else if (dev_a * dev_b > 0 &&
+                 std::abs(dev_a - dev_b) <= 0.25 * std::max(std::abs(dev_a), std::abs(dev_b))) {
+        // Same start, same relative move: their ratio held, so one carried the
+        // other; the detector lists driving measures first.
+        relation = b.measure < a.measure ? "cause" : "effect";
+      } else {
+        relation = "co-occurring";
+      }
+      related.push_back({{"measure", detector_.measures[b.measure].name},
+                         {"relation", relation},
+                         {"deviation_pct", std::round(dev_b * 1000) / 10},
+                         {"incident_start", FormatIso(FromUnixSeconds(b.incident_ts))}});
+    }
+    chunk.groups[a.group_index].related = related.dump();
+  }
 }
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
@@ -247,6 +329,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
 
   // One group per measure with anomalies in this interval.
   std::vector<alerts::GroupView> views;
+  std::vector<GroupFacts> interval_groups;
   for (uint32_t m = 0; m < nm; ++m) {
     std::vector<const Scored*> members;
     for (const auto& s : scored) {
@@ -263,6 +346,14 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     g.end_ts = end_ts;
     g.anomaly_count = static_cast<int64_t>(members.size());
     for (const Scored* s : members) g.severity = std::max(g.severity, s->score.severity);
+    // A group right after one of the same measure continues its incident.
+    const int64_t prev_ts = ToUnixSeconds(grid_.Prev(start));
+    auto last = last_group_.find(m);
+    g.incident_ts = last != last_group_.end() && last->second.first == prev_ts ? last->second.second : ts;
+    last_group_[m] = {ts, g.incident_ts};
+    GroupFacts facts;
+    facts.measure = m;
+    facts.incident_ts = g.incident_ts;
 
     if (nd > 0) {
       auto cube = rca::Cube::Create(detector_.dimensions);
@@ -279,6 +370,8 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
         double noise = s.score.ready ? (s.score.upper - s.score.lower) / 8 : 0;
         if (!(noise > 0)) noise = std::max(1e-9, 0.05 * std::abs(expected));
         OSPREY_RETURN_IF_ERROR(cube->AddLeafCodes(codes, actual, expected, noise));
+        facts.actual += actual;
+        facts.expected += expected;
       }
       if (cube->num_leaves() > 0) {
         json contributions = json::object();
@@ -309,6 +402,9 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
           rc.push_back({{"element", element},
                         {"share", std::round(c.deviation_share * 10) / 10},
                         {"score", c.score}});
+          std::map<std::string, std::string> e;
+          for (auto it = element.begin(); it != element.end(); ++it) e[it.key()] = it.value();
+          facts.causes.push_back(std::move(e));
         }
         g.root_causes = rc.dump();
       }
@@ -328,6 +424,8 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     views.push_back(std::move(view));
     int64_t group_index = static_cast<int64_t>(chunk.groups.size());
+    facts.group_index = static_cast<size_t>(group_index);
+    interval_groups.push_back(std::move(facts));
     chunk.groups.push_back(std::move(g));
     for (const Scored* s : members) {
       store::AnomalyRecord a;
@@ -345,6 +443,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
   }
 
+  RelateMeasures(interval_groups, chunk);
   if (!detector_.alerts.empty()) EvaluateAlerts(ts, end_ts, views, alerts_enabled, chunk);
 
   store::DataQualityRecord q;

@@ -81,7 +81,18 @@ class DetectorRunner {
                  connectors::Source& source)
       : detector_(d), grid_(std::move(grid)), store_(store), source_(source), catalog_(d) {}
 
+  // What relating measures needs to know of one group of an interval.
+  struct GroupFacts {
+    uint32_t measure = 0;
+    size_t group_index = 0;  // in the chunk
+    int64_t incident_ts = 0;
+    double actual = 0, expected = 0;  // sums over the measure's leaves
+    std::vector<std::map<std::string, std::string>> causes;  // root-cause elements
+  };
+
   Status LoadState();
+  Status LoadLastGroups(Instant start);
+  void RelateMeasures(const std::vector<GroupFacts>& groups, store::ChunkResult& chunk) const;
   // Reads the detector's feedback verdicts into feedback_ (done before every
   // Run, so a verdict given between runs applies to the next interval).
   Status LoadFeedback();
@@ -102,6 +113,8 @@ class DetectorRunner {
   // Stored series not yet seen in this process, by (measure, dims JSON).
   std::map<std::pair<std::string, std::string>, int64_t> stored_ids_;
   std::map<int64_t, std::string> stored_states_;
+  // Per measure: the interval of its latest group and that group's incident.
+  std::map<uint32_t, std::pair<int64_t, int64_t>> last_group_;
   // alert name -> measure -> incident; saved with every chunk.
   std::map<std::string, std::map<std::string, alerts::IncidentState>> alert_states_;
   // series id -> verdicts, oldest first.

@@ -110,6 +110,7 @@ int RunBacktestCommand(const Args& args) {
   q.min_severity = std::atof(args.GetOr("min-severity", "0").c_str());
   if (r.from) q.since = ToUnixSeconds(*r.from);
   if (r.to) q.until = ToUnixSeconds(*r.to);
+  q.incidents_only = true;
   auto groups = (*store)->ListGroups(q);
   if (!groups.ok()) return Fail(groups.status());
   if (args.Has("json")) {
@@ -151,6 +152,7 @@ int RunAnomaliesList(const Args& args) {
   }
   q.newest_first = sort != "time-asc";
   q.by_severity = sort == "severity";
+  q.incidents_only = !args.Has("per-interval");
   auto since = OptionalInstant(args, "since", TimeZone::Utc());
   if (!since.ok()) {
     std::fprintf(stderr, "osprey anomalies list: %s\n", since.status().message().c_str());
@@ -662,13 +664,16 @@ const std::vector<Command>& Commands() {
          kStateOption, kJsonOption},
         0, 0},
        RunBacktestCommand},
-      {{"anomalies list", "List anomaly groups, newest first.",
+      {{"anomalies list",
+        "List anomalies: one line per incident (a measure's groups over consecutive intervals), "
+        "newest first.",
         "osprey anomalies list [--detector NAME] [--min-severity N] [--since TIME] [--json]", "",
         {{"detector", 0, "NAME", "only this detector"},
          {"measure", 0, "NAME", "only this measure"},
          {"min-severity", 0, "N", "only groups at least this severe (0-100)"},
          {"since", 0, "TIME", "only groups from this time on (UTC unless an offset is given)"},
          {"sort", 0, "ORDER", "time (newest first, default), time-asc or severity"},
+         {"per-interval", 0, "", "one line per interval's group instead of per incident"},
          {"limit", 0, "N", "at most N groups (default 50)"},
          kStateOption, kJsonOption},
         0, 0},

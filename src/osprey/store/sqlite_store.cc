@@ -125,6 +125,13 @@ create table api_tokens(
   revoked_at integer);
 create index anomaly_groups_by_severity on anomaly_groups(severity);
 )sql",
+    // 4: incidents — a group continuing the previous interval's group of the
+    // same measure shares its incident_ts (the incident's first interval).
+    R"sql(
+alter table anomaly_groups add column incident_ts integer not null default 0;
+update anomaly_groups set incident_ts = ts;
+create index anomaly_groups_by_incident on anomaly_groups(detector_id, measure, incident_ts);
+)sql",
 };
 
 class Stmt {
@@ -387,12 +394,14 @@ class SqliteStore final : public Store {
     {
       Stmt ins(db_,
                "insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
-               "contributions, root_causes, related) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+               "contributions, root_causes, related, incident_ts) "
+               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const GroupRecord& g : c.groups) {
         ins.Bind(1, c.detector_id).Bind(2, g.measure).Bind(3, g.ts).Bind(4, g.end_ts)
             .Bind(5, g.severity).Bind(6, g.anomaly_count).Bind(7, g.contributions)
-            .Bind(8, g.root_causes).Bind(9, g.related);
+            .Bind(8, g.root_causes).Bind(9, g.related)
+            .Bind(10, g.incident_ts != 0 ? g.incident_ts : g.ts);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
         group_ids.push_back(sqlite3_last_insert_rowid(db_));
@@ -510,19 +519,36 @@ class SqliteStore final : public Store {
     return Exec("commit");
   }
 
+  // The incident's figures come from its other groups: same detector,
+  // measure and incident_ts (indexed).
   static constexpr std::string_view kGroupColumns =
       "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
-      "g.contributions, g.root_causes, g.related";
+      "g.contributions, g.root_causes, g.related, g.incident_ts, "
+      "(select max(i.end_ts) from anomaly_groups i where i.detector_id = g.detector_id and "
+      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
+      "(select count(*) from anomaly_groups i where i.detector_id = g.detector_id and "
+      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
+      "(select max(i.severity) from anomaly_groups i where i.detector_id = g.detector_id and "
+      " i.measure = g.measure and i.incident_ts = g.incident_ts)";
 
   static GroupRecord ReadGroup(const Stmt& s) {
-    return GroupRecord{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5),
-                       s.Real(6), s.Int(7), s.Text(8), s.Text(9), s.Text(10)};
+    GroupRecord g{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5),
+                  s.Real(6), s.Int(7), s.Text(8), s.Text(9), s.Text(10)};
+    g.incident_ts = s.Int(11);
+    g.incident_end_ts = s.Int(12);
+    g.incident_intervals = s.Int(13);
+    g.incident_severity = s.Real(14);
+    return g;
   }
 
+  // ?8 = 1: only the most severe group of each incident (the earliest on ties).
   static constexpr std::string_view kGroupFilter =
       "from anomaly_groups g join detectors d on d.id = g.detector_id "
       "where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
-      "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5)";
+      "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) "
+      "and (?8 = 0 or g.id = (select i.id from anomaly_groups i where i.detector_id = g.detector_id "
+      " and i.measure = g.measure and i.incident_ts = g.incident_ts "
+      " order by i.severity desc, i.ts limit 1))";
 
   static void BindGroupFilter(Stmt& s, const GroupQuery& q) {
     s.Bind(1, q.min_severity);
@@ -530,6 +556,7 @@ class SqliteStore final : public Store {
     if (q.measure) s.Bind(3, *q.measure);
     if (q.since) s.Bind(4, *q.since);
     if (q.until) s.Bind(5, *q.until);
+    s.Bind(8, int64_t{q.incidents_only ? 1 : 0});
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {

@@ -82,6 +82,13 @@ struct GroupRecord {
   std::string contributions;  // JSON
   std::string root_causes;    // JSON
   std::string related;        // JSON
+  // The incident this group belongs to: the run of groups of the same measure
+  // in consecutive intervals. incident_ts is its first interval (0 on write:
+  // the group starts its own incident); the rest are filled on reads.
+  int64_t incident_ts = 0;
+  int64_t incident_end_ts = 0;
+  int64_t incident_intervals = 0;
+  double incident_severity = 0;  // the highest severity of its groups
 };
 
 struct DataQualityRecord {
@@ -174,6 +181,9 @@ struct GroupQuery {
   int64_t offset = 0;
   bool newest_first = true;
   bool by_severity = false;  // most severe first (then by time as above)
+  // One group per incident: its most severe one. The filters above apply to
+  // that group.
+  bool incidents_only = false;
 };
 
 class Store {
