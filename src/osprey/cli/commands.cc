@@ -198,6 +198,10 @@ int RunAnomaliesShow(const Args& args) {
   std::cout << fmt::format("  measure   {}\n  interval  [{}, {})\n  severity  {:.1f}\n", g->measure,
                            FormatIso(FromUnixSeconds(g->ts)), FormatIso(FromUnixSeconds(g->end_ts)),
                            g->severity);
+  std::cout << fmt::format("  incident  [{}, {}), {} interval(s), severity {:.1f}\n",
+                           FormatIso(FromUnixSeconds(g->incident_ts)),
+                           FormatIso(FromUnixSeconds(g->incident_end_ts)), g->incident_intervals,
+                           g->incident_severity);
   json rc = json::parse(g->root_causes, nullptr, false);
   if (rc.is_array() && !rc.empty()) {
     std::cout << "\nRoot causes:\n";
@@ -219,6 +223,15 @@ int RunAnomaliesShow(const Args& args) {
                                  v.value("value", ""), v.value("share", 0.0), v.value("actual", 0.0),
                                  v.value("expected", 0.0));
       }
+    }
+  }
+  json related = json::parse(g->related, nullptr, false);
+  if (related.is_array() && !related.empty()) {
+    std::cout << "\nRelated measures:\n";
+    for (const auto& r : related) {
+      std::cout << fmt::format("  {:<14} {:<13} {:>+7.1f}%  (incident from {})\n", r.value("measure", ""),
+                               r.value("relation", ""), r.value("deviation_pct", 0.0),
+                               r.value("incident_start", ""));
     }
   }
   std::cout << fmt::format("\nAnomalies ({}):\n", members->size());
