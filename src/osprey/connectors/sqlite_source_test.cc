@@ -1,5 +1,7 @@
 #include "osprey/connectors/sqlite_source.h"
 
+#include "osprey/connectors/collect_rows.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,28 +9,7 @@
 namespace osprey::connectors {
 namespace {
 
-class CollectRows : public RowHandler {
- public:
-  Status OnColumns(const std::vector<std::string>& names) override {
-    columns = names;
-    return Status::Ok();
-  }
-  Status OnRow(const std::vector<Cell>& cells) override {
-    std::vector<std::string> row;
-    for (const Cell& c : cells) {
-      switch (c.type) {
-        case Cell::Type::kNull: row.push_back("NULL"); break;
-        case Cell::Type::kInteger: row.push_back(std::to_string(c.integer)); break;
-        case Cell::Type::kReal: row.push_back(std::to_string(c.real)); break;
-        case Cell::Type::kText: row.emplace_back(c.text); break;
-      }
-    }
-    rows.push_back(row);
-    return Status::Ok();
-  }
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::string>> rows;
-};
+using CollectRows = CollectedRows;
 
 class SqliteSourceTest : public ::testing::Test {
  protected:
@@ -94,7 +75,7 @@ TEST_F(SqliteSourceTest, ValueWithQuotesCannotChangeTheQuery) {
   ASSERT_TRUE(quoted->Query(Range(0, 3), count).ok());
   ASSERT_EQ(count.rows.size(), 1u);
   // '2020-10-01 or '1'='1' sorts after every stored stamp: nothing matches.
-  EXPECT_EQ(count.rows[0][0], "0");
+  EXPECT_EQ(count.rows[0][0], "i:0");
 }
 
 TEST_F(SqliteSourceTest, ClearErrors) {
