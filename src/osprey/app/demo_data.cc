@@ -85,7 +85,7 @@ DemoData GenerateDemoData(const DemoOptions& o) {
     }
     return false;
   };
-  if (o.harder) {
+  if (o.harder && o.days > o.clean_days + 14) {
     for (int k = 0, tries = 0; k < o.holidays && tries < 1000; ++tries) {
       const int mi = static_cast<int>(u(hard_rng) * nm);
       const int64_t day = o.clean_days + 7 + static_cast<int64_t>(u(hard_rng) * static_cast<double>(o.days - o.clean_days - 9));
