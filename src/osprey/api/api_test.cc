@@ -31,6 +31,7 @@ class ApiTest : public ::testing::Test {
     app::DemoOptions o;
     o.days = 60;
     o.clean_days = 21;
+    o.harder = false;  // the original warehouse: exact row counts and figures
     app::DemoData data = app::GenerateDemoData(o);
     const std::string warehouse = *dir_ + "/warehouse.db";
     ASSERT_TRUE(app::WriteDemoWarehouse(data, warehouse).ok());

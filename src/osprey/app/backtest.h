@@ -44,7 +44,7 @@ struct Evaluation {
   int events_found = 0;
   int groups = 0;       // incidents (a measure's groups in consecutive intervals)
   int groups_true = 0;  // incidents that belong to some event
-  int slice_events = 0;        // events over a whole platform or marketplace
+  int slice_events = 0;        // injected anomalies over a whole platform or marketplace
   int slice_events_exact = 0;  // ... found as one incident with exactly that root cause
   double precision() const { return groups ? double(groups_true) / groups : 0; }
   double recall() const { return events ? double(events_found) / events : 0; }

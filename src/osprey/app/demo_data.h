@@ -17,7 +17,15 @@ namespace osprey::app {
 
 struct DemoEvent {
   int id = 0;
-  std::string kind;     // spike | dip | level_shift
+  // spike | dip | level_shift: anomalies osprey should flag.
+  // holiday: one local day of a marketplace with a lower, flatter pattern.
+  //   Osprey has no holiday calendar, so it flags the day like any break of
+  //   the usual pattern; labelled so that it is scored apart, not as noise.
+  // missing_rows: hours without a row for one series. For a SUM or COUNT
+  //   measure the pipeline reads a missing row as 0 (sparse counts need it),
+  //   so the series dips to 0 and is flagged; the run also counts the
+  //   missing series as a data-quality figure. Labelled to be scored apart.
+  std::string kind;
   std::string measure;  // views (revenue follows) | revenue (revenue per view changes)
   // The slice hit: dimension -> value; one entry for a whole platform or
   // marketplace, two for a single series.
@@ -49,6 +57,15 @@ struct DemoOptions {
   Instant start = FromUnixSeconds(1735516800);  // 2024-12-30T00:00:00Z, a Monday
   int64_t days = 182;
   int64_t clean_days = 28;  // no anomalies in the first weeks: the model's history
+  // The harder parts, from their own fixed seed (the rest of the data does not
+  // change with them): gradual drifts (es grows 50 % over the range, it
+  // loses 30 %; not anomalies), `holidays` holiday events, `missing_gaps`
+  // missing_rows events, and a marketplace (nl) whose rows start on
+  // `late_start_day`. harder = false gives the original warehouse.
+  bool harder = true;
+  int holidays = 4;
+  int missing_gaps = 8;
+  int64_t late_start_day = 91;
 };
 
 DemoData GenerateDemoData(const DemoOptions& options);

@@ -29,6 +29,7 @@ class PipelineTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     DemoOptions o;
     o.days = 77;
+    o.harder = false;  // the original warehouse: exact row counts and figures
     data_ = GenerateDemoData(o);
     warehouse_ = (dir_ / "warehouse.db").string();
     ASSERT_TRUE(WriteDemoWarehouse(data_, warehouse_).ok());
