@@ -54,9 +54,12 @@ TEST(DemoQualityTest, EventPrecisionRecallPerKind) {
                 << (k.events ? double(k.found) / k.events : 0) << ")\n";
     }
   }
-  // Floors: just below the figures reached (see the printed table).
-  EXPECT_GE(at[50].f1(), 0.88);
-  EXPECT_GE(at[60].f1(), 0.93);
+  // Floors: just below the figures reached (see the printed table). Precision
+  // counts incidents; the example detector stores anomalies from severity 60,
+  // so the rows for 50 and 60 are the same.
+  EXPECT_GE(at[50].f1(), 0.91);
+  EXPECT_GE(at[60].f1(), 0.91);
+  EXPECT_GE(at[70].f1(), 0.93);
   EXPECT_GE(at[70].precision(), 0.98);
   EXPECT_GE(at[60].recall(), 0.90);
   std::filesystem::remove_all(dir);
