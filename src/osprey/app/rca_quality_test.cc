@@ -35,7 +35,7 @@ TEST(RcaQualityTest, WholeSliceAnomaliesBecomeOneIncidentWithThatRootCause) {
               ev.slice_events, ev.slice_events_exact,
               ev.slice_events ? double(ev.slice_events_exact) / ev.slice_events : 0.0);
   ASSERT_GE(ev.slice_events, 10);
-  // Reached 19/22 (0.864) with the generator's default seed.
+  // Reached 18/22 (0.818) with the generator's default seed.
   EXPECT_GE(double(ev.slice_events_exact) / ev.slice_events, 0.80);
   store.reset();
   std::filesystem::remove_all(dir);
