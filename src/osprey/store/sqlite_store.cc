@@ -138,6 +138,7 @@ create table detector_status(
   last_error text not null default '',
   retries integer not null default 0,
   pending_ts integer,
+  live_from integer,
   updated_at integer not null);
 create table model_snapshots(
   detector_id integer not null references detectors(id) on delete cascade,
@@ -645,16 +646,17 @@ class SqliteStore final : public Store {
   Status PutDetectorStatus(const DetectorStatusRecord& r) override {
     Stmt s(db_,
            "insert or replace into detector_status(detector_id, state, last_run_at, next_run_at, "
-           "last_error, retries, pending_ts, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+           "last_error, retries, pending_ts, live_from, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     OSPREY_RETURN_IF_ERROR(s.status());
     return s.Bind(1, r.detector_id).Bind(2, r.state).Bind(3, r.last_run_at).Bind(4, r.next_run_at)
-        .Bind(5, r.last_error).Bind(6, r.retries).Bind(7, r.pending_ts).Bind(8, r.updated_at).Run();
+        .Bind(5, r.last_error).Bind(6, r.retries).Bind(7, r.pending_ts).Bind(8, r.live_from)
+        .Bind(9, r.updated_at).Run();
   }
 
   Result<std::vector<DetectorStatusRecord>> ListDetectorStatus() override {
     Stmt s(db_,
            "select s.detector_id, d.name, s.state, s.last_run_at, s.next_run_at, s.last_error, "
-           "s.retries, s.pending_ts, s.updated_at from detector_status s "
+           "s.retries, s.pending_ts, s.updated_at, s.live_from from detector_status s "
            "join detectors d on d.id = s.detector_id order by d.name");
     OSPREY_RETURN_IF_ERROR(s.status());
     std::vector<DetectorStatusRecord> out;
@@ -670,6 +672,7 @@ class SqliteStore final : public Store {
       r.retries = s.Int(6);
       r.pending_ts = s.OptInt(7);
       r.updated_at = s.Int(8);
+      r.live_from = s.OptInt(9);
       out.push_back(std::move(r));
     }
     OSPREY_RETURN_IF_ERROR(st);

@@ -168,6 +168,9 @@ struct DetectorStatusRecord {
   std::string last_error;              // empty after a success
   int64_t retries = 0;                 // consecutive failures
   std::optional<int64_t> pending_ts;   // first interval not processed (retry target)
+  // Intervals starting before this were backfill (no alerts); set once, on
+  // the detector's first scheduled run.
+  std::optional<int64_t> live_from;
   int64_t updated_at = 0;
 };
 
