@@ -33,13 +33,19 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
   return runner;
 }
 
-Status DetectorRunner::LoadState() {
+Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   series_.clear();
   stored_ids_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  OSPREY_ASSIGN_OR_RETURN(stored_states_, store_.LoadModelStates(detector_id_));
+  if (snapshot) {
+    stored_states_ = snapshot->model_states;
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(stored_states_, store_.LoadModelStates(detector_id_));
+  }
   for (const auto& r : records) {
+    // A snapshot knows exactly the series that existed then.
+    if (snapshot && !stored_states_.count(r.id)) continue;
     // Rebuild the key from the stored dimension values, so a restarted run
     // knows every series (needed to notice the ones that go missing).
     auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
@@ -82,7 +88,12 @@ Status DetectorRunner::LoadState() {
     series_.emplace(std::move(key), std::move(s));
   }
   alert_states_.clear();
-  OSPREY_ASSIGN_OR_RETURN(auto alert_states, store_.LoadAlertStates(detector_id_));
+  std::vector<store::AlertStateRecord> alert_states;
+  if (snapshot) {
+    alert_states = snapshot->alert_states;
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(alert_states, store_.LoadAlertStates(detector_id_));
+  }
   for (const auto& a : alert_states) {
     auto state = alerts::IncidentState::FromJson(a.state);
     if (!state.ok()) {
@@ -153,6 +164,21 @@ Status DetectorRunner::ResetFrom(Instant from) {
   return LoadState();
 }
 
+Status DetectorRunner::RestoreSnapshot(Instant ts) {
+  OSPREY_ASSIGN_OR_RETURN(store::SnapshotRecord snap, store_.LoadSnapshot(detector_id_, ToUnixSeconds(ts)));
+  return LoadState(&snap);
+}
+
+store::SnapshotRecord DetectorRunner::TakeSnapshot(Instant ts) const {
+  store::SnapshotRecord snap;
+  snap.ts = ToUnixSeconds(ts);
+  for (const auto& [key, s] : series_) snap.model_states[s.id] = s.model->SaveState();
+  for (const auto& [alert, measures] : alert_states_) {
+    for (const auto& [measure, state] : measures) snap.alert_states.push_back({alert, measure, state.ToJson()});
+  }
+  return snap;
+}
+
 Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, RunStats* stats) {
   RunStats local;
   RunStats& st = stats ? *stats : local;
@@ -174,7 +200,13 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     result.detector_id = detector_id_;
     result.first_ts = ToUnixSeconds(start);
     result.next_watermark = ToUnixSeconds(end);
+    if (options.prune_snapshots_before) {
+      result.prune_snapshots_before = ToUnixSeconds(*options.prune_snapshots_before);
+    }
     for (auto& [interval_start, leaves] : agg.intervals()) {
+      if (options.snapshot_from && interval_start >= *options.snapshot_from) {
+        result.snapshots.push_back(TakeSnapshot(interval_start));
+      }
       OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
     }
     for (const auto& [key, s] : series_) result.model_states[s.id] = s.model->SaveState();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ struct RunOptions {
   // asked (rule streaks are still tracked, so an incident still in progress
   // when live runs begin triggers then). Live runs turn it on.
   bool alerts_enabled = false;
+  // Save a snapshot of every model and alert state before each interval that
+  // starts at or after this instant (restatement_window needs them), and
+  // drop the detector's snapshots older than prune_snapshots_before.
+  std::optional<Instant> snapshot_from;
+  std::optional<Instant> prune_snapshots_before;
 };
 
 class DetectorRunner {
@@ -65,6 +71,11 @@ class DetectorRunner {
 
   // Forgets models and results from `from` on, so Run replays from scratch.
   Status ResetFrom(Instant from);
+
+  // Puts models and alert states back to the snapshot taken before interval
+  // `ts` (RunOptions::snapshot_from), so Run can re-score [ts, ...) exactly
+  // as if it ran for the first time. NotFound when there is no snapshot.
+  Status RestoreSnapshot(Instant ts);
 
   int64_t detector_id() const { return detector_id_; }
   const IntervalGrid& grid() const { return grid_; }
@@ -90,7 +101,9 @@ class DetectorRunner {
     std::vector<std::map<std::string, std::string>> causes;  // root-cause elements
   };
 
-  Status LoadState();
+  // From the current state, or from a snapshot when `snapshot` is set.
+  Status LoadState(const store::SnapshotRecord* snapshot = nullptr);
+  store::SnapshotRecord TakeSnapshot(Instant ts) const;
   Status LoadLastGroups(Instant start);
   void RelateMeasures(const std::vector<GroupFacts>& groups, store::ChunkResult& chunk) const;
   // Reads the detector's feedback verdicts into feedback_ (done before every

@@ -21,6 +21,26 @@ class SystemClock final : public Clock {
   Instant Now() const override;
 };
 
+// A clock that runs `speed` times faster than the wall clock from `start`,
+// measured from the wall-clock instant `origin_unix_ms` (so a restarted
+// process that gets the same origin continues the same timeline). For
+// testing only: `osprey serve` builds one from OSPREY_FAKE_CLOCK_* variables
+// so a crash test runs weeks of live schedule in seconds.
+class ScaledClock final : public Clock {
+ public:
+  ScaledClock(Instant start, int64_t origin_unix_ms, double speed)
+      : start_(start), origin_ms_(origin_unix_ms), speed_(speed) {}
+  Instant Now() const override;
+  double speed() const { return speed_; }
+  // Milliseconds since 1970 on the wall clock.
+  static int64_t WallMillis();
+
+ private:
+  Instant start_;
+  int64_t origin_ms_;
+  double speed_;
+};
+
 // A clock that moves only when told to.
 class FakeClock final : public Clock {
  public:

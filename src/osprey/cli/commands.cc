@@ -745,18 +745,35 @@ const std::vector<Command>& Commands() {
          {"output", 'o', "FILE", "write here instead of stdout"}},
         0, 0},
        RunScore},
-      {{"serve", "Serve the REST API and the web UI until SIGINT or SIGTERM.",
-        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH]",
-        "Detector files in DIR (*.yaml, *.yml, *.json) are validated and registered first. The "
-        "API needs a token: create one with 'osprey token create'. See docs/api.md and docs/ui.md.",
-        {{"config", 'c', "DIR", "register the detector files in this directory"},
+      {{"serve", "Run every detector on its schedule and serve the REST API and the web UI.",
+        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH] [--once | --until TIME]",
+        "Detector files in DIR (*.yaml, *.yml, *.json) are validated, registered and scheduled; "
+        "they are re-read on SIGHUP and when a file changes (a broken file is reported and the "
+        "previous version keeps running). A detector's first run backfills from history_start "
+        "without alerts; then each interval is processed at its end + offset (or on its cron "
+        "schedule), missed intervals are caught up in order, and failed reads are retried with "
+        "backoff (see 'osprey status'). --once and --until run the schedule without the API and "
+        "exit (78 if a detector file is broken). Runs until SIGINT or SIGTERM otherwise. The API "
+        "needs a token: 'osprey token create'. See docs/scheduling.md and docs/api.md.",
+        {{"config", 'c', "DIR", "schedule the detector files in this directory"},
          {"bind", 0, "ADDR", "address to listen on (default 127.0.0.1)"},
          {"port", 'p', "N", "TCP port (default 8080; 0 picks a free one)"},
          {"threads", 0, "N", "worker threads (default 8)"},
          {"web-dir", 0, "DIR", "serve the UI from DIR instead of the embedded copy"},
+         {"once", 0, "", "process what is due now, then exit"},
+         {"until", 0, "TIME", "run the schedule until the clock reaches TIME (UTC unless an offset), then exit"},
          kStateOption},
         0, 0},
        RunServeCommand},
+      {{"status", "Show each detector's schedule state, watermark, runs, errors and data quality.",
+        "osprey status [--state PATH] [--json]",
+        "State is backfilling, active, failing (last error and retries shown; Unavailable and "
+        "timeouts are retried with backoff) or paused. The data-quality figures are those of the "
+        "last processed interval: rows read, rejected (by reason), filtered, series seen and "
+        "series missing.",
+        {kStateOption, kJsonOption},
+        0, 0},
+       RunStatusCommand},
       {{"token create", "Create an API token and print it once.",
         "osprey token create --role admin|viewer [--name NAME]",
         "Only the token's SHA-256 is stored. Viewers read; admins also create, change and delete.",

@@ -3,58 +3,162 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "osprey/alerts/deliver.h"
+#include "osprey/alerts/transport.h"
+#include "osprey/app/scheduler.h"
 #include "osprey/base/log.h"
 #include "osprey/cli/commands.h"
 #include "osprey/config/loader.h"
+#include "osprey/connectors/source.h"
 #include "osprey/store/store.h"
 
 namespace osprey::cli {
 namespace {
 
-Status RegisterDetectors(const std::string& dir, const std::string& state_path) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return InvalidArgument(fmt::format("--config {}: not a directory", dir));
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The detector files of a directory and the last good version of each. A
+// file that fails to load is reported and its previous version stays.
+class DetectorFiles {
+ public:
+  explicit DetectorFiles(std::string dir) : dir_(std::move(dir)) {}
+
+  // Re-reads new and changed files (every file when `force`). Returns
+  // whether the set of good detectors changed; `*broken` counts the files
+  // that currently fail to load.
+  bool Refresh(bool force, int* broken) {
+    bool changed = false;
+    std::error_code ec;
+    std::map<std::string, fs::file_time_type> seen;
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+      const std::string ext = e.path().extension().string();
+      if (!e.is_regular_file() || (ext != ".yaml" && ext != ".yml" && ext != ".json")) continue;
+      seen[e.path().string()] = fs::last_write_time(e.path(), ec);
+    }
+    if (ec) Log(LogLevel::kWarn, fmt::format("--config {}: {}", dir_, ec.message()));
+    for (auto it = files_.begin(); it != files_.end();) {
+      if (!seen.count(it->first)) {
+        Log(LogLevel::kInfo, fmt::format("{}: removed; its detector is no longer scheduled", it->first));
+        it = files_.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [path, mtime] : seen) {
+      File& f = files_[path];
+      if (!force && f.loaded_once && f.mtime == mtime) continue;
+      f.loaded_once = true;
+      f.mtime = mtime;
+      std::ifstream in(path);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (f.good && f.good->text == text.str() && !f.error) continue;
+      auto d = config::LoadDetector(text.str(), path);
+      if (!d.ok()) {
+        f.error = true;
+        Log(LogLevel::kError,
+            fmt::format("{}{}", d.status().message(),
+                        f.good ? "; the previous version keeps running" : "; not scheduled"));
+        continue;
+      }
+      f.error = false;
+      f.good = app::LoadedDetector{*std::move(d), text.str()};
+      changed = true;
+      Log(LogLevel::kInfo, fmt::format("{}: detector '{}' loaded", path, f.good->detector.name));
+    }
+    *broken = static_cast<int>(std::count_if(files_.begin(), files_.end(),
+                                             [](const auto& kv) { return kv.second.error; }));
+    return changed;
   }
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    auto ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(e.path());
+
+  std::vector<app::LoadedDetector> Detectors() const {
+    std::vector<app::LoadedDetector> out;
+    std::map<std::string, std::string> names;  // name -> file
+    for (const auto& [path, f] : files_) {
+      if (!f.good) continue;
+      auto [it, fresh] = names.emplace(f.good->detector.name, path);
+      if (!fresh) {
+        Log(LogLevel::kError, fmt::format("{}: detector '{}' is already defined in {}; ignored", path,
+                                          f.good->detector.name, it->second));
+        continue;
+      }
+      out.push_back(*f.good);
+    }
+    return out;
   }
-  std::sort(files.begin(), files.end());
-  std::vector<std::pair<std::string, std::string>> loaded;  // name, text
-  for (const auto& f : files) {
-    OSPREY_ASSIGN_OR_RETURN(config::Detector d, config::LoadDetectorFile(f.string()));
-    std::ifstream in(f);
-    std::stringstream text;
-    text << in.rdbuf();
-    loaded.push_back({d.name, text.str()});
+
+ private:
+  struct File {
+    fs::file_time_type mtime{};
+    bool loaded_once = false;
+    bool error = false;
+    std::optional<app::LoadedDetector> good;
+  };
+  std::string dir_;
+  std::map<std::string, File> files_;
+};
+
+// Progress of backfills and catch-ups: a bar redrawn in place on a terminal,
+// plain lines otherwise.
+void PrintProgress(const std::string& detector, Instant next, int64_t done, int64_t total,
+                   const app::RunStats& stats) {
+  static const bool tty = isatty(fileno(stderr)) != 0;
+  const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+  if (tty) {
+    const int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    std::fprintf(stderr, "\r%s [%s%s] %3d%% %lld/%lld intervals, %lld points, next %s", detector.c_str(),
+                 std::string(static_cast<size_t>(filled), '#').c_str(),
+                 std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<int>(frac * 100),
+                 static_cast<long long>(done), static_cast<long long>(total),
+                 static_cast<long long>(stats.points), FormatIso(next).c_str());
+    if (done >= total) std::fputc('\n', stderr);
+  } else {
+    std::fprintf(stderr, "osprey serve: %s: %lld/%lld intervals (%d%%), %lld points, next %s\n",
+                 detector.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+                 static_cast<int>(frac * 100), static_cast<long long>(stats.points), FormatIso(next).c_str());
   }
-  OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore(state_path));
-  for (const auto& [name, text] : loaded) {
-    OSPREY_RETURN_IF_ERROR(store->UpsertDetector(name, text));
-    Log(LogLevel::kInfo, fmt::format("registered detector '{}'", name));
-  }
-  return Status::Ok();
+  std::fflush(stderr);
+}
+
+// The testing-only accelerated clock (docs/scheduling.md): set by
+// OSPREY_FAKE_CLOCK_START (an ISO-8601 instant), OSPREY_FAKE_CLOCK_SPEED
+// (default 1) and OSPREY_FAKE_CLOCK_ORIGIN (wall-clock Unix milliseconds the
+// timeline starts from; default: now).
+Result<std::unique_ptr<Clock>> MakeClock() {
+  const char* start = std::getenv("OSPREY_FAKE_CLOCK_START");
+  if (!start || !*start) return std::unique_ptr<Clock>(std::make_unique<SystemClock>());
+  OSPREY_ASSIGN_OR_RETURN(Instant t, ParseInstant(start, TimeZone::Utc()));
+  double speed = 1;
+  if (const char* s = std::getenv("OSPREY_FAKE_CLOCK_SPEED"); s && *s) speed = std::atof(s);
+  if (!(speed > 0)) return InvalidArgument("OSPREY_FAKE_CLOCK_SPEED must be a positive number");
+  int64_t origin = ScaledClock::WallMillis();
+  if (const char* o = std::getenv("OSPREY_FAKE_CLOCK_ORIGIN"); o && *o) origin = std::atoll(o);
+  Log(LogLevel::kWarn, fmt::format("testing clock: {} at {}x", FormatIso(t), speed));
+  return std::unique_ptr<Clock>(std::make_unique<ScaledClock>(t, origin, speed));
 }
 
 }  // namespace
 
 Result<std::unique_ptr<api::Server>> StartServing(const ServeOptions& options, const Clock& clock) {
-  if (!options.config_dir.empty()) {
-    OSPREY_RETURN_IF_ERROR(RegisterDetectors(options.config_dir, options.server.state_path));
-  }
   OSPREY_ASSIGN_OR_RETURN(auto server, api::Server::Create(options.server, clock));
   OSPREY_RETURN_IF_ERROR(server->Start());
-  // Scheduler hook: the continuous detection loop (due intervals, catch-up,
-  // watermarks) starts here, beside the API server, and stops with it.
   return server;
 }
 
@@ -64,6 +168,7 @@ int RunServeCommand(const Args& args) {
   o.server.state_path = StatePath(args);
   o.server.bind = args.GetOr("bind", "127.0.0.1");
   o.server.web_dir = args.GetOr("web-dir", "");
+  o.once = args.Has("once");
   for (auto [flag, target] : {std::pair{"port", &o.server.port}, std::pair{"threads", &o.server.threads}}) {
     if (auto v = args.Get(flag)) {
       char* end = nullptr;
@@ -75,27 +180,172 @@ int RunServeCommand(const Args& args) {
       *target = static_cast<int>(n);
     }
   }
+  if (auto u = args.Get("until")) {
+    auto t = ParseInstant(*u, TimeZone::Utc());
+    if (!t.ok()) {
+      std::fprintf(stderr, "osprey serve: --until: %s\n", t.status().message().c_str());
+      return kExitUsage;
+    }
+    o.until = *t;
+  }
+  if (!o.config_dir.empty() && !fs::is_directory(o.config_dir)) {
+    return Fail(InvalidArgument(fmt::format("--config {}: not a directory", o.config_dir)), true);
+  }
+  auto clock = MakeClock();
+  if (!clock.ok()) return Fail(clock.status());
+  const auto* scaled = dynamic_cast<const ScaledClock*>(clock->get());
+  const double speed = scaled ? scaled->speed() : 1.0;
+
   // Block the signals before any thread starts, so every thread inherits the
-  // mask and this one receives them with sigwait.
+  // mask and this one receives them with sigtimedwait.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  SystemClock clock;
-  auto server = StartServing(o, clock);
-  if (!server.ok()) {
-    bool config_error = !o.config_dir.empty() && server.status().code() == StatusCode::kInvalidArgument;
-    return Fail(server.status(), config_error);
+  auto store = store::OpenSqliteStore(o.server.state_path);
+  if (!store.ok()) return Fail(store.status());
+  auto transport = alerts::NewSystemTransport();
+  alerts::Deliverer deliverer(**store, *transport);
+  app::SchedulerOptions so;
+  so.progress = PrintProgress;
+  app::Scheduler scheduler(**store, connectors::OpenSource, &deliverer, so);
+  DetectorFiles files(o.config_dir);
+  int broken = 0;
+  if (!o.config_dir.empty()) {
+    files.Refresh(true, &broken);
+    Status s = scheduler.SetDetectors(files.Detectors());
+    if (!s.ok()) Log(LogLevel::kError, s.message());
   }
-  std::printf("osprey is serving the API and UI at http://%s:%d/ (state %s). Ctrl-C stops it.\n",
-              o.server.bind.c_str(), (*server)->port(), o.server.state_path.c_str());
-  std::fflush(stdout);
-  int received = 0;
-  sigwait(&signals, &received);
-  std::fprintf(stderr, "osprey serve: %s received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
-  (*server)->Stop();
+
+  std::unique_ptr<api::Server> server;
+  const bool scripted = o.once || o.until.has_value();
+  if (!scripted) {
+    auto started = StartServing(o, **clock);
+    if (!started.ok()) return Fail(started.status());
+    server = *std::move(started);
+    std::printf("osprey is serving the API and UI at http://%s:%d/ (state %s). Ctrl-C stops it.\n",
+                o.server.bind.c_str(), server->port(), o.server.state_path.c_str());
+    std::fflush(stdout);
+  }
+
+  int exit_code = kExitOk;
+  while (true) {
+    Instant now = (*clock)->Now();
+    if (o.until && now > *o.until) now = *o.until;
+    Status t = scheduler.Tick(now);
+    if (!t.ok()) Log(LogLevel::kError, fmt::format("scheduler: {}", t.message()));
+    if (o.once || (o.until && now >= *o.until)) break;
+    // Sleep until the next due time (in wall time at the clock's speed), at
+    // most one second so changed files are noticed, or until a signal.
+    double wait_s = 1.0;
+    if (auto next = scheduler.NextWakeup()) {
+      const double fake_s = static_cast<double>(ToUnixSeconds(*next) - ToUnixSeconds(now));
+      wait_s = std::clamp(fake_s / speed, 0.0, 1.0);
+    }
+    if (o.until) {
+      const double to_end = static_cast<double>(ToUnixSeconds(*o.until) - ToUnixSeconds(now)) / speed;
+      wait_s = std::clamp(std::min(wait_s, to_end), 0.0, 1.0);
+    }
+    timespec ts{static_cast<time_t>(wait_s), static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
+    if (ts.tv_sec == 0 && ts.tv_nsec < 1000000) ts.tv_nsec = 1000000;
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      std::fprintf(stderr, "osprey serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (!o.config_dir.empty() && files.Refresh(sig == SIGHUP, &broken)) {
+      Status s = scheduler.SetDetectors(files.Detectors());
+      if (!s.ok()) Log(LogLevel::kError, s.message());
+    }
+    if (sig == SIGHUP) Log(LogLevel::kInfo, "SIGHUP: detector files reloaded");
+  }
+  if (server) server->Stop();
+  const auto& totals = scheduler.totals();
+  if (scripted) {
+    std::fprintf(stderr, "osprey serve: %lld intervals, %lld points processed\n",
+                 static_cast<long long>(totals.intervals), static_cast<long long>(totals.points));
+    if (broken > 0) exit_code = kExitConfig;
+  }
+  return exit_code;
+}
+
+int RunStatusCommand(const Args& args) {
+  auto store = store::OpenSqliteStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  auto detectors = (*store)->ListDetectors();
+  if (!detectors.ok()) return Fail(detectors.status());
+  auto statuses = (*store)->ListDetectorStatus();
+  if (!statuses.ok()) return Fail(statuses.status());
+  json out = json::array();
+  auto iso = [](const std::optional<int64_t>& t) -> json {
+    return t ? json(FormatIso(FromUnixSeconds(*t))) : json(nullptr);
+  };
+  for (const auto& d : *detectors) {
+    json j = {{"detector", d.name}};
+    store::DetectorStatusRecord st;
+    bool has = false;
+    for (const auto& s : *statuses) {
+      if (s.detector_id == d.id) {
+        st = s;
+        has = true;
+      }
+    }
+    j["state"] = !d.active ? "paused" : has ? st.state : "registered";
+    auto wm = (*store)->GetWatermark(d.id);
+    if (!wm.ok()) return Fail(wm.status());
+    j["watermark"] = iso(*wm);
+    j["last_run"] = iso(st.last_run_at);
+    j["next_run"] = iso(st.next_run_at);
+    j["last_error"] = st.last_error;
+    j["retries"] = st.retries;
+    j["live_from"] = iso(st.live_from);
+    json q = nullptr;
+    if (*wm) {
+      auto rows = (*store)->ListQuality(d.id, **wm - 40 * 86400, **wm);
+      if (!rows.ok()) return Fail(rows.status());
+      if (!rows->empty()) {
+        const auto& r = rows->back();
+        json details = json::parse(r.details, nullptr, false);
+        q = {{"interval", FormatIso(FromUnixSeconds(r.ts))},
+             {"rows_read", r.rows_read},
+             {"rows_rejected", r.rows_rejected},
+             {"rows_filtered", r.rows_filtered},
+             {"series_seen", r.series_seen},
+             {"series_missing", r.series_missing},
+             {"rejected_by_reason",
+              details.is_object() && details.contains("rejected_by_reason") ? details["rejected_by_reason"]
+                                                                             : json::object()}};
+      }
+    }
+    j["last_interval"] = q;
+    out.push_back(j);
+  }
+  if (args.Has("json")) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (out.empty()) std::cout << "No detectors registered.\n";
+  for (const auto& j : out) {
+    auto str = [](const json& v) { return v.is_null() ? std::string("-") : v.get<std::string>(); };
+    std::cout << fmt::format("{}: {}\n  watermark {}  last run {}  next run {}  retries {}\n",
+                             j["detector"].get<std::string>(), j["state"].get<std::string>(),
+                             str(j["watermark"]), str(j["last_run"]), str(j["next_run"]),
+                             j["retries"].get<int64_t>());
+    if (!j["last_error"].get<std::string>().empty()) {
+      std::cout << "  last error: " << j["last_error"].get<std::string>() << "\n";
+    }
+    const json& q = j["last_interval"];
+    if (!q.is_null()) {
+      std::cout << fmt::format(
+          "  last interval {}: {} rows read, {} rejected{}, {} filtered; {} series seen, {} missing\n",
+          q["interval"].get<std::string>(), q["rows_read"].get<int64_t>(), q["rows_rejected"].get<int64_t>(),
+          q["rejected_by_reason"].empty() ? std::string() : " (" + q["rejected_by_reason"].dump() + ")",
+          q["rows_filtered"].get<int64_t>(), q["series_seen"].get<int64_t>(), q["series_missing"].get<int64_t>());
+    }
+  }
   return kExitOk;
 }
 

@@ -1,10 +1,12 @@
-// `osprey serve`: registers the detector files of a directory, starts the
-// API + UI server and (later) the scheduler, and runs until SIGINT or
-// SIGTERM. StartServing is separate from the command so other entry points
-// (and tests) can start the same thing.
+// `osprey serve`: the daemon. Loads the detector files of a directory,
+// keeps them in step with the files (SIGHUP, or a changed modification
+// time), runs each detector on its schedule with app::Scheduler, delivers
+// the alert outbox, and serves the REST API and UI until SIGINT or SIGTERM.
+// `--once` and `--until` run the schedule without the API, for scripts.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "osprey/api/server.h"
@@ -16,14 +18,18 @@ namespace osprey::cli {
 
 struct ServeOptions {
   api::ServerOptions server;
-  std::string config_dir;  // detector files to register; empty: none
+  std::string config_dir;  // detector files to schedule; empty: none
+  bool once = false;       // process what is due, then exit
+  std::optional<Instant> until;  // run until the clock reaches this, then exit
 };
 
-// Validates and registers the detector files in options.config_dir (all or
-// nothing: InvalidArgument naming the first bad file), then starts the API
-// server. The caller stops it.
+// Starts the API server on options.server. The caller stops it.
 Result<std::unique_ptr<api::Server>> StartServing(const ServeOptions& options, const Clock& clock);
 
 int RunServeCommand(const Args& args);
+
+// `osprey status`: each detector's scheduler state, watermark, runs, last
+// error and the data-quality figures of its last interval.
+int RunStatusCommand(const Args& args);
 
 }  // namespace osprey::cli

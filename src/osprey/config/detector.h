@@ -142,6 +142,19 @@ struct Detector {
   int rollup_depth = -1;
   // First instant of history to crawl on backfill; unset: the source's earliest.
   std::optional<Instant> history_start;
+  // Cron expression overriding when intervals are processed: 5-field POSIX
+  // ("15 * * * *") or the AWS form ("cron(15 * * * ? *)"), in `timezone`.
+  // An interval is then read at the first firing at or after its end +
+  // offset. Empty (default): at interval end + offset.
+  std::string schedule;
+  // Re-read the last N processed intervals on every live run and re-score
+  // them when their values changed (late or restated data). 0 (default)
+  // turns it off; at most 1000. Costs N extra interval reads per run.
+  int64_t restatement_window = 0;
+  // Intervals read by one query and committed in one transaction during
+  // backfill and catch-up. Default 168 (a week of hours), 1-100000. Bigger
+  // is faster; smaller loses less work to a crash and shows finer progress.
+  int64_t backfill_chunk = 168;
   double sensitivity = 50;   // 0-100, higher flags smaller deviations
   double min_severity = 50;  // 0-100, points at least this severe are stored as anomalies
   std::vector<Alert> alerts;

@@ -19,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include "osprey/base/cron.h"
+
 namespace osprey::config {
 namespace {
 
@@ -643,7 +645,8 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
       Fields m, r.Map(root, {"name", "description", "frequency", "timezone", "offset",
                              "history_start", "source", "query", "timestamp", "dimensions",
                              "measures", "filters", "rollup_depth", "sensitivity",
-                             "min_severity", "alerts"}));
+                             "min_severity", "alerts", "schedule", "restatement_window",
+                             "backfill_chunk"}));
   Detector d;
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
@@ -692,6 +695,26 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
       return r.Error(*hs, t.status().message());
     }
     d.history_start = *t;
+  }
+
+  if (auto sc = m.Get("schedule")) {
+    OSPREY_ASSIGN_OR_RETURN(d.schedule, r.NonEmptyString(*sc));
+    Result<CronSpec> cron = ParseCron(d.schedule);
+    if (!cron.ok()) return r.Error(*sc, cron.status().message());
+  }
+  if (auto rw = m.Get("restatement_window")) {
+    OSPREY_ASSIGN_OR_RETURN(d.restatement_window, r.Integer(*rw));
+    if (d.restatement_window < 0 || d.restatement_window > 1000) {
+      return r.Error(*rw, fmt::format("expected a number of intervals from 0 to 1000, got {}",
+                                      d.restatement_window));
+    }
+  }
+  if (auto bc = m.Get("backfill_chunk")) {
+    OSPREY_ASSIGN_OR_RETURN(d.backfill_chunk, r.Integer(*bc));
+    if (d.backfill_chunk < 1 || d.backfill_chunk > 100000) {
+      return r.Error(*bc, fmt::format("expected a number of intervals from 1 to 100000, got {}",
+                                      d.backfill_chunk));
+    }
   }
 
   OSPREY_ASSIGN_OR_RETURN(Field source, r.Required(m, "source", "a map with type and path"));
@@ -859,6 +882,16 @@ std::string DetectorToYaml(const Detector& d) {
   if (d.history_start) {
     out << YAML::Key << "history_start" << YAML::Value << FormatIso(*d.history_start);
   }
+  if (!d.schedule.empty()) {
+    out << YAML::Key << "schedule" << YAML::Value;
+    EmitString(out, d.schedule);
+  }
+  if (d.restatement_window != 0) {
+    out << YAML::Key << "restatement_window" << YAML::Value << fmt::format("{}", d.restatement_window);
+  }
+  if (d.backfill_chunk != 168) {
+    out << YAML::Key << "backfill_chunk" << YAML::Value << fmt::format("{}", d.backfill_chunk);
+  }
 
   out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "type" << YAML::Value << std::string(SourceTypeName(d.source.type));
@@ -989,3 +1022,4 @@ std::string DetectorToYaml(const Detector& d) {
 }
 
 }  // namespace osprey::config
+

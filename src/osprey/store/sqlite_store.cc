@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <set>
+#include <utility>
 #include <string_view>
 
 #include "osprey/store/store.h"
@@ -132,6 +134,37 @@ alter table anomaly_groups add column incident_ts integer not null default 0;
 update anomaly_groups set incident_ts = ts;
 create index anomaly_groups_by_incident on anomaly_groups(detector_id, measure, incident_ts);
 )sql",
+    // 5: the scheduler: per-detector status, and model/alert-state snapshots
+    // for re-scoring restated intervals.
+    R"sql(
+create table detector_status(
+  detector_id integer primary key references detectors(id) on delete cascade,
+  state text not null,
+  last_run_at integer,
+  next_run_at integer,
+  last_error text not null default '',
+  retries integer not null default 0,
+  pending_ts integer,
+  live_from integer,
+  updated_at integer not null);
+create table model_snapshots(
+  detector_id integer not null references detectors(id) on delete cascade,
+  ts integer not null,
+  series_id integer not null references series(id) on delete cascade,
+  state blob not null,
+  primary key(detector_id, ts, series_id)) without rowid;
+create table alert_state_snapshots(
+  detector_id integer not null references detectors(id) on delete cascade,
+  ts integer not null,
+  alert text not null,
+  measure text not null,
+  state text not null,
+  primary key(detector_id, ts, alert, measure)) without rowid;
+create table snapshot_times(
+  detector_id integer not null references detectors(id) on delete cascade,
+  ts integer not null,
+  primary key(detector_id, ts)) without rowid;
+)sql",
 };
 
 class Stmt {
@@ -164,6 +197,11 @@ class Stmt {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Stmt& Bind(int i, const std::optional<int64_t>& v) {
+    if (v) sqlite3_bind_int64(s_, i, *v);
+    else sqlite3_bind_null(s_, i);
+    return *this;
+  }
   Stmt& BindBlob(int i, std::string_view v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -192,6 +230,11 @@ class Stmt {
     if (sqlite3_column_type(s_, c) == SQLITE_NULL) return std::nullopt;
     return sqlite3_column_double(s_, c);
   }
+  std::optional<int64_t> OptInt(int c) const {
+    if (sqlite3_column_type(s_, c) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(s_, c);
+  }
+  std::string Blob(int c) const { return Text(c); }
   std::string Text(int c) const {
     const void* p = sqlite3_column_blob(s_, c);
     int n = sqlite3_column_bytes(s_, c);
@@ -367,11 +410,29 @@ class SqliteStore final : public Store {
   }
 
   Status WriteChunk(const ChunkResult& c) {
-    // Re-running a range replaces what it produced before.
+    // Re-running a range replaces what it produced before. Groups that come
+    // back (same detector, measure, interval) keep their id, so the outbox's
+    // idempotency keys "{group_id}.{alert}" stay the same and a re-run sends
+    // no message twice; groups that do not come back are deleted (with their
+    // pending messages).
     {
-      Stmt del(db_, "delete from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      std::set<std::pair<std::string, int64_t>> keep;
+      for (const GroupRecord& g : c.groups) keep.insert({g.measure, g.ts});
+      Stmt sel(db_, "select id, measure, ts from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      OSPREY_RETURN_IF_ERROR(sel.status());
+      sel.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark);
+      std::vector<int64_t> gone;
+      Status st;
+      while (sel.Step(&st)) {
+        if (!keep.count({sel.Text(1), sel.Int(2)})) gone.push_back(sel.Int(0));
+      }
+      OSPREY_RETURN_IF_ERROR(st);
+      Stmt del(db_, "delete from anomaly_groups where id = ?1");
       OSPREY_RETURN_IF_ERROR(del.status());
-      OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
+      for (int64_t id : gone) {
+        OSPREY_RETURN_IF_ERROR(del.Bind(1, id).Run());
+        del.Reset();
+      }
     }
     {
       Stmt del(db_, "delete from anomalies where detector_id = ?1 and ts >= ?2 and ts < ?3");
@@ -395,8 +456,14 @@ class SqliteStore final : public Store {
       Stmt ins(db_,
                "insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
                "contributions, root_causes, related, incident_ts) "
-               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+               "on conflict(detector_id, measure, ts) do update set end_ts = excluded.end_ts, "
+               "severity = excluded.severity, anomaly_count = excluded.anomaly_count, "
+               "contributions = excluded.contributions, root_causes = excluded.root_causes, "
+               "related = excluded.related, incident_ts = excluded.incident_ts");
       OSPREY_RETURN_IF_ERROR(ins.status());
+      Stmt find(db_, "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
+      OSPREY_RETURN_IF_ERROR(find.status());
       for (const GroupRecord& g : c.groups) {
         ins.Bind(1, c.detector_id).Bind(2, g.measure).Bind(3, g.ts).Bind(4, g.end_ts)
             .Bind(5, g.severity).Bind(6, g.anomaly_count).Bind(7, g.contributions)
@@ -404,7 +471,14 @@ class SqliteStore final : public Store {
             .Bind(10, g.incident_ts != 0 ? g.incident_ts : g.ts);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
-        group_ids.push_back(sqlite3_last_insert_rowid(db_));
+        find.Bind(1, c.detector_id).Bind(2, g.measure).Bind(3, g.ts);
+        Status st;
+        if (!find.Step(&st)) {
+          OSPREY_RETURN_IF_ERROR(st);
+          return Internal("a group just written is missing");
+        }
+        group_ids.push_back(find.Int(0));
+        find.Reset();
       }
     }
     {
@@ -484,11 +558,134 @@ class SqliteStore final : public Store {
         ins.Reset();
       }
     }
+    OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
     Stmt wm(db_,
             "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
             "on conflict(detector_id) do update set next_ts = excluded.next_ts");
     OSPREY_RETURN_IF_ERROR(wm.status());
     return wm.Bind(1, c.detector_id).Bind(2, c.next_watermark).Run();
+  }
+
+  Status WriteSnapshots(const ChunkResult& c) {
+    auto run = [&](std::string_view sql, int64_t a, int64_t b) -> Status {
+      Stmt st(db_, sql);
+      OSPREY_RETURN_IF_ERROR(st.status());
+      return st.Bind(1, c.detector_id).Bind(2, a).Bind(3, b).Run();
+    };
+    for (std::string_view table : {"model_snapshots", "alert_state_snapshots", "snapshot_times"}) {
+      if (!c.snapshots.empty()) {
+        OSPREY_RETURN_IF_ERROR(run(fmt::format("delete from {} where detector_id = ?1 and ts >= ?2 and ts < ?3",
+                                               table),
+                                   c.first_ts, c.next_watermark));
+      }
+      if (c.prune_snapshots_before) {
+        OSPREY_RETURN_IF_ERROR(run(fmt::format("delete from {} where detector_id = ?1 and ts < ?2 and ?3 = ?3",
+                                               table),
+                                   *c.prune_snapshots_before, 0));
+      }
+    }
+    if (c.snapshots.empty()) return Status::Ok();
+    Stmt t(db_, "insert into snapshot_times(detector_id, ts) values (?1, ?2)");
+    Stmt m(db_, "insert into model_snapshots(detector_id, ts, series_id, state) values (?1, ?2, ?3, ?4)");
+    Stmt a(db_,
+           "insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
+           "values (?1, ?2, ?3, ?4, ?5)");
+    OSPREY_RETURN_IF_ERROR(t.status());
+    OSPREY_RETURN_IF_ERROR(m.status());
+    OSPREY_RETURN_IF_ERROR(a.status());
+    for (const SnapshotRecord& snap : c.snapshots) {
+      OSPREY_RETURN_IF_ERROR(t.Bind(1, c.detector_id).Bind(2, snap.ts).Run());
+      t.Reset();
+      for (const auto& [series_id, state] : snap.model_states) {
+        m.Bind(1, c.detector_id).Bind(2, snap.ts).Bind(3, series_id).BindBlob(4, state);
+        OSPREY_RETURN_IF_ERROR(m.Run());
+        m.Reset();
+      }
+      for (const AlertStateRecord& r : snap.alert_states) {
+        a.Bind(1, c.detector_id).Bind(2, snap.ts).Bind(3, r.alert).Bind(4, r.measure).Bind(5, r.state);
+        OSPREY_RETURN_IF_ERROR(a.Run());
+        a.Reset();
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<int64_t>> ListSnapshotTimes(int64_t detector_id) override {
+    Stmt s(db_, "select ts from snapshot_times where detector_id = ?1 order by ts");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, detector_id);
+    std::vector<int64_t> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(s.Int(0));
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Result<SnapshotRecord> LoadSnapshot(int64_t detector_id, int64_t ts) override {
+    SnapshotRecord r;
+    r.ts = ts;
+    Status st;
+    {
+      Stmt s(db_, "select 1 from snapshot_times where detector_id = ?1 and ts = ?2");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      s.Bind(1, detector_id).Bind(2, ts);
+      if (!s.Step(&st)) {
+        OSPREY_RETURN_IF_ERROR(st);
+        return NotFound(fmt::format("no snapshot at {}", FormatIso(FromUnixSeconds(ts))));
+      }
+    }
+    {
+      Stmt s(db_, "select series_id, state from model_snapshots where detector_id = ?1 and ts = ?2");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      s.Bind(1, detector_id).Bind(2, ts);
+      while (s.Step(&st)) r.model_states[s.Int(0)] = s.Blob(1);
+      OSPREY_RETURN_IF_ERROR(st);
+    }
+    {
+      Stmt s(db_,
+             "select alert, measure, state from alert_state_snapshots where detector_id = ?1 and ts = ?2");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      s.Bind(1, detector_id).Bind(2, ts);
+      while (s.Step(&st)) r.alert_states.push_back({s.Text(0), s.Text(1), s.Text(2)});
+      OSPREY_RETURN_IF_ERROR(st);
+    }
+    return r;
+  }
+
+  Status PutDetectorStatus(const DetectorStatusRecord& r) override {
+    Stmt s(db_,
+           "insert or replace into detector_status(detector_id, state, last_run_at, next_run_at, "
+           "last_error, retries, pending_ts, live_from, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    return s.Bind(1, r.detector_id).Bind(2, r.state).Bind(3, r.last_run_at).Bind(4, r.next_run_at)
+        .Bind(5, r.last_error).Bind(6, r.retries).Bind(7, r.pending_ts).Bind(8, r.live_from)
+        .Bind(9, r.updated_at).Run();
+  }
+
+  Result<std::vector<DetectorStatusRecord>> ListDetectorStatus() override {
+    Stmt s(db_,
+           "select s.detector_id, d.name, s.state, s.last_run_at, s.next_run_at, s.last_error, "
+           "s.retries, s.pending_ts, s.updated_at, s.live_from from detector_status s "
+           "join detectors d on d.id = s.detector_id order by d.name");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    std::vector<DetectorStatusRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      DetectorStatusRecord r;
+      r.detector_id = s.Int(0);
+      r.detector = s.Text(1);
+      r.state = s.Text(2);
+      r.last_run_at = s.OptInt(3);
+      r.next_run_at = s.OptInt(4);
+      r.last_error = s.Text(5);
+      r.retries = s.Int(6);
+      r.pending_ts = s.OptInt(7);
+      r.updated_at = s.Int(8);
+      r.live_from = s.OptInt(9);
+      out.push_back(std::move(r));
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
   }
 
   Status ResetFrom(int64_t detector_id, int64_t from_ts) override {
@@ -498,6 +695,9 @@ class SqliteStore final : public Store {
              "delete from model_state where series_id in (select id from series where detector_id = ?1)",
              "delete from watermarks where detector_id = ?1",
              "delete from alert_state where detector_id = ?1",
+             "delete from model_snapshots where detector_id = ?1",
+             "delete from alert_state_snapshots where detector_id = ?1",
+             "delete from snapshot_times where detector_id = ?1",
              "delete from anomaly_groups where detector_id = ?1 and ts >= ?2",
              "delete from anomalies where detector_id = ?1 and ts >= ?2",
              "delete from data_quality where detector_id = ?1 and ts >= ?2",

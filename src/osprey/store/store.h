@@ -157,6 +157,30 @@ struct OutboxQuery {
   bool newest_first = false;  // default: delivery order (id ascending)
 };
 
+// The models' and alert rules' state as of the start of interval `ts`, kept
+// for the last restatement_window intervals so they can be re-scored.
+struct SnapshotRecord {
+  int64_t ts = 0;
+  std::map<int64_t, std::string> model_states;  // series id -> state
+  std::vector<AlertStateRecord> alert_states;
+};
+
+// The scheduler's view of one detector (osprey status).
+struct DetectorStatusRecord {
+  int64_t detector_id = 0;
+  std::string detector;  // name, filled on reads
+  std::string state = "active";  // backfilling | active | failing | paused
+  std::optional<int64_t> last_run_at;  // Unix seconds of the last attempt
+  std::optional<int64_t> next_run_at;  // when the next interval (or retry) is due
+  std::string last_error;              // empty after a success
+  int64_t retries = 0;                 // consecutive failures
+  std::optional<int64_t> pending_ts;   // first interval not processed (retry target)
+  // Intervals starting before this were backfill (no alerts); set once, on
+  // the detector's first scheduled run.
+  std::optional<int64_t> live_from;
+  int64_t updated_at = 0;
+};
+
 // What processing [first_ts, next_watermark) produced. Committed atomically.
 struct ChunkResult {
   int64_t detector_id = 0;
@@ -169,6 +193,10 @@ struct ChunkResult {
   std::vector<DataQualityRecord> quality;
   std::vector<OutboxRecord> outbox;            // alerts raised by these intervals
   std::vector<AlertStateRecord> alert_states;  // replaces the stored ones per key
+  // Snapshots taken before intervals of this chunk (replace stored ones at
+  // the same ts); snapshots before prune_snapshots_before are deleted.
+  std::vector<SnapshotRecord> snapshots;
+  std::optional<int64_t> prune_snapshots_before;
 };
 
 struct GroupQuery {
@@ -240,6 +268,15 @@ class Store {
   virtual Result<int64_t> CreateToken(const TokenRecord& token) = 0;
   virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
   virtual Status RevokeToken(int64_t id, int64_t at) = 0;
+
+  // Snapshots: the interval starts that have one, ascending; and one of them
+  // (NotFound when there is none at ts).
+  virtual Result<std::vector<int64_t>> ListSnapshotTimes(int64_t detector_id) = 0;
+  virtual Result<SnapshotRecord> LoadSnapshot(int64_t detector_id, int64_t ts) = 0;
+
+  // Scheduler status, one row per detector (replaced whole).
+  virtual Status PutDetectorStatus(const DetectorStatusRecord& r) = 0;
+  virtual Result<std::vector<DetectorStatusRecord>> ListDetectorStatus() = 0;
 
   // The verdicts on one group's anomalies, oldest first.
   virtual Result<std::vector<FeedbackRecord>> ListGroupFeedback(int64_t group_id) = 0;

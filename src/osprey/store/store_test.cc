@@ -173,6 +173,77 @@ TEST_F(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   EXPECT_EQ(*store_->GetWatermark(d), 10800);
 }
 
+TEST_F(StoreTest, RerunKeepsGroupIdsSoNoAlertIsQueuedTwice) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  OutboxRecord o;
+  o.alert = "oncall";
+  o.kind = "trigger";
+  o.measure = "views";
+  o.group_ts = 7200;
+  o.incident_ts = 7200;
+  o.severity = 90;
+  o.created_at = 10800;
+  ChunkResult c = Chunk(d, s, 7200, 40);
+  c.outbox.push_back(o);
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  const int64_t group_id = store_->ListGroups({})->at(0).id;
+  // The same interval again, restated with another value and severity.
+  ChunkResult again = Chunk(d, s, 7200, 80);
+  again.groups[0].severity = 99;
+  o.kind = "update";
+  again.outbox.push_back(o);
+  ASSERT_TRUE(store_->CommitChunk(again).ok());
+  auto groups = *store_->ListGroups({});
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].id, group_id);
+  EXPECT_EQ(groups[0].severity, 99);
+  EXPECT_EQ(store_->ListAnomalies(group_id)->at(0).value, 80);
+  auto rows = *store_->ListOutbox({});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].kind, "trigger");
+  // A re-run without the group deletes it and its pending message.
+  ChunkResult gone = Chunk(d, s, 7200, 12);
+  gone.groups.clear();
+  gone.anomalies.clear();
+  ASSERT_TRUE(store_->CommitChunk(gone).ok());
+  EXPECT_TRUE(store_->ListGroups({})->empty());
+  EXPECT_TRUE(store_->ListOutbox({})->empty());
+}
+
+TEST_F(StoreTest, SnapshotsAndStatusRoundTrip) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  for (int64_t ts : {0, 3600, 7200}) {
+    ChunkResult c = Chunk(d, s, ts, 40);
+    c.snapshots.push_back({ts, {{s, std::string("m\0", 2) + std::to_string(ts)}}, {{"oncall", "views", "{}"}}});
+    c.prune_snapshots_before = ts - 3600;
+    ASSERT_TRUE(store_->CommitChunk(c).ok());
+  }
+  EXPECT_EQ(*store_->ListSnapshotTimes(d), (std::vector<int64_t>{3600, 7200}));
+  auto snap = *store_->LoadSnapshot(d, 3600);
+  EXPECT_EQ(snap.model_states.at(s), std::string("m\0", 2) + "3600");
+  ASSERT_EQ(snap.alert_states.size(), 1u);
+  EXPECT_EQ(store_->LoadSnapshot(d, 0).status().code(), StatusCode::kNotFound);
+
+  DetectorStatusRecord r;
+  r.detector_id = d;
+  r.state = "failing";
+  r.last_error = "warehouse: connection refused";
+  r.retries = 3;
+  r.next_run_at = 1000;
+  r.live_from = 7200;
+  ASSERT_TRUE(store_->PutDetectorStatus(r).ok());
+  auto rows = *store_->ListDetectorStatus();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].detector, "ecommerce");
+  EXPECT_EQ(rows[0].state, "failing");
+  EXPECT_EQ(rows[0].retries, 3);
+  EXPECT_EQ(rows[0].next_run_at, 1000);
+  EXPECT_FALSE(rows[0].last_run_at.has_value());
+  EXPECT_EQ(rows[0].live_from, 7200);
+}
+
 TEST_F(StoreTest, FeedbackIsStoredAndSurvivesReplacedGroups) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");

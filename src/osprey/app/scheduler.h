@@ -1,0 +1,106 @@
+// The scheduler behind `osprey serve`: runs every detector's due intervals
+// through the pipeline, in order, from its watermark up to now. Tick(now)
+// does all the work that is due at `now` and returns; the daemon's loop
+// (cli/serve.cc) sleeps between ticks, tests call Tick with a FakeClock's
+// time, so months of schedule run in seconds.
+//
+//  - Backfill: a detector's first run starts at history_start (or, without
+//    one, at the last complete interval) and crawls up to now in chunks of
+//    backfill_chunk intervals with alerts off. The watermark makes a
+//    restarted backfill resume where it stopped.
+//  - Live: intervals due after the first run (live_from, kept in the status
+//    row) run with alerts on, including those caught up after downtime.
+//  - Failures: a chunk that fails commits nothing; Unavailable and
+//    DeadlineExceeded are retried with RetryBackoff, other errors wait for a
+//    configuration change. Both show in the status row (state failing).
+//  - Restatement: with restatement_window N, each run that has new intervals
+//    also re-reads the last N from the model snapshot taken before them.
+//
+// Not thread-safe: one thread calls SetDetectors and Tick.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "osprey/alerts/deliver.h"
+#include "osprey/app/pipeline.h"
+#include "osprey/base/status.h"
+#include "osprey/base/time.h"
+#include "osprey/config/detector.h"
+#include "osprey/connectors/source.h"
+#include "osprey/schedule/schedule.h"
+#include "osprey/store/store.h"
+
+namespace osprey::app {
+
+using SourceFactory =
+    std::function<Result<std::unique_ptr<connectors::Source>>(const config::Detector&)>;
+
+struct LoadedDetector {
+  config::Detector detector;
+  std::string text;  // the file's text, stored with the detector
+};
+
+struct SchedulerOptions {
+  // Called with one progress line per committed chunk of a backfill or
+  // catch-up (detector, next interval, intervals done, intervals to do).
+  std::function<void(const std::string& detector, Instant next, int64_t done, int64_t total,
+                     const RunStats& stats)>
+      progress;
+};
+
+class Scheduler {
+ public:
+  // `deliverer` may be null (no alert delivery from the scheduler).
+  Scheduler(store::Store& store, SourceFactory sources, alerts::Deliverer* deliverer,
+            SchedulerOptions options = {})
+      : store_(store), sources_(std::move(sources)), deliverer_(deliverer), options_(std::move(options)) {}
+
+  // Replaces the set of scheduled detectors. A detector whose text did not
+  // change keeps its runner; a changed one is reopened; a removed one stops.
+  // Registers each in the store. InvalidArgument for a detector whose
+  // schedule cannot be planned (the others are still applied).
+  Status SetDetectors(std::vector<LoadedDetector> detectors);
+
+  // Processes everything due at `now`, every detector in turn; one
+  // detector's failure does not stop the others (it is recorded in its
+  // status). Returns the first store error, if any.
+  Status Tick(Instant now);
+
+  // The earliest instant at which Tick has work (an interval due or a retry);
+  // nullopt when none is known.
+  std::optional<Instant> NextWakeup() const;
+
+  // Totals since construction, for throughput figures.
+  const RunStats& totals() const { return totals_; }
+
+ private:
+  struct Entry {
+    LoadedDetector loaded;
+    std::unique_ptr<schedule::Plan> plan;
+    std::unique_ptr<connectors::Source> source;
+    std::unique_ptr<DetectorRunner> runner;
+    store::DetectorStatusRecord status;
+    bool status_loaded = false;
+    std::optional<Instant> retry_at;  // failing with a retryable error
+    bool blocked = false;             // failing with a non-retryable error
+    std::optional<Instant> next_due;
+  };
+
+  Status RunDetector(Entry& e, Instant now);
+  Status Process(Entry& e, Instant now);
+  Status Fail(Entry& e, Instant now, const Status& error);
+
+  store::Store& store_;
+  SourceFactory sources_;
+  alerts::Deliverer* deliverer_;
+  SchedulerOptions options_;
+  std::map<std::string, Entry> entries_;
+  RunStats totals_;
+};
+
+}  // namespace osprey::app
