@@ -37,7 +37,7 @@ Status RegisterDetectors(const std::string& dir, const std::string& state_path) 
     text << in.rdbuf();
     loaded.push_back({d.name, text.str()});
   }
-  OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore(state_path));
+  OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenStore(state_path));
   for (const auto& [name, text] : loaded) {
     OSPREY_RETURN_IF_ERROR(store->UpsertDetector(name, text));
     Log(LogLevel::kInfo, fmt::format("registered detector '{}'", name));
@@ -90,7 +90,7 @@ int RunServeCommand(const Args& args) {
     return Fail(server.status(), config_error);
   }
   std::printf("osprey is serving the API and UI at http://%s:%d/ (state %s). Ctrl-C stops it.\n",
-              o.server.bind.c_str(), (*server)->port(), o.server.state_path.c_str());
+              o.server.bind.c_str(), (*server)->port(), RedactSecrets(o.server.state_path).c_str());
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);
