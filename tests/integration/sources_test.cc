@@ -18,6 +18,7 @@
 #include "osprey/config/loader.h"
 #include "osprey/connectors/collect_rows.h"
 #include "osprey/connectors/source.h"
+#include "osprey/store/store.h"
 #include "osprey/testing/db_servers.h"
 
 namespace osprey {
@@ -50,8 +51,11 @@ class World {
   std::unique_ptr<testing::MariadbServer> maria;
   std::string maria_skip;
 
+  // `state`: a SQLite file name in dir, or a PostgreSQL URL (store::OpenStore).
   Result<std::vector<std::string>> Run(const config::Detector& d, const std::string& state) {
-    OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore((dir / state).string()));
+    OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenStore(store::IsPostgresState(state)
+                                                             ? state
+                                                             : (dir / state).string()));
     app::BacktestRequest r;
     r.detector = d;
     r.config_text = "test";
@@ -247,6 +251,19 @@ TEST_F(SourcesIntegrationTest, PostgresRunEqualsSqliteRun) {
   auto got = w.Run(WithSource(config::SourceType::kPostgres, w.pg->Dsn()), "pg-state.db");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(*got, w.Reference());
+}
+
+// The state store on PostgreSQL: the same backtest (SQLite warehouse) stores
+// exactly what it stores in SQLite, and running it again replaces, not adds.
+TEST_F(SourcesIntegrationTest, PostgresStateStoreEqualsSqliteStateStore) {
+  REQUIRE_PG();
+  ASSERT_TRUE(w.pg->Execute("create database state_store").ok());
+  const std::string url = w.pg->Url("state_store");
+  for (int run = 0; run < 2; ++run) {
+    auto got = w.Run(w.detector, url);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, w.Reference()) << "run " << run;
+  }
 }
 
 TEST_F(SourcesIntegrationTest, PostgresJsonSecretFileAndUrl) {

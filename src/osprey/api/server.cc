@@ -125,7 +125,7 @@ class StorePool {
         return s;
       }
     }
-    return store::OpenSqliteStore(path_);
+    return store::OpenStore(path_);
   }
   void Give(std::unique_ptr<store::Store> s) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -431,7 +431,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, con
   auto impl = std::make_unique<Impl>(options, clock);
   {
     // Open once now, so a broken store fails here and not on the first request.
-    OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenSqliteStore(options.state_path));
+    OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenStore(options.state_path));
     impl->pool.Give(std::move(store));
   }
   impl->AddBuiltinRoutes();

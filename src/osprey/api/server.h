@@ -28,7 +28,8 @@ struct ServerOptions {
   std::string bind = "127.0.0.1";
   // TCP port; 0 picks a free one (see Server::port()).
   int port = 8080;
-  // The SQLite state store; each worker thread opens its own connection.
+  // The state store (store::OpenStore: a SQLite path or a PostgreSQL URL or
+  // DSN); each worker thread opens its own connection.
   std::string state_path;
   // Serve the UI from this directory instead of the embedded copy (for UI
   // development: edit and reload without rebuilding). Empty: embedded.

@@ -29,8 +29,10 @@ namespace {
 
 using nlohmann::json;
 
-const OptionSpec kStateOption{"state", 0, "PATH",
-                              "state store (SQLite file); default $OSPREY_STATE or ./osprey-state.db"};
+const OptionSpec kStateOption{
+    "state", 0, "PATH|URL",
+    "state store: a SQLite file, or PostgreSQL as postgres://user:pw@host/db or "
+    "\"host=... dbname=...\"; default $OSPREY_STATE or ./osprey-state.db"};
 const OptionSpec kJsonOption{"json", 0, "", "print JSON instead of a table"};
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -100,7 +102,7 @@ int RunBacktestCommand(const Args& args) {
   r.show_progress = !args.Has("json") && !args.Has("quiet");
   r.alerts_enabled = args.Has("alerts");
   if (auto c = args.Get("chunk")) r.chunk_intervals = std::atoll(c->c_str());
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto stats = app::RunBacktest(r, **store);
   if (!stats.ok()) return Fail(stats.status());
@@ -138,7 +140,7 @@ int RunBacktestCommand(const Args& args) {
 // ------------------------------------------------------------------ anomalies
 
 int RunAnomaliesList(const Args& args) {
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   store::GroupQuery q;
   q.detector = args.Get("detector");
@@ -181,7 +183,7 @@ int RunAnomaliesShow(const Args& args) {
     std::fprintf(stderr, "osprey anomalies show: '%s' is not a group id\n", id_text.c_str());
     return kExitUsage;
   }
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto g = (*store)->GetGroup(id);
   if (!g.ok()) return Fail(g.status());
@@ -433,7 +435,7 @@ int RunAlertsLog(const Args& args) {
   }
   q.limit = std::atoll(args.GetOr("limit", "50").c_str());
   q.newest_first = true;
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto rows = (*store)->ListOutbox(q);
   if (!rows.ok()) return Fail(rows.status());
@@ -478,7 +480,7 @@ int RunTokenCreate(const Args& args) {
     std::fprintf(stderr, "osprey token create: --name must have 1 to 100 characters\n");
     return kExitUsage;
   }
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto token = api::GenerateToken();
   if (!token.ok()) return Fail(token.status());
@@ -497,7 +499,7 @@ int RunTokenCreate(const Args& args) {
 }
 
 int RunTokenList(const Args& args) {
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto tokens = (*store)->ListTokens();
   if (!tokens.ok()) return Fail(tokens.status());
@@ -517,7 +519,7 @@ int RunTokenList(const Args& args) {
 }
 
 int RunAlertsDeliver(const Args& args) {
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto transport = alerts::NewSystemTransport();
   alerts::Deliverer deliverer(**store, *transport);
@@ -553,7 +555,7 @@ int RunFeedback(const Args& args) {
       return kExitUsage;
     }
   }
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   SystemClock clock;
   app::FeedbackRequest request;
@@ -579,7 +581,7 @@ int RunTokenRevoke(const Args& args) {
                  text.c_str());
     return kExitUsage;
   }
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   SystemClock clock;
   Status s = (*store)->RevokeToken(id, ToUnixSeconds(clock.Now()));
@@ -661,7 +663,7 @@ const std::vector<Command>& Commands() {
        RunValidate},
       {{"backtest",
         "Replay the pipeline over a past range and print the anomaly groups it raises.",
-        "osprey backtest -c FILE [--from TIME] [--to TIME] [--state PATH] [--json]",
+        "osprey backtest -c FILE [--from TIME] [--to TIME] [--state PATH|URL] [--json]",
         "TIME is a date or date-time (2020-10-01, 2020-10-01T12:00, ...Z or with an offset), in "
         "the detector's time zone unless it has an offset. --from defaults to the detector's "
         "history_start, --to to now. Results in the range are replaced in the state store, so "
@@ -705,7 +707,7 @@ const std::vector<Command>& Commands() {
         0, 0},
        RunAlertsLog},
       {{"alerts deliver", "Deliver the alert messages that are due now, once.",
-        "osprey alerts deliver [--state PATH]",
+        "osprey alerts deliver [--state PATH|URL]",
         "Failed messages are retried later with exponential backoff; run again (the daemon "
         "does this in a loop). URLs and keys are read from the environment variables and files "
         "the alerts name.",
@@ -746,7 +748,7 @@ const std::vector<Command>& Commands() {
         0, 0},
        RunScore},
       {{"serve", "Run every detector on its schedule and serve the REST API and the web UI.",
-        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH] [--once | --until TIME]",
+        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME]",
         "Detector files in DIR (*.yaml, *.yml, *.json) are validated, registered and scheduled; "
         "they are re-read on SIGHUP and when a file changes (a broken file is reported and the "
         "previous version keeps running). A detector's first run backfills from history_start "

@@ -27,7 +27,8 @@ const std::vector<Command>& Commands();
 // otherwise.
 int Fail(const Status& status, bool config_error = false);
 
-// The state store path: --state, else $OSPREY_STATE, else ./osprey-state.db.
+// The state store (a SQLite path or a PostgreSQL URL/DSN, see
+// store::OpenStore): --state, else $OSPREY_STATE, else ./osprey-state.db.
 std::string StatePath(const Args& args);
 
 }  // namespace osprey::cli

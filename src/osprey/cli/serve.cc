@@ -205,7 +205,7 @@ int RunServeCommand(const Args& args) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = store::OpenSqliteStore(o.server.state_path);
+  auto store = store::OpenStore(o.server.state_path);
   if (!store.ok()) return Fail(store.status());
   auto transport = alerts::NewSystemTransport();
   alerts::Deliverer deliverer(**store, *transport);
@@ -227,7 +227,7 @@ int RunServeCommand(const Args& args) {
     if (!started.ok()) return Fail(started.status());
     server = *std::move(started);
     std::printf("osprey is serving the API and UI at http://%s:%d/ (state %s). Ctrl-C stops it.\n",
-                o.server.bind.c_str(), server->port(), o.server.state_path.c_str());
+                o.server.bind.c_str(), server->port(), RedactSecrets(o.server.state_path).c_str());
     std::fflush(stdout);
   }
 
@@ -273,7 +273,7 @@ int RunServeCommand(const Args& args) {
 }
 
 int RunStatusCommand(const Args& args) {
-  auto store = store::OpenSqliteStore(StatePath(args));
+  auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto detectors = (*store)->ListDetectors();
   if (!detectors.ok()) return Fail(detectors.status());

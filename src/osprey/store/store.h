@@ -3,7 +3,9 @@
 // chunk of intervals produces is committed in ONE transaction (CommitChunk),
 // so a crash leaves either all of it or none, and re-running a chunk replaces
 // what it wrote before instead of duplicating it. Implementations: SQLite
-// (sqlite_store.h). A Store is safe to use from one thread at a time.
+// (sqlite_store.cc) and PostgreSQL (postgres_store.cc), same schema versions
+// and behaviour; OpenStore picks one from the state setting. A Store is safe
+// to use from one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -286,6 +288,22 @@ class Store {
 // schema up to date. FailedPrecondition when the file was written by a newer
 // osprey; Unavailable when it cannot be opened.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+// Connects to the PostgreSQL state store named by `conninfo` (a postgres:// or
+// postgresql:// URL or a libpq "key=value" DSN) and brings its schema up to
+// date, in transactions under an advisory lock. FailedPrecondition when the
+// database was written by a newer osprey; Unavailable when it cannot connect.
+// Error messages never contain the password.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+
+// Whether a state setting names a PostgreSQL database rather than a SQLite
+// file: a postgres:// or postgresql:// URL, or a libpq DSN such as
+// "host=db dbname=osprey".
+bool IsPostgresState(const std::string& url_or_path);
+
+// Opens the state store `url_or_path` names: PostgreSQL when
+// IsPostgresState, else the SQLite file at that path. Failures as above.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url_or_path);
 
 // The schema version this build writes.
 int CurrentSchemaVersion();

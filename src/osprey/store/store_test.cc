@@ -1,29 +1,95 @@
+// The Store contract, run against each backend: this file builds into
+// store_test (SQLite) and store_postgres_integration_test (PostgreSQL, with
+// OSPREY_STORE_TEST_POSTGRES). The PostgreSQL binary starts one throw-away
+// server per process (src/osprey/testing/db_servers.h) and gives each test a
+// fresh database; it skips when the server binaries are not installed.
 #include "osprey/store/store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
+
+#include "osprey/testing/db_servers.h"
 
 namespace osprey::store {
 namespace {
 
-class StoreTest : public ::testing::Test {
+// The PostgreSQL server shared by the tests of this process.
+class PostgresEnvironment : public ::testing::Environment {
+ public:
+  static testing::PostgresServer* server() { return server_.get(); }
+  static const std::string& skip() { return skip_; }
+
+  void SetUp() override {
+    auto s = testing::PostgresServer::Start();
+    if (s.ok()) {
+      server_ = std::move(s).value();
+    } else if (s.status().code() == StatusCode::kFailedPrecondition) {
+      skip_ = "PostgreSQL server binaries not installed (" + s.status().message() +
+              "); run the install script to test the PostgreSQL store";
+    } else {
+      skip_ = "PostgreSQL did not start: " + s.status().ToString();
+      ADD_FAILURE() << skip_;
+    }
+  }
+  void TearDown() override { server_.reset(); }
+
+ private:
+  static inline std::unique_ptr<testing::PostgresServer> server_;
+  static inline std::string skip_;
+};
+
+#if OSPREY_STORE_TEST_POSTGRES
+[[maybe_unused]] ::testing::Environment* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+#endif
+
+// The parameter names the backend: "sqlite" or "postgres".
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("osprey_store_" + std::to_string(::getpid()) + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
-                .string();
-    Cleanup();
-    store_ = std::move(OpenSqliteStore(path_)).value();
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (GetParam() == "postgres") {
+      testing::PostgresServer* pg = PostgresEnvironment::server();
+      if (pg == nullptr) GTEST_SKIP() << PostgresEnvironment::skip();
+      db_ = "store_" + test.substr(0, test.find('/'));
+      std::transform(db_.begin(), db_.end(), db_.begin(), [](unsigned char c) {
+        return std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
+      });
+      Status s = pg->Execute("drop database if exists " + db_);
+      if (s.ok()) s = pg->Execute("create database " + db_);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      target_ = pg->Url(db_);
+    } else {
+      path_ = (std::filesystem::temp_directory_path() /
+               ("osprey_store_" + std::to_string(::getpid()) + "_" +
+                test.substr(0, test.find('/')) + ".db"))
+                  .string();
+      Cleanup();
+      target_ = path_;
+    }
+    auto opened = OpenStore(target_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
   }
   void TearDown() override {
     store_.reset();
-    Cleanup();
+    if (!path_.empty()) Cleanup();
   }
   void Cleanup() {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+  // Runs SQL on the store's database behind its back. Skips the test when
+  // that is impossible (no sqlite3 shell).
+  Status RawExec(const std::string& sql) {
+    if (GetParam() == "postgres") return PostgresEnvironment::server()->Execute(sql, db_);
+    std::string cmd = "sqlite3 '" + path_ + "' '" + sql + "'";
+    if (std::system(cmd.c_str()) != 0) return FailedPrecondition("sqlite3 shell not available");
+    return Status::Ok();
   }
 
   ChunkResult Chunk(int64_t detector, int64_t series, int64_t ts, double value) {
@@ -50,11 +116,13 @@ class StoreTest : public ::testing::Test {
     return c;
   }
 
-  std::string path_;
+  std::string path_;    // SQLite
+  std::string db_;      // PostgreSQL
+  std::string target_;  // what OpenStore opens
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, DetectorsAndSeriesAreIdempotent) {
+TEST_P(StoreTest, DetectorsAndSeriesAreIdempotent) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   EXPECT_EQ(*store_->UpsertDetector("ecommerce", "a: 2"), d);
   EXPECT_EQ(store_->GetDetector("ecommerce")->config, "a: 2");
@@ -65,7 +133,7 @@ TEST_F(StoreTest, DetectorsAndSeriesAreIdempotent) {
   EXPECT_EQ(store_->ListSeries(d)->size(), 2u);
 }
 
-TEST_F(StoreTest, RerunningAnIntervalReplacesInsteadOfDuplicating) {
+TEST_P(StoreTest, RerunningAnIntervalReplacesInsteadOfDuplicating) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   const int64_t ts = 1601510400;
@@ -87,7 +155,7 @@ TEST_F(StoreTest, RerunningAnIntervalReplacesInsteadOfDuplicating) {
   EXPECT_EQ(states[s], std::string("state\0with nul", 14));
 }
 
-TEST_F(StoreTest, FailedChunkLeavesNothingBehind) {
+TEST_P(StoreTest, FailedChunkLeavesNothingBehind) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ChunkResult bad = Chunk(d, s, 1601510400, 40);
@@ -98,7 +166,7 @@ TEST_F(StoreTest, FailedChunkLeavesNothingBehind) {
   EXPECT_FALSE(store_->GetWatermark(d)->has_value());
 }
 
-TEST_F(StoreTest, ResetFromForgetsLaterResults) {
+TEST_P(StoreTest, ResetFromForgetsLaterResults) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1000 * 3600, 40)).ok());
@@ -110,25 +178,41 @@ TEST_F(StoreTest, ResetFromForgetsLaterResults) {
   EXPECT_TRUE(store_->LoadModelStates(d)->empty());
 }
 
-TEST_F(StoreTest, ReopeningKeepsDataAndRefusesNewerSchema) {
+TEST_P(StoreTest, ReopeningKeepsDataAndRefusesNewerSchema) {
   int64_t d = *store_->UpsertDetector("ecommerce", "x");
   store_.reset();
-  store_ = std::move(OpenSqliteStore(path_)).value();
+  store_ = std::move(OpenStore(target_)).value();
   EXPECT_EQ(store_->GetDetector("ecommerce")->id, d);
   store_.reset();
-  {
-    // Pretend a newer osprey wrote the file.
-    auto w = std::move(OpenSqliteStore(path_)).value();
-  }
-  std::string cmd = "sqlite3 '" + path_ + "' 'insert into schema_migrations values (999)'";
-  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "sqlite3 shell not available";
-  auto newer = OpenSqliteStore(path_);
+  // Pretend a newer osprey wrote the store.
+  Status s = RawExec("insert into schema_migrations values (999)");
+  if (s.code() == StatusCode::kFailedPrecondition) GTEST_SKIP() << s.message();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto newer = OpenStore(target_);
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(newer.status().message().find("999"), std::string::npos);
+  EXPECT_EQ(newer.status().message().find(testing::kTestPassword), std::string::npos);
 }
 
-TEST_F(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
+TEST_P(StoreTest, ModelStateKeepsEveryByte) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  ChunkResult c = Chunk(d, s, 3600, 40);
+  c.model_states[s] = bytes;
+  c.points[0].expected.reset();
+  c.points[0].value = 0.1 + 0.2;  // not exactly representable in short decimal
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  EXPECT_EQ(store_->LoadModelStates(d)->at(s), bytes);
+  auto points = *store_->ListPoints(s, 0, 1LL << 40);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].value, 0.1 + 0.2);
+  EXPECT_FALSE(points[0].expected.has_value());
+}
+
+TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ChunkResult c = Chunk(d, s, 7200, 40);
@@ -173,7 +257,7 @@ TEST_F(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   EXPECT_EQ(*store_->GetWatermark(d), 10800);
 }
 
-TEST_F(StoreTest, RerunKeepsGroupIdsSoNoAlertIsQueuedTwice) {
+TEST_P(StoreTest, RerunKeepsGroupIdsSoNoAlertIsQueuedTwice) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   OutboxRecord o;
@@ -211,7 +295,7 @@ TEST_F(StoreTest, RerunKeepsGroupIdsSoNoAlertIsQueuedTwice) {
   EXPECT_TRUE(store_->ListOutbox({})->empty());
 }
 
-TEST_F(StoreTest, SnapshotsAndStatusRoundTrip) {
+TEST_P(StoreTest, SnapshotsAndStatusRoundTrip) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   for (int64_t ts : {0, 3600, 7200}) {
@@ -244,7 +328,7 @@ TEST_F(StoreTest, SnapshotsAndStatusRoundTrip) {
   EXPECT_EQ(rows[0].live_from, 7200);
 }
 
-TEST_F(StoreTest, FeedbackIsStoredAndSurvivesReplacedGroups) {
+TEST_P(StoreTest, FeedbackIsStoredAndSurvivesReplacedGroups) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 7200, 40)).ok());
@@ -267,7 +351,7 @@ TEST_F(StoreTest, FeedbackIsStoredAndSurvivesReplacedGroups) {
   EXPECT_EQ(all[0].label, "views");
 }
 
-TEST_F(StoreTest, DetectorsCanBeDeactivatedAndDeleted) {
+TEST_P(StoreTest, DetectorsCanBeDeactivatedAndDeleted) {
   int64_t d = *store_->UpsertDetector("ecommerce", "x");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1000 * 3600, 40)).ok());
@@ -281,7 +365,7 @@ TEST_F(StoreTest, DetectorsCanBeDeactivatedAndDeleted) {
   EXPECT_EQ(store_->DeleteDetector("ecommerce").code(), StatusCode::kNotFound);
 }
 
-TEST_F(StoreTest, CountsAndSortsGroups) {
+TEST_P(StoreTest, CountsAndSortsGroups) {
   int64_t d = *store_->UpsertDetector("ecommerce", "x");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   for (int i = 0; i < 5; ++i) {
@@ -304,7 +388,7 @@ TEST_F(StoreTest, CountsAndSortsGroups) {
   EXPECT_EQ(totals.groups, 5);
 }
 
-TEST_F(StoreTest, TokensAreStoredHashedAndRevocable) {
+TEST_P(StoreTest, TokensAreStoredHashedAndRevocable) {
   int64_t id = *store_->CreateToken({0, "ci", "viewer", "abc123", 1000, std::nullopt});
   auto tokens = *store_->ListTokens();
   ASSERT_EQ(tokens.size(), 1u);
@@ -316,7 +400,7 @@ TEST_F(StoreTest, TokensAreStoredHashedAndRevocable) {
   EXPECT_FALSE(store_->CreateToken({0, "x", "root", "def", 1000, std::nullopt}).ok());
 }
 
-TEST_F(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
+TEST_P(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
   int64_t d = *store_->UpsertDetector("ecommerce", "x");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ASSERT_TRUE(store_->CommitChunk(Chunk(d, s, 1000 * 3600, 40)).ok());
@@ -345,6 +429,44 @@ TEST_F(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
   EXPECT_EQ(list[1].label, "views");
   EXPECT_TRUE(store_->ListGroupFeedback(g + 100)->empty());
 }
+
+std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
+  return backend.param;
+}
+
+TEST(OpenStoreTest, RecognisesPostgresUrlsAndDsns) {
+  EXPECT_TRUE(IsPostgresState("postgres://u:p@db/osprey"));
+  EXPECT_TRUE(IsPostgresState("postgresql://db/osprey?sslmode=require"));
+  EXPECT_TRUE(IsPostgresState("host=db port=5432 dbname=osprey"));
+  EXPECT_TRUE(IsPostgresState("dbname=osprey"));
+  EXPECT_FALSE(IsPostgresState("./osprey-state.db"));
+  EXPECT_FALSE(IsPostgresState("/var/lib/osprey/host=1.db"));
+  EXPECT_FALSE(IsPostgresState("state.db"));
+}
+
+#if OSPREY_STORE_TEST_POSTGRES
+TEST(PostgresStoreTest, BadPasswordIsUnavailableAndNeverShown) {
+  testing::PostgresServer* pg = PostgresEnvironment::server();
+  if (pg == nullptr) GTEST_SKIP() << PostgresEnvironment::skip();
+  const std::string url = "postgresql://osprey:Wr0ng-Secret@127.0.0.1:" +
+                          std::to_string(pg->port()) + "/osprey";
+  auto s = OpenStore(url);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.status().message().find("Wr0ng-Secret"), std::string::npos) << s.status().message();
+  auto dsn = OpenStore("host=127.0.0.1 port=" + std::to_string(pg->port()) +
+                       " user=osprey password=Wr0ng-Secret dbname=osprey");
+  ASSERT_FALSE(dsn.ok());
+  EXPECT_EQ(dsn.status().message().find("Wr0ng-Secret"), std::string::npos)
+      << dsn.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, ::testing::Values(std::string("postgres")),
+                         BackendName);
+#else
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, ::testing::Values(std::string("sqlite")),
+                         BackendName);
+#endif
 
 }  // namespace
 }  // namespace osprey::store

@@ -1,0 +1,982 @@
+// The PostgreSQL implementation of Store, through libpq. Same schema as the
+// SQLite store (sqlite_store.cc) with PostgreSQL types, same migrations
+// numbering, same behaviour method for method. Every statement is
+// parameterised (PQexecParams with typed parameters; model state travels as
+// binary bytea). Migrations run under an advisory lock, so several osprey
+// processes may start against one database at once. Connection errors map to
+// Unavailable; a lost connection is re-established before the next call.
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "osprey/base/log.h"
+#include "osprey/store/store.h"
+
+namespace osprey::store {
+namespace {
+
+// Each entry moves the schema one version up; never edit a released entry.
+// Version N here matches version N of the SQLite store.
+const std::vector<std::string_view> kMigrations = {
+    // 1: the foundation schema.
+    R"sql(
+create table detectors(
+  id bigserial primary key,
+  name text not null unique,
+  config text not null,
+  created_at bigint not null default extract(epoch from now())::bigint);
+create table series(
+  id bigserial primary key,
+  detector_id bigint not null references detectors(id) on delete cascade,
+  measure text not null,
+  dims text not null,
+  label text not null,
+  unique(detector_id, measure, dims));
+create table points(
+  series_id bigint not null references series(id) on delete cascade,
+  ts bigint not null,
+  value double precision, expected double precision, lower double precision,
+  upper double precision, severity double precision,
+  primary key(series_id, ts));
+create table anomaly_groups(
+  id bigserial primary key,
+  detector_id bigint not null references detectors(id) on delete cascade,
+  measure text not null,
+  ts bigint not null,
+  end_ts bigint not null,
+  severity double precision not null,
+  anomaly_count bigint not null,
+  contributions text not null default '{}',
+  root_causes text not null default '[]',
+  related text not null default '[]',
+  unique(detector_id, measure, ts));
+create index anomaly_groups_by_time on anomaly_groups(ts);
+create table anomalies(
+  id bigserial primary key,
+  detector_id bigint not null references detectors(id) on delete cascade,
+  series_id bigint not null references series(id) on delete cascade,
+  group_id bigint not null references anomaly_groups(id) on delete cascade,
+  ts bigint not null,
+  value double precision not null, expected double precision not null,
+  lower double precision not null, upper double precision not null,
+  severity double precision not null,
+  direction text not null,
+  explanation text not null,
+  unique(series_id, ts));
+create index anomalies_by_group on anomalies(group_id);
+create index anomalies_by_detector_time on anomalies(detector_id, ts);
+create table model_state(
+  series_id bigint primary key references series(id) on delete cascade,
+  state bytea not null);
+create table watermarks(
+  detector_id bigint primary key references detectors(id) on delete cascade,
+  next_ts bigint not null);
+create table data_quality(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  ts bigint not null,
+  rows_read bigint not null, rows_rejected bigint not null, rows_filtered bigint not null,
+  series_seen bigint not null, series_missing bigint not null,
+  details text not null,
+  primary key(detector_id, ts));
+)sql",
+    // 2: alerts (transactional outbox, rule state) and feedback.
+    R"sql(
+create table alert_outbox(
+  id bigserial primary key,
+  detector_id bigint not null references detectors(id) on delete cascade,
+  alert text not null,
+  kind text not null check (kind in ('trigger', 'update', 'resolve')),
+  measure text not null,
+  group_id bigint not null references anomaly_groups(id) on delete cascade,
+  incident_ts bigint not null,
+  severity double precision not null,
+  idempotency_key text not null unique,
+  status text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
+  attempts bigint not null default 0,
+  next_attempt_at bigint not null default 0,
+  last_error text not null default '',
+  created_at bigint not null,
+  delivered_at bigint);
+create index alert_outbox_by_status on alert_outbox(status, id);
+create table alert_state(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  alert text not null,
+  measure text not null,
+  state text not null,
+  primary key(detector_id, alert, measure));
+create table feedback(
+  id bigserial primary key,
+  detector_id bigint not null references detectors(id) on delete cascade,
+  group_id bigint not null,
+  series_id bigint not null references series(id) on delete cascade,
+  ts bigint not null,
+  relevant integer not null,
+  direction text not null,
+  value double precision not null,
+  expected double precision not null,
+  created_at bigint not null,
+  comment text not null default '',
+  author text not null default '');
+create index feedback_by_detector on feedback(detector_id, id);
+)sql",
+    // 3: API tokens, detector activation.
+    R"sql(
+alter table detectors add column active integer not null default 1;
+create table api_tokens(
+  id bigserial primary key,
+  name text not null,
+  role text not null check(role in ('admin', 'viewer')),
+  hash text not null unique,
+  created_at bigint not null,
+  revoked_at bigint);
+create index anomaly_groups_by_severity on anomaly_groups(severity);
+)sql",
+    // 4: incidents — a group continuing the previous interval's group of the
+    // same measure shares its incident_ts (the incident's first interval).
+    R"sql(
+alter table anomaly_groups add column incident_ts bigint not null default 0;
+update anomaly_groups set incident_ts = ts;
+create index anomaly_groups_by_incident on anomaly_groups(detector_id, measure, incident_ts);
+)sql",
+    // 5: the scheduler: per-detector status, and model/alert-state snapshots
+    // for re-scoring restated intervals.
+    R"sql(
+create table detector_status(
+  detector_id bigint primary key references detectors(id) on delete cascade,
+  state text not null,
+  last_run_at bigint,
+  next_run_at bigint,
+  last_error text not null default '',
+  retries bigint not null default 0,
+  pending_ts bigint,
+  live_from bigint,
+  updated_at bigint not null);
+create table model_snapshots(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  ts bigint not null,
+  series_id bigint not null references series(id) on delete cascade,
+  state bytea not null,
+  primary key(detector_id, ts, series_id));
+create table alert_state_snapshots(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  ts bigint not null,
+  alert text not null,
+  measure text not null,
+  state text not null,
+  primary key(detector_id, ts, alert, measure));
+create table snapshot_times(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  ts bigint not null,
+  primary key(detector_id, ts));
+)sql",
+};
+
+// Parameter type OIDs (pg_type.h is a server header).
+constexpr Oid kInt8 = 20;
+constexpr Oid kFloat8 = 701;
+constexpr Oid kText = 25;
+constexpr Oid kBytea = 17;
+
+// Typed statement parameters, $1.. in the order added. Text format, except
+// bytea, which is sent binary.
+class Params {
+ public:
+  Params& Add(int64_t v) { return Push(kInt8, std::to_string(v)); }
+  Params& Add(double v) { return Push(kFloat8, FloatText(v)); }
+  Params& Add(const std::optional<double>& v) {
+    return v ? Add(*v) : Null(kFloat8);
+  }
+  Params& Add(std::optional<int64_t> v) { return v ? Add(*v) : Null(kInt8); }
+  Params& Add(const std::string& v) { return Push(kText, v); }
+  Params& Add(const std::optional<std::string>& v) {
+    return v ? Add(*v) : Null(kText);
+  }
+  Params& AddBytes(std::string_view v) {
+    Push(kBytea, std::string(v));
+    formats_.back() = 1;
+    return *this;
+  }
+  Params& Null(Oid type) {
+    types_.push_back(type);
+    values_.emplace_back();
+    formats_.push_back(0);
+    return *this;
+  }
+
+  int size() const { return static_cast<int>(values_.size()); }
+  const Oid* types() const { return types_.data(); }
+  const int* formats() const { return formats_.data(); }
+  // Pointers into this object: valid while it lives and is not changed.
+  void Fill(std::vector<const char*>* values, std::vector<int>* lengths) const {
+    values->clear();
+    lengths->clear();
+    for (const auto& v : values_) {
+      values->push_back(v ? v->data() : nullptr);
+      lengths->push_back(v ? static_cast<int>(v->size()) : 0);
+    }
+  }
+
+ private:
+  // Shortest text that reads back to the same double.
+  static std::string FloatText(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+    return fmt::format("{}", v);
+  }
+  Params& Push(Oid type, std::string v) {
+    types_.push_back(type);
+    values_.emplace_back(std::move(v));
+    formats_.push_back(0);
+    return *this;
+  }
+  std::vector<Oid> types_;
+  std::vector<std::optional<std::string>> values_;
+  std::vector<int> formats_;
+};
+
+// A statement's result rows (text format), read by row and column.
+class Rows {
+ public:
+  explicit Rows(PGresult* r) : r_(r) {}
+  ~Rows() { PQclear(r_); }
+  Rows(Rows&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  Rows(const Rows&) = delete;
+  Rows& operator=(const Rows&) = delete;
+  Rows& operator=(Rows&&) = delete;
+
+  PGresult* get() const { return r_; }
+  int size() const { return PQntuples(r_); }
+  bool Null(int row, int c) const { return PQgetisnull(r_, row, c) != 0; }
+  int64_t Int(int row, int c) const {
+    return Null(row, c) ? 0 : std::strtoll(PQgetvalue(r_, row, c), nullptr, 10);
+  }
+  double Real(int row, int c) const {
+    return Null(row, c) ? 0 : std::strtod(PQgetvalue(r_, row, c), nullptr);
+  }
+  std::optional<double> OptReal(int row, int c) const {
+    if (Null(row, c)) return std::nullopt;
+    return Real(row, c);
+  }
+  std::optional<int64_t> OptInt(int row, int c) const {
+    if (Null(row, c)) return std::nullopt;
+    return Int(row, c);
+  }
+  std::string Text(int row, int c) const {
+    return std::string(PQgetvalue(r_, row, c), static_cast<size_t>(PQgetlength(r_, row, c)));
+  }
+  // A bytea column in text (hex) output.
+  std::string Bytes(int row, int c) const {
+    size_t n = 0;
+    unsigned char* p =
+        PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, row, c)), &n);
+    if (p == nullptr) return {};
+    std::string out(reinterpret_cast<const char*>(p), n);
+    PQfreemem(p);
+    return out;
+  }
+  // Rows changed by an insert, update or delete.
+  int64_t Changed() const { return std::strtoll(PQcmdTuples(r_), nullptr, 10); }
+
+ private:
+  PGresult* r_;
+};
+
+void IgnoreNotice(void*, const char*) {}
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(PGconn* conn, std::string name) : conn_(conn), name_(std::move(name)) {
+    PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
+  }
+  ~PostgresStore() override { PQfinish(conn_); }
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // Runs one statement; its rows on success. Errors are Unavailable for a
+  // lost connection, a serialization failure or a deadlock (retry),
+  // DeadlineExceeded for a cancelled statement, else Internal.
+  Result<Rows> Run(std::string_view sql, const Params& p = Params()) {
+    if (!in_tx_ && PQstatus(conn_) == CONNECTION_BAD) {
+      PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_BAD) return Error(nullptr);
+      PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
+    }
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    p.Fill(&values, &lengths);
+    const std::string text(sql);
+    Rows rows(PQexecParams(conn_, text.c_str(), p.size(), p.types(), values.data(),
+                           lengths.data(), p.formats(), 0));
+    PGresult* r = rows.get();
+    const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r);
+    return rows;
+  }
+
+  Status Exec(std::string_view sql, const Params& p = Params()) { return Run(sql, p).status(); }
+
+  // Runs a constant script of several statements (a migration); no parameters.
+  Status Script(std::string_view sql) {
+    const std::string text(sql);
+    Rows rows(PQexec(conn_, text.c_str()));
+    PGresult* r = rows.get();
+    const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r);
+    return Status::Ok();
+  }
+
+  // Runs `body` in one transaction: commits when it succeeds, else rolls back.
+  template <typename F>
+  Status InTransaction(F&& body) {
+    OSPREY_RETURN_IF_ERROR(Exec("begin"));
+    in_tx_ = true;
+    Status s = body();
+    if (s.ok()) s = Exec("commit");
+    if (!s.ok()) (void)Exec("rollback");
+    in_tx_ = false;
+    return s;
+  }
+
+  Status Migrate() {
+    for (;;) {
+      bool done = false;
+      Status s = InTransaction([&]() -> Status {
+        // Serialises concurrent migrators; released at commit or rollback.
+        OSPREY_RETURN_IF_ERROR(Exec("select pg_advisory_xact_lock(7260531)"));
+        OSPREY_RETURN_IF_ERROR(
+            Exec("create table if not exists schema_migrations(version integer)"));
+        OSPREY_ASSIGN_OR_RETURN(Rows v, Run("select coalesce(max(version), 0) from schema_migrations"));
+        const int64_t version = v.Int(0, 0);
+        if (version > static_cast<int64_t>(kMigrations.size())) {
+          return FailedPrecondition(fmt::format(
+              "state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey",
+              name_, version, kMigrations.size()));
+        }
+        if (version == static_cast<int64_t>(kMigrations.size())) {
+          done = true;
+          return Status::Ok();
+        }
+        Status m = Script(kMigrations[static_cast<size_t>(version)]);
+        if (m.ok()) m = Exec("insert into schema_migrations values ($1)", Params().Add(version + 1));
+        if (!m.ok()) return m.WithContext(fmt::format("migrating '{}' to version {}", name_, version + 1));
+        return Status::Ok();
+      });
+      OSPREY_RETURN_IF_ERROR(s);
+      if (done) return Status::Ok();
+    }
+  }
+
+  Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("insert into detectors(name, config) values ($1, $2) "
+                                        "on conflict(name) do update set config = excluded.config "
+                                        "returning id",
+                                        Params().Add(name).Add(config)));
+    if (r.size() == 0) return Internal("upsert returned no id");
+    return r.Int(0, 0);
+  }
+
+  static DetectorRecord ReadDetector(const Rows& r, int i) {
+    return DetectorRecord{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3) != 0};
+  }
+
+  Result<DetectorRecord> GetDetector(const std::string& name) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select id, name, config, active from detectors where name = $1",
+                                        Params().Add(name)));
+    if (r.size() == 0) return NotFound(fmt::format("no detector named '{}'", name));
+    return ReadDetector(r, 0);
+  }
+
+  Result<std::vector<DetectorRecord>> ListDetectors() override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select id, name, config, active from detectors order by name collate \"C\""));
+    std::vector<DetectorRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadDetector(r, i));
+    return out;
+  }
+
+  Status DeleteDetector(const std::string& name) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("delete from detectors where name = $1", Params().Add(name)));
+    if (r.Changed() == 0) return NotFound(fmt::format("no detector named '{}'", name));
+    return Status::Ok();
+  }
+
+  Status SetDetectorActive(const std::string& name, bool active) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("update detectors set active = $2 where name = $1",
+                                        Params().Add(name).Add(int64_t{active ? 1 : 0})));
+    if (r.Changed() == 0) return NotFound(fmt::format("no detector named '{}'", name));
+    return Status::Ok();
+  }
+
+  Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select id, measure, dims, label from series where detector_id = $1 order by id",
+                    Params().Add(detector_id)));
+    std::vector<SeriesRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3)});
+    }
+    return out;
+  }
+
+  Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
+                               const std::string& dims, const std::string& label) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("insert into series(detector_id, measure, dims, label) values ($1, $2, $3, $4) "
+                    "on conflict(detector_id, measure, dims) do update set label = excluded.label "
+                    "returning id",
+                    Params().Add(detector_id).Add(measure).Add(dims).Add(label)));
+    if (r.size() == 0) return Internal("series insert returned no id");
+    return r.Int(0, 0);
+  }
+
+  Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select m.series_id, m.state from model_state m join series s on s.id = m.series_id "
+                    "where s.detector_id = $1",
+                    Params().Add(detector_id)));
+    std::map<int64_t, std::string> out;
+    for (int i = 0; i < r.size(); ++i) out[r.Int(i, 0)] = r.Bytes(i, 1);
+    return out;
+  }
+
+  Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select next_ts from watermarks where detector_id = $1",
+                                        Params().Add(detector_id)));
+    if (r.size() == 0) return std::optional<int64_t>();
+    return std::optional<int64_t>(r.Int(0, 0));
+  }
+
+  Status CommitChunk(const ChunkResult& c) override {
+    Status s = InTransaction([&] { return WriteChunk(c); });
+    if (!s.ok()) {
+      return s.WithContext(fmt::format("committing intervals [{}, {})",
+                                       FormatIso(FromUnixSeconds(c.first_ts)),
+                                       FormatIso(FromUnixSeconds(c.next_watermark))));
+    }
+    return s;
+  }
+
+  Status WriteChunk(const ChunkResult& c) {
+    const Params range = Params().Add(c.detector_id).Add(c.first_ts).Add(c.next_watermark);
+    // Re-running a range replaces what it produced before.
+    // Groups that come back (same detector, measure, interval) keep their id,
+    // so alert idempotency keys "{group_id}.{alert}" stay the same; groups
+    // that do not come back are deleted with their pending messages.
+    {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows old, Run("select id, measure, ts from anomaly_groups where detector_id = $1 and ts >= $2 "
+                        "and ts < $3", range));
+      std::set<std::pair<std::string, int64_t>> keep;
+      for (const GroupRecord& g : c.groups) keep.insert({g.measure, g.ts});
+      for (int i = 0; i < old.size(); ++i) {
+        if (keep.count({old.Text(i, 1), old.Int(i, 2)})) continue;
+        OSPREY_RETURN_IF_ERROR(Exec("delete from anomaly_groups where id = $1", Params().Add(old.Int(i, 0))));
+      }
+    }
+    OSPREY_RETURN_IF_ERROR(
+        Exec("delete from anomalies where detector_id = $1 and ts >= $2 and ts < $3", range));
+    for (const PointRecord& p : c.points) {
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into points(series_id, ts, value, expected, lower, upper, severity) "
+          "values ($1, $2, $3, $4, $5, $6, $7) on conflict(series_id, ts) do update set "
+          "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
+          "upper = excluded.upper, severity = excluded.severity",
+          Params().Add(p.series_id).Add(p.ts).Add(p.value).Add(p.expected).Add(p.lower)
+              .Add(p.upper).Add(p.severity)));
+    }
+    std::vector<int64_t> group_ids;
+    for (const GroupRecord& g : c.groups) {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows r, Run("insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, "
+                      "anomaly_count, contributions, root_causes, related, incident_ts) "
+                      "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                      "on conflict(detector_id, measure, ts) do update set end_ts = excluded.end_ts, "
+                      "severity = excluded.severity, anomaly_count = excluded.anomaly_count, "
+                      "contributions = excluded.contributions, root_causes = excluded.root_causes, "
+                      "related = excluded.related, incident_ts = excluded.incident_ts returning id",
+                      Params().Add(c.detector_id).Add(g.measure).Add(g.ts).Add(g.end_ts)
+                          .Add(g.severity).Add(g.anomaly_count).Add(g.contributions)
+                          .Add(g.root_causes).Add(g.related)
+                          .Add(g.incident_ts != 0 ? g.incident_ts : g.ts)));
+      if (r.size() == 0) return Internal("group insert returned no id");
+      group_ids.push_back(r.Int(0, 0));
+    }
+    for (const AnomalyRecord& a : c.anomalies) {
+      if (a.group_index < 0 || static_cast<size_t>(a.group_index) >= group_ids.size()) {
+        return Internal("anomaly refers to a group that is not in the chunk");
+      }
+      // Like SQLite's "insert or replace": a clash on (series_id, ts) replaces the row.
+      OSPREY_RETURN_IF_ERROR(Exec("delete from anomalies where series_id = $1 and ts = $2",
+                                  Params().Add(a.series_id).Add(a.ts)));
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into anomalies(detector_id, series_id, group_id, ts, value, expected, lower, "
+          "upper, severity, direction, explanation) "
+          "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+          Params().Add(c.detector_id).Add(a.series_id)
+              .Add(group_ids[static_cast<size_t>(a.group_index)]).Add(a.ts).Add(a.value)
+              .Add(a.expected).Add(a.lower).Add(a.upper).Add(a.severity).Add(a.direction)
+              .Add(a.explanation)));
+    }
+    for (const auto& [series_id, state] : c.model_states) {
+      OSPREY_RETURN_IF_ERROR(Exec("insert into model_state(series_id, state) values ($1, $2) "
+                                  "on conflict(series_id) do update set state = excluded.state",
+                                  Params().Add(series_id).AddBytes(state)));
+    }
+    for (const DataQualityRecord& q : c.quality) {
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into data_quality(detector_id, ts, rows_read, rows_rejected, rows_filtered, "
+          "series_seen, series_missing, details) values ($1, $2, $3, $4, $5, $6, $7, $8) "
+          "on conflict(detector_id, ts) do update set rows_read = excluded.rows_read, "
+          "rows_rejected = excluded.rows_rejected, rows_filtered = excluded.rows_filtered, "
+          "series_seen = excluded.series_seen, series_missing = excluded.series_missing, "
+          "details = excluded.details",
+          Params().Add(c.detector_id).Add(q.ts).Add(q.rows_read).Add(q.rows_rejected)
+              .Add(q.rows_filtered).Add(q.series_seen).Add(q.series_missing).Add(q.details)));
+    }
+    for (const OutboxRecord& o : c.outbox) {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows found, Run("select id from anomaly_groups where detector_id = $1 and measure = $2 "
+                          "and ts = $3",
+                          Params().Add(c.detector_id).Add(o.measure).Add(o.group_ts)));
+      if (found.size() == 0) {
+        return Internal(fmt::format("alert '{}' refers to no group of measure '{}' at {}", o.alert,
+                                    o.measure, FormatIso(FromUnixSeconds(o.group_ts))));
+      }
+      const int64_t group_id = found.Int(0, 0);
+      const std::string key =
+          fmt::format("{}.{}{}", group_id, o.alert, o.kind == "resolve" ? ".resolved" : "");
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+          "severity, idempotency_key, next_attempt_at, created_at) "
+          "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing",
+          Params().Add(c.detector_id).Add(o.alert).Add(o.kind).Add(o.measure).Add(group_id)
+              .Add(o.incident_ts).Add(o.severity).Add(key).Add(o.next_attempt_at)
+              .Add(o.created_at)));
+    }
+    for (const AlertStateRecord& a : c.alert_states) {
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into alert_state(detector_id, alert, measure, state) values ($1, $2, $3, $4) "
+          "on conflict(detector_id, alert, measure) do update set state = excluded.state",
+          Params().Add(c.detector_id).Add(a.alert).Add(a.measure).Add(a.state)));
+    }
+    OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
+    return Exec("insert into watermarks(detector_id, next_ts) values ($1, $2) "
+                "on conflict(detector_id) do update set next_ts = excluded.next_ts",
+                Params().Add(c.detector_id).Add(c.next_watermark));
+  }
+
+  Status WriteSnapshots(const ChunkResult& c) {
+    for (std::string_view table : {"model_snapshots", "alert_state_snapshots", "snapshot_times"}) {
+      if (!c.snapshots.empty()) {
+        OSPREY_RETURN_IF_ERROR(
+            Exec(fmt::format("delete from {} where detector_id = $1 and ts >= $2 and ts < $3", table),
+                 Params().Add(c.detector_id).Add(c.first_ts).Add(c.next_watermark)));
+      }
+      if (c.prune_snapshots_before) {
+        OSPREY_RETURN_IF_ERROR(
+            Exec(fmt::format("delete from {} where detector_id = $1 and ts < $2", table),
+                 Params().Add(c.detector_id).Add(*c.prune_snapshots_before)));
+      }
+    }
+    for (const SnapshotRecord& snap : c.snapshots) {
+      OSPREY_RETURN_IF_ERROR(Exec("insert into snapshot_times(detector_id, ts) values ($1, $2)",
+                                  Params().Add(c.detector_id).Add(snap.ts)));
+      for (const auto& [series_id, state] : snap.model_states) {
+        OSPREY_RETURN_IF_ERROR(Exec(
+            "insert into model_snapshots(detector_id, ts, series_id, state) values ($1, $2, $3, $4)",
+            Params().Add(c.detector_id).Add(snap.ts).Add(series_id).AddBytes(state)));
+      }
+      for (const AlertStateRecord& r : snap.alert_states) {
+        OSPREY_RETURN_IF_ERROR(Exec(
+            "insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
+            "values ($1, $2, $3, $4, $5)",
+            Params().Add(c.detector_id).Add(snap.ts).Add(r.alert).Add(r.measure).Add(r.state)));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<int64_t>> ListSnapshotTimes(int64_t detector_id) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select ts from snapshot_times where detector_id = $1 order by ts",
+                                        Params().Add(detector_id)));
+    std::vector<int64_t> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
+    return out;
+  }
+
+  Result<SnapshotRecord> LoadSnapshot(int64_t detector_id, int64_t ts) override {
+    SnapshotRecord out;
+    out.ts = ts;
+    const Params key = Params().Add(detector_id).Add(ts);
+    OSPREY_ASSIGN_OR_RETURN(Rows t, Run("select 1 from snapshot_times where detector_id = $1 and ts = $2", key));
+    if (t.size() == 0) return NotFound(fmt::format("no snapshot at {}", FormatIso(FromUnixSeconds(ts))));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows m, Run("select series_id, state from model_snapshots where detector_id = $1 and ts = $2", key));
+    for (int i = 0; i < m.size(); ++i) out.model_states[m.Int(i, 0)] = m.Bytes(i, 1);
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows a, Run("select alert, measure, state from alert_state_snapshots where detector_id = $1 "
+                    "and ts = $2 order by alert, measure",
+                    key));
+    for (int i = 0; i < a.size(); ++i) out.alert_states.push_back({a.Text(i, 0), a.Text(i, 1), a.Text(i, 2)});
+    return out;
+  }
+
+  Status PutDetectorStatus(const DetectorStatusRecord& r) override {
+    return Exec(
+        "insert into detector_status(detector_id, state, last_run_at, next_run_at, last_error, retries, "
+        "pending_ts, live_from, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "on conflict(detector_id) do update set state = excluded.state, "
+        "last_run_at = excluded.last_run_at, next_run_at = excluded.next_run_at, "
+        "last_error = excluded.last_error, retries = excluded.retries, "
+        "pending_ts = excluded.pending_ts, live_from = excluded.live_from, "
+        "updated_at = excluded.updated_at",
+        Params().Add(r.detector_id).Add(r.state).Add(r.last_run_at).Add(r.next_run_at)
+            .Add(r.last_error).Add(r.retries).Add(r.pending_ts).Add(r.live_from).Add(r.updated_at));
+  }
+
+  Result<std::vector<DetectorStatusRecord>> ListDetectorStatus() override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows rows, Run("select s.detector_id, d.name, s.state, s.last_run_at, s.next_run_at, s.last_error, "
+                       "s.retries, s.pending_ts, s.updated_at, s.live_from from detector_status s "
+                       "join detectors d on d.id = s.detector_id order by d.name collate \"C\""));
+    std::vector<DetectorStatusRecord> out;
+    for (int i = 0; i < rows.size(); ++i) {
+      DetectorStatusRecord r;
+      r.detector_id = rows.Int(i, 0);
+      r.detector = rows.Text(i, 1);
+      r.state = rows.Text(i, 2);
+      r.last_run_at = rows.OptInt(i, 3);
+      r.next_run_at = rows.OptInt(i, 4);
+      r.last_error = rows.Text(i, 5);
+      r.retries = rows.Int(i, 6);
+      r.pending_ts = rows.OptInt(i, 7);
+      r.updated_at = rows.Int(i, 8);
+      r.live_from = rows.OptInt(i, 9);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status ResetFrom(int64_t detector_id, int64_t from_ts) override {
+    return InTransaction([&]() -> Status {
+      for (std::string_view sql : {
+               "delete from model_state where series_id in (select id from series where detector_id = $1)",
+               "delete from watermarks where detector_id = $1",
+               "delete from alert_state where detector_id = $1",
+               "delete from model_snapshots where detector_id = $1",
+               "delete from alert_state_snapshots where detector_id = $1",
+               "delete from snapshot_times where detector_id = $1",
+               "delete from anomaly_groups where detector_id = $1 and ts >= $2",
+               "delete from anomalies where detector_id = $1 and ts >= $2",
+               "delete from data_quality where detector_id = $1 and ts >= $2",
+               "delete from points where ts >= $2 and series_id in "
+               "(select id from series where detector_id = $1)"}) {
+        Params p;
+        p.Add(detector_id);
+        if (sql.find("$2") != std::string_view::npos) p.Add(from_ts);
+        OSPREY_RETURN_IF_ERROR(Exec(sql, p));
+      }
+      return Status::Ok();
+    });
+  }
+
+  // The incident's figures come from its other groups: same detector,
+  // measure and incident_ts (indexed).
+  static constexpr std::string_view kGroupColumns =
+      "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
+      "g.contributions, g.root_causes, g.related, g.incident_ts, "
+      "(select max(i.end_ts) from anomaly_groups i where i.detector_id = g.detector_id and "
+      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
+      "(select count(*) from anomaly_groups i where i.detector_id = g.detector_id and "
+      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
+      "(select max(i.severity) from anomaly_groups i where i.detector_id = g.detector_id and "
+      " i.measure = g.measure and i.incident_ts = g.incident_ts)";
+
+  static GroupRecord ReadGroup(const Rows& r, int i) {
+    GroupRecord g{r.Int(i, 0),  r.Int(i, 1),  r.Text(i, 2), r.Text(i, 3),  r.Int(i, 4),
+                  r.Int(i, 5),  r.Real(i, 6), r.Int(i, 7),  r.Text(i, 8), r.Text(i, 9),
+                  r.Text(i, 10)};
+    g.incident_ts = r.Int(i, 11);
+    g.incident_end_ts = r.Int(i, 12);
+    g.incident_intervals = r.Int(i, 13);
+    g.incident_severity = r.Real(i, 14);
+    return g;
+  }
+
+  // $6 = 1: only the most severe group of each incident (the earliest on ties).
+  static constexpr std::string_view kGroupFilter =
+      "from anomaly_groups g join detectors d on d.id = g.detector_id "
+      "where g.severity >= $1 and ($2::text is null or d.name = $2) "
+      "and ($3::text is null or g.measure = $3) "
+      "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) "
+      "and ($6 = 0 or g.id = (select i.id from anomaly_groups i where i.detector_id = g.detector_id "
+      " and i.measure = g.measure and i.incident_ts = g.incident_ts "
+      " order by i.severity desc, i.ts limit 1))";
+
+  static Params GroupFilter(const GroupQuery& q) {
+    Params p;
+    p.Add(q.min_severity).Add(q.detector).Add(q.measure).Add(q.since).Add(q.until)
+        .Add(int64_t{q.incidents_only ? 1 : 0});
+    return p;
+  }
+
+  Result<int64_t> CountGroups(const GroupQuery& q) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("select count(*) {}", kGroupFilter), GroupFilter(q)));
+    if (r.size() == 0) return Internal("count returned no row");
+    return r.Int(0, 0);
+  }
+
+  Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) override {
+    const char* time_order = q.newest_first ? "desc" : "asc";
+    std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
+                                      : fmt::format("g.ts {}, g.severity desc", time_order);
+    std::string sql = fmt::format("select {} {} order by {}, g.id limit $7 offset $8",
+                                  kGroupColumns, kGroupFilter, order);
+    Params p = GroupFilter(q);
+    // SQLite reads a negative limit as "no limit" and a negative offset as 0.
+    p.Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
+        .Add(std::max<int64_t>(q.offset, 0));
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(sql, p));
+    std::vector<GroupRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadGroup(r, i));
+    return out;
+  }
+
+  Result<GroupRecord> GetGroup(int64_t group_id) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run(fmt::format("select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
+                                "where g.id = $1",
+                                kGroupColumns),
+                    Params().Add(group_id)));
+    if (r.size() == 0) return NotFound(fmt::format("no anomaly group {}", group_id));
+    return ReadGroup(r, 0);
+  }
+
+  Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select a.id, a.series_id, a.ts, a.value, a.expected, a.lower, a.upper, a.severity, "
+                    "a.direction, a.explanation, a.group_id, s.label, s.measure, s.dims "
+                    "from anomalies a join series s on s.id = a.series_id where a.group_id = $1 "
+                    "order by a.severity desc, a.id",
+                    Params().Add(group_id)));
+    std::vector<AnomalyRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back(AnomalyRecord{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Real(i, 3), r.Real(i, 4),
+                                  r.Real(i, 5), r.Real(i, 6), r.Real(i, 7), r.Text(i, 8),
+                                  r.Text(i, 9), r.Int(i, 10), r.Text(i, 11), r.Text(i, 12),
+                                  r.Text(i, 13)});
+    }
+    return out;
+  }
+
+  Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
+                                              int64_t to_ts) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select series_id, ts, value, expected, lower, upper, severity from points "
+                    "where series_id = $1 and ts >= $2 and ts < $3 order by ts",
+                    Params().Add(series_id).Add(from_ts).Add(to_ts)));
+    std::vector<PointRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Int(i, 1), r.OptReal(i, 2), r.OptReal(i, 3), r.OptReal(i, 4),
+                     r.OptReal(i, 5), r.OptReal(i, 6)});
+    }
+    return out;
+  }
+
+  Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
+                                                     int64_t to_ts) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select ts, rows_read, rows_rejected, rows_filtered, series_seen, series_missing, "
+                    "details from data_quality where detector_id = $1 and ts >= $2 and ts < $3 "
+                    "order by ts",
+                    Params().Add(detector_id).Add(from_ts).Add(to_ts)));
+    std::vector<DataQualityRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5),
+                     r.Text(i, 6)});
+    }
+    return out;
+  }
+
+  Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select alert, measure, state from alert_state where detector_id = $1 "
+                    "order by alert collate \"C\", measure collate \"C\"",
+                    Params().Add(detector_id)));
+    std::vector<AlertStateRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back({r.Text(i, 0), r.Text(i, 1), r.Text(i, 2)});
+    return out;
+  }
+
+  Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) override {
+    const std::string sql = fmt::format(
+        "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, g.ts, o.group_id, "
+        "o.incident_ts, o.severity, o.idempotency_key, o.status, o.attempts, "
+        "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
+        "from alert_outbox o join detectors d on d.id = o.detector_id "
+        "join anomaly_groups g on g.id = o.group_id "
+        "where ($1::text is null or d.name = $1) and ($2::text is null or o.status = $2) "
+        "order by o.id {} limit $3",
+        q.newest_first ? "desc" : "asc");
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run(sql, Params().Add(q.detector).Add(q.status).Add(
+                             q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))));
+    std::vector<OutboxRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      OutboxRecord o;
+      o.id = r.Int(i, 0);
+      o.detector_id = r.Int(i, 1);
+      o.detector = r.Text(i, 2);
+      o.alert = r.Text(i, 3);
+      o.kind = r.Text(i, 4);
+      o.measure = r.Text(i, 5);
+      o.group_ts = r.Int(i, 6);
+      o.group_id = r.Int(i, 7);
+      o.incident_ts = r.Int(i, 8);
+      o.severity = r.Real(i, 9);
+      o.idempotency_key = r.Text(i, 10);
+      o.status = r.Text(i, 11);
+      o.attempts = r.Int(i, 12);
+      o.next_attempt_at = r.Int(i, 13);
+      o.last_error = r.Text(i, 14);
+      o.created_at = r.Int(i, 15);
+      o.delivered_at = r.OptInt(i, 16);
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  Status UpdateOutbox(const OutboxRecord& o) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("update alert_outbox set status = $2, attempts = $3, next_attempt_at = $4, "
+                    "last_error = $5, delivered_at = $6 where id = $1",
+                    Params().Add(o.id).Add(o.status).Add(o.attempts).Add(o.next_attempt_at)
+                        .Add(o.last_error).Add(o.delivered_at)));
+    if (r.Changed() == 0) return NotFound(fmt::format("no outbox message {}", o.id));
+    return Status::Ok();
+  }
+
+  Result<int64_t> AddFeedback(const FeedbackRecord& f) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("insert into feedback(detector_id, group_id, series_id, ts, relevant, direction, "
+                    "value, expected, created_at, comment, author) "
+                    "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+                    Params().Add(f.detector_id).Add(f.group_id).Add(f.series_id).Add(f.ts)
+                        .Add(int64_t{f.relevant ? 1 : 0}).Add(f.direction).Add(f.value)
+                        .Add(f.expected).Add(f.created_at).Add(f.comment).Add(f.author)));
+    if (r.size() == 0) return Internal("feedback insert returned no id");
+    return r.Int(0, 0);
+  }
+
+  Result<std::vector<FeedbackRecord>> ReadFeedback(std::string_view where, int64_t key) {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run(fmt::format("select f.id, f.detector_id, f.group_id, f.series_id, f.ts, "
+                                "f.relevant, f.direction, f.value, f.expected, f.created_at, "
+                                "f.comment, f.author, s.label from feedback f "
+                                "join series s on s.id = f.series_id {} order by f.id",
+                                where),
+                    Params().Add(key)));
+    std::vector<FeedbackRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4),
+                     r.Int(i, 5) != 0, r.Text(i, 6), r.Real(i, 7), r.Real(i, 8), r.Int(i, 9),
+                     r.Text(i, 10), r.Text(i, 11), r.Text(i, 12)});
+    }
+    return out;
+  }
+
+  Result<std::vector<FeedbackRecord>> ListFeedback(int64_t detector_id) override {
+    return ReadFeedback("where f.detector_id = $1", detector_id);
+  }
+
+  Result<std::vector<FeedbackRecord>> ListGroupFeedback(int64_t group_id) override {
+    return ReadFeedback("where f.group_id = $1", group_id);
+  }
+
+  Result<StoreTotals> Totals() override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select (select count(*) from detectors), (select count(*) from data_quality), "
+                    "(select coalesce(sum(rows_read), 0) from data_quality), "
+                    "(select coalesce(sum(rows_rejected), 0) from data_quality), "
+                    "(select count(*) from anomalies), (select count(*) from anomaly_groups)"));
+    if (r.size() == 0) return Internal("totals returned no row");
+    return StoreTotals{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2), r.Int(0, 3), r.Int(0, 4), r.Int(0, 5)};
+  }
+
+  Result<int64_t> CreateToken(const TokenRecord& t) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("insert into api_tokens(name, role, hash, created_at) values ($1, $2, $3, $4) "
+                    "returning id",
+                    Params().Add(t.name).Add(t.role).Add(t.hash).Add(t.created_at)));
+    if (r.size() == 0) return Internal("token insert returned no id");
+    return r.Int(0, 0);
+  }
+
+  Result<std::vector<TokenRecord>> ListTokens() override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select id, name, role, hash, created_at, revoked_at from api_tokens order by id"));
+    std::vector<TokenRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
+                     r.OptInt(i, 5)});
+    }
+    return out;
+  }
+
+  Status RevokeToken(int64_t id, int64_t at) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null",
+                    Params().Add(id).Add(at)));
+    if (r.Changed() == 0) return NotFound(fmt::format("no active token {}", id));
+    return Status::Ok();
+  }
+
+ private:
+  Status Error(PGresult* r) const {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    std::string msg = primary ? primary : "";
+    if (msg.empty()) msg = PQerrorMessage(conn_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    msg = fmt::format("state store: {}", RedactSecrets(msg));
+    const std::string_view code = state ? state : "";
+    if (PQstatus(conn_) == CONNECTION_BAD || code.starts_with("08") || code.starts_with("53") ||
+        code.starts_with("57P") || code == "40001" || code == "40P01") {
+      return Unavailable(msg);
+    }
+    if (code == "57014") return DeadlineExceeded(msg);
+    return Internal(msg);
+  }
+
+  PGconn* conn_;
+  std::string name_;  // the connection string, redacted, for messages
+  bool in_tx_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
+  const std::string shown = RedactSecrets(conninfo);
+  const char* keys[] = {"fallback_application_name", "dbname", nullptr};
+  const char* values[] = {"osprey", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return Unavailable("cannot open state store: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn);
+    PQfinish(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Unavailable(
+        fmt::format("cannot open state store '{}': {}", shown, RedactSecrets(msg)));
+  }
+  auto store = std::make_unique<PostgresStore>(conn, shown);
+  OSPREY_RETURN_IF_ERROR(store->Migrate());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace osprey::store
