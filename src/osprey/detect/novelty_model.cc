@@ -1,4 +1,5 @@
 #include "osprey/detect/novelty_model.h"
+#include "osprey/detect/state_io.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,6 +8,10 @@
 
 namespace osprey::detect {
 namespace {
+
+using internal::Get;
+using internal::Put;
+using internal::NegLog10Tail;
 
 constexpr double kRelScaleFloor = 1e-3;  // error scale floor, relative to the range
 constexpr double kMinSdWindow = 0.05;    // floor of the long-run sd of the window mean
@@ -19,31 +24,6 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// -log10 of the upper tail probability of a standard normal at z.
-double NegLog10Tail(double z) {
-  if (z <= 0) return -std::log10(0.5 * std::erfc(z / std::sqrt(2.0)));
-  if (z < 30) {
-    double p = 0.5 * std::erfc(z / std::sqrt(2.0));
-    if (p > 1e-300) return -std::log10(p);
-  }
-  return (0.5 * z * z + std::log(z * std::sqrt(2 * M_PI))) / std::log(10.0);
-}
-
-template <typename T>
-void Put(std::string& out, const T& v) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
-template <typename T>
-bool Get(std::string_view& in, T& v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
 
 Status Validate(const NoveltyParams& p) {
   if (p.levels < 2 || p.levels > 1024) return InvalidArgument("novelty levels must be 2..1024");

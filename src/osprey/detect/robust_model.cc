@@ -1,4 +1,5 @@
 #include "osprey/detect/robust_model.h"
+#include "osprey/detect/state_io.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,6 +7,10 @@
 
 namespace osprey::detect {
 namespace {
+
+using internal::Get;
+using internal::Put;
+using internal::NegLog10Tail;
 constexpr double kPointWeight = 0.5;  // weight of the point tail vs the window tail (log p)
 constexpr double kMinSdU = 0.25;      // floor of the long-run sd of u = log(1 + |z|)
 constexpr double kMinSdWindow = 0.1;  // floor of the long-run sd of u's window mean
@@ -29,31 +34,6 @@ constexpr double kLog10Half = 10.0;     // -log10(p) mapped to anomaly 0.5
 
 double ClampAbs(double v, double limit) { return std::clamp(v, -limit, limit); }
 
-// -log10 of the upper tail probability of a standard normal at z.
-double NegLog10Tail(double z) {
-  if (z <= 0) return -std::log10(0.5 * std::erfc(z / std::sqrt(2.0)));
-  if (z < 30) {
-    double p = 0.5 * std::erfc(z / std::sqrt(2.0));
-    if (p > 1e-300) return -std::log10(p);
-  }
-  // Asymptotic: p ~ phi(z) / z.
-  return (0.5 * z * z + std::log(z * std::sqrt(2 * M_PI))) / std::log(10.0);
-}
-
-template <typename T>
-void Put(std::string& out, const T& v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
-template <typename T>
-bool Get(std::string_view& in, T& v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
 
 }  // namespace
 

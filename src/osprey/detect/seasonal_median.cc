@@ -1,4 +1,5 @@
 #include "osprey/detect/seasonal_median.h"
+#include "osprey/detect/state_io.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,6 +7,9 @@
 
 namespace osprey::detect {
 namespace {
+
+using internal::Get;
+using internal::Put;
 
 constexpr uint16_t kMissing = 0x7fff;  // a NaN pattern: never produced by EncodeHalf
 // Moving mean of absolute errors: a plain mean over the first kErrWindow
@@ -69,20 +73,6 @@ double SeverityFromZ(double z, double sensitivity) {
   return 100.0 * (1.0 - std::exp(-excess / 4.0));
 }
 
-template <typename T>
-void Put(std::string& out, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
-template <typename T>
-bool Get(std::string_view& in, T& v) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&v, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
 
 }  // namespace
 
