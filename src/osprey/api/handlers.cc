@@ -75,6 +75,15 @@ Result<config::Detector> DetectorFromBody(const Context& c) {
 
 // ------------------------------------------------------------------ detectors
 
+// A detector defined by a file of `osprey serve --config` is changed by
+// editing the file: an API change would be overwritten on the next reload.
+Status RefuseFileManaged(const store::DetectorRecord& r, std::string_view verb) {
+  if (r.origin.rfind("file:", 0) != 0) return Status::Ok();
+  return FailedPrecondition(fmt::format(
+      "detector '{}' is defined by the file {} of osprey serve --config; {} that file instead", r.name,
+      r.origin.substr(5), verb));
+}
+
 Result<Reply> ListDetectors(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   json list = json::array();
@@ -92,6 +101,7 @@ Result<Reply> CreateDetector(Context& c) {
                                      d.name, d.name));
   }
   OSPREY_RETURN_IF_ERROR(c.store.UpsertDetector(d.name, c.req.body));
+  OSPREY_RETURN_IF_ERROR(c.store.SetDetectorOrigin(d.name, "api"));
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, d.name));
   Reply r = Json(Describe(l, true), 201);
   r.location = "/api/v1/detectors/" + d.name;
@@ -105,7 +115,8 @@ Result<Reply> GetDetector(Context& c) {
 
 Result<Reply> UpdateDetector(Context& c) {
   const std::string& name = c.path["name"];
-  OSPREY_RETURN_IF_ERROR(c.store.GetDetector(name));
+  OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord existing, c.store.GetDetector(name));
+  OSPREY_RETURN_IF_ERROR(RefuseFileManaged(existing, "edit"));
   OSPREY_ASSIGN_OR_RETURN(config::Detector d, DetectorFromBody(c));
   if (d.name != name) {
     return InvalidArgument(fmt::format(
@@ -113,11 +124,15 @@ Result<Reply> UpdateDetector(Context& c) {
         name));
   }
   OSPREY_RETURN_IF_ERROR(c.store.UpsertDetector(name, c.req.body));
+  // From now on the API manages it, so `osprey serve` runs it.
+  OSPREY_RETURN_IF_ERROR(c.store.SetDetectorOrigin(name, "api"));
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, name));
   return Json(Describe(l, true));
 }
 
 Result<Reply> DeleteDetector(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord existing, c.store.GetDetector(c.path["name"]));
+  OSPREY_RETURN_IF_ERROR(RefuseFileManaged(existing, "remove"));
   OSPREY_RETURN_IF_ERROR(c.store.DeleteDetector(c.path["name"]));
   Reply r;
   r.status = 204;
@@ -220,6 +235,20 @@ Result<Reply> DataQuality(Context& c) {
 
 // ------------------------------------------------------------------ anomaly groups
 
+// The URL of the page after [offset, offset + limit) of `total` items, with
+// the request's other query parameters; null on the last page.
+json NextPage(const Context& c, std::string_view path, int64_t offset, int64_t limit, int64_t total) {
+  if (offset + limit >= total) return nullptr;
+  std::string url = fmt::format("{}?", path);
+  for (const auto& [k, v] : c.req.params) {
+    if (k == "offset") continue;
+    url += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
+  }
+  url += fmt::format("offset={}", offset + limit);
+  if (!c.req.has_param("limit")) url += fmt::format("&limit={}", limit);
+  return url;
+}
+
 Result<Reply> ListGroups(Context& c) {
   store::GroupQuery q;
   q.detector = StringQuery(c, "detector");
@@ -247,21 +276,11 @@ Result<Reply> ListGroups(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto groups, c.store.ListGroups(q));
   json list = json::array();
   for (const auto& g : groups) list.push_back(GroupJson(g));
-  json next = nullptr;
-  if (q.offset + q.limit < total) {
-    std::string url = "/api/v1/anomaly-groups?";
-    for (const auto& [k, v] : c.req.params) {
-      if (k == "offset") continue;
-      url += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
-    }
-    next = url + fmt::format("offset={}", q.offset + q.limit);
-    if (!c.req.has_param("limit")) next = next.get<std::string>() + fmt::format("&limit={}", q.limit);
-  }
   return Json({{"anomaly_groups", list},
                {"total", total},
                {"limit", q.limit},
                {"offset", q.offset},
-               {"next", next}});
+               {"next", NextPage(c, "/api/v1/anomaly-groups", q.offset, q.limit, total)}});
 }
 
 Result<Reply> GetGroup(Context& c) {
@@ -424,30 +443,52 @@ Result<Reply> ListDeliveries(Context& c) {
   if (only) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*only));
   OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxPageSize));
   OSPREY_ASSIGN_OR_RETURN(auto offset, IntQuery(c, "offset", 0, int64_t{1} << 40));
-  // No delivery log is kept yet: alert delivery lands separately.
-  return Json({{"deliveries", json::array()},
-               {"total", 0},
-               {"limit", limit.value_or(50)},
-               {"offset", offset.value_or(0)},
-               {"next", nullptr}});
+  store::OutboxQuery q;
+  q.detector = only;
+  q.status = StringQuery(c, "status");
+  if (q.status && *q.status != "pending" && *q.status != "delivered" && *q.status != "dead") {
+    return InvalidArgument(fmt::format("status '{}' is not one of pending, delivered, dead", *q.status));
+  }
+  q.limit = limit.value_or(50);
+  q.offset = offset.value_or(0);
+  q.newest_first = true;
+  OSPREY_ASSIGN_OR_RETURN(int64_t total, c.store.CountOutbox(q));
+  OSPREY_ASSIGN_OR_RETURN(auto rows, c.store.ListOutbox(q));
+  json list = json::array();
+  for (const auto& o : rows) list.push_back(OutboxJson(o));
+  return Json({{"deliveries", list},
+               {"total", total},
+               {"limit", q.limit},
+               {"offset", q.offset},
+               {"next", NextPage(c, "/api/v1/alerts/deliveries", q.offset, q.limit, total)}});
 }
 
 Result<Reply> GetStatus(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
+  OSPREY_ASSIGN_OR_RETURN(auto statuses, c.store.ListDetectorStatus());
   json detectors = json::array();
   int64_t active = 0;
   for (const auto& r : records) {
     OSPREY_ASSIGN_OR_RETURN(auto wm, c.store.GetWatermark(r.id));
     active += r.active ? 1 : 0;
+    const store::DetectorStatusRecord* st = nullptr;
+    for (const auto& s : statuses) {
+      if (s.detector_id == r.id) st = &s;
+    }
     detectors.push_back({{"name", r.name},
                          {"active", r.active},
-                         {"watermark", wm ? json(FormatIso(FromUnixSeconds(*wm))) : json(nullptr)}});
+                         {"state", store::DetectorState(r, st)},
+                         {"watermark", IsoOrNull(wm)},
+                         {"last_run", st ? IsoOrNull(st->last_run_at) : json(nullptr)},
+                         {"next_run", st ? IsoOrNull(st->next_run_at) : json(nullptr)},
+                         {"last_error", st ? json(st->last_error) : json("")},
+                         {"retries", st ? st->retries : 0}});
   }
   return Json({{"version", OSPREY_VERSION},
                {"time", FormatIso(c.clock.Now())},
                {"schema_version", store::CurrentSchemaVersion()},
-               {"scheduler", "not running in this build: detectors run by 'osprey backtest' or the API"},
+               {"alerts", {{"pending", t.alerts_pending}, {"delivered", t.alerts_delivered}, {"dead", t.alerts_dead}}},
                {"detectors", detectors},
                {"active_detectors", active},
                {"anomaly_groups", t.groups},
@@ -538,7 +579,7 @@ void AddResourceRoutes(std::vector<Route>& routes) {
   add("GET", "/api/v1/anomaly-groups/{id}/feedback", false, {}, GetFeedback);
   add("PUT", "/api/v1/anomaly-groups/{id}/feedback", true, {}, PutFeedback);
   add("GET", "/api/v1/alerts", false, {"detector"}, ListAlerts);
-  add("GET", "/api/v1/alerts/deliveries", false, {"detector", "limit", "offset"}, ListDeliveries);
+  add("GET", "/api/v1/alerts/deliveries", false, {"detector", "status", "limit", "offset"}, ListDeliveries);
 }
 
 }  // namespace osprey::api::internal

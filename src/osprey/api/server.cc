@@ -26,10 +26,10 @@ namespace {
 int HttpStatusFor(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition: return 400;
+    case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition: return 409;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;
     default: return 500;
@@ -58,7 +58,7 @@ std::string_view TypeSlug(int status) {
     case 403: return "forbidden";
     case 404: return "not-found";
     case 405: return "method-not-allowed";
-    case 409: return "already-exists";
+    case 409: return "conflict";
     case 413: return "too-large";
     case 503: return "unavailable";
     case 504: return "deadline-exceeded";
@@ -363,9 +363,15 @@ void Server::Impl::AddBuiltinRoutes() {
                             t.rows_rejected);
                       gauge("osprey_anomalies", "Anomalies stored.", t.anomalies);
                       gauge("osprey_anomaly_groups", "Anomaly groups stored.", t.groups);
-                      out += "# HELP osprey_alert_deliveries_total Alert deliveries attempted.\n"
-                             "# TYPE osprey_alert_deliveries_total counter\n"
-                             "osprey_alert_deliveries_total 0\n";
+                      out += fmt::format(
+                          "# HELP osprey_alert_deliveries_total Alert delivery attempts made.\n"
+                          "# TYPE osprey_alert_deliveries_total counter\nosprey_alert_deliveries_total {}\n"
+                          "# HELP osprey_alert_messages Alert messages in the outbox, by status.\n"
+                          "# TYPE osprey_alert_messages gauge\n"
+                          "osprey_alert_messages{{status=\"pending\"}} {}\n"
+                          "osprey_alert_messages{{status=\"delivered\"}} {}\n"
+                          "osprey_alert_messages{{status=\"dead\"}} {}\n",
+                          t.delivery_attempts, t.alerts_pending, t.alerts_delivered, t.alerts_dead);
                       out += fmt::format(
                           "# HELP osprey_uptime_seconds Seconds since the server started.\n"
                           "# TYPE osprey_uptime_seconds gauge\nosprey_uptime_seconds {}\n",

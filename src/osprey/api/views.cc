@@ -53,6 +53,10 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
                   std::optional<int64_t> watermark) {
   json out = {{"name", r.name},
               {"active", r.active},
+              {"managed_by", r.origin == "api"              ? json("api")
+                             : r.origin.rfind("file:", 0) == 0 ? json("file")
+                                                               : json("backtest")},
+              {"file", r.origin.rfind("file:", 0) == 0 ? json(r.origin.substr(5)) : json(nullptr)},
               {"watermark", watermark ? json(Iso(*watermark)) : json(nullptr)}};
   if (d) {
     json measures = json::array();
@@ -106,5 +110,26 @@ json TokenJson(const store::TokenRecord& t) {
           {"created_at", Iso(t.created_at)},
           {"revoked_at", t.revoked_at ? json(Iso(*t.revoked_at)) : json(nullptr)}};
 }
+
+json OutboxJson(const store::OutboxRecord& r) {
+  return {{"id", r.id},
+          {"detector", r.detector},
+          {"alert", r.alert},
+          {"kind", r.kind},
+          {"measure", r.measure},
+          {"group_id", r.group_id},
+          {"interval_start", Iso(r.group_ts)},
+          {"incident_start", Iso(r.incident_ts != 0 ? r.incident_ts : r.group_ts)},
+          {"severity", r.severity},
+          {"idempotency_key", r.idempotency_key},
+          {"status", r.status},
+          {"attempts", r.attempts},
+          {"next_attempt_at", r.status == "pending" ? json(Iso(r.next_attempt_at)) : json(nullptr)},
+          {"last_error", r.last_error},
+          {"created_at", Iso(r.created_at)},
+          {"delivered_at", IsoOrNull(r.delivered_at)}};
+}
+
+json IsoOrNull(std::optional<int64_t> ts) { return ts ? json(Iso(*ts)) : json(nullptr); }
 
 }  // namespace osprey::api

@@ -23,5 +23,10 @@ nlohmann::json DetectorJson(const store::DetectorRecord& r, const config::Detect
 nlohmann::json FeedbackJson(const store::FeedbackRecord& f);
 nlohmann::json QualityJson(const store::DataQualityRecord& q);
 nlohmann::json TokenJson(const store::TokenRecord& t);
+// One alert message of the outbox: kind, alert, group, status, attempts,
+// next_attempt_at, last_error, delivered_at (ISO-8601 UTC or null).
+nlohmann::json OutboxJson(const store::OutboxRecord& r);
+// A Unix-seconds instant as ISO-8601 UTC, or null.
+nlohmann::json IsoOrNull(std::optional<int64_t> ts);
 
 }  // namespace osprey::api

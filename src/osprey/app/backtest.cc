@@ -55,7 +55,7 @@ Result<RunStats> RunBacktest(const BacktestRequest& r, store::Store& store) {
   const config::Detector& d = r.detector;
   std::optional<Instant> from = r.from ? r.from : d.history_start;
   if (!from) {
-    return FailedPrecondition(fmt::format(
+    return InvalidArgument(fmt::format(
         "detector '{}': say where the backtest starts: give --from or set history_start", d.name));
   }
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(d.frequency, d.timezone));

@@ -32,7 +32,8 @@ Status Scheduler::SetDetectors(std::vector<LoadedDetector> detectors) {
   for (auto& ld : detectors) {
     const std::string name = ld.detector.name;
     auto old = entries_.find(name);
-    if (old != entries_.end() && old->second.loaded.text == ld.text) {
+    if (old != entries_.end() && old->second.loaded.text == ld.text &&
+        old->second.loaded.origin == ld.origin) {
       next.emplace(name, std::move(old->second));
       continue;
     }
@@ -43,8 +44,9 @@ Status Scheduler::SetDetectors(std::vector<LoadedDetector> detectors) {
       continue;
     }
     auto id = store_.UpsertDetector(name, ld.text);
-    if (!id.ok()) {
-      if (first.ok()) first = id.status();
+    Status origin = id.ok() && !ld.origin.empty() ? store_.SetDetectorOrigin(name, ld.origin) : Status::Ok();
+    if (!id.ok() || !origin.ok()) {
+      if (first.ok()) first = id.ok() ? origin : id.status();
       continue;
     }
     Entry e;

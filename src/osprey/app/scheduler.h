@@ -43,6 +43,10 @@ using SourceFactory =
 struct LoadedDetector {
   config::Detector detector;
   std::string text;  // the file's text, stored with the detector
+  // Recorded as the stored detector's origin when not empty: "file:<path>"
+  // for a file of `osprey serve --config`, "api" for one created through the
+  // REST API (store::DetectorRecord::origin).
+  std::string origin;
 };
 
 struct SchedulerOptions {

@@ -78,7 +78,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   std::vector<LoadedDetector> Detectors() {
-    return {LoadedDetector{detector_, fmt::format("text {}", detector_.restatement_window)}};
+    return {LoadedDetector{detector_, fmt::format("text {}", detector_.restatement_window), ""}};
   }
 
   // Points, anomalies and groups as text, in a stable order.

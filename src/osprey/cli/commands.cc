@@ -406,25 +406,6 @@ int RunScore(const Args& args) {
 
 // ------------------------------------------------------------------ alerts
 
-json OutboxJson(const store::OutboxRecord& r) {
-  json j = {{"id", r.id},
-            {"detector", r.detector},
-            {"alert", r.alert},
-            {"kind", r.kind},
-            {"measure", r.measure},
-            {"group_id", r.group_id},
-            {"interval_start", FormatIso(FromUnixSeconds(r.group_ts))},
-            {"severity", r.severity},
-            {"idempotency_key", r.idempotency_key},
-            {"status", r.status},
-            {"attempts", r.attempts},
-            {"next_attempt_at", FormatIso(FromUnixSeconds(r.next_attempt_at))},
-            {"last_error", r.last_error},
-            {"created_at", FormatIso(FromUnixSeconds(r.created_at))}};
-  j["delivered_at"] = r.delivered_at ? json(FormatIso(FromUnixSeconds(*r.delivered_at))) : json(nullptr);
-  return j;
-}
-
 int RunAlertsLog(const Args& args) {
   store::OutboxQuery q;
   q.detector = args.Get("detector");
@@ -441,7 +422,7 @@ int RunAlertsLog(const Args& args) {
   if (!rows.ok()) return Fail(rows.status());
   if (args.Has("json")) {
     json out = json::array();
-    for (const auto& r : *rows) out.push_back(OutboxJson(r));
+    for (const auto& r : *rows) out.push_back(api::OutboxJson(r));
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }

@@ -70,6 +70,7 @@ class DetectorFiles {
       text << in.rdbuf();
       if (f.good && f.good->text == text.str() && !f.error) continue;
       auto d = config::LoadDetector(text.str(), path);
+      if (d.ok()) config::ResolveRelativePaths(*d, fs::path(path).parent_path().string());
       if (!d.ok()) {
         f.error = true;
         Log(LogLevel::kError,
@@ -78,7 +79,7 @@ class DetectorFiles {
         continue;
       }
       f.error = false;
-      f.good = app::LoadedDetector{*std::move(d), text.str()};
+      f.good = app::LoadedDetector{*std::move(d), text.str(), "file:" + path};
       changed = true;
       Log(LogLevel::kInfo, fmt::format("{}: detector '{}' loaded", path, f.good->detector.name));
     }
@@ -112,6 +113,64 @@ class DetectorFiles {
   };
   std::string dir_;
   std::map<std::string, File> files_;
+};
+
+// The detectors created through the REST API (stored with origin "api"),
+// read from the store on every loop so a POST, PUT or DELETE takes effect
+// within a second. A name that a file of --config defines is left to the
+// file. A stored configuration that no longer loads is reported once per
+// version and not scheduled.
+class ApiDetectors {
+ public:
+  std::vector<app::LoadedDetector> Read(store::Store& store, const std::vector<app::LoadedDetector>& files) {
+    std::vector<app::LoadedDetector> out;
+    auto records = store.ListDetectors();
+    if (!records.ok()) {
+      Log(LogLevel::kWarn, fmt::format("listing the API's detectors: {}", records.status().message()));
+      return last_;
+    }
+    for (const auto& r : *records) {
+      if (r.origin != "api") continue;
+      if (std::any_of(files.begin(), files.end(), [&](const auto& f) { return f.detector.name == r.name; })) {
+        continue;
+      }
+      auto d = config::LoadDetector(r.config, fmt::format("detector '{}' (created through the API)", r.name));
+      if (!d.ok()) {
+        if (reported_[r.name] != r.config) {
+          Log(LogLevel::kError, fmt::format("{}; not scheduled", d.status().message()));
+          reported_[r.name] = r.config;
+        }
+        continue;
+      }
+      reported_.erase(r.name);
+      out.push_back(app::LoadedDetector{*std::move(d), r.config, "api"});
+    }
+    last_ = out;
+    return out;
+  }
+
+ private:
+  std::vector<app::LoadedDetector> last_;
+  std::map<std::string, std::string> reported_;  // name -> config text already reported broken
+};
+
+// What the scheduler runs: the --config files plus the API's detectors.
+// Applies the set when it changed (by name, text and origin).
+class Schedulable {
+ public:
+  void Apply(app::Scheduler& scheduler, std::vector<app::LoadedDetector> detectors) {
+    std::map<std::string, std::pair<std::string, std::string>> key;
+    for (const auto& d : detectors) key[d.detector.name] = {d.text, d.origin};
+    if (applied_ && key == key_) return;
+    key_ = std::move(key);
+    applied_ = true;
+    Status s = scheduler.SetDetectors(std::move(detectors));
+    if (!s.ok()) Log(LogLevel::kError, s.message());
+  }
+
+ private:
+  bool applied_ = false;
+  std::map<std::string, std::pair<std::string, std::string>> key_;
 };
 
 // Progress of backfills and catch-ups: a bar redrawn in place on a terminal,
@@ -213,12 +272,20 @@ int RunServeCommand(const Args& args) {
   so.progress = PrintProgress;
   app::Scheduler scheduler(**store, connectors::OpenSource, &deliverer, so);
   DetectorFiles files(o.config_dir);
+  ApiDetectors api_detectors;
+  Schedulable schedulable;
   int broken = 0;
+  std::vector<app::LoadedDetector> file_detectors;  // files.Detectors() as of the last change
+  auto reschedule = [&] {
+    std::vector<app::LoadedDetector> all = file_detectors;
+    for (auto& d : api_detectors.Read(**store, all)) all.push_back(std::move(d));
+    schedulable.Apply(scheduler, std::move(all));
+  };
   if (!o.config_dir.empty()) {
     files.Refresh(true, &broken);
-    Status s = scheduler.SetDetectors(files.Detectors());
-    if (!s.ok()) Log(LogLevel::kError, s.message());
+    file_detectors = files.Detectors();
   }
+  reschedule();
 
   std::unique_ptr<api::Server> server;
   const bool scripted = o.once || o.until.has_value();
@@ -256,10 +323,8 @@ int RunServeCommand(const Args& args) {
       std::fprintf(stderr, "osprey serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
-    if (!o.config_dir.empty() && files.Refresh(sig == SIGHUP, &broken)) {
-      Status s = scheduler.SetDetectors(files.Detectors());
-      if (!s.ok()) Log(LogLevel::kError, s.message());
-    }
+    if (!o.config_dir.empty() && files.Refresh(sig == SIGHUP, &broken)) file_detectors = files.Detectors();
+    reschedule();
     if (sig == SIGHUP) Log(LogLevel::kInfo, "SIGHUP: detector files reloaded");
   }
   if (server) server->Stop();
@@ -293,7 +358,8 @@ int RunStatusCommand(const Args& args) {
         has = true;
       }
     }
-    j["state"] = !d.active ? "paused" : has ? st.state : "registered";
+    j["state"] = store::DetectorState(d, has ? &st : nullptr);
+    j["managed_by"] = d.origin == "api" ? "api" : d.origin.rfind("file:", 0) == 0 ? "file" : "backtest";
     auto wm = (*store)->GetWatermark(d.id);
     if (!wm.ok()) return Fail(wm.status());
     j["watermark"] = iso(*wm);

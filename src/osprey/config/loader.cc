@@ -853,18 +853,20 @@ Result<Detector> LoadDetectorFile(const std::string& path) {
     return InvalidArgument(fmt::format("{}:1: cannot read the detector file", path));
   }
   OSPREY_ASSIGN_OR_RETURN(Detector d, LoadDetector(text.str(), path));
-  // Every file the detector names is relative to the detector file.
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  ResolveRelativePaths(d, std::filesystem::path(path).parent_path().string());
+  return d;
+}
+
+void ResolveRelativePaths(Detector& d, const std::string& dir) {
   auto resolve = [&](std::string& file) {
     if (file.empty() || dir.empty() || !std::filesystem::path(file).is_relative()) return;
-    file = (dir / file).lexically_normal().string();
+    file = (std::filesystem::path(dir) / file).lexically_normal().string();
   };
   resolve(d.source.path);
   resolve(d.source.connection_file);
   for (Alert& a : d.alerts) {
     for (std::string* f : {&a.target_file, &a.signing_key_file, &a.routing_key_file}) resolve(*f);
   }
-  return d;
 }
 
 std::string DetectorToYaml(const Detector& d) {

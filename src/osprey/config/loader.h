@@ -13,10 +13,15 @@
 namespace osprey::config {
 
 // Reads and validates a detector file. InvalidArgument on any problem, with
-// the message starting "path:line:".
+// the message starting "path:line:". Relative file paths in it (source path,
+// connection_file, alert key and target files) are taken relative to the
+// file's directory.
 Result<Detector> LoadDetectorFile(const std::string& path);
-// Same, from text; `origin` names the text in messages.
+// Same, from text; `origin` names the text in messages. Paths stay as written.
 Result<Detector> LoadDetector(std::string_view text, const std::string& origin);
+// Makes the relative file paths of `d` relative to `dir` (no-op for an empty
+// dir or absolute paths), as LoadDetectorFile does.
+void ResolveRelativePaths(Detector& d, const std::string& dir);
 
 // The detector as YAML that LoadDetector reads back to an equal Detector.
 std::string DetectorToYaml(const Detector& d);

@@ -175,6 +175,11 @@ create table snapshot_times(
   ts bigint not null,
   primary key(detector_id, ts));
 )sql",
+    // 6: who manages each detector's configuration (api, file:<path>, or ''
+    // for backtests), so `osprey serve` knows which stored detectors to run.
+    R"sql(
+alter table detectors add column origin text not null default '';
+)sql",
 };
 
 // Parameter type OIDs (pg_type.h is a server header).
@@ -382,11 +387,11 @@ class PostgresStore final : public Store {
   }
 
   static DetectorRecord ReadDetector(const Rows& r, int i) {
-    return DetectorRecord{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3) != 0};
+    return DetectorRecord{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3) != 0, r.Text(i, 4)};
   }
 
   Result<DetectorRecord> GetDetector(const std::string& name) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select id, name, config, active from detectors where name = $1",
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select id, name, config, active, origin from detectors where name = $1",
                                         Params().Add(name)));
     if (r.size() == 0) return NotFound(fmt::format("no detector named '{}'", name));
     return ReadDetector(r, 0);
@@ -394,7 +399,7 @@ class PostgresStore final : public Store {
 
   Result<std::vector<DetectorRecord>> ListDetectors() override {
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("select id, name, config, active from detectors order by name collate \"C\""));
+        Rows r, Run("select id, name, config, active, origin from detectors order by name collate \"C\""));
     std::vector<DetectorRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(ReadDetector(r, i));
     return out;
@@ -402,6 +407,13 @@ class PostgresStore final : public Store {
 
   Status DeleteDetector(const std::string& name) override {
     OSPREY_ASSIGN_OR_RETURN(Rows r, Run("delete from detectors where name = $1", Params().Add(name)));
+    if (r.Changed() == 0) return NotFound(fmt::format("no detector named '{}'", name));
+    return Status::Ok();
+  }
+
+  Status SetDetectorOrigin(const std::string& name, const std::string& origin) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("update detectors set origin = $2 where name = $1",
+                                        Params().Add(name).Add(origin)));
     if (r.Changed() == 0) return NotFound(fmt::format("no detector named '{}'", name));
     return Status::Ok();
   }
@@ -822,11 +834,12 @@ class PostgresStore final : public Store {
         "from alert_outbox o join detectors d on d.id = o.detector_id "
         "join anomaly_groups g on g.id = o.group_id "
         "where ($1::text is null or d.name = $1) and ($2::text is null or o.status = $2) "
-        "order by o.id {} limit $3",
+        "order by o.id {} limit $3 offset $4",
         q.newest_first ? "desc" : "asc");
     OSPREY_ASSIGN_OR_RETURN(
         Rows r, Run(sql, Params().Add(q.detector).Add(q.status).Add(
-                             q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))));
+                             q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
+                             .Add(q.offset)));
     std::vector<OutboxRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       OutboxRecord o;
@@ -850,6 +863,15 @@ class PostgresStore final : public Store {
       out.push_back(std::move(o));
     }
     return out;
+  }
+
+  Result<int64_t> CountOutbox(const OutboxQuery& q) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select count(*) from alert_outbox o join detectors d on d.id = o.detector_id "
+                    "where ($1::text is null or d.name = $1) and ($2::text is null or o.status = $2)",
+                    Params().Add(q.detector).Add(q.status)));
+    if (r.size() == 0) return Internal("count returned no row");
+    return r.Int(0, 0);
   }
 
   Status UpdateOutbox(const OutboxRecord& o) override {
@@ -904,9 +926,24 @@ class PostgresStore final : public Store {
         Rows r, Run("select (select count(*) from detectors), (select count(*) from data_quality), "
                     "(select coalesce(sum(rows_read), 0) from data_quality), "
                     "(select coalesce(sum(rows_rejected), 0) from data_quality), "
-                    "(select count(*) from anomalies), (select count(*) from anomaly_groups)"));
+                    "(select count(*) from anomalies), (select count(*) from anomaly_groups), "
+                    "(select count(*) from alert_outbox where status = 'pending'), "
+                    "(select count(*) from alert_outbox where status = 'delivered'), "
+                    "(select count(*) from alert_outbox where status = 'dead'), "
+                    "(select coalesce(sum(attempts), 0) from alert_outbox)"));
     if (r.size() == 0) return Internal("totals returned no row");
-    return StoreTotals{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2), r.Int(0, 3), r.Int(0, 4), r.Int(0, 5)};
+    StoreTotals t;
+    t.detectors = r.Int(0, 0);
+    t.intervals = r.Int(0, 1);
+    t.rows_read = r.Int(0, 2);
+    t.rows_rejected = r.Int(0, 3);
+    t.anomalies = r.Int(0, 4);
+    t.groups = r.Int(0, 5);
+    t.alerts_pending = r.Int(0, 6);
+    t.alerts_delivered = r.Int(0, 7);
+    t.alerts_dead = r.Int(0, 8);
+    t.delivery_attempts = r.Int(0, 9);
+    return t;
   }
 
   Result<int64_t> CreateToken(const TokenRecord& t) override {

@@ -165,6 +165,11 @@ create table snapshot_times(
   ts integer not null,
   primary key(detector_id, ts)) without rowid;
 )sql",
+    // 6: who manages each detector's configuration (api, file:<path>, or ''
+    // for backtests), so `osprey serve` knows which stored detectors to run.
+    R"sql(
+alter table detectors add column origin text not null default '';
+)sql",
 };
 
 class Stmt {
@@ -309,7 +314,7 @@ class SqliteStore final : public Store {
   }
 
   Result<DetectorRecord> GetDetector(const std::string& name) override {
-    Stmt s(db_, "select id, name, config, active from detectors where name = ?1");
+    Stmt s(db_, "select id, name, config, active, origin from detectors where name = ?1");
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, name);
     Status st;
@@ -317,15 +322,15 @@ class SqliteStore final : public Store {
       OSPREY_RETURN_IF_ERROR(st);
       return NotFound(fmt::format("no detector named '{}'", name));
     }
-    return DetectorRecord{s.Int(0), s.Text(1), s.Text(2), s.Int(3) != 0};
+    return DetectorRecord{s.Int(0), s.Text(1), s.Text(2), s.Int(3) != 0, s.Text(4)};
   }
 
   Result<std::vector<DetectorRecord>> ListDetectors() override {
-    Stmt s(db_, "select id, name, config, active from detectors order by name");
+    Stmt s(db_, "select id, name, config, active, origin from detectors order by name");
     OSPREY_RETURN_IF_ERROR(s.status());
     std::vector<DetectorRecord> out;
     Status st;
-    while (s.Step(&st)) out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3) != 0});
+    while (s.Step(&st)) out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3) != 0, s.Text(4)});
     OSPREY_RETURN_IF_ERROR(st);
     return out;
   }
@@ -348,6 +353,15 @@ class SqliteStore final : public Store {
   Status SetDetectorActive(const std::string& name, bool active) override {
     return ChangeDetector("update detectors set active = ?2 where name = ?1", name,
                           active ? 1 : 0);
+  }
+
+  Status SetDetectorOrigin(const std::string& name, const std::string& origin) override {
+    Stmt s(db_, "update detectors set origin = ?2 where name = ?1");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, name).Bind(2, origin);
+    OSPREY_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no detector named '{}'", name));
+    return Status::Ok();
   }
 
   Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override {
@@ -870,12 +884,12 @@ class SqliteStore final : public Store {
                     "from alert_outbox o join detectors d on d.id = o.detector_id "
                     "join anomaly_groups g on g.id = o.group_id "
                     "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2) "
-                    "order by o.id {} limit ?3",
+                    "order by o.id {} limit ?3 offset ?4",
                     q.newest_first ? "desc" : "asc"));
     OSPREY_RETURN_IF_ERROR(s.status());
     if (q.detector) s.Bind(1, *q.detector);
     if (q.status) s.Bind(2, *q.status);
-    s.Bind(3, q.limit);
+    s.Bind(3, q.limit).Bind(4, q.offset);
     std::vector<OutboxRecord> out;
     Status st;
     while (s.Step(&st)) {
@@ -901,6 +915,18 @@ class SqliteStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;
+  }
+
+  Result<int64_t> CountOutbox(const OutboxQuery& q) override {
+    Stmt s(db_,
+           "select count(*) from alert_outbox o join detectors d on d.id = o.detector_id "
+           "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2)");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    if (q.detector) s.Bind(1, *q.detector);
+    if (q.status) s.Bind(2, *q.status);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("count returned no row") : st;
+    return s.Int(0);
   }
 
   Status UpdateOutbox(const OutboxRecord& r) override {
@@ -962,11 +988,26 @@ class SqliteStore final : public Store {
            "select (select count(*) from detectors), (select count(*) from data_quality), "
            "(select coalesce(sum(rows_read), 0) from data_quality), "
            "(select coalesce(sum(rows_rejected), 0) from data_quality), "
-           "(select count(*) from anomalies), (select count(*) from anomaly_groups)");
+           "(select count(*) from anomalies), (select count(*) from anomaly_groups), "
+           "(select count(*) from alert_outbox where status = 'pending'), "
+           "(select count(*) from alert_outbox where status = 'delivered'), "
+           "(select count(*) from alert_outbox where status = 'dead'), "
+           "(select coalesce(sum(attempts), 0) from alert_outbox)");
     OSPREY_RETURN_IF_ERROR(s.status());
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("totals returned no row") : st;
-    return StoreTotals{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5)};
+    StoreTotals t;
+    t.detectors = s.Int(0);
+    t.intervals = s.Int(1);
+    t.rows_read = s.Int(2);
+    t.rows_rejected = s.Int(3);
+    t.anomalies = s.Int(4);
+    t.groups = s.Int(5);
+    t.alerts_pending = s.Int(6);
+    t.alerts_delivered = s.Int(7);
+    t.alerts_dead = s.Int(8);
+    t.delivery_attempts = s.Int(9);
+    return t;
   }
 
   Result<int64_t> CreateToken(const TokenRecord& t) override {

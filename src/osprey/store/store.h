@@ -25,6 +25,11 @@ struct DetectorRecord {
   std::string name;
   std::string config;  // the detector file's text
   bool active = true;  // inactive detectors are kept but not scheduled
+  // Who manages the configuration: "api" (created through the REST API; run
+  // by `osprey serve`), "file:<path>" (a file of `osprey serve --config`;
+  // run while the file exists) or "" (registered by a backtest or the demo;
+  // never scheduled).
+  std::string origin;
 };
 
 // An API token. Only the SHA-256 of the secret is stored, never the secret.
@@ -43,6 +48,9 @@ struct StoreTotals {
   int64_t intervals = 0;  // data-quality rows: intervals processed
   int64_t rows_read = 0, rows_rejected = 0;
   int64_t anomalies = 0, groups = 0;
+  // Alert outbox: messages by status, and delivery attempts made in all.
+  int64_t alerts_pending = 0, alerts_delivered = 0, alerts_dead = 0;
+  int64_t delivery_attempts = 0;
 };
 
 struct SeriesRecord {
@@ -157,6 +165,7 @@ struct OutboxQuery {
   std::optional<std::string> status;  // pending | delivered | dead
   int64_t limit = 1000;
   bool newest_first = false;  // default: delivery order (id ascending)
+  int64_t offset = 0;         // rows to skip
 };
 
 // The models' and alert rules' state as of the start of interval `ts`, kept
@@ -182,6 +191,14 @@ struct DetectorStatusRecord {
   std::optional<int64_t> live_from;
   int64_t updated_at = 0;
 };
+
+// The state people see for a detector (osprey status, GET /api/v1/status):
+// "paused" when inactive, else the scheduler's state, else "registered"
+// (osprey serve has not run it yet, or never will: a backtest's detector).
+inline std::string DetectorState(const DetectorRecord& d, const DetectorStatusRecord* status) {
+  if (!d.active) return "paused";
+  return status ? status->state : "registered";
+}
 
 // What processing [first_ts, next_watermark) produced. Committed atomically.
 struct ChunkResult {
@@ -229,6 +246,9 @@ class Store {
   virtual Status DeleteDetector(const std::string& name) = 0;
   // NotFound when there is no detector of that name.
   virtual Status SetDetectorActive(const std::string& name, bool active) = 0;
+  // Records who manages the detector (DetectorRecord::origin). NotFound when
+  // there is no detector of that name.
+  virtual Status SetDetectorOrigin(const std::string& name, const std::string& origin) = 0;
 
   virtual Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) = 0;
   // Returns the series id, creating the series if needed (idempotent).
@@ -255,6 +275,8 @@ class Store {
 
   virtual Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) = 0;
   virtual Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) = 0;
+  // How many messages match q (limit and offset ignored).
+  virtual Result<int64_t> CountOutbox(const OutboxQuery& q) = 0;
   // Saves status, attempts, next_attempt_at, last_error and delivered_at of
   // the row with r.id. NotFound when it is gone (its group was replaced).
   virtual Status UpdateOutbox(const OutboxRecord& r) = 0;

@@ -127,6 +127,12 @@ TEST_P(StoreTest, DetectorsAndSeriesAreIdempotent) {
   EXPECT_EQ(*store_->UpsertDetector("ecommerce", "a: 2"), d);
   EXPECT_EQ(store_->GetDetector("ecommerce")->config, "a: 2");
   EXPECT_EQ(store_->GetDetector("nope").status().code(), StatusCode::kNotFound);
+  // Origin: empty for a new detector, kept by later upserts.
+  EXPECT_EQ(store_->GetDetector("ecommerce")->origin, "");
+  ASSERT_TRUE(store_->SetDetectorOrigin("ecommerce", "file:/etc/osprey/ecommerce.yaml").ok());
+  EXPECT_EQ(*store_->UpsertDetector("ecommerce", "a: 3"), d);
+  EXPECT_EQ(store_->ListDetectors()->at(0).origin, "file:/etc/osprey/ecommerce.yaml");
+  EXPECT_EQ(store_->SetDetectorOrigin("nope", "api").code(), StatusCode::kNotFound);
   int64_t s1 = *store_->EnsureSeries(d, "views", "{\"platform\":\"web\"}", "views{platform=web}");
   EXPECT_EQ(*store_->EnsureSeries(d, "views", "{\"platform\":\"web\"}", "views{platform=web}"), s1);
   EXPECT_NE(*store_->EnsureSeries(d, "revenue", "{\"platform\":\"web\"}", "x"), s1);
@@ -248,6 +254,13 @@ TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   EXPECT_EQ(delivered[0].attempts, 2);
   EXPECT_EQ(delivered[0].delivered_at, 11000);
   EXPECT_TRUE(store_->ListOutbox({std::nullopt, std::string("pending"), 10, false})->empty());
+  EXPECT_EQ(*store_->CountOutbox({std::nullopt, std::string("delivered"), 10, false}), 1);
+  EXPECT_EQ(*store_->CountOutbox({std::string("other"), std::nullopt, 10, false}), 0);
+  EXPECT_TRUE(store_->ListOutbox({std::nullopt, std::nullopt, 10, false, 1})->empty());  // offset
+  StoreTotals t = *store_->Totals();
+  EXPECT_EQ(t.alerts_delivered, 1);
+  EXPECT_EQ(t.alerts_pending, 0);
+  EXPECT_EQ(t.delivery_attempts, 2);
 
   // A row naming a group that does not exist fails the whole chunk.
   ChunkResult bad = Chunk(d, s, 10800, 40);
