@@ -313,6 +313,21 @@ TEST(LoaderTest, ExampleEcommerceLoads) {
   EXPECT_EQ(d.origin, file.string());
 }
 
+TEST(LoaderTest, ExampleWithRulesLoads) {
+  Result<Detector> d =
+      LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce-rules.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const Rules views = EffectiveRules(*d, 0);
+  EXPECT_EQ(views.change_percent, 60);
+  EXPECT_EQ(views.change_intervals, 24);
+  EXPECT_EQ(views.direction, RuleDirection::kDown);
+  EXPECT_FALSE(views.min.has_value());
+  const Rules revenue = EffectiveRules(*d, 1);
+  EXPECT_EQ(revenue.min, 0);
+  EXPECT_EQ(revenue.change_percent, 60);
+  EXPECT_EQ(ModelSensitivity(*d, 1), 60);
+}
+
 TEST(LoaderTest, LoadDetectorKeepsRelativePath) {
   Result<Detector> r = LoadDetector(
       "name: m\nfrequency: PT1H\nsource: {path: data/x.db}\n"
