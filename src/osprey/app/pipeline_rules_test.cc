@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -17,8 +16,9 @@
 #include <fmt/format.h>
 
 #include "osprey/app/pipeline.h"
+#include "osprey/app/test_warehouse.h"
 #include "osprey/config/loader.h"
-#include "osprey/connectors/sqlite_source.h"
+#include "osprey/connectors/source.h"
 
 namespace osprey::app {
 namespace {
@@ -44,27 +44,14 @@ class RulesPipelineTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     warehouse_ = (dir_ / "w.db").string();
-    auto db = *connectors::SqliteWriter::Open(warehouse_);
-    ASSERT_TRUE(db->Execute("create table t(ts timestamp not null, v real, w real)").ok());
-    TimestampFormat f = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
-    std::vector<std::vector<Cell>> rows;
-    std::vector<std::string> stamps;  // Cell::Text keeps a view: the text must outlive it
-    stamps.reserve(static_cast<size_t>(kDays * 24));
-    uint32_t rng = 12345;
-    for (int64_t i = 0; i < kDays * 24; ++i) {
-      const int64_t ts = kStart + i * 3600;
-      rng = rng * 1664525u + 1013904223u;
-      const double noise = (static_cast<double>(rng >> 8) / 16777216.0 - 0.5) * 20;
-      // 700 .. 1300 over the day, the peak at 06:00.
-      double v = 1000 + 300 * std::sin(2 * 3.14159265358979 * static_cast<double>(i % 24) / 24) + noise;
-      if (ts == At(2, 3)) v = 1600;  // while the model warms up (it needs 4 weeks)
-      if (ts >= At(31, 10) && ts <= At(31, 12)) v *= 1.7;  // a three-hour level shift
-      if (ts == At(34, 10)) v += 1500;                    // spike
-      if (ts == At(36, 10)) v -= 600;                     // dip
-      stamps.push_back(f.Format(FromUnixSeconds(ts), TimeZone::Utc()));
-      rows.push_back({Cell::Text(stamps.back()), Cell::Real(v), Cell::Real(v)});
-    }
-    ASSERT_TRUE(db->InsertRows("insert into t values (?, ?, ?)", rows).ok());
+    // v and w: the same values, 700 .. 1300 over the day with the peak at 06:00.
+    ASSERT_TRUE(testing::WriteHourlyWarehouse(warehouse_, kStart, kDays, {"v", "w"}, [](int64_t ts, double v) {
+                  if (ts == At(2, 3)) v = 1600;  // while the model warms up (it needs 4 weeks)
+                  if (ts >= At(31, 10) && ts <= At(31, 12)) v *= 1.7;  // a three-hour level shift
+                  if (ts == At(34, 10)) v += 1500;                    // spike
+                  if (ts == At(36, 10)) v -= 600;                     // dip
+                  return v;
+                }).ok());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
