@@ -126,9 +126,14 @@ std::string SlackJson(const Message& m) {
     std::string cause = TopCause(m);
     if (!cause.empty()) lines += fmt::format("Root cause: `{}`\n", cause);
     for (const SeriesView& v : m.series) {
-      lines += fmt::format("• `{}`: {:.6g} (expected {:.6g}, band {:.6g} to {:.6g}), severity {:.0f}\n",
+      // A rule's anomaly can lie inside the model's band: say which rule.
+      const std::string& why = v.anomaly.explanation;
+      const std::string rule = why == "threshold" || why == "change"
+                                   ? fmt::format(", {} rule ({})", why, v.anomaly.direction)
+                                   : std::string();
+      lines += fmt::format("• `{}`: {:.6g} (expected {:.6g}, band {:.6g} to {:.6g}), severity {:.0f}{}\n",
                            v.anomaly.label, v.anomaly.value, v.anomaly.expected, v.anomaly.lower,
-                           v.anomaly.upper, v.anomaly.severity);
+                           v.anomaly.upper, v.anomaly.severity, rule);
     }
   } else {
     lines += fmt::format("The incident that started at {} has ended.\n", Iso(m.row.incident_ts));

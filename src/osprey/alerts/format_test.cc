@@ -78,5 +78,31 @@ TEST(FormatTest, EveryFormatMatchesItsDocumentedSample) {
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
 }
 
+TEST(FormatTest, SlackNamesTheRuleBehindARuleAnomaly) {
+  const fs::path db = fs::temp_directory_path() / ("osprey_format_rule_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  auto store = std::move(store::OpenSqliteStore(db.string())).value();
+  ASSERT_GT(testing::FillSampleStore(*store), 0);
+  NoTransport transport;
+  Deliverer deliverer(*store, transport);
+  int checked = 0;
+  for (const auto& row : *store->ListOutbox({})) {
+    if (row.alert != "chat" || row.kind == "resolve") continue;
+    auto m = deliverer.BuildMessage(row);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_FALSE(m->series.empty());
+    EXPECT_EQ(SlackJson(*m).find(" rule ("), std::string::npos) << "a model anomaly names no rule";
+    m->series[0].anomaly.explanation = "threshold";
+    m->series[0].anomaly.direction = "up";
+    EXPECT_NE(SlackJson(*m).find("severity 92, threshold rule (up)"), std::string::npos) << SlackJson(*m);
+    m->series[0].anomaly.explanation = "change";
+    EXPECT_NE(SlackJson(*m).find(", change rule (up)"), std::string::npos);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+  store.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+}
+
 }  // namespace
 }  // namespace osprey::alerts

@@ -164,6 +164,24 @@ TEST_F(ApiTest, DetectorLifecycleWithFileValidation) {
   ExpectProblem(Call("POST", "/api/v1/detectors", admin_, yaml, "application/yaml"), 409);
   ExpectProblem(Call("PUT", "/api/v1/detectors/shop2", admin_, *config_, "application/yaml"), 400);
   EXPECT_EQ(Call("PUT", "/api/v1/detectors/shop2", admin_, yaml, "application/yaml").status, 200);
+  // Rules go through the same loader: shown when set, rejected when wrong.
+  std::string with_rules = yaml;
+  const std::string revenue = "- {name: revenue, aggregation: SUM}";
+  with_rules.replace(with_rules.find(revenue), revenue.size(),
+                     "- {name: revenue, aggregation: SUM, rules: {min: 0, combine: rules_only}}");
+  with_rules += "rules: {max: 5000, direction: up}\n";
+  auto put = Call("PUT", "/api/v1/detectors/shop2", admin_, with_rules, "application/yaml");
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto shown = Get("/api/v1/detectors/shop2", viewer_);
+  EXPECT_EQ(shown.j["rules"], json::parse(R"({"max": 5000.0, "direction": "up"})")) << shown.body;
+  EXPECT_EQ(shown.j["measures"][1]["rules"], json::parse(R"({"min": 0.0, "combine": "rules_only"})"));
+  EXPECT_FALSE(shown.j["measures"][0].contains("rules"));
+  auto wrong = Call("PUT", "/api/v1/detectors/shop2", admin_, yaml + "rules: {direction: sideways}\n",
+                    "application/yaml");
+  ExpectProblem(wrong, 400);
+  EXPECT_NE(wrong.j["detail"].get<std::string>().find("rules.direction"), std::string::npos) << wrong.body;
+  EXPECT_EQ(Call("PUT", "/api/v1/detectors/shop2", admin_, yaml, "application/yaml").status, 200);
+  EXPECT_EQ(Get("/api/v1/detectors/shop2", viewer_).j["rules"], json::object());
 
   auto off = Call("POST", "/api/v1/detectors/shop2/deactivate", admin_);
   EXPECT_EQ(off.status, 200);

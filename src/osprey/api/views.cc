@@ -13,6 +13,19 @@ json Parsed(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
 }
+
+// The fields a rules block sets (unset ones are left out).
+json RulesJson(const config::Rules& r) {
+  json out = json::object();
+  if (r.min) out["min"] = *r.min;
+  if (r.max) out["max"] = *r.max;
+  if (r.change_percent) out["change_percent"] = *r.change_percent;
+  if (r.change_intervals) out["change_intervals"] = *r.change_intervals;
+  if (r.direction) out["direction"] = config::RuleDirectionName(*r.direction);
+  if (r.sensitivity) out["sensitivity"] = *r.sensitivity;
+  if (r.combine) out["combine"] = config::RuleCombineName(*r.combine);
+  return out;
+}
 }  // namespace
 
 json GroupJson(const store::GroupRecord& g) {
@@ -61,7 +74,10 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
   if (d) {
     json measures = json::array();
     for (const auto& m : d->measures) {
-      measures.push_back({{"name", m.name}, {"aggregation", config::AggregationName(m.aggregation)}});
+      json measure = {{"name", m.name}, {"aggregation", config::AggregationName(m.aggregation)}};
+      if (m.sensitivity) measure["sensitivity"] = *m.sensitivity;
+      if (!m.rules.Empty()) measure["rules"] = RulesJson(m.rules);
+      measures.push_back(std::move(measure));
     }
     out["description"] = d->description;
     out["frequency"] = d->frequency.ToString();
@@ -72,6 +88,7 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
     out["dimensions"] = d->dimensions;
     out["sensitivity"] = d->sensitivity;
     out["min_severity"] = d->min_severity;
+    out["rules"] = RulesJson(d->rules);
     out["alerts"] = d->alerts.size();
     out["history_start"] = d->history_start ? json(FormatIso(*d->history_start)) : json(nullptr);
   }

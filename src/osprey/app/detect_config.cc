@@ -155,7 +155,10 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
     if (values == 0) {
       out.notes.push_back(fmt::format("'{}': only NULLs in the sample, left out", s.columns[c]));
     } else if (numbers == values) {
-      d.measures.push_back({s.columns[c], config::Aggregation::kSum});
+      config::Measure m;
+      m.name = s.columns[c];
+      m.aggregation = config::Aggregation::kSum;
+      d.measures.push_back(std::move(m));
     } else if (texts.size() <= max_distinct) {
       d.dimensions.push_back(s.columns[c]);
     } else {

@@ -18,6 +18,25 @@ bool MissingMeansZero(config::Aggregation a) {
   return a == config::Aggregation::kSum || a == config::Aggregation::kCount;
 }
 
+detect::DirectionFilter ToDirectionFilter(config::RuleDirection d) {
+  switch (d) {
+    case config::RuleDirection::kUp: return detect::DirectionFilter::kUp;
+    case config::RuleDirection::kDown: return detect::DirectionFilter::kDown;
+    case config::RuleDirection::kBoth: break;
+  }
+  return detect::DirectionFilter::kBoth;
+}
+
+detect::CombineMode ToCombineMode(config::RuleCombine c) {
+  switch (c) {
+    case config::RuleCombine::kRulesOnly: return detect::CombineMode::kRulesOnly;
+    case config::RuleCombine::kModelOnly: return detect::CombineMode::kModelOnly;
+    case config::RuleCombine::kBoth: return detect::CombineMode::kBoth;
+    case config::RuleCombine::kMax: break;
+  }
+  return detect::CombineMode::kMax;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Detector& detector,
@@ -27,8 +46,23 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(detector.frequency, detector.timezone));
   auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source));
   OSPREY_ASSIGN_OR_RETURN(runner->detector_id_, store.UpsertDetector(detector.name, config_text));
-  runner->model_options_.interval_seconds = detector.frequency.NominalSeconds();
-  runner->model_options_.sensitivity = detector.sensitivity;
+  for (size_t m = 0; m < detector.measures.size(); ++m) {
+    detect::ModelOptions o;
+    o.interval_seconds = detector.frequency.NominalSeconds();
+    o.sensitivity = config::ModelSensitivity(detector, m);
+    runner->model_options_.push_back(o);
+    const config::Rules r = config::EffectiveRules(detector, m);
+    MeasureRules mr;
+    mr.options.min = r.min;
+    mr.options.max = r.max;
+    mr.options.change_percent = r.change_percent;
+    mr.options.change_intervals = static_cast<int>(r.change_intervals.value_or(1));
+    mr.options.direction = ToDirectionFilter(r.direction.value_or(config::RuleDirection::kBoth));
+    mr.options.sensitivity = r.sensitivity.value_or(50);
+    mr.combine = ToCombineMode(r.combine.value_or(config::RuleCombine::kMax));
+    mr.active = r.HasRule() || mr.options.direction != detect::DirectionFilter::kBoth;
+    runner->rules_.push_back(mr);
+  }
   OSPREY_RETURN_IF_ERROR(runner->LoadState());
   return runner;
 }
@@ -74,7 +108,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     s.id = r.id;
     auto st = stored_states_.find(r.id);
     if (st != stored_states_.end()) {
-      auto model = detect::RestoreModel(model_options_, st->second);
+      auto model = detect::RestoreModel(model_options_[key.measure], st->second);
       if (model.ok()) {
         s.model = std::move(model).value();
       } else {
@@ -83,7 +117,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
       }
     }
     if (!s.model) {
-      OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_));
+      OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
     }
     series_.emplace(std::move(key), std::move(s));
   }
@@ -149,8 +183,69 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   SeriesState s;
   OSPREY_ASSIGN_OR_RETURN(s.id, store_.EnsureSeries(detector_id_, catalog_.MeasureName(key.measure),
                                                     catalog_.DimsJson(key), catalog_.Label(key)));
-  OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_));
+  OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
   return &series_.emplace(key, std::move(s)).first->second;
+}
+
+Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant start,
+                                                        int intervals) {
+  const int64_t ts = ToUnixSeconds(start);
+  const size_t n = static_cast<size_t>(std::max(intervals, 1));
+  if (s.history_next != ts || s.history.size() != n) {
+    // The stored points are the values of every processed interval (a
+    // missing SUM or COUNT stored as 0), so they are the history.
+    std::vector<int64_t> back(n);  // oldest first; back[n - 1] is the interval before start
+    Instant t = start;
+    for (size_t i = n; i-- > 0;) {
+      t = grid_.Prev(t);
+      back[i] = ToUnixSeconds(t);
+    }
+    OSPREY_ASSIGN_OR_RETURN(auto points, store_.ListPoints(s.id, back.front(), ts));
+    std::map<int64_t, std::optional<double>> by_ts;
+    for (const auto& p : points) by_ts[p.ts] = p.value;
+    s.history.clear();
+    for (int64_t b : back) {
+      auto it = by_ts.find(b);
+      s.history.push_back(it == by_ts.end() ? std::nullopt : it->second);
+    }
+    s.history_next = ts;
+  }
+  return s.history.front();
+}
+
+Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measure, Instant start,
+                                                 int64_t local, std::optional<double> value) {
+  detect::Score sc = s.model->Observe({ToUnixSeconds(start), local, value});
+  if (auto fb = feedback_.find(s.id); fb != feedback_.end()) {
+    sc.severity = detect::ApplyFeedback(sc, fb->second);
+  }
+  const MeasureRules& mr = rules_[measure];
+  if (!mr.active) return sc;
+  std::optional<double> previous;
+  if (mr.options.change_percent) {
+    OSPREY_ASSIGN_OR_RETURN(previous, ValueBack(s, start, mr.options.change_intervals));
+    s.history.pop_front();
+    s.history.push_back(value);
+    s.history_next = ToUnixSeconds(grid_.Next(start));
+  }
+  detect::RuleVerdict verdict;
+  if (value) verdict = detect::EvaluateRules(mr.options, *value, previous);
+  const bool model_ready = sc.ready;
+  detect::Score out = detect::CombineScores(sc, verdict, mr.combine, mr.options.direction);
+  if (out.ready && !model_ready) {
+    // A rule fired before the model has a band: show the rule's own bounds.
+    if (verdict.explanation == detect::Explanation::kChange && previous) {
+      const double step = std::abs(*previous) * *mr.options.change_percent / 100;
+      out.expected = *previous;
+      out.lower = *previous - step;
+      out.upper = *previous + step;
+    } else {
+      out.expected = verdict.limit;
+      out.lower = mr.options.min.value_or(verdict.limit);
+      out.upper = mr.options.max.value_or(verdict.limit);
+    }
+  }
+  return out;
 }
 
 Result<std::optional<Instant>> DetectorRunner::Watermark() {
@@ -340,10 +435,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   scored.reserve(points.size());
   for (const auto& p : points) {
     OSPREY_ASSIGN_OR_RETURN(SeriesState * s, Series(p.key));
-    detect::Score sc = s->model->Observe({ts, local, p.value});
-    if (auto fb = feedback_.find(s->id); fb != feedback_.end()) {
-      sc.severity = detect::ApplyFeedback(sc, fb->second);
-    }
+    OSPREY_ASSIGN_OR_RETURN(detect::Score sc, ScorePoint(*s, p.key.measure, start, local, p.value));
     store::PointRecord rec{s->id, ts, p.value, {}, {}, {}, {}};
     if (sc.ready) {
       rec.expected = sc.expected;

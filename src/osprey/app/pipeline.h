@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "osprey/connectors/source.h"
 #include "osprey/detect/feedback.h"
 #include "osprey/detect/model.h"
+#include "osprey/detect/rules.h"
 #include "osprey/ingest/aggregate.h"
 #include "osprey/store/store.h"
 
@@ -86,6 +88,20 @@ class DetectorRunner {
   struct SeriesState {
     int64_t id = 0;
     std::unique_ptr<detect::Model> model;
+    // For the change rule: the values of the `change_intervals` intervals
+    // before history_next, oldest first (nullopt: no value). Read back from
+    // the stored points whenever the next interval is not history_next
+    // (first use, a restore, a gap), then kept up in memory.
+    std::deque<std::optional<double>> history;
+    int64_t history_next = 0;
+  };
+
+  // A measure's rules (config::EffectiveRules) in detect's terms.
+  struct MeasureRules {
+    detect::RuleOptions options;
+    detect::CombineMode combine = detect::CombineMode::kMax;
+    // False when nothing is configured: the model's score is used as is.
+    bool active = false;
   };
 
   DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
@@ -112,6 +128,12 @@ class DetectorRunner {
   void EvaluateAlerts(int64_t ts, int64_t end_ts, const std::vector<alerts::GroupView>& groups,
                       bool emit, store::ChunkResult& chunk);
   Result<SeriesState*> Series(const ingest::SeriesKey& key);
+  // The value `intervals` intervals before `start` of series `s` (nullopt
+  // when unknown), reading s's history from the store when needed.
+  Result<std::optional<double>> ValueBack(SeriesState& s, Instant start, int intervals);
+  // Scores one value: the model, feedback, then the measure's rules.
+  Result<detect::Score> ScorePoint(SeriesState& s, uint32_t measure, Instant start, int64_t local,
+                                   std::optional<double> value);
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
 
@@ -120,7 +142,8 @@ class DetectorRunner {
   store::Store& store_;
   connectors::Source& source_;
   int64_t detector_id_ = 0;
-  detect::ModelOptions model_options_;
+  std::vector<detect::ModelOptions> model_options_;  // per measure
+  std::vector<MeasureRules> rules_;                  // per measure
   ingest::SeriesCatalog catalog_;
   std::map<ingest::SeriesKey, SeriesState> series_;
   // Stored series not yet seen in this process, by (measure, dims JSON).

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "osprey/app/backtest.h"
+#include "osprey/app/test_warehouse.h"
 #include "osprey/config/loader.h"
 #include "osprey/connectors/sqlite_source.h"
 
@@ -194,26 +195,12 @@ class FeedbackTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     const std::string warehouse = (dir_ / "w.db").string();
-    auto db = *connectors::SqliteWriter::Open(warehouse);
-    ASSERT_TRUE(db->Execute("create table t(ts timestamp not null, v real)").ok());
-    TimestampFormat f = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
-    std::vector<std::vector<Cell>> rows;
-    std::vector<std::string> stamps;  // Cell::Text keeps a view: the text must outlive it
-    stamps.reserve(static_cast<size_t>(kDays * 24));
-    uint32_t rng = 12345;
-    for (int64_t i = 0; i < kDays * 24; ++i) {
-      const int64_t ts = kStart + i * 3600;
-      rng = rng * 1664525u + 1013904223u;
-      const double noise = (static_cast<double>(rng >> 8) / 16777216.0 - 0.5) * 20;
-      double v = 1000 + 300 * std::sin(2 * 3.14159265358979 * static_cast<double>(i % 24) / 24) + noise;
-      if (ts == At(30, 10) || ts == At(33, 10)) v += 600;
-      if (ts == At(36, 10)) v += 1500;
-      if (ts == At(38, 10)) v -= 600;
-      stamps.push_back(f.Format(FromUnixSeconds(ts), TimeZone::Utc()));
-      rows.push_back({Cell::Text(stamps.back()), Cell::Real(v)});
-    }
-    ASSERT_TRUE(db->InsertRows("insert into t values (?, ?)", rows).ok());
-    db.reset();
+    ASSERT_TRUE(testing::WriteHourlyWarehouse(warehouse, kStart, kDays, {"v"}, [](int64_t ts, double v) {
+                  if (ts == At(30, 10) || ts == At(33, 10)) v += 600;
+                  if (ts == At(36, 10)) v += 1500;
+                  if (ts == At(38, 10)) v -= 600;
+                  return v;
+                }).ok());
     config_ = fmt::format(
         "name: fb\nfrequency: PT1H\nsource: {{type: sqlite, path: {}}}\n"
         "query: select ts as timestamp, v from t where ts >= {{{{interval_start}}}} and ts < {{{{interval_end}}}}\n"

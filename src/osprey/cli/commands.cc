@@ -65,9 +65,15 @@ int RunValidate(const Args& args) {
       std::fprintf(stderr, "%s\n", d.status().message().c_str());
       code = kExitConfig;
     } else {
-      std::printf("%s: ok (detector '%s', %s, %zu measures, %zu dimensions)\n", path.c_str(),
+      size_t with_rules = 0;  // measures with a rules setting, their own or the detector's
+      for (size_t m = 0; m < d->measures.size(); ++m) {
+        if (!config::EffectiveRules(*d, m).Empty()) ++with_rules;
+      }
+      const std::string rules =
+          with_rules == 0 ? "" : fmt::format(", rules on {} of them", with_rules);
+      std::printf("%s: ok (detector '%s', %s, %zu measures%s, %zu dimensions)\n", path.c_str(),
                   d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(),
-                  d->dimensions.size());
+                  rules.c_str(), d->dimensions.size());
     }
   }
   return code;

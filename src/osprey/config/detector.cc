@@ -70,6 +70,16 @@ std::string_view RuleDirectionName(RuleDirection d) {
   return "unknown";
 }
 
+std::string_view RuleCombineName(RuleCombine c) {
+  switch (c) {
+    case RuleCombine::kMax: return "max";
+    case RuleCombine::kRulesOnly: return "rules_only";
+    case RuleCombine::kModelOnly: return "model_only";
+    case RuleCombine::kBoth: return "both";
+  }
+  return "unknown";
+}
+
 std::optional<SourceType> ParseSourceType(std::string_view name) {
   static constexpr std::array kAll = {SourceType::kSqlite, SourceType::kPostgres,
                                       SourceType::kMysql, SourceType::kCsv};
@@ -93,6 +103,32 @@ std::optional<RuleDirection> ParseRuleDirection(std::string_view name) {
   static constexpr std::array kAll = {RuleDirection::kBoth, RuleDirection::kUp,
                                       RuleDirection::kDown};
   return ParseName(name, kAll, &RuleDirectionName);
+}
+
+std::optional<RuleCombine> ParseRuleCombine(std::string_view name) {
+  static constexpr std::array kAll = {RuleCombine::kMax, RuleCombine::kRulesOnly,
+                                      RuleCombine::kModelOnly, RuleCombine::kBoth};
+  return ParseName(name, kAll, &RuleCombineName);
+}
+
+Rules MergeRules(const Rules& base, const Rules& over) {
+  Rules out = base;
+  if (over.min) out.min = over.min;
+  if (over.max) out.max = over.max;
+  if (over.change_percent) out.change_percent = over.change_percent;
+  if (over.change_intervals) out.change_intervals = over.change_intervals;
+  if (over.direction) out.direction = over.direction;
+  if (over.sensitivity) out.sensitivity = over.sensitivity;
+  if (over.combine) out.combine = over.combine;
+  return out;
+}
+
+Rules EffectiveRules(const Detector& d, size_t measure) {
+  return MergeRules(d.rules, d.measures.at(measure).rules);
+}
+
+double ModelSensitivity(const Detector& d, size_t measure) {
+  return d.measures.at(measure).sensitivity.value_or(d.sensitivity);
 }
 
 }  // namespace osprey::config

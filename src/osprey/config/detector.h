@@ -20,11 +20,13 @@ enum class SourceType { kSqlite, kPostgres, kMysql, kCsv };
 enum class Aggregation { kSum, kAvg, kCount, kMin, kMax };
 enum class AlertDestination { kWebhook, kSlack, kPagerDuty, kAlertmanager, kCommand };
 enum class RuleDirection { kBoth, kUp, kDown };
+enum class RuleCombine { kMax, kRulesOnly, kModelOnly, kBoth };
 
 std::string_view SourceTypeName(SourceType t);
 std::string_view AggregationName(Aggregation a);
 std::string_view AlertDestinationName(AlertDestination d);
 std::string_view RuleDirectionName(RuleDirection d);
+std::string_view RuleCombineName(RuleCombine c);
 
 // The inverses of the *Name functions, case-insensitive ("sum", "SUM" and
 // "Sum" are all kSum); nullopt for an unknown name.
@@ -32,6 +34,7 @@ std::optional<SourceType> ParseSourceType(std::string_view name);
 std::optional<Aggregation> ParseAggregation(std::string_view name);
 std::optional<AlertDestination> ParseAlertDestination(std::string_view name);
 std::optional<RuleDirection> ParseRuleDirection(std::string_view name);
+std::optional<RuleCombine> ParseRuleCombine(std::string_view name);
 
 // Options of a csv source (docs/sources.md). Ignored by the other types.
 struct CsvSourceOptions {
@@ -70,9 +73,40 @@ struct Source {
   CsvSourceOptions csv;
 };
 
+// Rule detectors beside the model (detect/rules.h): hard thresholds, a
+// change threshold, a direction filter and how their verdict combines with
+// the model's. Given at detector level and per measure; a measure's block
+// overrides the detector's field by field (MergeRules), so every field is
+// optional here and the defaults are filled in where the rules are used.
+struct Rules {
+  std::optional<double> min;  // a value below is an anomaly (down)
+  std::optional<double> max;  // a value above is an anomaly (up)
+  // A change of at least this many percent (> 0) against the value
+  // change_intervals back is an anomaly.
+  std::optional<double> change_percent;
+  std::optional<int64_t> change_intervals;  // 1-1000; default 1
+  // Which deviations count, for the rules AND the model; default both.
+  std::optional<RuleDirection> direction;
+  std::optional<double> sensitivity;     // 0-100, of the rules; default 50
+  std::optional<RuleCombine> combine;    // default max
+
+  // Whether a threshold or change rule is set (min, max or change_percent).
+  bool HasRule() const { return min || max || change_percent; }
+  // Whether no field at all is set.
+  bool Empty() const {
+    return !HasRule() && !change_intervals && !direction && !sensitivity && !combine;
+  }
+};
+
+// `base` with every field that `over` sets replaced by `over`'s.
+Rules MergeRules(const Rules& base, const Rules& over);
+
 struct Measure {
   std::string name;  // column name in the query's result
   Aggregation aggregation = Aggregation::kSum;
+  // The model's sensitivity for this measure; unset: the detector's.
+  std::optional<double> sensitivity;
+  Rules rules;  // overrides the detector's rules field by field
 };
 
 struct Filter {
@@ -157,9 +191,16 @@ struct Detector {
   int64_t backfill_chunk = 168;
   double sensitivity = 50;   // 0-100, higher flags smaller deviations
   double min_severity = 50;  // 0-100, points at least this severe are stored as anomalies
+  Rules rules;               // for every measure, unless a measure overrides a field
   std::vector<Alert> alerts;
   // The file this came from, for messages; empty when built in code.
   std::string origin;
 };
+
+// The rules that apply to measures[measure]: the detector's merged with the
+// measure's own.
+Rules EffectiveRules(const Detector& d, size_t measure);
+// The model sensitivity of measures[measure]: its own, else the detector's.
+double ModelSensitivity(const Detector& d, size_t measure);
 
 }  // namespace osprey::config

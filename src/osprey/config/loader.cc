@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -423,13 +424,126 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// A rules block as read, with where each of its fields was given, for the
+// checks of how the detector's and a measure's blocks combine.
+struct RulesRead {
+  Rules rules;
+  std::map<std::string, Field, std::less<>> at;  // key -> where it was given
+  const Field* Where(std::string_view key) const {
+    auto it = at.find(key);
+    return it == at.end() ? nullptr : &it->second;
+  }
+};
+
+Result<double> FiniteNumber(const Reader& r, const Field& f) {
+  OSPREY_ASSIGN_OR_RETURN(double v, r.Number(f));
+  if (!std::isfinite(v)) return r.Error(f, fmt::format("expected a finite number, got {}", Describe(f.node)));
+  return v;
+}
+
+Result<RulesRead> ReadRules(const Reader& r, const Field& f) {
+  OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"min", "max", "change_percent", "change_intervals",
+                                              "direction", "sensitivity", "combine"}));
+  RulesRead out;
+  Rules& rules = out.rules;
+  for (const std::string& key : m.keys()) out.at.emplace(key, *m.Get(key));
+  if (auto v = m.Get("min")) {
+    OSPREY_ASSIGN_OR_RETURN(rules.min, FiniteNumber(r, *v));
+  }
+  if (auto v = m.Get("max")) {
+    OSPREY_ASSIGN_OR_RETURN(rules.max, FiniteNumber(r, *v));
+  }
+  if (rules.min && rules.max && *rules.min > *rules.max) {
+    return r.Error(*m.Get("max"), fmt::format("max ({}) is below min ({}); no value could be normal",
+                                              *rules.max, *rules.min));
+  }
+  if (auto v = m.Get("change_percent")) {
+    OSPREY_ASSIGN_OR_RETURN(double pct, FiniteNumber(r, *v));
+    if (pct <= 0) {
+      return r.Error(*v, fmt::format("expected a percentage above 0 (30 means a change of 30%), "
+                                     "got {}",
+                                     v->node.Scalar()));
+    }
+    rules.change_percent = pct;
+  }
+  if (auto v = m.Get("change_intervals")) {
+    OSPREY_ASSIGN_OR_RETURN(int64_t n, r.Integer(*v));
+    if (n < 1 || n > 1000) {
+      return r.Error(*v, fmt::format("expected a number of intervals from 1 to 1000, got {}", n));
+    }
+    rules.change_intervals = n;
+  }
+  if (auto v = m.Get("direction")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string name, r.String(*v));
+    rules.direction = ParseRuleDirection(name);
+    if (!rules.direction) {
+      return r.Error(*v, fmt::format("unknown direction \"{}\"; expected up, down or both", name));
+    }
+  }
+  if (auto v = m.Get("sensitivity")) {
+    OSPREY_ASSIGN_OR_RETURN(rules.sensitivity, r.Percent(*v));
+  }
+  if (auto v = m.Get("combine")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string name, r.String(*v));
+    rules.combine = ParseRuleCombine(name);
+    if (!rules.combine) {
+      return r.Error(*v, fmt::format("unknown combine mode \"{}\"; expected max, rules_only, "
+                                     "model_only or both",
+                                     name));
+    }
+  }
+  return out;
+}
+
+// Checks what only shows once the detector's rules and each measure's are
+// merged. A message points at the field that made the merge wrong: the
+// measure's when it gives one, else the detector's.
+Status CheckMergedRules(const Reader& r, const Detector& d, const RulesRead& top,
+                        const std::vector<RulesRead>& per_measure) {
+  auto where = [&](size_t i, std::string_view key) -> const Field* {
+    if (const Field* f = per_measure[i].Where(key)) return f;
+    return top.Where(key);
+  };
+  bool any_change = top.rules.change_percent.has_value();
+  for (size_t i = 0; i < d.measures.size(); ++i) {
+    const Rules eff = EffectiveRules(d, i);
+    const std::string& name = d.measures[i].name;
+    any_change = any_change || eff.change_percent;
+    if (eff.min && eff.max && *eff.min > *eff.max) {
+      const Field* f = per_measure[i].Where("max") ? where(i, "max") : where(i, "min");
+      return r.Error(*f, fmt::format("for measure \"{}\", min ({}) is above max ({}) once the "
+                                     "detector's and the measure's rules are merged; no value "
+                                     "could be normal",
+                                     name, *eff.min, *eff.max));
+    }
+    if (eff.combine && (*eff.combine == RuleCombine::kRulesOnly || *eff.combine == RuleCombine::kBoth) &&
+        !eff.HasRule()) {
+      return r.Error(*where(i, "combine"),
+                     fmt::format("combine {} needs a rule, but measure \"{}\" has no min, max or "
+                                 "change_percent, so it could never be flagged; add a rule or "
+                                 "set its combine to max or model_only",
+                                 RuleCombineName(*eff.combine), name));
+    }
+    if (const Field* f = per_measure[i].Where("change_intervals"); f && !eff.change_percent) {
+      return r.Error(*f, fmt::format("change_intervals needs change_percent (measure \"{}\" has "
+                                     "none)",
+                                     name));
+    }
+  }
+  if (const Field* f = top.Where("change_intervals"); f && !any_change) {
+    return r.Error(*f, "change_intervals needs change_percent, here or in a measure's rules");
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
-                                          const std::vector<std::string>& dimensions) {
+                                          const std::vector<std::string>& dimensions,
+                                          std::vector<RulesRead>& rules) {
   OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
   if (items.empty()) return r.Error(f, "expected at least one measure");
   std::vector<Measure> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation"}));
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation", "sensitivity", "rules"}));
     Measure measure;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the measure's column name"));
     OSPREY_ASSIGN_OR_RETURN(measure.name, r.NonEmptyString(name));
@@ -453,6 +567,15 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
       }
       measure.aggregation = *parsed;
     }
+    if (auto v = m.Get("sensitivity")) {
+      OSPREY_ASSIGN_OR_RETURN(measure.sensitivity, r.Percent(*v));
+    }
+    RulesRead read;
+    if (auto v = m.Get("rules")) {
+      OSPREY_ASSIGN_OR_RETURN(read, ReadRules(r, *v));
+      measure.rules = read.rules;
+    }
+    rules.push_back(std::move(read));
     out.push_back(std::move(measure));
   }
   return out;
@@ -646,7 +769,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
                              "history_start", "source", "query", "timestamp", "dimensions",
                              "measures", "filters", "rollup_depth", "sensitivity",
                              "min_severity", "alerts", "schedule", "restatement_window",
-                             "backfill_chunk"}));
+                             "backfill_chunk", "rules"}));
   Detector d;
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
@@ -755,7 +878,8 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
   }
 
   OSPREY_ASSIGN_OR_RETURN(Field measures, r.Required(m, "measures", "a list of measures"));
-  OSPREY_ASSIGN_OR_RETURN(d.measures, ReadMeasures(r, measures, d.dimensions));
+  std::vector<RulesRead> measure_rules;
+  OSPREY_ASSIGN_OR_RETURN(d.measures, ReadMeasures(r, measures, d.dimensions, measure_rules));
   if (Contains(d.dimensions, d.timestamp_column)) {
     return r.Error(*m.Get("dimensions"),
                    fmt::format("the timestamp column \"{}\" cannot be a dimension",
@@ -781,6 +905,12 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
   if (auto s = m.Get("min_severity")) {
     OSPREY_ASSIGN_OR_RETURN(d.min_severity, r.Percent(*s));
   }
+  RulesRead detector_rules;
+  if (auto v = m.Get("rules")) {
+    OSPREY_ASSIGN_OR_RETURN(detector_rules, ReadRules(r, *v));
+    d.rules = detector_rules.rules;
+  }
+  OSPREY_RETURN_IF_ERROR(CheckMergedRules(r, d, detector_rules, measure_rules));
   if (auto alerts = m.Get("alerts")) {
     OSPREY_ASSIGN_OR_RETURN(d.alerts, ReadAlerts(r, *alerts, d));
   }
@@ -804,6 +934,28 @@ void EmitString(YAML::Emitter& out, const std::string& s) {
 }
 
 void EmitNumber(YAML::Emitter& out, double v) { out << fmt::format("{}", v); }
+
+// A rules block as a flow map of the fields it sets.
+void EmitRules(YAML::Emitter& out, const Rules& rules) {
+  out << YAML::Flow << YAML::BeginMap;
+  for (auto [key, value] : {std::pair{"min", &rules.min}, std::pair{"max", &rules.max},
+                            std::pair{"change_percent", &rules.change_percent},
+                            std::pair{"sensitivity", &rules.sensitivity}}) {
+    if (!*value) continue;
+    out << YAML::Key << key << YAML::Value;
+    EmitNumber(out, **value);
+  }
+  if (rules.change_intervals) {
+    out << YAML::Key << "change_intervals" << YAML::Value << fmt::format("{}", *rules.change_intervals);
+  }
+  if (rules.direction) {
+    out << YAML::Key << "direction" << YAML::Value << std::string(RuleDirectionName(*rules.direction));
+  }
+  if (rules.combine) {
+    out << YAML::Key << "combine" << YAML::Value << std::string(RuleCombineName(*rules.combine));
+  }
+  out << YAML::EndMap;
+}
 
 void EmitStringList(YAML::Emitter& out, const std::vector<std::string>& v) {
   out << YAML::Flow << YAML::BeginSeq;
@@ -944,6 +1096,14 @@ std::string DetectorToYaml(const Detector& d) {
     out << YAML::Key << "name" << YAML::Value;
     EmitString(out, m.name);
     out << YAML::Key << "aggregation" << YAML::Value << std::string(AggregationName(m.aggregation));
+    if (m.sensitivity) {
+      out << YAML::Key << "sensitivity" << YAML::Value;
+      EmitNumber(out, *m.sensitivity);
+    }
+    if (!m.rules.Empty()) {
+      out << YAML::Key << "rules" << YAML::Value;
+      EmitRules(out, m.rules);
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -966,6 +1126,10 @@ std::string DetectorToYaml(const Detector& d) {
   EmitNumber(out, d.sensitivity);
   out << YAML::Key << "min_severity" << YAML::Value;
   EmitNumber(out, d.min_severity);
+  if (!d.rules.Empty()) {
+    out << YAML::Key << "rules" << YAML::Value;
+    EmitRules(out, d.rules);
+  }
 
   if (!d.alerts.empty()) {
     out << YAML::Key << "alerts" << YAML::Value << YAML::BeginSeq;

@@ -35,13 +35,20 @@ query: |
 timestamp: {column: ts, format: "yyyy-MM-dd'T'HH:mm:ss"}
 dimensions: [platform, marketplace]
 measures:
-  - {name: views, aggregation: COUNT}
-  - {name: revenue, aggregation: avg}
+  - {name: views, aggregation: COUNT, sensitivity: 60, rules: {max: 1000000, combine: max}}
+  - {name: revenue, aggregation: avg, rules: {min: 0, direction: both}}
 filters:
   - {dimension: marketplace, values: [us, uk]}
 rollup_depth: 1
 sensitivity: 72.5
 min_severity: 40
+rules:
+  min: -5.5
+  change_percent: 30
+  change_intervals: 24
+  direction: down
+  sensitivity: 70
+  combine: both
 alerts:
   - name: oncall
     destination: PagerDuty
@@ -67,12 +74,15 @@ constexpr char kFullJson[] = R"({
   "query": "select ts, views, revenue, platform, marketplace from e\nwhere ts >= {{interval_start}} and ts < {{interval_end}}\n",
   "timestamp": {"column": "ts", "format": "yyyy-MM-dd'T'HH:mm:ss"},
   "dimensions": ["platform", "marketplace"],
-  "measures": [{"name": "views", "aggregation": "COUNT"},
-               {"name": "revenue", "aggregation": "avg"}],
+  "measures": [{"name": "views", "aggregation": "COUNT", "sensitivity": 60,
+                "rules": {"max": 1000000, "combine": "max"}},
+               {"name": "revenue", "aggregation": "avg", "rules": {"min": 0, "direction": "both"}}],
   "filters": [{"dimension": "marketplace", "values": ["us", "uk"]}],
   "rollup_depth": 1,
   "sensitivity": 72.5,
   "min_severity": 40,
+  "rules": {"min": -5.5, "change_percent": 30, "change_intervals": 24, "direction": "down",
+            "sensitivity": 70, "combine": "both"},
   "alerts": [
     {"name": "oncall", "destination": "PagerDuty", "target_env": "OSPREY_PD_KEY",
      "min_severity": 80, "measures": ["revenue"],
@@ -81,6 +91,16 @@ constexpr char kFullJson[] = R"({
     {"name": "chat", "destination": "slack", "target_env": "OSPREY_SLACK_URL"}
   ]
 })";
+
+void ExpectSameRules(const Rules& a, const Rules& b) {
+  EXPECT_EQ(a.min, b.min);
+  EXPECT_EQ(a.max, b.max);
+  EXPECT_EQ(a.change_percent, b.change_percent);
+  EXPECT_EQ(a.change_intervals, b.change_intervals);
+  EXPECT_EQ(a.direction, b.direction);
+  EXPECT_EQ(a.sensitivity, b.sensitivity);
+  EXPECT_EQ(a.combine, b.combine);
+}
 
 void ExpectSameDetector(const Detector& a, const Detector& b) {
   EXPECT_EQ(a.name, b.name);
@@ -104,7 +124,10 @@ void ExpectSameDetector(const Detector& a, const Detector& b) {
   for (size_t i = 0; i < a.measures.size(); ++i) {
     EXPECT_EQ(a.measures[i].name, b.measures[i].name);
     EXPECT_EQ(a.measures[i].aggregation, b.measures[i].aggregation);
+    EXPECT_EQ(a.measures[i].sensitivity, b.measures[i].sensitivity);
+    ExpectSameRules(a.measures[i].rules, b.measures[i].rules);
   }
+  ExpectSameRules(a.rules, b.rules);
   ASSERT_EQ(a.filters.size(), b.filters.size());
   for (size_t i = 0; i < a.filters.size(); ++i) {
     EXPECT_EQ(a.filters[i].dimension, b.filters[i].dimension);
@@ -152,6 +175,20 @@ TEST(LoaderTest, FullFileLoadsEveryField) {
   EXPECT_EQ(d.measures[0].aggregation, Aggregation::kCount);
   EXPECT_EQ(d.measures[1].name, "revenue");
   EXPECT_EQ(d.measures[1].aggregation, Aggregation::kAvg);
+  EXPECT_EQ(d.measures[0].sensitivity, 60);
+  EXPECT_FALSE(d.measures[1].sensitivity.has_value());
+  EXPECT_EQ(d.measures[0].rules.max, 1000000);
+  EXPECT_EQ(d.measures[0].rules.combine, RuleCombine::kMax);
+  EXPECT_FALSE(d.measures[0].rules.min.has_value());
+  EXPECT_EQ(d.measures[1].rules.min, 0);
+  EXPECT_EQ(d.measures[1].rules.direction, RuleDirection::kBoth);
+  EXPECT_EQ(d.rules.min, -5.5);
+  EXPECT_FALSE(d.rules.max.has_value());
+  EXPECT_EQ(d.rules.change_percent, 30);
+  EXPECT_EQ(d.rules.change_intervals, 24);
+  EXPECT_EQ(d.rules.direction, RuleDirection::kDown);
+  EXPECT_EQ(d.rules.sensitivity, 70);
+  EXPECT_EQ(d.rules.combine, RuleCombine::kBoth);
   ASSERT_EQ(d.filters.size(), 1u);
   EXPECT_EQ(d.filters[0].dimension, "marketplace");
   EXPECT_EQ(d.filters[0].values, (std::vector<std::string>{"us", "uk"}));
@@ -193,7 +230,12 @@ TEST(LoaderTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(r->rollup_depth, -1);
   EXPECT_EQ(r->sensitivity, 50);
   EXPECT_EQ(r->min_severity, 50);
+  EXPECT_TRUE(r->rules.Empty());
+  EXPECT_TRUE(r->measures[0].rules.Empty());
+  EXPECT_FALSE(r->measures[0].sensitivity.has_value());
   EXPECT_TRUE(r->alerts.empty());
+  // No rules block is written back for a detector without rules.
+  EXPECT_EQ(DetectorToYaml(*r).find("rules"), std::string::npos);
 }
 
 TEST(LoaderTest, JsonLoadsLikeYaml) {
@@ -222,7 +264,11 @@ TEST(LoaderTest, RoundTripsAwkwardStrings) {
   d.query = "select '#' as x\n  from t where a >= {{interval_start}}\nand a < {{interval_end}}";
   d.timestamp_format = "epoch";
   d.dimensions = {"123", "true", "- dash", "ünïcode"};
-  d.measures = {{"x", Aggregation::kMax}, {"~", Aggregation::kMin}};
+  d.measures.resize(2);
+  d.measures[0].name = "x";
+  d.measures[0].aggregation = Aggregation::kMax;
+  d.measures[1].name = "~";
+  d.measures[1].aggregation = Aggregation::kMin;
   d.filters = {{"true", {"yes", "no", " spaced ", "'quoted'"}}};
   d.sensitivity = 0.1 + 0.2;
   d.history_start = FromUnixSeconds(1601510400);
@@ -265,6 +311,21 @@ TEST(LoaderTest, ExampleEcommerceLoads) {
   EXPECT_EQ(d.alerts[0].min_severity, 70);
   EXPECT_EQ(d.alerts[0].target_env, "OSPREY_ALERT_WEBHOOK_URL");
   EXPECT_EQ(d.origin, file.string());
+}
+
+TEST(LoaderTest, ExampleWithRulesLoads) {
+  Result<Detector> d =
+      LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce-rules.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const Rules views = EffectiveRules(*d, 0);
+  EXPECT_EQ(views.change_percent, 60);
+  EXPECT_EQ(views.change_intervals, 24);
+  EXPECT_EQ(views.direction, RuleDirection::kDown);
+  EXPECT_FALSE(views.min.has_value());
+  const Rules revenue = EffectiveRules(*d, 1);
+  EXPECT_EQ(revenue.min, 0);
+  EXPECT_EQ(revenue.change_percent, 60);
+  EXPECT_EQ(ModelSensitivity(*d, 1), 60);
 }
 
 TEST(LoaderTest, LoadDetectorKeepsRelativePath) {
@@ -331,6 +392,9 @@ TEST(NamesTest, ParseIsCaseInsensitiveInverseOfName) {
   EXPECT_EQ(ParseAlertDestination("pagerduty"), AlertDestination::kPagerDuty);
   EXPECT_EQ(ParseAlertDestination("Alertmanager"), AlertDestination::kAlertmanager);
   EXPECT_EQ(ParseRuleDirection("UP"), RuleDirection::kUp);
+  EXPECT_EQ(ParseRuleCombine("Rules_Only"), RuleCombine::kRulesOnly);
+  EXPECT_EQ(RuleCombineName(RuleCombine::kModelOnly), "model_only");
+  EXPECT_FALSE(ParseRuleCombine("min").has_value());
   EXPECT_EQ(RuleDirectionName(RuleDirection::kBoth), "both");
 }
 
@@ -387,6 +451,33 @@ TEST(ConfigCaseFiles, Exist) { EXPECT_GE(CaseFiles().size(), 40u) << kCasesDir; 
 
 namespace osprey::config {
 namespace {
+
+TEST(LoaderTest, MeasureRulesOverrideTheDetectorsFieldByField) {
+  Result<Detector> d = LoadDetector(
+      "name: m\nfrequency: PT1H\nsource: {path: x.db}\n"
+      "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
+      "measures:\n"
+      "  - {name: a}\n"
+      "  - {name: b, sensitivity: 80, rules: {max: 50, direction: both, combine: rules_only}}\n"
+      "sensitivity: 40\n"
+      "rules: {min: 10, max: 100, direction: up, sensitivity: 90}\n",
+      "override.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const Rules a = EffectiveRules(*d, 0);
+  EXPECT_EQ(a.min, 10);
+  EXPECT_EQ(a.max, 100);
+  EXPECT_EQ(a.direction, RuleDirection::kUp);
+  EXPECT_EQ(a.sensitivity, 90);
+  EXPECT_FALSE(a.combine.has_value());
+  const Rules b = EffectiveRules(*d, 1);
+  EXPECT_EQ(b.min, 10);  // kept from the detector
+  EXPECT_EQ(b.max, 50);  // the measure's
+  EXPECT_EQ(b.direction, RuleDirection::kBoth);
+  EXPECT_EQ(b.sensitivity, 90);
+  EXPECT_EQ(b.combine, RuleCombine::kRulesOnly);
+  EXPECT_EQ(ModelSensitivity(*d, 0), 40);
+  EXPECT_EQ(ModelSensitivity(*d, 1), 80);
+}
 
 TEST(LoaderTest, AlertRuleFieldsLoadAndRoundTrip) {
   Result<Detector> d = LoadDetector(

@@ -12,7 +12,9 @@ config::Detector MakeDetector(config::Aggregation agg) {
   d.name = "t";
   d.frequency = *Duration::Parse("PT1H");
   d.dimensions = {"platform", "marketplace"};
-  d.measures = {{"v", agg}};
+  d.measures.resize(1);
+  d.measures[0].name = "v";
+  d.measures[0].aggregation = agg;
   return d;
 }
 
