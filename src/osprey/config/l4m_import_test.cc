@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "osprey/config/loader.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::config {
 namespace {
@@ -17,11 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::optional<std::string> ReadShared(const std::string& relative) {
-  std::ifstream in(fs::path(OSPREY_SHARED_DIR) / relative);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return osprey::testing::ReadFile(fs::path(OSPREY_SHARED_DIR) / relative);
 }
 
 bool HasWarning(const ImportResult& r, std::string_view text) {
