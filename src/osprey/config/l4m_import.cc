@@ -429,6 +429,10 @@ Result<ImportResult> ImportL4mParams(std::string_view json_text, const std::stri
   } catch (const json::parse_error& e) {
     return InvalidArgument(fmt::format("{}:{}: not valid JSON: {}", origin,
                                        LineAt(json_text, e.byte == 0 ? 0 : e.byte - 1), e.what()));
+  } catch (const json::exception& e) {
+    // A number too large for a double is out_of_range, not a parse_error: it
+    // escaped and terminated the process (found by fuzz/l4m_import_fuzz.cc).
+    return InvalidArgument(fmt::format("{}: not valid JSON: {}", origin, e.what()));
   }
   try {
     return Convert(reader, root, origin);

@@ -164,6 +164,8 @@ TEST(L4mImportTest, Errors) {
       {R"({"detector_frequency": "PT1H", "alert_threshold": 250,
            "metrics_set": [{"MetricName": "x"}]})",
        "p.json: alert_threshold: expected a severity from 0 to 100"},
+      // Escaped as an exception before (fuzz/l4m_import_fuzz.cc).
+      {R"({"offset": 1E400})", "p.json: not valid JSON"},
   };
   for (const Case& c : cases) {
     Result<ImportResult> r = ImportL4mParams(c.json, "p.json");
