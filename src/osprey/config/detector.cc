@@ -95,4 +95,12 @@ std::optional<RuleDirection> ParseRuleDirection(std::string_view name) {
   return ParseName(name, kAll, &RuleDirectionName);
 }
 
+std::optional<size_t> FindControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return i;
+  }
+  return std::nullopt;
+}
+
 }  // namespace osprey::config

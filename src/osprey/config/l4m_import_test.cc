@@ -166,6 +166,10 @@ TEST(L4mImportTest, Errors) {
        "p.json: alert_threshold: expected a severity from 0 to 100"},
       // Escaped as an exception before (fuzz/l4m_import_fuzz.cc).
       {R"({"offset": 1E400})", "p.json: not valid JSON"},
+      // LoadDetector refuses control characters, so the import does too.
+      {R"({"detector_frequency": "PT1H", "alert_description": "a\u007fb",
+           "metrics_set": [{"MetricName": "x"}]})",
+       "p.json: alert_description: control character 0x7f at position 2"},
   };
   for (const Case& c : cases) {
     Result<ImportResult> r = ImportL4mParams(c.json, "p.json");

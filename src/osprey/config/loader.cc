@@ -200,11 +200,9 @@ class Reader {
     // Control characters (a NUL from a bad copy, an escape) have no place in
     // names, paths or SQL, and YAML cannot write them back in a block scalar.
     const std::string& s = f.node.Scalar();
-    for (size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-        return Error(f, fmt::format("control character 0x{:02x} at position {}; remove it", c, i + 1));
-      }
+    if (auto at = FindControlCharacter(s)) {
+      return Error(f, fmt::format("control character 0x{:02x} at position {}; remove it",
+                                  static_cast<unsigned char>(s[*at]), *at + 1));
     }
     return s;
   }
