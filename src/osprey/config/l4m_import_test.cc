@@ -167,7 +167,7 @@ TEST(L4mImportTest, Errors) {
       // Escaped as an exception before (fuzz/l4m_import_fuzz.cc).
       {R"({"offset": 1E400})", "p.json: not valid JSON"},
       // LoadDetector refuses control characters, so the import does too.
-      {R"({"detector_frequency": "PT1H", "alert_description": "a\u007fb",
+      {R"({"detector_frequency": "PT1H", "alert_name": "a", "alert_description": "a\u007fb",
            "metrics_set": [{"MetricName": "x"}]})",
        "p.json: alert_description: control character 0x7f at position 2"},
   };
