@@ -1,8 +1,9 @@
 // The REST API's query parameter and path id parsers (api/parse.h). The
 // first byte picks the parser; the rest is the value. Invariants: errors are
 // InvalidArgument naming the parameter; accepted integers and numbers lie in
-// the range asked for, and print as text that parses back equal; accepted
-// times print (FormatIso) as text that parses back equal.
+// the range asked for, come from text without NUL bytes, and print as text
+// that parses back equal; accepted times print (FormatIso) as text that
+// parses back equal.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -31,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       FUZZ_CHECK(*x >= 1 && *x <= 500, std::to_string(*x));
+      FUZZ_CHECK(value.find('\0') == std::string_view::npos, "accepted text with a NUL");
       auto back = osprey::api::ParseIntParam("limit", std::to_string(*x), 1, 500);
       FUZZ_CHECK(back.ok() && *back == *x, std::to_string(*x));
       break;
@@ -42,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       FUZZ_CHECK(std::isfinite(*x) && *x >= 0 && *x <= 100, std::to_string(*x));
+      FUZZ_CHECK(value.find('\0') == std::string_view::npos, "accepted text with a NUL");
       break;
     }
     case 2: {
@@ -62,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       FUZZ_CHECK(*id > 0, std::to_string(*id));
+      FUZZ_CHECK(value.find('\0') == std::string_view::npos, "accepted text with a NUL");
       break;
     }
   }

@@ -36,7 +36,7 @@ Result<int64_t> ParseIntParam(std::string_view name, std::string_view value, int
   const std::string v(value);
   char* end = nullptr;
   long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || v.size() > 18 || *end != '\0' || x < min || x > max) {
+  if (v.empty() || v.size() > 18 || end != v.c_str() + v.size() || x < min || x > max) {
     return InvalidArgument(
         fmt::format("query parameter '{}' must be an integer in {}..{}", name, min, max));
   }
@@ -48,7 +48,7 @@ Result<double> ParseNumberParam(std::string_view name, std::string_view value, d
   const std::string v(value);
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || !std::isfinite(x) || x < min || x > max) {
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x) || x < min || x > max) {
     return InvalidArgument(
         fmt::format("query parameter '{}' must be a number in {}..{}", name, min, max));
   }
@@ -67,7 +67,7 @@ Result<int64_t> ParsePathId(std::string_view name, std::string_view value) {
   const std::string v(value);
   char* end = nullptr;
   long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || v.size() > 18 || *end != '\0' || x <= 0) {
+  if (v.empty() || v.size() > 18 || end != v.c_str() + v.size() || x <= 0) {
     return InvalidArgument(
         fmt::format("'{}' is not a valid {} (a positive integer)", v.substr(0, 40), name));
   }
