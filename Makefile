@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench bench check format clean asan api-bench
+.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench bench check format clean asan api-bench fuzz
 
 all: build
 
@@ -17,7 +17,8 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Every test: unit, integration and quality.
+# Every test: unit, integration, quality and the fuzz targets (label fuzz:
+# seed corpus plus a fixed-seed mutation loop, a few seconds each).
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1200
 
@@ -60,6 +61,13 @@ api-bench: build
 
 asan:
 	@$(MAKE) test PRESET=asan
+
+# Coverage-guided fuzzing of every parser (clang + libFuzzer + ASan/UBSan, in
+# build/fuzz), FUZZ_SECONDS each (default 60); FUZZ_TARGETS=csv limits it.
+# Needs clang, which `deps` does not install. See docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

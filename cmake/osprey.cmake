@@ -17,6 +17,15 @@ if(OSPREY_SANITIZE)
   target_link_options(osprey_warnings INTERFACE -fsanitize=address,undefined)
 endif()
 
+# OSPREY_FUZZ (clang only, the `fuzz` preset): every target is instrumented
+# for libFuzzer's coverage and checked by ASan + UBSan.
+if(OSPREY_FUZZ)
+  target_compile_options(osprey_warnings INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(osprey_warnings INTERFACE -fsanitize=address,undefined)
+endif()
+
 # osprey_module(NAME SOURCES ... DEPS ... [PRIVATE_DEPS ...])
 # Declares the library osprey_<NAME>. DEPS are the other modules it may use,
 # as in docs/architecture.md; the link graph enforces the layering.
@@ -47,4 +56,31 @@ function(osprey_test name)
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# osprey_fuzz(NAME DEPS ...)
+# fuzz/NAME_fuzz.cc, a libFuzzer target (LLVMFuzzerTestOneInput) for one
+# parser, with its seed corpus in fuzz/corpus/NAME/. Default build: linked
+# with fuzz/driver.cc and registered as the ctest test fuzz_NAME (label
+# `fuzz`): the corpus plus OSPREY_FUZZ_RUNS fixed-seed mutations, stopped
+# after OSPREY_FUZZ_SECONDS. OSPREY_FUZZ=ON: a libFuzzer binary, built by the
+# target fuzz_all, for `make fuzz` (docs/fuzzing.md).
+set(OSPREY_FUZZ_RUNS 4000 CACHE STRING "Mutated inputs each fuzz_* ctest test runs")
+set(OSPREY_FUZZ_SECONDS 8 CACHE STRING "Time bound of each fuzz_* ctest test's mutation loop")
+function(osprey_fuzz name)
+  cmake_parse_arguments(F "" "" "DEPS" ${ARGN})
+  set(target fuzz_${name})
+  if(OSPREY_FUZZ)
+    add_executable(${target} ${name}_fuzz.cc)
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+    add_dependencies(fuzz_all ${target})
+  else()
+    add_executable(${target} ${name}_fuzz.cc driver.cc)
+    add_test(NAME ${target}
+      COMMAND ${target} ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name}
+              --runs ${OSPREY_FUZZ_RUNS} --max-seconds ${OSPREY_FUZZ_SECONDS}
+      WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+    set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT 120)
+  endif()
+  target_link_libraries(${target} PRIVATE ${F_DEPS} osprey_warnings)
 endfunction()

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <string>
 
+#include "osprey/testing/files.h"
+
 namespace {
 
 struct Ran {
@@ -31,20 +33,11 @@ Ran Osprey(const std::string& args) {
 
 class CliTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
-                                     ("osprey_cli_" + std::to_string(::getpid())));
-    std::filesystem::remove_all(*dir_);
-    std::filesystem::create_directories(*dir_);
-  }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
-  static std::string Dir() { return dir_->string(); }
-  static std::filesystem::path* dir_;
+  static void SetUpTestSuite() { dir_ = new osprey::testing::TempDir("osprey_cli_"); }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string Dir() { return dir_->path().string(); }
+  static inline osprey::testing::TempDir* dir_ = nullptr;
 };
-std::filesystem::path* CliTest::dir_ = nullptr;
 
 const std::string kExample = std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml";
 

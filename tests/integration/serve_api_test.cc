@@ -25,6 +25,7 @@
 #include "osprey/app/demo_data.h"
 #include "osprey/base/clock.h"
 #include "osprey/store/store.h"
+#include "osprey/testing/files.h"
 
 namespace osprey {
 namespace {
@@ -33,12 +34,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::hours;
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string ReadAll(const fs::path& p) { return testing::ReadFile(p).value_or(""); }
 
 // examples/ecommerce.yaml renamed, on `warehouse`, backfilling from `start`.
 std::string DetectorYaml(const std::string& name, const fs::path& warehouse, Instant start) {
@@ -58,8 +54,6 @@ std::string DetectorYaml(const std::string& name, const fs::path& warehouse, Ins
 class ServeApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("osprey_serve_api_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
     fs::create_directories(dir_ / "conf");
     app::DemoOptions o;
     o.days = 56;
@@ -77,7 +71,6 @@ class ServeApiTest : public ::testing::Test {
       int status = 0;
       waitpid(pid_, &status, 0);
     }
-    if (!HasFailure()) fs::remove_all(dir_);
   }
 
   // Starts `osprey serve --port 0` with the testing clock at `now`, running
@@ -145,7 +138,8 @@ class ServeApiTest : public ::testing::Test {
     return false;
   }
 
-  fs::path dir_;
+  testing::TempDir tmp_{"osprey_serve_api_"};
+  const fs::path dir_ = tmp_.path();
   app::DemoData data_;
   std::string state_, token_;
   pid_t pid_ = -1;

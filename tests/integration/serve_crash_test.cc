@@ -23,6 +23,8 @@
 #include "osprey/app/demo_data.h"
 #include "osprey/base/clock.h"
 #include "osprey/store/store.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey {
 namespace {
@@ -107,15 +109,16 @@ std::vector<std::string> Contents(const std::string& path, int64_t* intervals) {
 }
 
 TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
-  const fs::path dir = fs::temp_directory_path() / ("osprey_crash_" + std::to_string(getpid()));
-  fs::remove_all(dir);
+  const testing::TempDir tmp("osprey_crash_");
+  const fs::path& dir = tmp.path();
   fs::create_directories(dir / "conf");
   app::DemoOptions o;
   o.days = 42;
-  const app::DemoData data = app::GenerateDemoData(o);
-  ASSERT_TRUE(app::WriteDemoWarehouse(data, (dir / "warehouse.db").string()).ok());
+  auto w = testing::MakeDemoWarehouse(o, tmp.File("warehouse.db"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  const app::DemoData& data = w->data;
   {
-    std::ifstream in(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml");
+    std::ifstream in(testing::ExampleDetectorPath());
     std::ofstream out(dir / "conf" / "ecommerce.yaml");
     std::string line;
     while (std::getline(in, line)) {
@@ -199,7 +202,6 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
   EXPECT_EQ(intervals, ref_intervals);
   ASSERT_EQ(got.size(), ref.size());
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(got[i], ref[i]) << i;
-  fs::remove_all(dir);
 }
 
 }  // namespace

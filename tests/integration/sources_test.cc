@@ -15,11 +15,12 @@
 
 #include "osprey/app/backtest.h"
 #include "osprey/app/pipeline.h"
-#include "osprey/config/loader.h"
 #include "osprey/connectors/collect_rows.h"
 #include "osprey/connectors/source.h"
 #include "osprey/store/store.h"
 #include "osprey/testing/db_servers.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey {
 namespace {
@@ -42,7 +43,7 @@ class World {
     static World w;
     return w;
   }
-  fs::path dir;
+  testing::TempDir dir{"osprey_it_sources_"};
   DemoData data;
   config::Detector detector;
   std::vector<std::string> reference;
@@ -55,14 +56,8 @@ class World {
   Result<std::vector<std::string>> Run(const config::Detector& d, const std::string& state) {
     OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenStore(store::IsPostgresState(state)
                                                              ? state
-                                                             : (dir / state).string()));
-    app::BacktestRequest r;
-    r.detector = d;
-    r.config_text = "test";
-    r.from = data.start;
-    r.to = data.end;
-    r.now = data.end;
-    OSPREY_RETURN_IF_ERROR(app::RunBacktest(r, *store).status());
+                                                             : dir.File(state)));
+    OSPREY_RETURN_IF_ERROR(testing::Backtest(d, *store, data.start, data.end).status());
     return Snapshot(*store, d.name);
   }
 
@@ -92,24 +87,20 @@ class World {
 
  private:
   World() {
-    dir = fs::temp_directory_path() / fmt::format("osprey_it_sources_{}", ::getpid());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
     app::DemoOptions o;
     o.days = 42;
     o.clean_days = 21;
-    data = app::GenerateDemoData(o);
-    const std::string warehouse = (dir / "warehouse.db").string();
-    Status w = app::WriteDemoWarehouse(data, warehouse);
-    if (!w.ok()) ADD_FAILURE() << w.ToString();
-    detector = *config::LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml");
-    detector.source.path = warehouse;
-    detector.source.connection_env.clear();
+    auto w = testing::MakeDemoWarehouse(o, dir.File("warehouse.db"));
+    if (!w.ok()) {
+      ADD_FAILURE() << w.status().ToString();
+      return;
+    }
+    data = std::move(w->data);
+    detector = std::move(w->detector);
   }
   ~World() {
     pg.reset();
     maria.reset();
-    fs::remove_all(dir);
   }
 
   friend class SourcesIntegrationTest;
@@ -268,7 +259,7 @@ TEST_F(SourcesIntegrationTest, PostgresStateStoreEqualsSqliteStateStore) {
 
 TEST_F(SourcesIntegrationTest, PostgresJsonSecretFileAndUrl) {
   REQUIRE_PG();
-  const fs::path secret = w.dir / "secret.json";
+  const fs::path secret = w.dir.path() / "secret.json";
   std::ofstream(secret) << fmt::format(
       R"({{"username":"{}","password":"{}","engine":"postgres","host":"127.0.0.1","port":{},"db":"osprey"}})",
       testing::kTestUser, testing::kTestPassword, w.pg->port());
@@ -426,7 +417,7 @@ TEST_F(SourcesIntegrationTest, MariadbErrors) {
 }
 
 TEST_F(SourcesIntegrationTest, CsvDirectoryRunEqualsSqliteRun) {
-  const fs::path root = w.dir / "csv";
+  const fs::path root = w.dir.path() / "csv";
   fs::remove_all(root);
   static const TimestampFormat dirs = *TimestampFormat::Parse("yyyyMMdd/HHmm");
   std::map<int64_t, std::string> files;
@@ -497,7 +488,7 @@ TEST_F(SourcesIntegrationTest, ZzPostgresKilledMidQueryIsUnavailableAndCommitsNo
   auto src = connectors::OpenSource(d);
   ASSERT_TRUE(src.ok()) << src.status().ToString();
   KillingSource killing(**src, [&] { w.pg->Kill(); });
-  auto store = *store::OpenSqliteStore((w.dir / "killed-state.db").string());
+  auto store = *store::OpenSqliteStore((w.dir.path() / "killed-state.db").string());
   auto runner = app::DetectorRunner::Create(d, "test", *store, killing);
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   app::RunOptions options;

@@ -4,19 +4,18 @@
 #include "osprey/alerts/deliver.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "osprey/alerts/sign.h"
 #include "osprey/alerts/test_receiver.h"
 #include "osprey/alerts/test_sample.h"
 #include "osprey/base/clock.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::alerts {
 namespace {
@@ -29,37 +28,22 @@ using testing::Reply;
 
 constexpr const char* kSigningKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class DeliveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("osprey_deliver_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = std::move(store::OpenSqliteStore((dir_ / "state.db").string())).value();
+    store_ = std::move(store::OpenSqliteStore(dir_.File("state.db"))).value();
     ASSERT_GT(testing::FillSampleStore(*store_), 0);
     transport_ = NewSystemTransport();
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   EnvLookup Env(int port) {
     const std::string base = "http://127.0.0.1:" + std::to_string(port);
     std::map<std::string, std::string> env = {
         {"HOOK_URL", base + "/hook"}, {"SLACK_URL", base + "/slack"}, {"PD_URL", base + "/pd"},
         {"AM_URL", base + "/am"},     {"PD_KEY", testing::kRoutingKey}, {"HOOK_KEY", kSigningKey},
-        {"ALERT_CMD", "cat >> '" + (dir_ / "command.out").string() + "'; echo >> '" +
-                          (dir_ / "command.out").string() + "'"}};
+        {"ALERT_CMD", "cat >> '" + dir_.File("command.out") + "'; echo >> '" +
+                          dir_.File("command.out") + "'"}};
     return [env](const std::string& name) -> std::optional<std::string> {
       auto it = env.find(name);
       if (it == env.end()) return std::nullopt;
@@ -71,13 +55,14 @@ class DeliveryTest : public ::testing::Test {
     return *store_->ListOutbox({std::nullopt, status, 100, false});
   }
 
-  fs::path dir_;
+  osprey::testing::TempDir dir_{"osprey_deliver_"};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Transport> transport_;
 };
 
 std::string SampleFor(const std::string& name) {
-  return ReadAll(fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts" / "samples" / (name + ".json"));
+  const fs::path samples = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts" / "samples";
+  return osprey::testing::ReadFile(samples / (name + ".json")).value_or("");
 }
 
 TEST_F(DeliveryTest, EveryFormatArrivesExactlyAsDocumented) {
@@ -99,7 +84,7 @@ TEST_F(DeliveryTest, EveryFormatArrivesExactlyAsDocumented) {
   for (const auto& row : rows) {
     const std::string name = testing::SampleName(row);
     if (row.alert == "script") {
-      const std::string out = ReadAll(dir_ / "command.out");
+      const std::string out = osprey::testing::ReadFile(dir_.path() / "command.out").value_or("");
       ASSERT_FALSE(out.empty());
       EXPECT_EQ(ordered_json::parse(out).dump(2) + "\n", SampleFor(name));
       continue;
@@ -249,9 +234,9 @@ TEST_F(DeliveryTest, CommandFailuresAndTimeoutsAreRetried) {
   // A big body to a command that never reads it does not hang.
   auto big = transport_->RunCommand({"sleep 5", std::string(1 << 20, 'x'), 300});
   EXPECT_EQ(big.status().code(), StatusCode::kDeadlineExceeded);
-  const fs::path out = dir_ / "stdin.json";
+  const fs::path out = dir_.path() / "stdin.json";
   EXPECT_EQ(*transport_->RunCommand({"cat > '" + out.string() + "'", "{\"a\":1}", 2000}), 0);
-  EXPECT_EQ(ReadAll(out), "{\"a\":1}");
+  EXPECT_EQ(osprey::testing::ReadFile(out).value_or(""), "{\"a\":1}");
 }
 
 }  // namespace

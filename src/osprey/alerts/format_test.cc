@@ -5,29 +5,21 @@
 #include "osprey/alerts/format.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "osprey/alerts/deliver.h"
 #include "osprey/alerts/test_sample.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::alerts {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class NoTransport final : public Transport {
  public:
@@ -36,16 +28,15 @@ class NoTransport final : public Transport {
 };
 
 TEST(FormatTest, EveryFormatMatchesItsDocumentedSample) {
-  const fs::path db = fs::temp_directory_path() / ("osprey_format_" + std::to_string(::getpid()) + ".db");
-  fs::remove(db);
-  auto store = std::move(store::OpenSqliteStore(db.string())).value();
+  const osprey::testing::TempDir dir("osprey_format_");
+  auto store = std::move(store::OpenSqliteStore(dir.File("state.db"))).value();
   ASSERT_GT(testing::FillSampleStore(*store), 0);
   NoTransport transport;
   Deliverer deliverer(*store, transport);
   const fs::path samples = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts" / "samples";
   const fs::path doc = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts.md";
   const bool update = std::getenv("OSPREY_UPDATE_DOCS") != nullptr;
-  std::string doc_text = ReadAll(doc);
+  std::string doc_text = osprey::testing::ReadFile(doc).value_or("");
   int checked = 0;
   for (const auto& row : *store->ListOutbox({})) {
     auto m = deliverer.BuildMessage(row);
@@ -67,7 +58,8 @@ TEST(FormatTest, EveryFormatMatchesItsDocumentedSample) {
       ASSERT_NE(e, std::string::npos);
       doc_text.replace(b + begin.size(), e - b - begin.size(), pretty);
     }
-    EXPECT_EQ(ReadAll(file), pretty) << "payload of " << name << " changed; see the file comment";
+    EXPECT_EQ(osprey::testing::ReadFile(file).value_or(""), pretty)
+        << "payload of " << name << " changed; see the file comment";
     EXPECT_NE(doc_text.find(begin + pretty + end), std::string::npos)
         << "docs/alerts.md does not show the current " << name << " sample";
     ++checked;
@@ -75,7 +67,6 @@ TEST(FormatTest, EveryFormatMatchesItsDocumentedSample) {
   if (update) std::ofstream(doc) << doc_text;
   EXPECT_EQ(checked, 7);
   store.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
 }
 
 TEST(FormatTest, SlackNamesTheRuleBehindARuleAnomaly) {

@@ -3,10 +3,7 @@
 // 60-day warehouse.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -14,6 +11,8 @@
 #include "osprey/api/server.h"
 #include "osprey/app/backtest.h"
 #include "osprey/config/loader.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::api {
 namespace {
@@ -23,31 +22,19 @@ using nlohmann::json;
 class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() /
-                            ("osprey_api_" + std::to_string(::getpid()))).string());
-    std::filesystem::remove_all(*dir_);
-    std::filesystem::create_directories(*dir_);
-    state_ = new std::string(*dir_ + "/state.db");
+    dir_ = new testing::TempDir("osprey_api_");
+    state_ = new std::string(dir_->File("state.db"));
     app::DemoOptions o;
     o.days = 60;
     o.clean_days = 21;
     o.harder = false;  // the original warehouse: exact row counts and figures
-    app::DemoData data = app::GenerateDemoData(o);
-    const std::string warehouse = *dir_ + "/warehouse.db";
-    ASSERT_TRUE(app::WriteDemoWarehouse(data, warehouse).ok());
-    auto d = config::LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml");
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    d->source.path = warehouse;
-    d->source.connection_env.clear();
-    config_ = new std::string(config::DetectorToYaml(*d));
+    auto w = testing::MakeDemoWarehouse(o, dir_->File("warehouse.db"));
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    const app::DemoData& data = w->data;
+    config_ = new std::string(config::DetectorToYaml(w->detector));
     auto store = std::move(store::OpenSqliteStore(*state_)).value();
-    app::BacktestRequest b;
-    b.detector = *config::LoadDetector(*config_, "test");
-    b.config_text = *config_;
-    b.from = data.start;
-    b.to = data.end;
-    b.now = data.end;
-    auto stats = app::RunBacktest(b, *store);
+    auto stats = testing::Backtest(*config::LoadDetector(*config_, "test"), *store, data.start,
+                                   data.end, *config_);
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     ASSERT_GT(stats->groups, 10);
     admin_ = new std::string(*GenerateToken());
@@ -70,7 +57,7 @@ class ApiTest : public ::testing::Test {
     if (server_) server_->Stop();
     delete server_;
     delete clock_;
-    std::filesystem::remove_all(*dir_);
+    delete dir_;
   }
 
   struct Response {
@@ -114,7 +101,7 @@ class ApiTest : public ::testing::Test {
     return r.j["anomaly_groups"][0]["id"].get<int64_t>();
   }
 
-  static inline std::string* dir_ = nullptr;
+  static inline testing::TempDir* dir_ = nullptr;
   static inline std::string* state_ = nullptr;
   static inline std::string* config_ = nullptr;
   static inline std::string* admin_ = nullptr;

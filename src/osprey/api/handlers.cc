@@ -10,6 +10,7 @@
 #include <set>
 
 #include "osprey/api/internal.h"
+#include "osprey/api/parse.h"
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
 #include "osprey/app/feedback.h"
@@ -18,7 +19,6 @@
 namespace osprey::api::internal {
 namespace {
 
-constexpr size_t kMaxCommentBytes = 2000;
 constexpr int64_t kMaxPageSize = 500;
 constexpr size_t kMaxChartSeries = 8;
 
@@ -147,33 +147,16 @@ Handler SetActive(bool active) {
   };
 }
 
-Result<std::optional<Instant>> BodyTime(const json& body, const std::string& key,
-                                        const TimeZone& zone) {
-  if (!body.contains(key) || body[key].is_null()) return std::optional<Instant>();
-  if (!body[key].is_string()) return InvalidArgument(fmt::format("'{}' must be a date-time string", key));
-  auto t = ParseInstant(body[key].get<std::string>(), zone);
-  if (!t.ok()) return InvalidArgument(fmt::format("'{}': {}", key, t.status().message()));
-  return std::optional<Instant>(*t);
-}
-
 Result<Reply> Backtest(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
   if (!l.detector) return FailedPrecondition("the detector's stored configuration does not load");
-  json body = json::object();
-  if (!c.req.body.empty()) {
-    OSPREY_ASSIGN_OR_RETURN(body, JsonBody(c));
-  }
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (it.key() != "from" && it.key() != "to") {
-      return InvalidArgument(fmt::format("unknown field '{}'; a backtest takes 'from' and 'to'", it.key()));
-    }
-  }
   const config::Detector& d = *l.detector;
+  OSPREY_ASSIGN_OR_RETURN(BacktestBody body, ParseBacktestBody(c.req.body, d.timezone));
   app::BacktestRequest r;
   r.detector = d;
   r.config_text = l.record.config;
-  OSPREY_ASSIGN_OR_RETURN(r.from, BodyTime(body, "from", d.timezone));
-  OSPREY_ASSIGN_OR_RETURN(r.to, BodyTime(body, "to", d.timezone));
+  r.from = body.from;
+  r.to = body.to;
   r.now = c.clock.Now();
   std::optional<Instant> from = r.from ? r.from : d.history_start;
   if (!from) return InvalidArgument("give 'from' (the detector has no history_start)");
@@ -373,32 +356,12 @@ Result<Reply> GetFeedback(Context& c) {
 
 Result<Reply> PutFeedback(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(int64_t id, PathId(c, "id"));
-  OSPREY_ASSIGN_OR_RETURN(json body, JsonBody(c));
+  OSPREY_ASSIGN_OR_RETURN(FeedbackBody body, ParseFeedbackBody(c.req.body));
   app::FeedbackRequest f;
   f.group_id = id;
-  bool has_relevant = false;
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    const std::string& k = it.key();
-    if (k == "relevant") {
-      if (!it->is_boolean()) return InvalidArgument("'relevant' must be true or false");
-      f.relevant = it->get<bool>();
-      has_relevant = true;
-    } else if (k == "series_id") {
-      if (!it->is_null() && !it->is_number_integer()) {
-        return InvalidArgument("'series_id' must be an integer or null");
-      }
-      if (!it->is_null()) f.series_id = it->get<int64_t>();
-    } else if (k == "comment") {
-      if (!it->is_string()) return InvalidArgument("'comment' must be a string");
-      f.comment = it->get<std::string>();
-      if (f.comment.size() > kMaxCommentBytes) {
-        return InvalidArgument(fmt::format("'comment' is longer than {} bytes", kMaxCommentBytes));
-      }
-    } else {
-      return InvalidArgument(fmt::format("unknown field '{}'; feedback takes relevant, series_id, comment", k));
-    }
-  }
-  if (!has_relevant) return InvalidArgument("give 'relevant': true or false");
+  f.relevant = body.relevant;
+  f.series_id = body.series_id;
+  f.comment = std::move(body.comment);
   OSPREY_RETURN_IF_ERROR(c.store.GetGroup(id));
   f.author = c.principal ? c.principal->name : "";
   f.now = c.clock.Now();
@@ -502,59 +465,32 @@ Result<Reply> GetStatus(Context& c) {
 
 Result<int64_t> PathId(const Context& c, const std::string& name) {
   auto it = c.path.find(name);
-  const std::string v = it == c.path.end() ? "" : it->second;
-  char* end = nullptr;
-  long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || v.size() > 18 || *end != '\0' || x <= 0) {
-    return InvalidArgument(fmt::format("'{}' is not a valid {} (a positive integer)", v.substr(0, 40), name));
-  }
-  return static_cast<int64_t>(x);
+  return ParsePathId(name, it == c.path.end() ? "" : it->second);
 }
 
 Result<std::optional<int64_t>> IntQuery(const Context& c, const std::string& name, int64_t min,
                                         int64_t max) {
   if (!c.req.has_param(name.c_str())) return std::optional<int64_t>();
-  std::string v = c.req.get_param_value(name.c_str());
-  char* end = nullptr;
-  long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || v.size() > 18 || *end != '\0' || x < min || x > max) {
-    return InvalidArgument(fmt::format("query parameter '{}' must be an integer in {}..{}", name, min, max));
-  }
+  OSPREY_ASSIGN_OR_RETURN(int64_t x, ParseIntParam(name, c.req.get_param_value(name.c_str()), min, max));
   return std::optional<int64_t>(x);
 }
 
 Result<std::optional<double>> NumberQuery(const Context& c, const std::string& name, double min,
                                           double max) {
   if (!c.req.has_param(name.c_str())) return std::optional<double>();
-  std::string v = c.req.get_param_value(name.c_str());
-  char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || !std::isfinite(x) || x < min || x > max) {
-    return InvalidArgument(fmt::format("query parameter '{}' must be a number in {}..{}", name, min, max));
-  }
+  OSPREY_ASSIGN_OR_RETURN(double x, ParseNumberParam(name, c.req.get_param_value(name.c_str()), min, max));
   return std::optional<double>(x);
 }
 
 Result<std::optional<int64_t>> TimeQuery(const Context& c, const std::string& name) {
   if (!c.req.has_param(name.c_str())) return std::optional<int64_t>();
-  std::string v = c.req.get_param_value(name.c_str());
-  auto t = ParseInstant(v, TimeZone::Utc());
-  if (!t.ok()) {
-    return InvalidArgument(fmt::format("query parameter '{}': {}", name, t.status().message()));
-  }
-  return std::optional<int64_t>(ToUnixSeconds(*t));
+  OSPREY_ASSIGN_OR_RETURN(int64_t t, ParseTimeParam(name, c.req.get_param_value(name.c_str())));
+  return std::optional<int64_t>(t);
 }
 
 std::optional<std::string> StringQuery(const Context& c, const std::string& name) {
   if (!c.req.has_param(name.c_str())) return std::nullopt;
   return c.req.get_param_value(name.c_str());
-}
-
-Result<json> JsonBody(const Context& c) {
-  json body = json::parse(c.req.body, nullptr, false);
-  if (body.is_discarded()) return InvalidArgument("the request body is not valid JSON");
-  if (!body.is_object()) return InvalidArgument("the request body must be a JSON object");
-  return body;
 }
 
 void AddResourceRoutes(std::vector<Route>& routes) {

@@ -52,7 +52,8 @@ struct Route {
 // The /api/v1 resources (handlers.cc).
 void AddResourceRoutes(std::vector<Route>& routes);
 
-// Input helpers. Each returns InvalidArgument naming the parameter.
+// Input helpers over parse.h's pure parsers. Each returns InvalidArgument
+// naming the parameter.
 Result<int64_t> PathId(const Context& c, const std::string& name);
 Result<std::optional<int64_t>> IntQuery(const Context& c, const std::string& name, int64_t min,
                                         int64_t max);
@@ -61,7 +62,5 @@ Result<std::optional<double>> NumberQuery(const Context& c, const std::string& n
 // An ISO-8601 date or date-time; UTC unless it carries an offset.
 Result<std::optional<int64_t>> TimeQuery(const Context& c, const std::string& name);
 std::optional<std::string> StringQuery(const Context& c, const std::string& name);
-// The body as a JSON object; InvalidArgument when it is not one.
-Result<json> JsonBody(const Context& c);
 
 }  // namespace osprey::api::internal

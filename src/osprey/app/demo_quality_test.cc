@@ -6,7 +6,6 @@
 // figures reached, so a regression fails and harmless changes do not.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -14,21 +13,22 @@
 #include "osprey/app/demo_data.h"
 #include "osprey/config/loader.h"
 #include "osprey/store/store.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::app {
 namespace {
 
 TEST(DemoQualityTest, EventPrecisionRecallPerKind) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / "osprey_demo_quality_test").string();
+  testing::TempDir dir("osprey_demo_quality_");
   DemoRequest r;
-  r.config_path = std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml";
-  r.dir = dir;
+  r.config_path = testing::ExampleDetectorPath();
+  r.dir = dir.path().string();
   r.max_groups_shown = 0;
   std::ostringstream demo_out;
   auto ev = RunDemo(r, demo_out);
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
-  auto store = store::OpenSqliteStore(dir + "/state.db");
+  auto store = store::OpenSqliteStore(dir.File("state.db"));
   ASSERT_TRUE(store.ok());
   auto d = config::LoadDetectorFile(r.config_path);
   ASSERT_TRUE(d.ok());
@@ -62,7 +62,6 @@ TEST(DemoQualityTest, EventPrecisionRecallPerKind) {
   EXPECT_GE(at[70].f1(), 0.93);
   EXPECT_GE(at[70].precision(), 0.98);
   EXPECT_GE(at[60].recall(), 0.90);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,27 +1,23 @@
 #include "osprey/app/detect_config.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-
-#include "osprey/app/demo_data.h"
 #include "osprey/config/loader.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::app {
 namespace {
 
 TEST(DetectConfigTest, ProposesTheExampleDetectorFromTheDemoWarehouse) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("osprey_detect_config_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  testing::TempDir dir("osprey_detect_config_");
   DemoOptions o;
   o.days = 7;
-  ASSERT_TRUE(WriteDemoWarehouse(GenerateDemoData(o), (dir / "w.db").string()).ok());
+  auto w = testing::MakeDemoWarehouse(o, dir.File("w.db"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
   DetectConfigRequest req;
   req.type = config::SourceType::kSqlite;
-  req.path = (dir / "w.db").string();
+  req.path = w->path;
   req.query =
       "select e.ts as timestamp, e.views, e.revenue, p.name as platform, m.name as marketplace "
       "from ecommerce e join platform p on e.platform = p.id join marketplace m on "
@@ -41,7 +37,6 @@ TEST(DetectConfigTest, ProposesTheExampleDetectorFromTheDemoWarehouse) {
   // The proposal is a valid detector file.
   auto back = config::LoadDetector(config::DetectorToYaml(d), "proposed.yaml");
   EXPECT_TRUE(back.ok()) << back.status().ToString();
-  std::filesystem::remove_all(dir);
 }
 
 Sample Make(std::vector<std::string> columns, std::vector<std::vector<std::string>> rows) {

@@ -16,8 +16,9 @@
 #include <fmt/format.h>
 
 #include "osprey/app/pipeline.h"
-#include "osprey/app/test_warehouse.h"
 #include "osprey/config/loader.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 #include "osprey/connectors/source.h"
 
 namespace osprey::app {
@@ -38,12 +39,7 @@ class RulesPipelineTest : public ::testing::Test {
   };
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("osprey_rules_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    warehouse_ = (dir_ / "w.db").string();
+    warehouse_ = dir_.File("w.db");
     // v and w: the same values, 700 .. 1300 over the day with the peak at 06:00.
     ASSERT_TRUE(testing::WriteHourlyWarehouse(warehouse_, kStart, kDays, {"v", "w"}, [](int64_t ts, double v) {
                   if (ts == At(2, 3)) v = 1600;  // while the model warms up (it needs 4 weeks)
@@ -53,8 +49,6 @@ class RulesPipelineTest : public ::testing::Test {
                   return v;
                 }).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // The detector with `tail` (detector-level keys such as a rules block)
   // appended and `measures` as its measure list.
   config::Detector Detector(const std::string& tail,
@@ -71,7 +65,7 @@ class RulesPipelineTest : public ::testing::Test {
   }
 
   std::unique_ptr<store::Store> OpenStore(const std::string& name) {
-    return std::move(store::OpenSqliteStore((dir_ / (name + ".db")).string())).value();
+    return std::move(store::OpenSqliteStore(dir_.File(name + ".db"))).value();
   }
 
   // Runs [from, to) with a new runner (so nothing is kept in memory from an
@@ -141,7 +135,7 @@ class RulesPipelineTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"osprey_rules_"};
   std::string warehouse_;
   std::string text_;
 };

@@ -3,19 +3,18 @@
 #include "osprey/app/pipeline.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "osprey/app/backtest.h"
-#include "osprey/app/test_warehouse.h"
 #include "osprey/config/loader.h"
 #include "osprey/connectors/sqlite_source.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::app {
 namespace {
@@ -23,37 +22,19 @@ namespace {
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("osprey_pipeline_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     DemoOptions o;
     o.days = 77;
     o.harder = false;  // the original warehouse: exact row counts and figures
-    data_ = GenerateDemoData(o);
-    warehouse_ = (dir_ / "warehouse.db").string();
-    ASSERT_TRUE(WriteDemoWarehouse(data_, warehouse_).ok());
-    auto d = config::LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml");
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    detector_ = *d;
-    detector_.source.path = warehouse_;
-    detector_.source.connection_env.clear();
-    store_ = std::move(store::OpenSqliteStore((dir_ / "state.db").string())).value();
+    auto w = testing::MakeDemoWarehouse(o, dir_.File("warehouse.db"));
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    data_ = std::move(w->data);
+    detector_ = std::move(w->detector);
+    store_ = std::move(store::OpenSqliteStore(dir_.File("state.db"))).value();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   Result<RunStats> Backtest(Instant from, Instant to) {
-    BacktestRequest r;
-    r.detector = detector_;
-    r.config_text = "test";
-    r.from = from;
-    r.to = to;
-    r.now = to;
-    return RunBacktest(r, *store_);
+    return testing::Backtest(detector_, *store_, from, to);
   }
 
   std::vector<std::string> Snapshot() {
@@ -78,9 +59,8 @@ class PipelineTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"osprey_pipeline_"};
   DemoData data_;
-  std::string warehouse_;
   config::Detector detector_;
   std::unique_ptr<store::Store> store_;
 };
@@ -189,12 +169,7 @@ class FeedbackTest : public ::testing::Test {
   static int64_t At(int64_t day, int64_t hour) { return kStart + (day * 24 + hour) * 3600; }
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("osprey_feedback_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    const std::string warehouse = (dir_ / "w.db").string();
+    const std::string warehouse = dir_.File("w.db");
     ASSERT_TRUE(testing::WriteHourlyWarehouse(warehouse, kStart, kDays, {"v"}, [](int64_t ts, double v) {
                   if (ts == At(30, 10) || ts == At(33, 10)) v += 600;
                   if (ts == At(36, 10)) v += 1500;
@@ -211,8 +186,6 @@ class FeedbackTest : public ::testing::Test {
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     detector_ = *d;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Runs [from, to) live (alerts on) and returns the interval starts of the
   // triggers queued.
   std::set<int64_t> RunLive(store::Store& store, int64_t from, int64_t to) {
@@ -239,7 +212,7 @@ class FeedbackTest : public ::testing::Test {
   // Trains on 30 days without alerts, runs to just after the first spike,
   // records `relevant` on it, then runs the rest; returns the triggers after.
   std::set<int64_t> Scenario(bool relevant, const std::string& name) {
-    auto store = std::move(store::OpenSqliteStore((dir_ / (name + ".db")).string())).value();
+    auto store = std::move(store::OpenSqliteStore(dir_.File(name + ".db"))).value();
     auto source = *connectors::OpenSource(detector_);
     auto runner = *DetectorRunner::Create(detector_, config_, *store, *source);
     RunOptions backfill;  // alerts off
@@ -265,7 +238,7 @@ class FeedbackTest : public ::testing::Test {
     return RunLive(*store, At(30, 12), At(kDays, 0));
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"osprey_feedback_"};
   std::string config_;
   config::Detector detector_;
 };

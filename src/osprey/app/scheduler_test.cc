@@ -6,16 +6,15 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include "osprey/app/demo_data.h"
 #include "osprey/base/clock.h"
-#include "osprey/config/loader.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::app {
 namespace {
@@ -47,27 +46,18 @@ class FlakySource final : public connectors::Source {
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("osprey_scheduler_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     DemoOptions o;
     o.days = 42;
-    data_ = GenerateDemoData(o);
-    warehouse_ = (dir_ / "warehouse.db").string();
-    ASSERT_TRUE(WriteDemoWarehouse(data_, warehouse_).ok());
-    auto d = config::LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml");
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    detector_ = *d;
-    detector_.source.path = warehouse_;
-    detector_.source.connection_env.clear();
+    auto w = testing::MakeDemoWarehouse(o, dir_.File("warehouse.db"));
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    data_ = std::move(w->data);
+    warehouse_ = w->path;
+    detector_ = std::move(w->detector);
     detector_.history_start = data_.start;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<store::Store> OpenStore(const std::string& name) {
-    return std::move(store::OpenSqliteStore((dir_ / name).string())).value();
+    return std::move(store::OpenSqliteStore(dir_.File(name))).value();
   }
 
   SourceFactory Sources() {
@@ -117,7 +107,7 @@ class SchedulerTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"osprey_scheduler_"};
   DemoData data_;
   std::string warehouse_;
   config::Detector detector_;

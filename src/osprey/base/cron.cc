@@ -179,6 +179,9 @@ Result<CronSpec> ParseCron(std::string_view text) {
       if (!a.ok()) return fail(a.status());
       auto b = dash == std::string::npos ? a : ParseValue(fields[5].substr(dash + 1), year);
       if (!b.ok()) return fail(b.status());
+      if (*b < *a) {
+        return fail(InvalidArgument(fmt::format("year field: range '{}' runs backwards", fields[5])));
+      }
       spec.year_from = *a;
       spec.year_to = *b;
     }

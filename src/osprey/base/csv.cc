@@ -24,11 +24,15 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
         i = 0;
         continue;
       }
-      if (!field.empty() && field.back() == '\r') field.pop_back();
       fields.push_back(std::move(field));
       return true;
     }
     char c = line[i];
+    if (!quoted && c == '\r' && i + 1 == line.size()) {
+      // The CR of a CRLF line end; a CR inside quotes is data.
+      ++i;
+      continue;
+    }
     if (quoted) {
       if (c == options_.quote) {
         if (i + 1 < line.size() && line[i + 1] == options_.quote) {

@@ -27,6 +27,14 @@ TEST(CsvTest, QuotesDelimitersAndLineEnds) {
   EXPECT_EQ(semi[0], (std::vector<std::string>{"a", "b;c"}));
 }
 
+TEST(CsvTest, CarriageReturnInsideQuotesIsData) {
+  // Only the CR of a CRLF line end is dropped (found by fuzz/csv_fuzz.cc).
+  auto rows = ReadAll("\"ab\r\"\r\nx,\"y\r\"\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"ab\r"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"x", "y\r"}));
+}
+
 TEST(CsvTest, UnclosedQuoteNamesTheLine) {
   std::istringstream in("a\n\"open\n");
   CsvReader r(in, "t.csv");

@@ -4,6 +4,7 @@
 #include <date/tz.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <exception>
 
@@ -11,6 +12,15 @@ namespace osprey {
 namespace {
 
 constexpr int64_t kDay = 86400;
+// The instants a parser accepts: years 0000 to 9999, the ones FormatIso and
+// four-digit patterns can print back (and date's int days can hold).
+constexpr int64_t kMinSeconds = -62167219200;  // 0000-01-01T00:00:00Z
+constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+
+bool Printable(Instant t) {
+  const int64_t s = ToUnixSeconds(t);
+  return s >= kMinSeconds && s <= kMaxSeconds;
+}
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -382,7 +392,9 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
     }
     if (pos != text.size()) return bad();
     if (neg) v = -v;
-    return FromUnixSeconds(kind_ == Kind::kEpoch ? v : FloorDiv(v, 1000));
+    const Instant t = FromUnixSeconds(kind_ == Kind::kEpoch ? v : FloorDiv(v, 1000));
+    if (!Printable(t)) return bad();
+    return t;
   }
   if (kind_ == Kind::kIso8601) {
     auto r = ParseInstant(text, zone);
@@ -417,8 +429,9 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
   if (pos != text.size()) return bad();
   if (!ValidCivil(y, mo, d, h, mi, s)) return bad();
   int64_t local = DaysFromCivil(y, mo, d) * kDay + h * 3600 + mi * 60 + s;
-  if (has_offset) return FromUnixSeconds(local - off);
-  return zone.FromLocal(local);
+  const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local);
+  if (!Printable(t)) return bad();
+  return t;
 }
 
 std::string TimestampFormat::Format(Instant t, const TimeZone& zone) const {
@@ -429,6 +442,12 @@ std::string TimestampFormat::Format(Instant t, const TimeZone& zone) const {
     case Kind::kPattern: break;
   }
   int64_t offset = zone.OffsetAt(t);
+  const bool has_offset = std::any_of(tokens_.begin(), tokens_.end(),
+                                      [](const Token& tok) { return tok.field == Field::kOffset; });
+  // An offset prints as +hh:mm: one with seconds (local mean time before
+  // 1900) is cut to whole minutes, and the local time shown with it, so the
+  // text still names the same instant (found by fuzz/timestamp_fuzz.cc).
+  if (has_offset) offset -= offset % 60;
   Civil c = ToCivil(ToUnixSeconds(t) + offset);
   std::string out;
   for (const Token& tok : tokens_) {
@@ -489,8 +508,9 @@ Result<Instant> ParseInstant(std::string_view text, const TimeZone& zone) {
   }
   if (!ValidCivil(y, mo, d, h, mi, s)) return bad();
   int64_t local = DaysFromCivil(y, mo, d) * kDay + h * 3600 + mi * 60 + s;
-  if (has_offset) return FromUnixSeconds(local - off);
-  return zone.FromLocal(local);
+  const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local);
+  if (!Printable(t)) return bad();
+  return t;
 }
 
 }  // namespace osprey

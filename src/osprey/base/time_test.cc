@@ -120,6 +120,26 @@ TEST(TimestampFormatTest, QuotedLiteralOffsetAndKeywords) {
   EXPECT_EQ(*iso.ParseValue("2020-10-01T07:00:00+02:00", TimeZone::Utc()), At("2020-10-01T05:00:00Z"));
 }
 
+TEST(TimestampFormatTest, RejectsInstantsBeyondYear9999) {
+  // They could not be printed back as four-digit years (found by fuzz/timestamp_fuzz.cc).
+  EXPECT_FALSE(TimestampFormat::Parse("epoch")->ParseValue("99999999999999999", TimeZone::Utc()).ok());
+  EXPECT_TRUE(TimestampFormat::Parse("epoch")->ParseValue("253402300799", TimeZone::Utc()).ok());
+  auto f = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ssXXX");
+  EXPECT_FALSE(f.ParseValue("9999-12-31 23:59:59-01:00", TimeZone::Utc()).ok());
+  EXPECT_FALSE(f.ParseValue("0000-01-01 00:00:00+01:00", TimeZone::Utc()).ok());
+  EXPECT_FALSE(ParseInstant("9999-12-31T23:00:00-02:00", TimeZone::Utc()).ok());
+  EXPECT_TRUE(ParseInstant("9999-12-31T23:00:00Z", TimeZone::Utc()).ok());
+}
+
+TEST(TimestampFormatTest, OffsetWithSecondsFormatsTheSameInstant) {
+  // Berlin's local mean time before 1893 is +00:53:28; +hh:mm cannot carry the seconds.
+  auto f = *TimestampFormat::Parse("yyyy-MM-dd'T'HH:mm:ssXXX");
+  auto berlin = *TimeZone::Load("Europe/Berlin");
+  const Instant t = At("1850-06-01T12:00:00Z");
+  EXPECT_EQ(f.Format(t, berlin), "1850-06-01T12:53:00+00:53");
+  EXPECT_EQ(*f.ParseValue(f.Format(t, berlin), berlin), t);
+}
+
 TEST(TimestampFormatTest, RejectsUnsupportedPatterns) {
   EXPECT_FALSE(TimestampFormat::Parse("yyyy-MM-dd QQ").ok());
   EXPECT_FALSE(TimestampFormat::Parse("HH:mm").ok());

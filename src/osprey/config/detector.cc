@@ -131,4 +131,12 @@ double ModelSensitivity(const Detector& d, size_t measure) {
   return d.measures.at(measure).sensitivity.value_or(d.sensitivity);
 }
 
+std::optional<size_t> FindControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return i;
+  }
+  return std::nullopt;
+}
+
 }  // namespace osprey::config

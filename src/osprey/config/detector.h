@@ -36,6 +36,11 @@ std::optional<AlertDestination> ParseAlertDestination(std::string_view name);
 std::optional<RuleDirection> ParseRuleDirection(std::string_view name);
 std::optional<RuleCombine> ParseRuleCombine(std::string_view name);
 
+// The 0-based position of the first control character other than tab, LF
+// and CR in `s`, if any. Strings of a detector may not hold them: they have
+// no place in names, paths or SQL, and a YAML block scalar cannot carry them.
+std::optional<size_t> FindControlCharacter(std::string_view s);
+
 // Options of a csv source (docs/sources.md). Ignored by the other types.
 struct CsvSourceOptions {
   // The first line of every file names the columns. Default true; when false

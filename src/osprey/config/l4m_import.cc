@@ -36,12 +36,24 @@ class JsonReader {
     return InvalidArgument(fmt::format("{}: {}: {}", origin_, path, what));
   }
 
+  // What LoadDetector would refuse must not get into the detector either
+  // (a DEL in a description, found by fuzz/l4m_import_fuzz.cc).
+  Status NoControlCharacter(const json& string, std::string_view path) const {
+    const std::string& s = string.get_ref<const std::string&>();
+    if (auto at = FindControlCharacter(s)) {
+      return Error(path, fmt::format("control character 0x{:02x} at position {}",
+                                     static_cast<unsigned char>(s[*at]), *at + 1));
+    }
+    return Status::Ok();
+  }
+
   // The string at obj[key]; nullopt when absent or null.
   Result<std::optional<std::string>> String(const json& obj, const std::string& key,
                                             std::string_view path) const {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) return std::optional<std::string>();
     if (!it->is_string()) return Error(path, fmt::format("expected a string, got {}", it->dump()));
+    OSPREY_RETURN_IF_ERROR(NoControlCharacter(*it, path));
     return std::optional<std::string>(it->get<std::string>());
   }
 
@@ -57,6 +69,7 @@ class JsonReader {
         return Error(fmt::format("{}[{}]", path, i),
                      fmt::format("expected a string, got {}", v.dump()));
       }
+      OSPREY_RETURN_IF_ERROR(NoControlCharacter(v, fmt::format("{}[{}]", path, i)));
       out.push_back(v.get<std::string>());
     }
     return out;
@@ -429,6 +442,10 @@ Result<ImportResult> ImportL4mParams(std::string_view json_text, const std::stri
   } catch (const json::parse_error& e) {
     return InvalidArgument(fmt::format("{}:{}: not valid JSON: {}", origin,
                                        LineAt(json_text, e.byte == 0 ? 0 : e.byte - 1), e.what()));
+  } catch (const json::exception& e) {
+    // A number too large for a double is out_of_range, not a parse_error: it
+    // escaped and terminated the process (found by fuzz/l4m_import_fuzz.cc).
+    return InvalidArgument(fmt::format("{}: not valid JSON: {}", origin, e.what()));
   }
   try {
     return Convert(reader, root, origin);

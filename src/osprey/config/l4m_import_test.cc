@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "osprey/config/loader.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::config {
 namespace {
@@ -17,11 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::optional<std::string> ReadShared(const std::string& relative) {
-  std::ifstream in(fs::path(OSPREY_SHARED_DIR) / relative);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return osprey::testing::ReadFile(fs::path(OSPREY_SHARED_DIR) / relative);
 }
 
 bool HasWarning(const ImportResult& r, std::string_view text) {
@@ -169,6 +164,12 @@ TEST(L4mImportTest, Errors) {
       {R"({"detector_frequency": "PT1H", "alert_threshold": 250,
            "metrics_set": [{"MetricName": "x"}]})",
        "p.json: alert_threshold: expected a severity from 0 to 100"},
+      // Escaped as an exception before (fuzz/l4m_import_fuzz.cc).
+      {R"({"offset": 1E400})", "p.json: not valid JSON"},
+      // LoadDetector refuses control characters, so the import does too.
+      {R"({"detector_frequency": "PT1H", "alert_name": "a", "alert_description": "a\u007fb",
+           "metrics_set": [{"MetricName": "x"}]})",
+       "p.json: alert_description: control character 0x7f at position 2"},
   };
   for (const Case& c : cases) {
     Result<ImportResult> r = ImportL4mParams(c.json, "p.json");

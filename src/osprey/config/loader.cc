@@ -1,5 +1,6 @@
 #include "osprey/config/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -197,7 +198,14 @@ class Reader {
     if (!f.node.IsScalar()) {
       return Error(f, fmt::format("expected a string, got {}", Describe(f.node)));
     }
-    return f.node.Scalar();
+    // Control characters (a NUL from a bad copy, an escape) have no place in
+    // names, paths or SQL, and YAML cannot write them back in a block scalar.
+    const std::string& s = f.node.Scalar();
+    if (auto at = FindControlCharacter(s)) {
+      return Error(f, fmt::format("control character 0x{:02x} at position {}; remove it",
+                                  static_cast<unsigned char>(s[*at]), *at + 1));
+    }
+    return s;
   }
 
   Result<std::string> NonEmptyString(const Field& f) const {
@@ -963,28 +971,77 @@ void EmitStringList(YAML::Emitter& out, const std::vector<std::string>& v) {
   out << YAML::EndSeq;
 }
 
+// Notes where each document of a YAML stream starts, and its first node;
+// builds nothing.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> starts;  // of each document
+  std::vector<YAML::Mark> roots;   // of each document's first node
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (roots.size() < starts.size()) roots.push_back(mark);
+  }
+};
+
 }  // namespace
 
 Result<Detector> LoadDetector(std::string_view text, const std::string& origin) {
   Reader reader(origin);
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    // At most two documents are parsed: yaml-cpp 0.7 neither fails nor moves
+    // on at some stray tokens (a leading ',' or ']'), so YAML::LoadAll loops
+    // forever, collecting empty documents until memory runs out (found by
+    // fuzz/config_loader_fuzz.cc; an API request body could hang a worker).
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    DocumentStarts documents;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(documents); ++i) {
+    }
+    if (documents.starts.size() > 1) {
+      const YAML::Mark& first = documents.starts[0];
+      const YAML::Mark& second = documents.starts[1];
+      if (second.pos == first.pos) {  // no progress: yaml-cpp is stuck
+        return reader.Error(second.line + 1, "",
+                            fmt::format("not valid YAML or JSON: unexpected text at column {}",
+                                        second.column + 1));
+      }
+      const YAML::Mark& at = documents.roots.size() > 1 ? documents.roots[1] : second;
+      return reader.Error(at.line + 1, "",
+                          "more than one YAML document; expected one detector per file");
+    }
+    doc = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     return reader.Error(line, "", fmt::format("not valid YAML or JSON: {}", e.msg));
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (!doc || doc.IsNull()) {
     return reader.Error(1, "", "the file is empty; expected a detector (a map with name, "
                                "frequency, source, query and measures)");
   }
-  if (docs.size() > 1) {
-    return reader.Error(LineOf(docs[1], 1), "",
-                        "more than one YAML document; expected one detector per file");
-  }
   // Node accessors throw only on misuse of the API; still, nothing escapes.
   try {
-    Result<Detector> d = ReadDetector(reader, Field{docs[0], LineOf(docs[0], 1), ""});
+    Result<Detector> d = ReadDetector(reader, Field{doc, LineOf(doc, 1), ""});
     if (d.ok()) d->origin = origin;
     return d;
   } catch (const YAML::Exception& e) {

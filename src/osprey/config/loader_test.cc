@@ -369,6 +369,9 @@ TEST(LoaderTest, OddInputsFailCleanly) {
       "name: shop\nmeasures:\n  - ~\n",
       "name: shop\nfrequency: PT1H\nsource: {path: x}\nquery: \"{{interval_start}}{{interval_end}}\"\n"
       "measures: [{name: v}]\nalerts: [{name: a, target_env: E, dimensions: {? [x] : [y]}}]\n",
+      // yaml-cpp's LoadAll never returned on these (fuzz/config_loader_fuzz.cc).
+      ",",
+      ", aggregation: SUM}\nname: shop\n",
   };
   for (const char* text : inputs) {
     Result<Detector> r = LoadDetector(text, "odd.yaml");
@@ -376,6 +379,18 @@ TEST(LoaderTest, OddInputsFailCleanly) {
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << text;
     EXPECT_EQ(r.status().message().rfind("odd.yaml:", 0), 0u) << r.status().message();
   }
+}
+
+TEST(LoaderTest, ControlCharactersInStringsAreRejected) {
+  // A NUL in the query did not survive DetectorToYaml (found by fuzz/config_loader_fuzz.cc).
+  Result<Detector> r = LoadDetector(
+      "name: m\nfrequency: P1D\nsource: {path: x.db}\n"
+      "query: \"select * from t\\x01\\0 where d >= {{interval_start}} and d < {{interval_end}}\"\n"
+      "measures: [{name: n}]\n",
+      "ctl.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("ctl.yaml:4: query: control character 0x01", 0), 0u)
+      << r.status().message();
 }
 
 TEST(NamesTest, ParseIsCaseInsensitiveInverseOfName) {

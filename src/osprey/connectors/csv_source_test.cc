@@ -1,13 +1,13 @@
 #include "osprey/connectors/csv_source.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "osprey/connectors/collect_rows.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::connectors {
 namespace {
@@ -16,34 +16,30 @@ namespace fs = std::filesystem;
 class CsvSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("osprey_csv_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     d_.name = "shop";
     d_.source.type = config::SourceType::kCsv;
     d_.timestamp_column = "ts";
     d_.timestamp_format = "yyyy-MM-dd HH:mm:ss";
   }
-  void TearDown() override { fs::remove_all(dir_); }
   void Write(const std::string& rel, const std::string& text) {
-    fs::create_directories((dir_ / rel).parent_path());
-    std::ofstream(dir_ / rel, std::ios::binary) << text;
+    fs::create_directories((dir_.path() / rel).parent_path());
+    std::ofstream(dir_.path() / rel, std::ios::binary) << text;
   }
   void WriteGz(const std::string& rel, const std::string& text) {
-    fs::create_directories((dir_ / rel).parent_path());
-    gzFile f = gzopen((dir_ / rel).c_str(), "wb");
+    fs::create_directories((dir_.path() / rel).parent_path());
+    gzFile f = gzopen((dir_.path() / rel).c_str(), "wb");
     gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
     gzclose(f);
   }
   Result<CollectedRows> Read(const std::string& from, const std::string& to) {
-    auto src = CsvSource::Open(dir_.string(), d_);
+    auto src = CsvSource::Open(dir_.path().string(), d_);
     if (!src.ok()) return src.status();
     CollectedRows rows;
     QueryRange r{*ParseInstant(from, TimeZone::Utc()), *ParseInstant(to, TimeZone::Utc())};
     OSPREY_RETURN_IF_ERROR((*src)->Query(r, rows));
     return rows;
   }
-  fs::path dir_;
+  testing::TempDir dir_{"osprey_csv_"};
   config::Detector d_;
 };
 
@@ -84,13 +80,13 @@ TEST_F(CsvSourceTest, ErrorsNameTheFileAndLine) {
   EXPECT_NE(mismatch.status().message().find("b.csv:1"), std::string::npos)
       << mismatch.status().message();
   EXPECT_NE(mismatch.status().message().find("[2025-01-01T00:00:00Z"), std::string::npos);
-  fs::remove(dir_ / "b.csv");
+  fs::remove(dir_.path() / "b.csv");
   Write("c.csv", "ts,v\n\"2025-01-01 00:00:00,1\n");
   auto quote = Read("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z");
   ASSERT_FALSE(quote.ok());
   EXPECT_NE(quote.status().message().find("c.csv:2"), std::string::npos)
       << quote.status().message();
-  EXPECT_EQ(CsvSource::Open((dir_ / "nope").string(), d_).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CsvSource::Open(dir_.File("nope"), d_).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

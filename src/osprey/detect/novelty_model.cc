@@ -11,6 +11,8 @@ namespace {
 
 using internal::Get;
 using internal::Put;
+using internal::AllFinite;
+using internal::CountOk;
 using internal::NegLog10Tail;
 
 constexpr double kRelScaleFloor = 1e-3;  // error scale floor, relative to the range
@@ -312,6 +314,22 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
     return DataLoss("model state does not match the novelty table size");
   }
   if (!Get(state, m->c_)) return DataLoss("model state is truncated");
+  // Positions index the windows and counts are subtracted from each other:
+  // a corrupt value must not reach Observe (found by fuzz/model_state_fuzz.cc).
+  const Core& c = m->c_;
+  bool ok = CountOk(c.n) && CountOk(c.coarse_steps) && CountOk(c.lt_n) &&
+            c.cur_count >= 0 && c.cur_count <= static_cast<int64_t>(m->cur_.size()) &&
+            c.last_novel >= -1 && c.last_novel <= c.n && c.win_pos >= 0 &&
+            c.win_pos < m->p_.window && c.win_len >= 0 && c.win_len <= m->p_.window &&
+            c.coarse_pos >= 0 && c.coarse_pos <= std::max(m->p_.coarse_step, 0) &&
+            AllFinite(c.lo, c.hi, c.pred, c.scale, c.median, c.coarse_max, c.coarse_min,
+                      c.coarse_sum, c.coarse_mean, c.last_novelty, c.win_sum, c.lt_mean, c.lt_var,
+                      c.nwin_sum, c.nlt_mean, c.nlt_var);
+  for (int64_t k : c.novelty_counts) ok = ok && k >= 0 && k <= c.n;
+  for (int64_t k : c.coarse_counts) ok = ok && k >= 0 && k <= c.n;
+  for (float v : c.win) ok = ok && std::isfinite(v);
+  for (float v : c.nwin) ok = ok && std::isfinite(v);
+  if (!ok) return DataLoss("model state is corrupt");
   const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
   if (state.size() != 2 * table_bytes) return DataLoss("model state is truncated or too long");
   std::memcpy(m->cur_.data(), state.data(), table_bytes);

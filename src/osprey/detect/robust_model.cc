@@ -10,6 +10,9 @@ namespace {
 
 using internal::Get;
 using internal::Put;
+using internal::AllFinite;
+using internal::CountOk;
+using internal::kMaxStateTime;
 using internal::NegLog10Tail;
 constexpr double kPointWeight = 0.5;  // weight of the point tail vs the window tail (log p)
 constexpr double kMinSdU = 0.25;      // floor of the long-run sd of u = log(1 + |z|)
@@ -24,6 +27,7 @@ constexpr double kScaleAlpha = 0.02;    // robust scale learning rate
 constexpr double kHuber = 3.0;          // residuals are clipped at this many sigmas
 constexpr double kOutlierZ = 3.5;       // a residual this big starts/extends an outlier run
 constexpr int kShiftRun = 6;            // a run this long is a level shift
+constexpr int kMaxRun = kShiftRun;      // a run ends when it is this long
 constexpr double kErrAlpha = 0.01;      // seasonality comparison learning rate
 constexpr double kSeasonGain = 0.85;    // a profile must cut the error by 15 % to be used
 constexpr double kSeasonAlpha = 0.25;  // seasonal learning rate per cycle
@@ -270,9 +274,21 @@ Result<std::unique_ptr<Model>> RobustSeasonalModel::Restore(const ModelOptions& 
     if (!Get(state, v)) return DataLoss("model state is truncated");
   }
   if (!state.empty()) return DataLoss("model state has trailing bytes");
-  if (m->c_.season < 0 || m->c_.season > 2 || m->c_.win_pos < 0 || m->c_.win_pos >= kWindow) {
-    return DataLoss("model state is corrupt");
-  }
+  // Counts are incremented and subtracted, statistics feed every score: a
+  // corrupt value must not reach Observe (found by fuzz/model_state_fuzz.cc).
+  const Core& c = m->c_;
+  bool ok = c.season >= 0 && c.season <= 2 && c.win_pos >= 0 && c.win_pos < kWindow &&
+            CountOk(c.n) && CountOk(c.lt_n) && c.run_len >= 0 && c.run_len <= kMaxRun &&
+            c.run_growing >= 0 && c.run_growing <= c.run_len && c.run_sign >= -1 &&
+            c.run_sign <= 1 && (c.integer_only == 0 || c.integer_only == 1) &&
+            c.last_time >= -kMaxStateTime && c.last_time <= kMaxStateTime &&
+            AllFinite(c.level, c.trend, c.scale, c.abs_mean, c.err_none, c.err_day, c.err_week,
+                      c.lt_mean, c.lt_var, c.pt_mean, c.pt_var, c.win_sum, c.run_sum,
+                      c.prev_abs_r);
+  for (float v : c.win) ok = ok && std::isfinite(v);
+  for (float v : m->day_) ok = ok && std::isfinite(v);
+  for (float v : m->week_) ok = ok && std::isfinite(v);
+  if (!ok) return DataLoss("model state is corrupt");
   return std::unique_ptr<Model>(std::move(m));
 }
 

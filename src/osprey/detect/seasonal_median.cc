@@ -10,6 +10,7 @@ namespace {
 
 using internal::Get;
 using internal::Put;
+using internal::kMaxStateTime;
 
 constexpr uint16_t kMissing = 0x7fff;  // a NaN pattern: never produced by EncodeHalf
 // Moving mean of absolute errors: a plain mean over the first kErrWindow
@@ -292,6 +293,13 @@ Result<std::unique_ptr<Model>> SeasonalMedianModel::Restore(const ModelOptions& 
   if (!Get(state, m->last_period_) || !Get(state, m->shift_) || !Get(state, shift_set) ||
       shift_set > 1) {
     return DataLoss("model state is truncated or corrupt");
+  }
+  // Periods are subtracted when the model advances: a corrupt one must not
+  // overflow there (found by fuzz/model_state_fuzz.cc).
+  if ((m->last_period_ != INT64_MIN &&
+       (m->last_period_ < -kMaxStateTime || m->last_period_ > kMaxStateTime)) ||
+      m->shift_ < -120 || m->shift_ > 120) {
+    return DataLoss("model state is corrupt");
   }
   m->shift_set_ = shift_set == 1;
   m->unit_ = std::ldexp(1.0, m->shift_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -28,6 +29,19 @@ bool Get(std::string_view& in, T& v) {
   std::memcpy(&v, in.data(), sizeof(T));
   in.remove_prefix(sizeof(T));
   return true;
+}
+
+// Bounds a restored state must respect before a model may use it: counts
+// from a corrupt state could overflow when incremented or subtracted, and
+// NaN or infinite statistics would turn every later score into NaN.
+inline constexpr int64_t kMaxStateCount = int64_t{1} << 48;
+// Times and periods in a state: Unix seconds (or fewer units) within
+// about 35,000 years of 1970.
+inline constexpr int64_t kMaxStateTime = int64_t{1} << 40;
+inline bool CountOk(int64_t n) { return n >= 0 && n <= kMaxStateCount; }
+template <typename... T>
+bool AllFinite(T... v) {
+  return (std::isfinite(static_cast<double>(v)) && ...);
 }
 
 // -log10 of the upper tail probability of a standard normal at z.

@@ -56,6 +56,7 @@ TEST(Cron, AwsForm) {
   ASSERT_TRUE(year.ok()) << year.status().message();
   EXPECT_EQ(NextCronTime(*year, TimeZone::Utc(), At("2025-06-01T00:00:00Z")), At("2026-01-01T00:00:00Z"));
   EXPECT_FALSE(NextCronTime(*year, TimeZone::Utc(), At("2027-01-01T00:00:01Z")).has_value());
+  EXPECT_FALSE(ParseCron("cron(0 0 1 JAN ? 2027-2026)").ok()) << "a year range runs forwards";
 }
 
 TEST(Cron, RejectsBadExpressions) {

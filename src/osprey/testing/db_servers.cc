@@ -14,20 +14,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
+
+#include "osprey/testing/files.h"
 
 namespace osprey::testing {
 namespace fs = std::filesystem;
 namespace {
 
 bool IsRoot() { return geteuid() == 0; }
-
-std::string MakeTempDir(const char* prefix) {
-  std::string tmpl = (fs::temp_directory_path() / fmt::format("{}XXXXXX", prefix)).string();
-  if (mkdtemp(tmpl.data()) == nullptr) return "";
-  return tmpl;
-}
 
 void ChownTree(const std::string& dir, const char* user) {
   struct passwd* pw = getpwnam(user);
@@ -40,10 +35,7 @@ void ChownTree(const std::string& dir, const char* user) {
 }
 
 std::string Tail(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string t = s.str();
+  const std::string t = ReadFile(path).value_or("");
   return t.size() > 2000 ? t.substr(t.size() - 2000) : t;
 }
 

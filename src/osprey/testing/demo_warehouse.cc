@@ -1,25 +1,41 @@
-// Test-only: a small generated SQLite warehouse of one hourly series, for
-// the pipeline tests that need known events on a known shape.
-#pragma once
-
-#include <cmath>
-#include <functional>
-#include <string>
-#include <vector>
+#include "osprey/testing/demo_warehouse.h"
 
 #include <fmt/format.h>
 
-#include "osprey/base/status.h"
-#include "osprey/base/time.h"
+#include <cmath>
+
+#include "osprey/config/loader.h"
 #include "osprey/connectors/sqlite_source.h"
 
-namespace osprey::app::testing {
+namespace osprey::testing {
 
-// Writes table t(ts, <columns>...) at `path`: one row per hour for `days`
-// days from `start`, every column holding the same value: a daily cycle from
-// 700 to 1300 (peak at 06:00 UTC) plus deterministic noise within +-10,
-// passed through `tweak(ts, value)` to inject events.
-inline Status WriteHourlyWarehouse(const std::string& path, int64_t start, int64_t days,
+std::string ExampleDetectorPath() {
+  return std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml";
+}
+
+Result<DemoWarehouse> MakeDemoWarehouse(const app::DemoOptions& options, const std::string& path) {
+  DemoWarehouse w;
+  w.data = app::GenerateDemoData(options);
+  w.path = path;
+  OSPREY_RETURN_IF_ERROR(app::WriteDemoWarehouse(w.data, w.path));
+  OSPREY_ASSIGN_OR_RETURN(w.detector, config::LoadDetectorFile(ExampleDetectorPath()));
+  w.detector.source.path = w.path;
+  w.detector.source.connection_env.clear();
+  return w;
+}
+
+Result<app::RunStats> Backtest(const config::Detector& detector, store::Store& store, Instant from,
+                               Instant to, const std::string& config_text) {
+  app::BacktestRequest r;
+  r.detector = detector;
+  r.config_text = config_text;
+  r.from = from;
+  r.to = to;
+  r.now = to;
+  return app::RunBacktest(r, store);
+}
+
+Status WriteHourlyWarehouse(const std::string& path, int64_t start, int64_t days,
                                    const std::vector<std::string>& columns,
                                    const std::function<double(int64_t ts, double v)>& tweak) {
   OSPREY_ASSIGN_OR_RETURN(auto db, connectors::SqliteWriter::Open(path));
@@ -48,4 +64,4 @@ inline Status WriteHourlyWarehouse(const std::string& path, int64_t start, int64
   return db->InsertRows(fmt::format("insert into t values (?{})", marks), rows);
 }
 
-}  // namespace osprey::app::testing
+}  // namespace osprey::testing

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of osprey's parsers with libFuzzer (`make fuzz`):
+# configures the `fuzz` preset (clang, -fsanitize=fuzzer,address,undefined)
+# in build/fuzz, builds the targets of fuzz/, and runs each for SECONDS.
+# New interesting inputs go to build/fuzz/corpus/<target>/ (the checked-in
+# fuzz/corpus/<target>/ is only read); crashes, leaks and timeouts to
+# build/fuzz/crashes/<target>-*. Exits 1 when any target found one.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      (default: 60 s, every target)
+# clang is not in scripts/install-deps.sh: fuzzing is optional.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-60}
+shift || true
+if ! command -v clang++ >/dev/null; then
+  echo "make fuzz needs clang (apt-get install clang); 'make test' runs the fuzz targets without it" >&2
+  exit 2
+fi
+test -f build/fuzz/build.ninja || cmake --preset fuzz
+cmake --build build/fuzz --target fuzz_all -j "${JOBS:-$(nproc)}"
+
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  for f in fuzz/*_fuzz.cc; do targets+=("$(basename "$f" _fuzz.cc)"); done
+fi
+mkdir -p build/fuzz/crashes
+failed=()
+for t in "${targets[@]}"; do
+  mkdir -p "build/fuzz/corpus/$t"
+  echo "== fuzz_$t for ${seconds}s"
+  if ! build/fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$t-" \
+      "build/fuzz/corpus/$t" "fuzz/corpus/$t" 2>"build/fuzz/$t.log"; then
+    failed+=("$t")
+    grep -E "ERROR|SUMMARY|invariant failed|Test unit written" "build/fuzz/$t.log" | head -5 >&2 || true
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::new_units_added" "build/fuzz/$t.log" | tr '\n' ' ' || true
+  echo
+done
+if ((${#failed[@]} > 0)); then
+  echo "fuzz: crashes in ${failed[*]}: see build/fuzz/crashes/ and build/fuzz/<target>.log" >&2
+  exit 1
+fi
+echo "fuzz: no crash in ${#targets[@]} targets"
