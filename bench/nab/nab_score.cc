@@ -32,6 +32,10 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "suppress_min_rows") o.suppress_min_rows = static_cast<int64_t>(v);
   else if (k == "suppressed_factor") o.suppressed_factor = v;
   else if (k == "pass_stronger") o.pass_stronger = v != 0;
+  else if (k == "quiet_mode") o.quiet_mode = static_cast<int>(v);
+  else if (k == "alarm_tail") o.alarm_tail = v;
+  else if (k == "debounce_rows") o.debounce_rows = static_cast<int64_t>(v);
+  else if (k == "debounce_level") o.debounce_level = v;
   else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);
@@ -56,6 +60,13 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "edge_margin") n.edge_margin = v;
   else if (k == "novelty_likelihood_weight") n.novelty_likelihood_weight = v;
   else if (k == "median_rate") n.median_rate = v;
+  else if (k == "predict_weight") n.predict_weight = v;
+  else if (k == "predict_support") n.predict_support = static_cast<int>(v);
+  else if (k == "predict_share") n.predict_share = v;
+  else if (k == "predict_mode") n.predict_mode = static_cast<int>(v);
+  else if (k == "predict_mix") n.predict_mix = static_cast<int>(v);
+  else if (k == "predict_bits") n.predict_bits = static_cast<int>(v);
+  else if (k == "predict_unseen") n.predict_unseen = static_cast<int>(v);
   else return false;
   return true;
 }

@@ -104,6 +104,23 @@ struct NoveltyParams {
   int calm_rows = 0;
   double calm_level = 0.5;
   double calm_factor = 0.5;
+  // Predictive contexts (after CAD OSE's left/right semi-contexts): each
+  // context of the previous 1..max_context levels counts which level followed
+  // it. A supported context (seen >= predict_support times) fails to predict
+  // the current level when that level followed it in less than predict_share
+  // of its occurrences. predict_mode 0: score = failed contexts / max_context;
+  // 1: mean over supported contexts of 1 - P(level | context). The score gets
+  // the same rarity calibration as the novelty, then is combined with it:
+  // predict_mix 0 takes the larger of novelty and predict_weight * score, 1
+  // mixes (1 - w) * novelty + w * score. predict_weight 0 disables (and
+  // allocates no count table).
+  double predict_weight = 0.0;
+  int predict_support = 2;
+  double predict_share = 0.05;
+  int predict_mode = 0;
+  int predict_mix = 0;
+  int predict_bits = 14;  // 2^bits (fingerprint, count) pairs per generation
+  int predict_unseen = 0;  // 1: an unsupported context counts as failed
 };
 
 

@@ -38,6 +38,9 @@ Status Validate(const NoveltyParams& p) {
       !(p.long_alpha > 0 && p.long_alpha <= 1)) {
     return InvalidArgument("novelty learning rates must be in (0, 1]");
   }
+  if (p.predict_weight > 0 && (p.predict_bits < 6 || p.predict_bits > 24)) {
+    return InvalidArgument("novelty predict_bits must be 6..24");
+  }
   return Status::Ok();
 }
 
@@ -48,7 +51,13 @@ NoveltyModel::NoveltyModel(const ModelOptions& options)
       p_(options.novelty),
       mask_((uint64_t{1} << options.novelty.table_bits) - 1),
       cur_(size_t{1} << options.novelty.table_bits, 0),
-      old_(size_t{1} << options.novelty.table_bits, 0) {}
+      old_(size_t{1} << options.novelty.table_bits, 0) {
+  if (p_.predict_weight > 0) {
+    pmask_ = (uint64_t{1} << p_.predict_bits) - 1;
+    pcur_.assign(size_t{1} << p_.predict_bits, 0);
+    pold_.assign(size_t{1} << p_.predict_bits, 0);
+  }
+}
 
 Result<std::unique_ptr<Model>> NoveltyModel::Create(const ModelOptions& options) {
   OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
@@ -79,6 +88,41 @@ void NoveltyModel::Insert(uint64_t h) {
     std::swap(cur_, old_);
     std::fill(cur_.begin(), cur_.end(), 0u);
     c_.cur_count = 0;
+  }
+}
+
+uint32_t NoveltyModel::PCount(uint64_t h) const {
+  const uint64_t fp = (h >> 32) | 1u;
+  uint32_t total = 0;
+  for (const std::vector<uint64_t>* t : {&pcur_, &pold_}) {
+    for (uint64_t i = h & pmask_;; i = (i + 1) & pmask_) {
+      const uint64_t v = (*t)[i];
+      if (v == 0) break;
+      if ((v >> 32) == fp) {
+        total += static_cast<uint32_t>(v);
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+void NoveltyModel::PAdd(uint64_t h) {
+  const uint64_t fp = (h >> 32) | 1u;
+  uint64_t i = h & pmask_;
+  for (;; i = (i + 1) & pmask_) {
+    const uint64_t v = pcur_[i];
+    if (v == 0) break;
+    if ((v >> 32) == fp) {
+      if (static_cast<uint32_t>(v) != UINT32_MAX) pcur_[i] = v + 1;
+      return;
+    }
+  }
+  pcur_[i] = (fp << 32) | 1u;
+  if (++c_.pcur_count * 2 > static_cast<int64_t>(pcur_.size())) {
+    std::swap(pcur_, pold_);
+    std::fill(pcur_.begin(), pcur_.end(), uint64_t{0});
+    c_.pcur_count = 0;
   }
 }
 
@@ -198,6 +242,53 @@ Score NoveltyModel::Observe(const Observation& obs) {
   double novelty = p_.coarse_step > 0 && p_.coarse_mix == 1
                        ? 0.5 * (calibrated + coarse_novelty)
                        : std::max(calibrated, coarse_novelty);
+  if (p_.predict_weight > 0) {
+    // Contexts are the previous 1..k levels (recent[1..k]); each counts its
+    // occurrences and, paired with the current level, what followed it.
+    const int pavail = static_cast<int>(
+        std::min<int64_t>({c_.n, p_.max_context, NoveltyModel::kMaxContext - 1}));
+    const uint64_t xv = static_cast<uint32_t>(c_.recent[0]);
+    uint64_t g = 0x27d4eb2f165667c5ULL;
+    int failed = 0, supported = 0;
+    double miss = 0;
+    for (int k = 1; k <= pavail; ++k) {
+      g = Mix(g ^ (static_cast<uint64_t>(static_cast<uint32_t>(c_.recent[static_cast<size_t>(k)])) +
+                   (static_cast<uint64_t>(k) << 40) + (uint64_t{2} << 60)));
+      const uint64_t pair = Mix(g ^ (xv + (uint64_t{3} << 60)));
+      const uint32_t cc = PCount(g);
+      const uint32_t pc = PCount(pair);
+      if (cc >= static_cast<uint32_t>(p_.predict_support)) {
+        ++supported;
+        const double share = static_cast<double>(pc) / static_cast<double>(cc);
+        if (share < p_.predict_share) ++failed;
+        miss += 1 - share;
+      } else if (p_.predict_unseen != 0) {
+        ++failed;
+        miss += 1;
+        ++supported;
+      }
+      PAdd(g);
+      PAdd(pair);
+    }
+    double pscore = p_.predict_mode == 0
+                        ? static_cast<double>(failed) / static_cast<double>(p_.max_context)
+                        : (supported > 0 ? miss / supported : 0.0);
+    pscore = std::clamp(pscore, 0.0, 1.0);
+    if (p_.rarity_weight > 0) {
+      const size_t bin = static_cast<size_t>(std::lround(pscore * kPredictBins));
+      int64_t ge = 0, total = 0;
+      for (size_t b = 0; b < c_.predict_counts.size(); ++b) {
+        total += c_.predict_counts[b];
+        if (b >= bin) ge += c_.predict_counts[b];
+      }
+      const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+      const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+      pscore = (1 - p_.rarity_weight) * pscore + p_.rarity_weight * rarity;
+      ++c_.predict_counts[bin];
+    }
+    novelty = p_.predict_mix == 0 ? std::max(novelty, p_.predict_weight * pscore)
+                                  : (1 - p_.predict_weight) * novelty + p_.predict_weight * pscore;
+  }
   if (p_.calm_rows > 0) {
     const bool calm = c_.last_novel < 0 || c_.n - c_.last_novel > p_.calm_rows;
     if (!calm && raw_novelty <= c_.last_novelty) novelty *= p_.calm_factor;
@@ -293,6 +384,8 @@ std::string NoveltyModel::SaveState() const {
   Put(out, c_);
   out.append(reinterpret_cast<const char*>(cur_.data()), cur_.size() * sizeof(uint32_t));
   out.append(reinterpret_cast<const char*>(old_.data()), old_.size() * sizeof(uint32_t));
+  out.append(reinterpret_cast<const char*>(pcur_.data()), pcur_.size() * sizeof(uint64_t));
+  out.append(reinterpret_cast<const char*>(pold_.data()), pold_.size() * sizeof(uint64_t));
   return out;
 }
 
@@ -313,9 +406,16 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
   }
   if (!Get(state, m->c_)) return DataLoss("model state is truncated");
   const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
-  if (state.size() != 2 * table_bytes) return DataLoss("model state is truncated or too long");
+  const size_t ptable_bytes = m->pcur_.size() * sizeof(uint64_t);
+  if (state.size() != 2 * table_bytes + 2 * ptable_bytes) {
+    return DataLoss("model state is truncated or too long");
+  }
   std::memcpy(m->cur_.data(), state.data(), table_bytes);
   std::memcpy(m->old_.data(), state.data() + table_bytes, table_bytes);
+  if (ptable_bytes > 0) {
+    std::memcpy(m->pcur_.data(), state.data() + 2 * table_bytes, ptable_bytes);
+    std::memcpy(m->pold_.data(), state.data() + 2 * table_bytes + ptable_bytes, ptable_bytes);
+  }
   return std::unique_ptr<Model>(std::move(m));
 }
 

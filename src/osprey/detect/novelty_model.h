@@ -39,9 +39,10 @@ namespace osprey::detect {
 
 class NoveltyModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 1;
+  static constexpr uint8_t kStateVersion = 2;
   static constexpr int kMaxContext = 16;
   static constexpr int kMaxWindow = 64;
+  static constexpr int kPredictBins = 32;
 
   // Fails with InvalidArgument on parameters out of range.
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
@@ -78,11 +79,15 @@ class NoveltyModel final : public Model {
     std::array<float, kMaxWindow> nwin{};  // novelty window, same positions
     double nwin_sum = 0;
     double nlt_mean = 0, nlt_var = 0;
+    std::array<int64_t, kPredictBins + 1> predict_counts{};  // by quantised predictive score
+    int64_t pcur_count = 0;
   };
 
   explicit NoveltyModel(const ModelOptions& options);
   bool Seen(uint64_t h) const;
   void Insert(uint64_t h);
+  uint32_t PCount(uint64_t h) const;  // occurrences of key h in both generations
+  void PAdd(uint64_t h);
 
   ModelOptions options_;
   NoveltyParams p_;
@@ -90,6 +95,9 @@ class NoveltyModel final : public Model {
   Core c_;
   std::vector<uint32_t> cur_;  // newer generation of fingerprints (0 = empty)
   std::vector<uint32_t> old_;  // older generation
+  uint64_t pmask_ = 0;
+  std::vector<uint64_t> pcur_;  // predictive counts: fingerprint << 32 | count (0 = empty)
+  std::vector<uint64_t> pold_;
   std::string reason_;
 };
 
