@@ -34,8 +34,11 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "pass_stronger") o.pass_stronger = v != 0;
   else if (k == "quiet_mode") o.quiet_mode = static_cast<int>(v);
   else if (k == "alarm_tail") o.alarm_tail = v;
+  else if (k == "output_rarity_weight") o.output_rarity_weight = v;
+  else if (k == "output_decades") o.output_decades = v;
   else if (k == "debounce_rows") o.debounce_rows = static_cast<int64_t>(v);
   else if (k == "debounce_level") o.debounce_level = v;
+  else if (k == "debounce_margin") o.debounce_margin = v;
   else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);
@@ -67,6 +70,15 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "predict_mix") n.predict_mix = static_cast<int>(v);
   else if (k == "predict_bits") n.predict_bits = static_cast<int>(v);
   else if (k == "predict_unseen") n.predict_unseen = static_cast<int>(v);
+  else if (k == "knn_weight") n.knn_weight = v;
+  else if (k == "knn_dim") n.knn_dim = static_cast<int>(v);
+  else if (k == "knn_step") n.knn_step = static_cast<int>(v);
+  else if (k == "knn_step_seconds") n.knn_step_seconds = static_cast<int64_t>(v);
+  else if (k == "knn_k") n.knn_k = static_cast<int>(v);
+  else if (k == "knn_memory") n.knn_memory = static_cast<int>(v);
+  else if (k == "knn_center") n.knn_center = static_cast<int>(v);
+  else if (k == "knn_warm") n.knn_warm = static_cast<int>(v);
+  else if (k == "knn_mix") n.knn_mix = static_cast<int>(v);
   else return false;
   return true;
 }

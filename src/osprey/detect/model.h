@@ -112,7 +112,7 @@ struct NoveltyParams {
   // 1: mean over supported contexts of 1 - P(level | context). The score gets
   // the same rarity calibration as the novelty, then is combined with it:
   // predict_mix 0 takes the larger of novelty and predict_weight * score, 1
-  // mixes (1 - w) * novelty + w * score. predict_weight 0 disables (and
+  // mixes (1 - w) * novelty + w * score, 2 is the noisy-or 1 - (1 - novelty)(1 - w * score). predict_weight 0 disables (and
   // allocates no count table).
   double predict_weight = 0.0;
   int predict_support = 2;
@@ -121,6 +121,23 @@ struct NoveltyParams {
   int predict_mix = 0;
   int predict_bits = 14;  // 2^bits (fingerprint, count) pairs per generation
   int predict_unseen = 0;  // 1: an unsupported context counts as failed
+  // KNN shape distance (after KNN CAD): the shape of the last knn_dim step
+  // means (steps of knn_step values, in units of the running range; with
+  // knn_center 1 minus the shape's own mean) against the knn_memory shapes
+  // stored before it (the newest knn_dim overlapping ones skipped); the
+  // distance is the mean RMS distance to the knn_k nearest. Its score is a
+  // conformal rarity: min(1, -log10(share of earlier points whose distance
+  // was at least as large) / rarity_decades). Combined like the predictive
+  // score (knn_mix 0: max, 1: weighted mean, 2: noisy-or). knn_weight 0 disables.
+  double knn_weight = 0.0;
+  int knn_dim = 12;
+  int knn_step = 1;
+  int64_t knn_step_seconds = 0;  // > 0: steps of this many seconds (>= 1 value) instead
+  int knn_k = 3;
+  int knn_memory = 256;
+  int knn_center = 0;
+  int knn_warm = 0;  // usable stored shapes needed before distances are scored and counted
+  int knn_mix = 0;
 };
 
 

@@ -43,6 +43,8 @@ class NoveltyModel final : public Model {
   static constexpr int kMaxContext = 16;
   static constexpr int kMaxWindow = 64;
   static constexpr int kPredictBins = 32;
+  static constexpr int kMaxKnnDim = 32;
+  static constexpr int kKnnBins = 96;
 
   // Fails with InvalidArgument on parameters out of range.
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
@@ -81,6 +83,12 @@ class NoveltyModel final : public Model {
     double nlt_mean = 0, nlt_var = 0;
     std::array<int64_t, kPredictBins + 1> predict_counts{};  // by quantised predictive score
     int64_t pcur_count = 0;
+    std::array<float, kMaxKnnDim> knn_recent{};  // closed step means, newest first
+    int64_t knn_steps = 0;   // closed steps
+    int64_t knn_stored = 0;  // shapes stored in the memory ring
+    int32_t knn_pos = 0;     // values in the open step
+    double knn_sum = 0;      // their sum
+    std::array<int64_t, kKnnBins + 1> knn_counts{};  // by log-distance bin
   };
 
   explicit NoveltyModel(const ModelOptions& options);
@@ -98,6 +106,8 @@ class NoveltyModel final : public Model {
   uint64_t pmask_ = 0;
   std::vector<uint64_t> pcur_;  // predictive counts: fingerprint << 32 | count (0 = empty)
   std::vector<uint64_t> pold_;
+  int knn_step_ = 1;             // values per KNN step
+  std::vector<float> knn_mem_;  // knn_memory shapes of knn_dim values, a ring
   std::string reason_;
 };
 

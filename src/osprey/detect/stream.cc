@@ -47,6 +47,8 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   double quiet_level = 0;  // score of the alarm that started the quiet period
   constexpr int kTailBins = 1000;
   std::vector<int64_t> tail_counts(options.alarm_tail > 0 ? kTailBins + 1 : 0, 0);
+  std::vector<int64_t> out_counts(options.output_rarity_weight > 0 ? kTailBins + 1 : 0, 0);
+  int64_t out_rows = 0;
   int64_t ready_rows = 0;
   int64_t debounce = 0;       // rows left in the debounce period
   double debounce_peak = 0;   // score that started it
@@ -59,6 +61,16 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
     s.detail = model->Observe({t, t, row.value});
     s.anomaly = s.detail.ready ? std::clamp(s.detail.anomaly, 0.0, 1.0) : 0.0;
     ++seen;
+    if (options.output_rarity_weight > 0 && s.detail.ready) {
+      const size_t bin = static_cast<size_t>(std::lround(s.anomaly * kTailBins));
+      int64_t ge = 0;
+      for (size_t b = bin; b < out_counts.size(); ++b) ge += out_counts[b];
+      const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(out_rows) + 1);
+      const double rarity = std::min(1.0, -std::log10(share) / options.output_decades);
+      ++out_counts[bin];
+      ++out_rows;
+      s.anomaly = (1 - options.output_rarity_weight) * s.anomaly + options.output_rarity_weight * rarity;
+    }
     bool alarm = s.anomaly >= options.alarm_level;
     if (options.alarm_tail > 0 && s.detail.ready) {
       const size_t bin = static_cast<size_t>(std::lround(s.anomaly * kTailBins));
@@ -88,7 +100,7 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
       --quiet;
     }
     if (options.debounce_rows > 0 && quiet == 0) {
-      if (debounce > 0 && s.anomaly <= debounce_peak) {
+      if (debounce > 0 && s.anomaly <= debounce_peak + options.debounce_margin) {
         --debounce;
         s.anomaly = 0;
       } else if (s.anomaly >= options.debounce_level) {

@@ -48,8 +48,15 @@ struct StreamOptions {
   // makes the next debounce_rows rows score 0 unless they score higher (a
   // higher one restarts the debounce), so a burst of sub-alarm rows counts
   // once. 0 rows disables.
+  // > 0: the model's score becomes (1 - w) * score + w * rarity, where
+  // rarity = min(1, -log10(share of earlier ready rows of this series scoring
+  // at least as high) / output_decades): a per-series empirical tail, so one
+  // threshold means the same rarity on every series.
+  double output_rarity_weight = 0.0;
+  double output_decades = 4.0;
   int64_t debounce_rows = 0;
   double debounce_level = 0.5;
+  double debounce_margin = 0.0;  // "higher" means above the start + margin
 };
 
 struct StreamScore {
