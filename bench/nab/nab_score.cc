@@ -78,6 +78,10 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "knn_memory") n.knn_memory = static_cast<int>(v);
   else if (k == "knn_center") n.knn_center = static_cast<int>(v);
   else if (k == "knn_warm") n.knn_warm = static_cast<int>(v);
+  else if (k == "knn2_weight") n.knn2_weight = v;
+  else if (k == "knn2_dim") n.knn2_dim = static_cast<int>(v);
+  else if (k == "knn2_step_seconds") n.knn2_step_seconds = static_cast<int64_t>(v);
+  else if (k == "knn2_warm") n.knn2_warm = static_cast<int>(v);
   else if (k == "knn_mix") n.knn_mix = static_cast<int>(v);
   else return false;
   return true;

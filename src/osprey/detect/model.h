@@ -138,6 +138,12 @@ struct NoveltyParams {
   int knn_center = 0;
   int knn_warm = 0;  // usable stored shapes needed before distances are scored and counted
   int knn_mix = 0;
+  // A second KNN channel (shares knn_k, knn_memory, knn_center, knn_mix),
+  // meant for long shapes such as a day of hourly steps. 0 weight disables.
+  double knn2_weight = 0.0;
+  int knn2_dim = 24;
+  int64_t knn2_step_seconds = 3600;
+  int knn2_warm = 200;
 };
 
 

@@ -41,9 +41,10 @@ Status Validate(const NoveltyParams& p) {
   if (p.predict_weight > 0 && (p.predict_bits < 6 || p.predict_bits > 24)) {
     return InvalidArgument("novelty predict_bits must be 6..24");
   }
-  if (p.knn_weight > 0 &&
+  if ((p.knn_weight > 0 || p.knn2_weight > 0) &&
       (p.knn_dim < 1 || p.knn_dim > NoveltyModel::kMaxKnnDim || p.knn_step < 1 || p.knn_k < 1 ||
-       p.knn_memory < p.knn_dim + p.knn_k || p.knn_memory > 65536)) {
+       p.knn2_dim < 1 || p.knn2_dim > NoveltyModel::kMaxKnnDim ||
+       p.knn_memory < std::max(p.knn_dim, p.knn2_dim) + p.knn_k || p.knn_memory > 65536)) {
     return InvalidArgument("novelty knn options out of range");
   }
   return Status::Ok();
@@ -62,12 +63,21 @@ NoveltyModel::NoveltyModel(const ModelOptions& options)
     pcur_.assign(size_t{1} << p_.predict_bits, 0);
     pold_.assign(size_t{1} << p_.predict_bits, 0);
   }
-  if (p_.knn_weight > 0) {
-    knn_step_ = p_.knn_step_seconds > 0
-                    ? static_cast<int>(std::clamp<int64_t>(
-                          p_.knn_step_seconds / std::max<int64_t>(options.interval_seconds, 1), 1, 1 << 20))
-                    : p_.knn_step;
-    knn_mem_.assign(static_cast<size_t>(p_.knn_memory) * static_cast<size_t>(p_.knn_dim), 0.0f);
+  const double weights[2] = {p_.knn_weight, p_.knn2_weight};
+  const int dims[2] = {p_.knn_dim, p_.knn2_dim};
+  const int64_t secs[2] = {p_.knn_step_seconds, p_.knn2_step_seconds};
+  const int steps[2] = {p_.knn_step, 1};
+  const int warms[2] = {p_.knn_warm, p_.knn2_warm};
+  for (size_t ch = 0; ch < 2; ++ch) {
+    if (!(weights[ch] > 0)) continue;
+    KnnConf& k = knn_conf_[ch];
+    k.weight = weights[ch];
+    k.dim = dims[ch];
+    k.warm = warms[ch];
+    k.step = secs[ch] > 0 ? static_cast<int>(std::clamp<int64_t>(
+                                secs[ch] / std::max<int64_t>(options.interval_seconds, 1), 1, 1 << 20))
+                          : steps[ch];
+    knn_mem_[ch].assign(static_cast<size_t>(p_.knn_memory) * static_cast<size_t>(k.dim), 0.0f);
   }
 }
 
@@ -136,6 +146,75 @@ void NoveltyModel::PAdd(uint64_t h) {
     std::fill(pcur_.begin(), pcur_.end(), uint64_t{0});
     c_.pcur_count = 0;
   }
+}
+
+double NoveltyModel::KnnScore(size_t ch, double x) {
+  const KnnConf& kc = knn_conf_[ch];
+  KnnCore& kn = c_.knn[ch];
+  const size_t dim = static_cast<size_t>(kc.dim);
+  const double kspan = std::max({c_.hi - c_.lo, 1e-9 * std::abs(x), 1e-12});
+  kn.sum += x;
+  ++kn.pos;
+  // The current shape: the open step's mean, then the newest closed steps.
+  std::array<float, kMaxKnnDim> shape{};
+  shape[0] = static_cast<float>((kn.sum / kn.pos - c_.lo) / kspan);
+  for (size_t j = 1; j < dim; ++j) shape[j] = kn.recent[j - 1];
+  if (p_.knn_center != 0) {
+    float m = 0;
+    for (size_t j = 0; j < dim; ++j) m += shape[j];
+    m /= static_cast<float>(dim);
+    for (size_t j = 0; j < dim; ++j) shape[j] -= m;
+  }
+  double kscore = 0;
+  const int64_t mem = p_.knn_memory;
+  const int64_t usable = std::min<int64_t>(kn.stored, mem) - kc.dim;
+  if (kn.steps >= kc.dim && usable >= std::max(p_.knn_k, kc.warm)) {
+    std::array<float, 64> best;
+    const size_t k = static_cast<size_t>(std::min(p_.knn_k, 64));
+    std::fill(best.begin(), best.begin() + static_cast<long>(k), 1e30f);
+    for (int64_t age = kc.dim; age < kc.dim + usable; ++age) {
+      const int64_t slot = ((kn.stored - 1 - age) % mem + mem) % mem;
+      const float* v = knn_mem_[ch].data() + static_cast<size_t>(slot) * dim;
+      float d = 0;
+      const float worst = best[k - 1];
+      for (size_t j = 0; j < dim && d < worst; ++j) {
+        const float e = v[j] - shape[j];
+        d += e * e;
+      }
+      if (d < worst) {
+        size_t pos = k - 1;
+        while (pos > 0 && best[pos - 1] > d) {
+          best[pos] = best[pos - 1];
+          --pos;
+        }
+        best[pos] = d;
+      }
+    }
+    double dist = 0;
+    for (size_t j = 0; j < k; ++j) dist += std::sqrt(static_cast<double>(best[j]) / static_cast<double>(dim));
+    dist /= static_cast<double>(k);
+    const double lg = std::log10(std::max(dist, 1e-12));
+    const size_t bin = static_cast<size_t>(std::clamp((lg + 5.0) * 16.0, 0.0, static_cast<double>(kKnnBins)));
+    int64_t ge = 0, total = 0;
+    for (size_t b = 0; b < kn.counts.size(); ++b) {
+      total += kn.counts[b];
+      if (b >= bin) ge += kn.counts[b];
+    }
+    const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+    kscore = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+    ++kn.counts[bin];
+  }
+  if (kn.pos >= kc.step) {  // close the step: store the shape, shift
+    float* dst = knn_mem_[ch].data() + static_cast<size_t>(kn.stored % mem) * dim;
+    std::copy(shape.begin(), shape.begin() + static_cast<long>(dim), dst);
+    ++kn.stored;
+    std::copy_backward(kn.recent.begin(), kn.recent.end() - 1, kn.recent.end());
+    kn.recent[0] = static_cast<float>((kn.sum / kn.pos - c_.lo) / kspan);
+    ++kn.steps;
+    kn.pos = 0;
+    kn.sum = 0;
+  }
+  return kscore;
 }
 
 Score NoveltyModel::Observe(const Observation& obs) {
@@ -302,73 +381,13 @@ Score NoveltyModel::Observe(const Observation& obs) {
               : p_.predict_mix == 1 ? (1 - p_.predict_weight) * novelty + p_.predict_weight * pscore
                                     : 1 - (1 - novelty) * (1 - p_.predict_weight * pscore);
   }
-  if (p_.knn_weight > 0) {
-    const size_t dim = static_cast<size_t>(p_.knn_dim);
-    const double kspan = std::max({c_.hi - c_.lo, 1e-9 * std::abs(x), 1e-12});
-    c_.knn_sum += x;
-    ++c_.knn_pos;
-    // The current shape: the open step's mean, then the newest closed steps.
-    std::array<float, kMaxKnnDim> shape{};
-    shape[0] = static_cast<float>((c_.knn_sum / c_.knn_pos - c_.lo) / kspan);
-    for (size_t j = 1; j < dim; ++j) shape[j] = c_.knn_recent[j - 1];
-    if (p_.knn_center != 0) {
-      float m = 0;
-      for (size_t j = 0; j < dim; ++j) m += shape[j];
-      m /= static_cast<float>(dim);
-      for (size_t j = 0; j < dim; ++j) shape[j] -= m;
-    }
-    double kscore = 0;
-    const int64_t mem = p_.knn_memory;
-    const int64_t usable = std::min<int64_t>(c_.knn_stored, mem) - p_.knn_dim;
-    if (c_.knn_steps >= p_.knn_dim && usable >= std::max(p_.knn_k, p_.knn_warm)) {
-      std::array<float, 64> best;
-      const size_t k = static_cast<size_t>(std::min(p_.knn_k, 64));
-      std::fill(best.begin(), best.begin() + static_cast<long>(k), 1e30f);
-      for (int64_t age = p_.knn_dim; age < p_.knn_dim + usable; ++age) {
-        const int64_t slot = ((c_.knn_stored - 1 - age) % mem + mem) % mem;
-        const float* v = knn_mem_.data() + static_cast<size_t>(slot) * dim;
-        float d = 0;
-        const float worst = best[k - 1];
-        for (size_t j = 0; j < dim && d < worst; ++j) {
-          const float e = v[j] - shape[j];
-          d += e * e;
-        }
-        if (d < worst) {
-          size_t pos = k - 1;
-          while (pos > 0 && best[pos - 1] > d) {
-            best[pos] = best[pos - 1];
-            --pos;
-          }
-          best[pos] = d;
-        }
-      }
-      double dist = 0;
-      for (size_t j = 0; j < k; ++j) dist += std::sqrt(static_cast<double>(best[j]) / static_cast<double>(dim));
-      dist /= static_cast<double>(k);
-      const double lg = std::log10(std::max(dist, 1e-12));
-      const size_t bin = static_cast<size_t>(std::clamp((lg + 5.0) * 16.0, 0.0, static_cast<double>(kKnnBins)));
-      int64_t ge = 0, total = 0;
-      for (size_t b = 0; b < c_.knn_counts.size(); ++b) {
-        total += c_.knn_counts[b];
-        if (b >= bin) ge += c_.knn_counts[b];
-      }
-      const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
-      kscore = std::min(1.0, -std::log10(share) / p_.rarity_decades);
-      ++c_.knn_counts[bin];
-    }
-    if (c_.knn_pos >= knn_step_) {  // close the step: store the shape, shift
-      float* dst = knn_mem_.data() + static_cast<size_t>(c_.knn_stored % mem) * dim;
-      std::copy(shape.begin(), shape.begin() + static_cast<long>(dim), dst);
-      ++c_.knn_stored;
-      std::copy_backward(c_.knn_recent.begin(), c_.knn_recent.end() - 1, c_.knn_recent.end());
-      c_.knn_recent[0] = static_cast<float>((c_.knn_sum / c_.knn_pos - c_.lo) / kspan);
-      ++c_.knn_steps;
-      c_.knn_pos = 0;
-      c_.knn_sum = 0;
-    }
-    novelty = p_.knn_mix == 0   ? std::max(novelty, p_.knn_weight * kscore)
-              : p_.knn_mix == 1 ? (1 - p_.knn_weight) * novelty + p_.knn_weight * kscore
-                                : 1 - (1 - novelty) * (1 - p_.knn_weight * kscore);
+  for (size_t ch = 0; ch < 2; ++ch) {
+    const KnnConf& k = knn_conf_[ch];
+    if (!(k.weight > 0)) continue;
+    const double kscore = KnnScore(ch, x);
+    novelty = p_.knn_mix == 0   ? std::max(novelty, k.weight * kscore)
+              : p_.knn_mix == 1 ? (1 - k.weight) * novelty + k.weight * kscore
+                                : 1 - (1 - novelty) * (1 - k.weight * kscore);
   }
   if (p_.calm_rows > 0) {
     const bool calm = c_.last_novel < 0 || c_.n - c_.last_novel > p_.calm_rows;
@@ -467,7 +486,9 @@ std::string NoveltyModel::SaveState() const {
   out.append(reinterpret_cast<const char*>(old_.data()), old_.size() * sizeof(uint32_t));
   out.append(reinterpret_cast<const char*>(pcur_.data()), pcur_.size() * sizeof(uint64_t));
   out.append(reinterpret_cast<const char*>(pold_.data()), pold_.size() * sizeof(uint64_t));
-  out.append(reinterpret_cast<const char*>(knn_mem_.data()), knn_mem_.size() * sizeof(float));
+  for (const std::vector<float>& m : knn_mem_) {
+    out.append(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(float));
+  }
   return out;
 }
 
@@ -489,7 +510,7 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
   if (!Get(state, m->c_)) return DataLoss("model state is truncated");
   const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
   const size_t ptable_bytes = m->pcur_.size() * sizeof(uint64_t);
-  const size_t knn_bytes = m->knn_mem_.size() * sizeof(float);
+  const size_t knn_bytes = (m->knn_mem_[0].size() + m->knn_mem_[1].size()) * sizeof(float);
   if (state.size() != 2 * table_bytes + 2 * ptable_bytes + knn_bytes) {
     return DataLoss("model state is truncated or too long");
   }
@@ -499,8 +520,11 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
     std::memcpy(m->pcur_.data(), state.data() + 2 * table_bytes, ptable_bytes);
     std::memcpy(m->pold_.data(), state.data() + 2 * table_bytes + ptable_bytes, ptable_bytes);
   }
-  if (knn_bytes > 0) {
-    std::memcpy(m->knn_mem_.data(), state.data() + 2 * table_bytes + 2 * ptable_bytes, knn_bytes);
+  size_t at = 2 * table_bytes + 2 * ptable_bytes;
+  for (std::vector<float>& k : m->knn_mem_) {
+    if (k.empty()) continue;
+    std::memcpy(k.data(), state.data() + at, k.size() * sizeof(float));
+    at += k.size() * sizeof(float);
   }
   return std::unique_ptr<Model>(std::move(m));
 }

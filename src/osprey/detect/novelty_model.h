@@ -56,6 +56,18 @@ class NoveltyModel final : public Model {
   std::string SaveState() const override;
 
  private:
+  struct KnnCore {  // one KNN channel's running state
+    std::array<float, kMaxKnnDim> recent{};  // closed step means, newest first
+    int64_t steps = 0;   // closed steps
+    int64_t stored = 0;  // shapes stored in the memory ring
+    int32_t pos = 0;     // values in the open step
+    double sum = 0;      // their sum
+    std::array<int64_t, kKnnBins + 1> counts{};  // by log-distance bin
+  };
+  struct KnnConf {  // one KNN channel's settings, resolved for the interval
+    double weight = 0;
+    int dim = 1, step = 1, warm = 0;
+  };
   struct Core {  // trivially copyable, saved as bytes
     int64_t n = 0;
     double lo = 0, hi = 0;
@@ -83,12 +95,7 @@ class NoveltyModel final : public Model {
     double nlt_mean = 0, nlt_var = 0;
     std::array<int64_t, kPredictBins + 1> predict_counts{};  // by quantised predictive score
     int64_t pcur_count = 0;
-    std::array<float, kMaxKnnDim> knn_recent{};  // closed step means, newest first
-    int64_t knn_steps = 0;   // closed steps
-    int64_t knn_stored = 0;  // shapes stored in the memory ring
-    int32_t knn_pos = 0;     // values in the open step
-    double knn_sum = 0;      // their sum
-    std::array<int64_t, kKnnBins + 1> knn_counts{};  // by log-distance bin
+    std::array<KnnCore, 2> knn{};
   };
 
   explicit NoveltyModel(const ModelOptions& options);
@@ -106,8 +113,9 @@ class NoveltyModel final : public Model {
   uint64_t pmask_ = 0;
   std::vector<uint64_t> pcur_;  // predictive counts: fingerprint << 32 | count (0 = empty)
   std::vector<uint64_t> pold_;
-  int knn_step_ = 1;             // values per KNN step
-  std::vector<float> knn_mem_;  // knn_memory shapes of knn_dim values, a ring
+  double KnnScore(size_t ch, double x);  // updates channel ch, returns its rarity score
+  std::array<KnnConf, 2> knn_conf_{};
+  std::array<std::vector<float>, 2> knn_mem_;  // knn_memory shapes of dim values, rings
   std::string reason_;
 };
 
