@@ -83,6 +83,7 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "knn2_step_seconds") n.knn2_step_seconds = static_cast<int64_t>(v);
   else if (k == "knn2_warm") n.knn2_warm = static_cast<int>(v);
   else if (k == "knn_mix") n.knn_mix = static_cast<int>(v);
+  else if (k == "knn_eval") n.knn_eval = static_cast<int>(v);
   else return false;
   return true;
 }

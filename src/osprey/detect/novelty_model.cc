@@ -78,6 +78,7 @@ NoveltyModel::NoveltyModel(const ModelOptions& options)
                                 secs[ch] / std::max<int64_t>(options.interval_seconds, 1), 1, 1 << 20))
                           : steps[ch];
     knn_mem_[ch].assign(static_cast<size_t>(p_.knn_memory) * static_cast<size_t>(k.dim), 0.0f);
+    knn_part_[ch].assign(static_cast<size_t>(p_.knn_memory), 0.0f);
   }
 }
 
@@ -165,21 +166,27 @@ double NoveltyModel::KnnScore(size_t ch, double x) {
     m /= static_cast<float>(dim);
     for (size_t j = 0; j < dim; ++j) shape[j] -= m;
   }
-  double kscore = 0;
+  double kscore = p_.knn_eval == 1 ? kn.held : 0.0;
   const int64_t mem = p_.knn_memory;
   const int64_t usable = std::min<int64_t>(kn.stored, mem) - kc.dim;
-  if (kn.steps >= kc.dim && usable >= std::max(p_.knn_k, kc.warm)) {
+  const bool closing = kn.pos >= kc.step;
+  if (kn.steps >= kc.dim && usable >= std::max(p_.knn_k, kc.warm) && (p_.knn_eval == 0 || closing)) {
     std::array<float, 64> best;
     const size_t k = static_cast<size_t>(std::min(p_.knn_k, 64));
     std::fill(best.begin(), best.begin() + static_cast<long>(k), 1e30f);
     for (int64_t age = kc.dim; age < kc.dim + usable; ++age) {
       const int64_t slot = ((kn.stored - 1 - age) % mem + mem) % mem;
       const float* v = knn_mem_[ch].data() + static_cast<size_t>(slot) * dim;
-      float d = 0;
       const float worst = best[k - 1];
-      for (size_t j = 0; j < dim && d < worst; ++j) {
-        const float e = v[j] - shape[j];
-        d += e * e;
+      float d = 0;
+      if (p_.knn_center == 0) {
+        const float e = v[0] - shape[0];
+        d = knn_part_[ch][static_cast<size_t>(slot)] + e * e;
+      } else {
+        for (size_t j = 0; j < dim && d < worst; ++j) {
+          const float e = v[j] - shape[j];
+          d += e * e;
+        }
       }
       if (d < worst) {
         size_t pos = k - 1;
@@ -203,8 +210,9 @@ double NoveltyModel::KnnScore(size_t ch, double x) {
     const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
     kscore = std::min(1.0, -std::log10(share) / p_.rarity_decades);
     ++kn.counts[bin];
+    kn.held = kscore;
   }
-  if (kn.pos >= kc.step) {  // close the step: store the shape, shift
+  if (closing) {  // close the step: store the shape, shift
     float* dst = knn_mem_[ch].data() + static_cast<size_t>(kn.stored % mem) * dim;
     std::copy(shape.begin(), shape.begin() + static_cast<long>(dim), dst);
     ++kn.stored;
@@ -213,6 +221,17 @@ double NoveltyModel::KnnScore(size_t ch, double x) {
     ++kn.steps;
     kn.pos = 0;
     kn.sum = 0;
+    if (p_.knn_center == 0) {  // distances over the closed part of the next shapes
+      for (size_t slot = 0; slot < static_cast<size_t>(mem); ++slot) {
+        const float* v = knn_mem_[ch].data() + slot * dim;
+        float d = 0;
+        for (size_t j = 1; j < dim; ++j) {
+          const float e = v[j] - kn.recent[j - 1];
+          d += e * e;
+        }
+        knn_part_[ch][slot] = d;
+      }
+    }
   }
   return kscore;
 }
@@ -486,8 +505,9 @@ std::string NoveltyModel::SaveState() const {
   out.append(reinterpret_cast<const char*>(old_.data()), old_.size() * sizeof(uint32_t));
   out.append(reinterpret_cast<const char*>(pcur_.data()), pcur_.size() * sizeof(uint64_t));
   out.append(reinterpret_cast<const char*>(pold_.data()), pold_.size() * sizeof(uint64_t));
-  for (const std::vector<float>& m : knn_mem_) {
-    out.append(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(float));
+  for (size_t ch = 0; ch < 2; ++ch) {
+    out.append(reinterpret_cast<const char*>(knn_mem_[ch].data()), knn_mem_[ch].size() * sizeof(float));
+    out.append(reinterpret_cast<const char*>(knn_part_[ch].data()), knn_part_[ch].size() * sizeof(float));
   }
   return out;
 }
@@ -510,7 +530,10 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
   if (!Get(state, m->c_)) return DataLoss("model state is truncated");
   const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
   const size_t ptable_bytes = m->pcur_.size() * sizeof(uint64_t);
-  const size_t knn_bytes = (m->knn_mem_[0].size() + m->knn_mem_[1].size()) * sizeof(float);
+  size_t knn_bytes = 0;
+  for (size_t ch = 0; ch < 2; ++ch) {
+    knn_bytes += (m->knn_mem_[ch].size() + m->knn_part_[ch].size()) * sizeof(float);
+  }
   if (state.size() != 2 * table_bytes + 2 * ptable_bytes + knn_bytes) {
     return DataLoss("model state is truncated or too long");
   }
@@ -521,10 +544,12 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
     std::memcpy(m->pold_.data(), state.data() + 2 * table_bytes + ptable_bytes, ptable_bytes);
   }
   size_t at = 2 * table_bytes + 2 * ptable_bytes;
-  for (std::vector<float>& k : m->knn_mem_) {
-    if (k.empty()) continue;
-    std::memcpy(k.data(), state.data() + at, k.size() * sizeof(float));
-    at += k.size() * sizeof(float);
+  for (size_t ch = 0; ch < 2; ++ch) {
+    for (std::vector<float>* k : {&m->knn_mem_[ch], &m->knn_part_[ch]}) {
+      if (k->empty()) continue;
+      std::memcpy(k->data(), state.data() + at, k->size() * sizeof(float));
+      at += k->size() * sizeof(float);
+    }
   }
   return std::unique_ptr<Model>(std::move(m));
 }

@@ -14,6 +14,7 @@ StreamOptions DefaultStreamOptions() {
   so.alarm_level = 0.6;         // e.g. 5 of 8 recent patterns new, as new in < 1 % of earlier points
   so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far,
   so.suppress_min_rows = 100;   // and at least 100 rows
+  so.debounce_rows = 200;       // a burst of sub-alarm rows counts once
   return so;
 }
 
