@@ -174,8 +174,10 @@ double NoveltyModel::KnnScore(size_t ch, double x) {
     std::array<float, 64> best;
     const size_t k = static_cast<size_t>(std::min(p_.knn_k, 64));
     std::fill(best.begin(), best.begin() + static_cast<long>(k), 1e30f);
-    for (int64_t age = kc.dim; age < kc.dim + usable; ++age) {
-      const int64_t slot = ((kn.stored - 1 - age) % mem + mem) % mem;
+    // The usable shapes are ages dim .. dim + usable - 1 back from the newest;
+    // walk their ring slots from the oldest without a division per slot.
+    int64_t slot = ((kn.stored - kc.dim - usable) % mem + mem) % mem;
+    for (int64_t left = usable; left > 0; --left, slot = slot + 1 == mem ? 0 : slot + 1) {
       const float* v = knn_mem_[ch].data() + static_cast<size_t>(slot) * dim;
       const float worst = best[k - 1];
       float d = 0;
