@@ -101,9 +101,60 @@ struct NoveltyParams {
   // rarity_decades). 0 disables.
   double rarity_weight = 0.5;
   double rarity_decades = 4.0;
-  int calm_rows = 0;
+  int calm_rows = 30;
   double calm_level = 0.5;
   double calm_factor = 0.5;
+  // Predictive contexts (after CAD OSE's left/right semi-contexts): each
+  // context of the previous 1..max_context levels counts which level followed
+  // it. A supported context (seen >= predict_support times) fails to predict
+  // the current level when that level followed it in less than predict_share
+  // of its occurrences. predict_mode 0: score = failed contexts / max_context;
+  // 1: mean over supported contexts of 1 - P(level | context). The score gets
+  // the same rarity calibration as the novelty, then is combined with it:
+  // predict_mix 0 takes the larger of novelty and predict_weight * score, 1
+  // mixes (1 - w) * novelty + w * score, 2 is the noisy-or
+  // 1 - (1 - novelty)(1 - w * score). predict_weight 0 (the default: with the
+  // KNN channels on it no longer raised the NAB score) disables it and
+  // allocates no count table.
+  double predict_weight = 0.0;
+  int predict_support = 2;
+  double predict_share = 0.05;
+  int predict_mode = 0;
+  int predict_mix = 0;
+  int predict_bits = 14;  // 2^bits (fingerprint, count) pairs per generation
+  int predict_unseen = 0;  // 1: an unsupported context counts as failed
+  // KNN shape distance (after KNN CAD): the shape of the last knn_dim step
+  // means (steps of knn_step values, in units of the running range; with
+  // knn_center 1 minus the shape's own mean) against the knn_memory shapes
+  // stored before it (the newest knn_dim overlapping ones skipped); the
+  // distance is the mean RMS distance to the knn_k nearest. Its score is a
+  // conformal rarity: min(1, -log10(share of earlier points whose distance
+  // was at least as large) / rarity_decades); distances are neither scored
+  // nor counted before knn_warm stored shapes are usable, so warm-up
+  // distances do not dilute the calibration. Combined like the predictive
+  // score (knn_mix 0: max, 1: weighted mean, 2: noisy-or). knn_weight 0
+  // disables. Default: 12 steps of 4 values (48 values of shape).
+  double knn_weight = 1.0;
+  int knn_dim = 12;
+  int knn_step = 4;
+  int64_t knn_step_seconds = 0;  // > 0: steps of this many seconds (>= 1 value) instead
+  int knn_k = 3;
+  int knn_memory = 256;
+  int knn_center = 0;
+  int knn_warm = 120;
+  int knn_mix = 0;
+  // 0: distances at every value (the open step as the newest element);
+  // 1: only when a step closes, the score held until the next close (cost / step).
+  int knn_eval = 0;
+  // A second KNN channel (shares knn_k, knn_memory, knn_center, knn_mix,
+  // knn_eval) for long shapes: by default 16 steps of 2 hours (32 hours), so
+  // a day whose pattern breaks is far from every earlier day. It needs
+  // knn2_warm + knn2_dim closed steps (~18 days) before it scores. 0 weight
+  // disables.
+  double knn2_weight = 0.8;
+  int knn2_dim = 16;
+  int64_t knn2_step_seconds = 7200;
+  int knn2_warm = 200;
 };
 
 
