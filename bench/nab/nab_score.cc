@@ -61,6 +61,7 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "art_window") o.art.window = static_cast<int>(v);
   else if (k == "art_shape") o.art.shape = v != 0;
   else if (k == "art_train_steps") o.art.train_steps = static_cast<int>(v);
+  else if (k == "art_trend_steps") o.art.trend_steps = static_cast<int>(v);
   else if (k == "art_max_categories") o.art.max_categories = static_cast<int>(v);
   else if (k == "art_initial_rho") o.art.initial_rho = v;
   else if (k == "art_rho_cap") o.art.rho_cap = v;
@@ -72,6 +73,8 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "art_feature_power") o.art.feature_power = v;
   else if (k == "art_energy_power") o.art.energy_power = v;
   else if (k == "art_energy_weight") o.art.energy_weight = v;
+  else if (k == "art_rarity_weight") o.art.rarity_weight = v;
+  else if (k == "art_rarity_decades") o.art.rarity_decades = v;
   else if (k == "art_novelty_weight") o.art.novelty_weight = v;
   else return false;
   return true;

@@ -22,6 +22,9 @@ Status Validate(const ArtParams& p) {
   if (p.train_steps < 4 || p.train_steps > ArtModel::kMaxTrain) {
     return InvalidArgument("art train_steps must be 4..1024");
   }
+  if (p.trend_steps < 0 || p.trend_steps > ArtModel::kMaxTrain) {
+    return InvalidArgument("art trend_steps must be 0..1024");
+  }
   if (p.max_categories < 2 || p.max_categories > 65536) {
     return InvalidArgument("art max_categories must be 2..65536");
   }
@@ -73,8 +76,9 @@ ArtModel::ArtModel(const ModelOptions& options, int step)
       dim_(options.art.shape ? 2 * options.art.window : options.art.window),
       shape_dims_(options.art.shape ? options.art.window : 0),
       mask_(static_cast<int>(std::lround(options.art.window * options.art.mask_factor))),
-      sim_(static_cast<size_t>(options.art.train_steps / 2 + 1), 1.0),
-      diff_(static_cast<size_t>(options.art.train_steps + 1), 0.0) {
+      trend_(options.art.trend_steps > 0 ? options.art.trend_steps : options.art.train_steps),
+      sim_(static_cast<size_t>(trend_ / 2 + 1), 1.0),
+      diff_(static_cast<size_t>(trend_ + 1), 0.0) {
   boxes_.reserve(static_cast<size_t>(p_.max_categories) * static_cast<size_t>(dim_) * 2);
 }
 
@@ -258,7 +262,7 @@ double ArtModel::Detect(const double* f) {
   const int64_t i = c_.fi;
   const int64_t tw = p_.train_steps;
   const bool rho_after_anomaly = i - c_.last_anomaly == mask_;
-  const bool rho_for_trend = i - c_.last_rho_update >= tw / 2;
+  const bool rho_for_trend = i - c_.last_rho_update >= trend_ / 2;
   const bool mask_after_anomaly = i - c_.last_anomaly <= mask_;
   if (i > tw + mask_ && c_.mask_after_new && c_.calm_steps >= mask_) c_.mask_after_new = false;
   std::vector<double> x(static_cast<size_t>(dim_));
@@ -272,6 +276,7 @@ double ArtModel::Detect(const double* f) {
     c_.last_expected = 0.5 * (b[0] + b[1]);
   }
   c_.calm_steps = m.new_cluster ? 0 : c_.calm_steps + 1;
+  const size_t bin = static_cast<size_t>(std::clamp(m.m * kMatchBins, 0.0, kMatchBins - 1.0));
   c_.match_sum += m.m;
   ++c_.match_n;
   sim_[static_cast<size_t>(c_.sim_pos)] = m.m;
@@ -292,12 +297,23 @@ double ArtModel::Detect(const double* f) {
     const double ub = (c_.rho_ub - a) / (1 - a);
     const double lb = (c_.rho_lb - a) / (1 - a);
     anomaly = std::clamp(0.35 * ub + 0.65 * lb + p_.energy_weight * (1 - m.e), 0.0, 1.0);
+    if (p_.rarity_weight > 0) {
+      int64_t le = 0, total = 0;
+      for (size_t b = 0; b < c_.match_hist.size(); ++b) {
+        total += c_.match_hist[b];
+        if (b <= bin) le += c_.match_hist[b];
+      }
+      const double share = (static_cast<double>(le) + 1) / (static_cast<double>(total) + 1);
+      const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+      anomaly = (1 - p_.rarity_weight) * anomaly + p_.rarity_weight * rarity;
+    }
     c_.hist_sum += m.m;
     c_.hist_last = m.m;
     ++c_.hist_n;
     c_.last_anomaly_match = m.m;
     c_.last_anomaly = i;
   }
+  ++c_.match_hist[bin];
   c_.mask_after_new = c_.mask_after_new || m.new_cluster;
   if (i > tw && (rho_after_anomaly || rho_for_trend)) {
     // Vigilance adaptation: the upper bound follows the mean match; the
@@ -311,7 +327,7 @@ double ArtModel::Detect(const double* f) {
       new_lb = c_.rho_lb + (min_sim - c_.rho_lb) * p_.rho_rise;
     } else {
       double decr = 0;
-      if (i > 2 * tw) {
+      if (i > tw + trend_) {
         double s = 0;
         int k = 0;
         for (double d : diff_) {

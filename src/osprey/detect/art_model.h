@@ -42,6 +42,7 @@ class ArtModel final : public Model {
   static constexpr uint8_t kStateVersion = 1;
   static constexpr int kMaxWindow = 32;
   static constexpr int kMaxTrain = 1024;
+  static constexpr int kMatchBins = 100;
 
   // Fails with InvalidArgument on parameters out of range.
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
@@ -77,6 +78,7 @@ class ArtModel final : public Model {
     int32_t categories = 0;
     int64_t stamp = 0;      // learning clock for the least-recently-used replacement
     double last_expected = 0, last_lower = 0, last_upper = 0;
+    std::array<int64_t, kMatchBins> match_hist{};  // best matches, by bin of [0, 1]
   };
   struct Match {
     double m = 0, e = 0;
@@ -106,6 +108,7 @@ class ArtModel final : public Model {
   int dim_;
   int shape_dims_;
   int mask_;
+  int64_t trend_;
   Core c_;
   std::vector<double> boxes_;     // max_categories x dim x {low, high}
   std::vector<int64_t> used_;     // last learning stamp per category

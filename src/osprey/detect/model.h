@@ -49,7 +49,8 @@ struct Score {
 };
 
 // Which engine CreateModel builds. kDefault is the one that scores best on
-// the seed data (today the seasonal median; see bench/nab/LOG.md).
+// the seed data (today the seasonal median; see bench/nab/LOG.md); the
+// stream/NAB default (DefaultStreamOptions) is kArt.
 // kNovelty is the stream/NAB engine (novelty of recent value patterns plus a
 // windowed likelihood of prediction errors); it is heavier than the others.
 // kArt is the Adaptive Resonance Theory stream engine (after ARTime): fuzzy
@@ -115,9 +116,12 @@ struct ArtParams {
   // about the same wall-clock time on every series). step > 0 overrides it.
   int step = 0;
   int64_t step_seconds = 1500;
-  int window = 8;          // downsampled values in a feature vector (1..32)
+  int window = 6;          // downsampled values in a feature vector (2..32)
   bool shape = true;       // add the Haar transform of the locally normalised window
-  int train_steps = 104;   // steps learnt before the first ready score (sets the vigilance)
+  int train_steps = 32;    // steps learnt before the first ready score (sets the vigilance)
+  // Steps of the vigilance adaptation: the upper vigilance is revised every
+  // trend_steps / 2 steps from the matches of the last trend_steps. 0: train_steps.
+  int trend_steps = 64;
   int max_categories = 256;  // bounded memory: the least recently used category is replaced
   double initial_rho = 0.8;  // vigilance of the trial run that picks the first vigilance
   double rho_cap = 0.97;     // ceiling of the upper vigilance
@@ -129,6 +133,11 @@ struct ArtParams {
   double feature_power = 3;  // match = feature_similarity^feature_power * energy_similarity^energy_power
   double energy_power = 2;
   double energy_weight = 1.5;  // weight of the newest value's mismatch in the confidence
+  // Rarity calibration: a detection's confidence becomes
+  // (1 - w) * confidence + w * min(1, -log10(share of earlier steps whose best
+  // match was at most as good) / rarity_decades). 0 disables.
+  double rarity_weight = 0.0;
+  double rarity_decades = 3.0;
   // Novelty engine blended in: anomaly = max(art, novelty_weight * novelty).
   double novelty_weight = 0.0;
 };
