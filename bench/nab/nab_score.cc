@@ -75,6 +75,8 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "art_energy_weight") o.art.energy_weight = v;
   else if (k == "art_rarity_weight") o.art.rarity_weight = v;
   else if (k == "art_rarity_decades") o.art.rarity_decades = v;
+  else if (k == "art_coarse_factor") o.art.coarse_factor = static_cast<int>(v);
+  else if (k == "art_coarse_weight") o.art.coarse_weight = v;
   else if (k == "art_novelty_weight") o.art.novelty_weight = v;
   else return false;
   return true;

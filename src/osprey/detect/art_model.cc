@@ -25,6 +25,7 @@ Status Validate(const ArtParams& p) {
   if (p.trend_steps < 0 || p.trend_steps > ArtModel::kMaxTrain) {
     return InvalidArgument("art trend_steps must be 0..1024");
   }
+  if (p.coarse_factor < 0 || p.coarse_factor > 100) return InvalidArgument("art coarse_factor must be 0..100");
   if (p.max_categories < 2 || p.max_categories > 65536) {
     return InvalidArgument("art max_categories must be 2..65536");
   }
@@ -36,6 +37,15 @@ Status Validate(const ArtParams& p) {
     return InvalidArgument("art powers and mask must be non-negative");
   }
   return Status::Ok();
+}
+
+// The options of the second, coarser scale.
+ModelOptions CoarseOptions(const ModelOptions& o, int step) {
+  ModelOptions c = o;
+  c.art.step = step * o.art.coarse_factor;
+  c.art.coarse_factor = 0;
+  c.art.novelty_weight = 0;
+  return c;
 }
 
 int StepFor(const ModelOptions& o) {
@@ -89,6 +99,9 @@ Result<std::unique_ptr<Model>> ArtModel::Create(const ModelOptions& options) {
     ModelOptions no = options;
     no.kind = ModelKind::kNovelty;
     OSPREY_ASSIGN_OR_RETURN(m->novelty_, CreateModel(no));
+  }
+  if (options.art.coarse_factor > 1) {
+    OSPREY_ASSIGN_OR_RETURN(m->coarse_, Create(CoarseOptions(options, m->step_)));
   }
   return std::unique_ptr<Model>(std::move(m));
 }
@@ -351,8 +364,9 @@ double ArtModel::Detect(const double* f) {
 }
 
 Score ArtModel::Observe(const Observation& obs) {
-  Score nov;
+  Score nov, coarse;
   if (novelty_) nov = novelty_->Observe(obs);
+  if (coarse_) coarse = coarse_->Observe(obs);
   Score s;
   if (!obs.value || !std::isfinite(*obs.value)) {
     s.reason = "no value for this interval";
@@ -412,6 +426,7 @@ Score ArtModel::Observe(const Observation& obs) {
     s.reason = reason_;
     return s;
   }
+  if (coarse.ready) art = std::max(art, p_.coarse_weight * coarse.anomaly);
   const double blend = nov.ready ? p_.novelty_weight * nov.anomaly : 0.0;
   s.anomaly = std::clamp(std::max(art, blend), 0.0, 1.0);
   s.severity = 100 * s.anomaly;
@@ -441,6 +456,9 @@ std::string ArtModel::SaveState() const {
   put_vec(train_);
   put_vec(sim_);
   put_vec(diff_);
+  const std::string coarse = coarse_ ? coarse_->SaveState() : std::string();
+  Put<uint64_t>(out, coarse.size());
+  out.append(coarse);
   const std::string nov = novelty_ ? novelty_->SaveState() : std::string();
   Put<uint64_t>(out, nov.size());
   out.append(nov);
@@ -486,6 +504,15 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const ModelOptions& options, st
       static_cast<size_t>(m->c_.diff_pos) >= m->diff_.size() || m->c_.pos < 0 || m->c_.pos >= m->step_) {
     return DataLoss("model state is corrupt");
   }
+  uint64_t coarse = 0;
+  if (!Get(state, coarse) || coarse > state.size()) return DataLoss("model state is truncated");
+  if (options.art.coarse_factor > 1) {
+    OSPREY_ASSIGN_OR_RETURN(m->coarse_,
+                            Restore(CoarseOptions(options, m->step_), state.substr(0, coarse)));
+  } else if (coarse != 0) {
+    return DataLoss("model state has a second scale the options do not use");
+  }
+  state.remove_prefix(static_cast<size_t>(coarse));
   uint64_t nov = 0;
   if (!Get(state, nov) || nov != state.size()) return DataLoss("model state is truncated or too long");
   if (options.art.novelty_weight > 0) {

@@ -116,6 +116,7 @@ class ArtModel final : public Model {
   std::vector<double> sim_;       // ring: recent best matches
   std::vector<double> diff_;      // ring: rho_ub - best match
   std::unique_ptr<Model> novelty_;  // blended in when novelty_weight > 0
+  std::unique_ptr<Model> coarse_;   // the second scale, when coarse_factor > 1
   std::string reason_;
 };
 

@@ -66,6 +66,7 @@ TEST(ArtModelTest, SaveRestoreGivesBitIdenticalScores) {
     for (int cut : {300, 2000}) {  // during and after the training phase
       ModelOptions o = Options();
       o.art.novelty_weight = novelty;
+      o.art.coarse_factor = novelty > 0 ? 3 : 0;
       o.art.max_categories = 32;  // exercise the replacement of categories
       auto v = Periodic(4000, 11);
       v[3100] = 400;

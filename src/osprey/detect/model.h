@@ -138,6 +138,10 @@ struct ArtParams {
   // match was at most as good) / rarity_decades). 0 disables.
   double rarity_weight = 0.0;
   double rarity_decades = 3.0;
+  // Second scale: an ART engine with steps coarse_factor times longer runs
+  // alongside; anomaly = max(fine, coarse_weight * coarse). 0 or 1 disables.
+  int coarse_factor = 0;
+  double coarse_weight = 1.0;
   // Novelty engine blended in: anomaly = max(art, novelty_weight * novelty).
   double novelty_weight = 0.0;
 };
