@@ -4,7 +4,7 @@
 //   nab_score --nab DIR --results DIR --detector NAME   score NAB-layout outputs
 //   nab_score --nab DIR --osprey [--out DIR]            run osprey, then score
 //   ... --osprey --set NAME=VALUE ...                   experiment: override one
-//       stream or novelty option (not the published configuration)
+//       stream, novelty or art_* option (not the published configuration)
 //
 // Prints, per profile, the score at the stored threshold (when the detector
 // has one in config/thresholds.json) and at the optimised threshold.
@@ -84,6 +84,28 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "knn2_warm") n.knn2_warm = static_cast<int>(v);
   else if (k == "knn_mix") n.knn_mix = static_cast<int>(v);
   else if (k == "knn_eval") n.knn_eval = static_cast<int>(v);
+  else if (k == "art_step") o.art.step = static_cast<int>(v);
+  else if (k == "art_step_seconds") o.art.step_seconds = static_cast<int64_t>(v);
+  else if (k == "art_window") o.art.window = static_cast<int>(v);
+  else if (k == "art_shape") o.art.shape = v != 0;
+  else if (k == "art_train_steps") o.art.train_steps = static_cast<int>(v);
+  else if (k == "art_trend_steps") o.art.trend_steps = static_cast<int>(v);
+  else if (k == "art_max_categories") o.art.max_categories = static_cast<int>(v);
+  else if (k == "art_initial_rho") o.art.initial_rho = v;
+  else if (k == "art_rho_cap") o.art.rho_cap = v;
+  else if (k == "art_rho_rise") o.art.rho_rise = v;
+  else if (k == "art_levels") o.art.levels = static_cast<int>(v);
+  else if (k == "art_chomp") o.art.chomp = v;
+  else if (k == "art_spike_share") o.art.spike_share = v;
+  else if (k == "art_mask_factor") o.art.mask_factor = v;
+  else if (k == "art_feature_power") o.art.feature_power = v;
+  else if (k == "art_energy_power") o.art.energy_power = v;
+  else if (k == "art_energy_weight") o.art.energy_weight = v;
+  else if (k == "art_rarity_weight") o.art.rarity_weight = v;
+  else if (k == "art_rarity_decades") o.art.rarity_decades = v;
+  else if (k == "art_coarse_factor") o.art.coarse_factor = static_cast<int>(v);
+  else if (k == "art_coarse_weight") o.art.coarse_weight = v;
+  else if (k == "art_novelty_weight") o.art.novelty_weight = v;
   else return false;
   return true;
 }

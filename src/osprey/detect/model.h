@@ -49,10 +49,13 @@ struct Score {
 };
 
 // Which engine CreateModel builds. kDefault is the one that scores best on
-// the seed data (today the seasonal median; see bench/nab/LOG.md).
+// the seed data (today the seasonal median; see bench/nab/LOG.md); the
+// stream/NAB default (DefaultStreamOptions) is kArt.
 // kNovelty is the stream/NAB engine (novelty of recent value patterns plus a
 // windowed likelihood of prediction errors); it is heavier than the others.
-enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty };
+// kArt is the Adaptive Resonance Theory stream engine (after ARTime): fuzzy
+// ART categories of recent downsampled shapes, novelty = a new category.
+enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty, kArt };
 
 // Tuning of the kNovelty engine. The defaults are the one configuration
 // used for the whole NAB corpus; tests and experiments may change them.
@@ -157,6 +160,42 @@ struct NoveltyParams {
   int knn2_warm = 200;
 };
 
+// Tuning of the kArt engine (detect/art_model.h). The defaults are the one
+// configuration used for the whole NAB corpus.
+struct ArtParams {
+  // Rows per downsampled step: step_seconds / interval, at least 1 (a step is
+  // about the same wall-clock time on every series). step > 0 overrides it.
+  int step = 0;
+  int64_t step_seconds = 1500;
+  int window = 6;          // downsampled values in a feature vector (2..32)
+  bool shape = true;       // add the Haar transform of the locally normalised window
+  int train_steps = 32;    // steps learnt before the first ready score (sets the vigilance)
+  // Steps of the vigilance adaptation: the upper vigilance is revised every
+  // trend_steps / 2 steps from the matches of the last trend_steps. 0: train_steps.
+  int trend_steps = 64;
+  int max_categories = 256;  // bounded memory: the least recently used category is replaced
+  double initial_rho = 0.8;  // vigilance of the trial run that picks the first vigilance
+  double rho_cap = 0.97;     // ceiling of the upper vigilance
+  double rho_rise = 0.19;    // share of the gap the lower vigilance closes when matches improve
+  int levels = 80;           // quantisation of downsampled values over the running range
+  double chomp = 0.075;      // values this close (share of the range) to the running median are the median
+  double spike_share = 0.1;  // a step's extreme stands for it only when it is this far from the step mean
+  double mask_factor = 1.5;  // steps of masking after a detection, as a multiple of window
+  double feature_power = 3;  // match = feature_similarity^feature_power * energy_similarity^energy_power
+  double energy_power = 2;
+  double energy_weight = 1.5;  // weight of the newest value's mismatch in the confidence
+  // Rarity calibration: a detection's confidence becomes
+  // (1 - w) * confidence + w * min(1, -log10(share of earlier steps whose best
+  // match was at most as good) / rarity_decades). 0 disables.
+  double rarity_weight = 0.0;
+  double rarity_decades = 3.0;
+  // Second scale: an ART engine with steps coarse_factor times longer runs
+  // alongside; anomaly = max(fine, coarse_weight * coarse). 0 or 1 disables.
+  int coarse_factor = 0;
+  double coarse_weight = 1.0;
+  // Novelty engine blended in: anomaly = max(art, novelty_weight * novelty).
+  double novelty_weight = 0.0;
+};
 
 struct ModelOptions {
   int64_t interval_seconds = 3600;  // nominal interval length (frequency)
@@ -164,6 +203,7 @@ struct ModelOptions {
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
   NoveltyParams novelty;  // used by kNovelty only
+  ArtParams art;          // used by kArt only
 };
 
 class Model {

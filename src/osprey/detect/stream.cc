@@ -39,6 +39,7 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   mo.sensitivity = options.sensitivity;
   mo.kind = options.kind;
   mo.novelty = options.novelty;
+  mo.art = options.art;
   OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateModel(mo));
   std::vector<StreamScore> out;
   out.reserve(rows.size());

@@ -25,6 +25,7 @@ struct StreamOptions {
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
   NoveltyParams novelty;  // for kind kNovelty
+  ArtParams art;          // for kind kArt
   // Alarm de-noising: after a row scores >= alarm_level, the next
   // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
   // score multiplied by suppressed_factor, so one event raises one alarm.
