@@ -4,7 +4,7 @@
 // Targets for the default model (arg 0): >= 2 M points/s and <= 2 KiB
 // (state_bytes, the saved state of one series).
 // Arg 0: the pipeline's default (seasonal median), 2: robust seasonal,
-// 3: novelty (the stream/NAB engine).
+// 3: novelty (the former stream/NAB engine), 4: ART (the stream/NAB engine).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -102,7 +102,8 @@ void BM_ObserveHourlyWeekly(benchmark::State& state) {
 BENCHMARK(BM_ObserveHourlyWeekly)
     ->Arg(static_cast<int>(osprey::detect::ModelKind::kDefault))
     ->Arg(static_cast<int>(osprey::detect::ModelKind::kRobustSeasonal))
-    ->Arg(static_cast<int>(osprey::detect::ModelKind::kNovelty));
+    ->Arg(static_cast<int>(osprey::detect::ModelKind::kNovelty))
+    ->Arg(static_cast<int>(osprey::detect::ModelKind::kArt));
 
 }  // namespace
 

@@ -4,7 +4,7 @@
 //   nab_score --nab DIR --results DIR --detector NAME   score NAB-layout outputs
 //   nab_score --nab DIR --osprey [--out DIR]            run osprey, then score
 //   ... --osprey --set NAME=VALUE ...                   experiment: override one
-//       stream or novelty option (not the published configuration)
+//       stream, novelty or art_* option (not the published configuration)
 //
 // Prints, per profile, the score at the stored threshold (when the detector
 // has one in config/thresholds.json) and at the optimised threshold.
@@ -32,6 +32,13 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "suppress_min_rows") o.suppress_min_rows = static_cast<int64_t>(v);
   else if (k == "suppressed_factor") o.suppressed_factor = v;
   else if (k == "pass_stronger") o.pass_stronger = v != 0;
+  else if (k == "quiet_mode") o.quiet_mode = static_cast<int>(v);
+  else if (k == "alarm_tail") o.alarm_tail = v;
+  else if (k == "output_rarity_weight") o.output_rarity_weight = v;
+  else if (k == "output_decades") o.output_decades = v;
+  else if (k == "debounce_rows") o.debounce_rows = static_cast<int64_t>(v);
+  else if (k == "debounce_level") o.debounce_level = v;
+  else if (k == "debounce_margin") o.debounce_margin = v;
   else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);
@@ -56,6 +63,49 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "edge_margin") n.edge_margin = v;
   else if (k == "novelty_likelihood_weight") n.novelty_likelihood_weight = v;
   else if (k == "median_rate") n.median_rate = v;
+  else if (k == "predict_weight") n.predict_weight = v;
+  else if (k == "predict_support") n.predict_support = static_cast<int>(v);
+  else if (k == "predict_share") n.predict_share = v;
+  else if (k == "predict_mode") n.predict_mode = static_cast<int>(v);
+  else if (k == "predict_mix") n.predict_mix = static_cast<int>(v);
+  else if (k == "predict_bits") n.predict_bits = static_cast<int>(v);
+  else if (k == "predict_unseen") n.predict_unseen = static_cast<int>(v);
+  else if (k == "knn_weight") n.knn_weight = v;
+  else if (k == "knn_dim") n.knn_dim = static_cast<int>(v);
+  else if (k == "knn_step") n.knn_step = static_cast<int>(v);
+  else if (k == "knn_step_seconds") n.knn_step_seconds = static_cast<int64_t>(v);
+  else if (k == "knn_k") n.knn_k = static_cast<int>(v);
+  else if (k == "knn_memory") n.knn_memory = static_cast<int>(v);
+  else if (k == "knn_center") n.knn_center = static_cast<int>(v);
+  else if (k == "knn_warm") n.knn_warm = static_cast<int>(v);
+  else if (k == "knn2_weight") n.knn2_weight = v;
+  else if (k == "knn2_dim") n.knn2_dim = static_cast<int>(v);
+  else if (k == "knn2_step_seconds") n.knn2_step_seconds = static_cast<int64_t>(v);
+  else if (k == "knn2_warm") n.knn2_warm = static_cast<int>(v);
+  else if (k == "knn_mix") n.knn_mix = static_cast<int>(v);
+  else if (k == "knn_eval") n.knn_eval = static_cast<int>(v);
+  else if (k == "art_step") o.art.step = static_cast<int>(v);
+  else if (k == "art_step_seconds") o.art.step_seconds = static_cast<int64_t>(v);
+  else if (k == "art_window") o.art.window = static_cast<int>(v);
+  else if (k == "art_shape") o.art.shape = v != 0;
+  else if (k == "art_train_steps") o.art.train_steps = static_cast<int>(v);
+  else if (k == "art_trend_steps") o.art.trend_steps = static_cast<int>(v);
+  else if (k == "art_max_categories") o.art.max_categories = static_cast<int>(v);
+  else if (k == "art_initial_rho") o.art.initial_rho = v;
+  else if (k == "art_rho_cap") o.art.rho_cap = v;
+  else if (k == "art_rho_rise") o.art.rho_rise = v;
+  else if (k == "art_levels") o.art.levels = static_cast<int>(v);
+  else if (k == "art_chomp") o.art.chomp = v;
+  else if (k == "art_spike_share") o.art.spike_share = v;
+  else if (k == "art_mask_factor") o.art.mask_factor = v;
+  else if (k == "art_feature_power") o.art.feature_power = v;
+  else if (k == "art_energy_power") o.art.energy_power = v;
+  else if (k == "art_energy_weight") o.art.energy_weight = v;
+  else if (k == "art_rarity_weight") o.art.rarity_weight = v;
+  else if (k == "art_rarity_decades") o.art.rarity_decades = v;
+  else if (k == "art_coarse_factor") o.art.coarse_factor = static_cast<int>(v);
+  else if (k == "art_coarse_weight") o.art.coarse_weight = v;
+  else if (k == "art_novelty_weight") o.art.novelty_weight = v;
   else return false;
   return true;
 }

@@ -1,5 +1,6 @@
 #include "osprey/detect/model.h"
 
+#include "osprey/detect/art_model.h"
 #include "osprey/detect/novelty_model.h"
 #include "osprey/detect/robust_model.h"
 #include "osprey/detect/seasonal_median.h"
@@ -32,6 +33,7 @@ std::string_view ExplanationName(Explanation e) {
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
   if (options.kind == ModelKind::kRobustSeasonal) return RobustSeasonalModel::Create(options);
   if (options.kind == ModelKind::kNovelty) return NoveltyModel::Create(options);
+  if (options.kind == ModelKind::kArt) return ArtModel::Create(options);
   return SeasonalMedianModel::Create(options);
 }
 
@@ -40,6 +42,7 @@ Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::st
     return RobustSeasonalModel::Restore(options, state);
   }
   if (options.kind == ModelKind::kNovelty) return NoveltyModel::Restore(options, state);
+  if (options.kind == ModelKind::kArt) return ArtModel::Restore(options, state);
   return SeasonalMedianModel::Restore(options, state);
 }
 

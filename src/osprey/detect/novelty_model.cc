@@ -40,6 +40,15 @@ Status Validate(const NoveltyParams& p) {
       !(p.long_alpha > 0 && p.long_alpha <= 1)) {
     return InvalidArgument("novelty learning rates must be in (0, 1]");
   }
+  if (p.predict_weight > 0 && (p.predict_bits < 6 || p.predict_bits > 24)) {
+    return InvalidArgument("novelty predict_bits must be 6..24");
+  }
+  if ((p.knn_weight > 0 || p.knn2_weight > 0) &&
+      (p.knn_dim < 1 || p.knn_dim > NoveltyModel::kMaxKnnDim || p.knn_step < 1 || p.knn_k < 1 ||
+       p.knn2_dim < 1 || p.knn2_dim > NoveltyModel::kMaxKnnDim ||
+       p.knn_memory < std::max(p.knn_dim, p.knn2_dim) + p.knn_k || p.knn_memory > 65536)) {
+    return InvalidArgument("novelty knn options out of range");
+  }
   return Status::Ok();
 }
 
@@ -50,7 +59,30 @@ NoveltyModel::NoveltyModel(const ModelOptions& options)
       p_(options.novelty),
       mask_((uint64_t{1} << options.novelty.table_bits) - 1),
       cur_(size_t{1} << options.novelty.table_bits, 0),
-      old_(size_t{1} << options.novelty.table_bits, 0) {}
+      old_(size_t{1} << options.novelty.table_bits, 0) {
+  if (p_.predict_weight > 0) {
+    pmask_ = (uint64_t{1} << p_.predict_bits) - 1;
+    pcur_.assign(size_t{1} << p_.predict_bits, 0);
+    pold_.assign(size_t{1} << p_.predict_bits, 0);
+  }
+  const double weights[2] = {p_.knn_weight, p_.knn2_weight};
+  const int dims[2] = {p_.knn_dim, p_.knn2_dim};
+  const int64_t secs[2] = {p_.knn_step_seconds, p_.knn2_step_seconds};
+  const int steps[2] = {p_.knn_step, 1};
+  const int warms[2] = {p_.knn_warm, p_.knn2_warm};
+  for (size_t ch = 0; ch < 2; ++ch) {
+    if (!(weights[ch] > 0)) continue;
+    KnnConf& k = knn_conf_[ch];
+    k.weight = weights[ch];
+    k.dim = dims[ch];
+    k.warm = warms[ch];
+    k.step = secs[ch] > 0 ? static_cast<int>(std::clamp<int64_t>(
+                                secs[ch] / std::max<int64_t>(options.interval_seconds, 1), 1, 1 << 20))
+                          : steps[ch];
+    knn_mem_[ch].assign(static_cast<size_t>(p_.knn_memory) * static_cast<size_t>(k.dim), 0.0f);
+    knn_part_[ch].assign(static_cast<size_t>(p_.knn_memory), 0.0f);
+  }
+}
 
 Result<std::unique_ptr<Model>> NoveltyModel::Create(const ModelOptions& options) {
   OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
@@ -82,6 +114,130 @@ void NoveltyModel::Insert(uint64_t h) {
     std::fill(cur_.begin(), cur_.end(), 0u);
     c_.cur_count = 0;
   }
+}
+
+uint32_t NoveltyModel::PCount(uint64_t h) const {
+  const uint64_t fp = (h >> 32) | 1u;
+  uint32_t total = 0;
+  for (const std::vector<uint64_t>* t : {&pcur_, &pold_}) {
+    for (uint64_t i = h & pmask_;; i = (i + 1) & pmask_) {
+      const uint64_t v = (*t)[i];
+      if (v == 0) break;
+      if ((v >> 32) == fp) {
+        total += static_cast<uint32_t>(v);
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+void NoveltyModel::PAdd(uint64_t h) {
+  const uint64_t fp = (h >> 32) | 1u;
+  uint64_t i = h & pmask_;
+  for (;; i = (i + 1) & pmask_) {
+    const uint64_t v = pcur_[i];
+    if (v == 0) break;
+    if ((v >> 32) == fp) {
+      if (static_cast<uint32_t>(v) != UINT32_MAX) pcur_[i] = v + 1;
+      return;
+    }
+  }
+  pcur_[i] = (fp << 32) | 1u;
+  if (++c_.pcur_count * 2 > static_cast<int64_t>(pcur_.size())) {
+    std::swap(pcur_, pold_);
+    std::fill(pcur_.begin(), pcur_.end(), uint64_t{0});
+    c_.pcur_count = 0;
+  }
+}
+
+double NoveltyModel::KnnScore(size_t ch, double x) {
+  const KnnConf& kc = knn_conf_[ch];
+  KnnCore& kn = c_.knn[ch];
+  const size_t dim = static_cast<size_t>(kc.dim);
+  const double kspan = std::max({c_.hi - c_.lo, 1e-9 * std::abs(x), 1e-12});
+  kn.sum += x;
+  ++kn.pos;
+  // The current shape: the open step's mean, then the newest closed steps.
+  std::array<float, kMaxKnnDim> shape{};
+  shape[0] = static_cast<float>((kn.sum / kn.pos - c_.lo) / kspan);
+  for (size_t j = 1; j < dim; ++j) shape[j] = kn.recent[j - 1];
+  if (p_.knn_center != 0) {
+    float m = 0;
+    for (size_t j = 0; j < dim; ++j) m += shape[j];
+    m /= static_cast<float>(dim);
+    for (size_t j = 0; j < dim; ++j) shape[j] -= m;
+  }
+  double kscore = p_.knn_eval == 1 ? kn.held : 0.0;
+  const int64_t mem = p_.knn_memory;
+  const int64_t usable = std::min<int64_t>(kn.stored, mem) - kc.dim;
+  const bool closing = kn.pos >= kc.step;
+  if (kn.steps >= kc.dim && usable >= std::max(p_.knn_k, kc.warm) && (p_.knn_eval == 0 || closing)) {
+    std::array<float, 64> best;
+    const size_t k = static_cast<size_t>(std::min(p_.knn_k, 64));
+    std::fill(best.begin(), best.begin() + static_cast<long>(k), 1e30f);
+    // The usable shapes are ages dim .. dim + usable - 1 back from the newest;
+    // walk their ring slots from the oldest without a division per slot.
+    int64_t slot = ((kn.stored - kc.dim - usable) % mem + mem) % mem;
+    for (int64_t left = usable; left > 0; --left, slot = slot + 1 == mem ? 0 : slot + 1) {
+      const float* v = knn_mem_[ch].data() + static_cast<size_t>(slot) * dim;
+      const float worst = best[k - 1];
+      float d = 0;
+      if (p_.knn_center == 0) {
+        const float e = v[0] - shape[0];
+        d = knn_part_[ch][static_cast<size_t>(slot)] + e * e;
+      } else {
+        for (size_t j = 0; j < dim && d < worst; ++j) {
+          const float e = v[j] - shape[j];
+          d += e * e;
+        }
+      }
+      if (d < worst) {
+        size_t pos = k - 1;
+        while (pos > 0 && best[pos - 1] > d) {
+          best[pos] = best[pos - 1];
+          --pos;
+        }
+        best[pos] = d;
+      }
+    }
+    double dist = 0;
+    for (size_t j = 0; j < k; ++j) dist += std::sqrt(static_cast<double>(best[j]) / static_cast<double>(dim));
+    dist /= static_cast<double>(k);
+    const double lg = std::log10(std::max(dist, 1e-12));
+    const size_t bin = static_cast<size_t>(std::clamp((lg + 5.0) * 16.0, 0.0, static_cast<double>(kKnnBins)));
+    int64_t ge = 0, total = 0;
+    for (size_t b = 0; b < kn.counts.size(); ++b) {
+      total += kn.counts[b];
+      if (b >= bin) ge += kn.counts[b];
+    }
+    const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+    kscore = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+    ++kn.counts[bin];
+    kn.held = kscore;
+  }
+  if (closing) {  // close the step: store the shape, shift
+    float* dst = knn_mem_[ch].data() + static_cast<size_t>(kn.stored % mem) * dim;
+    std::copy(shape.begin(), shape.begin() + static_cast<long>(dim), dst);
+    ++kn.stored;
+    std::copy_backward(kn.recent.begin(), kn.recent.end() - 1, kn.recent.end());
+    kn.recent[0] = static_cast<float>((kn.sum / kn.pos - c_.lo) / kspan);
+    ++kn.steps;
+    kn.pos = 0;
+    kn.sum = 0;
+    if (p_.knn_center == 0) {  // distances over the closed part of the next shapes
+      for (size_t slot = 0; slot < static_cast<size_t>(mem); ++slot) {
+        const float* v = knn_mem_[ch].data() + slot * dim;
+        float d = 0;
+        for (size_t j = 1; j < dim; ++j) {
+          const float e = v[j] - kn.recent[j - 1];
+          d += e * e;
+        }
+        knn_part_[ch][slot] = d;
+      }
+    }
+  }
+  return kscore;
 }
 
 Score NoveltyModel::Observe(const Observation& obs) {
@@ -200,6 +356,62 @@ Score NoveltyModel::Observe(const Observation& obs) {
   double novelty = p_.coarse_step > 0 && p_.coarse_mix == 1
                        ? 0.5 * (calibrated + coarse_novelty)
                        : std::max(calibrated, coarse_novelty);
+  if (p_.predict_weight > 0) {
+    // Contexts are the previous 1..k levels (recent[1..k]); each counts its
+    // occurrences and, paired with the current level, what followed it.
+    const int pavail = static_cast<int>(
+        std::min<int64_t>({c_.n, p_.max_context, NoveltyModel::kMaxContext - 1}));
+    const uint64_t xv = static_cast<uint32_t>(c_.recent[0]);
+    uint64_t g = 0x27d4eb2f165667c5ULL;
+    int failed = 0, supported = 0;
+    double miss = 0;
+    for (int k = 1; k <= pavail; ++k) {
+      g = Mix(g ^ (static_cast<uint64_t>(static_cast<uint32_t>(c_.recent[static_cast<size_t>(k)])) +
+                   (static_cast<uint64_t>(k) << 40) + (uint64_t{2} << 60)));
+      const uint64_t pair = Mix(g ^ (xv + (uint64_t{3} << 60)));
+      const uint32_t cc = PCount(g);
+      const uint32_t pc = PCount(pair);
+      if (cc >= static_cast<uint32_t>(p_.predict_support)) {
+        ++supported;
+        const double share = static_cast<double>(pc) / static_cast<double>(cc);
+        if (share < p_.predict_share) ++failed;
+        miss += 1 - share;
+      } else if (p_.predict_unseen != 0) {
+        ++failed;
+        miss += 1;
+        ++supported;
+      }
+      PAdd(g);
+      PAdd(pair);
+    }
+    double pscore = p_.predict_mode == 0
+                        ? static_cast<double>(failed) / static_cast<double>(p_.max_context)
+                        : (supported > 0 ? miss / supported : 0.0);
+    pscore = std::clamp(pscore, 0.0, 1.0);
+    if (p_.rarity_weight > 0) {
+      const size_t bin = static_cast<size_t>(std::lround(pscore * kPredictBins));
+      int64_t ge = 0, total = 0;
+      for (size_t b = 0; b < c_.predict_counts.size(); ++b) {
+        total += c_.predict_counts[b];
+        if (b >= bin) ge += c_.predict_counts[b];
+      }
+      const double share = (static_cast<double>(ge) + 1) / (static_cast<double>(total) + 1);
+      const double rarity = std::min(1.0, -std::log10(share) / p_.rarity_decades);
+      pscore = (1 - p_.rarity_weight) * pscore + p_.rarity_weight * rarity;
+      ++c_.predict_counts[bin];
+    }
+    novelty = p_.predict_mix == 0   ? std::max(novelty, p_.predict_weight * pscore)
+              : p_.predict_mix == 1 ? (1 - p_.predict_weight) * novelty + p_.predict_weight * pscore
+                                    : 1 - (1 - novelty) * (1 - p_.predict_weight * pscore);
+  }
+  for (size_t ch = 0; ch < 2; ++ch) {
+    const KnnConf& k = knn_conf_[ch];
+    if (!(k.weight > 0)) continue;
+    const double kscore = KnnScore(ch, x);
+    novelty = p_.knn_mix == 0   ? std::max(novelty, k.weight * kscore)
+              : p_.knn_mix == 1 ? (1 - k.weight) * novelty + k.weight * kscore
+                                : 1 - (1 - novelty) * (1 - k.weight * kscore);
+  }
   if (p_.calm_rows > 0) {
     const bool calm = c_.last_novel < 0 || c_.n - c_.last_novel > p_.calm_rows;
     if (!calm && raw_novelty <= c_.last_novelty) novelty *= p_.calm_factor;
@@ -295,6 +507,12 @@ std::string NoveltyModel::SaveState() const {
   Put(out, c_);
   out.append(reinterpret_cast<const char*>(cur_.data()), cur_.size() * sizeof(uint32_t));
   out.append(reinterpret_cast<const char*>(old_.data()), old_.size() * sizeof(uint32_t));
+  out.append(reinterpret_cast<const char*>(pcur_.data()), pcur_.size() * sizeof(uint64_t));
+  out.append(reinterpret_cast<const char*>(pold_.data()), pold_.size() * sizeof(uint64_t));
+  for (size_t ch = 0; ch < 2; ++ch) {
+    out.append(reinterpret_cast<const char*>(knn_mem_[ch].data()), knn_mem_[ch].size() * sizeof(float));
+    out.append(reinterpret_cast<const char*>(knn_part_[ch].data()), knn_part_[ch].size() * sizeof(float));
+  }
   return out;
 }
 
@@ -331,9 +549,28 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
   for (float v : c.nwin) ok = ok && std::isfinite(v);
   if (!ok) return DataLoss("model state is corrupt");
   const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
-  if (state.size() != 2 * table_bytes) return DataLoss("model state is truncated or too long");
+  const size_t ptable_bytes = m->pcur_.size() * sizeof(uint64_t);
+  size_t knn_bytes = 0;
+  for (size_t ch = 0; ch < 2; ++ch) {
+    knn_bytes += (m->knn_mem_[ch].size() + m->knn_part_[ch].size()) * sizeof(float);
+  }
+  if (state.size() != 2 * table_bytes + 2 * ptable_bytes + knn_bytes) {
+    return DataLoss("model state is truncated or too long");
+  }
   std::memcpy(m->cur_.data(), state.data(), table_bytes);
   std::memcpy(m->old_.data(), state.data() + table_bytes, table_bytes);
+  if (ptable_bytes > 0) {
+    std::memcpy(m->pcur_.data(), state.data() + 2 * table_bytes, ptable_bytes);
+    std::memcpy(m->pold_.data(), state.data() + 2 * table_bytes + ptable_bytes, ptable_bytes);
+  }
+  size_t at = 2 * table_bytes + 2 * ptable_bytes;
+  for (size_t ch = 0; ch < 2; ++ch) {
+    for (std::vector<float>* k : {&m->knn_mem_[ch], &m->knn_part_[ch]}) {
+      if (k->empty()) continue;
+      std::memcpy(k->data(), state.data() + at, k->size() * sizeof(float));
+      at += k->size() * sizeof(float);
+    }
+  }
   return std::unique_ptr<Model>(std::move(m));
 }
 

@@ -58,22 +58,50 @@ TEST(NoveltyModelTest, NewBehaviourScoresAboveRoutine) {
   EXPECT_LT(routine_high, routine / 100);  // under 1 % of routine points
 }
 
-TEST(NoveltyModelTest, SaveRestoreGivesBitIdenticalScores) {
-  auto v = Periodic(4000, 11);
-  v[3100] = 400;
-  auto a = *CreateModel(Options());
-  for (int i = 0; i < 2000; ++i) a->Observe(Obs(i, v[static_cast<size_t>(i)]));
+void ExpectSaveRestoreBitIdentical(const ModelOptions& o, int save_at) {
+  auto v = Periodic(6000, 11);
+  v[4100] = 400;
+  for (int i = 4500; i < 4700; ++i) v[static_cast<size_t>(i)] = 100;  // a missing cycle
+  auto a = *CreateModel(o);
+  for (int i = 0; i < save_at; ++i) a->Observe(Obs(i, v[static_cast<size_t>(i)]));
   std::string state = a->SaveState();
-  auto b = RestoreModel(Options(), state);
+  auto b = RestoreModel(o, state);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ((*b)->SaveState(), state);
-  for (int i = 2000; i < 4000; ++i) {
+  double peak = 0;
+  for (int i = save_at; i < 6000; ++i) {
     Score x = a->Observe(Obs(i, v[static_cast<size_t>(i)]));
     Score y = (*b)->Observe(Obs(i, v[static_cast<size_t>(i)]));
     ASSERT_EQ(std::memcmp(&x.anomaly, &y.anomaly, sizeof(double)), 0) << i;
     ASSERT_EQ(std::memcmp(&x.expected, &y.expected, sizeof(double)), 0) << i;
     ASSERT_EQ(x.severity, y.severity);
+    peak = std::max(peak, x.anomaly);
   }
+  EXPECT_GT(peak, 0.5);
+  EXPECT_EQ(a->SaveState(), (*b)->SaveState());
+}
+
+TEST(NoveltyModelTest, SaveRestoreGivesBitIdenticalScores) {
+  ExpectSaveRestoreBitIdentical(Options(), 2000);
+  ExpectSaveRestoreBitIdentical(Options(), 3001);  // mid-step of both KNN channels
+}
+
+TEST(NoveltyModelTest, SaveRestoreWithEveryChannelOn) {
+  ModelOptions o = Options();
+  o.novelty.predict_weight = 0.6;
+  o.novelty.predict_bits = 10;
+  o.novelty.knn2_warm = 20;       // the long-shape channel scores before the save
+  o.novelty.knn2_step_seconds = 3600;
+  o.novelty.coarse_step = 8;
+  ExpectSaveRestoreBitIdentical(o, 3001);
+  o.novelty.knn_center = 1;  // the path without cached partial distances
+  o.novelty.knn_eval = 1;
+  ExpectSaveRestoreBitIdentical(o, 3001);
+  ModelOptions off = o;
+  off.novelty.predict_weight = 0;  // a state with count tables is not one without
+  auto a = *CreateModel(o);
+  for (int i = 0; i < 100; ++i) a->Observe(Obs(i, static_cast<double>(i % 7)));
+  EXPECT_FALSE(RestoreModel(off, a->SaveState()).ok());
 }
 
 TEST(NoveltyModelTest, RejectsCorruptStateAndBadOptions) {

@@ -149,5 +149,34 @@ TEST(StreamTest, ScoresAreInUnitIntervalAndCausal) {
   }
 }
 
+// The published stream configuration (novelty engine, KNN channels, quiet
+// period, debounce) is causal too, over long enough a series for the long
+// KNN channel to score (5-minute rows, ~30 days), and one event alarms once.
+TEST(StreamTest, DefaultOptionsAreCausalAndAlarmOncePerEvent) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<StreamRow> rows;
+  const int n = 288 * 30;
+  for (int i = 0; i < n; ++i) {
+    double v = 50 + 20 * std::sin(2 * M_PI * (i % 288) / 288.0) + noise(rng);
+    if (i >= 7000 && i < 7030) v += 60;  // an event
+    rows.push_back({i * 300LL, v});
+  }
+  const StreamOptions o = DefaultStreamOptions();
+  auto all = ScoreStream(rows, o);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  int alarms = 0;
+  for (int i = 6990; i < 7300; ++i) alarms += (*all)[static_cast<size_t>(i)].anomaly >= o.alarm_level;
+  EXPECT_EQ(alarms, 1);
+  rows.resize(7010);
+  auto part = ScoreStream(rows, o);
+  ASSERT_TRUE(part.ok());
+  for (size_t i = 0; i < part->size(); ++i) {
+    ASSERT_EQ((*part)[i].anomaly, (*all)[i].anomaly) << i;
+    ASSERT_GE((*all)[i].anomaly, 0.0);
+    ASSERT_LE((*all)[i].anomaly, 1.0);
+  }
+}
+
 }  // namespace
 }  // namespace osprey::detect

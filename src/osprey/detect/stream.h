@@ -25,6 +25,7 @@ struct StreamOptions {
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
   NoveltyParams novelty;  // for kind kNovelty
+  ArtParams art;          // for kind kArt
   // Alarm de-noising: after a row scores >= alarm_level, the next
   // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
   // score multiplied by suppressed_factor, so one event raises one alarm.
@@ -35,6 +36,28 @@ struct StreamOptions {
   // During the quiet period, a row scoring above the alarm that started it
   // still alarms (and restarts the period): a stronger event is not hidden.
   bool pass_stronger = false;
+  // 1: every row whose raw score is >= alarm_level (re)starts the quiet
+  // period, also inside one (CAD OSE's rest period: quiet until the raw
+  // scores have stayed below the alarm for the whole period).
+  int quiet_mode = 0;
+  // > 0: a row alarms (starts the quiet period) when the share of earlier
+  // ready rows of this series scoring at least as high is <= alarm_tail,
+  // instead of by alarm_level: a per-series calibrated tail level, so the
+  // quiet periods do not depend on the scale of the scores.
+  double alarm_tail = 0.0;
+  // Debounce: outside the quiet period, a row scoring >= debounce_level
+  // makes the next debounce_rows rows score 0 unless they score higher (a
+  // higher one restarts the debounce), so a burst of sub-alarm rows counts
+  // once. 0 rows disables.
+  // > 0: the model's score becomes (1 - w) * score + w * rarity, where
+  // rarity = min(1, -log10(share of earlier ready rows of this series scoring
+  // at least as high) / output_decades): a per-series empirical tail, so one
+  // threshold means the same rarity on every series.
+  double output_rarity_weight = 0.0;
+  double output_decades = 4.0;
+  int64_t debounce_rows = 0;
+  double debounce_level = 0.5;
+  double debounce_margin = 0.0;  // "higher" means above the start + margin
 };
 
 struct StreamScore {
