@@ -39,6 +39,10 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "debounce_rows") o.debounce_rows = static_cast<int64_t>(v);
   else if (k == "debounce_level") o.debounce_level = v;
   else if (k == "debounce_margin") o.debounce_margin = v;
+  else if (k == "ensemble_mode") o.ensemble_mode = static_cast<int>(v);
+  else if (k == "ensemble_art_weight") o.ensemble_art_weight = v;
+  else if (k == "ensemble_confirm_rows") o.ensemble_confirm_rows = static_cast<int64_t>(v);
+  else if (k == "ensemble_confirm_level") o.ensemble_confirm_level = v;
   else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);

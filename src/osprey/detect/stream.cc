@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ StreamOptions DefaultStreamOptions() {
   so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far,
   so.suppress_min_rows = 100;   // and at least 100 rows
   so.debounce_rows = 200;       // a burst of sub-alarm rows counts once
+  so.ensemble_mode = 3;         // ART confirms: an ArtModel beside the novelty model;
+  so.ensemble_art_weight = 0.2; // the main score moves 20 % of the way to 1
+  so.ensemble_confirm_rows = 20;     // within 20 rows of an ART score
+  so.ensemble_confirm_level = 0.8;   // >= 0.8
   return so;
 }
 
@@ -41,6 +46,13 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   mo.novelty = options.novelty;
   mo.art = options.art;
   OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateModel(mo));
+  std::unique_ptr<Model> art;
+  if (options.ensemble_mode > 0) {
+    ModelOptions ao = mo;
+    ao.kind = ModelKind::kArt;
+    OSPREY_ASSIGN_OR_RETURN(art, CreateModel(ao));
+  }
+  int64_t since_art = INT64_MAX / 2;  // rows since ART last scored >= the confirm level
   std::vector<StreamScore> out;
   out.reserve(rows.size());
   int64_t prev = INT64_MIN;
@@ -62,6 +74,21 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
     StreamScore s;
     s.detail = model->Observe({t, t, row.value});
     s.anomaly = s.detail.ready ? std::clamp(s.detail.anomaly, 0.0, 1.0) : 0.0;
+    if (art != nullptr) {
+      const Score as = art->Observe({t, t, row.value});
+      const double b = as.ready ? std::clamp(as.anomaly, 0.0, 1.0) : 0.0;
+      const double w = options.ensemble_art_weight;
+      since_art = b >= options.ensemble_confirm_level && as.ready ? 0 : since_art + 1;
+      double c = s.anomaly;
+      if (options.ensemble_mode == 1) {
+        c = std::max(s.anomaly, w * b);
+      } else if (options.ensemble_mode == 2) {
+        c = 1 - (1 - s.anomaly) * (1 - w * b);
+      } else if (options.ensemble_mode == 3 && since_art < options.ensemble_confirm_rows) {
+        c = s.anomaly + w * (1 - s.anomaly);
+      }
+      s.anomaly = std::clamp(c, 0.0, 1.0);
+    }
     ++seen;
     if (options.output_rarity_weight > 0 && s.detail.ready) {
       const size_t bin = static_cast<size_t>(std::lround(s.anomaly * kTailBins));

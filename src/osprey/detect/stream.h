@@ -58,6 +58,16 @@ struct StreamOptions {
   int64_t debounce_rows = 0;
   double debounce_level = 0.5;
   double debounce_margin = 0.0;  // "higher" means above the start + margin
+  // Ensemble: ensemble_mode > 0 runs an ArtModel (params `art`) beside the
+  // main model on the same rows and combines its score b with the main
+  // score a before the calibration/suppression steps (w = ensemble_art_weight):
+  // 1 max(a, w * b); 2 noisy-or 1 - (1 - a)(1 - w * b); 3 "ART confirms":
+  // a + w * (1 - a) when ART scored >= ensemble_confirm_level within the
+  // last ensemble_confirm_rows rows (this one included). 0 is off.
+  int ensemble_mode = 0;
+  double ensemble_art_weight = 0.0;
+  int64_t ensemble_confirm_rows = 10;
+  double ensemble_confirm_level = 0.5;
 };
 
 struct StreamScore {
