@@ -13,7 +13,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   osprey::detect::ModelOptions options;
-  options.kind = static_cast<osprey::detect::ModelKind>(data[0] % 4);
+  options.kind = static_cast<osprey::detect::ModelKind>(data[0] % 5);
   options.interval_seconds = 3600;
   const std::string_view state(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto m = osprey::detect::RestoreModel(options, state);

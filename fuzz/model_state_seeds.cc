@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
     return 2;
   }
-  for (int kind = 0; kind < 4; ++kind) {
+  for (int kind = 0; kind < 5; ++kind) {
     osprey::detect::ModelOptions options;
     options.kind = static_cast<osprey::detect::ModelKind>(kind);
     auto model = osprey::detect::CreateModel(options);
