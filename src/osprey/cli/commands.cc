@@ -738,7 +738,9 @@ const std::vector<Command>& Commands() {
         "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME]",
         "Detector files in DIR (*.yaml, *.yml, *.json) are validated, registered and scheduled; "
         "they are re-read on SIGHUP and when a file changes (a broken file is reported and the "
-        "previous version keeps running). A detector's first run backfills from history_start "
+        "previous version keeps running). Detectors created or updated through the REST API run "
+        "too, with or without --config; a file owns the detector it names. A detector's first run "
+        "backfills from history_start "
         "without alerts; then each interval is processed at its end + offset (or on its cron "
         "schedule), missed intervals are caught up in order, and failed reads are retried with "
         "backoff (see 'osprey status'). --once and --until run the schedule without the API and "
