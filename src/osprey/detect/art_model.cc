@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <numeric>
 
@@ -10,6 +11,8 @@
 namespace osprey::detect {
 namespace {
 
+using internal::AllFinite;
+using internal::CountOk;
 using internal::Get;
 using internal::Put;
 
@@ -280,7 +283,11 @@ double ArtModel::Detect(const double* f) {
   if (i > tw + mask_ && c_.mask_after_new && c_.calm_steps >= mask_) c_.mask_after_new = false;
   std::vector<double> x(static_cast<size_t>(dim_));
   Normalise(f, x.data());
-  const Match m = Present(f, x.data(), c_.rho_lb, c_.rho_ub, boxes_, used_, c_.categories, c_.stamp);
+  Match m = Present(f, x.data(), c_.rho_lb, c_.rho_ub, boxes_, used_, c_.categories, c_.stamp);
+  // Values near the limits of double (or a degenerate range) can make the
+  // match NaN; such an input matches nothing rather than indexing the
+  // histogram with NaN.
+  if (!std::isfinite(m.m)) m.m = 0;
   if (m.best >= 0) {
     const size_t d2 = 2 * static_cast<size_t>(dim_);
     const double* b = &boxes_[static_cast<size_t>(m.best) * d2 + 2 * static_cast<size_t>(dim_ - 1)];
@@ -479,14 +486,36 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const ModelOptions& options, st
   if (dim != static_cast<uint32_t>(m->dim_) || step != static_cast<uint32_t>(m->step_)) {
     return DataLoss("model state does not match the art window or step");
   }
+  // The bool members must hold 0 or 1 before they are read as bools.
+  if (state.size() >= sizeof(Core)) {
+    for (size_t off : {offsetof(Core, mask_after_new), offsetof(Core, trained)}) {
+      if (static_cast<unsigned char>(state[off]) > 1) return DataLoss("model state is corrupt");
+    }
+  }
   if (!Get(state, m->c_)) return DataLoss("model state is truncated");
+  // Counts are incremented and subtracted, statistics feed every later score,
+  // and a NaN match would index the histogram: a corrupt state stops here
+  // (fuzz/model_state_fuzz.cc).
+  {
+    const Core& c = m->c_;
+    const auto time_ok = [](int64_t t) { return t >= -internal::kMaxStateCount && t <= internal::kMaxStateCount; };
+    bool ok = CountOk(c.n) && CountOk(c.steps) && CountOk(c.fi) && CountOk(c.match_n) &&
+              CountOk(c.calm_steps) && CountOk(c.hist_n) && CountOk(c.stamp) &&
+              time_ok(c.last_anomaly) && time_ok(c.last_rho_update) && c.pos >= 0 && c.pos < m->step_ &&
+              AllFinite(c.lo, c.hi, c.median, c.sum, c.max, c.min, c.ds_avg, c.rho_lb, c.rho_ub,
+                        c.match_sum, c.last_anomaly_match, c.hist_sum, c.hist_last, c.last_expected,
+                        c.last_lower, c.last_upper);
+    for (double v : c.recent) ok = ok && std::isfinite(v);
+    for (int64_t k : c.match_hist) ok = ok && CountOk(k);
+    if (!ok) return DataLoss("model state is corrupt");
+  }
   const auto get_vec = [&state](auto& v, size_t max, size_t exact) {
     uint64_t n = 0;
     if (!Get(state, n) || n > max || (exact > 0 && n != exact)) return false;
     const size_t bytes = static_cast<size_t>(n) * sizeof(v[0]);
     if (state.size() < bytes) return false;
     v.resize(static_cast<size_t>(n));
-    std::memcpy(v.data(), state.data(), bytes);
+    if (bytes > 0) std::memcpy(v.data(), state.data(), bytes);  // data() may be null when empty
     state.remove_prefix(bytes);
     return true;
   };
@@ -499,6 +528,13 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const ModelOptions& options, st
       !get_vec(m->sim_, m->sim_.size(), m->sim_.size()) ||
       !get_vec(m->diff_, m->diff_.size(), m->diff_.size())) {
     return DataLoss("model state is truncated or corrupt");
+  }
+  const auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (!finite(m->boxes_) || !finite(m->train_) || !finite(m->sim_) || !finite(m->diff_) ||
+      !std::all_of(m->used_.begin(), m->used_.end(), [](int64_t u) { return CountOk(u); })) {
+    return DataLoss("model state is corrupt");
   }
   if (m->c_.sim_pos < 0 || static_cast<size_t>(m->c_.sim_pos) >= m->sim_.size() || m->c_.diff_pos < 0 ||
       static_cast<size_t>(m->c_.diff_pos) >= m->diff_.size() || m->c_.pos < 0 || m->c_.pos >= m->step_) {

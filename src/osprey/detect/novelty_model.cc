@@ -204,6 +204,7 @@ double NoveltyModel::KnnScore(size_t ch, double x) {
     double dist = 0;
     for (size_t j = 0; j < k; ++j) dist += std::sqrt(static_cast<double>(best[j]) / static_cast<double>(dim));
     dist /= static_cast<double>(k);
+    if (std::isnan(dist)) dist = 0;  // shapes at the limits of double: no evidence, not a NaN bin
     const double lg = std::log10(std::max(dist, 1e-12));
     const size_t bin = static_cast<size_t>(std::clamp((lg + 5.0) * 16.0, 0.0, static_cast<double>(kKnnBins)));
     int64_t ge = 0, total = 0;
@@ -547,6 +548,15 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
   for (int64_t k : c.coarse_counts) ok = ok && k >= 0 && k <= c.n;
   for (float v : c.win) ok = ok && std::isfinite(v);
   for (float v : c.nwin) ok = ok && std::isfinite(v);
+  for (int64_t k : c.predict_counts) ok = ok && k >= 0 && k <= c.n;
+  ok = ok && c.pcur_count >= 0 && c.pcur_count <= static_cast<int64_t>(m->pcur_.size());
+  for (size_t ch = 0; ch < c.knn.size(); ++ch) {
+    const KnnCore& kn = c.knn[ch];
+    ok = ok && CountOk(kn.steps) && CountOk(kn.stored) && kn.pos >= 0 &&
+         kn.pos < std::max(m->knn_conf_[ch].step, 1) && AllFinite(kn.sum, kn.held);
+    for (int64_t k : kn.counts) ok = ok && k >= 0 && k <= c.n;
+    for (float v : kn.recent) ok = ok && std::isfinite(v);
+  }
   if (!ok) return DataLoss("model state is corrupt");
   const size_t table_bytes = m->cur_.size() * sizeof(uint32_t);
   const size_t ptable_bytes = m->pcur_.size() * sizeof(uint64_t);
@@ -569,6 +579,10 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
       if (k->empty()) continue;
       std::memcpy(k->data(), state.data() + at, k->size() * sizeof(float));
       at += k->size() * sizeof(float);
+      // A NaN shape would make a distance NaN and its histogram bin undefined.
+      for (float v : *k) {
+        if (!std::isfinite(v)) return DataLoss("model state is corrupt");
+      }
     }
   }
   return std::unique_ptr<Model>(std::move(m));
