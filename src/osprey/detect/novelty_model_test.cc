@@ -7,25 +7,15 @@
 #include <random>
 #include <vector>
 
+#include "osprey/detect/stream_test_series.h"
+
 namespace osprey::detect {
 namespace {
 
-std::vector<double> Periodic(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> noise(0, 2);
-  std::vector<double> v;
-  for (int i = 0; i < n; ++i) v.push_back(100 + 30 * std::sin(2 * M_PI * (i % 48) / 48.0) + noise(rng));
-  return v;
-}
+using testing::Obs;
 
-ModelOptions Options() {
-  ModelOptions o;
-  o.interval_seconds = 300;
-  o.kind = ModelKind::kNovelty;
-  return o;
-}
-
-Observation Obs(int i, std::optional<double> v) { return {i * 300LL, i * 300LL, v}; }
+std::vector<double> Periodic(int n, uint32_t seed) { return testing::Periodic(n, seed, 48); }
+ModelOptions Options() { return testing::StreamOptionsFor(ModelKind::kNovelty); }
 
 TEST(NoveltyModelTest, ColdStartSaysWhy) {
   auto m = *CreateModel(Options());
