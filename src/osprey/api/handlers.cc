@@ -78,10 +78,10 @@ Result<config::Detector> DetectorFromBody(const Context& c) {
 // A detector defined by a file of `osprey serve --config` is changed by
 // editing the file: an API change would be overwritten on the next reload.
 Status RefuseFileManaged(const store::DetectorRecord& r, std::string_view verb) {
-  if (r.origin.rfind("file:", 0) != 0) return Status::Ok();
+  if (store::ManagedBy(r) != "file") return Status::Ok();
   return FailedPrecondition(fmt::format(
       "detector '{}' is defined by the file {} of osprey serve --config; {} that file instead", r.name,
-      r.origin.substr(5), verb));
+      store::ManagingFile(r), verb));
 }
 
 Result<Reply> ListDetectors(Context& c) {

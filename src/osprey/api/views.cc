@@ -66,10 +66,8 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
                   std::optional<int64_t> watermark) {
   json out = {{"name", r.name},
               {"active", r.active},
-              {"managed_by", r.origin == "api"              ? json("api")
-                             : r.origin.rfind("file:", 0) == 0 ? json("file")
-                                                               : json("backtest")},
-              {"file", r.origin.rfind("file:", 0) == 0 ? json(r.origin.substr(5)) : json(nullptr)},
+              {"managed_by", store::ManagedBy(r)},
+              {"file", store::ManagedBy(r) == "file" ? json(store::ManagingFile(r)) : json(nullptr)},
               {"watermark", watermark ? json(Iso(*watermark)) : json(nullptr)}};
   if (d) {
     json measures = json::array();

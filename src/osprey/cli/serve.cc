@@ -130,7 +130,7 @@ class ApiDetectors {
       return last_;
     }
     for (const auto& r : *records) {
-      if (r.origin != "api") continue;
+      if (store::ManagedBy(r) != "api") continue;
       if (std::any_of(files.begin(), files.end(), [&](const auto& f) { return f.detector.name == r.name; })) {
         continue;
       }
@@ -359,7 +359,7 @@ int RunStatusCommand(const Args& args) {
       }
     }
     j["state"] = store::DetectorState(d, has ? &st : nullptr);
-    j["managed_by"] = d.origin == "api" ? "api" : d.origin.rfind("file:", 0) == 0 ? "file" : "backtest";
+    j["managed_by"] = store::ManagedBy(d);
     auto wm = (*store)->GetWatermark(d.id);
     if (!wm.ok()) return Fail(wm.status());
     j["watermark"] = iso(*wm);

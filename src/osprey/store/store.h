@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "osprey/base/status.h"
@@ -191,6 +192,16 @@ struct DetectorStatusRecord {
   std::optional<int64_t> live_from;
   int64_t updated_at = 0;
 };
+
+// Who manages a detector, from its origin: "api", "file" or "backtest"; and
+// for "file", the file's path (empty otherwise).
+inline std::string_view ManagedBy(const DetectorRecord& d) {
+  if (d.origin == "api") return "api";
+  return d.origin.rfind("file:", 0) == 0 ? "file" : "backtest";
+}
+inline std::string ManagingFile(const DetectorRecord& d) {
+  return ManagedBy(d) == "file" ? d.origin.substr(5) : std::string();
+}
 
 // The state people see for a detector (osprey status, GET /api/v1/status):
 // "paused" when inactive, else the scheduler's state, else "registered"
