@@ -30,6 +30,15 @@ std::string_view ExplanationName(Explanation e) {
   return "none";
 }
 
+uint32_t EventId(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h == 0 ? 1 : h;
+}
+
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
   if (options.kind == ModelKind::kRobustSeasonal) return RobustSeasonalModel::Create(options);
   if (options.kind == ModelKind::kNovelty) return NoveltyModel::Create(options);

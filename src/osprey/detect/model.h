@@ -25,10 +25,32 @@ enum class Explanation { kNone = 0, kSpike, kDip, kLevelShift, kTrendChange, kSe
 std::string_view DirectionName(Direction d);
 std::string_view ExplanationName(Explanation e);
 
+// How a calendar event (a holiday, a promotion) acts on a series' model.
+// kLearn: the model keeps event intervals out of its normal baseline and,
+// once it has seen the same event before, expects its learnt effect.
+// kSuppress: also kept out of the baseline; anomalies in it are damped.
+enum class EventEffect { kLearn = 0, kSuppress };
+
 struct Observation {
   int64_t time = 0;        // interval start, Unix seconds (UTC)
   int64_t local_time = 0;  // the same instant as local wall-clock seconds in the detector's zone
   std::optional<double> value;  // nullopt: no data for this interval
+  // The calendar event this interval belongs to for this series: 0 for none,
+  // else a stable id of the event's name (EventId), so each recurring event
+  // (every year's Thanksgiving) is learnt apart from normal behaviour.
+  uint32_t event = 0;
+  EventEffect event_effect = EventEffect::kLearn;
+};
+
+// The stable, non-zero id of an event name (FNV-1a, 0 mapped to 1).
+uint32_t EventId(std::string_view name);
+
+// How far a model is from scoring: `seen` of `needed` intervals of history.
+// needed == 0 or seen >= needed means ready.
+struct WarmupStatus {
+  int64_t seen = 0;
+  int64_t needed = 0;
+  bool ready() const { return seen >= needed; }
 };
 
 struct Score {
@@ -214,6 +236,8 @@ class Model {
   virtual Score Observe(const Observation& obs) = 0;
   // Versioned binary state, for RestoreModel.
   virtual std::string SaveState() const = 0;
+  // Warm-up progress, for status displays. The default says ready.
+  virtual WarmupStatus Warmup() const { return {}; }
 };
 
 // The default model for a series.
