@@ -1,6 +1,7 @@
 #include "osprey/detect/model.h"
 
 #include "osprey/detect/art_model.h"
+#include "osprey/detect/business_model.h"
 #include "osprey/detect/novelty_model.h"
 #include "osprey/detect/robust_model.h"
 #include "osprey/detect/seasonal_median.h"
@@ -25,6 +26,8 @@ std::string_view ExplanationName(Explanation e) {
     case Explanation::kSeasonalityBreak: return "seasonality_break";
     case Explanation::kThreshold: return "threshold";
     case Explanation::kChange: return "change";
+    case Explanation::kSustained: return "sustained";
+    case Explanation::kIncident: return "incident";
     case Explanation::kNone: break;
   }
   return "none";
@@ -43,7 +46,8 @@ Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
   if (options.kind == ModelKind::kRobustSeasonal) return RobustSeasonalModel::Create(options);
   if (options.kind == ModelKind::kNovelty) return NoveltyModel::Create(options);
   if (options.kind == ModelKind::kArt) return ArtModel::Create(options);
-  return SeasonalMedianModel::Create(options);
+  if (options.kind == ModelKind::kSeasonalMedian) return SeasonalMedianModel::Create(options);
+  return BusinessModel::Create(options);
 }
 
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state) {
@@ -52,7 +56,8 @@ Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::st
   }
   if (options.kind == ModelKind::kNovelty) return NoveltyModel::Restore(options, state);
   if (options.kind == ModelKind::kArt) return ArtModel::Restore(options, state);
-  return SeasonalMedianModel::Restore(options, state);
+  if (options.kind == ModelKind::kSeasonalMedian) return SeasonalMedianModel::Restore(options, state);
+  return BusinessModel::Restore(options, state);
 }
 
 }  // namespace osprey::detect

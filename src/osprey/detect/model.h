@@ -19,8 +19,12 @@ namespace osprey::detect {
 enum class Direction { kNone = 0, kUp, kDown };
 
 // What deviated, in a word a machine can act on.
+// kSpike/kDip: the point alone; kSustained: a deviation consistent over
+// several intervals; kLevelShift: a sustained deviation the model then
+// adopted as the new level; kIncident: part of a dimension-wide deviation
+// found at a roll-up (detect/hierarchy.h).
 enum class Explanation { kNone = 0, kSpike, kDip, kLevelShift, kTrendChange, kSeasonalityBreak,
-                         kThreshold, kChange };
+                         kThreshold, kChange, kSustained, kIncident };
 
 std::string_view DirectionName(Direction d);
 std::string_view ExplanationName(Explanation e);
@@ -63,6 +67,7 @@ struct Score {
   double lower = 0;  // the band: values inside it are normal
   double upper = 0;
   double severity = 0;  // 0-100, comparable across series
+  double noise = 0;     // the model's noise standard deviation at this point (0: unknown)
   // In [0, 1]: how unusual the recent behaviour is (1 - a tail probability,
   // rescaled); severity is derived from it. Streams and NAB score with it.
   double anomaly = 0;

@@ -1,0 +1,743 @@
+#include "osprey/detect/business_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "osprey/detect/state_io.h"
+
+namespace osprey::detect {
+namespace {
+
+using internal::AllFinite;
+using internal::CountOk;
+using internal::Get;
+using internal::kMaxStateTime;
+using internal::NegLog10Tail;
+using internal::Put;
+
+constexpr int64_t kDay = 86400;
+constexpr int64_t kWeek = 7 * kDay;
+// 1970-01-01 was a Thursday: shifting by three days puts Monday 00:00 at 0.
+constexpr int64_t kMondayShift = 3 * kDay;
+
+// Learning rates. A slot of the week learns at least this much from each
+// visit (about the mean of the last ten weeks); the daily profile from each
+// day (about the last fifteen days).
+constexpr double kWeekRate = 0.1;
+constexpr double kDayRate = 0.03;
+// Slots of the week with this many visits have a settled estimate, which
+// tells how far the series departs from daily profile x day-of-week; until
+// kShrinkMin such comparisons, that departure is taken as kShrinkDefault
+// estimation variances.
+constexpr int kWeekCap = 12;
+constexpr int64_t kShrinkMin = 100;
+constexpr double kShrinkDefault = 1.0;
+// Half-life of the level, in seconds.
+constexpr double kLevelHalfLife = 3.0 * kDay;
+// Memory of the noise regression: about three weeks of intervals, within
+// [200, 3000] intervals.
+constexpr double kNoiseDays = 21;
+// Points with a two-sided tail probability below 10^-kLearnSurprise are not
+// learnt into the baseline (they wait for the shift confirmation).
+constexpr double kLearnSurprise = 3.0;
+// Points are judged for learning once the noise model has this many
+// residuals; a slot of the day flagged this many visits in a row is learnt.
+constexpr int64_t kMinNoise = 24;
+constexpr uint8_t kStuckVisits = 3;
+constexpr uint8_t kWeekStuckVisits = 2;
+// Residuals enter the noise regression clipped at this many standard
+// deviations, and the baseline winsorised at kWinsor.
+constexpr double kNoiseClip = 4.0;
+constexpr double kWinsor = 2.5;
+// Sustained evidence: time scales (intervals) of the exponentially weighted
+// sums; a point's deviation enters them clipped at kSumClip deviations; the
+// evidence counts only while the point deviates by at least kSustainMin the
+// same way; kSustainPenalty decades pay for looking at several scales.
+constexpr std::array<double, BusinessModel::kEwWindows> kEwScales = {4, 16, 64};
+constexpr double kSumClip = 3.0;
+constexpr double kSustainMin = 1.0;
+constexpr double kSustainPenalty = 0.5;
+// A shift is adopted after this long (seconds, within [6, 48] intervals)
+// of consecutive unlearnt intervals deviating the same way, when the new
+// level is within [kShiftMin, kShiftMax] times the old one (an outage is
+// not a new normal).
+constexpr double kShiftSeconds = 24.0 * 3600;
+constexpr double kShiftMin = 0.2, kShiftMax = 5.0;
+// Extra relative noise of an expectation that uses a learnt event effect,
+// and of one in an event whose effect is not known yet (or suppressed):
+// there the event may well halve or double the value.
+constexpr double kEventRelNoise = 0.15;
+constexpr double kUnknownEventRelNoise = 1.0;
+// A suppressed event's surprise (in decades) is multiplied by this.
+constexpr double kEventDamping = 0.5;
+// The smallest expectation, in units of the noise scale: closed hours
+// expect this, so one order there is no news, five are.
+constexpr double kMuFloor = 0.05;
+// Below this mean (in units of the scale) point tails are summed exactly.
+constexpr double kExactBelow = 60;
+
+// The first bytes of every state: no older model's state starts with them.
+constexpr char kMagic[2] = {'B', 'M'};
+
+double Clamp(double x, double lo, double hi) { return std::min(std::max(x, lo), hi); }
+
+int64_t PosMod(int64_t a, int64_t b) { return ((a % b) + b) % b; }
+
+// -log10 of the two-sided tail probability of a standard normal deviate.
+double Surprise(double d) { return std::max(0.0, NegLog10Tail(std::fabs(d)) - std::log10(2.0)); }
+
+// The deviate whose two-sided surprise is `s` decades (bisection; setup only).
+double DeviateFor(double s) {
+  double lo = 0, hi = 40;
+  for (int i = 0; i < 80; ++i) {
+    const double mid = (lo + hi) / 2;
+    (Surprise(mid) < s ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+}  // namespace
+
+std::string_view NoiseFamilyName(NoiseFamily f) {
+  switch (f) {
+    case NoiseFamily::kCount: return "count";
+    case NoiseFamily::kPositive: return "positive";
+    case NoiseFamily::kReal: return "real";
+  }
+  return "count";
+}
+
+BusinessModel::BusinessModel(const ModelOptions& options) : options_(options) {
+  interval_ = std::max<int64_t>(options.interval_seconds, 60);
+  if (interval_ < 3600) {
+    slot_seconds_ = 3600;
+    interpolate_ = true;
+  } else if (interval_ < kDay) {
+    slot_seconds_ = interval_;
+  } else if (interval_ < kWeek) {
+    slot_seconds_ = kDay;
+  } else {
+    slot_seconds_ = kWeek;
+  }
+  slots_ = static_cast<size_t>((kWeek + slot_seconds_ - 1) / slot_seconds_);
+  day_slots_ = slot_seconds_ < kDay ? static_cast<size_t>((kDay + slot_seconds_ - 1) / slot_seconds_) : 1;
+  week_.assign(slots_, 0.0f);
+  week_n_.assign(slots_, 0);
+  day_.assign(day_slots_, 0.0f);
+  day_n_.assign(day_slots_, 0);
+  stuck_.assign(day_slots_, 0);
+  week_stuck_.assign(slots_, 0);
+  level_decay_ = 1.0 - std::exp2(-static_cast<double>(interval_) / kLevelHalfLife);
+  band_z_ = DeviateFor(std::max(0.5, 5.0 - (options.sensitivity - 50.0) / 10.0));
+}
+
+Result<std::unique_ptr<Model>> BusinessModel::Create(const ModelOptions& options) {
+  if (options.interval_seconds < 60) {
+    return InvalidArgument("model interval must be at least 60 seconds");
+  }
+  return std::unique_ptr<Model>(new BusinessModel(options));
+}
+
+WarmupStatus BusinessModel::Warmup() const {
+  int64_t needed;
+  if (interval_ < kDay) {
+    needed = std::max<int64_t>(3 * kDay / interval_, 48);
+  } else if (interval_ < kWeek) {
+    needed = 14 * kDay / interval_;
+  } else {
+    needed = 8;
+  }
+  return {observed_, needed};
+}
+
+void BusinessModel::SlotOf(int64_t local_time, size_t& slot, size_t& next, double& w) const {
+  const int64_t pos = PosMod(local_time + kMondayShift, kWeek);
+  if (interpolate_) {
+    // Hour centres are at hh:30; the interval's centre falls between two.
+    const double u = static_cast<double>(pos) / 3600.0 + static_cast<double>(interval_) / 7200.0 - 0.5;
+    const double f = std::floor(u);
+    w = u - f;
+    const int64_t s0 = PosMod(static_cast<int64_t>(f), static_cast<int64_t>(slots_));
+    slot = static_cast<size_t>(s0);
+    next = (slot + 1) % slots_;
+    return;
+  }
+  slot = std::min(static_cast<size_t>(pos / slot_seconds_), slots_ - 1);
+  next = slot;
+  w = 0;
+}
+
+size_t BusinessModel::DaySlot(int64_t local_time) const {
+  const int64_t pos = PosMod(local_time + kMondayShift, kWeek);
+  return std::min(static_cast<size_t>(PosMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
+}
+
+double BusinessModel::Prior(size_t slot) const {
+  const int64_t pos = static_cast<int64_t>(slot) * slot_seconds_;
+  const size_t ds = std::min(static_cast<size_t>(PosMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
+  if (day_slots_ <= 1 || day_n_[ds] == 0) return -1;
+  const size_t dow = static_cast<size_t>(pos / kDay) % 7;
+  double prior = static_cast<double>(day_[ds]);
+  if (dow_n_[dow] > 0) prior *= static_cast<double>(dow_[dow] / dow_n_[dow]);
+  return prior;
+}
+
+double BusinessModel::Profile(size_t slot) const {
+  // Empirical Bayes: the slot of the week's own estimate W, shrunk towards
+  // the prior P = daily profile x day-of-week factor by
+  // B = s2 / (tau2 + s2), where s2 is W's estimation variance (larger while
+  // the slot has few visits) and tau2 the series' real departure from the
+  // product form, both in units of W's steady-state estimation variance:
+  // tau2 = E[(W - P)^2 / s2_ss] - 1, learnt per series.
+  const double prior = Prior(slot);
+  const double n = week_n_[slot];
+  if (prior < 0) return n > 0 ? static_cast<double>(week_[slot]) : 0.0;
+  if (n == 0) return prior;
+  const double steady = (2 - kWeekRate) / kWeekRate;  // visits worth of a steady estimate
+  const double s2 = steady / std::min(n, steady);
+  const double tau2 = shrink_n_ >= kShrinkMin ? std::max(shrink_u_ - 1, 0.0) : kShrinkDefault;
+  const double b = s2 / (tau2 + s2);
+  return b * prior + (1 - b) * static_cast<double>(week_[slot]);
+}
+
+void BusinessModel::LearnShrink(size_t slot, double level) {
+  // (W - P)^2 over W's steady-state estimation variance, on slots whose W
+  // has settled; its mean is 1 + tau2.
+  const double prior = Prior(slot);
+  if (prior < 0 || week_n_[slot] < kWeekCap) return;
+  const double mu = std::max(level * prior, kMuFloor * phi_);
+  const double s2 = kWeekRate / (2 - kWeekRate) * Variance(mu) / std::max(level * level, 1e-12);
+  const double diff = static_cast<double>(week_[slot]) - prior;
+  const double u = std::min(diff * diff / s2, 400.0);
+  ++shrink_n_;
+  shrink_u_ += (u - shrink_u_) / static_cast<double>(std::min<int64_t>(shrink_n_, 2000));
+}
+
+double BusinessModel::Variance(double mu) const {
+  if (family_ == NoiseFamily::kReal) return var0_ + alpha_ * mu * mu + 1e-12;
+  return phi_ * mu + alpha_ * mu * mu + 1e-12;
+}
+
+BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
+  Expectation e;
+  size_t s0 = 0, s1 = 0;
+  double w = 0;
+  SlotOf(local_time, s0, s1, w);
+  const size_t ds0 = std::min(static_cast<size_t>(PosMod(static_cast<int64_t>(s0) * slot_seconds_, kDay) / slot_seconds_), day_slots_ - 1);
+  const bool known = week_n_[s0] > 0 || (day_slots_ > 1 && day_n_[ds0] > 0);
+  const double p = (1 - w) * Profile(s0) + (w > 0 ? w * Profile(s1) : 0.0);
+  e.mu = Level() * p;
+  if (family_ != NoiseFamily::kReal) {
+    e.mu = std::max(0.0, e.mu);
+    e.profile = std::max(0.0, p);
+    // A floor for closed hours: a few units of the noise scale, so one
+    // order where none is expected is not news.
+    e.floored = e.mu < kMuFloor * phi_;
+    e.mu = std::max(e.mu, kMuFloor * phi_);
+  }
+  e.var = Variance(e.mu);
+  e.known = known;
+  e.ready = known && observed_ >= Warmup().needed;
+  return e;
+}
+
+double BusinessModel::Deviance(double x, double mu, double var, double extra_alpha) const {
+  if (family_ == NoiseFamily::kReal) return (x - mu) / std::sqrt(var + extra_alpha * mu * mu);
+  // Scaled negative binomial: Y = x / phi has mean m and variance m + alpha m^2.
+  const double alpha = alpha_ + extra_alpha;
+  const double m = mu / phi_;
+  const double y = std::max(0.0, x / phi_);
+  double dev = y > 0 ? y * std::log(y / m) : 0.0;
+  if (alpha < 1e-8) {
+    dev -= y - m;  // Poisson
+  } else {
+    const double r = 1.0 / alpha;
+    dev -= (y + r) * std::log1p((y - m) / (m + r));
+  }
+  const double d = std::sqrt(std::max(0.0, 2.0 * dev));
+  return x >= mu ? d : -d;
+}
+
+double BusinessModel::PointSurprise(double x, double mu, double d, double extra_alpha) const {
+  const double m = family_ == NoiseFamily::kReal ? 0.0 : mu / phi_;
+  if (family_ == NoiseFamily::kReal || std::fabs(d) < 2 || m >= kExactBelow) return Surprise(d);
+  // Small means: the deviance residual is off in the tails of a discrete
+  // distribution, so sum the negative binomial on the lattice through y
+  // (y may be fractional for money) and take the two-sided mid-p.
+  const double alpha = std::max(alpha_ + extra_alpha, 1e-9);
+  const double r = 1.0 / alpha;
+  const double q = m / (m + r);
+  const double y = std::max(0.0, x / phi_);
+  const double base = y - std::floor(y);
+  const auto at = [&](double k) {
+    return std::exp(std::lgamma(k + r) - std::lgamma(r) - std::lgamma(k + 1) + r * std::log1p(-q) +
+                    (k > 0 ? k * std::log(q) : 0.0));
+  };
+  const double sd = std::sqrt(m + alpha * m * m);
+  const double last = std::max(y, m + 12 * sd + 10);
+  double below = 0, here = 0, total = 0;
+  double p = at(base);
+  for (double k = base; k <= last; k += 1) {
+    if (k < y - 0.5) below += p;
+    else if (k < y + 0.5) here = p;
+    total += p;
+    p *= (k + r) / (k + 1) * q;
+  }
+  if (!(total > 0)) return Surprise(d);
+  const double lower = (below + 0.5 * here) / total;
+  const double upper = 1.0 - (below + 0.5 * here) / total;
+  const double tail = std::max(2 * std::min(lower, upper), 1e-300);
+  return std::max(0.0, -std::log10(std::min(1.0, tail)));
+}
+
+void BusinessModel::LearnNoise(double x, double mu, double var) {
+  const double r = x - mu;
+  // Clipped at kNoiseClip deviations, plus as many units of the scale so
+  // that the rare 1 of a low count (the whole of its variance) is kept.
+  const double unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * phi_;
+  const double clip = noise_n_ < 50 ? 100.0 : kNoiseClip * kNoiseClip;
+  const double r2 = std::min(r * r, clip * (var + unit));
+  const double n_eff = Clamp(kNoiseDays * kDay / static_cast<double>(interval_), 200, 3000);
+  const double keep = 1.0 - 1.0 / std::min<double>(static_cast<double>(noise_n_) + 2, n_eff);
+  const double f1 = family_ == NoiseFamily::kReal ? 1.0 : mu;
+  const double f2 = mu * mu;
+  // Inverse variance of r^2: 2 var^2 for Gaussian noise, plus phi var for
+  // a (scaled) count, where a low mean's variance comes in rare jumps.
+  const double w = 1.0 / (var * (2 * var + (family_ == NoiseFamily::kReal ? 0.0 : phi_)));
+  a11_ = keep * a11_ + w * f1 * f1;
+  a12_ = keep * a12_ + w * f1 * f2;
+  a22_ = keep * a22_ + w * f2 * f2;
+  b1_ = keep * b1_ + w * f1 * r2;
+  b2_ = keep * b2_ + w * f2 * r2;
+  ++noise_n_;
+  if (noise_n_ < 10) return;
+  // Weighted least squares of r^2 on (f1, f2), within the family's bounds.
+  constexpr double kMinAlpha = 1e-4, kMaxAlpha = 25;
+  double c1 = 0, c2 = 0;
+  const double det = a11_ * a22_ - a12_ * a12_;
+  if (det > 1e-12 * a11_ * a22_) {
+    c1 = (b1_ * a22_ - b2_ * a12_) / det;
+    c2 = (a11_ * b2_ - a12_ * b1_) / det;
+  }
+  if (!(c2 >= kMinAlpha)) {
+    c2 = kMinAlpha;
+    c1 = a11_ > 0 ? (b1_ - c2 * a12_) / a11_ : c1;
+  }
+  // Counts may be under-dispersed (phi < 1) but not far: a tenth of Poisson.
+  const double c1_min = family_ == NoiseFamily::kCount ? 0.1 : 1e-9 * (1 + std::fabs(mu));
+  if (!(c1 >= c1_min)) {
+    c1 = c1_min;
+    c2 = a22_ > 0 ? Clamp((b2_ - c1 * a12_) / a22_, kMinAlpha, kMaxAlpha) : c2;
+  }
+  c2 = std::min(c2, kMaxAlpha);
+  if (family_ == NoiseFamily::kReal) {
+    var0_ = c1;
+  } else {
+    phi_ = c1;
+  }
+  alpha_ = c2;
+}
+
+double BusinessModel::Level() const {
+  if (family_ == NoiseFamily::kReal) return 1.0;
+  // A pseudo-observation at level 1 (one interval's worth of the mean
+  // profile) keeps the ratio defined while the sums are small.
+  double prior = 0;
+  for (float v : day_) prior += static_cast<double>(v);
+  prior /= static_cast<double>(day_.size());
+  if (!(level_den_ + prior > 0)) return 1.0;
+  return (level_num_ + prior) / (level_den_ + prior);
+}
+
+void BusinessModel::LearnBaseline(int64_t local_time, double x, const Expectation& e) {
+  const double level = Level();
+  const double adj = level > 1e-12 ? x / level : x;
+  size_t s0 = 0, s1 = 0;
+  double w = 0;
+  SlotOf(local_time, s0, s1, w);
+  auto learn_week = [&](size_t s, double weight) {
+    if (weight <= 0) return;
+    const double rate = std::max(1.0 / (week_n_[s] + 1.0), kWeekRate) * weight;
+    week_[s] = static_cast<float>(static_cast<double>(week_[s]) + rate * (adj - static_cast<double>(week_[s])));
+    if (week_n_[s] < 255 && weight >= 0.5) ++week_n_[s];
+  };
+  learn_week(s0, 1 - w);
+  if (w > 0) learn_week(s1, w);
+  // Daily profile and day-of-week factor, on the interval's own slot.
+  const int64_t pos = PosMod(local_time + kMondayShift, kWeek);
+  if (day_slots_ > 1) {
+    const size_t ds = std::min(static_cast<size_t>(PosMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
+    const size_t dow = static_cast<size_t>(pos / kDay);
+    const double dow_factor = dow_n_[dow] > 0 ? static_cast<double>(dow_[dow] / dow_n_[dow]) : 1.0;
+    const double day_adj = dow_factor > 1e-6 ? adj / dow_factor : adj;
+    const double rate = std::max(1.0 / (day_n_[ds] + 1.0), kDayRate);
+    const double before = static_cast<double>(day_[ds]);
+    day_[ds] = static_cast<float>(before + rate * (day_adj - before));
+    if (day_n_[ds] < 65535) ++day_n_[ds];
+    // Day-of-week factor: value over daily profile, as decayed sums over
+    // about four weeks of that weekday.
+    const double keep = 1.0 - 1.0 / (4.0 * static_cast<double>(day_slots_));
+    dow_[dow] = static_cast<float>(keep * static_cast<double>(dow_[dow]) + adj);
+    dow_n_[dow] = static_cast<float>(keep * static_cast<double>(dow_n_[dow]) + before);
+    if (!(dow_n_[dow] > 0)) dow_[dow] = dow_n_[dow] = 0;
+  }
+  // Level: value over the profile the expectation used (before the floor
+  // for closed hours), as decayed sums; only where there was a profile.
+  if (e.known && family_ != NoiseFamily::kReal) {
+    level_num_ = (1 - level_decay_) * level_num_ + x;
+    level_den_ = (1 - level_decay_) * level_den_ + e.profile;
+  }
+}
+
+BusinessModel::EventEffectState* BusinessModel::EventSlot(uint32_t id, bool create) {
+  for (auto& e : events_) {
+    if (e.id == id) return &e;
+  }
+  if (!create) return nullptr;
+  if (events_.size() >= kMaxEvents) {
+    // Forget the event seen longest ago.
+    auto oldest = std::min_element(events_.begin(), events_.end(),
+                                   [](const auto& a, const auto& b) { return a.last_time < b.last_time; });
+    *oldest = EventEffectState{};
+    oldest->id = id;
+    return &*oldest;
+  }
+  events_.push_back(EventEffectState{});
+  events_.back().id = id;
+  return &events_.back();
+}
+
+Score BusinessModel::Observe(const Observation& obs) {
+  Score s;
+  if (!obs.value || !std::isfinite(*obs.value)) {
+    s.reason = "no value for this interval";
+    return s;
+  }
+  if (last_time_ != INT64_MIN && obs.time <= last_time_) {
+    s.reason = "not newer than the last value: not scored";
+    return s;
+  }
+  const double x = *obs.value;
+  s.value = x;
+  if (first_time_ == INT64_MIN) first_time_ = obs.time;
+  last_time_ = obs.time;
+  // The family follows the values seen: any negative value makes the series
+  // real-valued, any fraction makes it positive continuous.
+  if (x < 0 && family_ != NoiseFamily::kReal) {
+    family_ = NoiseFamily::kReal;
+    var0_ = phi_ * std::max(1.0, Level());
+    // The profile so far was learnt at the current level; from now on the
+    // level is fixed at 1 (an additive profile), so fold it in.
+    const double level = Level();
+    for (float& v : week_) v = static_cast<float>(static_cast<double>(v) * level);
+    for (float& v : day_) v = static_cast<float>(static_cast<double>(v) * level);
+    level_num_ = level_den_ = 0;
+    noise_n_ = 0;
+    a11_ = a12_ = a22_ = b1_ = b2_ = 0;
+  } else if (family_ == NoiseFamily::kCount && x != std::floor(x)) {
+    family_ = NoiseFamily::kPositive;
+  }
+
+  Expectation e = Expect(obs.local_time);
+  const double base_mu = e.mu;
+  // Calendar events: a learnt effect scales the expectation (with some
+  // extra relative noise); an effect not learnt yet is an unknown factor,
+  // judged against a wide relative noise. kSuppress also halves the
+  // surprise. The baseline never learns from an event.
+  const bool in_event = obs.event != 0;
+  const bool suppress = in_event && obs.event_effect == EventEffect::kSuppress;
+  double extra_alpha = 0;
+  bool learnt = false;
+  if (in_event) {
+    EventEffectState* ev = EventSlot(obs.event, true);
+    if (ev->last_time != 0 && obs.time - ev->last_time > 2 * kDay) {
+      // A new occurrence: fold the previous one into the learnt effect.
+      if (ev->den > 0) {
+        const double f = Clamp(ev->num / ev->den, 0.0, 20.0);
+        ev->factor = ev->occurrences == 0 ? f : 0.5 * ev->factor + 0.5 * f;
+        ++ev->occurrences;
+      }
+      ev->num = ev->den = 0;
+    }
+    ev->last_time = obs.time;
+    learnt = !suppress && ev->occurrences > 0;
+    if (learnt) {
+      e.mu = base_mu * ev->factor;
+      if (family_ != NoiseFamily::kReal) e.mu = std::max(e.mu, kMuFloor * phi_);
+    }
+    extra_alpha = learnt ? kEventRelNoise * kEventRelNoise : kUnknownEventRelNoise * kUnknownEventRelNoise;
+    e.var = Variance(e.mu) + extra_alpha * e.mu * e.mu;
+    if (e.ready) {
+      ev->num += x;
+      ev->den += base_mu;
+    }
+  }
+
+  const double sd = std::sqrt(e.var);
+  const double d = Deviance(x, e.mu, e.var, extra_alpha);
+  double point = PointSurprise(x, e.mu, d, extra_alpha);
+  if (suppress) point *= kEventDamping;
+  // Sustained evidence over three time scales.
+  double sustained = 0;
+  double z_long = 0;  // the longest scale's statistic, for the shift confirmation
+  const double clipped = Clamp(x - e.mu, -kSumClip * sd, kSumClip * sd);
+  if (e.ready && (!in_event || learnt)) {
+    for (int k = 0; k < kEwWindows; ++k) {
+      const double lambda = 1.0 - 1.0 / kEwScales[static_cast<size_t>(k)];
+      ew_dev_[k] = lambda * ew_dev_[k] + clipped;
+      ew_var_[k] = lambda * lambda * ew_var_[k] + e.var;
+      ew_mu_[k] = lambda * ew_mu_[k] + e.mu;
+      const double denom = ew_var_[k] + ew_rho2_[k] * ew_mu_[k] * ew_mu_[k];
+      if (denom <= 0) continue;
+      const double z = ew_dev_[k] / std::sqrt(denom);
+      if (k == kEwWindows - 1) z_long = z;
+      if (z * d > 0 && std::fabs(d) >= kSustainMin) {
+        sustained = std::max(sustained, Surprise(z) - kSustainPenalty);
+      }
+    }
+  }
+  const double surprise = std::max(point, sustained);
+
+  s.ready = e.ready;
+  s.expected = e.mu;
+  s.noise = sd;
+  s.upper = e.mu + band_z_ * sd;
+  s.lower = e.mu - band_z_ * sd;
+  if (family_ != NoiseFamily::kReal) s.lower = std::max(0.0, s.lower);
+  s.direction = x > e.mu ? Direction::kUp : (x < e.mu ? Direction::kDown : Direction::kNone);
+  s.explanation = x >= e.mu ? Explanation::kSpike : Explanation::kDip;
+  if (sustained > point) s.explanation = Explanation::kSustained;
+  if (e.ready) {
+    s.severity = Clamp(10.0 * surprise + (options_.sensitivity - 50.0), 0.0, 100.0);
+  } else {
+    s.reason = "warming up";
+  }
+  s.anomaly = s.severity / 100.0;
+
+  // Learning. Events never enter the baseline; flagged points wait for the
+  // shift confirmation; everything else is learnt, winsorised.
+  if (in_event) {
+    ++observed_;
+    return s;
+  }
+  // Flagged: too surprising to learn. Judged as soon as the slot has a
+  // profile and the noise model has seen a day, so an anomaly during the
+  // warm-up is not learnt either. A slot of the day flagged on
+  // kStuckVisits visits in a row is learnt all the same: its profile, not
+  // the data, is wrong (say the history began with an unusual day).
+  bool flagged = e.known && noise_n_ >= kMinNoise && std::max(point, sustained) >= kLearnSurprise;
+  if (flagged) {
+    // A slot of the week flagged on two visits in a row falls back to the
+    // daily profile; a slot of the day flagged three days in a row is
+    // relearnt from scratch, and the week's slots at that time with it.
+    size_t ws = 0, ws_next = 0;
+    double w = 0;
+    SlotOf(obs.local_time, ws, ws_next, w);
+    if (w > 0.5) ws = ws_next;
+    uint8_t& week_stuck = week_stuck_[ws];
+    uint8_t& day_stuck = stuck_[DaySlot(obs.local_time)];
+    ++week_stuck;
+    ++day_stuck;
+    if (day_stuck >= kStuckVisits) {
+      const size_t ds = DaySlot(obs.local_time);
+      day_n_[ds] = 0;
+      for (size_t k = 0; k < slots_; ++k) {
+        if (DaySlot(static_cast<int64_t>(k) * slot_seconds_ - kMondayShift) == ds) week_n_[k] = 0;
+      }
+      day_stuck = week_stuck = 0;
+      flagged = false;
+    } else if (week_stuck >= kWeekStuckVisits) {
+      week_n_[ws] = 0;
+      week_stuck = 0;
+      flagged = false;
+    }
+  } else {
+    size_t ws = 0, ws_next = 0;
+    double w = 0;
+    SlotOf(obs.local_time, ws, ws_next, w);
+    week_stuck_[w > 0.5 ? ws_next : ws] = 0;
+    stuck_[DaySlot(obs.local_time)] = 0;
+  }
+  // Shift confirmation: the longest-scale sum stayed significant the same
+  // way for a confirmation period: adopt the level of that period (unless
+  // it is an outage: an outage is not a new normal).
+  if (e.ready) {
+    const int8_t sign = z_long > 0 ? 1 : -1;
+    if (Surprise(z_long) >= kLearnSurprise && (run_sign_ == 0 || sign == run_sign_)) {
+      run_sign_ = sign;
+      ++run_;
+      run_x_ += x;
+      run_mu_ += e.mu;
+      const int64_t confirm = std::clamp<int64_t>(static_cast<int64_t>(kShiftSeconds) / interval_, 6, 48);
+      if (run_ >= confirm && run_mu_ > 0) {
+        const double f = run_x_ / run_mu_;
+        if (f >= kShiftMin && f <= kShiftMax) {
+          level_num_ *= f;
+          s.explanation = Explanation::kLevelShift;
+          for (int k = 0; k < kEwWindows; ++k) ew_dev_[k] = 0;
+        }
+        run_ = 0;
+        run_x_ = run_mu_ = 0;
+        run_sign_ = 0;
+      }
+    } else {
+      run_ = 0;
+      run_x_ = run_mu_ = 0;
+      run_sign_ = 0;
+    }
+  }
+  if (!flagged) {
+    // Closed hours (an expectation at the floor) say nothing of the noise.
+    if (e.known && !e.floored) LearnNoise(x, e.mu, e.var);
+    const double xl = e.ready ? Clamp(x, e.mu - kWinsor * sd, e.mu + kWinsor * sd) : x;
+    {
+      size_t s0 = 0, s1 = 0;
+      double w = 0;
+      SlotOf(obs.local_time, s0, s1, w);
+      LearnShrink(w > 0.5 ? s1 : s0, Level());
+    }
+    LearnBaseline(obs.local_time, xl, e);
+    // Excess relative variance of the sums (correlated error of the
+    // expectation), learnt slowly from unflagged points.
+    if (e.ready) {
+      for (int k = 0; k < kEwWindows; ++k) {
+        if (ew_mu_[k] <= 0) continue;
+        const double excess = (ew_dev_[k] * ew_dev_[k] - ew_var_[k]) / (ew_mu_[k] * ew_mu_[k]);
+        const double target = Clamp(excess, 0.0, 1.0);
+        ew_rho2_[k] += (target - ew_rho2_[k]) / 500.0;
+      }
+    }
+  }
+  ++observed_;
+  return s;
+}
+
+std::string BusinessModel::SaveState() const {
+  std::string out;
+  out.reserve(64 + slots_ * 5 + day_slots_ * 6 + 256);
+  out.append(kMagic, sizeof kMagic);
+  Put<uint8_t>(out, kStateVersion);
+  Put<uint32_t>(out, static_cast<uint32_t>(slots_));
+  Put<int64_t>(out, interval_);
+  for (float v : week_) Put<float>(out, v);
+  for (uint8_t n : week_n_) Put<uint8_t>(out, n);
+  for (float v : day_) Put<float>(out, v);
+  for (uint16_t n : day_n_) Put<uint16_t>(out, n);
+  for (uint8_t n : stuck_) Put<uint8_t>(out, n);
+  for (uint8_t n : week_stuck_) Put<uint8_t>(out, n);
+  for (float v : dow_) Put<float>(out, v);
+  for (float v : dow_n_) Put<float>(out, v);
+  Put<double>(out, level_num_);
+  Put<double>(out, level_den_);
+  Put<uint8_t>(out, static_cast<uint8_t>(family_));
+  for (double v : {phi_, alpha_, var0_, a11_, a12_, a22_, b1_, b2_}) Put<double>(out, v);
+  Put<int64_t>(out, noise_n_);
+  Put<double>(out, shrink_u_);
+  Put<int64_t>(out, shrink_n_);
+  for (const auto* arr : {&ew_dev_, &ew_var_, &ew_mu_, &ew_rho2_}) {
+    for (double v : *arr) Put<double>(out, v);
+  }
+  Put<int64_t>(out, run_);
+  Put<int8_t>(out, run_sign_);
+  Put<double>(out, run_x_);
+  Put<double>(out, run_mu_);
+  Put<int64_t>(out, first_time_);
+  Put<int64_t>(out, last_time_);
+  Put<int64_t>(out, observed_);
+  Put<uint8_t>(out, static_cast<uint8_t>(events_.size()));
+  for (const auto& e : events_) {
+    Put<uint32_t>(out, e.id);
+    Put<uint32_t>(out, e.occurrences);
+    Put<double>(out, e.factor);
+    Put<double>(out, e.num);
+    Put<double>(out, e.den);
+    Put<int64_t>(out, e.last_time);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& options,
+                                                      std::string_view state) {
+  auto m = std::unique_ptr<BusinessModel>(new BusinessModel(options));
+  if (state.substr(0, sizeof kMagic) != std::string_view(kMagic, sizeof kMagic)) {
+    return DataLoss("model state is not a business-model state (an older model's?)");
+  }
+  state.remove_prefix(sizeof kMagic);
+  uint8_t version = 0;
+  if (!Get(state, version) || version != kStateVersion) {
+    return DataLoss("model state has an unknown version");
+  }
+  uint32_t slots = 0;
+  int64_t interval = 0;
+  if (!Get(state, slots) || !Get(state, interval) || slots != m->slots_ || interval != m->interval_) {
+    return DataLoss("model state does not match the detector's frequency");
+  }
+  const auto truncated = [] { return DataLoss("model state is truncated or corrupt"); };
+  for (float& v : m->week_) {
+    if (!Get(state, v) || !std::isfinite(v)) return truncated();
+  }
+  for (uint8_t& n : m->week_n_) {
+    if (!Get(state, n)) return truncated();
+  }
+  for (float& v : m->day_) {
+    if (!Get(state, v) || !std::isfinite(v)) return truncated();
+  }
+  for (uint16_t& n : m->day_n_) {
+    if (!Get(state, n)) return truncated();
+  }
+  for (uint8_t& n : m->stuck_) {
+    if (!Get(state, n) || n >= kStuckVisits) return truncated();
+  }
+  for (uint8_t& n : m->week_stuck_) {
+    if (!Get(state, n) || n >= kWeekStuckVisits) return truncated();
+  }
+  for (auto* arr : {&m->dow_, &m->dow_n_}) {
+    for (float& v : *arr) {
+      if (!Get(state, v) || !std::isfinite(v)) return truncated();
+    }
+  }
+  uint8_t family = 0;
+  if (!Get(state, m->level_num_) || !Get(state, m->level_den_) || !Get(state, family) || family > 2) {
+    return truncated();
+  }
+  m->family_ = static_cast<NoiseFamily>(family);
+  for (double* v : {&m->phi_, &m->alpha_, &m->var0_, &m->a11_, &m->a12_, &m->a22_, &m->b1_, &m->b2_}) {
+    if (!Get(state, *v) || !std::isfinite(*v)) return truncated();
+  }
+  if (!Get(state, m->noise_n_) || !CountOk(m->noise_n_) || !Get(state, m->shrink_u_) ||
+      !std::isfinite(m->shrink_u_) || m->shrink_u_ < 0 || !Get(state, m->shrink_n_) ||
+      !CountOk(m->shrink_n_)) {
+    return truncated();
+  }
+  for (auto* arr : {&m->ew_dev_, &m->ew_var_, &m->ew_mu_, &m->ew_rho2_}) {
+    for (double& v : *arr) {
+      if (!Get(state, v) || !std::isfinite(v)) return truncated();
+    }
+  }
+  if (!Get(state, m->run_) || !Get(state, m->run_sign_) || !Get(state, m->run_x_) ||
+      !Get(state, m->run_mu_) || !Get(state, m->first_time_) || !Get(state, m->last_time_) ||
+      !Get(state, m->observed_)) {
+    return truncated();
+  }
+  if (!AllFinite(m->level_num_, m->level_den_, m->run_x_, m->run_mu_) || m->level_den_ < 0 ||
+      m->phi_ <= 0 || m->alpha_ < 0 || m->var0_ < 0 || !CountOk(m->run_) || !CountOk(m->observed_) ||
+      m->run_sign_ < -1 || m->run_sign_ > 1 ||
+      (m->last_time_ != INT64_MIN && std::abs(m->last_time_) > kMaxStateTime) ||
+      (m->first_time_ != INT64_MIN && std::abs(m->first_time_) > kMaxStateTime)) {
+    return DataLoss("model state is corrupt");
+  }
+  uint8_t events = 0;
+  if (!Get(state, events) || events > kMaxEvents) return truncated();
+  m->events_.resize(events);
+  for (auto& e : m->events_) {
+    if (!Get(state, e.id) || !Get(state, e.occurrences) || !Get(state, e.factor) ||
+        !Get(state, e.num) || !Get(state, e.den) || !Get(state, e.last_time) ||
+        !AllFinite(e.factor, e.num, e.den) || std::abs(e.last_time) > kMaxStateTime) {
+      return truncated();
+    }
+  }
+  if (!state.empty()) return DataLoss("model state has trailing bytes");
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+}  // namespace osprey::detect

@@ -1,0 +1,171 @@
+// BusinessModel: the pipeline's default model for business and operational
+// measures (counts, money, latencies) in local time.
+//
+// Expectation. A multiplicative seasonal model in local time: the expected
+// value of an interval is level x profile[slot of the week], where the slot
+// is the local hour of the week (local day of week for daily intervals; one
+// slot for weekly and longer ones), so 9 am Monday is compared with earlier
+// 9 am Mondays in standard and summer time alike. Each slot's own estimate
+// is shrunk (empirical Bayes) towards a daily profile times a day-of-week
+// factor, which learns seven times faster: fully while the slot has not been
+// seen, and later as much as the series' weeks really follow that product
+// form. So scoring can start after a few days of history. The level is a
+// ratio of exponentially weighted sums (value against profile), so trends
+// and closed hours (exact zeros) need no special case. Intervals shorter
+// than an hour read the hourly profile interpolated between hour centres.
+//
+// Noise. Var(x) = phi * mu + alpha * mu^2, learnt per series from its own
+// residuals: phi = 1 for integer-valued series (an overdispersed Poisson, a
+// negative binomial), phi learnt for positive continuous ones (money: a
+// scaled negative binomial, i.e. a compound count), and a constant variance
+// plus alpha * mu^2 for series that go negative. A point is scored by its
+// signed deviance residual under that family, so 0 where ~20 are expected
+// is strong evidence and 1 where 0.2 are expected is not.
+//
+// Evidence. Severity is 10 x -log10 of the point's two-sided tail
+// probability (sensitivity 50; each 10 points of sensitivity shift it by one
+// decade), capped at 100: on data that fits the model, the rate of points at
+// severity >= S is the same on every series. Two kinds of evidence compete:
+//   spike     - the point alone;
+//   sustained - exponentially weighted sums of recent deviations at three
+//               time scales (a dip or drift that is weak per interval but
+//               consistent over several), counted only while the current
+//               point itself deviates the same way, with a learnt allowance
+//               for correlated error of the expectation;
+//   shift     - a sustained deviation that lasted a confirmation period: the
+//               model alerts on it, then adopts the new level.
+// Flagged points, events and missing points do not enter the baseline.
+//
+// Events. An interval in a calendar event is never learnt as normal. With
+// EventEffect::kLearn the model learns a multiplicative effect per event
+// and, once it has seen the event before, expects it. Before that, and with
+// kSuppress, the event's effect is unknown: the point is judged against a
+// relative noise of 100 % (so a holiday that halves sales is no news, a
+// tenfold spike still is); kSuppress also halves the surprise.
+//
+// State: about 1.1 KiB per hourly series, versioned. Not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "osprey/detect/model.h"
+
+namespace osprey::detect {
+
+// The noise family a BusinessModel chose from a series' values.
+enum class NoiseFamily : uint8_t { kCount = 0, kPositive, kReal };
+std::string_view NoiseFamilyName(NoiseFamily f);
+
+class BusinessModel final : public Model {
+ public:
+  static constexpr uint8_t kStateVersion = 1;
+  static constexpr int kEwWindows = 3;  // time scales of the sustained evidence
+  static constexpr int kMaxEvents = 16;  // learnt event effects per series
+
+  static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
+  // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
+  static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options,
+                                                std::string_view state);
+
+  Score Observe(const Observation& obs) override;
+  std::string SaveState() const override;
+  WarmupStatus Warmup() const override;
+
+  NoiseFamily family() const { return family_; }
+  // The current noise parameters (for tests and diagnostics).
+  double phi() const { return phi_; }
+  double alpha() const { return alpha_; }
+
+ private:
+  explicit BusinessModel(const ModelOptions& options);
+
+  struct Expectation {
+    double mu = 0;   // expected value
+    double var = 0;  // noise variance around it
+    double profile = 0;  // the seasonal profile behind mu (before level and floor)
+    bool floored = false;  // mu was raised to the floor (a closed hour)
+    bool known = false;  // the slot has a profile (learnt, or its daily prior)
+    bool ready = false;  // known and warmed up: scores count
+  };
+  // What the model learnt of one calendar event: the effect (value over
+  // baseline) of its earlier occurrences, and sums over the current one.
+  struct EventEffectState {
+    uint32_t id = 0;
+    uint32_t occurrences = 0;  // finished occurrences that made `factor`
+    double factor = 1;
+    double num = 0, den = 0;  // value and baseline summed over the current occurrence
+    int64_t last_time = 0;    // the event's latest interval seen
+  };
+
+  // Slot of the week and, for sub-hourly intervals, the weight of the next
+  // slot (linear interpolation between hour centres).
+  void SlotOf(int64_t local_time, size_t& slot, size_t& next, double& w) const;
+  double Profile(size_t slot) const;
+  // Daily profile x day-of-week factor at a slot of the week; -1 if unknown.
+  double Prior(size_t slot) const;
+  void LearnShrink(size_t slot, double level);
+  double Level() const;
+  size_t DaySlot(int64_t local_time) const;  // 1 for real-valued series (additive profile)
+  Expectation Expect(int64_t local_time) const;
+  double Variance(double mu) const;
+  // Signed deviance residual of x; extra_alpha adds relative variance.
+  double Deviance(double x, double mu, double var, double extra_alpha) const;
+  // -log10 of the two-sided tail probability of x (d its deviance residual).
+  double PointSurprise(double x, double mu, double d, double extra_alpha) const;
+  void LearnNoise(double x, double mu, double var);
+  void LearnBaseline(int64_t local_time, double x, const Expectation& e);
+  EventEffectState* EventSlot(uint32_t id, bool create);
+
+  ModelOptions options_;
+  int64_t interval_ = 3600;
+  int64_t slot_seconds_ = 3600;
+  size_t slots_ = 168;       // slots per week
+  size_t day_slots_ = 24;    // slots per day (1 for daily and longer)
+  bool interpolate_ = false;
+  double band_z_ = 4.4;  // deviate at the edge of the band (severity 50)
+  // Decay per interval of the level sums; learning rate per visit of a slot.
+  double level_decay_ = 0;
+
+  // Seasonal profile (value per interval at level 1) per slot of the week,
+  // with visit counts; daily profile per slot of the day; day-of-week factors.
+  std::vector<float> week_;
+  std::vector<uint8_t> week_n_;
+  std::vector<float> day_;
+  std::vector<uint16_t> day_n_;
+  std::vector<uint8_t> stuck_;       // per slot of the day: visits flagged in a row
+  std::vector<uint8_t> week_stuck_;  // per slot of the week: the same
+  std::array<float, 7> dow_{};
+  std::array<float, 7> dow_n_{};
+  double level_num_ = 0, level_den_ = 0;
+
+  // Noise: family, parameters, and decayed sums of the weighted regression
+  // of squared residuals on mu and mu^2.
+  NoiseFamily family_ = NoiseFamily::kCount;
+  double phi_ = 1, alpha_ = 0.05, var0_ = 0;
+  double a11_ = 0, a12_ = 0, a22_ = 0, b1_ = 0, b2_ = 0;
+  int64_t noise_n_ = 0;
+  // Mean of (W - P)^2 / estimation variance over settled slots (Profile).
+  double shrink_u_ = 0;
+  int64_t shrink_n_ = 0;
+
+  // Sustained evidence: exponentially weighted sums of deviations, variances
+  // and expectations, and the learnt excess relative variance per scale.
+  std::array<double, kEwWindows> ew_dev_{}, ew_var_{}, ew_mu_{}, ew_rho2_{};
+  // Shift confirmation: consecutive intervals deviating the same way, and
+  // the value and expectation sums over them.
+  int64_t run_ = 0;
+  int8_t run_sign_ = 0;
+  double run_x_ = 0, run_mu_ = 0;
+
+  int64_t first_time_ = INT64_MIN;
+  int64_t last_time_ = INT64_MIN;
+  int64_t observed_ = 0;  // intervals with a value
+  std::vector<EventEffectState> events_;
+};
+
+}  // namespace osprey::detect

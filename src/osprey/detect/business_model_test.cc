@@ -1,0 +1,303 @@
+#include "osprey/detect/business_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "osprey/detect/seasonal_median.h"
+
+namespace osprey::detect {
+namespace {
+
+constexpr int64_t kMonday = 1704067200;  // 2024-01-01T00:00:00Z, a Monday
+
+// An hourly business-like rate: a day/evening profile, quieter weekends.
+double Rate(int64_t t, double mean) {
+  const double hod = static_cast<double>(t % 86400) / 3600.0;
+  const int dow = static_cast<int>((t / 86400 + 3) % 7);
+  const double day = 0.3 + 1.5 * std::exp(-std::pow((hod - 13) / 4, 2)) +
+                     0.5 * std::exp(-std::pow((hod - 20) / 2, 2));
+  return mean * day * (dow >= 5 ? 0.6 : 1.0);
+}
+
+// Negative-binomial counts with mean `mu` and variance mu + alpha mu^2.
+double Draw(std::mt19937_64& rng, double mu, double alpha) {
+  if (mu <= 0) return 0;
+  double lambda = mu;
+  if (alpha > 0) lambda = std::gamma_distribution<double>(1 / alpha, alpha * mu)(rng);
+  return static_cast<double>(std::poisson_distribution<long>(lambda)(rng));
+}
+
+Observation At(int64_t hour, std::optional<double> v) {
+  Observation o;
+  o.time = kMonday + hour * 3600;
+  o.local_time = o.time;
+  o.value = v;
+  return o;
+}
+
+std::unique_ptr<Model> Make(double sensitivity = 50) {
+  ModelOptions o;
+  o.interval_seconds = 3600;
+  o.sensitivity = sensitivity;
+  return std::move(BusinessModel::Create(o)).value();
+}
+
+// Feeds `hours` hours of counts (mean `mean`, overdispersion `alpha`) and
+// calls `check` with each score after `warm` hours; `edit` may change a
+// value before it is observed.
+void Feed(Model& m, int64_t hours, double mean, double alpha, uint64_t seed,
+         const std::function<void(int64_t, double&)>& edit,
+         const std::function<void(int64_t, const Score&)>& check) {
+  std::mt19937_64 rng(seed);
+  for (int64_t h = 0; h < hours; ++h) {
+    double x = Draw(rng, Rate(kMonday + h * 3600, mean), alpha);
+    edit(h, x);
+    check(h, m.Observe(At(h, x)));
+  }
+}
+
+TEST(BusinessModelTest, WarmsUpOnItsOwnHistoryAndSaysHowFar) {
+  auto m = Make();
+  EXPECT_EQ(m->Warmup().seen, 0);
+  EXPECT_EQ(m->Warmup().needed, 72);  // three days of hours
+  int64_t first_ready = -1;
+  Feed(*m, 24 * 7, 20, 0.05, 1, [](int64_t, double&) {}, [&](int64_t h, const Score& s) {
+    if (s.ready && first_ready < 0) first_ready = h;
+    if (!s.ready) EXPECT_FALSE(s.reason.empty());
+  });
+  EXPECT_EQ(first_ready, 72);
+  EXPECT_TRUE(m->Warmup().ready());
+}
+
+TEST(BusinessModelTest, CountAwareZeroWhereTwentyExpectedButNotOneWhereFractionExpected) {
+  auto m = Make();
+  double zero_severity = 0, one_severity = 100;
+  Feed(*m, 24 * 35, 20, 0.02, 2,
+      [](int64_t h, double& x) {
+        if (h == 24 * 30 + 13) x = 0;  // 13:00, ~35 expected
+      },
+      [&](int64_t h, const Score& s) {
+        if (h == 24 * 30 + 13) zero_severity = s.severity;
+      });
+  EXPECT_GE(zero_severity, 80);
+
+  auto quiet = Make();
+  Feed(*quiet, 24 * 35, 0.4, 0.0, 3,
+      [](int64_t h, double& x) {
+        if (h == 24 * 30 + 3) x = 1;  // 03:00, ~0.15 expected
+      },
+      [&](int64_t h, const Score& s) {
+        if (h == 24 * 30 + 3) one_severity = s.severity;
+      });
+  EXPECT_LT(one_severity, 20);
+}
+
+TEST(BusinessModelTest, ChoosesTheNoiseFamilyFromTheValues) {
+  auto counts = Make();
+  auto money = Make();
+  auto real = Make();
+  std::mt19937_64 rng(4);
+  for (int64_t h = 0; h < 24 * 10; ++h) {
+    const double x = Draw(rng, Rate(kMonday + h * 3600, 30), 0.05);
+    counts->Observe(At(h, x));
+    money->Observe(At(h, x * 41.37));
+    real->Observe(At(h, x - 20));
+  }
+  EXPECT_EQ(dynamic_cast<BusinessModel&>(*counts).family(), NoiseFamily::kCount);
+  EXPECT_EQ(dynamic_cast<BusinessModel&>(*money).family(), NoiseFamily::kPositive);
+  EXPECT_EQ(dynamic_cast<BusinessModel&>(*real).family(), NoiseFamily::kReal);
+  // Money learns its unit: the Poisson part scales with the price.
+  EXPECT_GT(dynamic_cast<BusinessModel&>(*money).phi(), 5);
+}
+
+TEST(BusinessModelTest, SustainedDipFoundWherePointsAloneAreWeak) {
+  // 40 % of the orders for 12 hours from 11:00 on a Thursday: about 2.5
+  // noise units per hour, which no single hour shows beyond doubt.
+  const int64_t start = 24 * 38 + 11;
+  auto m = Make();
+  double max_in = 0, max_point_in = 0;
+  bool sustained = false;
+  Feed(*m, 24 * 40, 20, 0.03, 5,
+      [&](int64_t h, double& x) {
+        if (h >= start && h < start + 12) x = std::round(x * 0.4);
+      },
+      [&](int64_t h, const Score& s) {
+        if (h >= start && h < start + 12) {
+          max_in = std::max(max_in, s.severity);
+          if (s.explanation == Explanation::kSustained) sustained = true;
+          else max_point_in = std::max(max_point_in, s.severity);
+        }
+      });
+  EXPECT_GE(max_in, 50);
+  EXPECT_TRUE(sustained);
+  EXPECT_LT(max_point_in, 50);
+}
+
+TEST(BusinessModelTest, LevelShiftAlertsThenIsAdopted) {
+  const int64_t start = 24 * 40;
+  auto m = Make();
+  double first_day = 0, third_day = 0;
+  Feed(*m, 24 * 46, 40, 0.01, 6,
+      [&](int64_t h, double& x) {
+        if (h >= start) x = std::round(x * 1.8);
+      },
+      [&](int64_t h, const Score& s) {
+        if (h >= start && h < start + 24) first_day = std::max(first_day, s.severity);
+        if (h >= start + 72 && h < start + 96) third_day = std::max(third_day, s.severity);
+      });
+  EXPECT_GE(first_day, 70);
+  EXPECT_LT(third_day, 50);
+}
+
+TEST(BusinessModelTest, FlaggedPointsDoNotPoisonTheBaseline) {
+  // An 8-hour outage; the same hours a week later are normal again and must
+  // be scored as normal (the zeros were not learnt).
+  const int64_t start = 24 * 40 + 9;
+  auto m = Make();
+  double outage = 0, week_after = 0;
+  Feed(*m, 24 * 48, 25, 0.02, 7,
+      [&](int64_t h, double& x) {
+        if (h >= start && h < start + 8) x = 0;
+      },
+      [&](int64_t h, const Score& s) {
+        if (h >= start && h < start + 8) outage = std::max(outage, s.severity);
+        if (h >= start + 168 && h < start + 176) week_after = std::max(week_after, s.severity);
+      });
+  EXPECT_GE(outage, 80);
+  EXPECT_LT(week_after, 40);
+}
+
+TEST(BusinessModelTest, AllZeroSeriesStaysQuietAndMissingIsNotScored) {
+  auto m = Make();
+  for (int64_t h = 0; h < 24 * 30; ++h) {
+    const Score s = m->Observe(At(h, h % 50 == 7 ? std::nullopt : std::optional<double>(0.0)));
+    EXPECT_LT(s.severity, 5);
+    if (h % 50 == 7) EXPECT_FALSE(s.ready);
+  }
+}
+
+TEST(BusinessModelTest, EventsAreNotLearntAndTheirEffectIsExpectedNextTime) {
+  // A holiday on day 30 and day 30 + 364 (same weekday). The first time the
+  // series falls to 30 %: an unknown effect, no alarm, and not learnt into
+  // the baseline. The second time the series stays normal: against the
+  // learnt effect that is the surprise.
+  auto m = Make();
+  const uint32_t holiday = EventId("Holiday");
+  std::mt19937_64 rng(8);
+  double first = 0, second = 0, day_after = 0;
+  for (int64_t h = 0; h < 24 * 400; ++h) {
+    const int64_t day = h / 24;
+    double x = Draw(rng, Rate(kMonday + h * 3600, 30) * (day == 30 ? 0.3 : 1.0), 0.02);
+    Observation o = At(h, x);
+    if (day == 30 || day == 30 + 364) o.event = holiday;
+    const Score s = m->Observe(o);
+    if (day == 30) first = std::max(first, s.severity);
+    if (day == 30 + 364) second = std::max(second, s.severity);
+    if (day == 31) day_after = std::max(day_after, s.severity);
+  }
+  EXPECT_LT(first, 30);
+  EXPECT_LT(day_after, 30);  // the holiday did not drag the baseline down
+  EXPECT_GE(second, 50);
+}
+
+TEST(BusinessModelTest, SuppressedEventIsDamped) {
+  auto plain = Make();
+  auto damped = Make();
+  std::mt19937_64 rng(9);
+  double sev_plain = 0, sev_damped = 0;
+  for (int64_t h = 0; h < 24 * 35; ++h) {
+    double x = Draw(rng, Rate(kMonday + h * 3600, 30), 0.02);
+    const bool in_event = h >= 24 * 32 + 10 && h < 24 * 32 + 14;
+    if (in_event) x = 0;
+    Observation o = At(h, x);
+    sev_plain = std::max(sev_plain, in_event ? plain->Observe(o).severity : (plain->Observe(o), 0.0));
+    if (in_event) {
+      o.event = EventId("Maintenance");
+      o.event_effect = EventEffect::kSuppress;
+    }
+    const Score s = damped->Observe(o);
+    if (in_event) sev_damped = std::max(sev_damped, s.severity);
+  }
+  EXPECT_GE(sev_plain, 90);
+  EXPECT_LT(sev_damped, 30);
+}
+
+TEST(BusinessModelTest, SaveRestoreContinuesBitIdentically) {
+  ModelOptions o;
+  o.interval_seconds = 300;  // interpolated hourly profile
+  auto a = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(10);
+  auto value = [&](int64_t i) {
+    return Draw(rng, Rate(kMonday + i * 300, 3), 0.1) + (i % 997 == 0 ? 30 : 0);
+  };
+  Observation ev;
+  for (int64_t i = 0; i < 288 * 20; ++i) {
+    Observation ob{kMonday + i * 300, kMonday + i * 300, value(i)};
+    if (i % 2000 < 12) ob.event = EventId("Deploy");
+    a->Observe(ob);
+  }
+  auto b = std::move(BusinessModel::Restore(o, a->SaveState())).value();
+  EXPECT_EQ(a->SaveState(), b->SaveState());
+  for (int64_t i = 288 * 20; i < 288 * 25; ++i) {
+    Observation ob{kMonday + i * 300, kMonday + i * 300, value(i)};
+    const Score sa = a->Observe(ob), sb = b->Observe(ob);
+    ASSERT_EQ(sa.severity, sb.severity) << i;
+    ASSERT_EQ(sa.expected, sb.expected) << i;
+  }
+  EXPECT_LE(a->SaveState().size(), 4096u);
+}
+
+TEST(BusinessModelTest, RefusesOtherStatesClearly) {
+  ModelOptions o;
+  auto median = std::move(SeasonalMedianModel::Create(o)).value();
+  median->Observe(At(0, 1.0));
+  auto r = BusinessModel::Restore(o, median->SaveState());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  auto m = Make();
+  m->Observe(At(0, 1.0));
+  std::string state = m->SaveState();
+  ModelOptions daily;
+  daily.interval_seconds = 86400;
+  EXPECT_FALSE(BusinessModel::Restore(daily, state).ok());
+  EXPECT_FALSE(BusinessModel::Restore(o, state.substr(0, state.size() - 3)).ok());
+}
+
+// Calibration: on clean data, the rate of points at or above a severity is
+// about the same on every series, whatever its volume or overdispersion.
+TEST(BusinessModelTest, SeverityIsCalibratedAcrossSeries) {
+  struct Case {
+    double mean, alpha;
+  };
+  // Counts from about 3 per hour up (at lower means the discreteness of a
+  // count makes every severity rarer than nominal: conservative).
+  const Case cases[] = {{8, 0.1}, {20, 0.02}, {20, 0.3}, {200, 0.05}, {3000, 0.01}, {3000, 0.1}};
+  std::vector<double> rate20, rate30;
+  for (const Case& c : cases) {
+    auto m = Make();
+    int64_t scored = 0, n20 = 0, n30 = 0;
+    Feed(*m, 24 * 7 * 208, c.mean, c.alpha, 11, [](int64_t, double&) {},
+        [&](int64_t h, const Score& s) {
+          if (!s.ready || h < 24 * 7 * 8) return;
+          ++scored;
+          n20 += s.severity >= 20;
+          n30 += s.severity >= 30;
+        });
+    rate20.push_back(static_cast<double>(n20) / static_cast<double>(scored));
+    rate30.push_back(static_cast<double>(n30) / static_cast<double>(scored));
+    std::printf("mean %6.0f alpha %.2f: rate >= 20 %.2e (nominal 1e-2), >= 30 %.2e (1e-3)\n", c.mean,
+                c.alpha, rate20.back(), rate30.back());
+  }
+  auto spread = [](const std::vector<double>& v) {
+    return *std::max_element(v.begin(), v.end()) / *std::min_element(v.begin(), v.end());
+  };
+  EXPECT_LE(spread(rate20), 2.0);
+  EXPECT_LE(spread(rate30), 2.0);
+  for (double r : rate20) EXPECT_NEAR(std::log10(r), -2.0, 0.3);
+}
+
+}  // namespace
+}  // namespace osprey::detect
