@@ -261,7 +261,8 @@ double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int6
 bool Free(const Work& work, const std::vector<int>& series, int64_t b, int64_t e) {
   for (int s : series) {
     const LeafWork& w = work.leaves[static_cast<size_t>(s)];
-    if (b < w.first + 14 * kDay / work.d.interval_seconds) return false;
+    // A series that starts late gets 14 days of its own history first.
+    if (w.first > 0 && b < w.first + 14 * kDay / work.d.interval_seconds) return false;
     for (const auto& [ob, oe] : w.busy) {
       if (b < oe + work.gap && ob < e + work.gap) return false;
     }
@@ -296,12 +297,12 @@ struct Proposal {
   double size = 0;
 };
 
-// Tries `attempts` proposals from `propose` until one is free and exceeds
+// Tries up to 400 proposals from `propose` until one is free and exceeds
 // the label threshold on its primary measure; records it.
 void Place(Work& work, Rng& rng, int count, const std::function<Proposal(Rng&)>& propose) {
   const int64_t n = static_cast<int64_t>(work.d.points());
   for (int placed = 0; placed < count; ++placed) {
-    for (int attempt = 0; attempt < 60; ++attempt) {
+    for (int attempt = 0; attempt < 400; ++attempt) {
       Proposal prop = propose(rng);
       if (prop.begin < work.d.warmup_points || prop.end > n || prop.end <= prop.begin) continue;
       if (!Free(work, prop.series, prop.begin, prop.end)) continue;
@@ -564,7 +565,7 @@ Status GenerateHourly(Work& work) {
   });
   Place(work, rng, p.dips, [&](Rng& r) {
     Proposal prop = single(AnomalyKind::kDip, 3, 12)(r);
-    prop.size = prop.effect.mult0 = prop.effect.mult1 = 1 - r.Uniform(0.35, 0.7);
+    prop.size = prop.effect.mult0 = prop.effect.mult1 = 1 - r.Uniform(0.5, 0.85);
     return prop;
   });
   Place(work, rng, p.outages, [&](Rng& r) {
@@ -917,9 +918,9 @@ Result<BusinessParams> SettingParams(std::string_view family, std::string_view s
 }
 
 Result<Dataset> GenerateBusinessData(const BusinessParams& params) {
-  if (params.days <= params.warmup_days + 7) {
+  if (params.days < params.warmup_days + 7) {
     return InvalidArgument("days (" + std::to_string(params.days) +
-                                   ") must exceed warmup_days + 7");
+                                   ") must be at least warmup_days + 7");
   }
   if (params.dispersion_min <= 0 || params.dispersion_max < params.dispersion_min) {
     return InvalidArgument("dispersion_min must be > 0 and <= dispersion_max");

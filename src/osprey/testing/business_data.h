@@ -131,7 +131,7 @@ struct BusinessParams {
   int spikes = 12, dips = 10, outages = 6, shifts = 4, drifts = 4, glitches = 6, incidents = 6;
   double incident_min = 0.2;  // relative change of a dimension-wide incident
   double incident_max = 0.4;
-  double label_z = 3.0;  // label threshold on |total effect| / sqrt(total variance)
+  double label_z = 5.0;  // label threshold on |total effect| / sqrt(total variance)
   // ops: dispersion of error counts, per-request latency log-sd, common latency jitter.
   double error_dispersion = 3;
   double latency_sigma = 0.5;
