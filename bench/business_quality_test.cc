@@ -14,7 +14,7 @@ namespace {
 // Floors on the mean best-threshold F1 over the three quick settings (seed 1),
 // just below the figures measured when they were set; raise them when the
 // model improves. osprey has no ops floor: on 14 days of 5-minute data the
-// current default model never becomes ready (it needs 3 weeks of history).
+// current default model never becomes ready (it needs more history).
 constexpr double kOracleHourlyOrders = 0.30;   // measured 0.323
 constexpr double kOracleHourlyRevenue = 0.30;  // measured 0.319
 constexpr double kOracleOpsRequests = 0.14;    // measured 0.155
