@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench bench check format clean asan api-bench fuzz
+.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench bench check format clean asan api-bench fuzz business-bench
 
 all: build
 
@@ -78,3 +78,9 @@ clean:
 # osprey's detector on the NAB corpus: the three profile scores.
 nab: build
 	@$(BUILD)/bench/nab_score --nab ../shared/benchmarks/nab --osprey
+
+# The business-data benchmark (bench/business/README.md): osprey's default
+# model beside the peers and the oracle on generated hourly business data and
+# 5-minute ops KPIs, three settings each, seeds 1..SEEDS (default 3).
+business-bench: build
+	@$(BUILD)/bench/business_bench --seeds $${SEEDS:-3}

@@ -1,0 +1,47 @@
+// The business benchmark: generates each setting's datasets (one per seed),
+// runs osprey and every peer on them, scores each measure with the event
+// metric and prints the table. Tooling: measures wall time. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "business/metric.h"
+#include "osprey/base/status.h"
+
+namespace osprey::bench {
+
+struct DetectorRun {
+  std::string name;
+  double default_threshold = 0;
+  // [measure][seed]
+  std::vector<std::vector<EventCounts>> best;
+  std::vector<std::vector<EventCounts>> at_default;
+  double seconds = 0;
+  int64_t points = 0;  // leaf points with a value it was run on (osprey: all nodes)
+};
+
+struct SettingRun {
+  std::string family;
+  std::string setting;
+  std::vector<uint64_t> seeds;
+  std::vector<std::string> measures;
+  std::vector<DetectorRun> detectors;  // osprey first, the oracle last
+  double generate_seconds = 0;
+};
+
+struct BenchOptions {
+  std::vector<std::string> families = {"hourly", "ops"};
+  std::vector<std::string> settings;  // empty: every setting of the family
+  int seeds = 3;                      // seeds 1..seeds
+  bool quick = false;
+};
+
+// Fails on an unknown family or setting, or when a model cannot be built.
+Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, std::ostream* progress);
+
+void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out);
+
+}  // namespace osprey::bench

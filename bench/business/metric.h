@@ -1,0 +1,51 @@
+// Event-level scoring of per-point anomaly scores against the labelled
+// anomalies of a generated business dataset (osprey/testing/business_data.h).
+//
+// Per measure: an event is one labelled anomaly (one series, or a
+// dimension-wide incident over its leaves). It is found when any point of
+// it, on any of its series, is flagged (score >= threshold). A false alarm is
+// a run of consecutive flagged points of one series outside every injected
+// anomaly of that series and the hour after it (labelled or not: an injected
+// anomaly too small to label is neither a hit nor a false alarm); each run
+// counts once per day block (blocks of 24 hours from the end of the warm-up),
+// so flagging everything costs one false alarm per series per day.
+// Only points after the shared warm-up (Dataset::warmup_points) with a row
+// are scored: a missing point is never a flag, and does not break a run.
+// F1 = 2 TP / (2 TP + FP + FN). Leaf series only. Pure; thread-compatible.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "osprey/testing/business_data.h"
+
+namespace osprey::bench {
+
+// Scores of one measure: [series][point]. kNoScore (or NaN) marks a point the
+// detector did not score (warming up): never a flag.
+using MeasureScores = std::vector<std::vector<double>>;
+inline constexpr double kNoScore = -std::numeric_limits<double>::infinity();
+
+struct EventCounts {
+  double threshold = 0;
+  int events = 0;
+  int found = 0;
+  int false_runs = 0;
+  double f1 = 0;
+  double false_runs_per_series_week = 0;
+  std::array<int, testing::kAnomalyKinds> events_by_kind{};
+  std::array<int, testing::kAnomalyKinds> found_by_kind{};
+};
+
+// Counts at one threshold.
+EventCounts EvaluateAt(const testing::Dataset& data, size_t measure, const MeasureScores& scores,
+                       double threshold);
+
+// The threshold with the best F1 over every distinct score (exact sweep; on
+// ties the highest threshold), and its counts.
+EventCounts EvaluateBest(const testing::Dataset& data, size_t measure,
+                         const MeasureScores& scores);
+
+}  // namespace osprey::bench

@@ -1,0 +1,125 @@
+// The event metric on hand-made data: hits, false-alarm runs (missing points
+// are transparent, anomalies and the hour after them are excused, a run
+// counts once per day block) and the exact threshold sweep.
+#include "business/metric.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace osprey::bench {
+namespace {
+
+using testing::Anomaly;
+using testing::AnomalyKind;
+using testing::Dataset;
+
+// One measure, `series` leaves of 3 days of hourly points, warm-up 24 points.
+Dataset Tiny(int series) {
+  Dataset d;
+  d.interval_seconds = 3600;
+  d.measures = {{"orders", testing::MeasureKind::kCount, -1}};
+  for (int64_t t = 0; t < 72; ++t) {
+    d.times.push_back(t * 3600);
+    d.local_times.push_back(t * 3600);
+  }
+  d.warmup_points = 24;
+  for (int s = 0; s < series; ++s) {
+    testing::LeafSeries leaf;
+    leaf.dims = {"s" + std::to_string(s)};
+    testing::MeasureData m;
+    m.value.assign(72, 1.0);
+    m.expected.assign(72, 1.0);
+    m.sd.assign(72, 1.0);
+    leaf.measures.push_back(m);
+    d.series.push_back(leaf);
+  }
+  return d;
+}
+
+Anomaly Labelled(AnomalyKind kind, std::vector<int> series, int64_t begin, int64_t end) {
+  Anomaly a;
+  a.kind = kind;
+  a.series = std::move(series);
+  a.begin = begin;
+  a.end = end;
+  a.labelled = {true};
+  a.effect_z = {9};
+  return a;
+}
+
+TEST(BusinessMetricTest, HitsRunsAndExcuses) {
+  Dataset d = Tiny(2);
+  d.anomalies.push_back(Labelled(AnomalyKind::kDip, {0}, 30, 34));
+  d.anomalies.push_back(Labelled(AnomalyKind::kIncident, {0, 1}, 50, 52));
+  Anomaly unlabelled = Labelled(AnomalyKind::kSpike, {1}, 40, 41);
+  unlabelled.labelled = {false};
+  d.anomalies.push_back(unlabelled);
+  MeasureScores scores(2, std::vector<double>(72, 0.0));
+  scores[0][10] = 9;  // warm-up: not scored
+  scores[0][33] = 9;  // hits the dip
+  scores[0][34] = 9;  // the hour after the dip: excused
+  scores[0][35] = 9;  // a false run: 35, (36 missing), 37
+  d.series[0].measures[0].value[36] = std::nullopt;
+  scores[0][36] = 9;  // a score on a missing row never counts
+  scores[0][37] = 9;
+  scores[1][40] = 9;  // the unlabelled spike: neither hit nor false alarm
+  scores[1][51] = 9;  // hits the incident through its second leaf
+  scores[1][46] = 9;  // a run across the day boundary at 48 counts twice
+  scores[1][47] = 9;
+  scores[1][48] = 9;
+  const EventCounts c = EvaluateAt(d, 0, scores, 5);
+  EXPECT_EQ(c.events, 2);
+  EXPECT_EQ(c.found, 2);
+  EXPECT_EQ(c.found_by_kind[static_cast<size_t>(AnomalyKind::kDip)], 1);
+  EXPECT_EQ(c.found_by_kind[static_cast<size_t>(AnomalyKind::kIncident)], 1);
+  EXPECT_EQ(c.false_runs, 3);
+  EXPECT_DOUBLE_EQ(c.f1, 4.0 / 7.0);
+  // Nothing flagged: no hit, no false alarm.
+  const EventCounts none = EvaluateAt(d, 0, scores, 10);
+  EXPECT_EQ(none.found, 0);
+  EXPECT_EQ(none.false_runs, 0);
+  EXPECT_EQ(none.f1, 0.0);
+}
+
+TEST(BusinessMetricTest, FlaggingEverythingCostsOneAlarmPerSeriesPerDay) {
+  Dataset d = Tiny(3);
+  d.anomalies.push_back(Labelled(AnomalyKind::kSpike, {0}, 30, 31));
+  const MeasureScores scores(3, std::vector<double>(72, 1.0));
+  const EventCounts c = EvaluateAt(d, 0, scores, 0.5);
+  EXPECT_EQ(c.found, 1);
+  // Series 0: day 1 split by the spike (2 runs) + day 2; series 1 and 2: 2 each.
+  EXPECT_EQ(c.false_runs, 7);
+}
+
+// The sweep's best F1 equals the best F1 of a direct evaluation at every
+// distinct score.
+TEST(BusinessMetricTest, SweepMatchesDirectEvaluation) {
+  Dataset d = Tiny(4);
+  d.anomalies.push_back(Labelled(AnomalyKind::kDip, {0}, 30, 36));
+  d.anomalies.push_back(Labelled(AnomalyKind::kSpike, {2}, 60, 61));
+  d.anomalies.push_back(Labelled(AnomalyKind::kIncident, {1, 3}, 40, 44));
+  MeasureScores scores(4, std::vector<double>(72));
+  uint64_t x = 12345;
+  std::vector<double> distinct;
+  for (auto& row : scores) {
+    for (double& v : row) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      v = static_cast<double>((x >> 33) % 40) / 4.0;
+      distinct.push_back(v);
+    }
+  }
+  scores[0][31] = 12;
+  scores[2][60] = 11;
+  scores[3][45] = kNoScore;
+  d.series[1].measures[0].value[50] = std::nullopt;
+  double best = 0;
+  for (double t : distinct) best = std::max(best, EvaluateAt(d, 0, scores, t).f1);
+  for (double t : {11.0, 12.0}) best = std::max(best, EvaluateAt(d, 0, scores, t).f1);
+  const EventCounts swept = EvaluateBest(d, 0, scores);
+  EXPECT_DOUBLE_EQ(swept.f1, best);
+  EXPECT_GT(best, 0.0);
+}
+
+}  // namespace
+}  // namespace osprey::bench

@@ -1,0 +1,115 @@
+#include "business/osprey_runner.h"
+
+#include <algorithm>
+#include <map>
+
+namespace osprey::bench {
+
+using testing::Dataset;
+using testing::MeasureKind;
+
+std::vector<RollupNode> RollupLattice(const Dataset& d) {
+  const unsigned dims = static_cast<unsigned>(d.dimensions.size());
+  std::vector<RollupNode> out;
+  // Masks by number of fixed dimensions, so the total comes first and the leaves last.
+  std::vector<unsigned> masks;
+  for (unsigned mask = 0; mask < (1u << dims); ++mask) masks.push_back(mask);
+  std::stable_sort(masks.begin(), masks.end(), [](unsigned a, unsigned b) {
+    return __builtin_popcount(a) < __builtin_popcount(b);
+  });
+  for (unsigned mask : masks) {
+    std::map<std::vector<std::string>, size_t> index;
+    for (size_t s = 0; s < d.series.size(); ++s) {
+      std::vector<std::string> key(dims);
+      for (unsigned i = 0; i < dims; ++i) {
+        if (mask & (1u << i)) key[i] = d.series[s].dims[i];
+      }
+      auto [it, added] = index.emplace(key, out.size());
+      if (added) out.push_back({mask, {}, key});
+      out[it->second].leaves.push_back(static_cast<int>(s));
+    }
+  }
+  return out;
+}
+
+MeasureScores LeafScoresFromHierarchy(const Dataset& d, const std::vector<RollupNode>& nodes,
+                                      const MeasureScores& node_scores) {
+  MeasureScores leaves(d.series.size());
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    if (nodes[n].leaves.size() != 1 || nodes[n].mask + 1 != (1u << d.dimensions.size())) continue;
+    leaves[static_cast<size_t>(nodes[n].leaves[0])] = node_scores[n];
+  }
+  return leaves;
+}
+
+Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions options) {
+  options.interval_seconds = d.interval_seconds;
+  OspreyScores out;
+  out.nodes = RollupLattice(d);
+  const size_t n = d.points();
+  // Each leaf's calendar event per point (computed once).
+  std::vector<std::vector<const testing::CalendarEvent*>> leaf_event(d.series.size());
+  for (size_t s = 0; s < d.series.size(); ++s) {
+    leaf_event[s].resize(n);
+    for (size_t t = 0; t < n; ++t) leaf_event[s][t] = d.EventAt(s, t);
+  }
+  std::vector<std::optional<double>> values(n);
+  std::vector<const testing::CalendarEvent*> events(n);
+  for (size_t m = 0; m < d.measures.size(); ++m) {
+    const testing::MeasureInfo& info = d.measures[m];
+    MeasureScores scores(out.nodes.size());
+    for (size_t k = 0; k < out.nodes.size(); ++k) {
+      const RollupNode& node = out.nodes[k];
+      for (size_t t = 0; t < n; ++t) {
+        double sum = 0, weight = 0;
+        bool any = false;
+        const testing::CalendarEvent* event = nullptr;
+        for (int s : node.leaves) {
+          const testing::LeafSeries& leaf = d.series[static_cast<size_t>(s)];
+          if (event == nullptr) event = leaf_event[static_cast<size_t>(s)][t];
+          const auto& v = leaf.measures[m].value[t];
+          if (!v.has_value()) continue;
+          if (info.kind == MeasureKind::kMean) {
+            const auto& w = leaf.measures[static_cast<size_t>(info.weight_measure)].value[t];
+            if (!w.has_value() || *w <= 0) continue;
+            sum += *v * *w;
+            weight += *w;
+          } else {
+            sum += *v;
+          }
+          any = true;
+        }
+        if (info.kind == MeasureKind::kMean) {
+          values[t] = weight > 0 ? std::optional<double>(sum / weight) : std::nullopt;
+        } else {
+          values[t] = any ? std::optional<double>(sum) : std::nullopt;
+        }
+        events[t] = event;
+      }
+      scores[k].assign(n, kNoScore);
+      size_t first = 0;
+      while (first < n && !values[first].has_value()) ++first;  // a late series starts at its first row
+      OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<detect::Model> model, detect::CreateModel(options));
+      for (size_t t = first; t < n; ++t) {
+        detect::Observation obs;
+        obs.time = d.times[t];
+        obs.local_time = d.local_times[t];
+        obs.value = values[t];
+        if (events[t] != nullptr) {
+          obs.event = detect::EventId(events[t]->recurrence);
+          obs.event_effect = events[t]->planned ? detect::EventEffect::kSuppress
+                                                : detect::EventEffect::kLearn;
+        }
+        const detect::Score score = model->Observe(obs);
+        if (!values[t].has_value()) continue;
+        ++out.points_scored;
+        if (score.ready) scores[k][t] = score.severity;
+      }
+    }
+    out.leaf_scores.push_back(LeafScoresFromHierarchy(d, out.nodes, scores));
+    out.node_scores.push_back(std::move(scores));
+  }
+  return out;
+}
+
+}  // namespace osprey::bench

@@ -1,0 +1,55 @@
+// osprey's detector on a generated business dataset: the pipeline's default
+// model (detect::CreateModel) run per series, in time order, with each
+// interval's calendar event, on the leaves and on every roll-up of them.
+//
+// Roll-ups: one node per subset of the dimensions and per combination of
+// values of that subset (the grand total, each region, each region x
+// channel, ..., the leaves themselves). A node's value is what a warehouse
+// GROUP BY gives: the sum of the rows present (a mean measure: the mean
+// weighted by its weight measure), missing only when no leaf has a row; it
+// is in a calendar event when any of its leaves is. Not thread-safe.
+#pragma once
+
+#include <vector>
+
+#include "business/metric.h"
+#include "osprey/base/status.h"
+#include "osprey/detect/model.h"
+#include "osprey/testing/business_data.h"
+
+namespace osprey::bench {
+
+// One node of the roll-up lattice.
+struct RollupNode {
+  unsigned mask = 0;          // bit i set: dimension i is fixed
+  std::vector<int> leaves;    // indices into Dataset::series
+  std::vector<std::string> dims;  // the fixed values ("" where not fixed)
+};
+
+// Every node, the grand total first and the leaves (all bits set) last;
+// a leaf node's `leaves` is itself.
+std::vector<RollupNode> RollupLattice(const testing::Dataset& data);
+
+struct OspreyScores {
+  std::vector<RollupNode> nodes;
+  // [measure][node][point]: severity 0-100, kNoScore while warming up or missing.
+  std::vector<MeasureScores> node_scores;
+  // [measure][leaf][point]: what the benchmark scores.
+  std::vector<MeasureScores> leaf_scores;
+  int64_t points_scored = 0;  // Observe calls with a value, all nodes and measures
+};
+
+// The hierarchical stage: leaf scores from the scores of every node. Today
+// each leaf keeps its own model's severity (the roll-up scores are computed
+// but not yet used); this is where evidence from a leaf's ancestors (a
+// region-wide dip seen at the region node) is to be combined.
+MeasureScores LeafScoresFromHierarchy(const testing::Dataset& data,
+                                      const std::vector<RollupNode>& nodes,
+                                      const MeasureScores& node_scores);
+
+// Scores every node of every measure with a fresh model built from `options`
+// (interval_seconds is taken from the data). Fails when a model cannot be
+// created.
+Result<OspreyScores> ScoreWithOsprey(const testing::Dataset& data, detect::ModelOptions options);
+
+}  // namespace osprey::bench
