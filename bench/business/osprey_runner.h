@@ -14,6 +14,7 @@
 
 #include "business/metric.h"
 #include "osprey/base/status.h"
+#include "osprey/detect/hierarchy.h"
 #include "osprey/detect/model.h"
 #include "osprey/testing/business_data.h"
 
@@ -39,13 +40,19 @@ struct OspreyScores {
   int64_t points_scored = 0;  // Observe calls with a value, all nodes and measures
 };
 
-// The hierarchical stage: leaf scores from the scores of every node. Today
-// each leaf keeps its own model's severity (the roll-up scores are computed
-// but not yet used); this is where evidence from a leaf's ancestors (a
-// region-wide dip seen at the region node) is to be combined.
+// What the model said of every node at every point of one measure, as the
+// hierarchical stage needs it.
+struct NodeDetail {
+  MeasureScores severity;  // [node][point], kNoScore when not scored
+  MeasureScores value, expected, noise;
+};
+
+// The hierarchical stage (detect::ApplyHierarchy, as the pipeline runs it):
+// for an additive measure, leaves inside a broad anomalous roll-up inherit
+// its severity at that point; a mean measure keeps each leaf's own.
 MeasureScores LeafScoresFromHierarchy(const testing::Dataset& data,
                                       const std::vector<RollupNode>& nodes,
-                                      const MeasureScores& node_scores);
+                                      const NodeDetail& detail, bool additive);
 
 // Scores every node of every measure with a fresh model built from `options`
 // (interval_seconds is taken from the data). Fails when a model cannot be

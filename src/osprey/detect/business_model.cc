@@ -53,10 +53,12 @@ constexpr double kWinsor = 2.5;
 // sums; a point's deviation enters them clipped at kSumClip deviations; the
 // evidence counts only while the point deviates by at least kSustainMin the
 // same way; kSustainPenalty decades pay for looking at several scales.
-constexpr std::array<double, BusinessModel::kEwWindows> kEwScales = {4, 16, 64};
+constexpr std::array<size_t, BusinessModel::kScanWindows> kScanLengths = {2, 3, 4, 6, 8, 12, 16, 24, 36, 48};
+constexpr double kLongScale = 64;
 constexpr double kSumClip = 3.0;
 constexpr double kSustainMin = 1.0;
-constexpr double kSustainPenalty = 0.5;
+constexpr double kScanPenalty = 0.7;
+constexpr double kExcessSamples = 500;
 // A shift is adopted after this long (seconds, within [6, 48] intervals)
 // of consecutive unlearnt intervals deviating the same way, when the new
 // level is within [kShiftMin, kShiftMax] times the old one (an outage is
@@ -477,22 +479,50 @@ Score BusinessModel::Observe(const Observation& obs) {
   const double d = Deviance(x, e.mu, e.var, extra_alpha);
   double point = PointSurprise(x, e.mu, d, extra_alpha);
   if (suppress) point *= kEventDamping;
-  // Sustained evidence over three time scales.
+  // Sustained evidence: a scan over the windows ending now (the sum of the
+  // last L deviations for every L in kScanLengths, against its variance and
+  // the learnt correlated error of the expectation), and an exponentially
+  // weighted sum at a longer scale. It counts only while the point itself
+  // deviates the same way.
   double sustained = 0;
-  double z_long = 0;  // the longest scale's statistic, for the shift confirmation
+  double z_long = 0;  // the long-scale statistic, for the shift confirmation
   const double clipped = Clamp(x - e.mu, -kSumClip * sd, kSumClip * sd);
-  if (e.ready && (!in_event || learnt)) {
-    for (int k = 0; k < kEwWindows; ++k) {
-      const double lambda = 1.0 - 1.0 / kEwScales[static_cast<size_t>(k)];
-      ew_dev_[k] = lambda * ew_dev_[k] + clipped;
-      ew_var_[k] = lambda * lambda * ew_var_[k] + e.var;
-      ew_mu_[k] = lambda * ew_mu_[k] + e.mu;
-      const double denom = ew_var_[k] + ew_rho2_[k] * ew_mu_[k] * ew_mu_[k];
-      if (denom <= 0) continue;
-      const double z = ew_dev_[k] / std::sqrt(denom);
-      if (k == kEwWindows - 1) z_long = z;
-      if (z * d > 0 && std::fabs(d) >= kSustainMin) {
-        sustained = std::max(sustained, Surprise(z) - kSustainPenalty);
+  const bool scan = e.ready && (!in_event || learnt);
+  if (scan) {
+    const size_t at = static_cast<size_t>(ring_head_) % kRing;
+    ring_dev_[at] = static_cast<float>(clipped);
+    ring_var_[at] = static_cast<float>(e.var);
+    ring_mu_[at] = static_cast<float>(e.mu);
+    ring_head_ = static_cast<uint32_t>((at + 1) % kRing);
+    if (ring_n_ < kRing) ++ring_n_;
+    double sd_sum = 0, sv = 0, sm = 0;
+    size_t next_len = 0;
+    for (size_t k = 1; k <= ring_n_ && next_len < kScanLengths.size(); ++k) {
+      const size_t i = (at + kRing + 1 - k) % kRing;
+      sd_sum += static_cast<double>(ring_dev_[i]);
+      sv += static_cast<double>(ring_var_[i]);
+      sm += static_cast<double>(ring_mu_[i]);
+      if (k != kScanLengths[next_len]) continue;
+      scan_dev_[next_len] = sd_sum;
+      scan_var_[next_len] = sv;
+      scan_mu_[next_len] = sm;
+      const double denom = sv + scan_rho2_[next_len] * sm * sm;
+      if (denom > 0 && std::fabs(d) >= kSustainMin) {
+        const double z = sd_sum / std::sqrt(denom);
+        if (z * d > 0) sustained = std::max(sustained, Surprise(z) - kScanPenalty);
+      }
+      ++next_len;
+    }
+    scan_ready_ = next_len;
+    const double lambda = 1.0 - 1.0 / kLongScale;
+    ew_dev_ = lambda * ew_dev_ + clipped;
+    ew_var_ = lambda * lambda * ew_var_ + e.var;
+    ew_mu_ = lambda * ew_mu_ + e.mu;
+    const double denom = ew_var_ + ew_rho2_ * ew_mu_ * ew_mu_;
+    if (denom > 0) {
+      z_long = ew_dev_ / std::sqrt(denom);
+      if (z_long * d > 0 && std::fabs(d) >= kSustainMin) {
+        sustained = std::max(sustained, Surprise(z_long) - kScanPenalty);
       }
     }
   }
@@ -574,7 +604,8 @@ Score BusinessModel::Observe(const Observation& obs) {
         if (f >= kShiftMin && f <= kShiftMax) {
           level_num_ *= f;
           s.explanation = Explanation::kLevelShift;
-          for (int k = 0; k < kEwWindows; ++k) ew_dev_[k] = 0;
+          ew_dev_ = 0;
+          std::fill(ring_dev_.begin(), ring_dev_.end(), 0.0f);
         }
         run_ = 0;
         run_x_ = run_mu_ = 0;
@@ -598,14 +629,21 @@ Score BusinessModel::Observe(const Observation& obs) {
     }
     LearnBaseline(obs.local_time, xl, e);
     // Excess relative variance of the sums (correlated error of the
-    // expectation), learnt slowly from unflagged points.
-    if (e.ready) {
-      for (int k = 0; k < kEwWindows; ++k) {
-        if (ew_mu_[k] <= 0) continue;
-        const double excess = (ew_dev_[k] * ew_dev_[k] - ew_var_[k]) / (ew_mu_[k] * ew_mu_[k]);
-        const double target = Clamp(excess, 0.0, 1.0);
-        ew_rho2_[k] += (target - ew_rho2_[k]) / 500.0;
+    // expectation), learnt slowly from unflagged points. The mean of the
+    // excess is the correlated variance; each sample is clipped
+    // symmetrically (clipping at 0 would bias it upwards, and small series
+    // would lose their sustained evidence).
+    if (scan) {
+      auto learn = [](double dev, double var, double mu, double& excess, double& rho2) {
+        if (mu <= 0) return;
+        const double sample = (dev * dev - var) / (mu * mu);
+        excess += (Clamp(sample, -1.0, 1.0) - excess) / kExcessSamples;
+        rho2 = std::max(0.0, excess);
+      };
+      for (size_t k = 0; k < scan_ready_; ++k) {
+        learn(scan_dev_[k], scan_var_[k], scan_mu_[k], scan_excess_[k], scan_rho2_[k]);
       }
+      learn(ew_dev_, ew_var_, ew_mu_, ew_excess_, ew_rho2_);
     }
   }
   ++observed_;
@@ -634,7 +672,13 @@ std::string BusinessModel::SaveState() const {
   Put<int64_t>(out, noise_n_);
   Put<double>(out, shrink_u_);
   Put<int64_t>(out, shrink_n_);
-  for (const auto* arr : {&ew_dev_, &ew_var_, &ew_mu_, &ew_rho2_}) {
+  for (double v : {ew_dev_, ew_var_, ew_mu_, ew_rho2_, ew_excess_}) Put<double>(out, v);
+  for (const auto* arr : {&ring_dev_, &ring_var_, &ring_mu_}) {
+    for (float v : *arr) Put<float>(out, v);
+  }
+  Put<uint32_t>(out, ring_head_);
+  Put<uint32_t>(out, static_cast<uint32_t>(ring_n_));
+  for (const auto* arr : {&scan_excess_, &scan_rho2_}) {
     for (double v : *arr) Put<double>(out, v);
   }
   Put<int64_t>(out, run_);
@@ -709,7 +753,20 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
       !CountOk(m->shrink_n_)) {
     return truncated();
   }
-  for (auto* arr : {&m->ew_dev_, &m->ew_var_, &m->ew_mu_, &m->ew_rho2_}) {
+  for (double* v : {&m->ew_dev_, &m->ew_var_, &m->ew_mu_, &m->ew_rho2_, &m->ew_excess_}) {
+    if (!Get(state, *v) || !std::isfinite(*v)) return truncated();
+  }
+  for (auto* arr : {&m->ring_dev_, &m->ring_var_, &m->ring_mu_}) {
+    for (float& v : *arr) {
+      if (!Get(state, v) || !std::isfinite(v)) return truncated();
+    }
+  }
+  uint32_t ring_n = 0;
+  if (!Get(state, m->ring_head_) || !Get(state, ring_n) || m->ring_head_ >= kRing || ring_n > kRing) {
+    return truncated();
+  }
+  m->ring_n_ = ring_n;
+  for (auto* arr : {&m->scan_excess_, &m->scan_rho2_}) {
     for (double& v : *arr) {
       if (!Get(state, v) || !std::isfinite(v)) return truncated();
     }

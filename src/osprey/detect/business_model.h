@@ -27,11 +27,11 @@
 // decade), capped at 100: on data that fits the model, the rate of points at
 // severity >= S is the same on every series. Two kinds of evidence compete:
 //   spike     - the point alone;
-//   sustained - exponentially weighted sums of recent deviations at three
-//               time scales (a dip or drift that is weak per interval but
-//               consistent over several), counted only while the current
-//               point itself deviates the same way, with a learnt allowance
-//               for correlated error of the expectation;
+//   sustained - a scan over the windows of the last 2 to 48 intervals and
+//               a longer exponentially weighted sum: a dip or drift that is
+//               weak per interval but consistent over several, counted only
+//               while the current point itself deviates the same way, with a
+//               learnt allowance for correlated error of the expectation;
 //   shift     - a sustained deviation that lasted a confirmation period: the
 //               model alerts on it, then adopts the new level.
 // Flagged points, events and missing points do not enter the baseline.
@@ -64,7 +64,8 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 class BusinessModel final : public Model {
  public:
   static constexpr uint8_t kStateVersion = 1;
-  static constexpr int kEwWindows = 3;  // time scales of the sustained evidence
+  static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
+  static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 16;  // learnt event effects per series
 
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
@@ -153,9 +154,17 @@ class BusinessModel final : public Model {
   double shrink_u_ = 0;
   int64_t shrink_n_ = 0;
 
-  // Sustained evidence: exponentially weighted sums of deviations, variances
-  // and expectations, and the learnt excess relative variance per scale.
-  std::array<double, kEwWindows> ew_dev_{}, ew_var_{}, ew_mu_{}, ew_rho2_{};
+  // Sustained evidence: the last kRing (clipped) deviations, variances and
+  // expectations; the window sums of the latest scan and the learnt excess
+  // relative variance per window length; one longer exponentially weighted
+  // sum (and its excess) for slow changes and the shift confirmation.
+  std::array<float, kRing> ring_dev_{}, ring_var_{}, ring_mu_{};
+  uint32_t ring_head_ = 0;
+  size_t ring_n_ = 0;
+  std::array<double, kScanWindows> scan_dev_{}, scan_var_{}, scan_mu_{};
+  size_t scan_ready_ = 0;  // window sums of the latest scan that are complete
+  std::array<double, kScanWindows> scan_excess_{}, scan_rho2_{};
+  double ew_dev_ = 0, ew_var_ = 0, ew_mu_ = 0, ew_rho2_ = 0, ew_excess_ = 0;
   // Shift confirmation: consecutive intervals deviating the same way, and
   // the value and expectation sums over them.
   int64_t run_ = 0;
