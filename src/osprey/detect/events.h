@@ -94,8 +94,12 @@ class EventCalendar {
  public:
   EventCalendar() = default;
   EventCalendar(std::vector<CalendarEvent> events, TimeZone zone);
+  // Occurrences point into the calendar: it moves (the events stay where
+  // they are) but is not copied.
   EventCalendar(const EventCalendar&) = delete;
   EventCalendar& operator=(const EventCalendar&) = delete;
+  EventCalendar(EventCalendar&&) = default;
+  EventCalendar& operator=(EventCalendar&&) = default;
 
   bool empty() const { return events_.empty(); }
   const std::vector<CalendarEvent>& events() const { return events_; }
