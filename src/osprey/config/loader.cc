@@ -995,8 +995,11 @@ Result<std::vector<detect::CalendarEvent>> ReadEventsCsv(std::istream& in, const
   }
   static const std::vector<std::string> kColumns = {"name", "start", "end", "dimensions", "effect"};
   std::map<std::string, size_t> column;
+  if (!fields.empty() && fields[0].rfind("\xEF\xBB\xBF", 0) == 0) fields[0].erase(0, 3);  // a BOM
   for (size_t i = 0; i < fields.size(); ++i) {
-    const std::string name = Lower(fields[i]);
+    std::string name = Lower(fields[i]);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
     if (std::find(kColumns.begin(), kColumns.end(), name) == kColumns.end()) {
       return at(i, fields[i], "unknown column; the header names name, start, end and optionally "
                               "dimensions and effect");

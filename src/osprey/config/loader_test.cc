@@ -640,7 +640,7 @@ TEST(EventsConfigTest, AnEventsFileIsReadRelativeToTheDetectorFile) {
   fs::create_directories(dir.path() / "cal");
   {
     std::ofstream(dir.File("cal/holidays.csv"))
-        << "name,start,end,dimensions,effect\r\n"
+        << "\xEF\xBB\xBFname, start ,end,dimensions,Effect\r\n"
            "Thanksgiving,2024-11-28,2024-11-29,,\r\n"
            "\"Sale, West\",2024-11-29T06:00,2024-11-29T18:00Z,region=West&channel=web,suppress\r\n"
            "\r\n";
