@@ -25,6 +25,16 @@ CalendarEvent NthWeekday(std::string name, int m, int weekday, int nth, int offs
   return e;
 }
 
+CalendarEvent FixedDate(std::string name, int m, int d, int64_t days = 1) {
+  CalendarEvent e;
+  e.name = std::move(name);
+  e.recurrence = EventRecurrence::kFixedDate;
+  e.month = m;
+  e.day = d;
+  e.length_seconds = days * 86400;
+  return e;
+}
+
 TEST(EventsTest, ThanksgivingIsTheFourthThursdayOfNovember2000To2040) {
   const CalendarEvent thanksgiving = NthWeekday("Thanksgiving", 11, *ParseWeekday("thursday"), 4);
   const CalendarEvent black_friday = NthWeekday("Black Friday", 11, 3, 4, 1);
@@ -88,27 +98,16 @@ TEST(EventsTest, EasterMatchesKnownDates) {
 }
 
 TEST(EventsTest, FixedDatesSkipYearsWithoutThem) {
-  CalendarEvent leap;
-  leap.recurrence = EventRecurrence::kFixedDate;
-  leap.month = 2;
-  leap.day = 29;
+  const CalendarEvent leap = FixedDate("Leap day", 2, 29);
   EXPECT_EQ(RuleDay(leap, 2024), Days(2024, 2, 29));
   EXPECT_FALSE(RuleDay(leap, 2023).has_value());
-  CalendarEvent christmas;
-  christmas.recurrence = EventRecurrence::kFixedDate;
-  christmas.month = 12;
-  christmas.day = 25;
+  const CalendarEvent christmas = FixedDate("Christmas", 12, 25);
   for (int y = 2000; y <= 2040; ++y) EXPECT_EQ(RuleDay(christmas, y), Days(y, 12, 25));
 }
 
 TEST(EventsTest, OccurrencesAreLocalDaysInTheDetectorsZone) {
   const TimeZone ny = *TimeZone::Load("America/New_York");
-  CalendarEvent christmas;
-  christmas.name = "Christmas";
-  christmas.recurrence = EventRecurrence::kFixedDate;
-  christmas.month = 12;
-  christmas.day = 25;
-  christmas.length_seconds = 2 * 86400;
+  const CalendarEvent christmas = FixedDate("Christmas", 12, 25, 2);
   CalendarEvent once;
   once.name = "Launch";
   once.start = *ParseInstant("2024-12-24T18:00:00", ny);
@@ -127,13 +126,7 @@ TEST(EventsTest, OccurrencesAreLocalDaysInTheDetectorsZone) {
                               *ParseInstant("2024-12-24T18:00", ny))
                   .empty());
   // A rule whose occurrence crosses a year end is found from either year.
-  CalendarEvent new_year;
-  new_year.name = "New Year";
-  new_year.recurrence = EventRecurrence::kFixedDate;
-  new_year.month = 12;
-  new_year.day = 31;
-  new_year.length_seconds = 2 * 86400;
-  EventCalendar cal2({new_year}, ny);
+  EventCalendar cal2({FixedDate("New Year", 12, 31, 2)}, ny);
   const auto jan = cal2.Overlapping(*ParseInstant("2025-01-01T12:00", ny),
                                     *ParseInstant("2025-01-01T13:00", ny));
   ASSERT_EQ(jan.size(), 1u);
@@ -143,12 +136,7 @@ TEST(EventsTest, OccurrencesAreLocalDaysInTheDetectorsZone) {
 
 TEST(EventsTest, ADstDayIsOneLocalDay) {
   const TimeZone ny = *TimeZone::Load("America/New_York");
-  CalendarEvent e;
-  e.name = "Spring";
-  e.recurrence = EventRecurrence::kFixedDate;
-  e.month = 3;
-  e.day = 10;  // 2024-03-10: clocks go forward
-  EventCalendar cal({e}, ny);
+  EventCalendar cal({FixedDate("Spring", 3, 10)}, ny);  // 2024-03-10: clocks go forward
   const auto occ = cal.Overlapping(*ParseInstant("2024-03-01", ny), *ParseInstant("2024-04-01", ny));
   ASSERT_EQ(occ.size(), 1u);
   EXPECT_EQ(occ[0].end - occ[0].start, hours(23));
