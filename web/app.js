@@ -181,6 +181,20 @@ function chart(container, s, data, groupStart, groupEnd, step) {
     const ctx = u.ctx;
     const top = u.bbox.top, height = u.bbox.height;
     ctx.save();
+    // Calendar events (holidays, promotions): a light amber region with the name.
+    const left = u.bbox.left, right = u.bbox.left + u.bbox.width;
+    ctx.font = `${11 * devicePixelRatio}px sans-serif`;
+    ctx.textBaseline = 'top';
+    for (const e of s.events || []) {
+      const x0 = Math.max(left, u.valToPos(e.start, 'x', true));
+      const x1 = Math.min(right, u.valToPos(e.end, 'x', true));
+      if (x1 <= x0) continue;
+      ctx.fillStyle = 'rgba(217, 164, 6, 0.14)';
+      ctx.fillRect(x0, top, x1 - x0, height);
+      ctx.fillStyle = 'rgba(133, 100, 4, 0.9)';
+      ctx.fillText(e.effect === 'suppress' ? `${e.name} (suppressed)` : e.name, x0 + 3 * devicePixelRatio,
+        top + 2 * devicePixelRatio, Math.max(0, x1 - x0 - 4 * devicePixelRatio));
+    }
     ctx.fillStyle = 'rgba(214, 69, 69, 0.13)';
     for (let i = 0; i < xs.length; i++) {
       if (!anomalous[i]) continue;
@@ -268,7 +282,7 @@ async function renderDetail(view, id) {
           h('button', { id: 'fb-not-relevant', class: 'secondary bad' + (fb && !fb.relevant ? ' selected' : ''), onclick: () => send(false) }, 'Not relevant'))),
       h('div', { style: 'margin-top:8px' }, status)),
     h('div', { class: 'card' }, h('h2', {}, 'Actual vs expected'),
-      h('p', { class: 'muted' }, 'Shaded: the expected band. Red: anomalous intervals; outlined: this group.'), charts),
+      h('p', { class: 'muted' }, 'Shaded: the expected band. Red: anomalous intervals; outlined: this group. Amber: calendar events.'), charts),
     h('div', { class: 'grid2' },
       h('div', { class: 'card' }, h('h2', {}, 'Contributions'), contributionBars(g.contributions)),
       h('div', {},

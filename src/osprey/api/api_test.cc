@@ -305,6 +305,52 @@ TEST_F(ApiTest, AlertsQualityStatusAndMetrics) {
   }
 }
 
+TEST_F(ApiTest, EventsAreListedAndShadedOnTheSeriesInTheirScope) {
+  const int64_t id = FirstGroupId();
+  const std::string series_path = "/api/v1/anomaly-groups/" + std::to_string(id) + "/series";
+  auto before = Get(series_path, viewer_);
+  ASSERT_EQ(before.status, 200) << before.body;
+  for (const auto& s : before.j["series"]) EXPECT_TRUE(s["events"].empty());
+  const int64_t start = before.j["group_start"].get<int64_t>();
+  const std::string from = FormatIso(FromUnixSeconds(start - 3600));
+  const std::string to = FormatIso(FromUnixSeconds(start + 3600));
+  // A sale scoped to a marketplace no series has: only roll-ups over
+  // marketplace contain it.
+  std::string yaml = *config_ + "events:\n  - {name: Sale, start: \"" + from + "\", end: \"" + to +
+                     "\", dimensions: {marketplace: zz}, effect: suppress}\n"
+                     "  - {name: Christmas, date: \"12-25\"}\n";
+  ASSERT_EQ(Call("PUT", "/api/v1/detectors/ecommerce", admin_, yaml, "application/yaml").status, 200);
+  auto with = Get(series_path, viewer_);
+  ASSERT_EQ(with.status, 200) << with.body;
+  int shaded = 0;
+  for (const auto& s : with.j["series"]) {
+    const bool rolls_up = !s["dimensions"].contains("marketplace");
+    ASSERT_EQ(s["events"].size(), rolls_up ? 1u : 0u) << s["label"];
+    if (!rolls_up) continue;
+    ++shaded;
+    EXPECT_EQ(s["events"][0]["name"], "Sale");
+    EXPECT_EQ(s["events"][0]["start"], start - 3600);
+    EXPECT_EQ(s["events"][0]["end"], start + 3600);
+    EXPECT_EQ(s["events"][0]["effect"], "suppress");
+  }
+  EXPECT_GE(shaded, 1);  // the measure's total is charted first
+
+  auto listed = Get("/api/v1/detectors/ecommerce/events?from=2024-12-01&to=2025-01-01", viewer_);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.j["events"].size(), 1u) << listed.body;
+  EXPECT_EQ(listed.j["events"][0]["name"], "Christmas");
+  EXPECT_EQ(listed.j["events"][0]["start"], "2024-12-25T00:00:00Z");
+  EXPECT_EQ(listed.j["events"][0]["end"], "2024-12-26T00:00:00Z");
+  EXPECT_EQ(listed.j["events"][0]["effect"], "learn");
+  auto sale = Get("/api/v1/detectors/ecommerce/events?from=" + from + "&to=" + to, viewer_);
+  ASSERT_EQ(sale.j["events"].size(), 1u) << sale.body;
+  EXPECT_EQ(sale.j["events"][0]["dimensions"], json::parse(R"({"marketplace": "zz"})"));
+  ExpectProblem(Get("/api/v1/detectors/ecommerce/events?from=2025-01-01&to=2024-12-01", viewer_), 400);
+  ExpectProblem(Get("/api/v1/detectors/ecommerce/events?from=1900-01-01&to=2025-01-01", viewer_), 400);
+  ExpectProblem(Get("/api/v1/detectors/nope/events", viewer_), 404);
+  ASSERT_EQ(Call("PUT", "/api/v1/detectors/ecommerce", admin_, *config_, "application/yaml").status, 200);
+}
+
 // The OpenAPI document and the route table must agree both ways.
 TEST_F(ApiTest, OpenApiDocumentMatchesTheRoutes) {
   auto doc = Get("/api/openapi.json", viewer_);

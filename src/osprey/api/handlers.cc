@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "osprey/api/internal.h"
@@ -216,6 +217,64 @@ Result<Reply> DataQuality(Context& c) {
                {"intervals", list}});
 }
 
+// ------------------------------------------------------------------ events
+
+constexpr int64_t kMaxEventRangeSeconds = 100LL * 366 * 86400;
+
+// The detector's event calendar. A detector of `osprey serve --config` reads
+// its events file relative to its own file, as serve does.
+Result<detect::EventCalendar> CalendarOf(const LoadedDetector& l) {
+  if (!l.detector) {
+    return FailedPrecondition(fmt::format("the stored configuration of detector '{}' no longer loads",
+                                          l.record.name));
+  }
+  config::Detector d = *l.detector;
+  if (store::ManagedBy(l.record) == "file") {
+    config::ResolveRelativePaths(
+        d, std::filesystem::path(store::ManagingFile(l.record)).parent_path().string());
+  }
+  OSPREY_ASSIGN_OR_RETURN(std::vector<detect::CalendarEvent> events, config::LoadEvents(d));
+  return detect::EventCalendar(std::move(events), d.timezone);
+}
+
+// Whether a stored series (its dimensions as JSON, absent = ALL) is in the
+// event's scope.
+bool SeriesInScope(const detect::CalendarEvent& e, const config::Detector& d, const json& dims) {
+  return detect::InScope(e, [&](size_t i) -> std::optional<std::string_view> {
+    auto it = dims.find(d.dimensions[i]);
+    if (it == dims.end() || !it->is_string()) return std::nullopt;
+    return it->get_ref<const std::string&>();
+  });
+}
+
+Result<Reply> DetectorEvents(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
+  OSPREY_ASSIGN_OR_RETURN(auto from, TimeQuery(c, "from"));
+  OSPREY_ASSIGN_OR_RETURN(auto to, TimeQuery(c, "to"));
+  const int64_t end = to ? *to : (l.watermark ? *l.watermark : ToUnixSeconds(c.clock.Now()));
+  const int64_t begin = from ? *from : end - 365 * 86400;
+  if (begin >= end) return InvalidArgument("'from' must be before 'to'");
+  if (end - begin > kMaxEventRangeSeconds) {
+    return InvalidArgument("the range from 'from' to 'to' may span at most 100 years");
+  }
+  OSPREY_ASSIGN_OR_RETURN(detect::EventCalendar calendar, CalendarOf(l));
+  json list = json::array();
+  for (const detect::EventOccurrence& o :
+       calendar.Overlapping(FromUnixSeconds(begin), FromUnixSeconds(end))) {
+    json scope = json::object();
+    for (const detect::EventScope& sc : o.event->scope) scope[sc.name] = sc.value;
+    list.push_back({{"name", o.event->name},
+                    {"start", FormatIso(o.start)},
+                    {"end", FormatIso(o.end)},
+                    {"effect", std::string(detect::EventEffectName(o.event->effect))},
+                    {"dimensions", scope}});
+  }
+  return Json({{"detector", l.record.name},
+               {"from", FormatIso(FromUnixSeconds(begin))},
+               {"to", FormatIso(FromUnixSeconds(end))},
+               {"events", list}});
+}
+
 // ------------------------------------------------------------------ anomaly groups
 
 // The URL of the page after [offset, offset + limit) of `total` items, with
@@ -287,10 +346,21 @@ Result<Reply> GroupSeries(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto members, c.store.ListAnomalies(id));
   OSPREY_ASSIGN_OR_RETURN(auto all_series, c.store.ListSeries(g.detector_id));
   double threshold = 50;
-  if (auto l = Load(c.store, g.detector); l.ok() && l->detector) threshold = l->detector->min_severity;
+  auto loaded = Load(c.store, g.detector);
+  if (loaded.ok() && loaded->detector) threshold = loaded->detector->min_severity;
   const int64_t step = std::max<int64_t>(g.end_ts - g.ts, 60);
   const int64_t from = g.ts - before.value_or(48) * step;
   const int64_t to = g.end_ts + after.value_or(24) * step;
+  // Calendar events in the charted range, for shading; a calendar that does
+  // not load leaves the charts without them.
+  std::optional<detect::EventCalendar> calendar;
+  std::vector<detect::EventOccurrence> occurrences;
+  if (loaded.ok() && loaded->detector) {
+    if (auto cal = CalendarOf(*loaded); cal.ok()) {
+      calendar.emplace(std::move(cal).value());
+      occurrences = calendar->Overlapping(FromUnixSeconds(from), FromUnixSeconds(to));
+    }
+  }
 
   // The roll-up of the measure first, then the affected series, most severe first.
   std::vector<std::pair<int64_t, bool>> chosen;  // series id, in the group
@@ -321,9 +391,19 @@ Result<Reply> GroupSeries(Context& c) {
       severity.push_back(opt(p.severity));
       anomalous.push_back(p.severity && *p.severity >= threshold);
     }
+    const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
+    json events = json::array();
+    for (const detect::EventOccurrence& o : occurrences) {
+      if (!dims.is_object() || !SeriesInScope(*o.event, *loaded->detector, dims)) continue;
+      events.push_back({{"name", o.event->name},
+                        {"start", ToUnixSeconds(o.start)},
+                        {"end", ToUnixSeconds(o.end)},
+                        {"effect", std::string(detect::EventEffectName(o.event->effect))}});
+    }
     series.push_back({{"series_id", sid},
                       {"label", rec->label},
-                      {"dimensions", json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false)},
+                      {"dimensions", dims},
+                      {"events", events},
                       {"rollup", rec->dims == "{}"},
                       {"in_group", affected},
                       {"timestamps", ts},
@@ -508,6 +588,7 @@ void AddResourceRoutes(std::vector<Route>& routes) {
   add("POST", "/api/v1/detectors/{name}/deactivate", true, {}, SetActive(false));
   add("POST", "/api/v1/detectors/{name}/backtest", true, {}, Backtest);
   add("GET", "/api/v1/detectors/{name}/data-quality", false, {"from", "to", "limit"}, DataQuality);
+  add("GET", "/api/v1/detectors/{name}/events", false, {"from", "to"}, DetectorEvents);
   add("GET", "/api/v1/anomaly-groups", false,
       {"detector", "measure", "min_severity", "from", "to", "sort", "limit", "offset"}, ListGroups);
   add("GET", "/api/v1/anomaly-groups/{id}", false, {}, GetGroup);

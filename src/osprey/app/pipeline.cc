@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "osprey/base/log.h"
+#include "osprey/config/loader.h"
 #include "osprey/rca/cube.h"
 #include "osprey/rca/root_cause.h"
 
@@ -45,6 +46,9 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
                                                                connectors::Source& source) {
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(detector.frequency, detector.timezone));
   auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source));
+  Result<std::vector<detect::CalendarEvent>> events = config::LoadEvents(detector);
+  if (!events.ok()) return events.status().WithContext(fmt::format("detector '{}'", detector.name));
+  runner->calendar_ = detect::EventCalendar(*std::move(events), detector.timezone);
   OSPREY_ASSIGN_OR_RETURN(runner->detector_id_, store.UpsertDetector(detector.name, config_text));
   for (size_t m = 0; m < detector.measures.size(); ++m) {
     detect::ModelOptions o;
@@ -214,8 +218,14 @@ Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant 
 }
 
 Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measure, Instant start,
-                                                 int64_t local, std::optional<double> value) {
-  detect::Score sc = s.model->Observe({ToUnixSeconds(start), local, value});
+                                                 int64_t local, std::optional<double> value,
+                                                 const detect::EventOccurrence* event) {
+  detect::Observation obs{ToUnixSeconds(start), local, value};
+  if (event) {
+    obs.event = detect::EventId(event->event->name);
+    obs.event_effect = event->event->effect;
+  }
+  detect::Score sc = s.model->Observe(obs);
   if (auto fb = feedback_.find(s.id); fb != feedback_.end()) {
     sc.severity = detect::ApplyFeedback(sc, fb->second);
   }
@@ -433,9 +443,23 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   };
   std::vector<Scored> scored;
   scored.reserve(points.size());
+  // The events this interval overlaps; each series gets the one whose scope
+  // it is in (docs/configuration.md, "events").
+  const std::vector<detect::EventOccurrence> events =
+      calendar_.Overlapping(start, FromUnixSeconds(end_ts));
   for (const auto& p : points) {
     OSPREY_ASSIGN_OR_RETURN(SeriesState * s, Series(p.key));
-    OSPREY_ASSIGN_OR_RETURN(detect::Score sc, ScorePoint(*s, p.key.measure, start, local, p.value));
+    const detect::EventOccurrence* event = nullptr;
+    if (!events.empty()) {
+      auto value_of = [&](size_t d) -> std::optional<std::string_view> {
+        if (p.key.values[d] == ingest::kAll) return std::nullopt;
+        return catalog_.Value(d, p.key.values[d]);
+      };
+      event = detect::EventCalendar::Choose(
+          events, [&](const detect::CalendarEvent& e) { return detect::InScope(e, value_of); });
+    }
+    OSPREY_ASSIGN_OR_RETURN(detect::Score sc,
+                            ScorePoint(*s, p.key.measure, start, local, p.value, event));
     store::PointRecord rec{s->id, ts, p.value, {}, {}, {}, {}};
     if (sc.ready) {
       rec.expected = sc.expected;

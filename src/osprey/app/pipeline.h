@@ -20,6 +20,7 @@
 #include "osprey/base/time.h"
 #include "osprey/config/detector.h"
 #include "osprey/connectors/source.h"
+#include "osprey/detect/events.h"
 #include "osprey/detect/feedback.h"
 #include "osprey/detect/model.h"
 #include "osprey/detect/rules.h"
@@ -132,8 +133,10 @@ class DetectorRunner {
   // when unknown), reading s's history from the store when needed.
   Result<std::optional<double>> ValueBack(SeriesState& s, Instant start, int intervals);
   // Scores one value: the model, feedback, then the measure's rules.
+  // `event`: the calendar event the interval belongs to for this series.
   Result<detect::Score> ScorePoint(SeriesState& s, uint32_t measure, Instant start, int64_t local,
-                                   std::optional<double> value);
+                                   std::optional<double> value,
+                                   const detect::EventOccurrence* event);
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
 
@@ -145,6 +148,7 @@ class DetectorRunner {
   std::vector<detect::ModelOptions> model_options_;  // per measure
   std::vector<MeasureRules> rules_;                  // per measure
   ingest::SeriesCatalog catalog_;
+  detect::EventCalendar calendar_;  // the detector's events (config::LoadEvents)
   std::map<ingest::SeriesKey, SeriesState> series_;
   // Stored series not yet seen in this process, by (measure, dims JSON).
   std::map<std::pair<std::string, std::string>, int64_t> stored_ids_;

@@ -71,6 +71,12 @@ class DetectorFiles {
       if (f.good && f.good->text == text.str() && !f.error) continue;
       auto d = config::LoadDetector(text.str(), path);
       if (d.ok()) config::ResolveRelativePaths(*d, fs::path(path).parent_path().string());
+      if (d.ok()) {
+        // A broken events file is a broken detector: the previous version keeps running.
+        if (auto events = config::LoadEvents(*d); !events.ok()) {
+          d = events.status().WithContext(fmt::format("{}: events", path));
+        }
+      }
       if (!d.ok()) {
         f.error = true;
         Log(LogLevel::kError,

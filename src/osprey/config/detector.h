@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "osprey/base/time.h"
+#include "osprey/detect/events.h"
 
 namespace osprey::config {
 
@@ -198,6 +199,12 @@ struct Detector {
   double min_severity = 50;  // 0-100, points at least this severe are stored as anomalies
   Rules rules;               // for every measure, unless a measure overrides a field
   std::vector<Alert> alerts;
+  // Calendar events (holidays, promotions) whose intervals are not learnt as
+  // normal; see docs/configuration.md, "events". Given inline, or as a CSV
+  // file (`events_file`, relative to the detector file's directory) that
+  // LoadEvents reads; one or the other.
+  std::vector<detect::CalendarEvent> events;
+  std::string events_file;
   // The file this came from, for messages; empty when built in code.
   std::string origin;
 };

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "osprey/base/cron.h"
+#include "osprey/base/csv.h"
 
 namespace osprey::config {
 namespace {
@@ -771,13 +772,326 @@ Status CheckPlaceholders(const Reader& r, const Field& query, const std::string&
   return Status::Ok();
 }
 
-Result<Detector> ReadDetector(const Reader& r, const Field& root) {
+// Calendar events (docs/configuration.md, "events").
+
+constexpr int kMaxEventDays = 366;  // offsets and lengths; detect/events.cc relies on it
+
+// "region=West&channel=web" (the CSV form of an event's scope).
+Result<std::vector<detect::EventScope>> ParseEventScope(std::string_view text,
+                                                        const std::vector<std::string>& dimensions) {
+  std::vector<detect::EventScope> out;
+  if (text.empty()) return out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t amp = std::min(text.find('&', pos), text.size());
+    const std::string_view part = text.substr(pos, amp - pos);
+    const size_t eq = part.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == part.size()) {
+      return InvalidArgument(fmt::format(
+          "expected dimension=value pairs joined by '&' (region=West&channel=web), got \"{}\"",
+          part));
+    }
+    const std::string name(part.substr(0, eq));
+    auto it = std::find(dimensions.begin(), dimensions.end(), name);
+    if (it == dimensions.end()) {
+      return InvalidArgument(fmt::format("\"{}\" is not one of the detector's dimensions ({})",
+                                         name, fmt::join(dimensions, ", ")));
+    }
+    for (const detect::EventScope& e : out) {
+      if (e.name == name) {
+        return InvalidArgument(fmt::format("dimension \"{}\" is given twice; an event is scoped "
+                                           "to one value per dimension",
+                                           name));
+      }
+    }
+    out.push_back({static_cast<size_t>(it - dimensions.begin()), name, std::string(part.substr(eq + 1))});
+    pos = amp + 1;
+  }
+  return out;
+}
+
+Result<detect::EventEffect> ParseEffectName(std::string_view name) {
+  std::optional<detect::EventEffect> e = detect::ParseEventEffect(name);
+  if (!e) return InvalidArgument(fmt::format("unknown effect \"{}\"; expected learn or suppress", name));
+  return *e;
+}
+
+Status CheckEventRange(Instant start, Instant end) {
+  if (!(start < end)) {
+    return InvalidArgument(fmt::format("the event ends ({}) before it starts ({}); end is "
+                                       "exclusive and must be after start",
+                                       FormatIso(end), FormatIso(start)));
+  }
+  return Status::Ok();
+}
+
+// An integer field in [lo, hi].
+Result<int64_t> IntegerIn(const Reader& r, const Field& f, int64_t lo, int64_t hi,
+                          std::string_view what) {
+  OSPREY_ASSIGN_OR_RETURN(int64_t v, r.Integer(f));
+  if (v < lo || v > hi) return r.Error(f, fmt::format("expected {} from {} to {}, got {}", what, lo, hi, v));
+  return v;
+}
+
+Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const Detector& d) {
+  OSPREY_ASSIGN_OR_RETURN(
+      Fields m, r.Map(f, {"name", "start", "end", "date", "month", "weekday", "nth", "easter",
+                          "days", "hours", "offset_days", "dimensions", "effect"}));
+  detect::CalendarEvent e;
+  OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the event's name"));
+  OSPREY_ASSIGN_OR_RETURN(e.name, r.NonEmptyString(name));
+
+  // Exactly one way of saying when: start/end, date, weekday (with month and
+  // nth) or easter.
+  std::optional<Field> kind;
+  for (std::string_view key : {"start", "date", "weekday", "easter"}) {
+    std::optional<Field> k = m.Get(key);
+    if (!k) continue;
+    if (kind) {
+      return r.Error(*k, fmt::format("give one of start/end, date, weekday (with month and nth) "
+                                     "or easter; \"{}\" is given already",
+                                     kind->path.substr(kind->path.rfind('.') + 1)));
+    }
+    kind = k;
+  }
+  if (!kind) {
+    if (auto month = m.Get("month")) {
+      return r.Error(*month, "month needs weekday and nth (\"4th Thursday\"); for a fixed day use "
+                             "date: \"MM-DD\"");
+    }
+    return r.Error(f, "expected when the event happens: start and end, date (\"12-25\"), "
+                      "month with weekday and nth, or easter (days from Easter Sunday)");
+  }
+  const std::string kind_key = kind->path.substr(kind->path.rfind('.') + 1);
+  auto reject = [&](std::string_view key, std::string_view why) -> Status {
+    if (auto k = m.Get(key)) return r.Error(*k, why);
+    return Status::Ok();
+  };
+  if (kind_key == "start") {
+    e.recurrence = detect::EventRecurrence::kOnce;
+    for (std::string_view key : {"month", "nth", "days", "hours", "offset_days"}) {
+      OSPREY_RETURN_IF_ERROR(reject(key, "a one-off event (start/end) takes no recurrence fields; "
+                                         "its end says how long it lasts"));
+    }
+    OSPREY_ASSIGN_OR_RETURN(Field end, r.Required(m, "end", "when the event ends (exclusive)"));
+    OSPREY_ASSIGN_OR_RETURN(std::string start_text, r.NonEmptyString(*kind));
+    OSPREY_ASSIGN_OR_RETURN(std::string end_text, r.NonEmptyString(end));
+    Result<Instant> start = ParseInstant(start_text, d.timezone);
+    if (!start.ok()) return r.Error(*kind, start.status().message());
+    Result<Instant> stop = ParseInstant(end_text, d.timezone);
+    if (!stop.ok()) return r.Error(end, stop.status().message());
+    if (Status s = CheckEventRange(*start, *stop); !s.ok()) return r.Error(end, s.message());
+    e.start = *start;
+    e.end = *stop;
+  } else {
+    OSPREY_RETURN_IF_ERROR(reject("end", "end goes with start; a recurring event lasts one day "
+                                         "unless days or hours say otherwise"));
+    if (kind_key == "date") {
+      e.recurrence = detect::EventRecurrence::kFixedDate;
+      for (std::string_view key : {"month", "nth"}) {
+        OSPREY_RETURN_IF_ERROR(reject(key, "date gives the month and day already (\"12-25\")"));
+      }
+      OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*kind));
+      static const std::regex kDate("([0-9]{2})-([0-9]{2})");
+      std::smatch match;
+      if (!std::regex_match(text, match, kDate)) {
+        return r.Error(*kind, fmt::format("expected a month and day as \"MM-DD\" (\"12-25\"), got "
+                                          "\"{}\"",
+                                          text));
+      }
+      e.month = std::stoi(match[1].str());
+      e.day = std::stoi(match[2].str());
+      static constexpr int kDaysIn[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+      if (e.month < 1 || e.month > 12 || e.day < 1 || e.day > kDaysIn[e.month - 1]) {
+        return r.Error(*kind, fmt::format("\"{}\" is not a day of the year", text));
+      }
+    } else if (kind_key == "weekday") {
+      e.recurrence = detect::EventRecurrence::kNthWeekday;
+      OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*kind));
+      std::optional<int> wd = detect::ParseWeekday(text);
+      if (!wd) {
+        return r.Error(*kind, fmt::format("unknown weekday \"{}\"; expected monday, tuesday, "
+                                          "wednesday, thursday, friday, saturday or sunday",
+                                          text));
+      }
+      e.weekday = *wd;
+      OSPREY_ASSIGN_OR_RETURN(Field month, r.Required(m, "month", "the month, 1-12"));
+      OSPREY_ASSIGN_OR_RETURN(int64_t mo, IntegerIn(r, month, 1, 12, "a month"));
+      e.month = static_cast<int>(mo);
+      OSPREY_ASSIGN_OR_RETURN(Field nth, r.Required(m, "nth", "which one: 1-5, or -1 for the last"));
+      OSPREY_ASSIGN_OR_RETURN(int64_t n, r.Integer(nth));
+      if (n == 0 || n < -5 || n > 5) {
+        return r.Error(nth, fmt::format("expected 1 to 5 (the nth {} of the month) or -1 to -5 "
+                                        "(counted from its end; -1 is the last), got {}",
+                                        text, n));
+      }
+      e.nth = static_cast<int>(n);
+    } else {
+      e.recurrence = detect::EventRecurrence::kEaster;
+      for (std::string_view key : {"month", "nth"}) {
+        OSPREY_RETURN_IF_ERROR(reject(key, "easter gives the date already (days from Easter Sunday)"));
+      }
+      OSPREY_ASSIGN_OR_RETURN(int64_t days,
+                              IntegerIn(r, *kind, -kMaxEventDays, kMaxEventDays,
+                                        "a number of days from Easter Sunday"));
+      e.easter_days = static_cast<int>(days);
+    }
+    const std::optional<Field> days = m.Get("days");
+    const std::optional<Field> hours = m.Get("hours");
+    if (days && hours) return r.Error(*hours, "give days or hours, not both");
+    if (days) {
+      OSPREY_ASSIGN_OR_RETURN(int64_t n, IntegerIn(r, *days, 1, kMaxEventDays, "a number of days"));
+      e.length_seconds = n * 86400;
+    }
+    if (hours) {
+      OSPREY_ASSIGN_OR_RETURN(int64_t n, IntegerIn(r, *hours, 1, 24 * kMaxEventDays, "a number of hours"));
+      e.length_seconds = n * 3600;
+    }
+    if (auto off = m.Get("offset_days")) {
+      OSPREY_ASSIGN_OR_RETURN(int64_t n, IntegerIn(r, *off, -kMaxEventDays, kMaxEventDays,
+                                                   "a number of days"));
+      e.offset_days = static_cast<int>(n);
+    }
+  }
+  if (auto dims = m.Get("dimensions")) {
+    OSPREY_ASSIGN_OR_RETURN(Fields dm, r.Map(*dims, {}));
+    if (dm.keys().empty()) return r.Error(*dims, "expected at least one dimension: value");
+    for (const std::string& key : dm.keys()) {
+      const Field value = *dm.Get(key);
+      auto it = std::find(d.dimensions.begin(), d.dimensions.end(), key);
+      if (it == d.dimensions.end()) {
+        return r.Error(value, fmt::format("\"{}\" is not one of the detector's dimensions ({})", key,
+                                          fmt::join(d.dimensions, ", ")));
+      }
+      OSPREY_ASSIGN_OR_RETURN(std::string v, r.NonEmptyString(value));
+      e.scope.push_back({static_cast<size_t>(it - d.dimensions.begin()), key, std::move(v)});
+    }
+  }
+  if (auto effect = m.Get("effect")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string text, r.String(*effect));
+    Result<detect::EventEffect> parsed = ParseEffectName(text);
+    if (!parsed.ok()) return r.Error(*effect, parsed.status().message());
+    e.effect = *parsed;
+  }
+  return e;
+}
+
+// The events of a CSV file: a header naming the columns name, start, end
+// (required), dimensions and effect (optional), in any order; one one-off
+// event per line.
+Result<std::vector<detect::CalendarEvent>> ReadEventsCsv(std::istream& in, const std::string& path,
+                                                         const Detector& d) {
+  CsvReader reader(in, path);
+  std::vector<std::string> fields;
+  auto at = [&](size_t column, std::string_view name, std::string_view what) {
+    return InvalidArgument(fmt::format("{}:{}: column {} ({}): {}", path, reader.line(), column + 1,
+                                       name, what));
+  };
+  OSPREY_ASSIGN_OR_RETURN(bool any, reader.Next(fields));
+  if (!any) {
+    return InvalidArgument(fmt::format("{}:1: the events file is empty; expected a header line "
+                                       "name,start,end[,dimensions][,effect]",
+                                       path));
+  }
+  static const std::vector<std::string> kColumns = {"name", "start", "end", "dimensions", "effect"};
+  std::map<std::string, size_t> column;
+  if (!fields.empty() && fields[0].rfind("\xEF\xBB\xBF", 0) == 0) fields[0].erase(0, 3);  // a BOM
+  for (size_t i = 0; i < fields.size(); ++i) {
+    std::string name = Lower(fields[i]);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (std::find(kColumns.begin(), kColumns.end(), name) == kColumns.end()) {
+      return at(i, fields[i], "unknown column; the header names name, start, end and optionally "
+                              "dimensions and effect");
+    }
+    if (!column.emplace(name, i).second) return at(i, fields[i], "column given twice");
+  }
+  for (std::string_view required : {"name", "start", "end"}) {
+    if (!column.count(std::string(required))) {
+      return InvalidArgument(fmt::format("{}:{}: the header lacks the {} column; expected "
+                                         "name,start,end[,dimensions][,effect]",
+                                         path, reader.line(), required));
+    }
+  }
+  std::vector<detect::CalendarEvent> out;
+  while (true) {
+    OSPREY_ASSIGN_OR_RETURN(bool more, reader.Next(fields));
+    if (!more) break;
+    if (fields.size() == 1 && fields[0].empty()) continue;  // a blank line
+    if (fields.size() != column.size()) {
+      return InvalidArgument(fmt::format("{}:{}: expected {} fields as in the header, got {}", path,
+                                         reader.line(), column.size(), fields.size()));
+    }
+    detect::CalendarEvent e;
+    const size_t name_at = column["name"], start_at = column["start"], end_at = column["end"];
+    e.name = fields[name_at];
+    if (e.name.empty()) return at(name_at, "name", "expected the event's name");
+    if (FindControlCharacter(e.name)) return at(name_at, "name", "control character in the name");
+    Result<Instant> start = ParseInstant(fields[start_at], d.timezone);
+    if (!start.ok()) return at(start_at, "start", start.status().message());
+    Result<Instant> end = ParseInstant(fields[end_at], d.timezone);
+    if (!end.ok()) return at(end_at, "end", end.status().message());
+    if (Status s = CheckEventRange(*start, *end); !s.ok()) return at(end_at, "end", s.message());
+    e.start = *start;
+    e.end = *end;
+    if (auto c = column.find("dimensions"); c != column.end()) {
+      Result<std::vector<detect::EventScope>> scope = ParseEventScope(fields[c->second], d.dimensions);
+      if (!scope.ok()) return at(c->second, "dimensions", scope.status().message());
+      e.scope = *std::move(scope);
+    }
+    if (auto c = column.find("effect"); c != column.end() && !fields[c->second].empty()) {
+      Result<detect::EventEffect> effect = ParseEffectName(fields[c->second]);
+      if (!effect.ok()) return at(c->second, "effect", effect.status().message());
+      e.effect = *effect;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<detect::CalendarEvent>> ReadEventsFile(const std::string& path,
+                                                          const Detector& d) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return NotFound(fmt::format("{}: cannot open the events file: {}", path, std::strerror(errno)));
+  }
+  return ReadEventsCsv(in, path, d);
+}
+
+// `events:` is a CSV file's path or a list of events. With `dir` (the
+// detector file's directory) a file is read now, so its errors show at load.
+Status ReadEvents(const Reader& r, const Field& f, const std::string* dir, Detector& d) {
+  if (f.node.IsScalar()) {
+    OSPREY_ASSIGN_OR_RETURN(d.events_file, r.NonEmptyString(f));
+    if (dir) {
+      std::string path = d.events_file;
+      if (!dir->empty() && std::filesystem::path(path).is_relative()) {
+        path = (std::filesystem::path(*dir) / path).lexically_normal().string();
+      }
+      Result<std::vector<detect::CalendarEvent>> events = ReadEventsFile(path, d);
+      if (!events.ok()) return r.Error(f, events.status().message());
+    }
+    return Status::Ok();
+  }
+  if (!f.node.IsSequence()) {
+    return r.Error(f, fmt::format("expected the path of a CSV file or a list of events, got {}",
+                                  Describe(f.node)));
+  }
+  OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
+  for (const Field& item : items) {
+    OSPREY_ASSIGN_OR_RETURN(detect::CalendarEvent e, ReadEvent(r, item, d));
+    d.events.push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::string* dir) {
   OSPREY_ASSIGN_OR_RETURN(
       Fields m, r.Map(root, {"name", "description", "frequency", "timezone", "offset",
                              "history_start", "source", "query", "timestamp", "dimensions",
                              "measures", "filters", "rollup_depth", "sensitivity",
                              "min_severity", "alerts", "schedule", "restatement_window",
-                             "backfill_chunk", "rules"}));
+                             "backfill_chunk", "rules", "events"}));
   Detector d;
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
@@ -897,6 +1211,9 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root) {
   if (auto filters = m.Get("filters")) {
     OSPREY_ASSIGN_OR_RETURN(d.filters, ReadFilters(r, *filters, d.dimensions));
   }
+  if (auto events = m.Get("events")) {
+    OSPREY_RETURN_IF_ERROR(ReadEvents(r, *events, dir, d));
+  }
 
   if (auto depth = m.Get("rollup_depth")) {
     OSPREY_ASSIGN_OR_RETURN(int64_t v, r.Integer(*depth));
@@ -971,6 +1288,52 @@ void EmitStringList(YAML::Emitter& out, const std::vector<std::string>& v) {
   out << YAML::EndSeq;
 }
 
+void EmitEvent(YAML::Emitter& out, const detect::CalendarEvent& e) {
+  out << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value;
+  EmitString(out, e.name);
+  switch (e.recurrence) {
+    case detect::EventRecurrence::kOnce:
+      out << YAML::Key << "start" << YAML::Value << FormatIso(e.start);
+      out << YAML::Key << "end" << YAML::Value << FormatIso(e.end);
+      break;
+    case detect::EventRecurrence::kFixedDate:
+      out << YAML::Key << "date" << YAML::Value << YAML::DoubleQuoted
+          << fmt::format("{:02}-{:02}", e.month, e.day);
+      break;
+    case detect::EventRecurrence::kNthWeekday:
+      out << YAML::Key << "month" << YAML::Value << fmt::format("{}", e.month);
+      out << YAML::Key << "weekday" << YAML::Value << std::string(detect::WeekdayName(e.weekday));
+      out << YAML::Key << "nth" << YAML::Value << fmt::format("{}", e.nth);
+      break;
+    case detect::EventRecurrence::kEaster:
+      out << YAML::Key << "easter" << YAML::Value << fmt::format("{}", e.easter_days);
+      break;
+  }
+  if (e.recurrence != detect::EventRecurrence::kOnce) {
+    if (e.length_seconds % 86400 != 0) {
+      out << YAML::Key << "hours" << YAML::Value << fmt::format("{}", e.length_seconds / 3600);
+    } else if (e.length_seconds != 86400) {
+      out << YAML::Key << "days" << YAML::Value << fmt::format("{}", e.length_seconds / 86400);
+    }
+    if (e.offset_days != 0) {
+      out << YAML::Key << "offset_days" << YAML::Value << fmt::format("{}", e.offset_days);
+    }
+  }
+  if (!e.scope.empty()) {
+    out << YAML::Key << "dimensions" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const detect::EventScope& s : e.scope) {
+      out << YAML::Key << s.name << YAML::Value;
+      EmitString(out, s.value);
+    }
+    out << YAML::EndMap;
+  }
+  if (e.effect != detect::EventEffect::kLearn) {
+    out << YAML::Key << "effect" << YAML::Value << std::string(detect::EventEffectName(e.effect));
+  }
+  out << YAML::EndMap;
+}
+
 // Notes where each document of a YAML stream starts, and its first node;
 // builds nothing.
 class DocumentStarts final : public YAML::EventHandler {
@@ -1005,7 +1368,11 @@ class DocumentStarts final : public YAML::EventHandler {
 
 }  // namespace
 
-Result<Detector> LoadDetector(std::string_view text, const std::string& origin) {
+namespace {
+
+// LoadDetector; with `dir` (the detector file's directory) files the
+// detector names for its own content (the events file) are read and checked.
+Result<Detector> LoadText(std::string_view text, const std::string& origin, const std::string* dir) {
   Reader reader(origin);
   YAML::Node doc;
   try {
@@ -1041,13 +1408,19 @@ Result<Detector> LoadDetector(std::string_view text, const std::string& origin) 
   }
   // Node accessors throw only on misuse of the API; still, nothing escapes.
   try {
-    Result<Detector> d = ReadDetector(reader, Field{doc, LineOf(doc, 1), ""});
+    Result<Detector> d = ReadDetector(reader, Field{doc, LineOf(doc, 1), ""}, dir);
     if (d.ok()) d->origin = origin;
     return d;
   } catch (const YAML::Exception& e) {
     const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     return reader.Error(line, "", e.msg);
   }
+}
+
+}  // namespace
+
+Result<Detector> LoadDetector(std::string_view text, const std::string& origin) {
+  return LoadText(text, origin, nullptr);
 }
 
 Result<Detector> LoadDetectorFile(const std::string& path) {
@@ -1061,8 +1434,9 @@ Result<Detector> LoadDetectorFile(const std::string& path) {
   if (in.bad()) {
     return InvalidArgument(fmt::format("{}:1: cannot read the detector file", path));
   }
-  OSPREY_ASSIGN_OR_RETURN(Detector d, LoadDetector(text.str(), path));
-  ResolveRelativePaths(d, std::filesystem::path(path).parent_path().string());
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  OSPREY_ASSIGN_OR_RETURN(Detector d, LoadText(text.str(), path, &dir));
+  ResolveRelativePaths(d, dir);
   return d;
 }
 
@@ -1073,9 +1447,15 @@ void ResolveRelativePaths(Detector& d, const std::string& dir) {
   };
   resolve(d.source.path);
   resolve(d.source.connection_file);
+  resolve(d.events_file);
   for (Alert& a : d.alerts) {
     for (std::string* f : {&a.target_file, &a.signing_key_file, &a.routing_key_file}) resolve(*f);
   }
+}
+
+Result<std::vector<detect::CalendarEvent>> LoadEvents(const Detector& d) {
+  if (d.events_file.empty()) return d.events;
+  return ReadEventsFile(d.events_file, d);
 }
 
 std::string DetectorToYaml(const Detector& d) {
@@ -1186,6 +1566,15 @@ std::string DetectorToYaml(const Detector& d) {
   if (!d.rules.Empty()) {
     out << YAML::Key << "rules" << YAML::Value;
     EmitRules(out, d.rules);
+  }
+
+  if (!d.events_file.empty()) {
+    out << YAML::Key << "events" << YAML::Value;
+    EmitString(out, d.events_file);
+  } else if (!d.events.empty()) {
+    out << YAML::Key << "events" << YAML::Value << YAML::BeginSeq;
+    for (const detect::CalendarEvent& e : d.events) EmitEvent(out, e);
+    out << YAML::EndSeq;
   }
 
   if (!d.alerts.empty()) {

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "osprey/base/status.h"
 #include "osprey/config/detector.h"
@@ -14,14 +15,19 @@ namespace osprey::config {
 
 // Reads and validates a detector file. InvalidArgument on any problem, with
 // the message starting "path:line:". Relative file paths in it (source path,
-// connection_file, alert key and target files) are taken relative to the
-// file's directory.
+// connection_file, events file, alert key and target files) are taken
+// relative to the file's directory. The events file is read and checked too.
 Result<Detector> LoadDetectorFile(const std::string& path);
 // Same, from text; `origin` names the text in messages. Paths stay as written.
 Result<Detector> LoadDetector(std::string_view text, const std::string& origin);
 // Makes the relative file paths of `d` relative to `dir` (no-op for an empty
 // dir or absolute paths), as LoadDetectorFile does.
 void ResolveRelativePaths(Detector& d, const std::string& dir);
+
+// The detector's calendar events: its inline ones, or those of its events
+// file, read now. InvalidArgument "file:line: column N (field): what" for a
+// malformed file; NotFound when it cannot be opened.
+Result<std::vector<detect::CalendarEvent>> LoadEvents(const Detector& d);
 
 // The detector as YAML that LoadDetector reads back to an equal Detector.
 std::string DetectorToYaml(const Detector& d);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -555,6 +557,132 @@ TEST(LoaderTest, AlertRuleFieldsLoadAndRoundTrip) {
     EXPECT_EQ(x.max_attempts, y.max_attempts);
     EXPECT_EQ(x.timeout_seconds, y.timeout_seconds);
   }
+}
+
+}  // namespace
+}  // namespace osprey::config
+
+namespace osprey::config {
+namespace {
+
+// The US-retail calendar of docs/configuration.md ("events").
+constexpr char kRetailYaml[] = R"(name: shop
+frequency: PT1H
+timezone: America/New_York
+source: {type: sqlite, path: shop.db}
+query: select * from t where ts >= {{interval_start}} and ts < {{interval_end}}
+dimensions: [region, channel]
+measures:
+  - {name: revenue}
+events:
+  - {name: Thanksgiving, month: 11, weekday: thursday, nth: 4}
+  - {name: Black Friday, month: 11, weekday: thursday, nth: 4, offset_days: 1}
+  - {name: Cyber Monday, month: 11, weekday: thursday, nth: 4, offset_days: 4, dimensions: {channel: web}}
+  - {name: Christmas, date: "12-24", days: 2, effect: suppress}
+  - {name: New Year, date: "01-01"}
+  - {name: Easter, easter: 0}
+  - {name: Good Friday, easter: -2, hours: 6}
+  - {name: Store move, start: 2024-03-04, end: "2024-03-06 12:00", dimensions: {region: West}}
+)";
+
+std::vector<std::string> Expand(const std::vector<detect::CalendarEvent>& events, const TimeZone& zone,
+                                const std::string& from, const std::string& to) {
+  detect::EventCalendar cal(events, zone);
+  std::vector<std::string> out;
+  for (const auto& o : cal.Overlapping(*ParseInstant(from, zone), *ParseInstant(to, zone))) {
+    out.push_back(o.event->name + " " + FormatIso(o.start) + " " + FormatIso(o.end));
+  }
+  return out;
+}
+
+TEST(EventsConfigTest, TheRetailCalendarLoadsAndLandsOnItsDates) {
+  Result<Detector> d = LoadDetector(kRetailYaml, "shop.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ(d->events.size(), 8u);
+  EXPECT_EQ(d->events[2].scope.size(), 1u);
+  EXPECT_EQ(d->events[2].scope[0].dimension, 1u);  // channel
+  EXPECT_EQ(d->events[3].effect, detect::EventEffect::kSuppress);
+  EXPECT_EQ(Expand(d->events, d->timezone, "2024-01-01", "2025-01-02"),
+            (std::vector<std::string>{
+                "New Year 2024-01-01T05:00:00Z 2024-01-02T05:00:00Z",
+                "Store move 2024-03-04T05:00:00Z 2024-03-06T17:00:00Z",
+                "Good Friday 2024-03-29T04:00:00Z 2024-03-29T10:00:00Z",
+                "Easter 2024-03-31T04:00:00Z 2024-04-01T04:00:00Z",
+                "Thanksgiving 2024-11-28T05:00:00Z 2024-11-29T05:00:00Z",
+                "Black Friday 2024-11-29T05:00:00Z 2024-11-30T05:00:00Z",
+                "Cyber Monday 2024-12-02T05:00:00Z 2024-12-03T05:00:00Z",
+                "Christmas 2024-12-24T05:00:00Z 2024-12-26T05:00:00Z",
+                "New Year 2025-01-01T05:00:00Z 2025-01-02T05:00:00Z",
+            }));
+}
+
+TEST(EventsConfigTest, InlineEventsRoundTripThroughYaml) {
+  Result<Detector> d = LoadDetector(kRetailYaml, "shop.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const std::string yaml = DetectorToYaml(*d);
+  Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  EXPECT_EQ(DetectorToYaml(*back), yaml);
+  EXPECT_EQ(Expand(back->events, back->timezone, "2020-01-01", "2031-01-01"),
+            Expand(d->events, d->timezone, "2020-01-01", "2031-01-01"));
+}
+
+TEST(EventsConfigTest, AnEventsFileIsReadRelativeToTheDetectorFile) {
+  // (osprey::testing::TempDir's namespace would hide gtest's in this file.)
+  std::string tmpl = (fs::temp_directory_path() / "osprey_events_XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  struct Dir {
+    fs::path p;
+    ~Dir() { fs::remove_all(p); }
+    const fs::path& path() const { return p; }
+    std::string File(const std::string& name) const { return (p / name).string(); }
+  } dir{tmpl};
+  fs::create_directories(dir.path() / "cal");
+  {
+    std::ofstream(dir.File("cal/holidays.csv"))
+        << "\xEF\xBB\xBFname, start ,end,dimensions,Effect\r\n"
+           "Thanksgiving,2024-11-28,2024-11-29,,\r\n"
+           "\"Sale, West\",2024-11-29T06:00,2024-11-29T18:00Z,region=West&channel=web,suppress\r\n"
+           "\r\n";
+    std::ofstream(dir.File("shop.yaml"))
+        << std::string(kRetailYaml).substr(0, std::string(kRetailYaml).find("events:"))
+        << "events: cal/holidays.csv\n";
+  }
+  Result<Detector> d = LoadDetectorFile(dir.File("shop.yaml"));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(d->events.empty());
+  EXPECT_EQ(d->events_file, (dir.path() / "cal/holidays.csv").string());
+  Result<std::vector<detect::CalendarEvent>> events = LoadEvents(*d);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 2u);
+  const detect::CalendarEvent& sale = (*events)[1];
+  EXPECT_EQ(sale.name, "Sale, West");
+  EXPECT_EQ(FormatIso(sale.start), "2024-11-29T11:00:00Z");  // local 06:00
+  EXPECT_EQ(FormatIso(sale.end), "2024-11-29T18:00:00Z");    // an explicit offset wins
+  ASSERT_EQ(sale.scope.size(), 2u);
+  EXPECT_EQ(sale.scope[0].dimension, 0u);
+  EXPECT_EQ(sale.scope[1].value, "web");
+  EXPECT_EQ(sale.effect, detect::EventEffect::kSuppress);
+  EXPECT_EQ((*events)[0].effect, detect::EventEffect::kLearn);
+  // The emitted detector names the file, not its events.
+  EXPECT_NE(DetectorToYaml(*d).find("events: " + d->events_file), std::string::npos);
+
+  // A file broken after loading fails where the events are read, naming it.
+  std::ofstream(dir.File("cal/holidays.csv")) << "name,start,end\nX,2024-01-02,\n";
+  Result<std::vector<detect::CalendarEvent>> broken = LoadEvents(*d);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().message().rfind(d->events_file + ":2: column 3 (end):", 0), 0u)
+      << broken.status().message();
+}
+
+TEST(EventsConfigTest, EventsWithoutAFileAreCheckedOnlyWhenRead) {
+  // LoadDetector (text, e.g. from the API) cannot know the file's directory.
+  std::string yaml = kRetailYaml;
+  yaml = yaml.substr(0, yaml.find("events:")) + "events: nowhere.csv\n";
+  Result<Detector> d = LoadDetector(yaml, "api");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  Result<std::vector<detect::CalendarEvent>> events = LoadEvents(*d);
+  EXPECT_EQ(events.status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ constexpr double kErrClip = 2.5;
 // 1.1 keeps the demo's precision and recall at severities 50/60/70 at or
 // above the version 3 model's (1.05 loses precision, 1.25 recall).
 constexpr double kMeanAbsToSigma = 1.1;
+// Severity factor in a suppressing calendar event: even the largest
+// deviation (100) stays at 25, below the default min_severity (50).
+constexpr double kSuppressedSeverity = 0.25;
 
 // Median of v[0..n), sorting v in place (n <= 14, so insertion sort).
 double Median(double* v, size_t n) {
@@ -236,6 +239,9 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     s.lower = med - half_band;
     s.upper = med + half_band;
     s.severity = s.ready ? SeverityFromZ(z, options_.sensitivity) : 0;
+    if (obs.event != 0 && obs.event_effect == EventEffect::kSuppress) {
+      s.severity *= kSuppressedSeverity;
+    }
     s.anomaly = s.severity / 100.0;
     s.direction = v > med ? Direction::kUp : (v < med ? Direction::kDown : Direction::kNone);
     s.explanation = v >= med ? Explanation::kSpike : Explanation::kDip;
@@ -248,8 +254,12 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
       m = static_cast<float>(static_cast<double>(m) + a * (x - static_cast<double>(m)));
       if (n < 255) ++n;
     };
-    learn(0, v - day_med);
-    if (have_week) learn(1, v - week_med);
+    // A calendar event is scored against normal behaviour but never learnt
+    // as it: neither its errors nor its value enter the history.
+    if (obs.event == 0) {
+      learn(0, v - day_med);
+      if (have_week) learn(1, v - week_med);
+    }
     // The same clip keeps anomalies out of the medians: two anomalies in one
     // slot of the week would otherwise move a 4-week median halfway to them.
     stored = med + std::clamp(v - med, -6 * scale, 6 * scale);
@@ -258,7 +268,7 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
     s.reason = n_day < kMinHistory ? "warming up: needs 7 past days of this time of day"
                                    : "warming up: needs 4 past weeks of this time of week";
   }
-  Store(static_cast<size_t>(((p % r) + r) % r) * slots_ + slot, stored);
+  if (obs.event == 0) Store(static_cast<size_t>(((p % r) + r) % r) * slots_ + slot, stored);
   return s;
 }
 

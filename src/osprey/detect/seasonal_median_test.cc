@@ -109,5 +109,77 @@ TEST(SeasonalMedianTest, RepeatedAnomaliesInOneSlotDoNotCorruptTheBaseline) {
   EXPECT_EQ(false_alarms, 0);
 }
 
+// A holiday (day 30 at 40 % of normal) marked as a calendar event is scored
+// but not learnt: afterwards the model is exactly the one that never saw the
+// holiday's values, so the days after it (and the same slot next week) are
+// scored against the pre-holiday baseline. Unmarked, the dip is learnt and
+// widens the bands after it.
+TEST(SeasonalMedianTest, AHolidayIsScoredButNotLearnt) {
+  auto series = DailySeries(24 * 40, 13);
+  const int holiday = 24 * 30;
+  for (int h = holiday; h < holiday + 24; ++h) series[h] *= 0.4;
+  const uint32_t id = EventId("Thanksgiving");
+  auto marked = *SeasonalMedianModel::Create(Opts(3600));
+  auto unmarked = *SeasonalMedianModel::Create(Opts(3600));
+  auto unseen = *SeasonalMedianModel::Create(Opts(3600));  // the holiday's values missing
+  int flagged = 0;
+  double band_marked = 0, band_unmarked = 0;
+  for (int h = 0; h < static_cast<int>(series.size()); ++h) {
+    const bool in_event = h >= holiday && h < holiday + 24;
+    Observation obs = Obs(h, series[h]);
+    Observation event_obs = obs;
+    if (in_event) event_obs.event = id;
+    Observation missing = obs;
+    if (in_event) missing.value.reset();
+    const Score a = marked->Observe(event_obs);
+    const Score b = unmarked->Observe(obs);
+    const Score c = unseen->Observe(missing);
+    if (in_event) {
+      ASSERT_TRUE(a.ready) << h;  // scored against the normal expectation
+      if (h == holiday) {
+        EXPECT_EQ(a.severity, b.severity);
+      }
+      if (a.severity >= 50) ++flagged;
+    } else if (h > holiday) {
+      ASSERT_EQ(a.ready, c.ready) << h;
+      EXPECT_EQ(a.expected, c.expected) << h;
+      EXPECT_EQ(a.lower, c.lower) << h;
+      EXPECT_EQ(a.upper, c.upper) << h;
+      EXPECT_EQ(a.severity, c.severity) << h;
+      if (h < holiday + 48) {
+        band_marked += a.upper - a.lower;
+        band_unmarked += b.upper - b.lower;
+      }
+    }
+  }
+  EXPECT_EQ(marked->SaveState(), unseen->SaveState());
+  EXPECT_GE(flagged, 12);  // the dip itself is still seen
+  EXPECT_GT(band_unmarked, band_marked * 1.02);  // learnt unmarked, the dip widened the bands
+}
+
+TEST(SeasonalMedianTest, ASuppressingEventRaisesNoAnomaly) {
+  auto series = DailySeries(24 * 40, 7);
+  const int spike = 24 * 30 + 5;
+  series[spike] += 150;
+  double severity[3] = {0, 0, 0};
+  const EventEffect effects[3] = {EventEffect::kSuppress, EventEffect::kLearn, EventEffect::kLearn};
+  for (int run = 0; run < 3; ++run) {
+    auto model = *SeasonalMedianModel::Create(Opts(3600));
+    for (int h = 0; h < static_cast<int>(series.size()); ++h) {
+      Observation obs = Obs(h, series[h]);
+      if (h == spike && run < 2) {
+        obs.event = EventId("Promotion");
+        obs.event_effect = effects[run];
+      }
+      const Score s = model->Observe(obs);
+      if (h == spike) severity[run] = s.severity;
+    }
+  }
+  EXPECT_GT(severity[2], 80);               // no event: a clear spike
+  EXPECT_EQ(severity[1], severity[2]);      // learn: scored as usual
+  EXPECT_LT(severity[0], 50);               // suppress: damped below min_severity
+  EXPECT_NEAR(severity[0], 0.25 * severity[2], 1e-9);
+}
+
 }  // namespace
 }  // namespace osprey::detect
