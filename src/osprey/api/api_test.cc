@@ -182,6 +182,31 @@ TEST_F(ApiTest, DetectorLifecycleWithFileValidation) {
   ExpectProblem(Call("DELETE", "/api/v1/detectors/shop2", admin_), 404);
 }
 
+// timestamp.timezone goes through the loader like every field: shown as the
+// detector's source_timezone (the detector's own zone when unset), an
+// unknown zone rejected naming the field.
+TEST_F(ApiTest, DetectorSourceTimezoneIsShownAndValidated) {
+  std::string yaml = *config_;
+  yaml.replace(yaml.find("name: ecommerce"), 15, "name: shop3");
+  auto created = Call("POST", "/api/v1/detectors", admin_, yaml, "application/yaml");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.j["source_timezone"], created.j["timezone"]) << created.body;
+  const std::string format = "format: \"yyyy-MM-dd HH:mm:ss\"";
+  const size_t at = yaml.find(format);
+  ASSERT_NE(at, std::string::npos) << yaml;
+  std::string utc = yaml, mars = yaml;
+  utc.insert(at + format.size(), ", timezone: Asia/Tokyo");
+  mars.insert(at + format.size(), ", timezone: Mars/Olympus_Mons");
+  auto put = Call("PUT", "/api/v1/detectors/shop3", admin_, utc, "application/yaml");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(Get("/api/v1/detectors/shop3", viewer_).j["source_timezone"], "Asia/Tokyo");
+  auto wrong = Call("PUT", "/api/v1/detectors/shop3", admin_, mars, "application/yaml");
+  ExpectProblem(wrong, 400);
+  EXPECT_NE(wrong.j["detail"].get<std::string>().find("timestamp.timezone"), std::string::npos)
+      << wrong.body;
+  EXPECT_EQ(Call("DELETE", "/api/v1/detectors/shop3", admin_).status, 204);
+}
+
 TEST_F(ApiTest, AnomalyGroupsArePaginatedAndFiltered) {
   auto first = Get("/api/v1/anomaly-groups?limit=7&detector=ecommerce", viewer_);
   ASSERT_EQ(first.status, 200) << first.body;

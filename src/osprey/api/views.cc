@@ -81,6 +81,7 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
     out["frequency"] = d->frequency.ToString();
     out["offset_seconds"] = d->offset_seconds;
     out["timezone"] = d->timezone.name();
+    out["source_timezone"] = config::SourceZone(*d).name();
     out["source_type"] = config::SourceTypeName(d->source.type);
     out["measures"] = measures;
     out["dimensions"] = d->dimensions;

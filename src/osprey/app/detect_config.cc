@@ -10,6 +10,7 @@
 #include <set>
 
 #include "osprey/base/csv.h"
+#include "osprey/config/loader.h"
 #include "osprey/connectors/source.h"
 
 namespace osprey::app {
@@ -58,6 +59,23 @@ std::optional<std::vector<Instant>> TryFormat(const Sample& s, size_t c, const s
   }
   if (values == 0 || out.size() * 100 < values * 95) return std::nullopt;
   return out;
+}
+
+// Whether every non-null value of column `c` names its instant by itself (a
+// UTC offset, "Z" or an epoch number): it then parses to the same instant in
+// UTC and in a zone far from it.
+bool ValuesCarryTheirOffset(const Sample& s, size_t c, const std::string& format) {
+  Result<TimestampFormat> f = TimestampFormat::Parse(format);
+  Result<TimeZone> far = TimeZone::Load("Asia/Tokyo");
+  if (!f.ok() || !far.ok()) return false;
+  for (const auto& row : s.rows) {
+    const Sample::Value& v = row[c];
+    if (v.null) continue;
+    Result<Instant> utc = f->ParseValue(v.text, TimeZone::Utc());
+    Result<Instant> other = f->ParseValue(v.text, *far);
+    if (utc.ok() != other.ok() || (utc.ok() && *utc != *other)) return false;
+  }
+  return true;
 }
 
 int NameScore(const std::string& name) {
@@ -111,6 +129,17 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
   d.timestamp_column = s.columns[ts_col];
   out.notes.push_back(fmt::format("timestamp: column '{}', format '{}'", d.timestamp_column,
                                   d.timestamp_format));
+  // Naive values are read in timestamp.timezone, which is spelt out (UTC, the
+  // usual way to store them) so that changing the detector's timezone later
+  // does not move every row; values with an offset need no zone.
+  if (ValuesCarryTheirOffset(s, ts_col, d.timestamp_format)) {
+    out.notes.push_back("timestamp: the values carry their UTC offset (or are epoch numbers) and "
+                        "are read by it; no timestamp.timezone needed");
+  } else {
+    d.timestamp_timezone = TimeZone::Utc();
+    out.notes.push_back("timestamp: the values carry no UTC offset; proposed timestamp.timezone: "
+                        "UTC, set it to the zone the column is stored in");
+  }
 
   // Frequency: median spacing of distinct timestamps, snapped to the nearest
   // standard duration on a log scale.
@@ -178,6 +207,20 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
                                     return fmt::format("{}", fmt::join(m, ", "));
                                   }()));
   return out;
+}
+
+std::string ProposalYaml(const DetectConfigResult& r) {
+  std::string yaml = config::DetectorToYaml(r.detector);
+  if (r.detector.timestamp_timezone) {
+    const size_t at = yaml.rfind("\ntimestamp:");
+    if (at != std::string::npos) {
+      yaml.insert(at + 1,
+                  "# timestamp.timezone: the zone the column's values are read in when they carry\n"
+                  "# no UTC offset (independent of the detector's timezone). Set it to the zone\n"
+                  "# the column is stored in; a TIMESTAMPTZ column reads correctly as UTC.\n");
+    }
+  }
+  return yaml;
 }
 
 namespace {

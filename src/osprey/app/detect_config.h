@@ -3,7 +3,9 @@
 // median spacing of distinct timestamps, rounded to a standard ISO-8601
 // duration), which text columns are dimensions (low cardinality) and which
 // numeric columns are measures. The analysis (ProposeFromSample) is pure;
-// SampleAndPropose runs the query through a real source first.
+// SampleAndPropose runs the query through a real source first. Naive
+// timestamp values get an explicit timestamp.timezone (UTC); values with an
+// offset are read by it and get none.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +47,10 @@ struct Sample {
 // InvalidArgument when the sample is empty or no column parses as a
 // timestamp in any known format (the message lists the columns).
 Result<DetectConfigResult> ProposeFromSample(const Sample& sample, const DetectConfigRequest& req);
+
+// The proposed detector as YAML, with a comment on timestamp.timezone when
+// it is set.
+std::string ProposalYaml(const DetectConfigResult& result);
 
 // Samples the query (bound over 1970..2100 when it has the interval
 // placeholders; stopping after sample_rows rows) and proposes a detector.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "osprey/config/loader.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
@@ -80,6 +82,44 @@ TEST(DetectConfigTest, DailyIsoDatesAndFailures) {
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("a, b"), std::string::npos);
   EXPECT_FALSE(ProposeFromSample(Make({"a"}, {}), {}).ok());
+}
+
+// Naive values get an explicit timestamp.timezone (UTC) with a comment saying
+// what it means; values with an offset (or epochs) get none.
+TEST(DetectConfigTest, ProposesATimestampZoneForNaiveValuesOnly) {
+  std::vector<std::vector<std::string>> naive, offset;
+  for (int h = 0; h < 48; ++h) {
+    naive.push_back({fmt::format("2024-03-{:02} {:02}:00:00", 9 + h / 24, h % 24), "1"});
+    offset.push_back({fmt::format("2024-03-{:02}T{:02}:00:00Z", 9 + h / 24, h % 24), "1"});
+  }
+  DetectConfigRequest req;
+  req.type = config::SourceType::kCsv;
+  req.path = "/data";
+  auto r = ProposeFromSample(Make({"ts", "n"}, naive), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->detector.timestamp_timezone.has_value());
+  EXPECT_EQ(r->detector.timestamp_timezone->name(), "UTC");
+  const std::string yaml = ProposalYaml(*r);
+  const size_t comment = yaml.find("# timestamp.timezone: the zone the column's values are read in");
+  ASSERT_NE(comment, std::string::npos) << yaml;
+  EXPECT_LT(comment, yaml.find("timestamp: {"));
+  EXPECT_NE(yaml.find("timezone: UTC}"), std::string::npos) << yaml;
+  auto back = config::LoadDetector(yaml, "proposed.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  ASSERT_TRUE(back->timestamp_timezone.has_value());
+  EXPECT_EQ(back->timestamp_timezone->name(), "UTC");
+
+  auto o = ProposeFromSample(Make({"ts", "n"}, offset), req);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->detector.timestamp_format, "yyyy-MM-dd'T'HH:mm:ssXXX");
+  EXPECT_FALSE(o->detector.timestamp_timezone.has_value());
+  EXPECT_EQ(ProposalYaml(*o).find("# timestamp.timezone"), std::string::npos);
+  std::vector<std::vector<std::string>> epochs;
+  for (int i = 0; i < 48; ++i) epochs.push_back({std::to_string(1710000000 + i * 3600), "1"});
+  auto e = ProposeFromSample(Make({"ts", "n"}, epochs), req);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->detector.timestamp_format, "epoch");
+  EXPECT_FALSE(e->detector.timestamp_timezone.has_value());
 }
 
 }  // namespace

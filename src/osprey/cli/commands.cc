@@ -606,7 +606,7 @@ int RunDetectConfig(const Args& args) {
     std::fprintf(stderr, "detect-config: add \"where <timestamp> >= {{interval_start}} and "
                          "<timestamp> < {{interval_end}}\" to the query before using the file\n");
   }
-  const std::string yaml = config::DetectorToYaml(r->detector) + "\n";
+  const std::string yaml = app::ProposalYaml(*r) + "\n";
   if (auto out = args.Get("output")) {
     std::ofstream f(*out);
     f << yaml;
@@ -783,7 +783,9 @@ const std::vector<Command>& Commands() {
         "[--name NAME] [--sample N] [-o FILE]",
         "Runs the query (bound over 1970..2100 when it has the {{interval_start}} and "
         "{{interval_end}} placeholders; stops after --sample rows, default 10000) and guesses "
-        "the timestamp column and format, the frequency (median spacing of distinct "
+        "the timestamp column and format (naive values get timestamp.timezone: UTC, to be set "
+        "to the zone the column is stored in; values with an offset need none), the frequency "
+        "(median spacing of distinct "
         "timestamps), dimensions (text columns with few distinct values) and measures (numeric "
         "columns, SUM). For csv, --path is the directory and --query is not used. What was "
         "decided is printed on stderr; the detector YAML on stdout.",

@@ -123,6 +123,10 @@ Rules MergeRules(const Rules& base, const Rules& over) {
   return out;
 }
 
+const TimeZone& SourceZone(const Detector& d) {
+  return d.timestamp_timezone ? *d.timestamp_timezone : d.timezone;
+}
+
 Rules EffectiveRules(const Detector& d, size_t measure) {
   return MergeRules(d.rules, d.measures.at(measure).rules);
 }

@@ -170,10 +170,15 @@ struct Detector {
   int64_t offset_seconds = 0;  // wait this long after an interval closes before reading it
   Source source;
   // SQL with {{interval_start}} and {{interval_end}} placeholders; both are
-  // bound as parameters, formatted with `timestamp_format` in `timezone`.
+  // bound as parameters, formatted with `timestamp_format` in the source zone
+  // (SourceZone).
   std::string query;
   std::string timestamp_column = "timestamp";
   std::string timestamp_format = "yyyy-MM-dd HH:mm:ss";
+  // timestamp.timezone: the IANA zone of naive timestamps in the column (and
+  // of the bounds and a csv layout); values with an offset are read by their
+  // offset. Unset: `timezone`. See SourceZone.
+  std::optional<TimeZone> timestamp_timezone;
   std::vector<std::string> dimensions;
   std::vector<Measure> measures;
   std::vector<Filter> filters;
@@ -208,6 +213,10 @@ struct Detector {
   // The file this came from, for messages; empty when built in code.
   std::string origin;
 };
+
+// The zone the source's naive timestamps, the rendered query bounds and a csv
+// layout are in: timestamp.timezone, else the detector's timezone.
+const TimeZone& SourceZone(const Detector& d);
 
 // The rules that apply to measures[measure]: the detector's merged with the
 // measure's own.

@@ -211,6 +211,10 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
                           r.String(root, "detector_description", "detector_description"));
   if (description) d.description = *description;
 
+  // L4M's MetricSet Timezone is "the time zone in which the data was
+  // recorded" (its TimestampColumn has a format only). It becomes the
+  // detector's timezone, which is also the source zone while
+  // timestamp.timezone is unset: naive timestamps keep the meaning they had.
   OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> tz, r.String(root, "timezone", "timezone"));
   if (tz) {
     Result<TimeZone> zone = TimeZone::Load(*tz);

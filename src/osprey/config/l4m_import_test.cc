@@ -136,6 +136,23 @@ TEST(L4mImportTest, DatabaseSourceGivesTableAndNoUnknownWarnings) {
   ExpectRoundTrips(d);
 }
 
+// L4M's Timezone is the zone the data was recorded in: it becomes the
+// detector's timezone and so the source zone of naive timestamps.
+TEST(L4mImportTest, TimezoneIsTheSourceZone) {
+  Result<ImportResult> r = ImportL4mParams(R"({
+      "detector_name": "orders",
+      "detector_frequency": "PT1H",
+      "timezone": "America/New_York",
+      "timestamp_column": {"ColumnName": "ts", "ColumnFormat": "yyyy-MM-dd HH:mm:ss"},
+      "metrics_set": [{"MetricName": "orders", "AggregationFunction": "sum"}]})",
+                                           "p.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->detector.timezone.name(), "America/New_York");
+  EXPECT_FALSE(r->detector.timestamp_timezone.has_value());
+  EXPECT_EQ(SourceZone(r->detector).name(), "America/New_York");
+  ExpectRoundTrips(r->detector);
+}
+
 TEST(L4mImportTest, Errors) {
   struct Case {
     const char* json;

@@ -1182,7 +1182,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
   }
 
   if (auto ts = m.Get("timestamp")) {
-    OSPREY_ASSIGN_OR_RETURN(Fields tm, r.Map(*ts, {"column", "format"}));
+    OSPREY_ASSIGN_OR_RETURN(Fields tm, r.Map(*ts, {"column", "format", "timezone"}));
     if (auto col = tm.Get("column")) {
       OSPREY_ASSIGN_OR_RETURN(d.timestamp_column, r.NonEmptyString(*col));
     }
@@ -1192,6 +1192,12 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
       if (!parsed.ok()) {
         return r.Error(*fmt_field, parsed.status().message());
       }
+    }
+    if (auto tz = tm.Get("timezone")) {
+      OSPREY_ASSIGN_OR_RETURN(std::string zone, r.NonEmptyString(*tz));
+      Result<TimeZone> loaded = TimeZone::Load(zone);
+      if (!loaded.ok()) return r.Error(*tz, loaded.status().message());
+      d.timestamp_timezone = *std::move(loaded);
     }
   }
 
@@ -1522,6 +1528,9 @@ std::string DetectorToYaml(const Detector& d) {
   out << YAML::Key << "column" << YAML::Value;
   EmitString(out, d.timestamp_column);
   out << YAML::Key << "format" << YAML::Value << YAML::DoubleQuoted << d.timestamp_format;
+  if (d.timestamp_timezone) {
+    out << YAML::Key << "timezone" << YAML::Value << d.timestamp_timezone->name();
+  }
   out << YAML::EndMap;
 
   out << YAML::Key << "dimensions" << YAML::Value;

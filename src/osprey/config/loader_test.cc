@@ -34,7 +34,7 @@ source:
 query: |
   select ts, views, revenue, platform, marketplace from e
   where ts >= {{interval_start}} and ts < {{interval_end}}
-timestamp: {column: ts, format: "yyyy-MM-dd'T'HH:mm:ss"}
+timestamp: {column: ts, format: "yyyy-MM-dd'T'HH:mm:ss", timezone: UTC}
 dimensions: [platform, marketplace]
 measures:
   - {name: views, aggregation: COUNT, sensitivity: 60, rules: {max: 1000000, combine: max}}
@@ -74,7 +74,7 @@ constexpr char kFullJson[] = R"({
   "source": {"type": "postgres", "connection_file": "/run/secrets/warehouse.json", "connection_env": "OSPREY_DSN",
              "query_timeout": 60},
   "query": "select ts, views, revenue, platform, marketplace from e\nwhere ts >= {{interval_start}} and ts < {{interval_end}}\n",
-  "timestamp": {"column": "ts", "format": "yyyy-MM-dd'T'HH:mm:ss"},
+  "timestamp": {"column": "ts", "format": "yyyy-MM-dd'T'HH:mm:ss", "timezone": "UTC"},
   "dimensions": ["platform", "marketplace"],
   "measures": [{"name": "views", "aggregation": "COUNT", "sensitivity": 60,
                 "rules": {"max": 1000000, "combine": "max"}},
@@ -121,6 +121,10 @@ void ExpectSameDetector(const Detector& a, const Detector& b) {
   EXPECT_EQ(a.query, b.query);
   EXPECT_EQ(a.timestamp_column, b.timestamp_column);
   EXPECT_EQ(a.timestamp_format, b.timestamp_format);
+  ASSERT_EQ(a.timestamp_timezone.has_value(), b.timestamp_timezone.has_value());
+  if (a.timestamp_timezone) {
+    EXPECT_EQ(a.timestamp_timezone->name(), b.timestamp_timezone->name());
+  }
   EXPECT_EQ(a.dimensions, b.dimensions);
   ASSERT_EQ(a.measures.size(), b.measures.size());
   for (size_t i = 0; i < a.measures.size(); ++i) {
@@ -171,6 +175,10 @@ TEST(LoaderTest, FullFileLoadsEveryField) {
             "where ts >= {{interval_start}} and ts < {{interval_end}}\n");
   EXPECT_EQ(d.timestamp_column, "ts");
   EXPECT_EQ(d.timestamp_format, "yyyy-MM-dd'T'HH:mm:ss");
+  // The column is stored in UTC while the detector runs on Berlin time.
+  ASSERT_TRUE(d.timestamp_timezone.has_value());
+  EXPECT_EQ(d.timestamp_timezone->name(), "UTC");
+  EXPECT_EQ(SourceZone(d).name(), "UTC");
   EXPECT_EQ(d.dimensions, (std::vector<std::string>{"platform", "marketplace"}));
   ASSERT_EQ(d.measures.size(), 2u);
   EXPECT_EQ(d.measures[0].name, "views");
@@ -227,6 +235,8 @@ TEST(LoaderTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(r->source.query_timeout_seconds, 300);
   EXPECT_EQ(r->timestamp_column, "timestamp");
   EXPECT_EQ(r->timestamp_format, "yyyy-MM-dd HH:mm:ss");
+  EXPECT_FALSE(r->timestamp_timezone.has_value());
+  EXPECT_EQ(SourceZone(*r).name(), "UTC");  // the detector's zone
   EXPECT_TRUE(r->dimensions.empty());
   EXPECT_EQ(r->measures[0].aggregation, Aggregation::kSum);
   EXPECT_EQ(r->rollup_depth, -1);

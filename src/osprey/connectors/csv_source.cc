@@ -98,8 +98,9 @@ Status CsvSource::Query(const QueryRange& range, RowHandler& handler) {
     }
   } else {
     // Each directory whose path (relative to dir_) parses with the layout
-    // holds the files of the interval starting at that time.
-    const TimeZone& zone = detector_.timezone;
+    // holds the files of the interval starting at that time; the layout is
+    // read in the source zone, like the timestamps in the files.
+    const TimeZone& zone = config::SourceZone(detector_);
     for (fs::recursive_directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
       if (!it->is_directory()) continue;
       const std::string rel = fs::relative(it->path(), dir_).generic_string();
@@ -194,7 +195,8 @@ Status CsvSource::ReadFile(const fs::path& file, const QueryRange& range, RowHan
     }
     // Rows of other intervals belong to other queries; unparsable timestamps
     // go on, so that ingest counts and reports them.
-    Result<Instant> t = format_.ParseValue(fields[static_cast<size_t>(ts_col)], detector_.timezone);
+    Result<Instant> t = format_.ParseValue(fields[static_cast<size_t>(ts_col)],
+                                          config::SourceZone(detector_));
     if (t.ok() && (*t < range.start || *t >= range.end)) continue;
     for (size_t i = 0; i < fields.size(); ++i) {
       cells[i] = fields[i].empty() ? Cell::Null() : Cell::Text(fields[i]);

@@ -58,6 +58,28 @@ TEST_F(CsvSourceTest, ReadsTheL4mLayoutAndKeepsOnlyTheRange) {
   EXPECT_EQ(rows->rows[2][2], "NULL");
 }
 
+// A Tokyo detector over files laid out and stamped in UTC: the layout and the
+// rows are read in the source zone (timestamp.timezone), not the detector's.
+TEST_F(CsvSourceTest, LayoutAndRowsAreReadInTheSourceZone) {
+  d_.timezone = *TimeZone::Load("Asia/Tokyo");
+  d_.timestamp_timezone = TimeZone::Utc();
+  d_.source.csv.layout = "yyyyMMdd/HHmm";
+  Write("20250101/0000/a.csv", "ts,views\n2025-01-01 00:00:00,3\n2025-01-01 00:59:59,4\n");
+  Write("20250101/0100/b.csv", "ts,views\n2025-01-01 01:00:00,5\n");
+  Write("20250101/0900/c.csv", "ts,views\n2025-01-01 09:00:00,6\n");
+  auto rows = Read("2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->rows[0][1], "3");
+  EXPECT_EQ(rows->rows[1][1], "4");
+  // Unset, the detector's zone: 09:00 Tokyo is 00:00Z.
+  d_.timestamp_timezone.reset();
+  rows = Read("2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->rows.size(), 1u);
+  EXPECT_EQ(rows->rows[0][1], "6");
+}
+
 TEST_F(CsvSourceTest, FlatDirectoryWithOptions) {
   d_.source.csv.delimiter = ';';
   d_.source.csv.quote = '\'';

@@ -16,18 +16,21 @@ Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
     return s.WithContext(fmt::format("detector '{}'", d.name));
   };
   OSPREY_ASSIGN_OR_RETURN(TimestampFormat format, TimestampFormat::Parse(d.timestamp_format));
+  // Bounds are rendered, and the session's zone set, in the zone the
+  // column's naive timestamps are stored in.
+  const TimeZone& zone = config::SourceZone(d);
   if (d.source.type == config::SourceType::kPostgres ||
       d.source.type == config::SourceType::kMysql) {
     Result<std::string> connection = ResolveConnection(d);
     if (!connection.ok()) return in_detector(connection.status());
     if (d.source.type == config::SourceType::kPostgres) {
-      PostgresSourceOptions o{*connection, d.query, format, d.timezone,
+      PostgresSourceOptions o{*connection, d.query, format, zone,
                               d.source.query_timeout_seconds};
       auto pg = PostgresSource::Open(std::move(o));
       if (!pg.ok()) return in_detector(pg.status());
       return std::unique_ptr<Source>(std::move(pg).value());
     }
-    MysqlSourceOptions o{*connection, d.query, format, d.timezone, d.source.query_timeout_seconds};
+    MysqlSourceOptions o{*connection, d.query, format, zone, d.source.query_timeout_seconds};
     auto my = MysqlSource::Open(std::move(o));
     if (!my.ok()) return in_detector(my.status());
     return std::unique_ptr<Source>(std::move(my).value());
@@ -49,7 +52,7 @@ Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
     if (!csv.ok()) return in_detector(csv.status());
     return std::unique_ptr<Source>(std::move(csv).value());
   }
-  SqliteSourceOptions o{connection, d.query, format, d.timezone, d.source.query_timeout_seconds};
+  SqliteSourceOptions o{connection, d.query, format, zone, d.source.query_timeout_seconds};
   auto src = SqliteSource::Open(std::move(o));
   if (!src.ok()) return in_detector(src.status());
   return std::unique_ptr<Source>(std::move(src).value());

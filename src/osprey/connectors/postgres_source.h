@@ -5,7 +5,8 @@
 // form. The interval bounds are bound as parameters: text in the detector's
 // timestamp format, typed by the server from their use (so `ts >= $1` works
 // for timestamp, timestamptz and text columns); the session's TimeZone is the
-// detector's, so bounds without an offset mean the same thing everywhere.
+// source zone (timestamp.timezone, else the detector's), so bounds without an
+// offset mean the same thing everywhere.
 // Timestamp cells come back rewritten into the detector's format. One
 // connection, used by one thread at a time; it is re-opened after a failure.
 #pragma once
@@ -25,7 +26,7 @@ struct PostgresSourceOptions {
   std::string connection;
   std::string query;  // with {{interval_start}} / {{interval_end}}
   TimestampFormat bind_format;
-  TimeZone zone = TimeZone::Utc();
+  TimeZone zone = TimeZone::Utc();  // the source zone: of the bounds and naive cells
   int64_t timeout_seconds = 300;  // statement_timeout
 };
 

@@ -17,7 +17,7 @@ struct SqliteSourceOptions {
   std::string path;
   std::string query;  // with {{interval_start}} / {{interval_end}}
   TimestampFormat bind_format;
-  TimeZone zone = TimeZone::Utc();
+  TimeZone zone = TimeZone::Utc();  // the source zone: of the bounds and naive cells
   int64_t timeout_seconds = 300;
 };
 

@@ -217,11 +217,11 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
   Instant ts;
   if (tc.type == Cell::Type::kNull) return reject_unplaced("timestamp is NULL");
   if (tc.type == Cell::Type::kText) {
-    auto parsed = format_.ParseValue(tc.text, detector_.timezone);
+    auto parsed = format_.ParseValue(tc.text, config::SourceZone(detector_));
     if (!parsed.ok()) return reject_unplaced("bad timestamp: " + parsed.status().message());
     ts = *parsed;
   } else {
-    auto parsed = format_.ParseValue(CellText(tc), detector_.timezone);
+    auto parsed = format_.ParseValue(CellText(tc), config::SourceZone(detector_));
     if (!parsed.ok()) {
       return reject_unplaced("bad timestamp: a number where the format is '" +
                              detector_.timestamp_format + "'");

@@ -1,5 +1,6 @@
 // Ingest: turns a source's rows into per-interval series points. Rows are
-// validated (timestamp parsed in the detector's zone, measures numeric,
+// validated (a naive timestamp read in the source zone, config::SourceZone;
+// one with an offset by its offset; measures numeric,
 // dimensions present); bad rows are counted with their reason and skipped,
 // never fatal. Each row is added to its interval's leaf aggregate, one per
 // combination of dimension values; roll-up series ("ALL" for a dimension)

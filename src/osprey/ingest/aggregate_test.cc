@@ -157,5 +157,54 @@ TEST(AggregateTest, FiltersDropOtherValues) {
   EXPECT_EQ(f.agg.intervals().at(T0()).quality.rows_filtered, 1);
 }
 
+// A detector on Tokyo time (no DST, so the grid is the plain local hour)
+// over a column stored in UTC: naive values are read in the source zone,
+// not the detector's.
+TEST(AggregateTest, NaiveTimestampsAreReadInTheSourceZone) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  d.timezone = *TimeZone::Load("Asia/Tokyo");
+  d.timestamp_timezone = TimeZone::Utc();
+  Fixture f(d);
+  f.Row("2020-10-01 00:10:00", "web", "us", Cell::Integer(10));
+  f.Row("2020-10-01 01:59:59", "web", "us", Cell::Integer(7));
+  EXPECT_EQ(f.Points(0)["v{platform=web, marketplace=us}"], 10);
+  EXPECT_EQ(f.Points(1)["v{platform=web, marketplace=us}"], 7);
+  EXPECT_EQ(f.agg.rows_outside_range(), 0);
+}
+
+TEST(AggregateTest, SourceZoneDefaultsToTheDetectorZone) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  d.timezone = *TimeZone::Load("Asia/Tokyo");
+  Fixture f(d);
+  f.Row("2020-10-01 09:10:00", "web", "us", Cell::Integer(10));  // 00:10Z
+  f.Row("2020-10-01 00:10:00", "web", "us", Cell::Integer(99));  // 2020-09-30T15:10Z
+  EXPECT_EQ(f.Points(0)["v{platform=web, marketplace=us}"], 10);
+  EXPECT_EQ(f.agg.rows_outside_range(), 1);
+}
+
+// A value that carries an offset names its instant whatever the source zone.
+TEST(AggregateTest, TimestampsWithAnOffsetAreReadByTheirOffset) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  d.timezone = *TimeZone::Load("Asia/Tokyo");
+  d.timestamp_timezone = *TimeZone::Load("America/New_York");
+  d.timestamp_format = "yyyy-MM-dd HH:mm:ssXXX";
+  Fixture f(d);
+  f.Row("2020-10-01 00:10:00Z", "web", "us", Cell::Integer(1));
+  f.Row("2020-09-30 20:20:00-04:00", "web", "us", Cell::Integer(2));  // 00:20Z
+  f.Row("2020-10-01 10:10:00+09:00", "web", "us", Cell::Integer(4));  // 01:10Z
+  EXPECT_EQ(f.Points(0)["v{platform=web, marketplace=us}"], 3);
+  EXPECT_EQ(f.Points(1)["v{platform=web, marketplace=us}"], 4);
+
+  // iso8601: an offset or Z wins, a naive value is read in the source zone.
+  d.timestamp_format = "iso8601";
+  Fixture g(d);
+  g.Row("2020-10-01T00:10:00Z", "web", "us", Cell::Integer(1));
+  g.Row("2020-10-01T10:10:00+09:00", "web", "us", Cell::Integer(4));
+  g.Row("2020-09-30T20:30:00", "web", "us", Cell::Integer(2));  // New York (EDT): 00:30Z
+  EXPECT_EQ(g.Points(0)["v{platform=web, marketplace=us}"], 3);
+  EXPECT_EQ(g.Points(1)["v{platform=web, marketplace=us}"], 4);
+  EXPECT_EQ(g.agg.rows_outside_range(), 0);
+}
+
 }  // namespace
 }  // namespace osprey::ingest
