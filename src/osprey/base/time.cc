@@ -320,16 +320,19 @@ std::vector<Instant> IntervalGrid::Starts(Instant from, Instant to) const {
   return out;
 }
 
-Instant IntervalGrid::SeasonalLag(Instant start, int64_t n) const {
+std::optional<Instant> IntervalGrid::SeasonalLag(Instant start, int64_t n) const {
   const Duration& f = frequency_;
   start = Floor(start);
   if (f.months || f.years) return Floor(AddCalendar(start, -n));
   const int64_t span_seconds = n * (f.IsCalendar() ? (f.days + 7 * f.weeks) * kDay : f.seconds);
   if (span_seconds % kDay == 0) {
-    const Instant lag = Floor(zone_.FromLocal(zone_.ToLocal(start) - span_seconds));
-    // Only where the clock skipped more than the lag (a whole day, as
-    // Pacific/Apia did in 2011) could the same local time land on `start`.
-    return lag < start ? lag : Prev(start);
+    const int64_t local = zone_.ToLocal(start) - span_seconds;
+    const Instant lag = zone_.FromLocal(local);
+    // A local time the clock skipped has no interval of its own. (A start's
+    // local time is on the grid's wall-clock slots, and so is that time on
+    // an earlier day wherever it exists.)
+    if (zone_.ToLocal(lag) != local || lag >= start) return std::nullopt;
+    return Floor(lag);
   }
   // n steps; all of them at once while the offset stays the same.
   const Instant back = start - std::chrono::seconds(span_seconds);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -133,12 +134,13 @@ class IntervalGrid {
   std::vector<Instant> Starts(Instant from, Instant to) const;
   // The interval `n` (>= 1) intervals before the one starting at `start`,
   // keyed on the local clock when n intervals make whole days: the interval
-  // holding the same local wall time that many local days earlier (the
-  // first pass of a time the clock passed twice; the interval the clock
-  // jumped into for a time it skipped). Otherwise (e.g. PT1H with n = 5, or
-  // P1M) n steps back on the grid. So with PT1H, n = 24 is the same local
-  // hour yesterday and n = 168 the same local hour a week ago, across DST.
-  Instant SeasonalLag(Instant start, int64_t n) const;
+  // that starts at the same local wall time that many local days earlier
+  // (its first pass when the clock passed that time twice), or nullopt when
+  // the clock skipped that time (02:00 the day after a spring change has no
+  // "same hour yesterday"). Otherwise (e.g. PT1H with n = 5, or P1M) n steps
+  // back on the grid. So with PT1H, n = 24 is the same local hour yesterday
+  // and n = 168 the same local hour a week ago, across DST changes.
+  std::optional<Instant> SeasonalLag(Instant start, int64_t n) const;
 
   const Duration& frequency() const { return frequency_; }
   const TimeZone& zone() const { return zone_; }
