@@ -190,10 +190,7 @@ Result<TimeZone> TimeZone::Load(std::string_view name) {
 
 TimeZone TimeZone::Utc() { return TimeZone("UTC", nullptr); }
 
-int64_t TimeZone::OffsetAt(Instant t) const {
-  if (zone_ == nullptr) return 0;
-  return zone_->get_info(t).offset.count();
-}
+int64_t TimeZone::OffsetAt(Instant t) const { return SpanAt(t).offset; }
 
 TimeZone::Span TimeZone::SpanAt(Instant t) const {
   // Wider than any instant osprey parses (years 0000-9999), narrow enough
@@ -201,9 +198,16 @@ TimeZone::Span TimeZone::SpanAt(Instant t) const {
   static const Instant kFirst = FromUnixSeconds(4 * kMinSeconds);
   static const Instant kLast = FromUnixSeconds(4 * kMaxSeconds);
   if (zone_ == nullptr) return Span{kFirst, kLast, 0};
+  // Consecutive look-ups (ingest floors every row, in time order) mostly
+  // fall in the same stretch: remember the last one, per thread.
+  thread_local const date::time_zone* cached_zone = nullptr;
+  thread_local Span cached;
+  if (cached_zone == zone_ && cached.begin <= t && t < cached.end) return cached;
   const auto info = zone_->get_info(t);
-  return Span{std::max(Instant(info.begin), kFirst), std::min(Instant(info.end), kLast),
-              info.offset.count()};
+  cached = Span{std::max(Instant(info.begin), kFirst), std::min(Instant(info.end), kLast),
+                info.offset.count()};
+  cached_zone = zone_;
+  return cached;
 }
 
 Instant TimeZone::FromLocal(int64_t local_seconds) const {

@@ -116,8 +116,9 @@ class TimeZone {
 // instant it jumps over it; where it passes it twice, at the first pass.
 // A P1D interval is 23 or 25 hours long across a one-hour DST change.
 //
-// Cost: one offset look-up per Floor/Next in the usual case (a binary
-// search in the zone's transitions; nothing for UTC).
+// Cost: one offset look-up per Floor/Next in the usual case, answered from
+// a per-thread cache of the last stretch of constant offset (a binary search
+// in the zone's transitions when it misses; nothing for UTC).
 class IntervalGrid {
  public:
   // Fails with InvalidArgument for a frequency under one minute, or one that
