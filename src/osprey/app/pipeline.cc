@@ -194,27 +194,28 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
 Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant start,
                                                         int intervals) {
   const int64_t ts = ToUnixSeconds(start);
-  const size_t n = static_cast<size_t>(std::max(intervals, 1));
-  if (s.history_next != ts || s.history.size() != n) {
-    // The stored points are the values of every processed interval (a
-    // missing SUM or COUNT stored as 0), so they are the history.
-    std::vector<int64_t> back(n);  // oldest first; back[n - 1] is the interval before start
-    Instant t = start;
-    for (size_t i = n; i-- > 0;) {
-      t = grid_.Prev(t);
-      back[i] = ToUnixSeconds(t);
-    }
-    OSPREY_ASSIGN_OR_RETURN(auto points, store_.ListPoints(s.id, back.front(), ts));
+  // The interval compared with: the same local time whole days back when
+  // `intervals` make whole days, else that many intervals back.
+  const std::optional<Instant> lag = grid_.SeasonalLag(start, std::max(intervals, 1));
+  if (!lag) return std::optional<double>();  // that local time did not exist
+  const int64_t back = ToUnixSeconds(*lag);
+  if (s.history_next == ts) {
+    while (!s.history.empty() && s.history.front().first < back) s.history.pop_front();
+  }
+  if (s.history_next != ts || s.history.empty() || s.history.front().first != back) {
+    // The stored points are the values of every processed interval, so
+    // they are the history.
+    OSPREY_ASSIGN_OR_RETURN(auto points, store_.ListPoints(s.id, back, ts));
     std::map<int64_t, std::optional<double>> by_ts;
     for (const auto& p : points) by_ts[p.ts] = p.value;
     s.history.clear();
-    for (int64_t b : back) {
-      auto it = by_ts.find(b);
-      s.history.push_back(it == by_ts.end() ? std::nullopt : it->second);
+    for (Instant t : grid_.Starts(FromUnixSeconds(back), start)) {
+      auto it = by_ts.find(ToUnixSeconds(t));
+      s.history.emplace_back(ToUnixSeconds(t), it == by_ts.end() ? std::nullopt : it->second);
     }
     s.history_next = ts;
   }
-  return s.history.front();
+  return s.history.empty() ? std::nullopt : s.history.front().second;
 }
 
 Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measure, Instant start,
@@ -234,8 +235,7 @@ Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measur
   std::optional<double> previous;
   if (mr.options.change_percent) {
     OSPREY_ASSIGN_OR_RETURN(previous, ValueBack(s, start, mr.options.change_intervals));
-    s.history.pop_front();
-    s.history.push_back(value);
+    s.history.emplace_back(ToUnixSeconds(start), value);
     s.history_next = ToUnixSeconds(grid_.Next(start));
   }
   detect::RuleVerdict verdict;

@@ -89,11 +89,12 @@ class DetectorRunner {
   struct SeriesState {
     int64_t id = 0;
     std::unique_ptr<detect::Model> model;
-    // For the change rule: the values of the `change_intervals` intervals
-    // before history_next, oldest first (nullopt: no value). Read back from
-    // the stored points whenever the next interval is not history_next
-    // (first use, a restore, a gap), then kept up in memory.
-    std::deque<std::optional<double>> history;
+    // For the change rule: (interval start, value) of the intervals from
+    // the one `change_intervals` back (IntervalGrid::SeasonalLag) up to
+    // history_next, oldest first (nullopt: no value). Read back from the
+    // stored points whenever the next interval is not history_next (first
+    // use, a restore, a gap), then kept up in memory.
+    std::deque<std::pair<int64_t, std::optional<double>>> history;
     int64_t history_next = 0;
   };
 

@@ -20,6 +20,7 @@
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
 #include "osprey/connectors/source.h"
+#include "osprey/connectors/sqlite_source.h"
 
 namespace osprey::app {
 namespace {
@@ -277,6 +278,95 @@ TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
       At(31, 0), At(38, 0), 1);
   EXPECT_EQ(Snapshot(*one, false), rules_only);
   EXPECT_NE(rules_only, anomalies);
+}
+
+
+// The local clock in New York across the 2024 changes (10 March, 3 November):
+// a warehouse with one row per hour whose value depends on the local hour
+// only (1000 on even hours, 2000 on odd ones, 4000 at 09:00), so anything
+// keyed on the wrong hour sees a change of at least 50%.
+class LocalClockPipelineTest : public RulesPipelineTest {
+ protected:
+  static constexpr int64_t kMarch = 1705294800;     // 2024-01-15T05:00:00Z, local midnight
+  static constexpr int64_t kMarchEnd = 1711339200;  // 2024-03-25T04:00:00Z
+  static constexpr int64_t kNovember = 1729396800;  // 2024-10-20T04:00:00Z
+  static constexpr int64_t kNovemberEnd = 1731819600;  // 2024-11-17T05:00:00Z
+
+  static int64_t LocalHour(int64_t ts) {
+    static const TimeZone ny = *TimeZone::Load("America/New_York");
+    return ((ny.ToLocal(FromUnixSeconds(ts)) % 86400) + 86400) % 86400 / 3600;
+  }
+  static double Pattern(int64_t ts) {
+    const int64_t h = LocalHour(ts);
+    return h == 9 ? 4000 : (h % 2 == 0 ? 1000 : 2000);
+  }
+
+  void SetUp() override {
+    warehouse_ = dir_.File("ny.db");
+    auto db = connectors::SqliteWriter::Open(warehouse_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Execute("create table t(ts integer not null, v real, w real)").ok());
+    std::vector<std::vector<Cell>> rows;
+    uint32_t rng = 12345;
+    for (auto [from, to] : {std::pair{kMarch, kMarchEnd}, std::pair{kNovember, kNovemberEnd}}) {
+      for (int64_t ts = from; ts < to; ts += 3600) {
+        rng = rng * 1664525u + 1013904223u;
+        const double noise = (static_cast<double>(rng >> 8) / 16777216.0 - 0.5) * 20;
+        double v = Pattern(ts) + noise;
+        if (ts == kSpike) v *= 3;
+        rows.push_back({Cell::Integer(ts), Cell::Real(v), Cell::Real(v)});
+      }
+    }
+    ASSERT_TRUE((*db)->InsertRows("insert into t values (?, ?, ?)", rows).ok());
+  }
+
+  config::Detector NewYork(const std::string& tail) {
+    return Detector("timezone: America/New_York\ntimestamp: {format: epoch}\n" + tail);
+  }
+
+  // 2024-03-12 14:00 EDT: three times the usual value.
+  static constexpr int64_t kSpike = 1710266400;
+};
+
+TEST_F(LocalClockPipelineTest, ModelComparesTheSameLocalHourInStandardAndSummerTime) {
+  const config::Detector d = NewYork("");
+  auto store = OpenStore("model");
+  RunRange(d, *store, kMarch, kMarchEnd);
+  // Every point is on the local hour; 09:00 EDT is expected to be what 09:00
+  // EST was (4000), the hour before and after what they were.
+  auto detector = *store->GetDetector("rules");
+  int checked = 0;
+  for (const auto& s : *store->ListSeries(detector.id)) {
+    for (const auto& p : *store->ListPoints(s.id, kMarch, kMarchEnd)) {
+      EXPECT_EQ(TimeZone::Load("America/New_York")->ToLocal(FromUnixSeconds(p.ts)) % 3600, 0);
+      if (p.ts < 1710054000 || !p.expected) continue;  // from the spring change on
+      EXPECT_NEAR(*p.expected, Pattern(p.ts), 0.05 * Pattern(p.ts)) << s.label << " " << p.ts;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 2 * 300);
+  // Nothing is anomalous but the spike.
+  for (const Found& f : Anomalies(*store)) EXPECT_EQ(f.ts, kSpike) << f.measure;
+  EXPECT_NE(Find(Anomalies(*store), "v", kSpike), nullptr);
+}
+
+TEST_F(LocalClockPipelineTest, ChangeRuleLooksBackWholeLocalDaysAcrossDst) {
+  // Yesterday's and last week's same local hour, across both changes: only
+  // the spike (and, a day or a week later, the return from it) is a change.
+  // (02:00 the day and the week after the spring change has no same hour
+  // back: no comparison.)
+  auto run = [&](int64_t intervals, const std::string& name) {
+    auto store = OpenStore(name);
+    const config::Detector d = NewYork(fmt::format(
+        "rules: {{change_percent: 40, change_intervals: {}, combine: rules_only}}\n", intervals));
+    RunRange(d, *store, kMarch, kMarchEnd);
+    RunRange(d, *store, kNovember, kNovemberEnd);
+    return Times(Anomalies(*store), "v");
+  };
+  EXPECT_EQ(run(24, "day"), (std::set<int64_t>{kSpike, kSpike + 86400}));
+  EXPECT_EQ(run(168, "week"), (std::set<int64_t>{kSpike, kSpike + 7 * 86400}));
+  // Not whole days: grid steps, so the hour before (every hour changes).
+  EXPECT_GT(run(1, "hour").size(), 1000u);
 }
 
 }  // namespace

@@ -190,16 +190,24 @@ Result<TimeZone> TimeZone::Load(std::string_view name) {
 
 TimeZone TimeZone::Utc() { return TimeZone("UTC", nullptr); }
 
-int64_t TimeZone::OffsetAt(Instant t) const {
-  if (zone_ == nullptr) return 0;
-  return zone_->get_info(t).offset.count();
-}
+int64_t TimeZone::OffsetAt(Instant t) const { return SpanAt(t).offset; }
 
-int64_t TimeZone::StandardOffsetAt(Instant t) const {
-  if (zone_ == nullptr) return 0;
-  auto info = zone_->get_info(t);
-  return info.offset.count() -
-         std::chrono::duration_cast<std::chrono::seconds>(info.save).count();
+TimeZone::Span TimeZone::SpanAt(Instant t) const {
+  // Wider than any instant osprey parses (years 0000-9999), narrow enough
+  // that adding a day or a frequency to a bound cannot overflow.
+  static const Instant kFirst = FromUnixSeconds(4 * kMinSeconds);
+  static const Instant kLast = FromUnixSeconds(4 * kMaxSeconds);
+  if (zone_ == nullptr) return Span{kFirst, kLast, 0};
+  // Consecutive look-ups (ingest floors every row, in time order) mostly
+  // fall in the same stretch: remember the last one, per thread.
+  thread_local const date::time_zone* cached_zone = nullptr;
+  thread_local Span cached;
+  if (cached_zone == zone_ && cached.begin <= t && t < cached.end) return cached;
+  const auto info = zone_->get_info(t);
+  cached = Span{std::max(Instant(info.begin), kFirst), std::min(Instant(info.end), kLast),
+                info.offset.count()};
+  cached_zone = zone_;
+  return cached;
 }
 
 Instant TimeZone::FromLocal(int64_t local_seconds) const {
@@ -238,11 +246,18 @@ Result<IntervalGrid> IntervalGrid::Create(const Duration& f, const TimeZone& zon
 Instant IntervalGrid::Floor(Instant t) const {
   const Duration& f = frequency_;
   if (!f.IsCalendar()) {
-    int64_t off = zone_.StandardOffsetAt(t);
-    int64_t local = ToUnixSeconds(t) + off;
-    return FromUnixSeconds(FloorDiv(local, f.seconds) * f.seconds - off);
+    // The last instant <= t whose local wall time is a multiple of f: in the
+    // stretch of constant offset holding t, or failing that (a stretch
+    // shorter than f without a boundary) in the ones before.
+    for (;;) {
+      const TimeZone::Span span = zone_.SpanAt(t);
+      const int64_t start = FloorDiv(ToUnixSeconds(t) + span.offset, f.seconds) * f.seconds - span.offset;
+      if (start >= ToUnixSeconds(span.begin)) return FromUnixSeconds(start);
+      t = span.begin - std::chrono::seconds(1);
+    }
   }
-  int64_t local = zone_.ToLocal(t);
+  const TimeZone::Span span = zone_.SpanAt(t);
+  const int64_t local = ToUnixSeconds(t) + span.offset;
   int64_t day = FloorDiv(local, kDay);
   int64_t start_day;
   if (f.days) {
@@ -258,8 +273,12 @@ Instant IntervalGrid::Floor(Instant t) const {
     start_day = DaysFromCivil(FloorDiv(start_index, 12), start_index - FloorDiv(start_index, 12) * 12 + 1, 1);
   }
   Instant start = zone_.FromLocal(start_day * kDay);
-  if (start > t) {  // local midnight skipped by DST and t fell before: step back
-    return AddCalendar(start, -1);
+  if (start > t) start = AddCalendar(start, -1);
+  // When the clock went back over a midnight since `start` (t is in the
+  // repeated part, dated the day before), the next interval's first pass of
+  // its midnight may already be behind t.
+  if (span.begin > start) {
+    for (Instant next = AddCalendar(start, 1); next <= t; next = AddCalendar(start, 1)) start = next;
   }
   return start;
 }
@@ -280,13 +299,21 @@ Instant IntervalGrid::AddCalendar(Instant start, int64_t count) const {
 }
 
 Instant IntervalGrid::Next(Instant start) const {
-  if (!frequency_.IsCalendar()) return Floor(start + std::chrono::seconds(frequency_.seconds));
-  return AddCalendar(Floor(start), 1);
+  if (frequency_.IsCalendar()) return AddCalendar(Floor(start), 1);
+  // The first instant after `start` whose local wall time is a multiple of
+  // the frequency.
+  const int64_t f = frequency_.seconds;
+  Instant t = start + std::chrono::seconds(1);
+  for (;;) {
+    const TimeZone::Span span = zone_.SpanAt(t);
+    const int64_t next = -FloorDiv(-(ToUnixSeconds(t) + span.offset), f) * f - span.offset;
+    if (next < ToUnixSeconds(span.end)) return FromUnixSeconds(next);
+    t = span.end;
+  }
 }
 
 Instant IntervalGrid::Prev(Instant start) const {
-  if (!frequency_.IsCalendar()) return Floor(start - std::chrono::seconds(frequency_.seconds));
-  return AddCalendar(Floor(start), -1);
+  return Floor(Floor(start) - std::chrono::seconds(1));
 }
 
 std::vector<Instant> IntervalGrid::Starts(Instant from, Instant to) const {
@@ -295,6 +322,27 @@ std::vector<Instant> IntervalGrid::Starts(Instant from, Instant to) const {
   if (s < from) s = Next(s);
   for (; s < to; s = Next(s)) out.push_back(s);
   return out;
+}
+
+std::optional<Instant> IntervalGrid::SeasonalLag(Instant start, int64_t n) const {
+  const Duration& f = frequency_;
+  start = Floor(start);
+  if (f.months || f.years) return Floor(AddCalendar(start, -n));
+  const int64_t span_seconds = n * (f.IsCalendar() ? (f.days + 7 * f.weeks) * kDay : f.seconds);
+  if (span_seconds % kDay == 0) {
+    const int64_t local = zone_.ToLocal(start) - span_seconds;
+    const Instant lag = zone_.FromLocal(local);
+    // A local time the clock skipped has no interval of its own. (A start's
+    // local time is on the grid's wall-clock slots, and so is that time on
+    // an earlier day wherever it exists.)
+    if (zone_.ToLocal(lag) != local || lag >= start) return std::nullopt;
+    return Floor(lag);
+  }
+  // n steps; all of them at once while the offset stays the same.
+  const Instant back = start - std::chrono::seconds(span_seconds);
+  if (zone_.SpanAt(start).begin <= back) return back;
+  for (int64_t i = 0; i < n; ++i) start = Prev(start);
+  return start;
 }
 
 // ---------------------------------------------------------------- TimestampFormat

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,17 @@ class TimeZone {
   const std::string& name() const { return name_; }
   // UTC offset in seconds at `t`, including daylight saving time.
   int64_t OffsetAt(Instant t) const;
-  // UTC offset in seconds at `t`, without daylight saving time.
-  int64_t StandardOffsetAt(Instant t) const;
+  // The stretch of time around an instant during which the UTC offset is
+  // constant: [begin, end) and the offset in seconds. UTC (and every zone
+  // before its first and after its last recorded change) has one stretch
+  // spanning all instants osprey handles. Adjacent stretches may have the
+  // same offset (a change of abbreviation only).
+  struct Span {
+    Instant begin;
+    Instant end;
+    int64_t offset = 0;
+  };
+  Span SpanAt(Instant t) const;
   // Seconds since 1970-01-01 00:00 local wall time, at `t`.
   int64_t ToLocal(Instant t) const { return ToUnixSeconds(t) + OffsetAt(t); }
   // The instant of a local wall time; an ambiguous time (clocks turned back)
@@ -76,10 +86,39 @@ class TimeZone {
 };
 
 // The grid of intervals that a frequency lays over time in a time zone.
-// Intervals are half-open, [start, next). Calendar frequencies start at local
-// midnight (weeks on Monday, months on the 1st). Time-only frequencies step in
-// absolute time and are aligned to local standard time, so PT1H intervals
-// start on the local hour in every zone, including half-hour zones.
+// Intervals are half-open, [start, next), contiguous and non-overlapping in
+// every zone, and start on the local wall clock.
+//
+// Time-only frequencies (PT1M ... PT12H, any whole number of minutes): the
+// interval boundaries are exactly the instants whose local wall-clock time,
+// in the UTC offset in force at that instant, is a whole multiple of the
+// frequency counted from local midnight of 1970-01-01 (for frequencies that
+// divide a day: from every local midnight). An instant where the offset
+// changes is a boundary only if it is one by that rule. So each interval is
+// one wall-clock slot [k*f, (k+1)*f) that starts at an instant that exists:
+//  - wherever the offset is constant, every interval is exactly f long;
+//  - clocks forward (spring): a slot whose start the clock skips has no
+//    interval and its remainder belongs to the interval before (an hourly
+//    grid in New York goes 01:00 EST, 03:00 EDT: 06:00Z, 07:00Z);
+//  - clocks back (autumn): a slot whose start the clock passes twice has
+//    two intervals at distinct instants (01:00 EDT = 05:00Z and 01:00 EST =
+//    06:00Z), each with its own rows;
+//  - an interval holding a change of the offset by d seconds is f*(1+j) - d
+//    long, where j is the number of slot starts the change skipped (d > 0)
+//    or minus the number it repeated (d < 0). When d is a multiple of f (an
+//    hour shift with PT1M ... PT1H) that is exactly f; when it is not
+//    (Australia/Lord_Howe's 30-minute shift with PT1H, PT2H ... PT12H on a
+//    one-hour shift day, local mean time offsets such as +00:17:30) the
+//    interval around the change is shorter or longer than f, and it is the
+//    only one that is.
+// Calendar frequencies (P1D, P1W, P1M, P1Y) start at local midnight (weeks
+// on Monday, months on the 1st); where the clock skips that midnight, at the
+// instant it jumps over it; where it passes it twice, at the first pass.
+// A P1D interval is 23 or 25 hours long across a one-hour DST change.
+//
+// Cost: one offset look-up per Floor/Next in the usual case, answered from
+// a per-thread cache of the last stretch of constant offset (a binary search
+// in the zone's transitions when it misses; nothing for UTC).
 class IntervalGrid {
  public:
   // Fails with InvalidArgument for a frequency under one minute, or one that
@@ -94,6 +133,15 @@ class IntervalGrid {
   Instant Prev(Instant start) const;
   // Starts of all intervals that begin in [from, to).
   std::vector<Instant> Starts(Instant from, Instant to) const;
+  // The interval `n` (>= 1) intervals before the one starting at `start`,
+  // keyed on the local clock when n intervals make whole days: the interval
+  // that starts at the same local wall time that many local days earlier
+  // (its first pass when the clock passed that time twice), or nullopt when
+  // the clock skipped that time (02:00 the day after a spring change has no
+  // "same hour yesterday"). Otherwise (e.g. PT1H with n = 5, or P1M) n steps
+  // back on the grid. So with PT1H, n = 24 is the same local hour yesterday
+  // and n = 168 the same local hour a week ago, across DST changes.
+  std::optional<Instant> SeasonalLag(Instant start, int64_t n) const;
 
   const Duration& frequency() const { return frequency_; }
   const TimeZone& zone() const { return zone_; }

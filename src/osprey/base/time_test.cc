@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
 namespace osprey {
 namespace {
 
@@ -75,10 +79,131 @@ TEST(IntervalGridTest, DailyAcrossBothDstChangesInBerlin) {
 }
 
 TEST(IntervalGridTest, HourlyAcrossDstKeepsAbsoluteHours) {
+  // Every start is on the local hour (summer time included: the grid once
+  // put them at hh:01 there); the repeated hour of the autumn day has two
+  // intervals, the skipped hour of the spring day none.
   auto berlin = *TimeZone::Load("Europe/Berlin");
   auto g = *IntervalGrid::Create(*Duration::Parse("PT1H"), berlin);
-  auto starts = g.Starts(*ParseInstant("2021-10-31", berlin), *ParseInstant("2021-11-01", berlin));
-  EXPECT_EQ(starts.size(), 25u);
+  auto autumn = g.Starts(*ParseInstant("2021-10-31", berlin), *ParseInstant("2021-11-01", berlin));
+  EXPECT_EQ(autumn.size(), 25u);
+  for (size_t i = 1; i < autumn.size(); ++i) EXPECT_EQ(autumn[i] - autumn[i - 1], std::chrono::hours(1));
+  for (Instant s : autumn) EXPECT_EQ(berlin.ToLocal(s) % 3600, 0) << FormatIso(s);
+  EXPECT_EQ(autumn[2], At("2021-10-31T00:00:00Z"));  // 02:00 CEST
+  EXPECT_EQ(autumn[3], At("2021-10-31T01:00:00Z"));  // 02:00 CET
+  EXPECT_EQ(berlin.ToLocal(autumn[2]), berlin.ToLocal(autumn[3]));
+  auto spring = g.Starts(*ParseInstant("2021-03-28", berlin), *ParseInstant("2021-03-29", berlin));
+  ASSERT_EQ(spring.size(), 23u);
+  EXPECT_EQ(spring[1], At("2021-03-28T00:00:00Z"));  // 01:00 CET
+  EXPECT_EQ(spring[2], At("2021-03-28T01:00:00Z"));  // 03:00 CEST: no 02:00
+  for (Instant s : spring) EXPECT_EQ(berlin.ToLocal(s) % 3600, 0) << FormatIso(s);
+  EXPECT_EQ(g.Floor(At("2021-07-01T10:30:00Z")), At("2021-07-01T10:00:00Z"));
+}
+
+// "2024-03-10T01:00:00-05:00" for a start in New York.
+std::string Local(Instant t, const TimeZone& zone) {
+  return TimestampFormat::Parse("yyyy-MM-dd'T'HH:mm:ssXXX")->Format(t, zone);
+}
+
+TEST(IntervalGridTest, NewYorkHourlyAcrossBoth2024Changes) {
+  auto ny = *TimeZone::Load("America/New_York");
+  auto g = *IntervalGrid::Create(*Duration::Parse("PT1H"), ny);
+  auto table = [&](const char* from, const char* to) {
+    std::vector<std::string> rows;
+    for (Instant s : g.Starts(At(from), At(to))) {
+      rows.push_back(FormatIso(s) + "  " + Local(s, ny));
+      std::printf("%s  %s  %4lld min\n", FormatIso(s).c_str(), Local(s, ny).c_str(),
+                  static_cast<long long>((g.Next(s) - s).count() / 60));
+    }
+    return rows;
+  };
+  EXPECT_EQ(table("2024-03-10T04:00:00Z", "2024-03-10T10:00:00Z"),
+            (std::vector<std::string>{
+                "2024-03-10T04:00:00Z  2024-03-09T23:00:00-05:00",
+                "2024-03-10T05:00:00Z  2024-03-10T00:00:00-05:00",
+                "2024-03-10T06:00:00Z  2024-03-10T01:00:00-05:00",
+                "2024-03-10T07:00:00Z  2024-03-10T03:00:00-04:00",  // no 02:00, no stub
+                "2024-03-10T08:00:00Z  2024-03-10T04:00:00-04:00",
+                "2024-03-10T09:00:00Z  2024-03-10T05:00:00-04:00",
+            }));
+  EXPECT_EQ(table("2024-11-03T03:00:00Z", "2024-11-03T09:00:00Z"),
+            (std::vector<std::string>{
+                "2024-11-03T03:00:00Z  2024-11-02T23:00:00-04:00",
+                "2024-11-03T04:00:00Z  2024-11-03T00:00:00-04:00",
+                "2024-11-03T05:00:00Z  2024-11-03T01:00:00-04:00",
+                "2024-11-03T06:00:00Z  2024-11-03T01:00:00-05:00",  // the repeated hour
+                "2024-11-03T07:00:00Z  2024-11-03T02:00:00-05:00",
+                "2024-11-03T08:00:00Z  2024-11-03T03:00:00-05:00",
+            }));
+  // The local days have 23 and 25 hourly intervals, each one hour long.
+  EXPECT_EQ(g.Starts(*ParseInstant("2024-03-10", ny), *ParseInstant("2024-03-11", ny)).size(), 23u);
+  EXPECT_EQ(g.Starts(*ParseInstant("2024-11-03", ny), *ParseInstant("2024-11-04", ny)).size(), 25u);
+  EXPECT_EQ(g.Floor(At("2024-03-10T07:00:00Z")), At("2024-03-10T07:00:00Z"));
+  EXPECT_EQ(g.Floor(At("2024-11-03T05:59:59Z")), At("2024-11-03T05:00:00Z"));
+  EXPECT_EQ(g.Prev(At("2024-11-03T06:00:00Z")), At("2024-11-03T05:00:00Z"));
+}
+
+TEST(IntervalGridTest, ShiftsThatAreNotAMultipleOfTheFrequency) {
+  // Lord Howe Island moves its clock by 30 minutes. Hourly: the hour slot
+  // whose start is skipped (02:00 in October) joins the one before, and the
+  // one whose start repeats (01:30-02:00 in April) does too: 90 minutes.
+  auto lh = *TimeZone::Load("Australia/Lord_Howe");
+  auto h = *IntervalGrid::Create(*Duration::Parse("PT1H"), lh);
+  EXPECT_EQ(h.Floor(At("2024-10-05T15:45:00Z")), At("2024-10-05T14:30:00Z"));  // 01:00 +10:30
+  EXPECT_EQ(h.Next(At("2024-10-05T14:30:00Z")), At("2024-10-05T16:00:00Z"));   // 03:00 +11
+  EXPECT_EQ(h.Next(At("2024-10-05T16:00:00Z")), At("2024-10-05T17:00:00Z"));
+  EXPECT_EQ(h.Floor(At("2024-04-06T15:10:00Z")), At("2024-04-06T14:00:00Z"));  // 01:00 +11
+  EXPECT_EQ(h.Next(At("2024-04-06T14:00:00Z")), At("2024-04-06T15:30:00Z"));   // 02:00 +10:30
+  // Half-hourly: a multiple of the shift, so every interval is 30 minutes.
+  auto hh = *IntervalGrid::Create(*Duration::Parse("PT30M"), lh);
+  for (Instant s : hh.Starts(At("2024-10-05T12:00:00Z"), At("2024-10-05T20:00:00Z"))) {
+    EXPECT_EQ(hh.Next(s) - s, std::chrono::minutes(30)) << FormatIso(s);
+  }
+  // PT12H on New York's one-hour change days: 11 and 13 hours, at midnight and noon.
+  auto ny = *TimeZone::Load("America/New_York");
+  auto twelve = *IntervalGrid::Create(*Duration::Parse("PT12H"), ny);
+  EXPECT_EQ(twelve.Next(At("2024-03-10T05:00:00Z")), At("2024-03-10T16:00:00Z"));
+  EXPECT_EQ(twelve.Next(At("2024-11-03T04:00:00Z")), At("2024-11-03T17:00:00Z"));
+  // PT2H: the skipped 02:00 slot joins 00:00 (3 h); the repeated 01:00 hour
+  // joins the 00:00 slot too (3 h).
+  auto two = *IntervalGrid::Create(*Duration::Parse("PT2H"), ny);
+  EXPECT_EQ(two.Next(At("2024-03-10T05:00:00Z")), At("2024-03-10T08:00:00Z"));
+  EXPECT_EQ(two.Next(At("2024-11-03T04:00:00Z")), At("2024-11-03T07:00:00Z"));
+  // Liberia left local mean time (-00:44:30) on 1972-01-07: the hour of the
+  // change is 75.5 minutes, then hours are on the hour of UTC.
+  auto monrovia = *TimeZone::Load("Africa/Monrovia");
+  auto m = *IntervalGrid::Create(*Duration::Parse("PT1H"), monrovia);
+  EXPECT_EQ(m.Floor(At("1972-01-07T00:50:00Z")), At("1972-01-06T23:44:30Z"));
+  EXPECT_EQ(m.Next(At("1972-01-06T23:44:30Z")), At("1972-01-07T01:00:00Z"));
+  EXPECT_EQ(m.Prev(At("1972-01-07T01:00:00Z")), At("1972-01-06T23:44:30Z"));
+}
+
+TEST(IntervalGridTest, SeasonalLagIsTheSameLocalTimeWholeDaysBack) {
+  auto ny = *TimeZone::Load("America/New_York");
+  auto g = *IntervalGrid::Create(*Duration::Parse("PT1H"), ny);
+  auto local = [&](std::optional<Instant> t) { return t ? Local(*t, ny) : "none"; };
+  // 24 hourly intervals back is the same local hour yesterday, across both changes.
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-03-11T09:00", ny), 24)), "2024-03-10T09:00:00-04:00");
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-03-10T09:00", ny), 24)), "2024-03-09T09:00:00-05:00");
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-11-03T09:00", ny), 24)), "2024-11-02T09:00:00-04:00");
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-11-04T09:00", ny), 24)), "2024-11-03T09:00:00-05:00");
+  // ... and 168 the same local hour last week.
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-03-14T09:00", ny), 168)), "2024-03-07T09:00:00-05:00");
+  // Both passes of the repeated hour look back to yesterday's 01:00; the
+  // day after, 01:00 looks back to the first pass.
+  EXPECT_EQ(local(g.SeasonalLag(At("2024-11-03T05:00:00Z"), 24)), "2024-11-02T01:00:00-04:00");
+  EXPECT_EQ(local(g.SeasonalLag(At("2024-11-03T06:00:00Z"), 24)), "2024-11-02T01:00:00-04:00");
+  EXPECT_EQ(local(g.SeasonalLag(At("2024-11-04T06:00:00Z"), 24)), "2024-11-03T01:00:00-04:00");
+  // The day after spring-forward, 02:00 has no same hour yesterday (nor a week after).
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-03-11T02:00", ny), 24)), "none");
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-03-17T02:00", ny), 168)), "none");
+  EXPECT_EQ(local(g.SeasonalLag(*ParseInstant("2024-03-11T03:00", ny), 24)), "2024-03-10T03:00:00-04:00");
+  // Not whole days: grid steps.
+  EXPECT_EQ(local(g.SeasonalLag(At("2024-03-10T08:00:00Z"), 3)), "2024-03-10T00:00:00-05:00");
+  EXPECT_EQ(local(g.SeasonalLag(At("2024-07-01T08:00:00Z"), 5)), "2024-06-30T23:00:00-04:00");
+  auto month = *IntervalGrid::Create(*Duration::Parse("P1M"), ny);
+  EXPECT_EQ(local(month.SeasonalLag(*ParseInstant("2024-04-01", ny), 12)), "2023-04-01T00:00:00-04:00");
+  auto day = *IntervalGrid::Create(*Duration::Parse("P1D"), ny);
+  EXPECT_EQ(local(day.SeasonalLag(*ParseInstant("2024-03-12", ny), 7)), "2024-03-05T00:00:00-05:00");
 }
 
 TEST(IntervalGridTest, WeeklyStartsMondayAndMonthlyOnFirst) {

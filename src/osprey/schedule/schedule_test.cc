@@ -128,6 +128,41 @@ TEST(Plan, CronDelaysIntervals) {
   EXPECT_EQ(plan->DueEnd(wm, At("2025-02-01T00:20:00Z")), At("2025-02-01T00:00:00Z"));
 }
 
+TEST(Plan, HourlyNewYorkIsDueOnTheLocalHourAcrossBoth2024Changes) {
+  // A daemon ticking every 5 minutes through 2024-03-10 and 2024-11-03: the
+  // intervals that fall due are exactly the grid's, each once, in order,
+  // each on the local hour and due at its end + offset. (New York's offsets
+  // are whole hours, so they are also exactly the UTC hours.)
+  config::Detector d = Hourly(300);
+  d.timezone = *TimeZone::Load("America/New_York");
+  auto plan = Plan::Create(d);
+  ASSERT_TRUE(plan.ok());
+  const IntervalGrid& grid = plan->grid();
+  for (const char* day : {"2024-03-09T00:00:00Z", "2024-11-02T00:00:00Z"}) {
+    const Instant from = At(day), to = from + std::chrono::hours(72);
+    Instant watermark = from;
+    std::vector<Instant> due;
+    for (Instant now = from; now <= to; now += std::chrono::minutes(5)) {
+      const Instant end = plan->DueEnd(watermark, now);
+      const std::vector<Instant> batch = DueIntervals(grid, 300, watermark, now);
+      EXPECT_EQ(batch, grid.Starts(watermark, end)) << FormatIso(now);
+      for (Instant s : batch) {
+        EXPECT_EQ(plan->DueAt(s), grid.Next(s) + std::chrono::minutes(5));
+        EXPECT_LE(*plan->DueAt(s), now);
+        EXPECT_GT(*plan->DueAt(s), now - std::chrono::minutes(5)) << "due as soon as it closes";
+        due.push_back(s);
+      }
+      watermark = end;
+    }
+    EXPECT_EQ(due, grid.Starts(from, watermark));
+    ASSERT_EQ(due.size(), 71u) << day;  // the last one is due at 00:05 after `to`
+    for (size_t i = 0; i < due.size(); ++i) {
+      EXPECT_EQ(due[i], from + std::chrono::hours(i)) << day << " " << i;
+      EXPECT_EQ(d.timezone.ToLocal(due[i]) % 3600, 0) << FormatIso(due[i]);
+    }
+  }
+}
+
 TEST(Plan, RetryBackoffDoublesAndCaps) {
   EXPECT_EQ(RetryBackoff(1).count(), 30);
   EXPECT_EQ(RetryBackoff(2).count(), 60);
