@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "osprey/base/log.h"
+#include "osprey/detect/hierarchy.h"
 #include "osprey/config/loader.h"
 #include "osprey/rca/cube.h"
 #include "osprey/rca/root_cause.h"
@@ -410,6 +411,44 @@ void DetectorRunner::RelateMeasures(const std::vector<GroupFacts>& groups,
   }
 }
 
+void DetectorRunner::ApplyHierarchy(std::vector<Scored>& scored) const {
+  // Hierarchical evidence (detect/hierarchy.h) for measures whose roll-ups
+  // are sums: leaves inside a broad anomalous roll-up inherit its severity.
+  if (detector_.dimensions.empty()) return;
+  for (uint32_t m = 0; m < detector_.measures.size(); ++m) {
+    if (!MissingMeansZero(detector_.measures[m].aggregation)) continue;
+    std::vector<detect::HierarchyNode> nodes;
+    std::vector<size_t> index;
+    bool candidate = false;
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const Scored& s = scored[i];
+      if (s.point->key.measure != m) continue;
+      detect::HierarchyNode n;
+      n.key = s.point->key.values;
+      n.scored = s.score.ready && s.point->value.has_value();
+      n.actual = s.point->value.value_or(0);
+      n.expected = s.score.expected;
+      n.noise = s.score.noise;
+      n.severity = s.score.severity;
+      n.explanation = s.score.explanation;
+      candidate |= n.scored && !s.point->key.IsLeaf() && n.severity >= detector_.min_severity;
+      nodes.push_back(std::move(n));
+      index.push_back(i);
+    }
+    if (!candidate) continue;
+    detect::HierarchyOptions options;
+    options.min_severity = detector_.min_severity;
+    if (detect::ApplyHierarchy(nodes, options) == 0) continue;
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      detect::Score& score = scored[index[k]].score;
+      if (nodes[k].explanation != detect::Explanation::kIncident) continue;
+      score.severity = nodes[k].severity;
+      score.anomaly = score.severity / 100;
+      score.explanation = detect::Explanation::kIncident;
+    }
+  }
+}
+
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
                                        store::ChunkResult& chunk, RunStats& stats,
                                        bool alerts_enabled) {
@@ -436,11 +475,6 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   const int64_t end_ts = ToUnixSeconds(grid_.Next(start));
   const size_t nm = detector_.measures.size();
 
-  struct Scored {
-    const ingest::SeriesPoint* point;
-    int64_t series_id;
-    detect::Score score;
-  };
   std::vector<Scored> scored;
   scored.reserve(points.size());
   // The events this interval overlaps; each series gets the one whose scope
@@ -460,15 +494,18 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     OSPREY_ASSIGN_OR_RETURN(detect::Score sc,
                             ScorePoint(*s, p.key.measure, start, local, p.value, event));
-    store::PointRecord rec{s->id, ts, p.value, {}, {}, {}, {}};
-    if (sc.ready) {
-      rec.expected = sc.expected;
-      rec.lower = sc.lower;
-      rec.upper = sc.upper;
-      rec.severity = sc.severity;
+    scored.push_back({&p, s->id, sc});
+  }
+  ApplyHierarchy(scored);
+  for (const Scored& sp : scored) {
+    store::PointRecord rec{sp.series_id, ts, sp.point->value, {}, {}, {}, {}};
+    if (sp.score.ready) {
+      rec.expected = sp.score.expected;
+      rec.lower = sp.score.lower;
+      rec.upper = sp.score.upper;
+      rec.severity = sp.score.severity;
     }
     chunk.points.push_back(rec);
-    scored.push_back({&p, s->id, sc});
   }
   stats.points += static_cast<int64_t>(points.size());
   stats.intervals += 1;
