@@ -74,6 +74,7 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
     for (const auto& m : d->measures) {
       json measure = {{"name", m.name}, {"aggregation", config::AggregationName(m.aggregation)}};
       if (m.sensitivity) measure["sensitivity"] = *m.sensitivity;
+      measure["missing"] = config::MissingPolicyName(m.missing);
       if (!m.rules.Empty()) measure["rules"] = RulesJson(m.rules);
       measures.push_back(std::move(measure));
     }
