@@ -151,7 +151,9 @@ TEST(FormatTest, NoDataMessagesNameTheOutage) {
       EXPECT_EQ(j["event_action"], resolve ? "resolve" : "trigger");
       EXPECT_EQ(j["dedup_key"], "osprey/shop/page/no_data/2025-03-03T13:00:00Z");
     }
-    if (row.alert == "am") EXPECT_EQ(j["status"], resolve ? "resolved" : "firing");
+    if (row.alert == "am") {
+      EXPECT_EQ(j["status"], resolve ? "resolved" : "firing");
+    }
     if (row.alert != "hook") continue;
     const std::string name = resolve ? "webhook-no_data_resolve" : "webhook-no_data";
     const std::string pretty = j.dump(2) + "\n";

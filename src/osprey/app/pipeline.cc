@@ -634,7 +634,8 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     chunk.points.push_back(rec);
     scored.push_back({&p, s->id, sc});
   }
-  stats.points += static_cast<int64_t>(points.size());
+  stats.points += series_seen;
+  stats.points_missing += series_missing;
   stats.intervals += 1;
   if (no_data) stats.no_data_intervals += 1;
   stats.rows_read += leaves.quality.rows_read;

@@ -32,7 +32,8 @@ struct RunStats {
   int64_t intervals = 0;
   int64_t rows_read = 0;
   int64_t rows_rejected = 0;
-  int64_t points = 0;
+  int64_t points = 0;          // points with a value (scored)
+  int64_t points_missing = 0;  // points stored as missing (not scored)
   int64_t anomalies = 0;
   int64_t groups = 0;
   int64_t alerts = 0;  // outbox messages written

@@ -212,13 +212,13 @@ TEST_F(MissingDataTest, PreviousPolicyRepeatsTheLastValue) {
 }
 
 TEST_F(MissingDataTest, OutageIsNoDataNotADip) {
-  for (const std::string policy : {"skip", "previous"}) {
+  for (const std::string& policy : {std::string("skip"), std::string("previous")}) {
     SCOPED_TRACE(policy);
     auto store = OpenStore("outage_" + policy);
     RunStats stats = RunRange(Detector(policy), *store, kStart, At(kDataDays, 0));
     EXPECT_EQ(stats.no_data_intervals, 4);
     for (int64_t ts = kOutageFrom; ts < kOutageTo; ts += 3600) {
-      for (const std::string dims : {"{}", Leaf("a"), Leaf("b"), Leaf("c"), Leaf("d")}) {
+      for (const std::string& dims : {std::string("{}"), Leaf("a"), Leaf("b"), Leaf("c"), Leaf("d")}) {
         auto p = PointAt(*store, dims, ts);
         ASSERT_TRUE(p.has_value());
         EXPECT_FALSE(p->value.has_value()) << dims << " at " << ts;

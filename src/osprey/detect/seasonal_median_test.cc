@@ -71,8 +71,12 @@ TEST(SeasonalMedianTest, WarmupCountsTowardsTheFirstReadyScore) {
     const WarmupStatus after = model->Warmup();
     EXPECT_GE(after.seen, last_seen) << "progress never goes back on full data";
     last_seen = after.seen;
-    if (h == 10 * 24 - 1) EXPECT_EQ(after.seen, 10 * 24);
-    if (h == 20 * 24 - 1) EXPECT_EQ(after.seen, 20 * 24);
+    if (h == 10 * 24 - 1) {
+      EXPECT_EQ(after.seen, 10 * 24);
+    }
+    if (h == 20 * 24 - 1) {
+      EXPECT_EQ(after.seen, 20 * 24);
+    }
   }
   EXPECT_TRUE(model->Warmup().ready());
   EXPECT_EQ(model->Warmup().seen, 28 * 24);
