@@ -776,7 +776,9 @@ const std::vector<Command>& Commands() {
         "State is backfilling, active, failing (last error and retries shown; Unavailable and "
         "timeouts are retried with backoff) or paused. The data-quality figures are those of the "
         "last processed interval: rows read, rejected (by reason), filtered, series seen and "
-        "series missing.",
+        "series missing. The data line says 'no data for N intervals since T' while the newest "
+        "intervals' queries returned no rows, and 'warming up: S of N intervals (W of M series)' "
+        "while models still learn (only rules fire meanwhile); otherwise 'ok'.",
         {kStateOption, kJsonOption},
         0, 0},
        RunStatusCommand},
