@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <nlohmann/json.hpp>
 
 #include "osprey/base/log.h"
@@ -257,7 +258,9 @@ Status DetectorRunner::FillMissingLeaves(Instant start, ingest::IntervalLeaves& 
 }
 
 Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::SeriesPoint>& points) {
-  if (detector_.dimensions.empty()) return Status::Ok();
+  const size_t nd = detector_.dimensions.size();
+  if (nd == 0) return Status::Ok();
+  const int depth = detector_.rollup_depth < 0 ? static_cast<int>(nd) : detector_.rollup_depth;
   auto find = [&](const ingest::SeriesKey& key) -> ingest::SeriesPoint* {
     auto it = std::lower_bound(points.begin(), points.end(), key,
                                [](const ingest::SeriesPoint& p, const ingest::SeriesKey& k) { return p.key < k; });
@@ -275,13 +278,16 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
     if (leaf && leaf->value) continue;
     OSPREY_ASSIGN_OR_RETURN(std::optional<double> last, LastValue(s, start));
     if (!last || *last == 0 || s.last_ts < recent) continue;
-    for (auto& p : points) {
-      if (p.key.measure != key.measure || p.key.IsLeaf() || !p.value) continue;
-      bool covers = true;
-      for (size_t d = 0; d < key.values.size() && covers; ++d) {
-        covers = p.key.values[d] == ingest::kAll || p.key.values[d] == key.values[d];
+    // The roll-ups over the leaf: each non-empty subset of its dimensions
+    // replaced by ALL, within rollup_depth.
+    for (uint32_t mask = 1; mask < (1u << nd); ++mask) {
+      if (std::popcount(mask) > depth) continue;
+      ingest::SeriesKey up = key;
+      for (size_t d = 0; d < nd; ++d) {
+        if (mask & (1u << d)) up.values[d] = ingest::kAll;
       }
-      if (covers) missing[&p] += std::abs(*last);
+      ingest::SeriesPoint* p = find(up);
+      if (p && p->value) missing[p] += std::abs(*last);
     }
   }
   for (auto& [p, lost] : missing) {
