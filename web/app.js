@@ -217,7 +217,8 @@ function chart(container, s, data, groupStart, groupEnd, step) {
       { stroke: '#66788a', grid: { stroke: '#eef1f5' }, size: 60 }],
     series: [
       {},
-      { label: 'Actual', stroke: '#0f1b2d', width: 1.6, points: { show: false } },
+      // A missing value (null) breaks the line: a gap, never a drop to zero.
+      { label: 'Actual', stroke: '#0f1b2d', width: 1.6, spanGaps: false, points: { show: false } },
       { label: 'Expected', stroke: '#2563eb', width: 1.2, dash: [5, 4], points: { show: false } },
       { label: 'Upper', stroke: 'rgba(37,99,235,0.25)', width: 1, points: { show: false } },
       { label: 'Lower', stroke: 'rgba(37,99,235,0.25)', width: 1, points: { show: false } },
@@ -282,7 +283,7 @@ async function renderDetail(view, id) {
           h('button', { id: 'fb-not-relevant', class: 'secondary bad' + (fb && !fb.relevant ? ' selected' : ''), onclick: () => send(false) }, 'Not relevant'))),
       h('div', { style: 'margin-top:8px' }, status)),
     h('div', { class: 'card' }, h('h2', {}, 'Actual vs expected'),
-      h('p', { class: 'muted' }, 'Shaded: the expected band. Red: anomalous intervals; outlined: this group. Amber: calendar events.'), charts),
+      h('p', { class: 'muted' }, 'Shaded: the expected band. Red: anomalous intervals; outlined: this group. Amber: calendar events. Gaps: intervals without data (not scored).'), charts),
     h('div', { class: 'grid2' },
       h('div', { class: 'card' }, h('h2', {}, 'Contributions'), contributionBars(g.contributions)),
       h('div', {},
@@ -304,6 +305,22 @@ async function renderDetail(view, id) {
 
 // ---------------------------------------------------------------- detectors
 
+// "no data" and warm-up notes of a detector (the API's health object).
+function healthNotes(health) {
+  if (!health) return [];
+  const notes = [];
+  if (health.data === 'no data') {
+    notes.push(h('div', { class: 'error no-data' },
+      `no data: no rows for ${health.no_data_intervals} intervals since ${fmtTime(health.no_data_since)}`));
+  }
+  const w = health.warmup;
+  if (w && !w.ready) {
+    notes.push(h('div', { class: 'muted warming-up' },
+      `warming up: ${w.seen} of ${w.needed} intervals (${w.series_warming} of ${w.series} series); only rules fire until then`));
+  }
+  return notes;
+}
+
 async function renderDetectors(view) {
   const detectors = (await api('/api/v1/detectors')).detectors;
   const quality = await Promise.all(detectors.map((d) =>
@@ -318,7 +335,8 @@ async function renderDetectors(view) {
           const t = q ? q.totals : null;
           return h('tr', {},
             h('td', {}, h('strong', {}, d.name), h('div', { class: 'muted' }, d.description || '')),
-            h('td', {}, h('span', { class: 'pill ' + (d.active ? 'on' : 'off') }, d.active ? 'active' : 'inactive')),
+            h('td', {}, h('span', { class: 'pill ' + (d.active ? 'on' : 'off') }, d.active ? 'active' : 'inactive'),
+              healthNotes(d.health)),
             h('td', {}, `${d.frequency || '?'} + ${d.offset_seconds || 0}s`, h('div', { class: 'muted' }, d.timezone || '')),
             h('td', {}, d.watermark ? fmtTime(d.watermark) : 'not run yet'),
             h('td', {}, (d.measures || []).map((m) => h('span', { class: 'pill' }, `${m.aggregation}(${m.name})`)),

@@ -68,6 +68,16 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
   m.detector_description = d.description;
   m.alert = *alert;
   m.row = row;
+  if (store::IsNoDataKind(row.kind)) {
+    // created_at is the end of the interval the message was raised in: the
+    // last interval without rows, or the first with rows again.
+    OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(d.frequency, d.timezone));
+    const Instant raised = FromUnixSeconds(row.created_at);
+    m.no_data_until = ToUnixSeconds(row.kind == "no_data" ? raised : grid.Prev(raised));
+    m.no_data_intervals = static_cast<int64_t>(
+        grid.Starts(FromUnixSeconds(row.incident_ts), FromUnixSeconds(m.no_data_until)).size());
+    return m;
+  }
   OSPREY_ASSIGN_OR_RETURN(m.group, store_.GetGroup(row.group_id));
   OSPREY_ASSIGN_OR_RETURN(std::vector<store::AnomalyRecord> anomalies,
                           store_.ListAnomalies(row.group_id));

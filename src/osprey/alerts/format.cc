@@ -22,8 +22,18 @@ ordered_json ParseOr(const std::string& text, ordered_json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
+bool NoData(const Message& m) { return store::IsNoDataKind(m.row.kind); }
+
 std::string Title(const Message& m) {
   const std::string& k = m.row.kind;
+  if (k == "no_data") {
+    return fmt::format("[osprey] No data: {} returned no rows for {} intervals since {}", m.detector,
+                       m.no_data_intervals, Iso(m.row.incident_ts));
+  }
+  if (k == "no_data_resolve") {
+    return fmt::format("[osprey] Data is back: {} returned rows again at {} after {} intervals without data",
+                       m.detector, Iso(m.no_data_until), m.no_data_intervals);
+  }
   if (k == "resolve") {
     return fmt::format("[osprey] Resolved: {} / {} is back to normal", m.detector, m.group.measure);
   }
@@ -45,9 +55,26 @@ std::string TopCause(const Message& m) {
 
 std::string Summary(const Message& m) {
   std::string s = Title(m);
+  if (NoData(m)) return s;
   std::string cause = TopCause(m);
   if (!cause.empty() && m.row.kind != "resolve") s += fmt::format(" (root cause: {})", cause);
   return s;
+}
+
+// The generic body of a no-data message (schema in docs/alerts.md).
+ordered_json NoDataJson(const Message& m) {
+  return {{"schema", "osprey.alert.v1"},
+          {"event", m.row.kind},
+          {"idempotency_key", m.row.idempotency_key},
+          {"dedup_key", DedupKey(m)},
+          {"detector", m.detector},
+          {"alert", m.alert.name},
+          {"description", m.alert.description},
+          {"no_data_since", Iso(m.row.incident_ts)},
+          {"no_data_intervals", m.no_data_intervals},
+          {m.row.kind == "no_data" ? "last_checked" : "data_returned", Iso(m.no_data_until)},
+          {"url", GroupUrl(m)},
+          {"summary", Summary(m)}};
 }
 
 ordered_json SeriesJson(const SeriesView& v) {
@@ -83,15 +110,20 @@ std::string PagerDutySeverity(double severity) {
 }  // namespace
 
 std::string GroupUrl(const Message& m) {
+  if (NoData(m)) return fmt::format("{}/#/detectors", m.alert.ui_base_url);
   return fmt::format("{}/#/anomalies/{}", m.alert.ui_base_url, m.group.id);
 }
 
 std::string DedupKey(const Message& m) {
+  if (NoData(m)) {
+    return fmt::format("osprey/{}/{}/no_data/{}", m.detector, m.alert.name, Iso(m.row.incident_ts));
+  }
   return fmt::format("osprey/{}/{}/{}/{}", m.detector, m.alert.name, m.group.measure,
                      Iso(m.row.incident_ts));
 }
 
 std::string WebhookJson(const Message& m) {
+  if (NoData(m)) return NoDataJson(m).dump();
   ordered_json series = ordered_json::array();
   for (const SeriesView& v : m.series) series.push_back(SeriesJson(v));
   ordered_json j = {
@@ -120,7 +152,11 @@ std::string WebhookJson(const Message& m) {
 
 std::string SlackJson(const Message& m) {
   std::string lines = fmt::format("*{}*\n", Title(m));
-  if (m.row.kind != "resolve") {
+  if (m.row.kind == "no_data") {
+    lines += "The feed stopped: this is missing data, not a fall to zero. Nothing is scored until rows return.\n";
+  } else if (m.row.kind == "no_data_resolve") {
+    lines += fmt::format("No rows from {} to {}.\n", Iso(m.row.incident_ts), Iso(m.no_data_until));
+  } else if (m.row.kind != "resolve") {
     lines += fmt::format("Interval {} to {}, {} anomalous series.\n", Iso(m.group.ts),
                          Iso(m.group.end_ts), m.group.anomaly_count);
     std::string cause = TopCause(m);
@@ -153,11 +189,21 @@ std::string SlackJson(const Message& m) {
 }
 
 std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
-  const bool resolve = m.row.kind == "resolve";
+  const bool resolve = m.row.kind == "resolve" || m.row.kind == "no_data_resolve";
   ordered_json j = {{"routing_key", routing_key},
                     {"event_action", resolve ? "resolve" : "trigger"},
                     {"dedup_key", DedupKey(m)}};
-  if (!resolve) {
+  if (!resolve && NoData(m)) {
+    j["payload"] = {{"summary", Summary(m)},
+                    {"source", fmt::format("osprey/{}", m.detector)},
+                    {"severity", "warning"},
+                    {"timestamp", Iso(m.no_data_until)},
+                    {"group", m.detector},
+                    {"class", "no_data"},
+                    {"custom_details", NoDataJson(m)}};
+    j["client"] = "osprey";
+    j["client_url"] = GroupUrl(m);
+  } else if (!resolve) {
     ordered_json details = {{"group_id", m.group.id},
                             {"measure", m.group.measure},
                             {"interval_start", Iso(m.group.ts)},
@@ -182,22 +228,23 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
 }
 
 std::string AlertmanagerJson(const Message& m) {
-  const bool resolve = m.row.kind == "resolve";
+  const bool resolve = m.row.kind == "resolve" || m.row.kind == "no_data_resolve";
   const std::string status = resolve ? "resolved" : "firing";
   ordered_json labels = {{"alertname", m.alert.name},
                          {"detector", m.detector},
-                         {"measure", m.group.measure},
-                         {"severity", PagerDutySeverity(m.row.severity)}};
+                         {"measure", NoData(m) ? std::string("no_data") : m.group.measure},
+                         {"severity", NoData(m) ? std::string("warning") : PagerDutySeverity(m.row.severity)}};
   ordered_json annotations = {{"summary", Summary(m)},
                               {"description", m.alert.description},
                               {"osprey_severity", fmt::format("{:.1f}", m.row.severity)},
                               {"group_id", std::to_string(m.group.id)},
                               {"idempotency_key", m.row.idempotency_key}};
+  const int64_t ends = NoData(m) ? m.no_data_until : m.group.end_ts;
   ordered_json alert = {{"status", status},
                         {"labels", labels},
                         {"annotations", annotations},
                         {"startsAt", Iso(m.row.incident_ts)},
-                        {"endsAt", resolve ? Iso(m.group.end_ts) : "0001-01-01T00:00:00Z"},
+                        {"endsAt", resolve ? Iso(ends) : "0001-01-01T00:00:00Z"},
                         {"generatorURL", GroupUrl(m)},
                         {"fingerprint", DedupKey(m)}};
   ordered_json j = {{"version", "4"},

@@ -25,18 +25,25 @@ struct Message {
   std::string detector_description;
   config::Alert alert;
   store::OutboxRecord row;  // kind, idempotency key, incident, created_at
-  store::GroupRecord group;
+  store::GroupRecord group;  // empty for a no-data message
   std::vector<SeriesView> series;  // most severe first
+  // No-data messages (store::IsNoDataKind): how many intervals had no rows,
+  // from row.incident_ts on; and when the outage was last seen (no_data) or
+  // ended (no_data_resolve), Unix seconds.
+  int64_t no_data_intervals = 0;
+  int64_t no_data_until = 0;
 };
 
 // How many series and how many recent intervals a payload shows.
 inline constexpr size_t kMaxSeries = 5;
 inline constexpr int64_t kRecentIntervals = 12;
 
-// {ui_base_url}/#/anomalies/{group_id}
+// {ui_base_url}/#/anomalies/{group_id}; {ui_base_url}/#/detectors for a
+// no-data message.
 std::string GroupUrl(const Message& m);
 // PagerDuty/Alertmanager identity of the incident, stable from trigger to
-// resolve: osprey/{detector}/{alert}/{measure}/{incident start, ISO-8601}.
+// resolve: osprey/{detector}/{alert}/{measure}/{incident start, ISO-8601};
+// for no-data messages osprey/{detector}/{alert}/no_data/{outage start}.
 std::string DedupKey(const Message& m);
 
 // The generic webhook body (schema in docs/alerts.md), as compact JSON.

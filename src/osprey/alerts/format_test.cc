@@ -4,6 +4,7 @@
 // intended format change; review the diff.
 #include "osprey/alerts/format.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -93,6 +94,85 @@ TEST(FormatTest, SlackNamesTheRuleBehindARuleAnomaly) {
   EXPECT_GT(checked, 0);
   store.reset();
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+}
+
+// No-data messages: no group behind them, the outage in their text, and the
+// webhook bodies shown in docs/alerts.md ("No data").
+TEST(FormatTest, NoDataMessagesNameTheOutage) {
+  const osprey::testing::TempDir dir("osprey_format_nodata_");
+  auto store = std::move(store::OpenSqliteStore(dir.File("state.db"))).value();
+  const int64_t d = *store->UpsertDetector("shop", testing::kSampleConfig);
+  store::ChunkResult c;
+  c.detector_id = d;
+  c.first_ts = testing::kT0;
+  c.next_watermark = testing::kT0 + 24 * 3600;
+  const int64_t outage = testing::kT0 + 13 * 3600;  // no rows in 13:00-18:00
+  for (const char* alert : {"hook", "chat", "page", "am"}) {
+    store::OutboxRecord o;
+    o.alert = alert;
+    o.kind = "no_data";
+    o.group_ts = outage + 2 * 3600;  // raised in the third empty interval (no_data_after: 3)
+    o.incident_ts = outage;
+    o.created_at = outage + 3 * 3600;
+    c.outbox.push_back(o);
+    o.kind = "no_data_resolve";
+    o.group_ts = outage + 5 * 3600;  // rows again at 18:00
+    o.created_at = outage + 6 * 3600;
+    c.outbox.push_back(o);
+  }
+  ASSERT_TRUE(store->CommitChunk(c).ok());
+  ASSERT_TRUE(store->CommitChunk(c).ok()) << "committing the same messages again is a no-op";
+  NoTransport transport;
+  Deliverer deliverer(*store, transport);
+  const auto rows = *store->ListOutbox({});
+  ASSERT_EQ(rows.size(), 8u);
+  const fs::path samples = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts" / "samples";
+  const fs::path doc = fs::path(OSPREY_SOURCE_DIR) / "docs" / "alerts.md";
+  const bool update = std::getenv("OSPREY_UPDATE_DOCS") != nullptr;
+  std::string doc_text = osprey::testing::ReadFile(doc).value_or("");
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.alert + " " + row.kind);
+    EXPECT_EQ(row.group_id, 0);
+    EXPECT_EQ(row.incident_ts, outage);
+    auto m = deliverer.BuildMessage(row);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const bool resolve = row.kind == "no_data_resolve";
+    EXPECT_EQ(row.idempotency_key,
+              fmt::format("nodata.{}.{}.{}{}", d, row.alert, outage, resolve ? ".resolved" : ""));
+    EXPECT_EQ(m->no_data_intervals, resolve ? 5 : 3);
+    const std::string body = FormatPayload(*m, testing::kRoutingKey);
+    const ordered_json j = ordered_json::parse(body);
+    if (row.alert == "hook" || row.alert == "chat") {
+      const std::string text = resolve ? "returned rows again at 2025-03-03T18:00:00Z after 5 intervals"
+                                       : "returned no rows for 3 intervals since 2025-03-03T13:00:00Z";
+      EXPECT_NE(body.find(text), std::string::npos) << body;
+    }
+    if (row.alert == "page") {
+      EXPECT_EQ(j["event_action"], resolve ? "resolve" : "trigger");
+      EXPECT_EQ(j["dedup_key"], "osprey/shop/page/no_data/2025-03-03T13:00:00Z");
+    }
+    if (row.alert == "am") {
+      EXPECT_EQ(j["status"], resolve ? "resolved" : "firing");
+    }
+    if (row.alert != "hook") continue;
+    const std::string name = resolve ? "webhook-no_data_resolve" : "webhook-no_data";
+    const std::string pretty = j.dump(2) + "\n";
+    const std::string begin = "<!-- sample " + name + " -->\n```json\n";
+    const std::string end = "```\n<!-- /sample -->";
+    if (update) {
+      std::ofstream(samples / (name + ".json")) << pretty;
+      const size_t b = doc_text.find(begin);
+      ASSERT_NE(b, std::string::npos) << "docs/alerts.md lacks the marker for " << name;
+      const size_t e = doc_text.find(end, b);
+      ASSERT_NE(e, std::string::npos);
+      doc_text.replace(b + begin.size(), e - b - begin.size(), pretty);
+    }
+    EXPECT_EQ(osprey::testing::ReadFile(samples / (name + ".json")).value_or(""), pretty);
+    EXPECT_NE(doc_text.find(begin + pretty + end), std::string::npos)
+        << "docs/alerts.md does not show the current " << name << " sample";
+  }
+  if (update) std::ofstream(doc) << doc_text;
+  store.reset();
 }
 
 }  // namespace

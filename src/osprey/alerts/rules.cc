@@ -14,8 +14,36 @@ std::string_view EventKindName(EventKind k) {
     case EventKind::kTrigger: return "trigger";
     case EventKind::kUpdate: return "update";
     case EventKind::kResolve: return "resolve";
+    case EventKind::kNoData: return "no_data";
+    case EventKind::kNoDataResolve: return "no_data_resolve";
   }
   return "trigger";
+}
+
+std::vector<AlertEvent> EvaluateNoData(const config::Alert& alert, int64_t ts, bool no_data,
+                                       IncidentState& state, bool emit) {
+  std::vector<AlertEvent> out;
+  if (alert.no_data_after <= 0) return out;
+  if (!no_data) {
+    if (state.open && emit && alert.send_resolved) {
+      out.push_back({EventKind::kNoDataResolve, "", ts, state.incident_ts, 0});
+    }
+    state.streak = 0;
+    state.open = false;
+    return out;
+  }
+  if (state.streak == 0) state.incident_ts = ts;
+  state.streak += 1;
+  state.last_group_ts = ts;
+  if (!emit) {
+    state.open = false;
+    return out;
+  }
+  if (!state.open && state.streak >= alert.no_data_after) {
+    out.push_back({EventKind::kNoData, "", ts, state.incident_ts, 0});
+    state.open = true;
+  }
+  return out;
 }
 
 std::string IncidentState::ToJson() const {

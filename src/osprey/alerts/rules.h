@@ -47,8 +47,16 @@ struct IncidentState {
   bool operator==(const IncidentState&) const = default;
 };
 
-enum class EventKind { kTrigger, kUpdate, kResolve };
-std::string_view EventKindName(EventKind k);  // trigger | update | resolve
+// kNoData / kNoDataResolve: the detector's query returned no rows for
+// no_data_after intervals (a feed outage), and rows are back. Messages about
+// the detector's data, not about a group.
+enum class EventKind { kTrigger, kUpdate, kResolve, kNoData, kNoDataResolve };
+// trigger | update | resolve | no_data | no_data_resolve
+std::string_view EventKindName(EventKind k);
+
+// The key under which an alert's no-data state is kept among its per-measure
+// states (no measure has an empty name).
+inline constexpr const char* kNoDataStateKey = "";
 
 struct AlertEvent {
   EventKind kind = EventKind::kTrigger;
@@ -77,6 +85,16 @@ std::optional<double> MatchSeverity(const config::Alert& alert, const GroupView&
 //  - update: an open incident whose severity rose by at least renotify_margin
 //    over the last notified severity, outside the cooldown;
 //  - resolve: an open incident with no matching group (if send_resolved).
+// The no-data rule of `alert` (alert.no_data_after > 0) for [ts, end_ts):
+// `no_data` says the detector's query returned no rows in it. state.streak
+// counts consecutive such intervals and state.incident_ts is the first of
+// them. A kNoData event (group_ts = ts) goes out when the streak reaches
+// no_data_after, once per outage; a kNoDataResolve event in the first
+// interval with rows after one went out (if send_resolved). With `emit`
+// false the streak is kept but nothing opens or is returned.
+std::vector<AlertEvent> EvaluateNoData(const config::Alert& alert, int64_t ts, bool no_data,
+                                       IncidentState& state, bool emit);
+
 std::vector<AlertEvent> EvaluateInterval(const config::Alert& alert,
                                          const std::vector<std::string>& measures, int64_t ts,
                                          int64_t end_ts, const std::vector<GroupView>& groups,

@@ -207,6 +207,26 @@ TEST_F(ApiTest, DetectorSourceTimezoneIsShownAndValidated) {
   EXPECT_EQ(Call("DELETE", "/api/v1/detectors/shop3", admin_).status, 204);
 }
 
+TEST_F(ApiTest, StatusAndDetectorsShowDataHealthAndWarmup) {
+  // 60 days of full data: past the model's 28-day warm-up, rows up to the end.
+  auto status = Get("/api/v1/status", viewer_);
+  ASSERT_EQ(status.status, 200) << status.body;
+  const json* health = nullptr;
+  for (const auto& d : status.j["detectors"]) {
+    if (d["name"] == "ecommerce") health = &d["health"];
+  }
+  ASSERT_NE(health, nullptr) << status.body;
+  EXPECT_EQ((*health)["data"], "ok");
+  EXPECT_EQ((*health)["no_data_intervals"], 0);
+  ASSERT_TRUE((*health)["warmup"].is_object()) << health->dump();
+  EXPECT_EQ((*health)["warmup"]["ready"], true);
+  EXPECT_EQ((*health)["warmup"]["series_warming"], 0);
+  EXPECT_GT((*health)["warmup"]["series"].get<int64_t>(), 0);
+  auto one = Get("/api/v1/detectors/ecommerce", viewer_);
+  EXPECT_EQ(one.j["health"], *health);
+  EXPECT_EQ(one.j["measures"][0]["missing"], "skip");
+}
+
 TEST_F(ApiTest, AnomalyGroupsArePaginatedAndFiltered) {
   auto first = Get("/api/v1/anomaly-groups?limit=7&detector=ecommerce", viewer_);
   ASSERT_EQ(first.status, 200) << first.body;

@@ -91,6 +91,7 @@ Result<Reply> ListDetectors(Context& c) {
   for (const auto& r : records) {
     OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, r.name));
     list.push_back(Describe(l, false));
+    OSPREY_ASSIGN_OR_RETURN(list.back()["health"], DetectorHealth(c.store, r.id, l.watermark));
   }
   return Json({{"detectors", list}});
 }
@@ -111,7 +112,9 @@ Result<Reply> CreateDetector(Context& c) {
 
 Result<Reply> GetDetector(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
-  return Json(Describe(l, true));
+  json j = Describe(l, true);
+  OSPREY_ASSIGN_OR_RETURN(j["health"], DetectorHealth(c.store, l.record.id, l.watermark));
+  return Json(j);
 }
 
 Result<Reply> UpdateDetector(Context& c) {
@@ -527,6 +530,7 @@ Result<Reply> GetStatus(Context& c) {
                          {"next_run", st ? IsoOrNull(st->next_run_at) : json(nullptr)},
                          {"last_error", st ? json(st->last_error) : json("")},
                          {"retries", st ? st->retries : 0}});
+    OSPREY_ASSIGN_OR_RETURN(detectors.back()["health"], DetectorHealth(c.store, r.id, wm));
   }
   return Json({{"version", OSPREY_VERSION},
                {"time", FormatIso(c.clock.Now())},

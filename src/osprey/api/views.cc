@@ -1,5 +1,7 @@
 #include "osprey/api/views.h"
 
+#include <fmt/format.h>
+
 namespace osprey::api {
 
 using nlohmann::json;
@@ -74,6 +76,7 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
     for (const auto& m : d->measures) {
       json measure = {{"name", m.name}, {"aggregation", config::AggregationName(m.aggregation)}};
       if (m.sensitivity) measure["sensitivity"] = *m.sensitivity;
+      measure["missing"] = config::MissingPolicyName(m.missing);
       if (!m.rules.Empty()) measure["rules"] = RulesJson(m.rules);
       measures.push_back(std::move(measure));
     }
@@ -117,6 +120,59 @@ json QualityJson(const store::DataQualityRecord& q) {
           {"series_seen", q.series_seen},
           {"series_missing", q.series_missing},
           {"details", Parsed(q.details, json::object())}};
+}
+
+json HealthJson(const std::vector<store::DataQualityRecord>& rows) {
+  json out = {{"data", rows.empty() ? "unknown" : "ok"},
+              {"no_data_intervals", 0},
+              {"no_data_since", nullptr},
+              {"warmup", nullptr}};
+  int64_t run = 0;
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    json details = Parsed(it->details, json::object());
+    if (!details.is_object() || !details.value("no_data", false)) break;
+    ++run;
+    out["no_data_since"] = Iso(it->ts);
+  }
+  if (run > 0) {
+    out["data"] = "no data";
+    out["no_data_intervals"] = run;
+  }
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    json details = Parsed(it->details, json::object());
+    if (!details.is_object() || !details.contains("warmup") || !details["warmup"].is_object()) continue;
+    json w = details["warmup"];
+    const int64_t warming = w.value("series_warming", int64_t{0});
+    out["warmup"] = {{"ready", warming == 0},
+                     {"seen", w.value("seen", int64_t{0})},
+                     {"needed", w.value("needed", int64_t{0})},
+                     {"series_warming", warming},
+                     {"series", w.value("series", int64_t{0})}};
+    break;
+  }
+  return out;
+}
+
+Result<json> DetectorHealth(store::Store& s, int64_t detector_id, std::optional<int64_t> watermark) {
+  if (!watermark) return HealthJson({});
+  OSPREY_ASSIGN_OR_RETURN(auto rows, s.ListQuality(detector_id, *watermark - 7 * 86400, *watermark));
+  return HealthJson(rows);
+}
+
+std::string HealthText(const json& health) {
+  std::string out;
+  if (health.value("data", "") == "no data") {
+    out = fmt::format("no data for {} intervals since {}", health["no_data_intervals"].get<int64_t>(),
+                      health["no_data_since"].get<std::string>());
+  }
+  const json& w = health["warmup"];
+  if (w.is_object() && !w["ready"].get<bool>()) {
+    if (!out.empty()) out += "; ";
+    out += fmt::format("warming up: {} of {} intervals ({} of {} series; only rules fire meanwhile)",
+                       w["seen"].get<int64_t>(), w["needed"].get<int64_t>(),
+                       w["series_warming"].get<int64_t>(), w["series"].get<int64_t>());
+  }
+  return out.empty() ? health.value("data", "unknown") : out;
 }
 
 json TokenJson(const store::TokenRecord& t) {

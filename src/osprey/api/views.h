@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "osprey/config/detector.h"
 #include "osprey/store/store.h"
@@ -26,6 +28,19 @@ nlohmann::json TokenJson(const store::TokenRecord& t);
 // One alert message of the outbox: kind, alert, group, status, attempts,
 // next_attempt_at, last_error, delivered_at (ISO-8601 UTC or null).
 nlohmann::json OutboxJson(const store::OutboxRecord& r);
+// A detector's data health from its data-quality rows (oldest first):
+// {"data": "ok" | "no data" | "unknown", "no_data_intervals": trailing
+// intervals whose query returned no rows, "no_data_since": the first of them
+// (ISO-8601 or null), "warmup": {"ready", "seen", "needed", "series_warming",
+// "series"} of the latest row that recorded it, or null}. seen/needed are in
+// intervals, of the least advanced series.
+nlohmann::json HealthJson(const std::vector<store::DataQualityRecord>& rows);
+// HealthJson of the detector's last 7 days of rows before its watermark.
+Result<nlohmann::json> DetectorHealth(store::Store& s, int64_t detector_id,
+                                      std::optional<int64_t> watermark);
+// The health for people: "no data for 4 intervals since ...; warming up: 310
+// of 672 intervals (3 of 40 series; only rules fire meanwhile)", or "ok".
+std::string HealthText(const nlohmann::json& health);
 // A Unix-seconds instant as ISO-8601 UTC, or null.
 nlohmann::json IsoOrNull(std::optional<int64_t> ts);
 

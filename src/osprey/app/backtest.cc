@@ -70,6 +70,9 @@ Result<RunStats> RunBacktest(const BacktestRequest& r, store::Store& store) {
   RunOptions options;
   options.alerts_enabled = r.alerts_enabled;
   options.chunk_intervals = r.chunk_intervals;
+  // Without an end, the run stops after the last interval the source has
+  // rows for: intervals after it are not data, and nothing is scored there.
+  options.stop_at_data_end = !r.to;
   const int64_t total = static_cast<int64_t>(grid.Starts(*from, to).size());
   if (r.show_progress) {
     options.progress = [&](Instant next, const RunStats& s) {

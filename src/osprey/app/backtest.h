@@ -20,7 +20,9 @@ struct BacktestRequest {
   config::Detector detector;
   std::string config_text;
   std::optional<Instant> from;  // default: detector.history_start
-  std::optional<Instant> to;    // default: `now` floored to the interval grid
+  // Default: `now` floored to the interval grid, and the run stops early
+  // after the last interval the source has rows for (RunStats::data_end).
+  std::optional<Instant> to;
   Instant now;                  // the caller's clock
   int64_t chunk_intervals = 168;
   bool show_progress = false;   // progress lines on stderr

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <nlohmann/json.hpp>
 
 #include "osprey/base/log.h"
@@ -16,9 +17,20 @@ namespace {
 
 using nlohmann::json;
 
-bool MissingMeansZero(config::Aggregation a) {
+bool Additive(config::Aggregation a) {
   return a == config::Aggregation::kSum || a == config::Aggregation::kCount;
 }
+
+// Stops a query at its first row: Run's probe for rows after a range.
+class FirstRow final : public RowHandler {
+ public:
+  Status OnColumns(const std::vector<std::string>&) override { return Status::Ok(); }
+  Status OnRow(const std::vector<Cell>&) override {
+    found = true;
+    return AlreadyExists("a row was found");  // ends the query early
+  }
+  bool found = false;
+};
 
 detect::DirectionFilter ToDirectionFilter(config::RuleDirection d) {
   switch (d) {
@@ -182,6 +194,142 @@ void DetectorRunner::EvaluateAlerts(int64_t ts, int64_t end_ts,
   }
 }
 
+void DetectorRunner::EvaluateNoData(int64_t ts, int64_t end_ts, bool no_data, bool emit,
+                                    store::ChunkResult& chunk) {
+  for (const config::Alert& alert : detector_.alerts) {
+    if (alert.no_data_after <= 0) continue;
+    auto& states = alert_states_[alert.name];
+    auto found = states.find(alerts::kNoDataStateKey);
+    if (found == states.end()) {
+      if (!no_data) continue;  // nothing to remember
+      found = states.emplace(alerts::kNoDataStateKey, alerts::IncidentState{}).first;
+    }
+    for (const alerts::AlertEvent& e : alerts::EvaluateNoData(alert, ts, no_data, found->second, emit)) {
+      store::OutboxRecord o;
+      o.alert = alert.name;
+      o.kind = std::string(alerts::EventKindName(e.kind));
+      o.group_ts = e.group_ts;
+      o.incident_ts = e.incident_ts;
+      o.created_at = end_ts;
+      chunk.outbox.push_back(std::move(o));
+    }
+  }
+}
+
+Result<std::optional<double>> DetectorRunner::LastValue(SeriesState& s, Instant start) {
+  if (!s.last_known) {
+    // Once per series and process: the newest stored value in the last
+    // 1000 intervals before `start`.
+    const int64_t to = ToUnixSeconds(start);
+    const int64_t from = to - 1000 * detector_.frequency.NominalSeconds();
+    OSPREY_ASSIGN_OR_RETURN(auto points, store_.ListPoints(s.id, from, to));
+    for (auto it = points.rbegin(); it != points.rend(); ++it) {
+      if (it->value) {
+        s.last_value = it->value;
+        s.last_ts = it->ts;
+        break;
+      }
+    }
+    s.last_known = true;
+  }
+  return s.last_value;
+}
+
+Status DetectorRunner::FillMissingLeaves(Instant start, ingest::IntervalLeaves& leaves) {
+  const size_t nm = detector_.measures.size();
+  for (auto& [key, s] : series_) {
+    if (!key.IsLeaf()) continue;
+    const config::Measure& m = detector_.measures[key.measure];
+    if (m.missing == config::MissingPolicy::kSkip) continue;
+    auto [it, absent] = leaves.leaves.try_emplace(key.values);
+    if (it->second.empty()) it->second.resize(nm);
+    ingest::Aggregate& a = it->second[key.measure];
+    if (a.count > 0) continue;
+    // A row without a value still counts 0 for COUNT: only an absent leaf
+    // is filled there.
+    if (m.aggregation == config::Aggregation::kCount && !absent) continue;
+    std::optional<double> v = 0.0;
+    if (m.missing == config::MissingPolicy::kPrevious) {
+      OSPREY_ASSIGN_OR_RETURN(v, LastValue(s, start));
+    }
+    if (!v) continue;  // no earlier value to repeat: missing
+    if (m.aggregation == config::Aggregation::kCount) {
+      a.count = *v;
+    } else {
+      a.Add(*v);
+    }
+  }
+  return Status::Ok();
+}
+
+Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::SeriesPoint>& points) {
+  const size_t nd = detector_.dimensions.size();
+  if (nd == 0) return Status::Ok();
+  const int depth = detector_.rollup_depth < 0 ? static_cast<int>(nd) : detector_.rollup_depth;
+  auto find = [&](const ingest::SeriesKey& key) -> ingest::SeriesPoint* {
+    auto it = std::lower_bound(points.begin(), points.end(), key,
+                               [](const ingest::SeriesPoint& p, const ingest::SeriesKey& k) { return p.key < k; });
+    return it != points.end() && it->key == key ? &*it : nullptr;
+  };
+  const int64_t recent =
+      ToUnixSeconds(start) - kMissingLeafIntervals * detector_.frequency.NominalSeconds();
+  // The last values of the missing leaves each present roll-up covers.
+  std::map<ingest::SeriesPoint*, double> missing;
+  for (auto& [key, s] : series_) {
+    if (!key.IsLeaf()) continue;
+    const config::Measure& m = detector_.measures[key.measure];
+    if (m.missing != config::MissingPolicy::kSkip || !Additive(m.aggregation)) continue;
+    const ingest::SeriesPoint* leaf = find(key);
+    if (leaf && leaf->value) continue;
+    OSPREY_ASSIGN_OR_RETURN(std::optional<double> last, LastValue(s, start));
+    if (!last || *last == 0 || s.last_ts < recent) continue;
+    // The roll-ups over the leaf: each non-empty subset of its dimensions
+    // replaced by ALL, within rollup_depth.
+    for (uint32_t mask = 1; mask < (1u << nd); ++mask) {
+      if (std::popcount(mask) > depth) continue;
+      ingest::SeriesKey up = key;
+      for (size_t d = 0; d < nd; ++d) {
+        if (mask & (1u << d)) up.values[d] = ingest::kAll;
+      }
+      ingest::SeriesPoint* p = find(up);
+      if (p && p->value) missing[p] += std::abs(*last);
+    }
+  }
+  for (auto& [p, lost] : missing) {
+    if (lost / (lost + std::abs(*p->value)) > kMaxMissingRollupShare) p->value.reset();
+  }
+  return Status::Ok();
+}
+
+Result<bool> DetectorRunner::SourceHasRows(Instant from, Instant to) {
+  FirstRow probe;
+  Status q = source_.Query({from, to}, probe);
+  if (probe.found) return true;
+  if (!q.ok()) {
+    return q.WithContext(fmt::format("detector '{}', looking for rows in [{}, {})", detector_.name,
+                                     FormatIso(from), FormatIso(to)));
+  }
+  return false;
+}
+
+std::string DetectorRunner::WarmupJson() const {
+  int64_t warming = 0, seen = 0, needed = 0;
+  double least = 2;
+  for (const auto& [key, s] : series_) {
+    const detect::WarmupStatus w = s.model->Warmup();
+    if (w.ready()) continue;
+    ++warming;
+    const double share = static_cast<double>(w.seen) / static_cast<double>(w.needed);
+    if (share < least) {
+      least = share;
+      seen = w.seen;
+      needed = w.needed;
+    }
+  }
+  return json{{"series", series_.size()}, {"series_warming", warming}, {"seen", seen}, {"needed", needed}}
+      .dump();
+}
+
 Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::SeriesKey& key) {
   auto it = series_.find(key);
   if (it != series_.end()) return &it->second;
@@ -302,6 +450,28 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       return q.WithContext(fmt::format("detector '{}', intervals [{}, {})", detector_.name,
                                        FormatIso(start), FormatIso(end)));
     }
+    bool last_chunk = false;
+    if (options.stop_at_data_end) {
+      std::optional<Instant> last;  // the chunk's last interval with rows
+      for (const auto& [t, l] : agg.intervals()) {
+        if (l.quality.rows_read > 0) last = t;
+      }
+      const Instant cut = last ? grid_.Next(*last) : start;
+      bool more = false;
+      if (cut < end && end < to) {
+        OSPREY_ASSIGN_OR_RETURN(more, SourceHasRows(end, to));
+      }
+      if (cut < end && !more) {
+        // The source has no rows from `cut` on: the data ends there.
+        st.data_end = cut;
+        if (cut == start) break;
+        for (auto it = agg.intervals().lower_bound(cut); it != agg.intervals().end();) {
+          it = agg.intervals().erase(it);
+        }
+        end = cut;
+        last_chunk = true;
+      }
+    }
     store::ChunkResult result;
     result.detector_id = detector_id_;
     result.first_ts = ToUnixSeconds(start);
@@ -321,12 +491,19 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
         result.alert_states.push_back({alert, measure, state.ToJson()});
       }
     }
+    if (!result.quality.empty()) {
+      // The models' warm-up as of the chunk's end, for status displays.
+      json details = json::parse(result.quality.back().details);
+      details["warmup"] = json::parse(WarmupJson());
+      result.quality.back().details = details.dump();
+    }
     OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
     st.groups += static_cast<int64_t>(result.groups.size());
     st.anomalies += static_cast<int64_t>(result.anomalies.size());
     st.alerts += static_cast<int64_t>(result.outbox.size());
     if (options.progress) options.progress(end, st);
     start = end;
+    if (last_chunk) break;
   }
   return Status::Ok();
 }
@@ -416,7 +593,8 @@ void DetectorRunner::ApplyHierarchy(std::vector<Scored>& scored) const {
   // are sums: leaves inside a broad anomalous roll-up inherit its severity.
   if (detector_.dimensions.empty()) return;
   for (uint32_t m = 0; m < detector_.measures.size(); ++m) {
-    if (!MissingMeansZero(detector_.measures[m].aggregation)) continue;
+    const config::Aggregation a = detector_.measures[m].aggregation;
+    if (a != config::Aggregation::kSum && a != config::Aggregation::kCount) continue;
     std::vector<detect::HierarchyNode> nodes;
     std::vector<size_t> index;
     bool candidate = false;
@@ -453,23 +631,33 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
                                        store::ChunkResult& chunk, RunStats& stats,
                                        bool alerts_enabled) {
   const size_t nd = detector_.dimensions.size();
-  std::vector<ingest::SeriesPoint> points = ingest::RollUp(detector_, leaves, nd);
-  // Series seen before but absent now: a SUM or COUNT is 0, others have no value.
-  int64_t series_seen = static_cast<int64_t>(points.size());
-  int64_t series_missing = 0;
+  // No rows at all: the feed is out ("no data"), not every series at 0 —
+  // unless every measure says absence means zero.
+  const bool all_zero = std::all_of(detector_.measures.begin(), detector_.measures.end(),
+                                    [](const config::Measure& m) {
+                                      return m.missing == config::MissingPolicy::kZero;
+                                    });
+  const bool no_data = leaves.quality.rows_read == 0 && !all_zero;
+  std::vector<ingest::SeriesPoint> points;
+  if (!no_data) {
+    OSPREY_RETURN_IF_ERROR(FillMissingLeaves(start, leaves));
+    points = ingest::RollUp(detector_, leaves, nd);
+    OSPREY_RETURN_IF_ERROR(MarkRollupsMissing(start, points));
+  }
+  // Series seen before but without a point now are missing (stored as such).
   {
     size_t i = 0;
     std::vector<ingest::SeriesPoint> absent;
     for (const auto& [key, s] : series_) {
       while (i < points.size() && points[i].key < key) ++i;
       if (i < points.size() && points[i].key == key) continue;
-      ++series_missing;
-      std::optional<double> v;
-      if (MissingMeansZero(detector_.measures[key.measure].aggregation)) v = 0.0;
-      absent.push_back({key, v});
+      absent.push_back({key, std::nullopt});
     }
     points.insert(points.end(), absent.begin(), absent.end());
   }
+  const int64_t series_missing = std::count_if(points.begin(), points.end(),
+                                               [](const ingest::SeriesPoint& p) { return !p.value; });
+  const int64_t series_seen = static_cast<int64_t>(points.size()) - series_missing;
   const int64_t ts = ToUnixSeconds(start);
   const int64_t local = detector_.timezone.ToLocal(start);
   const int64_t end_ts = ToUnixSeconds(grid_.Next(start));
@@ -494,6 +682,13 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     OSPREY_ASSIGN_OR_RETURN(detect::Score sc,
                             ScorePoint(*s, p.key.measure, start, local, p.value, event));
+    if (p.value) {
+      s->last_value = p.value;
+      s->last_ts = ts;
+      s->last_known = true;
+    } else {
+      sc = detect::Score{};  // a missing point is never scored: the model only advanced time
+    }
     scored.push_back({&p, s->id, sc});
   }
   ApplyHierarchy(scored);
@@ -507,8 +702,10 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     chunk.points.push_back(rec);
   }
-  stats.points += static_cast<int64_t>(points.size());
+  stats.points += series_seen;
+  stats.points_missing += series_missing;
   stats.intervals += 1;
+  if (no_data) stats.no_data_intervals += 1;
   stats.rows_read += leaves.quality.rows_read;
   stats.rows_rejected += leaves.quality.rows_rejected;
 
@@ -629,7 +826,10 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   }
 
   RelateMeasures(interval_groups, chunk);
-  if (!detector_.alerts.empty()) EvaluateAlerts(ts, end_ts, views, alerts_enabled, chunk);
+  // In an interval without data open incidents stay as they are: no data
+  // says nothing about whether the anomaly is over.
+  if (!detector_.alerts.empty() && !no_data) EvaluateAlerts(ts, end_ts, views, alerts_enabled, chunk);
+  EvaluateNoData(ts, end_ts, no_data, alerts_enabled, chunk);
 
   store::DataQualityRecord q;
   q.ts = ts;
@@ -638,9 +838,10 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   q.rows_filtered = leaves.quality.rows_filtered;
   q.series_seen = series_seen;
   q.series_missing = series_missing;
-  q.details = json{{"rejected_by_reason", leaves.quality.rejected_by_reason},
-                   {"examples", leaves.quality.examples}}
-                  .dump();
+  json details = {{"rejected_by_reason", leaves.quality.rejected_by_reason},
+                  {"examples", leaves.quality.examples}};
+  if (no_data) details["no_data"] = true;
+  q.details = details.dump();
   chunk.quality.push_back(std::move(q));
   return Status::Ok();
 }

@@ -33,10 +33,17 @@ struct RunStats {
   int64_t intervals = 0;
   int64_t rows_read = 0;
   int64_t rows_rejected = 0;
-  int64_t points = 0;
+  int64_t points = 0;          // points with a value (scored)
+  int64_t points_missing = 0;  // points stored as missing (not scored)
   int64_t anomalies = 0;
   int64_t groups = 0;
   int64_t alerts = 0;  // outbox messages written
+  // Intervals whose query returned no rows at all ("no data"): nothing was
+  // scored in them.
+  int64_t no_data_intervals = 0;
+  // With RunOptions::stop_at_data_end: where the run stopped because the
+  // source has no rows after it (the interval after the last one with rows).
+  std::optional<Instant> data_end;
 };
 
 struct RunOptions {
@@ -55,7 +62,23 @@ struct RunOptions {
   // drop the detector's snapshots older than prune_snapshots_before.
   std::optional<Instant> snapshot_from;
   std::optional<Instant> prune_snapshots_before;
+  // Stop after the last interval the source has rows for, instead of at
+  // `to` (a backtest without an end): when a chunk ends in intervals without
+  // rows and the source has no row from there to `to`, the run commits up to
+  // the interval after the last row and stops. Off for live runs, where
+  // trailing empty intervals are "no data".
+  bool stop_at_data_end = false;
 };
+
+// A roll-up series of a SUM or COUNT measure with `missing: skip` is itself
+// missing in an interval when its missing leaves carried more than this share
+// of it (their last values against the roll-up's present sum): the sum of
+// the present leaves would otherwise look like a dip.
+// Only leaves with a value in the last kMissingLeafIntervals intervals count:
+// a leaf gone for longer (a discontinued product) no longer holds its
+// roll-ups back, and their drop is scored as it is.
+inline constexpr double kMaxMissingRollupShare = 0.05;
+inline constexpr int64_t kMissingLeafIntervals = 24;
 
 class DetectorRunner {
  public:
@@ -96,6 +119,11 @@ class DetectorRunner {
     // use, a restore, a gap), then kept up in memory.
     std::deque<std::pair<int64_t, std::optional<double>>> history;
     int64_t history_next = 0;
+    // The series' latest value (for `missing: previous` and the roll-up
+    // rule); read from the store on first need (LastValue).
+    std::optional<double> last_value;
+    int64_t last_ts = 0;  // the interval of last_value
+    bool last_known = false;
   };
 
   // A measure's rules (config::EffectiveRules) in detect's terms.
@@ -148,6 +176,22 @@ class DetectorRunner {
   void ApplyHierarchy(std::vector<Scored>& scored) const;
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
+  // The latest value of `s` before `start` (nullopt when it never had one).
+  Result<std::optional<double>> LastValue(SeriesState& s, Instant start);
+  // Gives known leaves of `zero` and `previous` measures without a value a
+  // leaf aggregate of 0 or of their last value, before roll-ups are built.
+  Status FillMissingLeaves(Instant start, ingest::IntervalLeaves& leaves);
+  // Applies kMaxMissingRollupShare to the roll-ups of `skip` SUM/COUNT
+  // measures; `points` are sorted by key.
+  Status MarkRollupsMissing(Instant start, std::vector<ingest::SeriesPoint>& points);
+  // Whether the source has any row in [from, to) (stops at the first one).
+  Result<bool> SourceHasRows(Instant from, Instant to);
+  // The no-data notices of the alerts with no_data_after for one interval.
+  void EvaluateNoData(int64_t ts, int64_t end_ts, bool no_data, bool emit,
+                      store::ChunkResult& chunk);
+  // Warm-up of the detector's models as JSON (seen/needed of the least
+  // advanced series, how many series are warming up, how many there are).
+  std::string WarmupJson() const;
 
   config::Detector detector_;
   IntervalGrid grid_;

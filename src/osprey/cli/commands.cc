@@ -127,6 +127,9 @@ int RunBacktestCommand(const Args& args) {
                 {"rows_read", stats->rows_read},
                 {"rows_rejected", stats->rows_rejected},
                 {"points", stats->points},
+                {"points_missing", stats->points_missing},
+                {"no_data_intervals", stats->no_data_intervals},
+                {"data_end", stats->data_end ? json(FormatIso(*stats->data_end)) : json(nullptr)},
                 {"anomalies", stats->anomalies},
                 {"groups", stats->groups},
                 {"anomaly_groups", json::array()}};
@@ -135,9 +138,19 @@ int RunBacktestCommand(const Args& args) {
   } else {
     std::cout << fmt::format(
         "Backtest of '{}': {} intervals, {} rows read ({} rejected), {} points scored, {} anomalies "
-        "in {} groups.\n\n",
+        "in {} groups.\n",
         d->name, stats->intervals, stats->rows_read, stats->rows_rejected, stats->points,
         stats->anomalies, stats->groups);
+    if (stats->points_missing > 0 || stats->no_data_intervals > 0) {
+      std::cout << fmt::format("{} points missing (stored as missing, not scored); {} intervals without "
+                               "any row (no data).\n",
+                               stats->points_missing, stats->no_data_intervals);
+    }
+    if (stats->data_end) {
+      std::cout << fmt::format("The source has no rows from {} on: stopped there.\n",
+                               FormatIso(*stats->data_end));
+    }
+    std::cout << "\n";
     app::PrintGroupTable(*groups, std::cout);
   }
   return kExitOk;
@@ -657,7 +670,9 @@ const std::vector<Command>& Commands() {
         "'osprey anomalies list' shows them afterwards.",
         {{"config", 'c', "FILE", "detector file"},
          {"from", 0, "TIME", "first interval to replay (default: history_start)"},
-         {"to", 0, "TIME", "end of the range, exclusive (default: now)"},
+         {"to", 0, "TIME",
+          "end of the range, exclusive (default: now, and the run stops after the last interval "
+          "the source has rows for)"},
          {"min-severity", 0, "N", "only print groups at least this severe (0-100)"},
          {"limit", 0, "N", "print at most N groups (default 50)"},
          {"chunk", 0, "N", "intervals per query and transaction (default 168)"},
@@ -761,7 +776,9 @@ const std::vector<Command>& Commands() {
         "State is backfilling, active, failing (last error and retries shown; Unavailable and "
         "timeouts are retried with backoff) or paused. The data-quality figures are those of the "
         "last processed interval: rows read, rejected (by reason), filtered, series seen and "
-        "series missing.",
+        "series missing. The data line says 'no data for N intervals since T' while the newest "
+        "intervals' queries returned no rows, and 'warming up: S of N intervals (W of M series)' "
+        "while models still learn (only rules fire meanwhile); otherwise 'ok'.",
         {kStateOption, kJsonOption},
         0, 0},
        RunStatusCommand},

@@ -19,6 +19,7 @@
 
 #include "osprey/alerts/deliver.h"
 #include "osprey/alerts/transport.h"
+#include "osprey/api/views.h"
 #include "osprey/app/scheduler.h"
 #include "osprey/base/log.h"
 #include "osprey/cli/commands.h"
@@ -393,6 +394,9 @@ int RunStatusCommand(const Args& args) {
       }
     }
     j["last_interval"] = q;
+    auto health = api::DetectorHealth(**store, d.id, *wm);
+    if (!health.ok()) return Fail(health.status());
+    j["health"] = *health;
     out.push_back(j);
   }
   if (args.Has("json")) {
@@ -409,6 +413,7 @@ int RunStatusCommand(const Args& args) {
     if (!j["last_error"].get<std::string>().empty()) {
       std::cout << "  last error: " << j["last_error"].get<std::string>() << "\n";
     }
+    std::cout << "  data: " << api::HealthText(j["health"]) << "\n";
     const json& q = j["last_interval"];
     if (!q.is_null()) {
       std::cout << fmt::format(

@@ -80,6 +80,15 @@ std::string_view RuleCombineName(RuleCombine c) {
   return "unknown";
 }
 
+std::string_view MissingPolicyName(MissingPolicy p) {
+  switch (p) {
+    case MissingPolicy::kSkip: return "skip";
+    case MissingPolicy::kZero: return "zero";
+    case MissingPolicy::kPrevious: return "previous";
+  }
+  return "unknown";
+}
+
 std::optional<SourceType> ParseSourceType(std::string_view name) {
   static constexpr std::array kAll = {SourceType::kSqlite, SourceType::kPostgres,
                                       SourceType::kMysql, SourceType::kCsv};
@@ -103,6 +112,12 @@ std::optional<RuleDirection> ParseRuleDirection(std::string_view name) {
   static constexpr std::array kAll = {RuleDirection::kBoth, RuleDirection::kUp,
                                       RuleDirection::kDown};
   return ParseName(name, kAll, &RuleDirectionName);
+}
+
+std::optional<MissingPolicy> ParseMissingPolicy(std::string_view name) {
+  static constexpr std::array kAll = {MissingPolicy::kSkip, MissingPolicy::kZero,
+                                      MissingPolicy::kPrevious};
+  return ParseName(name, kAll, &MissingPolicyName);
 }
 
 std::optional<RuleCombine> ParseRuleCombine(std::string_view name) {

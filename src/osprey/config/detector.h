@@ -22,12 +22,17 @@ enum class Aggregation { kSum, kAvg, kCount, kMin, kMax };
 enum class AlertDestination { kWebhook, kSlack, kPagerDuty, kAlertmanager, kCommand };
 enum class RuleDirection { kBoth, kUp, kDown };
 enum class RuleCombine { kMax, kRulesOnly, kModelOnly, kBoth };
+// What a series' point is in an interval with no row for it (docs/configuration.md,
+// "Missing data"): kSkip stores it as missing and does not score it; kZero
+// stores and scores 0; kPrevious repeats the series' last value.
+enum class MissingPolicy { kSkip, kZero, kPrevious };
 
 std::string_view SourceTypeName(SourceType t);
 std::string_view AggregationName(Aggregation a);
 std::string_view AlertDestinationName(AlertDestination d);
 std::string_view RuleDirectionName(RuleDirection d);
 std::string_view RuleCombineName(RuleCombine c);
+std::string_view MissingPolicyName(MissingPolicy p);  // skip | zero | previous
 
 // The inverses of the *Name functions, case-insensitive ("sum", "SUM" and
 // "Sum" are all kSum); nullopt for an unknown name.
@@ -36,6 +41,7 @@ std::optional<Aggregation> ParseAggregation(std::string_view name);
 std::optional<AlertDestination> ParseAlertDestination(std::string_view name);
 std::optional<RuleDirection> ParseRuleDirection(std::string_view name);
 std::optional<RuleCombine> ParseRuleCombine(std::string_view name);
+std::optional<MissingPolicy> ParseMissingPolicy(std::string_view name);
 
 // The 0-based position of the first control character other than tab, LF
 // and CR in `s`, if any. Strings of a detector may not hold them: they have
@@ -113,6 +119,10 @@ struct Measure {
   // The model's sensitivity for this measure; unset: the detector's.
   std::optional<double> sensitivity;
   Rules rules;  // overrides the detector's rules field by field
+  // A series of this measure with no row in an interval. Default kSkip: a
+  // missing value is not a zero. An interval whose query returns no rows at
+  // all is "no data" for every series, whatever this says.
+  MissingPolicy missing = MissingPolicy::kSkip;
 };
 
 struct Filter {
@@ -155,6 +165,10 @@ struct Alert {
   std::string routing_key_file;
   // Base URL of the osprey UI; alerts link to {ui_base_url}/#/anomalies/{id}.
   std::string ui_base_url = "http://localhost:8080";
+  // Notify when the detector's query has returned no rows at all for this
+  // many consecutive intervals (a feed outage; "no data", never a dip), and
+  // again when rows return. 0 (default) turns it off; at most 100000.
+  int64_t no_data_after = 0;
   // Delivery attempts before a message is dead-lettered. Default 8, 1-100.
   int64_t max_attempts = 8;
   // Seconds one delivery (HTTP request or command) may take; the connect

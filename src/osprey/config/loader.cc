@@ -552,7 +552,7 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
   if (items.empty()) return r.Error(f, "expected at least one measure");
   std::vector<Measure> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation", "sensitivity", "rules"}));
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation", "sensitivity", "rules", "missing"}));
     Measure measure;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the measure's column name"));
     OSPREY_ASSIGN_OR_RETURN(measure.name, r.NonEmptyString(name));
@@ -578,6 +578,16 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
     }
     if (auto v = m.Get("sensitivity")) {
       OSPREY_ASSIGN_OR_RETURN(measure.sensitivity, r.Percent(*v));
+    }
+    if (auto v = m.Get("missing")) {
+      OSPREY_ASSIGN_OR_RETURN(std::string policy, r.String(*v));
+      std::optional<MissingPolicy> parsed = ParseMissingPolicy(policy);
+      if (!parsed) {
+        return r.Error(*v, fmt::format("unknown missing-data policy \"{}\"; expected skip, zero "
+                                       "or previous",
+                                       policy));
+      }
+      measure.missing = *parsed;
     }
     RulesRead read;
     if (auto v = m.Get("rules")) {
@@ -626,7 +636,7 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
                                "measures", "dimensions", "description", "min_duration",
                                "cooldown", "renotify_margin", "send_resolved", "signing_key_env",
                                "signing_key_file", "routing_key_env", "routing_key_file",
-                               "ui_base_url", "max_attempts", "timeout"}));
+                               "ui_base_url", "max_attempts", "timeout", "no_data_after"}));
     Alert alert;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a name for the alert"));
     OSPREY_ASSIGN_OR_RETURN(alert.name, r.NonEmptyString(name));
@@ -713,6 +723,13 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
       if (alert.max_attempts < 1 || alert.max_attempts > 100) {
         return r.Error(*v, fmt::format("expected a number of attempts from 1 to 100, got {}",
                                        alert.max_attempts));
+      }
+    }
+    if (auto v = m.Get("no_data_after")) {
+      OSPREY_ASSIGN_OR_RETURN(alert.no_data_after, r.Integer(*v));
+      if (alert.no_data_after < 0 || alert.no_data_after > 100000) {
+        return r.Error(*v, fmt::format("expected a number of intervals from 0 (off) to 100000, got {}",
+                                       alert.no_data_after));
       }
     }
     if (auto v = m.Get("timeout")) {
@@ -1550,6 +1567,9 @@ std::string DetectorToYaml(const Detector& d) {
       out << YAML::Key << "rules" << YAML::Value;
       EmitRules(out, m.rules);
     }
+    if (m.missing != MissingPolicy::kSkip) {
+      out << YAML::Key << "missing" << YAML::Value << std::string(MissingPolicyName(m.missing));
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -1618,6 +1638,9 @@ std::string DetectorToYaml(const Detector& d) {
       EmitString(out, a.ui_base_url);
       out << YAML::Key << "max_attempts" << YAML::Value << fmt::format("{}", a.max_attempts);
       out << YAML::Key << "timeout" << YAML::Value << fmt::format("{}", a.timeout_seconds);
+      if (a.no_data_after > 0) {
+        out << YAML::Key << "no_data_after" << YAML::Value << fmt::format("{}", a.no_data_after);
+      }
       if (!a.measures.empty()) {
         out << YAML::Key << "measures" << YAML::Value;
         EmitStringList(out, a.measures);

@@ -272,6 +272,37 @@ Score SeasonalMedianModel::Observe(const Observation& obs) {
   return s;
 }
 
+int64_t SeasonalMedianModel::NeededPeriods() const {
+  // Daily errors start after kMinHistory periods, weekly ones once
+  // kMinWeeks weeks back exist too; each needs kMinHistory errors.
+  return std::max<int64_t>(kMinHistory, kMinWeeks * static_cast<int64_t>(week_lag_)) + kMinHistory;
+}
+
+WarmupStatus SeasonalMedianModel::Warmup() const {
+  const int64_t needed = NeededPeriods();
+  const int64_t weekly_from = needed - kMinHistory;  // periods before weekly errors start
+  const int64_t r = static_cast<int64_t>(rows_);
+  WarmupStatus w;
+  w.needed = needed * static_cast<int64_t>(slots_);
+  for (size_t slot = 0; slot < slots_; ++slot) {
+    int64_t progress = 0;
+    if (err_n_[1][slot] > 0) {
+      progress = weekly_from + err_n_[1][slot];
+    } else if (err_n_[0][slot] > 0) {
+      progress = std::min<int64_t>(kMinHistory + err_n_[0][slot], weekly_from);
+    } else if (last_period_ != INT64_MIN) {
+      // Values of the slot in the table, up to the kMinHistory that start errors.
+      for (int64_t k = 0; k < kHistoryDays && k < r; ++k) {
+        const int64_t q = last_period_ - k;
+        if (table_[static_cast<size_t>(((q % r) + r) % r) * slots_ + slot] != kMissing) ++progress;
+      }
+      progress = std::min<int64_t>(progress, kMinHistory);
+    }
+    w.seen += std::min(progress, needed);
+  }
+  return w;
+}
+
 std::string SeasonalMedianModel::SaveState() const {
   std::string out;
   out.reserve(24 + table_.size() * 2 + slots_ * 10);

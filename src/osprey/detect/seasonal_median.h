@@ -46,6 +46,13 @@ class SeasonalMedianModel final : public Model {
 
   Score Observe(const Observation& obs) override;
   std::string SaveState() const override;
+  // In intervals: a slot scores once both predictors have kMinHistory errors,
+  // i.e. after NeededPeriods() periods (28 days for PT1M..P1D, 14 weeks for
+  // P1W); `needed` is that many periods of every slot, `seen` sums each
+  // slot's progress towards it, so a series with gaps warms up later.
+  WarmupStatus Warmup() const override;
+  // Periods (days, or intervals above a day) of one slot before it scores.
+  int64_t NeededPeriods() const;
 
  private:
   explicit SeasonalMedianModel(const ModelOptions& options);

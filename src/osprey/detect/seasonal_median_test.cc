@@ -56,6 +56,39 @@ TEST(SeasonalMedianTest, WarmsUpThenFlagsSpikeButNotNoise) {
   EXPECT_LE(flagged_normal, 2);
 }
 
+TEST(SeasonalMedianTest, WarmupCountsTowardsTheFirstReadyScore) {
+  auto model = *SeasonalMedianModel::Create(Opts(3600));
+  EXPECT_EQ(model->Warmup().seen, 0);
+  EXPECT_EQ(model->Warmup().needed, 28 * 24);
+  auto series = DailySeries(24 * 30, 11);
+  int64_t last_seen = 0;
+  for (int h = 0; h < static_cast<int>(series.size()); ++h) {
+    const WarmupStatus before = model->Warmup();
+    Score s = model->Observe(Obs(h, series[h]));
+    // Warm-up says ready exactly when scores are: every hour of the day is
+    // scored from day 28 on, and only then.
+    EXPECT_EQ(before.ready(), s.ready) << h;
+    const WarmupStatus after = model->Warmup();
+    EXPECT_GE(after.seen, last_seen) << "progress never goes back on full data";
+    last_seen = after.seen;
+    if (h == 10 * 24 - 1) {
+      EXPECT_EQ(after.seen, 10 * 24);
+    }
+    if (h == 20 * 24 - 1) {
+      EXPECT_EQ(after.seen, 20 * 24);
+    }
+  }
+  EXPECT_TRUE(model->Warmup().ready());
+  EXPECT_EQ(model->Warmup().seen, 28 * 24);
+  // Restored models report the same progress.
+  auto restored = *SeasonalMedianModel::Restore(Opts(3600), model->SaveState());
+  EXPECT_EQ(restored->Warmup().seen, model->Warmup().seen);
+  // Longer intervals: a daily series needs 28 days, a weekly one 14 weeks.
+  EXPECT_EQ((*SeasonalMedianModel::Create(Opts(86400)))->Warmup().needed, 28);
+  EXPECT_EQ((*SeasonalMedianModel::Create(Opts(7 * 86400)))->Warmup().needed, 14);
+  EXPECT_EQ((*SeasonalMedianModel::Create(Opts(60)))->Warmup().needed, 28 * 1440);
+}
+
 TEST(SeasonalMedianTest, SaveRestoreGivesBitIdenticalScores) {
   auto series = DailySeries(24 * 40, 11);
   auto a = *SeasonalMedianModel::Create(Opts(3600));

@@ -73,7 +73,7 @@ std::string CellText(const Cell& c) {
 
 std::optional<double> Aggregate::Value(config::Aggregation a) const {
   switch (a) {
-    case config::Aggregation::kSum: return sum;
+    case config::Aggregation::kSum: return count > 0 ? std::optional<double>(sum) : std::nullopt;
     case config::Aggregation::kCount: return count;
     case config::Aggregation::kAvg: return count > 0 ? std::optional<double>(sum / count) : std::nullopt;
     case config::Aggregation::kMin: return count > 0 ? std::optional<double>(min) : std::nullopt;

@@ -43,8 +43,9 @@ struct Aggregate {
     if (o.min < min) min = o.min;
     if (o.max > max) max = o.max;
   }
-  // The measure's value; nullopt when no row had a value (except COUNT and
-  // SUM, which are 0 then).
+  // The measure's value; nullopt when no row had a value (except COUNT,
+  // which counts them: 0 then). A missing value is not a zero: what a series
+  // without a value becomes is the measure's `missing` policy (app/pipeline).
   std::optional<double> Value(config::Aggregation a) const;
 };
 

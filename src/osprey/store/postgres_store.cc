@@ -180,6 +180,13 @@ create table snapshot_times(
     R"sql(
 alter table detectors add column origin text not null default '';
 )sql",
+    // 7: no-data alerts: outbox messages about a detector's feed, with no group.
+    R"sql(
+alter table alert_outbox alter column group_id drop not null;
+alter table alert_outbox drop constraint alert_outbox_kind_check;
+alter table alert_outbox add constraint alert_outbox_kind_check
+  check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve'));
+)sql",
 };
 
 // Parameter type OIDs (pg_type.h is a server header).
@@ -552,6 +559,17 @@ class PostgresStore final : public Store {
               .Add(q.rows_filtered).Add(q.series_seen).Add(q.series_missing).Add(q.details)));
     }
     for (const OutboxRecord& o : c.outbox) {
+      if (IsNoDataKind(o.kind)) {
+        const std::string key = fmt::format("nodata.{}.{}.{}{}", c.detector_id, o.alert, o.incident_ts,
+                                            o.kind == "no_data_resolve" ? ".resolved" : "");
+        OSPREY_RETURN_IF_ERROR(Exec(
+            "insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+            "severity, idempotency_key, next_attempt_at, created_at) "
+            "values ($1, $2, $3, $4, null, $5, $6, $7, $8, $9) on conflict do nothing",
+            Params().Add(c.detector_id).Add(o.alert).Add(o.kind).Add(o.measure).Add(o.incident_ts)
+                .Add(o.severity).Add(key).Add(o.next_attempt_at).Add(o.created_at)));
+        continue;
+      }
       OSPREY_ASSIGN_OR_RETURN(
           Rows found, Run("select id from anomaly_groups where detector_id = $1 and measure = $2 "
                           "and ts = $3",
@@ -828,11 +846,12 @@ class PostgresStore final : public Store {
 
   Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) override {
     const std::string sql = fmt::format(
-        "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, g.ts, o.group_id, "
+        "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, "
+        "coalesce(g.ts, o.incident_ts), coalesce(o.group_id, 0), "
         "o.incident_ts, o.severity, o.idempotency_key, o.status, o.attempts, "
         "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
         "from alert_outbox o join detectors d on d.id = o.detector_id "
-        "join anomaly_groups g on g.id = o.group_id "
+        "left join anomaly_groups g on g.id = o.group_id "
         "where ($1::text is null or d.name = $1) and ($2::text is null or o.status = $2) "
         "order by o.id {} limit $3 offset $4",
         q.newest_first ? "desc" : "asc");

@@ -170,6 +170,32 @@ create table snapshot_times(
     R"sql(
 alter table detectors add column origin text not null default '';
 )sql",
+    // 7: no-data alerts: outbox messages about a detector's feed, with no
+    // group (SQLite cannot relax a column or check constraint in place).
+    R"sql(
+create table alert_outbox_v7(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  alert text not null,
+  kind text not null check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve')),
+  measure text not null,
+  group_id integer references anomaly_groups(id) on delete cascade,
+  incident_ts integer not null,
+  severity real not null,
+  idempotency_key text not null unique,
+  status text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
+  attempts integer not null default 0,
+  next_attempt_at integer not null default 0,
+  last_error text not null default '',
+  created_at integer not null,
+  delivered_at integer);
+insert into alert_outbox_v7 select id, detector_id, alert, kind, measure, group_id, incident_ts,
+  severity, idempotency_key, status, attempts, next_attempt_at, last_error, created_at,
+  delivered_at from alert_outbox;
+drop table alert_outbox;
+alter table alert_outbox_v7 rename to alert_outbox;
+create index alert_outbox_by_status on alert_outbox(status, id);
+)sql",
 };
 
 class Stmt {
@@ -542,6 +568,16 @@ class SqliteStore final : public Store {
                "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const OutboxRecord& o : c.outbox) {
+        if (IsNoDataKind(o.kind)) {
+          const std::string key = fmt::format("nodata.{}.{}.{}{}", c.detector_id, o.alert, o.incident_ts,
+                                              o.kind == "no_data_resolve" ? ".resolved" : "");
+          ins.Bind(1, c.detector_id).Bind(2, o.alert).Bind(3, o.kind).Bind(4, o.measure)
+              .Bind(5, std::optional<double>()).Bind(6, o.incident_ts).Bind(7, o.severity).Bind(8, key)
+              .Bind(9, o.next_attempt_at).Bind(10, o.created_at);
+          OSPREY_RETURN_IF_ERROR(ins.Run());
+          ins.Reset();
+          continue;
+        }
         find.Bind(1, c.detector_id).Bind(2, o.measure).Bind(3, o.group_ts);
         Status st;
         const bool found = find.Step(&st);
@@ -878,11 +914,12 @@ class SqliteStore final : public Store {
 
   Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) override {
     Stmt s(db_, fmt::format(
-                    "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, g.ts, o.group_id, "
+                    "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, "
+                    "coalesce(g.ts, o.incident_ts), coalesce(o.group_id, 0), "
                     "o.incident_ts, o.severity, o.idempotency_key, o.status, o.attempts, "
                     "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
                     "from alert_outbox o join detectors d on d.id = o.detector_id "
-                    "join anomaly_groups g on g.id = o.group_id "
+                    "left join anomaly_groups g on g.id = o.group_id "
                     "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2) "
                     "order by o.id {} limit ?3 offset ?4",
                     q.newest_first ? "desc" : "asc"));

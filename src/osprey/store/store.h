@@ -117,7 +117,13 @@ struct OutboxRecord {
   int64_t detector_id = 0;
   std::string detector;  // name, filled on reads
   std::string alert;     // the alert rule's name
-  std::string kind;      // trigger | update | resolve
+  // trigger | update | resolve, or no_data | no_data_resolve: the detector's
+  // query returned no rows for the alert's no_data_after intervals since
+  // incident_ts, and rows are back. A no-data message has no group (group_id
+  // 0, group_ts its interval on the way in, incident_ts on reads) and no
+  // measure; its idempotency key is "nodata.{detector_id}.{alert}.{incident_ts}"
+  // plus ".resolved" for the resolve.
+  std::string kind;
   std::string measure;
   // The group the message is about, named by (detector, measure, group_ts) on
   // the way in; the store resolves and fills group_id (it may be a group of
@@ -176,6 +182,10 @@ struct SnapshotRecord {
   std::map<int64_t, std::string> model_states;  // series id -> state
   std::vector<AlertStateRecord> alert_states;
 };
+
+inline bool IsNoDataKind(std::string_view kind) {
+  return kind == "no_data" || kind == "no_data_resolve";
+}
 
 // The scheduler's view of one detector (osprey status).
 struct DetectorStatusRecord {

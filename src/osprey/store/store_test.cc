@@ -5,6 +5,7 @@
 // fresh database; it skips when the server binaries are not installed.
 #include "osprey/store/store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -268,6 +269,52 @@ TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   bad.outbox.push_back(o);
   EXPECT_FALSE(store_->CommitChunk(bad).ok());
   EXPECT_EQ(*store_->GetWatermark(d), 10800);
+}
+
+TEST_P(StoreTest, NoDataMessagesNeedNoGroupAndAreQueuedOnce) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ChunkResult c;
+  c.detector_id = d;
+  c.first_ts = 7200;
+  c.next_watermark = 7200 + 3 * 3600;
+  for (int64_t ts = 7200; ts < c.next_watermark; ts += 3600) {
+    c.points.push_back({s, ts, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+    c.quality.push_back({ts, 0, 0, 0, 0, 1, R"({"no_data":true})"});
+  }
+  OutboxRecord o;
+  o.alert = "feed";
+  o.kind = "no_data";
+  o.group_ts = 7200 + 2 * 3600;
+  o.incident_ts = 7200;
+  o.created_at = 7200 + 3 * 3600;
+  c.outbox.push_back(o);
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  ASSERT_TRUE(store_->CommitChunk(c).ok());  // a re-run queues nothing twice
+  auto points = *store_->ListPoints(s, 0, 1 << 30);
+  ASSERT_EQ(points.size(), 3u);
+  for (const auto& p : points) EXPECT_FALSE(p.value.has_value()) << "a missing value is stored as NULL";
+  ChunkResult back;
+  back.detector_id = d;
+  back.first_ts = c.next_watermark;
+  back.next_watermark = back.first_ts + 3600;
+  o.kind = "no_data_resolve";
+  o.group_ts = back.first_ts;
+  o.created_at = back.next_watermark;
+  back.outbox.push_back(o);
+  ASSERT_TRUE(store_->CommitChunk(back).ok());
+  auto rows = *store_->ListOutbox({});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].kind, "no_data");
+  EXPECT_EQ(rows[0].group_id, 0);
+  EXPECT_EQ(rows[0].incident_ts, 7200);
+  EXPECT_EQ(rows[0].idempotency_key, fmt::format("nodata.{}.feed.7200", d));
+  EXPECT_EQ(rows[1].kind, "no_data_resolve");
+  EXPECT_EQ(rows[1].idempotency_key, fmt::format("nodata.{}.feed.7200.resolved", d));
+  EXPECT_EQ(*store_->CountOutbox({}), 2);
+  rows[0].status = "delivered";
+  ASSERT_TRUE(store_->UpdateOutbox(rows[0]).ok());
+  EXPECT_EQ(store_->Totals()->alerts_delivered, 1);
 }
 
 TEST_P(StoreTest, RerunKeepsGroupIdsSoNoAlertIsQueuedTwice) {
