@@ -4,7 +4,8 @@
 //   nab_score --nab DIR --results DIR --detector NAME   score NAB-layout outputs
 //   nab_score --nab DIR --osprey [--out DIR]            run osprey, then score
 //   ... --osprey --set NAME=VALUE ...                   experiment: override one
-//       stream, novelty or art_* option (not the published configuration)
+//       stream, novelty or art_* option, or the engine (engine=0 novelty,
+//       engine=1 ART); not the published configuration
 //
 // Prints, per profile, the score at the stored threshold (when the detector
 // has one in config/thresholds.json) and at the optimised threshold.
@@ -21,7 +22,7 @@
 namespace {
 
 // Applies "name=value" to the stream options; false if the name is unknown.
-bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
+bool SetOption(osprey::stream::StreamOptions& o, const std::string& kv) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos) return false;
   std::string k = kv.substr(0, eq);
@@ -43,7 +44,7 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "ensemble_art_weight") o.ensemble_art_weight = v;
   else if (k == "ensemble_confirm_rows") o.ensemble_confirm_rows = static_cast<int64_t>(v);
   else if (k == "ensemble_confirm_level") o.ensemble_confirm_level = v;
-  else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
+  else if (k == "engine") o.engine = static_cast<osprey::stream::Engine>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);
   else if (k == "table_bits") n.table_bits = static_cast<int>(v);
@@ -124,7 +125,7 @@ int Fail(const osprey::Status& s) {
 int main(int argc, char** argv) {
   std::string nab_dir = "../shared/benchmarks/nab", results, detector, out_dir;
   bool run_osprey = false;
-  osprey::detect::StreamOptions options = osprey::nab::NabStreamOptions();
+  osprey::stream::StreamOptions options = osprey::nab::NabStreamOptions();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };

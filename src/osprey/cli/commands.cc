@@ -21,9 +21,9 @@
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
-#include "osprey/detect/stream.h"
 #include "osprey/store/csv_export.h"
 #include "osprey/store/store.h"
+#include "osprey/stream/stream.h"
 
 namespace osprey::cli {
 namespace {
@@ -349,7 +349,7 @@ int RunScore(const Args& args) {
   }
   std::string ts_col = args.GetOr("timestamp", "timestamp");
   std::string value_col = args.GetOr("value", "value");
-  detect::StreamOptions options = detect::DefaultStreamOptions();
+  stream::StreamOptions options = stream::DefaultStreamOptions();
   if (auto f = args.Get("frequency")) {
     auto d = Duration::Parse(*f);
     if (!d.ok()) {
@@ -389,7 +389,7 @@ int RunScore(const Args& args) {
     return Fail(InvalidArgument(fmt::format("{}:1: no column '{}' in the header", *csv, tc < 0 ? ts_col : value_col)));
   }
   std::vector<std::vector<std::string>> records;
-  std::vector<detect::StreamRow> rows;
+  std::vector<stream::StreamRow> rows;
   while (true) {
     auto more = reader.Next(fields);
     if (!more.ok()) return Fail(more.status());
@@ -411,7 +411,7 @@ int RunScore(const Args& args) {
       return Fail(InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a timestamp{}", *csv, reader.line(),
                                               ts_col, t, args.Has("format") ? "" : " (give --format)")));
     }
-    detect::StreamRow row{ToUnixSeconds(*when), std::nullopt};
+    stream::StreamRow row{ToUnixSeconds(*when), std::nullopt};
     const std::string& v = fields[static_cast<size_t>(vc)];
     if (!v.empty()) {
       char* end = nullptr;
@@ -425,7 +425,7 @@ int RunScore(const Args& args) {
     rows.push_back(row);
     records.push_back(fields);
   }
-  auto scores = detect::ScoreStream(rows, options);
+  auto scores = stream::ScoreStream(rows, options);
   if (!scores.ok()) return Fail(scores.status());
   std::ofstream file;
   std::ostream* out = &std::cout;
