@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab rca-bench pg-bench export-bench bench check format clean asan api-bench fuzz
+.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench bench check format clean asan api-bench fuzz
 
 all: build
 
@@ -83,3 +83,8 @@ clean:
 # osprey's detector on the NAB corpus: the three profile scores.
 nab: build
 	@$(BUILD)/bench/nab_score --nab ../shared/benchmarks/nab --osprey
+
+# The same run, plus NAB by 2-fold cross-validation: the threshold chosen on
+# half the files (alternate files sorted by path), scored on the other half.
+nab-cv: build
+	@$(BUILD)/bench/nab_score --nab ../shared/benchmarks/nab --osprey --cv 2

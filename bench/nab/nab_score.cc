@@ -6,11 +6,17 @@
 //   ... --osprey --set NAME=VALUE ...                   experiment: override one
 //       stream, novelty or art_* option, or the engine (engine=0 novelty,
 //       engine=1 ART); not the published configuration
+//   ... --cv K                                          also cross-validate
 //
 // Prints, per profile, the score at the stored threshold (when the detector
-// has one in config/thresholds.json) and at the optimised threshold.
+// has one in config/thresholds.json) and at the optimised threshold. NAB
+// optimises that threshold on the files it scores; --cv K adds a row "cvK":
+// the files (sorted by path) are dealt to K folds in turn, each fold is
+// scored at the threshold optimised on the other folds, and the held-out
+// folds are normalised together (null and perfect detectors over all files).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -125,6 +131,7 @@ int Fail(const osprey::Status& s) {
 int main(int argc, char** argv) {
   std::string nab_dir = "../shared/benchmarks/nab", results, detector, out_dir;
   bool run_osprey = false;
+  int cv = 0;
   osprey::stream::StreamOptions options = osprey::nab::NabStreamOptions();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -134,11 +141,12 @@ int main(int argc, char** argv) {
     else if (a == "--detector") detector = next();
     else if (a == "--out") out_dir = next();
     else if (a == "--osprey") run_osprey = true;
+    else if (a == "--cv" && i + 1 < argc && std::atoi(argv[i + 1]) >= 2) cv = std::atoi(argv[++i]);
     else if (a == "--set" && i + 1 < argc && SetOption(options, argv[i + 1])) ++i;
     else {
       std::fprintf(stderr,
                    "usage: nab_score --nab DIR (--results DIR --detector NAME | --osprey "
-                   "[--out DIR] [--set NAME=VALUE]...)\n");
+                   "[--out DIR] [--set NAME=VALUE]...) [--cv K (>= 2)]\n");
       return 2;
     }
   }
@@ -175,6 +183,19 @@ int main(int argc, char** argv) {
     std::printf("%-20s %-10s %10.6f %10.2f %6lld %6lld %7lld\n", p.name.c_str(), "optimised",
                 r.threshold, r.normalised, static_cast<long long>(r.tp),
                 static_cast<long long>(r.fn), static_cast<long long>(r.fp));
+    if (cv > 0) {
+      auto c = osprey::nab::CrossValidate(osprey::nab::SplitFolds(*labels, cv), scores, p);
+      if (!c.ok()) return Fail(c.status());
+      std::string thresholds;
+      for (const auto& f : c->folds) {
+        thresholds += (thresholds.empty() ? "" : " ") + std::to_string(f.threshold).substr(0, 8);
+      }
+      const std::string mode = "cv" + std::to_string(cv);
+      std::printf("%-20s %-10s %10s %10.2f %6lld %6lld %7lld  fold thresholds %s\n", p.name.c_str(),
+                  mode.c_str(), "per fold", c->held_out.normalised,
+                  static_cast<long long>(c->held_out.tp), static_cast<long long>(c->held_out.fn),
+                  static_cast<long long>(c->held_out.fp), thresholds.c_str());
+    }
   }
   return 0;
 }
