@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -100,8 +101,8 @@ class Writer {
   void Number(const std::optional<double>& v) {
     buf_ += ',';
     if (!v) return;
-    char digits[32];  // fmt's shortest round-trip form is at most 24 characters
-    buf_.append(digits, fmt::format_to_n(digits, sizeof digits, "{}", *v).out);
+    char digits[32];  // the shortest round-trip form is at most 24 characters
+    buf_.append(digits, std::to_chars(digits, digits + sizeof digits, *v).ptr);
   }
 
  private:

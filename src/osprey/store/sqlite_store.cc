@@ -868,7 +868,8 @@ class SqliteStore final : public Store {
     Status st;
     PointRecord p;
     while (s.Step(&st)) {
-      p = {s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)};
+      // value and severity are not null (the where clause).
+      p = {s.Int(0), s.Int(1), s.Real(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.Real(6)};
       OSPREY_RETURN_IF_ERROR(fn(p));
     }
     return st;
