@@ -10,8 +10,6 @@
 //
 //   pg_read_bench [--rows N]       start a throw-away server (as make pg-bench)
 //   OSPREY_BENCH_DSN=... pg_read_bench --reuse   use a server loaded before
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/measure.h"
 #include "osprey/config/loader.h"
 #include "osprey/connectors/postgres_source.h"
 #include "osprey/ingest/aggregate.h"
@@ -29,15 +28,8 @@ using namespace osprey;
 
 namespace {
 
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-long PeakRssKb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
-}
+using bench::PeakRssKb;
+using bench::Seconds;
 
 // Counts rows on the way to the aggregator, to report rows/s and RSS.
 class Counting : public RowHandler {

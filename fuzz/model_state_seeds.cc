@@ -1,6 +1,7 @@
 // Writes the seed corpus of the model_state fuzz target: the saved state of
-// each model kind after 0, 30 and 400 hourly values of a daily cycle with a
-// spike and a gap, each prefixed with the kind byte the target reads.
+// each model after 0, 30 and 400 hourly values of a daily cycle with a spike
+// and a gap, each prefixed with the byte the target reads (0 the pipeline's
+// default model, 3 the novelty and 4 the ART stream engine).
 //   fuzz_model_state_seeds fuzz/corpus/model_state
 #include <cmath>
 #include <cstdio>
@@ -8,16 +9,18 @@
 #include <string>
 
 #include "osprey/detect/model.h"
+#include "osprey/stream/engine.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
     return 2;
   }
-  for (int kind = 0; kind < 5; ++kind) {
-    osprey::detect::ModelOptions options;
-    options.kind = static_cast<osprey::detect::ModelKind>(kind);
-    auto model = osprey::detect::CreateModel(options);
+  for (int kind : {0, 3, 4}) {
+    osprey::stream::EngineOptions engine;
+    engine.engine = kind == 3 ? osprey::stream::Engine::kNovelty : osprey::stream::Engine::kArt;
+    auto model = kind == 0 ? osprey::detect::CreateModel(osprey::detect::ModelOptions())
+                           : osprey::stream::CreateEngine(engine);
     if (!model.ok()) return 1;
     int64_t t = 1735689600;
     int written = 0;

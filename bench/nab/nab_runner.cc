@@ -4,11 +4,11 @@
 #include <fstream>
 
 #include "osprey/base/time.h"
-#include "osprey/detect/stream.h"
+#include "osprey/stream/stream.h"
 
 namespace osprey::nab {
 
-detect::StreamOptions NabStreamOptions() { return detect::DefaultStreamOptions(); }
+stream::StreamOptions NabStreamOptions() { return stream::DefaultStreamOptions(); }
 
 Result<int64_t> ParseNabTime(std::string_view text) {
   static const Result<TimestampFormat> kFormat = TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
@@ -18,18 +18,18 @@ Result<int64_t> ParseNabTime(std::string_view text) {
 }
 
 Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
-                               const std::string& out_dir, const detect::StreamOptions& options) {
+                               const std::string& out_dir, const stream::StreamOptions& options) {
   CorpusScores out;
   for (const FileLabels& f : labels.files) {
     std::string path = nab_dir + "/data/" + f.key;
     OSPREY_ASSIGN_OR_RETURN(FileScores data, ReadScoresCsv(path, "value"));
-    std::vector<detect::StreamRow> rows;
+    std::vector<stream::StreamRow> rows;
     rows.reserve(data.scores.size());
     for (size_t i = 0; i < data.scores.size(); ++i) {
       OSPREY_ASSIGN_OR_RETURN(int64_t t, ParseNabTime(data.timestamps[i]));
       rows.push_back({t, data.scores[i]});
     }
-    auto scored = detect::ScoreStream(rows, options);
+    auto scored = stream::ScoreStream(rows, options);
     if (!scored.ok()) return scored.status().WithContext(f.key);
     FileScores fs;
     fs.timestamps = std::move(data.timestamps);

@@ -4,12 +4,19 @@
 //   nab_score --nab DIR --results DIR --detector NAME   score NAB-layout outputs
 //   nab_score --nab DIR --osprey [--out DIR]            run osprey, then score
 //   ... --osprey --set NAME=VALUE ...                   experiment: override one
-//       stream, novelty or art_* option (not the published configuration)
+//       stream, novelty or art_* option, or the engine (engine=0 novelty,
+//       engine=1 ART); not the published configuration
+//   ... --cv K                                          also cross-validate
 //
 // Prints, per profile, the score at the stored threshold (when the detector
-// has one in config/thresholds.json) and at the optimised threshold.
+// has one in config/thresholds.json) and at the optimised threshold. NAB
+// optimises that threshold on the files it scores; --cv K adds a row "cvK":
+// the files (sorted by path) are dealt to K folds in turn, each fold is
+// scored at the threshold optimised on the other folds, and the held-out
+// folds are normalised together (null and perfect detectors over all files).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -21,7 +28,7 @@
 namespace {
 
 // Applies "name=value" to the stream options; false if the name is unknown.
-bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
+bool SetOption(osprey::stream::StreamOptions& o, const std::string& kv) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos) return false;
   std::string k = kv.substr(0, eq);
@@ -43,7 +50,7 @@ bool SetOption(osprey::detect::StreamOptions& o, const std::string& kv) {
   else if (k == "ensemble_art_weight") o.ensemble_art_weight = v;
   else if (k == "ensemble_confirm_rows") o.ensemble_confirm_rows = static_cast<int64_t>(v);
   else if (k == "ensemble_confirm_level") o.ensemble_confirm_level = v;
-  else if (k == "kind") o.kind = static_cast<osprey::detect::ModelKind>(static_cast<int>(v));
+  else if (k == "engine") o.engine = static_cast<osprey::stream::Engine>(static_cast<int>(v));
   else if (k == "levels") n.levels = static_cast<int>(v);
   else if (k == "max_context") n.max_context = static_cast<int>(v);
   else if (k == "table_bits") n.table_bits = static_cast<int>(v);
@@ -124,7 +131,8 @@ int Fail(const osprey::Status& s) {
 int main(int argc, char** argv) {
   std::string nab_dir = "../shared/benchmarks/nab", results, detector, out_dir;
   bool run_osprey = false;
-  osprey::detect::StreamOptions options = osprey::nab::NabStreamOptions();
+  int cv = 0;
+  osprey::stream::StreamOptions options = osprey::nab::NabStreamOptions();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -133,11 +141,12 @@ int main(int argc, char** argv) {
     else if (a == "--detector") detector = next();
     else if (a == "--out") out_dir = next();
     else if (a == "--osprey") run_osprey = true;
+    else if (a == "--cv" && i + 1 < argc && std::atoi(argv[i + 1]) >= 2) cv = std::atoi(argv[++i]);
     else if (a == "--set" && i + 1 < argc && SetOption(options, argv[i + 1])) ++i;
     else {
       std::fprintf(stderr,
                    "usage: nab_score --nab DIR (--results DIR --detector NAME | --osprey "
-                   "[--out DIR] [--set NAME=VALUE]...)\n");
+                   "[--out DIR] [--set NAME=VALUE]...) [--cv K (>= 2)]\n");
       return 2;
     }
   }
@@ -174,6 +183,19 @@ int main(int argc, char** argv) {
     std::printf("%-20s %-10s %10.6f %10.2f %6lld %6lld %7lld\n", p.name.c_str(), "optimised",
                 r.threshold, r.normalised, static_cast<long long>(r.tp),
                 static_cast<long long>(r.fn), static_cast<long long>(r.fp));
+    if (cv > 0) {
+      auto c = osprey::nab::CrossValidate(osprey::nab::SplitFolds(*labels, cv), scores, p);
+      if (!c.ok()) return Fail(c.status());
+      std::string thresholds;
+      for (const auto& f : c->folds) {
+        thresholds += (thresholds.empty() ? "" : " ") + std::to_string(f.threshold).substr(0, 8);
+      }
+      const std::string mode = "cv" + std::to_string(cv);
+      std::printf("%-20s %-10s %10s %10.2f %6lld %6lld %7lld  fold thresholds %s\n", p.name.c_str(),
+                  mode.c_str(), "per fold", c->held_out.normalised,
+                  static_cast<long long>(c->held_out.tp), static_cast<long long>(c->held_out.fn),
+                  static_cast<long long>(c->held_out.fp), thresholds.c_str());
+    }
   }
   return 0;
 }

@@ -206,9 +206,9 @@ ProfileResult Sweep::Finish(double threshold, double fp_sum, const std::vector<d
   }
   r.fp = fp_rows;
   double w = static_cast<double>(windows_);
-  double null_score = -profile_.fn_weight * w;
-  double perfect = profile_.tp_weight * w;
-  r.normalised = 100.0 * (r.raw - null_score) / (perfect - null_score);
+  r.null_raw = -profile_.fn_weight * w;
+  r.perfect_raw = profile_.tp_weight * w;
+  r.normalised = 100.0 * (r.raw - r.null_raw) / (r.perfect_raw - r.null_raw);
   return r;
 }
 
@@ -260,6 +260,43 @@ ProfileResult Sweep::Optimise() const {
     }
   }
   return ScoreAt(best_threshold);
+}
+
+std::vector<Fold> SplitFolds(const Labels& labels, int k) {
+  std::vector<Fold> folds(static_cast<size_t>(std::max(k, 1)));
+  std::vector<FileLabels> files = labels.files;
+  std::sort(files.begin(), files.end(),
+            [](const FileLabels& a, const FileLabels& b) { return a.key < b.key; });
+  for (size_t i = 0; i < files.size(); ++i) {
+    for (size_t f = 0; f < folds.size(); ++f) {
+      Labels& to = i % folds.size() == f ? folds[f].test : folds[f].train;
+      to.files.push_back(files[i]);
+      to.window_count += files[i].windows.size();
+    }
+  }
+  return folds;
+}
+
+Result<CrossValidation> CrossValidate(const std::vector<Fold>& folds, const CorpusScores& scores,
+                                      const Profile& profile) {
+  CrossValidation cv;
+  ProfileResult& all = cv.held_out;
+  for (const Fold& f : folds) {
+    OSPREY_ASSIGN_OR_RETURN(Sweep train, Sweep::Build(f.train, scores, profile));
+    OSPREY_ASSIGN_OR_RETURN(Sweep test, Sweep::Build(f.test, scores, profile));
+    const ProfileResult r = test.ScoreAt(train.Optimise().threshold);
+    all.raw += r.raw;
+    all.null_raw += r.null_raw;
+    all.perfect_raw += r.perfect_raw;
+    all.tp += r.tp;
+    all.fp += r.fp;
+    all.fn += r.fn;
+    cv.folds.push_back(r);
+  }
+  all.normalised = all.perfect_raw > all.null_raw
+                       ? 100.0 * (all.raw - all.null_raw) / (all.perfect_raw - all.null_raw)
+                       : 0.0;
+  return cv;
 }
 
 }  // namespace osprey::nab

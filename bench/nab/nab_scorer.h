@@ -50,6 +50,9 @@ struct ProfileResult {
   double raw = 0;         // un-normalised score
   double normalised = 0;  // 100 * (raw - null) / (perfect - null)
   int64_t tp = 0, fp = 0, fn = 0;  // detected windows, FP rows, missed windows
+  // The raw scores of the null detector (no detections) and of the perfect
+  // one (each window's first row) on the same files.
+  double null_raw = 0, perfect_raw = 0;
 };
 
 double ScaledSigmoid(double y);
@@ -94,5 +97,31 @@ class Sweep {
   std::vector<Row> rows_;  // scored rows of all files
   size_t windows_ = 0;
 };
+
+// Cross-validation of the threshold: for each fold, the threshold is the one
+// Sweep::Optimise picks on `train` and the files of `test` are scored with
+// it. Nothing else is chosen per fold.
+struct Fold {
+  Labels train;
+  Labels test;
+};
+
+// k folds of the corpus: the files, sorted by key, are dealt to the folds in
+// turn, so each category (the key's folder) with at least k files is in every
+// fold. Fold i tests its own files and trains on all the others.
+std::vector<Fold> SplitFolds(const Labels& labels, int k);
+
+struct CrossValidation {
+  // The held-out folds together: raw is the sum of the per-fold raw scores
+  // (a per-file sum, as over the whole corpus), normalised with the null and
+  // perfect detectors over the same files; tp/fp/fn are summed. threshold is
+  // unset (0): each fold has its own.
+  ProfileResult held_out;
+  std::vector<ProfileResult> folds;  // per fold: its threshold and its test files' score
+};
+
+// Fails as Sweep::Build does when a file has no scores.
+Result<CrossValidation> CrossValidate(const std::vector<Fold>& folds, const CorpusScores& scores,
+                                      const Profile& profile);
 
 }  // namespace osprey::nab

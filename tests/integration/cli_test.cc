@@ -91,6 +91,34 @@ TEST_F(CliTest, DemoThenBacktestThenList) {
   ASSERT_EQ(table.code, 0);
   EXPECT_NE(table.out.find("severity"), std::string::npos);
 
+  // The bulk export: every scored point at least this severe, as CSV.
+  const std::string csv = Dir() + "/export.csv";
+  Ran exported = Osprey("anomalies export --csv --min-severity 50 -o " + csv + " --state " + state);
+  ASSERT_EQ(exported.code, 0) << exported.out;
+  std::ifstream in(csv);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line, "timestamp,platform,marketplace,measure,value,expected,lower,upper,severity\r");
+  int rows = 0, rollups = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    ASSERT_EQ(std::count(line.begin(), line.end(), ','), 8) << line;
+    EXPECT_GE(std::stod(line.substr(line.rfind(',') + 1)), 50.0) << line;
+    if (line.find(",,") != std::string::npos) ++rollups;  // an empty dimension cell
+  }
+  EXPECT_GT(rows, 0);
+  EXPECT_GT(rollups, 0);
+  EXPECT_NE(exported.out.find(std::to_string(rows) + " rows written"), std::string::npos) << exported.out;
+  Ran leaves = Osprey("anomalies export --csv --leaves-only --min-severity 50 --state " + state);
+  ASSERT_EQ(leaves.code, 0);
+  EXPECT_EQ(std::count(leaves.out.begin(), leaves.out.end(), '\n'), 1 + rows - rollups);
+  EXPECT_EQ(Osprey("anomalies export --state " + state).code, 2);  // --csv is required
+  EXPECT_EQ(Osprey("anomalies export --csv --min-severity high --state " + state).code, 2);
+  EXPECT_EQ(Osprey("anomalies export --csv --detector nope --state " + state).code, 1);
+  Ran group_help = Osprey("help anomalies");
+  EXPECT_EQ(group_help.code, 0);
+  EXPECT_NE(group_help.out.find("anomalies export"), std::string::npos) << group_help.out;
+
   Ran show = Osprey("anomalies show 1 --state " + state);
   EXPECT_EQ(show.code, 0) << show.out;
   EXPECT_NE(show.out.find("Anomalies ("), std::string::npos) << show.out;

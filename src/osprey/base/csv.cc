@@ -56,4 +56,18 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
   }
 }
 
+void AppendCsvField(std::string_view field, std::string& out, CsvOptions options) {
+  if (field.find_first_of(std::string{options.delimiter, options.quote, '\r', '\n'}) ==
+      std::string_view::npos) {
+    out.append(field);
+    return;
+  }
+  out += options.quote;
+  for (char c : field) {
+    if (c == options.quote) out += c;
+    out += c;
+  }
+  out += options.quote;
+}
+
 }  // namespace osprey

@@ -1,12 +1,14 @@
-// CSV reading (RFC 4180): quoted fields, doubled quotes inside them, CRLF or
-// LF line ends, a configurable delimiter and quote character. One reader for
-// every CSV osprey reads: `osprey score --csv`, CSV sources, benchmarks.
-// Not thread-safe; one reader per stream.
+// CSV reading and writing (RFC 4180): quoted fields, doubled quotes inside
+// them, CRLF or LF line ends, a configurable delimiter and quote character.
+// One reader for every CSV osprey reads (`osprey score --csv`, CSV sources,
+// benchmarks) and one field writer for every CSV it writes. Not thread-safe;
+// one reader per stream.
 #pragma once
 
 #include <cstdint>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "osprey/base/status.h"
@@ -39,5 +41,9 @@ class CsvReader {
   int64_t next_line_ = 1;
   int64_t record_line_ = 0;
 };
+
+// Appends `field` to `out` as one CSV field: as it is, or quoted (with quotes
+// inside doubled) when it holds the delimiter, the quote character, CR or LF.
+void AppendCsvField(std::string_view field, std::string& out, CsvOptions options = {});
 
 }  // namespace osprey

@@ -35,6 +35,23 @@ TEST(CsvTest, CarriageReturnInsideQuotesIsData) {
   EXPECT_EQ(rows[1], (std::vector<std::string>{"x", "y\r"}));
 }
 
+TEST(CsvTest, WrittenFieldsReadBackUnchanged) {
+  const std::vector<std::string> fields = {"plain", "", "x,y", "he said \"hi\"", "multi\nline",
+                                           "cr\rhere", " spaced "};
+  std::string line;
+  for (const std::string& f : fields) {
+    if (!line.empty()) line += ',';
+    AppendCsvField(f, line);
+  }
+  EXPECT_EQ(line.substr(0, 10), "plain,,\"x,");  // only fields that need it are quoted
+  auto rows = ReadAll(line + "\r\n");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], fields);
+  std::string semi;
+  AppendCsvField("a;b", semi, {';', '\''});
+  EXPECT_EQ(semi, "'a;b'");
+}
+
 TEST(CsvTest, UnclosedQuoteNamesTheLine) {
   std::istringstream in("a\n\"open\n");
   CsvReader r(in, "t.csv");

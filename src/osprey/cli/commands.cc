@@ -21,8 +21,9 @@
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
-#include "osprey/detect/stream.h"
+#include "osprey/store/csv_export.h"
 #include "osprey/store/store.h"
+#include "osprey/stream/stream.h"
 
 namespace osprey::cli {
 namespace {
@@ -266,6 +267,44 @@ int RunAnomaliesShow(const Args& args) {
   return kExitOk;
 }
 
+int RunAnomaliesExport(const Args& args) {
+  auto usage = [](const std::string& why) {
+    std::fprintf(stderr, "osprey anomalies export: %s\n", why.c_str());
+    return kExitUsage;
+  };
+  if (!args.Has("csv")) return usage("--csv is required (the only export format)");
+  store::CsvExportOptions o;
+  o.detector = args.Get("detector");
+  o.leaves_only = args.Has("leaves-only");
+  const std::string severity = args.GetOr("min-severity", "0");
+  char* end = nullptr;
+  o.min_severity = std::strtod(severity.c_str(), &end);
+  if (severity.empty() || *end != '\0' || !(o.min_severity >= 0 && o.min_severity <= 100)) {
+    return usage(fmt::format("--min-severity: '{}' is not a number from 0 to 100", severity));
+  }
+  for (const char* name : {"from", "to"}) {
+    auto t = OptionalInstant(args, name, TimeZone::Utc());
+    if (!t.ok()) return usage(t.status().message());
+    if (*t) (std::string(name) == "from" ? o.since : o.until) = ToUnixSeconds(**t);
+  }
+  auto store = store::OpenStore(StatePath(args));
+  if (!store.ok()) return Fail(store.status());
+  std::FILE* out = stdout;
+  const auto path = args.Get("output");
+  if (path) {
+    out = std::fopen(path->c_str(), "wb");
+    if (out == nullptr) return Fail(Unavailable(fmt::format("{}: cannot write", *path)));
+  }
+  auto rows = store::ExportScoredPointsCsv(**store, o, out);
+  if (path && std::fclose(out) != 0 && rows.ok()) {
+    rows = Unavailable(fmt::format("{}: cannot write", *path));
+  }
+  if (!rows.ok()) return Fail(rows.status());
+  if (path) std::fprintf(stderr, "osprey anomalies export: %lld rows written to %s\n",
+                         static_cast<long long>(*rows), path->c_str());
+  return kExitOk;
+}
+
 // ------------------------------------------------------------------ demo
 
 int RunDemoCommand(const Args& args) {
@@ -323,7 +362,7 @@ int RunScore(const Args& args) {
   }
   std::string ts_col = args.GetOr("timestamp", "timestamp");
   std::string value_col = args.GetOr("value", "value");
-  detect::StreamOptions options = detect::DefaultStreamOptions();
+  stream::StreamOptions options = stream::DefaultStreamOptions();
   if (auto f = args.Get("frequency")) {
     auto d = Duration::Parse(*f);
     if (!d.ok()) {
@@ -363,7 +402,7 @@ int RunScore(const Args& args) {
     return Fail(InvalidArgument(fmt::format("{}:1: no column '{}' in the header", *csv, tc < 0 ? ts_col : value_col)));
   }
   std::vector<std::vector<std::string>> records;
-  std::vector<detect::StreamRow> rows;
+  std::vector<stream::StreamRow> rows;
   while (true) {
     auto more = reader.Next(fields);
     if (!more.ok()) return Fail(more.status());
@@ -385,7 +424,7 @@ int RunScore(const Args& args) {
       return Fail(InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a timestamp{}", *csv, reader.line(),
                                               ts_col, t, args.Has("format") ? "" : " (give --format)")));
     }
-    detect::StreamRow row{ToUnixSeconds(*when), std::nullopt};
+    stream::StreamRow row{ToUnixSeconds(*when), std::nullopt};
     const std::string& v = fields[static_cast<size_t>(vc)];
     if (!v.empty()) {
       char* end = nullptr;
@@ -399,7 +438,7 @@ int RunScore(const Args& args) {
     rows.push_back(row);
     records.push_back(fields);
   }
-  auto scores = detect::ScoreStream(rows, options);
+  auto scores = stream::ScoreStream(rows, options);
   if (!scores.ok()) return Fail(scores.status());
   std::ofstream file;
   std::ostream* out = &std::cout;
@@ -695,6 +734,29 @@ const std::vector<Command>& Commands() {
          kStateOption, kJsonOption},
         0, 0},
        RunAnomaliesList},
+      {{"anomalies export",
+        "Export every scored series-interval as CSV, for analysis and threshold studies.",
+        "osprey anomalies export --csv [--detector NAME] [--from TIME] [--to TIME] "
+        "[--min-severity S] [--leaves-only] [-o FILE]",
+        "One row per scored point with severity >= S (default 0: every scored point): "
+        "timestamp (interval start, ISO-8601 UTC), one column per dimension in the detector's "
+        "order, measure, value, expected, lower, upper, severity. An empty dimension cell means "
+        "the series is a roll-up over that dimension. Missing points and points scored while "
+        "the model warmed up are not rows. Without --detector and with several detectors, a "
+        "detector column comes first and the dimension columns are the union of theirs (empty "
+        "where a detector has no such dimension). Rows come detector by detector, series by "
+        "series, each in time order; memory stays constant however many rows there are. RFC 4180 "
+        "quoting, CRLF line ends.",
+        {{"csv", 0, "", "write CSV (required; the only format)"},
+         {"detector", 0, "NAME", "only this detector"},
+         {"from", 0, "TIME", "intervals starting at or after TIME (UTC unless an offset is given)"},
+         {"to", 0, "TIME", "intervals starting before TIME (UTC unless an offset is given)"},
+         {"min-severity", 0, "S", "only points at least this severe (0-100, default 0)"},
+         {"leaves-only", 0, "", "leave out roll-up series"},
+         {"output", 'o', "FILE", "write here instead of stdout"},
+         kStateOption},
+        0, 0},
+       RunAnomaliesExport},
       {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
         "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
        RunAnomaliesShow},

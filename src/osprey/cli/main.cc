@@ -61,6 +61,20 @@ int main(int argc, char** argv) {
     }
     return c.run(*parsed);
   }
+  // `osprey help WORD` for a group of two-word commands: each of them.
+  if (help && args.size() == 1) {
+    bool any = false;
+    for (const auto& c : Commands()) {
+      if (c.spec.name.rfind(args[0] + " ", 0) != 0) continue;
+      std::printf("%s  %s\n    %s\n", any ? "\n" : "", c.spec.name.c_str(), c.spec.summary.c_str());
+      std::printf("    %s\n", c.spec.usage.c_str());
+      any = true;
+    }
+    if (any) {
+      std::printf("\n'osprey help %s SUBCOMMAND' explains one in full.\n", args[0].c_str());
+      return 0;
+    }
+  }
   // A known first word with a wrong or missing second word.
   for (const auto& c : Commands()) {
     if (c.spec.name.rfind(args[0] + " ", 0) == 0) {

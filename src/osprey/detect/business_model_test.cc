@@ -6,7 +6,6 @@
 #include <functional>
 #include <random>
 
-#include "osprey/detect/seasonal_median.h"
 
 namespace osprey::detect {
 namespace {
@@ -252,11 +251,14 @@ TEST(BusinessModelTest, SaveRestoreContinuesBitIdentically) {
 
 TEST(BusinessModelTest, RefusesOtherStatesClearly) {
   ModelOptions o;
-  auto median = std::move(SeasonalMedianModel::Create(o)).value();
-  median->Observe(At(0, 1.0));
-  auto r = BusinessModel::Restore(o, median->SaveState());
+  // A state of the earlier seasonal-median default (version byte 4, slot
+  // count, period, ...): refused, so the pipeline retrains the series.
+  std::string median_state("\x04\x18\x00\x00\x00", 5);
+  median_state.append(64, '\0');
+  auto r = BusinessModel::Restore(o, median_state);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("not a business-model state"), std::string::npos);
   auto m = Make();
   m->Observe(At(0, 1.0));
   std::string state = m->SaveState();
@@ -264,6 +266,7 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
   daily.interval_seconds = 86400;
   EXPECT_FALSE(BusinessModel::Restore(daily, state).ok());
   EXPECT_FALSE(BusinessModel::Restore(o, state.substr(0, state.size() - 3)).ok());
+  EXPECT_TRUE(BusinessModel::Restore(o, state).ok());
 }
 
 // Calibration: on clean data, the rate of points at or above a severity is

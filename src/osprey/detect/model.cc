@@ -1,10 +1,6 @@
 #include "osprey/detect/model.h"
 
-#include "osprey/detect/art_model.h"
 #include "osprey/detect/business_model.h"
-#include "osprey/detect/novelty_model.h"
-#include "osprey/detect/robust_model.h"
-#include "osprey/detect/seasonal_median.h"
 
 namespace osprey::detect {
 
@@ -43,20 +39,10 @@ uint32_t EventId(std::string_view name) {
 }
 
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options) {
-  if (options.kind == ModelKind::kRobustSeasonal) return RobustSeasonalModel::Create(options);
-  if (options.kind == ModelKind::kNovelty) return NoveltyModel::Create(options);
-  if (options.kind == ModelKind::kArt) return ArtModel::Create(options);
-  if (options.kind == ModelKind::kSeasonalMedian) return SeasonalMedianModel::Create(options);
   return BusinessModel::Create(options);
 }
 
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state) {
-  if (options.kind == ModelKind::kRobustSeasonal) {
-    return RobustSeasonalModel::Restore(options, state);
-  }
-  if (options.kind == ModelKind::kNovelty) return NoveltyModel::Restore(options, state);
-  if (options.kind == ModelKind::kArt) return ArtModel::Restore(options, state);
-  if (options.kind == ModelKind::kSeasonalMedian) return SeasonalMedianModel::Restore(options, state);
   return BusinessModel::Restore(options, state);
 }
 

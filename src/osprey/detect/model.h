@@ -1,9 +1,11 @@
-// Per-series anomaly models. A Model sees one series one interval at a time:
-// it scores the new value against what it expected, then learns from it, in
-// O(1) time and bounded memory. Models are pure (no IO, no clock, fixed seeds)
-// and deterministic: the same observations give the same scores, and
-// SaveState -> RestoreModel continues with bit-identical scores. A Model is
-// not thread-safe; one series belongs to one thread at a time.
+// Per-series anomaly models: the Model interface, and the factory of the
+// pipeline's models (the stream engines of stream/ implement the same
+// interface). A Model sees one series one interval at a time: it scores the
+// new value against what it expected, then learns from it, in O(1) time and
+// bounded memory. Models are pure (no IO, no clock, fixed seeds) and
+// deterministic: the same observations give the same scores, and SaveState
+// then restoring (RestoreModel) continues with bit-identical scores. A Model
+// is not thread-safe; one series belongs to one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -75,162 +77,17 @@ struct Score {
   Explanation explanation = Explanation::kNone;
 };
 
-// Which engine CreateModel builds. kDefault is the one that scores best on
-// the seed data (today the seasonal median; see bench/nab/LOG.md); the
-// stream/NAB default (DefaultStreamOptions) is kArt.
-// kNovelty is the stream/NAB engine (novelty of recent value patterns plus a
-// windowed likelihood of prediction errors); it is heavier than the others.
-// kArt is the Adaptive Resonance Theory stream engine (after ARTime): fuzzy
-// ART categories of recent downsampled shapes, novelty = a new category.
-enum class ModelKind { kDefault = 0, kSeasonalMedian, kRobustSeasonal, kNovelty, kArt };
-
-// Tuning of the kNovelty engine. The defaults are the one configuration
-// used for the whole NAB corpus; tests and experiments may change them.
-struct NoveltyParams {
-  int levels = 6;            // value quantisation levels over the running range
-  int max_context = 8;       // longest pattern of recent levels that is checked
-  int table_bits = 13;       // 2^bits pattern fingerprints per generation
-  double residual_alpha = 0.5;  // learning rate of the short-term prediction
-  double scale_alpha = 0.01;    // learning rate of the error scale
-  int window = 10;              // short window of the error likelihood
-  double long_alpha = 0.002;    // learning rate of the long-run error statistics
-  double novelty_weight = 1.0;  // weight of the pattern novelty in the output
-  double likelihood_weight = 0.6;  // weight of the error likelihood in the output
-  int warmup = 32;              // values before the first ready score
-  // Values within chomp * range of the running median are quantised as the
-  // median itself, so noise around the usual level forms no new patterns.
-  double chomp = 0.0;
-  double median_rate = 0.01;  // running median step, as a fraction of the range
-  // Weight of the novelty likelihood: the mean novelty of the last `window`
-  // points against its long-run distribution (HTM's likelihood on novelty).
-  double novelty_likelihood_weight = 0.0;
-  // A value beyond the running range by less than edge_margin * range is
-  // quantised as the edge level: noise that creeps past the old extremes
-  // forms no new pattern, a real excursion does.
-  double edge_margin = 0.0;
-  // Calm gate (after ARTime's masking): pattern novelty counts in full only
-  // when no point of the last calm_rows had novelty >= calm_level, or when
-  // it exceeds the novelty of the last such point; otherwise it is scaled by
-  // calm_factor. 0 rows disables the gate.
-  // Patterns of the last 1..time_contexts levels are also checked together
-  // with the hour of the (local) day, so a value usual at noon but new at
-  // night is novel. 0 disables; series without a daily cycle learn every
-  // hour after a day.
-  int time_contexts = 0;
-  // Coarse channel: the same pattern novelty over steps of coarse_step
-  // values (each step represented by its extreme when that deviates more
-  // from the running step mean than the other extreme: spikes survive).
-  // The open step is scored at every value; its
-  // patterns are learnt when it closes. 0 disables.
-  int coarse_step = 0;
-  double coarse_weight = 1.0;
-  // 0: novelty is the larger of fine and coarse; 1: their mean (agreement).
-  int coarse_mix = 0;
-  // Rarity calibration: novelty becomes (1 - w) * novelty + w * rarity, where
-  // rarity = min(1, -log10(share of earlier points with novelty >= this) /
-  // rarity_decades). 0 disables.
-  double rarity_weight = 0.5;
-  double rarity_decades = 4.0;
-  int calm_rows = 30;
-  double calm_level = 0.5;
-  double calm_factor = 0.5;
-  // Predictive contexts (after CAD OSE's left/right semi-contexts): each
-  // context of the previous 1..max_context levels counts which level followed
-  // it. A supported context (seen >= predict_support times) fails to predict
-  // the current level when that level followed it in less than predict_share
-  // of its occurrences. predict_mode 0: score = failed contexts / max_context;
-  // 1: mean over supported contexts of 1 - P(level | context). The score gets
-  // the same rarity calibration as the novelty, then is combined with it:
-  // predict_mix 0 takes the larger of novelty and predict_weight * score, 1
-  // mixes (1 - w) * novelty + w * score, 2 is the noisy-or
-  // 1 - (1 - novelty)(1 - w * score). predict_weight 0 (the default: with the
-  // KNN channels on it no longer raised the NAB score) disables it and
-  // allocates no count table.
-  double predict_weight = 0.0;
-  int predict_support = 2;
-  double predict_share = 0.05;
-  int predict_mode = 0;
-  int predict_mix = 0;
-  int predict_bits = 14;  // 2^bits (fingerprint, count) pairs per generation
-  int predict_unseen = 0;  // 1: an unsupported context counts as failed
-  // KNN shape distance (after KNN CAD): the shape of the last knn_dim step
-  // means (steps of knn_step values, in units of the running range; with
-  // knn_center 1 minus the shape's own mean) against the knn_memory shapes
-  // stored before it (the newest knn_dim overlapping ones skipped); the
-  // distance is the mean RMS distance to the knn_k nearest. Its score is a
-  // conformal rarity: min(1, -log10(share of earlier points whose distance
-  // was at least as large) / rarity_decades); distances are neither scored
-  // nor counted before knn_warm stored shapes are usable, so warm-up
-  // distances do not dilute the calibration. Combined like the predictive
-  // score (knn_mix 0: max, 1: weighted mean, 2: noisy-or). knn_weight 0
-  // disables. Default: 12 steps of 4 values (48 values of shape).
-  double knn_weight = 1.0;
-  int knn_dim = 12;
-  int knn_step = 4;
-  int64_t knn_step_seconds = 0;  // > 0: steps of this many seconds (>= 1 value) instead
-  int knn_k = 3;
-  int knn_memory = 256;
-  int knn_center = 0;
-  int knn_warm = 120;
-  int knn_mix = 0;
-  // 0: distances at every value (the open step as the newest element);
-  // 1: only when a step closes, the score held until the next close (cost / step).
-  int knn_eval = 0;
-  // A second KNN channel (shares knn_k, knn_memory, knn_center, knn_mix,
-  // knn_eval) for long shapes: by default 16 steps of 2 hours (32 hours), so
-  // a day whose pattern breaks is far from every earlier day. It needs
-  // knn2_warm + knn2_dim closed steps (~18 days) before it scores. 0 weight
-  // disables.
-  double knn2_weight = 0.8;
-  int knn2_dim = 16;
-  int64_t knn2_step_seconds = 7200;
-  int knn2_warm = 200;
-};
-
-// Tuning of the kArt engine (detect/art_model.h). The defaults are the one
-// configuration used for the whole NAB corpus.
-struct ArtParams {
-  // Rows per downsampled step: step_seconds / interval, at least 1 (a step is
-  // about the same wall-clock time on every series). step > 0 overrides it.
-  int step = 0;
-  int64_t step_seconds = 1500;
-  int window = 6;          // downsampled values in a feature vector (2..32)
-  bool shape = true;       // add the Haar transform of the locally normalised window
-  int train_steps = 32;    // steps learnt before the first ready score (sets the vigilance)
-  // Steps of the vigilance adaptation: the upper vigilance is revised every
-  // trend_steps / 2 steps from the matches of the last trend_steps. 0: train_steps.
-  int trend_steps = 64;
-  int max_categories = 256;  // bounded memory: the least recently used category is replaced
-  double initial_rho = 0.8;  // vigilance of the trial run that picks the first vigilance
-  double rho_cap = 0.97;     // ceiling of the upper vigilance
-  double rho_rise = 0.19;    // share of the gap the lower vigilance closes when matches improve
-  int levels = 80;           // quantisation of downsampled values over the running range
-  double chomp = 0.075;      // values this close (share of the range) to the running median are the median
-  double spike_share = 0.1;  // a step's extreme stands for it only when it is this far from the step mean
-  double mask_factor = 1.5;  // steps of masking after a detection, as a multiple of window
-  double feature_power = 3;  // match = feature_similarity^feature_power * energy_similarity^energy_power
-  double energy_power = 2;
-  double energy_weight = 1.5;  // weight of the newest value's mismatch in the confidence
-  // Rarity calibration: a detection's confidence becomes
-  // (1 - w) * confidence + w * min(1, -log10(share of earlier steps whose best
-  // match was at most as good) / rarity_decades). 0 disables.
-  double rarity_weight = 0.0;
-  double rarity_decades = 3.0;
-  // Second scale: an ART engine with steps coarse_factor times longer runs
-  // alongside; anomaly = max(fine, coarse_weight * coarse). 0 or 1 disables.
-  int coarse_factor = 0;
-  double coarse_weight = 1.0;
-  // Novelty engine blended in: anomaly = max(art, novelty_weight * novelty).
-  double novelty_weight = 0.0;
-};
+// Which model CreateModel builds. kDefault is the pipeline's default model
+// (detect/business_model.h), the one `backtest`, `serve` and the demo run.
+// The stream engines of `osprey score` and NAB are not pipeline models; they
+// live in stream/ (stream::CreateEngine).
+enum class ModelKind { kDefault = 0 };
 
 struct ModelOptions {
   int64_t interval_seconds = 3600;  // nominal interval length (frequency)
   // 0-100: higher flags smaller deviations. 50 is the default balance.
   double sensitivity = 50;
   ModelKind kind = ModelKind::kDefault;
-  NoveltyParams novelty;  // used by kNovelty only
-  ArtParams art;          // used by kArt only
 };
 
 class Model {
@@ -245,7 +102,7 @@ class Model {
   virtual WarmupStatus Warmup() const { return {}; }
 };
 
-// The default model for a series.
+// A new model of options.kind for one series.
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options);
 // Fails with DataLoss when the state is corrupt or of an unknown version.
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state);

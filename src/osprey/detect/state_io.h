@@ -1,6 +1,7 @@
 // Helpers the models share: raw little-endian (host order) state encoding for
 // SaveState/Restore, and the normal tail used to turn z-scores into
-// probabilities. Internal to detect/; pure and thread-safe.
+// probabilities. Internal to detect/ and the stream engines (stream/); pure
+// and thread-safe.
 #pragma once
 
 #include <cmath>

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -817,6 +818,35 @@ class PostgresStore final : public Store {
                      r.OptReal(i, 5), r.OptReal(i, 6)});
     }
     return out;
+  }
+
+  Status ForEachScoredPoint(const ScoredPointQuery& q,
+                            const std::function<Status(const PointRecord&)>& fn) override {
+    // A server-side cursor read in batches: client memory holds one batch.
+    constexpr int kBatch = 8192;
+    return InTransaction([&]() -> Status {
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "declare scored_points no scroll cursor for "
+          "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
+          "from series s join points p on p.series_id = s.id "
+          "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 and p.value is not null "
+          "and p.severity is not null and p.severity >= $4 order by s.id, p.ts",
+          Params()
+              .Add(q.detector_id)
+              .Add(q.since.value_or(std::numeric_limits<int64_t>::min()))
+              .Add(q.until.value_or(std::numeric_limits<int64_t>::max()))
+              .Add(q.min_severity)));
+      const std::string fetch = fmt::format("fetch {} from scored_points", kBatch);
+      for (;;) {
+        OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fetch));
+        for (int i = 0; i < r.size(); ++i) {
+          OSPREY_RETURN_IF_ERROR(fn({r.Int(i, 0), r.Int(i, 1), r.OptReal(i, 2), r.OptReal(i, 3),
+                                     r.OptReal(i, 4), r.OptReal(i, 5), r.OptReal(i, 6)}));
+        }
+        if (r.size() < kBatch) break;
+      }
+      return Exec("close scored_points");
+    });
   }
 
   Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <limits>
 #include <set>
 #include <utility>
 #include <string_view>
@@ -882,6 +883,32 @@ class SqliteStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;
+  }
+
+  Status ForEachScoredPoint(const ScoredPointQuery& q,
+                            const std::function<Status(const PointRecord&)>& fn) override {
+    // Series in id order (the cross join and +detector_id keep SQLite from
+    // starting at the series index, whose order would need a sort of every
+    // row), then each one's range of the points primary key (series_id, ts):
+    // no sort, no temporary storage, one row in memory at a time.
+    Stmt s(db_,
+           "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
+           "from series s cross join points p on p.series_id = s.id "
+           "where +s.detector_id = ?1 and p.ts >= ?2 and p.ts < ?3 and p.value is not null "
+           "and p.severity is not null and p.severity >= ?4 order by s.id, p.ts");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, q.detector_id)
+        .Bind(2, q.since.value_or(std::numeric_limits<int64_t>::min()))
+        .Bind(3, q.until.value_or(std::numeric_limits<int64_t>::max()))
+        .Bind(4, q.min_severity);
+    Status st;
+    PointRecord p;
+    while (s.Step(&st)) {
+      // value and severity are not null (the where clause).
+      p = {s.Int(0), s.Int(1), s.Real(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.Real(6)};
+      OSPREY_RETURN_IF_ERROR(fn(p));
+    }
+    return st;
   }
 
   Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -254,6 +255,16 @@ struct GroupQuery {
   bool incidents_only = false;
 };
 
+// Which points Store::ForEachScoredPoint visits: the detector's scored
+// points (a value and a severity; missing and warm-up points are left out)
+// with severity >= min_severity and interval start in [since, until).
+struct ScoredPointQuery {
+  int64_t detector_id = 0;
+  double min_severity = 0;
+  std::optional<int64_t> since;  // ts >= since
+  std::optional<int64_t> until;  // ts < until
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -291,6 +302,12 @@ class Store {
   virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
   virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
                                                       int64_t to_ts) = 0;
+  // Calls `fn` once per point q selects, series by series (ascending series
+  // id), each series in time order, streaming from the database so memory
+  // stays constant however many points there are. Stops at the first error
+  // `fn` returns and returns it. `fn` must not call this Store.
+  virtual Status ForEachScoredPoint(const ScoredPointQuery& q,
+                                    const std::function<Status(const PointRecord&)>& fn) = 0;
   virtual Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
                                                              int64_t to_ts) = 0;
 

@@ -12,8 +12,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <sstream>
 
+#include "osprey/base/csv.h"
+#include "osprey/store/csv_export.h"
 #include "osprey/testing/db_servers.h"
 
 namespace osprey::store {
@@ -217,6 +222,228 @@ TEST_P(StoreTest, ModelStateKeepsEveryByte) {
   ASSERT_EQ(points.size(), 1u);
   EXPECT_EQ(points[0].value, 0.1 + 0.2);
   EXPECT_FALSE(points[0].expected.has_value());
+}
+
+// A detector file with the given dimensions, as the export reads them.
+std::string DetectorYaml(const std::string& name, const std::string& dims) {
+  return "name: " + name + "\nfrequency: PT1H\nsource: {path: x.db}\n"
+         "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
+         "dimensions: [" + dims + "]\nmeasures: [{name: orders}, {name: revenue}]\n";
+}
+
+// Runs the CSV export into a temporary file and reads it back with the CSV
+// reader: the header, then the rows.
+std::vector<std::vector<std::string>> ExportRows(Store& store, const CsvExportOptions& o) {
+  std::FILE* f = std::tmpfile();
+  EXPECT_NE(f, nullptr);
+  auto rows = ExportScoredPointsCsv(store, o, f);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  std::string text;
+  std::rewind(f);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  std::istringstream in(text);
+  CsvReader reader(in, "export.csv");
+  std::vector<std::vector<std::string>> out;
+  std::vector<std::string> fields;
+  while (true) {
+    auto more = reader.Next(fields);
+    EXPECT_TRUE(more.ok()) << more.status().ToString();
+    if (!more.ok() || !*more) break;
+    out.push_back(fields);
+  }
+  EXPECT_EQ(static_cast<int64_t>(out.size()), rows.ok() ? *rows + 1 : -1);  // + header
+  return out;
+}
+
+// Points of one series over `n` hours: every 7th missing, the first 5 warming
+// up (no severity), values that short decimals cannot hold exactly.
+std::vector<PointRecord> SeriesPoints(int64_t series, int64_t t0, int n, double scale) {
+  std::vector<PointRecord> out;
+  for (int i = 0; i < n; ++i) {
+    PointRecord p;
+    p.series_id = series;
+    p.ts = t0 + i * 3600;
+    if (i % 7 == 3) {  // missing: no value, never scored
+      out.push_back(p);
+      continue;
+    }
+    p.value = scale * (i + 1.0 / 3.0);
+    if (i >= 5) {
+      p.expected = scale * i;
+      p.lower = scale * (i - 0.7);
+      p.upper = scale * (i + 0.7);
+      p.severity = (i * 37 % 101) + 0.25;
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST_P(StoreTest, ExportRoundTripsEveryScoredPointOnce) {
+  const int64_t t0 = 1601510400;  // 2020-10-01T00:00:00Z
+  int64_t shop = *store_->UpsertDetector("shop", DetectorYaml("shop", "region, channel"));
+  // A leaf whose values need quoting, a roll-up over channel, the total.
+  int64_t leaf = *store_->EnsureSeries(shop, "orders", R"({"channel":"web","region":"West, \"Coast\""})",
+                                       "orders{region=West, channel=web}");
+  int64_t rollup = *store_->EnsureSeries(shop, "orders", R"({"region":"East"})", "orders{region=East}");
+  int64_t total = *store_->EnsureSeries(shop, "revenue", "{}", "revenue");
+  ChunkResult c;
+  c.detector_id = shop;
+  c.first_ts = t0;
+  c.next_watermark = t0 + 60 * 3600;
+  std::map<int64_t, std::vector<std::string>> dims_of = {
+      {leaf, {"West, \"Coast\"", "web", "orders"}}, {rollup, {"East", "", "orders"}},
+      {total, {"", "", "revenue"}}};
+  double scale = 1.1;
+  for (int64_t s : {leaf, rollup, total}) {
+    for (const PointRecord& p : SeriesPoints(s, t0, 60, scale)) c.points.push_back(p);
+    scale *= 3.7;
+  }
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+
+  // What the store holds, read back point by point: the expected rows.
+  auto expect_rows = [&](double min_severity, int64_t since, int64_t until, bool leaves_only) {
+    std::map<std::pair<int64_t, int64_t>, PointRecord> out;
+    for (int64_t s : {leaf, rollup, total}) {
+      if (leaves_only && s != leaf) continue;
+      for (const PointRecord& p : *store_->ListPoints(s, since, until)) {
+        if (p.value && p.severity && *p.severity >= min_severity) out[{s, p.ts}] = p;
+      }
+    }
+    return out;
+  };
+  auto check = [&](const CsvExportOptions& o) -> size_t {
+    SCOPED_TRACE(::testing::Message() << "min_severity " << o.min_severity << " leaves_only "
+                                    << o.leaves_only);
+    auto rows = ExportRows(*store_, o);
+    if (rows.empty()) {
+      ADD_FAILURE() << "no header";
+      return 0;
+    }
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"timestamp", "region", "channel", "measure", "value",
+                                                 "expected", "lower", "upper", "severity"}));
+    auto want = expect_rows(o.min_severity, o.since.value_or(0), o.until.value_or(1LL << 40),
+                            o.leaves_only);
+    std::map<std::pair<int64_t, int64_t>, int> seen;
+    for (size_t i = 1; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      auto ts = ParseInstant(r[0], TimeZone::Utc());
+      if (r.size() != 9u || !ts.ok()) {
+        ADD_FAILURE() << "bad row " << i;
+        continue;
+      }
+      EXPECT_EQ(r[0].back(), 'Z');
+      int64_t series = -1;
+      for (const auto& [id, cells] : dims_of) {
+        if (std::vector<std::string>(r.begin() + 1, r.begin() + 4) == cells) series = id;
+      }
+      if (series == -1) {
+        ADD_FAILURE() << "unknown series " << r[1] << "|" << r[2] << "|" << r[3];
+        continue;
+      }
+      auto key = std::make_pair(series, ToUnixSeconds(*ts));
+      ++seen[key];
+      auto it = want.find(key);
+      if (it == want.end()) {
+        ADD_FAILURE() << "exported a point the store does not select: " << r[0];
+        continue;
+      }
+      EXPECT_EQ(std::strtod(r[4].c_str(), nullptr), *it->second.value);
+      EXPECT_EQ(std::strtod(r[5].c_str(), nullptr), *it->second.expected);
+      EXPECT_EQ(std::strtod(r[6].c_str(), nullptr), *it->second.lower);
+      EXPECT_EQ(std::strtod(r[7].c_str(), nullptr), *it->second.upper);
+      EXPECT_EQ(std::strtod(r[8].c_str(), nullptr), *it->second.severity);
+    }
+    EXPECT_EQ(seen.size(), want.size());
+    for (const auto& [key, n] : seen) EXPECT_EQ(n, 1) << "series " << key.first << " ts " << key.second;
+    return want.size();
+  };
+
+  CsvExportOptions all;  // min_severity 0: every scored point
+  const size_t every = check(all);
+  // 60 hours per series, 8 or 9 missing (i % 7 == 3), 5 warming up (one of them missing).
+  EXPECT_EQ(every, 3u * (60 - 9 - 4));
+  CsvExportOptions severe;
+  severe.min_severity = 50.25;
+  const size_t n_severe = check(severe);
+  EXPECT_GT(n_severe, 0u);
+  EXPECT_LT(n_severe, every);
+  CsvExportOptions window;
+  window.since = t0 + 10 * 3600;
+  window.until = t0 + 20 * 3600;
+  EXPECT_EQ(check(window), 3u * (10 - 2));  // hours 10..19; 10 and 17 are missing
+  CsvExportOptions leaves;
+  leaves.leaves_only = true;
+  leaves.detector = "shop";
+  EXPECT_EQ(check(leaves), every / 3);
+
+  // A second detector: a detector column first, dimension columns the union
+  // in first-seen order, detectors by name ("ops" before "shop").
+  int64_t ops = *store_->UpsertDetector("ops", DetectorYaml("ops", "service"));
+  int64_t svc = *store_->EnsureSeries(ops, "orders", R"({"service":"api"})", "orders{service=api}");
+  ChunkResult c2;
+  c2.detector_id = ops;
+  c2.first_ts = t0;
+  c2.next_watermark = t0 + 10 * 3600;
+  c2.points = SeriesPoints(svc, t0, 10, 2.0);
+  ASSERT_TRUE(store_->CommitChunk(c2).ok());
+  auto both = ExportRows(*store_, {});
+  ASSERT_FALSE(both.empty());
+  EXPECT_EQ(both[0], (std::vector<std::string>{"detector", "timestamp", "service", "region", "channel",
+                                               "measure", "value", "expected", "lower", "upper",
+                                               "severity"}));
+  int ops_rows = 0;
+  for (size_t i = 1; i < both.size(); ++i) {
+    if (both[i][0] != "ops") {
+      EXPECT_EQ(both[i][0], "shop");
+      EXPECT_EQ(both[i][2], "");  // shop has no service dimension
+      continue;
+    }
+    EXPECT_EQ(ops_rows++, static_cast<int>(i) - 1);  // ops' rows come first
+    EXPECT_EQ(both[i][2], "api");
+    EXPECT_EQ(both[i][3], "");
+    EXPECT_EQ(both[i][4], "");
+  }
+  EXPECT_EQ(ops_rows, 10 - 1 - 4);  // hour 3 missing, hours 0-4 (but 3) warming up
+  EXPECT_EQ(both.size(), 1 + every + static_cast<size_t>(ops_rows));
+  CsvExportOptions unknown;
+  unknown.detector = "nope";
+  EXPECT_EQ(ExportScoredPointsCsv(*store_, unknown, stdout).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreTest, ScoredPointStreamStopsAtTheCallersError) {
+  int64_t d = *store_->UpsertDetector("shop", "");
+  int64_t s = *store_->EnsureSeries(d, "orders", "{}", "orders");
+  ChunkResult c;
+  c.detector_id = d;
+  c.first_ts = 0;
+  c.next_watermark = 10000 * 3600;
+  c.points = SeriesPoints(s, 0, 10000, 1.0);  // 8,567 scored: two PostgreSQL fetch batches
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  int calls = 0;
+  int64_t last_ts = -1;
+  ScoredPointQuery q;
+  q.detector_id = d;
+  Status st = store_->ForEachScoredPoint(q, [&](const PointRecord& p) -> Status {
+    EXPECT_GT(p.ts, last_ts);  // time order
+    last_ts = p.ts;
+    return ++calls == 8300 ? Internal("enough") : Status::Ok();
+  });
+  EXPECT_EQ(st.message(), "enough");
+  EXPECT_EQ(calls, 8300);
+  // The store is usable afterwards, and a full pass sees every scored point.
+  calls = 0;
+  ASSERT_TRUE(store_->ForEachScoredPoint(q, [&](const PointRecord&) {
+    ++calls;
+    return Status::Ok();
+  }).ok());
+  int want = 0;
+  for (const PointRecord& p : c.points) want += p.value && p.severity ? 1 : 0;
+  EXPECT_EQ(want, 8567);
+  EXPECT_EQ(calls, want);
+  EXPECT_EQ(store_->ListSeries(d)->size(), 1u);
 }
 
 TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {

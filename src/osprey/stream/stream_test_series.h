@@ -9,9 +9,9 @@
 #include <random>
 #include <vector>
 
-#include "osprey/detect/model.h"
+#include "osprey/stream/engine.h"
 
-namespace osprey::detect::testing {
+namespace osprey::stream::testing {
 
 // n values of 100 + 30 sin(2 pi i / period) plus N(0, 2) noise from `seed`.
 inline std::vector<double> Periodic(int n, uint32_t seed, int period) {
@@ -24,15 +24,15 @@ inline std::vector<double> Periodic(int n, uint32_t seed, int period) {
   return v;
 }
 
-// Default options of `kind` at 5-minute intervals.
-inline ModelOptions StreamOptionsFor(ModelKind kind) {
-  ModelOptions o;
+// Default options of `engine` at 5-minute intervals.
+inline EngineOptions StreamOptionsFor(Engine engine) {
+  EngineOptions o;
   o.interval_seconds = 300;
-  o.kind = kind;
+  o.engine = engine;
   return o;
 }
 
 // Row i of a 5-minute series (UTC, so local time is the same).
 inline Observation Obs(int i, std::optional<double> v) { return {i * 300LL, i * 300LL, v}; }
 
-}  // namespace osprey::detect::testing
+}  // namespace osprey::stream::testing

@@ -1,5 +1,5 @@
 // ArtModel: a stream engine built on Adaptive Resonance Theory
-// (ModelKind::kArt), after ARTime (Mark Hampton, 2021, the best published
+// (Engine::kArt), after ARTime (Mark Hampton, 2021, the best published
 // NAB detector) and fuzzy ART (Carpenter, Grossberg & Rosen, 1991). An
 // independent implementation; the steps:
 //  - downsampling: every `step` rows become one value, the step's extreme
@@ -33,9 +33,9 @@
 #include <string_view>
 #include <vector>
 
-#include "osprey/detect/model.h"
+#include "osprey/stream/engine.h"
 
-namespace osprey::detect {
+namespace osprey::stream {
 
 class ArtModel final : public Model {
  public:
@@ -45,9 +45,9 @@ class ArtModel final : public Model {
   static constexpr int kMatchBins = 100;
 
   // Fails with InvalidArgument on parameters out of range.
-  static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
+  static Result<std::unique_ptr<Model>> Create(const EngineOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
-  static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options,
+  static Result<std::unique_ptr<Model>> Restore(const EngineOptions& options,
                                                 std::string_view state);
 
   Score Observe(const Observation& obs) override;
@@ -86,7 +86,7 @@ class ArtModel final : public Model {
     bool new_cluster = false;
   };
 
-  ArtModel(const ModelOptions& options, int step);
+  ArtModel(const EngineOptions& options, int step);
   int Dim() const { return dim_; }
   // Builds the feature vector (series units in the value part) from recent.
   void Features(std::vector<double>& f) const;
@@ -102,7 +102,7 @@ class ArtModel final : public Model {
   void Train();
   double Detect(const double* f);
 
-  ModelOptions options_;
+  EngineOptions options_;
   ArtParams p_;
   int step_;
   int dim_;
@@ -120,4 +120,4 @@ class ArtModel final : public Model {
   std::string reason_;
 };
 
-}  // namespace osprey::detect
+}  // namespace osprey::stream

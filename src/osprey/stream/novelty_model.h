@@ -1,4 +1,4 @@
-// NoveltyModel: the stream/NAB engine (ModelKind::kNovelty). It flags new
+// NoveltyModel: the stream/NAB engine (Engine::kNovelty). It flags new
 // behaviour rather than large residuals, because a benchmark such as NAB
 // scores many series with one global threshold and rewards one early alarm
 // per event. Three detectors, all calibrated as tail-like scores in [0, 1]:
@@ -21,7 +21,7 @@
 // one). The output is the larger of the weighted scores; a calm gate halves
 // the novelty and KNN scores for 30 values after a point whose raw novelty
 // was >= 0.5, unless the new raw novelty is higher. Options in
-// NoveltyParams (model.h) add a coarse (downsampled) channel, hour-of-day
+// NoveltyParams (engine.h) add a coarse (downsampled) channel, hour-of-day
 // patterns, a median dead zone and predictive contexts (CAD OSE's counts of
 // which level follows each context); they are off by default because they
 // did not raise the NAB score (bench/nab/LOG.md).
@@ -42,9 +42,9 @@
 #include <string_view>
 #include <vector>
 
-#include "osprey/detect/model.h"
+#include "osprey/stream/engine.h"
 
-namespace osprey::detect {
+namespace osprey::stream {
 
 class NoveltyModel final : public Model {
  public:
@@ -56,9 +56,9 @@ class NoveltyModel final : public Model {
   static constexpr int kKnnBins = 96;
 
   // Fails with InvalidArgument on parameters out of range.
-  static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
+  static Result<std::unique_ptr<Model>> Create(const EngineOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
-  static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options,
+  static Result<std::unique_ptr<Model>> Restore(const EngineOptions& options,
                                                 std::string_view state);
 
   Score Observe(const Observation& obs) override;
@@ -108,13 +108,13 @@ class NoveltyModel final : public Model {
     std::array<KnnCore, 2> knn{};
   };
 
-  explicit NoveltyModel(const ModelOptions& options);
+  explicit NoveltyModel(const EngineOptions& options);
   bool Seen(uint64_t h) const;
   void Insert(uint64_t h);
   uint32_t PCount(uint64_t h) const;  // occurrences of key h in both generations
   void PAdd(uint64_t h);
 
-  ModelOptions options_;
+  EngineOptions options_;
   NoveltyParams p_;
   uint64_t mask_;
   Core c_;
@@ -132,4 +132,4 @@ class NoveltyModel final : public Model {
   std::string reason_;
 };
 
-}  // namespace osprey::detect
+}  // namespace osprey::stream

@@ -1,4 +1,4 @@
-#include "osprey/detect/art_model.h"
+#include "osprey/stream/art_model.h"
 
 #include <gtest/gtest.h>
 
@@ -7,18 +7,18 @@
 #include <random>
 #include <vector>
 
-#include "osprey/detect/stream_test_series.h"
+#include "osprey/stream/stream_test_series.h"
 
-namespace osprey::detect {
+namespace osprey::stream {
 namespace {
 
 using testing::Obs;
 
 std::vector<double> Periodic(int n, uint32_t seed) { return testing::Periodic(n, seed, 96); }
-ModelOptions Options() { return testing::StreamOptionsFor(ModelKind::kArt); }
+EngineOptions Options() { return testing::StreamOptionsFor(Engine::kArt); }
 
 TEST(ArtModelTest, ColdStartSaysWhy) {
-  auto m = *CreateModel(Options());
+  auto m = *CreateEngine(Options());
   Score s = m->Observe(Obs(0, 5.0));
   EXPECT_FALSE(s.ready);
   EXPECT_EQ(s.severity, 0);
@@ -29,7 +29,7 @@ TEST(ArtModelTest, ColdStartSaysWhy) {
 }
 
 TEST(ArtModelTest, NewShapeScoresAboveRoutine) {
-  auto m = *CreateModel(Options());
+  auto m = *CreateEngine(Options());
   auto v = Periodic(4000, 7);
   for (int i = 3000; i < 3030; ++i) v[static_cast<size_t>(i)] += 150;  // a new level
   double event = 0;
@@ -54,17 +54,17 @@ TEST(ArtModelTest, NewShapeScoresAboveRoutine) {
 TEST(ArtModelTest, SaveRestoreGivesBitIdenticalScores) {
   for (double novelty : {0.0, 0.8}) {
     for (int cut : {300, 2000}) {  // during and after the training phase
-      ModelOptions o = Options();
+      EngineOptions o = Options();
       o.art.novelty_weight = novelty;
       o.art.coarse_factor = novelty > 0 ? 3 : 0;
       o.art.max_categories = 32;  // exercise the replacement of categories
       auto v = Periodic(4000, 11);
       v[3100] = 400;
       for (int i = 2500; i < 2600; ++i) v[static_cast<size_t>(i)] *= 0.5;
-      auto a = *CreateModel(o);
+      auto a = *CreateEngine(o);
       for (int i = 0; i < cut; ++i) a->Observe(Obs(i, v[static_cast<size_t>(i)]));
       std::string state = a->SaveState();
-      auto b = RestoreModel(o, state);
+      auto b = RestoreEngine(o, state);
       ASSERT_TRUE(b.ok()) << b.status().ToString();
       EXPECT_EQ((*b)->SaveState(), state);
       double total = 0;
@@ -82,24 +82,24 @@ TEST(ArtModelTest, SaveRestoreGivesBitIdenticalScores) {
 }
 
 TEST(ArtModelTest, RejectsCorruptStateAndBadOptions) {
-  auto a = *CreateModel(Options());
+  auto a = *CreateEngine(Options());
   for (int i = 0; i < 1000; ++i) a->Observe(Obs(i, static_cast<double>(i % 7)));
   std::string state = a->SaveState();
-  EXPECT_FALSE(RestoreModel(Options(), state.substr(0, state.size() - 1)).ok());
-  EXPECT_FALSE(RestoreModel(Options(), state + "x").ok());
+  EXPECT_FALSE(RestoreEngine(Options(), state.substr(0, state.size() - 1)).ok());
+  EXPECT_FALSE(RestoreEngine(Options(), state + "x").ok());
   std::string bad = state;
   bad[0] = 99;
-  EXPECT_FALSE(RestoreModel(Options(), bad).ok());
-  ModelOptions other = Options();
+  EXPECT_FALSE(RestoreEngine(Options(), bad).ok());
+  EngineOptions other = Options();
   other.art.window = 4;
-  EXPECT_FALSE(RestoreModel(other, state).ok());
-  ModelOptions wrong = Options();
+  EXPECT_FALSE(RestoreEngine(other, state).ok());
+  EngineOptions wrong = Options();
   wrong.art.window = 1;
-  EXPECT_FALSE(CreateModel(wrong).ok());
+  EXPECT_FALSE(CreateEngine(wrong).ok());
   wrong = Options();
   wrong.art.initial_rho = 1.5;
-  EXPECT_FALSE(CreateModel(wrong).ok());
+  EXPECT_FALSE(CreateEngine(wrong).ok());
 }
 
 }  // namespace
-}  // namespace osprey::detect
+}  // namespace osprey::stream

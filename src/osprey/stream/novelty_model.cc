@@ -1,4 +1,4 @@
-#include "osprey/detect/novelty_model.h"
+#include "osprey/stream/novelty_model.h"
 #include "osprey/detect/state_io.h"
 
 #include <algorithm>
@@ -6,14 +6,14 @@
 #include <cstring>
 #include <type_traits>
 
-namespace osprey::detect {
+namespace osprey::stream {
 namespace {
 
-using internal::Get;
-using internal::Put;
-using internal::AllFinite;
-using internal::CountOk;
-using internal::NegLog10Tail;
+using detect::internal::Get;
+using detect::internal::Put;
+using detect::internal::AllFinite;
+using detect::internal::CountOk;
+using detect::internal::NegLog10Tail;
 
 constexpr double kRelScaleFloor = 1e-3;  // error scale floor, relative to the range
 constexpr double kMinSdWindow = 0.05;    // floor of the long-run sd of the window mean
@@ -54,7 +54,7 @@ Status Validate(const NoveltyParams& p) {
 
 }  // namespace
 
-NoveltyModel::NoveltyModel(const ModelOptions& options)
+NoveltyModel::NoveltyModel(const EngineOptions& options)
     : options_(options),
       p_(options.novelty),
       mask_((uint64_t{1} << options.novelty.table_bits) - 1),
@@ -84,7 +84,7 @@ NoveltyModel::NoveltyModel(const ModelOptions& options)
   }
 }
 
-Result<std::unique_ptr<Model>> NoveltyModel::Create(const ModelOptions& options) {
+Result<std::unique_ptr<Model>> NoveltyModel::Create(const EngineOptions& options) {
   OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
   return std::unique_ptr<Model>(new NoveltyModel(options));
 }
@@ -517,7 +517,7 @@ std::string NoveltyModel::SaveState() const {
   return out;
 }
 
-Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options,
+Result<std::unique_ptr<Model>> NoveltyModel::Restore(const EngineOptions& options,
                                                     std::string_view state) {
   OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
   auto m = std::unique_ptr<NoveltyModel>(new NoveltyModel(options));
@@ -588,4 +588,4 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const ModelOptions& options
   return std::unique_ptr<Model>(std::move(m));
 }
 
-}  // namespace osprey::detect
+}  // namespace osprey::stream

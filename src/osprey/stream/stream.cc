@@ -1,4 +1,4 @@
-#include "osprey/detect/stream.h"
+#include "osprey/stream/stream.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-namespace osprey::detect {
+namespace osprey::stream {
 
 StreamOptions DefaultStreamOptions() {
   StreamOptions so;
-  so.kind = ModelKind::kNovelty;
+  so.engine = Engine::kNovelty;
   so.alarm_level = 0.6;         // e.g. 5 of 8 recent patterns new, as new in < 1 % of earlier points
   so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far,
   so.suppress_min_rows = 100;   // and at least 100 rows
@@ -39,18 +39,17 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
     }
   }
   interval = std::max<int64_t>(interval, 60);
-  ModelOptions mo;
-  mo.interval_seconds = interval;
-  mo.sensitivity = options.sensitivity;
-  mo.kind = options.kind;
-  mo.novelty = options.novelty;
-  mo.art = options.art;
-  OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateModel(mo));
+  EngineOptions eo;
+  eo.interval_seconds = interval;
+  eo.engine = options.engine;
+  eo.novelty = options.novelty;
+  eo.art = options.art;
+  OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, CreateEngine(eo));
   std::unique_ptr<Model> art;
   if (options.ensemble_mode > 0) {
-    ModelOptions ao = mo;
-    ao.kind = ModelKind::kArt;
-    OSPREY_ASSIGN_OR_RETURN(art, CreateModel(ao));
+    EngineOptions ao = eo;
+    ao.engine = Engine::kArt;
+    OSPREY_ASSIGN_OR_RETURN(art, CreateEngine(ao));
   }
   int64_t since_art = INT64_MAX / 2;  // rows since ART last scored >= the confirm level
   std::vector<StreamScore> out;
@@ -144,4 +143,4 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   return out;
 }
 
-}  // namespace osprey::detect
+}  // namespace osprey::stream

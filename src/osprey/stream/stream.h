@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "osprey/base/status.h"
-#include "osprey/detect/model.h"
+#include "osprey/stream/engine.h"
 
-namespace osprey::detect {
+namespace osprey::stream {
 
 struct StreamRow {
   int64_t time = 0;  // Unix seconds, increasing (a repeat is taken as +1 s)
@@ -22,10 +22,9 @@ struct StreamOptions {
   // Interval between rows in seconds; 0 infers it from the median spacing of
   // the first rows (at most 64), which are only used for warm-up.
   int64_t interval_seconds = 0;
-  double sensitivity = 50;
-  ModelKind kind = ModelKind::kDefault;
-  NoveltyParams novelty;  // for kind kNovelty
-  ArtParams art;          // for kind kArt
+  Engine engine = Engine::kNovelty;
+  NoveltyParams novelty;  // for engine kNovelty
+  ArtParams art;          // for engine kArt, and the ART confirmer of ensemble_mode
   // Alarm de-noising: after a row scores >= alarm_level, the next
   // max(suppress_min_rows, suppress_fraction * rows so far) rows have their
   // score multiplied by suppressed_factor, so one event raises one alarm.
@@ -58,7 +57,7 @@ struct StreamOptions {
   int64_t debounce_rows = 0;
   double debounce_level = 0.5;
   double debounce_margin = 0.0;  // "higher" means above the start + margin
-  // Ensemble: ensemble_mode > 0 runs an ArtModel (params `art`) beside the
+  // Ensemble: ensemble_mode > 0 runs an ART engine (params `art`) beside the
   // main model on the same rows and combines its score b with the main
   // score a before the calibration/suppression steps (w = ensemble_art_weight):
   // 1 max(a, w * b); 2 noisy-or 1 - (1 - a)(1 - w * b); 3 "ART confirms":
@@ -79,9 +78,9 @@ struct StreamScore {
 // published NAB figures are those of the command users run.
 StreamOptions DefaultStreamOptions();
 
-// Scores `rows` with a fresh default model. Fails with InvalidArgument when
-// the model cannot be created for the interval.
+// Scores `rows` with a fresh engine of options.engine. Fails with
+// InvalidArgument when the engine cannot be created for the interval.
 Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
                                              const StreamOptions& options);
 
-}  // namespace osprey::detect
+}  // namespace osprey::stream

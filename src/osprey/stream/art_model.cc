@@ -1,4 +1,4 @@
-#include "osprey/detect/art_model.h"
+#include "osprey/stream/art_model.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,14 +7,16 @@
 #include <numeric>
 
 #include "osprey/detect/state_io.h"
+#include "osprey/stream/novelty_model.h"
 
-namespace osprey::detect {
+namespace osprey::stream {
 namespace {
 
-using internal::AllFinite;
-using internal::CountOk;
-using internal::Get;
-using internal::Put;
+using detect::internal::AllFinite;
+using detect::internal::CountOk;
+using detect::internal::Get;
+using detect::internal::kMaxStateCount;
+using detect::internal::Put;
 
 constexpr double kMedianRate = 0.02;  // running median step per downsampled value, share of the range
 
@@ -43,15 +45,15 @@ Status Validate(const ArtParams& p) {
 }
 
 // The options of the second, coarser scale.
-ModelOptions CoarseOptions(const ModelOptions& o, int step) {
-  ModelOptions c = o;
+EngineOptions CoarseOptions(const EngineOptions& o, int step) {
+  EngineOptions c = o;
   c.art.step = step * o.art.coarse_factor;
   c.art.coarse_factor = 0;
   c.art.novelty_weight = 0;
   return c;
 }
 
-int StepFor(const ModelOptions& o) {
+int StepFor(const EngineOptions& o) {
   if (o.art.step > 0) return o.art.step;
   const int64_t interval = std::max<int64_t>(o.interval_seconds, 1);
   const double s = std::round(static_cast<double>(o.art.step_seconds) / static_cast<double>(interval));
@@ -82,7 +84,7 @@ void MinMax(double* v, size_t n) {
 
 }  // namespace
 
-ArtModel::ArtModel(const ModelOptions& options, int step)
+ArtModel::ArtModel(const EngineOptions& options, int step)
     : options_(options),
       p_(options.art),
       step_(step),
@@ -95,13 +97,11 @@ ArtModel::ArtModel(const ModelOptions& options, int step)
   boxes_.reserve(static_cast<size_t>(p_.max_categories) * static_cast<size_t>(dim_) * 2);
 }
 
-Result<std::unique_ptr<Model>> ArtModel::Create(const ModelOptions& options) {
+Result<std::unique_ptr<Model>> ArtModel::Create(const EngineOptions& options) {
   OSPREY_RETURN_IF_ERROR(Validate(options.art));
   auto m = std::unique_ptr<ArtModel>(new ArtModel(options, StepFor(options)));
   if (options.art.novelty_weight > 0) {
-    ModelOptions no = options;
-    no.kind = ModelKind::kNovelty;
-    OSPREY_ASSIGN_OR_RETURN(m->novelty_, CreateModel(no));
+    OSPREY_ASSIGN_OR_RETURN(m->novelty_, NoveltyModel::Create(options));
   }
   if (options.art.coarse_factor > 1) {
     OSPREY_ASSIGN_OR_RETURN(m->coarse_, Create(CoarseOptions(options, m->step_)));
@@ -472,7 +472,7 @@ std::string ArtModel::SaveState() const {
   return out;
 }
 
-Result<std::unique_ptr<Model>> ArtModel::Restore(const ModelOptions& options, std::string_view state) {
+Result<std::unique_ptr<Model>> ArtModel::Restore(const EngineOptions& options, std::string_view state) {
   OSPREY_RETURN_IF_ERROR(Validate(options.art));
   auto m = std::unique_ptr<ArtModel>(new ArtModel(options, StepFor(options)));
   uint8_t version = 0;
@@ -498,7 +498,7 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const ModelOptions& options, st
   // (fuzz/model_state_fuzz.cc).
   {
     const Core& c = m->c_;
-    const auto time_ok = [](int64_t t) { return t >= -internal::kMaxStateCount && t <= internal::kMaxStateCount; };
+    const auto time_ok = [](int64_t t) { return t >= -kMaxStateCount && t <= kMaxStateCount; };
     bool ok = CountOk(c.n) && CountOk(c.steps) && CountOk(c.fi) && CountOk(c.match_n) &&
               CountOk(c.calm_steps) && CountOk(c.hist_n) && CountOk(c.stamp) &&
               time_ok(c.last_anomaly) && time_ok(c.last_rho_update) && c.pos >= 0 && c.pos < m->step_ &&
@@ -552,13 +552,11 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const ModelOptions& options, st
   uint64_t nov = 0;
   if (!Get(state, nov) || nov != state.size()) return DataLoss("model state is truncated or too long");
   if (options.art.novelty_weight > 0) {
-    ModelOptions no = options;
-    no.kind = ModelKind::kNovelty;
-    OSPREY_ASSIGN_OR_RETURN(m->novelty_, RestoreModel(no, state));
+    OSPREY_ASSIGN_OR_RETURN(m->novelty_, NoveltyModel::Restore(options, state));
   } else if (nov != 0) {
     return DataLoss("model state has a novelty part the options do not use");
   }
   return std::unique_ptr<Model>(std::move(m));
 }
 
-}  // namespace osprey::detect
+}  // namespace osprey::stream

@@ -1,4 +1,4 @@
-#include "osprey/detect/novelty_model.h"
+#include "osprey/stream/novelty_model.h"
 
 #include <gtest/gtest.h>
 
@@ -7,18 +7,18 @@
 #include <random>
 #include <vector>
 
-#include "osprey/detect/stream_test_series.h"
+#include "osprey/stream/stream_test_series.h"
 
-namespace osprey::detect {
+namespace osprey::stream {
 namespace {
 
 using testing::Obs;
 
 std::vector<double> Periodic(int n, uint32_t seed) { return testing::Periodic(n, seed, 48); }
-ModelOptions Options() { return testing::StreamOptionsFor(ModelKind::kNovelty); }
+EngineOptions Options() { return testing::StreamOptionsFor(Engine::kNovelty); }
 
 TEST(NoveltyModelTest, ColdStartSaysWhy) {
-  auto m = *CreateModel(Options());
+  auto m = *CreateEngine(Options());
   Score s = m->Observe(Obs(0, 5.0));
   EXPECT_FALSE(s.ready);
   EXPECT_EQ(s.severity, 0);
@@ -29,7 +29,7 @@ TEST(NoveltyModelTest, ColdStartSaysWhy) {
 }
 
 TEST(NoveltyModelTest, NewBehaviourScoresAboveRoutine) {
-  auto m = *CreateModel(Options());
+  auto m = *CreateEngine(Options());
   auto v = Periodic(3000, 7);
   for (int i = 2600; i < 2620; ++i) v[static_cast<size_t>(i)] += 120;  // a new level
   double event = 0;
@@ -48,14 +48,14 @@ TEST(NoveltyModelTest, NewBehaviourScoresAboveRoutine) {
   EXPECT_LT(routine_high, routine / 100);  // under 1 % of routine points
 }
 
-void ExpectSaveRestoreBitIdentical(const ModelOptions& o, int save_at) {
+void ExpectSaveRestoreBitIdentical(const EngineOptions& o, int save_at) {
   auto v = Periodic(6000, 11);
   v[4100] = 400;
   for (int i = 4500; i < 4700; ++i) v[static_cast<size_t>(i)] = 100;  // a missing cycle
-  auto a = *CreateModel(o);
+  auto a = *CreateEngine(o);
   for (int i = 0; i < save_at; ++i) a->Observe(Obs(i, v[static_cast<size_t>(i)]));
   std::string state = a->SaveState();
-  auto b = RestoreModel(o, state);
+  auto b = RestoreEngine(o, state);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ((*b)->SaveState(), state);
   double peak = 0;
@@ -77,7 +77,7 @@ TEST(NoveltyModelTest, SaveRestoreGivesBitIdenticalScores) {
 }
 
 TEST(NoveltyModelTest, SaveRestoreWithEveryChannelOn) {
-  ModelOptions o = Options();
+  EngineOptions o = Options();
   o.novelty.predict_weight = 0.6;
   o.novelty.predict_bits = 10;
   o.novelty.knn2_warm = 20;       // the long-shape channel scores before the save
@@ -87,28 +87,28 @@ TEST(NoveltyModelTest, SaveRestoreWithEveryChannelOn) {
   o.novelty.knn_center = 1;  // the path without cached partial distances
   o.novelty.knn_eval = 1;
   ExpectSaveRestoreBitIdentical(o, 3001);
-  ModelOptions off = o;
+  EngineOptions off = o;
   off.novelty.predict_weight = 0;  // a state with count tables is not one without
-  auto a = *CreateModel(o);
+  auto a = *CreateEngine(o);
   for (int i = 0; i < 100; ++i) a->Observe(Obs(i, static_cast<double>(i % 7)));
-  EXPECT_FALSE(RestoreModel(off, a->SaveState()).ok());
+  EXPECT_FALSE(RestoreEngine(off, a->SaveState()).ok());
 }
 
 TEST(NoveltyModelTest, RejectsCorruptStateAndBadOptions) {
-  auto a = *CreateModel(Options());
+  auto a = *CreateEngine(Options());
   for (int i = 0; i < 100; ++i) a->Observe(Obs(i, static_cast<double>(i % 7)));
   std::string state = a->SaveState();
-  EXPECT_FALSE(RestoreModel(Options(), state.substr(0, state.size() - 1)).ok());
+  EXPECT_FALSE(RestoreEngine(Options(), state.substr(0, state.size() - 1)).ok());
   std::string bad = state;
   bad[0] = 99;
-  EXPECT_FALSE(RestoreModel(Options(), bad).ok());
-  ModelOptions other = Options();
+  EXPECT_FALSE(RestoreEngine(Options(), bad).ok());
+  EngineOptions other = Options();
   other.novelty.table_bits = 10;
-  EXPECT_FALSE(RestoreModel(other, state).ok());
-  ModelOptions wrong = Options();
+  EXPECT_FALSE(RestoreEngine(other, state).ok());
+  EngineOptions wrong = Options();
   wrong.novelty.levels = 1;
-  EXPECT_FALSE(CreateModel(wrong).ok());
+  EXPECT_FALSE(CreateEngine(wrong).ok());
 }
 
 }  // namespace
-}  // namespace osprey::detect
+}  // namespace osprey::stream
