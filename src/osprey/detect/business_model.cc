@@ -325,8 +325,10 @@ void BusinessModel::LearnNoise(double x, double mu, double var) {
     c2 = kMinAlpha;
     c1 = a11_ > 0 ? (b1_ - c2 * a12_) / a11_ : c1;
   }
-  // Counts may be under-dispersed (phi < 1) but not far: a tenth of Poisson.
-  const double c1_min = family_ == NoiseFamily::kCount ? 0.1 : 1e-9 * (1 + std::fabs(mu));
+  // Counts are at least Poisson (phi >= 1): an integer moves in whole
+  // units, so a scale under one would make a single error in a quiet
+  // series look like a flood.
+  const double c1_min = family_ == NoiseFamily::kCount ? 1.0 : 1e-9 * (1 + std::fabs(mu));
   if (!(c1 >= c1_min)) {
     c1 = c1_min;
     c2 = a22_ > 0 ? Clamp((b2_ - c1 * a12_) / a22_, kMinAlpha, kMaxAlpha) : c2;
@@ -497,6 +499,9 @@ Score BusinessModel::Observe(const Observation& obs) {
     if (ring_n_ < kRing) ++ring_n_;
     double sd_sum = 0, sv = 0, sm = 0;
     size_t next_len = 0;
+    // The largest window statistic in the point's own direction.
+    const double sign = d >= 0 ? 1.0 : -1.0;
+    double best_z = 0;
     for (size_t k = 1; k <= ring_n_ && next_len < kScanLengths.size(); ++k) {
       const size_t i = (at + kRing + 1 - k) % kRing;
       sd_sum += static_cast<double>(ring_dev_[i]);
@@ -507,10 +512,7 @@ Score BusinessModel::Observe(const Observation& obs) {
       scan_var_[next_len] = sv;
       scan_mu_[next_len] = sm;
       const double denom = sv + scan_rho2_[next_len] * sm * sm;
-      if (denom > 0 && std::fabs(d) >= kSustainMin) {
-        const double z = sd_sum / std::sqrt(denom);
-        if (z * d > 0) sustained = std::max(sustained, Surprise(z) - kScanPenalty);
-      }
+      if (denom > 0) best_z = std::max(best_z, sign * sd_sum / std::sqrt(denom));
       ++next_len;
     }
     scan_ready_ = next_len;
@@ -521,10 +523,9 @@ Score BusinessModel::Observe(const Observation& obs) {
     const double denom = ew_var_ + ew_rho2_ * ew_mu_ * ew_mu_;
     if (denom > 0) {
       z_long = ew_dev_ / std::sqrt(denom);
-      if (z_long * d > 0 && std::fabs(d) >= kSustainMin) {
-        sustained = std::max(sustained, Surprise(z_long) - kScanPenalty);
-      }
+      best_z = std::max(best_z, sign * z_long);
     }
+    if (std::fabs(d) >= kSustainMin && best_z > 0) sustained = std::max(0.0, Surprise(best_z) - kScanPenalty);
   }
   const double surprise = std::max(point, sustained);
 
