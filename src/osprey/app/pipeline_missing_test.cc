@@ -305,17 +305,17 @@ TEST_F(MissingDataTest, BacktestWithoutEndStopsAfterTheLastRow) {
 TEST_F(MissingDataTest, WarmupProgressIsStoredWithEachChunk) {
   auto store = OpenStore("warmup");
   auto d = Detector("");
-  RunRange(d, *store, kStart, At(10, 0));
-  // The seasonal model needs 28 days of each hour (4 weeks for the weekly
-  // predictor); after 10 full days each hour has 7 days + 3 daily errors.
-  json w = Details(*store, At(10, 0) - 3600)["warmup"];
-  ASSERT_TRUE(w.is_object()) << Details(*store, At(10, 0) - 3600).dump();
+  RunRange(d, *store, kStart, At(2, 0));
+  // The business model needs three days of hourly history (72 intervals);
+  // after two days every series has seen 48.
+  json w = Details(*store, At(2, 0) - 3600)["warmup"];
+  ASSERT_TRUE(w.is_object()) << Details(*store, At(2, 0) - 3600).dump();
   EXPECT_EQ(w["series"], 5);
   EXPECT_EQ(w["series_warming"], 5);
-  EXPECT_EQ(w["needed"], 28 * 24);
-  EXPECT_EQ(w["seen"], 10 * 24);
-  RunRange(d, *store, At(10, 0), At(29, 0));
-  w = Details(*store, At(29, 0) - 3600)["warmup"];
+  EXPECT_EQ(w["needed"], 3 * 24);
+  EXPECT_EQ(w["seen"], 2 * 24);
+  RunRange(d, *store, At(2, 0), At(4, 0));
+  w = Details(*store, At(4, 0) - 3600)["warmup"];
   EXPECT_EQ(w["series_warming"], 0);
 }
 

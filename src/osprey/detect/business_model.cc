@@ -70,6 +70,11 @@ constexpr double kShiftMin = 0.2, kShiftMax = 5.0;
 // there the event may well halve or double the value.
 constexpr double kEventRelNoise = 0.15;
 constexpr double kUnknownEventRelNoise = 1.0;
+// Relative error of an expectation on a day of the week not seen yet.
+constexpr double kUnknownDayRelNoise = 0.5;
+// Correlated relative error of the expectation assumed before any is learnt
+// (10 %): the first weeks' sustained evidence is not overconfident.
+constexpr double kInitialExcess = 0.01;
 // A suppressed event's surprise (in decades) is multiplied by this.
 constexpr double kEventDamping = 0.5;
 // The smallest expectation, in units of the noise scale: closed hours
@@ -128,6 +133,9 @@ BusinessModel::BusinessModel(const ModelOptions& options) : options_(options) {
   day_.assign(day_slots_, 0.0f);
   day_n_.assign(day_slots_, 0);
   stuck_.assign(day_slots_, 0);
+  scan_excess_.fill(kInitialExcess);
+  scan_rho2_.fill(kInitialExcess);
+  ew_excess_ = ew_rho2_ = kInitialExcess;
   week_stuck_.assign(slots_, 0);
   level_decay_ = 1.0 - std::exp2(-static_cast<double>(interval_) / kLevelHalfLife);
   band_z_ = DeviateFor(std::max(0.5, 5.0 - (options.sensitivity - 50.0) / 10.0));
@@ -237,7 +245,13 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
     e.floored = e.mu < kMuFloor * phi_;
     e.mu = std::max(e.mu, kMuFloor * phi_);
   }
-  e.var = Variance(e.mu);
+  // A day of the week never seen yet (the first week of a series): its
+  // factor is unknown, so the expectation carries a wide relative error.
+  if (day_slots_ > 1 && week_n_[s0] == 0) {
+    const size_t dow = static_cast<size_t>(PosMod(local_time + kMondayShift, kWeek) / kDay);
+    if (dow_n_[dow] <= 0) e.extra = kUnknownDayRelNoise * kUnknownDayRelNoise;
+  }
+  e.var = Variance(e.mu) + e.extra * e.mu * e.mu;
   e.known = known;
   e.ready = known && observed_ >= Warmup().needed;
   return e;
@@ -450,7 +464,7 @@ Score BusinessModel::Observe(const Observation& obs) {
   // surprise. The baseline never learns from an event.
   const bool in_event = obs.event != 0;
   const bool suppress = in_event && obs.event_effect == EventEffect::kSuppress;
-  double extra_alpha = 0;
+  double extra_alpha = e.extra;
   bool learnt = false;
   if (in_event) {
     EventEffectState* ev = EventSlot(obs.event, true);
@@ -469,7 +483,7 @@ Score BusinessModel::Observe(const Observation& obs) {
       e.mu = base_mu * ev->factor;
       if (family_ != NoiseFamily::kReal) e.mu = std::max(e.mu, kMuFloor * phi_);
     }
-    extra_alpha = learnt ? kEventRelNoise * kEventRelNoise : kUnknownEventRelNoise * kUnknownEventRelNoise;
+    extra_alpha += learnt ? kEventRelNoise * kEventRelNoise : kUnknownEventRelNoise * kUnknownEventRelNoise;
     e.var = Variance(e.mu) + extra_alpha * e.mu * e.mu;
     if (e.ready) {
       ev->num += x;

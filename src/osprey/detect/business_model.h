@@ -89,6 +89,7 @@ class BusinessModel final : public Model {
     double mu = 0;   // expected value
     double var = 0;  // noise variance around it
     double profile = 0;  // the seasonal profile behind mu (before level and floor)
+    double extra = 0;    // extra relative variance (an unseen day of the week)
     bool floored = false;  // mu was raised to the floor (a closed hour)
     bool known = false;  // the slot has a profile (learnt, or its daily prior)
     bool ready = false;  // known and warmed up: scores count
