@@ -275,6 +275,18 @@ double BusinessModel::Deviance(double x, double mu, double var, double extra_alp
 }
 
 double BusinessModel::PointSurprise(double x, double mu, double d, double extra_alpha) const {
+  const double s = CountSurprise(x, mu, d, extra_alpha);
+  if (family_ != NoiseFamily::kPositive || x <= mu || mu <= 0 || s < 2) return s;
+  // Money: a sum of a few heavy-tailed amounts (one large order) has a
+  // longer right tail than the compound count. Upward deviations are judged
+  // by the less surprising of that and a lognormal of the same mean and
+  // variance.
+  const double s2 = std::log1p((Variance(mu) + extra_alpha * mu * mu) / (mu * mu));
+  const double z = (std::log(x / mu) + s2 / 2) / std::sqrt(s2);
+  return std::min(s, Surprise(z));
+}
+
+double BusinessModel::CountSurprise(double x, double mu, double d, double extra_alpha) const {
   const double m = family_ == NoiseFamily::kReal ? 0.0 : mu / phi_;
   if (family_ == NoiseFamily::kReal || std::fabs(d) < 2 || m >= kExactBelow) return Surprise(d);
   // Small means: the deviance residual is off in the tails of a discrete

@@ -19,8 +19,10 @@
 // negative binomial), phi learnt for positive continuous ones (money: a
 // scaled negative binomial, i.e. a compound count), and a constant variance
 // plus alpha * mu^2 for series that go negative. A point is scored by its
-// signed deviance residual under that family, so 0 where ~20 are expected
-// is strong evidence and 1 where 0.2 are expected is not.
+// signed deviance residual under that family (exact tail sums for small
+// means), so 0 where ~20 are expected is strong evidence and 1 where 0.2 are
+// expected is not; money's upward deviations are also judged by a lognormal
+// of the same mean and variance (one large order is not news).
 //
 // Evidence. Severity is 10 x -log10 of the point's two-sided tail
 // probability (sensitivity 50; each 10 points of sensitivity shift it by one
@@ -119,6 +121,8 @@ class BusinessModel final : public Model {
   double Deviance(double x, double mu, double var, double extra_alpha) const;
   // -log10 of the two-sided tail probability of x (d its deviance residual).
   double PointSurprise(double x, double mu, double d, double extra_alpha) const;
+  // The same under the family's negative binomial alone.
+  double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);
   void LearnBaseline(int64_t local_time, double x, const Expectation& e);
   EventEffectState* EventSlot(uint32_t id, bool create);
