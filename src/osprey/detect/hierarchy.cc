@@ -82,7 +82,12 @@ int ApplyHierarchy(std::vector<HierarchyNode>& nodes, const HierarchyOptions& op
     for (size_t li = 0; li < nodes.size(); ++li) {
       const HierarchyNode& l = nodes[li];
       if (!l.scored || l.key.size() != nd || !IsLeaf(l) || !Below(l, a)) continue;
-      if (sign * (l.actual - l.expected) <= 0) continue;
+      // The leaf must itself lean the same way by some noise units: a
+      // systematic error of the expectations (every series a little off at
+      // once) looks broad at a large roll-up, but leaves no single leaf out
+      // of its noise.
+      const double lean = sign * (l.actual - l.expected);
+      if (lean <= 0 || (l.noise > 0 && lean < options.min_leaf_z * l.noise)) continue;
       inherit[li] = std::max(inherit[li], a.severity);
     }
   }

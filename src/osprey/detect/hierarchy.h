@@ -6,8 +6,9 @@
 // rolled-up dimension it is not carried by one child: without its largest
 // child the remaining children still carry a good share of the deviation,
 // significantly and mostly the same way —
-// and lets the leaves below such a node that deviate the same way inherit
-// its severity (explanation kIncident). A single-leaf anomaly makes every
+// and lets the leaves below such a node that deviate the same way (by at
+// least min_leaf_z of their own noise) inherit its severity (explanation
+// kIncident). A single-leaf anomaly makes every
 // ancestor deviate, but none broadly, so nothing is inherited from it.
 // Pure and deterministic; O(nodes) unless a roll-up is anomalous.
 #pragma once
@@ -43,6 +44,9 @@ struct HierarchyOptions {
   // ... and carry at least this share of the node's deviation (a broad
   // deviation over n children leaves (n - 1) / n without the largest).
   double min_rest_share = 0.3;
+  // A leaf inherits only when it deviates the same way by at least this many
+  // of its own noise standard deviations.
+  double min_leaf_z = 1.5;
 };
 
 // Raises the severity of leaves inside broad anomalous roll-ups (never
