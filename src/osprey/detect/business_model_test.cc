@@ -65,7 +65,9 @@ TEST(BusinessModelTest, WarmsUpOnItsOwnHistoryAndSaysHowFar) {
   int64_t first_ready = -1;
   Feed(*m, 24 * 7, 20, 0.05, 1, [](int64_t, double&) {}, [&](int64_t h, const Score& s) {
     if (s.ready && first_ready < 0) first_ready = h;
-    if (!s.ready) EXPECT_FALSE(s.reason.empty());
+    if (!s.ready) {
+      EXPECT_FALSE(s.reason.empty());
+    }
   });
   EXPECT_EQ(first_ready, 72);
   EXPECT_TRUE(m->Warmup().ready());
@@ -174,7 +176,9 @@ TEST(BusinessModelTest, AllZeroSeriesStaysQuietAndMissingIsNotScored) {
   for (int64_t h = 0; h < 24 * 30; ++h) {
     const Score s = m->Observe(At(h, h % 50 == 7 ? std::nullopt : std::optional<double>(0.0)));
     EXPECT_LT(s.severity, 5);
-    if (h % 50 == 7) EXPECT_FALSE(s.ready);
+    if (h % 50 == 7) {
+      EXPECT_FALSE(s.ready);
+    }
   }
 }
 
