@@ -18,9 +18,9 @@ namespace {
 constexpr double kOracleHourlyOrders = 0.30;   // measured 0.323
 constexpr double kOracleHourlyRevenue = 0.30;  // measured 0.319
 constexpr double kOracleOpsRequests = 0.14;    // measured 0.155
-constexpr double kOspreyHourlyOrders = 0.23;   // measured 0.247
-constexpr double kOspreyHourlyRevenue = 0.11;  // measured 0.125
-constexpr double kOspreyOpsRequests = 0.19;    // measured 0.214
+constexpr double kOspreyHourlyOrders = 0.25;   // measured 0.272
+constexpr double kOspreyHourlyRevenue = 0.12;  // measured 0.132
+constexpr double kOspreyOpsRequests = 0.29;    // measured 0.314
 constexpr double kOspreyOpsErrors = 0.90;      // measured 0.933
 constexpr double kOspreyOpsLatency = 0.40;     // measured 0.433
 

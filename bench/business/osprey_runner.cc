@@ -33,49 +33,11 @@ std::vector<RollupNode> RollupLattice(const Dataset& d) {
 }
 
 MeasureScores LeafScoresFromHierarchy(const Dataset& d, const std::vector<RollupNode>& nodes,
-                                      const NodeDetail& detail, bool additive) {
-  const unsigned all = (1u << d.dimensions.size()) - 1;
+                                      const MeasureScores& node_scores) {
   MeasureScores leaves(d.series.size());
   for (size_t n = 0; n < nodes.size(); ++n) {
-    if (nodes[n].mask != all) continue;
-    leaves[static_cast<size_t>(nodes[n].leaves[0])] = detail.severity[n];
-  }
-  if (!additive || nodes.empty()) return leaves;
-  // Dimension values as ids, kRollUp where a node does not fix a dimension.
-  std::vector<std::map<std::string, int32_t>> ids(d.dimensions.size());
-  std::vector<std::vector<int32_t>> keys(nodes.size());
-  for (size_t n = 0; n < nodes.size(); ++n) {
-    for (size_t i = 0; i < d.dimensions.size(); ++i) {
-      if (!(nodes[n].mask & (1u << i))) {
-        keys[n].push_back(detect::kRollUp);
-        continue;
-      }
-      auto [it, added] = ids[i].emplace(nodes[n].dims[i], static_cast<int32_t>(ids[i].size()));
-      keys[n].push_back(it->second);
-    }
-  }
-  std::vector<detect::HierarchyNode> cube(nodes.size());
-  for (size_t n = 0; n < nodes.size(); ++n) cube[n].key = keys[n];
-  const size_t points = detail.severity.empty() ? 0 : detail.severity[0].size();
-  for (size_t t = 0; t < points; ++t) {
-    bool any = false;
-    for (size_t n = 0; n < nodes.size(); ++n) {
-      detect::HierarchyNode& c = cube[n];
-      const double sev = detail.severity[n][t];
-      c.scored = sev != kNoScore;
-      c.severity = c.scored ? sev : 0;
-      c.actual = detail.value[n][t];
-      c.expected = detail.expected[n][t];
-      c.noise = detail.noise[n][t];
-      c.explanation = detect::Explanation::kNone;
-      any |= c.scored && nodes[n].mask != all && sev >= 50;
-    }
-    if (!any || detect::ApplyHierarchy(cube) == 0) continue;
-    for (size_t n = 0; n < nodes.size(); ++n) {
-      if (nodes[n].mask == all && cube[n].explanation == detect::Explanation::kIncident) {
-        leaves[static_cast<size_t>(nodes[n].leaves[0])][t] = cube[n].severity;
-      }
-    }
+    if (nodes[n].leaves.size() != 1 || nodes[n].mask + 1 != (1u << d.dimensions.size())) continue;
+    leaves[static_cast<size_t>(nodes[n].leaves[0])] = node_scores[n];
   }
   return leaves;
 }
@@ -95,12 +57,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
   std::vector<const testing::CalendarEvent*> events(n);
   for (size_t m = 0; m < d.measures.size(); ++m) {
     const testing::MeasureInfo& info = d.measures[m];
-    NodeDetail detail;
-    MeasureScores& scores = detail.severity;
-    scores.resize(out.nodes.size());
-    detail.value.assign(out.nodes.size(), std::vector<double>(n, 0.0));
-    detail.expected.assign(out.nodes.size(), std::vector<double>(n, 0.0));
-    detail.noise.assign(out.nodes.size(), std::vector<double>(n, 0.0));
+    MeasureScores scores(out.nodes.size());
     for (size_t k = 0; k < out.nodes.size(); ++k) {
       const RollupNode& node = out.nodes[k];
       for (size_t t = 0; t < n; ++t) {
@@ -146,15 +103,10 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         const detect::Score score = model->Observe(obs);
         if (!values[t].has_value()) continue;
         ++out.points_scored;
-        if (!score.ready) continue;
-        scores[k][t] = score.severity;
-        detail.value[k][t] = *values[t];
-        detail.expected[k][t] = score.expected;
-        detail.noise[k][t] = score.noise;
+        if (score.ready) scores[k][t] = score.severity;
       }
     }
-    out.leaf_scores.push_back(
-        LeafScoresFromHierarchy(d, out.nodes, detail, info.kind != MeasureKind::kMean));
+    out.leaf_scores.push_back(LeafScoresFromHierarchy(d, out.nodes, scores));
     out.node_scores.push_back(std::move(scores));
   }
   return out;

@@ -14,7 +14,6 @@
 
 #include "business/metric.h"
 #include "osprey/base/status.h"
-#include "osprey/detect/hierarchy.h"
 #include "osprey/detect/model.h"
 #include "osprey/testing/business_data.h"
 
@@ -40,19 +39,15 @@ struct OspreyScores {
   int64_t points_scored = 0;  // Observe calls with a value, all nodes and measures
 };
 
-// What the model said of every node at every point of one measure, as the
-// hierarchical stage needs it.
-struct NodeDetail {
-  MeasureScores severity;  // [node][point], kNoScore when not scored
-  MeasureScores value, expected, noise;
-};
-
-// The hierarchical stage (detect::ApplyHierarchy, as the pipeline runs it):
-// for an additive measure, leaves inside a broad anomalous roll-up inherit
-// its severity at that point; a mean measure keeps each leaf's own.
+// Leaf scores from the scores of every node. Each leaf keeps its own
+// model's severity: roll-ups are scored as series of their own (as the
+// pipeline does; a dimension-wide incident shows there and in its group's
+// root cause). Passing a broad roll-up's severity down to its leaves was
+// tried and removed: it added false alarms and found no more incidents
+// (bench/business/README.md, "Hierarchical evidence").
 MeasureScores LeafScoresFromHierarchy(const testing::Dataset& data,
                                       const std::vector<RollupNode>& nodes,
-                                      const NodeDetail& detail, bool additive);
+                                      const MeasureScores& node_scores);
 
 // Scores every node of every measure with a fresh model built from `options`
 // (interval_seconds is taken from the data). Fails when a model cannot be

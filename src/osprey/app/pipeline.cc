@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "osprey/base/log.h"
-#include "osprey/detect/hierarchy.h"
 #include "osprey/config/loader.h"
 #include "osprey/rca/cube.h"
 #include "osprey/rca/root_cause.h"
@@ -588,45 +587,6 @@ void DetectorRunner::RelateMeasures(const std::vector<GroupFacts>& groups,
   }
 }
 
-void DetectorRunner::ApplyHierarchy(std::vector<Scored>& scored) const {
-  // Hierarchical evidence (detect/hierarchy.h) for measures whose roll-ups
-  // are sums: leaves inside a broad anomalous roll-up inherit its severity.
-  if (detector_.dimensions.empty()) return;
-  for (uint32_t m = 0; m < detector_.measures.size(); ++m) {
-    const config::Aggregation a = detector_.measures[m].aggregation;
-    if (a != config::Aggregation::kSum && a != config::Aggregation::kCount) continue;
-    std::vector<detect::HierarchyNode> nodes;
-    std::vector<size_t> index;
-    bool candidate = false;
-    for (size_t i = 0; i < scored.size(); ++i) {
-      const Scored& s = scored[i];
-      if (s.point->key.measure != m) continue;
-      detect::HierarchyNode n;
-      n.key = s.point->key.values;
-      n.scored = s.score.ready && s.point->value.has_value();
-      n.actual = s.point->value.value_or(0);
-      n.expected = s.score.expected;
-      n.noise = s.score.noise;
-      n.severity = s.score.severity;
-      n.explanation = s.score.explanation;
-      candidate |= n.scored && !s.point->key.IsLeaf() && n.severity >= detector_.min_severity;
-      nodes.push_back(std::move(n));
-      index.push_back(i);
-    }
-    if (!candidate) continue;
-    detect::HierarchyOptions options;
-    options.min_severity = detector_.min_severity;
-    if (detect::ApplyHierarchy(nodes, options) == 0) continue;
-    for (size_t k = 0; k < nodes.size(); ++k) {
-      detect::Score& score = scored[index[k]].score;
-      if (nodes[k].explanation != detect::Explanation::kIncident) continue;
-      score.severity = nodes[k].severity;
-      score.anomaly = score.severity / 100;
-      score.explanation = detect::Explanation::kIncident;
-    }
-  }
-}
-
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
                                        store::ChunkResult& chunk, RunStats& stats,
                                        bool alerts_enabled) {
@@ -691,7 +651,6 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     scored.push_back({&p, s->id, sc});
   }
-  ApplyHierarchy(scored);
   for (const Scored& sp : scored) {
     store::PointRecord rec{sp.series_id, ts, sp.point->value, {}, {}, {}, {}};
     if (sp.score.ready) {

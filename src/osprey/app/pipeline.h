@@ -172,8 +172,6 @@ class DetectorRunner {
     int64_t series_id;
     detect::Score score;
   };
-  // The hierarchical stage over one interval's scored points.
-  void ApplyHierarchy(std::vector<Scored>& scored) const;
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
   // The latest value of `s` before `start` (nullopt when it never had one).

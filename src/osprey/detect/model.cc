@@ -23,7 +23,6 @@ std::string_view ExplanationName(Explanation e) {
     case Explanation::kThreshold: return "threshold";
     case Explanation::kChange: return "change";
     case Explanation::kSustained: return "sustained";
-    case Explanation::kIncident: return "incident";
     case Explanation::kNone: break;
   }
   return "none";

@@ -23,10 +23,9 @@ enum class Direction { kNone = 0, kUp, kDown };
 // What deviated, in a word a machine can act on.
 // kSpike/kDip: the point alone; kSustained: a deviation consistent over
 // several intervals; kLevelShift: a sustained deviation the model then
-// adopted as the new level; kIncident: part of a dimension-wide deviation
-// found at a roll-up (detect/hierarchy.h).
+// adopted as the new level.
 enum class Explanation { kNone = 0, kSpike, kDip, kLevelShift, kTrendChange, kSeasonalityBreak,
-                         kThreshold, kChange, kSustained, kIncident };
+                         kThreshold, kChange, kSustained };
 
 std::string_view DirectionName(Direction d);
 std::string_view ExplanationName(Explanation e);
