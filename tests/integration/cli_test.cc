@@ -7,9 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "osprey/testing/files.h"
 
@@ -213,3 +218,106 @@ TEST_F(CliTest, ScoreAppendsAnOnlineScoreColumn) {
 }
 
 }  // namespace
+
+namespace {
+
+// One row per region and UTC hour, at hh:30, with naive UTC timestamps; about
+// 1 % of region-hours have no row (a missing point, not a 0) and the 4 hours
+// from `outage_start` have no row at all (no data).
+struct NyRows {
+  int rows = 0;
+  int missing_leaf_hours = 0;
+};
+
+NyRows WriteNewYorkRows(const std::string& file, const char* from, int hours, int outage_start) {
+  std::ofstream csv(file);
+  csv << "ts,region,orders\n";
+  NyRows out;
+  std::tm start_tm{};
+  strptime(from, "%Y-%m-%d %H:%M:%S", &start_tm);
+  const std::time_t start = timegm(&start_tm);
+  for (int h = 0; h < hours; ++h) {
+    if (h >= outage_start && h < outage_start + 4) continue;
+    for (int region = 0; region < 2; ++region) {
+      if ((h * 7 + region * 13) % 100 == 3) {
+        ++out.missing_leaf_hours;
+        continue;
+      }
+      const std::time_t t = start + h * 3600 + 1800;
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char text[32];
+      std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+      csv << text << "," << (region == 0 ? "east" : "west") << "," << (20 + (h % 24) + region) << "\n";
+      ++out.rows;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// A New York detector over UTC-stored naive timestamps across both 2024 DST
+// changes, with missing region-hours and a 4-hour outage: backtest and
+// `serve --once` on a testing clock read every row exactly once into
+// intervals on the hour, store missing points as missing (never a 0), make
+// the outage "no data", and agree with each other.
+TEST_F(CliTest, NewYorkDetectorOverUtcRowsAcrossBothDstChanges) {
+  for (const auto& [name, from, to, now] : std::vector<std::array<const char*, 4>>{
+           // From local midnight (the detector's history_start), 168 hours.
+           {"march", "2024-03-06 05:00:00", "2024-03-13T05:00:00Z", "2024-03-13T05:30:00Z"},
+           {"november", "2024-10-30 04:00:00", "2024-11-06T04:00:00Z", "2024-11-06T04:30:00Z"}}) {
+    SCOPED_TRACE(name);
+    const std::string dir = Dir() + "/ny_" + name;
+    std::filesystem::create_directories(dir + "/data");
+    const int hours = 24 * 7;
+    const NyRows rows = WriteNewYorkRows(dir + "/data/rows.csv", from, hours, 24 * 5 + 10);
+    ASSERT_GT(rows.missing_leaf_hours, 0);
+    const std::string config = dir + "/ny.yaml";
+    std::ofstream(config) << "name: ny\nfrequency: PT1H\ntimezone: America/New_York\n"
+                          << "history_start: " << std::string(from).substr(0, 10) << "\n"
+                          << "source: {type: csv, path: data}\n"
+                          << "timestamp: {column: ts, format: \"yyyy-MM-dd HH:mm:ss\", timezone: UTC}\n"
+                          << "dimensions: [region]\nrollup_depth: 0\n"
+                          << "measures: [{name: orders, aggregation: SUM}]\n";
+    std::string from_iso = from;
+    from_iso[10] = 'T';
+    Ran bt = Osprey("backtest -q -c " + config + " --from " + from_iso + "Z --to " + to + " --state " +
+                    dir + "/bt.db");
+    ASSERT_EQ(bt.code, 0) << bt.out;
+    EXPECT_NE(bt.out.find(std::to_string(hours) + " intervals"), std::string::npos) << bt.out;
+    EXPECT_NE(bt.out.find(std::to_string(rows.rows) + " rows read"), std::string::npos) << bt.out;
+    EXPECT_NE(bt.out.find("4 intervals without any row (no data)"), std::string::npos) << bt.out;
+    Ran exported = Osprey("anomalies export --csv --min-severity 0 --state " + dir + "/bt.db");
+    ASSERT_EQ(exported.code, 0) << exported.out;
+    std::istringstream lines(exported.out);
+    std::string line;
+    std::getline(lines, line);
+    int points = 0;
+    std::set<std::string> seen;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      ++points;
+      // timestamp,region,measure,value,...: every interval starts on the hour.
+      EXPECT_EQ(line.substr(13, 7), ":00:00Z") << line;
+      EXPECT_TRUE(seen.insert(line.substr(0, line.find(',', 21))).second) << "twice: " << line;
+      const std::string value = line.substr(line.find(",orders,") + 8);
+      EXPECT_NE(value.substr(0, value.find(',')), "0") << "a missing point scored as 0: " << line;
+    }
+    // Scored: every region-hour with a row after the three-day warm-up.
+    EXPECT_GT(points, 2 * 24 * 3);
+    // serve --once on a testing clock: the same intervals, the same results.
+    const std::string serve_dir = dir + "/serve";
+    std::filesystem::create_directories(serve_dir);
+    std::filesystem::copy_file(config, serve_dir + "/ny.yaml");
+    std::filesystem::create_directory_symlink(dir + "/data", serve_dir + "/data");
+    setenv("OSPREY_FAKE_CLOCK_START", now, 1);
+    Ran served = Osprey("serve --once --config " + serve_dir + " --state " + dir + "/serve.db");
+    unsetenv("OSPREY_FAKE_CLOCK_START");
+    ASSERT_EQ(served.code, 0) << served.out;
+    Ran exported_serve = Osprey("anomalies export --csv --min-severity 0 --state " + dir + "/serve.db");
+    EXPECT_EQ(exported_serve.out, exported.out);
+    EXPECT_GT(points, 0);
+  }
+}
