@@ -302,6 +302,10 @@ double BusinessModel::CountSurprise(double x, double mu, double d, double extra_
                     (k > 0 ? k * std::log(q) : 0.0));
   };
   const double sd = std::sqrt(m + alpha * m * m);
+  // A value far beyond the bulk (a sale in a closed hour, in units of a
+  // tiny scale): the deviance residual is accurate there, and walking the
+  // lattice up to it would take as many steps as it is units away.
+  if (y > m + 40 * sd + 40) return Surprise(d);
   const double last = std::max(y, m + 12 * sd + 10);
   double below = 0, here = 0, total = 0;
   double p = at(base);
