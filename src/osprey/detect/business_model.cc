@@ -326,7 +326,11 @@ void BusinessModel::LearnNoise(double x, double mu, double var) {
   const double r = x - mu;
   // Clipped at kNoiseClip deviations, plus as many units of the scale so
   // that the rare 1 of a low count (the whole of its variance) is kept.
-  const double unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * phi_;
+  // For money that is often zero (a few sales an hour) the unit is not known
+  // in advance: a point's own size bounds it too, or every sale would be
+  // clipped to the noise of the zeros and the unit learnt near 0.
+  double unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * phi_;
+  if (family_ == NoiseFamily::kPositive && zero_seen_) unit = std::max(unit, 0.25 * x * x);
   const double clip = noise_n_ < 50 ? 100.0 : kNoiseClip * kNoiseClip;
   const double r2 = std::min(r * r, clip * (var + unit));
   const double n_eff = Clamp(kNoiseDays * kDay / static_cast<double>(interval_), 200, 3000);
@@ -453,6 +457,7 @@ Score BusinessModel::Observe(const Observation& obs) {
   }
   const double x = *obs.value;
   s.value = x;
+  if (x == 0) zero_seen_ = true;
   if (first_time_ == INT64_MIN) first_time_ = obs.time;
   last_time_ = obs.time;
   // The family follows the values seen: any negative value makes the series
@@ -699,6 +704,7 @@ std::string BusinessModel::SaveState() const {
   Put<double>(out, level_num_);
   Put<double>(out, level_den_);
   Put<uint8_t>(out, static_cast<uint8_t>(family_));
+  Put<uint8_t>(out, zero_seen_ ? 1 : 0);
   for (double v : {phi_, alpha_, var0_, a11_, a12_, a22_, b1_, b2_}) Put<double>(out, v);
   Put<int64_t>(out, noise_n_);
   Put<double>(out, shrink_u_);
@@ -776,6 +782,9 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     return truncated();
   }
   m->family_ = static_cast<NoiseFamily>(family);
+  uint8_t zero_seen = 0;
+  if (!Get(state, zero_seen) || zero_seen > 1) return truncated();
+  m->zero_seen_ = zero_seen == 1;
   for (double* v : {&m->phi_, &m->alpha_, &m->var0_, &m->a11_, &m->a12_, &m->a22_, &m->b1_, &m->b2_}) {
     if (!Get(state, *v) || !std::isfinite(*v)) return truncated();
   }

@@ -152,6 +152,7 @@ class BusinessModel final : public Model {
   // Noise: family, parameters, and decayed sums of the weighted regression
   // of squared residuals on mu and mu^2.
   NoiseFamily family_ = NoiseFamily::kCount;
+  bool zero_seen_ = false;  // a value of exactly 0 was seen (zero-heavy money)
   double phi_ = 1, alpha_ = 0.05, var0_ = 0;
   double a11_ = 0, a12_ = 0, a22_ = 0, b1_ = 0, b2_ = 0;
   int64_t noise_n_ = 0;
