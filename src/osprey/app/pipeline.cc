@@ -623,6 +623,11 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   const int64_t end_ts = ToUnixSeconds(grid_.Next(start));
   const size_t nm = detector_.measures.size();
 
+  struct Scored {
+    const ingest::SeriesPoint* point;
+    int64_t series_id;
+    detect::Score score;
+  };
   std::vector<Scored> scored;
   scored.reserve(points.size());
   // The events this interval overlaps; each series gets the one whose scope

@@ -166,12 +166,6 @@ class DetectorRunner {
   Result<detect::Score> ScorePoint(SeriesState& s, uint32_t measure, Instant start, int64_t local,
                                    std::optional<double> value,
                                    const detect::EventOccurrence* event);
-  // One scored point of an interval.
-  struct Scored {
-    const ingest::SeriesPoint* point;
-    int64_t series_id;
-    detect::Score score;
-  };
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
   // The latest value of `s` before `start` (nullopt when it never had one).

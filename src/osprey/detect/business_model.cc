@@ -458,7 +458,6 @@ Score BusinessModel::Observe(const Observation& obs) {
   const double x = *obs.value;
   s.value = x;
   if (x == 0) zero_seen_ = true;
-  if (first_time_ == INT64_MIN) first_time_ = obs.time;
   last_time_ = obs.time;
   // The family follows the values seen: any negative value makes the series
   // real-valued, any fraction makes it positive continuous.
@@ -525,6 +524,9 @@ Score BusinessModel::Observe(const Observation& obs) {
   double z_long = 0;  // the long-scale statistic, for the shift confirmation
   const double clipped = Clamp(x - e.mu, -kSumClip * sd, kSumClip * sd);
   const bool scan = e.ready && (!in_event || learnt);
+  // This point's window sums, for learning the correlated error below.
+  std::array<double, kScanWindows> win_dev{}, win_var{}, win_mu{};
+  size_t win_ready = 0;
   if (scan) {
     const size_t at = static_cast<size_t>(ring_head_) % kRing;
     ring_dev_[at] = static_cast<float>(clipped);
@@ -543,14 +545,14 @@ Score BusinessModel::Observe(const Observation& obs) {
       sv += static_cast<double>(ring_var_[i]);
       sm += static_cast<double>(ring_mu_[i]);
       if (k != kScanLengths[next_len]) continue;
-      scan_dev_[next_len] = sd_sum;
-      scan_var_[next_len] = sv;
-      scan_mu_[next_len] = sm;
+      win_dev[next_len] = sd_sum;
+      win_var[next_len] = sv;
+      win_mu[next_len] = sm;
       const double denom = sv + scan_rho2_[next_len] * sm * sm;
       if (denom > 0) best_z = std::max(best_z, sign * sd_sum / std::sqrt(denom));
       ++next_len;
     }
-    scan_ready_ = next_len;
+    win_ready = next_len;
     const double lambda = 1.0 - 1.0 / kLongScale;
     ew_dev_ = lambda * ew_dev_ + clipped;
     ew_var_ = lambda * lambda * ew_var_ + e.var;
@@ -676,8 +678,8 @@ Score BusinessModel::Observe(const Observation& obs) {
         excess += (Clamp(sample, -1.0, 1.0) - excess) / kExcessSamples;
         rho2 = std::max(0.0, excess);
       };
-      for (size_t k = 0; k < scan_ready_; ++k) {
-        learn(scan_dev_[k], scan_var_[k], scan_mu_[k], scan_excess_[k], scan_rho2_[k]);
+      for (size_t k = 0; k < win_ready; ++k) {
+        learn(win_dev[k], win_var[k], win_mu[k], scan_excess_[k], scan_rho2_[k]);
       }
       learn(ew_dev_, ew_var_, ew_mu_, ew_excess_, ew_rho2_);
     }
@@ -722,7 +724,6 @@ std::string BusinessModel::SaveState() const {
   Put<int8_t>(out, run_sign_);
   Put<double>(out, run_x_);
   Put<double>(out, run_mu_);
-  Put<int64_t>(out, first_time_);
   Put<int64_t>(out, last_time_);
   Put<int64_t>(out, observed_);
   Put<uint8_t>(out, static_cast<uint8_t>(events_.size()));
@@ -812,15 +813,14 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     }
   }
   if (!Get(state, m->run_) || !Get(state, m->run_sign_) || !Get(state, m->run_x_) ||
-      !Get(state, m->run_mu_) || !Get(state, m->first_time_) || !Get(state, m->last_time_) ||
+      !Get(state, m->run_mu_) || !Get(state, m->last_time_) ||
       !Get(state, m->observed_)) {
     return truncated();
   }
   if (!AllFinite(m->level_num_, m->level_den_, m->run_x_, m->run_mu_) || m->level_den_ < 0 ||
       m->phi_ <= 0 || m->alpha_ < 0 || m->var0_ < 0 || !CountOk(m->run_) || !CountOk(m->observed_) ||
       m->run_sign_ < -1 || m->run_sign_ > 1 ||
-      (m->last_time_ != INT64_MIN && std::abs(m->last_time_) > kMaxStateTime) ||
-      (m->first_time_ != INT64_MIN && std::abs(m->first_time_) > kMaxStateTime)) {
+      (m->last_time_ != INT64_MIN && std::abs(m->last_time_) > kMaxStateTime)) {
     return DataLoss("model state is corrupt");
   }
   uint8_t events = 0;

@@ -45,7 +45,7 @@
 // relative noise of 100 % (so a holiday that halves sales is no news, a
 // tenfold spike still is); kSuppress also halves the surprise.
 //
-// State: about 1.1 KiB per hourly series, versioned. Not thread-safe.
+// State: about 2.2 KiB per hourly series, versioned. Not thread-safe.
 #pragma once
 
 #include <array>
@@ -161,14 +161,11 @@ class BusinessModel final : public Model {
   int64_t shrink_n_ = 0;
 
   // Sustained evidence: the last kRing (clipped) deviations, variances and
-  // expectations; the window sums of the latest scan and the learnt excess
-  // relative variance per window length; one longer exponentially weighted
+  // expectations; the learnt excess relative variance per window length; one longer exponentially weighted
   // sum (and its excess) for slow changes and the shift confirmation.
   std::array<float, kRing> ring_dev_{}, ring_var_{}, ring_mu_{};
   uint32_t ring_head_ = 0;
   size_t ring_n_ = 0;
-  std::array<double, kScanWindows> scan_dev_{}, scan_var_{}, scan_mu_{};
-  size_t scan_ready_ = 0;  // window sums of the latest scan that are complete
   std::array<double, kScanWindows> scan_excess_{}, scan_rho2_{};
   double ew_dev_ = 0, ew_var_ = 0, ew_mu_ = 0, ew_rho2_ = 0, ew_excess_ = 0;
   // Shift confirmation: consecutive intervals deviating the same way, and
@@ -177,7 +174,6 @@ class BusinessModel final : public Model {
   int8_t run_sign_ = 0;
   double run_x_ = 0, run_mu_ = 0;
 
-  int64_t first_time_ = INT64_MIN;
   int64_t last_time_ = INT64_MIN;
   int64_t observed_ = 0;  // intervals with a value
   std::vector<EventEffectState> events_;
