@@ -10,11 +10,12 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick]\n"
+    "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick] [--peers all|oracle]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
-    "  --quick    shorter data (hourly 112 days, ops 14 days), as the quality test uses\n";
+    "  --quick    shorter data (hourly 112 days, ops 14 days), as the quality test uses\n"
+    "  --peers    all (default) or oracle: osprey beside the generator's oracle only (faster)\n";
 
 }  // namespace
 
@@ -41,6 +42,13 @@ int main(int argc, char** argv) {
         std::cerr << "business_bench: --seeds must be a positive integer\n" << kUsage;
         return 2;
       }
+    } else if (arg == "--peers" && has_value) {
+      const std::string p = argv[++i];
+      if (p != "all" && p != "oracle") {
+        std::cerr << "business_bench: --peers must be all or oracle, not '" << p << "'\n" << kUsage;
+        return 2;
+      }
+      options.oracle_only = p == "oracle";
     } else if (arg == "--quick") {
       options.quick = true;
     } else if (arg == "--help" || arg == "-h") {

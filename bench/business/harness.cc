@@ -65,7 +65,9 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       run.family = family;
       run.setting = setting;
       run.detectors.push_back({"osprey (default model)", 50.0, {}, {}, 0, 0});
-      for (const Peer& p : Peers()) run.detectors.push_back({p.name, p.default_threshold, {}, {}, 0, 0});
+      std::vector<Peer> peers = Peers();  // the oracle last
+      if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 1);
+      for (const Peer& p : peers) run.detectors.push_back({p.name, p.default_threshold, {}, {}, 0, 0});
       for (int seed = 1; seed <= options.seeds; ++seed) {
         OSPREY_ASSIGN_OR_RETURN(testing::BusinessParams params,
                                 testing::SettingParams(family, setting, static_cast<uint64_t>(seed),
@@ -87,7 +89,6 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         run.detectors[0].seconds += Since(start);
         run.detectors[0].points += os.points_scored;
         Record(data, os.leaf_scores, &run.detectors[0]);
-        const std::vector<Peer> peers = Peers();
         for (size_t p = 0; p < peers.size(); ++p) {
           start = std::chrono::steady_clock::now();
           std::vector<MeasureScores> scores;

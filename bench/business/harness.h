@@ -37,6 +37,7 @@ struct BenchOptions {
   std::vector<std::string> settings;  // empty: every setting of the family
   int seeds = 3;                      // seeds 1..seeds
   bool quick = false;
+  bool oracle_only = false;  // run osprey and the oracle only (no other peer)
 };
 
 // Fails on an unknown family or setting, or when a model cannot be built.

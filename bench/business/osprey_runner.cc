@@ -89,7 +89,9 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
       scores[k].assign(n, kNoScore);
       size_t first = 0;
       while (first < n && !values[first].has_value()) ++first;  // a late series starts at its first row
-      OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<detect::Model> model, detect::CreateModel(options));
+      detect::ModelOptions measure_options = options;
+      measure_options.mean_of_rows = d.measures[m].kind == testing::MeasureKind::kMean;
+      OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<detect::Model> model, detect::CreateModel(measure_options));
       for (size_t t = first; t < n; ++t) {
         detect::Observation obs;
         obs.time = d.times[t];

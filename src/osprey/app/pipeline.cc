@@ -66,6 +66,7 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
     detect::ModelOptions o;
     o.interval_seconds = detector.frequency.NominalSeconds();
     o.sensitivity = config::ModelSensitivity(detector, m);
+    o.mean_of_rows = detector.measures[m].aggregation == config::Aggregation::kAvg;
     runner->model_options_.push_back(o);
     const config::Rules r = config::EffectiveRules(detector, m);
     MeasureRules mr;

@@ -65,7 +65,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 1;
+  static constexpr uint8_t kStateVersion = 2;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 16;  // learnt event effects per series
@@ -92,6 +92,7 @@ class BusinessModel final : public Model {
     double var = 0;  // noise variance around it
     double profile = 0;  // the seasonal profile behind mu (before level and floor)
     double extra = 0;    // extra relative variance (an unseen day of the week)
+    double noise_factor = 1;  // the time of day's factor on the variance
     bool floored = false;  // mu was raised to the floor (a closed hour)
     bool known = false;  // the slot has a profile (learnt, or its daily prior)
     bool ready = false;  // known and warmed up: scores count
@@ -112,6 +113,9 @@ class BusinessModel final : public Model {
   double Profile(size_t slot) const;
   // Daily profile x day-of-week factor at a slot of the week; -1 if unknown.
   double Prior(size_t slot) const;
+  double DowFactor(size_t dow) const;  // day-of-week factor (0 = Monday)
+  double NoiseFactor(int64_t local_time) const;
+  void LearnNoiseFactor(int64_t local_time, double x, const Expectation& e);
   void LearnShrink(size_t slot, double level);
   double Level() const;
   size_t DaySlot(int64_t local_time) const;  // 1 for real-valued series (additive profile)
@@ -119,6 +123,13 @@ class BusinessModel final : public Model {
   double Variance(double mu) const;
   // Signed deviance residual of x; extra_alpha adds relative variance.
   double Deviance(double x, double mu, double var, double extra_alpha) const;
+  // Signed deviate of a window's sum of deviations (dev, with variance var
+  // and expectation mu summed over the window, rho2 the learnt correlated
+  // relative error): for counts and money the deviance residual of a
+  // negative binomial with the sum's mean and variance (two 1s where 0.05
+  // each were expected are not a 5-sigma run; a sum of skewed counts has a
+  // long right tail), for real values the Gaussian deviate.
+  double WindowDeviate(double dev, double var, double mu, double rho2) const;
   // -log10 of the two-sided tail probability of x (d its deviance residual).
   double PointSurprise(double x, double mu, double d, double extra_alpha) const;
   // The same under the family's negative binomial alone.
@@ -133,6 +144,15 @@ class BusinessModel final : public Model {
   size_t slots_ = 168;       // slots per week
   size_t day_slots_ = 24;    // slots per day (1 for daily and longer)
   bool interpolate_ = false;
+  // Intervals per slot visit (12 for PT5M on hourly slots, else 1): rates
+  // and visit counts are per visit, not per interval.
+  double per_slot_ = 1;
+  // Time-of-day noise factors: decayed sums of squared standardised
+  // residuals and of their weights, per slot of the day.
+  std::vector<float> noise_u_, noise_w_;
+  // The factor of the point being scored (not state): the scale and
+  // overdispersion used by the tail functions are phi_ and alpha_ times it.
+  double f_now_ = 1;
   double band_z_ = 4.4;  // deviate at the edge of the band (severity 50)
   // Decay per interval of the level sums; learning rate per visit of a slot.
   double level_decay_ = 0;

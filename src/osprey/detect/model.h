@@ -86,6 +86,10 @@ struct ModelOptions {
   int64_t interval_seconds = 3600;  // nominal interval length (frequency)
   // 0-100: higher flags smaller deviations. 50 is the default balance.
   double sensitivity = 50;
+  // The measure is an average over rows (AVG): its noise follows how many
+  // rows there are, which varies with the time of day, more than its own
+  // level; the model then learns the noise per time of day.
+  bool mean_of_rows = false;
   ModelKind kind = ModelKind::kDefault;
 };
 
