@@ -273,6 +273,64 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
   EXPECT_TRUE(BusinessModel::Restore(o, state).ok());
 }
 
+TEST(BusinessModelTest, VersionOneStatesAreMigratedAndNewerOnesRefused) {
+  ModelOptions o;
+  o.interval_seconds = 3600;
+  o.mean_of_rows = true;
+  auto a = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(3);
+  for (int64_t h = 0; h < 24 * 21; ++h) a->Observe(At(h, 50 + Draw(rng, 5, 0.1)));
+  std::string v2 = a->SaveState();
+  // Version 1 ended before the 24 + 24 time-of-day noise floats.
+  std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
+  v1[2] = 1;
+  auto b = BusinessModel::Restore(o, v1);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  // Migrated: the factors start at 1, and the state is saved as version 2.
+  const std::string resaved = (*b)->SaveState();
+  EXPECT_EQ(resaved.size(), v2.size());
+  EXPECT_EQ(resaved[2], 2);
+  std::string v3 = v2;
+  v3[2] = 3;
+  auto c = BusinessModel::Restore(o, v3);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("newer osprey"), std::string::npos) << c.status().message();
+}
+
+// An average over rows (latency over requests) is noisier at night, when
+// there are few rows, than its level says. With mean_of_rows the model learns
+// the noise per time of day, so quiet hours do not flood with alarms.
+TEST(BusinessModelTest, AveragesLearnTheirNoiseByTimeOfDay) {
+  auto night_and_day_rates = [](bool mean_of_rows) {
+    ModelOptions o;
+    o.interval_seconds = 3600;
+    o.mean_of_rows = mean_of_rows;
+    auto m = std::move(BusinessModel::Create(o)).value();
+    std::mt19937_64 rng(21);
+    int64_t night = 0, night_n = 0, day = 0, day_n = 0;
+    for (int64_t h = 0; h < 24 * 7 * 16; ++h) {
+      const int64_t hod = h % 24;
+      const bool is_night = hod < 6;
+      // 50 ms on average; night-time means over few requests: 4x the sd.
+      const double sd = is_night ? 8.0 : 2.0;
+      const double x = std::max(1.0, 50 + sd * std::normal_distribution<double>()(rng));
+      const Score s = m->Observe(At(h, x));
+      if (!s.ready || h < 24 * 7 * 4) continue;
+      (is_night ? night_n : day_n) += 1;
+      (is_night ? night : day) += s.severity >= 30;
+    }
+    return std::pair<double, double>(static_cast<double>(night) / static_cast<double>(night_n),
+                                     static_cast<double>(day) / static_cast<double>(day_n));
+  };
+  const auto [night_on, day_on] = night_and_day_rates(true);
+  const auto [night_off, day_off] = night_and_day_rates(false);
+  std::printf("rate >= 30 (nominal 1e-3): by time of day: night %.2e day %.2e; one noise: night %.2e day %.2e\n",
+              night_on, day_on, night_off, day_off);
+  EXPECT_LT(night_on, 5e-3);
+  EXPECT_LT(day_on, 5e-3);
+  EXPECT_GT(night_off, 2e-2);  // the single noise model floods the night
+}
+
 // Calibration: on clean data, the rate of points at or above a severity is
 // about the same on every series, whatever its volume or overdispersion.
 TEST(BusinessModelTest, SeverityIsCalibratedAcrossSeries) {
