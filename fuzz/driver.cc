@@ -1,7 +1,9 @@
 // A main for the fuzz targets when they are built without libFuzzer (GCC,
 // the default build): runs LLVMFuzzerTestOneInput over a seed corpus, then
 // over inputs mutated from it by a fixed-seed generator (bit flips, byte
-// inserts, deletes and overwrites, chunk copies, splices of two inputs), so
+// inserts, deletes and overwrites, chunk copies, splices of two inputs, a
+// chunk stretched into a field of up to 1 MiB), and each seed once with a
+// 1 MiB run in its middle, so
 // that every ctest run repeats the same few thousand cases in a few seconds.
 // Coverage-guided fuzzing is `make fuzz` (clang + libFuzzer); see
 // docs/fuzzing.md.
@@ -63,6 +65,9 @@ void Run(const std::string& input, const std::string& target, uint64_t run) {
   g_current = nullptr;
 }
 
+// The largest input tried: the API's body limit (1 MiB).
+constexpr size_t kMaxInput = 1 << 20;
+
 // Bytes that matter to the parsers here (structure of YAML, JSON, CSV,
 // cron, timestamps, durations), so mutations reach past the first check.
 constexpr char kInteresting[] = ",;\"'\n\r\t :{}[]-+*/?#.TZPWYMDHS0123456789eE\\%&=";
@@ -71,7 +76,7 @@ std::string Mutate(std::string s, const std::vector<std::string>& corpus, std::m
   auto below = [&rng](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
   const int steps = 1 + static_cast<int>(rng() % 4);
   for (int i = 0; i < steps; ++i) {
-    switch (rng() % 7) {
+    switch (rng() % 8) {
       case 0:  // flip a bit
         if (!s.empty()) {
           const size_t at = below(s.size());
@@ -105,13 +110,32 @@ std::string Mutate(std::string s, const std::vector<std::string>& corpus, std::m
         s = s.substr(0, below(s.size() + 1)) + other.substr(below(other.size() + 1));
         break;
       }
-      default:  // an extreme digit run, for numeric overflow
+      case 6:  // an extreme digit run, for numeric overflow
         s.insert(below(s.size() + 1), std::string(1 + below(24), rng() % 2 ? '9' : '0'));
         break;
+      default: {  // stretch: a short chunk repeated into a long field (up to the limit)
+        if (s.empty()) break;
+        const size_t from = below(s.size());
+        const std::string chunk = s.substr(from, 1 + below(std::min<size_t>(8, s.size() - from)));
+        const size_t target = rng() % 2 ? 30 * 1024 : below(kMaxInput);
+        std::string run;
+        while (run.size() + chunk.size() <= target) run += chunk;
+        s.insert(from, run);
+        break;
+      }
     }
   }
-  if (s.size() > 64 * 1024) s.resize(64 * 1024);
+  if (s.size() > kMaxInput) s.resize(kMaxInput);
   return s;
+}
+
+// The input with a 1 MiB run of one letter in its middle: every target sees
+// a field of the largest size at least once per corpus input.
+std::string Stretched(const std::string& s) {
+  std::string out = s.substr(0, s.size() / 2);
+  out += std::string(kMaxInput - std::min(kMaxInput, s.size()), 'a');
+  out += s.substr(s.size() / 2);
+  return out;
 }
 
 }  // namespace
@@ -153,6 +177,7 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   uint64_t run = 0;
   for (const auto& input : corpus) Run(input, target, run++);
+  for (const auto& input : corpus) Run(Stretched(input), target, run++);
 
   std::mt19937_64 rng(seed);
   uint64_t mutated = 0;
