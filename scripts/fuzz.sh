@@ -28,7 +28,7 @@ failed=()
 for t in "${targets[@]}"; do
   mkdir -p "build/fuzz/corpus/$t"
   echo "== fuzz_$t for ${seconds}s"
-  if ! build/fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if ! build/fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
       -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$t-" \
       "build/fuzz/corpus/$t" "fuzz/corpus/$t" 2>"build/fuzz/$t.log"; then
     failed+=("$t")

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "osprey/testing/files.h"
+#include "osprey/testing/long_fields.h"
 
 namespace {
 
@@ -71,6 +72,40 @@ TEST_F(CliTest, ValidateReportsFileLineAndExits78) {
   EXPECT_EQ(r.code, 78);
   EXPECT_NE(r.out.find(bad + ":2:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("frequency"), std::string::npos) << r.out;
+}
+
+// A field of 30 KB or 1 MiB (the API's body limit) in any place of a detector
+// gets an answer, not a crash: std::regex in the loader overflowed the stack
+// on a 30 KB value.
+TEST_F(CliTest, ValidateSurvivesLongFields) {
+  for (size_t length : {size_t{30 * 1024}, size_t{1 << 20}}) {
+    for (const auto& [label, text] : osprey::testing::DetectorsWithLongFields(length)) {
+      // At 1 MiB the mixed values alone: each run parses a megabyte.
+      if (length > 30 * 1024 && label.find("(one letter)") != std::string::npos) continue;
+      const std::string file = Dir() + "/long.yaml";
+      std::ofstream(file, std::ios::trunc) << text;
+      Ran r = Osprey("validate " + file);
+      EXPECT_TRUE(r.code == 0 || r.code == 78)
+          << label << " (" << length << " bytes): exit " << r.code << "\n" << r.out.substr(0, 500);
+    }
+  }
+  // The unchanged detector is valid, so each variant tests its own field.
+  const std::string file = Dir() + "/long.yaml";
+  std::ofstream(file, std::ios::trunc) << osprey::testing::DetectorWithValue(-1, "");
+  Ran ok = Osprey("validate " + file);
+  EXPECT_EQ(ok.code, 0) << ok.out;
+}
+
+TEST_F(CliTest, ValidateListsEveryError) {
+  std::string bad = Dir() + "/several.yaml";
+  std::ofstream(bad) << "name: x\nfrequency: PT1X\nsource: {type: sqlite, path: w.db}\n"
+                        "query: select 1 where {{interval_start}} < {{interval_end}}\n"
+                        "measures: [{name: v}]\nmin_severity: 150\nbogus: 1\n";
+  Ran r = Osprey("validate " + bad);
+  EXPECT_EQ(r.code, 78);
+  for (const std::string& want : {bad + ":7: bogus", bad + ":2: frequency", bad + ":6: min_severity"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  }
 }
 
 TEST_F(CliTest, DemoThenBacktestThenList) {

@@ -416,6 +416,117 @@ TEST_F(SourcesIntegrationTest, MariadbErrors) {
   EXPECT_EQ(t.code(), StatusCode::kDeadlineExceeded) << t.ToString();
 }
 
+// Sources are read only by construction. Each write statement a detector's
+// query could hide (DELETE ... RETURNING, INSERT ... RETURNING, a CTE that
+// deletes) fails with an error that names the detector and says why, and
+// the table keeps every row. Before, PostgreSQL ran the DELETE.
+class ReadOnlyCheck {
+ public:
+  explicit ReadOnlyCheck(config::Detector base) : base_(std::move(base)) {}
+
+  // Rows in ecommerce, through the source itself.
+  int64_t Rows() {
+    config::Detector d = base_;
+    d.query = "select count(*) as n from ecommerce where ts >= {{interval_start}} or ts < "
+              "{{interval_end}}";
+    auto src = connectors::OpenSource(d);
+    if (!src.ok()) {
+      ADD_FAILURE() << src.status().ToString();
+      return -1;
+    }
+    connectors::CollectedRows rows;
+    Status s = (*src)->Query({FromUnixSeconds(0), FromUnixSeconds(1)}, rows);
+    if (!s.ok() || rows.rows.size() != 1) {
+      ADD_FAILURE() << s.ToString();
+      return -1;
+    }
+    const std::string& n = rows.rows[0][0];  // "i:123"
+    return n.rfind("i:", 0) == 0 ? std::stoll(n.substr(2)) : -1;
+  }
+
+  // Runs the detector with `query` over the whole range (as `osprey
+  // backtest` would) and checks it fails naming the detector and the cause.
+  void ExpectRefused(World& w, const std::string& query, const std::string& state) {
+    config::Detector d = base_;
+    d.name = "writer";
+    d.query = query;
+    const int64_t before = Rows();
+    ASSERT_GT(before, 0);
+    auto run = w.Run(d, state);
+    ASSERT_FALSE(run.ok()) << query;
+    const std::string& m = run.status().message();
+    EXPECT_EQ(run.status().code(), StatusCode::kInvalidArgument) << m;
+    EXPECT_NE(m.find("detector 'writer'"), std::string::npos) << m;
+    EXPECT_NE(m.find("read-only"), std::string::npos) << m;
+    EXPECT_EQ(Rows(), before) << query;
+  }
+
+ private:
+  config::Detector base_;
+};
+
+constexpr const char* kJoinNames =
+    " join platform p on g.platform = p.id join marketplace m on g.marketplace = m.id";
+constexpr const char* kColumns =
+    "g.ts as timestamp, g.views, g.revenue, p.name as platform, m.name as marketplace";
+constexpr const char* kRange = "ts >= {{interval_start}} and ts < {{interval_end}}";
+
+TEST_F(SourcesIntegrationTest, PostgresQueriesThatWriteFailAndChangeNothing) {
+  REQUIRE_PG();
+  ReadOnlyCheck check(WithSource(config::SourceType::kPostgres, w.pg->Dsn()));
+  check.ExpectRefused(w,
+                      fmt::format("delete from ecommerce g using platform p, marketplace m where "
+                                  "g.platform = p.id and g.marketplace = m.id and g.{} returning {}",
+                                  kRange, kColumns),
+                      "pg-delete.db");
+  check.ExpectRefused(w,
+                      fmt::format("insert into ecommerce(ts, platform, marketplace, views, revenue) "
+                                  "select ts, platform, marketplace, views, revenue from ecommerce "
+                                  "where {} returning ts as timestamp, views, revenue, "
+                                  "platform::text as platform, marketplace::text as marketplace",
+                                  kRange),
+                      "pg-insert.db");
+  check.ExpectRefused(w,
+                      fmt::format("with g as (delete from ecommerce where {} returning *) select {} "
+                                  "from g{}",
+                                  kRange, kColumns, kJoinNames),
+                      "pg-cte.db");
+}
+
+TEST_F(SourcesIntegrationTest, MariadbQueriesThatWriteFailAndChangeNothing) {
+  REQUIRE_MARIADB();
+  ReadOnlyCheck check(WithSource(config::SourceType::kMysql, w.maria->Url()));
+  // MariaDB's DELETE ... RETURNING takes one table.
+  check.ExpectRefused(w,
+                      fmt::format("delete from ecommerce where {} returning ts as timestamp, views, "
+                                  "revenue, platform, marketplace",
+                                  kRange),
+                      "maria-delete.db");
+  check.ExpectRefused(w,
+                      fmt::format("insert into ecommerce(ts, platform, marketplace, views, revenue) "
+                                  "select ts, platform, marketplace, views, revenue from ecommerce "
+                                  "where {} returning ts as timestamp, views, revenue, platform, "
+                                  "marketplace",
+                                  kRange),
+                      "maria-insert.db");
+}
+
+TEST_F(SourcesIntegrationTest, SqliteQueriesThatWriteFailAndChangeNothing) {
+  ReadOnlyCheck check(WithSource(config::SourceType::kSqlite, w.dir.File("warehouse.db")));
+  check.ExpectRefused(w,
+                      fmt::format("delete from ecommerce where {} returning ts as timestamp, views, "
+                                  "revenue, platform, marketplace",
+                                  kRange),
+                      "sqlite-delete.db");
+  check.ExpectRefused(w,
+                      fmt::format("with g as (select * from ecommerce where {}) insert into "
+                                  "ecommerce(ts, platform, marketplace, views, revenue) select ts, "
+                                  "platform, marketplace, views, revenue from g returning ts as "
+                                  "timestamp, views, revenue, platform, marketplace",
+                                  kRange),
+                      "sqlite-insert.db");
+}
+
 TEST_F(SourcesIntegrationTest, CsvDirectoryRunEqualsSqliteRun) {
   const fs::path root = w.dir.path() / "csv";
   fs::remove_all(root);

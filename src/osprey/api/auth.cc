@@ -81,19 +81,29 @@ Status TokenVerifier::Reload(store::Store& store) {
   return Status::Ok();
 }
 
-Result<std::optional<Principal>> TokenVerifier::Verify(std::string_view token,
-                                                       store::Store& store) {
-  const std::string digest = RawDigest(token);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto now = std::chrono::steady_clock::now();
-  if (!loaded_at_ || now - *loaded_at_ >= refresh_) OSPREY_RETURN_IF_ERROR(Reload(store));
+std::optional<Principal> TokenVerifier::Match(const std::string& digest) const {
   // Every entry is compared, in constant time, whether or not one matched.
   const Entry* match = nullptr;
   for (const auto& e : entries_) {
     if (CRYPTO_memcmp(e.digest.data(), digest.data(), digest.size()) == 0) match = &e;
   }
-  if (!match) return std::optional<Principal>();
-  return std::optional<Principal>(match->principal);
+  if (!match) return std::nullopt;
+  return match->principal;
+}
+
+Result<std::optional<Principal>> TokenVerifier::Verify(std::string_view token,
+                                                       store::Store& store) {
+  const std::string digest = RawDigest(token);
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (loaded_at_ && std::chrono::steady_clock::now() - *loaded_at_ < refresh_) return Match(digest);
+  }
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  // Another request may have reloaded while this one waited.
+  if (!loaded_at_ || std::chrono::steady_clock::now() - *loaded_at_ >= refresh_) {
+    OSPREY_RETURN_IF_ERROR(Reload(store));
+  }
+  return Match(digest);
 }
 
 }  // namespace osprey::api

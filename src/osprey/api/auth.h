@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +34,9 @@ struct Principal {
 };
 
 // Verifies presented tokens against the store's active tokens, cached for
-// `refresh` (revocations take effect within that time).
+// `refresh` (revocations take effect within that time). On the hot path a
+// request hashes its token and compares it with the cached digests under a
+// shared lock: requests do not wait on each other, only on a reload.
 class TokenVerifier {
  public:
   explicit TokenVerifier(std::chrono::steady_clock::duration refresh = std::chrono::seconds(2))
@@ -51,7 +54,9 @@ class TokenVerifier {
   Status Reload(store::Store& store);
 
   const std::chrono::steady_clock::duration refresh_;
-  std::mutex mu_;
+  std::optional<Principal> Match(const std::string& digest) const;  // mu_ held
+
+  std::shared_mutex mu_;
   std::vector<Entry> entries_;  // guarded by mu_
   std::optional<std::chrono::steady_clock::time_point> loaded_at_;  // guarded by mu_
 };

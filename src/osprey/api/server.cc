@@ -4,19 +4,23 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <functional>
 #include <sstream>
 #include <thread>
 
 #include "osprey/api/assets.h"
+#include "osprey/api/http_front.h"
 #include "osprey/api/internal.h"
 #include "osprey/base/log.h"
 
 namespace osprey::api {
 
+using internal::AccessEntry;
 using internal::Context;
+using internal::FrontServer;
 using internal::json;
 using internal::Reply;
 using internal::Route;
@@ -76,7 +80,8 @@ void SetProblem(httplib::Response& res, int status, const std::string& detail,
             {"instance", instance}};
   if (!code.empty()) p["code"] = code;
   res.status = status;
-  res.set_content(p.dump(), "application/problem+json");
+  // A decoded path may hold any bytes: replace invalid UTF-8 rather than throw.
+  res.set_content(p.dump(-1, ' ', false, json::error_handler_t::replace), "application/problem+json");
 }
 
 std::string ContentTypeFor(std::string_view path) {
@@ -200,11 +205,33 @@ std::optional<std::string> BearerToken(const httplib::Request& req) {
   return h.substr(kPrefix.size());
 }
 
+// One structured access-log line: "access {json}".
+void WriteAccessLog(const AccessEntry& e) {
+  json line = {{"method", e.method},
+               {"path", e.path},
+               {"status", e.status},
+               {"bytes", e.bytes},
+               {"duration_ms", std::round(e.seconds * 1e6) / 1e3},
+               {"token", e.token_name.empty() ? json(nullptr) : json(e.token_name)}};
+  Log(LogLevel::kInfo, "access " + line.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+internal::FrontLimits LimitsFor(const ServerOptions& o) {
+  internal::FrontLimits limits;
+  limits.max_body = o.max_body_bytes;
+  return limits;
+}
+
 }  // namespace
 
 struct Server::Impl {
   Impl(const ServerOptions& o, const Clock& c)
-      : options(o), clock(c), pool(o.state_path), started(c.Now()) {}
+      : options(o),
+        clock(c),
+        http(static_cast<size_t>(o.threads), LimitsFor(o),
+             o.access_log ? std::function<void(const AccessEntry&)>(WriteAccessLog) : nullptr),
+        pool(o.state_path),
+        started(c.Now()) {}
 
   void AddBuiltinRoutes();
   void Register(const Route& route);
@@ -214,7 +241,7 @@ struct Server::Impl {
 
   const ServerOptions options;
   const Clock& clock;
-  httplib::Server http;
+  FrontServer http;
   std::thread thread;
   int port = 0;
   bool running = false;
@@ -272,6 +299,7 @@ void Server::Impl::Handle(const Route& route, const std::vector<std::string>& pa
         return;
       }
       principal = **verified;
+      FrontServer::SetTokenName(principal->name);
       if (route.info.write && principal->role != Role::kAdmin) {
         SetProblem(res, 403,
                    fmt::format("token '{}' has the viewer role; {} {} needs an admin token",
@@ -450,13 +478,8 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, con
   impl->AddStaticRoutes();
 
   Impl* p = impl.get();
-  const int threads = options.threads;
-  // httplib owns the queue it gets from this factory and deletes it.
-  p->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  p->http.set_payload_max_length(options.max_body_bytes);
   p->http.set_read_timeout(30, 0);
   p->http.set_write_timeout(30, 0);
-  p->http.set_keep_alive_max_count(1000);
   p->http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     std::string detail = res.status == 404   ? "no such resource"
@@ -464,12 +487,16 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, con
                                              : "the request could not be handled";
     SetProblem(res, res.status, detail, req.path);
   });
-  p->http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    // Only method, path and status: never headers (tokens) or query strings.
-    if (LogEnabled(LogLevel::kDebug)) {
-      Log(LogLevel::kDebug, fmt::format("http {} {} {}", req.method, req.path, res.status));
-    }
-  });
+  if (options.access_log) {
+    p->http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      // Never headers (tokens) or query strings.
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - FrontServer::RequestStart())
+              .count();
+      WriteAccessLog({req.method, req.path, res.status, res.body.size(), seconds,
+                      FrontServer::TokenName()});
+    });
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -488,6 +515,7 @@ Status Server::Start() {
   }
   p.port = port;
   p.running = true;
+  p.http.StartWatcher();
   p.thread = std::thread([&p] { p.http.listen_after_bind(); });
   return Status::Ok();
 }
@@ -495,6 +523,7 @@ Status Server::Start() {
 void Server::Stop() {
   Impl& p = *impl_;
   if (!p.running) return;
+  p.http.StopWatcher();
   p.http.stop();
   if (p.thread.joinable()) p.thread.join();
   p.running = false;

@@ -34,11 +34,19 @@ struct ServerOptions {
   // Serve the UI from this directory instead of the embedded copy (for UI
   // development: edit and reload without rebuilding). Empty: embedded.
   std::string web_dir;
-  // Largest request body accepted, bytes; larger ones get 413. Detector
-  // files are a few KB; default 1 MiB.
+  // Largest request body accepted, bytes, whether sent with Content-Length
+  // or chunked; larger ones get 413. Detector files are a few KB; default
+  // 1 MiB. (A request line over 8 KiB gets 414; header fields over 8 KiB
+  // each, 32 KiB together or 100 in number get 431.)
   size_t max_body_bytes = 1 << 20;
-  // Worker threads. Each holds at most one store connection.
+  // Worker threads. Each holds at most one store connection. A worker is
+  // busy only while a request is read, handled and answered: idle
+  // keep-alive connections wait without one.
   int threads = 8;
+  // One log line per request on stderr: method, path (never the query
+  // string), status, body bytes, duration and the name of the token used
+  // (never the token).
+  bool access_log = true;
   // Largest backtest a request may run synchronously, in intervals (a year
   // of hourly intervals is 8,760). Longer ones: use `osprey backtest`.
   int64_t max_backtest_intervals = 10000;

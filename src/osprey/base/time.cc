@@ -374,8 +374,6 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
   };
   while (i < pattern.size()) {
     char c = pattern[i];
-    size_t run = 1;
-    while (i + run < pattern.size() && pattern[i + run] == c) ++run;
     if (c == '\'') {
       size_t end = pattern.find('\'', i + 1);
       if (end == std::string_view::npos) {
@@ -386,6 +384,10 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
       continue;
     }
     if (std::isalpha(static_cast<unsigned char>(c))) {
+      // Counted here only, where the whole run is consumed: counting it at
+      // every character made a long run of quotes or punctuation quadratic.
+      size_t run = 1;
+      while (i + run < pattern.size() && pattern[i + run] == c) ++run;
       Field field;
       bool ok = true;
       switch (c) {

@@ -828,6 +828,8 @@ const std::vector<Command>& Commands() {
          {"port", 'p', "N", "TCP port (default 8080; 0 picks a free one)"},
          {"threads", 0, "N", "worker threads (default 8)"},
          {"web-dir", 0, "DIR", "serve the UI from DIR instead of the embedded copy"},
+         {"no-access-log", 0, "", "do not log each API request on stderr (logged by default: method, "
+                                  "path, status, bytes, duration, token name)"},
          {"once", 0, "", "process what is due now, then exit"},
          {"until", 0, "TIME", "run the schedule until the clock reaches TIME (UTC unless an offset), then exit"},
          kStateOption},

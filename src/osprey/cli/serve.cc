@@ -235,6 +235,7 @@ int RunServeCommand(const Args& args) {
   o.server.bind = args.GetOr("bind", "127.0.0.1");
   o.server.web_dir = args.GetOr("web-dir", "");
   o.once = args.Has("once");
+  o.server.access_log = !args.Has("no-access-log");
   for (auto [flag, target] : {std::pair{"port", &o.server.port}, std::pair{"threads", &o.server.threads}}) {
     if (auto v = args.Get(flag)) {
       char* end = nullptr;

@@ -94,10 +94,11 @@ class JsonReader {
   std::string origin_;
 };
 
-// A valid detector name from free text: lower case, other characters to '-'.
+// A valid detector name from free text: lower case, other characters to '-',
+// at most 128 characters (the loader's limit).
 std::string SanitizeName(std::string_view text) {
   std::string out;
-  for (char c : text) {
+  for (char c : text.substr(0, 128)) {
     const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_' || l == '-';
     out.push_back(ok ? l : '-');

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -73,21 +72,56 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// The matchers below are plain loops, not std::regex: libstdc++'s regex
+// recurses once per character matched, so a long field (tens of KB) would
+// overflow the stack.
+
+bool IsAsciiAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// [A-Za-z_][A-Za-z0-9_]*
 bool IsEnvName(std::string_view s) {
-  static const std::regex kEnv("[A-Za-z_][A-Za-z0-9_]*");
-  return std::regex_match(s.begin(), s.end(), kEnv);
+  if (s.empty() || IsAsciiDigit(s[0])) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsAsciiAlpha(c) || IsAsciiDigit(c) || c == '_'; });
 }
 
-// "postgresql://user:secret@host/db" and the like.
+// "postgresql://user:secret@host/db" and the like: a scheme, "://", a user
+// without '/', '@' or ':', then ':', a non-empty password without '/' or '@',
+// then '@'.
 bool HasUrlPassword(std::string_view s) {
-  static const std::regex kUrl("[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:[^/@]+@.*");
-  return std::regex_match(s.begin(), s.end(), kUrl);
+  if (s.empty() || !IsAsciiAlpha(s[0])) return false;
+  size_t i = 1;
+  while (i < s.size() && (IsAsciiAlpha(s[i]) || IsAsciiDigit(s[i]) || s[i] == '+' || s[i] == '.' ||
+                          s[i] == '-')) {
+    ++i;
+  }
+  if (s.substr(i, 3) != "://") return false;
+  const size_t colon = s.find_first_of("/@:", i + 3);
+  if (colon == std::string_view::npos || s[colon] != ':') return false;
+  const size_t at = s.find_first_of("/@", colon + 1);
+  return at != std::string_view::npos && s[at] == '@' && at > colon + 1;
 }
 
-// libpq key=value DSNs: "host=x password=y".
+// libpq key=value DSNs: "host=x password=y" ("password", any case, at the
+// start or after white space, then optional white space and '=').
 bool HasDsnPassword(std::string_view s) {
-  static const std::regex kDsn("(^|.*\\s)password\\s*=.*", std::regex::icase);
-  return std::regex_match(s.begin(), s.end(), kDsn);
+  constexpr std::string_view kKey = "password";
+  for (size_t i = 0; i + kKey.size() <= s.size(); ++i) {
+    if (i > 0 && !IsAsciiSpace(s[i - 1])) continue;
+    bool same = true;
+    for (size_t k = 0; k < kKey.size() && same; ++k) {
+      same = std::tolower(static_cast<unsigned char>(s[i + k])) == kKey[k];
+    }
+    if (!same) continue;
+    size_t j = i + kKey.size();
+    while (j < s.size() && IsAsciiSpace(s[j])) ++j;
+    if (j < s.size() && s[j] == '=') return true;
+  }
+  return false;
 }
 
 bool IsSecretKey(std::string_view key) {
@@ -136,10 +170,12 @@ class Reader {
   explicit Reader(std::string origin) : origin_(std::move(origin)) {}
 
   Status Error(int line, std::string_view path, std::string_view what) const {
+    last_error_path_ = std::string(path);
     if (path.empty()) return InvalidArgument(fmt::format("{}:{}: {}", origin_, line, what));
     return InvalidArgument(fmt::format("{}:{}: {}: {}", origin_, line, path, what));
   }
   Status Error(const Field& f, std::string_view what) const { return Error(f.line, f.path, what); }
+  const std::string& last_error_path() const { return last_error_path_; }
 
   // A mapping whose keys are all in `known` and none repeated. `known` empty
   // accepts any key (used for dimension -> values maps).
@@ -296,6 +332,7 @@ class Reader {
   }
 
   std::string origin_;
+  mutable std::string last_error_path_;  // of the last Error(), for ReadEveryError
 };
 
 Status CheckEnvName(const Reader& r, const Field& f, const std::string& value) {
@@ -909,15 +946,15 @@ Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const D
         OSPREY_RETURN_IF_ERROR(reject(key, "date gives the month and day already (\"12-25\")"));
       }
       OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*kind));
-      static const std::regex kDate("([0-9]{2})-([0-9]{2})");
-      std::smatch match;
-      if (!std::regex_match(text, match, kDate)) {
+      const bool mm_dd = text.size() == 5 && IsAsciiDigit(text[0]) && IsAsciiDigit(text[1]) &&
+                         text[2] == '-' && IsAsciiDigit(text[3]) && IsAsciiDigit(text[4]);
+      if (!mm_dd) {
         return r.Error(*kind, fmt::format("expected a month and day as \"MM-DD\" (\"12-25\"), got "
                                           "\"{}\"",
                                           text));
       }
-      e.month = std::stoi(match[1].str());
-      e.day = std::stoi(match[2].str());
+      e.month = (text[0] - '0') * 10 + (text[1] - '0');
+      e.day = (text[3] - '0') * 10 + (text[4] - '0');
       static constexpr int kDaysIn[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
       if (e.month < 1 || e.month > 12 || e.day < 1 || e.day > kDaysIn[e.month - 1]) {
         return r.Error(*kind, fmt::format("\"{}\" is not a day of the year", text));
@@ -1113,8 +1150,16 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
   OSPREY_ASSIGN_OR_RETURN(d.name, r.String(name));
-  static const std::regex kName("[a-z0-9][a-z0-9_-]*");
-  if (!std::regex_match(d.name, kName)) {
+  auto name_char = [](char c) { return (c >= 'a' && c <= 'z') || IsAsciiDigit(c); };
+  constexpr size_t kMaxNameLength = 128;  // names go into URLs, file names and alert titles
+  const bool good_name = !d.name.empty() && d.name.size() <= kMaxNameLength && name_char(d.name[0]) &&
+                         std::all_of(d.name.begin(), d.name.end(),
+                                     [&](char c) { return name_char(c) || c == '_' || c == '-'; });
+  if (!good_name) {
+    if (d.name.size() > kMaxNameLength) {
+      return r.Error(name, fmt::format("a detector name of {} characters; expected at most {}",
+                                       d.name.size(), kMaxNameLength));
+    }
     return r.Error(name, fmt::format("invalid detector name \"{}\"; expected lower-case letters, "
                                      "digits, '_' and '-', starting with a letter or digit",
                                      d.name));
@@ -1395,6 +1440,53 @@ namespace {
 
 // LoadDetector; with `dir` (the detector file's directory) files the
 // detector names for its own content (the events file) are read and checked.
+// ReadDetector, and when it fails, every other error it can find: the key
+// whose error was reported is set aside (an optional one removed with the
+// keys that depend on it, a required one given a valid stand-in) and the
+// document read again, until it reads or nothing more can be set aside.
+// Errors are listed in the order found, one per line. Errors inside source
+// and measures end the search: too much depends on them for a guess.
+Result<Detector> ReadEveryError(const Reader& r, YAML::Node doc, const std::string* dir) {
+  Result<Detector> first = ReadDetector(r, Field{doc, LineOf(doc, 1), ""}, dir);
+  if (first.ok() || !doc.IsMap()) return first;
+  // Required keys that a stand-in can replace without changing what else is checked.
+  static const std::map<std::string, std::string, std::less<>> kStandIns = {
+      {"name", "stand-in"},
+      {"frequency", "PT1H"},
+      {"query", "select 1 where {{interval_start}} < {{interval_end}}"}};
+  // Optional keys and what is read against them.
+  static const std::map<std::string, std::vector<std::string>, std::less<>> kDependents = {
+      {"dimensions", {"filters", "events", "rollup_depth"}}};
+  std::vector<std::string> messages = {first.status().message()};
+  std::set<std::string> set_aside;
+  for (int pass = 0; pass < 64; ++pass) {
+    const std::string& path = r.last_error_path();
+    const std::string key = path.substr(0, path.find_first_of(".["));
+    if (key.empty() || key == "source" || key == "measures" || !set_aside.insert(key).second) break;
+    if (!doc[key]) break;
+    if (auto stand_in = kStandIns.find(key); stand_in != kStandIns.end()) {
+      doc[key] = stand_in->second;
+    } else {
+      doc.remove(key);
+      if (auto deps = kDependents.find(key); deps != kDependents.end()) {
+        for (const std::string& dep : deps->second) {
+          if (doc[dep]) doc.remove(dep);
+          set_aside.insert(dep);
+        }
+      }
+    }
+    Result<Detector> again = ReadDetector(r, Field{doc, LineOf(doc, 1), ""}, dir);
+    if (again.ok()) break;
+    const std::string& m = again.status().message();
+    if (std::find(messages.begin(), messages.end(), m) != messages.end()) break;
+    messages.push_back(m);
+  }
+  if (messages.size() == 1) return first;
+  std::string all;
+  for (const std::string& m : messages) all += (all.empty() ? "" : "\n") + m;
+  return InvalidArgument(all);
+}
+
 Result<Detector> LoadText(std::string_view text, const std::string& origin, const std::string* dir) {
   Reader reader(origin);
   YAML::Node doc;
@@ -1431,7 +1523,7 @@ Result<Detector> LoadText(std::string_view text, const std::string& origin, cons
   }
   // Node accessors throw only on misuse of the API; still, nothing escapes.
   try {
-    Result<Detector> d = ReadDetector(reader, Field{doc, LineOf(doc, 1), ""}, dir);
+    Result<Detector> d = ReadEveryError(reader, doc, dir);
     if (d.ok()) d->origin = origin;
     return d;
   } catch (const YAML::Exception& e) {

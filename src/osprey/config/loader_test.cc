@@ -697,3 +697,43 @@ TEST(EventsConfigTest, EventsWithoutAFileAreCheckedOnlyWhenRead) {
 
 }  // namespace
 }  // namespace osprey::config
+
+namespace osprey::config {
+namespace {
+
+// `validate` and the API list every error of a file, not only the first;
+// each line names its own line and field, and nothing is reported twice.
+TEST(LoaderTest, ReportsEveryErrorItFinds) {
+  constexpr char kBroken[] = R"(name: Bad Name
+frequency: PT1X
+sensitivty: 50
+source: {type: sqlite, path: w.db}
+query: select * from t where ts >= {{interval_start}} and ts < {{interval_end}}
+dimensions: [platform]
+measures:
+  - {name: views}
+min_severity: 150
+alerts:
+  - {name: oncall, destination: pager, target_env: X}
+)";
+  auto d = LoadDetector(kBroken, "broken.yaml");
+  ASSERT_FALSE(d.ok());
+  const std::string& m = d.status().message();
+  std::vector<std::string> lines;
+  std::istringstream in(m);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u) << m;
+  EXPECT_EQ(lines[0].rfind("broken.yaml:3: sensitivty: unknown key", 0), 0u) << m;
+  EXPECT_EQ(lines[1].rfind("broken.yaml:1: name: invalid detector name", 0), 0u) << m;
+  EXPECT_EQ(lines[2].rfind("broken.yaml:2: frequency:", 0), 0u) << m;
+  EXPECT_EQ(lines[3].rfind("broken.yaml:9: min_severity:", 0), 0u) << m;
+  EXPECT_EQ(lines[4].rfind("broken.yaml:11: alerts[0].destination: unknown destination", 0), 0u) << m;
+
+  // A file with one error still reports exactly that one.
+  auto one = LoadDetector("name: x\nfrequency: PT1H\n", "one.yaml");
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.status().message().find('\n'), std::string::npos) << one.status().message();
+}
+
+}  // namespace
+}  // namespace osprey::config

@@ -15,7 +15,7 @@ namespace {
 // Client (CR_*) and server (ER_*) error numbers.
 constexpr unsigned kAccessDenied = 1045, kDbAccessDenied = 1044, kBadDb = 1049,
                    kMariaStatementTimeout = 1969, kMysqlQueryTimeout = 3024,
-                   kQueryInterrupted = 1317;
+                   kQueryInterrupted = 1317, kReadOnlyTransaction = 1792;
 
 bool IsConnectionError(unsigned e) {
   return (e >= 2000 && e < 2100 && e != 2031 && e != 2036) || e == 1040 || e == 1053 ||
@@ -31,6 +31,12 @@ Status MapError(unsigned code, std::string_view message) {
   }
   if (code == kMariaStatementTimeout || code == kMysqlQueryTimeout || code == kQueryInterrupted) {
     return DeadlineExceeded(fmt::format("the query was cancelled: {}", m));
+  }
+  if (code == kReadOnlyTransaction) {
+    return InvalidArgument(fmt::format("the query writes to the source, and osprey reads sources "
+                                       "in read-only transactions only; a detector's query must be "
+                                       "a plain SELECT: {}",
+                                       m));
   }
   if (IsConnectionError(code)) return Unavailable(fmt::format("MySQL is unavailable: {}", m));
   return InvalidArgument(fmt::format("MySQL error {}: {}", code, m));
@@ -161,6 +167,11 @@ Status MysqlSource::Connect() {
                                      "zone",
                                      zone));
   }
+  // Read only by construction: every transaction of this session, and each
+  // query runs inside START TRANSACTION READ ONLY too (Query).
+  if (mysql_query(conn_, "SET SESSION TRANSACTION READ ONLY") != 0) {
+    return Error(nullptr).WithContext("cannot make the session read only");
+  }
   stmt_ = mysql_stmt_init(conn_);
   if (stmt_ == nullptr) return Error(nullptr);
   if (mysql_stmt_prepare(stmt_, prepared_.sql.c_str(), prepared_.sql.size()) != 0) {
@@ -177,9 +188,15 @@ Status MysqlSource::Query(const QueryRange& range, RowHandler& handler) {
     Status s = Connect();
     if (!s.ok()) return s.WithContext(where());
   }
+  if (mysql_query(conn_, "START TRANSACTION READ ONLY") != 0) {
+    Status s = Error(nullptr);
+    Close();
+    return s.WithContext(where());
+  }
   auto fail = [&](Status s) {
     // A failed statement leaves the protocol in an unknown state: start over.
     if (s.code() != StatusCode::kInvalidArgument) Close();
+    if (conn_ != nullptr) mysql_query(conn_, "ROLLBACK");
     if (s.code() == StatusCode::kDeadlineExceeded) {
       return DeadlineExceeded(fmt::format("{} ran past its timeout of {} s ({})", where(),
                                           options_.timeout_seconds, s.message()));
@@ -293,6 +310,8 @@ Status MysqlSource::Query(const QueryRange& range, RowHandler& handler) {
     return status.WithContext(where());
   }
   mysql_stmt_free_result(stmt_);
+  // Ends the read-only transaction (nothing to keep).
+  if (mysql_query(conn_, "ROLLBACK") != 0) return fail(Error(nullptr));
   return Status::Ok();
 }
 

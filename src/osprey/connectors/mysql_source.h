@@ -5,6 +5,9 @@
 // time without mysql_stmt_store_result, so the result is never held whole.
 // The statement time limit is max_statement_time (MariaDB) or
 // max_execution_time (MySQL), with the client's read timeout as a backstop.
+// Read only by construction: the session is SET SESSION TRANSACTION READ
+// ONLY and each query runs inside START TRANSACTION READ ONLY, so a query
+// that writes fails (InvalidArgument) and changes nothing.
 // One connection, one thread at a time; re-opened after a failure.
 #pragma once
 

@@ -69,6 +69,12 @@ Status PostgresError(std::string_view sqlstate, bool connection_broken, std::str
   if (sqlstate == "57014") {
     return DeadlineExceeded(fmt::format("the query was cancelled: {}", m));
   }
+  if (sqlstate == "25006") {  // read_only_sql_transaction
+    return InvalidArgument(fmt::format("the query writes to the source, and osprey reads sources "
+                                       "in read-only transactions only; a detector's query must be "
+                                       "a plain SELECT: {}",
+                                       m));
+  }
   if (sqlstate == "28P01" || sqlstate == "28000") {
     return InvalidArgument(fmt::format("PostgreSQL refused the credentials: {}", m));
   }
@@ -129,10 +135,20 @@ Status PostgresSource::Connect() {
       fmt::format("SET statement_timeout = {}", options_.timeout_seconds * 1000),
       fmt::format("SET TimeZone = {}", zone),
       "SET DateStyle = ISO, YMD",
+      // Read only by construction: every transaction of this session, and
+      // each query runs inside BEGIN READ ONLY too (Query).
+      "SET default_transaction_read_only = on",
   };
   for (const std::string& sql : settings) {
     PgResult res(PQexec(conn_, sql.c_str()));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+      // Servers that speak the protocol without this setting (Redshift) still
+      // get BEGIN READ ONLY around every query.
+      const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+      if (sql.find("read_only") != std::string::npos && state != nullptr &&
+          std::string_view(state) == "42704") {
+        continue;
+      }
       return ResultError(conn_, res.get()).WithContext(fmt::format("'{}' failed", sql));
     }
   }
@@ -151,6 +167,21 @@ Status PostgresSource::Query(const QueryRange& range, RowHandler& handler) {
   }
   std::vector<const char*> values;
   for (const std::string& t : texts) values.push_back(t.c_str());
+  {
+    PgResult begin(PQexec(conn_, "BEGIN READ ONLY"));
+    if (PQresultStatus(begin.get()) != PGRES_COMMAND_OK) {
+      return ResultError(conn_, begin.get()).WithContext(where());
+    }
+  }
+  // Ends the read-only transaction however the query went (nothing to keep).
+  struct Rollback {
+    PGconn* conn;
+    ~Rollback() {
+      if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PgResult end(PQexec(conn, "ROLLBACK"));
+      }
+    }
+  } rollback{conn_};
   if (!PQsendQueryParams(conn_, prepared_.sql.c_str(), static_cast<int>(values.size()), nullptr,
                          values.data(), nullptr, nullptr, 0)) {
     return PostgresError("", PQstatus(conn_) == CONNECTION_BAD, Trimmed(PQerrorMessage(conn_)))

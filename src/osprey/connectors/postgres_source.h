@@ -7,6 +7,10 @@
 // for timestamp, timestamptz and text columns); the session's TimeZone is the
 // source zone (timestamp.timezone, else the detector's), so bounds without an
 // offset mean the same thing everywhere.
+// Read only by construction: the session sets default_transaction_read_only
+// and each query runs inside BEGIN READ ONLY, so a query that writes (DELETE
+// ... RETURNING, a CTE with an INSERT) fails with InvalidArgument and
+// changes nothing.
 // Timestamp cells come back rewritten into the detector's format. One
 // connection, used by one thread at a time; it is re-opened after a failure.
 #pragma once

@@ -53,6 +53,15 @@ Result<std::unique_ptr<SqliteSource>> SqliteSource::Open(SqliteSourceOptions opt
     sqlite3_close(db);
     return InvalidArgument(fmt::format("query does not prepare on '{}': {}", options.path, msg));
   }
+  // The database is opened read only; a statement that would write is
+  // refused here, before it runs, with a clearer message than SQLite's.
+  if (!sqlite3_stmt_readonly(stmt.get())) {
+    stmt.reset();
+    sqlite3_close(db);
+    return InvalidArgument(fmt::format("the query writes to '{}', and osprey opens sources "
+                                       "read-only; a detector's query must be a plain SELECT",
+                                       options.path));
+  }
   return std::unique_ptr<SqliteSource>(
       new SqliteSource(std::move(options), std::move(prepared), db));
 }

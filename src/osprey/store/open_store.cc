@@ -1,5 +1,5 @@
 // OpenStore: the one place that turns a state setting into a Store.
-#include <regex>
+#include <string_view>
 
 #include "osprey/store/store.h"
 
@@ -10,8 +10,18 @@ bool IsPostgresState(const std::string& url_or_path) {
     return true;
   }
   // A libpq keyword/value DSN starts with one of its connection keywords.
-  static const std::regex kDsn(R"(^\s*(host|hostaddr|port|dbname|user|service)\s*=)");
-  return std::regex_search(url_or_path, kDsn);
+  // (A plain scan: std::regex recurses per character and overflows on long input.)
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  std::string_view s = url_or_path;
+  size_t i = 0;
+  while (i < s.size() && space(s[i])) ++i;
+  for (std::string_view key : {"hostaddr", "host", "port", "dbname", "user", "service"}) {
+    if (s.substr(i, key.size()) != key) continue;
+    size_t j = i + key.size();
+    while (j < s.size() && space(s[j])) ++j;
+    if (j < s.size() && s[j] == '=') return true;
+  }
+  return false;
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url_or_path) {
