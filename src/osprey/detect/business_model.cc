@@ -511,9 +511,16 @@ Score BusinessModel::Observe(const Observation& obs) {
     }
   }
 
+  // A ratio measure's series: the denominator says how much noise to
+  // expect (RatioNoise), and the point is judged against that variance.
+  const bool ratio = obs.denominator && *obs.denominator > 0;
+  if (ratio) {
+    ratio_.See(x);
+    e.var = ratio_.Variance(e.mu, *obs.denominator) + extra_alpha * e.mu * e.mu;
+  }
   const double sd = std::sqrt(e.var);
-  const double d = Deviance(x, e.mu, e.var, extra_alpha);
-  double point = PointSurprise(x, e.mu, d, extra_alpha);
+  const double d = ratio ? (x - e.mu) / sd : Deviance(x, e.mu, e.var, extra_alpha);
+  double point = ratio ? Surprise(d) : PointSurprise(x, e.mu, d, extra_alpha);
   if (suppress) point *= kEventDamping;
   // Sustained evidence: a scan over the windows ending now (the sum of the
   // last L deviations for every L in kScanLengths, against its variance and
@@ -658,6 +665,7 @@ Score BusinessModel::Observe(const Observation& obs) {
   if (!flagged) {
     // Closed hours (an expectation at the floor) say nothing of the noise.
     if (e.known && !e.floored) LearnNoise(x, e.mu, e.var);
+    if (ratio && e.known) ratio_.Learn(x, e.mu, *obs.denominator);
     const double xl = e.ready ? Clamp(x, e.mu - kWinsor * sd, e.mu + kWinsor * sd) : x;
     {
       size_t s0 = 0, s1 = 0;
@@ -735,6 +743,7 @@ std::string BusinessModel::SaveState() const {
     Put<double>(out, e.den);
     Put<int64_t>(out, e.last_time);
   }
+  if (ratio_.used()) ratio_.Save(out);
   return out;
 }
 
@@ -833,6 +842,7 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
       return truncated();
     }
   }
+  if (!state.empty() && !m->ratio_.Restore(state)) return truncated();
   if (!state.empty()) return DataLoss("model state has trailing bytes");
   return std::unique_ptr<Model>(std::move(m));
 }
