@@ -62,6 +62,16 @@ function topContributors(contributions, n) {
   return all.slice(0, n).map((c) => h('span', { class: 'pill' }, `${c.dim}=${c.value} ${Math.round(c.share)}%`));
 }
 
+// A ratio measure's group: its root causes carry the numerator's and
+// denominator's sums ("ratio"), and its values are shown as percentages.
+const ratioOf = (g) => (g.root_causes || []).find((c) => c.ratio);
+const fmtPct = (x) => x === null || x === undefined ? '–' : `${(+(100 * x).toFixed(2))}%`;
+const sideChange = (a, e) => e ? `${a >= e ? '+' : ''}${(100 * (a - e) / Math.abs(e)).toFixed(1)}%` : 'new';
+function ratioSides(r) {
+  return `${r.numerator} ${sideChange(r.numerator_actual, r.numerator_expected)}, `
+    + `${r.denominator} ${sideChange(r.denominator_actual, r.denominator_expected)}`;
+}
+
 function rootCauseText(rc) {
   if (!rc || !rc.length) return '';
   return rc.map((c) => {
@@ -261,10 +271,14 @@ async function renderDetail(view, id) {
     }
   };
   const charts = h('div', {});
+  const ratio = ratioOf(g);
+  const fmtVal = ratio && g.anomalies.every((a) => a.value >= 0 && a.value <= 1) ? fmtPct : fmtNum;
   const rc = g.root_causes.length
-    ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Root-cause set'), h('th', {}, 'Share of deviation'))),
+    ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Root-cause set'), h('th', {}, 'Share of deviation'),
+      ratio ? h('th', {}, 'Numerator, denominator') : '')),
       h('tbody', {}, g.root_causes.map((c) => h('tr', {},
-        h('td', {}, rootCauseText([c])), h('td', {}, `${(c.share || 0).toFixed(1)}%`)))))
+        h('td', {}, rootCauseText([c])), h('td', {}, `${(c.share || 0).toFixed(1)}%`),
+        c.ratio ? h('td', { class: 'ratio-sides' }, ratioSides(c.ratio)) : ''))))
     : h('p', { class: 'muted' }, 'No root-cause set: the deviation is spread over many slices.');
   const related = g.related.length
     ? h('ul', {}, g.related.map((r) => h('li', {}, `${r.measure || ''} ${r.relation || ''}`, r.group_id
@@ -292,8 +306,8 @@ async function renderDetail(view, id) {
     h('div', { class: 'card' }, h('h2', {}, 'Anomalies in this group'),
       h('table', {}, h('thead', {}, h('tr', {}, ['Series', 'Actual', 'Expected', 'Band', 'Severity', 'What'].map((t) => h('th', {}, t)))),
         h('tbody', {}, g.anomalies.map((a) => h('tr', {},
-          h('td', {}, a.series), h('td', {}, fmtNum(a.value)), h('td', {}, fmtNum(a.expected)),
-          h('td', { class: 'muted' }, `${fmtNum(a.lower)} – ${fmtNum(a.upper)}`), h('td', {}, severity(a.severity)),
+          h('td', {}, a.series), h('td', {}, fmtVal(a.value)), h('td', {}, fmtVal(a.expected)),
+          h('td', { class: 'muted' }, `${fmtVal(a.lower)} – ${fmtVal(a.upper)}`), h('td', {}, severity(a.severity)),
           h('td', {}, `${a.direction} ${a.explanation}`)))))));
   for (const s of series.series) {
     const box = h('div', { class: 'chart', 'data-series': s.series_id });
@@ -339,7 +353,8 @@ async function renderDetectors(view) {
               healthNotes(d.health)),
             h('td', {}, `${d.frequency || '?'} + ${d.offset_seconds || 0}s`, h('div', { class: 'muted' }, d.timezone || '')),
             h('td', {}, d.watermark ? fmtTime(d.watermark) : 'not run yet'),
-            h('td', {}, (d.measures || []).map((m) => h('span', { class: 'pill' }, `${m.aggregation}(${m.name})`)),
+            h('td', {}, (d.measures || []).map((m) => h('span', { class: 'pill' },
+              m.ratio ? `${m.name} = ${m.ratio.numerator}/${m.ratio.denominator}` : `${m.aggregation}(${m.name})`)),
               h('div', { class: 'muted' }, (d.dimensions || []).join(', '))),
             h('td', {}, t ? [`${t.rows_read.toLocaleString('en-US')} rows read, ${t.rows_rejected} rejected`,
               h('div', { class: 'muted' }, `${t.intervals} intervals, ${t.series_missing} missing series points`)] : '–'));

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "osprey/base/time.h"
+#include "osprey/rca/codec.h"
 
 namespace osprey::alerts {
 namespace {
@@ -43,13 +44,11 @@ std::string Title(const Message& m) {
 
 // "platform=pc_web & marketplace=US" for the most important root cause.
 std::string TopCause(const Message& m) {
-  ordered_json rc = ParseOr(m.group.root_causes, ordered_json::array());
-  if (!rc.is_array() || rc.empty() || !rc[0].contains("element")) return "";
-  std::string out;
-  for (auto it = rc[0]["element"].begin(); it != rc[0]["element"].end(); ++it) {
-    if (!out.empty()) out += " & ";
-    out += it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
-  }
+  auto rc = rca::DecodeRootCauses(m.group.root_causes);
+  if (!rc.ok() || rc->empty() || rc->front().element.empty()) return "";
+  std::string out = rca::ElementText(rc->front(), " & ");
+  // A ratio measure: which side moved.
+  if (rc->front().ratio) out += " — " + rca::RatioSidesText(*rc->front().ratio);
   return out;
 }
 

@@ -96,6 +96,33 @@ TEST(FormatTest, SlackNamesTheRuleBehindARuleAnomaly) {
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
 }
 
+// A ratio measure's root cause names how its numerator and denominator
+// moved.
+TEST(FormatTest, ARatioRootCauseNamesItsSidesChanges) {
+  const fs::path db = fs::temp_directory_path() / ("osprey_format_ratio_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  auto store = std::move(store::OpenSqliteStore(db.string())).value();
+  ASSERT_GT(testing::FillSampleStore(*store), 0);
+  NoTransport transport;
+  Deliverer deliverer(*store, transport);
+  int checked = 0;
+  for (const auto& row : *store->ListOutbox({})) {
+    if (row.alert != "chat" || row.kind == "resolve") continue;
+    auto m = deliverer.BuildMessage(row);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    m->group.root_causes =
+        R"([{"element": {"region": "west"}, "share": 97.5, "score": 0.9, "ratio": {"numerator": "orders",)"
+        R"( "denominator": "views", "numerator_actual": 33, "numerator_expected": 76,)"
+        R"( "denominator_actual": 1503, "denominator_expected": 1510}}])";
+    const std::string slack = SlackJson(*m);
+    EXPECT_NE(slack.find("root cause: region=west — orders -56.6 %, views -0.5 %"), std::string::npos) << slack;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+  store.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+}
+
 // No-data messages: no group behind them, the outage in their text, and the
 // webhook bodies shown in docs/alerts.md ("No data").
 TEST(FormatTest, NoDataMessagesNameTheOutage) {

@@ -75,6 +75,11 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
     json measures = json::array();
     for (const auto& m : d->measures) {
       json measure = {{"name", m.name}, {"aggregation", config::AggregationName(m.aggregation)}};
+      if (m.ratio) {
+        // SUM(numerator) / SUM(denominator) per series: no aggregation of its own.
+        measure["aggregation"] = "ratio";
+        measure["ratio"] = {{"numerator", m.ratio->numerator}, {"denominator", m.ratio->denominator}};
+      }
       if (m.sensitivity) measure["sensitivity"] = *m.sensitivity;
       measure["missing"] = config::MissingPolicyName(m.missing);
       if (!m.rules.Empty()) measure["rules"] = RulesJson(m.rules);

@@ -13,6 +13,7 @@
 
 #include "osprey/config/loader.h"
 #include "osprey/connectors/source.h"
+#include "osprey/rca/codec.h"
 
 namespace osprey::app {
 namespace {
@@ -20,31 +21,25 @@ namespace {
 using nlohmann::json;
 
 std::string TopContributors(const std::string& contributions_json, size_t per_dimension) {
-  json c = json::parse(contributions_json, nullptr, false);
-  if (!c.is_object()) return "";
+  auto dims = rca::DecodeContributions(contributions_json);
+  if (!dims.ok()) return "";
   std::string out;
-  for (auto it = c.begin(); it != c.end(); ++it) {
-    size_t n = 0;
-    for (const auto& v : it.value()) {
-      if (n++ >= per_dimension) break;
+  for (const rca::DimensionShares& d : *dims) {
+    for (size_t n = 0; n < d.values.size() && n < per_dimension; ++n) {
       if (!out.empty()) out += ", ";
-      out += fmt::format("{}={} {:.0f}%", it.key(), v.value("value", ""), v.value("share", 0.0));
+      out += fmt::format("{}={} {:.0f}%", d.dimension, d.values[n].value, d.values[n].share);
     }
   }
   return out;
 }
 
 std::string RootCauseText(const std::string& root_causes_json) {
-  json rc = json::parse(root_causes_json, nullptr, false);
-  if (!rc.is_array()) return "";
+  auto causes = rca::DecodeRootCauses(root_causes_json);
+  if (!causes.ok()) return "";
   std::string out;
-  for (const auto& c : rc) {
-    std::string element;
-    for (auto it = c["element"].begin(); it != c["element"].end(); ++it) {
-      element += (element.empty() ? "" : "&") + it.key() + "=" + it.value().get<std::string>();
-    }
+  for (const rca::CauseElement& c : *causes) {
     if (!out.empty()) out += "; ";
-    out += element.empty() ? "ALL" : element;
+    out += rca::ElementText(c);
   }
   return out;
 }
@@ -150,11 +145,11 @@ Result<Evaluation> Evaluate(store::Store& store, const std::string& detector,
       if (key.first == e.measure && matched.count(i)) hits.push_back(key);
     }
     if (hits.size() != 1) continue;
-    json rc = json::parse(rep_causes[hits[0]], nullptr, false);
-    if (rc.is_array() && rc.size() == 1 && rc[0]["element"].is_object() &&
-        rc[0]["element"].size() == 1) {
+    auto rc = rca::DecodeRootCauses(rep_causes[hits[0]]);
+    if (rc.ok() && rc->size() == 1 && (*rc)[0].element.size() == 1) {
       const auto& [dim, value] = *e.scope.begin();
-      if (rc[0]["element"].value(dim, "") == value) ++ev.slice_events_exact;
+      auto it = (*rc)[0].element.find(dim);
+      if (it != (*rc)[0].element.end() && it->second == value) ++ev.slice_events_exact;
     }
   }
   for (size_t i = 0; i < events.size(); ++i) {

@@ -8,8 +8,8 @@
 
 #include "osprey/base/log.h"
 #include "osprey/config/loader.h"
-#include "osprey/rca/cube.h"
-#include "osprey/rca/root_cause.h"
+#include "osprey/rca/codec.h"
+#include "osprey/rca/related.h"
 
 namespace osprey::app {
 namespace {
@@ -82,6 +82,28 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
   }
   OSPREY_RETURN_IF_ERROR(runner->LoadState());
   return runner;
+}
+
+DetectorRunner::DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
+                               connectors::Source& source)
+    : detector_(d),
+      source_detector_(d),
+      grid_(std::move(grid)),
+      store_(store),
+      source_(source),
+      catalog_(d) {
+  source_detector_.measures.clear();
+  for (uint32_t m = 0; m < d.measures.size(); ++m) {
+    const config::Measure& measure = d.measures[m];
+    if (!measure.ratio) {
+      source_detector_.measures.push_back(measure);
+      source_measure_.push_back(m);
+      continue;
+    }
+    // The loader checked that both sides are measures read from the source.
+    ratios_.push_back({m, static_cast<uint32_t>(*config::FindMeasure(d, measure.ratio->numerator)),
+                       static_cast<uint32_t>(*config::FindMeasure(d, measure.ratio->denominator))});
+  }
 }
 
 Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
@@ -236,14 +258,16 @@ Result<std::optional<double>> DetectorRunner::LastValue(SeriesState& s, Instant 
 }
 
 Status DetectorRunner::FillMissingLeaves(Instant start, ingest::IntervalLeaves& leaves) {
-  const size_t nm = detector_.measures.size();
+  const size_t nm = source_measure_.size();
   for (auto& [key, s] : series_) {
     if (!key.IsLeaf()) continue;
     const config::Measure& m = detector_.measures[key.measure];
-    if (m.missing == config::MissingPolicy::kSkip) continue;
+    if (m.missing == config::MissingPolicy::kSkip || m.ratio) continue;
     auto [it, absent] = leaves.leaves.try_emplace(key.values);
     if (it->second.empty()) it->second.resize(nm);
-    ingest::Aggregate& a = it->second[key.measure];
+    const size_t source_index = static_cast<size_t>(
+        std::find(source_measure_.begin(), source_measure_.end(), key.measure) - source_measure_.begin());
+    ingest::Aggregate& a = it->second[source_index];
     if (a.count > 0) continue;
     // A row without a value still counts 0 for COUNT: only an absent leaf
     // is filled there.
@@ -278,7 +302,7 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   for (auto& [key, s] : series_) {
     if (!key.IsLeaf()) continue;
     const config::Measure& m = detector_.measures[key.measure];
-    if (m.missing != config::MissingPolicy::kSkip || !Additive(m.aggregation)) continue;
+    if (m.missing != config::MissingPolicy::kSkip || m.ratio || !Additive(m.aggregation)) continue;
     const ingest::SeriesPoint* leaf = find(key);
     if (leaf && leaf->value) continue;
     OSPREY_ASSIGN_OR_RETURN(std::optional<double> last, LastValue(s, start));
@@ -369,8 +393,10 @@ Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant 
 
 Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measure, Instant start,
                                                  int64_t local, std::optional<double> value,
+                                                 std::optional<double> denominator,
                                                  const detect::EventOccurrence* event) {
   detect::Observation obs{ToUnixSeconds(start), local, value};
+  obs.denominator = denominator;
   if (event) {
     obs.event = detect::EventId(event->event->name);
     obs.event_effect = event->event->effect;
@@ -444,7 +470,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     Instant end = start;
     for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
-    ingest::Aggregator agg(detector_, grid_, catalog_, start, end);
+    ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
     Status q = source_.Query({start, end}, agg);
     if (!q.ok()) {
       return q.WithContext(fmt::format("detector '{}', intervals [{}, {})", detector_.name,
@@ -514,7 +540,7 @@ Status DetectorRunner::LoadLastGroups(Instant start) {
   const int64_t prev_ts = ToUnixSeconds(grid_.Prev(start));
   for (uint32_t m = 0; m < detector_.measures.size(); ++m) {
     auto it = last_group_.find(m);
-    if (it != last_group_.end() && it->second.first == prev_ts) continue;
+    if (it != last_group_.end() && it->second.ts == prev_ts) continue;
     store::GroupQuery q;
     q.detector = detector_.name;
     q.measure = detector_.measures[m].name;
@@ -525,67 +551,81 @@ Status DetectorRunner::LoadLastGroups(Instant start) {
     if (groups.empty()) {
       last_group_.erase(m);
     } else {
-      last_group_[m] = {prev_ts, groups[0].incident_ts};
+      last_group_[m] = rca::LastGroup{prev_ts, groups[0].incident_ts};
     }
   }
   return Status::Ok();
 }
 
-namespace {
-
-// Whether two root-cause sets point at the same slice: an element of one
-// equals, contains or is contained in an element of the other. Groups without
-// root causes (no dimensions, or none found) are taken to share the slice.
-bool SameSlice(const std::vector<std::map<std::string, std::string>>& a,
-               const std::vector<std::map<std::string, std::string>>& b) {
-  if (a.empty() || b.empty()) return true;
-  auto within = [](const std::map<std::string, std::string>& x,
-                   const std::map<std::string, std::string>& y) {
-    for (const auto& [k, v] : x) {
-      auto it = y.find(k);
-      if (it == y.end() || it->second != v) return false;
-    }
-    return true;
-  };
-  for (const auto& x : a) {
-    for (const auto& y : b) {
-      if (within(x, y) || within(y, x)) return true;
+Result<std::vector<ingest::SeriesPoint>> DetectorRunner::BuildPoints(Instant start,
+                                                                     ingest::IntervalLeaves& leaves) {
+  OSPREY_RETURN_IF_ERROR(FillMissingLeaves(start, leaves));
+  std::vector<ingest::SeriesPoint> points =
+      ingest::RollUp(source_detector_, leaves, detector_.dimensions.size());
+  // Measure positions from the source's to the detector's (an increasing
+  // map, so the points stay sorted).
+  for (auto& p : points) p.key.measure = source_measure_[p.key.measure];
+  OSPREY_RETURN_IF_ERROR(MarkRollupsMissing(start, points));
+  if (ratios_.empty()) return points;
+  // A ratio's point in every series its sides have: SUM(numerator) /
+  // SUM(denominator), missing when either is missing or the denominator is 0.
+  std::map<std::pair<uint32_t, std::vector<int32_t>>, std::optional<double>> by_key;
+  for (const auto& p : points) by_key[{p.key.measure, p.key.values}] = p.value;
+  const size_t n = points.size();
+  for (const RatioMeasure& r : ratios_) {
+    for (size_t i = 0; i < n; ++i) {
+      if (points[i].key.measure != r.numerator) continue;
+      auto den = by_key.find({r.denominator, points[i].key.values});
+      std::optional<double> value;
+      if (points[i].value && den != by_key.end() && den->second && *den->second != 0) {
+        value = *points[i].value / *den->second;
+      }
+      points.push_back({ingest::SeriesKey{r.measure, points[i].key.values}, value});
     }
   }
-  return false;
+  std::sort(points.begin(), points.end(),
+            [](const ingest::SeriesPoint& a, const ingest::SeriesPoint& b) { return a.key < b.key; });
+  return points;
 }
 
-}  // namespace
-
-void DetectorRunner::RelateMeasures(const std::vector<GroupFacts>& groups,
-                                    store::ChunkResult& chunk) const {
-  // See docs/rca.md, "Related measures".
-  for (const GroupFacts& a : groups) {
-    json related = json::array();
-    const double dev_a = a.expected != 0 ? (a.actual - a.expected) / std::abs(a.expected) : 0;
-    for (const GroupFacts& b : groups) {
-      if (&a == &b || !SameSlice(a.causes, b.causes)) continue;
-      const double dev_b = b.expected != 0 ? (b.actual - b.expected) / std::abs(b.expected) : 0;
-      std::string relation;
-      if (b.incident_ts < a.incident_ts) {
-        relation = "cause";  // b's incident began first
-      } else if (b.incident_ts > a.incident_ts) {
-        relation = "effect";
-      } else if (dev_a * dev_b > 0 &&
-                 std::abs(dev_a - dev_b) <= 0.25 * std::max(std::abs(dev_a), std::abs(dev_b))) {
-        // Same start, same relative move: their ratio held, so one carried the
-        // other; the detector lists driving measures first.
-        relation = b.measure < a.measure ? "cause" : "effect";
-      } else {
-        relation = "co-occurring";
-      }
-      related.push_back({{"measure", detector_.measures[b.measure].name},
-                         {"relation", relation},
-                         {"deviation_pct", std::round(dev_b * 1000) / 10},
-                         {"incident_start", FormatIso(FromUnixSeconds(b.incident_ts))}});
-    }
-    chunk.groups[a.group_index].related = related.dump();
+std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector<Scored>& scored) const {
+  const size_t nd = detector_.dimensions.size();
+  const RatioMeasure* ratio = nullptr;
+  for (const RatioMeasure& r : ratios_) {
+    if (r.measure == m) ratio = &r;
   }
+  // A ratio's sides by leaf, with their own forecasts.
+  std::map<std::pair<uint32_t, std::vector<int32_t>>, const Scored*> sides;
+  if (ratio) {
+    for (const Scored& s : scored) {
+      const uint32_t sm = s.point->key.measure;
+      if ((sm == ratio->numerator || sm == ratio->denominator) && s.point->key.IsLeaf()) {
+        sides[{sm, s.point->key.values}] = &s;
+      }
+    }
+  }
+  std::vector<rca::Leaf> leaves;
+  for (const Scored& s : scored) {
+    if (s.point->key.measure != m || !s.point->key.IsLeaf() || !s.point->value) continue;
+    rca::Leaf leaf;
+    for (size_t d = 0; d < nd; ++d) leaf.values.push_back(catalog_.Value(d, s.point->key.values[d]));
+    leaf.actual = *s.point->value;
+    leaf.expected = s.score.ready ? s.score.expected : leaf.actual;
+    // The band is four of the model's noise scales on each side.
+    leaf.noise = s.score.ready ? (s.score.upper - s.score.lower) / 8 : 0;
+    if (ratio) {
+      auto num = sides.find({ratio->numerator, s.point->key.values});
+      auto den = sides.find({ratio->denominator, s.point->key.values});
+      if (num == sides.end() || den == sides.end()) continue;  // cannot happen: a ratio has both sides
+      auto forecast = [](const Scored& x) { return x.score.ready ? x.score.expected : *x.point->value; };
+      leaf.ratio = rca::RatioSides{detector_.measures[ratio->numerator].name,
+                                   detector_.measures[ratio->denominator].name,
+                                   *num->second->point->value, forecast(*num->second),
+                                   *den->second->point->value, forecast(*den->second)};
+    }
+    leaves.push_back(std::move(leaf));
+  }
+  return leaves;
 }
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
@@ -596,14 +636,12 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   // unless every measure says absence means zero.
   const bool all_zero = std::all_of(detector_.measures.begin(), detector_.measures.end(),
                                     [](const config::Measure& m) {
-                                      return m.missing == config::MissingPolicy::kZero;
+                                      return m.ratio || m.missing == config::MissingPolicy::kZero;
                                     });
   const bool no_data = leaves.quality.rows_read == 0 && !all_zero;
   std::vector<ingest::SeriesPoint> points;
   if (!no_data) {
-    OSPREY_RETURN_IF_ERROR(FillMissingLeaves(start, leaves));
-    points = ingest::RollUp(detector_, leaves, nd);
-    OSPREY_RETURN_IF_ERROR(MarkRollupsMissing(start, points));
+    OSPREY_ASSIGN_OR_RETURN(points, BuildPoints(start, leaves));
   }
   // Series seen before but without a point now are missing (stored as such).
   {
@@ -622,15 +660,18 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   const int64_t ts = ToUnixSeconds(start);
   const int64_t local = detector_.timezone.ToLocal(start);
   const int64_t end_ts = ToUnixSeconds(grid_.Next(start));
-  const size_t nm = detector_.measures.size();
 
-  struct Scored {
-    const ingest::SeriesPoint* point;
-    int64_t series_id;
-    detect::Score score;
-  };
+  // Score: every series' point through its model and the measure's rules.
   std::vector<Scored> scored;
   scored.reserve(points.size());
+  // The denominators of ratio points, from the denominator's point of the
+  // same series.
+  std::map<std::pair<uint32_t, std::vector<int32_t>>, double> denominators;
+  for (const RatioMeasure& r : ratios_) {
+    for (const auto& p : points) {
+      if (p.key.measure == r.denominator && p.value) denominators[{r.measure, p.key.values}] = *p.value;
+    }
+  }
   // The events this interval overlaps; each series gets the one whose scope
   // it is in (docs/configuration.md, "events").
   const std::vector<detect::EventOccurrence> events =
@@ -646,8 +687,12 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
       event = detect::EventCalendar::Choose(
           events, [&](const detect::CalendarEvent& e) { return detect::InScope(e, value_of); });
     }
+    std::optional<double> denominator;
+    if (auto den = denominators.find({p.key.measure, p.key.values}); den != denominators.end()) {
+      denominator = den->second;
+    }
     OSPREY_ASSIGN_OR_RETURN(detect::Score sc,
-                            ScorePoint(*s, p.key.measure, start, local, p.value, event));
+                            ScorePoint(*s, p.key.measure, start, local, p.value, denominator, event));
     if (p.value) {
       s->last_value = p.value;
       s->last_ts = ts;
@@ -655,7 +700,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     } else {
       sc = detect::Score{};  // a missing point is never scored: the model only advanced time
     }
-    scored.push_back({&p, s->id, sc});
+    scored.push_back({&p, s->id, sc, denominator});
   }
   for (const Scored& sp : scored) {
     store::PointRecord rec{sp.series_id, ts, sp.point->value, {}, {}, {}, {}};
@@ -674,123 +719,90 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   stats.rows_read += leaves.quality.rows_read;
   stats.rows_rejected += leaves.quality.rows_rejected;
 
-  // One group per measure with anomalies in this interval.
+  // Group: one group per measure with anomalies in this interval.
+  std::vector<rca::PointScore> facts;
+  facts.reserve(scored.size());
+  for (const Scored& s : scored) {
+    facts.push_back({s.point->key.measure, s.point->value.has_value(), s.score.ready, s.score.severity});
+  }
+  const std::vector<rca::Group> groups =
+      rca::GroupAnomalies(facts, detector_.measures.size(), detector_.min_severity);
+  const int64_t prev_ts = ToUnixSeconds(grid_.Prev(start));
   std::vector<alerts::GroupView> views;
-  std::vector<GroupFacts> interval_groups;
-  for (uint32_t m = 0; m < nm; ++m) {
-    std::vector<const Scored*> members;
-    for (const auto& s : scored) {
-      if (s.point->key.measure == m && s.score.ready && s.point->value &&
-          s.score.severity >= detector_.min_severity) {
-        members.push_back(&s);
-      }
-    }
-    if (members.empty()) continue;
+  std::vector<rca::GroupFacts> related_facts;
+  std::vector<size_t> group_index;  // in the chunk, per group
+  for (const rca::Group& group : groups) {
+    const uint32_t m = group.measure;
     store::GroupRecord g;
     g.detector_id = detector_id_;
     g.measure = detector_.measures[m].name;
     g.ts = ts;
     g.end_ts = end_ts;
-    g.anomaly_count = static_cast<int64_t>(members.size());
-    for (const Scored* s : members) g.severity = std::max(g.severity, s->score.severity);
-    // A group right after one of the same measure continues its incident.
-    const int64_t prev_ts = ToUnixSeconds(grid_.Prev(start));
+    g.anomaly_count = static_cast<int64_t>(group.members.size());
+    g.severity = group.severity;
+    // Incident: a group right after one of the same measure continues it.
     auto last = last_group_.find(m);
-    g.incident_ts = last != last_group_.end() && last->second.first == prev_ts ? last->second.second : ts;
-    last_group_[m] = {ts, g.incident_ts};
-    GroupFacts facts;
-    facts.measure = m;
-    facts.incident_ts = g.incident_ts;
-
+    g.incident_ts = rca::IncidentStart(
+        last == last_group_.end() ? std::nullopt : std::optional<rca::LastGroup>(last->second), prev_ts, ts);
+    last_group_[m] = rca::LastGroup{ts, g.incident_ts};
+    rca::GroupFacts rf;
+    rf.measure = m;
+    rf.incident_ts = g.incident_ts;
+    // Explain: contributions and root causes over the measure's leaves.
     if (nd > 0) {
-      auto cube = rca::Cube::Create(detector_.dimensions);
-      if (!cube.ok()) return cube.status();
-      std::vector<uint32_t> codes(nd);
-      for (const auto& s : scored) {
-        if (s.point->key.measure != m || !s.point->key.IsLeaf() || !s.point->value) continue;
-        for (size_t d = 0; d < nd; ++d) {
-          codes[d] = cube->InternValue(d, catalog_.Value(d, s.point->key.values[d]));
-        }
-        double actual = *s.point->value;
-        double expected = s.score.ready ? s.score.expected : actual;
-        // The band is four of the model's noise scales on each side.
-        double noise = s.score.ready ? (s.score.upper - s.score.lower) / 8 : 0;
-        if (!(noise > 0)) noise = std::max(1e-9, 0.05 * std::abs(expected));
-        OSPREY_RETURN_IF_ERROR(cube->AddLeafCodes(codes, actual, expected, noise));
-        facts.actual += actual;
-        facts.expected += expected;
+      const std::vector<rca::Leaf> group_leaves = GroupLeaves(m, scored);
+      OSPREY_ASSIGN_OR_RETURN(rca::Explanation ex, rca::ExplainGroup(detector_.dimensions, group_leaves));
+      if (!group_leaves.empty()) {
+        g.contributions = rca::EncodeContributions(ex.contributions);
+        g.root_causes = rca::EncodeRootCauses(ex.root_causes);
       }
-      if (cube->num_leaves() > 0) {
-        json contributions = json::object();
-        OSPREY_ASSIGN_OR_RETURN(auto dims, rca::Contributions(*cube));
-        for (const auto& dc : dims) {
-          std::vector<const rca::ValueContribution*> vals;
-          for (const auto& v : dc.values) {
-            if (v.share > 0) vals.push_back(&v);
-          }
-          std::sort(vals.begin(), vals.end(), [](auto* a, auto* b) { return a->share > b->share; });
-          json arr = json::array();
-          for (const auto* v : vals) {
-            arr.push_back({{"value", cube->value_name(dc.dimension, v->value)},
-                           {"share", std::round(v->share * 10) / 10},
-                           {"actual", v->actual},
-                           {"expected", v->expected}});
-          }
-          contributions[cube->dimension_name(dc.dimension)] = arr;
-        }
-        g.contributions = contributions.dump();
-        OSPREY_ASSIGN_OR_RETURN(auto causes, rca::LocateRootCauses(*cube));
-        json rc = json::array();
-        for (const auto& c : causes) {
-          json element = json::object();
-          for (const auto& pair : c.element.pairs) {
-            element[cube->dimension_name(pair.dimension)] = cube->value_name(pair.dimension, pair.value);
-          }
-          rc.push_back({{"element", element},
-                        {"share", std::round(c.deviation_share * 10) / 10},
-                        {"score", c.score}});
-          std::map<std::string, std::string> e;
-          for (auto it = element.begin(); it != element.end(); ++it) e[it.key()] = it.value();
-          facts.causes.push_back(std::move(e));
-        }
-        g.root_causes = rc.dump();
-      }
+      rf.actual = ex.actual;
+      rf.expected = ex.expected;
+      for (const rca::CauseElement& c : ex.root_causes) rf.causes.push_back(c.element);
     }
+    related_facts.push_back(std::move(rf));
     alerts::GroupView view;
     view.measure = g.measure;
     view.ts = ts;
     view.severity = g.severity;
-    for (const Scored* s : members) {
+    for (size_t i : group.members) {
+      const Scored& s = scored[i];
       alerts::AnomalyView av;
-      av.severity = s->score.severity;
+      av.severity = s.score.severity;
       for (size_t d = 0; d < nd; ++d) {
-        if (s->point->key.values[d] == ingest::kAll) continue;
-        av.dims[detector_.dimensions[d]] = catalog_.Value(d, s->point->key.values[d]);
+        if (s.point->key.values[d] == ingest::kAll) continue;
+        av.dims[detector_.dimensions[d]] = catalog_.Value(d, s.point->key.values[d]);
       }
       view.anomalies.push_back(std::move(av));
     }
     views.push_back(std::move(view));
-    int64_t group_index = static_cast<int64_t>(chunk.groups.size());
-    facts.group_index = static_cast<size_t>(group_index);
-    interval_groups.push_back(std::move(facts));
+    const int64_t index = static_cast<int64_t>(chunk.groups.size());
+    group_index.push_back(chunk.groups.size());
     chunk.groups.push_back(std::move(g));
-    for (const Scored* s : members) {
+    for (size_t i : group.members) {
+      const Scored& s = scored[i];
       store::AnomalyRecord a;
-      a.series_id = s->series_id;
+      a.series_id = s.series_id;
       a.ts = ts;
-      a.value = *s->point->value;
-      a.expected = s->score.expected;
-      a.lower = s->score.lower;
-      a.upper = s->score.upper;
-      a.severity = s->score.severity;
-      a.direction = std::string(detect::DirectionName(s->score.direction));
-      a.explanation = std::string(detect::ExplanationName(s->score.explanation));
-      a.group_index = group_index;
+      a.value = *s.point->value;
+      a.expected = s.score.expected;
+      a.lower = s.score.lower;
+      a.upper = s.score.upper;
+      a.severity = s.score.severity;
+      a.direction = std::string(detect::DirectionName(s.score.direction));
+      a.explanation = std::string(detect::ExplanationName(s.score.explanation));
+      a.group_index = index;
       chunk.anomalies.push_back(std::move(a));
     }
   }
 
-  RelateMeasures(interval_groups, chunk);
+  // Relate: the other measures' groups over the same slice.
+  std::vector<std::string> measure_names;
+  for (const auto& m : detector_.measures) measure_names.push_back(m.name);
+  const auto related = rca::RelateMeasures(related_facts, measure_names);
+  for (size_t i = 0; i < related.size(); ++i) {
+    chunk.groups[group_index[i]].related = rca::EncodeRelated(related[i]);
+  }
   // In an interval without data open incidents stay as they are: no data
   // says nothing about whether the anomaly is over.
   if (!detector_.alerts.empty() && !no_data) EvaluateAlerts(ts, end_ts, views, alerts_enabled, chunk);

@@ -25,6 +25,8 @@
 #include "osprey/detect/model.h"
 #include "osprey/detect/rules.h"
 #include "osprey/ingest/aggregate.h"
+#include "osprey/rca/explain.h"
+#include "osprey/rca/grouping.h"
 #include "osprey/store/store.h"
 
 namespace osprey::app {
@@ -135,23 +137,29 @@ class DetectorRunner {
   };
 
   DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
-                 connectors::Source& source)
-      : detector_(d), grid_(std::move(grid)), store_(store), source_(source), catalog_(d) {}
+                 connectors::Source& source);
 
-  // What relating measures needs to know of one group of an interval.
-  struct GroupFacts {
-    uint32_t measure = 0;
-    size_t group_index = 0;  // in the chunk
-    int64_t incident_ts = 0;
-    double actual = 0, expected = 0;  // sums over the measure's leaves
-    std::vector<std::map<std::string, std::string>> causes;  // root-cause elements
+  // A ratio measure: its position and its sides' positions in measures.
+  struct RatioMeasure {
+    uint32_t measure = 0, numerator = 0, denominator = 0;
+  };
+  // One series' point of an interval as scored.
+  struct Scored {
+    const ingest::SeriesPoint* point;
+    int64_t series_id;
+    detect::Score score;
+    std::optional<double> denominator;  // ratio measures: the denominator's value
   };
 
   // From the current state, or from a snapshot when `snapshot` is set.
   Status LoadState(const store::SnapshotRecord* snapshot = nullptr);
   store::SnapshotRecord TakeSnapshot(Instant ts) const;
   Status LoadLastGroups(Instant start);
-  void RelateMeasures(const std::vector<GroupFacts>& groups, store::ChunkResult& chunk) const;
+  // The points of an interval's leaves: roll-ups of the measures read from
+  // the source, then the ratio measures' points from their sides; sorted.
+  Result<std::vector<ingest::SeriesPoint>> BuildPoints(Instant start, ingest::IntervalLeaves& leaves);
+  // The leaves of measure `m` in `scored`, as the explain stage takes them.
+  std::vector<rca::Leaf> GroupLeaves(uint32_t m, const std::vector<Scored>& scored) const;
   // Reads the detector's feedback verdicts into feedback_ (done before every
   // Run, so a verdict given between runs applies to the next interval).
   Status LoadFeedback();
@@ -163,8 +171,9 @@ class DetectorRunner {
   Result<std::optional<double>> ValueBack(SeriesState& s, Instant start, int intervals);
   // Scores one value: the model, feedback, then the measure's rules.
   // `event`: the calendar event the interval belongs to for this series.
+  // `denominator`: a ratio measure's denominator (detect::Observation).
   Result<detect::Score> ScorePoint(SeriesState& s, uint32_t measure, Instant start, int64_t local,
-                                   std::optional<double> value,
+                                   std::optional<double> value, std::optional<double> denominator,
                                    const detect::EventOccurrence* event);
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
@@ -186,6 +195,12 @@ class DetectorRunner {
   std::string WarmupJson() const;
 
   config::Detector detector_;
+  // The detector with only the measures read from the source (no ratio
+  // measures), for ingest; source_measure_[i] is the position in detector_
+  // of its measure i.
+  config::Detector source_detector_;
+  std::vector<uint32_t> source_measure_;
+  std::vector<RatioMeasure> ratios_;
   IntervalGrid grid_;
   store::Store& store_;
   connectors::Source& source_;
@@ -199,7 +214,7 @@ class DetectorRunner {
   std::map<std::pair<std::string, std::string>, int64_t> stored_ids_;
   std::map<int64_t, std::string> stored_states_;
   // Per measure: the interval of its latest group and that group's incident.
-  std::map<uint32_t, std::pair<int64_t, int64_t>> last_group_;
+  std::map<uint32_t, rca::LastGroup> last_group_;
   // alert name -> measure -> incident; saved with every chunk.
   std::map<std::string, std::map<std::string, alerts::IncidentState>> alert_states_;
   // series id -> verdicts, oldest first.

@@ -21,6 +21,7 @@
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
+#include "osprey/rca/codec.h"
 #include "osprey/store/csv_export.h"
 #include "osprey/store/store.h"
 #include "osprey/stream/stream.h"
@@ -224,36 +225,30 @@ int RunAnomaliesShow(const Args& args) {
                            FormatIso(FromUnixSeconds(g->incident_ts)),
                            FormatIso(FromUnixSeconds(g->incident_end_ts)), g->incident_intervals,
                            g->incident_severity);
-  json rc = json::parse(g->root_causes, nullptr, false);
-  if (rc.is_array() && !rc.empty()) {
+  auto rc = rca::DecodeRootCauses(g->root_causes);
+  if (rc.ok() && !rc->empty()) {
     std::cout << "\nRoot causes:\n";
-    for (const auto& c : rc) {
-      std::string element;
-      for (auto it = c["element"].begin(); it != c["element"].end(); ++it) {
-        element += (element.empty() ? "" : " & ") + it.key() + "=" + it.value().get<std::string>();
-      }
-      std::cout << fmt::format("  {:<40} {:>6.1f}% of the deviation\n", element.empty() ? "ALL" : element,
-                               c.value("share", 0.0));
+    for (const rca::CauseElement& c : *rc) {
+      std::cout << fmt::format("  {:<40} {:>6.1f}% of the deviation{}\n", rca::ElementText(c, " & "),
+                               c.share, c.ratio ? " (" + rca::RatioSidesText(*c.ratio) + ")" : "");
     }
   }
-  json contributions = json::parse(g->contributions, nullptr, false);
-  if (contributions.is_object() && !contributions.empty()) {
+  auto contributions = rca::DecodeContributions(g->contributions);
+  if (contributions.ok() && !contributions->empty()) {
     std::cout << "\nContributions:\n";
-    for (auto it = contributions.begin(); it != contributions.end(); ++it) {
-      for (const auto& v : it.value()) {
-        std::cout << fmt::format("  {:<14} {:<14} {:>6.1f}%  (actual {:.1f}, expected {:.1f})\n", it.key(),
-                                 v.value("value", ""), v.value("share", 0.0), v.value("actual", 0.0),
-                                 v.value("expected", 0.0));
+    for (const rca::DimensionShares& d : *contributions) {
+      for (const rca::ValueShare& v : d.values) {
+        std::cout << fmt::format("  {:<14} {:<14} {:>6.1f}%  (actual {:.1f}, expected {:.1f})\n", d.dimension,
+                                 v.value, v.share, v.actual, v.expected);
       }
     }
   }
-  json related = json::parse(g->related, nullptr, false);
-  if (related.is_array() && !related.empty()) {
+  auto related = rca::DecodeRelated(g->related);
+  if (related.ok() && !related->empty()) {
     std::cout << "\nRelated measures:\n";
-    for (const auto& r : related) {
-      std::cout << fmt::format("  {:<14} {:<13} {:>+7.1f}%  (incident from {})\n", r.value("measure", ""),
-                               r.value("relation", ""), r.value("deviation_pct", 0.0),
-                               r.value("incident_start", ""));
+    for (const rca::RelatedMeasure& r : *related) {
+      std::cout << fmt::format("  {:<14} {:<13} {:>+7.1f}%  (incident from {})\n", r.measure, r.relation,
+                               r.deviation_pct, r.incident_start);
     }
   }
   std::cout << fmt::format("\nAnomalies ({}):\n", members->size());

@@ -158,4 +158,11 @@ std::optional<size_t> FindControlCharacter(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<size_t> FindMeasure(const Detector& d, std::string_view name) {
+  for (size_t i = 0; i < d.measures.size(); ++i) {
+    if (d.measures[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
 }  // namespace osprey::config

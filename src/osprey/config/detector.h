@@ -113,8 +113,18 @@ struct Rules {
 // `base` with every field that `over` sets replaced by `over`'s.
 Rules MergeRules(const Rules& base, const Rules& over);
 
+// A ratio measure's two sides (docs/configuration.md, "Ratio measures"):
+// names of other measures of the detector, each with an additive
+// aggregation (SUM or COUNT).
+struct RatioOf {
+  std::string numerator;
+  std::string denominator;
+};
+
 struct Measure {
-  std::string name;  // column name in the query's result
+  // Column name in the query's result; for a ratio measure only its name
+  // (it has no column).
+  std::string name;
   Aggregation aggregation = Aggregation::kSum;
   // The model's sensitivity for this measure; unset: the detector's.
   std::optional<double> sensitivity;
@@ -123,6 +133,10 @@ struct Measure {
   // missing value is not a zero. An interval whose query returns no rows at
   // all is "no data" for every series, whatever this says.
   MissingPolicy missing = MissingPolicy::kSkip;
+  // Set for a ratio measure: its value in every series (leaf and roll-up) is
+  // SUM(numerator) / SUM(denominator) of that series, missing when the
+  // denominator is 0 or missing. `aggregation` and `missing` do not apply.
+  std::optional<RatioOf> ratio;
 };
 
 struct Filter {
@@ -235,6 +249,8 @@ const TimeZone& SourceZone(const Detector& d);
 // The rules that apply to measures[measure]: the detector's merged with the
 // measure's own.
 Rules EffectiveRules(const Detector& d, size_t measure);
+// The index in d.measures of the measure named `name`, if any.
+std::optional<size_t> FindMeasure(const Detector& d, std::string_view name);
 // The model sensitivity of measures[measure]: its own, else the detector's.
 double ModelSensitivity(const Detector& d, size_t measure);
 

@@ -582,14 +582,42 @@ Status CheckMergedRules(const Reader& r, const Detector& d, const RulesRead& top
   return Status::Ok();
 }
 
+// `ratio: {numerator: A, denominator: B}` of measure `self`. The sides are
+// appended to `sides` for ReadMeasures to check once every measure is read.
+Result<RatioOf> ReadRatio(const Reader& r, const Field& f, const std::string& self,
+                          std::vector<Field>& sides) {
+  OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"numerator", "denominator"}));
+  RatioOf ratio;
+  OSPREY_ASSIGN_OR_RETURN(Field num, r.Required(m, "numerator", "the measure counted on top"));
+  OSPREY_ASSIGN_OR_RETURN(ratio.numerator, r.NonEmptyString(num));
+  OSPREY_ASSIGN_OR_RETURN(Field den, r.Required(m, "denominator", "the measure it is divided by"));
+  OSPREY_ASSIGN_OR_RETURN(ratio.denominator, r.NonEmptyString(den));
+  for (const Field* side : {&num, &den}) {
+    if (side->node.as<std::string>() == self) {
+      return r.Error(*side, fmt::format("ratio measure \"{}\" refers to itself; its sides are "
+                                        "two other measures",
+                                        self));
+    }
+  }
+  if (ratio.numerator == ratio.denominator) {
+    return r.Error(den, fmt::format("numerator and denominator are both \"{}\"; the ratio "
+                                    "would always be 1",
+                                    ratio.numerator));
+  }
+  sides.push_back(num);
+  sides.push_back(den);
+  return ratio;
+}
+
 Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
                                           const std::vector<std::string>& dimensions,
                                           std::vector<RulesRead>& rules) {
+  std::vector<Field> ratio_sides;
   OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
   if (items.empty()) return r.Error(f, "expected at least one measure");
   std::vector<Measure> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation", "sensitivity", "rules", "missing"}));
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation", "sensitivity", "rules", "missing", "ratio"}));
     Measure measure;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the measure's column name"));
     OSPREY_ASSIGN_OR_RETURN(measure.name, r.NonEmptyString(name));
@@ -626,6 +654,16 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
       }
       measure.missing = *parsed;
     }
+    if (auto v = m.Get("ratio")) {
+      for (std::string_view key : {"aggregation", "missing"}) {
+        if (auto other = m.Get(key)) {
+          return r.Error(*other, fmt::format("a ratio measure has no {}: its value is "
+                                             "SUM(numerator) / SUM(denominator); remove it",
+                                             key));
+        }
+      }
+      OSPREY_ASSIGN_OR_RETURN(measure.ratio, ReadRatio(r, *v, measure.name, ratio_sides));
+    }
     RulesRead read;
     if (auto v = m.Get("rules")) {
       OSPREY_ASSIGN_OR_RETURN(read, ReadRules(r, *v));
@@ -633,6 +671,29 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
     }
     rules.push_back(std::move(read));
     out.push_back(std::move(measure));
+  }
+  // Both sides of every ratio, once all measures are known (a side may be
+  // listed after its ratio).
+  for (const Field& side : ratio_sides) {
+    const std::string name = side.node.as<std::string>();
+    auto it = std::find_if(out.begin(), out.end(), [&](const Measure& x) { return x.name == name; });
+    if (it == out.end()) {
+      std::vector<std::string> names;
+      for (const Measure& x : out) names.push_back(x.name);
+      return r.Error(side, fmt::format("\"{}\" is not a measure of the detector ({})", name,
+                                       fmt::join(names, ", ")));
+    }
+    if (it->ratio) {
+      return r.Error(side, fmt::format("\"{}\" is a ratio measure; each side of a ratio is a "
+                                       "measure with a SUM or COUNT aggregation",
+                                       name));
+    }
+    if (it->aggregation != Aggregation::kSum && it->aggregation != Aggregation::kCount) {
+      return r.Error(side, fmt::format("measure \"{}\" has aggregation {}; each side of a ratio "
+                                       "needs SUM or COUNT, so that a roll-up's ratio is the "
+                                       "ratio of its sums",
+                                       name, AggregationName(it->aggregation)));
+    }
   }
   return out;
 }
@@ -1650,7 +1711,16 @@ std::string DetectorToYaml(const Detector& d) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value;
     EmitString(out, m.name);
-    out << YAML::Key << "aggregation" << YAML::Value << std::string(AggregationName(m.aggregation));
+    if (m.ratio) {
+      out << YAML::Key << "ratio" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "numerator" << YAML::Value;
+      EmitString(out, m.ratio->numerator);
+      out << YAML::Key << "denominator" << YAML::Value;
+      EmitString(out, m.ratio->denominator);
+      out << YAML::EndMap;
+    } else {
+      out << YAML::Key << "aggregation" << YAML::Value << std::string(AggregationName(m.aggregation));
+    }
     if (m.sensitivity) {
       out << YAML::Key << "sensitivity" << YAML::Value;
       EmitNumber(out, *m.sensitivity);

@@ -479,6 +479,33 @@ TEST(ConfigCaseFiles, Exist) { EXPECT_GE(CaseFiles().size(), 40u) << kCasesDir; 
 namespace osprey::config {
 namespace {
 
+TEST(LoaderTest, RatioMeasuresLoadAndRoundTrip) {
+  // A side may be listed after its ratio; COUNT is additive too.
+  Result<Detector> d = LoadDetector(
+      "name: m\nfrequency: PT1H\nsource: {path: x.db}\n"
+      "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
+      "dimensions: [region]\n"
+      "measures:\n"
+      "  - {name: conversion, ratio: {numerator: orders, denominator: views}, sensitivity: 60}\n"
+      "  - {name: orders, aggregation: COUNT}\n"
+      "  - {name: views, aggregation: SUM}\n",
+      "ratio.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_TRUE(d->measures[0].ratio.has_value());
+  EXPECT_EQ(d->measures[0].ratio->numerator, "orders");
+  EXPECT_EQ(d->measures[0].ratio->denominator, "views");
+  EXPECT_FALSE(d->measures[1].ratio.has_value());
+  EXPECT_EQ(FindMeasure(*d, "views"), 2u);
+  EXPECT_FALSE(FindMeasure(*d, "visits").has_value());
+  const std::string yaml = DetectorToYaml(*d);
+  Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  ASSERT_TRUE(back->measures[0].ratio.has_value());
+  EXPECT_EQ(back->measures[0].ratio->numerator, "orders");
+  EXPECT_EQ(back->measures[0].ratio->denominator, "views");
+  EXPECT_EQ(back->measures[0].sensitivity, 60);
+}
+
 TEST(LoaderTest, MeasureRulesOverrideTheDetectorsFieldByField) {
   Result<Detector> d = LoadDetector(
       "name: m\nfrequency: PT1H\nsource: {path: x.db}\n"

@@ -342,7 +342,8 @@ double BusinessModel::WindowDeviate(double dev, double var, double mu, double rh
   // test: 3.0e-3 against 1e-3 at mean 3000, alpha 0.1; 1.7e-3 refined).
   const double phi = phi_ * f_now_;
   const double m = mu / phi;
-  if (family_ == NoiseFamily::kReal || std::fabs(z) < 1.5 || !(m > 0)) return z;
+  // A ratio's variance comes from its denominator, not the count family.
+  if (family_ == NoiseFamily::kReal || ratio_.used() || std::fabs(z) < 1.5 || !(m > 0)) return z;
   // Below the mean the skewed family is more extreme than the Gaussian;
   // where the window expects many units, its departures there are the
   // expectation's error more than the noise's skew (measured: refining
@@ -603,10 +604,17 @@ Score BusinessModel::Observe(const Observation& obs) {
     }
   }
 
+  // A ratio measure's series: the denominator says how much noise to
+  // expect (RatioNoise), and the point is judged against that variance.
+  const bool ratio = obs.denominator && *obs.denominator > 0;
+  if (ratio) {
+    ratio_.See(x);
+    e.var = ratio_.Variance(e.mu, *obs.denominator) + extra_alpha * e.mu * e.mu;
+  }
   f_now_ = e.noise_factor;
   const double sd = std::sqrt(e.var);
-  const double d = Deviance(x, e.mu, e.var, extra_alpha);
-  double point = PointSurprise(x, e.mu, d, extra_alpha);
+  const double d = ratio ? (x - e.mu) / sd : Deviance(x, e.mu, e.var, extra_alpha);
+  double point = ratio ? Surprise(d) : PointSurprise(x, e.mu, d, extra_alpha);
   if (suppress) point *= kEventDamping;
   // Sustained evidence: a scan over the windows ending now (the sum of the
   // last L deviations for every L in kScanLengths, against its variance and
@@ -756,6 +764,7 @@ Score BusinessModel::Observe(const Observation& obs) {
       LearnNoise(x, e.mu, e.var / e.noise_factor);
       LearnNoiseFactor(obs.local_time, x, e);
     }
+    if (ratio && e.known) ratio_.Learn(x, e.mu, *obs.denominator);
     const double xl = e.ready ? Clamp(x, e.mu - kWinsor * sd, e.mu + kWinsor * sd) : x;
     {
       size_t s0 = 0, s1 = 0;
@@ -836,6 +845,7 @@ std::string BusinessModel::SaveState() const {
   // Since version 2: the time-of-day noise factors.
   for (float v : noise_u_) Put<float>(out, v);
   for (float v : noise_w_) Put<float>(out, v);
+  if (ratio_.used()) ratio_.Save(out);
   return out;
 }
 
@@ -946,6 +956,7 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
       }
     }
   }
+  if (!state.empty() && !m->ratio_.Restore(state)) return truncated();
   if (!state.empty()) return DataLoss("model state has trailing bytes");
   return std::unique_ptr<Model>(std::move(m));
 }

@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "osprey/detect/model.h"
+#include "osprey/detect/ratio_noise.h"
 
 namespace osprey::detect {
 
@@ -197,6 +198,9 @@ class BusinessModel final : public Model {
   int64_t last_time_ = INT64_MIN;
   int64_t observed_ = 0;  // intervals with a value
   std::vector<EventEffectState> events_;
+  // The noise of a ratio measure's series (Observation::denominator);
+  // saved only once used.
+  RatioNoise ratio_;
 };
 
 }  // namespace osprey::detect

@@ -45,6 +45,10 @@ struct Observation {
   // (every year's Thanksgiving) is learnt apart from normal behaviour.
   uint32_t event = 0;
   EventEffect event_effect = EventEffect::kLearn;
+  // For a ratio measure's series: the interval's denominator (the sum the
+  // value was divided by), which says how much noise to expect. Unset for
+  // other measures.
+  std::optional<double> denominator = std::nullopt;
 };
 
 // The stable, non-zero id of an event name (FNV-1a, 0 mapped to 1).

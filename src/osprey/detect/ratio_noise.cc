@@ -1,0 +1,135 @@
+#include "osprey/detect/ratio_noise.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "osprey/detect/state_io.h"
+
+namespace osprey::detect {
+namespace {
+
+using internal::AllFinite;
+using internal::CountOk;
+using internal::Get;
+using internal::Put;
+
+constexpr double kPriorK = 1.0;
+constexpr double kPriorC = 1e-4;
+// Underdispersion is rare in business ratios: k stays at least this.
+constexpr double kMinK = 0.2;
+// The prior counts as this many residuals.
+constexpr double kPriorWeight = 20;
+// Memory of the fit, in residuals.
+constexpr double kMemory = 500;
+// Squared residuals enter the fit clipped at this many variances.
+constexpr double kClip = 16;
+constexpr char kTag[4] = {'R', 'A', 'T', '1'};
+
+}  // namespace
+
+void RatioNoise::Regressors(double p, double n, double& b, double& q) const {
+  const double m = std::max(n, 1e-9);
+  if (proportion_) {
+    // Half a trial of slack, so a rate of exactly 0 or 1 still has noise.
+    const double pc = std::clamp(p, 0.5 / (m + 1), 1 - 0.5 / (m + 1));
+    b = pc * (1 - pc) / m;
+  } else {
+    b = std::max(p * p, 1e-12) / m;
+  }
+  q = p * p;
+}
+
+void RatioNoise::Fit(double& k, double& c) const {
+  k = kPriorK;
+  c = kPriorC;
+  const double mean_bb = sw_ > 0 ? sbb_ / sw_ : 0;
+  const double mean_qq = sw_ > 0 ? sqq_ / sw_ : 0;
+  if (!(mean_bb > 0) || !(mean_qq > 0)) return;
+  // Ridge towards the prior: the normal equations plus kPriorWeight
+  // residuals' worth of (k - kPriorK)^2 and (c - kPriorC)^2, each scaled to
+  // the average weight of its regressor.
+  const double lb = kPriorWeight * mean_bb, lq = kPriorWeight * mean_qq;
+  const double a11 = sbb_ + lb, a12 = sbq_, a22 = sqq_ + lq;
+  const double r1 = sbr_ + lb * kPriorK, r2 = sqr_ + lq * kPriorC;
+  const double det = a11 * a22 - a12 * a12;
+  if (det > 0) {
+    k = (r1 * a22 - r2 * a12) / det;
+    c = (a11 * r2 - a12 * r1) / det;
+  }
+  // A coefficient at its bound: fit the other alone.
+  if (c < 0) {
+    c = 0;
+    k = r1 / a11;
+  } else if (k < kMinK) {
+    k = kMinK;
+    c = (r2 - a12 * k) / a22;
+  }
+  k = std::clamp(k, kMinK, 1e6);
+  c = std::clamp(c, 0.0, 1.0);
+}
+
+double RatioNoise::overdispersion() const {
+  double k = 0, c = 0;
+  Fit(k, c);
+  return k;
+}
+
+double RatioNoise::forecast_error() const {
+  double k = 0, c = 0;
+  Fit(k, c);
+  return c;
+}
+
+double RatioNoise::Variance(double p, double n) const {
+  double b = 0, q = 0, k = 0, c = 0;
+  Regressors(p, n, b, q);
+  Fit(k, c);
+  return k * b + c * q + 1e-18;
+}
+
+void RatioNoise::See(double x) {
+  used_ = true;
+  if (x < 0 || x > 1) proportion_ = false;
+}
+
+void RatioNoise::Learn(double x, double p, double n) {
+  if (!AllFinite(x, p, n) || !(n > 0)) return;
+  See(x);
+  double b = 0, q = 0;
+  Regressors(p, n, b, q);
+  const double var = Variance(p, n);
+  const double r2 = std::min((x - p) * (x - p), kClip * var);
+  // Weighted by 1 / var^2 (the variance of a squared Gaussian residual).
+  const double w = 1.0 / (var * var);
+  const double keep = 1.0 - 1.0 / std::min<double>(static_cast<double>(n_) + 2, kMemory);
+  sbb_ = keep * sbb_ + w * b * b;
+  sbq_ = keep * sbq_ + w * b * q;
+  sqq_ = keep * sqq_ + w * q * q;
+  sbr_ = keep * sbr_ + w * b * r2;
+  sqr_ = keep * sqr_ + w * q * r2;
+  sw_ = keep * sw_ + 1;
+  ++n_;
+}
+
+void RatioNoise::Save(std::string& out) const {
+  out.append(kTag, sizeof kTag);
+  Put<uint8_t>(out, proportion_ ? 1 : 0);
+  for (double v : {sbb_, sbq_, sqq_, sbr_, sqr_, sw_}) Put<double>(out, v);
+  Put<int64_t>(out, n_);
+}
+
+bool RatioNoise::Restore(std::string_view& in) {
+  if (in.substr(0, sizeof kTag) != std::string_view(kTag, sizeof kTag)) return false;
+  in.remove_prefix(sizeof kTag);
+  uint8_t proportion = 0;
+  if (!Get(in, proportion) || proportion > 1) return false;
+  for (double* v : {&sbb_, &sbq_, &sqq_, &sbr_, &sqr_, &sw_}) {
+    if (!Get(in, *v) || !std::isfinite(*v) || *v < -1e300) return false;
+  }
+  if (!Get(in, n_) || !CountOk(n_) || sbb_ < 0 || sqq_ < 0 || sw_ < 0) return false;
+  proportion_ = proportion == 1;
+  used_ = true;
+  return true;
+}
+
+}  // namespace osprey::detect

@@ -1,0 +1,120 @@
+#include "osprey/detect/ratio_noise.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "osprey/detect/business_model.h"
+
+namespace osprey::detect {
+namespace {
+
+// Learns from `count` intervals of a proportion p over denominators between
+// 20 and 20,000; with overdispersion > 1 the rate of each interval is drawn
+// from a beta distribution first (beta-binomial).
+RatioNoise LearnProportion(double p, double overdispersion, int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  RatioNoise noise;
+  for (int i = 0; i < count; ++i) {
+    const double n = std::round(20 * std::pow(1000.0, static_cast<double>(i % 97) / 96.0));
+    double rate = p;
+    if (overdispersion > 1) {
+      // Beta-binomial: Var = p(1-p)/n * (1 + (n-1) rho); rho from the wanted
+      // overdispersion at the series' typical n is not constant in n, so
+      // draw per-interval rates with a fixed rho instead.
+      const double rho = 0.002;
+      const double s = 1 / rho - 1;
+      const double a = std::gamma_distribution<double>(p * s, 1)(rng);
+      const double b = std::gamma_distribution<double>((1 - p) * s, 1)(rng);
+      rate = a / (a + b);
+    }
+    const double k = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), rate)(rng));
+    noise.Learn(k / n, p, n);
+  }
+  return noise;
+}
+
+TEST(RatioNoiseTest, BinomialRatesLearnNoOverdispersion) {
+  RatioNoise noise = LearnProportion(0.05, 1, 5000, 1);
+  EXPECT_TRUE(noise.proportion());
+  EXPECT_NEAR(noise.overdispersion(), 1.0, 0.15);
+  EXPECT_LT(noise.forecast_error(), 2e-4);
+}
+
+TEST(RatioNoiseTest, TheDenominatorSaysHowMuchNoiseToExpect) {
+  RatioNoise noise = LearnProportion(0.05, 1, 5000, 2);
+  const double small = noise.Variance(0.05, 20);
+  const double large = noise.Variance(0.05, 20000);
+  // Binomial: the variance falls as 1/n until the forecast's own error
+  // dominates.
+  EXPECT_NEAR(small, 0.05 * 0.95 / 20, 0.2 * 0.05 * 0.95 / 20);
+  EXPECT_GT(small / large, 50);
+}
+
+TEST(RatioNoiseTest, OverdispersedRatesLearnALargerVariance) {
+  RatioNoise binomial = LearnProportion(0.05, 1, 5000, 3);
+  RatioNoise beta = LearnProportion(0.05, 2, 5000, 3);
+  // rho = 0.002 doubles the variance at n ~ 500 and multiplies it by 40 at
+  // n = 20,000: overdispersion and forecast error together must be larger
+  // at large n.
+  EXPECT_GT(beta.Variance(0.05, 20000), 5 * binomial.Variance(0.05, 20000));
+}
+
+TEST(RatioNoiseTest, AValueAboveOneMakesAGeneralRatio) {
+  RatioNoise noise;
+  noise.Learn(0.5, 0.5, 10);
+  EXPECT_TRUE(noise.proportion());
+  noise.Learn(42.0, 40.0, 10);  // revenue per order
+  EXPECT_FALSE(noise.proportion());
+  // Delta method: p^2 / n times the per-unit squared coefficient of variation.
+  EXPECT_GT(noise.Variance(40, 10), noise.Variance(40, 1000));
+}
+
+TEST(RatioNoiseTest, StateRoundTripsAndCorruptionIsRefused) {
+  RatioNoise noise = LearnProportion(0.2, 2, 300, 4);
+  std::string state;
+  noise.Save(state);
+  std::string_view in = state;
+  RatioNoise back;
+  ASSERT_TRUE(back.Restore(in));
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(back.Variance(0.2, 100), noise.Variance(0.2, 100));
+  std::string bad = state;
+  bad[4] = 7;  // the proportion flag
+  std::string_view bad_in = bad;
+  EXPECT_FALSE(RatioNoise().Restore(bad_in));
+}
+
+// The business model with denominators: a rate that falls from 5 % to 3 %
+// is news over 20,000 views and not over 20.
+TEST(RatioNoiseTest, BusinessModelScoresARatioByItsDenominator) {
+  auto make = [] { return BusinessModel::Create(ModelOptions{}).value(); };
+  auto run = [&](double n_last) {
+    auto m = make();
+    std::mt19937_64 rng(5);
+    const int64_t t0 = 1704067200;  // a Monday
+    Score last;
+    for (int i = 0; i < 24 * 28; ++i) {
+      const double n = i == 24 * 28 - 1 ? n_last : 2000;
+      const double p = i == 24 * 28 - 1 ? 0.03 : 0.05;
+      const double k = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), p)(rng));
+      Observation obs{t0 + i * 3600, t0 + i * 3600, k / n};
+      obs.denominator = n;
+      last = m->Observe(obs);
+    }
+    // The state (with the ratio block) restores to the same scores.
+    auto restored = BusinessModel::Restore(ModelOptions{}, m->SaveState());
+    EXPECT_TRUE(restored.ok()) << restored.status().message();
+    return last;
+  };
+  const Score large = run(20000);
+  const Score small = run(20);
+  ASSERT_TRUE(large.ready);
+  EXPECT_GE(large.severity, 70);
+  EXPECT_LT(small.severity, 50);
+  EXPECT_GT(small.upper - small.lower, 10 * (large.upper - large.lower));
+}
+
+}  // namespace
+}  // namespace osprey::detect
