@@ -193,4 +193,38 @@ Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
   return Status::Ok();
 }
 
+Result<store::OutboxRecord> Resend(store::Store& store, int64_t outbox_id, Instant now) {
+  store::OutboxQuery q;
+  q.status = "dead";
+  q.limit = 500;
+  for (q.offset = 0;; q.offset += q.limit) {
+    OSPREY_ASSIGN_OR_RETURN(auto rows, store.ListOutbox(q));
+    for (store::OutboxRecord& r : rows) {
+      if (r.id != outbox_id) continue;
+      r.status = "pending";
+      r.attempts = 0;
+      r.next_attempt_at = ToUnixSeconds(now);
+      r.last_error = "";
+      r.delivered_at.reset();
+      OSPREY_RETURN_IF_ERROR(store.UpdateOutbox(r));
+      return r;
+    }
+    if (static_cast<int64_t>(rows.size()) < q.limit) break;
+  }
+  // Not dead-lettered: say whether it exists at all.
+  store::OutboxQuery all;
+  all.limit = 500;
+  for (all.offset = 0;; all.offset += all.limit) {
+    OSPREY_ASSIGN_OR_RETURN(auto rows, store.ListOutbox(all));
+    for (const store::OutboxRecord& r : rows) {
+      if (r.id == outbox_id) {
+        return FailedPrecondition(fmt::format(
+            "alert message {} is {}, not dead-lettered; only dead messages are resent", outbox_id, r.status));
+      }
+    }
+    if (static_cast<int64_t>(rows.size()) < all.limit) break;
+  }
+  return NotFound(fmt::format("no alert message {}", outbox_id));
+}
+
 }  // namespace osprey::alerts

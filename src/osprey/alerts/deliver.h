@@ -87,4 +87,10 @@ class Deliverer {
   std::map<std::string, config::Detector> detectors_;  // cache for one pass
 };
 
+// Puts a dead-lettered message back in the queue: pending, due at `now`,
+// attempts reset, so the next delivery pass sends it again (with the same
+// idempotency key). NotFound for no such message, FailedPrecondition for
+// one that is not dead.
+Result<store::OutboxRecord> Resend(store::Store& store, int64_t outbox_id, Instant now);
+
 }  // namespace osprey::alerts

@@ -110,8 +110,13 @@ std::string PagerDutySeverity(double severity) {
 }  // namespace
 
 std::string GroupUrl(const Message& m) {
-  if (NoData(m)) return fmt::format("{}/#/detectors", m.alert.ui_base_url);
+  if (NoData(m)) return fmt::format("{}/#/detectors/{}", m.alert.ui_base_url, m.detector);
   return fmt::format("{}/#/anomalies/{}", m.alert.ui_base_url, m.group.id);
+}
+
+std::string IncidentUrl(const Message& m) {
+  if (NoData(m)) return GroupUrl(m);
+  return fmt::format("{}/#/incidents/{}", m.alert.ui_base_url, m.group.id);
 }
 
 std::string DedupKey(const Message& m) {
@@ -146,6 +151,7 @@ std::string WebhookJson(const Message& m) {
       {"root_causes", ParseOr(m.group.root_causes, ordered_json::array())},
       {"series", std::move(series)},
       {"url", GroupUrl(m)},
+      {"incident_url", IncidentUrl(m)},
       {"summary", Summary(m)}};
   return j.dump();
 }
@@ -183,8 +189,12 @@ std::string SlackJson(const Message& m) {
                          {"elements",
                           ordered_json::array({ordered_json{
                               {"type", "mrkdwn"},
-                              {"text", fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
-                                                   GroupUrl(m), m.detector, m.alert.name)}}})}}})}};
+                              {"text", NoData(m) ? fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
+                                                               GroupUrl(m), m.detector, m.alert.name)
+                                                 : fmt::format("<{}|Open in osprey> · <{}|Incident> · "
+                                                               "detector `{}` · alert `{}`",
+                                                               GroupUrl(m), IncidentUrl(m), m.detector,
+                                                               m.alert.name)}}})}}})}};
   return j.dump();
 }
 
@@ -222,7 +232,8 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
                     {"custom_details", std::move(details)}};
     j["client"] = "osprey";
     j["client_url"] = GroupUrl(m);
-    j["links"] = ordered_json::array({{{"href", GroupUrl(m)}, {"text", "Anomaly group in osprey"}}});
+    j["links"] = ordered_json::array({{{"href", GroupUrl(m)}, {"text", "Anomaly group in osprey"}},
+                                      {{"href", IncidentUrl(m)}, {"text", "Incident in osprey"}}});
   }
   return j.dump();
 }
@@ -239,6 +250,7 @@ std::string AlertmanagerJson(const Message& m) {
                               {"osprey_severity", fmt::format("{:.1f}", m.row.severity)},
                               {"group_id", std::to_string(m.group.id)},
                               {"idempotency_key", m.row.idempotency_key}};
+  if (!NoData(m)) annotations["incident_url"] = IncidentUrl(m);
   const int64_t ends = NoData(m) ? m.no_data_until : m.group.end_ts;
   ordered_json alert = {{"status", status},
                         {"labels", labels},
