@@ -339,7 +339,7 @@ async function renderList(view, params) {
 
 // Actual against expected with the band; anomalous intervals red, an
 // outlined range, calendar events amber, missing intervals as gaps.
-function chart(container, s, { outline, step, compare, onZoom, height } = {}) {
+function chart(container, s, { outline, step, compare, onZoom, height, zone } = {}) {
   const xs = s.timestamps;
   const width = Math.max(300, container.clientWidth - 4);
   const highlight = (u) => {
@@ -403,6 +403,8 @@ function chart(container, s, { outline, step, compare, onZoom, height } = {}) {
     scales: { x: { time: true } },
     axes: [{ ...axis }, { ...axis, size: 60 }],
     series,
+    // Axis labels in the detector's zone (uPlot's default is the browser's).
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone || 'UTC'),
     bands: [{ series: [3, 4], fill: 'rgba(37, 99, 235, 0.12)' }],
     hooks: {
       drawClear: [highlight],
@@ -502,7 +504,7 @@ async function renderGroup(view, id) {
   for (const s of series.series) {
     const box = h('div', { class: 'chart', 'data-series': s.series_id });
     charts.append(h('h3', {}, s.rollup ? `${s.label} (roll-up)` : s.label), box);
-    chart(box, s, { outline: [series.group_start, series.group_end], step: series.interval_seconds });
+    chart(box, s, { outline: [series.group_start, series.group_end], step: series.interval_seconds, zone });
   }
 }
 
@@ -603,7 +605,7 @@ async function renderIncident(view, id) {
     const s = await api(`/api/v1/anomaly-groups/${m.id}/series?before=${Math.min(2000, intervals + 48)}&after=${Math.min(2000, intervals + 24)}`);
     const roll = s.series[0];
     if (roll) {
-      chart(box, roll, { outline: [Date.parse(m.incident.start) / 1000, Date.parse(m.incident.end) / 1000], step: s.interval_seconds, height: 180 });
+      chart(box, roll, { outline: [Date.parse(m.incident.start) / 1000, Date.parse(m.incident.end) / 1000], step: s.interval_seconds, height: 180, zone });
     }
   }
 }
@@ -683,7 +685,7 @@ async function renderExplore(view, params) {
       cmp = s.timestamps.map((t) => (byTs.has(t) ? byTs.get(t) : null));
     }
     chart(box, s, {
-      step: s.interval_seconds, compare: cmp, height: 320,
+      step: s.interval_seconds, compare: cmp, height: 320, zone: s.timezone,
       onZoom: (a, b) => setQuery({ range: 'custom', from: iso(a * 1000), to: iso(b * 1000) }),
     });
     document.body.dataset.points = String(s.timestamps.length);
@@ -743,13 +745,13 @@ async function renderDetectors(view) {
 }
 
 // Data quality over time: rows read per interval (bars), missing series (red).
-function qualityChart(container, q) {
+function qualityChart(container, q, zone) {
   const xs = q.intervals.map((r) => Date.parse(r.interval_start) / 1000);
   if (!xs.length) { container.append(h('p', { class: 'muted' }, 'No intervals processed yet.')); return; }
   const axis = { stroke: css('--muted'), grid: { stroke: css('--grid') } };
   new uPlot({
     width: Math.max(300, container.clientWidth - 4), height: 160,
-    scales: { x: { time: true } }, axes: [axis, { ...axis, size: 60 }],
+    scales: { x: { time: true } }, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone), axes: [axis, { ...axis, size: 60 }],
     series: [{}, { label: 'Rows read', stroke: css('--accent'), fill: 'rgba(37,99,235,0.15)', points: { show: false } },
       { label: 'Rows rejected', stroke: css('--warn'), points: { show: false } },
       { label: 'Series missing', stroke: css('--bad'), points: { show: false } }],
@@ -826,7 +828,7 @@ async function renderDetector(view, name) {
           h('td', {}, r.rows_rejected), h('td', {}, r.rows_filtered), h('td', {}, r.series_seen), h('td', {}, r.series_missing))))))
         : h('p', { class: 'muted' }, 'Nothing has run yet.')),
     card(h('h2', {}, 'Detector file'), h('pre', { class: 'yaml', id: 'config-text' }, d.config)));
-  if (q) qualityChart(qbox, q);
+  if (q) qualityChart(qbox, q, zone);
 }
 
 // The editor: YAML checked by the API as you type, a form for the common
@@ -985,13 +987,19 @@ async function renderAlerts(view, params) {
 
 const PAGES = { anomalies: 'anomalies', incidents: 'anomalies', explore: 'explore', detectors: 'detectors', 'new-detector': 'detectors', alerts: 'alerts' };
 
+let generation = 0;
+
 async function route() {
   if (!state.token) { showLogin(''); return; }
+  // Each render draws into its own element: a render that a newer one
+  // overtook (a click while the page loads) ends up detached, unseen.
+  const mine = ++generation;
   document.getElementById('login').hidden = true;
   document.getElementById('nav').hidden = false;
   document.getElementById('logout').hidden = false;
   document.getElementById('search-box').hidden = false;
-  const view = document.getElementById('view');
+  const view = h('div', {});
+  document.getElementById('view').replaceChildren(view);
   // The one route scheme; the old singular #/anomaly/ID still opens the group.
   const legacy = (location.hash || '').match(/^#\/anomaly\/(\d+)$/);
   if (legacy) { location.replace('#/anomalies/' + legacy[1]); return; }
@@ -1010,9 +1018,9 @@ async function route() {
     else if (page === 'new-detector') await renderEditor(view, '');
     else if (page === 'alerts') await renderAlerts(view, params);
     else await renderList(view, params);
-    document.body.dataset.ready = location.hash || '#/anomalies';
+    if (mine === generation) document.body.dataset.ready = location.hash || '#/anomalies';
   } catch (err) {
-    if (state.token) {
+    if (state.token && mine === generation) {
       view.replaceChildren(h('div', { class: 'card error', id: 'page-error' }, err.message));
       document.body.dataset.ready = 'error';
     }
