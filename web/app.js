@@ -712,7 +712,9 @@ function healthNotes(health) {
 // The state a person needs: failing beats no data beats warming up.
 function stateOf(d, st) {
   const s = st ? st.state : (d.active ? 'registered' : 'paused');
-  if (s === 'paused' || !d.active) return { label: 'paused', cls: 'off' };
+  if (!d.active) return { label: 'paused', cls: 'off' };
+  // Activated, but the scheduler has not picked it up yet.
+  if (s === 'paused') return { label: 'resuming', cls: 'warn' };
   if (s === 'failing') return { label: 'failing', cls: 'bad' };
   if (d.health && d.health.data === 'no data') return { label: 'no data', cls: 'bad' };
   const w = d.health && d.health.warmup;
@@ -959,13 +961,25 @@ async function renderAlerts(view, params) {
   };
   const sel = (id, key, options) => h('select', { id, onchange: (e) => setQuery({ [key]: e.target.value }) },
     options.map(([v, t]) => h('option', { value: v, selected: v === (params.get(key) || '') }, t)));
+  const test = async (a, cell) => {
+    cell.replaceChildren(h('span', { class: 'muted' }, 'Sending…'));
+    try {
+      const r = await post('/api/v1/alerts/test', { detector: a.detector, alert: a.name });
+      cell.replaceChildren(r.delivered ? h('span', { class: 'ok-text test-result' }, 'Delivered')
+        : h('span', { class: 'error test-result' }, r.error));
+    } catch (err) { cell.replaceChildren(h('span', { class: 'error test-result' }, errorText(err))); }
+  };
   const link = (o) => o.group_id ? h('a', { href: '#/anomalies/' + o.group_id }, `${o.measure} group ${o.group_id}`)
     : h('a', { href: '#/detectors/' + encodeURIComponent(o.detector) }, o.detector);
   view.replaceChildren(
     card(h('h2', {}, 'Alert rules'), rules.alerts.length ? wrap(h('table', { id: 'alert-rules' },
-      h('thead', {}, h('tr', {}, ['Detector', 'Alert', 'Destination', 'From severity', 'Measures'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rules.alerts.map((a) => h('tr', {}, h('td', {}, a.detector), h('td', {}, h('strong', {}, a.name), h('div', { class: 'muted' }, a.description)),
-        h('td', {}, a.destination), h('td', {}, a.min_severity), h('td', {}, (a.measures || []).join(', ') || 'all')))))) : h('p', { class: 'muted' }, 'No alert rules.')),
+      h('thead', {}, h('tr', {}, ['Detector', 'Alert', 'Destination', 'From severity', 'Measures', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rules.alerts.map((a) => {
+        const cell = h('td', {});
+        cell.append(h('button', { class: 'secondary send-test', onclick: () => test(a, cell) }, 'Send test'));
+        return h('tr', { 'data-alert': `${a.detector}/${a.name}` }, h('td', {}, a.detector), h('td', {}, h('strong', {}, a.name), h('div', { class: 'muted' }, a.description)),
+          h('td', {}, a.destination), h('td', {}, a.min_severity), h('td', {}, (a.measures || []).join(', ') || 'all'), cell);
+      })))) : h('p', { class: 'muted' }, 'No alert rules.')),
     card(h('h2', {}, 'Delivery log'),
       h('div', { class: 'filters' },
         h('label', {}, 'Detector', sel('d-detector', 'detector', [['', 'All detectors'], ...ds.map((d) => [d.name, d.name])])),

@@ -17,7 +17,7 @@ with a dead-lettered message resent; search; a phone-width layout and dark
 mode. Screenshots (desktop, phone, dark) go to --out. Exit 77 (skipped) when
 chromium is not installed."""
 import argparse, base64, datetime, json, os, re, shutil, socket, subprocess, sys, tempfile
-import threading, time, urllib.request
+import threading, time, urllib.error, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 W3C_ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
@@ -58,7 +58,10 @@ class Browser:
         self.url = f"{driver_url}/session/{session}"
 
     def cmd(self, method, path, body=None):
-        return http(method, self.url + path, body)["value"]
+        try:
+            return http(method, self.url + path, body)["value"]
+        except urllib.error.HTTPError as e:  # the driver's error names what went wrong
+            raise AssertionError(f"{method} {path}: {e.read().decode()[:500]}") from None
 
     def go(self, url):
         self.cmd("POST", "/url", {"url": url})
@@ -435,6 +438,16 @@ def main():
                 for d in api("/api/v1/alerts/deliveries?status=delivered&limit=500")["deliveries"]), timeout=60)
             assert receiver.bodies("/broken"), "the resent message did not arrive"
             checks.append(f"dead-lettered message {dead} resent and delivered")
+            # A test message through the webhook rule.
+            b.go(base + "/#/alerts")
+            b.ready("#/alerts")
+            before = len(receiver.bodies("/hook"))
+            b.click("tr[data-alert='ecommerce/hook'] .send-test")
+            wait_for("the test message", lambda: b.text("tr[data-alert='ecommerce/hook'] .test-result") == "Delivered")
+            test_msg = receiver.bodies("/hook")[before:]
+            assert [m["event"] for m in test_msg] == ["test"], test_msg
+            assert test_msg[0]["url"] == f"{base}/#/detectors/ecommerce", test_msg[0]
+            checks.append("test message: sent through the webhook rule and received")
 
             # ---------------------------------------------------------- search
             b.go(base + "/#/anomalies")

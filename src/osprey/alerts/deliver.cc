@@ -93,6 +93,30 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
   return m;
 }
 
+Status Deliverer::SendTest(const config::Detector& d, const std::string& alert, Instant now) {
+  auto a = std::find_if(d.alerts.begin(), d.alerts.end(),
+                        [&](const config::Alert& x) { return x.name == alert; });
+  if (a == d.alerts.end()) {
+    return NotFound(fmt::format("detector '{}' has no alert '{}'", d.name, alert));
+  }
+  const int64_t t = ToUnixSeconds(now);
+  Message m;
+  m.detector = d.name;
+  m.detector_description = d.description;
+  m.alert = *a;
+  m.row.kind = "test";
+  m.row.detector = d.name;
+  m.row.alert = alert;
+  m.row.idempotency_key = fmt::format("test.{}.{}.{}", d.name, alert, t);
+  m.row.incident_ts = t;
+  m.row.group_ts = t;
+  m.row.created_at = t;
+  m.group.detector = d.name;
+  m.group.ts = t;
+  m.group.end_ts = t;
+  return Send(m, now);
+}
+
 Status Deliverer::Send(const Message& m, Instant now) {
   const config::Alert& a = m.alert;
   OSPREY_ASSIGN_OR_RETURN(std::string target,

@@ -74,6 +74,13 @@ class Deliverer {
   // store). NotFound when the detector, group or alert is gone.
   Result<Message> BuildMessage(const store::OutboxRecord& row);
 
+  // Sends a test message (kind "test": no group, links to the detector's
+  // page) through alert `alert` of `detector` now, once, without the outbox,
+  // so one can check a destination works. OK when the receiver accepted it;
+  // otherwise the delivery error (never the URL or a key). NotFound when the
+  // detector has no such alert.
+  Status SendTest(const config::Detector& detector, const std::string& alert, Instant now);
+
  private:
   Result<config::Detector> DetectorConfig(const std::string& name);
   // Sends one message; the outcome is a Status whose code says what to do:

@@ -948,6 +948,27 @@ Result<Reply> ResendDelivery(Context& c) {
   return Json(OutboxJson(r));
 }
 
+// Sends a test message through one alert rule now, with the server's
+// environment (where its URLs and keys come from, as for delivery).
+Result<Reply> SendTestMessage(Context& c) {
+  const json body = json::parse(c.req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("detector") || !body["detector"].is_string() ||
+      !body.contains("alert") || !body["alert"].is_string() || body.size() != 2) {
+    return InvalidArgument(R"(send {"detector": "...", "alert": "..."})");
+  }
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, body["detector"].get<std::string>()));
+  if (!l.detector) return FailedPrecondition("the detector's stored configuration does not load");
+  auto transport = alerts::NewSystemTransport();
+  alerts::Deliverer deliverer(c.store, *transport);
+  const std::string alert = body["alert"].get<std::string>();
+  Status sent = deliverer.SendTest(*l.detector, alert, c.clock.Now());
+  if (sent.code() == StatusCode::kNotFound) return sent;
+  return Json({{"detector", l.record.name},
+               {"alert", alert},
+               {"delivered", sent.ok()},
+               {"error", sent.ok() ? json(nullptr) : json(sent.message())}});
+}
+
 Result<Reply> GetStatus(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
@@ -1049,6 +1070,7 @@ void AddResourceRoutes(std::vector<Route>& routes) {
   add("GET", "/api/v1/alerts", false, {"detector"}, ListAlerts);
   add("GET", "/api/v1/alerts/deliveries", false, {"detector", "status", "limit", "offset"}, ListDeliveries);
   add("POST", "/api/v1/alerts/deliveries/{id}/resend", true, {}, ResendDelivery);
+  add("POST", "/api/v1/alerts/test", true, {}, SendTestMessage);
 }
 
 }  // namespace osprey::api::internal
