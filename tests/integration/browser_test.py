@@ -423,7 +423,7 @@ def main():
             assert b.text("#detector-state") == "failing"
             assert "none.db" in b.text("#failing"), b.text("#failing")
             shot("10-detector-failing")
-            checks.append("failing detector: state, last error and next retry shown")
+            checks.append("failing detector: state and the last error naming the missing file")
 
             # ---------------------------------------------------------- dead letters
             wait_for("a dead-lettered message", lambda: api("/api/v1/alerts/deliveries?status=dead")["total"] > 0, timeout=60)

@@ -434,12 +434,21 @@ Result<Reply> SeriesPoints(Context& c) {
   json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
        upper = json::array(), severity = json::array(), anomalous = json::array();
   auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-  // A missing interval between stored points is a gap (null), never a zero.
-  int64_t expect = points.empty() ? 0 : points.front().ts;
+  // A missing interval between stored points is a gap (null), never a zero:
+  // every interval start of the detector's grid in the range is listed.
+  std::vector<int64_t> grid;
+  if (l.detector && !points.empty()) {
+    if (auto g = IntervalGrid::Create(l.detector->frequency, l.detector->timezone); g.ok()) {
+      for (Instant t : g->Starts(FromUnixSeconds(points.front().ts), FromUnixSeconds(points.back().ts))) {
+        grid.push_back(ToUnixSeconds(t));
+      }
+    }
+  }
+  size_t next_grid = 0;
   for (const auto& p : points) {
-    for (; expect < p.ts && expect + step <= p.ts && ts.size() < static_cast<size_t>(kMaxExplorePoints);
-         expect += step) {
-      ts.push_back(expect);
+    for (; next_grid < grid.size() && grid[next_grid] <= p.ts; ++next_grid) {
+      if (grid[next_grid] == p.ts) continue;
+      ts.push_back(grid[next_grid]);
       for (json* col : {&actual, &expected, &lower, &upper, &severity}) col->push_back(nullptr);
       anomalous.push_back(false);
     }
@@ -450,7 +459,6 @@ Result<Reply> SeriesPoints(Context& c) {
     upper.push_back(opt(p.upper));
     severity.push_back(opt(p.severity));
     anomalous.push_back(p.severity && *p.severity >= threshold);
-    expect = p.ts + step;
   }
   json events = json::array();
   const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
@@ -695,19 +703,14 @@ Result<std::vector<store::GroupRecord>> MeasureIncidentGroups(Context& c, const 
   return groups;
 }
 
-// An incident's id: its first group (the first interval of its earliest
-// measure incident), which stays the same while the incident grows.
-Result<int64_t> IncidentId(Context& c, const Incident& i) {
-  const store::GroupRecord& head = i.heads.front();
-  store::GroupQuery q;
-  q.detector = i.detector;
-  q.measure = head.measure;
-  q.since = HeadStart(head);
-  q.until = HeadStart(head) + 1;
-  q.newest_first = false;
-  q.limit = 1;
-  OSPREY_ASSIGN_OR_RETURN(auto first, c.store.ListGroups(q));
-  return first.empty() ? head.id : first.front().id;
+// An incident's id: its most severe group (the earliest on ties); any of
+// its groups opens it.
+int64_t IncidentId(const Incident& i) {
+  const store::GroupRecord* top = &i.heads.front();
+  for (const auto& h : i.heads) {
+    if (h.severity > top->severity || (h.severity == top->severity && h.ts < top->ts)) top = &h;
+  }
+  return top->id;
 }
 
 // open: its last anomalous interval is the detector's last processed one.
@@ -788,8 +791,7 @@ Result<Reply> ListIncidents(Context& c) {
   json list = json::array();
   for (int64_t k = off; k < std::min(total, off + lim); ++k) {
     const Incident& i = *hits[static_cast<size_t>(k)];
-    OSPREY_ASSIGN_OR_RETURN(int64_t id, IncidentId(c, i));
-    list.push_back(IncidentJson(i, id, watermarks[i.detector_id]));
+    list.push_back(IncidentJson(i, IncidentId(i), watermarks[i.detector_id]));
   }
   return Json({{"incidents", list},
                {"total", total},
@@ -810,7 +812,7 @@ Result<FoundIncident> FindIncident(Context& c, int64_t group_id) {
   for (auto& i : all) {
     for (const auto& h : i.heads) {
       if (h.measure == g.measure && h.incident_ts == g.incident_ts) {
-        OSPREY_ASSIGN_OR_RETURN(int64_t id, IncidentId(c, i));
+        const int64_t id = IncidentId(i);
         return FoundIncident{std::move(i), id};
       }
     }
