@@ -93,6 +93,30 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
   return m;
 }
 
+Status Deliverer::SendTest(const config::Detector& d, const std::string& alert, Instant now) {
+  auto a = std::find_if(d.alerts.begin(), d.alerts.end(),
+                        [&](const config::Alert& x) { return x.name == alert; });
+  if (a == d.alerts.end()) {
+    return NotFound(fmt::format("detector '{}' has no alert '{}'", d.name, alert));
+  }
+  const int64_t t = ToUnixSeconds(now);
+  Message m;
+  m.detector = d.name;
+  m.detector_description = d.description;
+  m.alert = *a;
+  m.row.kind = "test";
+  m.row.detector = d.name;
+  m.row.alert = alert;
+  m.row.idempotency_key = fmt::format("test.{}.{}.{}", d.name, alert, t);
+  m.row.incident_ts = t;
+  m.row.group_ts = t;
+  m.row.created_at = t;
+  m.group.detector = d.name;
+  m.group.ts = t;
+  m.group.end_ts = t;
+  return Send(m, now);
+}
+
 Status Deliverer::Send(const Message& m, Instant now) {
   const config::Alert& a = m.alert;
   OSPREY_ASSIGN_OR_RETURN(std::string target,
@@ -191,6 +215,40 @@ Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
     if (!saved.ok() && saved.code() != StatusCode::kNotFound) return saved;
   }
   return Status::Ok();
+}
+
+Result<store::OutboxRecord> Resend(store::Store& store, int64_t outbox_id, Instant now) {
+  store::OutboxQuery q;
+  q.status = "dead";
+  q.limit = 500;
+  for (q.offset = 0;; q.offset += q.limit) {
+    OSPREY_ASSIGN_OR_RETURN(auto rows, store.ListOutbox(q));
+    for (store::OutboxRecord& r : rows) {
+      if (r.id != outbox_id) continue;
+      r.status = "pending";
+      r.attempts = 0;
+      r.next_attempt_at = ToUnixSeconds(now);
+      r.last_error = "";
+      r.delivered_at.reset();
+      OSPREY_RETURN_IF_ERROR(store.UpdateOutbox(r));
+      return r;
+    }
+    if (static_cast<int64_t>(rows.size()) < q.limit) break;
+  }
+  // Not dead-lettered: say whether it exists at all.
+  store::OutboxQuery all;
+  all.limit = 500;
+  for (all.offset = 0;; all.offset += all.limit) {
+    OSPREY_ASSIGN_OR_RETURN(auto rows, store.ListOutbox(all));
+    for (const store::OutboxRecord& r : rows) {
+      if (r.id == outbox_id) {
+        return FailedPrecondition(fmt::format(
+            "alert message {} is {}, not dead-lettered; only dead messages are resent", outbox_id, r.status));
+      }
+    }
+    if (static_cast<int64_t>(rows.size()) < all.limit) break;
+  }
+  return NotFound(fmt::format("no alert message {}", outbox_id));
 }
 
 }  // namespace osprey::alerts

@@ -74,6 +74,13 @@ class Deliverer {
   // store). NotFound when the detector, group or alert is gone.
   Result<Message> BuildMessage(const store::OutboxRecord& row);
 
+  // Sends a test message (kind "test": no group, links to the detector's
+  // page) through alert `alert` of `detector` now, once, without the outbox,
+  // so one can check a destination works. OK when the receiver accepted it;
+  // otherwise the delivery error (never the URL or a key). NotFound when the
+  // detector has no such alert.
+  Status SendTest(const config::Detector& detector, const std::string& alert, Instant now);
+
  private:
   Result<config::Detector> DetectorConfig(const std::string& name);
   // Sends one message; the outcome is a Status whose code says what to do:
@@ -86,5 +93,11 @@ class Deliverer {
   EnvLookup env_;
   std::map<std::string, config::Detector> detectors_;  // cache for one pass
 };
+
+// Puts a dead-lettered message back in the queue: pending, due at `now`,
+// attempts reset, so the next delivery pass sends it again (with the same
+// idempotency key). NotFound for no such message, FailedPrecondition for
+// one that is not dead.
+Result<store::OutboxRecord> Resend(store::Store& store, int64_t outbox_id, Instant now);
 
 }  // namespace osprey::alerts

@@ -195,6 +195,51 @@ TEST_F(DeliveryTest, ServerErrorsAndTimeoutsAreRetriedClientErrorsAreNot) {
   }
 }
 
+TEST_F(DeliveryTest, ADeadLetteredMessageIsResentOnceAndOthersAreRefused) {
+  bool slack_up = false;
+  int slack_calls = 0;
+  Receiver receiver([&](const ReceivedRequest& r) -> Reply {
+    if (r.path != "/slack") return {200, {}};
+    ++slack_calls;
+    return {slack_up ? 200 : 400, {}};
+  });
+  const int port = receiver.Start();
+  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  Deliverer deliverer(*store_, *transport_, {}, Env(port));
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
+  auto dead = Rows("dead");
+  ASSERT_EQ(dead.size(), 1u);
+  const int64_t id = dead[0].id;
+  const int calls_before = slack_calls;
+
+  // Not dead, or not there: refused, nothing changes.
+  auto delivered = Rows("delivered");
+  ASSERT_FALSE(delivered.empty());
+  EXPECT_EQ(Resend(*store_, delivered[0].id, clock.Now()).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Resend(*store_, 987654321, clock.Now()).status().code(), StatusCode::kNotFound);
+
+  clock.Advance(std::chrono::seconds(60));
+  auto resent = Resend(*store_, id, clock.Now());
+  ASSERT_TRUE(resent.ok()) << resent.status().ToString();
+  EXPECT_EQ(resent->status, "pending");
+  EXPECT_EQ(resent->attempts, 0);
+  EXPECT_EQ(resent->next_attempt_at, ToUnixSeconds(clock.Now()));
+  EXPECT_TRUE(Rows("dead").empty());
+  slack_up = true;
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
+  EXPECT_EQ(slack_calls, calls_before + 1) << "sent again, once";
+  bool found = false;
+  for (const auto& r : Rows("delivered")) {
+    if (r.id != id) continue;
+    found = true;
+    EXPECT_EQ(r.idempotency_key, dead[0].idempotency_key) << "receivers can still drop repeats";
+    EXPECT_EQ(r.attempts, 1);
+  }
+  EXPECT_TRUE(found);
+  // Delivered now: a second resend is refused.
+  EXPECT_EQ(Resend(*store_, id, clock.Now()).status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(DeliveryTest, BackoffGrowsAndRowsAreDeadLetteredAfterMaxAttempts) {
   int calls = 0;
   Receiver receiver([&calls](const ReceivedRequest&) -> Reply {

@@ -24,9 +24,15 @@ ordered_json ParseOr(const std::string& text, ordered_json fallback) {
 }
 
 bool NoData(const Message& m) { return store::IsNoDataKind(m.row.kind); }
+// A test message (Deliverer::SendTest): no group either.
+bool Test(const Message& m) { return m.row.kind == "test"; }
 
 std::string Title(const Message& m) {
   const std::string& k = m.row.kind;
+  if (k == "test") {
+    return fmt::format("[osprey] Test message from detector {}, alert {}: this destination works", m.detector,
+                       m.alert.name);
+  }
   if (k == "no_data") {
     return fmt::format("[osprey] No data: {} returned no rows for {} intervals since {}", m.detector,
                        m.no_data_intervals, Iso(m.row.incident_ts));
@@ -54,7 +60,7 @@ std::string TopCause(const Message& m) {
 
 std::string Summary(const Message& m) {
   std::string s = Title(m);
-  if (NoData(m)) return s;
+  if (NoData(m) || Test(m)) return s;
   std::string cause = TopCause(m);
   if (!cause.empty() && m.row.kind != "resolve") s += fmt::format(" (root cause: {})", cause);
   return s;
@@ -109,8 +115,13 @@ std::string PagerDutySeverity(double severity) {
 }  // namespace
 
 std::string GroupUrl(const Message& m) {
-  if (NoData(m)) return fmt::format("{}/#/detectors", m.alert.ui_base_url);
+  if (NoData(m) || Test(m)) return fmt::format("{}/#/detectors/{}", m.alert.ui_base_url, m.detector);
   return fmt::format("{}/#/anomalies/{}", m.alert.ui_base_url, m.group.id);
+}
+
+std::string IncidentUrl(const Message& m) {
+  if (NoData(m) || Test(m)) return GroupUrl(m);
+  return fmt::format("{}/#/incidents/{}", m.alert.ui_base_url, m.group.id);
 }
 
 std::string DedupKey(const Message& m) {
@@ -123,6 +134,18 @@ std::string DedupKey(const Message& m) {
 
 std::string WebhookJson(const Message& m) {
   if (NoData(m)) return NoDataJson(m).dump();
+  if (Test(m)) {
+    return ordered_json{{"schema", "osprey.alert.v1"},
+                        {"event", "test"},
+                        {"idempotency_key", m.row.idempotency_key},
+                        {"detector", m.detector},
+                        {"alert", m.alert.name},
+                        {"description", m.alert.description},
+                        {"sent_at", Iso(m.row.created_at)},
+                        {"url", GroupUrl(m)},
+                        {"summary", Summary(m)}}
+        .dump();
+  }
   ordered_json series = ordered_json::array();
   for (const SeriesView& v : m.series) series.push_back(SeriesJson(v));
   ordered_json j = {
@@ -145,6 +168,7 @@ std::string WebhookJson(const Message& m) {
       {"root_causes", ParseOr(m.group.root_causes, ordered_json::array())},
       {"series", std::move(series)},
       {"url", GroupUrl(m)},
+      {"incident_url", IncidentUrl(m)},
       {"summary", Summary(m)}};
   return j.dump();
 }
@@ -155,6 +179,8 @@ std::string SlackJson(const Message& m) {
     lines += "The feed stopped: this is missing data, not a fall to zero. Nothing is scored until rows return.\n";
   } else if (m.row.kind == "no_data_resolve") {
     lines += fmt::format("No rows from {} to {}.\n", Iso(m.row.incident_ts), Iso(m.no_data_until));
+  } else if (Test(m)) {
+    lines += "Sent from osprey to check this destination; nothing is wrong.\n";
   } else if (m.row.kind != "resolve") {
     lines += fmt::format("Interval {} to {}, {} anomalous series.\n", Iso(m.group.ts),
                          Iso(m.group.end_ts), m.group.anomaly_count);
@@ -182,8 +208,12 @@ std::string SlackJson(const Message& m) {
                          {"elements",
                           ordered_json::array({ordered_json{
                               {"type", "mrkdwn"},
-                              {"text", fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
-                                                   GroupUrl(m), m.detector, m.alert.name)}}})}}})}};
+                              {"text", NoData(m) || Test(m) ? fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
+                                                               GroupUrl(m), m.detector, m.alert.name)
+                                                 : fmt::format("<{}|Open in osprey> · <{}|Incident> · "
+                                                               "detector `{}` · alert `{}`",
+                                                               GroupUrl(m), IncidentUrl(m), m.detector,
+                                                               m.alert.name)}}})}}})}};
   return j.dump();
 }
 
@@ -192,7 +222,16 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
   ordered_json j = {{"routing_key", routing_key},
                     {"event_action", resolve ? "resolve" : "trigger"},
                     {"dedup_key", DedupKey(m)}};
-  if (!resolve && NoData(m)) {
+  if (Test(m)) {
+    j["payload"] = {{"summary", Summary(m)},
+                    {"source", fmt::format("osprey/{}", m.detector)},
+                    {"severity", "info"},
+                    {"timestamp", Iso(m.row.created_at)},
+                    {"group", m.detector},
+                    {"class", "test"}};
+    j["client"] = "osprey";
+    j["client_url"] = GroupUrl(m);
+  } else if (!resolve && NoData(m)) {
     j["payload"] = {{"summary", Summary(m)},
                     {"source", fmt::format("osprey/{}", m.detector)},
                     {"severity", "warning"},
@@ -221,7 +260,8 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
                     {"custom_details", std::move(details)}};
     j["client"] = "osprey";
     j["client_url"] = GroupUrl(m);
-    j["links"] = ordered_json::array({{{"href", GroupUrl(m)}, {"text", "Anomaly group in osprey"}}});
+    j["links"] = ordered_json::array({{{"href", GroupUrl(m)}, {"text", "Anomaly group in osprey"}},
+                                      {{"href", IncidentUrl(m)}, {"text", "Incident in osprey"}}});
   }
   return j.dump();
 }
@@ -231,19 +271,24 @@ std::string AlertmanagerJson(const Message& m) {
   const std::string status = resolve ? "resolved" : "firing";
   ordered_json labels = {{"alertname", m.alert.name},
                          {"detector", m.detector},
-                         {"measure", NoData(m) ? std::string("no_data") : m.group.measure},
-                         {"severity", NoData(m) ? std::string("warning") : PagerDutySeverity(m.row.severity)}};
+                         {"measure", NoData(m) ? std::string("no_data") : Test(m) ? std::string("test") : m.group.measure},
+                         {"severity", NoData(m) ? std::string("warning")
+                                      : Test(m) ? std::string("info")
+                                                : PagerDutySeverity(m.row.severity)}};
   ordered_json annotations = {{"summary", Summary(m)},
                               {"description", m.alert.description},
                               {"osprey_severity", fmt::format("{:.1f}", m.row.severity)},
                               {"group_id", std::to_string(m.group.id)},
                               {"idempotency_key", m.row.idempotency_key}};
+  if (!NoData(m) && !Test(m)) annotations["incident_url"] = IncidentUrl(m);
   const int64_t ends = NoData(m) ? m.no_data_until : m.group.end_ts;
+  // A test message is over as it is sent.
+  const bool over = resolve || Test(m);
   ordered_json alert = {{"status", status},
                         {"labels", labels},
                         {"annotations", annotations},
                         {"startsAt", Iso(m.row.incident_ts)},
-                        {"endsAt", resolve ? Iso(ends) : "0001-01-01T00:00:00Z"},
+                        {"endsAt", over ? Iso(ends) : "0001-01-01T00:00:00Z"},
                         {"generatorURL", GroupUrl(m)},
                         {"fingerprint", DedupKey(m)}};
   ordered_json j = {{"version", "4"},

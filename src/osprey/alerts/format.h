@@ -38,9 +38,13 @@ struct Message {
 inline constexpr size_t kMaxSeries = 5;
 inline constexpr int64_t kRecentIntervals = 12;
 
-// {ui_base_url}/#/anomalies/{group_id}; {ui_base_url}/#/detectors for a
-// no-data message.
+// Links into the web UI (docs/ui.md, "Routes"): the anomaly group,
+// {ui_base_url}/#/anomalies/{group_id}, and its incident (every measure of
+// the detector that went wrong at the same time for the same root cause),
+// {ui_base_url}/#/incidents/{group_id}. A no-data message links to the
+// detector's page, {ui_base_url}/#/detectors/{detector}, for both.
 std::string GroupUrl(const Message& m);
+std::string IncidentUrl(const Message& m);
 // PagerDuty/Alertmanager identity of the incident, stable from trigger to
 // resolve: osprey/{detector}/{alert}/{measure}/{incident start, ISO-8601};
 // for no-data messages osprey/{detector}/{alert}/no_data/{outage start}.

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <fstream>
@@ -312,6 +313,200 @@ TEST_F(ApiTest, GroupDetailSeriesAndFeedback) {
     EXPECT_EQ(f["comment"], "planned sale");
     EXPECT_FALSE(f["series"].get<std::string>().empty());
   }
+}
+
+TEST_F(ApiTest, IncidentsJoinTheMeasuresOfADetectorAndArePagedOnTheServer) {
+  ExpectProblem(Get("/api/v1/incidents", nullptr), 401);
+  auto first = Get("/api/v1/incidents?limit=5", viewer_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const int64_t total = first.j["total"].get<int64_t>();
+  ASSERT_GT(total, 5);
+  // Fewer incidents than measure incidents: some join several measures.
+  auto groups = Get("/api/v1/anomaly-groups?limit=1", viewer_);
+  EXPECT_LT(total, groups.j["total"].get<int64_t>());
+  std::set<int64_t> ids;
+  int multi = 0;
+  std::string next = "/api/v1/incidents?limit=5";
+  std::string last_start = "9999";
+  for (int pages = 0; !next.empty() && pages < 1000; ++pages) {
+    auto page = Get(next, viewer_);
+    ASSERT_EQ(page.status, 200) << next << " " << page.body;
+    for (const auto& i : page.j["incidents"]) {
+      EXPECT_TRUE(ids.insert(i["id"].get<int64_t>()).second) << "repeated " << i.dump();
+      const std::string start = i["start"].get<std::string>();
+      EXPECT_LE(start, last_start) << "newest first";
+      last_start = start;
+      EXPECT_LT(start, i["end"].get<std::string>());
+      double max_severity = 0;
+      std::set<std::string> measures;
+      for (const auto& m : i["measures"]) {
+        max_severity = std::max(max_severity, m["severity"].get<double>());
+        measures.insert(m["measure"].get<std::string>());
+        // Every measure incident lies inside the incident's span.
+        EXPECT_GE(m["start"].get<std::string>(), start);
+        EXPECT_LE(m["end"].get<std::string>(), i["end"].get<std::string>());
+      }
+      EXPECT_DOUBLE_EQ(i["severity"].get<double>(), max_severity);
+      EXPECT_TRUE(i["state"] == "open" || i["state"] == "resolved") << i.dump();
+      if (i["measures"].size() > 1) {
+        ++multi;
+        // Joined measures overlap and share a root cause (or none has one).
+        EXPECT_TRUE(!i["shared_root_causes"].empty() || i["root_causes"].empty()) << i.dump();
+      }
+    }
+    next = page.j["next"].is_null() ? "" : page.j["next"].get<std::string>();
+  }
+  EXPECT_EQ(static_cast<int64_t>(ids.size()), total);
+  EXPECT_GT(multi, 0) << "no incident joins views and revenue";
+
+  // Any group of an incident opens the same incident.
+  auto list = Get("/api/v1/incidents?limit=500", viewer_);
+  json joined;
+  for (const auto& i : list.j["incidents"]) {
+    if (i["measures"].size() > 1) joined = i;
+  }
+  ASSERT_TRUE(joined.is_object());
+  int64_t anomalies = 0;
+  for (const auto& m : joined["measures"]) {
+    auto one = Get("/api/v1/incidents/" + std::to_string(m["group_id"].get<int64_t>()), viewer_);
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(one.j["id"], joined["id"]);
+    EXPECT_EQ(one.j["requested_group_id"], m["group_id"]);
+    ASSERT_EQ(one.j["measure_details"].size(), joined["measures"].size());
+    EXPECT_TRUE(one.j["events"].is_array());
+    anomalies = 0;
+    for (const auto& d : one.j["measure_details"]) {
+      EXPECT_TRUE(d["contributions"].is_object());
+      ASSERT_FALSE(d["groups"].empty());
+      for (const auto& g : d["groups"]) anomalies += g["anomaly_count"].get<int64_t>();
+    }
+  }
+
+  // Filters.
+  auto severe = Get("/api/v1/incidents?min_severity=90&sort=severity&limit=500", viewer_);
+  ASSERT_EQ(severe.status, 200);
+  double last = 101;
+  for (const auto& i : severe.j["incidents"]) {
+    EXPECT_GE(i["severity"].get<double>(), 90);
+    EXPECT_LE(i["severity"].get<double>(), last);
+    last = i["severity"].get<double>();
+  }
+  auto window = Get("/api/v1/incidents?from=2025-02-01&to=2025-02-08&limit=500", viewer_);
+  ASSERT_EQ(window.status, 200);
+  EXPECT_GT(window.j["total"].get<int64_t>(), 0);
+  for (const auto& i : window.j["incidents"]) {
+    EXPECT_GT(i["end"].get<std::string>(), "2025-02-01T00:00:00Z");
+    EXPECT_LT(i["start"].get<std::string>(), "2025-02-08T00:00:00Z");
+  }
+  auto resolved = Get("/api/v1/incidents?state=resolved&limit=1", viewer_);
+  auto open = Get("/api/v1/incidents?state=open&limit=1", viewer_);
+  EXPECT_EQ(resolved.j["total"].get<int64_t>() + open.j["total"].get<int64_t>(), total);
+  for (const char* bad : {"limit=0", "state=closed", "sort=random", "min_severity=-1", "from=soon", "colour=red"}) {
+    ExpectProblem(Get(std::string("/api/v1/incidents?") + bad, viewer_), 400);
+  }
+  ExpectProblem(Get("/api/v1/incidents?detector=nope", viewer_), 404);
+  ExpectProblem(Get("/api/v1/incidents/abc", viewer_), 400);
+  ExpectProblem(Get("/api/v1/incidents/99999999", viewer_), 404);
+
+  // Feedback for the whole incident: one verdict per anomaly of every group.
+  const std::string fb = "/api/v1/incidents/" + std::to_string(joined["id"].get<int64_t>()) + "/feedback";
+  ExpectProblem(Call("PUT", fb, viewer_, R"({"relevant":true})"), 403);
+  ExpectProblem(Call("PUT", fb, admin_, "not json"), 400);
+  ExpectProblem(Call("PUT", fb, admin_, R"({"relevant":true,"series_id":1})"), 400);
+  auto put = Call("PUT", fb, admin_, R"({"relevant":true,"comment":"one outage"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.j["anomalies"].get<int64_t>(), anomalies);
+  for (const auto& m : joined["measures"]) {
+    auto got = Get("/api/v1/anomaly-groups/" + std::to_string(m["group_id"].get<int64_t>()) + "/feedback", viewer_);
+    ASSERT_FALSE(got.j["feedback"].empty());
+    EXPECT_EQ(got.j["feedback"].back()["comment"], "one outage");
+  }
+}
+
+TEST_F(ApiTest, DetectorFilesAreValidatedAndPreviewedWithoutStoringThem) {
+  const std::string yaml = "application/yaml";
+  auto ok = Call("POST", "/api/v1/detector-files/validate", admin_, *config_, yaml);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.j["valid"], true);
+  EXPECT_EQ(ok.j["exists"], true);
+  EXPECT_EQ(ok.j["detector"]["name"], "ecommerce");
+  auto bad = Call("POST", "/api/v1/detector-files/validate", admin_, *config_ + "bogus_field: 1\n", yaml);
+  ASSERT_EQ(bad.status, 200) << bad.body;
+  EXPECT_EQ(bad.j["valid"], false);
+  EXPECT_NE(bad.j["error"].get<std::string>().find("request body:"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.j["error"].get<std::string>().find("bogus_field"), std::string::npos) << bad.body;
+  auto empty = Call("POST", "/api/v1/detector-files/validate", admin_, "", yaml);
+  EXPECT_EQ(empty.j["valid"], false) << empty.body;  // an emptied editor is invalid, not a bad request
+  ExpectProblem(Call("POST", "/api/v1/detector-files/validate", viewer_, *config_, yaml), 403);
+
+  // A renamed copy: previewed, never stored.
+  std::string copy = *config_;
+  const size_t at = copy.find("name: ecommerce");
+  ASSERT_NE(at, std::string::npos);
+  copy.replace(at, 15, "name: preview_only");
+  const int64_t groups_before = Get("/api/v1/anomaly-groups?limit=1", viewer_).j["total"].get<int64_t>();
+  auto p = Call("POST", "/api/v1/detector-files/preview?days=7&to=2025-02-20", admin_, copy, yaml);
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(p.j["intervals"], 168);
+  EXPECT_GT(p.j["rows_read"].get<int64_t>(), 0);
+  EXPECT_EQ(p.j["incidents"].get<int64_t>(), static_cast<int64_t>(p.j["flagged"].size()));
+  EXPECT_EQ(p.j["from"], "2025-02-13T00:00:00Z");
+  ExpectProblem(Get("/api/v1/detectors/preview_only", viewer_), 404);
+  EXPECT_EQ(Get("/api/v1/anomaly-groups?limit=1", viewer_).j["total"].get<int64_t>(), groups_before);
+  ExpectProblem(Call("POST", "/api/v1/detector-files/preview?days=0", admin_, copy, yaml), 400);
+  ExpectProblem(Call("POST", "/api/v1/detector-files/preview?days=30", admin_, copy, yaml), 400);  // > 500 intervals
+  ExpectProblem(Call("POST", "/api/v1/detector-files/preview?to=later", admin_, copy, yaml), 400);
+  ExpectProblem(Call("POST", "/api/v1/detector-files/preview", admin_, "name: x\n", yaml), 400);
+  ExpectProblem(Call("POST", "/api/v1/detector-files/preview", viewer_, copy, yaml), 403);
+}
+
+TEST_F(ApiTest, SeriesExplorerListsSeriesAndServesARangeWithGaps) {
+  auto all = Get("/api/v1/detectors/ecommerce/series?limit=200", viewer_);
+  ASSERT_EQ(all.status, 200) << all.body;
+  const auto& list = all.j["series"];
+  ASSERT_FALSE(list.empty());
+  EXPECT_EQ(all.j["total"].get<size_t>(), list.size());
+  EXPECT_TRUE(list[0]["rollup"].get<bool>()) << "roll-ups first";
+  auto views = Get("/api/v1/detectors/ecommerce/series?measure=views&q=pc_web", viewer_);
+  ASSERT_EQ(views.status, 200);
+  ASSERT_FALSE(views.j["series"].empty());
+  for (const auto& s : views.j["series"]) {
+    EXPECT_EQ(s["measure"], "views");
+    EXPECT_NE(s["label"].get<std::string>().find("pc_web"), std::string::npos);
+  }
+  const int64_t id = list[0]["id"].get<int64_t>();
+  const std::string base = "/api/v1/detectors/ecommerce/series/" + std::to_string(id);
+  auto day = Get(base + "?from=2025-02-01&to=2025-02-02", viewer_);
+  ASSERT_EQ(day.status, 200) << day.body;
+  ASSERT_EQ(day.j["timestamps"].size(), 24u);
+  for (const char* col : {"actual", "expected", "lower", "upper", "severity", "anomalous"}) {
+    EXPECT_EQ(day.j[col].size(), 24u) << col;
+  }
+  EXPECT_EQ(day.j["interval_seconds"], 3600);
+  ExpectProblem(Get(base + "?from=2025-02-02&to=2025-02-01", viewer_), 400);
+  ExpectProblem(Get(base + "?from=1900-01-01&to=2025-02-01", viewer_), 400);
+  ExpectProblem(Get("/api/v1/detectors/ecommerce/series/99999999", viewer_), 404);
+  ExpectProblem(Get("/api/v1/detectors/nope/series", viewer_), 404);
+  ExpectProblem(Get("/api/v1/detectors/ecommerce/series?limit=0", viewer_), 400);
+}
+
+TEST_F(ApiTest, ATestMessageSaysWhyItWasNotDelivered) {
+  // The example's webhook URL comes from OSPREY_ALERT_WEBHOOK_URL, unset here.
+  auto r = Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"ecommerce","alert":"oncall"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.j["delivered"], false);
+  EXPECT_NE(r.j["error"].get<std::string>().find("OSPREY_ALERT_WEBHOOK_URL"), std::string::npos) << r.body;
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"ecommerce","alert":"nope"})"), 404);
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"nope","alert":"oncall"})"), 404);
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"ecommerce"})"), 400);
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, "not json"), 400);
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", viewer_, R"({"detector":"ecommerce","alert":"oncall"})"), 403);
+}
+
+TEST_F(ApiTest, ResendTakesOnlyDeadLetteredMessagesFromAdmins) {
+  ExpectProblem(Call("POST", "/api/v1/alerts/deliveries/1/resend", viewer_, "{}"), 403);
+  ExpectProblem(Call("POST", "/api/v1/alerts/deliveries/abc/resend", admin_, "{}"), 400);
+  ExpectProblem(Call("POST", "/api/v1/alerts/deliveries/99999999/resend", admin_, "{}"), 404);
 }
 
 TEST_F(ApiTest, BodiesAreBounded) {

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <set>
 
+#include "osprey/alerts/deliver.h"
+#include "osprey/api/incidents.h"
 #include "osprey/api/internal.h"
 #include "osprey/api/parse.h"
 #include "osprey/api/views.h"
@@ -278,6 +280,217 @@ Result<Reply> DetectorEvents(Context& c) {
                {"events", list}});
 }
 
+
+// A detector file checked without storing it: 200 with {"valid": true, the
+// detector's summary} or {"valid": false, "error": "request body:3: ..."}.
+// For the UI's editor, which checks as one types.
+Result<Reply> ValidateDetector(Context& c) {
+  auto d = DetectorFromBody(c);
+  if (!d.ok()) {
+    if (d.status().code() != StatusCode::kInvalidArgument) return d.status();
+    return Json({{"valid", false}, {"error", d.status().message()}});
+  }
+  store::DetectorRecord r;
+  r.name = d->name;
+  json out = DetectorJson(r, &*d, std::nullopt);
+  out.erase("managed_by");
+  out.erase("file");
+  out.erase("watermark");
+  out.erase("active");
+  auto existing = c.store.GetDetector(d->name);
+  return Json({{"valid", true},
+               {"exists", existing.ok()},
+               {"file_managed", existing.ok() && store::ManagedBy(*existing) == "file"},
+               {"detector", out}});
+}
+
+constexpr int64_t kMaxPreviewGroups = 200;
+
+// Backtests a detector file that is not stored (or the edited text of one
+// that is) over the `days` days before `to`, into a throw-away in-memory
+// store, and returns what it would have flagged. Nothing is stored.
+Result<Reply> PreviewDetector(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(config::Detector d, DetectorFromBody(c));
+  OSPREY_ASSIGN_OR_RETURN(auto days, IntQuery(c, "days", 1, 366));
+  OSPREY_ASSIGN_OR_RETURN(auto to_param, TimeQuery(c, "to"));
+  int64_t to = to_param ? *to_param : ToUnixSeconds(c.clock.Now());
+  if (!to_param) {
+    // An edit of a stored detector previews up to where it has run.
+    if (auto existing = c.store.GetDetector(d.name); existing.ok()) {
+      OSPREY_ASSIGN_OR_RETURN(auto wm, c.store.GetWatermark(existing->id));
+      if (wm) to = *wm;
+    }
+  }
+  const int64_t from = to - days.value_or(14) * 86400;
+  const int64_t intervals = (to - from) / d.frequency.NominalSeconds();
+  if (intervals > c.options.max_backtest_intervals) {
+    return InvalidArgument(fmt::format(
+        "{} days hold {} intervals; a preview runs at most {} (choose fewer days)", days.value_or(14),
+        intervals, c.options.max_backtest_intervals));
+  }
+  OSPREY_ASSIGN_OR_RETURN(auto scratch, store::OpenSqliteStore(":memory:"));
+  OSPREY_RETURN_IF_ERROR(scratch->UpsertDetector(d.name, c.req.body));
+  app::BacktestRequest r;
+  r.detector = d;
+  r.config_text = c.req.body;
+  r.from = FromUnixSeconds(from);
+  r.to = FromUnixSeconds(to);
+  r.now = c.clock.Now();
+  OSPREY_ASSIGN_OR_RETURN(app::RunStats stats, app::RunBacktest(r, *scratch));
+  store::GroupQuery q;
+  q.detector = d.name;
+  q.incidents_only = true;
+  q.by_severity = true;
+  q.limit = kMaxPreviewGroups;
+  OSPREY_ASSIGN_OR_RETURN(int64_t total, scratch->CountGroups(q));
+  OSPREY_ASSIGN_OR_RETURN(auto groups, scratch->ListGroups(q));
+  json list = json::array();
+  for (const auto& g : groups) list.push_back(GroupJson(g));
+  return Json({{"detector", d.name},
+               {"from", FormatIso(FromUnixSeconds(from))},
+               {"to", FormatIso(FromUnixSeconds(to))},
+               {"intervals", stats.intervals},
+               {"rows_read", stats.rows_read},
+               {"rows_rejected", stats.rows_rejected},
+               {"no_data_intervals", stats.no_data_intervals},
+               {"anomalies", stats.anomalies},
+               {"groups", stats.groups},
+               {"incidents", total},
+               {"flagged", list}});
+}
+
+// ------------------------------------------------------------------ series explorer
+
+constexpr int64_t kMaxSeriesList = 200;
+constexpr int64_t kMaxExplorePoints = 20000;
+
+// The detector's series for the explorer's pickers: filter by measure, and
+// by `q`, words that must all appear in the label (type-ahead).
+Result<Reply> ListDetectorSeries(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord d, c.store.GetDetector(c.path["name"]));
+  OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxSeriesList));
+  auto measure = StringQuery(c, "measure");
+  std::string q = StringQuery(c, "q").value_or("");
+  std::vector<std::string> words;
+  for (size_t i = 0; i < q.size();) {
+    size_t j = q.find(' ', i);
+    if (j == std::string::npos) j = q.size();
+    if (j > i) {
+      std::string w = q.substr(i, j - i);
+      for (auto& ch : w) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      words.push_back(w);
+    }
+    i = j + 1;
+  }
+  OSPREY_ASSIGN_OR_RETURN(auto all, c.store.ListSeries(d.id));
+  std::vector<const store::SeriesRecord*> hits;
+  for (const auto& s : all) {
+    if (measure && s.measure != *measure) continue;
+    std::string label = s.label;
+    for (auto& ch : label) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    bool ok = std::all_of(words.begin(), words.end(),
+                          [&](const std::string& w) { return label.find(w) != std::string::npos; });
+    if (ok) hits.push_back(&s);
+  }
+  // Roll-ups first (fewer dimensions set), then by label.
+  std::stable_sort(hits.begin(), hits.end(), [](const auto* a, const auto* b) {
+    auto set = [](const std::string& dims) { return std::count(dims.begin(), dims.end(), ':'); };
+    if (set(a->dims) != set(b->dims)) return set(a->dims) < set(b->dims);
+    return a->label < b->label;
+  });
+  const size_t n = std::min(hits.size(), static_cast<size_t>(limit.value_or(50)));
+  json list = json::array();
+  for (size_t i = 0; i < n; ++i) {
+    const json dims = json::parse(hits[i]->dims.empty() ? "{}" : hits[i]->dims, nullptr, false);
+    list.push_back({{"id", hits[i]->id},
+                    {"measure", hits[i]->measure},
+                    {"label", hits[i]->label},
+                    {"dimensions", dims.is_discarded() ? json::object() : dims},
+                    {"rollup", hits[i]->dims == "{}" || hits[i]->dims.empty()}});
+  }
+  return Json({{"detector", d.name}, {"total", hits.size()}, {"series", list}});
+}
+
+// One series over [from, to): columnar points with band and severity, the
+// anomalous intervals, and the calendar events whose scope holds it.
+Result<Reply> SeriesPoints(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
+  OSPREY_ASSIGN_OR_RETURN(int64_t sid, PathId(c, "id"));
+  OSPREY_ASSIGN_OR_RETURN(auto all, c.store.ListSeries(l.record.id));
+  auto rec = std::find_if(all.begin(), all.end(), [&](const auto& s) { return s.id == sid; });
+  if (rec == all.end()) return NotFound(fmt::format("detector '{}' has no series {}", l.record.name, sid));
+  OSPREY_ASSIGN_OR_RETURN(auto from_q, TimeQuery(c, "from"));
+  OSPREY_ASSIGN_OR_RETURN(auto to_q, TimeQuery(c, "to"));
+  const int64_t step = l.detector ? l.detector->frequency.NominalSeconds() : 3600;
+  const int64_t to = to_q ? *to_q : (l.watermark ? *l.watermark : ToUnixSeconds(c.clock.Now()));
+  const int64_t from = from_q ? *from_q : to - 7 * 86400;
+  if (from >= to) return InvalidArgument("'from' must be before 'to'");
+  if ((to - from) / step > kMaxExplorePoints) {
+    return InvalidArgument(fmt::format("the range holds more than {} intervals; choose a shorter one",
+                                       kMaxExplorePoints));
+  }
+  const double threshold = l.detector ? l.detector->min_severity : 50;
+  OSPREY_ASSIGN_OR_RETURN(auto points, c.store.ListPoints(sid, from, to));
+  json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
+       upper = json::array(), severity = json::array(), anomalous = json::array();
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  // A missing interval between stored points is a gap (null), never a zero:
+  // every interval start of the detector's grid in the range is listed.
+  std::vector<int64_t> grid;
+  if (l.detector && !points.empty()) {
+    if (auto g = IntervalGrid::Create(l.detector->frequency, l.detector->timezone); g.ok()) {
+      for (Instant t : g->Starts(FromUnixSeconds(points.front().ts), FromUnixSeconds(points.back().ts))) {
+        grid.push_back(ToUnixSeconds(t));
+      }
+    }
+  }
+  size_t next_grid = 0;
+  for (const auto& p : points) {
+    for (; next_grid < grid.size() && grid[next_grid] <= p.ts; ++next_grid) {
+      if (grid[next_grid] == p.ts) continue;
+      ts.push_back(grid[next_grid]);
+      for (json* col : {&actual, &expected, &lower, &upper, &severity}) col->push_back(nullptr);
+      anomalous.push_back(false);
+    }
+    ts.push_back(p.ts);
+    actual.push_back(opt(p.value));
+    expected.push_back(opt(p.expected));
+    lower.push_back(opt(p.lower));
+    upper.push_back(opt(p.upper));
+    severity.push_back(opt(p.severity));
+    anomalous.push_back(p.severity && *p.severity >= threshold);
+  }
+  json events = json::array();
+  const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
+  if (auto cal = CalendarOf(l); cal.ok() && dims.is_object()) {
+    for (const auto& o : cal->Overlapping(FromUnixSeconds(from), FromUnixSeconds(to))) {
+      if (!SeriesInScope(*o.event, *l.detector, dims)) continue;
+      events.push_back({{"name", o.event->name},
+                        {"start", ToUnixSeconds(o.start)},
+                        {"end", ToUnixSeconds(o.end)},
+                        {"effect", std::string(detect::EventEffectName(o.event->effect))}});
+    }
+  }
+  return Json({{"detector", l.record.name},
+               {"series_id", sid},
+               {"measure", rec->measure},
+               {"label", rec->label},
+               {"dimensions", dims.is_discarded() ? json::object() : dims},
+               {"timezone", l.detector ? l.detector->timezone.name() : "UTC"},
+               {"interval_seconds", step},
+               {"from", FormatIso(FromUnixSeconds(from))},
+               {"to", FormatIso(FromUnixSeconds(to))},
+               {"severity_threshold", threshold},
+               {"events", events},
+               {"timestamps", ts},
+               {"actual", actual},
+               {"expected", expected},
+               {"lower", lower},
+               {"upper", upper},
+               {"severity", severity},
+               {"anomalous", anomalous}});
+}
+
 // ------------------------------------------------------------------ anomaly groups
 
 // The URL of the page after [offset, offset + limit) of `total` items, with
@@ -457,6 +670,228 @@ Result<Reply> PutFeedback(Context& c) {
   return GetFeedback(c);
 }
 
+
+// ------------------------------------------------------------------ incidents
+
+// Every incident of `detector` (all detectors when unset), from the measure
+// incidents the store holds.
+Result<std::vector<Incident>> LoadIncidents(Context& c, const std::optional<std::string>& detector) {
+  store::GroupQuery q;
+  q.detector = detector;
+  q.incidents_only = true;
+  q.newest_first = false;
+  q.limit = int64_t{1} << 40;
+  OSPREY_ASSIGN_OR_RETURN(auto heads, c.store.ListGroups(q));
+  return BuildIncidents(std::move(heads));
+}
+
+int64_t HeadStart(const store::GroupRecord& g) { return g.incident_ts != 0 ? g.incident_ts : g.ts; }
+int64_t HeadEnd(const store::GroupRecord& g) { return g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts; }
+
+// The groups of one measure incident, oldest first.
+Result<std::vector<store::GroupRecord>> MeasureIncidentGroups(Context& c, const Incident& i,
+                                                              const store::GroupRecord& head) {
+  store::GroupQuery q;
+  q.detector = i.detector;
+  q.measure = head.measure;
+  q.since = HeadStart(head);
+  q.until = HeadEnd(head);
+  q.newest_first = false;
+  q.limit = int64_t{1} << 40;
+  OSPREY_ASSIGN_OR_RETURN(auto groups, c.store.ListGroups(q));
+  std::erase_if(groups, [&](const auto& g) { return g.incident_ts != head.incident_ts; });
+  return groups;
+}
+
+// An incident's id: its most severe group (the earliest on ties); any of
+// its groups opens it.
+int64_t IncidentId(const Incident& i) {
+  const store::GroupRecord* top = &i.heads.front();
+  for (const auto& h : i.heads) {
+    if (h.severity > top->severity || (h.severity == top->severity && h.ts < top->ts)) top = &h;
+  }
+  return top->id;
+}
+
+// open: its last anomalous interval is the detector's last processed one.
+std::string IncidentState(const Incident& i, std::optional<int64_t> watermark) {
+  return watermark && i.end >= *watermark ? "open" : "resolved";
+}
+
+json IncidentJson(const Incident& i, int64_t id, std::optional<int64_t> watermark) {
+  json measures = json::array();
+  int64_t anomalies = 0;
+  const store::GroupRecord* top = &i.heads.front();
+  for (const auto& h : i.heads) {
+    if (h.severity > top->severity) top = &h;
+    anomalies += h.anomaly_count;
+    measures.push_back({{"measure", h.measure},
+                        {"group_id", h.id},
+                        {"start", FormatIso(FromUnixSeconds(HeadStart(h)))},
+                        {"end", FormatIso(FromUnixSeconds(HeadEnd(h)))},
+                        {"intervals", h.incident_intervals != 0 ? h.incident_intervals : 1},
+                        {"severity", h.incident_intervals != 0 ? h.incident_severity : h.severity}});
+  }
+  json shared = json::array();
+  for (const auto& e : i.shared_causes) shared.push_back(json::parse(e));
+  json top_causes = json::parse(top->root_causes, nullptr, false);
+  return {{"id", id},
+          {"detector", i.detector},
+          {"start", FormatIso(FromUnixSeconds(i.start))},
+          {"end", FormatIso(FromUnixSeconds(i.end))},
+          {"severity", i.severity},
+          {"state", IncidentState(i, watermark)},
+          {"measures", measures},
+          {"anomaly_count", anomalies},
+          {"shared_root_causes", shared},
+          {"root_causes", top_causes.is_discarded() ? json::array() : top_causes}};
+}
+
+Result<Reply> ListIncidents(Context& c) {
+  auto detector = StringQuery(c, "detector");
+  if (detector) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*detector));
+  OSPREY_ASSIGN_OR_RETURN(auto min_severity, NumberQuery(c, "min_severity", 0, 100));
+  OSPREY_ASSIGN_OR_RETURN(auto from, TimeQuery(c, "from"));
+  OSPREY_ASSIGN_OR_RETURN(auto to, TimeQuery(c, "to"));
+  OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxPageSize));
+  OSPREY_ASSIGN_OR_RETURN(auto offset, IntQuery(c, "offset", 0, int64_t{1} << 40));
+  auto state = StringQuery(c, "state");
+  if (state && *state != "open" && *state != "resolved") {
+    return InvalidArgument(fmt::format("state '{}' is not one of open, resolved", *state));
+  }
+  const std::string sort = StringQuery(c, "sort").value_or("time");
+  if (sort != "time" && sort != "time_asc" && sort != "severity") {
+    return InvalidArgument(fmt::format("sort '{}' is not one of time, time_asc, severity", sort));
+  }
+  OSPREY_ASSIGN_OR_RETURN(std::vector<Incident> all, LoadIncidents(c, detector));
+  std::map<int64_t, std::optional<int64_t>> watermarks;
+  for (const auto& i : all) {
+    if (!watermarks.count(i.detector_id)) {
+      OSPREY_ASSIGN_OR_RETURN(watermarks[i.detector_id], c.store.GetWatermark(i.detector_id));
+    }
+  }
+  std::vector<const Incident*> hits;
+  for (const auto& i : all) {
+    if (min_severity && i.severity < *min_severity) continue;
+    if (from && i.end <= *from) continue;
+    if (to && i.start >= *to) continue;
+    if (state && IncidentState(i, watermarks[i.detector_id]) != *state) continue;
+    hits.push_back(&i);
+  }
+  if (sort == "time") {
+    std::reverse(hits.begin(), hits.end());
+  } else if (sort == "severity") {
+    std::stable_sort(hits.begin(), hits.end(), [](const Incident* a, const Incident* b) {
+      if (a->severity != b->severity) return a->severity > b->severity;
+      return a->start > b->start;
+    });
+  }
+  const int64_t total = static_cast<int64_t>(hits.size());
+  const int64_t lim = limit.value_or(50), off = offset.value_or(0);
+  json list = json::array();
+  for (int64_t k = off; k < std::min(total, off + lim); ++k) {
+    const Incident& i = *hits[static_cast<size_t>(k)];
+    list.push_back(IncidentJson(i, IncidentId(i), watermarks[i.detector_id]));
+  }
+  return Json({{"incidents", list},
+               {"total", total},
+               {"limit", lim},
+               {"offset", off},
+               {"next", NextPage(c, "/api/v1/incidents", off, lim, total)}});
+}
+
+// The incident that holds group `group_id` (any of its groups).
+struct FoundIncident {
+  Incident incident;
+  int64_t id = 0;
+};
+
+Result<FoundIncident> FindIncident(Context& c, int64_t group_id) {
+  OSPREY_ASSIGN_OR_RETURN(store::GroupRecord g, c.store.GetGroup(group_id));
+  OSPREY_ASSIGN_OR_RETURN(std::vector<Incident> all, LoadIncidents(c, g.detector));
+  for (auto& i : all) {
+    for (const auto& h : i.heads) {
+      if (h.measure == g.measure && h.incident_ts == g.incident_ts) {
+        const int64_t id = IncidentId(i);
+        return FoundIncident{std::move(i), id};
+      }
+    }
+  }
+  return NotFound(fmt::format("no incident holds anomaly group {}", group_id));
+}
+
+Result<Reply> GetIncident(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(int64_t gid, PathId(c, "id"));
+  OSPREY_ASSIGN_OR_RETURN(FoundIncident f, FindIncident(c, gid));
+  const Incident& i = f.incident;
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, i.detector));
+  json out = IncidentJson(i, f.id, l.watermark);
+  out["requested_group_id"] = gid;
+  out["timezone"] = l.detector ? l.detector->timezone.name() : "UTC";
+  out["interval_seconds"] = l.detector ? l.detector->frequency.NominalSeconds() : 3600;
+  json feedback = json::array();
+  json details = json::array();
+  for (const auto& h : i.heads) {
+    OSPREY_ASSIGN_OR_RETURN(auto groups, MeasureIncidentGroups(c, i, h));
+    json gl = json::array();
+    for (const auto& g : groups) {
+      gl.push_back({{"id", g.id},
+                    {"interval_start", FormatIso(FromUnixSeconds(g.ts))},
+                    {"interval_end", FormatIso(FromUnixSeconds(g.end_ts))},
+                    {"severity", g.severity},
+                    {"anomaly_count", g.anomaly_count}});
+      OSPREY_ASSIGN_OR_RETURN(auto fb, c.store.ListGroupFeedback(g.id));
+      for (const auto& x : fb) feedback.push_back(FeedbackJson(x));
+    }
+    json head = GroupJson(h);
+    head["groups"] = gl;
+    details.push_back(std::move(head));
+  }
+  out["measure_details"] = details;
+  out["feedback"] = feedback;
+  json events = json::array();
+  if (auto cal = CalendarOf(l); cal.ok()) {
+    for (const detect::EventOccurrence& o : cal->Overlapping(FromUnixSeconds(i.start), FromUnixSeconds(i.end))) {
+      json scope = json::object();
+      for (const detect::EventScope& sc : o.event->scope) scope[sc.name] = sc.value;
+      events.push_back({{"name", o.event->name},
+                        {"start", FormatIso(o.start)},
+                        {"end", FormatIso(o.end)},
+                        {"effect", std::string(detect::EventEffectName(o.event->effect))},
+                        {"dimensions", scope}});
+    }
+  }
+  out["events"] = events;
+  return Json(out);
+}
+
+// One verdict for the whole incident: for every anomaly of every group.
+Result<Reply> PutIncidentFeedback(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(int64_t gid, PathId(c, "id"));
+  OSPREY_ASSIGN_OR_RETURN(FeedbackBody body, ParseFeedbackBody(c.req.body));
+  if (body.series_id) {
+    return InvalidArgument(
+        "an incident's feedback covers all of its anomalies; give 'series_id' on "
+        "PUT /api/v1/anomaly-groups/{id}/feedback instead");
+  }
+  OSPREY_ASSIGN_OR_RETURN(FoundIncident f, FindIncident(c, gid));
+  int64_t stored = 0;
+  for (const auto& h : f.incident.heads) {
+    OSPREY_ASSIGN_OR_RETURN(auto groups, MeasureIncidentGroups(c, f.incident, h));
+    for (const auto& g : groups) {
+      app::FeedbackRequest r;
+      r.group_id = g.id;
+      r.relevant = body.relevant;
+      r.comment = body.comment;
+      r.author = c.principal ? c.principal->name : "";
+      r.now = c.clock.Now();
+      OSPREY_ASSIGN_OR_RETURN(auto records, app::RecordFeedback(c.store, r));
+      stored += static_cast<int64_t>(records.size());
+    }
+  }
+  return Json({{"incident_id", f.id}, {"relevant", body.relevant}, {"anomalies", stored}});
+}
+
 // ------------------------------------------------------------------ alerts, status
 
 Result<Reply> ListAlerts(Context& c) {
@@ -507,6 +942,33 @@ Result<Reply> ListDeliveries(Context& c) {
                {"limit", q.limit},
                {"offset", q.offset},
                {"next", NextPage(c, "/api/v1/alerts/deliveries", q.offset, q.limit, total)}});
+}
+
+Result<Reply> ResendDelivery(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(int64_t id, PathId(c, "id"));
+  OSPREY_ASSIGN_OR_RETURN(store::OutboxRecord r, alerts::Resend(c.store, id, c.clock.Now()));
+  return Json(OutboxJson(r));
+}
+
+// Sends a test message through one alert rule now, with the server's
+// environment (where its URLs and keys come from, as for delivery).
+Result<Reply> SendTestMessage(Context& c) {
+  const json body = json::parse(c.req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("detector") || !body["detector"].is_string() ||
+      !body.contains("alert") || !body["alert"].is_string() || body.size() != 2) {
+    return InvalidArgument(R"(send {"detector": "...", "alert": "..."})");
+  }
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, body["detector"].get<std::string>()));
+  if (!l.detector) return FailedPrecondition("the detector's stored configuration does not load");
+  auto transport = alerts::NewSystemTransport();
+  alerts::Deliverer deliverer(c.store, *transport);
+  const std::string alert = body["alert"].get<std::string>();
+  Status sent = deliverer.SendTest(*l.detector, alert, c.clock.Now());
+  if (sent.code() == StatusCode::kNotFound) return sent;
+  return Json({{"detector", l.record.name},
+               {"alert", alert},
+               {"delivered", sent.ok()},
+               {"error", sent.ok() ? json(nullptr) : json(sent.message())}});
 }
 
 Result<Reply> GetStatus(Context& c) {
@@ -593,14 +1055,24 @@ void AddResourceRoutes(std::vector<Route>& routes) {
   add("POST", "/api/v1/detectors/{name}/backtest", true, {}, Backtest);
   add("GET", "/api/v1/detectors/{name}/data-quality", false, {"from", "to", "limit"}, DataQuality);
   add("GET", "/api/v1/detectors/{name}/events", false, {"from", "to"}, DetectorEvents);
+  add("POST", "/api/v1/detector-files/validate", true, {}, ValidateDetector);
+  add("POST", "/api/v1/detector-files/preview", true, {"days", "to"}, PreviewDetector);
+  add("GET", "/api/v1/detectors/{name}/series", false, {"measure", "q", "limit"}, ListDetectorSeries);
+  add("GET", "/api/v1/detectors/{name}/series/{id}", false, {"from", "to"}, SeriesPoints);
   add("GET", "/api/v1/anomaly-groups", false,
       {"detector", "measure", "min_severity", "from", "to", "sort", "limit", "offset"}, ListGroups);
   add("GET", "/api/v1/anomaly-groups/{id}", false, {}, GetGroup);
   add("GET", "/api/v1/anomaly-groups/{id}/series", false, {"before", "after"}, GroupSeries);
   add("GET", "/api/v1/anomaly-groups/{id}/feedback", false, {}, GetFeedback);
   add("PUT", "/api/v1/anomaly-groups/{id}/feedback", true, {}, PutFeedback);
+  add("GET", "/api/v1/incidents", false,
+      {"detector", "min_severity", "from", "to", "state", "sort", "limit", "offset"}, ListIncidents);
+  add("GET", "/api/v1/incidents/{id}", false, {}, GetIncident);
+  add("PUT", "/api/v1/incidents/{id}/feedback", true, {}, PutIncidentFeedback);
   add("GET", "/api/v1/alerts", false, {"detector"}, ListAlerts);
   add("GET", "/api/v1/alerts/deliveries", false, {"detector", "status", "limit", "offset"}, ListDeliveries);
+  add("POST", "/api/v1/alerts/deliveries/{id}/resend", true, {}, ResendDelivery);
+  add("POST", "/api/v1/alerts/test", true, {}, SendTestMessage);
 }
 
 }  // namespace osprey::api::internal
