@@ -58,6 +58,10 @@ int Usage() {
 int main(int argc, char** argv) {
   std::string data;
   std::string case_file;
+  std::string synth;
+  double synth_seed = 1;
+  double synth_cases = 20;
+  std::string view_name = "ratio";
   bool verbose = false;
   RootCauseOptions options;
   osprey::rca::bench::StressOptions stress;
@@ -71,6 +75,12 @@ int main(int argc, char** argv) {
     double x = 0;
     if (arg == "--data" && i + 1 < argc) {
       data = argv[++i];
+    } else if (arg == "--synth" && i + 1 < argc) {
+      synth = argv[++i];
+    } else if (arg == "--seed" && value(synth_seed)) {
+    } else if (arg == "--cases" && value(synth_cases)) {
+    } else if (arg == "--view" && i + 1 < argc) {
+      view_name = argv[++i];
     } else if (arg == "--case" && i + 1 < argc) {
       case_file = argv[++i];
     } else if (arg == "--verbose") {
@@ -85,14 +95,14 @@ int main(int argc, char** argv) {
       options.min_deviation = x;
     } else if (arg == "--noise-multiplier" && value(x)) {
       options.noise_multiplier = x;
-    } else if (arg == "--purity-cutoff-fraction" && value(x)) {
-      options.purity_cutoff_fraction = x;
-    } else if (arg == "--min-abnormal-leaves" && value(x)) {
-      options.min_abnormal_leaves = static_cast<size_t>(x);
+    } else if (arg == "--min-shift-fraction" && value(x)) {
+      options.min_shift_fraction = x;
+    } else if (arg == "--min-z-fraction" && value(x)) {
+      options.min_z_fraction = x;
+    } else if (arg == "--clip-multiple" && value(x)) {
+      options.clip_multiple = x;
     } else if (arg == "--forecast-noise" && value(x)) {
       stress.forecast_noise_sd = x;
-    } else if (arg == "--target-coverage" && value(x)) {
-      options.target_coverage = x;
     } else {
       return Usage();
     }
@@ -123,6 +133,28 @@ int main(int argc, char** argv) {
                    c.score);
     }
     std::fprintf(stderr, "%zu leaves, %.2f ms\n", cube->num_leaves(), ms);
+    return 0;
+  }
+  if (!synth.empty()) {
+    using osprey::rca::bench::RatioView;
+    const RatioView view = view_name == "numerator"    ? RatioView::kNumerator
+                           : view_name == "leaf-ratio" ? RatioView::kLeafRatio
+                                                       : RatioView::kRatio;
+    auto r = osprey::rca::bench::RunSynthetic(synth, static_cast<uint64_t>(synth_seed),
+                                              static_cast<int>(synth_cases), options, view,
+                                              verbose ? &std::cout : nullptr);
+    if (!r.ok()) {
+      std::cerr << "rca_bench: " << r.status().ToString() << "\n";
+      return 1;
+    }
+    std::printf("%s view %s: %d cases F1 %.3f P %.3f R %.3f  %.2f ms/case\n", r->setting.c_str(),
+                view_name.c_str(), r->cases, r->counts.F1(), r->counts.Precision(),
+                r->counts.Recall(), r->cases > 0 ? r->search_ms / r->cases : 0.0);
+    for (const auto& [size, c] : r->by_size) {
+      std::printf("  %zu pairs: found %lld of %lld, %lld false\n", size,
+                  static_cast<long long>(c.tp), static_cast<long long>(c.tp + c.fn),
+                  static_cast<long long>(c.fp));
+    }
     return 0;
   }
   if (data.empty()) return Usage();
