@@ -1,12 +1,10 @@
 #include "rca_eval.h"
 
+#include "osprey/cli/rca_input.h"
 #include "rca_synth.h"
 
-#include <zlib.h>
-
 #include <algorithm>
-#include <charconv>
-#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,24 +14,6 @@
 
 namespace osprey::rca::bench {
 namespace {
-
-Result<std::string> ReadGzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return NotFound("cannot open " + path);
-  std::string out;
-  char buf[1 << 16];
-  while (true) {
-    const int got = gzread(f, buf, sizeof(buf));
-    if (got < 0) {
-      gzclose(f);
-      return DataLoss("gzip read error in " + path);
-    }
-    if (got == 0) break;
-    out.append(buf, static_cast<size_t>(got));
-  }
-  gzclose(f);
-  return out;
-}
 
 std::vector<std::string_view> SplitView(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -45,11 +25,6 @@ std::vector<std::string_view> SplitView(std::string_view s, char sep) {
     start = pos + 1;
   }
   return parts;
-}
-
-bool ParseDouble(std::string_view s, double& out) {
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size();
 }
 
 // Reads injection_info.csv: timestamp -> set.
@@ -104,11 +79,16 @@ size_t PairCount(const std::string& element) {
 Status ScoreOne(const Cube& cube, const RootCauseOptions& options, const std::string& setting,
                 const std::string& id, const std::string& truth, std::ostream* log,
                 SettingResult& sr) {
-  const auto start = std::chrono::steady_clock::now();
+  // CPU time of this thread: the machine may be shared, and the peers'
+  // figures are CPU times too.
+  timespec start{};
+  timespec stop{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
   auto causes = LocateRootCauses(cube, options);
-  const auto stop = std::chrono::steady_clock::now();
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &stop);
   if (!causes.ok()) return causes.status();
-  sr.search_ms += std::chrono::duration<double, std::milli>(stop - start).count();
+  sr.search_ms += 1e3 * static_cast<double>(stop.tv_sec - start.tv_sec) +
+                  1e-6 * static_cast<double>(stop.tv_nsec - start.tv_nsec);
   std::set<std::string> predicted;
   std::string pred_text;
   for (const RootCause& rc : *causes) {
@@ -187,55 +167,7 @@ Result<SettingResult> RunSynthetic(const std::string& preset, uint64_t seed, int
   return sr;
 }
 
-Result<Cube> LoadCaseFile(const std::string& path) {
-  OSPREY_ASSIGN_OR_RETURN(std::string text, ReadGzip(path));
-  std::string_view rest(text);
-  auto next_line = [&rest](std::string_view& line) {
-    if (rest.empty()) return false;
-    const size_t pos = rest.find('\n');
-    line = rest.substr(0, pos);
-    rest = pos == std::string_view::npos ? std::string_view() : rest.substr(pos + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return true;
-  };
-  std::string_view line;
-  if (!next_line(line)) return InvalidArgument(path + ": empty file");
-  const auto header = SplitView(line, ',');
-  int real_col = -1;
-  int pred_col = -1;
-  std::vector<size_t> dim_cols;
-  std::vector<std::string> names;
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == "real") {
-      real_col = static_cast<int>(i);
-    } else if (header[i] == "predict") {
-      pred_col = static_cast<int>(i);
-    } else {
-      dim_cols.push_back(i);
-      names.emplace_back(header[i]);
-    }
-  }
-  if (real_col < 0 || pred_col < 0) return InvalidArgument(path + ": needs real and predict");
-  OSPREY_ASSIGN_OR_RETURN(Cube cube, Cube::Create(std::move(names)));
-  std::vector<uint32_t> codes(dim_cols.size());
-  size_t line_no = 1;
-  while (next_line(line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const auto cols = SplitView(line, ',');
-    const std::string where = path + ":" + std::to_string(line_no);
-    if (cols.size() != header.size()) return InvalidArgument(where + ": wrong column count");
-    double real = 0;
-    double pred = 0;
-    if (!ParseDouble(cols[static_cast<size_t>(real_col)], real) ||
-        !ParseDouble(cols[static_cast<size_t>(pred_col)], pred)) {
-      return InvalidArgument(where + ": bad number");
-    }
-    for (size_t d = 0; d < dim_cols.size(); ++d) codes[d] = cube.InternValue(d, cols[dim_cols[d]]);
-    OSPREY_RETURN_IF_ERROR_CTX(cube.AddLeafCodes(codes, real, pred), where);
-  }
-  return cube;
-}
+Result<Cube> LoadCaseFile(const std::string& path) { return cli::LoadRcaCsv(path); }
 
 std::string CanonicalElement(const std::string& element) {
   std::vector<std::string> pairs;

@@ -20,9 +20,9 @@
 
 namespace osprey::rca::bench {
 
-// Reads a gzip (or plain) CSV with columns real,predict and one column per
-// dimension, in any order. Fails with NotFound if the file cannot be opened,
-// InvalidArgument on a malformed header or row (with the line number).
+// Reads a case file the way `osprey rca` does (cli::LoadRcaCsv: gzip or
+// plain CSV, quoted fields, columns real, predict or expected, and one column
+// per dimension, in any order).
 Result<Cube> LoadCaseFile(const std::string& path);
 
 // An element in canonical form: its "k=v" pairs sorted and joined with '&'.
@@ -57,7 +57,7 @@ struct SettingResult {
   // size, fp of predicted elements of that size.
   std::map<size_t, Counts> by_size;
   int cases = 0;
-  double search_ms = 0;  // total LocateRootCauses time over the cases
+  double search_ms = 0;  // total LocateRootCauses CPU time (this thread) over the cases
 };
 
 // Stress knobs for robustness checks beyond the shipped data.
