@@ -194,6 +194,10 @@ int main(int argc, char** argv) {
       options.min_shift_fraction = x;
     } else if (arg == "--min-z-fraction" && value(x)) {
       options.min_z_fraction = x;
+    } else if (arg == "--count-noise-min-purity" && value(x)) {
+      options.count_noise_min_purity = x;
+    } else if (arg == "--count-noise-ratio" && value(x)) {
+      options.count_noise_ratio = x;
     } else if (arg == "--clip-multiple" && value(x)) {
       options.clip_multiple = x;
     } else if (arg == "--forecast-noise" && value(x)) {

@@ -125,7 +125,6 @@ Result<SynthCase> GenerateCase(const SynthOptions& o, uint64_t seed, uint64_t in
   struct Leaf {
     std::vector<uint32_t> codes;
     double real, predict, den_real, den_predict;
-    bool anomalous = false;  // ratio: effects of overlapping anomalies compose
   };
   std::vector<Leaf> rows(leaves);
   double real_sum = 0;
@@ -152,10 +151,16 @@ Result<SynthCase> GenerateCase(const SynthOptions& o, uint64_t seed, uint64_t in
       }
     };
     if (o.ratio) {
-      // Attempts of the leaf's size; failures at a leaf rate of 2-10 %.
+      // Attempts of the leaf's size; failures at a leaf rate of 2-10 %,
+      // forecast as the rate times the forecast attempts, and counted: the
+      // actual failures carry count (Poisson-like) noise besides the
+      // relative noise, so small leaves have very noisy rates, as real
+      // failure ratios do.
       const double rate = uniform(0.02, 0.1);
       noisy(base, l.den_real, l.den_predict);
-      noisy(base * rate, l.real, l.predict);
+      l.predict = l.den_predict * rate;
+      const double mean = l.den_real * rate;
+      l.real = std::max(0.0, std::round(mean * (1 + noise * gauss(rng)) + std::sqrt(mean) * gauss(rng)));
     } else {
       l.den_real = l.den_predict = 0;
       noisy(base, l.real, l.predict);
@@ -180,15 +185,10 @@ Result<SynthCase> GenerateCase(const SynthOptions& o, uint64_t seed, uint64_t in
         }
         continue;
       }
-      if (!l.anomalous) {  // anomalous leaves carry no forecast noise
-        l.real = l.predict;
-        l.den_real = l.den_predict;
-        l.anomalous = true;
-      }
       const double f = std::max(0.0, 1 - r);  // shrink factor, at most 1
       const double g = 1 + r;                 // growth factor
       // The ratio moves `up` or down through the numerator, the denominator
-      // or both.
+      // or both; the leaf keeps its noise and overlapping anomalies compose.
       if (a.kind == 0) l.real *= up ? g : f;
       if (a.kind == 1) l.den_real *= up ? std::max(0.05, f) : g;
       if (a.kind == 2) {

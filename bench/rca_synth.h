@@ -4,8 +4,10 @@
 // heavy-tailed (Weibull) leaf sizes, a random share of zero leaves, relative
 // forecast noise on either side of each leaf, and 1-3 anomalies of 1-3
 // elements each, in any layer or only the last. The ratio variant gives every
-// leaf a numerator and a denominator (e.g. failures / attempts) and puts each
-// anomaly in the numerator, the denominator or both in opposite directions.
+// leaf a numerator and a denominator (e.g. failures / attempts; the failures
+// are counts with Poisson-like noise, so small leaves have very noisy rates)
+// and puts each anomaly in the numerator, the denominator or both in opposite
+// directions.
 // Used to tune and stress the search on cases that were never used for
 // reporting; deterministic for a given seed.
 #pragma once

@@ -16,6 +16,7 @@ struct Leaves {
   std::vector<double> dev;     // d = (a - e) / max(|a|, |e|) (ratio: of the leaf's ratio)
   std::vector<double> score;   // d in noise units, clipped to +-clip
   double cutoff = 0;           // score a single leaf needs
+  double count_noise = 0;      // c: a leaf of size w has noise sqrt(sigma_r^2 + c / w)
   double clip = 0;
 };
 
@@ -73,15 +74,47 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   }
   // Both medians resist up to half of their measure being abnormal: by weight
   // (many small noisy leaves) or by count (one large anomaly); take the lower.
-  const double sigma = std::max(
+  double sigma = std::max(
       options.min_deviation / options.noise_multiplier,
       1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted)));
+  // Noise that shrinks with the leaf's size (counts: a leaf of 20 attempts
+  // has a far noisier failure rate than one of 20,000): when the smaller half
+  // of the leaves is clearly noisier than the larger half, each leaf's noise
+  // is sqrt(sigma_r^2 + c / w), a relative part and a count part, fitted to
+  // the two halves' medians of |d|.
+  leaves.count_noise = 0;
+  double relative_var = sigma * sigma;
   const bool own_noise = cube.has_noise();
+  if (!own_noise && abs_dev.size() >= 8) {
+    std::vector<std::pair<double, double>> by_size;
+    by_size.reserve(abs_dev.size());
+    for (const auto& [d, w] : abs_dev) by_size.emplace_back(w, d);
+    std::sort(by_size.begin(), by_size.end());
+    const size_t half = by_size.size() / 2;
+    auto median_of = [&by_size](size_t from, size_t to, bool size) {
+      std::vector<double> v;
+      for (size_t k = from; k < to; ++k) v.push_back(size ? by_size[k].first : by_size[k].second);
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+      return v[v.size() / 2];
+    };
+    const double w_small = median_of(0, half, true);
+    const double w_big = median_of(half, by_size.size(), true);
+    const double var_small = std::pow(1.4826 * median_of(0, half, false), 2);
+    const double var_big = std::pow(1.4826 * median_of(half, by_size.size(), false), 2);
+    if (w_small > 0 && w_big > 2 * w_small && var_small > options.count_noise_ratio * var_big) {
+      leaves.count_noise = (var_small - var_big) / (1 / w_small - 1 / w_big);
+      const double floor = std::pow(options.min_deviation / options.noise_multiplier, 2);
+      relative_var = std::max(floor, var_big - leaves.count_noise / w_big);
+    }
+  }
+  auto leaf_sigma = [&](double w) {
+    return leaves.count_noise > 0 ? std::sqrt(relative_var + leaves.count_noise / w) : sigma;
+  };
   leaves.cutoff = own_noise ? options.leaf_noise_multiplier : options.noise_multiplier;
   leaves.clip = options.clip_multiple * leaves.cutoff;
   for (size_t i = 0; i < n; ++i) {
     if (leaves.weight[i] <= 0) continue;
-    double s = leaves.dev[i] / sigma;
+    double s = leaves.dev[i] / leaf_sigma(leaves.weight[i]);
     if (own_noise) {
       // Each leaf in units of its own noise; the relative floor still applies.
       s = std::abs(leaves.dev[i]) > options.min_deviation
@@ -229,7 +262,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
                                                 const RootCauseOptions& options) {
   if (cube.num_leaves() == 0) return InvalidArgument("root causes: cube has no leaves");
   auto in_unit = [](double x) { return x >= 0 && x <= 1; };
-  if (!in_unit(options.min_purity) || !in_unit(options.min_gain) || !(options.min_deviation >= 0) ||
+  if (!in_unit(options.min_purity) || !in_unit(options.count_noise_min_purity) || !in_unit(options.min_gain) || !(options.min_deviation >= 0) ||
       !(options.noise_multiplier > 0) || !(options.leaf_noise_multiplier > 0) ||
       !(options.min_shift_fraction >= 0) || !(options.min_z_fraction > 0) || !(options.clip_multiple >= 1) ||
       options.max_layer == 0) {
@@ -319,7 +352,9 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
           if (shift < cutoff) continue;
         } else {
           if (shift < options.min_shift_fraction * cutoff || z < options.min_z_fraction * cutoff) continue;
-          if (purity < options.min_purity) continue;
+          if (purity < (leaves.count_noise > 0 ? options.count_noise_min_purity : options.min_purity)) {
+            continue;
+          }
         }
         if (std::abs(c.weighted_dev / c.weight) < options.min_deviation) continue;
         // Skip if any proper ancestor is already a candidate.

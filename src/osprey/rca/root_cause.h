@@ -94,14 +94,20 @@ struct RootCauseOptions {
   // sum over l <= max_layer of C(dims, l).
   size_t max_layer = Cube::kMaxDimensions;
 
-  // Noise model. Each leaf's deviation is d = 2 (a - e) / (|a| + |e|), in
-  // [-2, 2] (for a ratio cube, of the leaf's ratio). The noise scale sigma is
+  // Noise model. Each leaf's deviation is d = (a - e) / max(|a|, |e|), in
+  // [-1, 1] (for a ratio cube, of the leaf's ratio). The noise scale sigma is
   // 1.4826 times the median of |d| over leaves with any value (the smaller of
   // the weighted and the unweighted median), at least
   // min_deviation / noise_multiplier. A leaf's score is s = d / sigma, so
   // the cutoff below is noise_multiplier.
   double min_deviation = 0.05;
   double noise_multiplier = 5.0;
+
+  // When the smaller half of the leaves (by size w, below) is noisier than
+  // the larger half by more than this factor in variance (counts: small
+  // leaves have noisy rates), each leaf's noise scale is
+  // sqrt(sigma_r^2 + c / w), fitted to the two halves, instead of one sigma.
+  double count_noise_ratio = 2.0;
 
   // When the cube carries each leaf's own noise scale (Cube::has_noise), a
   // leaf's score is (a - e) / noise instead (0 when |d| <= min_deviation),
@@ -116,7 +122,7 @@ struct RootCauseOptions {
   // ratio the denominator's), its purity is high enough (below) and its mean
   // |d| is at least min_deviation.
   double min_shift_fraction = 0.1;
-  double min_z_fraction = 0.8;
+  double min_z_fraction = 1.2;
   double clip_multiple = 2.0;
 
   // Purity: the weighted share of the element's leaves whose score lies
@@ -124,6 +130,9 @@ struct RootCauseOptions {
   // leaves; its parent mixes them with unmoved siblings. Candidates need
   // purity >= min_purity. In [0, 1].
   double min_purity = 0.95;
+  // The same when the count-noise model is in use (count_noise_ratio): the
+  // leaves of a true cause then scatter so much that fewer of them pass m/2.
+  double count_noise_min_purity = 0.7;
 
   // A candidate is kept only if the deviation it explains beyond the earlier
   // results is at least min_gain of the largest candidate's, and (for an
