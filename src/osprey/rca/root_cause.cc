@@ -134,12 +134,16 @@ struct Cell {
   double weighted_score = 0;  // sum of w * score
   double weighted_dev = 0;    // sum of w * d
   double pure_weight = 0;     // weight of leaves that moved with the element
-  double num_actual = 0;  // sums of the leaves' actual and expected values (numerators)
-  double num_expected = 0;
-  double den_actual = 0;  // ratio cube: the denominators'
-  double den_expected = 0;
   uint32_t first_leaf = 0;  // a leaf of the element, to recover its codes
   bool used = false;
+};
+
+// The value sums of an element (of its numerators and denominators).
+struct Sums {
+  double num_actual = 0;
+  double num_expected = 0;
+  double den_actual = 0;  // ratio cube only
+  double den_expected = 0;
 };
 
 // A candidate root cause.
@@ -151,7 +155,7 @@ struct Candidate {
   double mass = 0;  // sum of w * score in `direction` over its leaves moving that way
   double purity = 0;
   double confidence = 0;
-  Cell sums;
+  Sums sums;  // filled for the cover
 };
 
 // The KPI of a set of leaves from its sums.
@@ -276,7 +280,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
   const double cutoff = leaves.cutoff;
   std::vector<RootCause> result;
 
-  Cell total;
+  Sums total;
   for (size_t i = 0; i < n; ++i) {
     total.num_actual += cube.actual(i);
     total.num_expected += cube.expected(i);
@@ -288,7 +292,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
   const double total_actual = Kpi(ratio, total.num_actual, total.den_actual);
   const double total_dev = total_actual - Kpi(ratio, total.num_expected, total.den_expected);
   // How much the total moved because of the leaves summed in `c`.
-  auto contribution = [&](const Cell& c) {
+  auto contribution = [&](const Sums& c) {
     if (!ratio) return c.num_actual - c.num_expected;
     return total_actual - Kpi(true, total.num_actual - c.num_actual + c.num_expected,
                               total.den_actual - c.den_actual + c.den_expected);
@@ -315,12 +319,6 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         if (!c.used) {
           c.used = true;
           c.first_leaf = static_cast<uint32_t>(i);
-        }
-        c.num_actual += cube.actual(i);
-        c.num_expected += cube.expected(i);
-        if (ratio) {
-          c.den_actual += cube.denominator_actual(i);
-          c.den_expected += cube.denominator_expected(i);
         }
         const double w = leaves.weight[i];
         if (w <= 0) continue;
@@ -373,7 +371,6 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         cand.mass = shift * c.weight;
         cand.purity = c.count == 1 ? 1.0 : purity;
         cand.confidence = cand.purity * z * z / (z * z + cutoff * cutoff);
-        cand.sums = c;
         candidates.push_back(cand);
       }
     }
@@ -406,7 +403,15 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
       }
       for (size_t i = 0; i < n; ++i) {
         const int64_t k = candidate_of_slot[slot_of_leaf[i]];
-        if (k >= 0) members[static_cast<size_t>(k)].push_back(static_cast<uint32_t>(i));
+        if (k < 0) continue;
+        members[static_cast<size_t>(k)].push_back(static_cast<uint32_t>(i));
+        Sums& sums = candidates[static_cast<size_t>(k)].sums;
+        sums.num_actual += cube.actual(i);
+        sums.num_expected += cube.expected(i);
+        if (ratio) {
+          sums.den_actual += cube.denominator_actual(i);
+          sums.den_expected += cube.denominator_expected(i);
+        }
       }
     }
   }
