@@ -46,6 +46,8 @@ struct DimensionContributions {
 // whenever any leaf deviates, and are all 0 when no leaf deviates. When values
 // move in both directions, a share is "of the movement in the direction of
 // the total", which is what a user looking at the anomaly asks about.
+// On a ratio cube (Cube::is_ratio) the sums are the numerator's; the
+// ratio's own explanation is LocateRootCauses' contribution.
 // Fails with InvalidArgument on a cube without leaves.
 Result<std::vector<DimensionContributions>> Contributions(const Cube& cube);
 
