@@ -102,9 +102,21 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
     const double var_small = std::pow(1.4826 * median_of(0, half, false), 2);
     const double var_big = std::pow(1.4826 * median_of(half, by_size.size(), false), 2);
     if (w_small > 0 && w_big > 2 * w_small && var_small > options.count_noise_ratio * var_big) {
-      leaves.count_noise = (var_small - var_big) / (1 / w_small - 1 / w_big);
+      // Fit on the two upper quarters: the smallest leaves' rates are
+      // dominated by zero counts (|d| = 1), which would inflate c.
+      const size_t q3 = half + (by_size.size() - half) / 2;
+      const double w3 = median_of(half, q3, true);
+      const double w4 = median_of(q3, by_size.size(), true);
+      const double var3 = std::pow(1.4826 * median_of(half, q3, false), 2);
+      const double var4 = std::pow(1.4826 * median_of(q3, by_size.size(), false), 2);
+      const bool fit_upper = w4 > 1.5 * w3 && var3 > var4;
+      const double wa = fit_upper ? w3 : w_small;
+      const double wb = fit_upper ? w4 : w_big;
+      const double va = fit_upper ? var3 : var_small;
+      const double vb = fit_upper ? var4 : var_big;
+      leaves.count_noise = (va - vb) / (1 / wa - 1 / wb);
       const double floor = std::pow(options.min_deviation / options.noise_multiplier, 2);
-      relative_var = std::max(floor, var_big - leaves.count_noise / w_big);
+      relative_var = std::max(floor, vb - leaves.count_noise / wb);
     }
   }
   auto leaf_sigma = [&](double w) {
