@@ -108,7 +108,8 @@ struct RootCauseOptions {
   // When the smaller half of the leaves (by size w, below) is noisier than
   // the larger half by more than this factor in variance (counts: small
   // leaves have noisy rates), each leaf's noise scale is
-  // sqrt(sigma_r^2 + c / w), fitted to the two halves, instead of one sigma.
+  // sqrt(sigma_r^2 + c / w), fitted to the two upper quarters by size (the
+  // smallest leaves are mostly zero counts), instead of one sigma.
   double count_noise_ratio = 2.0;
 
   // When the cube carries each leaf's own noise scale (Cube::has_noise), a
