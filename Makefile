@@ -28,10 +28,11 @@ unit: build
 quality: build
 	@cd $(BUILD) && ctest --output-on-failure -L quality -V
 
-# Root-cause search on every shipped Squeeze B0 case, F1 per setting beside the
-# peers; one case: $(BUILD)/bench/rca_bench --case FILE.csv.gz
+# Root-cause search on every shipped Squeeze B0 case, the RiskLoc S and L sets
+# and a generated ratio-KPI set, F1 beside the peers and CPU ms per case; one
+# case: $(BUILD)/bench/rca_bench --case FILE.csv.gz (or osprey rca --csv FILE)
 rca-bench: build
-	@$(BUILD)/bench/rca_bench --data ../shared/benchmarks/rca/squeeze_B0
+	@$(BUILD)/bench/rca_bench --all ../shared/benchmarks/rca
 
 # PostgreSQL read throughput: osprey's connector + aggregation vs psql \copy,
 # 10 million rows on a throw-away server (prints figures; takes a few minutes).

@@ -1,10 +1,10 @@
 #include "rca_eval.h"
 
-#include <zlib.h>
+#include "osprey/cli/rca_input.h"
+#include "rca_synth.h"
 
 #include <algorithm>
-#include <charconv>
-#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,24 +14,6 @@
 
 namespace osprey::rca::bench {
 namespace {
-
-Result<std::string> ReadGzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return NotFound("cannot open " + path);
-  std::string out;
-  char buf[1 << 16];
-  while (true) {
-    const int got = gzread(f, buf, sizeof(buf));
-    if (got < 0) {
-      gzclose(f);
-      return DataLoss("gzip read error in " + path);
-    }
-    if (got == 0) break;
-    out.append(buf, static_cast<size_t>(got));
-  }
-  gzclose(f);
-  return out;
-}
 
 std::vector<std::string_view> SplitView(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -43,11 +25,6 @@ std::vector<std::string_view> SplitView(std::string_view s, char sep) {
     start = pos + 1;
   }
   return parts;
-}
-
-bool ParseDouble(std::string_view s, double& out) {
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size();
 }
 
 // Reads injection_info.csv: timestamp -> set.
@@ -94,57 +71,103 @@ Result<Cube> Perturb(const Cube& cube, double sd, uint32_t seed) {
   return out;
 }
 
+size_t PairCount(const std::string& element) {
+  return static_cast<size_t>(std::count(element.begin(), element.end(), '&')) + 1;
+}
+
+// Runs the search on one case and adds its counts to `sr`.
+Status ScoreOne(const Cube& cube, const RootCauseOptions& options, const std::string& setting,
+                const std::string& id, const std::string& truth, std::ostream* log,
+                SettingResult& sr) {
+  // CPU time of this thread: the machine may be shared, and the peers'
+  // figures are CPU times too.
+  timespec start{};
+  timespec stop{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  auto causes = LocateRootCauses(cube, options);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &stop);
+  if (!causes.ok()) return causes.status();
+  sr.search_ms += 1e3 * static_cast<double>(stop.tv_sec - start.tv_sec) +
+                  1e-6 * static_cast<double>(stop.tv_nsec - start.tv_nsec);
+  std::set<std::string> predicted;
+  std::string pred_text;
+  for (const RootCause& rc : *causes) {
+    const std::string e = ElementToString(cube, rc.element);
+    predicted.insert(CanonicalElement(e));
+    if (!pred_text.empty()) pred_text += ';';
+    pred_text += e;
+  }
+  const std::set<std::string> true_set = ParseElementSet(truth);
+  const Counts c = ScoreCase(predicted, true_set);
+  for (const std::string& t : true_set) {
+    (predicted.count(t) ? sr.by_size[PairCount(t)].tp : sr.by_size[PairCount(t)].fn) += 1;
+  }
+  for (const std::string& p : predicted) {
+    if (!true_set.count(p)) sr.by_size[PairCount(p)].fp += 1;
+  }
+  sr.counts.Add(c);
+  ++sr.cases;
+  if (log != nullptr) {
+    *log << setting << ' ' << id << (c.fp + c.fn == 0 ? " ok   " : " MISS ") << "pred=" << pred_text
+         << " truth=" << truth << '\n';
+    if (c.fp + c.fn > 0) {
+      for (const RootCause& rc : *causes) {
+        *log << "    " << ElementToString(cube, rc.element) << " purity=" << rc.purity
+             << " confidence=" << rc.confidence << " coverage=" << rc.coverage << '\n';
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Result<Cube> LoadCaseFile(const std::string& path) {
-  OSPREY_ASSIGN_OR_RETURN(std::string text, ReadGzip(path));
-  std::string_view rest(text);
-  auto next_line = [&rest](std::string_view& line) {
-    if (rest.empty()) return false;
-    const size_t pos = rest.find('\n');
-    line = rest.substr(0, pos);
-    rest = pos == std::string_view::npos ? std::string_view() : rest.substr(pos + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return true;
-  };
-  std::string_view line;
-  if (!next_line(line)) return InvalidArgument(path + ": empty file");
-  const auto header = SplitView(line, ',');
-  int real_col = -1;
-  int pred_col = -1;
-  std::vector<size_t> dim_cols;
+Result<Cube> ViewOf(const Cube& cube, RatioView view) {
   std::vector<std::string> names;
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == "real") {
-      real_col = static_cast<int>(i);
-    } else if (header[i] == "predict") {
-      pred_col = static_cast<int>(i);
+  for (size_t d = 0; d < cube.num_dimensions(); ++d) names.push_back(cube.dimension_name(d));
+  OSPREY_ASSIGN_OR_RETURN(Cube out, Cube::Create(std::move(names)));
+  for (size_t d = 0; d < cube.num_dimensions(); ++d) {
+    for (uint32_t v = 0; v < cube.num_values(d); ++v) out.InternValue(d, cube.value_name(d, v));
+  }
+  std::vector<uint32_t> codes(cube.num_dimensions());
+  for (size_t i = 0; i < cube.num_leaves(); ++i) {
+    for (size_t d = 0; d < codes.size(); ++d) codes[d] = cube.code(i, d);
+    if (!cube.is_ratio()) {
+      OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, cube.actual(i), cube.expected(i)));
+    } else if (view == RatioView::kRatio) {
+      OSPREY_RETURN_IF_ERROR(out.AddRatioLeafCodes(codes, cube.actual(i), cube.expected(i),
+                                                   cube.denominator_actual(i),
+                                                   cube.denominator_expected(i)));
+    } else if (view == RatioView::kNumerator) {
+      OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, cube.actual(i), cube.expected(i)));
     } else {
-      dim_cols.push_back(i);
-      names.emplace_back(header[i]);
+      const double da = cube.denominator_actual(i);
+      const double de = cube.denominator_expected(i);
+      OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, da > 0 ? cube.actual(i) / da : 0,
+                                              de > 0 ? cube.expected(i) / de : 0));
     }
   }
-  if (real_col < 0 || pred_col < 0) return InvalidArgument(path + ": needs real and predict");
-  OSPREY_ASSIGN_OR_RETURN(Cube cube, Cube::Create(std::move(names)));
-  std::vector<uint32_t> codes(dim_cols.size());
-  size_t line_no = 1;
-  while (next_line(line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const auto cols = SplitView(line, ',');
-    const std::string where = path + ":" + std::to_string(line_no);
-    if (cols.size() != header.size()) return InvalidArgument(where + ": wrong column count");
-    double real = 0;
-    double pred = 0;
-    if (!ParseDouble(cols[static_cast<size_t>(real_col)], real) ||
-        !ParseDouble(cols[static_cast<size_t>(pred_col)], pred)) {
-      return InvalidArgument(where + ": bad number");
-    }
-    for (size_t d = 0; d < dim_cols.size(); ++d) codes[d] = cube.InternValue(d, cols[dim_cols[d]]);
-    OSPREY_RETURN_IF_ERROR_CTX(cube.AddLeafCodes(codes, real, pred), where);
-  }
-  return cube;
+  return out;
 }
+
+Result<SettingResult> RunSynthetic(const std::string& preset, uint64_t seed, int cases,
+                                   const RootCauseOptions& options, RatioView view,
+                                   std::ostream* log) {
+  OSPREY_ASSIGN_OR_RETURN(SynthOptions synth, SynthPreset(preset));
+  SettingResult sr;
+  sr.setting = preset + " seed " + std::to_string(seed);
+  for (int k = 0; k < cases; ++k) {
+    OSPREY_ASSIGN_OR_RETURN(SynthCase c, GenerateCase(synth, seed, static_cast<uint64_t>(k)));
+    Cube cube = std::move(c.cube);
+    if (view != RatioView::kRatio) {
+      OSPREY_ASSIGN_OR_RETURN(cube, ViewOf(cube, view));
+    }
+    OSPREY_RETURN_IF_ERROR(ScoreOne(cube, options, sr.setting, std::to_string(k), c.truth, log, sr));
+  }
+  return sr;
+}
+
+Result<Cube> LoadCaseFile(const std::string& path) { return cli::LoadRcaCsv(path); }
 
 std::string CanonicalElement(const std::string& element) {
   std::vector<std::string> pairs;
@@ -213,33 +236,8 @@ Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
         OSPREY_ASSIGN_OR_RETURN(cube, Perturb(cube, stress.forecast_noise_sd,
                                               static_cast<uint32_t>(std::stoul(ts))));
       }
-      const auto start = std::chrono::steady_clock::now();
-      auto causes = LocateRootCauses(cube, options);
-      const auto stop = std::chrono::steady_clock::now();
-      OSPREY_RETURN_IF_ERROR_CTX(causes, setting + "/" + file);
-      sr.search_ms += std::chrono::duration<double, std::milli>(stop - start).count();
-      std::set<std::string> predicted;
-      std::string pred_text;
-      for (const RootCause& rc : *causes) {
-        const std::string e = ElementToString(cube, rc.element);
-        predicted.insert(CanonicalElement(e));
-        if (!pred_text.empty()) pred_text += ';';
-        pred_text += e;
-      }
-      const std::set<std::string> true_set = ParseElementSet(it->second);
-      const Counts c = ScoreCase(predicted, true_set);
-      sr.counts.Add(c);
-      ++sr.cases;
-      if (log != nullptr) {
-        *log << setting << ' ' << ts << (c.fp + c.fn == 0 ? " ok   " : " MISS ") << "pred="
-             << pred_text << " truth=" << it->second << '\n';
-        if (c.fp + c.fn > 0) {
-          for (const RootCause& rc : *causes) {
-            *log << "    " << ElementToString(cube, rc.element) << " purity=" << rc.purity
-                 << " coverage=" << rc.coverage << '\n';
-          }
-        }
-      }
+      OSPREY_RETURN_IF_ERROR_CTX(ScoreOne(cube, options, setting, ts, it->second, log, sr),
+                                 setting + "/" + file);
     }
     results.push_back(std::move(sr));
   }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,9 +20,9 @@
 
 namespace osprey::rca::bench {
 
-// Reads a gzip (or plain) CSV with columns real,predict and one column per
-// dimension, in any order. Fails with NotFound if the file cannot be opened,
-// InvalidArgument on a malformed header or row (with the line number).
+// Reads a case file the way `osprey rca` does (cli::LoadRcaCsv: gzip or
+// plain CSV, quoted fields, columns real, predict or expected, and one column
+// per dimension, in any order).
 Result<Cube> LoadCaseFile(const std::string& path);
 
 // An element in canonical form: its "k=v" pairs sorted and joined with '&'.
@@ -52,8 +53,11 @@ Counts ScoreCase(const std::set<std::string>& predicted, const std::set<std::str
 struct SettingResult {
   std::string setting;  // e.g. B_cuboid_layer_2_n_ele_3
   Counts counts;
+  // By number of pairs in an element: tp and fn of true elements of that
+  // size, fp of predicted elements of that size.
+  std::map<size_t, Counts> by_size;
   int cases = 0;
-  double search_ms = 0;  // total LocateRootCauses time over the cases
+  double search_ms = 0;  // total LocateRootCauses CPU time (this thread) over the cases
 };
 
 // Stress knobs for robustness checks beyond the shipped data.
@@ -71,5 +75,18 @@ Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
                                                 const RootCauseOptions& options,
                                                 std::ostream* log,
                                                 const StressOptions& stress = {});
+
+// How a ratio cube is handed to the search: as a ratio (numerator and
+// denominator), or as the baselines a method without ratio support would
+// see: the numerator alone, or each leaf's ratio as if it were additive.
+enum class RatioView { kRatio, kNumerator, kLeafRatio };
+
+// Cube `view` of a ratio cube (a copy of `cube` for kRatio or an additive cube).
+Result<Cube> ViewOf(const Cube& cube, RatioView view);
+
+// Scores `cases` synthetic cases of `preset` (see rca_synth.h) from `seed`.
+Result<SettingResult> RunSynthetic(const std::string& preset, uint64_t seed, int cases,
+                                   const RootCauseOptions& options, RatioView view,
+                                   std::ostream* log);
 
 }  // namespace osprey::rca::bench

@@ -18,6 +18,7 @@
 #include "osprey/base/clock.h"
 #include "osprey/base/csv.h"
 #include "osprey/base/log.h"
+#include "osprey/cli/rca.h"
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
@@ -792,6 +793,7 @@ const std::vector<Command>& Commands() {
         {{"output", 'o', "FILE", "write the detector file here instead of stdout"}},
         1, 1},
        RunImportL4m},
+      RcaCommand(),
       {{"score", "Score a CSV time series online and append an anomaly_score column in [0, 1].",
         "osprey score --csv FILE [--timestamp COL] [--value COL] [--frequency D] [-o FILE]",
         "Each row's score uses only that row and the rows before it, as in live detection. The "

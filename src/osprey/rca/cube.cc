@@ -33,7 +33,7 @@ uint32_t Cube::InternValue(size_t dim, std::string_view value) {
   return code;
 }
 
-Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected) {
+Status Cube::AppendLeaf(std::span<const uint32_t> codes, double actual, double expected) {
   if (codes.size() != names_.size()) {
     return InvalidArgument("leaf has " + std::to_string(codes.size()) + " values, cube has " +
                            std::to_string(names_.size()) + " dimensions");
@@ -53,6 +53,13 @@ Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double
   return Status::Ok();
 }
 
+Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected) {
+  if (!den_actual_.empty()) {
+    return InvalidArgument("the cube holds ratio leaves; give a denominator for every leaf");
+  }
+  return AppendLeaf(codes, actual, expected);
+}
+
 Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected,
                           double noise) {
   if (!(noise > 0) || !std::isfinite(noise)) return InvalidArgument("leaf noise must be positive");
@@ -61,6 +68,21 @@ Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double
   }
   OSPREY_RETURN_IF_ERROR(AddLeafCodes(codes, actual, expected));
   noise_.push_back(noise);
+  return Status::Ok();
+}
+
+Status Cube::AddRatioLeafCodes(std::span<const uint32_t> codes, double numerator_actual,
+                               double numerator_expected, double denominator_actual,
+                               double denominator_expected) {
+  if (den_actual_.size() != actual_.size()) {
+    return InvalidArgument("give a denominator for every leaf or for none");
+  }
+  if (!std::isfinite(denominator_actual) || !std::isfinite(denominator_expected)) {
+    return InvalidArgument("leaf denominator actual/expected must be finite");
+  }
+  OSPREY_RETURN_IF_ERROR(AppendLeaf(codes, numerator_actual, numerator_expected));
+  den_actual_.push_back(denominator_actual);
+  den_expected_.push_back(denominator_expected);
   return Status::Ok();
 }
 

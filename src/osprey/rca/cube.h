@@ -46,6 +46,16 @@ class Cube {
   // noise level estimated across leaves (see RootCauseOptions).
   Status AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected, double noise);
 
+  // A leaf of a ratio KPI (e.g. failures / attempts): the numerator's and the
+  // denominator's actual and expected values. The KPI of any set of leaves is
+  // SUM(numerator) / SUM(denominator), never an average of leaf ratios. A cube
+  // holds either ratio leaves only or additive leaves only; mixing fails with
+  // InvalidArgument, as do non-finite values. actual()/expected() are then the
+  // numerator's, denominator_actual()/denominator_expected() the denominator's.
+  Status AddRatioLeafCodes(std::span<const uint32_t> codes, double numerator_actual,
+                           double numerator_expected, double denominator_actual,
+                           double denominator_expected);
+
   // The code of `value` in dimension `dim` (< num_dimensions()), adding it to
   // the dictionary if new.
   uint32_t InternValue(size_t dim, std::string_view value);
@@ -65,9 +75,14 @@ class Cube {
   // True when every leaf was added with its own noise scale.
   bool has_noise() const { return !noise_.empty() && noise_.size() == actual_.size(); }
   double noise(size_t leaf) const { return noise_[leaf]; }
+  // True when the leaves are ratio leaves (AddRatioLeafCodes).
+  bool is_ratio() const { return !den_actual_.empty() && den_actual_.size() == actual_.size(); }
+  double denominator_actual(size_t leaf) const { return den_actual_[leaf]; }
+  double denominator_expected(size_t leaf) const { return den_expected_[leaf]; }
 
  private:
   explicit Cube(std::vector<std::string> names);
+  Status AppendLeaf(std::span<const uint32_t> codes, double actual, double expected);
 
   std::vector<std::string> names_;
   std::vector<std::vector<std::string>> values_;
@@ -76,6 +91,8 @@ class Cube {
   std::vector<double> actual_;
   std::vector<double> expected_;
   std::vector<double> noise_;
+  std::vector<double> den_actual_;
+  std::vector<double> den_expected_;
 };
 
 }  // namespace osprey::rca

@@ -26,6 +26,23 @@ TEST(CubeTest, InternsValuesPerDimension) {
   EXPECT_EQ(cube->expected(1), 4);
 }
 
+TEST(CubeTest, RatioLeavesAreAllOrNothing) {
+  auto cube = *Cube::Create({"x"});
+  const uint32_t code[] = {cube.InternValue(0, "a")};
+  ASSERT_TRUE(cube.AddRatioLeafCodes(code, 1, 2, 10, 20).ok());
+  EXPECT_TRUE(cube.is_ratio());
+  EXPECT_EQ(cube.denominator_actual(0), 10);
+  EXPECT_EQ(cube.denominator_expected(0), 20);
+  EXPECT_FALSE(cube.AddLeafCodes(code, 1, 2).ok());
+  EXPECT_FALSE(cube.AddRatioLeafCodes(code, 1, 2, std::nan(""), 20).ok());
+  EXPECT_EQ(cube.num_leaves(), 1u);
+  auto additive = *Cube::Create({"x"});
+  const uint32_t c2[] = {additive.InternValue(0, "a")};
+  ASSERT_TRUE(additive.AddLeafCodes(c2, 1, 2).ok());
+  EXPECT_FALSE(additive.AddRatioLeafCodes(c2, 1, 2, 3, 4).ok());
+  EXPECT_FALSE(additive.is_ratio());
+}
+
 TEST(CubeTest, RejectsBadInput) {
   EXPECT_FALSE(Cube::Create({}).ok());
   EXPECT_FALSE(Cube::Create({"a", "a"}).ok());

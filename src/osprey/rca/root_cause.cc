@@ -12,11 +12,12 @@ namespace {
 
 // Leaf-level view used by the search: flat arrays, one entry per leaf.
 struct Leaves {
-  std::vector<double> weight;     // max(|a|, |e|); 0 for empty leaves
-  std::vector<int8_t> direction;  // +1 abnormal up, -1 abnormal down, 0 normal
-  std::vector<int8_t> soft;       // the same at the lenient cutoff used for purity
-  double abnormal_up = 0;         // total weight of abnormal-up leaves
-  double abnormal_down = 0;
+  std::vector<double> weight;  // max(|a|, |e|) (ratio: of the denominator); 0 for empty leaves
+  std::vector<double> dev;     // d = (a - e) / max(|a|, |e|) (ratio: of the leaf's ratio)
+  std::vector<double> score;   // d in noise units, clipped to +-clip
+  double cutoff = 0;           // score a single leaf needs
+  double count_noise = 0;      // c: a leaf of size w has noise sqrt(sigma_r^2 + c / w)
+  double clip = 0;
 };
 
 double WeightedMedian(std::vector<std::pair<double, double>>& values_weights) {
@@ -32,84 +33,148 @@ double WeightedMedian(std::vector<std::pair<double, double>>& values_weights) {
   return values_weights.back().first;
 }
 
+// The leaf's value (or ratio) pair and its size; false for an empty leaf.
+bool LeafValues(const Cube& cube, size_t i, double& a, double& e, double& weight) {
+  a = cube.actual(i);
+  e = cube.expected(i);
+  if (cube.is_ratio()) {
+    const double da = cube.denominator_actual(i);
+    const double de = cube.denominator_expected(i);
+    // A leaf without a denominator on either side has no ratio to compare.
+    if (!(da > 0) || !(de > 0)) return false;
+    a /= da;
+    e /= de;
+    weight = std::max(da, de);
+    return std::abs(a) + std::abs(e) > 0 || weight > 0;
+  }
+  weight = std::max(std::abs(a), std::abs(e));
+  return weight > 0;
+}
+
 Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   const size_t n = cube.num_leaves();
   Leaves leaves;
   leaves.weight.assign(n, 0);
-  leaves.direction.assign(n, 0);
-  leaves.soft.assign(n, 0);
-  std::vector<double> dev(n, 0);
+  leaves.dev.assign(n, 0);
+  leaves.score.assign(n, 0);
   std::vector<std::pair<double, double>> abs_dev;
   std::vector<std::pair<double, double>> abs_dev_unweighted;
   abs_dev.reserve(n);
   abs_dev_unweighted.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    const double a = cube.actual(i);
-    const double e = cube.expected(i);
-    const double scale = std::abs(a) + std::abs(e);
-    if (scale <= 0) continue;
-    dev[i] = 2 * (a - e) / scale;
-    leaves.weight[i] = std::max(std::abs(a), std::abs(e));
-    abs_dev.emplace_back(std::abs(dev[i]), leaves.weight[i]);
-    abs_dev_unweighted.emplace_back(std::abs(dev[i]), 1.0);
+    double a = 0;
+    double e = 0;
+    double w = 0;
+    if (!LeafValues(cube, i, a, e, w)) continue;
+    const double scale = std::max(std::abs(a), std::abs(e));
+    leaves.dev[i] = scale > 0 ? (a - e) / scale : 0;
+    leaves.weight[i] = w;
+    abs_dev.emplace_back(std::abs(leaves.dev[i]), w);
+    abs_dev_unweighted.emplace_back(std::abs(leaves.dev[i]), 1.0);
   }
   // Both medians resist up to half of their measure being abnormal: by weight
   // (many small noisy leaves) or by count (one large anomaly); take the lower.
-  const double sigma =
-      1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted));
-  double cutoff = std::max(options.min_deviation, options.noise_multiplier * sigma);
-  double soft_cutoff = options.purity_cutoff_fraction * cutoff;
+  double sigma = std::max(
+      options.min_deviation / options.noise_multiplier,
+      1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted)));
+  // Noise that shrinks with the leaf's size (counts: a leaf of 20 attempts
+  // has a far noisier failure rate than one of 20,000): when the smaller half
+  // of the leaves is clearly noisier than the larger half, each leaf's noise
+  // is sqrt(sigma_r^2 + c / w), a relative part and a count part, fitted to
+  // the two halves' medians of |d|.
+  leaves.count_noise = 0;
+  double relative_var = sigma * sigma;
   const bool own_noise = cube.has_noise();
-  if (own_noise) {
-    // Each leaf in units of its own noise; the relative floor still applies.
-    for (size_t i = 0; i < n; ++i) {
-      if (leaves.weight[i] <= 0) continue;
-      const double z = (cube.actual(i) - cube.expected(i)) / cube.noise(i);
-      dev[i] = std::abs(dev[i]) > options.min_deviation ? z : 0;
+  if (!own_noise && abs_dev.size() >= 8) {
+    std::vector<std::pair<double, double>> by_size;
+    by_size.reserve(abs_dev.size());
+    for (const auto& [d, w] : abs_dev) by_size.emplace_back(w, d);
+    std::sort(by_size.begin(), by_size.end());
+    const size_t half = by_size.size() / 2;
+    auto median_of = [&by_size](size_t from, size_t to, bool size) {
+      std::vector<double> v;
+      for (size_t k = from; k < to; ++k) v.push_back(size ? by_size[k].first : by_size[k].second);
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+      return v[v.size() / 2];
+    };
+    const double w_small = median_of(0, half, true);
+    const double w_big = median_of(half, by_size.size(), true);
+    const double var_small = std::pow(1.4826 * median_of(0, half, false), 2);
+    const double var_big = std::pow(1.4826 * median_of(half, by_size.size(), false), 2);
+    if (w_small > 0 && w_big > 2 * w_small && var_small > options.count_noise_ratio * var_big) {
+      // Fit on the two upper quarters: the smallest leaves' rates are
+      // dominated by zero counts (|d| = 1), which would inflate c.
+      const size_t q3 = half + (by_size.size() - half) / 2;
+      const double w3 = median_of(half, q3, true);
+      const double w4 = median_of(q3, by_size.size(), true);
+      const double var3 = std::pow(1.4826 * median_of(half, q3, false), 2);
+      const double var4 = std::pow(1.4826 * median_of(q3, by_size.size(), false), 2);
+      const bool fit_upper = w4 > 1.5 * w3 && var3 > var4;
+      const double wa = fit_upper ? w3 : w_small;
+      const double wb = fit_upper ? w4 : w_big;
+      const double va = fit_upper ? var3 : var_small;
+      const double vb = fit_upper ? var4 : var_big;
+      leaves.count_noise = (va - vb) / (1 / wa - 1 / wb);
+      const double floor = std::pow(options.min_deviation / options.noise_multiplier, 2);
+      relative_var = std::max(floor, vb - leaves.count_noise / wb);
     }
-    cutoff = options.leaf_noise_multiplier;
-    soft_cutoff = options.purity_cutoff_fraction * cutoff;
   }
+  auto leaf_sigma = [&](double w) {
+    return leaves.count_noise > 0 ? std::sqrt(relative_var + leaves.count_noise / w) : sigma;
+  };
+  leaves.cutoff = own_noise ? options.leaf_noise_multiplier : options.noise_multiplier;
+  leaves.clip = options.clip_multiple * leaves.cutoff;
   for (size_t i = 0; i < n; ++i) {
     if (leaves.weight[i] <= 0) continue;
-    leaves.soft[i] = dev[i] > soft_cutoff ? 1 : dev[i] < -soft_cutoff ? -1 : 0;
-    if (dev[i] > cutoff) {
-      leaves.direction[i] = 1;
-      leaves.abnormal_up += leaves.weight[i];
-    } else if (dev[i] < -cutoff) {
-      leaves.direction[i] = -1;
-      leaves.abnormal_down += leaves.weight[i];
+    double s = leaves.dev[i] / leaf_sigma(leaves.weight[i]);
+    if (own_noise) {
+      // Each leaf in units of its own noise; the relative floor still applies.
+      s = std::abs(leaves.dev[i]) > options.min_deviation
+              ? (cube.actual(i) - cube.expected(i)) / cube.noise(i)
+              : 0;
     }
+    leaves.score[i] = std::clamp(s, -leaves.clip, leaves.clip);
   }
   return leaves;
 }
 
-// Aggregates of one element of a cuboid.
+// Sums of one element of a cuboid.
 struct Cell {
-  double weight = 0;
-  double up = 0;    // abnormal-up weight
-  double down = 0;  // abnormal-down weight
-  uint32_t count_up = 0;  // number of abnormal-up leaves
-  uint32_t count_down = 0;
-  double soft_up = 0;  // the same at the lenient cutoff
-  double soft_down = 0;
-  double actual = 0;
-  double expected = 0;
+  uint32_t count = 0;         // leaves with any value
+  double weight = 0;          // sum of w
+  double weight_sq = 0;       // sum of w^2
+  double weighted_score = 0;  // sum of w * score
+  double weighted_dev = 0;    // sum of w * d
+  double pure_weight = 0;     // weight of leaves that moved with the element
   uint32_t first_leaf = 0;  // a leaf of the element, to recover its codes
   bool used = false;
 };
 
-// A candidate root cause: a pure element.
+// The value sums of an element (of its numerators and denominators).
+struct Sums {
+  double num_actual = 0;
+  double num_expected = 0;
+  double den_actual = 0;  // ratio cube only
+  double den_expected = 0;
+};
+
+// A candidate root cause.
 struct Candidate {
   uint32_t mask = 0;  // dimensions fixed
   size_t layer = 0;
   uint32_t first_leaf = 0;
   int8_t direction = 0;
-  double abnormal = 0;  // abnormal weight in `direction`
+  double mass = 0;  // sum of w * score in `direction` over its leaves moving that way
   double purity = 0;
-  double actual = 0;
-  double expected = 0;
+  double confidence = 0;
+  Sums sums;  // filled for the cover
 };
+
+// The KPI of a set of leaves from its sums.
+double Kpi(bool ratio, double num, double den) {
+  if (!ratio) return num;
+  return den != 0 ? num / den : 0;
+}
 
 // Groups leaves by the values of the dimensions in `dims`: slot_of_leaf[i] is
 // the element index of leaf i, and the return value the number of elements.
@@ -159,13 +224,6 @@ std::string ElementKey(const Cube& cube, uint32_t mask, uint32_t leaf) {
     }
   }
   return key;
-}
-
-bool LeafInElement(const Cube& cube, uint32_t mask, uint32_t ref_leaf, size_t leaf) {
-  for (size_t d = 0; d < cube.num_dimensions(); ++d) {
-    if ((mask & (1u << d)) && cube.code(leaf, d) != cube.code(ref_leaf, d)) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -220,26 +278,39 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
                                                 const RootCauseOptions& options) {
   if (cube.num_leaves() == 0) return InvalidArgument("root causes: cube has no leaves");
   auto in_unit = [](double x) { return x >= 0 && x <= 1; };
-  if (!in_unit(options.min_purity) || !in_unit(options.min_gain) ||
-      !in_unit(options.target_coverage) || !(options.min_deviation >= 0) ||
-      !(options.noise_multiplier >= 0) || !(options.purity_cutoff_fraction > 0) ||
-      !(options.purity_cutoff_fraction <= 1) || options.max_layer == 0) {
+  if (!in_unit(options.min_purity) || !in_unit(options.count_noise_min_purity) || !in_unit(options.min_gain) || !(options.min_deviation >= 0) ||
+      !(options.noise_multiplier > 0) || !(options.leaf_noise_multiplier > 0) ||
+      !(options.min_shift_fraction >= 0) || !(options.min_z_fraction > 0) || !(options.clip_multiple >= 1) ||
+      options.max_layer == 0) {
     return InvalidArgument("root causes: option out of range");
   }
   const size_t n = cube.num_leaves();
   const size_t nd = cube.num_dimensions();
+  const bool ratio = cube.is_ratio();
   const size_t max_layer = std::min(options.max_layer, nd);
   const Leaves leaves = ClassifyLeaves(cube, options);
-  const double abnormal_total = leaves.abnormal_up + leaves.abnormal_down;
-  // With each leaf's own noise known, one abnormal leaf is evidence enough.
-  const size_t min_leaves = cube.has_noise() ? 1 : options.min_abnormal_leaves;
+  const double cutoff = leaves.cutoff;
   std::vector<RootCause> result;
-  if (abnormal_total <= 0) return result;
 
-  double total_dev = 0;
-  for (size_t i = 0; i < n; ++i) total_dev += cube.actual(i) - cube.expected(i);
+  Sums total;
+  for (size_t i = 0; i < n; ++i) {
+    total.num_actual += cube.actual(i);
+    total.num_expected += cube.expected(i);
+    if (ratio) {
+      total.den_actual += cube.denominator_actual(i);
+      total.den_expected += cube.denominator_expected(i);
+    }
+  }
+  const double total_actual = Kpi(ratio, total.num_actual, total.den_actual);
+  const double total_dev = total_actual - Kpi(ratio, total.num_expected, total.den_expected);
+  // How much the total moved because of the leaves summed in `c`.
+  auto contribution = [&](const Sums& c) {
+    if (!ratio) return c.num_actual - c.num_expected;
+    return total_actual - Kpi(true, total.num_actual - c.num_actual + c.num_expected,
+                              total.den_actual - c.den_actual + c.den_expected);
+  };
 
-  // 1. Candidates: pure elements, layer by layer, none below a pure ancestor.
+  // 1. Candidates, layer by layer, none below a candidate ancestor.
   std::vector<Candidate> candidates;
   std::unordered_set<std::string> candidate_keys;
   std::vector<uint32_t> slot_of_leaf;
@@ -262,28 +333,40 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
           c.first_leaf = static_cast<uint32_t>(i);
         }
         const double w = leaves.weight[i];
+        if (w <= 0) continue;
+        ++c.count;
         c.weight += w;
-        if (leaves.direction[i] > 0) {
-          c.up += w;
-          ++c.count_up;
+        c.weight_sq += w * w;
+        c.weighted_score += w * leaves.score[i];
+        c.weighted_dev += w * leaves.dev[i];
+      }
+      // Purity needs the element's mean shift: a second pass.
+      for (size_t i = 0; i < n; ++i) {
+        const double w = leaves.weight[i];
+        if (w <= 0) continue;
+        Cell& c = cells[slot_of_leaf[i]];
+        const double m = c.weighted_score / c.weight;
+        if (m == 0) continue;
+        if ((m > 0 ? leaves.score[i] : -leaves.score[i]) > std::abs(m) / 2) {
+          c.pure_weight += w;
         }
-        if (leaves.direction[i] < 0) {
-          c.down += w;
-          ++c.count_down;
-        }
-        if (leaves.soft[i] > 0) c.soft_up += w;
-        if (leaves.soft[i] < 0) c.soft_down += w;
-        c.actual += cube.actual(i);
-        c.expected += cube.expected(i);
       }
       for (const Cell& c : cells) {
-        if (c.weight <= 0) continue;
-        const int8_t dir = c.soft_up >= c.soft_down ? 1 : -1;
-        const double abnormal = dir > 0 ? c.up : c.down;
-        const double purity = (dir > 0 ? c.soft_up : c.soft_down) / c.weight;
-        if (abnormal <= 0 || purity < options.min_purity) continue;
-        if ((dir > 0 ? c.count_up : c.count_down) < min_leaves) continue;
-        if (abnormal < options.min_gain * abnormal_total) continue;
+        if (c.count == 0) continue;
+        const double m = c.weighted_score / c.weight;
+        const double shift = std::abs(m);
+        const double purity = c.pure_weight / c.weight;
+        const double n_eff = c.weight * c.weight / c.weight_sq;
+        const double z = shift * std::sqrt(n_eff);
+        if (c.count == 1) {
+          if (shift < cutoff) continue;
+        } else {
+          if (shift < options.min_shift_fraction * cutoff || z < options.min_z_fraction * cutoff) continue;
+          if (purity < (leaves.count_noise > 0 ? options.count_noise_min_purity : options.min_purity)) {
+            continue;
+          }
+        }
+        if (std::abs(c.weighted_dev / c.weight) < options.min_deviation) continue;
         // Skip if any proper ancestor is already a candidate.
         bool has_ancestor = false;
         for (uint32_t sub = (mask - 1) & mask; sub != 0 && !has_ancestor;
@@ -292,50 +375,106 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         }
         if (has_ancestor) continue;
         candidate_keys.insert(ElementKey(cube, mask, c.first_leaf));
-        candidates.push_back(
-            {mask, layer, c.first_leaf, dir, abnormal, purity, c.actual, c.expected});
+        Candidate cand;
+        cand.mask = mask;
+        cand.layer = layer;
+        cand.first_leaf = c.first_leaf;
+        cand.direction = m > 0 ? 1 : -1;
+        cand.mass = shift * c.weight;
+        cand.purity = c.count == 1 ? 1.0 : purity;
+        cand.confidence = cand.purity * z * z / (z * z + cutoff * cutoff);
+        candidates.push_back(cand);
       }
     }
   }
+  if (candidates.empty()) return result;
 
-  // 2. Greedy cover: most abnormal weight first, coarser first on ties.
+  // 2. Greedy cover: most moved mass first, coarser first on ties. A
+  // candidate that mostly repeats accepted ones (it overlaps them in another
+  // cuboid) adds too little and is dropped.
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Candidate& x, const Candidate& y) {
-                     if (x.abnormal != y.abnormal) return x.abnormal > y.abnormal;
+                     if (x.mass != y.mass) return x.mass > y.mass;
                      return x.layer < y.layer;
                    });
-  std::vector<uint8_t> covered(n, 0);
-  double explained = 0;
-  for (const Candidate& cand : candidates) {
-    if (result.size() >= options.max_causes) break;
-    if (explained >= options.target_coverage * abnormal_total) break;
-    const double floor = options.min_gain * abnormal_total;
-    if (cand.abnormal < floor) continue;
-    double gain = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (!covered[i] && leaves.direction[i] == cand.direction &&
-          LeafInElement(cube, cand.mask, cand.first_leaf, i)) {
-        gain += leaves.weight[i];
+  // The leaves of each candidate, one grouping pass per cuboid that has any.
+  std::vector<std::vector<uint32_t>> members(candidates.size());
+  {
+    std::unordered_map<uint32_t, std::vector<size_t>> by_mask;
+    for (size_t k = 0; k < candidates.size(); ++k) by_mask[candidates[k].mask].push_back(k);
+    std::vector<int64_t> candidate_of_slot;
+    for (const auto& [mask, ks] : by_mask) {
+      dims.clear();
+      for (size_t d = 0; d < nd; ++d) {
+        if (mask & (1u << d)) dims.push_back(d);
+      }
+      const size_t count = GroupLeaves(cube, dims, slot_of_leaf, dense);
+      candidate_of_slot.assign(count, -1);
+      for (size_t k : ks) {
+        candidate_of_slot[slot_of_leaf[candidates[k].first_leaf]] = static_cast<int64_t>(k);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t k = candidate_of_slot[slot_of_leaf[i]];
+        if (k < 0) continue;
+        members[static_cast<size_t>(k)].push_back(static_cast<uint32_t>(i));
+        Sums& sums = candidates[static_cast<size_t>(k)].sums;
+        sums.num_actual += cube.actual(i);
+        sums.num_expected += cube.expected(i);
+        if (ratio) {
+          sums.den_actual += cube.denominator_actual(i);
+          sums.den_expected += cube.denominator_expected(i);
+        }
       }
     }
-    if (gain <= 0 || gain < floor) continue;
-    for (size_t i = 0; i < n; ++i) {
-      if (LeafInElement(cube, cand.mask, cand.first_leaf, i)) covered[i] = 1;
+  }
+  const double floor = options.min_gain * candidates.front().mass;
+  std::vector<uint8_t> covered(n, 0);
+  std::vector<double> gains;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    const Candidate& cand = candidates[k];
+    if (result.size() >= options.max_causes) break;
+    // The evidence must hold on the leaves no earlier result explains: an
+    // element that is pure only through an accepted cause's leaves is that
+    // cause's shadow.
+    double gain = 0;
+    double w_new = 0;
+    double w2_new = 0;
+    double s_new = 0;
+    for (uint32_t i : members[k]) {
+      if (covered[i]) continue;
+      const double w = leaves.weight[i];
+      gain += w * std::max(0.0, cand.direction * leaves.score[i]);
+      w_new += w;
+      w2_new += w * w;
+      s_new += w * cand.direction * leaves.score[i];
     }
-    explained += gain;
+    if (gain <= 0 || gain < floor) continue;
+    if (members[k].size() > 1 && w2_new > 0) {
+      const double z_new = s_new / w_new * std::sqrt(w_new * w_new / w2_new);
+      if (z_new < options.min_z_fraction * cutoff) continue;
+    }
+    for (uint32_t i : members[k]) covered[i] = 1;
     RootCause rc;
     for (size_t d = 0; d < nd; ++d) {
       if (cand.mask & (1u << d)) {
         rc.element.pairs.push_back({static_cast<uint32_t>(d), cube.code(cand.first_leaf, d)});
       }
     }
-    rc.actual = cand.actual;
-    rc.expected = cand.expected;
-    rc.deviation_share = total_dev != 0 ? 100.0 * (cand.actual - cand.expected) / total_dev : 0;
+    rc.actual = Kpi(ratio, cand.sums.num_actual, cand.sums.den_actual);
+    rc.expected = Kpi(ratio, cand.sums.num_expected, cand.sums.den_expected);
+    rc.direction = cand.direction;
+    rc.contribution = contribution(cand.sums);
+    rc.deviation_share = total_dev != 0 ? 100.0 * rc.contribution / total_dev : 0;
     rc.purity = cand.purity;
-    rc.coverage = gain / abnormal_total;
-    rc.score = rc.purity * rc.coverage;
+    rc.confidence = cand.confidence;
+    gains.push_back(gain);
     result.push_back(std::move(rc));
+  }
+  double gain_sum = 0;
+  for (double g : gains) gain_sum += g;
+  for (size_t k = 0; k < result.size(); ++k) {
+    result[k].coverage = gain_sum > 0 ? gains[k] / gain_sum : 0;
+    result[k].score = result[k].confidence * result[k].coverage;
   }
   std::stable_sort(result.begin(), result.end(),
                    [](const RootCause& x, const RootCause& y) { return x.score > y.score; });

@@ -187,5 +187,158 @@ TEST(LocateRootCausesTest, UsesEachLeafsOwnNoiseWhenGiven) {
   EXPECT_FALSE(mixed.AddLeafCodes(code, 1, 1, 0.5).ok());
 }
 
+
+// A 3-dimensional cube (6 x 8 x 5 leaves) with relative forecast noise of
+// `noise` on every leaf and `change` applied to the actual values.
+template <typename Change>
+Cube NoisyCube(double noise, Change change, uint32_t seed = 7) {
+  auto cube = *Cube::Create({"device", "region", "channel"});
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> base(20, 2000);
+  std::normal_distribution<double> gauss(0, noise);
+  for (int d = 0; d < 6; ++d) {
+    for (int r = 0; r < 8; ++r) {
+      for (int c = 0; c < 5; ++c) {
+        const std::string dv = "d" + std::to_string(d);
+        const std::string rv = "r" + std::to_string(r);
+        const std::string cv = "c" + std::to_string(c);
+        const double expected = base(rng);
+        const double actual = expected * (1 + gauss(rng)) * change(d, r, c);
+        std::vector<std::string_view> values = {dv, rv, cv};
+        EXPECT_TRUE(cube.AddLeaf(values, actual, expected).ok());
+      }
+    }
+  }
+  return cube;
+}
+
+TEST(LocateRootCausesTest, CoarsestElementWinsUnderNoise) {
+  // 10 % forecast noise; region r3 drops by 45 %. Its children (r3 x device,
+  // r3 x channel) are just as pure, but the parent explains them all.
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    Cube cube = NoisyCube(0.10, [](int, int r, int) { return r == 3 ? 0.55 : 1.0; }, seed);
+    EXPECT_EQ(Located(cube), std::vector<std::string>({"region=r3"})) << "seed " << seed;
+  }
+}
+
+TEST(LocateRootCausesTest, ChildReportedWhenParentDoesNotExplain) {
+  // Only region r3 on channel c1 moved: region=r3 as a whole is not a cause.
+  Cube cube = NoisyCube(0.05, [](int, int r, int c) { return r == 3 && c == 1 ? 1.8 : 1.0; });
+  EXPECT_EQ(Located(cube), std::vector<std::string>({"region=r3&channel=c1"}));
+}
+
+TEST(LocateRootCausesTest, SingleLeafFarOutsideTheNoise) {
+  Cube cube = NoisyCube(0.03, [](int d, int r, int c) { return d == 2 && r == 5 && c == 4 ? 0.1 : 1.0; });
+  EXPECT_EQ(Located(cube), std::vector<std::string>({"device=d2&region=r5&channel=c4"}));
+}
+
+TEST(LocateRootCausesTest, NoiseAloneIsNoCause) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    Cube cube = NoisyCube(0.20, [](int, int, int) { return 1.0; }, seed);
+    EXPECT_TRUE(Located(cube).empty()) << "seed " << seed;
+  }
+}
+
+TEST(LocateRootCausesTest, ReportsDirectionContributionAndConfidence) {
+  Cube cube = NoisyCube(0.05, [](int d, int, int) { return d == 4 ? 0.5 : 1.0; });
+  auto causes = *LocateRootCauses(cube);
+  ASSERT_EQ(causes.size(), 1u);
+  const RootCause& rc = causes[0];
+  EXPECT_EQ(ElementToString(cube, rc.element), "device=d4");
+  EXPECT_EQ(rc.direction, -1);
+  EXPECT_DOUBLE_EQ(rc.contribution, rc.actual - rc.expected);
+  EXPECT_NEAR(rc.actual / rc.expected, 0.5, 0.05);
+  EXPECT_GT(rc.confidence, 0.9);
+  EXPECT_LE(rc.confidence, 1.0);
+  EXPECT_DOUBLE_EQ(rc.coverage, 1.0);
+}
+
+// A ratio KPI (failures / attempts) per device x region.
+Cube RatioCube(double numerator_factor_d1, double denominator_factor_r2) {
+  auto cube = *Cube::Create({"device", "region"});
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> attempts(200, 5000);
+  std::normal_distribution<double> gauss(0, 0.03);
+  for (uint32_t d = 0; d < 5; ++d) {
+    const uint32_t dc = cube.InternValue(0, "d" + std::to_string(d));
+    for (uint32_t r = 0; r < 6; ++r) {
+      const uint32_t rc = cube.InternValue(1, "r" + std::to_string(r));
+      const uint32_t codes[] = {dc, rc};
+      const double den = attempts(rng);
+      const double num = den * 0.05;
+      double num_actual = num * (1 + gauss(rng));
+      double den_actual = den * (1 + gauss(rng));
+      if (d == 1) num_actual *= numerator_factor_d1;
+      if (r == 2) {
+        den_actual *= denominator_factor_r2;
+        num_actual *= denominator_factor_r2;  // failures follow attempts: the rate holds
+      }
+      EXPECT_TRUE(cube.AddRatioLeafCodes(codes, num_actual, num, den_actual, den).ok());
+    }
+  }
+  return cube;
+}
+
+TEST(LocateRootCausesTest, RatioKpiExplainedThroughNumeratorAndDenominator) {
+  // Failures of device d1 double; region r2 loses half its attempts and
+  // failures, which leaves its failure rate where it was: not a ratio cause.
+  Cube cube = RatioCube(2.0, 0.5);
+  ASSERT_TRUE(cube.is_ratio());
+  auto causes = *LocateRootCauses(cube);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(ElementToString(cube, causes[0].element), "device=d1");
+  EXPECT_EQ(causes[0].direction, 1);
+  EXPECT_NEAR(causes[0].actual / causes[0].expected, 2.0, 0.1);
+  // The contribution is the change of the total rate had d1 stayed as expected.
+  EXPECT_GT(causes[0].contribution, 0);
+  EXPECT_NEAR(causes[0].deviation_share, 100, 10);
+}
+
+// Failures / attempts over 6 x 8 x 5 leaves with attempts from 3 to 3,000:
+// the failure rate of a small leaf is mostly count noise. Device d2's rate
+// rises by `rise`.
+Cube CountRatioCube(uint32_t seed, double rise) {
+  auto cube = *Cube::Create({"device", "region", "channel"});
+  std::mt19937 rng(seed);
+  std::lognormal_distribution<double> attempts(4.5, 1.5);
+  std::normal_distribution<double> gauss(0, 1);
+  for (int d = 0; d < 6; ++d) {
+    for (int r = 0; r < 8; ++r) {
+      for (int c = 0; c < 5; ++c) {
+        const uint32_t codes[] = {cube.InternValue(0, "d" + std::to_string(d)),
+                                  cube.InternValue(1, "r" + std::to_string(r)),
+                                  cube.InternValue(2, "c" + std::to_string(c))};
+        const double n = std::clamp(std::round(attempts(rng)), 3.0, 3000.0);
+        const double expected = n * 0.05;
+        const double mean = expected * (d == 2 ? rise : 1.0);
+        const double failures = std::max(0.0, std::round(mean + std::sqrt(mean) * gauss(rng)));
+        EXPECT_TRUE(cube.AddRatioLeafCodes(codes, failures, expected, n, n).ok());
+      }
+    }
+  }
+  return cube;
+}
+
+TEST(LocateRootCausesTest, RatioOfCountsGivesTheCoarseElementNotItsPieces) {
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    for (double rise : {1.6, 2.0}) {
+      // With the defaults the set is d2 or, when the evidence stays under the
+      // threshold (a known limit on count data, docs/rca.md), empty; never
+      // d2's pieces, never an unrelated element.
+      const std::vector<std::string> got = Located(CountRatioCube(seed, rise));
+      EXPECT_TRUE(got.empty() || got == std::vector<std::string>({"device=d2"}))
+          << "seed " << seed << " rise " << rise;
+    }
+    // A lower evidence threshold finds the doubled rate as the one element.
+    RootCauseOptions lenient;
+    lenient.min_z_fraction = 0.8;
+    const Cube cube = CountRatioCube(seed, 2.0);
+    auto causes = *LocateRootCauses(cube, lenient);
+    ASSERT_EQ(causes.size(), 1u) << "seed " << seed;
+    EXPECT_EQ(ElementToString(cube, causes[0].element), "device=d2");
+    EXPECT_EQ(causes[0].direction, 1);
+  }
+}
+
 }  // namespace
 }  // namespace osprey::rca
