@@ -1,7 +1,7 @@
 // The scheduler behind `osprey serve`: runs every detector's due intervals
 // through the pipeline, in order, from its watermark up to now. Tick(now)
 // does all the work that is due at `now` and returns; the daemon's loop
-// (cli/serve.cc) sleeps between ticks, tests call Tick with a FakeClock's
+// (app/daemon.cc) sleeps between ticks, tests call Tick with a FakeClock's
 // time, so months of schedule run in seconds.
 //
 //  - Backfill: a detector's first run starts at history_start (or, without
