@@ -18,6 +18,7 @@
 #include "osprey/base/clock.h"
 #include "osprey/base/csv.h"
 #include "osprey/base/log.h"
+#include "osprey/app/explain.h"
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
 #include "osprey/config/loader.h"
@@ -75,6 +76,7 @@ int RunValidate(const Args& args) {
       std::printf("%s: ok (detector '%s', %s, %zu measures%s, %zu dimensions)\n", path.c_str(),
                   d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(),
                   rules.c_str(), d->dimensions.size());
+      if (args.Has("explain")) std::printf("%s", app::ExplainSource(*d).c_str());
     }
   }
   return code;
@@ -698,7 +700,12 @@ const std::vector<Command>& Commands() {
         0, 0},
        RunDemoCommand},
       {{"validate", "Check detector files and report every problem with file:line.",
-        "osprey validate FILE [FILE...]", "Exit code 78 when a file is invalid.", {}, 1, 1 << 20},
+        "osprey validate [--explain] FILE [FILE...]",
+        "Exit code 78 when a file is invalid. --explain prints the SQL osprey runs: with "
+        "push-down, the detector's query wrapped in the per-interval GROUP BY "
+        "(docs/sources.md, \"Push-down aggregation\").",
+        {{"explain", 0, "", "print the query osprey runs and whether it aggregates in the database"}},
+        1, 1 << 20},
        RunValidate},
       {{"backtest",
         "Replay the pipeline over a past range and print the anomaly groups it raises.",
