@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
     int64_t delivered = 0, rows_read = 0;
     double checksum = 0;
   };
-  auto pass = [&](connectors::Source& src, int64_t chunk, Pass* best) -> Status {
+  auto pass = [&](connectors::Source& source, int64_t chunk, Pass* best) -> Status {
     auto t = std::chrono::steady_clock::now();
     Pass p;
     ingest::SeriesCatalog cat(d);
@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
       for (int64_t i = 0; i < chunk && b < to; ++i) b = grid.Next(b);
       ingest::Aggregator agg(d, grid, cat, a, b);
       Counting counting(agg);
-      OSPREY_RETURN_IF_ERROR(src.Query({a, b}, counting));
+      OSPREY_RETURN_IF_ERROR(source.Query({a, b}, counting));
       p.delivered += counting.rows;
       for (auto& [start, leaves] : agg.intervals()) {
         p.rows_read += leaves.quality.rows_read;
