@@ -819,7 +819,8 @@ const std::vector<Command>& Commands() {
         0, 0},
        RunScore},
       {{"serve", "Run every detector on its schedule and serve the REST API and the web UI.",
-        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME]",
+        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME] "
+        "[--worker NAME] [--lease SECONDS]",
         "Detector files in DIR (*.yaml, *.yml, *.json) are validated, registered and scheduled; "
         "they are re-read on SIGHUP and when a file changes (a broken file is reported and the "
         "previous version keeps running). Detectors created or updated through the REST API run "
@@ -828,7 +829,10 @@ const std::vector<Command>& Commands() {
         "without alerts; then each interval is processed at its end + offset (or on its cron "
         "schedule), missed intervals are caught up in order, and failed reads are retried with "
         "backoff (see 'osprey status'). --once and --until run the schedule without the API and "
-        "exit (78 if a detector file is broken). Runs until SIGINT or SIGTERM otherwise. The API "
+        "exit (78 if a detector file is broken). Runs until SIGINT or SIGTERM otherwise. Any number "
+        "of serve processes may share one PostgreSQL state store: each runs its share of the "
+        "detectors under leases, and a worker that dies has its detectors taken over (see "
+        "docs/scheduling.md, \"Several workers\"). The API "
         "needs a token: 'osprey token create'. See docs/scheduling.md and docs/api.md.",
         {{"config", 'c', "DIR", "schedule the detector files in this directory"},
          {"bind", 0, "ADDR", "address to listen on (default 127.0.0.1)"},
@@ -837,6 +841,10 @@ const std::vector<Command>& Commands() {
          {"web-dir", 0, "DIR", "serve the UI from DIR instead of the embedded copy"},
          {"once", 0, "", "process what is due now, then exit"},
          {"until", 0, "TIME", "run the schedule until the clock reaches TIME (UTC unless an offset), then exit"},
+         {"worker", 0, "NAME",
+          "with a PostgreSQL state store: the name this worker holds its leases under (default host:pid)"},
+         {"lease", 0, "SECONDS",
+          "with a PostgreSQL state store: how long a lease lasts without renewal (default 30)"},
          kStateOption},
         0, 0},
        RunServeCommand},

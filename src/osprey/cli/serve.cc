@@ -109,6 +109,24 @@ int RunServeCommand(const Args& args) {
   daemon_options.once = o.once;
   daemon_options.until = o.until;
   daemon_options.scheduler.progress = PrintProgress;
+  if (store::IsPostgresState(o.server.state_path)) {
+    // Several `osprey serve` may share this store: run under leases.
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    daemon_options.scheduler.worker = args.GetOr("worker", fmt::format("{}:{}", host, getpid()));
+  } else if (args.Has("worker")) {
+    std::fprintf(stderr, "osprey serve: --worker needs a PostgreSQL state store (--state postgres://...)\n");
+    return kExitUsage;
+  }
+  if (auto l = args.Get("lease")) {
+    char* end = nullptr;
+    const long long n = std::strtoll(l->c_str(), &end, 10);
+    if (end == l->c_str() || *end != '\0' || n < 5 || n > 86400) {
+      std::fprintf(stderr, "osprey serve: --lease '%s' is not a number of seconds in 5-86400\n", l->c_str());
+      return kExitUsage;
+    }
+    daemon_options.scheduler.lease_seconds = n;
+  }
   daemon_options.clock_speed = speed;
   auto daemon = app::Daemon::Create(std::move(daemon_options), **clock);
   if (!daemon.ok()) return Fail(daemon.status());
@@ -143,9 +161,22 @@ int RunStatusCommand(const Args& args) {
   if (!detectors.ok()) return Fail(detectors.status());
   auto statuses = (*store)->ListDetectorStatus();
   if (!statuses.ok()) return Fail(statuses.status());
+  auto leases = (*store)->ListLeases();
+  if (!leases.ok()) return Fail(leases.status());
   json out = json::array();
   auto iso = [](const std::optional<int64_t>& t) -> json {
     return t ? json(FormatIso(FromUnixSeconds(*t))) : json(nullptr);
+  };
+  // The worker holding a detector's lease (several `osprey serve` on one
+  // PostgreSQL store), or null.
+  auto worker = [&](int64_t key) -> json {
+    for (const auto& l : *leases) {
+      if (l.detector_id == key && l.held) {
+        return {{"worker", l.worker}, {"since", iso(l.acquired_at)}, {"renewed", iso(l.renewed_at)},
+                {"expires", iso(l.expires_at)}};
+      }
+    }
+    return nullptr;
   };
   for (const auto& d : *detectors) {
     json j = {{"detector", d.name}};
@@ -167,6 +198,7 @@ int RunStatusCommand(const Args& args) {
     j["last_error"] = st.last_error;
     j["retries"] = st.retries;
     j["live_from"] = iso(st.live_from);
+    j["lease"] = worker(d.id);
     json q = nullptr;
     if (*wm) {
       auto rows = (*store)->ListQuality(d.id, **wm - 40 * 86400, **wm);
@@ -204,6 +236,10 @@ int RunStatusCommand(const Args& args) {
                              j["retries"].get<int64_t>());
     if (!j["last_error"].get<std::string>().empty()) {
       std::cout << "  last error: " << j["last_error"].get<std::string>() << "\n";
+    }
+    if (!j["lease"].is_null()) {
+      std::cout << fmt::format("  worker {} (since {}, lease renewed {})\n", j["lease"]["worker"].get<std::string>(),
+                               j["lease"]["since"].get<std::string>(), j["lease"]["renewed"].get<std::string>());
     }
     std::cout << "  data: " << api::HealthText(j["health"]) << "\n";
     const json& q = j["last_interval"];
