@@ -12,7 +12,7 @@
 // checking that both give the same aggregates. Not a timed test: it prints
 // figures.
 //
-//   pg_read_bench [--rows N]       start a throw-away server (as make pg-bench)
+//   pg_read_bench [--rows N] [--rounds N]   start a throw-away server (as make pg-bench)
 //   OSPREY_BENCH_DSN=... pg_read_bench --reuse   use a server loaded before
 #include <chrono>
 #include <cmath>
@@ -63,9 +63,11 @@ int Fail(const Status& s) {
 int main(int argc, char** argv) {
   int64_t rows = 10'000'000;
   bool reuse = false;
+  int rounds = 3;  // the machine may be shared: each reader's best of `rounds`
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--rows") == 0 && i + 1 < argc) rows = std::atoll(argv[++i]);
     if (std::strcmp(argv[i], "--reuse") == 0) reuse = true;
+    if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
   }
   std::unique_ptr<testing::PostgresServer> server;
   std::string dsn;
@@ -119,7 +121,6 @@ int main(int argc, char** argv) {
   ingest::SeriesCatalog catalog(d);
   // The machine may be shared: alternate the two readers for `rounds`
   // rounds and keep each one's best time.
-  const int rounds = 3;
   double osprey_s = 1e300, connector_s = 1e300, psql_s = 1e300;
   int64_t rows_read = 0;
   size_t intervals = 0;
