@@ -237,12 +237,12 @@ int main(int argc, char** argv) {
       if (Status s = pass(**pushed_src, chunk, &pushed); !s.ok()) return Fail(s);
     }
     std::printf("  chunks of %lld intervals: row path %8.2f s, %lld rows transferred; push-down %8.2f s, "
-                "%lld rows transferred (%.0fx fewer, %.1fx faster); same rows read: %s, aggregate checksum "
+                "%lld rows transferred (%.0fx fewer; push-down time / row path time %.2f); same rows read: %s, aggregate checksum "
                 "relative difference %.1e (float sums in another order)\n",
                 static_cast<long long>(chunk), raw.seconds, static_cast<long long>(raw.delivered),
                 pushed.seconds, static_cast<long long>(pushed.delivered),
                 static_cast<double>(raw.delivered) / static_cast<double>(std::max<int64_t>(1, pushed.delivered)),
-                raw.seconds / pushed.seconds,
+                pushed.seconds / raw.seconds,
                 raw.rows_read == pushed.rows_read ? "yes" : "NO",
                 std::abs(raw.checksum - pushed.checksum) / std::max(1.0, std::abs(raw.checksum)));
   }
