@@ -73,14 +73,102 @@ std::optional<Instant> Scheduler::NextWakeup() const {
 Status Scheduler::Tick(Instant now) {
   Status first;
   for (auto& [name, e] : entries_) {
+    // Before each detector, so a worker that started alone gives detectors
+    // back as soon as others join, not after running them all.
+    Status b = BalanceLeases();
+    if (!b.ok() && first.ok()) first = b;
+    if (!options_.worker.empty() && !e.held) continue;
     Status s = RunDetector(e, now);
     if (!s.ok() && first.ok()) first = s;
   }
-  if (deliverer_) {
-    Status d = deliverer_->DeliverDue(now);
-    if (!d.ok()) Log(LogLevel::kWarn, fmt::format("alert delivery: {}", d.message()));
-  }
+  if (entries_.empty()) first = BalanceLeases();
+  Deliver(now);
   return first;
+}
+
+void Scheduler::Unload(Entry& e) {
+  e.runner.reset();
+  e.source.reset();
+  e.status_loaded = false;
+  e.retry_at.reset();
+  e.blocked = false;
+  e.next_due = FromUnixSeconds(0);
+}
+
+void Scheduler::RenewLease(Entry& e) {
+  if (options_.worker.empty() || !e.held) return;
+  // Keeps the lease from expiring during a long run. Losing it here means
+  // the session ended: the next commit fails and the run stops there.
+  auto held = store_.AcquireLease(e.status.detector_id, options_.worker, options_.lease_seconds);
+  if (!held.ok() || *held != store::LeaseState::kHeld) {
+    Log(LogLevel::kWarn, fmt::format("worker '{}': lease of detector '{}' lost during a run{}", options_.worker,
+                                     e.loaded.detector.name, held.ok() ? "" : ": " + held.status().message()));
+    // Taken again on a new session: give it back; the next round takes it
+    // afresh and reloads the detector from the store.
+    if (held.ok() && *held == store::LeaseState::kTaken) (void)store_.ReleaseLease(e.status.detector_id);
+    e.held = false;
+  }
+}
+
+void Scheduler::Deliver(Instant now) {
+  if (!deliverer_ || (!options_.worker.empty() && !delivery_held_)) return;
+  Status d = deliverer_->DeliverDue(now);
+  if (!d.ok()) Log(LogLevel::kWarn, fmt::format("alert delivery: {}", d.message()));
+}
+
+Status Scheduler::BalanceLeases() {
+  if (options_.worker.empty()) return Status::Ok();
+  const std::string& me = options_.worker;
+  const int64_t lease = options_.lease_seconds;
+  auto lost = [&](Entry& e, const std::string& why) {
+    if (e.held) Log(LogLevel::kInfo, fmt::format("worker '{}': detector '{}' {}", me, e.loaded.detector.name, why));
+    e.held = false;
+    Unload(e);
+  };
+  OSPREY_ASSIGN_OR_RETURN(const int64_t workers, store_.CountWorkers(me, lease));
+  const int64_t n = static_cast<int64_t>(entries_.size());
+  const int64_t share = (n + workers - 1) / workers;
+  // Keep (renew) what is held, up to the share; give back the rest.
+  int64_t held = 0;
+  for (auto& [name, e] : entries_) {
+    if (!e.held) continue;
+    if (held >= share) {
+      OSPREY_RETURN_IF_ERROR(store_.ReleaseLease(e.status.detector_id));
+      lost(e, fmt::format("given back ({} workers share {} detectors)", workers, n));
+      continue;
+    }
+    auto still = store_.AcquireLease(e.status.detector_id, me, lease);
+    if (!still.ok() || *still == store::LeaseState::kNotHeld) {
+      lost(e, "lost its lease");
+      if (!still.ok()) return still.status();
+      continue;
+    }
+    if (*still == store::LeaseState::kTaken) Unload(e);  // lost and taken again: reload
+    ++held;
+  }
+  // Take free ones up to the share, starting at a place that depends on the
+  // worker's name so workers starting together try different detectors.
+  if (held < share && n > 0) {
+    const size_t start = std::hash<std::string>{}(me) % static_cast<size_t>(n);
+    std::vector<Entry*> order;
+    for (auto& [name, e] : entries_) order.push_back(&e);
+    std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(start), order.end());
+    for (Entry* e : order) {
+      if (held >= share) break;
+      if (e->held) continue;
+      OSPREY_ASSIGN_OR_RETURN(const store::LeaseState got, store_.AcquireLease(e->status.detector_id, me, lease));
+      if (got == store::LeaseState::kNotHeld) continue;
+      Unload(*e);  // another worker may have moved it on: reload from the store
+      e->held = true;
+      ++held;
+      Log(LogLevel::kInfo, fmt::format("worker '{}': runs detector '{}'", me, e->loaded.detector.name));
+    }
+  }
+  if (deliverer_) {
+    OSPREY_ASSIGN_OR_RETURN(const store::LeaseState d, store_.AcquireLease(store::kDeliveryLease, me, lease));
+    delivery_held_ = d != store::LeaseState::kNotHeld;
+  }
+  return Status::Ok();
 }
 
 Status Scheduler::RunDetector(Entry& e, Instant now) {
@@ -175,6 +263,7 @@ Status Scheduler::Process(Entry& e, Instant now) {
       done += CountIntervals(grid, chunk_start, next);
       chunk_start = next;
       start = next;
+      RenewLease(e);
       if (options_.progress) options_.progress(d.name, next, done, total, st);
     };
     RunStats stats;
@@ -211,10 +300,8 @@ Status Scheduler::Process(Entry& e, Instant now) {
         done += CountIntervals(grid, start, next);
         start = next;
       }
-      if (deliverer_) {
-        Status ds = deliverer_->DeliverDue(now);
-        if (!ds.ok()) Log(LogLevel::kWarn, fmt::format("alert delivery: {}", ds.message()));
-      }
+      RenewLease(e);
+      Deliver(now);
       if (options_.progress && total > 1) options_.progress(d.name, next, done, total, st);
     };
     RunStats stats;

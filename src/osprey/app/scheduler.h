@@ -1,7 +1,7 @@
 // The scheduler behind `osprey serve`: runs every detector's due intervals
 // through the pipeline, in order, from its watermark up to now. Tick(now)
 // does all the work that is due at `now` and returns; the daemon's loop
-// (cli/serve.cc) sleeps between ticks, tests call Tick with a FakeClock's
+// (app/daemon.cc) sleeps between ticks, tests call Tick with a FakeClock's
 // time, so months of schedule run in seconds.
 //
 //  - Backfill: a detector's first run starts at history_start (or, without
@@ -15,6 +15,10 @@
 //    configuration change. Both show in the status row (state failing).
 //  - Restatement: with restatement_window N, each run that has new intervals
 //    also re-reads the last N from the model snapshot taken before them.
+//  - Workers: with SchedulerOptions::worker set, each detector runs only in
+//    the worker holding its lease (store::Store::AcquireLease); a detector
+//    whose lease is newly taken is reloaded from the store (watermark,
+//    models, status), so work another worker committed is not redone.
 //
 // Not thread-safe: one thread calls SetDetectors and Tick.
 #pragma once
@@ -55,6 +59,14 @@ struct SchedulerOptions {
   std::function<void(const std::string& detector, Instant next, int64_t done, int64_t total,
                      const RunStats& stats)>
       progress;
+  // Several workers on one PostgreSQL store (docs/scheduling.md, "Several
+  // workers"): the name this worker takes leases under, and how long a
+  // lease lasts without renewal (seconds of the database's clock). A worker
+  // runs only the detectors it holds the lease of, at most its share
+  // (detectors / live workers, rounded up), and delivers alerts only while
+  // it holds the delivery lease. Empty: one process, no leases.
+  std::string worker;
+  int64_t lease_seconds = 30;
 };
 
 class Scheduler {
@@ -93,7 +105,18 @@ class Scheduler {
     std::optional<Instant> retry_at;  // failing with a retryable error
     bool blocked = false;             // failing with a non-retryable error
     std::optional<Instant> next_due;
+    bool held = false;  // this worker holds the detector's lease
   };
+
+  // Takes, keeps or gives back leases so this worker runs its share.
+  Status BalanceLeases();
+  // Forgets what was loaded for a detector this worker does not (or no
+  // longer) hold, so it is reloaded from the store when taken.
+  static void Unload(Entry& e);
+  // Renews a held lease between the chunks of a run.
+  void RenewLease(Entry& e);
+  // Delivers the alert outbox when this worker may.
+  void Deliver(Instant now);
 
   Status RunDetector(Entry& e, Instant now);
   Status Process(Entry& e, Instant now);
@@ -105,6 +128,7 @@ class Scheduler {
   SchedulerOptions options_;
   std::map<std::string, Entry> entries_;
   RunStats totals_;
+  bool delivery_held_ = false;
 };
 
 }  // namespace osprey::app

@@ -26,6 +26,19 @@ struct Cell {
   static Cell Text(std::string_view v) { return {Type::kText, 0, 0, v}; }
 };
 
+// Columns of a query whose aggregation runs in the source database
+// (connectors/push_down.h). Each row stands for kPushedRowsColumn source
+// rows of one interval and combination of dimension values; measure i comes
+// as its sum, count of non-NULL values, min and max (prefix + i), and
+// kPushedOtherColumn counts values the database cannot sum as the row path
+// would read them.
+inline constexpr std::string_view kPushedRowsColumn = "osprey_pd_rows";
+inline constexpr std::string_view kPushedSumPrefix = "osprey_pd_sum_";
+inline constexpr std::string_view kPushedCountPrefix = "osprey_pd_count_";
+inline constexpr std::string_view kPushedMinPrefix = "osprey_pd_min_";
+inline constexpr std::string_view kPushedMaxPrefix = "osprey_pd_max_";
+inline constexpr std::string_view kPushedOtherColumn = "osprey_pd_other";
+
 class RowHandler {
  public:
   virtual ~RowHandler() = default;

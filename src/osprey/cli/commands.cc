@@ -18,6 +18,7 @@
 #include "osprey/base/clock.h"
 #include "osprey/base/csv.h"
 #include "osprey/base/log.h"
+#include "osprey/app/explain.h"
 #include "osprey/cli/rca.h"
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
@@ -77,6 +78,7 @@ int RunValidate(const Args& args) {
       std::printf("%s: ok (detector '%s', %s, %zu measures%s, %zu dimensions)\n", path.c_str(),
                   d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(),
                   rules.c_str(), d->dimensions.size());
+      if (args.Has("explain")) std::printf("%s", app::ExplainSource(*d).c_str());
     }
   }
   return code;
@@ -694,7 +696,12 @@ const std::vector<Command>& Commands() {
         0, 0},
        RunDemoCommand},
       {{"validate", "Check detector files and report every problem with file:line.",
-        "osprey validate FILE [FILE...]", "Exit code 78 when a file is invalid.", {}, 1, 1 << 20},
+        "osprey validate [--explain] FILE [FILE...]",
+        "Exit code 78 when a file is invalid. --explain prints the SQL osprey runs: with "
+        "push-down, the detector's query wrapped in the per-interval GROUP BY "
+        "(docs/sources.md, \"Push-down aggregation\").",
+        {{"explain", 0, "", "print the query osprey runs and whether it aggregates in the database"}},
+        1, 1 << 20},
        RunValidate},
       {{"backtest",
         "Replay the pipeline over a past range and print the anomaly groups it raises.",
@@ -809,7 +816,8 @@ const std::vector<Command>& Commands() {
         0, 0},
        RunScore},
       {{"serve", "Run every detector on its schedule and serve the REST API and the web UI.",
-        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME]",
+        "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME] "
+        "[--worker NAME] [--lease SECONDS]",
         "Detector files in DIR (*.yaml, *.yml, *.json) are validated, registered and scheduled; "
         "they are re-read on SIGHUP and when a file changes (a broken file is reported and the "
         "previous version keeps running). Detectors created or updated through the REST API run "
@@ -818,7 +826,10 @@ const std::vector<Command>& Commands() {
         "without alerts; then each interval is processed at its end + offset (or on its cron "
         "schedule), missed intervals are caught up in order, and failed reads are retried with "
         "backoff (see 'osprey status'). --once and --until run the schedule without the API and "
-        "exit (78 if a detector file is broken). Runs until SIGINT or SIGTERM otherwise. The API "
+        "exit (78 if a detector file is broken). Runs until SIGINT or SIGTERM otherwise. Any number "
+        "of serve processes may share one PostgreSQL state store: each runs its share of the "
+        "detectors under leases, and a worker that dies has its detectors taken over (see "
+        "docs/scheduling.md, \"Several workers\"). The API "
         "needs a token: 'osprey token create'. See docs/scheduling.md and docs/api.md.",
         {{"config", 'c', "DIR", "schedule the detector files in this directory"},
          {"bind", 0, "ADDR", "address to listen on (default 127.0.0.1)"},
@@ -829,6 +840,10 @@ const std::vector<Command>& Commands() {
                                   "path, status, bytes, duration, token name)"},
          {"once", 0, "", "process what is due now, then exit"},
          {"until", 0, "TIME", "run the schedule until the clock reaches TIME (UTC unless an offset), then exit"},
+         {"worker", 0, "NAME",
+          "with a PostgreSQL state store: the name this worker holds its leases under (default host:pid)"},
+         {"lease", 0, "SECONDS",
+          "with a PostgreSQL state store: how long a lease lasts without renewal (default 30)"},
          kStateOption},
         0, 0},
        RunServeCommand},

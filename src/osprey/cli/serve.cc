@@ -1,30 +1,18 @@
 #include "osprey/cli/serve.h"
 
 #include <fmt/format.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "osprey/alerts/deliver.h"
-#include "osprey/alerts/transport.h"
 #include "osprey/api/views.h"
-#include "osprey/app/scheduler.h"
+#include "osprey/app/daemon.h"
 #include "osprey/base/log.h"
 #include "osprey/cli/commands.h"
-#include "osprey/config/loader.h"
-#include "osprey/connectors/source.h"
 #include "osprey/store/store.h"
 
 namespace osprey::cli {
@@ -32,153 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// The detector files of a directory and the last good version of each. A
-// file that fails to load is reported and its previous version stays.
-class DetectorFiles {
- public:
-  explicit DetectorFiles(std::string dir) : dir_(std::move(dir)) {}
-
-  // Re-reads new and changed files (every file when `force`). Returns
-  // whether the set of good detectors changed; `*broken` counts the files
-  // that currently fail to load.
-  bool Refresh(bool force, int* broken) {
-    bool changed = false;
-    std::error_code ec;
-    std::map<std::string, fs::file_time_type> seen;
-    for (const auto& e : fs::directory_iterator(dir_, ec)) {
-      const std::string ext = e.path().extension().string();
-      if (!e.is_regular_file() || (ext != ".yaml" && ext != ".yml" && ext != ".json")) continue;
-      seen[e.path().string()] = fs::last_write_time(e.path(), ec);
-    }
-    if (ec) Log(LogLevel::kWarn, fmt::format("--config {}: {}", dir_, ec.message()));
-    for (auto it = files_.begin(); it != files_.end();) {
-      if (!seen.count(it->first)) {
-        Log(LogLevel::kInfo, fmt::format("{}: removed; its detector is no longer scheduled", it->first));
-        it = files_.erase(it);
-        changed = true;
-      } else {
-        ++it;
-      }
-    }
-    for (const auto& [path, mtime] : seen) {
-      File& f = files_[path];
-      if (!force && f.loaded_once && f.mtime == mtime) continue;
-      f.loaded_once = true;
-      f.mtime = mtime;
-      std::ifstream in(path);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (f.good && f.good->text == text.str() && !f.error) continue;
-      auto d = config::LoadDetector(text.str(), path);
-      if (d.ok()) config::ResolveRelativePaths(*d, fs::path(path).parent_path().string());
-      if (d.ok()) {
-        // A broken events file is a broken detector: the previous version keeps running.
-        if (auto events = config::LoadEvents(*d); !events.ok()) {
-          d = events.status().WithContext(fmt::format("{}: events", path));
-        }
-      }
-      if (!d.ok()) {
-        f.error = true;
-        Log(LogLevel::kError,
-            fmt::format("{}{}", d.status().message(),
-                        f.good ? "; the previous version keeps running" : "; not scheduled"));
-        continue;
-      }
-      f.error = false;
-      f.good = app::LoadedDetector{*std::move(d), text.str(), "file:" + path};
-      changed = true;
-      Log(LogLevel::kInfo, fmt::format("{}: detector '{}' loaded", path, f.good->detector.name));
-    }
-    *broken = static_cast<int>(std::count_if(files_.begin(), files_.end(),
-                                             [](const auto& kv) { return kv.second.error; }));
-    return changed;
-  }
-
-  std::vector<app::LoadedDetector> Detectors() const {
-    std::vector<app::LoadedDetector> out;
-    std::map<std::string, std::string> names;  // name -> file
-    for (const auto& [path, f] : files_) {
-      if (!f.good) continue;
-      auto [it, fresh] = names.emplace(f.good->detector.name, path);
-      if (!fresh) {
-        Log(LogLevel::kError, fmt::format("{}: detector '{}' is already defined in {}; ignored", path,
-                                          f.good->detector.name, it->second));
-        continue;
-      }
-      out.push_back(*f.good);
-    }
-    return out;
-  }
-
- private:
-  struct File {
-    fs::file_time_type mtime{};
-    bool loaded_once = false;
-    bool error = false;
-    std::optional<app::LoadedDetector> good;
-  };
-  std::string dir_;
-  std::map<std::string, File> files_;
-};
-
-// The detectors created through the REST API (stored with origin "api"),
-// read from the store on every loop so a POST, PUT or DELETE takes effect
-// within a second. A name that a file of --config defines is left to the
-// file. A stored configuration that no longer loads is reported once per
-// version and not scheduled.
-class ApiDetectors {
- public:
-  std::vector<app::LoadedDetector> Read(store::Store& store, const std::vector<app::LoadedDetector>& files) {
-    std::vector<app::LoadedDetector> out;
-    auto records = store.ListDetectors();
-    if (!records.ok()) {
-      Log(LogLevel::kWarn, fmt::format("listing the API's detectors: {}", records.status().message()));
-      return last_;
-    }
-    for (const auto& r : *records) {
-      if (store::ManagedBy(r) != "api") continue;
-      if (std::any_of(files.begin(), files.end(), [&](const auto& f) { return f.detector.name == r.name; })) {
-        continue;
-      }
-      auto d = config::LoadDetector(r.config, fmt::format("detector '{}' (created through the API)", r.name));
-      if (!d.ok()) {
-        if (reported_[r.name] != r.config) {
-          Log(LogLevel::kError, fmt::format("{}; not scheduled", d.status().message()));
-          reported_[r.name] = r.config;
-        }
-        continue;
-      }
-      reported_.erase(r.name);
-      out.push_back(app::LoadedDetector{*std::move(d), r.config, "api"});
-    }
-    last_ = out;
-    return out;
-  }
-
- private:
-  std::vector<app::LoadedDetector> last_;
-  std::map<std::string, std::string> reported_;  // name -> config text already reported broken
-};
-
-// What the scheduler runs: the --config files plus the API's detectors.
-// Applies the set when it changed (by name, text and origin).
-class Schedulable {
- public:
-  void Apply(app::Scheduler& scheduler, std::vector<app::LoadedDetector> detectors) {
-    std::map<std::string, std::pair<std::string, std::string>> key;
-    for (const auto& d : detectors) key[d.detector.name] = {d.text, d.origin};
-    if (applied_ && key == key_) return;
-    key_ = std::move(key);
-    applied_ = true;
-    Status s = scheduler.SetDetectors(std::move(detectors));
-    if (!s.ok()) Log(LogLevel::kError, s.message());
-  }
-
- private:
-  bool applied_ = false;
-  std::map<std::string, std::pair<std::string, std::string>> key_;
-};
 
 // Progress of backfills and catch-ups: a bar redrawn in place on a terminal,
 // plain lines otherwise.
@@ -263,37 +104,33 @@ int RunServeCommand(const Args& args) {
   const auto* scaled = dynamic_cast<const ScaledClock*>(clock->get());
   const double speed = scaled ? scaled->speed() : 1.0;
 
-  // Block the signals before any thread starts, so every thread inherits the
-  // mask and this one receives them with sigtimedwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  auto store = store::OpenStore(o.server.state_path);
-  if (!store.ok()) return Fail(store.status());
-  auto transport = alerts::NewSystemTransport();
-  alerts::Deliverer deliverer(**store, *transport);
-  app::SchedulerOptions so;
-  so.progress = PrintProgress;
-  app::Scheduler scheduler(**store, connectors::OpenSource, &deliverer, so);
-  DetectorFiles files(o.config_dir);
-  ApiDetectors api_detectors;
-  Schedulable schedulable;
-  int broken = 0;
-  std::vector<app::LoadedDetector> file_detectors;  // files.Detectors() as of the last change
-  auto reschedule = [&] {
-    std::vector<app::LoadedDetector> all = file_detectors;
-    for (auto& d : api_detectors.Read(**store, all)) all.push_back(std::move(d));
-    schedulable.Apply(scheduler, std::move(all));
-  };
-  if (!o.config_dir.empty()) {
-    files.Refresh(true, &broken);
-    file_detectors = files.Detectors();
+  app::DaemonOptions daemon_options;
+  daemon_options.state_path = o.server.state_path;
+  daemon_options.config_dir = o.config_dir;
+  daemon_options.once = o.once;
+  daemon_options.until = o.until;
+  daemon_options.scheduler.progress = PrintProgress;
+  if (store::IsPostgresState(o.server.state_path)) {
+    // Several `osprey serve` may share this store: run under leases.
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    daemon_options.scheduler.worker = args.GetOr("worker", fmt::format("{}:{}", host, getpid()));
+  } else if (args.Has("worker")) {
+    std::fprintf(stderr, "osprey serve: --worker needs a PostgreSQL state store (--state postgres://...)\n");
+    return kExitUsage;
   }
-  reschedule();
+  if (auto l = args.Get("lease")) {
+    char* end = nullptr;
+    const long long n = std::strtoll(l->c_str(), &end, 10);
+    if (end == l->c_str() || *end != '\0' || n < 5 || n > 86400) {
+      std::fprintf(stderr, "osprey serve: --lease '%s' is not a number of seconds in 5-86400\n", l->c_str());
+      return kExitUsage;
+    }
+    daemon_options.scheduler.lease_seconds = n;
+  }
+  daemon_options.clock_speed = speed;
+  auto daemon = app::Daemon::Create(std::move(daemon_options), **clock);
+  if (!daemon.ok()) return Fail(daemon.status());
 
   std::unique_ptr<api::Server> server;
   const bool scripted = o.once || o.until.has_value();
@@ -307,40 +144,13 @@ int RunServeCommand(const Args& args) {
   }
 
   int exit_code = kExitOk;
-  while (true) {
-    Instant now = (*clock)->Now();
-    if (o.until && now > *o.until) now = *o.until;
-    Status t = scheduler.Tick(now);
-    if (!t.ok()) Log(LogLevel::kError, fmt::format("scheduler: {}", t.message()));
-    if (o.once || (o.until && now >= *o.until)) break;
-    // Sleep until the next due time (in wall time at the clock's speed), at
-    // most one second so changed files are noticed, or until a signal.
-    double wait_s = 1.0;
-    if (auto next = scheduler.NextWakeup()) {
-      const double fake_s = static_cast<double>(ToUnixSeconds(*next) - ToUnixSeconds(now));
-      wait_s = std::clamp(fake_s / speed, 0.0, 1.0);
-    }
-    if (o.until) {
-      const double to_end = static_cast<double>(ToUnixSeconds(*o.until) - ToUnixSeconds(now)) / speed;
-      wait_s = std::clamp(std::min(wait_s, to_end), 0.0, 1.0);
-    }
-    timespec ts{static_cast<time_t>(wait_s), static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
-    if (ts.tv_sec == 0 && ts.tv_nsec < 1000000) ts.tv_nsec = 1000000;
-    const int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig == SIGINT || sig == SIGTERM) {
-      std::fprintf(stderr, "osprey serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      break;
-    }
-    if (!o.config_dir.empty() && files.Refresh(sig == SIGHUP, &broken)) file_detectors = files.Detectors();
-    reschedule();
-    if (sig == SIGHUP) Log(LogLevel::kInfo, "SIGHUP: detector files reloaded");
-  }
+  const app::DaemonResult result = (*daemon)->Run();
   if (server) server->Stop();
-  const auto& totals = scheduler.totals();
+  const auto& totals = result.totals;
   if (scripted) {
     std::fprintf(stderr, "osprey serve: %lld intervals, %lld points processed\n",
                  static_cast<long long>(totals.intervals), static_cast<long long>(totals.points));
-    if (broken > 0) exit_code = kExitConfig;
+    if (result.broken_files > 0) exit_code = kExitConfig;
   }
   return exit_code;
 }
@@ -352,9 +162,22 @@ int RunStatusCommand(const Args& args) {
   if (!detectors.ok()) return Fail(detectors.status());
   auto statuses = (*store)->ListDetectorStatus();
   if (!statuses.ok()) return Fail(statuses.status());
+  auto leases = (*store)->ListLeases();
+  if (!leases.ok()) return Fail(leases.status());
   json out = json::array();
   auto iso = [](const std::optional<int64_t>& t) -> json {
     return t ? json(FormatIso(FromUnixSeconds(*t))) : json(nullptr);
+  };
+  // The worker holding a detector's lease (several `osprey serve` on one
+  // PostgreSQL store), or null.
+  auto worker = [&](int64_t key) -> json {
+    for (const auto& l : *leases) {
+      if (l.detector_id == key && l.held) {
+        return {{"worker", l.worker}, {"since", iso(l.acquired_at)}, {"renewed", iso(l.renewed_at)},
+                {"expires", iso(l.expires_at)}};
+      }
+    }
+    return nullptr;
   };
   for (const auto& d : *detectors) {
     json j = {{"detector", d.name}};
@@ -376,6 +199,7 @@ int RunStatusCommand(const Args& args) {
     j["last_error"] = st.last_error;
     j["retries"] = st.retries;
     j["live_from"] = iso(st.live_from);
+    j["lease"] = worker(d.id);
     json q = nullptr;
     if (*wm) {
       auto rows = (*store)->ListQuality(d.id, **wm - 40 * 86400, **wm);
@@ -413,6 +237,10 @@ int RunStatusCommand(const Args& args) {
                              j["retries"].get<int64_t>());
     if (!j["last_error"].get<std::string>().empty()) {
       std::cout << "  last error: " << j["last_error"].get<std::string>() << "\n";
+    }
+    if (!j["lease"].is_null()) {
+      std::cout << fmt::format("  worker {} (since {}, lease renewed {})\n", j["lease"]["worker"].get<std::string>(),
+                               j["lease"]["since"].get<std::string>(), j["lease"]["renewed"].get<std::string>());
     }
     std::cout << "  data: " << api::HealthText(j["health"]) << "\n";
     const json& q = j["last_interval"];

@@ -1,8 +1,7 @@
-// `osprey serve`: the daemon. Loads the detector files of a directory,
-// keeps them in step with the files (SIGHUP, or a changed modification
-// time), runs each detector on its schedule with app::Scheduler, delivers
-// the alert outbox, and serves the REST API and UI until SIGINT or SIGTERM.
-// `--once` and `--until` run the schedule without the API, for scripts.
+// `osprey serve`: parses the flags, starts the REST API and UI server and
+// runs the daemon (app/daemon.h: detector registry, file watching, the
+// schedule loop) until SIGINT or SIGTERM. `--once` and `--until` run the
+// schedule without the API, for scripts.
 #pragma once
 
 #include <memory>

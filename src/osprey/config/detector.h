@@ -82,6 +82,10 @@ struct Source {
   std::string connection_file;
   // Seconds a single query may run before it is cancelled. Default 300.
   int64_t query_timeout_seconds = 300;
+  // sqlite/postgres/mysql: run the per-interval aggregation inside the
+  // database where it gives the same result (connectors/push_down.h).
+  // Default true; false reads every row.
+  bool push_down = true;
   CsvSourceOptions csv;
 };
 

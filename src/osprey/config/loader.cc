@@ -414,7 +414,7 @@ Result<CsvSourceOptions> ReadCsvOptions(const Reader& r, const Field& f) {
 
 Result<Source> ReadSource(const Reader& r, const Field& f) {
   OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"type", "path", "connection_env", "connection_file",
-                                              "query_timeout", "csv"}));
+                                              "query_timeout", "push_down", "csv"}));
   Source s;
   if (auto t = m.Get("type")) {
     OSPREY_ASSIGN_OR_RETURN(std::string name, r.String(*t));
@@ -452,6 +452,10 @@ Result<Source> ReadSource(const Reader& r, const Field& f) {
     if (s.query_timeout_seconds <= 0) {
       return r.Error(*q, "expected a positive number of seconds");
     }
+  }
+  if (auto p = m.Get("push_down")) {
+    OSPREY_ASSIGN_OR_RETURN(s.push_down, r.Bool(*p));
+    if (s.type == SourceType::kCsv) return r.Error(*p, "push_down is for sqlite, postgres and mysql sources");
   }
   if (auto c = m.Get("csv")) {
     if (s.type != SourceType::kCsv) return r.Error(*c, "csv options need source type csv");
@@ -1675,6 +1679,7 @@ std::string DetectorToYaml(const Detector& d) {
   }
   out << YAML::Key << "query_timeout" << YAML::Value
       << fmt::format("{}", d.source.query_timeout_seconds);
+  if (!d.source.push_down) out << YAML::Key << "push_down" << YAML::Value << "false";
   if (d.source.type == SourceType::kCsv) {
     const CsvSourceOptions& c = d.source.csv;
     out << YAML::Key << "csv" << YAML::Value << YAML::Flow << YAML::BeginMap;

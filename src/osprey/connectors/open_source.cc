@@ -7,11 +7,14 @@
 #include "osprey/connectors/csv_source.h"
 #include "osprey/connectors/mysql_source.h"
 #include "osprey/connectors/postgres_source.h"
+#include "osprey/connectors/push_down.h"
 #include "osprey/connectors/sqlite_source.h"
 
 namespace osprey::connectors {
+namespace {
 
-Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
+// The source that runs the detector's query as written.
+Result<std::unique_ptr<Source>> OpenRawSource(const config::Detector& d) {
   auto in_detector = [&](const Status& s) {
     return s.WithContext(fmt::format("detector '{}'", d.name));
   };
@@ -56,6 +59,12 @@ Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
   auto src = SqliteSource::Open(std::move(o));
   if (!src.ok()) return in_detector(src.status());
   return std::unique_ptr<Source>(std::move(src).value());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> OpenSource(const config::Detector& d) {
+  return OpenPushDownSource(d, OpenRawSource);
 }
 
 }  // namespace osprey::connectors

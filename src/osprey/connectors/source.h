@@ -54,7 +54,8 @@ Result<PreparedQuery> PrepareQuery(std::string_view query, std::string_view styl
 
 // Builds the source a detector names. The connection comes from the
 // environment variable `source.connection_env` when it is set, else from
-// `source.path`.
+// `source.path`. SQL sources aggregate in the database where that gives the
+// row path's result (push_down.h; off with source.push_down: false).
 Result<std::unique_ptr<Source>> OpenSource(const config::Detector& detector);
 
 }  // namespace osprey::connectors

@@ -131,9 +131,9 @@ std::string SeriesCatalog::Label(const SeriesKey& key) const {
   return out;
 }
 
-void DataQuality::Reject(int64_t row, const std::string& reason) {
-  ++rows_rejected;
-  ++rejected_by_reason[reason.substr(0, reason.find(':'))];
+void DataQuality::Reject(int64_t row, const std::string& reason, int64_t count) {
+  rows_rejected += count;
+  rejected_by_reason[reason.substr(0, reason.find(':'))] += count;
   if (examples.size() < kMaxExamples) examples.push_back(fmt::format("row {}: {}", row, reason));
 }
 
@@ -193,23 +193,49 @@ Status Aggregator::OnColumns(const std::vector<std::string>& names) {
     dimension_cols_.push_back(c);
   }
   measure_cols_.clear();
+  pushed_rows_col_ = find(std::string(kPushedRowsColumn));
   for (const auto& m : detector_.measures) {
-    int c = find(m.name);
-    if (c < 0) return missing("measure", m.name);
+    // A pushed-down query has the measures' aggregates instead (below).
+    int c = pushed_rows_col_ >= 0 ? -1 : find(m.name);
+    if (c < 0 && pushed_rows_col_ < 0) return missing("measure", m.name);
     measure_cols_.push_back(c);
+  }
+  pushed_cols_.clear();
+  if (pushed_rows_col_ >= 0) {
+    for (size_t m = 0; m < detector_.measures.size(); ++m) {
+      std::array<int, 4> cols{};
+      const std::string_view prefixes[] = {kPushedSumPrefix, kPushedCountPrefix, kPushedMinPrefix,
+                                           kPushedMaxPrefix};
+      for (size_t k = 0; k < 4; ++k) {
+        const std::string name = fmt::format("{}{}", prefixes[k], m);
+        cols[k] = find(name);
+        if (cols[k] < 0) return missing("aggregate of a pushed-down query", name);
+      }
+      pushed_cols_.push_back(cols);
+    }
   }
   return Status::Ok();
 }
 
 Status Aggregator::OnRow(const std::vector<Cell>& cells) {
   ++row_number_;
+  int64_t n = 1;  // source rows this row stands for
+  if (pushed_rows_col_ >= 0) {
+    std::string error;
+    auto rows = CellNumber(cells[static_cast<size_t>(pushed_rows_col_)], &error);
+    if (!rows || !error.empty() || *rows < 1) {
+      return InvalidArgument(fmt::format("detector '{}': a pushed-down group without a row count",
+                                         detector_.name));
+    }
+    n = static_cast<int64_t>(*rows);
+  }
   // Quality is counted on the interval the row belongs to; rows that cannot
   // be placed count on the first interval of the query.
   IntervalLeaves* fallback = intervals_.empty() ? nullptr : &intervals_.begin()->second;
   auto reject_unplaced = [&](const std::string& reason) {
     if (fallback) {
-      ++fallback->quality.rows_read;
-      fallback->quality.Reject(row_number_, reason);
+      fallback->quality.rows_read += n;
+      fallback->quality.Reject(row_number_, reason, n);
     }
     return Status::Ok();
   };
@@ -229,31 +255,55 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     ts = *parsed;
   }
   if (ts < from_ || ts >= to_) {
-    ++rows_outside_;
+    rows_outside_ += n;
     return reject_unplaced(fmt::format(
         "timestamp outside the queried range: {} is not in [{}, {}) (does the query use "
         "{{{{interval_start}}}} and {{{{interval_end}}}}?)",
         FormatIso(ts), FormatIso(from_), FormatIso(to_)));
   }
   IntervalLeaves& interval = intervals_[grid_.Floor(ts)];
-  ++interval.quality.rows_read;
+  interval.quality.rows_read += n;
   scratch_ids_.resize(dimension_cols_.size());
   for (size_t d = 0; d < dimension_cols_.size(); ++d) {
     const Cell& c = cells[static_cast<size_t>(dimension_cols_[d])];
     if (c.type == Cell::Type::kNull) {
-      interval.quality.Reject(row_number_, "dimension is NULL: " + detector_.dimensions[d]);
+      interval.quality.Reject(row_number_, "dimension is NULL: " + detector_.dimensions[d], n);
       return Status::Ok();
     }
     std::string text = CellText(c);
     if (!filter_values_[d].empty() &&
         std::find(filter_values_[d].begin(), filter_values_[d].end(), text) ==
             filter_values_[d].end()) {
-      ++interval.quality.rows_filtered;
+      interval.quality.rows_filtered += n;
       return Status::Ok();
     }
     scratch_ids_[d] = catalog_.Intern(d, text);
   }
   const size_t nm = measure_cols_.size();
+  if (pushed_rows_col_ >= 0) {
+    // The group's aggregates, merged as its rows would have been added.
+    auto& aggs = interval.leaves[scratch_ids_];
+    if (aggs.empty()) aggs.resize(nm);
+    for (size_t m = 0; m < nm; ++m) {
+      std::optional<double> parts[4];
+      for (size_t k = 0; k < 4; ++k) {
+        std::string error;
+        parts[k] = CellNumber(cells[static_cast<size_t>(pushed_cols_[m][k])], &error);
+        if (!error.empty()) {
+          return InvalidArgument(fmt::format("detector '{}': pushed-down aggregate of {}: {}",
+                                             detector_.name, detector_.measures[m].name, error));
+        }
+      }
+      if (!parts[1] || *parts[1] <= 0) continue;  // no value in the group
+      ingest::Aggregate a;
+      a.sum = parts[0].value_or(0);
+      a.count = *parts[1];
+      a.min = parts[2].value_or(a.min);
+      a.max = parts[3].value_or(a.max);
+      aggs[m].Merge(a);
+    }
+    return Status::Ok();
+  }
   scratch_values_.resize(nm);
   std::vector<double>& values = scratch_values_;
   for (size_t m = 0; m < nm; ++m) {

@@ -7,6 +7,7 @@
 // are built from the leaves per interval. Not thread-safe; one per query.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -89,7 +90,8 @@ struct DataQuality {
   int64_t rows_filtered = 0;  // dropped by the detector's dimension filters
   std::map<std::string, int64_t> rejected_by_reason;
   std::vector<std::string> examples;  // the first few rejections, "row N: reason"
-  void Reject(int64_t row, const std::string& reason);
+  // Counts `count` rejected rows (a pushed-down group counts for its rows).
+  void Reject(int64_t row, const std::string& reason, int64_t count = 1);
   void Merge(const DataQuality& o);
 };
 
@@ -114,7 +116,8 @@ class Aggregator final : public RowHandler {
   // Fails with InvalidArgument when a configured column is missing from the
   // result, naming it and the columns the query returned.
   Status OnColumns(const std::vector<std::string>& names) override;
-  // Never fails for a bad row: the row is counted as rejected.
+  // Never fails for a bad row: the row is counted as rejected. A row of a
+  // pushed-down query counts for the group of rows it aggregates.
   Status OnRow(const std::vector<Cell>& cells) override;
 
   // Every interval start in [from, to), with its leaves (possibly none).
@@ -130,6 +133,10 @@ class Aggregator final : public RowHandler {
   int timestamp_col_ = -1;
   std::vector<int> dimension_cols_;
   std::vector<int> measure_cols_;
+  // A pushed-down query (base/row.h, kPushedRowsColumn): the column of each
+  // group's row count, and per measure its sum, count, min and max columns.
+  int pushed_rows_col_ = -1;
+  std::vector<std::array<int, 4>> pushed_cols_;
   std::vector<std::vector<bool>> filter_allows_;  // per dimension, per value id; empty = all
   std::vector<std::vector<std::string>> filter_values_;
   std::map<Instant, IntervalLeaves> intervals_;

@@ -188,7 +188,25 @@ alter table alert_outbox drop constraint alert_outbox_kind_check;
 alter table alert_outbox add constraint alert_outbox_kind_check
   check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve'));
 )sql",
+    // 8: several workers on one store: who holds which lease (the lock itself
+    // is a session advisory lock) and which workers are alive.
+    R"sql(
+create table worker_leases(
+  key bigint primary key,
+  worker text not null,
+  pid integer not null,
+  acquired_at bigint not null,
+  renewed_at bigint not null,
+  expires_at bigint not null);
+create table workers(
+  name text primary key,
+  seen_at bigint not null,
+  expires_at bigint not null);
+)sql",
 };
+
+// Advisory lock class of worker leases: pg_try_advisory_lock(kLeaseClass, key).
+constexpr int64_t kLeaseClass = 0x6f737072;  // "ospr"
 
 // Parameter type OIDs (pg_type.h is a server header).
 constexpr Oid kInt8 = 20;
@@ -319,6 +337,16 @@ class PostgresStore final : public Store {
       PQreset(conn_);
       if (PQstatus(conn_) == CONNECTION_BAD) return Error(nullptr);
       PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
+      if (!held_.empty()) {
+        // The leases went with the old session: whatever this worker was
+        // doing under them must stop before it writes again.
+        held_.clear();
+        fenced_ = true;
+      }
+    }
+    if (fenced_ && !lease_call_) {
+      return Unavailable("state store: the connection was lost while this worker held leases; "
+                         "nothing more is written until they are taken again");
     }
     std::vector<const char*> values;
     std::vector<int> lengths;
@@ -1023,6 +1051,82 @@ class PostgresStore final : public Store {
     return Status::Ok();
   }
 
+  // ---- Worker leases (store.h): session advisory locks + worker_leases rows.
+
+  Result<LeaseState> AcquireLease(int64_t key, const std::string& worker, int64_t lease_seconds) override {
+    LeaseCall call(this);
+    const char* kUpsert =
+        "insert into worker_leases(key, worker, pid, acquired_at, renewed_at, expires_at) "
+        "select $1, $2, pg_backend_pid(), t, t, t + $3 from (select extract(epoch from now())::bigint "
+        "as t) n on conflict (key) do update set worker = excluded.worker, pid = excluded.pid, "
+        "acquired_at = case when $4::boolean then excluded.acquired_at else worker_leases.acquired_at end, "
+        "renewed_at = excluded.renewed_at, expires_at = excluded.expires_at";
+    if (held_.count(key)) {
+      OSPREY_RETURN_IF_ERROR(Exec(kUpsert, Params().Add(key).Add(worker).Add(lease_seconds).Add(std::string("false"))));
+      return LeaseState::kHeld;
+    }
+    OSPREY_ASSIGN_OR_RETURN(Rows got, Run("select pg_try_advisory_lock($1::int, $2::int)",
+                                          Params().Add(kLeaseClass).Add(key)));
+    if (got.size() == 1 && got.Text(0, 0) == "t") {
+      held_.insert(key);
+      OSPREY_RETURN_IF_ERROR(Exec(kUpsert, Params().Add(key).Add(worker).Add(lease_seconds).Add(std::string("true"))));
+      return LeaseState::kTaken;
+    }
+    // Held by a live session. One that has not renewed for a lease period
+    // belongs to a hung worker: end that session, which releases the lock
+    // (and fails whatever the hung worker would still write); the lease is
+    // taken on a later try.
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows stale, Run("select pid, worker from worker_leases where key = $1 and pid <> pg_backend_pid() "
+                        "and expires_at < extract(epoch from now())::bigint",
+                        Params().Add(key)));
+    if (stale.size() == 1) {
+      Log(LogLevel::kWarn, fmt::format("lease {}: worker '{}' has not renewed it in time; ending its session",
+                                       key, stale.Text(0, 1)));
+      OSPREY_RETURN_IF_ERROR(Exec("select pg_terminate_backend($1::int)", Params().Add(stale.Int(0, 0))));
+    }
+    return LeaseState::kNotHeld;
+  }
+
+  Status ReleaseLease(int64_t key) override {
+    LeaseCall call(this);
+    if (!held_.count(key)) return Status::Ok();
+    held_.erase(key);
+    OSPREY_RETURN_IF_ERROR(
+        Exec("select pg_advisory_unlock($1::int, $2::int)", Params().Add(kLeaseClass).Add(key)));
+    return Exec("update worker_leases set expires_at = extract(epoch from now())::bigint where key = $1",
+                Params().Add(key));
+  }
+
+  Result<std::vector<LeaseRecord>> ListLeases() override {
+    LeaseCall call(this);
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select l.key, coalesce(d.name, ''), l.worker, l.acquired_at, l.renewed_at, l.expires_at, "
+                    "exists(select 1 from pg_locks k where k.locktype = 'advisory' and k.granted and "
+                    "k.pid = l.pid and k.classid::bigint = $1 and k.objid::bigint = l.key and k.objsubid = 2) "
+                    "from worker_leases l left join detectors d on d.id = l.key order by l.key",
+                    Params().Add(kLeaseClass)));
+    std::vector<LeaseRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5),
+                     r.Text(i, 6) == "t"});
+    }
+    return out;
+  }
+
+  Result<int64_t> CountWorkers(const std::string& worker, int64_t lease_seconds) override {
+    LeaseCall call(this);
+    fenced_ = false;  // a new round: the scheduler has dropped what it ran under lost leases
+    OSPREY_RETURN_IF_ERROR(
+        Exec("insert into workers(name, seen_at, expires_at) select $1, t, t + $2 from "
+             "(select extract(epoch from now())::bigint as t) n on conflict (name) do update set "
+             "seen_at = excluded.seen_at, expires_at = excluded.expires_at",
+             Params().Add(worker).Add(lease_seconds)));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select count(*) from workers where expires_at >= extract(epoch from now())::bigint"));
+    return std::max<int64_t>(1, r.size() == 1 ? r.Int(0, 0) : 1);
+  }
+
  private:
   Status Error(PGresult* r) const {
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -1043,6 +1147,15 @@ class PostgresStore final : public Store {
   PGconn* conn_;
   std::string name_;  // the connection string, redacted, for messages
   bool in_tx_ = false;
+  std::set<int64_t> held_;  // worker leases this session holds
+  bool fenced_ = false;      // leases were lost with a connection: no writes
+  bool lease_call_ = false;  // in a lease method: not fenced
+  // Marks the statements of a lease method, which run while fenced.
+  struct LeaseCall {
+    explicit LeaseCall(PostgresStore* s) : s_(s) { s_->lease_call_ = true; }
+    ~LeaseCall() { s_->lease_call_ = false; }
+    PostgresStore* s_;
+  };
 };
 
 }  // namespace

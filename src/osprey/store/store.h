@@ -204,6 +204,21 @@ struct DetectorStatusRecord {
   int64_t updated_at = 0;
 };
 
+enum class LeaseState { kNotHeld, kHeld, kTaken };
+
+// A worker's lease on a detector (several `osprey serve` on one PostgreSQL
+// state store; docs/scheduling.md, "Several workers"). Times are the
+// database's clock, Unix seconds.
+struct LeaseRecord {
+  int64_t detector_id = 0;
+  std::string detector;  // name, filled on reads
+  std::string worker;    // the holder's --worker name
+  int64_t acquired_at = 0;
+  int64_t renewed_at = 0;
+  int64_t expires_at = 0;  // renewed_at + the lease period
+  bool held = false;       // the holder's session still holds it
+};
+
 // Who manages a detector, from its origin: "api", "file" or "backtest"; and
 // for "file", the file's path (empty otherwise).
 inline std::string_view ManagedBy(const DetectorRecord& d) {
@@ -342,7 +357,45 @@ class Store {
 
   // The verdicts on one group's anomalies, oldest first.
   virtual Result<std::vector<FeedbackRecord>> ListGroupFeedback(int64_t group_id) = 0;
+
+  // ---- Worker leases: which `osprey serve` runs which detector. ----
+  // On PostgreSQL a lease is a session advisory lock on the store's own
+  // connection, so a worker that dies (or loses its connection) releases it
+  // at once, and everything it commits goes through the session that holds
+  // it; a row per lease says who holds it and until when. A holder that
+  // stops renewing (hung, not dead) loses its session to the next worker
+  // that finds the lease `lease_seconds` past its last renewal. On SQLite
+  // (one process) every lease is granted and none is listed.
+  //
+  // Takes or keeps the lease `key` (a detector id; kDeliveryLease for the
+  // alert outbox) for `worker`, renewing it for `lease_seconds`: kHeld when
+  // this session already held it, kTaken when it has just taken it (the
+  // caller reloads whatever it kept about the detector: another worker may
+  // have moved it on), kNotHeld when another worker holds it. After the
+  // connection is lost while leases were held, every other statement fails
+  // with Unavailable until the next CountWorkers (the start of the
+  // scheduler's next round), so a run under a lost lease cannot commit.
+  virtual Result<LeaseState> AcquireLease(int64_t key, const std::string& worker, int64_t lease_seconds) {
+    (void)key, (void)worker, (void)lease_seconds;
+    return LeaseState::kHeld;
+  }
+  // Gives a lease back (nothing when not held).
+  virtual Status ReleaseLease(int64_t key) {
+    (void)key;
+    return Status::Ok();
+  }
+  // Every lease row, held or not.
+  virtual Result<std::vector<LeaseRecord>> ListLeases() { return std::vector<LeaseRecord>{}; }
+  // Records `worker` as alive for `lease_seconds` and returns how many
+  // workers are (at least 1), so each can take its share of the detectors.
+  virtual Result<int64_t> CountWorkers(const std::string& worker, int64_t lease_seconds) {
+    (void)worker, (void)lease_seconds;
+    return 1;
+  }
 };
+
+// The lease on delivering the alert outbox: one worker delivers at a time.
+inline constexpr int64_t kDeliveryLease = 0;
 
 // Opens (creating if needed) the SQLite state store at `path` and brings its
 // schema up to date. FailedPrecondition when the file was written by a newer
