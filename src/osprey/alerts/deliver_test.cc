@@ -14,7 +14,7 @@
 #include "osprey/alerts/sign.h"
 #include "osprey/alerts/test_receiver.h"
 #include "osprey/alerts/test_sample.h"
-#include "osprey/base/clock.h"
+#include "osprey/testing/clock.h"
 #include "osprey/testing/files.h"
 
 namespace osprey::alerts {
@@ -69,7 +69,7 @@ TEST_F(DeliveryTest, EveryFormatArrivesExactlyAsDocumented) {
   Receiver receiver;
   const int port = receiver.Start();
   ASSERT_GT(port, 0);
-  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  osprey::testing::FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
   Deliverer deliverer(*store_, *transport_, {}, Env(port));
   DeliveryStats stats;
   ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
@@ -115,7 +115,7 @@ TEST_F(DeliveryTest, ReceiverDownThenUpGetsEveryAlertOnceAndInOrder) {
   Receiver receiver;
   const int port = receiver.Start();
   receiver.Stop();  // down: connection refused
-  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  osprey::testing::FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
   Deliverer deliverer(*store_, *transport_, {}, Env(port));
   DeliveryStats stats;
   ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
@@ -174,7 +174,7 @@ TEST_F(DeliveryTest, ServerErrorsAndTimeoutsAreRetriedClientErrorsAreNot) {
     return {200, {}};
   });
   const int port = receiver.Start();
-  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  osprey::testing::FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
   Deliverer deliverer(*store_, *transport_, {}, Env(port));
   for (int pass = 0; pass < 4; ++pass) {
     ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
@@ -202,7 +202,7 @@ TEST_F(DeliveryTest, BackoffGrowsAndRowsAreDeadLetteredAfterMaxAttempts) {
     return {503, {}};
   });
   const int port = receiver.Start();
-  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  osprey::testing::FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
   DeliveryOptions options;
   Deliverer deliverer(*store_, *transport_, options, Env(port));
   ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
