@@ -55,4 +55,17 @@ bool WaitForWrites(pid_t pid, const std::string& dir, const std::string& prefix,
   return reached;
 }
 
+void WaitForExit(pid_t pid) {
+  const int process = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (process < 0) {
+    if (errno == ESRCH) return;
+    Die("pidfd_open");
+  }
+  pollfd fd{process, POLLIN, 0};
+  while (poll(&fd, 1, -1) < 0) {
+    if (errno != EINTR) Die("poll");
+  }
+  close(process);
+}
+
 }  // namespace osprey::testing

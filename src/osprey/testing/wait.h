@@ -18,4 +18,8 @@ namespace osprey::testing {
 bool WaitForWrites(pid_t pid, const std::string& dir, const std::string& prefix,
                    const std::function<bool()>& done);
 
+// Blocks until process `pid` — a child or not — has exited (pidfd). Returns
+// at once when there is no such process.
+void WaitForExit(pid_t pid);
+
 }  // namespace osprey::testing
