@@ -1,8 +1,9 @@
 // Soak test of `osprey serve` (`make soak`; not part of `make test`): the
 // test build of the binary (osprey_testbin) runs 20 detectors on one demo
 // warehouse on an accelerated testing clock for --minutes (default 30). Every
-// --outage-every seconds the warehouse file disappears for --outage-for
-// seconds (every query fails, the detectors retry); every --restart-every
+// --outage-every seconds a writer holds the warehouse locked for --outage-for
+// seconds (every query fails as Unavailable, the detectors retry with
+// backoff); every --restart-every
 // seconds serve is stopped — by SIGTERM and by SIGKILL in turn — and started
 // again where its clock stood. Every 10 s it prints the server's RSS and open
 // file descriptors. At the end one `serve --once` processes what is still
@@ -30,12 +31,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "osprey/app/demo_data.h"
+#include "osprey/connectors/sqlite_source.h"
 #include "osprey/store/store.h"
 #include "osprey/testing/clock.h"
 #include "osprey/testing/demo_warehouse.h"
@@ -153,6 +156,7 @@ int Run(const Options& opt) {
   std::vector<double> run_started = {0};
   double next_restart = opt.restart_every, next_outage = opt.outage_every, outage_ends = -1;
   bool kill_next = false;
+  std::unique_ptr<connectors::SqliteWriter> lock;  // held during an outage
   int outages = 0, restarts = 0;
   std::string event = "start";
   while (elapsed() < opt.minutes * 60) {
@@ -160,13 +164,16 @@ int Run(const Options& opt) {
     const double now = elapsed();
     // No outage begins in the last minutes, so the final run sees every source.
     if (outage_ends < 0 && now >= next_outage && now + opt.outage_for + 120 < opt.minutes * 60) {
-      fs::rename(warehouse, warehouse + ".away");
+      lock = std::move(connectors::SqliteWriter::Open(warehouse)).value();
+      // Busy while a query reads; the lock is taken between two queries.
+      while (!lock->Execute("begin exclusive").ok()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       outage_ends = now + opt.outage_for;
       next_outage += opt.outage_every;
       ++outages;
       event += " outage-begins";
     } else if (outage_ends >= 0 && now >= outage_ends) {
-      fs::rename(warehouse + ".away", warehouse);
+      (void)lock->Execute("rollback");
+      lock.reset();
       outage_ends = -1;
       event += " outage-ends";
     }
@@ -199,7 +206,7 @@ int Run(const Options& opt) {
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (outage_ends >= 0) fs::rename(warehouse + ".away", warehouse);
+  lock.reset();
   clock_at = ScaledClock(clock_at, origin, opt.speed).At(end_ms);
   // What is due at the final clock, in one scripted run.
   const pid_t once = Spawn(dir, clock_at, opt.speed, {"serve", "--config", dir + "/conf", "--state", state, "--once"});
