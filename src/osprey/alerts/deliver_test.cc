@@ -166,7 +166,7 @@ TEST_F(DeliveryTest, ServerErrorsAndTimeoutsAreRetriedClientErrorsAreNot) {
     const int n = ++calls[r.path];
     if (r.path == "/hook") {
       if (n == 1) return {500, {}};
-      if (n == 2) return {200, true};  // no answer: the 1 s timeout
+      if (n == 2) return {200, true};  // no answer: the hook's 5 s timeout
       return {200, {}};
     }
     if (r.path == "/slack") return {400, {}};
@@ -225,17 +225,20 @@ TEST_F(DeliveryTest, BackoffGrowsAndRowsAreDeadLetteredAfterMaxAttempts) {
 }
 
 TEST_F(DeliveryTest, CommandFailuresAndTimeoutsAreRetried) {
-  CommandRequest ok{"cat > /dev/null; exit 0", "{}", 2000};
+  // Commands that must finish get a bound no loaded machine reaches; the
+  // ones that must time out run far longer than their limit.
+  constexpr int kAmple = 120000;
+  CommandRequest ok{"cat > /dev/null; exit 0", "{}", kAmple};
   EXPECT_EQ(*transport_->RunCommand(ok), 0);
-  EXPECT_EQ(*transport_->RunCommand({"exit 3", "{}", 2000}), 3);
-  auto slow = transport_->RunCommand({"sleep 5", "{}", 300});
+  EXPECT_EQ(*transport_->RunCommand({"exit 3", "{}", kAmple}), 3);
+  auto slow = transport_->RunCommand({"sleep 600", "{}", 300});
   ASSERT_FALSE(slow.ok());
   EXPECT_EQ(slow.status().code(), StatusCode::kDeadlineExceeded);
   // A big body to a command that never reads it does not hang.
-  auto big = transport_->RunCommand({"sleep 5", std::string(1 << 20, 'x'), 300});
+  auto big = transport_->RunCommand({"sleep 600", std::string(1 << 20, 'x'), 300});
   EXPECT_EQ(big.status().code(), StatusCode::kDeadlineExceeded);
   const fs::path out = dir_.path() / "stdin.json";
-  EXPECT_EQ(*transport_->RunCommand({"cat > '" + out.string() + "'", "{\"a\":1}", 2000}), 0);
+  EXPECT_EQ(*transport_->RunCommand({"cat > '" + out.string() + "'", "{\"a\":1}", kAmple}), 0);
   EXPECT_EQ(osprey::testing::ReadFile(out).value_or(""), "{\"a\":1}");
 }
 
