@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench bench check format clean asan api-bench fuzz business-bench
+.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench bench check format clean asan asan-ci soak api-bench fuzz business-bench
 
 all: build
 
@@ -65,8 +65,33 @@ demo: build
 api-bench: build
 	@bench/api_load.sh $(BUILD) 10
 
-asan:
-	@$(MAKE) test PRESET=asan
+# The unit and fuzz tests built with AddressSanitizer + UBSan (Debug, in
+# build/asan): every test labelled unit or fuzz. ASAN_LABELS changes the set
+# (ASAN_LABELS='unit|fuzz|integration' adds the integration tests).
+ASAN_LABELS ?= unit|fuzz
+asan: deps
+	@test -f build/asan/build.ninja || cmake --preset asan
+	@cmake --build build/asan -j $(JOBS)
+	@cd build/asan && ctest --output-on-failure -j $(JOBS) --timeout 1200 -L '$(ASAN_LABELS)'
+
+# The subset .ci/run runs under ASan + UBSan (docs/fuzzing.md): every fuzz
+# target (seed corpus + fixed-seed mutations) and the unit tests of the
+# parsers and the pure modules; builds only what they need.
+ASAN_CI_TESTS := base/base_test config/config_test api/api_parse_test schedule/schedule_test \
+                 ingest/ingest_test detect/detect_test rca/rca_test
+ASAN_CI_FUZZ  := $(patsubst fuzz/%_fuzz.cc,fuzz_%,$(wildcard fuzz/*_fuzz.cc))
+asan-ci: deps
+	@test -f build/asan/build.ninja || cmake --preset asan
+	@cmake --build build/asan -j $(JOBS) --target $(notdir $(ASAN_CI_TESTS)) $(ASAN_CI_FUZZ)
+	@cd build/asan && ctest --output-on-failure -j $(JOBS) -L fuzz
+	@set -e; for t in $(ASAN_CI_TESTS); do echo "== asan $$t"; build/asan/src/osprey/$$t --gtest_brief=1; done
+
+# 20 detectors served for SOAK_MINUTES (default 30) on a fast testing clock,
+# with source outages and restarts every few minutes: prints RSS and open
+# descriptors over time and checks them flat and every interval stored once
+# (tests/soak.cc). Not part of `make test`.
+soak: build
+	@$(BUILD)/tests/osprey_soak --minutes $${SOAK_MINUTES:-30}
 
 # Coverage-guided fuzzing of every parser (clang + libFuzzer + ASan/UBSan, in
 # build/fuzz), FUZZ_SECONDS each (default 60); FUZZ_TARGETS=csv limits it.

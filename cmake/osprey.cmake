@@ -27,8 +27,11 @@ if(OSPREY_FUZZ)
 endif()
 
 # osprey_module(NAME SOURCES ... DEPS ... [PRIVATE_DEPS ...])
-# Declares the library osprey_<NAME>. DEPS are the other modules it may use,
-# as in docs/architecture.md; the link graph enforces the layering.
+# Declares the library osprey_<NAME>. DEPS are linked PUBLIC: only what the
+# module's headers include. Everything its .cc files alone use (other
+# modules, third-party libraries) goes in PRIVATE_DEPS, so that it does not
+# leak to the module's users. The link graph and scripts/check_layering.sh
+# enforce the layering of docs/architecture.md.
 function(osprey_module name)
   cmake_parse_arguments(M "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(osprey_${name} STATIC ${M_SOURCES})

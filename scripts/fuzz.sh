@@ -6,6 +6,9 @@
 # fuzz/corpus/<target>/ is only read); crashes, leaks and timeouts to
 # build/fuzz/crashes/<target>-*. Exits 1 when any target found one.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      (default: 60 s, every target)
+# FUZZ_TIMEOUT (seconds, default 10) is libFuzzer's per-input limit; it is
+# wall-clock time, so on a loaded machine raise it (60) lest a slow start be
+# reported as a hang. FUZZ_JOBS=N fuzzes N targets at once.
 # clang is not in scripts/install-deps.sh: fuzzing is optional.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,18 +27,32 @@ if ((${#targets[@]} == 0)); then
   for f in fuzz/*_fuzz.cc; do targets+=("$(basename "$f" _fuzz.cc)"); done
 fi
 mkdir -p build/fuzz/crashes
-failed=()
-for t in "${targets[@]}"; do
+fuzz_one() {  # TARGET; prints its figures, returns 1 on a finding
+  local t=$1 rc=0
   mkdir -p "build/fuzz/corpus/$t"
-  echo "== fuzz_$t for ${seconds}s"
-  if ! build/fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
+  build/fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len=1048576 \
       -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$t-" \
-      "build/fuzz/corpus/$t" "fuzz/corpus/$t" 2>"build/fuzz/$t.log"; then
-    failed+=("$t")
-    grep -E "ERROR|SUMMARY|invariant failed|Test unit written" "build/fuzz/$t.log" | head -5 >&2 || true
-  fi
-  grep -E "^stat::number_of_executed_units|^stat::new_units_added" "build/fuzz/$t.log" | tr '\n' ' ' || true
-  echo
+      "build/fuzz/corpus/$t" "fuzz/corpus/$t" 2>"build/fuzz/$t.log" || rc=1
+  {
+    echo "== fuzz_$t for ${seconds}s: $( ((rc)) && echo FINDING || echo ok)"
+    ((rc)) && grep -E "ERROR|SUMMARY|invariant failed|Test unit written" "build/fuzz/$t.log" | head -5
+    grep -E "^stat::number_of_executed_units|^stat::new_units_added" "build/fuzz/$t.log" | tr '\n' ' '
+    echo
+  } || true
+  return $rc
+}
+failed=()
+jobs=${FUZZ_JOBS:-1}
+for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+  pids=()
+  for t in "${targets[@]:i:jobs}"; do
+    fuzz_one "$t" >"build/fuzz/$t.summary" &
+    pids+=("$!:$t")
+  done
+  for p in "${pids[@]}"; do
+    wait "${p%%:*}" || failed+=("${p#*:}")
+    cat "build/fuzz/${p#*:}.summary"
+  done
 done
 if ((${#failed[@]} > 0)); then
   echo "fuzz: crashes in ${failed[*]}: see build/fuzz/crashes/ and build/fuzz/<target>.log" >&2

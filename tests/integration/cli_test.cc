@@ -26,8 +26,10 @@ struct Ran {
   std::string out;  // stdout and stderr together
 };
 
-Ran Osprey(const std::string& args) {
-  std::string cmd = std::string(OSPREY_BINARY) + " " + args + " 2>&1";
+// Runs `osprey ARGS` (`binary`: the test build, osprey_testbin, for its
+// testing-clock flags).
+Ran Osprey(const std::string& args, const char* binary = OSPREY_BINARY) {
+  std::string cmd = std::string(binary) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -347,9 +349,9 @@ TEST_F(CliTest, NewYorkDetectorOverUtcRowsAcrossBothDstChanges) {
     std::filesystem::create_directories(serve_dir);
     std::filesystem::copy_file(config, serve_dir + "/ny.yaml");
     std::filesystem::create_directory_symlink(dir + "/data", serve_dir + "/data");
-    setenv("OSPREY_FAKE_CLOCK_START", now, 1);
-    Ran served = Osprey("serve --once --config " + serve_dir + " --state " + dir + "/serve.db");
-    unsetenv("OSPREY_FAKE_CLOCK_START");
+    Ran served = Osprey(std::string("--testing-clock ") + now + " serve --once --config " + serve_dir +
+                            " --state " + dir + "/serve.db",
+                        OSPREY_TESTBIN);
     ASSERT_EQ(served.code, 0) << served.out;
     Ran exported_serve = Osprey("anomalies export --csv --min-severity 0 --state " + dir + "/serve.db");
     EXPECT_EQ(exported_serve.out, exported.out);

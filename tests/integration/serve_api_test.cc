@@ -18,14 +18,13 @@
 #include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "osprey/api/auth.h"
 #include "osprey/app/demo_data.h"
-#include "osprey/base/clock.h"
 #include "osprey/store/store.h"
 #include "osprey/testing/files.h"
+#include "osprey/testing/wait.h"
 
 namespace osprey {
 namespace {
@@ -83,10 +82,10 @@ class ServeApiTest : public ::testing::Test {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      setenv("OSPREY_FAKE_CLOCK_START", FormatIso(now).c_str(), 1);
-      setenv("OSPREY_FAKE_CLOCK_SPEED", fmt::format("{}", speed).c_str(), 1);
-      std::vector<std::string> args = {OSPREY_BINARY, "serve",  "--config", (dir_ / "conf").string(),
-                                       "--state",     state_,   "--port",   "0"};
+      std::vector<std::string> args = {OSPREY_TESTBIN, "--testing-clock", FormatIso(now),
+                                       "--testing-clock-speed", fmt::format("{}", speed),
+                                       "serve", "--config", (dir_ / "conf").string(),
+                                       "--state", state_, "--port", "0"};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -94,12 +93,12 @@ class ServeApiTest : public ::testing::Test {
       _exit(127);
     }
     const std::regex banner(R"(http://127\.0\.0\.1:(\d+)/)");
-    for (int i = 0; i < 300 && port_ == 0; ++i) {
+    testing::WaitForWrites(pid_, dir_.string(), "serve.log", [&] {
       std::smatch m;
       const std::string text = ReadAll(log);
       if (std::regex_search(text, m, banner)) port_ = std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+      return port_ != 0;
+    });
     ASSERT_NE(port_, 0) << "serve did not start:\n" << ReadAll(log);
   }
 
@@ -125,17 +124,16 @@ class ServeApiTest : public ::testing::Test {
     return nullptr;
   }
 
-  // Polls until the detector's watermark reaches `until` (60 s at most).
+  // Waits until the detector's watermark, as GET /api/v1/status shows it,
+  // reaches `until`: asked again after each write to the state store.
+  // False if serve exits first.
   bool WaitForWatermark(const std::string& name, Instant until) {
-    for (int i = 0; i < 1200; ++i) {
+    return testing::WaitForWrites(pid_, dir_.string(), "state.db", [&] {
       json s = StatusOf(name);
-      if (s.is_object() && s["watermark"].is_string()) {
-        auto wm = ParseInstant(s["watermark"].get<std::string>(), TimeZone::Utc());
-        if (wm.ok() && *wm >= until) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+      if (!s.is_object() || !s["watermark"].is_string()) return false;
+      auto wm = ParseInstant(s["watermark"].get<std::string>(), TimeZone::Utc());
+      return wm.ok() && *wm >= until;
+    });
   }
 
   testing::TempDir tmp_{"osprey_serve_api_"};
@@ -186,7 +184,11 @@ TEST_F(ServeApiTest, RunsApiDetectorsBesideFileDetectors) {
 
   // Deleting the API's detector stops it; serve keeps running the other.
   EXPECT_EQ(Call("DELETE", "/api/v1/detectors/viaapi")->status, 204);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // SIGHUP, then its log line: serve has rescheduled since the delete.
+  kill(pid_, SIGHUP);
+  ASSERT_TRUE(testing::WaitForWrites(pid_, dir_.string(), "serve.log", [&] {
+    return ReadAll(dir_ / "serve.log").find("SIGHUP: detector files reloaded") != std::string::npos;
+  })) << ReadAll(dir_ / "serve.log");
   EXPECT_TRUE(StatusOf("viaapi").is_null());
   EXPECT_EQ(StatusOf("filed")["state"], "active");
   EXPECT_EQ(ReadAll(dir_ / "serve.log").find("viaapi' is already"), std::string::npos);

@@ -1,9 +1,12 @@
-// Crash test of `osprey serve`: the real binary runs a backfill and then a
-// live schedule on an accelerated testing clock (OSPREY_FAKE_CLOCK_*), and
-// is killed with SIGKILL at random moments (fixed seed) — during the
-// backfill and during live intervals — and restarted each time. The stored
-// points, anomalies and groups must then equal those of an uninterrupted
-// run, with every interval present exactly once.
+// Crash test of `osprey serve`: the test build of the binary
+// (osprey_testbin) runs a backfill and then a live schedule on an
+// accelerated testing clock, and is killed with SIGKILL as soon as its
+// committed progress (the watermark in the state store) reaches a target
+// drawn at random (fixed seed) — during the backfill and during live
+// intervals — and restarted each time. The stored points, anomalies and
+// groups must then equal those of an uninterrupted run, with every interval
+// present exactly once. Kill moments come from observed progress, never from
+// wall-clock delays, so a loaded machine changes nothing but the run time.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -11,66 +14,56 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "osprey/app/demo_data.h"
-#include "osprey/base/clock.h"
 #include "osprey/store/store.h"
+#include "osprey/testing/clock.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
+#include "osprey/testing/wait.h"
 
 namespace osprey {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::hours;
+using testing::ScaledClock;
 
-struct Clock {
-  std::string start;
-  double speed;
-  int64_t origin_ms;
-};
-
-// Starts `osprey serve` and returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const Clock& c, const std::string& log) {
+// Starts `osprey_testbin ... serve ARGS` on a testing clock that reads
+// `clock_start` at wall-clock `origin_ms` and runs `speed` times faster;
+// returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, Instant clock_start, double speed, int64_t origin_ms,
+            const std::string& log) {
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    setenv("OSPREY_FAKE_CLOCK_START", c.start.c_str(), 1);
-    setenv("OSPREY_FAKE_CLOCK_SPEED", fmt::format("{}", c.speed).c_str(), 1);
-    setenv("OSPREY_FAKE_CLOCK_ORIGIN", fmt::format("{}", c.origin_ms).c_str(), 1);
+    std::vector<std::string> all = {OSPREY_TESTBIN,       "--testing-clock",        FormatIso(clock_start),
+                                    "--testing-clock-speed", fmt::format("{}", speed), "--testing-clock-origin",
+                                    std::to_string(origin_ms)};
+    all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
-    std::string bin = OSPREY_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
+    for (auto& a : all) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   return pid;
 }
 
-// Kills `pid` with SIGKILL after `ms` unless it exits first; true if killed.
-bool KillAfter(pid_t pid, int ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+// SIGKILLs `pid` and reaps it.
+void KillNow(pid_t pid) {
   kill(pid, SIGKILL);
+  int status = 0;
   waitpid(pid, &status, 0);
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
 
 int WaitExit(pid_t pid) {
@@ -141,54 +134,74 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
   const std::string log = (dir / "serve.log").string();
 
   // The uninterrupted run.
-  {
-    Clock c{FormatIso(start), live_speed, ScaledClock::WallMillis()};
-    ASSERT_EQ(WaitExit(Spawn(args("ref.db"), c, log)), 0);
-  }
+  ASSERT_EQ(WaitExit(Spawn(args("ref.db"), start, live_speed, ScaledClock::WallMillis(), log)), 0);
 
   std::mt19937 rng(20261129);
   int backfill_kills = 0, live_kills = 0, mid_backfill_kills = 0;
   const std::string state = (dir / "state.db").string();
-  auto watermark_and_live = [&]() -> std::pair<int64_t, int64_t> {
-    auto s = store::OpenSqliteStore(state);
-    if (!s.ok()) return {0, 0};
-    auto rows = (*s)->ListDetectorStatus();
+  // Created (and migrated) here, so that this connection only ever reads
+  // while the server writes.
+  auto store = std::move(store::OpenSqliteStore(state)).value();
+  // The detector's watermark and live_from (0 before the first commit).
+  auto progress = [&]() -> std::pair<int64_t, int64_t> {
+    auto rows = store->ListDetectorStatus();
     if (!rows.ok() || rows->empty()) return {0, 0};
-    auto wm = (*s)->GetWatermark((*rows)[0].detector_id);
+    auto wm = store->GetWatermark((*rows)[0].detector_id);
     return {wm.ok() && *wm ? **wm : 0, (*rows)[0].live_from.value_or(0)};
   };
-  // Backfill: the clock barely moves, kills come 5-150 ms after each start.
+  // Backfill: the clock barely moves. Each run is killed once the watermark
+  // has moved 1-48 hours past where the last run left it, while at least a
+  // day of backfill remains.
   {
-    Clock c{FormatIso(start), 1, ScaledClock::WallMillis()};
-    for (int i = 0; i < 60 && backfill_kills < 12; ++i) {
-      auto [wm, live] = watermark_and_live();
-      if (wm != 0 && live != 0 && wm >= live) break;  // backfill done
-      const int ms = std::uniform_int_distribution<int>(5, 150)(rng);
-      if (KillAfter(Spawn(args("state.db"), c, log), ms)) {
-        ++backfill_kills;
-        auto [wm2, live2] = watermark_and_live();
-        if (wm2 > ToUnixSeconds(data.start) && (live2 == 0 || wm2 < live2)) ++mid_backfill_kills;
-        std::printf("backfill kill after %d ms: watermark %s\n", ms,
-                    wm2 ? FormatIso(FromUnixSeconds(wm2)).c_str() : "none");
-      }
+    const int64_t origin = ScaledClock::WallMillis();
+    const int64_t last_target = ToUnixSeconds(start) - 24 * 3600;
+    for (int i = 0; i < 40 && backfill_kills < 12; ++i) {
+      const auto [wm, live] = progress();
+      const int64_t from = wm != 0 ? wm : ToUnixSeconds(data.start);
+      const int64_t target = from + 3600 * std::uniform_int_distribution<int64_t>(1, 48)(rng);
+      if (target > last_target) break;
+      const pid_t pid = Spawn(args("state.db"), start, 1, origin, log);
+      const bool reached = testing::WaitForWrites(pid, dir.string(), "state.db", [&] {
+        const auto [wm_now, live_now] = progress();
+        return wm_now >= target || (live_now != 0 && wm_now >= live_now);
+      });
+      ASSERT_TRUE(reached) << "serve exited during the backfill (exit " << WaitExit(pid) << ")";
+      KillNow(pid);
+      ++backfill_kills;
+      const auto [wm2, live2] = progress();
+      if (live2 == 0 || wm2 < live2) ++mid_backfill_kills;
+      std::printf("backfill kill at watermark %s (target %s)\n", FormatIso(FromUnixSeconds(wm2)).c_str(),
+                  FormatIso(FromUnixSeconds(target)).c_str());
     }
   }
-  // Live: the accelerated clock runs on across restarts (same origin).
-  {
-    Clock c{FormatIso(start), live_speed, ScaledClock::WallMillis()};
-    for (int i = 0; i < 60 && live_kills < 12; ++i) {
-      const int ms = std::uniform_int_distribution<int>(50, 400)(rng);
-      if (KillAfter(Spawn(args("state.db"), c, log), ms)) {
-        auto [wm2, live2] = watermark_and_live();
-        // A kill before the watermark reaches live_from hit the backfill.
-        ++(wm2 < live2 ? backfill_kills : live_kills);
-        std::printf("%s kill after %d ms: watermark %s (live from %s)\n",
-                    wm2 < live2 ? "backfill" : "live", ms,
-                    FormatIso(FromUnixSeconds(wm2)).c_str(), FormatIso(FromUnixSeconds(live2)).c_str());
-      }
+  // Live: the accelerated clock stands still while no server runs, so each
+  // restart continues the timeline where the killed run left it. Each run is
+  // killed once the watermark has moved 2-12 hours past the backfill's end
+  // or where the last run left it.
+  Instant clock_at = start;
+  for (int i = 0; i < 40 && live_kills < 12; ++i) {
+    const auto [wm, live] = progress();
+    const int64_t target = std::max(wm, live) + 3600 * std::uniform_int_distribution<int64_t>(2, 12)(rng);
+    if (target >= ToUnixSeconds(until) - 3600) break;
+    const int64_t origin = ScaledClock::WallMillis();
+    const pid_t pid = Spawn(args("state.db"), clock_at, live_speed, origin, log);
+    const bool reached =
+        testing::WaitForWrites(pid, dir.string(), "state.db", [&] { return progress().first >= target; });
+    const int64_t killed_ms = ScaledClock::WallMillis();
+    if (!reached) {
+      ASSERT_EQ(WaitExit(pid), 0);
+      break;
     }
-    ASSERT_EQ(WaitExit(Spawn(args("state.db"), c, log)), 0);
+    KillNow(pid);
+    clock_at = ScaledClock(clock_at, origin, live_speed).At(killed_ms);
+    const auto [wm2, live2] = progress();
+    // A kill before the watermark reaches live_from hit the backfill.
+    ++(wm2 < live2 ? backfill_kills : live_kills);
+    std::printf("%s kill at watermark %s (target %s, live from %s)\n", wm2 < live2 ? "backfill" : "live",
+                FormatIso(FromUnixSeconds(wm2)).c_str(), FormatIso(FromUnixSeconds(target)).c_str(),
+                FormatIso(FromUnixSeconds(live2)).c_str());
   }
+  ASSERT_EQ(WaitExit(Spawn(args("state.db"), clock_at, live_speed, ScaledClock::WallMillis(), log)), 0);
   std::printf("kills survived: %d during backfill, %d during live intervals\n", backfill_kills, live_kills);
   EXPECT_GE(backfill_kills, 8);
   EXPECT_GE(mid_backfill_kills, 4) << "kills should land while the backfill is part-way";

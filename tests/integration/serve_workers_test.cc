@@ -44,15 +44,14 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& clock_start
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    setenv("OSPREY_FAKE_CLOCK_START", clock_start.c_str(), 1);
-    setenv("OSPREY_FAKE_CLOCK_SPEED", "1", 1);
-    setenv("OSPREY_FAKE_CLOCK_ORIGIN", fmt::format("{}", origin_ms).c_str(), 1);
+    // The test-only binary, with its testing clock (docs/scheduling.md).
+    std::vector<std::string> all = {OSPREY_TESTBIN, "--testing-clock", clock_start, "--testing-clock-speed", "1",
+                                    "--testing-clock-origin", fmt::format("{}", origin_ms)};
+    all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
-    std::string bin = OSPREY_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
+    for (auto& a : all) argv.push_back(a.data());
     argv.push_back(nullptr);
+    const std::string bin = OSPREY_TESTBIN;
     execv(bin.c_str(), argv.data());
     _exit(127);
   }

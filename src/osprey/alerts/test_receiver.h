@@ -1,6 +1,6 @@
 // Test-only: a tiny HTTP/1.1 server on a free 127.0.0.1 port, enough to
 // receive webhook POSTs: it records each request and answers with whatever
-// the test's responder says (a status, after an optional delay). Stop()
+// the test's responder says (a status, or no answer at all). Stop()
 // closes the port, so clients see "connection refused"; Start() on the same
 // port brings it back.
 #pragma once
@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -32,7 +31,9 @@ struct ReceivedRequest {
 
 struct Reply {
   int status = 200;
-  std::chrono::milliseconds delay{0};
+  // Never answer: hold the connection until the client gives up and closes
+  // it, so a client timeout fires however slow the machine is.
+  bool hang = false;
 };
 
 class Receiver {
@@ -96,8 +97,7 @@ class Receiver {
     size_t head_end = std::string::npos;
     size_t content_length = 0;
     while (true) {
-      pollfd p{c, POLLIN, 0};
-      if (::poll(&p, 1, 2000) <= 0) return;
+      // No deadline: a client sends its request or closes the connection.
       const ssize_t n = ::read(c, buf, sizeof buf);
       if (n <= 0) return;
       data.append(buf, static_cast<size_t>(n));
@@ -142,7 +142,11 @@ class Receiver {
       requests_.push_back(r);
       if (responder_) reply = responder_(r);
     }
-    if (reply.delay.count() > 0) std::this_thread::sleep_for(reply.delay);
+    if (reply.hang) {
+      while (::read(c, buf, sizeof buf) > 0) {
+      }
+      return;
+    }
     const std::string out = "HTTP/1.1 " + std::to_string(reply.status) +
                             " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
     (void)!::write(c, out.data(), out.size());

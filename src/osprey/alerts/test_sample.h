@@ -24,7 +24,7 @@ measures:
   - {name: revenue, aggregation: SUM}
 alerts:
   - {name: hook, destination: webhook, target_env: HOOK_URL, signing_key_env: HOOK_KEY,
-     ui_base_url: "https://osprey.example.com", description: Revenue anomalies, timeout: 1}
+     ui_base_url: "https://osprey.example.com", description: Revenue anomalies, timeout: 5}
   - {name: chat, destination: slack, target_env: SLACK_URL, ui_base_url: "https://osprey.example.com"}
   - {name: page, destination: pagerduty, target_env: PD_URL, routing_key_env: PD_KEY,
      ui_base_url: "https://osprey.example.com", description: Page the on-call engineer}

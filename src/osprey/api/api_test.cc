@@ -19,6 +19,7 @@
 #include "osprey/api/server.h"
 #include "osprey/app/backtest.h"
 #include "osprey/config/loader.h"
+#include "osprey/testing/clock.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
 #include "osprey/testing/long_fields.h"
@@ -50,7 +51,7 @@ class ApiTest : public ::testing::Test {
     viewer_ = new std::string(*GenerateToken());
     ASSERT_TRUE(store->CreateToken({0, "admin-test", "admin", HashToken(*admin_), 1, std::nullopt}).ok());
     ASSERT_TRUE(store->CreateToken({0, "viewer-test", "viewer", HashToken(*viewer_), 1, std::nullopt}).ok());
-    clock_ = new FakeClock(data.end);
+    clock_ = new testing::FakeClock(data.end);
     ServerOptions so;
     so.port = 0;
     so.state_path = *state_;
@@ -116,7 +117,7 @@ class ApiTest : public ::testing::Test {
   static inline std::string* config_ = nullptr;
   static inline std::string* admin_ = nullptr;
   static inline std::string* viewer_ = nullptr;
-  static inline FakeClock* clock_ = nullptr;
+  static inline testing::FakeClock* clock_ = nullptr;
   static inline Server* server_ = nullptr;
 };
 

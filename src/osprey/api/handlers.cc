@@ -16,6 +16,7 @@
 #include "osprey/api/parse.h"
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
+#include "osprey/app/detector_admin.h"
 #include "osprey/app/feedback.h"
 #include "osprey/config/loader.h"
 
@@ -104,8 +105,7 @@ Result<Reply> CreateDetector(Context& c) {
     return AlreadyExists(fmt::format("a detector named '{}' exists; PUT /api/v1/detectors/{} updates it",
                                      d.name, d.name));
   }
-  OSPREY_RETURN_IF_ERROR(c.store.UpsertDetector(d.name, c.req.body));
-  OSPREY_RETURN_IF_ERROR(c.store.SetDetectorOrigin(d.name, "api"));
+  OSPREY_RETURN_IF_ERROR(app::SaveApiDetector(c.store, d.name, c.req.body));
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, d.name));
   Reply r = Json(Describe(l, true), 201);
   r.location = "/api/v1/detectors/" + d.name;
@@ -129,9 +129,8 @@ Result<Reply> UpdateDetector(Context& c) {
         "the body names detector '{}' but the URL names '{}'; a detector cannot be renamed", d.name,
         name));
   }
-  OSPREY_RETURN_IF_ERROR(c.store.UpsertDetector(name, c.req.body));
   // From now on the API manages it, so `osprey serve` runs it.
-  OSPREY_RETURN_IF_ERROR(c.store.SetDetectorOrigin(name, "api"));
+  OSPREY_RETURN_IF_ERROR(app::SaveApiDetector(c.store, name, c.req.body));
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, name));
   return Json(Describe(l, true));
 }
@@ -139,7 +138,7 @@ Result<Reply> UpdateDetector(Context& c) {
 Result<Reply> DeleteDetector(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord existing, c.store.GetDetector(c.path["name"]));
   OSPREY_RETURN_IF_ERROR(RefuseFileManaged(existing, "remove"));
-  OSPREY_RETURN_IF_ERROR(c.store.DeleteDetector(c.path["name"]));
+  OSPREY_RETURN_IF_ERROR(app::RemoveDetector(c.store, c.path["name"]));
   Reply r;
   r.status = 204;
   return r;
@@ -147,7 +146,7 @@ Result<Reply> DeleteDetector(Context& c) {
 
 Handler SetActive(bool active) {
   return [active](Context& c) -> Result<Reply> {
-    OSPREY_RETURN_IF_ERROR(c.store.SetDetectorActive(c.path["name"], active));
+    OSPREY_RETURN_IF_ERROR(app::ActivateDetector(c.store, c.path["name"], active));
     OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
     return Json(Describe(l, false));
   };
@@ -328,15 +327,14 @@ Result<Reply> PreviewDetector(Context& c) {
         "{} days hold {} intervals; a preview runs at most {} (choose fewer days)", days.value_or(14),
         intervals, c.options.max_backtest_intervals));
   }
-  OSPREY_ASSIGN_OR_RETURN(auto scratch, store::OpenSqliteStore(":memory:"));
-  OSPREY_RETURN_IF_ERROR(scratch->UpsertDetector(d.name, c.req.body));
   app::BacktestRequest r;
   r.detector = d;
   r.config_text = c.req.body;
   r.from = FromUnixSeconds(from);
   r.to = FromUnixSeconds(to);
   r.now = c.clock.Now();
-  OSPREY_ASSIGN_OR_RETURN(app::RunStats stats, app::RunBacktest(r, *scratch));
+  app::RunStats stats;
+  OSPREY_ASSIGN_OR_RETURN(auto scratch, app::PreviewBacktest(r, &stats));
   store::GroupQuery q;
   q.detector = d.name;
   q.incidents_only = true;

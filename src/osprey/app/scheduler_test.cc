@@ -1,4 +1,4 @@
-// The scheduler on a generated warehouse with a FakeClock: backfill, hourly
+// The scheduler on a generated warehouse with a testing::FakeClock: backfill, hourly
 // live runs, catch-up after an outage, retries with backoff on a failing
 // source, and restatement without duplicate alerts. Nothing sleeps.
 #include "osprey/app/scheduler.h"
@@ -12,7 +12,7 @@
 #include <set>
 
 #include "osprey/app/demo_data.h"
-#include "osprey/base/clock.h"
+#include "osprey/testing/clock.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
 
@@ -127,7 +127,7 @@ TEST_F(SchedulerTest, CatchesUpAfterThreeDayOutageInOrder) {
   }
   // With an outage: hourly for five days, nothing for three, then one tick.
   auto st = OpenStore("state.db");
-  FakeClock clock(first);
+  testing::FakeClock clock(first);
   {
     Scheduler s(*st, Sources(), nullptr);
     ASSERT_TRUE(s.SetDetectors(Detectors()).ok());

@@ -44,24 +44,15 @@ void PrintProgress(const std::string& detector, Instant next, int64_t done, int6
   std::fflush(stderr);
 }
 
-// The testing-only accelerated clock (docs/scheduling.md): set by
-// OSPREY_FAKE_CLOCK_START (an ISO-8601 instant), OSPREY_FAKE_CLOCK_SPEED
-// (default 1) and OSPREY_FAKE_CLOCK_ORIGIN (wall-clock Unix milliseconds the
-// timeline starts from; default: now).
-Result<std::unique_ptr<Clock>> MakeClock() {
-  const char* start = std::getenv("OSPREY_FAKE_CLOCK_START");
-  if (!start || !*start) return std::unique_ptr<Clock>(std::make_unique<SystemClock>());
-  OSPREY_ASSIGN_OR_RETURN(Instant t, ParseInstant(start, TimeZone::Utc()));
-  double speed = 1;
-  if (const char* s = std::getenv("OSPREY_FAKE_CLOCK_SPEED"); s && *s) speed = std::atof(s);
-  if (!(speed > 0)) return InvalidArgument("OSPREY_FAKE_CLOCK_SPEED must be a positive number");
-  int64_t origin = ScaledClock::WallMillis();
-  if (const char* o = std::getenv("OSPREY_FAKE_CLOCK_ORIGIN"); o && *o) origin = std::atoll(o);
-  Log(LogLevel::kWarn, fmt::format("testing clock: {} at {}x", FormatIso(t), speed));
-  return std::unique_ptr<Clock>(std::make_unique<ScaledClock>(t, origin, speed));
+// The clock SetServeClock installed, if any.
+std::unique_ptr<Clock>& InstalledClock() {
+  static std::unique_ptr<Clock> clock;
+  return clock;
 }
 
 }  // namespace
+
+void SetServeClock(std::unique_ptr<Clock> clock) { InstalledClock() = std::move(clock); }
 
 Result<std::unique_ptr<api::Server>> StartServing(const ServeOptions& options, const Clock& clock) {
   OSPREY_ASSIGN_OR_RETURN(auto server, api::Server::Create(options.server, clock));
@@ -99,10 +90,9 @@ int RunServeCommand(const Args& args) {
   if (!o.config_dir.empty() && !fs::is_directory(o.config_dir)) {
     return Fail(InvalidArgument(fmt::format("--config {}: not a directory", o.config_dir)), true);
   }
-  auto clock = MakeClock();
-  if (!clock.ok()) return Fail(clock.status());
-  const auto* scaled = dynamic_cast<const ScaledClock*>(clock->get());
-  const double speed = scaled ? scaled->speed() : 1.0;
+  std::unique_ptr<Clock> clock = std::move(InstalledClock());
+  if (!clock) clock = std::make_unique<SystemClock>();
+  const double speed = clock->Rate();
 
   app::DaemonOptions daemon_options;
   daemon_options.state_path = o.server.state_path;
@@ -129,13 +119,13 @@ int RunServeCommand(const Args& args) {
     daemon_options.scheduler.lease_seconds = n;
   }
   daemon_options.clock_speed = speed;
-  auto daemon = app::Daemon::Create(std::move(daemon_options), **clock);
+  auto daemon = app::Daemon::Create(std::move(daemon_options), *clock);
   if (!daemon.ok()) return Fail(daemon.status());
 
   std::unique_ptr<api::Server> server;
   const bool scripted = o.once || o.until.has_value();
   if (!scripted) {
-    auto started = StartServing(o, **clock);
+    auto started = StartServing(o, *clock);
     if (!started.ok()) return Fail(started.status());
     server = *std::move(started);
     std::printf("osprey is serving the API and UI at http://%s:%d/ (state %s). Ctrl-C stops it.\n",

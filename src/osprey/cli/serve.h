@@ -22,6 +22,11 @@ struct ServeOptions {
   std::optional<Instant> until;  // run until the clock reaches this, then exit
 };
 
+// Makes `osprey serve` run on `clock` instead of the system clock. Only the
+// test build of the binary (osprey_testbin, src/osprey/testing/testbin_main.cc)
+// calls it, before Main.
+void SetServeClock(std::unique_ptr<Clock> clock);
+
 // Starts the API server on options.server. The caller stops it.
 Result<std::unique_ptr<api::Server>> StartServing(const ServeOptions& options, const Clock& clock);
 

@@ -29,6 +29,14 @@ Status BindCell(sqlite3_stmt* stmt, int index, const Cell& c) {
   return Status::Ok();
 }
 
+// A statement that does not prepare: the query's fault (InvalidArgument),
+// unless the database is locked by a writer — an outage, retried like one.
+Status PrepareError(sqlite3* db, int rc, const std::string& what) {
+  const std::string msg = sqlite3_errmsg(db);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable(fmt::format("{}: {}", what, msg));
+  return InvalidArgument(fmt::format("{}: {}", what, msg));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteSource>> SqliteSource::Open(SqliteSourceOptions options) {
@@ -49,9 +57,9 @@ Result<std::unique_ptr<SqliteSource>> SqliteSource::Open(SqliteSourceOptions opt
   rc = sqlite3_prepare_v2(db, prepared.sql.c_str(), -1, &raw, nullptr);
   Stmt stmt(raw);
   if (rc != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(db);
+    Status error = PrepareError(db, rc, fmt::format("query does not prepare on '{}'", options.path));
     sqlite3_close(db);
-    return InvalidArgument(fmt::format("query does not prepare on '{}': {}", options.path, msg));
+    return error;
   }
   // The database is opened read only; a statement that would write is
   // refused here, before it runs, with a clearer message than SQLite's.
@@ -71,8 +79,8 @@ SqliteSource::~SqliteSource() { sqlite3_close(db_); }
 Status SqliteSource::Query(const QueryRange& range, RowHandler& handler) {
   auto where = [&] { return fmt::format("[{}, {})", FormatIso(range.start), FormatIso(range.end)); };
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, prepared_.sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return InvalidArgument(fmt::format("query for {} failed: {}", where(), sqlite3_errmsg(db_)));
+  if (const int rc = sqlite3_prepare_v2(db_, prepared_.sql.c_str(), -1, &raw, nullptr); rc != SQLITE_OK) {
+    return PrepareError(db_, rc, fmt::format("query for {} failed", where()));
   }
   Stmt stmt(raw);
   for (size_t i = 0; i < prepared_.params.size(); ++i) {

@@ -87,5 +87,31 @@ TEST_F(SqliteSourceTest, ClearErrors) {
   EXPECT_NE(bad.status().message().find("no such column"), std::string::npos);
 }
 
+// A writer holding the warehouse locked is an outage (Unavailable, retried
+// by the scheduler), not a broken query (InvalidArgument waits for a
+// configuration change): found by the soak test, whose detectors stopped
+// for good after a lock.
+TEST_F(SqliteSourceTest, LockedDatabaseIsUnavailableNotABadQuery) {
+  const std::string q = "select ts, name, v from t where ts >= {{interval_start}} and ts < {{interval_end}}";
+  auto open_before = SqliteSource::Open(Options(q));
+  ASSERT_TRUE(open_before.ok()) << open_before.status().ToString();
+  auto writer = *SqliteWriter::Open(path_);
+  ASSERT_TRUE(writer->Execute("begin exclusive").ok());
+  ASSERT_TRUE(writer->Execute("insert into t values ('2020-10-01 05:00:00', 'c', 1)").ok());
+
+  auto open_during = SqliteSource::Open(Options(q));
+  ASSERT_FALSE(open_during.ok());
+  EXPECT_EQ(open_during.status().code(), StatusCode::kUnavailable) << open_during.status().ToString();
+  EXPECT_NE(open_during.status().message().find("locked"), std::string::npos) << open_during.status().ToString();
+  CollectRows rows;
+  const QueryRange range = Range(0, 3);
+  Status queried = (*open_before)->Query(range, rows);
+  EXPECT_EQ(queried.code(), StatusCode::kUnavailable) << queried.ToString();
+
+  ASSERT_TRUE(writer->Execute("commit").ok());
+  EXPECT_TRUE(SqliteSource::Open(Options(q)).ok());
+  EXPECT_TRUE((*open_before)->Query(range, rows).ok());
+}
+
 }  // namespace
 }  // namespace osprey::connectors

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "osprey/testing/files.h"
+#include "osprey/testing/wait.h"
 
 namespace osprey::testing {
 namespace fs = std::filesystem;
@@ -97,7 +98,7 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   for (int attempt = 0; attempt < 5; ++attempt) {
     s->port_ = FreePort();
     cmd = fmt::format(
-        "{}{}/pg_ctl -D {} -l {}/server.log -w -t 60 -o \"-p {} -k {} -c listen_addresses=127.0.0.1 "
+        "{}{}/pg_ctl -D {} -l {}/server.log -w -t 600 -o \"-p {} -k {} -c listen_addresses=127.0.0.1 "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off\" start > /dev/null 2>&1",
         as, s->bin_, data, s->dir_, s->port_, s->dir_);
     if (Run(cmd) == 0) {
@@ -183,9 +184,7 @@ void PostgresServer::Kill() {
     // The backends notice the postmaster's death and exit on their own.
   }
   running_ = false;
-  for (int i = 0; i < 100 && pid > 0 && ::kill(pid, 0) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  if (pid > 0) WaitForExit(pid);
 }
 
 bool MariadbServer::Available() {
@@ -232,8 +231,10 @@ Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
       execv(argv[0], argv.data());
       _exit(127);
     }
-    // Wait until the root account answers on the socket.
-    for (int i = 0; i < 300; ++i) {
+    // Wait until the root account answers on the socket or the server
+    // exits: no deadline, however slow the machine (the test's timeout
+    // bounds it).
+    while (true) {
       MYSQL* m = mysql_init(nullptr);
       if (mysql_real_connect(m, nullptr, "root", "", nullptr, 0, socket.c_str(), 0) != nullptr) {
         const std::string setup[] = {

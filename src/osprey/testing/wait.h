@@ -1,0 +1,25 @@
+// Waiting for a child process's progress without sleeping: the check is
+// re-run after each write the process makes into a directory, so a slow or
+// loaded machine changes how long a test takes, never what it sees.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+namespace osprey::testing {
+
+// Blocks until `done()` holds (true) or process `pid` exits first (false).
+// `done()` is checked at once and again after every write into directory
+// `dir` to a file whose name starts with `prefix` (inotify), and the exit is
+// noticed through a pidfd: no timer, no polling interval. The process is not
+// reaped. The test's own timeout bounds the wait.
+bool WaitForWrites(pid_t pid, const std::string& dir, const std::string& prefix,
+                   const std::function<bool()>& done);
+
+// Blocks until process `pid` — a child or not — has exited (pidfd). Returns
+// at once when there is no such process.
+void WaitForExit(pid_t pid);
+
+}  // namespace osprey::testing
