@@ -245,9 +245,9 @@ int RunSize(Size size, const std::string& dir, bool keep) {
     return 1;
   }
   std::printf("  live interval: %.2f s (start-up %.2f s loading the state, then %.2f s for the "
-              "interval's %lld series points), peak RSS %ld MiB\n",
+              "interval's %lld series points; %.2f CPU s in all), peak RSS %ld MiB\n",
               live.figures.setup_seconds + live.figures.seconds, live.figures.setup_seconds,
-              live.figures.seconds, static_cast<long long>(live.figures.points),
+              live.figures.seconds, static_cast<long long>(live.figures.points), live.cpu,
               live.peak_rss_kb / 1024);
   {
     // Fold the WAL into the file so the size is the state's.

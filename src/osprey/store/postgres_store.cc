@@ -830,12 +830,13 @@ class PostgresStore final : public Store {
           "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
           "from series s join points p on p.series_id = s.id "
           "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 and p.value is not null "
-          "and p.severity is not null and p.severity >= $4 order by s.id, p.ts",
+          "and ($5 = 1 or (p.severity is not null and p.severity >= $4)) order by s.id, p.ts",
           Params()
               .Add(q.detector_id)
               .Add(q.since.value_or(std::numeric_limits<int64_t>::min()))
               .Add(q.until.value_or(std::numeric_limits<int64_t>::max()))
-              .Add(q.min_severity)));
+              .Add(q.min_severity)
+              .Add(int64_t{q.with_unscored ? 1 : 0})));
       const std::string fetch = fmt::format("fetch {} from scored_points", kBatch);
       for (;;) {
         OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fetch));

@@ -446,6 +446,61 @@ TEST_P(StoreTest, ScoredPointStreamStopsAtTheCallersError) {
   EXPECT_EQ(store_->ListSeries(d)->size(), 1u);
 }
 
+TEST_P(StoreTest, StreamWithUnscoredVisitsEveryPointWithAValue) {
+  int64_t d = *store_->UpsertDetector("shop", "");
+  int64_t s = *store_->EnsureSeries(d, "orders", "{}", "orders");
+  ChunkResult c;
+  c.detector_id = d;
+  c.first_ts = 0;
+  c.next_watermark = 4 * 3600;
+  c.points.push_back({s, 0, 1.0, {}, {}, {}, {}});                 // warming up
+  c.points.push_back({s, 3600, std::nullopt, {}, {}, {}, {}});     // missing
+  c.points.push_back({s, 7200, 3.0, 3.0, 2.0, 4.0, 10.0});         // scored, low
+  c.points.push_back({s, 10800, 4.0, 3.0, 2.0, 4.0, 90.0});        // scored, high
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  ScoredPointQuery q;
+  q.detector_id = d;
+  q.min_severity = 50;
+  std::vector<int64_t> seen;
+  auto collect = [&](const PointRecord& p) {
+    seen.push_back(p.ts);
+    return Status::Ok();
+  };
+  ASSERT_TRUE(store_->ForEachScoredPoint(q, collect).ok());
+  EXPECT_EQ(seen, (std::vector<int64_t>{10800}));
+  seen.clear();
+  q.with_unscored = true;
+  q.until = 10800;
+  ASSERT_TRUE(store_->ForEachScoredPoint(q, collect).ok());
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 7200}));
+}
+
+TEST_P(StoreTest, NewSeriesAreDurableBeforeAnythingElseIsWritten) {
+  int64_t d = *store_->UpsertDetector("shop", "");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "orders", fmt::format("{{\"item\":\"i{}\"}}", i),
+                                        fmt::format("orders{{item=i{}}}", i)));
+  }
+  EXPECT_EQ(store_->ListSeries(d)->size(), 3u);  // this store sees them at once
+  // The next write commits them before its own: another connection sees
+  // them, and a chunk referring to them commits.
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, ids[2], 1601510400, 40)).ok());
+  {
+    auto other = OpenStore(target_);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    EXPECT_EQ((*other)->ListSeries(d)->size(), 3u);
+  }
+  // A series created last, with no write after it, survives closing.
+  const int64_t last = *store_->EnsureSeries(d, "orders", "{}", "orders");
+  store_.reset();
+  store_ = std::move(OpenStore(target_)).value();
+  auto series = *store_->ListSeries(d);
+  ASSERT_EQ(series.size(), 4u);
+  EXPECT_EQ(series.back().id, last);
+  EXPECT_EQ(*store_->EnsureSeries(d, "orders", "{}", "orders"), last);
+}
+
 TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
