@@ -188,6 +188,26 @@ alter table alert_outbox drop constraint alert_outbox_kind_check;
 alter table alert_outbox add constraint alert_outbox_kind_check
   check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve'));
 )sql",
+    // 8: incidents — one row per (detector, measure, incident_ts) with the
+    // incident's figures and its most severe group, kept up by every write
+    // of groups, so group lists read a page instead of every incident's
+    // groups for each row.
+    R"sql(
+create table incidents(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  measure text not null,
+  incident_ts bigint not null,
+  end_ts bigint not null,
+  intervals bigint not null,
+  severity double precision not null,
+  top_group_id bigint not null,
+  primary key(detector_id, measure, incident_ts));
+insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_ts), count(*),
+  max(g.severity), (select i.id from anomaly_groups i where i.detector_id = g.detector_id
+  and i.measure = g.measure and i.incident_ts = g.incident_ts order by i.severity desc, i.ts limit 1)
+  from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
+create index incidents_by_top_group on incidents(top_group_id);
+)sql",
 };
 
 // Parameter type OIDs (pg_type.h is a server header).
@@ -488,6 +508,16 @@ class PostgresStore final : public Store {
     // Groups that come back (same detector, measure, interval) keep their id,
     // so alert idempotency keys "{group_id}.{alert}" stay the same; groups
     // that do not come back are deleted with their pending messages.
+    // The incidents this chunk changes: those of the groups it replaces and
+    // of the groups it writes.
+    std::set<std::pair<std::string, int64_t>> incidents;
+    {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows r, Run("select distinct measure, incident_ts from anomaly_groups where detector_id = $1 "
+                      "and ts >= $2 and ts < $3", range));
+      for (int i = 0; i < r.size(); ++i) incidents.insert({r.Text(i, 0), r.Int(i, 1)});
+      for (const GroupRecord& g : c.groups) incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
+    }
     {
       OSPREY_ASSIGN_OR_RETURN(
           Rows old, Run("select id, measure, ts from anomaly_groups where detector_id = $1 and ts >= $2 "
@@ -596,6 +626,7 @@ class PostgresStore final : public Store {
           "on conflict(detector_id, alert, measure) do update set state = excluded.state",
           Params().Add(c.detector_id).Add(a.alert).Add(a.measure).Add(a.state)));
     }
+    OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
     OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
     return Exec("insert into watermarks(detector_id, next_ts) values ($1, $2) "
                 "on conflict(detector_id) do update set next_ts = excluded.next_ts",
@@ -694,8 +725,32 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  // Recomputes the incidents row of each (measure, incident_ts) from its
+  // groups, or deletes it when none is left.
+  Status UpdateIncidents(int64_t detector_id, const std::set<std::pair<std::string, int64_t>>& keys) {
+    for (const auto& [measure, incident_ts] : keys) {
+      const Params p = Params().Add(detector_id).Add(measure).Add(incident_ts);
+      OSPREY_RETURN_IF_ERROR(
+          Exec("delete from incidents where detector_id = $1 and measure = $2 and incident_ts = $3", p));
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into incidents select detector_id, measure, incident_ts, max(end_ts), count(*), "
+          "max(severity), (select i.id from anomaly_groups i where i.detector_id = $1 and i.measure = $2 "
+          "and i.incident_ts = $3 order by i.severity desc, i.ts limit 1) from anomaly_groups "
+          "where detector_id = $1 and measure = $2 and incident_ts = $3 "
+          "group by detector_id, measure, incident_ts",
+          p));
+    }
+    return Status::Ok();
+  }
+
   Status ResetFrom(int64_t detector_id, int64_t from_ts) override {
     return InTransaction([&]() -> Status {
+      // Incidents with a group from from_ts on lose it.
+      std::set<std::pair<std::string, int64_t>> incidents;
+      OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select measure, incident_ts from incidents where detector_id = $1 "
+                                          "and end_ts > $2",
+                                          Params().Add(detector_id).Add(from_ts)));
+      for (int i = 0; i < r.size(); ++i) incidents.insert({r.Text(i, 0), r.Int(i, 1)});
       for (std::string_view sql : {
                "delete from model_state where series_id in (select id from series where detector_id = $1)",
                "delete from watermarks where detector_id = $1",
@@ -713,21 +768,18 @@ class PostgresStore final : public Store {
         if (sql.find("$2") != std::string_view::npos) p.Add(from_ts);
         OSPREY_RETURN_IF_ERROR(Exec(sql, p));
       }
-      return Status::Ok();
+      return UpdateIncidents(detector_id, incidents);
     });
   }
 
-  // The incident's figures come from its other groups: same detector,
-  // measure and incident_ts (indexed).
+  // The incident's figures come from its incidents row.
   static constexpr std::string_view kGroupColumns =
       "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
-      "g.contributions, g.root_causes, g.related, g.incident_ts, "
-      "(select max(i.end_ts) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select count(*) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select max(i.severity) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts)";
+      "g.contributions, g.root_causes, g.related, g.incident_ts, i.end_ts, i.intervals, i.severity";
+  static constexpr std::string_view kGroupJoin =
+      "from anomaly_groups g join detectors d on d.id = g.detector_id "
+      "join incidents i on i.detector_id = g.detector_id and i.measure = g.measure "
+      "and i.incident_ts = g.incident_ts ";
 
   static GroupRecord ReadGroup(const Rows& r, int i) {
     GroupRecord g{r.Int(i, 0),  r.Int(i, 1),  r.Text(i, 2), r.Text(i, 3),  r.Int(i, 4),
@@ -740,25 +792,26 @@ class PostgresStore final : public Store {
     return g;
   }
 
-  // $6 = 1: only the most severe group of each incident (the earliest on ties).
-  static constexpr std::string_view kGroupFilter =
-      "from anomaly_groups g join detectors d on d.id = g.detector_id "
-      "where g.severity >= $1 and ($2::text is null or d.name = $2) "
-      "and ($3::text is null or g.measure = $3) "
-      "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) "
-      "and ($6 = 0 or g.id = (select i.id from anomaly_groups i where i.detector_id = g.detector_id "
-      " and i.measure = g.measure and i.incident_ts = g.incident_ts "
-      " order by i.severity desc, i.ts limit 1))";
+  // The groups q selects. One per incident (its most severe, the earliest
+  // on ties): read from the incidents, one row each, not from every group.
+  static std::string GroupFilter(const GroupQuery& q) {
+    return fmt::format(
+        "{} where g.severity >= $1 and ($2::text is null or d.name = $2) "
+        "and ($3::text is null or g.measure = $3) "
+        "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) ",
+        q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+                           "join detectors d on d.id = g.detector_id"
+                         : kGroupJoin);
+  }
 
-  static Params GroupFilter(const GroupQuery& q) {
+  static Params GroupParams(const GroupQuery& q) {
     Params p;
-    p.Add(q.min_severity).Add(q.detector).Add(q.measure).Add(q.since).Add(q.until)
-        .Add(int64_t{q.incidents_only ? 1 : 0});
+    p.Add(q.min_severity).Add(q.detector).Add(q.measure).Add(q.since).Add(q.until);
     return p;
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("select count(*) {}", kGroupFilter), GroupFilter(q)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("select count(*) {}", GroupFilter(q)), GroupParams(q)));
     if (r.size() == 0) return Internal("count returned no row");
     return r.Int(0, 0);
   }
@@ -767,9 +820,9 @@ class PostgresStore final : public Store {
     const char* time_order = q.newest_first ? "desc" : "asc";
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
-    std::string sql = fmt::format("select {} {} order by {}, g.id limit $7 offset $8",
-                                  kGroupColumns, kGroupFilter, order);
-    Params p = GroupFilter(q);
+    std::string sql = fmt::format("select {} {} order by {}, g.id limit $6 offset $7",
+                                  kGroupColumns, GroupFilter(q), order);
+    Params p = GroupParams(q);
     // SQLite reads a negative limit as "no limit" and a negative offset as 0.
     p.Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
         .Add(std::max<int64_t>(q.offset, 0));
@@ -781,9 +834,7 @@ class PostgresStore final : public Store {
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(fmt::format("select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
-                                "where g.id = $1",
-                                kGroupColumns),
+        Rows r, Run(fmt::format("select {} {} where g.id = $1", kGroupColumns, kGroupJoin),
                     Params().Add(group_id)));
     if (r.size() == 0) return NotFound(fmt::format("no anomaly group {}", group_id));
     return ReadGroup(r, 0);

@@ -198,6 +198,26 @@ drop table alert_outbox;
 alter table alert_outbox_v7 rename to alert_outbox;
 create index alert_outbox_by_status on alert_outbox(status, id);
 )sql",
+    // 8: incidents — one row per (detector, measure, incident_ts) with the
+    // incident's figures and its most severe group, kept up by every write
+    // of groups, so group lists read a page instead of every incident's
+    // groups for each row.
+    R"sql(
+create table incidents(
+  detector_id integer not null references detectors(id) on delete cascade,
+  measure text not null,
+  incident_ts integer not null,
+  end_ts integer not null,
+  intervals integer not null,
+  severity real not null,
+  top_group_id integer not null,
+  primary key(detector_id, measure, incident_ts)) without rowid;
+insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_ts), count(*),
+  max(g.severity), (select i.id from anomaly_groups i where i.detector_id = g.detector_id
+  and i.measure = g.measure and i.incident_ts = g.incident_ts order by i.severity desc, i.ts limit 1)
+  from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
+create index incidents_by_top_group on incidents(top_group_id);
+)sql",
 };
 
 class Stmt {
@@ -498,6 +518,20 @@ class SqliteStore final : public Store {
     // idempotency keys "{group_id}.{alert}" stay the same and a re-run sends
     // no message twice; groups that do not come back are deleted (with their
     // pending messages).
+    // The incidents this chunk changes: those of the groups it replaces and
+    // of the groups it writes.
+    std::set<std::pair<std::string, int64_t>> incidents;
+    {
+      Stmt& sel = Prepared(
+          "select distinct measure, incident_ts from anomaly_groups where detector_id = ?1 "
+          "and ts >= ?2 and ts < ?3");
+      OSPREY_RETURN_IF_ERROR(sel.status());
+      sel.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark);
+      Status st;
+      while (sel.Step(&st)) incidents.insert({sel.Text(0), sel.Int(1)});
+      OSPREY_RETURN_IF_ERROR(st);
+      for (const GroupRecord& g : c.groups) incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
+    }
     {
       std::set<std::pair<std::string, int64_t>> keep;
       for (const GroupRecord& g : c.groups) keep.insert({g.measure, g.ts});
@@ -660,6 +694,7 @@ class SqliteStore final : public Store {
         ins.Reset();
       }
     }
+    OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
     OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
     Stmt& wm = Prepared(
             "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
@@ -667,6 +702,26 @@ class SqliteStore final : public Store {
     OSPREY_RETURN_IF_ERROR(wm.status());
     return wm.Bind(1, c.detector_id).Bind(2, c.next_watermark).Run();
   }
+
+  // Recomputes the incidents row of each (measure, incident_ts) from its
+  // groups, or deletes it when none is left.
+  Status UpdateIncidents(int64_t detector_id, const std::set<std::pair<std::string, int64_t>>& keys) {
+    for (const auto& [measure, incident_ts] : keys) {
+      Stmt& del = Prepared("delete from incidents where detector_id = ?1 and measure = ?2 and incident_ts = ?3");
+      OSPREY_RETURN_IF_ERROR(del.status());
+      OSPREY_RETURN_IF_ERROR(del.Bind(1, detector_id).Bind(2, measure).Bind(3, incident_ts).Run());
+      Stmt& ins = Prepared(kIncidentUpdate);
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      OSPREY_RETURN_IF_ERROR(ins.Bind(1, detector_id).Bind(2, measure).Bind(3, incident_ts).Run());
+    }
+    return Status::Ok();
+  }
+  static constexpr std::string_view kIncidentUpdate =
+      "insert into incidents select detector_id, measure, incident_ts, max(end_ts), count(*), "
+      "max(severity), (select i.id from anomaly_groups i where i.detector_id = ?1 and i.measure = ?2 "
+      "and i.incident_ts = ?3 order by i.severity desc, i.ts limit 1) from anomaly_groups "
+      "where detector_id = ?1 and measure = ?2 and incident_ts = ?3 "
+      "group by detector_id, measure, incident_ts";
 
   Status WriteSnapshots(const ChunkResult& c) {
     auto run = [&](std::string_view sql, int64_t a, int64_t b) -> Status {
@@ -795,6 +850,16 @@ class SqliteStore final : public Store {
     OSPREY_RETURN_IF_ERROR(FlushSeries());
     OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
     Status s;
+    // Incidents with a group from from_ts on lose it.
+    std::set<std::pair<std::string, int64_t>> incidents;
+    {
+      Stmt& sel = Prepared("select measure, incident_ts from incidents where detector_id = ?1 and end_ts > ?2");
+      s = sel.status();
+      if (s.ok()) {
+        sel.Bind(1, detector_id).Bind(2, from_ts);
+        while (sel.Step(&s)) incidents.insert({sel.Text(0), sel.Int(1)});
+      }
+    }
     for (std::string_view sql : {
              "delete from model_state where series_id in (select id from series where detector_id = ?1)",
              "delete from watermarks where detector_id = ?1",
@@ -807,6 +872,7 @@ class SqliteStore final : public Store {
              "delete from data_quality where detector_id = ?1 and ts >= ?2",
              "delete from points where ts >= ?2 and series_id in "
              "(select id from series where detector_id = ?1)"}) {
+      if (!s.ok()) break;
       Stmt st(db_, sql);
       s = st.status();
       if (s.ok()) {
@@ -816,6 +882,7 @@ class SqliteStore final : public Store {
       }
       if (!s.ok()) break;
     }
+    if (s.ok()) s = UpdateIncidents(detector_id, incidents);
     if (!s.ok()) {
       (void)Exec("rollback");
       return s;
@@ -823,17 +890,14 @@ class SqliteStore final : public Store {
     return Exec("commit");
   }
 
-  // The incident's figures come from its other groups: same detector,
-  // measure and incident_ts (indexed).
+  // The incident's figures come from its incidents row.
   static constexpr std::string_view kGroupColumns =
       "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
-      "g.contributions, g.root_causes, g.related, g.incident_ts, "
-      "(select max(i.end_ts) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select count(*) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select max(i.severity) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts)";
+      "g.contributions, g.root_causes, g.related, g.incident_ts, i.end_ts, i.intervals, i.severity";
+  static constexpr std::string_view kGroupJoin =
+      "from anomaly_groups g join detectors d on d.id = g.detector_id "
+      "join incidents i on i.detector_id = g.detector_id and i.measure = g.measure "
+      "and i.incident_ts = g.incident_ts ";
 
   static GroupRecord ReadGroup(const Stmt& s) {
     GroupRecord g{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5),
@@ -845,14 +909,16 @@ class SqliteStore final : public Store {
     return g;
   }
 
-  // ?8 = 1: only the most severe group of each incident (the earliest on ties).
-  static constexpr std::string_view kGroupFilter =
-      "from anomaly_groups g join detectors d on d.id = g.detector_id "
-      "where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
-      "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) "
-      "and (?8 = 0 or g.id = (select i.id from anomaly_groups i where i.detector_id = g.detector_id "
-      " and i.measure = g.measure and i.incident_ts = g.incident_ts "
-      " order by i.severity desc, i.ts limit 1))";
+  // The groups q selects. One per incident (its most severe, the earliest
+  // on ties): read from the incidents, one row each, not from every group.
+  static std::string GroupFilter(const GroupQuery& q) {
+    return fmt::format(
+        "{} where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
+        "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) ",
+        q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+                           "join detectors d on d.id = g.detector_id"
+                         : kGroupJoin);
+  }
 
   static void BindGroupFilter(Stmt& s, const GroupQuery& q) {
     s.Bind(1, q.min_severity);
@@ -860,11 +926,10 @@ class SqliteStore final : public Store {
     if (q.measure) s.Bind(3, *q.measure);
     if (q.since) s.Bind(4, *q.since);
     if (q.until) s.Bind(5, *q.until);
-    s.Bind(8, int64_t{q.incidents_only ? 1 : 0});
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    Stmt s(db_, fmt::format("select count(*) {}", kGroupFilter));
+    Stmt s(db_, fmt::format("select count(*) {}", GroupFilter(q)));
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
     Status st;
@@ -877,7 +942,7 @@ class SqliteStore final : public Store {
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
     std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7",
-                                  kGroupColumns, kGroupFilter, order);
+                                  kGroupColumns, GroupFilter(q), order);
     Stmt s(db_, sql);
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
@@ -890,8 +955,7 @@ class SqliteStore final : public Store {
   }
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
-    Stmt s(db_, fmt::format("select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
-                            "where g.id = ?1", kGroupColumns));
+    Stmt s(db_, fmt::format("select {} {} where g.id = ?1", kGroupColumns, kGroupJoin));
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, group_id);
     Status st;

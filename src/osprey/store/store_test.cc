@@ -730,6 +730,55 @@ TEST_P(StoreTest, CountsAndSortsGroups) {
   EXPECT_EQ(totals.groups, 5);
 }
 
+TEST_P(StoreTest, IncidentFiguresFollowRerunsAndResets) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  const int64_t t0 = 1000 * 3600;
+  auto commit = [&](int k, double severity) {
+    ChunkResult c = Chunk(d, s, t0 + k * 3600, 40);
+    c.groups[0].severity = severity;
+    c.groups[0].incident_ts = t0;  // one incident from t0 on
+    ASSERT_TRUE(store_->CommitChunk(c).ok());
+  };
+  commit(0, 60);
+  commit(1, 90);
+  commit(2, 70);
+  GroupQuery incidents;
+  incidents.incidents_only = true;
+  auto top = *store_->ListGroups(incidents);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ts, t0 + 3600);  // the most severe group
+  EXPECT_EQ(top[0].incident_ts, t0);
+  EXPECT_EQ(top[0].incident_end_ts, t0 + 3 * 3600);
+  EXPECT_EQ(top[0].incident_intervals, 3);
+  EXPECT_EQ(top[0].incident_severity, 90);
+  EXPECT_EQ(*store_->CountGroups(incidents), 1);
+  EXPECT_EQ(*store_->CountGroups({}), 3);
+  for (const GroupRecord& g : *store_->ListGroups({})) EXPECT_EQ(g.incident_intervals, 3);
+  EXPECT_EQ(store_->GetGroup(top[0].id)->incident_severity, 90);
+  // Re-scored lower: the last group is the incident's most severe now.
+  commit(1, 50);
+  top = *store_->ListGroups(incidents);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ts, t0 + 2 * 3600);
+  EXPECT_EQ(top[0].incident_severity, 70);
+  // Filters apply to that group.
+  incidents.min_severity = 80;
+  EXPECT_TRUE(store_->ListGroups(incidents)->empty());
+  incidents.min_severity = 0;
+  // A reset shortens the incident; a reset before it removes it.
+  ASSERT_TRUE(store_->ResetFrom(d, t0 + 2 * 3600).ok());
+  top = *store_->ListGroups(incidents);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ts, t0);
+  EXPECT_EQ(top[0].incident_end_ts, t0 + 2 * 3600);
+  EXPECT_EQ(top[0].incident_intervals, 2);
+  EXPECT_EQ(top[0].incident_severity, 60);
+  ASSERT_TRUE(store_->ResetFrom(d, t0).ok());
+  EXPECT_TRUE(store_->ListGroups(incidents)->empty());
+  EXPECT_EQ(*store_->CountGroups(incidents), 0);
+}
+
 TEST_P(StoreTest, TokensAreStoredHashedAndRevocable) {
   int64_t id = *store_->CreateToken({0, "ci", "viewer", "abc123", 1000, std::nullopt});
   auto tokens = *store_->ListTokens();
