@@ -12,8 +12,13 @@
 // Then the state's size on disk over the points it holds (bytes per stored
 // point, whole file, everything included). Prints figures; not a timed test.
 //
-//   scale_bench [--sizes 1000x168,10000x168] [--full] [--dir DIR] [--keep]
+// Last, the list queries of the API and CLI (group and incident pages, a
+// group's anomalies, a 90-day chart) against a state of N anomalies: p50 and
+// p99 ms.
 //
+//   scale_bench [--sizes 1000x168,10000x168] [--lists N] [--full] [--dir DIR] [--keep]
+//
+// --lists: anomalies in the list state (default 100k; 1M with --full; 0 skips).
 // --sizes: comma-separated SERIESxHOURS. Default: 1k and 10k series over one
 // week and 100k over one day (a few minutes). --full: 1k, 10k and 100k over
 // one week and 1M over six hours (the figures of issue 16; tens of minutes).
@@ -21,7 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -263,6 +270,137 @@ int RunSize(Size size, const std::string& dir, bool keep) {
   return 0;
 }
 
+// Milliseconds per call of `fn`, `n` calls: p50 and p99.
+std::pair<double, double> Percentiles(int n, const std::function<bool(int)>& fn) {
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    if (!fn(i)) return {-1, -1};
+    ms.push_back(bench::Seconds(start) * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
+}
+
+// The store's list queries with `anomalies` anomalies: 25 per group, two
+// measures every hour; measure "a" is ONE incident over every hour (the
+// worst case for incident figures), "b" an incident every three hours. A
+// few series also get hourly points for a 90-day chart. Prints p50/p99 ms
+// of the queries the API and CLI run for one page.
+int RunLists(int64_t anomalies, const std::string& dir, bool keep) {
+  const std::string state = fmt::format("{}/scale_lists_{}.db", dir, anomalies);
+  auto cleanup = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(state + suffix);
+  };
+  cleanup();
+  auto opened = store::OpenSqliteStore(state);
+  if (!opened.ok()) return 1;
+  store::Store& st = **opened;
+  const int64_t d = *st.UpsertDetector("lists", "name: lists");
+  constexpr int kPerGroup = 25, kSeries = 100;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < kSeries; ++i) {
+    const std::string measure = i % 2 == 0 ? "a" : "b";
+    ids.push_back(*st.EnsureSeries(d, measure, fmt::format(R"({{"item":"i{}"}})", i),
+                                   fmt::format("{}{{item=i{}}}", measure, i)));
+  }
+  const int64_t hours = anomalies / (2 * kPerGroup);
+  const auto build = std::chrono::steady_clock::now();
+  for (int64_t h0 = 0; h0 < hours; h0 += 168) {
+    store::ChunkResult c;
+    c.detector_id = d;
+    c.first_ts = kStart + h0 * 3600;
+    const int64_t h1 = std::min(hours, h0 + 168);
+    c.next_watermark = kStart + h1 * 3600;
+    for (int64_t h = h0; h < h1; ++h) {
+      const int64_t ts = kStart + h * 3600;
+      for (int m = 0; m < 2; ++m) {
+        store::GroupRecord g;
+        g.measure = m == 0 ? "a" : "b";
+        g.ts = ts;
+        g.end_ts = ts + 3600;
+        g.severity = 50 + static_cast<double>((h * 7 + m * 13) % 50);
+        g.anomaly_count = kPerGroup;
+        g.contributions = "{}";
+        g.root_causes = "[]";
+        g.related = "[]";
+        g.incident_ts = m == 0 ? kStart : kStart + (h / 3) * 3 * 3600;
+        const int64_t index = static_cast<int64_t>(c.groups.size());
+        c.groups.push_back(g);
+        for (int k = 0; k < kPerGroup; ++k) {
+          store::AnomalyRecord a;
+          a.series_id = ids[static_cast<size_t>((k * 2 + m) % kSeries)];
+          a.ts = ts;
+          a.value = 10;
+          a.expected = 5;
+          a.lower = 4;
+          a.upper = 6;
+          a.severity = g.severity;
+          a.direction = "up";
+          a.explanation = "spike";
+          a.group_index = index;
+          c.anomalies.push_back(a);
+        }
+      }
+      for (int64_t id : ids) {
+        const double v = 100 + static_cast<double>(h % 24);
+        c.points.push_back({id, ts, v, v, v - 5, v + 5, 10.0});
+      }
+    }
+    if (Status s = st.CommitChunk(c); !s.ok()) {
+      std::fprintf(stderr, "scale_bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  const auto totals = *st.Totals();
+  std::printf("lists: %lld anomalies in %lld groups, %lld hours; state built in %.1f s\n",
+              static_cast<long long>(totals.anomalies), static_cast<long long>(totals.groups),
+              static_cast<long long>(hours), bench::Seconds(build));
+  uint64_t rng = 42;
+  auto offset = [&](int64_t total) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int64_t>((rng >> 33) % static_cast<uint64_t>(std::max<int64_t>(total - 50, 1)));
+  };
+  auto page = [&](const char* what, store::GroupQuery q, bool deep) {
+    q.limit = 50;
+    const int64_t total = *st.CountGroups(q);
+    auto [p50, p99] = Percentiles(200, [&](int i) {
+      q.offset = deep ? offset(total) : (i % 5) * 50;
+      return st.CountGroups(q).ok() && st.ListGroups(q).ok();
+    });
+    std::printf("  %-58s p50 %7.2f ms  p99 %7.2f ms\n", what, p50, p99);
+  };
+  store::GroupQuery q;
+  q.incidents_only = true;
+  page("incidents, newest first, pages 1-5 (count + page)", q, false);
+  page("incidents, newest first, any page", q, true);
+  q.by_severity = true;
+  page("incidents, most severe first, pages 1-5", q, false);
+  q = {};
+  page("groups, newest first, pages 1-5", q, false);
+  page("groups, newest first, any page", q, true);
+  q.by_severity = true;
+  page("groups, most severe first, pages 1-5", q, false);
+  q = {};
+  q.measure = "a";
+  q.since = kStart + hours / 2 * 3600;
+  page("groups of one measure from a time on, pages 1-5", q, false);
+  auto groups = *st.ListGroups(store::GroupQuery{});
+  auto [a50, a99] = Percentiles(200, [&](int i) {
+    return st.ListAnomalies(groups[static_cast<size_t>(i) % groups.size()].id).ok();
+  });
+  std::printf("  %-58s p50 %7.2f ms  p99 %7.2f ms\n", "one group's anomalies", a50, a99);
+  const int64_t end = kStart + hours * 3600;
+  auto [c50, c99] = Percentiles(200, [&](int i) {
+    auto points = st.ListPoints(ids[static_cast<size_t>(i) % ids.size()], end - 90 * 86400, end);
+    return points.ok() && !points->empty();
+  });
+  std::printf("  %-58s p50 %7.2f ms  p99 %7.2f ms\n", "90-day chart of one series (ListPoints)", c50, c99);
+  opened->reset();
+  if (!keep) cleanup();
+  return 0;
+}
+
 bool ParseSizes(const std::string& arg, std::vector<Size>* out) {
   size_t pos = 0;
   while (pos < arg.size()) {
@@ -283,6 +421,7 @@ int main(int argc, char** argv) {
   std::vector<Size> sizes;
   std::string dir = std::filesystem::temp_directory_path().string();
   bool keep = false, full = false;
+  int64_t lists = -1;  // anomalies in the list benchmark's state; -1: default
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--sizes" && i + 1 < argc) {
@@ -292,13 +431,15 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--lists" && i + 1 < argc) {
+      lists = std::atoll(argv[++i]);
     } else if (a == "--full") {
       full = true;
     } else if (a == "--keep") {
       keep = true;
     } else {
       std::fprintf(stderr,
-                   "usage: scale_bench [--sizes SERIESxHOURS,...] [--full] [--dir DIR] [--keep]\n");
+                   "usage: scale_bench [--sizes SERIESxHOURS,...] [--lists N] [--full] [--dir DIR] [--keep]\n");
       return 2;
     }
   }
@@ -309,5 +450,6 @@ int main(int argc, char** argv) {
   for (Size s : sizes) {
     if (int rc = RunSize(s, dir, keep); rc != 0) return rc;
   }
-  return 0;
+  if (lists < 0) lists = full ? 1000000 : 100000;
+  return lists > 0 ? RunLists(lists, dir, keep) : 0;
 }

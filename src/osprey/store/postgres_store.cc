@@ -6,6 +6,7 @@
 // processes may start against one database at once. Connection errors map to
 // Unavailable; a lost connection is re-established before the next call.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -234,6 +235,19 @@ class Params {
     Push(kBytea, std::string(v));
     formats_.back() = 1;
     return *this;
+  }
+  // A PostgreSQL array literal of doubles, NULL for unset ones; the
+  // statement casts it ($1::float8[]).
+  Params& AddFloatArray(const std::vector<std::optional<double>>& v) {
+    std::string text = "{";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) text += ',';
+      text += v[i] ? FloatText(*v[i]) : "NULL";
+    }
+    return Push(kText, text + "}");
+  }
+  Params& AddIntArray(const std::vector<int64_t>& v) {
+    return Push(kText, fmt::format("{{{}}}", fmt::join(v, ",")));
   }
   Params& Null(Oid type) {
     types_.push_back(type);
@@ -531,14 +545,54 @@ class PostgresStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(
         Exec("delete from anomalies where detector_id = $1 and ts >= $2 and ts < $3", range));
-    for (const PointRecord& p : c.points) {
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "insert into points(series_id, ts, value, expected, lower, upper, severity) "
-          "values ($1, $2, $3, $4, $5, $6, $7) on conflict(series_id, ts) do update set "
-          "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
-          "upper = excluded.upper, severity = excluded.severity",
-          Params().Add(p.series_id).Add(p.ts).Add(p.value).Add(p.expected).Add(p.lower)
-              .Add(p.upper).Add(p.severity)));
+    // Points in (series_id, ts) order, kPointBatch per statement (arrays
+    // unnested by the server) instead of one round trip per point.
+    {
+      constexpr size_t kPointBatch = 8192;
+      std::vector<const PointRecord*> sorted;
+      sorted.reserve(c.points.size());
+      for (const PointRecord& p : c.points) sorted.push_back(&p);
+      std::stable_sort(sorted.begin(), sorted.end(), [](const PointRecord* x, const PointRecord* y) {
+        return x->series_id != y->series_id ? x->series_id < y->series_id : x->ts < y->ts;
+      });
+      // One statement cannot update a row twice: the last point of a
+      // (series, ts) wins, as row by row.
+      auto same = [](const PointRecord* x, const PointRecord* y) {
+        return x->series_id == y->series_id && x->ts == y->ts;
+      };
+      size_t kept = 0;
+      for (size_t i = 0; i < sorted.size(); ++i) {
+        if (i + 1 < sorted.size() && same(sorted[i], sorted[i + 1])) continue;
+        sorted[kept++] = sorted[i];
+      }
+      sorted.resize(kept);
+      std::vector<int64_t> ids, tss;
+      std::vector<std::optional<double>> cols[5];
+      for (size_t b = 0; b < sorted.size(); b += kPointBatch) {
+        ids.clear();
+        tss.clear();
+        for (auto& col : cols) col.clear();
+        for (size_t i = b; i < std::min(sorted.size(), b + kPointBatch); ++i) {
+          const PointRecord& p = *sorted[i];
+          ids.push_back(p.series_id);
+          tss.push_back(p.ts);
+          cols[0].push_back(p.value);
+          cols[1].push_back(p.expected);
+          cols[2].push_back(p.lower);
+          cols[3].push_back(p.upper);
+          cols[4].push_back(p.severity);
+        }
+        Params params;
+        params.AddIntArray(ids).AddIntArray(tss);
+        for (const auto& col : cols) params.AddFloatArray(col);
+        OSPREY_RETURN_IF_ERROR(Exec(
+            "insert into points(series_id, ts, value, expected, lower, upper, severity) "
+            "select * from unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], "
+            "$5::float8[], $6::float8[], $7::float8[]) on conflict(series_id, ts) do update set "
+            "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
+            "upper = excluded.upper, severity = excluded.severity",
+            params));
+      }
     }
     std::vector<int64_t> group_ids;
     for (const GroupRecord& g : c.groups) {
