@@ -911,9 +911,11 @@ class SqliteStore final : public Store {
 
   // The groups q selects. One per incident (its most severe, the earliest
   // on ties): read from the incidents, one row each, not from every group.
+  // "+g.severity" keeps SQLite from reading by the severity index, so a
+  // list walks the index of its order and stops after the page.
   static std::string GroupFilter(const GroupQuery& q) {
     return fmt::format(
-        "{} where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
+        "{} where +g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
         "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) ",
         q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
                            "join detectors d on d.id = g.detector_id"
