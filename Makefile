@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench bench check format clean asan asan-ci soak api-bench fuzz business-bench
+.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench scale-bench bench check format clean asan asan-ci soak api-bench fuzz business-bench
 
 all: build
 
@@ -43,6 +43,12 @@ pg-bench: build
 # 2.4 M scored points, written to /dev/null (prints figures).
 export-bench: build
 	@$(BUILD)/bench/export_bench
+
+# Backtest series-points/s, peak RSS, live seconds per interval and bytes per
+# stored point at 1k, 10k and 100k series (a few minutes); SCALE_FULL=1 adds
+# 1M series and a week at 100k; SCALE_SIZES=100000x168 picks sizes.
+scale-bench: build
+	@$(BUILD)/bench/scale_bench $(if $(SCALE_SIZES),--sizes $(SCALE_SIZES)) $(if $(SCALE_FULL),--full)
 
 # The demo, then the UI on its results: served until Ctrl-C when run from a
 # terminal; otherwise (CI, scripts) it prints how to serve.

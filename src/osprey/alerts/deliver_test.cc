@@ -204,7 +204,7 @@ TEST_F(DeliveryTest, ADeadLetteredMessageIsResentOnceAndOthersAreRefused) {
     return {slack_up ? 200 : 400, {}};
   });
   const int port = receiver.Start();
-  FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
+  osprey::testing::FakeClock clock(FromUnixSeconds(testing::kGroupTs + 3700));
   Deliverer deliverer(*store_, *transport_, {}, Env(port));
   ASSERT_TRUE(deliverer.DeliverDue(clock.Now()).ok());
   auto dead = Rows("dead");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <bit>
 #include <nlohmann/json.hpp>
 
@@ -361,6 +362,8 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   OSPREY_ASSIGN_OR_RETURN(s.id, store_.EnsureSeries(detector_id_, catalog_.MeasureName(key.measure),
                                                     catalog_.DimsJson(key), catalog_.Label(key)));
   OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
+  s.created = true;
+  s.last_known = true;  // no stored value before now
   return &series_.emplace(key, std::move(s)).first->second;
 }
 
@@ -377,8 +380,11 @@ Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant 
   }
   if (s.history_next != ts || s.history.empty() || s.history.front().first != back) {
     // The stored points are the values of every processed interval, so
-    // they are the history.
-    OSPREY_ASSIGN_OR_RETURN(auto points, store_.ListPoints(s.id, back, ts));
+    // they are the history (none for a series new in this interval).
+    std::vector<store::PointRecord> points;
+    if (!s.created || s.history_next != 0) {
+      OSPREY_ASSIGN_OR_RETURN(points, store_.ListPoints(s.id, back, ts));
+    }
     std::map<int64_t, std::optional<double>> by_ts;
     for (const auto& p : points) by_ts[p.ts] = p.value;
     s.history.clear();
@@ -464,10 +470,17 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   RunStats& st = stats ? *stats : local;
   Instant start = grid_.Floor(from);
   if (start < from) start = grid_.Next(start);
-  const int64_t chunk = std::max<int64_t>(options.chunk_intervals, 1);
   OSPREY_RETURN_IF_ERROR(LoadFeedback());
+  if (start < to) OSPREY_RETURN_IF_ERROR(LoadRuleHistory(start));
   while (start < to) {
     OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
+    // A chunk holds every series' points of its intervals in memory (rows,
+    // aggregates, results) until it commits: at most kChunkSeriesPoints of
+    // them, so memory does not grow with series x chunk. A detector with no
+    // series yet reads one interval first to learn how many it has.
+    int64_t chunk = std::max<int64_t>(options.chunk_intervals, 1);
+    const int64_t series = static_cast<int64_t>(series_.size());
+    chunk = std::min(chunk, series == 0 ? 1 : std::max<int64_t>(kChunkSeriesPoints / series, 1));
     Instant end = start;
     for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
     ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
@@ -532,6 +545,43 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     if (last_chunk) break;
   }
   return Status::Ok();
+}
+
+Status DetectorRunner::LoadRuleHistory(Instant start) {
+  int longest = 0;
+  for (const MeasureRules& mr : rules_) {
+    if (mr.active && mr.options.change_percent) longest = std::max({longest, mr.options.change_intervals, 1});
+  }
+  if (longest == 0 || series_.empty()) return Status::Ok();
+  // The longest look-back covers every measure's; ValueBack drops what a
+  // measure does not need.
+  const std::optional<Instant> lag = grid_.SeasonalLag(start, longest);
+  if (!lag) return Status::Ok();  // ValueBack reads it series by series
+  const int64_t ts = ToUnixSeconds(start);
+  std::vector<int64_t> starts;
+  for (Instant t : grid_.Starts(*lag, start)) starts.push_back(ToUnixSeconds(t));
+  std::unordered_map<int64_t, SeriesState*> by_id;
+  for (auto& [key, s] : series_) {
+    const MeasureRules& mr = rules_[key.measure];
+    if (!mr.active || !mr.options.change_percent) continue;
+    s.history.clear();
+    for (int64_t t : starts) s.history.emplace_back(t, std::nullopt);
+    s.history_next = ts;
+    by_id[s.id] = &s;
+  }
+  store::ScoredPointQuery q;
+  q.detector_id = detector_id_;
+  q.with_unscored = true;
+  q.since = ToUnixSeconds(*lag);
+  q.until = ts;
+  return store_.ForEachScoredPoint(q, [&](const store::PointRecord& p) {
+    auto s = by_id.find(p.series_id);
+    auto at = std::lower_bound(starts.begin(), starts.end(), p.ts);
+    if (s != by_id.end() && at != starts.end() && *at == p.ts) {
+      s->second->history[static_cast<size_t>(at - starts.begin())].second = p.value;
+    }
+    return Status::Ok();
+  });
 }
 
 Status DetectorRunner::LoadLastGroups(Instant start) {

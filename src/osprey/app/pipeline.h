@@ -48,9 +48,15 @@ struct RunStats {
   std::optional<Instant> data_end;
 };
 
+// The most series points (series x intervals) one chunk holds in memory:
+// a chunk of a detector with many series has fewer intervals than asked.
+inline constexpr int64_t kChunkSeriesPoints = 2'000'000;
+
 struct RunOptions {
   // Intervals read by one query and committed in one transaction. Bigger
   // chunks mean fewer queries and commits on backfill; live runs use 1.
+  // Capped at kChunkSeriesPoints / series; the first chunk of a detector
+  // without series is one interval.
   int64_t chunk_intervals = 168;
   // Called after each committed chunk with the next interval to process.
   std::function<void(Instant next, const RunStats&)> progress;
@@ -126,6 +132,9 @@ class DetectorRunner {
     std::optional<double> last_value;
     int64_t last_ts = 0;  // the interval of last_value
     bool last_known = false;
+    // Created by this runner: nothing was stored for it before the interval
+    // it first appeared in, so there is no history to read back.
+    bool created = false;
   };
 
   // A measure's rules (config::EffectiveRules) in detect's terms.
@@ -160,6 +169,9 @@ class DetectorRunner {
   Result<std::vector<ingest::SeriesPoint>> BuildPoints(Instant start, ingest::IntervalLeaves& leaves);
   // The leaves of measure `m` in `scored`, as the explain stage takes them.
   std::vector<rca::Leaf> GroupLeaves(uint32_t m, const std::vector<Scored>& scored) const;
+  // The change rules' look-back before `start` for every series, in one
+  // store query (ValueBack would read it one series at a time).
+  Status LoadRuleHistory(Instant start);
   // Reads the detector's feedback verdicts into feedback_ (done before every
   // Run, so a verdict given between runs applies to the next interval).
   Status LoadFeedback();

@@ -6,6 +6,7 @@
 // processes may start against one database at once. Connection errors map to
 // Unavailable; a lost connection is re-established before the next call.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -188,8 +189,29 @@ alter table alert_outbox drop constraint alert_outbox_kind_check;
 alter table alert_outbox add constraint alert_outbox_kind_check
   check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve'));
 )sql",
-    // 8: several workers on one store: who holds which lease (the lock itself
-    // is a session advisory lock) and which workers are alive.
+    // 8: incidents — one row per (detector, measure, incident_ts) with the
+    // incident's figures and its most severe group, kept up by every write
+    // of groups, so group lists read a page instead of every incident's
+    // groups for each row.
+    R"sql(
+create table incidents(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  measure text not null,
+  incident_ts bigint not null,
+  end_ts bigint not null,
+  intervals bigint not null,
+  severity double precision not null,
+  top_group_id bigint not null,
+  primary key(detector_id, measure, incident_ts));
+insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_ts), count(*),
+  max(g.severity), (select i.id from anomaly_groups i where i.detector_id = g.detector_id
+  and i.measure = g.measure and i.incident_ts = g.incident_ts order by i.severity desc, i.ts limit 1)
+  from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
+create index incidents_by_top_group on incidents(top_group_id);
+)sql",
+    // 9 (PostgreSQL only: a SQLite store has one worker): several workers on
+    // one store: who holds which lease (the lock itself is a session advisory
+    // lock) and which workers are alive.
     R"sql(
 create table worker_leases(
   key bigint primary key,
@@ -232,6 +254,19 @@ class Params {
     Push(kBytea, std::string(v));
     formats_.back() = 1;
     return *this;
+  }
+  // A PostgreSQL array literal of doubles, NULL for unset ones; the
+  // statement casts it ($1::float8[]).
+  Params& AddFloatArray(const std::vector<std::optional<double>>& v) {
+    std::string text = "{";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) text += ',';
+      text += v[i] ? FloatText(*v[i]) : "NULL";
+    }
+    return Push(kText, text + "}");
+  }
+  Params& AddIntArray(const std::vector<int64_t>& v) {
+    return Push(kText, fmt::format("{{{}}}", fmt::join(v, ",")));
   }
   Params& Null(Oid type) {
     types_.push_back(type);
@@ -472,15 +507,27 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  // Committed without waiting for the WAL flush (a detector's first
+  // interval creates every series; one flush each dominated it). The next
+  // synchronous commit flushes the WAL up to itself, so a series is durable
+  // before any chunk that refers to it; a crash before that loses only
+  // series nothing refers to yet.
   Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
                                const std::string& dims, const std::string& label) override {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("insert into series(detector_id, measure, dims, label) values ($1, $2, $3, $4) "
-                    "on conflict(detector_id, measure, dims) do update set label = excluded.label "
-                    "returning id",
-                    Params().Add(detector_id).Add(measure).Add(dims).Add(label)));
-    if (r.size() == 0) return Internal("series insert returned no id");
-    return r.Int(0, 0);
+    int64_t id = 0;
+    Status inserted = InTransaction([&]() -> Status {
+      OSPREY_RETURN_IF_ERROR(Exec("set local synchronous_commit to off"));
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows r, Run("insert into series(detector_id, measure, dims, label) values ($1, $2, $3, $4) "
+                      "on conflict(detector_id, measure, dims) do update set label = excluded.label "
+                      "returning id",
+                      Params().Add(detector_id).Add(measure).Add(dims).Add(label)));
+      if (r.size() == 0) return Internal("series insert returned no id");
+      id = r.Int(0, 0);
+      return Status::Ok();
+    });
+    OSPREY_RETURN_IF_ERROR(inserted);
+    return id;
   }
 
   Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) override {
@@ -516,6 +563,16 @@ class PostgresStore final : public Store {
     // Groups that come back (same detector, measure, interval) keep their id,
     // so alert idempotency keys "{group_id}.{alert}" stay the same; groups
     // that do not come back are deleted with their pending messages.
+    // The incidents this chunk changes: those of the groups it replaces and
+    // of the groups it writes.
+    std::set<std::pair<std::string, int64_t>> incidents;
+    {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows r, Run("select distinct measure, incident_ts from anomaly_groups where detector_id = $1 "
+                      "and ts >= $2 and ts < $3", range));
+      for (int i = 0; i < r.size(); ++i) incidents.insert({r.Text(i, 0), r.Int(i, 1)});
+      for (const GroupRecord& g : c.groups) incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
+    }
     {
       OSPREY_ASSIGN_OR_RETURN(
           Rows old, Run("select id, measure, ts from anomaly_groups where detector_id = $1 and ts >= $2 "
@@ -529,14 +586,54 @@ class PostgresStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(
         Exec("delete from anomalies where detector_id = $1 and ts >= $2 and ts < $3", range));
-    for (const PointRecord& p : c.points) {
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "insert into points(series_id, ts, value, expected, lower, upper, severity) "
-          "values ($1, $2, $3, $4, $5, $6, $7) on conflict(series_id, ts) do update set "
-          "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
-          "upper = excluded.upper, severity = excluded.severity",
-          Params().Add(p.series_id).Add(p.ts).Add(p.value).Add(p.expected).Add(p.lower)
-              .Add(p.upper).Add(p.severity)));
+    // Points in (series_id, ts) order, kPointBatch per statement (arrays
+    // unnested by the server) instead of one round trip per point.
+    {
+      constexpr size_t kPointBatch = 8192;
+      std::vector<const PointRecord*> sorted;
+      sorted.reserve(c.points.size());
+      for (const PointRecord& p : c.points) sorted.push_back(&p);
+      std::stable_sort(sorted.begin(), sorted.end(), [](const PointRecord* x, const PointRecord* y) {
+        return x->series_id != y->series_id ? x->series_id < y->series_id : x->ts < y->ts;
+      });
+      // One statement cannot update a row twice: the last point of a
+      // (series, ts) wins, as row by row.
+      auto same = [](const PointRecord* x, const PointRecord* y) {
+        return x->series_id == y->series_id && x->ts == y->ts;
+      };
+      size_t kept = 0;
+      for (size_t i = 0; i < sorted.size(); ++i) {
+        if (i + 1 < sorted.size() && same(sorted[i], sorted[i + 1])) continue;
+        sorted[kept++] = sorted[i];
+      }
+      sorted.resize(kept);
+      std::vector<int64_t> ids, tss;
+      std::vector<std::optional<double>> cols[5];
+      for (size_t b = 0; b < sorted.size(); b += kPointBatch) {
+        ids.clear();
+        tss.clear();
+        for (auto& col : cols) col.clear();
+        for (size_t i = b; i < std::min(sorted.size(), b + kPointBatch); ++i) {
+          const PointRecord& p = *sorted[i];
+          ids.push_back(p.series_id);
+          tss.push_back(p.ts);
+          cols[0].push_back(p.value);
+          cols[1].push_back(p.expected);
+          cols[2].push_back(p.lower);
+          cols[3].push_back(p.upper);
+          cols[4].push_back(p.severity);
+        }
+        Params params;
+        params.AddIntArray(ids).AddIntArray(tss);
+        for (const auto& col : cols) params.AddFloatArray(col);
+        OSPREY_RETURN_IF_ERROR(Exec(
+            "insert into points(series_id, ts, value, expected, lower, upper, severity) "
+            "select * from unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], "
+            "$5::float8[], $6::float8[], $7::float8[]) on conflict(series_id, ts) do update set "
+            "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
+            "upper = excluded.upper, severity = excluded.severity",
+            params));
+      }
     }
     std::vector<int64_t> group_ids;
     for (const GroupRecord& g : c.groups) {
@@ -624,6 +721,7 @@ class PostgresStore final : public Store {
           "on conflict(detector_id, alert, measure) do update set state = excluded.state",
           Params().Add(c.detector_id).Add(a.alert).Add(a.measure).Add(a.state)));
     }
+    OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
     OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
     return Exec("insert into watermarks(detector_id, next_ts) values ($1, $2) "
                 "on conflict(detector_id) do update set next_ts = excluded.next_ts",
@@ -722,8 +820,32 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  // Recomputes the incidents row of each (measure, incident_ts) from its
+  // groups, or deletes it when none is left.
+  Status UpdateIncidents(int64_t detector_id, const std::set<std::pair<std::string, int64_t>>& keys) {
+    for (const auto& [measure, incident_ts] : keys) {
+      const Params p = Params().Add(detector_id).Add(measure).Add(incident_ts);
+      OSPREY_RETURN_IF_ERROR(
+          Exec("delete from incidents where detector_id = $1 and measure = $2 and incident_ts = $3", p));
+      OSPREY_RETURN_IF_ERROR(Exec(
+          "insert into incidents select detector_id, measure, incident_ts, max(end_ts), count(*), "
+          "max(severity), (select i.id from anomaly_groups i where i.detector_id = $1 and i.measure = $2 "
+          "and i.incident_ts = $3 order by i.severity desc, i.ts limit 1) from anomaly_groups "
+          "where detector_id = $1 and measure = $2 and incident_ts = $3 "
+          "group by detector_id, measure, incident_ts",
+          p));
+    }
+    return Status::Ok();
+  }
+
   Status ResetFrom(int64_t detector_id, int64_t from_ts) override {
     return InTransaction([&]() -> Status {
+      // Incidents with a group from from_ts on lose it.
+      std::set<std::pair<std::string, int64_t>> incidents;
+      OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select measure, incident_ts from incidents where detector_id = $1 "
+                                          "and end_ts > $2",
+                                          Params().Add(detector_id).Add(from_ts)));
+      for (int i = 0; i < r.size(); ++i) incidents.insert({r.Text(i, 0), r.Int(i, 1)});
       for (std::string_view sql : {
                "delete from model_state where series_id in (select id from series where detector_id = $1)",
                "delete from watermarks where detector_id = $1",
@@ -741,21 +863,18 @@ class PostgresStore final : public Store {
         if (sql.find("$2") != std::string_view::npos) p.Add(from_ts);
         OSPREY_RETURN_IF_ERROR(Exec(sql, p));
       }
-      return Status::Ok();
+      return UpdateIncidents(detector_id, incidents);
     });
   }
 
-  // The incident's figures come from its other groups: same detector,
-  // measure and incident_ts (indexed).
+  // The incident's figures come from its incidents row.
   static constexpr std::string_view kGroupColumns =
       "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
-      "g.contributions, g.root_causes, g.related, g.incident_ts, "
-      "(select max(i.end_ts) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select count(*) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select max(i.severity) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts)";
+      "g.contributions, g.root_causes, g.related, g.incident_ts, i.end_ts, i.intervals, i.severity";
+  static constexpr std::string_view kGroupJoin =
+      "from anomaly_groups g join detectors d on d.id = g.detector_id "
+      "join incidents i on i.detector_id = g.detector_id and i.measure = g.measure "
+      "and i.incident_ts = g.incident_ts ";
 
   static GroupRecord ReadGroup(const Rows& r, int i) {
     GroupRecord g{r.Int(i, 0),  r.Int(i, 1),  r.Text(i, 2), r.Text(i, 3),  r.Int(i, 4),
@@ -768,25 +887,26 @@ class PostgresStore final : public Store {
     return g;
   }
 
-  // $6 = 1: only the most severe group of each incident (the earliest on ties).
-  static constexpr std::string_view kGroupFilter =
-      "from anomaly_groups g join detectors d on d.id = g.detector_id "
-      "where g.severity >= $1 and ($2::text is null or d.name = $2) "
-      "and ($3::text is null or g.measure = $3) "
-      "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) "
-      "and ($6 = 0 or g.id = (select i.id from anomaly_groups i where i.detector_id = g.detector_id "
-      " and i.measure = g.measure and i.incident_ts = g.incident_ts "
-      " order by i.severity desc, i.ts limit 1))";
+  // The groups q selects. One per incident (its most severe, the earliest
+  // on ties): read from the incidents, one row each, not from every group.
+  static std::string GroupFilter(const GroupQuery& q) {
+    return fmt::format(
+        "{} where g.severity >= $1 and ($2::text is null or d.name = $2) "
+        "and ($3::text is null or g.measure = $3) "
+        "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) ",
+        q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+                           "join detectors d on d.id = g.detector_id"
+                         : kGroupJoin);
+  }
 
-  static Params GroupFilter(const GroupQuery& q) {
+  static Params GroupParams(const GroupQuery& q) {
     Params p;
-    p.Add(q.min_severity).Add(q.detector).Add(q.measure).Add(q.since).Add(q.until)
-        .Add(int64_t{q.incidents_only ? 1 : 0});
+    p.Add(q.min_severity).Add(q.detector).Add(q.measure).Add(q.since).Add(q.until);
     return p;
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("select count(*) {}", kGroupFilter), GroupFilter(q)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("select count(*) {}", GroupFilter(q)), GroupParams(q)));
     if (r.size() == 0) return Internal("count returned no row");
     return r.Int(0, 0);
   }
@@ -795,9 +915,9 @@ class PostgresStore final : public Store {
     const char* time_order = q.newest_first ? "desc" : "asc";
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
-    std::string sql = fmt::format("select {} {} order by {}, g.id limit $7 offset $8",
-                                  kGroupColumns, kGroupFilter, order);
-    Params p = GroupFilter(q);
+    std::string sql = fmt::format("select {} {} order by {}, g.id limit $6 offset $7",
+                                  kGroupColumns, GroupFilter(q), order);
+    Params p = GroupParams(q);
     // SQLite reads a negative limit as "no limit" and a negative offset as 0.
     p.Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
         .Add(std::max<int64_t>(q.offset, 0));
@@ -809,9 +929,7 @@ class PostgresStore final : public Store {
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(fmt::format("select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
-                                "where g.id = $1",
-                                kGroupColumns),
+        Rows r, Run(fmt::format("select {} {} where g.id = $1", kGroupColumns, kGroupJoin),
                     Params().Add(group_id)));
     if (r.size() == 0) return NotFound(fmt::format("no anomaly group {}", group_id));
     return ReadGroup(r, 0);
@@ -858,12 +976,13 @@ class PostgresStore final : public Store {
           "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
           "from series s join points p on p.series_id = s.id "
           "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 and p.value is not null "
-          "and p.severity is not null and p.severity >= $4 order by s.id, p.ts",
+          "and ($5 = 1 or (p.severity is not null and p.severity >= $4)) order by s.id, p.ts",
           Params()
               .Add(q.detector_id)
               .Add(q.since.value_or(std::numeric_limits<int64_t>::min()))
               .Add(q.until.value_or(std::numeric_limits<int64_t>::max()))
-              .Add(q.min_severity)));
+              .Add(q.min_severity)
+              .Add(int64_t{q.with_unscored ? 1 : 0})));
       const std::string fetch = fmt::format("fetch {} from scored_points", kBatch);
       for (;;) {
         OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fetch));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -197,6 +198,26 @@ drop table alert_outbox;
 alter table alert_outbox_v7 rename to alert_outbox;
 create index alert_outbox_by_status on alert_outbox(status, id);
 )sql",
+    // 8: incidents — one row per (detector, measure, incident_ts) with the
+    // incident's figures and its most severe group, kept up by every write
+    // of groups, so group lists read a page instead of every incident's
+    // groups for each row.
+    R"sql(
+create table incidents(
+  detector_id integer not null references detectors(id) on delete cascade,
+  measure text not null,
+  incident_ts integer not null,
+  end_ts integer not null,
+  intervals integer not null,
+  severity real not null,
+  top_group_id integer not null,
+  primary key(detector_id, measure, incident_ts)) without rowid;
+insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_ts), count(*),
+  max(g.severity), (select i.id from anomaly_groups i where i.detector_id = g.detector_id
+  and i.measure = g.measure and i.incident_ts = g.incident_ts order by i.severity desc, i.ts limit 1)
+  from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
+create index incidents_by_top_group on incidents(top_group_id);
+)sql",
 };
 
 class Stmt {
@@ -288,7 +309,30 @@ class Stmt {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
-  ~SqliteStore() override { sqlite3_close(db_); }
+  ~SqliteStore() override {
+    (void)FlushSeries();
+    stmts_.clear();
+    sqlite3_close(db_);
+  }
+
+  // A statement prepared once and kept for the store's lifetime (the write
+  // path runs the same few statements millions of times), reset and with
+  // its bindings cleared.
+  Stmt& Prepared(std::string_view sql) {
+    auto it = stmts_.find(sql);
+    if (it == stmts_.end()) it = stmts_.emplace(std::string(sql), std::make_unique<Stmt>(db_, sql)).first;
+    it->second->Reset();
+    return *it->second;
+  }
+
+  // Commits the series EnsureSeries created since the last commit. Every
+  // other write calls it first, so a series is durable before anything that
+  // refers to it, and no other write waits in the open transaction.
+  Status FlushSeries() {
+    if (!series_open_) return Status::Ok();
+    series_open_ = false;
+    return Exec("commit");
+  }
 
   Status Exec(std::string_view sql) {
     char* err = nullptr;
@@ -330,6 +374,7 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_,
            "insert into detectors(name, config) values (?1, ?2) "
            "on conflict(name) do update set config = excluded.config returning id");
@@ -364,6 +409,7 @@ class SqliteStore final : public Store {
 
   // Runs a one-statement change bound to `name`; NotFound when no row changed.
   Status ChangeDetector(std::string_view sql, const std::string& name, std::optional<int64_t> arg) {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_, sql);
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, name);
@@ -383,6 +429,7 @@ class SqliteStore final : public Store {
   }
 
   Status SetDetectorOrigin(const std::string& name, const std::string& origin) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_, "update detectors set origin = ?2 where name = ?1");
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, name).Bind(2, origin);
@@ -402,17 +449,31 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // New series are inserted in one open transaction, committed by the next
+  // write (FlushSeries): a detector's first interval creates every series,
+  // and one commit per series would write the WAL once per series.
   Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
                                const std::string& dims, const std::string& label) override {
-    Stmt s(db_,
-           "insert into series(detector_id, measure, dims, label) values (?1, ?2, ?3, ?4) "
-           "on conflict(detector_id, measure, dims) do update set label = excluded.label "
-           "returning id");
+    Stmt& s = Prepared(
+        "insert into series(detector_id, measure, dims, label) values (?1, ?2, ?3, ?4) "
+        "on conflict(detector_id, measure, dims) do update set label = excluded.label "
+        "returning id");
     OSPREY_RETURN_IF_ERROR(s.status());
+    if (!series_open_) {
+      OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
+      series_open_ = true;
+    }
     s.Bind(1, detector_id).Bind(2, measure).Bind(3, dims).Bind(4, label);
     Status st;
-    if (!s.Step(&st)) return st.ok() ? Internal("series insert returned no id") : st;
-    return s.Int(0);
+    const bool row = s.Step(&st);
+    const int64_t id = row ? s.Int(0) : 0;
+    s.Reset();
+    if (!row) {
+      series_open_ = false;
+      (void)Exec("rollback");
+      return st.ok() ? Internal("series insert returned no id") : st;
+    }
+    return id;
   }
 
   Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) override {
@@ -439,6 +500,7 @@ class SqliteStore final : public Store {
   }
 
   Status CommitChunk(const ChunkResult& c) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
     Status s = WriteChunk(c);
     if (!s.ok()) {
@@ -456,10 +518,24 @@ class SqliteStore final : public Store {
     // idempotency keys "{group_id}.{alert}" stay the same and a re-run sends
     // no message twice; groups that do not come back are deleted (with their
     // pending messages).
+    // The incidents this chunk changes: those of the groups it replaces and
+    // of the groups it writes.
+    std::set<std::pair<std::string, int64_t>> incidents;
+    {
+      Stmt& sel = Prepared(
+          "select distinct measure, incident_ts from anomaly_groups where detector_id = ?1 "
+          "and ts >= ?2 and ts < ?3");
+      OSPREY_RETURN_IF_ERROR(sel.status());
+      sel.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark);
+      Status st;
+      while (sel.Step(&st)) incidents.insert({sel.Text(0), sel.Int(1)});
+      OSPREY_RETURN_IF_ERROR(st);
+      for (const GroupRecord& g : c.groups) incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
+    }
     {
       std::set<std::pair<std::string, int64_t>> keep;
       for (const GroupRecord& g : c.groups) keep.insert({g.measure, g.ts});
-      Stmt sel(db_, "select id, measure, ts from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      Stmt& sel = Prepared( "select id, measure, ts from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
       OSPREY_RETURN_IF_ERROR(sel.status());
       sel.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark);
       std::vector<int64_t> gone;
@@ -468,7 +544,7 @@ class SqliteStore final : public Store {
         if (!keep.count({sel.Text(1), sel.Int(2)})) gone.push_back(sel.Int(0));
       }
       OSPREY_RETURN_IF_ERROR(st);
-      Stmt del(db_, "delete from anomaly_groups where id = ?1");
+      Stmt& del = Prepared( "delete from anomaly_groups where id = ?1");
       OSPREY_RETURN_IF_ERROR(del.status());
       for (int64_t id : gone) {
         OSPREY_RETURN_IF_ERROR(del.Bind(1, id).Run());
@@ -476,16 +552,25 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt del(db_, "delete from anomalies where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      Stmt& del = Prepared( "delete from anomalies where detector_id = ?1 and ts >= ?2 and ts < ?3");
       OSPREY_RETURN_IF_ERROR(del.status());
       OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
     }
     {
-      Stmt ins(db_,
+      Stmt& ins = Prepared(
                "insert or replace into points(series_id, ts, value, expected, lower, upper, severity) "
                "values (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
       OSPREY_RETURN_IF_ERROR(ins.status());
-      for (const PointRecord& p : c.points) {
+      // In key order: each series' points land on its own pages one after
+      // the other, instead of every interval touching every series' page.
+      std::vector<const PointRecord*> sorted;
+      sorted.reserve(c.points.size());
+      for (const PointRecord& p : c.points) sorted.push_back(&p);
+      std::sort(sorted.begin(), sorted.end(), [](const PointRecord* x, const PointRecord* y) {
+        return x->series_id != y->series_id ? x->series_id < y->series_id : x->ts < y->ts;
+      });
+      for (const PointRecord* pp : sorted) {
+        const PointRecord& p = *pp;
         ins.Bind(1, p.series_id).Bind(2, p.ts).Bind(3, p.value).Bind(4, p.expected)
             .Bind(5, p.lower).Bind(6, p.upper).Bind(7, p.severity);
         OSPREY_RETURN_IF_ERROR(ins.Run());
@@ -494,7 +579,7 @@ class SqliteStore final : public Store {
     }
     std::vector<int64_t> group_ids;
     {
-      Stmt ins(db_,
+      Stmt& ins = Prepared(
                "insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
                "contributions, root_causes, related, incident_ts) "
                "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
@@ -503,7 +588,7 @@ class SqliteStore final : public Store {
                "contributions = excluded.contributions, root_causes = excluded.root_causes, "
                "related = excluded.related, incident_ts = excluded.incident_ts");
       OSPREY_RETURN_IF_ERROR(ins.status());
-      Stmt find(db_, "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
+      Stmt& find = Prepared( "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
       OSPREY_RETURN_IF_ERROR(find.status());
       for (const GroupRecord& g : c.groups) {
         ins.Bind(1, c.detector_id).Bind(2, g.measure).Bind(3, g.ts).Bind(4, g.end_ts)
@@ -523,7 +608,7 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt ins(db_,
+      Stmt& ins = Prepared(
                "insert or replace into anomalies(detector_id, series_id, group_id, ts, value, expected, "
                "lower, upper, severity, direction, explanation) "
                "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
@@ -540,7 +625,7 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt ins(db_, "insert or replace into model_state(series_id, state) values (?1, ?2)");
+      Stmt& ins = Prepared( "insert or replace into model_state(series_id, state) values (?1, ?2)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const auto& [series_id, state] : c.model_states) {
         ins.Bind(1, series_id).BindBlob(2, state);
@@ -549,7 +634,7 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt ins(db_,
+      Stmt& ins = Prepared(
                "insert or replace into data_quality(detector_id, ts, rows_read, rows_rejected, "
                "rows_filtered, series_seen, series_missing, details) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
       OSPREY_RETURN_IF_ERROR(ins.status());
@@ -561,9 +646,9 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt find(db_, "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
+      Stmt& find = Prepared( "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
       OSPREY_RETURN_IF_ERROR(find.status());
-      Stmt ins(db_,
+      Stmt& ins = Prepared(
                "insert or ignore into alert_outbox(detector_id, alert, kind, measure, group_id, "
                "incident_ts, severity, idempotency_key, next_attempt_at, created_at) "
                "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -599,7 +684,7 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt ins(db_,
+      Stmt& ins = Prepared(
                "insert or replace into alert_state(detector_id, alert, measure, state) "
                "values (?1, ?2, ?3, ?4)");
       OSPREY_RETURN_IF_ERROR(ins.status());
@@ -609,17 +694,38 @@ class SqliteStore final : public Store {
         ins.Reset();
       }
     }
+    OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
     OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
-    Stmt wm(db_,
+    Stmt& wm = Prepared(
             "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
             "on conflict(detector_id) do update set next_ts = excluded.next_ts");
     OSPREY_RETURN_IF_ERROR(wm.status());
     return wm.Bind(1, c.detector_id).Bind(2, c.next_watermark).Run();
   }
 
+  // Recomputes the incidents row of each (measure, incident_ts) from its
+  // groups, or deletes it when none is left.
+  Status UpdateIncidents(int64_t detector_id, const std::set<std::pair<std::string, int64_t>>& keys) {
+    for (const auto& [measure, incident_ts] : keys) {
+      Stmt& del = Prepared("delete from incidents where detector_id = ?1 and measure = ?2 and incident_ts = ?3");
+      OSPREY_RETURN_IF_ERROR(del.status());
+      OSPREY_RETURN_IF_ERROR(del.Bind(1, detector_id).Bind(2, measure).Bind(3, incident_ts).Run());
+      Stmt& ins = Prepared(kIncidentUpdate);
+      OSPREY_RETURN_IF_ERROR(ins.status());
+      OSPREY_RETURN_IF_ERROR(ins.Bind(1, detector_id).Bind(2, measure).Bind(3, incident_ts).Run());
+    }
+    return Status::Ok();
+  }
+  static constexpr std::string_view kIncidentUpdate =
+      "insert into incidents select detector_id, measure, incident_ts, max(end_ts), count(*), "
+      "max(severity), (select i.id from anomaly_groups i where i.detector_id = ?1 and i.measure = ?2 "
+      "and i.incident_ts = ?3 order by i.severity desc, i.ts limit 1) from anomaly_groups "
+      "where detector_id = ?1 and measure = ?2 and incident_ts = ?3 "
+      "group by detector_id, measure, incident_ts";
+
   Status WriteSnapshots(const ChunkResult& c) {
     auto run = [&](std::string_view sql, int64_t a, int64_t b) -> Status {
-      Stmt st(db_, sql);
+      Stmt& st = Prepared( sql);
       OSPREY_RETURN_IF_ERROR(st.status());
       return st.Bind(1, c.detector_id).Bind(2, a).Bind(3, b).Run();
     };
@@ -636,9 +742,9 @@ class SqliteStore final : public Store {
       }
     }
     if (c.snapshots.empty()) return Status::Ok();
-    Stmt t(db_, "insert into snapshot_times(detector_id, ts) values (?1, ?2)");
-    Stmt m(db_, "insert into model_snapshots(detector_id, ts, series_id, state) values (?1, ?2, ?3, ?4)");
-    Stmt a(db_,
+    Stmt& t = Prepared( "insert into snapshot_times(detector_id, ts) values (?1, ?2)");
+    Stmt& m = Prepared( "insert into model_snapshots(detector_id, ts, series_id, state) values (?1, ?2, ?3, ?4)");
+    Stmt& a = Prepared(
            "insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
            "values (?1, ?2, ?3, ?4, ?5)");
     OSPREY_RETURN_IF_ERROR(t.status());
@@ -704,6 +810,7 @@ class SqliteStore final : public Store {
   }
 
   Status PutDetectorStatus(const DetectorStatusRecord& r) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_,
            "insert or replace into detector_status(detector_id, state, last_run_at, next_run_at, "
            "last_error, retries, pending_ts, live_from, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -740,8 +847,19 @@ class SqliteStore final : public Store {
   }
 
   Status ResetFrom(int64_t detector_id, int64_t from_ts) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
     Status s;
+    // Incidents with a group from from_ts on lose it.
+    std::set<std::pair<std::string, int64_t>> incidents;
+    {
+      Stmt& sel = Prepared("select measure, incident_ts from incidents where detector_id = ?1 and end_ts > ?2");
+      s = sel.status();
+      if (s.ok()) {
+        sel.Bind(1, detector_id).Bind(2, from_ts);
+        while (sel.Step(&s)) incidents.insert({sel.Text(0), sel.Int(1)});
+      }
+    }
     for (std::string_view sql : {
              "delete from model_state where series_id in (select id from series where detector_id = ?1)",
              "delete from watermarks where detector_id = ?1",
@@ -754,6 +872,7 @@ class SqliteStore final : public Store {
              "delete from data_quality where detector_id = ?1 and ts >= ?2",
              "delete from points where ts >= ?2 and series_id in "
              "(select id from series where detector_id = ?1)"}) {
+      if (!s.ok()) break;
       Stmt st(db_, sql);
       s = st.status();
       if (s.ok()) {
@@ -763,6 +882,7 @@ class SqliteStore final : public Store {
       }
       if (!s.ok()) break;
     }
+    if (s.ok()) s = UpdateIncidents(detector_id, incidents);
     if (!s.ok()) {
       (void)Exec("rollback");
       return s;
@@ -770,17 +890,14 @@ class SqliteStore final : public Store {
     return Exec("commit");
   }
 
-  // The incident's figures come from its other groups: same detector,
-  // measure and incident_ts (indexed).
+  // The incident's figures come from its incidents row.
   static constexpr std::string_view kGroupColumns =
       "g.id, g.detector_id, d.name, g.measure, g.ts, g.end_ts, g.severity, g.anomaly_count, "
-      "g.contributions, g.root_causes, g.related, g.incident_ts, "
-      "(select max(i.end_ts) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select count(*) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts), "
-      "(select max(i.severity) from anomaly_groups i where i.detector_id = g.detector_id and "
-      " i.measure = g.measure and i.incident_ts = g.incident_ts)";
+      "g.contributions, g.root_causes, g.related, g.incident_ts, i.end_ts, i.intervals, i.severity";
+  static constexpr std::string_view kGroupJoin =
+      "from anomaly_groups g join detectors d on d.id = g.detector_id "
+      "join incidents i on i.detector_id = g.detector_id and i.measure = g.measure "
+      "and i.incident_ts = g.incident_ts ";
 
   static GroupRecord ReadGroup(const Stmt& s) {
     GroupRecord g{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5),
@@ -792,14 +909,18 @@ class SqliteStore final : public Store {
     return g;
   }
 
-  // ?8 = 1: only the most severe group of each incident (the earliest on ties).
-  static constexpr std::string_view kGroupFilter =
-      "from anomaly_groups g join detectors d on d.id = g.detector_id "
-      "where g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
-      "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) "
-      "and (?8 = 0 or g.id = (select i.id from anomaly_groups i where i.detector_id = g.detector_id "
-      " and i.measure = g.measure and i.incident_ts = g.incident_ts "
-      " order by i.severity desc, i.ts limit 1))";
+  // The groups q selects. One per incident (its most severe, the earliest
+  // on ties): read from the incidents, one row each, not from every group.
+  // "+g.severity" keeps SQLite from reading by the severity index, so a
+  // list walks the index of its order and stops after the page.
+  static std::string GroupFilter(const GroupQuery& q) {
+    return fmt::format(
+        "{} where +g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
+        "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) ",
+        q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+                           "join detectors d on d.id = g.detector_id"
+                         : kGroupJoin);
+  }
 
   static void BindGroupFilter(Stmt& s, const GroupQuery& q) {
     s.Bind(1, q.min_severity);
@@ -807,11 +928,10 @@ class SqliteStore final : public Store {
     if (q.measure) s.Bind(3, *q.measure);
     if (q.since) s.Bind(4, *q.since);
     if (q.until) s.Bind(5, *q.until);
-    s.Bind(8, int64_t{q.incidents_only ? 1 : 0});
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    Stmt s(db_, fmt::format("select count(*) {}", kGroupFilter));
+    Stmt s(db_, fmt::format("select count(*) {}", GroupFilter(q)));
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
     Status st;
@@ -824,7 +944,7 @@ class SqliteStore final : public Store {
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
     std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7",
-                                  kGroupColumns, kGroupFilter, order);
+                                  kGroupColumns, GroupFilter(q), order);
     Stmt s(db_, sql);
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
@@ -837,8 +957,7 @@ class SqliteStore final : public Store {
   }
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
-    Stmt s(db_, fmt::format("select {} from anomaly_groups g join detectors d on d.id = g.detector_id "
-                            "where g.id = ?1", kGroupColumns));
+    Stmt s(db_, fmt::format("select {} {} where g.id = ?1", kGroupColumns, kGroupJoin));
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, group_id);
     Status st;
@@ -895,17 +1014,18 @@ class SqliteStore final : public Store {
            "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
            "from series s cross join points p on p.series_id = s.id "
            "where +s.detector_id = ?1 and p.ts >= ?2 and p.ts < ?3 and p.value is not null "
-           "and p.severity is not null and p.severity >= ?4 order by s.id, p.ts");
+           "and (?5 or (p.severity is not null and p.severity >= ?4)) order by s.id, p.ts");
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, q.detector_id)
         .Bind(2, q.since.value_or(std::numeric_limits<int64_t>::min()))
         .Bind(3, q.until.value_or(std::numeric_limits<int64_t>::max()))
-        .Bind(4, q.min_severity);
+        .Bind(4, q.min_severity)
+        .Bind(5, int64_t{q.with_unscored ? 1 : 0});
     Status st;
     PointRecord p;
     while (s.Step(&st)) {
-      // value and severity are not null (the where clause).
-      p = {s.Int(0), s.Int(1), s.Real(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.Real(6)};
+      // value is not null (the where clause).
+      p = {s.Int(0), s.Int(1), s.Real(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)};
       OSPREY_RETURN_IF_ERROR(fn(p));
     }
     return st;
@@ -994,6 +1114,7 @@ class SqliteStore final : public Store {
   }
 
   Status UpdateOutbox(const OutboxRecord& r) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_,
            "update alert_outbox set status = ?2, attempts = ?3, next_attempt_at = ?4, "
            "last_error = ?5, delivered_at = ?6 where id = ?1");
@@ -1007,6 +1128,7 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> AddFeedback(const FeedbackRecord& f) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_,
            "insert into feedback(detector_id, group_id, series_id, ts, relevant, direction, value, "
            "expected, created_at, comment, author) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
@@ -1075,6 +1197,7 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> CreateToken(const TokenRecord& t) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_,
            "insert into api_tokens(name, role, hash, created_at) values (?1, ?2, ?3, ?4) "
            "returning id");
@@ -1100,6 +1223,7 @@ class SqliteStore final : public Store {
   }
 
   Status RevokeToken(int64_t id, int64_t at) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_, "update api_tokens set revoked_at = ?2 where id = ?1 and revoked_at is null");
     OSPREY_RETURN_IF_ERROR(s.status());
     OSPREY_RETURN_IF_ERROR(s.Bind(1, id).Bind(2, at).Run());
@@ -1109,6 +1233,9 @@ class SqliteStore final : public Store {
 
  private:
   sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Stmt>, std::less<>> stmts_;
+  // EnsureSeries has an open transaction of new series (FlushSeries).
+  bool series_open_ = false;
 };
 
 }  // namespace
@@ -1125,7 +1252,12 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 10000);
   auto store = std::make_unique<SqliteStore>(db);
-  Status s = store->Exec("pragma journal_mode=wal; pragma synchronous=normal; pragma foreign_keys=on;");
+  // A 256 MiB page cache (SQLite's default is 2 MiB): a chunk's writes
+  // touch every series' pages, and re-reading them from the OS for each
+  // statement dominated backfills of many series. Pages are allocated as used.
+  Status s = store->Exec(
+      "pragma journal_mode=wal; pragma synchronous=normal; pragma foreign_keys=on; "
+      "pragma cache_size=-262144; pragma temp_store=memory;");
   if (!s.ok()) {
     return Unavailable(fmt::format("state store '{}' is not usable: {}", path, s.message()));
   }

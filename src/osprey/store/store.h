@@ -276,6 +276,9 @@ struct GroupQuery {
 struct ScoredPointQuery {
   int64_t detector_id = 0;
   double min_severity = 0;
+  // Every point with a value instead, scored or not (min_severity ignored):
+  // the values a run looks back on.
+  bool with_unscored = false;
   std::optional<int64_t> since;  // ts >= since
   std::optional<int64_t> until;  // ts < until
 };

@@ -446,6 +446,61 @@ TEST_P(StoreTest, ScoredPointStreamStopsAtTheCallersError) {
   EXPECT_EQ(store_->ListSeries(d)->size(), 1u);
 }
 
+TEST_P(StoreTest, StreamWithUnscoredVisitsEveryPointWithAValue) {
+  int64_t d = *store_->UpsertDetector("shop", "");
+  int64_t s = *store_->EnsureSeries(d, "orders", "{}", "orders");
+  ChunkResult c;
+  c.detector_id = d;
+  c.first_ts = 0;
+  c.next_watermark = 4 * 3600;
+  c.points.push_back({s, 0, 1.0, {}, {}, {}, {}});                 // warming up
+  c.points.push_back({s, 3600, std::nullopt, {}, {}, {}, {}});     // missing
+  c.points.push_back({s, 7200, 3.0, 3.0, 2.0, 4.0, 10.0});         // scored, low
+  c.points.push_back({s, 10800, 4.0, 3.0, 2.0, 4.0, 90.0});        // scored, high
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  ScoredPointQuery q;
+  q.detector_id = d;
+  q.min_severity = 50;
+  std::vector<int64_t> seen;
+  auto collect = [&](const PointRecord& p) {
+    seen.push_back(p.ts);
+    return Status::Ok();
+  };
+  ASSERT_TRUE(store_->ForEachScoredPoint(q, collect).ok());
+  EXPECT_EQ(seen, (std::vector<int64_t>{10800}));
+  seen.clear();
+  q.with_unscored = true;
+  q.until = 10800;
+  ASSERT_TRUE(store_->ForEachScoredPoint(q, collect).ok());
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 7200}));
+}
+
+TEST_P(StoreTest, NewSeriesAreDurableBeforeAnythingElseIsWritten) {
+  int64_t d = *store_->UpsertDetector("shop", "");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "orders", fmt::format("{{\"item\":\"i{}\"}}", i),
+                                        fmt::format("orders{{item=i{}}}", i)));
+  }
+  EXPECT_EQ(store_->ListSeries(d)->size(), 3u);  // this store sees them at once
+  // The next write commits them before its own: another connection sees
+  // them, and a chunk referring to them commits.
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, ids[2], 1601510400, 40)).ok());
+  {
+    auto other = OpenStore(target_);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    EXPECT_EQ((*other)->ListSeries(d)->size(), 3u);
+  }
+  // A series created last, with no write after it, survives closing.
+  const int64_t last = *store_->EnsureSeries(d, "orders", "{}", "orders");
+  store_.reset();
+  store_ = std::move(OpenStore(target_)).value();
+  auto series = *store_->ListSeries(d);
+  ASSERT_EQ(series.size(), 4u);
+  EXPECT_EQ(series.back().id, last);
+  EXPECT_EQ(*store_->EnsureSeries(d, "orders", "{}", "orders"), last);
+}
+
 TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
@@ -673,6 +728,55 @@ TEST_P(StoreTest, CountsAndSortsGroups) {
   auto totals = *store_->Totals();
   EXPECT_EQ(totals.detectors, 1);
   EXPECT_EQ(totals.groups, 5);
+}
+
+TEST_P(StoreTest, IncidentFiguresFollowRerunsAndResets) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  const int64_t t0 = 1000 * 3600;
+  auto commit = [&](int k, double severity) {
+    ChunkResult c = Chunk(d, s, t0 + k * 3600, 40);
+    c.groups[0].severity = severity;
+    c.groups[0].incident_ts = t0;  // one incident from t0 on
+    ASSERT_TRUE(store_->CommitChunk(c).ok());
+  };
+  commit(0, 60);
+  commit(1, 90);
+  commit(2, 70);
+  GroupQuery incidents;
+  incidents.incidents_only = true;
+  auto top = *store_->ListGroups(incidents);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ts, t0 + 3600);  // the most severe group
+  EXPECT_EQ(top[0].incident_ts, t0);
+  EXPECT_EQ(top[0].incident_end_ts, t0 + 3 * 3600);
+  EXPECT_EQ(top[0].incident_intervals, 3);
+  EXPECT_EQ(top[0].incident_severity, 90);
+  EXPECT_EQ(*store_->CountGroups(incidents), 1);
+  EXPECT_EQ(*store_->CountGroups({}), 3);
+  for (const GroupRecord& g : *store_->ListGroups({})) EXPECT_EQ(g.incident_intervals, 3);
+  EXPECT_EQ(store_->GetGroup(top[0].id)->incident_severity, 90);
+  // Re-scored lower: the last group is the incident's most severe now.
+  commit(1, 50);
+  top = *store_->ListGroups(incidents);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ts, t0 + 2 * 3600);
+  EXPECT_EQ(top[0].incident_severity, 70);
+  // Filters apply to that group.
+  incidents.min_severity = 80;
+  EXPECT_TRUE(store_->ListGroups(incidents)->empty());
+  incidents.min_severity = 0;
+  // A reset shortens the incident; a reset before it removes it.
+  ASSERT_TRUE(store_->ResetFrom(d, t0 + 2 * 3600).ok());
+  top = *store_->ListGroups(incidents);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ts, t0);
+  EXPECT_EQ(top[0].incident_end_ts, t0 + 2 * 3600);
+  EXPECT_EQ(top[0].incident_intervals, 2);
+  EXPECT_EQ(top[0].incident_severity, 60);
+  ASSERT_TRUE(store_->ResetFrom(d, t0).ok());
+  EXPECT_TRUE(store_->ListGroups(incidents)->empty());
+  EXPECT_EQ(*store_->CountGroups(incidents), 0);
 }
 
 TEST_P(StoreTest, TokensAreStoredHashedAndRevocable) {
