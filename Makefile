@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench scale-bench bench check format clean asan asan-ci soak api-bench fuzz business-bench
+.PHONY: all deps configure build test unit demo quality nab nab-cv rca-bench pg-bench export-bench scale-bench bench check format format-check clean asan asan-ci soak api-bench fuzz business-bench
 
 all: build
 
@@ -106,8 +106,13 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# C++ formatting (.clang-format): `format` rewrites the tree, `format-check`
+# fails listing every file that differs (run by .ci/run).
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+format-check: deps
+	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run -Werror
 
 clean:
 	@rm -rf build

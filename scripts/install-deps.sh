@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git clang-format
   libsqlite3-dev sqlite3 libyaml-cpp-dev libfmt-dev libhowardhinnant-date-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
   zlib1g-dev libcurl4-openssl-dev libssl-dev
