@@ -24,6 +24,7 @@
 
 #include "osprey/app/demo_data.h"
 #include "osprey/base/clock.h"
+#include "osprey/testing/clock.h"
 #include "osprey/store/store.h"
 #include "osprey/testing/db_servers.h"
 #include "osprey/testing/demo_warehouse.h"
@@ -136,7 +137,7 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
   }
   // Half an hour past an interval's end: nothing new falls due during the run.
   const std::string clock_start = FormatIso(data.start + hours(24 * 10) + std::chrono::minutes(30));
-  const int64_t origin = ScaledClock::WallMillis();
+  const int64_t origin = testing::ScaledClock::WallMillis();
   const std::string conf = (dir / "conf").string();
 
   // One worker.

@@ -170,7 +170,8 @@ class Buffer final : public RowHandler {
 
 class PushDownSource final : public Source {
  public:
-  PushDownSource(config::Detector d, RawSourceOpener open) : d_(std::move(d)), open_(std::move(open)) {}
+  PushDownSource(config::Detector d, RawSourceOpener open, std::unique_ptr<Source> raw)
+      : d_(std::move(d)), open_(std::move(open)), raw_(std::move(raw)) {}
 
   Status Query(const QueryRange& range, RowHandler& handler) override {
     std::optional<int64_t> u = disabled_ ? std::nullopt : ExactBucket(d_, range.start, range.end);
@@ -239,6 +240,14 @@ PushDownPlan PlanPushDown(const config::Detector& d) {
   if (d.measures.empty()) {
     plan.reason = "the detector has no measures";
     return plan;
+  }
+  for (const auto& m : d.measures) {
+    if (m.ratio) {
+      // Ratio measures have no column; the row path computes them from
+      // their sides after aggregation.
+      plan.reason = fmt::format("measure '{}' is a ratio (read row by row for now)", m.name);
+      return plan;
+    }
   }
   if (d.source.type != config::SourceType::kPostgres && !DatabaseReadsFormat(d)) {
     plan.reason = fmt::format(
@@ -332,8 +341,12 @@ std::optional<int64_t> ExactBucket(const config::Detector& d, Instant from, Inst
 }
 
 Result<std::unique_ptr<Source>> OpenPushDownSource(const config::Detector& d, RawSourceOpener open) {
-  if (!PlanPushDown(d).enabled) return open(d);
-  return std::unique_ptr<Source>(std::make_unique<PushDownSource>(d, std::move(open)));
+  // The source as written is opened now, pushed down or not: a wrong
+  // password or a query that does not prepare is an error of opening, as
+  // without push-down (osprey validate and the scheduler's retries rely on it).
+  OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<Source> raw, open(d));
+  if (!PlanPushDown(d).enabled) return raw;
+  return std::unique_ptr<Source>(std::make_unique<PushDownSource>(d, std::move(open), std::move(raw)));
 }
 
 }  // namespace osprey::connectors
