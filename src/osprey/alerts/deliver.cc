@@ -69,6 +69,16 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
   m.detector_description = d.description;
   m.alert = *alert;
   m.row = row;
+  if (store::IsFailingKind(row.kind)) {
+    // Why it fails: the detector's status now (cleared once it runs again).
+    OSPREY_ASSIGN_OR_RETURN(std::vector<store::DetectorStatusRecord> statuses, store_.ListDetectorStatus());
+    for (const store::DetectorStatusRecord& s : statuses) {
+      if (s.detector_id != row.detector_id) continue;
+      m.failing_error = s.last_error;
+      m.failing_retries = s.retries;
+    }
+    return m;
+  }
   if (store::IsNoDataKind(row.kind)) {
     // created_at is the end of the interval the message was raised in: the
     // last interval without rows, or the first with rows again.
@@ -204,7 +214,7 @@ Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
       continue;
     }
     Result<Message> m = BuildMessage(row);
-    if (m.ok() && !silences.empty() && !store::IsNoDataKind(row.kind)) {
+    if (m.ok() && !silences.empty() && !store::IsNoDataKind(row.kind) && !store::IsFailingKind(row.kind)) {
       OSPREY_ASSIGN_OR_RETURN(const store::SilenceRecord* silence, MatchingSilence(silences, m->group));
       if (silence != nullptr) {
         row.status = "silenced";

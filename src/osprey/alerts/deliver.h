@@ -70,7 +70,7 @@ class Deliverer {
   // first, and records the outcome of each in the store. A row about an
   // anomaly group that a silence active at `now` matches (alerts/silence.h)
   // is not sent but recorded with status "silenced" and the silence in
-  // last_error; no-data messages are never silenced. Delivery failures
+  // last_error; no-data and failing messages are never silenced. Delivery failures
   // are recorded, not returned; the Status is an error only when the store
   // fails. `stats`, when given, receives the counts.
   Status DeliverDue(Instant now, DeliveryStats* stats = nullptr);

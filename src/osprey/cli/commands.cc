@@ -764,7 +764,7 @@ const std::vector<Command>& Commands() {
       {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
         "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
        RunAnomaliesShow},
-      {{"alerts log", "List alert messages of the outbox: pending, delivered and dead-lettered.",
+      {{"alerts log", "List alert messages of the outbox: pending, delivered, dead-lettered and silenced.",
         "osprey alerts log [--detector NAME] [--status pending|delivered|dead|silenced] [--json]",
         "Newest first. A dead-lettered message gave up after its alert's max_attempts, or on a "
         "client error (HTTP 4xx other than 408 and 429); last_error says why.",

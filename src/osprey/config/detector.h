@@ -187,6 +187,12 @@ struct Alert {
   // many consecutive intervals (a feed outage; "no data", never a dip), and
   // again when rows return. 0 (default) turns it off; at most 100000.
   int64_t no_data_after = 0;
+  // What the alert is about (`on`): anomaly groups ("anomaly"), feed outages
+  // ("no_data", with no_data_after) and detector failures ("failing": the
+  // scheduler's runs of the detector fail; resolved when it runs again).
+  // Default: anomaly, plus no_data when no_data_after is set.
+  bool on_anomaly = true;
+  bool on_failing = false;
   // Delivery attempts before a message is dead-lettered. Default 8, 1-100.
   int64_t max_attempts = 8;
   // Seconds one delivery (HTTP request or command) may take; the connect

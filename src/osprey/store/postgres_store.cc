@@ -226,8 +226,8 @@ create table workers(
   seen_at bigint not null,
   expires_at bigint not null);
 )sql",
-    // 10 (SQLite version 9): silences, and the outbox status "silenced" for a
-    // message a silence held back.
+    // 10 (SQLite version 9): silences, the outbox status "silenced" for a
+    // message a silence held back, and the kinds failing / failing_resolve.
     R"sql(
 create table silences(
   id bigserial primary key,
@@ -239,6 +239,9 @@ create table silences(
   comment text not null,
   created_by text not null,
   created_at bigint not null);
+alter table alert_outbox drop constraint alert_outbox_kind_check;
+alter table alert_outbox add constraint alert_outbox_kind_check
+  check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve', 'failing', 'failing_resolve'));
 alter table alert_outbox drop constraint alert_outbox_status_check;
 alter table alert_outbox add constraint alert_outbox_status_check
   check (status in ('pending', 'delivered', 'dead', 'silenced'));
@@ -1188,6 +1191,17 @@ class PostgresStore final : public Store {
                     Params().Add(id).Add(at)));
     if (r.Changed() == 0) return NotFound(fmt::format("no active token {}", id));
     return Status::Ok();
+  }
+
+  Result<bool> QueueDetectorMessage(const OutboxRecord& o) override {
+    if (!IsFailingKind(o.kind)) return InvalidArgument(fmt::format("'{}' is not a detector message", o.kind));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+                    "severity, idempotency_key, next_attempt_at, created_at) "
+                    "values ($1, $2, $3, '', null, $4, 0, $5, $6, $7) on conflict (idempotency_key) do nothing",
+                    Params().Add(o.detector_id).Add(o.alert).Add(o.kind).Add(o.incident_ts)
+                        .Add(FailingKey(o)).Add(o.next_attempt_at).Add(o.created_at)));
+    return r.Changed() > 0;
   }
 
   Result<int64_t> CreateSilence(const SilenceRecord& s) override {

@@ -218,8 +218,9 @@ insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_
   from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
 create index incidents_by_top_group on incidents(top_group_id);
 )sql",
-    // 9: silences, and the outbox status "silenced" for a message a silence
-    // held back (SQLite cannot relax a check constraint in place).
+    // 9: silences, the outbox status "silenced" for a message a silence held
+    // back, and the kinds failing / failing_resolve (SQLite cannot relax a
+    // check constraint in place).
     R"sql(
 create table silences(
   id integer primary key,
@@ -235,7 +236,8 @@ create table alert_outbox_v9(
   id integer primary key,
   detector_id integer not null references detectors(id) on delete cascade,
   alert text not null,
-  kind text not null check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve')),
+  kind text not null check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve',
+    'failing', 'failing_resolve')),
   measure text not null,
   group_id integer references anomaly_groups(id) on delete cascade,
   incident_ts integer not null,
@@ -1268,6 +1270,20 @@ class SqliteStore final : public Store {
     OSPREY_RETURN_IF_ERROR(s.Bind(1, id).Bind(2, at).Run());
     if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no active token {}", id));
     return Status::Ok();
+  }
+
+  Result<bool> QueueDetectorMessage(const OutboxRecord& o) override {
+    if (!IsFailingKind(o.kind)) return InvalidArgument(fmt::format("'{}' is not a detector message", o.kind));
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
+    Stmt s(db_,
+           "insert or ignore into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+           "severity, idempotency_key, next_attempt_at, created_at) "
+           "values (?1, ?2, ?3, '', null, ?4, 0, ?5, ?6, ?7)");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, o.detector_id).Bind(2, o.alert).Bind(3, o.kind).Bind(4, o.incident_ts);
+    s.Bind(5, FailingKey(o)).Bind(6, o.next_attempt_at).Bind(7, o.created_at);
+    OSPREY_RETURN_IF_ERROR(s.Run());
+    return sqlite3_changes(db_) > 0;
   }
 
   Result<int64_t> CreateSilence(const SilenceRecord& r) override {

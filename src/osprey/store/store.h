@@ -209,6 +209,18 @@ inline bool IsNoDataKind(std::string_view kind) {
   return kind == "no_data" || kind == "no_data_resolve";
 }
 
+// failing | failing_resolve: the detector's scheduled runs failed since
+// incident_ts, and it ran again. Queued by the scheduler with
+// Store::QueueDetectorMessage; no group and no measure; idempotency key
+// "failing.{detector_id}.{alert}.{incident_ts}" plus ".resolved".
+inline bool IsFailingKind(std::string_view kind) {
+  return kind == "failing" || kind == "failing_resolve";
+}
+inline std::string FailingKey(const OutboxRecord& r) {
+  return "failing." + std::to_string(r.detector_id) + "." + r.alert + "." + std::to_string(r.incident_ts) +
+         (r.kind == "failing_resolve" ? ".resolved" : "");
+}
+
 // The scheduler's view of one detector (osprey status).
 struct DetectorStatusRecord {
   int64_t detector_id = 0;
@@ -357,6 +369,11 @@ class Store {
   // Saves status, attempts, next_attempt_at, last_error and delivered_at of
   // the row with r.id. NotFound when it is gone (its group was replaced).
   virtual Status UpdateOutbox(const OutboxRecord& r) = 0;
+
+  // Queues a failing / failing_resolve message of detector r.detector_id
+  // (IsFailingKind), filling its idempotency key; false when a message with
+  // that key was queued before (nothing changes).
+  virtual Result<bool> QueueDetectorMessage(const OutboxRecord& r) = 0;
 
   // Stores a verdict; returns its id.
   virtual Result<int64_t> AddFeedback(const FeedbackRecord& f) = 0;

@@ -844,6 +844,32 @@ TEST_P(StoreTest, OutboxRowsCanBeRecordedAsSilenced) {
   EXPECT_FALSE(store_->UpdateOutbox(rows[0]).ok());
 }
 
+TEST_P(StoreTest, FailingMessagesAreQueuedOnceWithoutAGroup) {
+  const int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  OutboxRecord o;
+  o.detector_id = d;
+  o.alert = "ops";
+  o.kind = "failing";
+  o.incident_ts = 7200;
+  o.created_at = 7200;
+  EXPECT_TRUE(*store_->QueueDetectorMessage(o));
+  EXPECT_FALSE(*store_->QueueDetectorMessage(o));
+  o.kind = "failing_resolve";
+  o.created_at = 10800;
+  EXPECT_TRUE(*store_->QueueDetectorMessage(o));
+  o.kind = "resolve";
+  EXPECT_EQ(store_->QueueDetectorMessage(o).status().code(), StatusCode::kInvalidArgument);
+  auto rows = *store_->ListOutbox({});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].kind, "failing");
+  EXPECT_EQ(rows[0].group_id, 0);
+  EXPECT_EQ(rows[0].detector, "ecommerce");
+  EXPECT_EQ(rows[0].status, "pending");
+  EXPECT_EQ(rows[0].idempotency_key, fmt::format("failing.{}.ops.7200", d));
+  EXPECT_EQ(rows[1].idempotency_key, fmt::format("failing.{}.ops.7200.resolved", d));
+  EXPECT_EQ(rows[1].created_at, 10800);
+}
+
 TEST_P(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
   int64_t d = *store_->UpsertDetector("ecommerce", "x");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
