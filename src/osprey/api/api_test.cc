@@ -822,6 +822,7 @@ TEST_F(ApiTest, AlertsQualityStatusAndMetrics) {
   ASSERT_EQ(alerts.status, 200);
   ASSERT_EQ(alerts.j["alerts"].size(), 1u);
   EXPECT_EQ(alerts.j["alerts"][0]["name"], "oncall");
+  EXPECT_EQ(alerts.j["alerts"][0]["on"], json::array({"anomaly"}));
   auto deliveries = Get("/api/v1/alerts/deliveries", viewer_);
   EXPECT_TRUE(deliveries.j["deliveries"].is_array());
   EXPECT_EQ(deliveries.j["total"], 0);

@@ -909,6 +909,7 @@ Result<Reply> ListAlerts(Context& c) {
                       {"name", a.name},
                       {"destination", config::AlertDestinationName(a.destination)},
                       {"min_severity", a.min_severity},
+                      {"on", config::AlertTypes(a)},
                       {"measures", a.measures},
                       {"dimension_filter", filter},
                       {"description", a.description},

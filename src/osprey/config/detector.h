@@ -200,6 +200,9 @@ struct Alert {
   int64_t timeout_seconds = 10;
 };
 
+// What the alert is about, as its `on` list: anomaly, no_data, failing.
+std::vector<std::string> AlertTypes(const Alert& a);
+
 struct Detector {
   std::string name;  // [a-z0-9_-], unique per installation
   std::string description;

@@ -1833,12 +1833,8 @@ std::string DetectorToYaml(const Detector& d) {
         out << YAML::Key << "no_data_after" << YAML::Value << fmt::format("{}", a.no_data_after);
       }
       if (!a.on_anomaly || a.on_failing) {
-        std::vector<std::string> on;
-        if (a.on_anomaly) on.push_back("anomaly");
-        if (a.no_data_after > 0) on.push_back("no_data");
-        if (a.on_failing) on.push_back("failing");
         out << YAML::Key << "on" << YAML::Value;
-        EmitStringList(out, on);
+        EmitStringList(out, AlertTypes(a));
       }
       if (!a.measures.empty()) {
         out << YAML::Key << "measures" << YAML::Value;
