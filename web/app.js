@@ -5,6 +5,7 @@
 //   #/explore?detector=&series=&range=&from=&to=&compare=
 //   #/detectors                #/detectors/{name}   #/detectors/{name}/edit   #/new-detector
 //   #/alerts?status=&detector=&offset=
+//   #/silences?state=
 // Alert messages link to #/anomalies/{id} and #/incidents/{id}. The token is
 // kept in sessionStorage for this tab only.
 'use strict';
@@ -514,6 +515,7 @@ async function renderGroup(view, id) {
       h('div', {},
         card(h('h2', {}, 'Root causes'), rootCauseTable(g.root_causes)),
         card(h('h2', {}, 'Related measures'), relatedList(g.related)))),
+    silenceCard(g, zone),
     card(h('h2', {}, 'Anomalies in this group'),
       wrap(h('table', {}, h('thead', {}, h('tr', {}, ['Series', 'Actual', 'Expected', 'Band', 'Severity', 'What'].map((t) => h('th', {}, t)))),
         h('tbody', {}, g.anomalies.map((a) => h('tr', {},
@@ -526,6 +528,50 @@ async function renderGroup(view, id) {
     charts.append(h('h3', {}, s.rollup ? `${s.label} (roll-up)` : s.label), box);
     chart(box, s, { outline: [series.group_start, series.group_end], step: series.interval_seconds, zone });
   }
+}
+
+// The slice a silence from this group mutes: the dimension pairs every
+// root-cause element (or, without any, every anomalous series) shares, so the
+// group lies inside it (docs/alerts.md, "Silences").
+function silenceMatchers(g) {
+  const slices = g.root_causes && g.root_causes.length ? g.root_causes.map((c) => c.element || {})
+    : g.anomalies.map((a) => a.dimensions || {});
+  if (!slices.length) return {};
+  const out = {};
+  for (const [k, v] of Object.entries(slices[0])) if (slices.every((s) => s[k] === v)) out[k] = v;
+  return out;
+}
+
+const matcherText = (m) => Object.keys(m || {}).length
+  ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(' & ') : 'all series';
+
+function silenceCard(g, zone) {
+  const matchers = silenceMatchers(g);
+  const duration = h('select', { id: 'silence-duration' },
+    [['3600', '1 hour'], ['14400', '4 hours'], ['86400', '24 hours'], ['custom', 'Until…']].map(([v, t]) => h('option', { value: v }, t)));
+  const until = h('input', { id: 'silence-until', type: 'datetime-local', hidden: true, title: 'UTC' });
+  duration.addEventListener('change', () => { until.hidden = duration.value !== 'custom'; });
+  const comment = h('input', { id: 'silence-comment', type: 'text', placeholder: 'Why (required)', maxlength: 2000 });
+  const msg = h('span', { id: 'silence-msg' });
+  const submit = async () => {
+    const body = { detector: g.detector, measure: g.measure, matchers, comment: comment.value.trim() };
+    if (duration.value === 'custom') {
+      if (!until.value) { msg.className = 'error'; msg.textContent = 'Pick the end (UTC).'; return; }
+      body.ends_at = until.value.length === 16 ? until.value + ':00Z' : until.value + 'Z';
+    } else body.duration_seconds = Number(duration.value);
+    try {
+      const s = await post('/api/v1/silences', body);
+      msg.className = 'ok-text';
+      msg.replaceChildren(`Silenced until ${when(s.ends_at, zone)} `, h('a', { href: '#/silences' }, `(silence ${s.id})`));
+    } catch (err) { msg.className = 'error'; msg.textContent = errorText(err); }
+  };
+  return h('div', { class: 'card', id: 'silence' },
+    h('h2', {}, 'Silence this root cause'),
+    h('p', { class: 'muted' }, `Alerts of ${g.detector} / ${g.measure} on `, h('strong', { id: 'silence-slice' }, matcherText(matchers)),
+      ' are recorded as silenced instead of sent while the silence lasts.'),
+    h('div', { class: 'filters' }, h('label', {}, 'For', duration), until, h('label', {}, 'Comment', comment),
+      h('button', { id: 'silence-submit', onclick: submit }, 'Silence')),
+    msg);
 }
 
 // ---------------------------------------------------------------- incidents
@@ -1003,7 +1049,7 @@ async function renderAlerts(view, params) {
     card(h('h2', {}, 'Delivery log'),
       h('div', { class: 'filters' },
         h('label', {}, 'Detector', sel('d-detector', 'detector', [['', 'All detectors'], ...ds.map((d) => [d.name, d.name])])),
-        h('label', {}, 'Status', sel('d-status', 'status', [['', 'Any'], ['pending', 'Pending'], ['delivered', 'Delivered'], ['dead', 'Dead-lettered']]))),
+        h('label', {}, 'Status', sel('d-status', 'status', [['', 'Any'], ['pending', 'Pending'], ['delivered', 'Delivered'], ['dead', 'Dead-lettered'], ['silenced', 'Silenced']]))),
       msg,
       page.deliveries.length === 0 ? h('div', { class: 'empty' }, 'No alert messages match.')
         : wrap(h('table', { id: 'delivery-table' },
@@ -1017,9 +1063,44 @@ async function renderAlerts(view, params) {
       pager(page, 'deliveries')));
 }
 
+// ---------------------------------------------------------------- silences
+
+async function renderSilences(view, params) {
+  const query = new URLSearchParams();
+  if (params.get('state')) query.set('state', params.get('state'));
+  const [r] = await Promise.all([api('/api/v1/silences?' + query), detectors()]);
+  const msg = h('span', { id: 'silences-msg' });
+  const expire = async (id) => {
+    try {
+      await api(`/api/v1/silences/${id}`, { method: 'DELETE' });
+      msg.className = 'ok-text'; msg.textContent = `Silence ${id} expired.`;
+      setTimeout(route, 300);
+    } catch (err) { msg.className = 'error'; msg.textContent = errorText(err); }
+  };
+  const stateSel = h('select', { id: 's-state', onchange: (e) => setQuery({ state: e.target.value }) },
+    [['', 'Any'], ['active', 'Active'], ['pending', 'Not started'], ['expired', 'Expired']].map(([v, t]) =>
+      h('option', { value: v, selected: v === (params.get('state') || '') }, t)));
+  view.replaceChildren(card(h('h2', {}, 'Silences'),
+    h('p', { class: 'muted' }, 'Alert messages of the anomaly groups a silence matches are recorded as silenced in the delivery log instead of sent. Create one from an anomaly\'s page.'),
+    h('div', { class: 'filters' }, h('label', {}, 'State', stateSel)), msg,
+    r.silences.length === 0 ? h('div', { class: 'empty' }, 'No silences.')
+      : wrap(h('table', { id: 'silence-table' },
+        h('thead', {}, h('tr', {}, ['#', 'State', 'Matches', 'From', 'Until', 'Comment', 'By', ''].map((t) => h('th', {}, t)))),
+        h('tbody', {}, r.silences.map((s) => {
+          const zone = s.detector ? zoneOf(s.detector) : 'UTC';
+          return h('tr', { 'data-silence': s.id, 'data-state': s.state },
+            h('td', {}, s.id),
+            h('td', {}, h('span', { class: 'pill ' + (s.state === 'active' ? 'on' : s.state === 'expired' ? 'off' : '') }, s.state)),
+            h('td', {}, `${s.detector || 'any detector'} / ${s.measure || 'any measure'}`, h('div', { class: 'muted' }, matcherText(s.matchers))),
+            h('td', {}, when(s.starts_at, zone)), h('td', {}, when(s.ends_at, zone)),
+            h('td', {}, s.comment), h('td', {}, s.created_by),
+            h('td', {}, s.state !== 'expired' ? h('button', { class: 'secondary expire', onclick: () => expire(s.id) }, 'Expire') : ''));
+        }))))));
+}
+
 // ---------------------------------------------------------------- routing
 
-const PAGES = { anomalies: 'anomalies', incidents: 'anomalies', explore: 'explore', detectors: 'detectors', 'new-detector': 'detectors', alerts: 'alerts' };
+const PAGES = { anomalies: 'anomalies', incidents: 'anomalies', explore: 'explore', detectors: 'detectors', 'new-detector': 'detectors', alerts: 'alerts', silences: 'silences' };
 
 let generation = 0;
 
@@ -1051,6 +1132,7 @@ async function route() {
     else if (page === 'detectors') await renderDetectors(view);
     else if (page === 'new-detector') await renderEditor(view, '');
     else if (page === 'alerts') await renderAlerts(view, params);
+    else if (page === 'silences') await renderSilences(view, params);
     else await renderList(view, params);
     if (mine === generation) document.body.dataset.ready = location.hash || '#/anomalies';
   } catch (err) {

@@ -449,6 +449,42 @@ def main():
             assert test_msg[0]["url"] == f"{base}/#/detectors/ecommerce", test_msg[0]
             checks.append("test message: sent through the webhook rule and received")
 
+            # ---------------------------------------------------------- silences
+            # From the most severe group's page: silence its root cause for 4 h.
+            g = api(f"/api/v1/anomaly-groups/{group}")
+            slices = [c["element"] for c in g["root_causes"]] or [x["dimensions"] for x in g["anomalies"]]
+            expected = {k: v for k, v in slices[0].items() if all(s.get(k) == v for s in slices)}
+            b.go(base + f"/#/anomalies/{group}")
+            b.ready(f"#/anomalies/{group}")
+            b.js("const s = document.getElementById('silence-duration'); s.value = '14400';"
+                 "s.dispatchEvent(new Event('change'))")
+            b.click("#silence-submit")
+            wait_for("the missing comment to be refused", lambda: "comment" in (b.text("#silence-msg") or ""))
+            assert api("/api/v1/silences")["silences"] == [], "a silence without a comment was stored"
+            b.type("#silence-comment", "known outage")
+            b.click("#silence-submit")
+            wait_for("the silence", lambda: "Silenced until" in (b.text("#silence-msg") or ""))
+            silences = api("/api/v1/silences")["silences"]
+            assert len(silences) == 1, silences
+            s = silences[0]
+            assert (s["detector"], s["measure"], s["matchers"]) == (g["detector"], g["measure"], expected), (s, expected)
+            assert (s["state"], s["comment"], s["created_by"]) == ("active", "known outage", "browser-test"), s
+            span = (datetime.datetime.fromisoformat(s["ends_at"].replace("Z", "+00:00"))
+                    - datetime.datetime.fromisoformat(s["starts_at"].replace("Z", "+00:00")))
+            assert span == datetime.timedelta(hours=4), span
+            b.go(base + "/#/silences")
+            b.ready("#/silences")
+            assert b.js(f"return document.querySelector(\"#silence-table tr[data-silence='{s['id']}']\").dataset.state") == "active"
+            shot("16-silences")
+            b.click(f"#silence-table tr[data-silence='{s['id']}'] .expire")
+            wait_for("the expired silence", lambda: b.js(
+                f"const r = document.querySelector(\"#silence-table tr[data-silence='{s['id']}']\"); return r && r.dataset.state") == "expired")
+            assert api("/api/v1/silences?state=active")["silences"] == []
+            b.go(base + "/#/alerts?status=silenced")
+            b.ready("#/alerts?status=silenced")
+            assert b.js("return document.getElementById('d-status').value") == "silenced"
+            checks.append(f"silence: group {group}'s root cause {expected} silenced for 4 h from its page, listed, expired")
+
             # ---------------------------------------------------------- search
             b.go(base + "/#/anomalies")
             b.ready("#/anomalies")

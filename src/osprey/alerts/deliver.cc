@@ -8,6 +8,7 @@
 #include <set>
 
 #include "osprey/alerts/sign.h"
+#include "osprey/alerts/silence.h"
 #include "osprey/base/log.h"
 #include "osprey/config/loader.h"
 
@@ -68,6 +69,16 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
   m.detector_description = d.description;
   m.alert = *alert;
   m.row = row;
+  if (store::IsFailingKind(row.kind)) {
+    // Why it fails: the detector's status now (cleared once it runs again).
+    OSPREY_ASSIGN_OR_RETURN(std::vector<store::DetectorStatusRecord> statuses, store_.ListDetectorStatus());
+    for (const store::DetectorStatusRecord& s : statuses) {
+      if (s.detector_id != row.detector_id) continue;
+      m.failing_error = s.last_error;
+      m.failing_retries = s.retries;
+    }
+    return m;
+  }
   if (store::IsNoDataKind(row.kind)) {
     // created_at is the end of the interval the message was raised in: the
     // last interval without rows, or the first with rows again.
@@ -164,6 +175,20 @@ Status Deliverer::Send(const Message& m, Instant now) {
   return InvalidArgument(fmt::format("HTTP {} (a client error; not retried)", resp.status));
 }
 
+Result<const store::SilenceRecord*> Deliverer::MatchingSilence(
+    const std::vector<store::SilenceRecord>& silences, const store::GroupRecord& group) {
+  std::optional<std::vector<store::AnomalyRecord>> anomalies;  // read when a silence needs them
+  for (const store::SilenceRecord& s : silences) {
+    if (!s.detector.empty() && s.detector != group.detector) continue;
+    if (!s.measure.empty() && s.measure != group.measure) continue;
+    if (!anomalies) {
+      OSPREY_ASSIGN_OR_RETURN(anomalies, store_.ListAnomalies(group.id));
+    }
+    if (SilenceMatches(s, group, *anomalies)) return &s;
+  }
+  return nullptr;
+}
+
 Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
   DeliveryStats local;
   DeliveryStats& st = stats ? *stats : local;
@@ -173,6 +198,13 @@ Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
   q.limit = options_.batch;
   OSPREY_ASSIGN_OR_RETURN(std::vector<store::OutboxRecord> rows, store_.ListOutbox(q));
   const int64_t t = ToUnixSeconds(now);
+  std::vector<store::SilenceRecord> silences;  // active at t
+  if (!rows.empty()) {
+    OSPREY_ASSIGN_OR_RETURN(std::vector<store::SilenceRecord> all, store_.ListSilences());
+    for (store::SilenceRecord& s : all) {
+      if (SilenceActive(s, t)) silences.push_back(std::move(s));
+    }
+  }
   std::set<std::pair<int64_t, std::string>> blocked;  // (detector, alert) waiting for a retry
   for (store::OutboxRecord& row : rows) {
     const auto key = std::make_pair(row.detector_id, row.alert);
@@ -182,6 +214,20 @@ Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
       continue;
     }
     Result<Message> m = BuildMessage(row);
+    if (m.ok() && !silences.empty() && !store::IsNoDataKind(row.kind) && !store::IsFailingKind(row.kind)) {
+      OSPREY_ASSIGN_OR_RETURN(const store::SilenceRecord* silence, MatchingSilence(silences, m->group));
+      if (silence != nullptr) {
+        row.status = "silenced";
+        row.last_error = fmt::format("silenced by silence {} until {}", silence->id,
+                                     FormatIso(FromUnixSeconds(silence->ends_at)));
+        ++st.silenced;
+        Log(LogLevel::kInfo, fmt::format("alert '{}' of detector '{}': message {} {}", row.alert,
+                                         row.detector, row.idempotency_key, row.last_error));
+        Status saved = store_.UpdateOutbox(row);
+        if (!saved.ok() && saved.code() != StatusCode::kNotFound) return saved;
+        continue;
+      }
+    }
     int64_t max_attempts = m.ok() ? m->alert.max_attempts : 1;
     Status outcome = m.ok() ? Send(*m, now) : m.status();
     row.attempts += 1;

@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "osprey/alerts/format.h"
 #include "osprey/alerts/transport.h"
@@ -42,6 +43,7 @@ struct DeliveryStats {
   int64_t retried = 0;  // failed, will be tried again
   int64_t dead = 0;     // dead-lettered in this pass
   int64_t waiting = 0;  // not due yet, or behind a row of the same alert that is
+  int64_t silenced = 0;  // matched by an active silence: recorded, not sent
 };
 
 // Looks up an environment variable; injected so tests need not touch the
@@ -65,7 +67,10 @@ class Deliverer {
       : store_(store), transport_(transport), options_(options), env_(std::move(env)) {}
 
   // Sends every pending row due at `now` (next_attempt_at <= now), oldest
-  // first, and records the outcome of each in the store. Delivery failures
+  // first, and records the outcome of each in the store. A row about an
+  // anomaly group that a silence active at `now` matches (alerts/silence.h)
+  // is not sent but recorded with status "silenced" and the silence in
+  // last_error; no-data and failing messages are never silenced. Delivery failures
   // are recorded, not returned; the Status is an error only when the store
   // fails. `stats`, when given, receives the counts.
   Status DeliverDue(Instant now, DeliveryStats* stats = nullptr);
@@ -83,6 +88,9 @@ class Deliverer {
 
  private:
   Result<config::Detector> DetectorConfig(const std::string& name);
+  // The first of `silences` that matches `group`, or null.
+  Result<const store::SilenceRecord*> MatchingSilence(const std::vector<store::SilenceRecord>& silences,
+                                                       const store::GroupRecord& group);
   // Sends one message; the outcome is a Status whose code says what to do:
   // OK delivered, InvalidArgument permanent failure, else retry.
   Status Send(const Message& m, Instant now);

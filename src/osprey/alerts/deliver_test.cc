@@ -111,6 +111,72 @@ TEST_F(DeliveryTest, EveryFormatArrivesExactlyAsDocumented) {
   }
 }
 
+// A silence active when the messages are due holds them back, recorded as
+// silenced; once it has expired, later messages are sent again.
+TEST_F(DeliveryTest, AnActiveSilenceHoldsMessagesBackAndAnExpiredOneDoesNot) {
+  Receiver receiver;
+  const int port = receiver.Start();
+  ASSERT_GT(port, 0);
+  const int64_t now = testing::kGroupTs + 3700;
+  // The group's root cause is {marketplace=US, platform=pc_web}: inside
+  // platform=pc_web; not inside platform=ios, nor is measure orders it.
+  const int64_t id = *store_->CreateSilence(
+      {0, "shop", "revenue", R"({"platform":"pc_web"})", now - 60, now + 3600, "release", "ops", now - 60});
+  ASSERT_GT(*store_->CreateSilence({0, "shop", "revenue", R"({"platform":"ios"})", now - 60, now + 3600,
+                                    "other slice", "ops", now - 60}),
+            0);
+  ASSERT_GT(*store_->CreateSilence({0, "shop", "orders", "{}", now - 60, now + 3600, "other measure", "ops",
+                                    now - 60}),
+            0);
+  osprey::testing::FakeClock clock(FromUnixSeconds(now));
+  Deliverer deliverer(*store_, *transport_, {}, Env(port));
+  DeliveryStats stats;
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
+  EXPECT_EQ(stats.silenced, 7);
+  EXPECT_EQ(stats.delivered, 0);
+  EXPECT_TRUE(receiver.requests().empty());
+  EXPECT_TRUE(Rows("pending").empty());
+  const auto silenced = Rows("silenced");
+  ASSERT_EQ(silenced.size(), 7u);
+  for (const auto& r : silenced) {
+    EXPECT_EQ(r.last_error, fmt::format("silenced by silence {} until {}", id,
+                                        FormatIso(FromUnixSeconds(now + 3600))));
+    EXPECT_EQ(r.attempts, 0);
+    EXPECT_FALSE(r.delivered_at);
+  }
+
+  // The same messages again, due after the silence was expired: sent.
+  ASSERT_TRUE(store_->ExpireSilence(id, now + 600).ok());
+  for (auto r : silenced) {
+    r.status = "pending";
+    r.last_error.clear();
+    ASSERT_TRUE(store_->UpdateOutbox(r).ok());
+  }
+  clock.Set(FromUnixSeconds(now + 600));
+  DeliveryStats after;
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &after).ok());
+  EXPECT_EQ(after.silenced, 0);
+  EXPECT_EQ(after.delivered, 7);
+  EXPECT_EQ(receiver.requests().size(), 6u);  // the command is not HTTP
+  EXPECT_TRUE(Rows("silenced").empty());
+}
+
+// A silence that has not started yet does not hold anything back, and one
+// without dimension matchers silences the whole measure.
+TEST_F(DeliveryTest, SilencesCountOnlyBetweenTheirStartAndEnd) {
+  Receiver receiver;
+  const int port = receiver.Start();
+  ASSERT_GT(port, 0);
+  const int64_t now = testing::kGroupTs + 3700;
+  ASSERT_GT(*store_->CreateSilence({0, "", "revenue", "{}", now + 60, now + 3600, "later", "", now}), 0);
+  osprey::testing::FakeClock clock(FromUnixSeconds(now));
+  Deliverer deliverer(*store_, *transport_, {}, Env(port));
+  DeliveryStats stats;
+  ASSERT_TRUE(deliverer.DeliverDue(clock.Now(), &stats).ok());
+  EXPECT_EQ(stats.silenced, 0);
+  EXPECT_EQ(stats.delivered, 7);
+}
+
 TEST_F(DeliveryTest, ReceiverDownThenUpGetsEveryAlertOnceAndInOrder) {
   Receiver receiver;
   const int port = receiver.Start();

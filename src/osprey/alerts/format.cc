@@ -24,6 +24,12 @@ ordered_json ParseOr(const std::string& text, ordered_json fallback) {
 }
 
 bool NoData(const Message& m) { return store::IsNoDataKind(m.row.kind); }
+bool Failing(const Message& m) { return store::IsFailingKind(m.row.kind); }
+// About the detector, not a group: links to the detector's page.
+bool AboutDetector(const Message& m) { return NoData(m) || Failing(m) || m.row.kind == "test"; }
+bool Resolve(const Message& m) {
+  return m.row.kind == "resolve" || m.row.kind == "no_data_resolve" || m.row.kind == "failing_resolve";
+}
 // A test message (Deliverer::SendTest): no group either.
 bool Test(const Message& m) { return m.row.kind == "test"; }
 
@@ -40,6 +46,14 @@ std::string Title(const Message& m) {
   if (k == "no_data_resolve") {
     return fmt::format("[osprey] Data is back: {} returned rows again at {} after {} intervals without data",
                        m.detector, Iso(m.no_data_until), m.no_data_intervals);
+  }
+  if (k == "failing") {
+    return fmt::format("[osprey] Detector failing: {} has failed since {}{}{}", m.detector, Iso(m.row.incident_ts),
+                       m.failing_error.empty() ? "" : ": ", m.failing_error);
+  }
+  if (k == "failing_resolve") {
+    return fmt::format("[osprey] Detector recovered: {} ran again at {} after failing since {}", m.detector,
+                       Iso(m.row.created_at), Iso(m.row.incident_ts));
   }
   if (k == "resolve") {
     return fmt::format("[osprey] Resolved: {} / {} is back to normal", m.detector, m.group.measure);
@@ -60,26 +74,47 @@ std::string TopCause(const Message& m) {
 
 std::string Summary(const Message& m) {
   std::string s = Title(m);
-  if (NoData(m) || Test(m)) return s;
+  if (AboutDetector(m)) return s;
   std::string cause = TopCause(m);
   if (!cause.empty() && m.row.kind != "resolve") s += fmt::format(" (root cause: {})", cause);
   return s;
 }
 
-// The generic body of a no-data message (schema in docs/alerts.md).
-ordered_json NoDataJson(const Message& m) {
+// The fields every message about the detector (no group) starts with.
+ordered_json DetectorMessageJson(const Message& m) {
   return {{"schema", "osprey.alert.v1"},
           {"event", m.row.kind},
           {"idempotency_key", m.row.idempotency_key},
           {"dedup_key", DedupKey(m)},
           {"detector", m.detector},
           {"alert", m.alert.name},
-          {"description", m.alert.description},
-          {"no_data_since", Iso(m.row.incident_ts)},
-          {"no_data_intervals", m.no_data_intervals},
-          {m.row.kind == "no_data" ? "last_checked" : "data_returned", Iso(m.no_data_until)},
-          {"url", GroupUrl(m)},
-          {"summary", Summary(m)}};
+          {"description", m.alert.description}};
+}
+
+// The generic body of a no-data message (schema in docs/alerts.md).
+ordered_json NoDataJson(const Message& m) {
+  ordered_json j = DetectorMessageJson(m);
+  j["no_data_since"] = Iso(m.row.incident_ts);
+  j["no_data_intervals"] = m.no_data_intervals;
+  j[m.row.kind == "no_data" ? "last_checked" : "data_returned"] = Iso(m.no_data_until);
+  j["url"] = GroupUrl(m);
+  j["summary"] = Summary(m);
+  return j;
+}
+
+// The generic body of a failing message (schema in docs/alerts.md).
+ordered_json FailingJson(const Message& m) {
+  ordered_json j = DetectorMessageJson(m);
+  j["failing_since"] = Iso(m.row.incident_ts);
+  if (m.row.kind == "failing") {
+    j["last_error"] = m.failing_error;
+    j["failed_runs"] = m.failing_retries;
+  } else {
+    j["recovered_at"] = Iso(m.row.created_at);
+  }
+  j["url"] = GroupUrl(m);
+  j["summary"] = Summary(m);
+  return j;
 }
 
 ordered_json SeriesJson(const SeriesView& v) {
@@ -115,12 +150,12 @@ std::string PagerDutySeverity(double severity) {
 }  // namespace
 
 std::string GroupUrl(const Message& m) {
-  if (NoData(m) || Test(m)) return fmt::format("{}/#/detectors/{}", m.alert.ui_base_url, m.detector);
+  if (AboutDetector(m)) return fmt::format("{}/#/detectors/{}", m.alert.ui_base_url, m.detector);
   return fmt::format("{}/#/anomalies/{}", m.alert.ui_base_url, m.group.id);
 }
 
 std::string IncidentUrl(const Message& m) {
-  if (NoData(m) || Test(m)) return GroupUrl(m);
+  if (AboutDetector(m)) return GroupUrl(m);
   return fmt::format("{}/#/incidents/{}", m.alert.ui_base_url, m.group.id);
 }
 
@@ -128,12 +163,16 @@ std::string DedupKey(const Message& m) {
   if (NoData(m)) {
     return fmt::format("osprey/{}/{}/no_data/{}", m.detector, m.alert.name, Iso(m.row.incident_ts));
   }
+  if (Failing(m)) {
+    return fmt::format("osprey/{}/{}/failing/{}", m.detector, m.alert.name, Iso(m.row.incident_ts));
+  }
   return fmt::format("osprey/{}/{}/{}/{}", m.detector, m.alert.name, m.group.measure,
                      Iso(m.row.incident_ts));
 }
 
 std::string WebhookJson(const Message& m) {
   if (NoData(m)) return NoDataJson(m).dump();
+  if (Failing(m)) return FailingJson(m).dump();
   if (Test(m)) {
     return ordered_json{{"schema", "osprey.alert.v1"},
                         {"event", "test"},
@@ -179,6 +218,12 @@ std::string SlackJson(const Message& m) {
     lines += "The feed stopped: this is missing data, not a fall to zero. Nothing is scored until rows return.\n";
   } else if (m.row.kind == "no_data_resolve") {
     lines += fmt::format("No rows from {} to {}.\n", Iso(m.row.incident_ts), Iso(m.no_data_until));
+  } else if (m.row.kind == "failing") {
+    lines += fmt::format("Its scheduled runs fail ({} so far) and are retried with backoff; nothing is scored "
+                         "until one succeeds.\n",
+                         m.failing_retries);
+  } else if (m.row.kind == "failing_resolve") {
+    lines += "Runs succeed again; the intervals it missed are processed.\n";
   } else if (Test(m)) {
     lines += "Sent from osprey to check this destination; nothing is wrong.\n";
   } else if (m.row.kind != "resolve") {
@@ -208,7 +253,7 @@ std::string SlackJson(const Message& m) {
                          {"elements",
                           ordered_json::array({ordered_json{
                               {"type", "mrkdwn"},
-                              {"text", NoData(m) || Test(m) ? fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
+                              {"text", AboutDetector(m) ? fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
                                                                GroupUrl(m), m.detector, m.alert.name)
                                                  : fmt::format("<{}|Open in osprey> · <{}|Incident> · "
                                                                "detector `{}` · alert `{}`",
@@ -218,7 +263,7 @@ std::string SlackJson(const Message& m) {
 }
 
 std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
-  const bool resolve = m.row.kind == "resolve" || m.row.kind == "no_data_resolve";
+  const bool resolve = Resolve(m);
   ordered_json j = {{"routing_key", routing_key},
                     {"event_action", resolve ? "resolve" : "trigger"},
                     {"dedup_key", DedupKey(m)}};
@@ -229,6 +274,16 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
                     {"timestamp", Iso(m.row.created_at)},
                     {"group", m.detector},
                     {"class", "test"}};
+    j["client"] = "osprey";
+    j["client_url"] = GroupUrl(m);
+  } else if (!resolve && Failing(m)) {
+    j["payload"] = {{"summary", Summary(m)},
+                    {"source", fmt::format("osprey/{}", m.detector)},
+                    {"severity", "error"},
+                    {"timestamp", Iso(m.row.created_at)},
+                    {"group", m.detector},
+                    {"class", "failing"},
+                    {"custom_details", FailingJson(m)}};
     j["client"] = "osprey";
     j["client_url"] = GroupUrl(m);
   } else if (!resolve && NoData(m)) {
@@ -267,12 +322,16 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
 }
 
 std::string AlertmanagerJson(const Message& m) {
-  const bool resolve = m.row.kind == "resolve" || m.row.kind == "no_data_resolve";
+  const bool resolve = Resolve(m);
   const std::string status = resolve ? "resolved" : "firing";
   ordered_json labels = {{"alertname", m.alert.name},
                          {"detector", m.detector},
-                         {"measure", NoData(m) ? std::string("no_data") : Test(m) ? std::string("test") : m.group.measure},
-                         {"severity", NoData(m) ? std::string("warning")
+                         {"measure", NoData(m)    ? std::string("no_data")
+                                     : Failing(m) ? std::string("failing")
+                                     : Test(m)    ? std::string("test")
+                                                  : m.group.measure},
+                         {"severity", Failing(m) ? std::string("error")
+                                      : NoData(m) ? std::string("warning")
                                       : Test(m) ? std::string("info")
                                                 : PagerDutySeverity(m.row.severity)}};
   ordered_json annotations = {{"summary", Summary(m)},
@@ -280,8 +339,8 @@ std::string AlertmanagerJson(const Message& m) {
                               {"osprey_severity", fmt::format("{:.1f}", m.row.severity)},
                               {"group_id", std::to_string(m.group.id)},
                               {"idempotency_key", m.row.idempotency_key}};
-  if (!NoData(m) && !Test(m)) annotations["incident_url"] = IncidentUrl(m);
-  const int64_t ends = NoData(m) ? m.no_data_until : m.group.end_ts;
+  if (!AboutDetector(m)) annotations["incident_url"] = IncidentUrl(m);
+  const int64_t ends = NoData(m) ? m.no_data_until : Failing(m) ? m.row.created_at : m.group.end_ts;
   // A test message is over as it is sent.
   const bool over = resolve || Test(m);
   ordered_json alert = {{"status", status},

@@ -32,6 +32,10 @@ struct Message {
   // ended (no_data_resolve), Unix seconds.
   int64_t no_data_intervals = 0;
   int64_t no_data_until = 0;
+  // Failing messages (store::IsFailingKind): the detector's last error and
+  // consecutive failed runs, from its status when the message is built.
+  std::string failing_error;
+  int64_t failing_retries = 0;
 };
 
 // How many series and how many recent intervals a payload shows.
@@ -42,12 +46,14 @@ inline constexpr int64_t kRecentIntervals = 12;
 // {ui_base_url}/#/anomalies/{group_id}, and its incident (every measure of
 // the detector that went wrong at the same time for the same root cause),
 // {ui_base_url}/#/incidents/{group_id}. A no-data message links to the
-// detector's page, {ui_base_url}/#/detectors/{detector}, for both.
+// detector's page, {ui_base_url}/#/detectors/{detector}, for both; so does a
+// failing message.
 std::string GroupUrl(const Message& m);
 std::string IncidentUrl(const Message& m);
 // PagerDuty/Alertmanager identity of the incident, stable from trigger to
 // resolve: osprey/{detector}/{alert}/{measure}/{incident start, ISO-8601};
-// for no-data messages osprey/{detector}/{alert}/no_data/{outage start}.
+// for no-data messages osprey/{detector}/{alert}/no_data/{outage start},
+// for failing ones osprey/{detector}/{alert}/failing/{first failure}.
 std::string DedupKey(const Message& m);
 
 // The generic webhook body (schema in docs/alerts.md), as compact JSON.

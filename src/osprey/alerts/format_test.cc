@@ -202,5 +202,73 @@ TEST(FormatTest, NoDataMessagesNameTheOutage) {
   store.reset();
 }
 
+TEST(FormatTest, FailingMessagesNameTheErrorAndLinkToTheDetector) {
+  const osprey::testing::TempDir dir("osprey_format_failing_");
+  auto store = std::move(store::OpenSqliteStore(dir.File("state.db"))).value();
+  const int64_t d = *store->UpsertDetector("shop", testing::kSampleConfig);
+  const int64_t since = testing::kT0 + 13 * 3600;
+  store::DetectorStatusRecord status;
+  status.detector_id = d;
+  status.state = "failing";
+  status.last_error = "warehouse: connection refused";
+  status.retries = 3;
+  ASSERT_TRUE(store->PutDetectorStatus(status).ok());
+  for (const char* alert : {"hook", "chat", "page", "am"}) {
+    store::OutboxRecord o;
+    o.detector_id = d;
+    o.alert = alert;
+    o.kind = "failing";
+    o.incident_ts = since;
+    o.created_at = since;
+    EXPECT_TRUE(*store->QueueDetectorMessage(o));
+    EXPECT_FALSE(*store->QueueDetectorMessage(o)) << "queued once";
+    o.kind = "failing_resolve";
+    o.created_at = since + 3600;
+    EXPECT_TRUE(*store->QueueDetectorMessage(o));
+  }
+  store::OutboxRecord bad;
+  bad.detector_id = d;
+  bad.kind = "trigger";
+  EXPECT_EQ(store->QueueDetectorMessage(bad).status().code(), StatusCode::kInvalidArgument);
+  NoTransport transport;
+  Deliverer deliverer(*store, transport);
+  const auto rows = *store->ListOutbox({});
+  ASSERT_EQ(rows.size(), 8u);
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.alert + " " + row.kind);
+    const bool resolve = row.kind == "failing_resolve";
+    EXPECT_EQ(row.group_id, 0);
+    EXPECT_EQ(row.idempotency_key, fmt::format("failing.{}.{}.{}{}", d, row.alert, since, resolve ? ".resolved" : ""));
+    auto m = deliverer.BuildMessage(row);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const std::string body = FormatPayload(*m, testing::kRoutingKey);
+    const ordered_json j = ordered_json::parse(body);
+    if (row.alert == "hook") {
+      EXPECT_EQ(j["event"], row.kind);
+      EXPECT_EQ(j["failing_since"], "2025-03-03T13:00:00Z");
+      EXPECT_EQ(j["url"], "https://osprey.example.com/#/detectors/shop");
+      if (resolve) {
+        EXPECT_EQ(j["recovered_at"], "2025-03-03T14:00:00Z");
+      } else {
+        EXPECT_EQ(j["last_error"], "warehouse: connection refused");
+        EXPECT_EQ(j["failed_runs"], 3);
+      }
+    }
+    if (row.alert == "chat" && !resolve) {
+      EXPECT_NE(body.find("has failed since 2025-03-03T13:00:00Z: warehouse: connection refused"),
+                std::string::npos)
+          << body;
+    }
+    if (row.alert == "page") {
+      EXPECT_EQ(j["event_action"], resolve ? "resolve" : "trigger");
+      EXPECT_EQ(j["dedup_key"], "osprey/shop/page/failing/2025-03-03T13:00:00Z");
+    }
+    if (row.alert == "am") {
+      EXPECT_EQ(j["status"], resolve ? "resolved" : "firing");
+      EXPECT_EQ(j["alerts"][0]["labels"]["measure"], "failing");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace osprey::alerts

@@ -822,6 +822,7 @@ TEST_F(ApiTest, AlertsQualityStatusAndMetrics) {
   ASSERT_EQ(alerts.status, 200);
   ASSERT_EQ(alerts.j["alerts"].size(), 1u);
   EXPECT_EQ(alerts.j["alerts"][0]["name"], "oncall");
+  EXPECT_EQ(alerts.j["alerts"][0]["on"], json::array({"anomaly"}));
   auto deliveries = Get("/api/v1/alerts/deliveries", viewer_);
   EXPECT_TRUE(deliveries.j["deliveries"].is_array());
   EXPECT_EQ(deliveries.j["total"], 0);
@@ -888,6 +889,63 @@ TEST_F(ApiTest, EventsAreListedAndShadedOnTheSeriesInTheirScope) {
   ExpectProblem(Get("/api/v1/detectors/ecommerce/events?from=1900-01-01&to=2025-01-01", viewer_), 400);
   ExpectProblem(Get("/api/v1/detectors/nope/events", viewer_), 404);
   ASSERT_EQ(Call("PUT", "/api/v1/detectors/ecommerce", admin_, *config_, "application/yaml").status, 200);
+}
+
+TEST_F(ApiTest, SilencesAreCreatedByAdminsReadByViewersAndExpire) {
+  const int64_t now = ToUnixSeconds(clock_->Now());
+  const std::string body =
+      R"({"detector": "ecommerce", "measure": "views", "matchers": {"platform": "ios"},)"
+      R"( "duration_seconds": 3600, "comment": "app release"})";
+  ExpectProblem(Call("POST", "/api/v1/silences", viewer_, body), 403);
+  ExpectProblem(Call("POST", "/api/v1/silences", nullptr, body), 401);
+  auto created = Call("POST", "/api/v1/silences", admin_, body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t id = created.j["id"].get<int64_t>();
+  EXPECT_EQ(created.headers.find("Location")->second, "/api/v1/silences/" + std::to_string(id));
+  EXPECT_EQ(created.j["state"], "active");
+  EXPECT_EQ(created.j["created_by"], "admin-test");
+  EXPECT_EQ(created.j["starts_at"], FormatIso(FromUnixSeconds(now)));
+  EXPECT_EQ(created.j["ends_at"], FormatIso(FromUnixSeconds(now + 3600)));
+  EXPECT_EQ(created.j["matchers"], json::parse(R"({"platform": "ios"})"));
+
+  auto list = Get("/api/v1/silences?state=active", viewer_);
+  ASSERT_EQ(list.status, 200) << list.body;
+  ASSERT_EQ(list.j["silences"].size(), 1u);
+  EXPECT_EQ(list.j["silences"][0]["comment"], "app release");
+  EXPECT_EQ(Get("/api/v1/silences?detector=other", viewer_).j["silences"].size(), 0u);
+
+  // Bad input: 400 naming the field, 404 for an unknown detector.
+  for (const char* bad : {R"({"duration_seconds": 3600})", R"({"comment": "x"})",
+                          R"({"comment": "x", "duration_seconds": 10})",
+                          R"({"comment": "x", "ends_at": "2001-01-01"})",
+                          R"({"comment": "x", "duration_seconds": 600, "matchers": {"platform": 3}})",
+                          R"({"comment": "x", "duration_seconds": 600, "detector": "ecommerce", "measure": "nope"})",
+                          R"({"comment": "x", "duration_seconds": 600, "starts_at": "2100-01-01",)"
+                          R"( "ends_at": "2099-01-01"})",
+                          "not json"}) {
+    ExpectProblem(Call("POST", "/api/v1/silences", admin_, bad), 400);
+  }
+  ExpectProblem(Call("POST", "/api/v1/silences", admin_,
+                     R"({"comment": "x", "duration_seconds": 600, "detector": "nope"})"),
+                404);
+  ExpectProblem(Get("/api/v1/silences?state=gone", viewer_), 400);
+  ExpectProblem(Get("/api/v1/silences?sort=id", viewer_), 400);
+
+  const std::string one = "/api/v1/silences/" + std::to_string(id);
+  ExpectProblem(Call("DELETE", one, viewer_), 403);
+  clock_->Advance(std::chrono::seconds(60));
+  auto expired = Call("DELETE", one, admin_);
+  ASSERT_EQ(expired.status, 200) << expired.body;
+  EXPECT_EQ(expired.j["state"], "expired");
+  EXPECT_EQ(expired.j["ends_at"], FormatIso(FromUnixSeconds(now + 60)));
+  ExpectProblem(Call("DELETE", one, admin_), 404);  // already expired
+  ExpectProblem(Call("DELETE", "/api/v1/silences/abc", admin_), 400);
+  ExpectProblem(Call("DELETE", "/api/v1/silences/99999", admin_), 404);
+  EXPECT_EQ(Get("/api/v1/silences?state=active", viewer_).j["silences"].size(), 0u);
+  EXPECT_EQ(Get("/api/v1/silences?state=expired", viewer_).j["silences"].size(), 1u);
+  ExpectProblem(Get("/api/v1/alerts/deliveries?status=muted", viewer_), 400);
+  EXPECT_EQ(Get("/api/v1/alerts/deliveries?status=silenced", viewer_).status, 200);
+  clock_->Set(FromUnixSeconds(now));
 }
 
 // The OpenAPI document and the route table must agree both ways.

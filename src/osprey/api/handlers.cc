@@ -18,6 +18,7 @@
 #include "osprey/app/backtest.h"
 #include "osprey/app/detector_admin.h"
 #include "osprey/app/feedback.h"
+#include "osprey/app/silences.h"
 #include "osprey/config/loader.h"
 
 namespace osprey::api::internal {
@@ -908,6 +909,7 @@ Result<Reply> ListAlerts(Context& c) {
                       {"name", a.name},
                       {"destination", config::AlertDestinationName(a.destination)},
                       {"min_severity", a.min_severity},
+                      {"on", config::AlertTypes(a)},
                       {"measures", a.measures},
                       {"dimension_filter", filter},
                       {"description", a.description},
@@ -925,8 +927,10 @@ Result<Reply> ListDeliveries(Context& c) {
   store::OutboxQuery q;
   q.detector = only;
   q.status = StringQuery(c, "status");
-  if (q.status && *q.status != "pending" && *q.status != "delivered" && *q.status != "dead") {
-    return InvalidArgument(fmt::format("status '{}' is not one of pending, delivered, dead", *q.status));
+  if (q.status && *q.status != "pending" && *q.status != "delivered" && *q.status != "dead" &&
+      *q.status != "silenced") {
+    return InvalidArgument(
+        fmt::format("status '{}' is not one of pending, delivered, dead, silenced", *q.status));
   }
   q.limit = limit.value_or(50);
   q.offset = offset.value_or(0);
@@ -969,6 +973,53 @@ Result<Reply> SendTestMessage(Context& c) {
                {"error", sent.ok() ? json(nullptr) : json(sent.message())}});
 }
 
+// ------------------------------------------------------------------ silences
+
+Result<Reply> ListSilences(Context& c) {
+  auto state = StringQuery(c, "state");
+  if (state && *state != "active" && *state != "pending" && *state != "expired") {
+    return InvalidArgument(fmt::format("state '{}' is not one of active, pending, expired", *state));
+  }
+  auto only = StringQuery(c, "detector");
+  const int64_t now = ToUnixSeconds(c.clock.Now());
+  OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListSilences());
+  json list = json::array();
+  for (const auto& s : records) {
+    if (only && s.detector != *only) continue;
+    json j = SilenceJson(s, now);
+    if (state && j["state"] != *state) continue;
+    list.push_back(std::move(j));
+  }
+  return Json({{"silences", list}, {"time", FormatIso(c.clock.Now())}});
+}
+
+Result<Reply> CreateSilence(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(SilenceBody body, ParseSilenceBody(c.req.body));
+  const int64_t now = ToUnixSeconds(c.clock.Now());
+  store::SilenceRecord s;
+  s.detector = body.detector;
+  s.measure = body.measure;
+  s.matchers = body.matchers;
+  s.starts_at = body.starts_at.value_or(now);
+  s.ends_at = body.ends_at ? *body.ends_at : s.starts_at + *body.duration_seconds;
+  s.comment = body.comment;
+  s.created_by = c.principal ? c.principal->name : "";
+  OSPREY_ASSIGN_OR_RETURN(s, app::AddSilence(c.store, s, c.clock.Now()));
+  Reply r = Json(SilenceJson(s, now), 201);
+  r.location = fmt::format("/api/v1/silences/{}", s.id);
+  return r;
+}
+
+Result<Reply> ExpireSilence(Context& c) {
+  OSPREY_ASSIGN_OR_RETURN(int64_t id, PathId(c, "id"));
+  OSPREY_RETURN_IF_ERROR(app::ExpireSilenceNow(c.store, id, c.clock.Now()));
+  OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListSilences());
+  for (const auto& s : records) {
+    if (s.id == id) return Json(SilenceJson(s, ToUnixSeconds(c.clock.Now())));
+  }
+  return NotFound(fmt::format("no silence {}", id));
+}
+
 Result<Reply> GetStatus(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
@@ -995,7 +1046,7 @@ Result<Reply> GetStatus(Context& c) {
   return Json({{"version", OSPREY_VERSION},
                {"time", FormatIso(c.clock.Now())},
                {"schema_version", store::CurrentSchemaVersion()},
-               {"alerts", {{"pending", t.alerts_pending}, {"delivered", t.alerts_delivered}, {"dead", t.alerts_dead}}},
+               {"alerts", {{"pending", t.alerts_pending}, {"delivered", t.alerts_delivered}, {"dead", t.alerts_dead}, {"silenced", t.alerts_silenced}}},
                {"detectors", detectors},
                {"active_detectors", active},
                {"anomaly_groups", t.groups},
@@ -1071,6 +1122,9 @@ void AddResourceRoutes(std::vector<Route>& routes) {
   add("GET", "/api/v1/alerts/deliveries", false, {"detector", "status", "limit", "offset"}, ListDeliveries);
   add("POST", "/api/v1/alerts/deliveries/{id}/resend", true, {}, ResendDelivery);
   add("POST", "/api/v1/alerts/test", true, {}, SendTestMessage);
+  add("GET", "/api/v1/silences", false, {"state", "detector"}, ListSilences);
+  add("POST", "/api/v1/silences", true, {}, CreateSilence);
+  add("DELETE", "/api/v1/silences/{id}", true, {}, ExpireSilence);
 }
 
 }  // namespace osprey::api::internal

@@ -121,4 +121,49 @@ Result<BacktestBody> ParseBacktestBody(std::string_view text, const TimeZone& zo
   return b;
 }
 
+Result<SilenceBody> ParseSilenceBody(std::string_view text) {
+  OSPREY_ASSIGN_OR_RETURN(json body, JsonObject(text));
+  SilenceBody b;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "detector" || k == "measure" || k == "comment") {
+      if (!it->is_string()) return InvalidArgument(fmt::format("'{}' must be a string", k));
+      std::string v = it->get<std::string>();
+      if (v.size() > kMaxCommentBytes) {
+        return InvalidArgument(fmt::format("'{}' is longer than {} bytes", k, kMaxCommentBytes));
+      }
+      (k == "detector" ? b.detector : k == "measure" ? b.measure : b.comment) = std::move(v);
+    } else if (k == "matchers") {
+      if (!it->is_object()) return InvalidArgument("'matchers' must be an object of dimension -> value");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (m.key().empty() || !m->is_string() || m->get<std::string>().empty()) {
+          return InvalidArgument(
+              fmt::format("'matchers.{}' must be a non-empty dimension name with a non-empty string value",
+                          m.key()));
+        }
+      }
+      b.matchers = it->dump();
+    } else if (k == "starts_at" || k == "ends_at") {
+      OSPREY_ASSIGN_OR_RETURN(std::optional<Instant> t, BodyTime(body, k, TimeZone::Utc()));
+      if (t) (k == "starts_at" ? b.starts_at : b.ends_at) = ToUnixSeconds(*t);
+    } else if (k == "duration_seconds") {
+      if (!it->is_number_integer() || it->get<int64_t>() < 60 || it->get<int64_t>() > kMaxSilenceSeconds) {
+        return InvalidArgument(
+            fmt::format("'duration_seconds' must be an integer in 60..{}", kMaxSilenceSeconds));
+      }
+      b.duration_seconds = it->get<int64_t>();
+    } else {
+      return InvalidArgument(fmt::format(
+          "unknown field '{}'; a silence takes detector, measure, matchers, starts_at, ends_at, "
+          "duration_seconds, comment",
+          k));
+    }
+  }
+  if (b.comment.empty()) return InvalidArgument("give a 'comment' saying why the alerts are silenced");
+  if (b.ends_at.has_value() == b.duration_seconds.has_value()) {
+    return InvalidArgument("give exactly one of 'ends_at' and 'duration_seconds'");
+  }
+  return b;
+}
+
 }  // namespace osprey::api

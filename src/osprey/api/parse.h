@@ -49,4 +49,21 @@ struct BacktestBody {
 };
 Result<BacktestBody> ParseBacktestBody(std::string_view body, const TimeZone& zone);
 
+// The longest silence accepted, seconds (a year).
+inline constexpr int64_t kMaxSilenceSeconds = 366 * 86400;
+
+// POST /api/v1/silences: {"detector": string, "measure": string, "matchers":
+// {dimension: value}, "starts_at": date-time, "ends_at": date-time,
+// "duration_seconds": int, "comment": string}. A non-empty comment is
+// required, and exactly one of ends_at and duration_seconds (60 s .. a year,
+// counted from starts_at, or from now when that is not given); the rest is
+// optional. Times are UTC unless they carry an offset.
+struct SilenceBody {
+  std::string detector, measure;
+  std::string matchers = "{}";  // the JSON object, as text
+  std::optional<int64_t> starts_at, ends_at, duration_seconds;
+  std::string comment;
+};
+Result<SilenceBody> ParseSilenceBody(std::string_view body);
+
 }  // namespace osprey::api

@@ -41,5 +41,38 @@ TEST(ParseTest, TimesAndBodies) {
             1735689600);
 }
 
+TEST(ParseTest, SilenceBodies) {
+  auto s = ParseSilenceBody(
+      R"({"detector": "shop", "measure": "revenue", "matchers": {"platform": "ios"},)"
+      R"( "duration_seconds": 3600, "comment": "deploy"})");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->detector, "shop");
+  EXPECT_EQ(s->measure, "revenue");
+  EXPECT_EQ(s->matchers, R"({"platform":"ios"})");
+  EXPECT_EQ(s->duration_seconds, 3600);
+  EXPECT_FALSE(s->ends_at);
+  auto e = ParseSilenceBody(R"({"ends_at": "2025-01-01T01:00:00+01:00", "comment": "x"})");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->ends_at, 1735689600);
+  EXPECT_EQ(e->matchers, "{}");
+  EXPECT_EQ(ParseSilenceBody(R"({"duration_seconds": 3600})").status().message(),
+            "give a 'comment' saying why the alerts are silenced");
+  EXPECT_EQ(ParseSilenceBody(R"({"comment": "x"})").status().message(),
+            "give exactly one of 'ends_at' and 'duration_seconds'");
+  EXPECT_EQ(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 60, "ends_at": "2025-01-01"})")
+                .status()
+                .message(),
+            "give exactly one of 'ends_at' and 'duration_seconds'");
+  EXPECT_FALSE(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 59})").ok());
+  EXPECT_FALSE(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 1.5})").ok());
+  EXPECT_FALSE(ParseSilenceBody(R"({"comment": "x", "ends_at": "soon"})").ok());
+  EXPECT_FALSE(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 60, "matchers": []})").ok());
+  EXPECT_FALSE(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 60, "matchers": {"a": 1}})").ok());
+  EXPECT_FALSE(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 60, "matchers": {"a": ""}})").ok());
+  EXPECT_EQ(ParseSilenceBody(R"({"comment": "x", "duration_seconds": 60, "until": 1})").status().message(),
+            "unknown field 'until'; a silence takes detector, measure, matchers, starts_at, ends_at, "
+            "duration_seconds, comment");
+}
+
 }  // namespace
 }  // namespace osprey::api

@@ -398,8 +398,10 @@ void Server::Impl::AddBuiltinRoutes() {
                           "# TYPE osprey_alert_messages gauge\n"
                           "osprey_alert_messages{{status=\"pending\"}} {}\n"
                           "osprey_alert_messages{{status=\"delivered\"}} {}\n"
-                          "osprey_alert_messages{{status=\"dead\"}} {}\n",
-                          t.delivery_attempts, t.alerts_pending, t.alerts_delivered, t.alerts_dead);
+                          "osprey_alert_messages{{status=\"dead\"}} {}\n"
+                          "osprey_alert_messages{{status=\"silenced\"}} {}\n",
+                          t.delivery_attempts, t.alerts_pending, t.alerts_delivered, t.alerts_dead,
+                          t.alerts_silenced);
                       out += fmt::format(
                           "# HELP osprey_uptime_seconds Seconds since the server started.\n"
                           "# TYPE osprey_uptime_seconds gauge\nosprey_uptime_seconds {}\n",

@@ -207,6 +207,21 @@ json OutboxJson(const store::OutboxRecord& r) {
           {"delivered_at", IsoOrNull(r.delivered_at)}};
 }
 
+json SilenceJson(const store::SilenceRecord& s, int64_t now) {
+  json matchers = json::parse(s.matchers, nullptr, false);
+  if (!matchers.is_object()) matchers = json::object();
+  return {{"id", s.id},
+          {"detector", s.detector.empty() ? json(nullptr) : json(s.detector)},
+          {"measure", s.measure.empty() ? json(nullptr) : json(s.measure)},
+          {"matchers", matchers},
+          {"starts_at", Iso(s.starts_at)},
+          {"ends_at", Iso(s.ends_at)},
+          {"state", now >= s.ends_at ? "expired" : now < s.starts_at ? "pending" : "active"},
+          {"comment", s.comment},
+          {"created_by", s.created_by},
+          {"created_at", Iso(s.created_at)}};
+}
+
 json IsoOrNull(std::optional<int64_t> ts) { return ts ? json(Iso(*ts)) : json(nullptr); }
 
 }  // namespace osprey::api

@@ -28,6 +28,10 @@ nlohmann::json TokenJson(const store::TokenRecord& t);
 // One alert message of the outbox: kind, alert, group, status, attempts,
 // next_attempt_at, last_error, delivered_at (ISO-8601 UTC or null).
 nlohmann::json OutboxJson(const store::OutboxRecord& r);
+// A silence: id, detector, measure (null when it matches any), matchers,
+// starts_at, ends_at, created_at (ISO-8601 UTC), comment, created_by, and
+// state at `now`: "pending" (not started), "active" or "expired".
+nlohmann::json SilenceJson(const store::SilenceRecord& s, int64_t now);
 // A detector's data health from its data-quality rows (oldest first):
 // {"data": "ok" | "no data" | "unknown", "no_data_intervals": trailing
 // intervals whose query returned no rows, "no_data_since": the first of them

@@ -201,6 +201,7 @@ void DetectorRunner::EvaluateAlerts(int64_t ts, int64_t end_ts,
   std::vector<std::string> measures;
   for (const auto& m : detector_.measures) measures.push_back(m.name);
   for (const config::Alert& alert : detector_.alerts) {
+    if (!alert.on_anomaly) continue;
     auto events = alerts::EvaluateInterval(alert, measures, ts, end_ts, groups,
                                            alert_states_[alert.name], emit);
     for (const alerts::AlertEvent& e : events) {

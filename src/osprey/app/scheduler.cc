@@ -191,9 +191,46 @@ Status Scheduler::RunDetector(Entry& e, Instant now) {
   }
   if (e.blocked) return Status::Ok();
   if (e.retry_at && now < *e.retry_at) return Status::Ok();
+  const bool was_failing = e.status.retries > 0;
   Status s = Process(e, now);
-  if (s.ok()) return Status::Ok();
+  if (s.ok()) return was_failing ? QueueFailing(e, now, /*resolved=*/true) : Status::Ok();
   return Fail(e, now, s);
+}
+
+Status Scheduler::QueueFailing(Entry& e, Instant now, bool resolved) {
+  const config::Detector& d = e.loaded.detector;
+  for (const config::Alert& a : d.alerts) {
+    if (!a.on_failing || (resolved && !a.send_resolved)) continue;
+    store::OutboxRecord o;
+    o.detector_id = e.status.detector_id;
+    o.alert = a.name;
+    o.kind = resolved ? "failing_resolve" : "failing";
+    o.incident_ts = ToUnixSeconds(now);
+    o.next_attempt_at = o.created_at = ToUnixSeconds(now);
+    if (resolved) {
+      // The failure this ends: the alert's latest failing message, unless
+      // that one is resolved already.
+      std::optional<int64_t> since;
+      store::OutboxQuery q;
+      q.detector = d.name;
+      q.newest_first = true;
+      q.limit = 500;
+      for (bool found = false; !found; q.offset += q.limit) {
+        OSPREY_ASSIGN_OR_RETURN(std::vector<store::OutboxRecord> rows, store_.ListOutbox(q));
+        for (const store::OutboxRecord& r : rows) {
+          if (r.alert != a.name || !store::IsFailingKind(r.kind)) continue;
+          if (r.kind == "failing") since = r.incident_ts;
+          found = true;
+          break;
+        }
+        if (static_cast<int64_t>(rows.size()) < q.limit) break;
+      }
+      if (!since) continue;
+      o.incident_ts = *since;
+    }
+    OSPREY_RETURN_IF_ERROR(store_.QueueDetectorMessage(o).status());
+  }
+  return Status::Ok();
 }
 
 Status Scheduler::Process(Entry& e, Instant now) {
@@ -341,7 +378,9 @@ Status Scheduler::Fail(Entry& e, Instant now, const Status& error) {
     Log(LogLevel::kError, fmt::format("detector '{}': {}; not retried until its file changes", name,
                                       e.status.last_error));
   }
-  return store_.PutDetectorStatus(e.status);
+  OSPREY_RETURN_IF_ERROR(store_.PutDetectorStatus(e.status));
+  // The first failure after a success raises the `failing` alerts.
+  return e.status.retries == 1 ? QueueFailing(e, now, /*resolved=*/false) : Status::Ok();
 }
 
 }  // namespace osprey::app

@@ -121,6 +121,9 @@ class Scheduler {
   Status RunDetector(Entry& e, Instant now);
   Status Process(Entry& e, Instant now);
   Status Fail(Entry& e, Instant now, const Status& error);
+  // Queues a failing (or, `resolved`, failing_resolve) message for each of
+  // the detector's alerts with `on: [failing]`.
+  Status QueueFailing(Entry& e, Instant now, bool resolved);
 
   store::Store& store_;
   SourceFactory sources_;

@@ -221,6 +221,62 @@ TEST_F(SchedulerTest, RetriesAFailingSourceWithBackoff) {
   EXPECT_EQ(**st->GetWatermark(id), wm0 + 10 * 3600);
 }
 
+// An alert with `on: [failing]` is raised once when the detector's runs
+// start failing (not at every retry) and resolved when it runs again, also
+// by a restarted scheduler; it says nothing about anomalies.
+TEST_F(SchedulerTest, FailingAlertIsRaisedOnceAndResolvedWhenTheDetectorRunsAgain) {
+  config::Alert a;
+  a.name = "ops";
+  a.target_env = "OPS_URL";
+  a.on_anomaly = false;
+  a.on_failing = true;
+  detector_.alerts = {a};
+  auto st = OpenStore("state.db");
+  auto rows = [&] { return *st->ListOutbox({}); };
+  Instant now = data_.start + hours(24 * 30) + minutes(5);
+  {
+    Scheduler s(*st, Sources(), nullptr);
+    ASSERT_TRUE(s.SetDetectors(Detectors()).ok());
+    ASSERT_TRUE(s.Tick(now).ok());
+    ASSERT_TRUE(s.Tick(now + hours(1)).ok());
+    EXPECT_TRUE(rows().empty()) << "runs that succeed raise nothing; anomalies are not this alert's";
+    failing_ = 1;
+    now += hours(2);
+    ASSERT_TRUE(s.Tick(now).ok());
+    ASSERT_EQ(rows().size(), 1u);
+    EXPECT_EQ(rows()[0].kind, "failing");
+    EXPECT_EQ(rows()[0].alert, "ops");
+    EXPECT_EQ(rows()[0].incident_ts, ToUnixSeconds(now));
+    EXPECT_EQ(rows()[0].idempotency_key,
+              fmt::format("failing.{}.ops.{}", StatusOf(*st).detector_id, ToUnixSeconds(now)));
+    failing_ = 2;
+    ASSERT_TRUE(s.Tick(now + seconds(30)).ok());
+    ASSERT_TRUE(s.Tick(now + seconds(90)).ok());
+    EXPECT_EQ(StatusOf(*st).retries, 3);
+    EXPECT_EQ(rows().size(), 1u) << "retries raise no new message";
+  }
+  // A restarted daemon whose detector then runs again resolves it.
+  failing_ = 0;
+  Scheduler s(*st, Sources(), nullptr);
+  ASSERT_TRUE(s.SetDetectors(Detectors()).ok());
+  ASSERT_TRUE(s.Tick(now + hours(1)).ok());
+  EXPECT_EQ(StatusOf(*st).state, "active");
+  auto after = rows();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[1].kind, "failing_resolve");
+  EXPECT_EQ(after[1].incident_ts, ToUnixSeconds(now));
+  EXPECT_EQ(after[1].created_at, ToUnixSeconds(now + hours(1)));
+  EXPECT_EQ(after[1].idempotency_key, after[0].idempotency_key + ".resolved");
+  ASSERT_TRUE(s.Tick(now + hours(2)).ok());
+  EXPECT_EQ(rows().size(), 2u);
+  // The next outage is a new failure.
+  failing_ = 1;
+  ASSERT_TRUE(s.Tick(now + hours(3)).ok());
+  ASSERT_EQ(rows().size(), 3u);
+  EXPECT_EQ(rows()[2].kind, "failing");
+  EXPECT_EQ(rows()[2].incident_ts, ToUnixSeconds(now + hours(3)));
+}
+
 TEST_F(SchedulerTest, RestatementSendsNoAlertTwice) {
   const Instant first = data_.start + hours(24 * 31) + minutes(5);
   const Instant last = data_.start + hours(24 * 34) + minutes(5);

@@ -466,8 +466,9 @@ int RunAlertsLog(const Args& args) {
   store::OutboxQuery q;
   q.detector = args.Get("detector");
   q.status = args.Get("status");
-  if (q.status && *q.status != "pending" && *q.status != "delivered" && *q.status != "dead") {
-    std::fprintf(stderr, "osprey alerts log: --status is pending, delivered or dead\n");
+  if (q.status && *q.status != "pending" && *q.status != "delivered" && *q.status != "dead" &&
+      *q.status != "silenced") {
+    std::fprintf(stderr, "osprey alerts log: --status is pending, delivered, dead or silenced\n");
     return kExitUsage;
   }
   q.limit = std::atoll(args.GetOr("limit", "50").c_str());
@@ -564,8 +565,8 @@ int RunAlertsDeliver(const Args& args) {
   alerts::DeliveryStats stats;
   Status s = deliverer.DeliverDue(clock.Now(), &stats);
   if (!s.ok()) return Fail(s);
-  std::cout << fmt::format("{} delivered, {} to retry, {} dead-lettered, {} waiting.\n", stats.delivered,
-                           stats.retried, stats.dead, stats.waiting);
+  std::cout << fmt::format("{} delivered, {} to retry, {} dead-lettered, {} silenced, {} waiting.\n",
+                           stats.delivered, stats.retried, stats.dead, stats.silenced, stats.waiting);
   return kExitOk;
 }
 
@@ -763,8 +764,8 @@ const std::vector<Command>& Commands() {
       {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
         "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
        RunAnomaliesShow},
-      {{"alerts log", "List alert messages of the outbox: pending, delivered and dead-lettered.",
-        "osprey alerts log [--detector NAME] [--status pending|delivered|dead] [--json]",
+      {{"alerts log", "List alert messages of the outbox: pending, delivered, dead-lettered and silenced.",
+        "osprey alerts log [--detector NAME] [--status pending|delivered|dead|silenced] [--json]",
         "Newest first. A dead-lettered message gave up after its alert's max_attempts, or on a "
         "client error (HTTP 4xx other than 408 and 429); last_error says why.",
         {{"detector", 0, "NAME", "only this detector"},

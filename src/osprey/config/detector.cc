@@ -50,6 +50,14 @@ std::string_view AggregationName(Aggregation a) {
   return "unknown";
 }
 
+std::vector<std::string> AlertTypes(const Alert& a) {
+  std::vector<std::string> on;
+  if (a.on_anomaly) on.push_back("anomaly");
+  if (a.no_data_after > 0) on.push_back("no_data");
+  if (a.on_failing) on.push_back("failing");
+  return on;
+}
+
 std::string_view AlertDestinationName(AlertDestination d) {
   switch (d) {
     case AlertDestination::kWebhook: return "webhook";

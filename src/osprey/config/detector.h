@@ -187,12 +187,21 @@ struct Alert {
   // many consecutive intervals (a feed outage; "no data", never a dip), and
   // again when rows return. 0 (default) turns it off; at most 100000.
   int64_t no_data_after = 0;
+  // What the alert is about (`on`): anomaly groups ("anomaly"), feed outages
+  // ("no_data", with no_data_after) and detector failures ("failing": the
+  // scheduler's runs of the detector fail; resolved when it runs again).
+  // Default: anomaly, plus no_data when no_data_after is set.
+  bool on_anomaly = true;
+  bool on_failing = false;
   // Delivery attempts before a message is dead-lettered. Default 8, 1-100.
   int64_t max_attempts = 8;
   // Seconds one delivery (HTTP request or command) may take; the connect
   // timeout is the smaller of this and 5 s. Default 10, 1-300.
   int64_t timeout_seconds = 10;
 };
+
+// What the alert is about, as its `on` list: anomaly, no_data, failing.
+std::vector<std::string> AlertTypes(const Alert& a);
 
 struct Detector {
   std::string name;  // [a-z0-9_-], unique per installation

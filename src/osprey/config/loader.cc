@@ -738,7 +738,7 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
                                "measures", "dimensions", "description", "min_duration",
                                "cooldown", "renotify_margin", "send_resolved", "signing_key_env",
                                "signing_key_file", "routing_key_env", "routing_key_file",
-                               "ui_base_url", "max_attempts", "timeout", "no_data_after"}));
+                               "ui_base_url", "max_attempts", "timeout", "no_data_after", "on"}));
     Alert alert;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a name for the alert"));
     OSPREY_ASSIGN_OR_RETURN(alert.name, r.NonEmptyString(name));
@@ -832,6 +832,30 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
       if (alert.no_data_after < 0 || alert.no_data_after > 100000) {
         return r.Error(*v, fmt::format("expected a number of intervals from 0 (off) to 100000, got {}",
                                        alert.no_data_after));
+      }
+    }
+    if (auto v = m.Get("on")) {
+      OSPREY_ASSIGN_OR_RETURN(std::vector<Field> types, r.List(*v));
+      if (types.empty()) return r.Error(*v, "expected at least one of anomaly, no_data, failing");
+      alert.on_anomaly = false;
+      bool no_data = false;
+      for (const Field& t : types) {
+        OSPREY_ASSIGN_OR_RETURN(std::string s, r.NonEmptyString(t));
+        if (s == "anomaly") {
+          alert.on_anomaly = true;
+        } else if (s == "no_data") {
+          no_data = true;
+        } else if (s == "failing") {
+          alert.on_failing = true;
+        } else {
+          return r.Error(t, fmt::format("unknown alert type \"{}\"; expected anomaly, no_data or failing", s));
+        }
+      }
+      if (no_data && alert.no_data_after == 0) {
+        return r.Error(*v, "no_data needs no_data_after (how many intervals without rows)");
+      }
+      if (!no_data && alert.no_data_after > 0) {
+        return r.Error(*v, "no_data_after is set but no_data is not listed");
       }
     }
     if (auto v = m.Get("timeout")) {
@@ -1807,6 +1831,10 @@ std::string DetectorToYaml(const Detector& d) {
       out << YAML::Key << "timeout" << YAML::Value << fmt::format("{}", a.timeout_seconds);
       if (a.no_data_after > 0) {
         out << YAML::Key << "no_data_after" << YAML::Value << fmt::format("{}", a.no_data_after);
+      }
+      if (!a.on_anomaly || a.on_failing) {
+        out << YAML::Key << "on" << YAML::Value;
+        EmitStringList(out, AlertTypes(a));
       }
       if (!a.measures.empty()) {
         out << YAML::Key << "measures" << YAML::Value;

@@ -24,7 +24,8 @@ namespace osprey::store {
 namespace {
 
 // Each entry moves the schema one version up; never edit a released entry.
-// Version N here matches version N of the SQLite store.
+// Versions 1-8 here match those of the SQLite store; 9 is PostgreSQL only,
+// so version 10 here is SQLite's 9.
 const std::vector<std::string_view> kMigrations = {
     // 1: the foundation schema.
     R"sql(
@@ -224,6 +225,26 @@ create table workers(
   name text primary key,
   seen_at bigint not null,
   expires_at bigint not null);
+)sql",
+    // 10 (SQLite version 9): silences, the outbox status "silenced" for a
+    // message a silence held back, and the kinds failing / failing_resolve.
+    R"sql(
+create table silences(
+  id bigserial primary key,
+  detector text not null,
+  measure text not null,
+  matchers text not null,
+  starts_at bigint not null,
+  ends_at bigint not null,
+  comment text not null,
+  created_by text not null,
+  created_at bigint not null);
+alter table alert_outbox drop constraint alert_outbox_kind_check;
+alter table alert_outbox add constraint alert_outbox_kind_check
+  check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve', 'failing', 'failing_resolve'));
+alter table alert_outbox drop constraint alert_outbox_status_check;
+alter table alert_outbox add constraint alert_outbox_status_check
+  check (status in ('pending', 'delivered', 'dead', 'silenced'));
 )sql",
 };
 
@@ -1126,7 +1147,8 @@ class PostgresStore final : public Store {
                     "(select count(*) from alert_outbox where status = 'pending'), "
                     "(select count(*) from alert_outbox where status = 'delivered'), "
                     "(select count(*) from alert_outbox where status = 'dead'), "
-                    "(select coalesce(sum(attempts), 0) from alert_outbox)"));
+                    "(select coalesce(sum(attempts), 0) from alert_outbox), "
+           "(select count(*) from alert_outbox where status = 'silenced')"));
     if (r.size() == 0) return Internal("totals returned no row");
     StoreTotals t;
     t.detectors = r.Int(0, 0);
@@ -1139,6 +1161,7 @@ class PostgresStore final : public Store {
     t.alerts_delivered = r.Int(0, 7);
     t.alerts_dead = r.Int(0, 8);
     t.delivery_attempts = r.Int(0, 9);
+    t.alerts_silenced = r.Int(0, 10);
     return t;
   }
 
@@ -1167,6 +1190,47 @@ class PostgresStore final : public Store {
         Rows r, Run("update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null",
                     Params().Add(id).Add(at)));
     if (r.Changed() == 0) return NotFound(fmt::format("no active token {}", id));
+    return Status::Ok();
+  }
+
+  Result<bool> QueueDetectorMessage(const OutboxRecord& o) override {
+    if (!IsFailingKind(o.kind)) return InvalidArgument(fmt::format("'{}' is not a detector message", o.kind));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+                    "severity, idempotency_key, next_attempt_at, created_at) "
+                    "values ($1, $2, $3, '', null, $4, 0, $5, $6, $7) on conflict (idempotency_key) do nothing",
+                    Params().Add(o.detector_id).Add(o.alert).Add(o.kind).Add(o.incident_ts)
+                        .Add(FailingKey(o)).Add(o.next_attempt_at).Add(o.created_at)));
+    return r.Changed() > 0;
+  }
+
+  Result<int64_t> CreateSilence(const SilenceRecord& s) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("insert into silences(detector, measure, matchers, starts_at, ends_at, comment, "
+                    "created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+                    Params().Add(s.detector).Add(s.measure).Add(s.matchers).Add(s.starts_at)
+                        .Add(s.ends_at).Add(s.comment).Add(s.created_by).Add(s.created_at)));
+    if (r.size() == 0) return Internal("silence insert returned no id");
+    return r.Int(0, 0);
+  }
+
+  Result<std::vector<SilenceRecord>> ListSilences() override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select id, detector, measure, matchers, starts_at, ends_at, comment, created_by, "
+                    "created_at from silences order by id desc"));
+    std::vector<SilenceRecord> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4), r.Int(i, 5),
+                     r.Text(i, 6), r.Text(i, 7), r.Int(i, 8)});
+    }
+    return out;
+  }
+
+  Status ExpireSilence(int64_t id, int64_t at) override {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("update silences set ends_at = $2 where id = $1 and ends_at > $2",
+                    Params().Add(id).Add(at)));
+    if (r.Changed() == 0) return NotFound(fmt::format("no active silence {}", id));
     return Status::Ok();
   }
 

@@ -218,6 +218,45 @@ insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_
   from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
 create index incidents_by_top_group on incidents(top_group_id);
 )sql",
+    // 9: silences, the outbox status "silenced" for a message a silence held
+    // back, and the kinds failing / failing_resolve (SQLite cannot relax a
+    // check constraint in place).
+    R"sql(
+create table silences(
+  id integer primary key,
+  detector text not null,
+  measure text not null,
+  matchers text not null,
+  starts_at integer not null,
+  ends_at integer not null,
+  comment text not null,
+  created_by text not null,
+  created_at integer not null);
+create table alert_outbox_v9(
+  id integer primary key,
+  detector_id integer not null references detectors(id) on delete cascade,
+  alert text not null,
+  kind text not null check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve',
+    'failing', 'failing_resolve')),
+  measure text not null,
+  group_id integer references anomaly_groups(id) on delete cascade,
+  incident_ts integer not null,
+  severity real not null,
+  idempotency_key text not null unique,
+  status text not null default 'pending'
+    check (status in ('pending', 'delivered', 'dead', 'silenced')),
+  attempts integer not null default 0,
+  next_attempt_at integer not null default 0,
+  last_error text not null default '',
+  created_at integer not null,
+  delivered_at integer);
+insert into alert_outbox_v9 select id, detector_id, alert, kind, measure, group_id, incident_ts,
+  severity, idempotency_key, status, attempts, next_attempt_at, last_error, created_at,
+  delivered_at from alert_outbox;
+drop table alert_outbox;
+alter table alert_outbox_v9 rename to alert_outbox;
+create index alert_outbox_by_status on alert_outbox(status, id);
+)sql",
 };
 
 class Stmt {
@@ -1178,7 +1217,8 @@ class SqliteStore final : public Store {
            "(select count(*) from alert_outbox where status = 'pending'), "
            "(select count(*) from alert_outbox where status = 'delivered'), "
            "(select count(*) from alert_outbox where status = 'dead'), "
-           "(select coalesce(sum(attempts), 0) from alert_outbox)");
+           "(select coalesce(sum(attempts), 0) from alert_outbox), "
+           "(select count(*) from alert_outbox where status = 'silenced')");
     OSPREY_RETURN_IF_ERROR(s.status());
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("totals returned no row") : st;
@@ -1193,6 +1233,7 @@ class SqliteStore final : public Store {
     t.alerts_delivered = s.Int(7);
     t.alerts_dead = s.Int(8);
     t.delivery_attempts = s.Int(9);
+    t.alerts_silenced = s.Int(10);
     return t;
   }
 
@@ -1228,6 +1269,57 @@ class SqliteStore final : public Store {
     OSPREY_RETURN_IF_ERROR(s.status());
     OSPREY_RETURN_IF_ERROR(s.Bind(1, id).Bind(2, at).Run());
     if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no active token {}", id));
+    return Status::Ok();
+  }
+
+  Result<bool> QueueDetectorMessage(const OutboxRecord& o) override {
+    if (!IsFailingKind(o.kind)) return InvalidArgument(fmt::format("'{}' is not a detector message", o.kind));
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
+    Stmt s(db_,
+           "insert or ignore into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+           "severity, idempotency_key, next_attempt_at, created_at) "
+           "values (?1, ?2, ?3, '', null, ?4, 0, ?5, ?6, ?7)");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, o.detector_id).Bind(2, o.alert).Bind(3, o.kind).Bind(4, o.incident_ts);
+    s.Bind(5, FailingKey(o)).Bind(6, o.next_attempt_at).Bind(7, o.created_at);
+    OSPREY_RETURN_IF_ERROR(s.Run());
+    return sqlite3_changes(db_) > 0;
+  }
+
+  Result<int64_t> CreateSilence(const SilenceRecord& r) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
+    Stmt s(db_,
+           "insert into silences(detector, measure, matchers, starts_at, ends_at, comment, "
+           "created_by, created_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) returning id");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    s.Bind(1, r.detector).Bind(2, r.measure).Bind(3, r.matchers).Bind(4, r.starts_at);
+    s.Bind(5, r.ends_at).Bind(6, r.comment).Bind(7, r.created_by).Bind(8, r.created_at);
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("silence insert returned no id") : st;
+    return s.Int(0);
+  }
+
+  Result<std::vector<SilenceRecord>> ListSilences() override {
+    Stmt s(db_,
+           "select id, detector, measure, matchers, starts_at, ends_at, comment, created_by, "
+           "created_at from silences order by id desc");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    std::vector<SilenceRecord> out;
+    Status st;
+    while (s.Step(&st)) {
+      out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5), s.Text(6),
+                     s.Text(7), s.Int(8)});
+    }
+    OSPREY_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status ExpireSilence(int64_t id, int64_t at) override {
+    OSPREY_RETURN_IF_ERROR(FlushSeries());
+    Stmt s(db_, "update silences set ends_at = ?2 where id = ?1 and ends_at > ?2");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    OSPREY_RETURN_IF_ERROR(s.Bind(1, id).Bind(2, at).Run());
+    if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no active silence {}", id));
     return Status::Ok();
   }
 

@@ -51,7 +51,7 @@ struct StoreTotals {
   int64_t rows_read = 0, rows_rejected = 0;
   int64_t anomalies = 0, groups = 0;
   // Alert outbox: messages by status, and delivery attempts made in all.
-  int64_t alerts_pending = 0, alerts_delivered = 0, alerts_dead = 0;
+  int64_t alerts_pending = 0, alerts_delivered = 0, alerts_dead = 0, alerts_silenced = 0;
   int64_t delivery_attempts = 0;
 };
 
@@ -135,12 +135,33 @@ struct OutboxRecord {
   double severity = 0;      // the group's severity as the rule saw it
   // Filled by the store: "{group_id}.{alert}", plus ".resolved" for a resolve.
   std::string idempotency_key;
-  std::string status = "pending";  // pending | delivered | dead
+  // pending | delivered | dead, or silenced: matched by an active silence
+  // when it was due, so not sent (last_error names the silence).
+  std::string status = "pending";
   int64_t attempts = 0;
   int64_t next_attempt_at = 0;  // Unix seconds; due when <= now
   std::string last_error;       // never holds a URL or key
   int64_t created_at = 0;       // Unix seconds (the interval end it was raised for)
   std::optional<int64_t> delivered_at;
+};
+
+// A silence: alert messages about anomaly groups it matches are not sent
+// while it is active (starts_at <= t < ends_at) but recorded in the outbox
+// with status "silenced" (alerts::Deliverer). It matches a group when the
+// detector and measure match (empty: any) and the group's root-cause set --
+// or, without one, every anomalous series -- lies inside the slice the
+// dimension matchers name (each root cause / series fixes every matched
+// dimension to its value; no matchers: the whole measure).
+struct SilenceRecord {
+  int64_t id = 0;        // assigned by the store
+  std::string detector;  // detector name; empty matches any
+  std::string measure;   // empty matches any
+  std::string matchers;  // JSON object dimension -> value
+  int64_t starts_at = 0;  // Unix seconds
+  int64_t ends_at = 0;    // Unix seconds; expiring a silence sets it to now
+  std::string comment;
+  std::string created_by;  // the API token's name, or empty from the CLI
+  int64_t created_at = 0;
 };
 
 // The alert rules' memory between intervals (open incidents, counters), one
@@ -170,7 +191,7 @@ struct FeedbackRecord {
 
 struct OutboxQuery {
   std::optional<std::string> detector;
-  std::optional<std::string> status;  // pending | delivered | dead
+  std::optional<std::string> status;  // pending | delivered | dead | silenced
   int64_t limit = 1000;
   bool newest_first = false;  // default: delivery order (id ascending)
   int64_t offset = 0;         // rows to skip
@@ -186,6 +207,18 @@ struct SnapshotRecord {
 
 inline bool IsNoDataKind(std::string_view kind) {
   return kind == "no_data" || kind == "no_data_resolve";
+}
+
+// failing | failing_resolve: the detector's scheduled runs failed since
+// incident_ts, and it ran again. Queued by the scheduler with
+// Store::QueueDetectorMessage; no group and no measure; idempotency key
+// "failing.{detector_id}.{alert}.{incident_ts}" plus ".resolved".
+inline bool IsFailingKind(std::string_view kind) {
+  return kind == "failing" || kind == "failing_resolve";
+}
+inline std::string FailingKey(const OutboxRecord& r) {
+  return "failing." + std::to_string(r.detector_id) + "." + r.alert + "." + std::to_string(r.incident_ts) +
+         (r.kind == "failing_resolve" ? ".resolved" : "");
 }
 
 // The scheduler's view of one detector (osprey status).
@@ -337,6 +370,11 @@ class Store {
   // the row with r.id. NotFound when it is gone (its group was replaced).
   virtual Status UpdateOutbox(const OutboxRecord& r) = 0;
 
+  // Queues a failing / failing_resolve message of detector r.detector_id
+  // (IsFailingKind), filling its idempotency key; false when a message with
+  // that key was queued before (nothing changes).
+  virtual Result<bool> QueueDetectorMessage(const OutboxRecord& r) = 0;
+
   // Stores a verdict; returns its id.
   virtual Result<int64_t> AddFeedback(const FeedbackRecord& f) = 0;
   // Every verdict of the detector, oldest first.
@@ -360,6 +398,13 @@ class Store {
 
   // The verdicts on one group's anomalies, oldest first.
   virtual Result<std::vector<FeedbackRecord>> ListGroupFeedback(int64_t group_id) = 0;
+
+  // Silences. CreateSilence returns the new id; ListSilences returns every
+  // silence, newest first; ExpireSilence sets ends_at to `at` and is NotFound
+  // for an unknown id or one that has already ended by `at`.
+  virtual Result<int64_t> CreateSilence(const SilenceRecord& silence) = 0;
+  virtual Result<std::vector<SilenceRecord>> ListSilences() = 0;
+  virtual Status ExpireSilence(int64_t id, int64_t at) = 0;
 
   // ---- Worker leases: which `osprey serve` runs which detector. ----
   // On PostgreSQL a lease is a session advisory lock on the store's own

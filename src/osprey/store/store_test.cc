@@ -122,6 +122,19 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     return c;
   }
 
+  // A trigger of alert "oncall" about the "views" group at 7200.
+  static OutboxRecord Trigger() {
+    OutboxRecord o;
+    o.alert = "oncall";
+    o.kind = "trigger";
+    o.measure = "views";
+    o.group_ts = 7200;
+    o.incident_ts = 7200;
+    o.severity = 90;
+    o.created_at = 10800;
+    return o;
+  }
+
   std::string path_;    // SQLite
   std::string db_;      // PostgreSQL
   std::string target_;  // what OpenStore opens
@@ -505,14 +518,7 @@ TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   ChunkResult c = Chunk(d, s, 7200, 40);
-  OutboxRecord o;
-  o.alert = "oncall";
-  o.kind = "trigger";
-  o.measure = "views";
-  o.group_ts = 7200;
-  o.incident_ts = 7200;
-  o.severity = 90;
-  o.created_at = 10800;
+  OutboxRecord o = Trigger();
   c.outbox.push_back(o);
   c.alert_states.push_back({"oncall", "views", "{\"open\":true}"});
   ASSERT_TRUE(store_->CommitChunk(c).ok());
@@ -789,6 +795,79 @@ TEST_P(StoreTest, TokensAreStoredHashedAndRevocable) {
   EXPECT_EQ(*store_->ListTokens()->at(0).revoked_at, 2000);
   EXPECT_EQ(store_->RevokeToken(id, 3000).code(), StatusCode::kNotFound);
   EXPECT_FALSE(store_->CreateToken({0, "x", "root", "def", 1000, std::nullopt}).ok());
+}
+
+TEST_P(StoreTest, SilencesAreListedNewestFirstAndExpire) {
+  const int64_t a = *store_->CreateSilence(
+      {0, "ecommerce", "views", R"({"platform":"ios"})", 1000, 5000, "deploy", "ops", 900});
+  const int64_t b = *store_->CreateSilence({0, "", "", "{}", 2000, 3000, "", "", 1900});
+  EXPECT_NE(a, b);
+  auto list = *store_->ListSilences();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, b);
+  const SilenceRecord& s = list[1];
+  EXPECT_EQ(s.id, a);
+  EXPECT_EQ(s.detector, "ecommerce");
+  EXPECT_EQ(s.measure, "views");
+  EXPECT_EQ(s.matchers, R"({"platform":"ios"})");
+  EXPECT_EQ(s.starts_at, 1000);
+  EXPECT_EQ(s.ends_at, 5000);
+  EXPECT_EQ(s.comment, "deploy");
+  EXPECT_EQ(s.created_by, "ops");
+  EXPECT_EQ(s.created_at, 900);
+
+  ASSERT_TRUE(store_->ExpireSilence(a, 4000).ok());
+  EXPECT_EQ(store_->ListSilences()->at(1).ends_at, 4000);
+  // Already over by then, or unknown: NotFound, and nothing changes.
+  EXPECT_EQ(store_->ExpireSilence(a, 4500).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ExpireSilence(b, 3000).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ExpireSilence(9999, 100).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListSilences()->at(0).ends_at, 3000);
+}
+
+TEST_P(StoreTest, OutboxRowsCanBeRecordedAsSilenced) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
+  ChunkResult c = Chunk(d, s, 7200, 40);
+  c.outbox.push_back(Trigger());
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  auto rows = *store_->ListOutbox({});
+  ASSERT_EQ(rows.size(), 1u);
+  rows[0].status = "silenced";
+  rows[0].last_error = "silenced by silence 1";
+  ASSERT_TRUE(store_->UpdateOutbox(rows[0]).ok());
+  auto silenced = *store_->ListOutbox({std::nullopt, std::string("silenced"), 10, false});
+  ASSERT_EQ(silenced.size(), 1u);
+  EXPECT_EQ(silenced[0].last_error, "silenced by silence 1");
+  EXPECT_EQ(store_->Totals()->alerts_silenced, 1);
+  rows[0].status = "lost";  // not a status
+  EXPECT_FALSE(store_->UpdateOutbox(rows[0]).ok());
+}
+
+TEST_P(StoreTest, FailingMessagesAreQueuedOnceWithoutAGroup) {
+  const int64_t d = *store_->UpsertDetector("ecommerce", "a: 1");
+  OutboxRecord o;
+  o.detector_id = d;
+  o.alert = "ops";
+  o.kind = "failing";
+  o.incident_ts = 7200;
+  o.created_at = 7200;
+  EXPECT_TRUE(*store_->QueueDetectorMessage(o));
+  EXPECT_FALSE(*store_->QueueDetectorMessage(o));
+  o.kind = "failing_resolve";
+  o.created_at = 10800;
+  EXPECT_TRUE(*store_->QueueDetectorMessage(o));
+  o.kind = "resolve";
+  EXPECT_EQ(store_->QueueDetectorMessage(o).status().code(), StatusCode::kInvalidArgument);
+  auto rows = *store_->ListOutbox({});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].kind, "failing");
+  EXPECT_EQ(rows[0].group_id, 0);
+  EXPECT_EQ(rows[0].detector, "ecommerce");
+  EXPECT_EQ(rows[0].status, "pending");
+  EXPECT_EQ(rows[0].idempotency_key, fmt::format("failing.{}.ops.7200", d));
+  EXPECT_EQ(rows[1].idempotency_key, fmt::format("failing.{}.ops.7200.resolved", d));
+  EXPECT_EQ(rows[1].created_at, 10800);
 }
 
 TEST_P(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
