@@ -247,7 +247,8 @@ TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
   RunRange(d, *one, kStart, At(kDays, 0));
   const auto once = Snapshot(*one, true);
   // The day after the spike: a change (down) against the day before.
-  const Found* after = Find(Anomalies(*one), "v", At(35, 10));
+  const std::vector<Found> found = Anomalies(*one);  // `after` points into it
+  const Found* after = Find(found, "v", At(35, 10));
   ASSERT_NE(after, nullptr);
   EXPECT_EQ(after->explanation, "change");
   EXPECT_EQ(after->direction, "down");
