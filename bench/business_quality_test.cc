@@ -25,8 +25,8 @@ constexpr double kOspreyOpsErrors = 0.90;      // measured 0.933
 constexpr double kOspreyOpsLatency = 0.40;     // measured 0.433
 
 // Mean over the settings of one detector's best-threshold F1 on one measure.
-double MeanBestF1(const std::vector<SettingRun>& runs, const std::string& family,
-                  const std::string& detector, size_t measure) {
+double MeanBestF1(const std::vector<SettingRun>& runs, const std::string& family, const std::string& detector,
+                  size_t measure) {
   double sum = 0;
   int n = 0;
   for (const SettingRun& run : runs) {
@@ -51,11 +51,11 @@ void CheckLabels(const std::vector<SettingRun>& runs) {
   };
   using K = testing::AnomalyKind;
   const std::vector<Need> needs = {
-      {"hourly", 0, K::kSpike}, {"hourly", 0, K::kDip},   {"hourly", 0, K::kOutage},
-      {"hourly", 0, K::kShift}, {"hourly", 0, K::kDrift}, {"hourly", 0, K::kIncident},
-      {"hourly", 1, K::kPriceGlitch}, {"ops", 0, K::kSpike}, {"ops", 0, K::kDip},
-      {"ops", 0, K::kOutage},   {"ops", 0, K::kIncident}, {"ops", 1, K::kSpike},
-      {"ops", 2, K::kShift},    {"ops", 2, K::kDrift}};
+      {"hourly", 0, K::kSpike},       {"hourly", 0, K::kDip},   {"hourly", 0, K::kOutage},
+      {"hourly", 0, K::kShift},       {"hourly", 0, K::kDrift}, {"hourly", 0, K::kIncident},
+      {"hourly", 1, K::kPriceGlitch}, {"ops", 0, K::kSpike},    {"ops", 0, K::kDip},
+      {"ops", 0, K::kOutage},         {"ops", 0, K::kIncident}, {"ops", 1, K::kSpike},
+      {"ops", 2, K::kShift},          {"ops", 2, K::kDrift}};
   for (const Need& need : needs) {
     int events = 0;
     for (const SettingRun& run : runs) {
@@ -103,8 +103,8 @@ void CheckFloors(const std::vector<SettingRun>& runs) {
   };
   for (const Floor& f : floors) {
     const double f1 = MeanBestF1(runs, f.family, f.detector, f.measure);
-    std::cout << f.family << " " << f.detector << " measure " << f.measure << ": mean best F1 "
-              << f1 << " (floor " << f.min_f1 << ")\n";
+    std::cout << f.family << " " << f.detector << " measure " << f.measure << ": mean best F1 " << f1
+              << " (floor " << f.min_f1 << ")\n";
     EXPECT_GE(f1, f.min_f1) << f.family << " " << f.detector << " measure " << f.measure;
   }
 }

@@ -24,8 +24,8 @@ std::vector<double> Series(size_t n) {
   std::normal_distribution<double> noise(0, 5);
   std::vector<double> v(n);
   for (size_t h = 0; h < n; ++h) {
-    v[h] = 200 + 80 * std::sin(2 * M_PI * static_cast<double>(h % 24) / 24.0) -
-           ((h / 24) % 7 >= 5 ? 60 : 0) + noise(rng);
+    v[h] = 200 + 80 * std::sin(2 * M_PI * static_cast<double>(h % 24) / 24.0) - ((h / 24) % 7 >= 5 ? 60 : 0) +
+           noise(rng);
   }
   return v;
 }
@@ -38,8 +38,7 @@ const std::vector<double>& Data() {
 double ReadOnce(const std::vector<double>& v) {
   double sum = 0;
   for (size_t i = 0; i < v.size(); ++i) {
-    osprey::detect::Observation o{static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600,
-                                  v[i]};
+    osprey::detect::Observation o{static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600, v[i]};
     sum += *o.value + static_cast<double>(o.time & 1);
   }
   return sum;
@@ -63,14 +62,13 @@ void BM_ReadPass(benchmark::State& state) {
   for (auto _ : state) {
     double sum = 0;
     for (size_t i = 0; i < v.size(); ++i) {
-      osprey::detect::Observation o{static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600,
-                                    v[i]};
+      osprey::detect::Observation o{static_cast<int64_t>(i) * 3600, static_cast<int64_t>(i) * 3600, v[i]};
       sum += *o.value + static_cast<double>(o.time & 1);
     }
     benchmark::DoNotOptimize(sum);
   }
-  state.counters["points/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * v.size()), benchmark::Counter::kIsRate);
+  state.counters["points/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * v.size()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ReadPass);
 
@@ -104,8 +102,8 @@ void BM_ObserveHourlyWeekly(benchmark::State& state) {
     bytes = model->SaveState().size();
     state.ResumeTiming();
   }
-  state.counters["points/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * v.size()), benchmark::Counter::kIsRate);
+  state.counters["points/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * v.size()), benchmark::Counter::kIsRate);
   state.counters["state_bytes"] = static_cast<double>(bytes);
   state.counters["ratio_to_read"] = model_spp / read_spp;
 }

@@ -52,9 +52,8 @@ int Run(int series_count, int hours) {
   std::vector<int64_t> ids;
   for (int i = 0; i < series_count; ++i) {
     // One in eight series is a roll-up over channel.
-    const std::string dims = i % 8 == 0
-                                 ? fmt::format(R"({{"region":"r{}"}})", i)
-                                 : fmt::format(R"({{"channel":"c{}","region":"r{}"}})", i % 5, i);
+    const std::string dims = i % 8 == 0 ? fmt::format(R"({{"region":"r{}"}})", i)
+                                        : fmt::format(R"({{"channel":"c{}","region":"r{}"}})", i % 5, i);
     auto id = st.EnsureSeries(d, "orders", dims, "orders" + dims);
     if (!id.ok()) return 1;
     ids.push_back(*id);
@@ -73,8 +72,8 @@ int Run(int series_count, int hours) {
       for (int h = h0; h < h1; ++h) {
         const double expected = 100 + 40 * std::sin(h * 0.2618) + static_cast<double>(s);
         const double value = expected * (1 + 0.05 * std::sin(h * 7.1 + static_cast<double>(s)));
-        c.points.push_back({ids[s], t0 + int64_t{h} * 3600, value, expected, expected * 0.9,
-                            expected * 1.1, std::fmod(h * 13.37 + static_cast<double>(s), 100.0)});
+        c.points.push_back({ids[s], t0 + int64_t{h} * 3600, value, expected, expected * 0.9, expected * 1.1,
+                            std::fmod(h * 13.37 + static_cast<double>(s), 100.0)});
       }
     }
     points += static_cast<int64_t>(c.points.size());
@@ -84,8 +83,8 @@ int Run(int series_count, int hours) {
       return 1;
     }
   }
-  std::printf("state: %lld scored points in %d series, loaded in %.1f s\n",
-              static_cast<long long>(points), series_count, Seconds(load_start));
+  std::printf("state: %lld scored points in %d series, loaded in %.1f s\n", static_cast<long long>(points),
+              series_count, Seconds(load_start));
   // The store's stream alone (no CSV), then the export; wall and CPU time
   // (the CPU figure is what a loaded machine cannot inflate).
   store::ScoredPointQuery q;
@@ -119,12 +118,12 @@ int Run(int series_count, int hours) {
     std::fprintf(stderr, "export_bench: %s\n", rows.status().ToString().c_str());
     return 1;
   }
-  std::printf("export to /dev/null: %lld rows in %.2f s wall = %.2f M rows/s; %.2f s CPU = %.2f M rows/s "
-              "(target >= 1 M rows/s)\n",
-              static_cast<long long>(*rows), secs, static_cast<double>(*rows) / secs / 1e6, cpu,
-              static_cast<double>(*rows) / cpu / 1e6);
-  std::printf("peak RSS: %ld MB before the export, %ld MB after\n", rss_before / 1024,
-              PeakRssKb() / 1024);
+  std::printf(
+      "export to /dev/null: %lld rows in %.2f s wall = %.2f M rows/s; %.2f s CPU = %.2f M rows/s "
+      "(target >= 1 M rows/s)\n",
+      static_cast<long long>(*rows), secs, static_cast<double>(*rows) / secs / 1e6, cpu,
+      static_cast<double>(*rows) / cpu / 1e6);
+  std::printf("peak RSS: %ld MB before the export, %ld MB after\n", rss_before / 1024, PeakRssKb() / 1024);
   return *rows == points ? 0 : 1;
 }
 

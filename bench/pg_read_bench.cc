@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
                (g::bigint * 7919) % 1000, ((g::bigint * 104729) % 100000) / 100.0
         from generate_series(0::bigint, {}::bigint - 1) g;
       create index on ecommerce(ts);)sql",
-                                                    per_hour, rows));
+                                            per_hour, rows));
     if (st.ok()) st = server->Execute("vacuum analyze ecommerce");
     if (!st.ok()) return Fail(st);
     std::printf("loaded in %.1f s\n", Seconds(t0));
@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
 
   // 1. osprey: connector + aggregation over the whole year, one query.
   const long rss_before = PeakRssKb();
-  auto src = connectors::PostgresSource::Open(
-      {dsn, d.query, format, d.timezone, d.source.query_timeout_seconds});
+  auto src =
+      connectors::PostgresSource::Open({dsn, d.query, format, d.timezone, d.source.query_timeout_seconds});
   if (!src.ok()) return Fail(src.status());
   IntervalGrid grid = *IntervalGrid::Create(d.frequency, d.timezone);
   ingest::SeriesCatalog catalog(d);
@@ -126,71 +126,69 @@ int main(int argc, char** argv) {
   size_t intervals = 0;
   long mid_rss = 0;
   for (int round = 0; round < rounds; ++round) {
-  auto t1 = std::chrono::steady_clock::now();
-  ingest::Aggregator agg(d, grid, catalog, from, to);
-  Counting counting(agg);
-  Status q = (*src)->Query({from, to}, counting);
-  if (!q.ok()) return Fail(q);
-  osprey_s = std::min(osprey_s, Seconds(t1));
-  rows_read = counting.rows;
-  intervals = agg.intervals().size();
-  mid_rss = std::max(mid_rss, counting.max_rss_mid);
+    auto t1 = std::chrono::steady_clock::now();
+    ingest::Aggregator agg(d, grid, catalog, from, to);
+    Counting counting(agg);
+    Status q = (*src)->Query({from, to}, counting);
+    if (!q.ok()) return Fail(q);
+    osprey_s = std::min(osprey_s, Seconds(t1));
+    rows_read = counting.rows;
+    intervals = agg.intervals().size();
+    mid_rss = std::max(mid_rss, counting.max_rss_mid);
 
-  // 1b. the connector alone (rows dropped), to split the cost.
-  struct Drop : RowHandler {
-    int64_t n = 0;
-    Status OnColumns(const std::vector<std::string>&) override { return Status::Ok(); }
-    Status OnRow(const std::vector<Cell>&) override {
-      ++n;
-      return Status::Ok();
-    }
-  } drop;
-  auto t1b = std::chrono::steady_clock::now();
-  Status qb = (*src)->Query({from, to}, drop);
-  if (!qb.ok()) return Fail(qb);
-  connector_s = std::min(connector_s, Seconds(t1b));
+    // 1b. the connector alone (rows dropped), to split the cost.
+    struct Drop : RowHandler {
+      int64_t n = 0;
+      Status OnColumns(const std::vector<std::string>&) override { return Status::Ok(); }
+      Status OnRow(const std::vector<Cell>&) override {
+        ++n;
+        return Status::Ok();
+      }
+    } drop;
+    auto t1b = std::chrono::steady_clock::now();
+    Status qb = (*src)->Query({from, to}, drop);
+    if (!qb.ok()) return Fail(qb);
+    connector_s = std::min(connector_s, Seconds(t1b));
 
-  // 2. psql's \copy of the same query, bounds written in.
-  std::string sql = d.query;
-  auto replace = [&](const std::string& what, const std::string& with) {
-    for (size_t p = sql.find(what); p != std::string::npos; p = sql.find(what, p)) {
-      sql.replace(p, what.size(), with);
+    // 2. psql's \copy of the same query, bounds written in.
+    std::string sql = d.query;
+    auto replace = [&](const std::string& what, const std::string& with) {
+      for (size_t p = sql.find(what); p != std::string::npos; p = sql.find(what, p)) {
+        sql.replace(p, what.size(), with);
+      }
+    };
+    replace("{{interval_start}}", "'2024-01-01 00:00:00'");
+    replace("{{interval_end}}", "'2025-01-01 00:00:00'");
+    for (char& c : sql) {
+      if (c == '\n') c = ' ';
     }
-  };
-  replace("{{interval_start}}", "'2024-01-01 00:00:00'");
-  replace("{{interval_end}}", "'2025-01-01 00:00:00'");
-  for (char& c : sql) {
-    if (c == '\n') c = ' ';
-  }
-  const std::string cmd = fmt::format("{} \"{}\" -X -q -c \"\\copy ({}) to /dev/null\"", psql,
-                                      dsn, sql);
-  auto t2 = std::chrono::steady_clock::now();
-  if (std::system(cmd.c_str()) != 0) return Fail(Internal("psql failed"));
-  psql_s = std::min(psql_s, Seconds(t2));
+    const std::string cmd = fmt::format("{} \"{}\" -X -q -c \"\\copy ({}) to /dev/null\"", psql, dsn, sql);
+    auto t2 = std::chrono::steady_clock::now();
+    if (std::system(cmd.c_str()) != 0) return Fail(Internal("psql failed"));
+    psql_s = std::min(psql_s, Seconds(t2));
   }
   const double osprey_rate = static_cast<double>(rows_read) / osprey_s;
   const double psql_rate = static_cast<double>(rows_read) / psql_s;
 
   std::printf("rows read:           %lld (%zu intervals aggregated); best of %d rounds\n",
               static_cast<long long>(rows_read), intervals, rounds);
-  std::printf("osprey (libpq single-row + Aggregator): %8.2f s  %10.0f rows/s\n", osprey_s,
-              osprey_rate);
+  std::printf("osprey (libpq single-row + Aggregator): %8.2f s  %10.0f rows/s\n", osprey_s, osprey_rate);
   std::printf("osprey connector only (rows dropped):   %8.2f s  %10.0f rows/s\n", connector_s,
               static_cast<double>(rows_read) / connector_s);
-  std::printf("psql \\copy (query) to /dev/null:        %8.2f s  %10.0f rows/s\n", psql_s,
-              psql_rate);
+  std::printf("psql \\copy (query) to /dev/null:        %8.2f s  %10.0f rows/s\n", psql_s, psql_rate);
   std::printf("ratio osprey/psql:   %.2f (target >= 0.80)\n", osprey_rate / psql_rate);
-  std::printf("peak RSS:            %.1f MB (before the read %.1f MB, mid-read %.1f MB; target "
-              "< 100 MB)\n",
-              static_cast<double>(PeakRssKb()) / 1024.0, static_cast<double>(rss_before) / 1024.0,
-              static_cast<double>(mid_rss) / 1024.0);
+  std::printf(
+      "peak RSS:            %.1f MB (before the read %.1f MB, mid-read %.1f MB; target "
+      "< 100 MB)\n",
+      static_cast<double>(PeakRssKb()) / 1024.0, static_cast<double>(rss_before) / 1024.0,
+      static_cast<double>(mid_rss) / 1024.0);
 
   // 3. Push-down: the GROUP BY runs in PostgreSQL.
   config::Detector pd = d;
   pd.source.type = config::SourceType::kPostgres;
   auto open = [&](const config::Detector& det) -> Result<std::unique_ptr<connectors::Source>> {
-    OSPREY_ASSIGN_OR_RETURN(auto pg, connectors::PostgresSource::Open(
-                                         {dsn, det.query, format, det.timezone, det.source.query_timeout_seconds}));
+    OSPREY_ASSIGN_OR_RETURN(auto pg, connectors::PostgresSource::Open({dsn, det.query, format, det.timezone,
+                                                                       det.source.query_timeout_seconds}));
     return std::unique_ptr<connectors::Source>(std::move(pg));
   };
   auto pushed_src = connectors::OpenPushDownSource(pd, open);
@@ -236,15 +234,16 @@ int main(int argc, char** argv) {
       if (Status s = pass(**raw_src, chunk, &raw); !s.ok()) return Fail(s);
       if (Status s = pass(**pushed_src, chunk, &pushed); !s.ok()) return Fail(s);
     }
-    std::printf("  chunks of %lld intervals: row path %8.2f s, %lld rows transferred; push-down %8.2f s, "
-                "%lld rows transferred (%.0fx fewer; push-down time / row path time %.2f); same rows read: %s, aggregate checksum "
-                "relative difference %.1e (float sums in another order)\n",
-                static_cast<long long>(chunk), raw.seconds, static_cast<long long>(raw.delivered),
-                pushed.seconds, static_cast<long long>(pushed.delivered),
-                static_cast<double>(raw.delivered) / static_cast<double>(std::max<int64_t>(1, pushed.delivered)),
-                pushed.seconds / raw.seconds,
-                raw.rows_read == pushed.rows_read ? "yes" : "NO",
-                std::abs(raw.checksum - pushed.checksum) / std::max(1.0, std::abs(raw.checksum)));
+    std::printf(
+        "  chunks of %lld intervals: row path %8.2f s, %lld rows transferred; push-down %8.2f s, "
+        "%lld rows transferred (%.0fx fewer; push-down time / row path time %.2f); same rows read: %s, "
+        "aggregate checksum "
+        "relative difference %.1e (float sums in another order)\n",
+        static_cast<long long>(chunk), raw.seconds, static_cast<long long>(raw.delivered), pushed.seconds,
+        static_cast<long long>(pushed.delivered),
+        static_cast<double>(raw.delivered) / static_cast<double>(std::max<int64_t>(1, pushed.delivered)),
+        pushed.seconds / raw.seconds, raw.rows_read == pushed.rows_read ? "yes" : "NO",
+        std::abs(raw.checksum - pushed.checksum) / std::max(1.0, std::abs(raw.checksum)));
   }
   return 0;
 }

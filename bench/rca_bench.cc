@@ -125,8 +125,7 @@ bool Folder(const std::string& dir, const RootCauseOptions& options, std::ostrea
 }
 
 bool RatioSet(uint64_t seed, int cases, const RootCauseOptions& options, std::ostream* log) {
-  std::printf("%-34s %5s %6s %6s %6s | %8s\n", "ratio set R (generated)", "cases", "F1", "P", "R",
-              "ms/case");
+  std::printf("%-34s %5s %6s %6s %6s | %8s\n", "ratio set R (generated)", "cases", "F1", "P", "R", "ms/case");
   const std::pair<RatioView, const char*> views[] = {
       {RatioView::kRatio, "osprey, ratio leaves"},
       {RatioView::kLeafRatio, "baseline: leaf ratio as the value"},
@@ -257,8 +256,9 @@ int main(int argc, char** argv) {
     if (!Folder(all_dir + "/riskloc_synth", options, log, stress, "Adtributor")) return 1;
     std::printf("\n");
     if (!RatioSet(kRatioSeed, kRatioCases, options, log)) return 1;
-    std::printf("\nms/case: CPU time of the search alone, one thread (reading the file excluded), "
-                "as the peers' figures are CPU times.\n");
+    std::printf(
+        "\nms/case: CPU time of the search alone, one thread (reading the file excluded), "
+        "as the peers' figures are CPU times.\n");
     return 0;
   }
   if (data.empty()) return Usage();

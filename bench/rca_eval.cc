@@ -46,8 +46,7 @@ Result<std::map<std::string, std::string>> LoadTruth(const std::string& path) {
     if (line.empty()) continue;
     const auto cols = SplitView(line, ',');
     if (cols.size() != header.size()) return InvalidArgument(path + ": bad row: " + line);
-    truth[std::string(cols[static_cast<size_t>(ts_col)])] =
-        std::string(cols[static_cast<size_t>(set_col)]);
+    truth[std::string(cols[static_cast<size_t>(ts_col)])] = std::string(cols[static_cast<size_t>(set_col)]);
   }
   return truth;
 }
@@ -77,8 +76,7 @@ size_t PairCount(const std::string& element) {
 
 // Runs the search on one case and adds its counts to `sr`.
 Status ScoreOne(const Cube& cube, const RootCauseOptions& options, const std::string& setting,
-                const std::string& id, const std::string& truth, std::ostream* log,
-                SettingResult& sr) {
+                const std::string& id, const std::string& truth, std::ostream* log, SettingResult& sr) {
   // CPU time of this thread: the machine may be shared, and the peers'
   // figures are CPU times too.
   timespec start{};
@@ -136,23 +134,21 @@ Result<Cube> ViewOf(const Cube& cube, RatioView view) {
       OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, cube.actual(i), cube.expected(i)));
     } else if (view == RatioView::kRatio) {
       OSPREY_RETURN_IF_ERROR(out.AddRatioLeafCodes(codes, cube.actual(i), cube.expected(i),
-                                                   cube.denominator_actual(i),
-                                                   cube.denominator_expected(i)));
+                                                   cube.denominator_actual(i), cube.denominator_expected(i)));
     } else if (view == RatioView::kNumerator) {
       OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, cube.actual(i), cube.expected(i)));
     } else {
       const double da = cube.denominator_actual(i);
       const double de = cube.denominator_expected(i);
-      OSPREY_RETURN_IF_ERROR(out.AddLeafCodes(codes, da > 0 ? cube.actual(i) / da : 0,
-                                              de > 0 ? cube.expected(i) / de : 0));
+      OSPREY_RETURN_IF_ERROR(
+          out.AddLeafCodes(codes, da > 0 ? cube.actual(i) / da : 0, de > 0 ? cube.expected(i) / de : 0));
     }
   }
   return out;
 }
 
 Result<SettingResult> RunSynthetic(const std::string& preset, uint64_t seed, int cases,
-                                   const RootCauseOptions& options, RatioView view,
-                                   std::ostream* log) {
+                                   const RootCauseOptions& options, RatioView view, std::ostream* log) {
   OSPREY_ASSIGN_OR_RETURN(SynthOptions synth, SynthPreset(preset));
   SettingResult sr;
   sr.setting = preset + " seed " + std::to_string(seed);
@@ -200,10 +196,8 @@ Counts ScoreCase(const std::set<std::string>& predicted, const std::set<std::str
   return c;
 }
 
-Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
-                                                const RootCauseOptions& options,
-                                                std::ostream* log,
-                                                const StressOptions& stress) {
+Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir, const RootCauseOptions& options,
+                                                std::ostream* log, const StressOptions& stress) {
   namespace fs = std::filesystem;
   std::vector<std::string> settings;
   std::error_code ec;
@@ -233,8 +227,8 @@ Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
       if (it == truth.end()) continue;
       OSPREY_ASSIGN_OR_RETURN(Cube cube, LoadCaseFile((sdir / file).string()));
       if (stress.forecast_noise_sd > 0) {
-        OSPREY_ASSIGN_OR_RETURN(cube, Perturb(cube, stress.forecast_noise_sd,
-                                              static_cast<uint32_t>(std::stoul(ts))));
+        OSPREY_ASSIGN_OR_RETURN(
+            cube, Perturb(cube, stress.forecast_noise_sd, static_cast<uint32_t>(std::stoul(ts))));
       }
       OSPREY_RETURN_IF_ERROR_CTX(ScoreOne(cube, options, setting, ts, it->second, log, sr),
                                  setting + "/" + file);

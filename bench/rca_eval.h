@@ -8,8 +8,8 @@
 #pragma once
 
 #include <cstdint>
-#include <ostream>
 #include <map>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,7 +39,9 @@ struct Counts {
     fp += o.fp;
     fn += o.fn;
   }
-  double Precision() const { return tp + fp > 0 ? static_cast<double>(tp) / static_cast<double>(tp + fp) : 0; }
+  double Precision() const {
+    return tp + fp > 0 ? static_cast<double>(tp) / static_cast<double>(tp + fp) : 0;
+  }
   double Recall() const { return tp + fn > 0 ? static_cast<double>(tp) / static_cast<double>(tp + fn) : 0; }
   double F1() const {
     const int64_t den = 2 * tp + fp + fn;
@@ -71,10 +73,8 @@ struct StressOptions {
 // in <setting>/injection_info.csv. Settings are sorted by name. When `log` is
 // not null, writes one line per case (prediction, truth, counts). Fails with
 // NotFound if `dir` has no setting, or the error of a file that fails to load.
-Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir,
-                                                const RootCauseOptions& options,
-                                                std::ostream* log,
-                                                const StressOptions& stress = {});
+Result<std::vector<SettingResult>> RunBenchmark(const std::string& dir, const RootCauseOptions& options,
+                                                std::ostream* log, const StressOptions& stress = {});
 
 // How a ratio cube is handed to the search: as a ratio (numerator and
 // denominator), or as the baselines a method without ratio support would
@@ -86,7 +86,6 @@ Result<Cube> ViewOf(const Cube& cube, RatioView view);
 
 // Scores `cases` synthetic cases of `preset` (see rca_synth.h) from `seed`.
 Result<SettingResult> RunSynthetic(const std::string& preset, uint64_t seed, int cases,
-                                   const RootCauseOptions& options, RatioView view,
-                                   std::ostream* log);
+                                   const RootCauseOptions& options, RatioView view, std::ostream* log);
 
 }  // namespace osprey::rca::bench

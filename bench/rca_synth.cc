@@ -9,7 +9,7 @@ namespace osprey::rca::bench {
 namespace {
 
 struct Anomaly {
-  std::vector<size_t> dims;                  // sorted
+  std::vector<size_t> dims;                   // sorted
   std::vector<std::vector<uint32_t>> values;  // one value per dim, per element
   double severity = 0;
   double deviation = 0;
@@ -50,9 +50,7 @@ Result<SynthOptions> SynthPreset(const std::string& name) {
 
 Result<SynthCase> GenerateCase(const SynthOptions& o, uint64_t seed, uint64_t index) {
   std::mt19937_64 rng(seed * 1000003ULL + index);
-  auto uniform = [&rng](double lo, double hi) {
-    return std::uniform_real_distribution<double>(lo, hi)(rng);
-  };
+  auto uniform = [&rng](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
   auto integer = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   const size_t nd = o.dims.size();
   std::vector<std::string> names;
@@ -102,7 +100,8 @@ Result<SynthCase> GenerateCase(const SynthOptions& o, uint64_t seed, uint64_t in
           ok = false;
           break;
         }
-        for (auto& e : a.values) e[j] = allowed[static_cast<size_t>(integer(0, static_cast<int>(allowed.size()) - 1))];
+        for (auto& e : a.values)
+          e[j] = allowed[static_cast<size_t>(integer(0, static_cast<int>(allowed.size()) - 1))];
       }
       if (!ok) continue;
       std::set<std::vector<uint32_t>> unique(a.values.begin(), a.values.end());
@@ -209,8 +208,7 @@ Result<SynthCase> GenerateCase(const SynthOptions& o, uint64_t seed, uint64_t in
   }
   for (const Leaf& l : rows) {
     if (o.ratio) {
-      OSPREY_RETURN_IF_ERROR(
-          cube.AddRatioLeafCodes(l.codes, l.real, l.predict, l.den_real, l.den_predict));
+      OSPREY_RETURN_IF_ERROR(cube.AddRatioLeafCodes(l.codes, l.real, l.predict, l.den_real, l.den_predict));
     } else {
       OSPREY_RETURN_IF_ERROR(cube.AddLeafCodes(l.codes, l.real, l.predict));
     }

@@ -28,13 +28,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -110,9 +110,9 @@ std::string ItemName(int64_t i) { return fmt::format("i{:07d}", i); }
 // hours + 1 hours of rows: the last hour is the live interval.
 Status BuildWarehouse(const std::string& path, Size size) {
   OSPREY_ASSIGN_OR_RETURN(auto db, connectors::SqliteWriter::Open(path));
-  OSPREY_RETURN_IF_ERROR(db->Execute(
-      "pragma journal_mode=off; pragma synchronous=off; "
-      "create table t(ts integer not null, item text not null, orders real)"));
+  OSPREY_RETURN_IF_ERROR(
+      db->Execute("pragma journal_mode=off; pragma synchronous=off; "
+                  "create table t(ts integer not null, item text not null, orders real)"));
   std::vector<std::string> names;
   names.reserve(static_cast<size_t>(size.series));
   for (int64_t i = 0; i < size.series; ++i) names.push_back(ItemName(i));
@@ -153,8 +153,7 @@ ChildFigures Backtest(const std::string& text, const std::string& state, Size si
   auto d = config::LoadDetector(text, "scale.yaml");
   auto st = store::OpenSqliteStore(state);
   if (!d.ok() || !st.ok()) {
-    std::fprintf(stderr, "scale_bench: %s\n",
-                 (d.ok() ? st.status() : d.status()).ToString().c_str());
+    std::fprintf(stderr, "scale_bench: %s\n", (d.ok() ? st.status() : d.status()).ToString().c_str());
     return f;
   }
   app::BacktestRequest r;
@@ -230,9 +229,8 @@ int RunSize(Size size, const std::string& dir, bool keep) {
     std::fprintf(stderr, "scale_bench: warehouse: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("%lld series x %lld hours: warehouse built in %.1f s\n",
-              static_cast<long long>(size.series), static_cast<long long>(size.hours),
-              bench::Seconds(t0));
+  std::printf("%lld series x %lld hours: warehouse built in %.1f s\n", static_cast<long long>(size.series),
+              static_cast<long long>(size.hours), bench::Seconds(t0));
   std::fflush(stdout);
   const std::string text = DetectorText(warehouse);
   ChildRun bt = RunChild([&] { return Backtest(text, state, size); });
@@ -241,21 +239,22 @@ int RunSize(Size size, const std::string& dir, bool keep) {
     return 1;
   }
   const double pts = static_cast<double>(bt.figures.points);
-  std::printf("  backtest: %.1f s wall (%.1f s in the run), %lld series points, %.0f k series-points/s "
-              "wall, %.0f k/s per CPU second (%.1f CPU s), peak RSS %ld MiB\n",
-              bt.wall, bt.figures.seconds, static_cast<long long>(bt.figures.points),
-              pts / bt.figures.seconds / 1e3, pts / bt.cpu / 1e3, bt.cpu, bt.peak_rss_kb / 1024);
+  std::printf(
+      "  backtest: %.1f s wall (%.1f s in the run), %lld series points, %.0f k series-points/s "
+      "wall, %.0f k/s per CPU second (%.1f CPU s), peak RSS %ld MiB\n",
+      bt.wall, bt.figures.seconds, static_cast<long long>(bt.figures.points), pts / bt.figures.seconds / 1e3,
+      pts / bt.cpu / 1e3, bt.cpu, bt.peak_rss_kb / 1024);
   std::fflush(stdout);
   ChildRun live = RunChild([&] { return Live(text, state, size); });
   if (!live.figures.ok) {
     std::fprintf(stderr, "scale_bench: the live interval failed\n");
     return 1;
   }
-  std::printf("  live interval: %.2f s (start-up %.2f s loading the state, then %.2f s for the "
-              "interval's %lld series points; %.2f CPU s in all), peak RSS %ld MiB\n",
-              live.figures.setup_seconds + live.figures.seconds, live.figures.setup_seconds,
-              live.figures.seconds, static_cast<long long>(live.figures.points), live.cpu,
-              live.peak_rss_kb / 1024);
+  std::printf(
+      "  live interval: %.2f s (start-up %.2f s loading the state, then %.2f s for the "
+      "interval's %lld series points; %.2f CPU s in all), peak RSS %ld MiB\n",
+      live.figures.setup_seconds + live.figures.seconds, live.figures.setup_seconds, live.figures.seconds,
+      static_cast<long long>(live.figures.points), live.cpu, live.peak_rss_kb / 1024);
   {
     // Fold the WAL into the file so the size is the state's.
     auto st = store::OpenSqliteStore(state);
@@ -386,9 +385,8 @@ int RunLists(int64_t anomalies, const std::string& dir, bool keep) {
   q.since = kStart + hours / 2 * 3600;
   page("groups of one measure from a time on, pages 1-5", q, false);
   auto groups = *st.ListGroups(store::GroupQuery{});
-  auto [a50, a99] = Percentiles(200, [&](int i) {
-    return st.ListAnomalies(groups[static_cast<size_t>(i) % groups.size()].id).ok();
-  });
+  auto [a50, a99] = Percentiles(
+      200, [&](int i) { return st.ListAnomalies(groups[static_cast<size_t>(i) % groups.size()].id).ok(); });
   std::printf("  %-58s p50 %7.2f ms  p99 %7.2f ms\n", "one group's anomalies", a50, a99);
   const int64_t end = kStart + hours * 3600;
   auto [c50, c99] = Percentiles(200, [&](int i) {
@@ -438,8 +436,9 @@ int main(int argc, char** argv) {
     } else if (a == "--keep") {
       keep = true;
     } else {
-      std::fprintf(stderr,
-                   "usage: scale_bench [--sizes SERIESxHOURS,...] [--lists N] [--full] [--dir DIR] [--keep]\n");
+      std::fprintf(
+          stderr,
+          "usage: scale_bench [--sizes SERIESxHOURS,...] [--lists N] [--full] [--dir DIR] [--keep]\n");
       return 2;
     }
   }

@@ -96,8 +96,7 @@ std::string Mutate(std::string s, const std::vector<std::string>& corpus, std::m
         break;
       case 1:  // insert a byte, often a structural one
         s.insert(s.begin() + static_cast<std::ptrdiff_t>(below(s.size() + 1)),
-                 rng() % 2 ? kInteresting[below(sizeof kInteresting - 1)]
-                           : static_cast<char>(rng() & 0xff));
+                 rng() % 2 ? kInteresting[below(sizeof kInteresting - 1)] : static_cast<char>(rng() & 0xff));
         break;
       case 2: {  // delete a few bytes
         if (s.empty()) break;
@@ -170,8 +169,10 @@ int main(int argc, char** argv) {
     } else if (fs::is_regular_file(a)) {
       files.emplace_back(a);
     } else {
-      std::fprintf(stderr, "usage: %s CORPUS... [--runs N] [--max-seconds S] [--seed X]\n"
-                           "no such corpus file or directory: %s\n", argv[0], a.c_str());
+      std::fprintf(stderr,
+                   "usage: %s CORPUS... [--runs N] [--max-seconds S] [--seed X]\n"
+                   "no such corpus file or directory: %s\n",
+                   argv[0], a.c_str());
       return 2;
     }
   }
@@ -210,10 +211,10 @@ int main(int argc, char** argv) {
     Run(Mutate(corpus[rng() % corpus.size()], corpus, rng), target, run++);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s: %zu corpus inputs (%llu also stretched to 1 MiB) and %llu mutations (seed %llu) "
-              "in %.1f s, no crash\n",
-              target.c_str(), corpus.size(), static_cast<unsigned long long>(stretched),
-              static_cast<unsigned long long>(mutated),
-              static_cast<unsigned long long>(seed), secs);
+  std::printf(
+      "%s: %zu corpus inputs (%llu also stretched to 1 MiB) and %llu mutations (seed %llu) "
+      "in %.1f s, no crash\n",
+      target.c_str(), corpus.size(), static_cast<unsigned long long>(stretched),
+      static_cast<unsigned long long>(mutated), static_cast<unsigned long long>(seed), secs);
   return 0;
 }

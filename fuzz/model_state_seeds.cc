@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
     int written = 0;
     for (int i = 0; i <= 400; ++i, t += 3600) {
       if (i == 0 || i == 30 || i == 400) {
-        const std::string path = std::string(argv[1]) + "/kind" + std::to_string(kind) + "_after" +
-                                 std::to_string(i) + ".bin";
+        const std::string path =
+            std::string(argv[1]) + "/kind" + std::to_string(kind) + "_after" + std::to_string(i) + ".bin";
         std::ofstream(path, std::ios::binary) << static_cast<char>(kind) << (*model)->SaveState();
         ++written;
       }

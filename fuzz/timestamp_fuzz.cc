@@ -27,8 +27,8 @@ void CheckValue(const osprey::TimestampFormat& f, std::string_view value, const 
   const std::string text = f.Format(*t, zone);
   auto back = f.ParseValue(text, zone);
   FUZZ_CHECK(back.ok(), back.status().ToString() + " (formatted as '" + text + "')");
-  FUZZ_CHECK(*back == *t, "'" + text + "' parses to another instant (" + f.pattern() + ", " +
-                              zone.name() + ")");
+  FUZZ_CHECK(*back == *t,
+             "'" + text + "' parses to another instant (" + f.pattern() + ", " + zone.name() + ")");
 }
 
 }  // namespace

@@ -99,8 +99,8 @@ int64_t RssKb(pid_t pid) {
 int OpenFds(pid_t pid) {
   std::error_code ec;
   int n = 0;
-  for (auto it = fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
     ++n;
   }
   return ec ? -1 : n;
@@ -138,11 +138,13 @@ int Run(const Options& opt) {
     }
   }
   const std::string state = dir + "/state.db";
-  const std::vector<std::string> serve = {"serve", "--config", dir + "/conf", "--state", state, "--port", "0"};
-  std::printf("soak: %d detectors, %.0f minutes at %gx (%.1f days of live intervals after a 28-day backfill), "
-              "restart every %d s, outage of %d s every %d s; in %s\n",
-              kDetectors, opt.minutes, opt.speed, live_days, opt.restart_every, opt.outage_for, opt.outage_every,
-              dir.c_str());
+  const std::vector<std::string> serve = {"serve",  "--config", dir + "/conf", "--state", state,
+                                          "--port", "0"};
+  std::printf(
+      "soak: %d detectors, %.0f minutes at %gx (%.1f days of live intervals after a 28-day backfill), "
+      "restart every %d s, outage of %d s every %d s; in %s\n",
+      kDetectors, opt.minutes, opt.speed, live_days, opt.restart_every, opt.outage_for, opt.outage_every,
+      dir.c_str());
   std::printf("%8s %4s %10s %5s  %s\n", "t_s", "run", "rss_kb", "fds", "event");
   std::fflush(stdout);
 
@@ -166,7 +168,8 @@ int Run(const Options& opt) {
     if (outage_ends < 0 && now >= next_outage && now + opt.outage_for + 120 < opt.minutes * 60) {
       lock = std::move(connectors::SqliteWriter::Open(warehouse)).value();
       // Busy while a query reads; the lock is taken between two queries.
-      while (!lock->Execute("begin exclusive").ok()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      while (!lock->Execute("begin exclusive").ok())
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       outage_ends = now + opt.outage_for;
       next_outage += opt.outage_every;
       ++outages;
@@ -209,7 +212,8 @@ int Run(const Options& opt) {
   lock.reset();
   clock_at = ScaledClock(clock_at, origin, opt.speed).At(end_ms);
   // What is due at the final clock, in one scripted run.
-  const pid_t once = Spawn(dir, clock_at, opt.speed, {"serve", "--config", dir + "/conf", "--state", state, "--once"});
+  const pid_t once =
+      Spawn(dir, clock_at, opt.speed, {"serve", "--config", dir + "/conf", "--state", state, "--once"});
   waitpid(once, &status, 0);
   std::printf("soak: %d restarts, %d outages; clock at %s; final serve --once exit %d\n", restarts, outages,
               FormatIso(clock_at).c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
@@ -279,8 +283,8 @@ int Run(const Options& opt) {
     std::vector<std::string> points;
     for (const auto& s : *(*store)->ListSeries(d->id)) {
       for (const auto& p : *(*store)->ListPoints(s.id, 0, 1LL << 40)) {
-        points.push_back(fmt::format("{} {} {} {} {}", s.label, p.ts, p.value.value_or(-1), p.expected.value_or(-1),
-                                     p.severity.value_or(-1)));
+        points.push_back(fmt::format("{} {} {} {} {}", s.label, p.ts, p.value.value_or(-1),
+                                     p.expected.value_or(-1), p.severity.value_or(-1)));
       }
     }
     if (i == 1) reference = points;
@@ -289,9 +293,10 @@ int Run(const Options& opt) {
                       (!common_wm || *common_wm == **wm) && same;
     if (!common_wm) common_wm = **wm;
     std::printf("%s: watermark %s, %zu intervals of %lld, %lld missing, %lld repeated, %zu points%s: %s\n",
-                name.c_str(), FormatIso(FromUnixSeconds(**wm)).c_str(), quality.size(), static_cast<long long>(want),
-                static_cast<long long>(gaps), static_cast<long long>(repeats), points.size(),
-                same ? " (same as soak-01)" : " (DIFFER from soak-01)", good ? "ok" : "FAILED");
+                name.c_str(), FormatIso(FromUnixSeconds(**wm)).c_str(), quality.size(),
+                static_cast<long long>(want), static_cast<long long>(gaps), static_cast<long long>(repeats),
+                points.size(), same ? " (same as soak-01)" : " (DIFFER from soak-01)",
+                good ? "ok" : "FAILED");
     ok = ok && good;
   }
   std::printf("soak: %s\n", ok ? "passed" : "FAILED");

@@ -69,9 +69,9 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 1);
       for (const Peer& p : peers) run.detectors.push_back({p.name, p.default_threshold, {}, {}, 0, 0});
       for (int seed = 1; seed <= options.seeds; ++seed) {
-        OSPREY_ASSIGN_OR_RETURN(testing::BusinessParams params,
-                                testing::SettingParams(family, setting, static_cast<uint64_t>(seed),
-                                                       options.quick));
+        OSPREY_ASSIGN_OR_RETURN(
+            testing::BusinessParams params,
+            testing::SettingParams(family, setting, static_cast<uint64_t>(seed), options.quick));
         auto start = std::chrono::steady_clock::now();
         OSPREY_ASSIGN_OR_RETURN(testing::Dataset data, testing::GenerateBusinessData(params));
         run.generate_seconds += Since(start);
@@ -98,9 +98,9 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
           Record(data, scores, &run.detectors[p + 1]);
         }
         if (progress != nullptr) {
-          *progress << family << "/" << setting << " seed " << seed << " done ("
-                    << data.series.size() << " leaves x " << data.points() << " points, "
-                    << data.anomalies.size() << " anomalies)\n";
+          *progress << family << "/" << setting << " seed " << seed << " done (" << data.series.size()
+                    << " leaves x " << data.points() << " points, " << data.anomalies.size()
+                    << " anomalies)\n";
         }
       }
       runs.push_back(std::move(run));
@@ -117,7 +117,8 @@ void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out) {
       std::array<int, testing::kAnomalyKinds> by_kind{};
       for (const EventCounts& c : oracle_best) {
         events += c.events;
-        for (int k = 0; k < testing::kAnomalyKinds; ++k) by_kind[static_cast<size_t>(k)] += c.events_by_kind[static_cast<size_t>(k)];
+        for (int k = 0; k < testing::kAnomalyKinds; ++k)
+          by_kind[static_cast<size_t>(k)] += c.events_by_kind[static_cast<size_t>(k)];
       }
       out << "\n== " << run.family << " / " << run.setting << " / " << run.measures[m] << ": "
           << run.seeds.size() << " seeds, " << events << " labelled events (";
@@ -129,8 +130,8 @@ void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out) {
       out << ")\n";
       char line[512];
       std::snprintf(line, sizeof(line), "%-22s %-21s %-9s %-21s %-11s %-11s %-9s %s\n", "detector",
-                    "F1 best [min-max]", "thr best", "F1 default [min-max]", "FA/ser/wk b",
-                    "FA/ser/wk d", "dips b/d", "recall at best threshold (default)");
+                    "F1 best [min-max]", "thr best", "F1 default [min-max]", "FA/ser/wk b", "FA/ser/wk d",
+                    "dips b/d", "recall at best threshold (default)");
       out << line;
       for (const DetectorRun& d : run.detectors) {
         const auto& best = d.best[m];
@@ -153,23 +154,31 @@ void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out) {
           recall += std::string(testing::AnomalyKindName(static_cast<testing::AnomalyKind>(k))) + " " +
                     Fmt("%.2f (%.2f) ", static_cast<double>(fb) / total, static_cast<double>(fd) / total);
         }
-        std::snprintf(line, sizeof(line), "%-22s %-21s %-9s %-21s %-11s %-11s %-9s %s\n",
-                      d.name.c_str(), Spread(best, [](const EventCounts& c) { return c.f1; }).c_str(),
-                      Mean(best, [](const EventCounts& c) { return c.threshold; }, "%.3g").c_str(),
-                      Spread(def, [](const EventCounts& c) { return c.f1; }).c_str(),
-                      Mean(best, [](const EventCounts& c) { return c.false_runs_per_series_week; }, "%.2f").c_str(),
-                      Mean(def, [](const EventCounts& c) { return c.false_runs_per_series_week; }, "%.2f").c_str(),
-                      (std::to_string(dips_best) + "/" + std::to_string(dips_def) + " of " +
-                       std::to_string(dips)).c_str(),
-                      recall.c_str());
+        std::snprintf(
+            line, sizeof(line), "%-22s %-21s %-9s %-21s %-11s %-11s %-9s %s\n", d.name.c_str(),
+            Spread(best, [](const EventCounts& c) { return c.f1; }).c_str(),
+            Mean(
+                best, [](const EventCounts& c) { return c.threshold; }, "%.3g")
+                .c_str(),
+            Spread(def, [](const EventCounts& c) { return c.f1; }).c_str(),
+            Mean(
+                best, [](const EventCounts& c) { return c.false_runs_per_series_week; }, "%.2f")
+                .c_str(),
+            Mean(
+                def, [](const EventCounts& c) { return c.false_runs_per_series_week; }, "%.2f")
+                .c_str(),
+            (std::to_string(dips_best) + "/" + std::to_string(dips_def) + " of " + std::to_string(dips))
+                .c_str(),
+            recall.c_str());
         out << line;
       }
     }
     out << "\nspeed " << run.family << "/" << run.setting << ": generator "
         << Fmt("%.2f s", run.generate_seconds);
     for (const DetectorRun& d : run.detectors) {
-      out << "; " << d.name << " " << Fmt("%.2f s (%.2f M points/s)", d.seconds,
-                                          d.seconds > 0 ? static_cast<double>(d.points) / d.seconds / 1e6 : 0);
+      out << "; " << d.name << " "
+          << Fmt("%.2f s (%.2f M points/s)", d.seconds,
+                 d.seconds > 0 ? static_cast<double>(d.points) / d.seconds / 1e6 : 0);
     }
     out << "\n";
   }

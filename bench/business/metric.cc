@@ -147,7 +147,7 @@ EventCounts EvaluateBest(const Dataset& d, size_t m, const MeasureScores& scores
       tp += steps[i].tp;
       fp += steps[i].fp;
     }
-    if (!std::isfinite(x)) continue;  // not a usable threshold
+    if (!std::isfinite(x)) continue;     // not a usable threshold
     const int denom = tp + events + fp;  // 2TP + FP + FN
     const double f1 = denom == 0 ? 0.0 : 2.0 * tp / denom;
     if (f1 > best_f1) {

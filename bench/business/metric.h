@@ -45,7 +45,6 @@ EventCounts EvaluateAt(const testing::Dataset& data, size_t measure, const Measu
 
 // The threshold with the best F1 over every distinct score (exact sweep; on
 // ties the highest threshold), and its counts.
-EventCounts EvaluateBest(const testing::Dataset& data, size_t measure,
-                         const MeasureScores& scores);
+EventCounts EvaluateBest(const testing::Dataset& data, size_t measure, const MeasureScores& scores);
 
 }  // namespace osprey::bench

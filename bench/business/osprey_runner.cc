@@ -14,9 +14,8 @@ std::vector<RollupNode> RollupLattice(const Dataset& d) {
   // Masks by number of fixed dimensions, so the total comes first and the leaves last.
   std::vector<unsigned> masks;
   for (unsigned mask = 0; mask < (1u << dims); ++mask) masks.push_back(mask);
-  std::stable_sort(masks.begin(), masks.end(), [](unsigned a, unsigned b) {
-    return __builtin_popcount(a) < __builtin_popcount(b);
-  });
+  std::stable_sort(masks.begin(), masks.end(),
+                   [](unsigned a, unsigned b) { return __builtin_popcount(a) < __builtin_popcount(b); });
   for (unsigned mask : masks) {
     std::map<std::vector<std::string>, size_t> index;
     for (size_t s = 0; s < d.series.size(); ++s) {
@@ -99,8 +98,8 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         obs.value = values[t];
         if (events[t] != nullptr) {
           obs.event = detect::EventId(events[t]->recurrence);
-          obs.event_effect = events[t]->planned ? detect::EventEffect::kSuppress
-                                                : detect::EventEffect::kLearn;
+          obs.event_effect =
+              events[t]->planned ? detect::EventEffect::kSuppress : detect::EventEffect::kLearn;
         }
         const detect::Score score = model->Observe(obs);
         if (!values[t].has_value()) continue;

@@ -21,8 +21,8 @@ namespace osprey::bench {
 
 // One node of the roll-up lattice.
 struct RollupNode {
-  unsigned mask = 0;          // bit i set: dimension i is fixed
-  std::vector<int> leaves;    // indices into Dataset::series
+  unsigned mask = 0;              // bit i set: dimension i is fixed
+  std::vector<int> leaves;        // indices into Dataset::series
   std::vector<std::string> dims;  // the fixed values ("" where not fixed)
 };
 
@@ -45,8 +45,7 @@ struct OspreyScores {
 // root cause). Passing a broad roll-up's severity down to its leaves was
 // tried and removed: it added false alarms and found no more incidents
 // (bench/business/README.md, "Hierarchical evidence").
-MeasureScores LeafScoresFromHierarchy(const testing::Dataset& data,
-                                      const std::vector<RollupNode>& nodes,
+MeasureScores LeafScoresFromHierarchy(const testing::Dataset& data, const std::vector<RollupNode>& nodes,
                                       const MeasureScores& node_scores);
 
 // Scores every node of every measure with a fresh model built from `options`

@@ -53,8 +53,8 @@ int NextOdd(double x) {
 
 // Loess fit at position x (1-based) from y[left..right] (1-based, inclusive),
 // tricube weights times rw (may be null). Returns false when every weight is 0.
-bool LoessAt(const double* y, int n, int q, int degree, const double* rw, double x, int left,
-             int right, double* out) {
+bool LoessAt(const double* y, int n, int q, int degree, const double* rw, double x, int left, int right,
+             double* out) {
   double h = std::max(x - left, right - x);
   if (q > n) h += std::floor((q - n) / 2.0);
   // One pass: weighted sums give the local constant or linear fit.
@@ -154,7 +154,8 @@ void StlDecompose(const std::vector<double>& y, int np, int ns, int inner, int o
   for (int pass = 0; pass <= outer; ++pass) {
     const bool robust = pass > 0;
     for (int it = 0; it < inner; ++it) {
-      for (int i = 0; i < n; ++i) detrended[static_cast<size_t>(i)] = y[static_cast<size_t>(i)] - (*trend)[static_cast<size_t>(i)];
+      for (int i = 0; i < n; ++i)
+        detrended[static_cast<size_t>(i)] = y[static_cast<size_t>(i)] - (*trend)[static_cast<size_t>(i)];
       // Cycle-subseries smoothing, extended one cycle at each end.
       for (int j = 0; j < np; ++j) {
         sub.clear();
@@ -186,7 +187,8 @@ void StlDecompose(const std::vector<double>& y, int np, int ns, int inner, int o
       MovingAverage(ma2, 3, &ma3);
       LoessSmooth(ma3.data(), n, nl, 1, nullptr, low.data());
       for (int i = 0; i < n; ++i) {
-        (*seasonal)[static_cast<size_t>(i)] = cycle[static_cast<size_t>(np + i)] - low[static_cast<size_t>(i)];
+        (*seasonal)[static_cast<size_t>(i)] =
+            cycle[static_cast<size_t>(np + i)] - low[static_cast<size_t>(i)];
         detrended[static_cast<size_t>(i)] = y[static_cast<size_t>(i)] - (*seasonal)[static_cast<size_t>(i)];
       }
       LoessSmooth(detrended.data(), n, nt, 1, robust ? rw.data() : nullptr, trend->data());

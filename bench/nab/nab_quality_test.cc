@@ -55,7 +55,9 @@ INSTANTIATE_TEST_SUITE_P(Bundled, NabQualityTest,
                          ::testing::Values(Official{"numenta", 70.10, 63.12, 74.32},
                                            Official{"randomCutForest", 51.72, 38.36, 59.75},
                                            Official{"twitterADVec", 47.06, 33.61, 53.50}),
-                         [](const ::testing::TestParamInfo<Official>& p) { return std::string(p.param.detector); });
+                         [](const ::testing::TestParamInfo<Official>& p) {
+                           return std::string(p.param.detector);
+                         });
 
 // osprey's own stream configuration (the one `make nab` and `osprey score`
 // use) on the whole corpus, at the optimised threshold per profile. Floors
@@ -76,8 +78,8 @@ TEST(NabQualityTest, OspreyStreamScoresAboveFloors) {
     const ProfileResult r = sweep->Optimise();
     EXPECT_GE(r.normalised, floors[i]) << (*profiles)[i].name;
     std::printf("osprey NAB %s: %.2f (threshold %.4f, windows found %lld, FP rows %lld)\n",
-                (*profiles)[i].name.c_str(), r.normalised, r.threshold,
-                static_cast<long long>(r.tp), static_cast<long long>(r.fp));
+                (*profiles)[i].name.c_str(), r.normalised, r.threshold, static_cast<long long>(r.tp),
+                static_cast<long long>(r.fp));
   }
 }
 

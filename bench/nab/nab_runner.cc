@@ -17,8 +17,8 @@ Result<int64_t> ParseNabTime(std::string_view text) {
   return ToUnixSeconds(t);
 }
 
-Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
-                               const std::string& out_dir, const stream::StreamOptions& options) {
+Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels, const std::string& out_dir,
+                               const stream::StreamOptions& options) {
   CorpusScores out;
   for (const FileLabels& f : labels.files) {
     std::string path = nab_dir + "/data/" + f.key;
@@ -36,8 +36,8 @@ Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
     for (const auto& s : *scored) fs.scores.push_back(s.anomaly);
     if (!out_dir.empty()) {
       size_t slash = f.key.find('/');
-      std::filesystem::path p = std::filesystem::path(out_dir) / f.key.substr(0, slash) /
-                                ("osprey_" + f.key.substr(slash + 1));
+      std::filesystem::path p =
+          std::filesystem::path(out_dir) / f.key.substr(0, slash) / ("osprey_" + f.key.substr(slash + 1));
       std::error_code ec;
       std::filesystem::create_directories(p.parent_path(), ec);
       std::ofstream o(p);

@@ -22,8 +22,7 @@ Result<int64_t> ParseNabTime(std::string_view text);
 // Scores every file with `options` (NabStreamOptions() for the published
 // figures; other options only for experiments). Fails with NotFound /
 // InvalidArgument on unreadable data files.
-Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels,
-                               const std::string& out_dir,
+Result<CorpusScores> RunOsprey(const std::string& nab_dir, const Labels& labels, const std::string& out_dir,
                                const stream::StreamOptions& options = NabStreamOptions());
 
 }  // namespace osprey::nab

@@ -162,27 +162,28 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s.status());
     scores = std::move(*s);
   } else {
-    if (results.empty() || detector.empty()) return Fail(osprey::InvalidArgument("need --results and --detector"));
+    if (results.empty() || detector.empty())
+      return Fail(osprey::InvalidArgument("need --results and --detector"));
     auto s = osprey::nab::ReadResultsDir(results, detector, *labels);
     if (!s.ok()) return Fail(s.status());
     scores = std::move(*s);
   }
-  std::printf("%-20s %-10s %10s %10s %6s %6s %7s\n", "profile", "mode", "threshold", "score",
-              "TP", "FN", "FProws");
+  std::printf("%-20s %-10s %10s %10s %6s %6s %7s\n", "profile", "mode", "threshold", "score", "TP", "FN",
+              "FProws");
   for (const auto& p : *profiles) {
     auto sweep = osprey::nab::Sweep::Build(*labels, scores, p);
     if (!sweep.ok()) return Fail(sweep.status());
     auto stored = osprey::nab::ReadThreshold(nab_dir + "/config/thresholds.json", detector, p.name);
     if (stored.ok()) {
       auto r = sweep->ScoreAt(*stored);
-      std::printf("%-20s %-10s %10.6f %10.2f %6lld %6lld %7lld\n", p.name.c_str(), "stored",
-                  r.threshold, r.normalised, static_cast<long long>(r.tp),
-                  static_cast<long long>(r.fn), static_cast<long long>(r.fp));
+      std::printf("%-20s %-10s %10.6f %10.2f %6lld %6lld %7lld\n", p.name.c_str(), "stored", r.threshold,
+                  r.normalised, static_cast<long long>(r.tp), static_cast<long long>(r.fn),
+                  static_cast<long long>(r.fp));
     }
     auto r = sweep->Optimise();
-    std::printf("%-20s %-10s %10.6f %10.2f %6lld %6lld %7lld\n", p.name.c_str(), "optimised",
-                r.threshold, r.normalised, static_cast<long long>(r.tp),
-                static_cast<long long>(r.fn), static_cast<long long>(r.fp));
+    std::printf("%-20s %-10s %10.6f %10.2f %6lld %6lld %7lld\n", p.name.c_str(), "optimised", r.threshold,
+                r.normalised, static_cast<long long>(r.tp), static_cast<long long>(r.fn),
+                static_cast<long long>(r.fp));
     if (cv > 0) {
       auto c = osprey::nab::CrossValidate(osprey::nab::SplitFolds(*labels, cv), scores, p);
       if (!c.ok()) return Fail(c.status());
@@ -192,9 +193,9 @@ int main(int argc, char** argv) {
       }
       const std::string mode = "cv" + std::to_string(cv);
       std::printf("%-20s %-10s %10s %10.2f %6lld %6lld %7lld  fold thresholds %s\n", p.name.c_str(),
-                  mode.c_str(), "per fold", c->held_out.normalised,
-                  static_cast<long long>(c->held_out.tp), static_cast<long long>(c->held_out.fn),
-                  static_cast<long long>(c->held_out.fp), thresholds.c_str());
+                  mode.c_str(), "per fold", c->held_out.normalised, static_cast<long long>(c->held_out.tp),
+                  static_cast<long long>(c->held_out.fn), static_cast<long long>(c->held_out.fp),
+                  thresholds.c_str());
     }
   }
   return 0;

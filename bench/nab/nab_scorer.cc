@@ -81,14 +81,12 @@ Result<std::vector<Profile>> ReadProfiles(const std::string& path) {
   return out;
 }
 
-Result<double> ReadThreshold(const std::string& path, std::string_view detector,
-                             std::string_view profile) {
+Result<double> ReadThreshold(const std::string& path, std::string_view detector, std::string_view profile) {
   OSPREY_ASSIGN_OR_RETURN(nlohmann::json j, ReadJson(path));
   try {
     return j.at(std::string(detector)).at(std::string(profile)).at("threshold").get<double>();
   } catch (const nlohmann::json::exception& e) {
-    return NotFound(path + ": no threshold for " + std::string(detector) + "/" +
-                    std::string(profile));
+    return NotFound(path + ": no threshold for " + std::string(detector) + "/" + std::string(profile));
   }
 }
 
@@ -125,20 +123,18 @@ Result<FileScores> ReadScoresCsv(const std::string& path, std::string_view score
   return f;
 }
 
-Result<CorpusScores> ReadResultsDir(const std::string& dir, std::string_view detector,
-                                    const Labels& labels) {
+Result<CorpusScores> ReadResultsDir(const std::string& dir, std::string_view detector, const Labels& labels) {
   CorpusScores out;
   for (const FileLabels& f : labels.files) {
     size_t slash = f.key.find('/');
-    std::string path = dir + "/" + f.key.substr(0, slash + 1) + std::string(detector) + "_" +
-                       f.key.substr(slash + 1);
+    std::string path =
+        dir + "/" + f.key.substr(0, slash + 1) + std::string(detector) + "_" + f.key.substr(slash + 1);
     OSPREY_ASSIGN_OR_RETURN(out[f.key], ReadScoresCsv(path, "anomaly_score"));
   }
   return out;
 }
 
-Result<Sweep> Sweep::Build(const Labels& labels, const CorpusScores& scores,
-                           const Profile& profile) {
+Result<Sweep> Sweep::Build(const Labels& labels, const CorpusScores& scores, const Profile& profile) {
   Sweep s;
   s.profile_ = profile;
   const double max_tp = ScaledSigmoid(-1.0);
@@ -232,8 +228,7 @@ ProfileResult Sweep::ScoreAt(double threshold) const {
 ProfileResult Sweep::Optimise() const {
   std::vector<size_t> order(rows_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return rows_[a].score > rows_[b].score; });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows_[a].score > rows_[b].score; });
   std::vector<double> best(windows_, -profile_.fn_weight);
   std::vector<char> hit(windows_, 0);
   double total = -profile_.fn_weight * static_cast<double>(windows_);

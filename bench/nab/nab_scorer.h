@@ -47,8 +47,8 @@ using CorpusScores = std::map<std::string, FileScores>;
 
 struct ProfileResult {
   double threshold = 0;
-  double raw = 0;         // un-normalised score
-  double normalised = 0;  // 100 * (raw - null) / (perfect - null)
+  double raw = 0;                  // un-normalised score
+  double normalised = 0;           // 100 * (raw - null) / (perfect - null)
   int64_t tp = 0, fp = 0, fn = 0;  // detected windows, FP rows, missed windows
   // The raw scores of the null detector (no detections) and of the perfect
   // one (each window's first row) on the same files.
@@ -62,23 +62,20 @@ Result<Labels> ReadLabels(const std::string& path);
 // Reads config/profiles.json (the three cost matrices), in file order.
 Result<std::vector<Profile>> ReadProfiles(const std::string& path);
 // Reads config/thresholds.json: threshold of `detector` for `profile`.
-Result<double> ReadThreshold(const std::string& path, std::string_view detector,
-                             std::string_view profile);
+Result<double> ReadThreshold(const std::string& path, std::string_view detector, std::string_view profile);
 // Reads a CSV with a header holding `timestamp` and `anomaly_score` (or
 // `value` when score_column is "value") columns.
 Result<FileScores> ReadScoresCsv(const std::string& path, std::string_view score_column);
 // Reads a results directory in NAB's layout, <dir>/<category>/<detector>_<name>.csv,
 // for every file of `labels`. Fails with NotFound when a file is missing.
-Result<CorpusScores> ReadResultsDir(const std::string& dir, std::string_view detector,
-                                    const Labels& labels);
+Result<CorpusScores> ReadResultsDir(const std::string& dir, std::string_view detector, const Labels& labels);
 
 // A corpus prepared for fast scoring at many thresholds under one profile.
 class Sweep {
  public:
   // Fails with InvalidArgument when a file is missing from `scores` or a
   // window bound is not a row timestamp.
-  static Result<Sweep> Build(const Labels& labels, const CorpusScores& scores,
-                             const Profile& profile);
+  static Result<Sweep> Build(const Labels& labels, const CorpusScores& scores, const Profile& profile);
   // Scores the corpus with detections at rows whose score >= threshold.
   ProfileResult ScoreAt(double threshold) const;
   // NAB's sweep optimiser: the best candidate threshold (ties: higher wins).

@@ -52,8 +52,8 @@ const std::string kExample = std::string(OSPREY_SOURCE_DIR) + "/examples/ecommer
 TEST_F(CliTest, HelpAndUsageErrors) {
   Ran help = Osprey("--help");
   EXPECT_EQ(help.code, 0);
-  for (const char* cmd : {"demo", "validate", "backtest", "anomalies list", "anomalies show",
-                          "import-l4m", "score"}) {
+  for (const char* cmd :
+       {"demo", "validate", "backtest", "anomalies list", "anomalies show", "import-l4m", "score"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
   }
   Ran bt = Osprey("backtest --help");
@@ -88,7 +88,8 @@ TEST_F(CliTest, ValidateSurvivesLongFields) {
       std::ofstream(file, std::ios::trunc) << text;
       Ran r = Osprey("validate " + file);
       EXPECT_TRUE(r.code == 0 || r.code == 78)
-          << label << " (" << length << " bytes): exit " << r.code << "\n" << r.out.substr(0, 500);
+          << label << " (" << length << " bytes): exit " << r.code << "\n"
+          << r.out.substr(0, 500);
     }
   }
   // The unchanged detector is valid, so each variant tests its own field.
@@ -319,8 +320,8 @@ TEST_F(CliTest, NewYorkDetectorOverUtcRowsAcrossBothDstChanges) {
                           << "measures: [{name: orders, aggregation: SUM}]\n";
     std::string from_iso = from;
     from_iso[10] = 'T';
-    Ran bt = Osprey("backtest -q -c " + config + " --from " + from_iso + "Z --to " + to + " --state " +
-                    dir + "/bt.db");
+    Ran bt = Osprey("backtest -q -c " + config + " --from " + from_iso + "Z --to " + to + " --state " + dir +
+                    "/bt.db");
     ASSERT_EQ(bt.code, 0) << bt.out;
     EXPECT_NE(bt.out.find(std::to_string(hours) + " intervals"), std::string::npos) << bt.out;
     EXPECT_NE(bt.out.find(std::to_string(rows.rows) + " rows read"), std::string::npos) << bt.out;

@@ -45,7 +45,7 @@ struct Row {
   Instant t;
   std::optional<std::string> region;  // NULL sometimes
   std::string channel;
-  std::optional<double> revenue;      // NULL sometimes
+  std::optional<double> revenue;  // NULL sometimes
   double orders;
 };
 
@@ -55,7 +55,8 @@ std::vector<Row> MakeRows() {
   const char* channels[] = {"web", "app", "shop"};
   std::vector<Row> rows;
   for (const Window& w : kWindows) {
-    for (int64_t s = ToUnixSeconds(w.from); s < ToUnixSeconds(w.to); s += 5 + static_cast<int64_t>(rng() % 20)) {
+    for (int64_t s = ToUnixSeconds(w.from); s < ToUnixSeconds(w.to);
+         s += 5 + static_cast<int64_t>(rng() % 20)) {
       // Hours 5 and 6 UTC of every second day have no rows at all.
       if ((s / 86400) % 2 == 0 && (s / 3600) % 24 >= 5 && (s / 3600) % 24 < 7) continue;
       Row r;
@@ -224,9 +225,9 @@ class PushDownTest : public ::testing::Test {
       for (const auto& [ts, iv] : raw->intervals) {
         auto it = pushed->intervals.find(ts);
         ASSERT_NE(it, pushed->intervals.end()) << at;
-        EXPECT_TRUE(it->second == iv) << at << " interval " << FormatIso(FromUnixSeconds(ts))
-                                      << ": rows " << it->second.rows_read << " vs " << iv.rows_read
-                                      << ", leaves " << it->second.leaves.size() << " vs " << iv.leaves.size();
+        EXPECT_TRUE(it->second == iv) << at << " interval " << FormatIso(FromUnixSeconds(ts)) << ": rows "
+                                      << it->second.rows_read << " vs " << iv.rows_read << ", leaves "
+                                      << it->second.leaves.size() << " vs " << iv.leaves.size();
         rows += iv.rows_read;
         rejected += iv.rows_rejected;
         filtered += iv.rows_filtered;
@@ -291,8 +292,9 @@ TEST_F(PushDownTest, PostgresGivesTheRowPathsAggregates) {
                         r.region ? *r.region : "\\N", r.channel,
                         r.revenue ? fmt::format("{}", *r.revenue) : "\\N", r.orders);
   }
-  ASSERT_TRUE((*pg)->Execute("create table t(ts timestamp, tstz timestamptz, region text, channel text, "
-                             "revenue double precision, orders int)")
+  ASSERT_TRUE((*pg)
+                  ->Execute("create table t(ts timestamp, tstz timestamptz, region text, channel text, "
+                            "revenue double precision, orders int)")
                   .ok());
   ASSERT_TRUE((*pg)->CopyIn("t", text).ok());
   ExpectSame("postgres timestamp", "postgres", (*pg)->Dsn(), "ts", "Europe/Berlin");
@@ -303,8 +305,9 @@ TEST_F(PushDownTest, MariadbGivesTheRowPathsAggregates) {
   if (!testing::MariadbServer::Available()) GTEST_SKIP() << "MariaDB is not installed";
   auto my = testing::MariadbServer::Start();
   ASSERT_TRUE(my.ok()) << my.status().ToString();
-  ASSERT_TRUE((*my)->Execute("create table t(ts datetime, region varchar(16), channel varchar(16), "
-                             "revenue double, orders int)")
+  ASSERT_TRUE((*my)
+                  ->Execute("create table t(ts datetime, region varchar(16), channel varchar(16), "
+                            "revenue double, orders int)")
                   .ok());
   std::string values;
   auto flush = [&] {
@@ -343,8 +346,10 @@ measures: [{name: v}]
   EXPECT_EQ(plan.bucket_seconds, 3600);
   // The query keeps its placeholders (bound as parameters) and loses its ';'.
   EXPECT_NE(plan.sql.find("ts < {{interval_end}}\n) osprey_q"), std::string::npos) << plan.sql;
-  EXPECT_NE(plan.sql.find("GROUP BY CAST(((CAST(strftime('%s', osprey_q.ts) AS INTEGER)) + 62167219200) / 3600 AS INTEGER)"),
-            std::string::npos)
+  EXPECT_NE(
+      plan.sql.find(
+          "GROUP BY CAST(((CAST(strftime('%s', osprey_q.ts) AS INTEGER)) + 62167219200) / 3600 AS INTEGER)"),
+      std::string::npos)
       << plan.sql;
   d->source.push_down = false;
   EXPECT_FALSE(connectors::PlanPushDown(*d).enabled);

@@ -117,8 +117,8 @@ TEST_F(RcaCliTest, ReadsGzipAndRatioColumns) {
   ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
   gzclose(gz);
   Ran r = OspreyRca("--csv " + path +
-              " --real failures --expected failures_expected --denominator-real attempts "
-              "--denominator-expected attempts_expected --json");
+                    " --real failures --expected failures_expected --denominator-real attempts "
+                    "--denominator-expected attempts_expected --json");
   ASSERT_EQ(r.code, 0) << r.all;
   auto doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc["set"], "device=tv");

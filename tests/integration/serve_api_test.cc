@@ -82,10 +82,18 @@ class ServeApiTest : public ::testing::Test {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      std::vector<std::string> args = {OSPREY_TESTBIN, "--testing-clock", FormatIso(now),
-                                       "--testing-clock-speed", fmt::format("{}", speed),
-                                       "serve", "--config", (dir_ / "conf").string(),
-                                       "--state", state_, "--port", "0"};
+      std::vector<std::string> args = {OSPREY_TESTBIN,
+                                       "--testing-clock",
+                                       FormatIso(now),
+                                       "--testing-clock-speed",
+                                       fmt::format("{}", speed),
+                                       "serve",
+                                       "--config",
+                                       (dir_ / "conf").string(),
+                                       "--state",
+                                       state_,
+                                       "--port",
+                                       "0"};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -155,21 +163,25 @@ TEST_F(ServeApiTest, RunsApiDetectorsBesideFileDetectors) {
   StartServe(now, 1);
   // The file detector is scheduled and backfilled up to the testing clock
   // (the last interval is due 5 minutes after it ends).
-  ASSERT_TRUE(WaitForWatermark("filed", now - hours(1))) << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
+  ASSERT_TRUE(WaitForWatermark("filed", now - hours(1)))
+      << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
 
   // A detector created through the API is run without a restart.
   auto created = Call("POST", "/api/v1/detectors", DetectorYaml("viaapi", wh, data_.start));
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
   EXPECT_EQ(json::parse(created->body)["managed_by"], "api");
-  ASSERT_TRUE(WaitForWatermark("viaapi", now - hours(1))) << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
+  ASSERT_TRUE(WaitForWatermark("viaapi", now - hours(1)))
+      << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
   json st = StatusOf("viaapi");
   EXPECT_EQ(st["state"], "active") << st.dump();
   EXPECT_TRUE(st["last_run"].is_string()) << st.dump();
-  auto quality = Call("GET", "/api/v1/detectors/viaapi/data-quality?limit=10000&from=" + FormatIso(data_.start));
+  auto quality =
+      Call("GET", "/api/v1/detectors/viaapi/data-quality?limit=10000&from=" + FormatIso(data_.start));
   ASSERT_TRUE(quality);
   const json q = json::parse(quality->body);
-  EXPECT_EQ(q["totals"]["intervals"], 24 * 28 - 1) << "every backfilled interval is read once: " << quality->body.substr(0, 300);
+  EXPECT_EQ(q["totals"]["intervals"], 24 * 28 - 1)
+      << "every backfilled interval is read once: " << quality->body.substr(0, 300);
   EXPECT_GT(q["totals"]["rows_read"].get<int64_t>(), 10000);
 
   // The file's detector belongs to the file.
@@ -202,15 +214,18 @@ TEST_F(ServeApiTest, DeliveryLogShowsTheOutbox) {
   // Store every deviation from severity 10 on, so live days surely have groups.
   std::string yaml = std::regex_replace(DetectorYaml("alerting", wh, data_.start),
                                         std::regex("\nmin_severity: 60"), "\nmin_severity: 10");
-  yaml += "alerts:\n  - name: oncall\n    destination: command\n    min_severity: 0\n"
-          "    target_file: " + (dir_ / "cmd").string() + "\n    max_attempts: 1\n";
+  yaml +=
+      "alerts:\n  - name: oncall\n    destination: command\n    min_severity: 0\n"
+      "    target_file: " +
+      (dir_ / "cmd").string() + "\n    max_attempts: 1\n";
   std::ofstream(dir_ / "cmd") << "exit 3\n";
   const Instant now = data_.start + hours(24 * 35);  // the model is ready after 28 days
   StartServe(now, 86400);
   auto created = Call("POST", "/api/v1/detectors", yaml);
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
-  ASSERT_TRUE(WaitForWatermark("alerting", data_.start + hours(24 * 49))) << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
+  ASSERT_TRUE(WaitForWatermark("alerting", data_.start + hours(24 * 49)))
+      << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
 
   auto page = Call("GET", "/api/v1/alerts/deliveries?detector=alerting&limit=2");
   ASSERT_TRUE(page);
@@ -242,7 +257,8 @@ TEST_F(ServeApiTest, DeliveryLogShowsTheOutbox) {
   auto metrics = Call("GET", "/metrics");
   ASSERT_TRUE(metrics);
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(metrics->body, m, std::regex(R"(osprey_alert_messages\{status="dead"\} (\d+))")))
+  ASSERT_TRUE(
+      std::regex_search(metrics->body, m, std::regex(R"(osprey_alert_messages\{status="dead"\} (\d+))")))
       << metrics->body.substr(0, 3000);
   EXPECT_GE(std::stoll(m[1]), dead_seen);
   ASSERT_TRUE(std::regex_search(metrics->body, m, std::regex(R"(osprey_alert_deliveries_total (\d+))")));

@@ -46,9 +46,9 @@ pid_t Spawn(const std::vector<std::string>& args, Instant clock_start, double sp
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    std::vector<std::string> all = {OSPREY_TESTBIN,       "--testing-clock",        FormatIso(clock_start),
-                                    "--testing-clock-speed", fmt::format("{}", speed), "--testing-clock-origin",
-                                    std::to_string(origin_ms)};
+    std::vector<std::string> all = {
+        OSPREY_TESTBIN,           "--testing-clock",        FormatIso(clock_start),   "--testing-clock-speed",
+        fmt::format("{}", speed), "--testing-clock-origin", std::to_string(origin_ms)};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
@@ -128,8 +128,9 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
   const Instant until = data.start + hours(24 * 40);
   const double live_speed = 100000;  // 10 days in under 9 s
   auto args = [&](const std::string& state) {
-    return std::vector<std::string>{"serve", "--config", (dir / "conf").string(), "--state",
-                                    (dir / state).string(), "--until", FormatIso(until)};
+    return std::vector<std::string>{
+        "serve",   "--config",      (dir / "conf").string(), "--state", (dir / state).string(),
+        "--until", FormatIso(until)};
   };
   const std::string log = (dir / "serve.log").string();
 

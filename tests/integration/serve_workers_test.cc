@@ -24,8 +24,8 @@
 
 #include "osprey/app/demo_data.h"
 #include "osprey/base/clock.h"
-#include "osprey/testing/clock.h"
 #include "osprey/store/store.h"
+#include "osprey/testing/clock.h"
 #include "osprey/testing/db_servers.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
@@ -46,8 +46,9 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& clock_start
     dup2(fd, 1);
     dup2(fd, 2);
     // The test-only binary, with its testing clock (docs/scheduling.md).
-    std::vector<std::string> all = {OSPREY_TESTBIN, "--testing-clock", clock_start, "--testing-clock-speed", "1",
-                                    "--testing-clock-origin", fmt::format("{}", origin_ms)};
+    std::vector<std::string> all = {
+        OSPREY_TESTBIN,           "--testing-clock",           clock_start, "--testing-clock-speed", "1",
+        "--testing-clock-origin", fmt::format("{}", origin_ms)};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
@@ -141,8 +142,8 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
   const std::string conf = (dir / "conf").string();
 
   // One worker.
-  ASSERT_EQ(WaitExit(Spawn({"serve", "--once", "--config", conf, "--state", single_url}, clock_start,
-                           origin, (dir / "single.log").string())),
+  ASSERT_EQ(WaitExit(Spawn({"serve", "--once", "--config", conf, "--state", single_url}, clock_start, origin,
+                           (dir / "single.log").string())),
             0)
       << ReadAll(dir / "single.log");
   auto single = store::OpenPostgresStore(single_url);

@@ -63,8 +63,8 @@ std::vector<Row> TableRows() {
   return rows;
 }
 
-std::string DetectorYaml(const std::string& zone, const std::string& source_type,
-                         const std::string& column, bool source_zone) {
+std::string DetectorYaml(const std::string& zone, const std::string& source_type, const std::string& column,
+                         bool source_zone) {
   return fmt::format(R"(name: srctz
 frequency: PT1H
 timezone: {}
@@ -78,8 +78,7 @@ measures:
   - {{name: h_min, aggregation: min}}
   - {{name: h_max, aggregation: max}}
 )",
-                     zone, source_type, kEnv, column, column, column,
-                     source_zone ? ", timezone: UTC" : "");
+                     zone, source_type, kEnv, column, column, column, source_zone ? ", timezone: UTC" : "");
 }
 
 // One stored point of each measure per interval start.
@@ -87,8 +86,7 @@ struct IntervalValues {
   std::optional<double> n, h_min, h_max;
 };
 
-Result<std::map<int64_t, IntervalValues>> RunWindows(const config::Detector& d,
-                                                     const std::string& state) {
+Result<std::map<int64_t, IntervalValues>> RunWindows(const config::Detector& d, const std::string& state) {
   OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenStore(state));
   for (const Window& w : kWindows) {
     OSPREY_RETURN_IF_ERROR(testing::Backtest(d, *store, w.from, w.to).status());
@@ -121,8 +119,7 @@ class SourceZoneTest : public ::testing::Test {
                     .ok());
     std::vector<std::vector<Cell>> cells;
     for (const Row& r : rows_) {
-      cells.push_back({Cell::Text(r.ts), Cell::Integer(1), Cell::Integer(r.hour),
-                       Cell::Integer(r.hour)});
+      cells.push_back({Cell::Text(r.ts), Cell::Integer(1), Cell::Integer(r.hour), Cell::Integer(r.hour)});
     }
     Status s = (*w)->InsertRows("insert into t values (?, ?, ?, ?)", cells);
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -170,8 +167,8 @@ class SourceZoneTest : public ::testing::Test {
   }
 
   // The figures every correct run has; `what` names the run in messages.
-  static void ExpectEveryRowOnceInItsHour(const std::map<int64_t, IntervalValues>& got,
-                                          const TimeZone& zone, const std::string& what) {
+  static void ExpectEveryRowOnceInItsHour(const std::map<int64_t, IntervalValues>& got, const TimeZone& zone,
+                                          const std::string& what) {
     int64_t intervals = 0, rows_read = 0;
     for (const Window& w : kWindows) intervals += (w.to - w.from) / std::chrono::hours(1);
     EXPECT_EQ(static_cast<int64_t>(got.size()), intervals) << what;
@@ -189,8 +186,7 @@ class SourceZoneTest : public ::testing::Test {
     }
     EXPECT_EQ(rows_read, static_cast<int64_t>(rows_.size())) << what;
     std::fprintf(stderr, "%s: %lld intervals, %lld of %zu table rows read\n", what.c_str(),
-                 static_cast<long long>(got.size()), static_cast<long long>(rows_read),
-                 rows_.size());
+                 static_cast<long long>(got.size()), static_cast<long long>(rows_read), rows_.size());
   }
 
   // New York: the local wall-clock hours of 2024-03-10 skip 02:00, those of
@@ -208,11 +204,11 @@ class SourceZoneTest : public ::testing::Test {
       return hours;
     };
     // 2024-03-10 00:00 EST = 05:00Z; 04:00 EDT = 08:00Z.
-    EXPECT_EQ(local_hours("2024-03-10T05:00:00Z", "2024-03-10T08:00:00Z"),
-              (std::vector<int64_t>{0, 1, 3})) << what;
+    EXPECT_EQ(local_hours("2024-03-10T05:00:00Z", "2024-03-10T08:00:00Z"), (std::vector<int64_t>{0, 1, 3}))
+        << what;
     // 2024-11-03 00:00 EDT = 04:00Z; 02:00 EST = 07:00Z.
-    EXPECT_EQ(local_hours("2024-11-03T04:00:00Z", "2024-11-03T07:00:00Z"),
-              (std::vector<int64_t>{0, 1, 1})) << what;
+    EXPECT_EQ(local_hours("2024-11-03T04:00:00Z", "2024-11-03T07:00:00Z"), (std::vector<int64_t>{0, 1, 1}))
+        << what;
     for (const char* first_and_second_one_am : {"2024-11-03T05:00:00Z", "2024-11-03T06:00:00Z"}) {
       const int64_t ts = ToUnixSeconds(At(first_and_second_one_am));
       ASSERT_TRUE(got.count(ts)) << what << " " << first_and_second_one_am;
@@ -255,8 +251,8 @@ TEST_F(SourceZoneTest, SqliteUtcStoredColumnInNewYorkDetectorAcrossBothTransitio
 // Without timestamp.timezone the same table is read in the detector's zone:
 // every row lands 4-5 hours off (what the source zone is for).
 TEST_F(SourceZoneTest, SqliteNewYorkDetectorWithoutSourceZoneReadsRowsHoursOff) {
-  const config::Detector d = Load(DetectorYaml("America/New_York", "sqlite", "ts", false),
-                                  dir_->File("warehouse.db"));
+  const config::Detector d =
+      Load(DetectorYaml("America/New_York", "sqlite", "ts", false), dir_->File("warehouse.db"));
   auto got = RunWindows(d, dir_->File("state-default-zone.db"));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   int64_t own_hour = 0, shifted = 0, rows_read = 0;
@@ -271,16 +267,17 @@ TEST_F(SourceZoneTest, SqliteNewYorkDetectorWithoutSourceZoneReadsRowsHoursOff) 
   }
   EXPECT_EQ(own_hour, 0);
   EXPECT_GT(shifted, 200);
-  std::fprintf(stderr, "without timestamp.timezone: %lld of %lld intervals shifted 4-5 h, %lld of %zu "
+  std::fprintf(stderr,
+               "without timestamp.timezone: %lld of %lld intervals shifted 4-5 h, %lld of %zu "
                "table rows read\n",
                static_cast<long long>(shifted), static_cast<long long>(got->size()),
                static_cast<long long>(rows_read), rows_.size());
 }
 
-#define REQUIRE_PG()                 \
-  std::string skip;                  \
+#define REQUIRE_PG()                      \
+  std::string skip;                       \
   testing::PostgresServer* pg = Pg(skip); \
-  if (!pg) GTEST_SKIP() << skip;     \
+  if (!pg) GTEST_SKIP() << skip;          \
   static_assert(true)
 
 TEST_F(SourceZoneTest, PostgresTimestampColumnInUtcAndTokyoDetectors) {

@@ -54,32 +54,30 @@ class World {
 
   // `state`: a SQLite file name in dir, or a PostgreSQL URL (store::OpenStore).
   Result<std::vector<std::string>> Run(const config::Detector& d, const std::string& state) {
-    OSPREY_ASSIGN_OR_RETURN(auto store, store::OpenStore(store::IsPostgresState(state)
-                                                             ? state
-                                                             : dir.File(state)));
+    OSPREY_ASSIGN_OR_RETURN(auto store,
+                            store::OpenStore(store::IsPostgresState(state) ? state : dir.File(state)));
     OSPREY_RETURN_IF_ERROR(testing::Backtest(d, *store, data.start, data.end).status());
     return Snapshot(*store, d.name);
   }
 
   static std::vector<std::string> Snapshot(store::Store& store, const std::string& name) {
     std::vector<std::string> out;
-    auto groups = *store.ListGroups(
-        {std::nullopt, std::nullopt, 0, std::nullopt, std::nullopt, 1 << 30, 0, false});
+    auto groups =
+        *store.ListGroups({std::nullopt, std::nullopt, 0, std::nullopt, std::nullopt, 1 << 30, 0, false});
     for (const auto& g : groups) {
       out.push_back(fmt::format("G {} {} {} {} {} {} {} {}", g.measure, g.ts, g.end_ts, g.severity,
                                 g.anomaly_count, g.contributions, g.root_causes, g.related));
       for (const auto& a : *store.ListAnomalies(g.id)) {
-        out.push_back(fmt::format("A {} {} {} {} {} {} {} {} {}", a.label, a.ts, a.value,
-                                  a.expected, a.lower, a.upper, a.severity, a.direction,
-                                  a.explanation));
+        out.push_back(fmt::format("A {} {} {} {} {} {} {} {} {}", a.label, a.ts, a.value, a.expected, a.lower,
+                                  a.upper, a.severity, a.direction, a.explanation));
       }
     }
     auto detector = *store.GetDetector(name);
     for (const auto& s : *store.ListSeries(detector.id)) {
       for (const auto& p : *store.ListPoints(s.id, 0, 1LL << 40)) {
         out.push_back(fmt::format("P {} {} {} {} {} {} {}", s.label, p.ts, p.value.value_or(-1),
-                                  p.expected.value_or(-1), p.lower.value_or(-1),
-                                  p.upper.value_or(-1), p.severity.value_or(-1)));
+                                  p.expected.value_or(-1), p.lower.value_or(-1), p.upper.value_or(-1),
+                                  p.severity.value_or(-1)));
       }
     }
     return out;
@@ -162,8 +160,7 @@ class World {
       m += fmt::format("{}\t{}\n", i, data.marketplaces[i]);
     }
     for (const auto& r : data.rows) {
-      e += fmt::format("{}\t{}\t{}\t{}\t{}\n", Stamp(r.ts), r.platform, r.marketplace, r.views,
-                       r.revenue);
+      e += fmt::format("{}\t{}\t{}\t{}\t{}\n", Stamp(r.ts), r.platform, r.marketplace, r.views, r.revenue);
     }
     if (st.ok()) st = pg->CopyIn("platform", p);
     if (st.ok()) st = pg->CopyIn("marketplace", m);
@@ -205,8 +202,8 @@ class World {
       std::string e = "insert into ecommerce(ts, platform, marketplace, views, revenue) values ";
       for (size_t i = start; i < std::min(data.rows.size(), start + 5000); ++i) {
         const auto& r = data.rows[i];
-        e += fmt::format("{}('{}',{},{},{},{})", i > start ? "," : "", Stamp(r.ts), r.platform,
-                         r.marketplace, r.views, r.revenue);
+        e += fmt::format("{}('{}',{},{},{},{})", i > start ? "," : "", Stamp(r.ts), r.platform, r.marketplace,
+                         r.views, r.revenue);
       }
       st = maria->Execute(e);
     }
@@ -229,11 +226,11 @@ class SourcesIntegrationTest : public ::testing::Test {
   QueryRange FirstDay() { return {w.data.start, w.data.start + std::chrono::hours(24)}; }
 };
 
-#define REQUIRE_PG()                                    \
-  if (!w.Pg()) GTEST_SKIP() << w.pg_skip;               \
+#define REQUIRE_PG()                      \
+  if (!w.Pg()) GTEST_SKIP() << w.pg_skip; \
   static_assert(true)
-#define REQUIRE_MARIADB()                               \
-  if (!w.Maria()) GTEST_SKIP() << w.maria_skip;         \
+#define REQUIRE_MARIADB()                       \
+  if (!w.Maria()) GTEST_SKIP() << w.maria_skip; \
   static_assert(true)
 
 TEST_F(SourcesIntegrationTest, ReferenceRunFoundAnomalies) {
@@ -281,7 +278,8 @@ TEST_F(SourcesIntegrationTest, PostgresJsonSecretFileAndUrl) {
   EXPECT_EQ(rows.rows[0][0].size(), 19u) << rows.rows[0][0];
   EXPECT_EQ(rows.rows[0][1].rfind("i:", 0), 0u);
   EXPECT_EQ(rows.rows[0][2].rfind("r:", 0), 0u);
-  auto url = connectors::OpenSource(WithSource(config::SourceType::kPostgres, w.pg->Url() + "?sslmode=disable"));
+  auto url =
+      connectors::OpenSource(WithSource(config::SourceType::kPostgres, w.pg->Url() + "?sslmode=disable"));
   ASSERT_TRUE(url.ok()) << url.status().ToString();
 }
 
@@ -291,7 +289,8 @@ TEST_F(SourcesIntegrationTest, PostgresTimestamptzAndTextColumnsWork) {
   d.query =
       "select (e.ts at time zone 'UTC') as timestamp, e.views, e.revenue::numeric(12,2) as revenue, "
       "'x'::text as platform, 'y' as marketplace from ecommerce e "
-      "where (e.ts at time zone 'UTC') >= {{interval_start}} and (e.ts at time zone 'UTC') < {{interval_end}}";
+      "where (e.ts at time zone 'UTC') >= {{interval_start}} and (e.ts at time zone 'UTC') < "
+      "{{interval_end}}";
   auto src = connectors::OpenSource(d);
   ASSERT_TRUE(src.ok()) << src.status().ToString();
   connectors::CollectedRows rows;
@@ -305,8 +304,7 @@ TEST_F(SourcesIntegrationTest, PostgresBadCredentialsAreInvalidAndNotEchoed) {
   REQUIRE_PG();
   auto src = connectors::OpenSource(WithSource(
       config::SourceType::kPostgres,
-      fmt::format("host=127.0.0.1 port={} user=osprey password=WrongPass99 dbname=osprey",
-                  w.pg->port())));
+      fmt::format("host=127.0.0.1 port={} user=osprey password=WrongPass99 dbname=osprey", w.pg->port())));
   ASSERT_FALSE(src.ok());
   EXPECT_EQ(src.status().code(), StatusCode::kInvalidArgument) << src.status().ToString();
   EXPECT_NE(src.status().message().find("ecommerce"), std::string::npos);
@@ -316,9 +314,9 @@ TEST_F(SourcesIntegrationTest, PostgresBadCredentialsAreInvalidAndNotEchoed) {
 }
 
 TEST_F(SourcesIntegrationTest, PostgresUnreachableIsUnavailable) {
-  auto src = connectors::OpenSource(WithSource(
-      config::SourceType::kPostgres,
-      fmt::format("postgresql://osprey:Pw12345@127.0.0.1:{}/osprey", testing::FreePort())));
+  auto src = connectors::OpenSource(
+      WithSource(config::SourceType::kPostgres,
+                 fmt::format("postgresql://osprey:Pw12345@127.0.0.1:{}/osprey", testing::FreePort())));
   ASSERT_FALSE(src.ok());
   EXPECT_EQ(src.status().code(), StatusCode::kUnavailable) << src.status().ToString();
   EXPECT_EQ(src.status().message().find("Pw12345"), std::string::npos);
@@ -343,8 +341,9 @@ TEST_F(SourcesIntegrationTest, PostgresQueryErrorsAndTimeouts) {
   EXPECT_EQ(m.code(), StatusCode::kInvalidArgument) << m.ToString();
   EXPECT_NE(m.message().find("[2024-12-30T00:00:00Z"), std::string::npos) << m.message();
 
-  d.query = "select pg_sleep(5), ts from ecommerce where ts >= {{interval_start}} and ts < "
-            "{{interval_end}} limit 1";
+  d.query =
+      "select pg_sleep(5), ts from ecommerce where ts >= {{interval_start}} and ts < "
+      "{{interval_end}} limit 1";
   d.source.query_timeout_seconds = 1;
   auto slow = connectors::OpenSource(d);
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
@@ -387,18 +386,18 @@ TEST_F(SourcesIntegrationTest, MariadbRunEqualsSqliteRun) {
 
 TEST_F(SourcesIntegrationTest, MariadbErrors) {
   REQUIRE_MARIADB();
-  auto denied = connectors::OpenSource(WithSource(
-      config::SourceType::kMysql,
-      fmt::format("mysql://osprey:WrongPass99@127.0.0.1:{}/osprey", w.maria->port())));
+  auto denied = connectors::OpenSource(
+      WithSource(config::SourceType::kMysql,
+                 fmt::format("mysql://osprey:WrongPass99@127.0.0.1:{}/osprey", w.maria->port())));
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.status().code(), StatusCode::kInvalidArgument) << denied.status().ToString();
   EXPECT_NE(denied.status().message().find("Access denied"), std::string::npos);
   EXPECT_EQ(denied.status().message().find("WrongPass99"), std::string::npos);
 
-  auto gone = connectors::OpenSource(WithSource(
-      config::SourceType::kMysql,
-      fmt::format(R"({{"username":"osprey","password":"x","host":"127.0.0.1","port":{}}})",
-                  testing::FreePort())));
+  auto gone = connectors::OpenSource(
+      WithSource(config::SourceType::kMysql,
+                 fmt::format(R"({{"username":"osprey","password":"x","host":"127.0.0.1","port":{}}})",
+                             testing::FreePort())));
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.status().code(), StatusCode::kUnavailable) << gone.status().ToString();
 
@@ -407,11 +406,11 @@ TEST_F(SourcesIntegrationTest, MariadbErrors) {
   auto bad = connectors::OpenSource(d);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("doesn't exist"), std::string::npos)
-      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("doesn't exist"), std::string::npos) << bad.status().message();
 
-  d.query = "select sleep(5) as s, ts from ecommerce where ts >= {{interval_start}} and ts < "
-            "{{interval_end}} and id = (select max(id) from ecommerce where sleep(5) = 0)";
+  d.query =
+      "select sleep(5) as s, ts from ecommerce where ts >= {{interval_start}} and ts < "
+      "{{interval_end}} and id = (select max(id) from ecommerce where sleep(5) = 0)";
   d.source.query_timeout_seconds = 1;
   auto slow = connectors::OpenSource(d);
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
@@ -431,8 +430,9 @@ class ReadOnlyCheck {
   // Rows in ecommerce, through the source itself.
   int64_t Rows() {
     config::Detector d = base_;
-    d.query = "select count(*) as n from ecommerce where ts >= {{interval_start}} or ts < "
-              "{{interval_end}}";
+    d.query =
+        "select count(*) as n from ecommerce where ts >= {{interval_start}} or ts < "
+        "{{interval_end}}";
     auto src = connectors::OpenSource(d);
     if (!src.ok()) {
       ADD_FAILURE() << src.status().ToString();
@@ -571,9 +571,7 @@ class KillingSource : public connectors::Source {
       std::function<void()>& kill;
       bool done = false;
       Killer(RowHandler& n, std::function<void()>& k) : next(n), kill(k) {}
-      Status OnColumns(const std::vector<std::string>& names) override {
-        return next.OnColumns(names);
-      }
+      Status OnColumns(const std::vector<std::string>& names) override { return next.OnColumns(names); }
       Status OnRow(const std::vector<Cell>& cells) override {
         if (!done) {
           done = true;
@@ -596,10 +594,11 @@ TEST_F(SourcesIntegrationTest, ZzPostgresKilledMidQueryIsUnavailableAndCommitsNo
   REQUIRE_PG();
   config::Detector d = WithSource(config::SourceType::kPostgres, w.pg->Dsn());
   // Many rows per interval, so the server dies while the result streams.
-  d.query = "select e.ts as timestamp, e.views, e.revenue, p.name as platform, m.name as "
-            "marketplace from ecommerce e join platform p on e.platform = p.id join marketplace "
-            "m on e.marketplace = m.id, generate_series(1, 50) g "
-            "where e.ts >= {{interval_start}} and e.ts < {{interval_end}}";
+  d.query =
+      "select e.ts as timestamp, e.views, e.revenue, p.name as platform, m.name as "
+      "marketplace from ecommerce e join platform p on e.platform = p.id join marketplace "
+      "m on e.marketplace = m.id, generate_series(1, 50) g "
+      "where e.ts >= {{interval_start}} and e.ts < {{interval_end}}";
   auto src = connectors::OpenSource(d);
   ASSERT_TRUE(src.ok()) << src.status().ToString();
   KillingSource killing(**src, [&] { w.pg->Kill(); });
@@ -618,14 +617,12 @@ TEST_F(SourcesIntegrationTest, ZzPostgresKilledMidQueryIsUnavailableAndCommitsNo
   ASSERT_TRUE(watermark.ok() && watermark->has_value());
   EXPECT_GE(**watermark, third);
   EXPECT_LT(**watermark, w.data.end);
-  EXPECT_NE(s.message().find("intervals [" + FormatIso(**watermark)), std::string::npos)
-      << s.message();
+  EXPECT_NE(s.message().find("intervals [" + FormatIso(**watermark)), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("ecommerce"), std::string::npos) << s.message();
   const Instant failed = **watermark;
   auto detector = *store->GetDetector(d.name);
   for (const auto& series : *store->ListSeries(detector.id)) {
-    EXPECT_TRUE(store->ListPoints(series.id, ToUnixSeconds(failed), 1LL << 40)->empty())
-        << series.label;
+    EXPECT_TRUE(store->ListPoints(series.id, ToUnixSeconds(failed), 1LL << 40)->empty()) << series.label;
     EXPECT_FALSE(store->ListPoints(series.id, 0, ToUnixSeconds(failed))->empty()) << series.label;
   }
   // A new query now fails as Unavailable too (the scheduler retries it).
@@ -636,8 +633,9 @@ TEST_F(SourcesIntegrationTest, ZzPostgresKilledMidQueryIsUnavailableAndCommitsNo
 TEST_F(SourcesIntegrationTest, ZzMariadbKilledMidQueryIsUnavailable) {
   REQUIRE_MARIADB();
   config::Detector d = WithSource(config::SourceType::kMysql, w.maria->Url());
-  d.query = "select e.ts as timestamp, e.views from ecommerce e, ecommerce f "
-            "where e.ts >= {{interval_start}} and e.ts < {{interval_end}}";
+  d.query =
+      "select e.ts as timestamp, e.views from ecommerce e, ecommerce f "
+      "where e.ts >= {{interval_start}} and e.ts < {{interval_end}}";
   auto src = connectors::OpenSource(d);
   ASSERT_TRUE(src.ok()) << src.status().ToString();
   KillOnFirstRow killer([&] { w.maria->Kill(); });

@@ -22,8 +22,8 @@ EnvLookup ProcessEnv() {
   };
 }
 
-Result<std::string> ReadSecret(const EnvLookup& env_lookup, const std::string& env,
-                               const std::string& file, std::string_view what) {
+Result<std::string> ReadSecret(const EnvLookup& env_lookup, const std::string& env, const std::string& file,
+                               std::string_view what) {
   if (!env.empty()) {
     std::optional<std::string> v = env_lookup(env);
     if (v && !v->empty()) return *v;
@@ -35,11 +35,11 @@ Result<std::string> ReadSecret(const EnvLookup& env_lookup, const std::string& e
       return FailedPrecondition(fmt::format("cannot read the {} from the file {}", what, file));
     }
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty()) return FailedPrecondition(fmt::format("the file {} holding the {} is empty", file, what));
+    if (line.empty())
+      return FailedPrecondition(fmt::format("the file {} holding the {} is empty", file, what));
     return line;
   }
-  return FailedPrecondition(fmt::format("the environment variable {} holding the {} is not set",
-                                        env, what));
+  return FailedPrecondition(fmt::format("the environment variable {} holding the {} is not set", env, what));
 }
 
 std::chrono::seconds Backoff(const DeliveryOptions& options, int64_t attempts) {
@@ -90,8 +90,7 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
     return m;
   }
   OSPREY_ASSIGN_OR_RETURN(m.group, store_.GetGroup(row.group_id));
-  OSPREY_ASSIGN_OR_RETURN(std::vector<store::AnomalyRecord> anomalies,
-                          store_.ListAnomalies(row.group_id));
+  OSPREY_ASSIGN_OR_RETURN(std::vector<store::AnomalyRecord> anomalies, store_.ListAnomalies(row.group_id));
   const int64_t step = d.frequency.NominalSeconds();
   const int64_t to = std::max(row.created_at, m.group.end_ts);
   const int64_t from = to - kRecentIntervals * step;
@@ -105,8 +104,8 @@ Result<Message> Deliverer::BuildMessage(const store::OutboxRecord& row) {
 }
 
 Status Deliverer::SendTest(const config::Detector& d, const std::string& alert, Instant now) {
-  auto a = std::find_if(d.alerts.begin(), d.alerts.end(),
-                        [&](const config::Alert& x) { return x.name == alert; });
+  auto a =
+      std::find_if(d.alerts.begin(), d.alerts.end(), [&](const config::Alert& x) { return x.name == alert; });
   if (a == d.alerts.end()) {
     return NotFound(fmt::format("detector '{}' has no alert '{}'", d.name, alert));
   }
@@ -130,11 +129,10 @@ Status Deliverer::SendTest(const config::Detector& d, const std::string& alert, 
 
 Status Deliverer::Send(const Message& m, Instant now) {
   const config::Alert& a = m.alert;
-  OSPREY_ASSIGN_OR_RETURN(std::string target,
-                          ReadSecret(env_, a.target_env, a.target_file,
-                                     a.destination == config::AlertDestination::kCommand
-                                         ? "command"
-                                         : "URL"));
+  OSPREY_ASSIGN_OR_RETURN(
+      std::string target,
+      ReadSecret(env_, a.target_env, a.target_file,
+                 a.destination == config::AlertDestination::kCommand ? "command" : "URL"));
   std::string routing_key;
   if (a.destination == config::AlertDestination::kPagerDuty) {
     if (a.routing_key_env.empty() && a.routing_key_file.empty()) {
@@ -237,16 +235,16 @@ Status Deliverer::DeliverDue(Instant now, DeliveryStats* stats) {
       row.last_error.clear();
       ++st.delivered;
     } else {
-      const bool permanent = outcome.code() == StatusCode::kInvalidArgument ||
-                             outcome.code() == StatusCode::kNotFound;
+      const bool permanent =
+          outcome.code() == StatusCode::kInvalidArgument || outcome.code() == StatusCode::kNotFound;
       row.last_error = RedactSecrets(outcome.message());
       if (permanent || row.attempts >= max_attempts) {
         row.status = "dead";
         ++st.dead;
-        Log(LogLevel::kWarn, fmt::format("alert '{}' of detector '{}': message {} dead-lettered after "
-                                         "{} attempt(s): {}",
-                                         row.alert, row.detector, row.idempotency_key, row.attempts,
-                                         row.last_error));
+        Log(LogLevel::kWarn,
+            fmt::format("alert '{}' of detector '{}': message {} dead-lettered after "
+                        "{} attempt(s): {}",
+                        row.alert, row.detector, row.idempotency_key, row.attempts, row.last_error));
       } else {
         row.next_attempt_at = t + Backoff(options_, row.attempts).count();
         blocked.insert(key);

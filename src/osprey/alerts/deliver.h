@@ -40,9 +40,9 @@ struct DeliveryOptions {
 
 struct DeliveryStats {
   int64_t delivered = 0;
-  int64_t retried = 0;  // failed, will be tried again
-  int64_t dead = 0;     // dead-lettered in this pass
-  int64_t waiting = 0;  // not due yet, or behind a row of the same alert that is
+  int64_t retried = 0;   // failed, will be tried again
+  int64_t dead = 0;      // dead-lettered in this pass
+  int64_t waiting = 0;   // not due yet, or behind a row of the same alert that is
   int64_t silenced = 0;  // matched by an active silence: recorded, not sent
 };
 
@@ -54,8 +54,8 @@ EnvLookup ProcessEnv();
 // Reads a secret: the variable `env` when set and non-empty, else the first
 // line of `file`. FailedPrecondition naming the variable or file (never the
 // value) when neither gives one; `what` names the secret in the message.
-Result<std::string> ReadSecret(const EnvLookup& env_lookup, const std::string& env,
-                               const std::string& file, std::string_view what);
+Result<std::string> ReadSecret(const EnvLookup& env_lookup, const std::string& env, const std::string& file,
+                               std::string_view what);
 
 // The wait before attempt `attempts` + 1, after `attempts` failures.
 std::chrono::seconds Backoff(const DeliveryOptions& options, int64_t attempts);
@@ -90,7 +90,7 @@ class Deliverer {
   Result<config::Detector> DetectorConfig(const std::string& name);
   // The first of `silences` that matches `group`, or null.
   Result<const store::SilenceRecord*> MatchingSilence(const std::vector<store::SilenceRecord>& silences,
-                                                       const store::GroupRecord& group);
+                                                      const store::GroupRecord& group);
   // Sends one message; the outcome is a Status whose code says what to do:
   // OK delivered, InvalidArgument permanent failure, else retry.
   Status Send(const Message& m, Instant now);

@@ -22,8 +22,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
-using testing::Receiver;
 using testing::ReceivedRequest;
+using testing::Receiver;
 using testing::Reply;
 
 constexpr const char* kSigningKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -40,10 +40,14 @@ class DeliveryTest : public ::testing::Test {
   EnvLookup Env(int port) {
     const std::string base = "http://127.0.0.1:" + std::to_string(port);
     std::map<std::string, std::string> env = {
-        {"HOOK_URL", base + "/hook"}, {"SLACK_URL", base + "/slack"}, {"PD_URL", base + "/pd"},
-        {"AM_URL", base + "/am"},     {"PD_KEY", testing::kRoutingKey}, {"HOOK_KEY", kSigningKey},
-        {"ALERT_CMD", "cat >> '" + dir_.File("command.out") + "'; echo >> '" +
-                          dir_.File("command.out") + "'"}};
+        {"HOOK_URL", base + "/hook"},
+        {"SLACK_URL", base + "/slack"},
+        {"PD_URL", base + "/pd"},
+        {"AM_URL", base + "/am"},
+        {"PD_KEY", testing::kRoutingKey},
+        {"HOOK_KEY", kSigningKey},
+        {"ALERT_CMD",
+         "cat >> '" + dir_.File("command.out") + "'; echo >> '" + dir_.File("command.out") + "'"}};
     return [env](const std::string& name) -> std::optional<std::string> {
       auto it = env.find(name);
       if (it == env.end()) return std::nullopt;
@@ -79,8 +83,8 @@ TEST_F(DeliveryTest, EveryFormatArrivesExactlyAsDocumented) {
   ASSERT_EQ(rows.size(), 7u);
   const auto got = receiver.requests();
   ASSERT_EQ(got.size(), 6u);  // the command is not HTTP
-  std::map<std::string, std::string> path_of = {{"hook", "/hook"}, {"chat", "/slack"},
-                                                {"page", "/pd"},   {"am", "/am"}};
+  std::map<std::string, std::string> path_of = {
+      {"hook", "/hook"}, {"chat", "/slack"}, {"page", "/pd"}, {"am", "/am"}};
   for (const auto& row : rows) {
     const std::string name = testing::SampleName(row);
     if (row.alert == "script") {
@@ -125,8 +129,8 @@ TEST_F(DeliveryTest, AnActiveSilenceHoldsMessagesBackAndAnExpiredOneDoesNot) {
   ASSERT_GT(*store_->CreateSilence({0, "shop", "revenue", R"({"platform":"ios"})", now - 60, now + 3600,
                                     "other slice", "ops", now - 60}),
             0);
-  ASSERT_GT(*store_->CreateSilence({0, "shop", "orders", "{}", now - 60, now + 3600, "other measure", "ops",
-                                    now - 60}),
+  ASSERT_GT(*store_->CreateSilence(
+                {0, "shop", "orders", "{}", now - 60, now + 3600, "other measure", "ops", now - 60}),
             0);
   osprey::testing::FakeClock clock(FromUnixSeconds(now));
   Deliverer deliverer(*store_, *transport_, {}, Env(port));
@@ -139,8 +143,8 @@ TEST_F(DeliveryTest, AnActiveSilenceHoldsMessagesBackAndAnExpiredOneDoesNot) {
   const auto silenced = Rows("silenced");
   ASSERT_EQ(silenced.size(), 7u);
   for (const auto& r : silenced) {
-    EXPECT_EQ(r.last_error, fmt::format("silenced by silence {} until {}", id,
-                                        FormatIso(FromUnixSeconds(now + 3600))));
+    EXPECT_EQ(r.last_error,
+              fmt::format("silenced by silence {} until {}", id, FormatIso(FromUnixSeconds(now + 3600))));
     EXPECT_EQ(r.attempts, 0);
     EXPECT_FALSE(r.delivered_at);
   }

@@ -48,8 +48,8 @@ std::string Title(const Message& m) {
                        m.detector, Iso(m.no_data_until), m.no_data_intervals);
   }
   if (k == "failing") {
-    return fmt::format("[osprey] Detector failing: {} has failed since {}{}{}", m.detector, Iso(m.row.incident_ts),
-                       m.failing_error.empty() ? "" : ": ", m.failing_error);
+    return fmt::format("[osprey] Detector failing: {} has failed since {}{}{}", m.detector,
+                       Iso(m.row.incident_ts), m.failing_error.empty() ? "" : ": ", m.failing_error);
   }
   if (k == "failing_resolve") {
     return fmt::format("[osprey] Detector recovered: {} ran again at {} after failing since {}", m.detector,
@@ -166,8 +166,7 @@ std::string DedupKey(const Message& m) {
   if (Failing(m)) {
     return fmt::format("osprey/{}/{}/failing/{}", m.detector, m.alert.name, Iso(m.row.incident_ts));
   }
-  return fmt::format("osprey/{}/{}/{}/{}", m.detector, m.alert.name, m.group.measure,
-                     Iso(m.row.incident_ts));
+  return fmt::format("osprey/{}/{}/{}/{}", m.detector, m.alert.name, m.group.measure, Iso(m.row.incident_ts));
 }
 
 std::string WebhookJson(const Message& m) {
@@ -187,48 +186,49 @@ std::string WebhookJson(const Message& m) {
   }
   ordered_json series = ordered_json::array();
   for (const SeriesView& v : m.series) series.push_back(SeriesJson(v));
-  ordered_json j = {
-      {"schema", "osprey.alert.v1"},
-      {"event", m.row.kind},
-      {"idempotency_key", m.row.idempotency_key},
-      {"dedup_key", DedupKey(m)},
-      {"detector", m.detector},
-      {"alert", m.alert.name},
-      {"description", m.alert.description},
-      {"group_id", m.group.id},
-      {"measure", m.group.measure},
-      {"interval_start", Iso(m.group.ts)},
-      {"interval_end", Iso(m.group.end_ts)},
-      {"incident_start", Iso(m.row.incident_ts)},
-      {"severity", Round(m.row.severity, 10)},
-      {"group_severity", Round(m.group.severity, 10)},
-      {"anomaly_count", m.group.anomaly_count},
-      {"contributions", ParseOr(m.group.contributions, ordered_json::object())},
-      {"root_causes", ParseOr(m.group.root_causes, ordered_json::array())},
-      {"series", std::move(series)},
-      {"url", GroupUrl(m)},
-      {"incident_url", IncidentUrl(m)},
-      {"summary", Summary(m)}};
+  ordered_json j = {{"schema", "osprey.alert.v1"},
+                    {"event", m.row.kind},
+                    {"idempotency_key", m.row.idempotency_key},
+                    {"dedup_key", DedupKey(m)},
+                    {"detector", m.detector},
+                    {"alert", m.alert.name},
+                    {"description", m.alert.description},
+                    {"group_id", m.group.id},
+                    {"measure", m.group.measure},
+                    {"interval_start", Iso(m.group.ts)},
+                    {"interval_end", Iso(m.group.end_ts)},
+                    {"incident_start", Iso(m.row.incident_ts)},
+                    {"severity", Round(m.row.severity, 10)},
+                    {"group_severity", Round(m.group.severity, 10)},
+                    {"anomaly_count", m.group.anomaly_count},
+                    {"contributions", ParseOr(m.group.contributions, ordered_json::object())},
+                    {"root_causes", ParseOr(m.group.root_causes, ordered_json::array())},
+                    {"series", std::move(series)},
+                    {"url", GroupUrl(m)},
+                    {"incident_url", IncidentUrl(m)},
+                    {"summary", Summary(m)}};
   return j.dump();
 }
 
 std::string SlackJson(const Message& m) {
   std::string lines = fmt::format("*{}*\n", Title(m));
   if (m.row.kind == "no_data") {
-    lines += "The feed stopped: this is missing data, not a fall to zero. Nothing is scored until rows return.\n";
+    lines +=
+        "The feed stopped: this is missing data, not a fall to zero. Nothing is scored until rows return.\n";
   } else if (m.row.kind == "no_data_resolve") {
     lines += fmt::format("No rows from {} to {}.\n", Iso(m.row.incident_ts), Iso(m.no_data_until));
   } else if (m.row.kind == "failing") {
-    lines += fmt::format("Its scheduled runs fail ({} so far) and are retried with backoff; nothing is scored "
-                         "until one succeeds.\n",
-                         m.failing_retries);
+    lines += fmt::format(
+        "Its scheduled runs fail ({} so far) and are retried with backoff; nothing is scored "
+        "until one succeeds.\n",
+        m.failing_retries);
   } else if (m.row.kind == "failing_resolve") {
     lines += "Runs succeed again; the intervals it missed are processed.\n";
   } else if (Test(m)) {
     lines += "Sent from osprey to check this destination; nothing is wrong.\n";
   } else if (m.row.kind != "resolve") {
-    lines += fmt::format("Interval {} to {}, {} anomalous series.\n", Iso(m.group.ts),
-                         Iso(m.group.end_ts), m.group.anomaly_count);
+    lines += fmt::format("Interval {} to {}, {} anomalous series.\n", Iso(m.group.ts), Iso(m.group.end_ts),
+                         m.group.anomaly_count);
     std::string cause = TopCause(m);
     if (!cause.empty()) lines += fmt::format("Root cause: `{}`\n", cause);
     for (const SeriesView& v : m.series) {
@@ -253,12 +253,13 @@ std::string SlackJson(const Message& m) {
                          {"elements",
                           ordered_json::array({ordered_json{
                               {"type", "mrkdwn"},
-                              {"text", AboutDetector(m) ? fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
-                                                               GroupUrl(m), m.detector, m.alert.name)
-                                                 : fmt::format("<{}|Open in osprey> · <{}|Incident> · "
-                                                               "detector `{}` · alert `{}`",
-                                                               GroupUrl(m), IncidentUrl(m), m.detector,
-                                                               m.alert.name)}}})}}})}};
+                              {"text", AboutDetector(m)
+                                           ? fmt::format("<{}|Open in osprey> · detector `{}` · alert `{}`",
+                                                         GroupUrl(m), m.detector, m.alert.name)
+                                           : fmt::format("<{}|Open in osprey> · <{}|Incident> · "
+                                                         "detector `{}` · alert `{}`",
+                                                         GroupUrl(m), IncidentUrl(m), m.detector,
+                                                         m.alert.name)}}})}}})}};
   return j.dump();
 }
 
@@ -268,12 +269,9 @@ std::string PagerDutyJson(const Message& m, const std::string& routing_key) {
                     {"event_action", resolve ? "resolve" : "trigger"},
                     {"dedup_key", DedupKey(m)}};
   if (Test(m)) {
-    j["payload"] = {{"summary", Summary(m)},
-                    {"source", fmt::format("osprey/{}", m.detector)},
-                    {"severity", "info"},
-                    {"timestamp", Iso(m.row.created_at)},
-                    {"group", m.detector},
-                    {"class", "test"}};
+    j["payload"] = {{"summary", Summary(m)}, {"source", fmt::format("osprey/{}", m.detector)},
+                    {"severity", "info"},    {"timestamp", Iso(m.row.created_at)},
+                    {"group", m.detector},   {"class", "test"}};
     j["client"] = "osprey";
     j["client_url"] = GroupUrl(m);
   } else if (!resolve && Failing(m)) {
@@ -330,10 +328,10 @@ std::string AlertmanagerJson(const Message& m) {
                                      : Failing(m) ? std::string("failing")
                                      : Test(m)    ? std::string("test")
                                                   : m.group.measure},
-                         {"severity", Failing(m) ? std::string("error")
+                         {"severity", Failing(m)  ? std::string("error")
                                       : NoData(m) ? std::string("warning")
-                                      : Test(m) ? std::string("info")
-                                                : PagerDutySeverity(m.row.severity)}};
+                                      : Test(m)   ? std::string("info")
+                                                  : PagerDutySeverity(m.row.severity)}};
   ordered_json annotations = {{"summary", Summary(m)},
                               {"description", m.alert.description},
                               {"osprey_severity", fmt::format("{:.1f}", m.row.severity)},

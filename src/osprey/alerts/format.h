@@ -24,8 +24,8 @@ struct Message {
   std::string detector;
   std::string detector_description;
   config::Alert alert;
-  store::OutboxRecord row;  // kind, idempotency key, incident, created_at
-  store::GroupRecord group;  // empty for a no-data message
+  store::OutboxRecord row;         // kind, idempotency key, incident, created_at
+  store::GroupRecord group;        // empty for a no-data message
   std::vector<SeriesView> series;  // most severe first
   // No-data messages (store::IsNoDataKind): how many intervals had no rows,
   // from row.incident_ts on; and when the outage was last seen (no_data) or

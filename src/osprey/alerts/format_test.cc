@@ -71,7 +71,8 @@ TEST(FormatTest, EveryFormatMatchesItsDocumentedSample) {
 }
 
 TEST(FormatTest, SlackNamesTheRuleBehindARuleAnomaly) {
-  const fs::path db = fs::temp_directory_path() / ("osprey_format_rule_" + std::to_string(::getpid()) + ".db");
+  const fs::path db =
+      fs::temp_directory_path() / ("osprey_format_rule_" + std::to_string(::getpid()) + ".db");
   fs::remove(db);
   auto store = std::move(store::OpenSqliteStore(db.string())).value();
   ASSERT_GT(testing::FillSampleStore(*store), 0);
@@ -99,7 +100,8 @@ TEST(FormatTest, SlackNamesTheRuleBehindARuleAnomaly) {
 // A ratio measure's root cause names how its numerator and denominator
 // moved.
 TEST(FormatTest, ARatioRootCauseNamesItsSidesChanges) {
-  const fs::path db = fs::temp_directory_path() / ("osprey_format_ratio_" + std::to_string(::getpid()) + ".db");
+  const fs::path db =
+      fs::temp_directory_path() / ("osprey_format_ratio_" + std::to_string(::getpid()) + ".db");
   fs::remove(db);
   auto store = std::move(store::OpenSqliteStore(db.string())).value();
   ASSERT_GT(testing::FillSampleStore(*store), 0);
@@ -115,7 +117,8 @@ TEST(FormatTest, ARatioRootCauseNamesItsSidesChanges) {
         R"( "denominator": "views", "numerator_actual": 33, "numerator_expected": 76,)"
         R"( "denominator_actual": 1503, "denominator_expected": 1510}}])";
     const std::string slack = SlackJson(*m);
-    EXPECT_NE(slack.find("root cause: region=west — orders -56.6 %, views -0.5 %"), std::string::npos) << slack;
+    EXPECT_NE(slack.find("root cause: region=west — orders -56.6 %, views -0.5 %"), std::string::npos)
+        << slack;
     ++checked;
   }
   EXPECT_GT(checked, 0);
@@ -238,7 +241,8 @@ TEST(FormatTest, FailingMessagesNameTheErrorAndLinkToTheDetector) {
     SCOPED_TRACE(row.alert + " " + row.kind);
     const bool resolve = row.kind == "failing_resolve";
     EXPECT_EQ(row.group_id, 0);
-    EXPECT_EQ(row.idempotency_key, fmt::format("failing.{}.{}.{}{}", d, row.alert, since, resolve ? ".resolved" : ""));
+    EXPECT_EQ(row.idempotency_key,
+              fmt::format("failing.{}.{}.{}{}", d, row.alert, since, resolve ? ".resolved" : ""));
     auto m = deliverer.BuildMessage(row);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     const std::string body = FormatPayload(*m, testing::kRoutingKey);

@@ -78,8 +78,7 @@ Result<IncidentState> IncidentState::FromJson(const std::string& text) {
 
 std::optional<double> MatchSeverity(const config::Alert& alert, const GroupView& group) {
   if (!alert.measures.empty() &&
-      std::find(alert.measures.begin(), alert.measures.end(), group.measure) ==
-          alert.measures.end()) {
+      std::find(alert.measures.begin(), alert.measures.end(), group.measure) == alert.measures.end()) {
     return std::nullopt;
   }
   double severity = group.severity;
@@ -89,8 +88,7 @@ std::optional<double> MatchSeverity(const config::Alert& alert, const GroupView&
       bool ok = true;
       for (const auto& [dim, values] : alert.dimension_filter) {
         auto it = a.dims.find(dim);
-        if (it == a.dims.end() ||
-            std::find(values.begin(), values.end(), it->second) == values.end()) {
+        if (it == a.dims.end() || std::find(values.begin(), values.end(), it->second) == values.end()) {
           ok = false;
           break;
         }
@@ -104,9 +102,8 @@ std::optional<double> MatchSeverity(const config::Alert& alert, const GroupView&
   return severity;
 }
 
-std::vector<AlertEvent> EvaluateInterval(const config::Alert& alert,
-                                         const std::vector<std::string>& measures, int64_t ts,
-                                         int64_t end_ts, const std::vector<GroupView>& groups,
+std::vector<AlertEvent> EvaluateInterval(const config::Alert& alert, const std::vector<std::string>& measures,
+                                         int64_t ts, int64_t end_ts, const std::vector<GroupView>& groups,
                                          std::map<std::string, IncidentState>& states, bool emit) {
   std::vector<AlertEvent> out;
   for (const std::string& measure : measures) {
@@ -126,8 +123,7 @@ std::vector<AlertEvent> EvaluateInterval(const config::Alert& alert,
     IncidentState& s = found->second;
     if (!severity) {
       if (s.open && emit && alert.send_resolved) {
-        out.push_back({EventKind::kResolve, measure, s.last_group_ts, s.incident_ts,
-                       s.notified_severity});
+        out.push_back({EventKind::kResolve, measure, s.last_group_ts, s.incident_ts, s.notified_severity});
       }
       s.streak = 0;
       s.open = false;

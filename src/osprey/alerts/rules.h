@@ -95,9 +95,8 @@ std::optional<double> MatchSeverity(const config::Alert& alert, const GroupView&
 std::vector<AlertEvent> EvaluateNoData(const config::Alert& alert, int64_t ts, bool no_data,
                                        IncidentState& state, bool emit);
 
-std::vector<AlertEvent> EvaluateInterval(const config::Alert& alert,
-                                         const std::vector<std::string>& measures, int64_t ts,
-                                         int64_t end_ts, const std::vector<GroupView>& groups,
+std::vector<AlertEvent> EvaluateInterval(const config::Alert& alert, const std::vector<std::string>& measures,
+                                         int64_t ts, int64_t end_ts, const std::vector<GroupView>& groups,
                                          std::map<std::string, IncidentState>& states, bool emit);
 
 }  // namespace osprey::alerts

@@ -22,7 +22,7 @@ GroupView Group(const std::string& measure, int64_t ts, double severity,
 
 // Runs the rule over hourly intervals; severities[i] < 0 means no group.
 std::vector<std::string> Simulate(const config::Alert& a, const std::vector<double>& severities,
-                             bool emit = true) {
+                                  bool emit = true) {
   std::map<std::string, IncidentState> states;
   std::vector<std::string> out;
   for (size_t i = 0; i < severities.size(); ++i) {
@@ -91,7 +91,10 @@ TEST(RulesTest, MeasureAndDimensionFilters) {
   EXPECT_EQ(MatchSeverity(a, Group("revenue", 0, 90)), 90);
   a.measures.clear();
   a.dimension_filter = {{"marketplace", {"US", "CA"}}};
-  GroupView g{"views", 0, 95, {{{{"marketplace", "UK"}}, 95}, {{{"marketplace", "US"}, {"platform", "web"}}, 75}, {{}, 90}}};
+  GroupView g{"views",
+              0,
+              95,
+              {{{{"marketplace", "UK"}}, 95}, {{{"marketplace", "US"}, {"platform", "web"}}, 75}, {{}, 90}}};
   EXPECT_EQ(MatchSeverity(a, g), 75);  // only the US series counts; ALL does not
   a.min_severity = 80;
   EXPECT_FALSE(MatchSeverity(a, g).has_value());

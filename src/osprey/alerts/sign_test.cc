@@ -19,8 +19,7 @@ TEST(SignTest, Base64RoundTrips) {
 TEST(SignTest, MatchesTheStandardWebhooksReferenceVector) {
   auto key = DecodeSigningKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   ASSERT_TRUE(key.ok());
-  EXPECT_EQ(SignStandardWebhook(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-                                "{\"test\": 2432232314}"),
+  EXPECT_EQ(SignStandardWebhook(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, "{\"test\": 2432232314}"),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 

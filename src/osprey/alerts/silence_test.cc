@@ -25,9 +25,8 @@ TEST(SilenceTest, RootCausesMustLieInsideTheMatchedSlice) {
   store::GroupRecord g;
   g.detector = "shop";
   g.measure = "revenue";
-  g.root_causes =
-      R"([{"element":{"marketplace":"US","platform":"ios"},"share":60,"score":0.9},)"
-      R"({"element":{"marketplace":"DE","platform":"ios"},"share":40,"score":0.8}])";
+  g.root_causes = R"([{"element":{"marketplace":"US","platform":"ios"},"share":60,"score":0.9},)"
+                  R"({"element":{"marketplace":"DE","platform":"ios"},"share":40,"score":0.8}])";
   EXPECT_TRUE(SilenceMatches(Silence("shop", "revenue", R"({"platform":"ios"})"), g, {}));
   EXPECT_TRUE(SilenceMatches(Silence("", "", "{}"), g, {}));
   EXPECT_TRUE(SilenceMatches(Silence("shop", "", R"({"platform":"ios"})"), g, {}));
@@ -45,8 +44,8 @@ TEST(SilenceTest, WithoutRootCausesEveryAnomalousSeriesMustLieInside) {
   g.measure = "revenue";
   g.root_causes = "[]";
   const auto s = Silence("shop", "revenue", R"({"platform":"ios"})");
-  EXPECT_TRUE(SilenceMatches(s, g, {Anomaly(R"({"platform":"ios","marketplace":"US"})"),
-                                    Anomaly(R"({"platform":"ios"})")}));
+  EXPECT_TRUE(SilenceMatches(
+      s, g, {Anomaly(R"({"platform":"ios","marketplace":"US"})"), Anomaly(R"({"platform":"ios"})")}));
   EXPECT_FALSE(SilenceMatches(s, g, {Anomaly(R"({"platform":"ios"})"), Anomaly("{}")}));
   EXPECT_FALSE(SilenceMatches(s, g, {}));
   EXPECT_TRUE(SilenceMatches(Silence("shop", "revenue", "{}"), g, {}));

@@ -137,8 +137,8 @@ class SystemTransport final : public Transport {
         ::kill(pid, SIGKILL);
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
-        return DeadlineExceeded(fmt::format("the command ran longer than {} ms and was killed",
-                                            r.timeout_ms));
+        return DeadlineExceeded(
+            fmt::format("the command ran longer than {} ms and was killed", r.timeout_ms));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

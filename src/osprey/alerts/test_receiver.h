@@ -147,8 +147,8 @@ class Receiver {
       }
       return;
     }
-    const std::string out = "HTTP/1.1 " + std::to_string(reply.status) +
-                            " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    const std::string out =
+        "HTTP/1.1 " + std::to_string(reply.status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
     (void)!::write(c, out.data(), out.size());
   }
 

@@ -36,9 +36,9 @@ alerts:
 inline int64_t FillSampleStore(store::Store& store) {
   const int64_t d = *store.UpsertDetector("shop", kSampleConfig);
   const int64_t leaf = *store.EnsureSeries(d, "revenue", R"({"marketplace":"US","platform":"pc_web"})",
-                                          "revenue{platform=pc_web, marketplace=US}");
+                                           "revenue{platform=pc_web, marketplace=US}");
   const int64_t rollup = *store.EnsureSeries(d, "revenue", R"({"platform":"pc_web"})",
-                                            "revenue{platform=pc_web, marketplace=ALL}");
+                                             "revenue{platform=pc_web, marketplace=ALL}");
   store::ChunkResult c;
   c.detector_id = d;
   c.first_ts = kT0;
@@ -46,10 +46,10 @@ inline int64_t FillSampleStore(store::Store& store) {
   for (int64_t i = 0; i < 12; ++i) {
     const int64_t ts = kT0 + i * 3600;
     const bool last = i == 11;
-    c.points.push_back({leaf, ts, last ? 400.0 : 1000.0 + static_cast<double>(i % 3) * 10, 1000.0,
-                        900.0, 1100.0, last ? 92.5 : 3.0});
-    c.points.push_back({rollup, ts, last ? 2400.0 : 3000.0 + static_cast<double>(i % 2) * 20,
-                        3000.0, 2800.0, 3200.0, last ? 71.25 : 2.0});
+    c.points.push_back({leaf, ts, last ? 400.0 : 1000.0 + static_cast<double>(i % 3) * 10, 1000.0, 900.0,
+                        1100.0, last ? 92.5 : 3.0});
+    c.points.push_back({rollup, ts, last ? 2400.0 : 3000.0 + static_cast<double>(i % 2) * 20, 3000.0, 2800.0,
+                        3200.0, last ? 71.25 : 2.0});
   }
   c.groups.push_back({0, d, "", "revenue", kGroupTs, kGroupTs + 3600, 92.5, 2,
                       R"({"marketplace":[{"value":"US","share":100.0,"actual":400.0,"expected":1000.0}],)"
@@ -102,9 +102,11 @@ inline int64_t FillSampleStore(store::Store& store) {
 
 // The docs/alerts/samples file of an outbox row.
 inline std::string SampleName(const store::OutboxRecord& r) {
-  static const std::map<std::string, std::string> kNames = {
-      {"hook", "webhook"}, {"chat", "slack"}, {"page", "pagerduty"}, {"am", "alertmanager"},
-      {"script", "command"}};
+  static const std::map<std::string, std::string> kNames = {{"hook", "webhook"},
+                                                            {"chat", "slack"},
+                                                            {"page", "pagerduty"},
+                                                            {"am", "alertmanager"},
+                                                            {"script", "command"}};
   std::string name = kNames.at(r.alert);
   if (r.kind == "resolve") name += "-resolve";
   return name;

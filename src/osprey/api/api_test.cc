@@ -8,10 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -43,8 +43,8 @@ class ApiTest : public ::testing::Test {
     const app::DemoData& data = w->data;
     config_ = new std::string(config::DetectorToYaml(w->detector));
     auto store = std::move(store::OpenSqliteStore(*state_)).value();
-    auto stats = testing::Backtest(*config::LoadDetector(*config_, "test"), *store, data.start,
-                                   data.end, *config_);
+    auto stats =
+        testing::Backtest(*config::LoadDetector(*config_, "test"), *store, data.start, data.end, *config_);
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     ASSERT_GT(stats->groups, 10);
     admin_ = new std::string(*GenerateToken());
@@ -213,8 +213,7 @@ TEST_F(ApiTest, DetectorSourceTimezoneIsShownAndValidated) {
   EXPECT_EQ(Get("/api/v1/detectors/shop3", viewer_).j["source_timezone"], "Asia/Tokyo");
   auto wrong = Call("PUT", "/api/v1/detectors/shop3", admin_, mars, "application/yaml");
   ExpectProblem(wrong, 400);
-  EXPECT_NE(wrong.j["detail"].get<std::string>().find("timestamp.timezone"), std::string::npos)
-      << wrong.body;
+  EXPECT_NE(wrong.j["detail"].get<std::string>().find("timestamp.timezone"), std::string::npos) << wrong.body;
   EXPECT_EQ(Call("DELETE", "/api/v1/detectors/shop3", admin_).status, 204);
 }
 
@@ -402,7 +401,8 @@ TEST_F(ApiTest, IncidentsJoinTheMeasuresOfADetectorAndArePagedOnTheServer) {
   auto resolved = Get("/api/v1/incidents?state=resolved&limit=1", viewer_);
   auto open = Get("/api/v1/incidents?state=open&limit=1", viewer_);
   EXPECT_EQ(resolved.j["total"].get<int64_t>() + open.j["total"].get<int64_t>(), total);
-  for (const char* bad : {"limit=0", "state=closed", "sort=random", "min_severity=-1", "from=soon", "colour=red"}) {
+  for (const char* bad :
+       {"limit=0", "state=closed", "sort=random", "min_severity=-1", "from=soon", "colour=red"}) {
     ExpectProblem(Get(std::string("/api/v1/incidents?") + bad, viewer_), 400);
   }
   ExpectProblem(Get("/api/v1/incidents?detector=nope", viewer_), 404);
@@ -418,7 +418,8 @@ TEST_F(ApiTest, IncidentsJoinTheMeasuresOfADetectorAndArePagedOnTheServer) {
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.j["anomalies"].get<int64_t>(), anomalies);
   for (const auto& m : joined["measures"]) {
-    auto got = Get("/api/v1/anomaly-groups/" + std::to_string(m["group_id"].get<int64_t>()) + "/feedback", viewer_);
+    auto got =
+        Get("/api/v1/anomaly-groups/" + std::to_string(m["group_id"].get<int64_t>()) + "/feedback", viewer_);
     ASSERT_FALSE(got.j["feedback"].empty());
     EXPECT_EQ(got.j["feedback"].back()["comment"], "one outage");
   }
@@ -455,7 +456,8 @@ TEST_F(ApiTest, DetectorFilesAreValidatedAndPreviewedWithoutStoringThem) {
   ExpectProblem(Get("/api/v1/detectors/preview_only", viewer_), 404);
   EXPECT_EQ(Get("/api/v1/anomaly-groups?limit=1", viewer_).j["total"].get<int64_t>(), groups_before);
   ExpectProblem(Call("POST", "/api/v1/detector-files/preview?days=0", admin_, copy, yaml), 400);
-  ExpectProblem(Call("POST", "/api/v1/detector-files/preview?days=30", admin_, copy, yaml), 400);  // > 500 intervals
+  ExpectProblem(Call("POST", "/api/v1/detector-files/preview?days=30", admin_, copy, yaml),
+                400);  // > 500 intervals
   ExpectProblem(Call("POST", "/api/v1/detector-files/preview?to=later", admin_, copy, yaml), 400);
   ExpectProblem(Call("POST", "/api/v1/detector-files/preview", admin_, "name: x\n", yaml), 400);
   ExpectProblem(Call("POST", "/api/v1/detector-files/preview", viewer_, copy, yaml), 403);
@@ -497,11 +499,13 @@ TEST_F(ApiTest, ATestMessageSaysWhyItWasNotDelivered) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.j["delivered"], false);
   EXPECT_NE(r.j["error"].get<std::string>().find("OSPREY_ALERT_WEBHOOK_URL"), std::string::npos) << r.body;
-  ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"ecommerce","alert":"nope"})"), 404);
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"ecommerce","alert":"nope"})"),
+                404);
   ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"nope","alert":"oncall"})"), 404);
   ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, R"({"detector":"ecommerce"})"), 400);
   ExpectProblem(Call("POST", "/api/v1/alerts/test", admin_, "not json"), 400);
-  ExpectProblem(Call("POST", "/api/v1/alerts/test", viewer_, R"({"detector":"ecommerce","alert":"oncall"})"), 403);
+  ExpectProblem(Call("POST", "/api/v1/alerts/test", viewer_, R"({"detector":"ecommerce","alert":"oncall"})"),
+                403);
 }
 
 TEST_F(ApiTest, ResendTakesOnlyDeadLetteredMessagesFromAdmins) {
@@ -636,21 +640,18 @@ TEST_F(ApiTest, RequestLimitsHoldForEveryFraming) {
     }
   };
   // URL: 414.
-  expect("GET /api/v1/detectors?q=" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n" + auth +
-             "\r\n",
+  expect("GET /api/v1/detectors?q=" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n",
          414, "long URL");
   // Header fields: one too long, too many, too large together: 431.
-  expect("GET /api/v1/detectors HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n" +
-             auth + "\r\n",
+  expect("GET /api/v1/detectors HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n" + auth +
+             "\r\n",
          431, "long header field");
   std::string many;
   for (int i = 0; i < 150; ++i) many += fmt::format("X-H{}: v\r\n", i);
-  expect("GET /api/v1/detectors HTTP/1.1\r\nHost: x\r\n" + many + auth + "\r\n", 431,
-         "many header fields");
+  expect("GET /api/v1/detectors HTTP/1.1\r\nHost: x\r\n" + many + auth + "\r\n", 431, "many header fields");
   std::string large;
   for (int i = 0; i < 8; ++i) large += fmt::format("X-L{}: {}\r\n", i, std::string(5000, 'l'));
-  expect("GET /api/v1/detectors HTTP/1.1\r\nHost: x\r\n" + large + auth + "\r\n", 431,
-         "large header block");
+  expect("GET /api/v1/detectors HTTP/1.1\r\nHost: x\r\n" + large + auth + "\r\n", 431, "large header block");
   // Body (the fixture's limit is 64 KiB): 413 for a declared length, before
   // the body is sent, and for a chunked body as it grows past the limit.
   expect("POST /api/v1/detectors HTTP/1.1\r\nHost: x\r\n" + auth +
@@ -837,10 +838,11 @@ TEST_F(ApiTest, AlertsQualityStatusAndMetrics) {
 
   auto m = Get("/metrics", viewer_);
   ASSERT_EQ(m.status, 200);
-  for (const char* needle : {"osprey_detectors ", "osprey_intervals_processed ", "osprey_rows_read ",
-                             "osprey_rows_rejected ", "osprey_anomalies ", "osprey_alert_deliveries_total 0",
-                             "osprey_http_requests_total{method=\"GET\",route=\"/api/v1/status\",code=\"200\"}",
-                             "osprey_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/status\""}) {
+  for (const char* needle :
+       {"osprey_detectors ", "osprey_intervals_processed ", "osprey_rows_read ", "osprey_rows_rejected ",
+        "osprey_anomalies ", "osprey_alert_deliveries_total 0",
+        "osprey_http_requests_total{method=\"GET\",route=\"/api/v1/status\",code=\"200\"}",
+        "osprey_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/status\""}) {
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle;
   }
 }
@@ -893,9 +895,8 @@ TEST_F(ApiTest, EventsAreListedAndShadedOnTheSeriesInTheirScope) {
 
 TEST_F(ApiTest, SilencesAreCreatedByAdminsReadByViewersAndExpire) {
   const int64_t now = ToUnixSeconds(clock_->Now());
-  const std::string body =
-      R"({"detector": "ecommerce", "measure": "views", "matchers": {"platform": "ios"},)"
-      R"( "duration_seconds": 3600, "comment": "app release"})";
+  const std::string body = R"({"detector": "ecommerce", "measure": "views", "matchers": {"platform": "ios"},)"
+                           R"( "duration_seconds": 3600, "comment": "app release"})";
   ExpectProblem(Call("POST", "/api/v1/silences", viewer_, body), 403);
   ExpectProblem(Call("POST", "/api/v1/silences", nullptr, body), 401);
   auto created = Call("POST", "/api/v1/silences", admin_, body);
@@ -915,14 +916,14 @@ TEST_F(ApiTest, SilencesAreCreatedByAdminsReadByViewersAndExpire) {
   EXPECT_EQ(Get("/api/v1/silences?detector=other", viewer_).j["silences"].size(), 0u);
 
   // Bad input: 400 naming the field, 404 for an unknown detector.
-  for (const char* bad : {R"({"duration_seconds": 3600})", R"({"comment": "x"})",
-                          R"({"comment": "x", "duration_seconds": 10})",
-                          R"({"comment": "x", "ends_at": "2001-01-01"})",
-                          R"({"comment": "x", "duration_seconds": 600, "matchers": {"platform": 3}})",
-                          R"({"comment": "x", "duration_seconds": 600, "detector": "ecommerce", "measure": "nope"})",
-                          R"({"comment": "x", "duration_seconds": 600, "starts_at": "2100-01-01",)"
-                          R"( "ends_at": "2099-01-01"})",
-                          "not json"}) {
+  for (const char* bad :
+       {R"({"duration_seconds": 3600})", R"({"comment": "x"})", R"({"comment": "x", "duration_seconds": 10})",
+        R"({"comment": "x", "ends_at": "2001-01-01"})",
+        R"({"comment": "x", "duration_seconds": 600, "matchers": {"platform": 3}})",
+        R"({"comment": "x", "duration_seconds": 600, "detector": "ecommerce", "measure": "nope"})",
+        R"({"comment": "x", "duration_seconds": 600, "starts_at": "2100-01-01",)"
+        R"( "ends_at": "2099-01-01"})",
+        "not json"}) {
     ExpectProblem(Call("POST", "/api/v1/silences", admin_, bad), 400);
   }
   ExpectProblem(Call("POST", "/api/v1/silences", admin_,

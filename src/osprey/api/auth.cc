@@ -91,8 +91,7 @@ std::optional<Principal> TokenVerifier::Match(const std::string& digest) const {
   return match->principal;
 }
 
-Result<std::optional<Principal>> TokenVerifier::Verify(std::string_view token,
-                                                       store::Store& store) {
+Result<std::optional<Principal>> TokenVerifier::Verify(std::string_view token, store::Store& store) {
   const std::string digest = RawDigest(token);
   {
     std::shared_lock<std::shared_mutex> lock(mu_);

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +57,7 @@ class TokenVerifier {
   std::optional<Principal> Match(const std::string& digest) const;  // mu_ held
 
   std::shared_mutex mu_;
-  std::vector<Entry> entries_;  // guarded by mu_
+  std::vector<Entry> entries_;                                      // guarded by mu_
   std::optional<std::chrono::steady_clock::time_point> loaded_at_;  // guarded by mu_
 };
 

@@ -17,8 +17,9 @@ TEST(AuthTest, TokensAreRandomAndHashed) {
 }
 
 TEST(AuthTest, VerifierAcceptsActiveTokensOnly) {
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("osprey_auth_" + std::to_string(::getpid()) + ".db")).string();
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("osprey_auth_" + std::to_string(::getpid()) + ".db"))
+          .string();
   std::filesystem::remove(path);
   auto store = std::move(store::OpenSqliteStore(path)).value();
   std::string admin = *GenerateToken(), viewer = *GenerateToken();

@@ -84,9 +84,9 @@ Result<config::Detector> DetectorFromBody(const Context& c) {
 // editing the file: an API change would be overwritten on the next reload.
 Status RefuseFileManaged(const store::DetectorRecord& r, std::string_view verb) {
   if (store::ManagedBy(r) != "file") return Status::Ok();
-  return FailedPrecondition(fmt::format(
-      "detector '{}' is defined by the file {} of osprey serve --config; {} that file instead", r.name,
-      store::ManagingFile(r), verb));
+  return FailedPrecondition(
+      fmt::format("detector '{}' is defined by the file {} of osprey serve --config; {} that file instead",
+                  r.name, store::ManagingFile(r), verb));
 }
 
 Result<Reply> ListDetectors(Context& c) {
@@ -103,8 +103,8 @@ Result<Reply> ListDetectors(Context& c) {
 Result<Reply> CreateDetector(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(config::Detector d, DetectorFromBody(c));
   if (c.store.GetDetector(d.name).ok()) {
-    return AlreadyExists(fmt::format("a detector named '{}' exists; PUT /api/v1/detectors/{} updates it",
-                                     d.name, d.name));
+    return AlreadyExists(
+        fmt::format("a detector named '{}' exists; PUT /api/v1/detectors/{} updates it", d.name, d.name));
   }
   OSPREY_RETURN_IF_ERROR(app::SaveApiDetector(c.store, d.name, c.req.body));
   OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, d.name));
@@ -127,8 +127,7 @@ Result<Reply> UpdateDetector(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(config::Detector d, DetectorFromBody(c));
   if (d.name != name) {
     return InvalidArgument(fmt::format(
-        "the body names detector '{}' but the URL names '{}'; a detector cannot be renamed", d.name,
-        name));
+        "the body names detector '{}' but the URL names '{}'; a detector cannot be renamed", d.name, name));
   }
   // From now on the API manages it, so `osprey serve` runs it.
   OSPREY_RETURN_IF_ERROR(app::SaveApiDetector(c.store, name, c.req.body));
@@ -176,18 +175,18 @@ Result<Reply> Backtest(Context& c) {
         intervals, c.options.max_backtest_intervals));
   }
   OSPREY_ASSIGN_OR_RETURN(app::RunStats stats, app::RunBacktest(r, c.store));
-  return Json({{"detector", d.name},
-               {"from", FormatIso(*from)},
-               {"to", FormatIso(to)},
-               {"intervals", stats.intervals},
-               {"rows_read", stats.rows_read},
-               {"rows_rejected", stats.rows_rejected},
-               {"points", stats.points},
-               {"anomalies", stats.anomalies},
-               {"groups", stats.groups},
-               {"anomaly_groups", fmt::format("/api/v1/anomaly-groups?detector={}&from={}&to={}",
-                                              d.name, PercentEncode(FormatIso(*from)),
-                                              PercentEncode(FormatIso(to)))}});
+  return Json(
+      {{"detector", d.name},
+       {"from", FormatIso(*from)},
+       {"to", FormatIso(to)},
+       {"intervals", stats.intervals},
+       {"rows_read", stats.rows_read},
+       {"rows_rejected", stats.rows_rejected},
+       {"points", stats.points},
+       {"anomalies", stats.anomalies},
+       {"groups", stats.groups},
+       {"anomaly_groups", fmt::format("/api/v1/anomaly-groups?detector={}&from={}&to={}", d.name,
+                                      PercentEncode(FormatIso(*from)), PercentEncode(FormatIso(to)))}});
 }
 
 Result<Reply> DataQuality(Context& c) {
@@ -215,10 +214,11 @@ Result<Reply> DataQuality(Context& c) {
                {"from", FormatIso(FromUnixSeconds(begin))},
                {"to", FormatIso(FromUnixSeconds(end))},
                {"truncated", truncated},
-               {"totals", {{"intervals", rows.size()},
-                           {"rows_read", read},
-                           {"rows_rejected", rejected},
-                           {"series_missing", missing}}},
+               {"totals",
+                {{"intervals", rows.size()},
+                 {"rows_read", read},
+                 {"rows_rejected", rejected},
+                 {"series_missing", missing}}},
                {"intervals", list}});
 }
 
@@ -230,13 +230,13 @@ constexpr int64_t kMaxEventRangeSeconds = 100LL * 366 * 86400;
 // its events file relative to its own file, as serve does.
 Result<detect::EventCalendar> CalendarOf(const LoadedDetector& l) {
   if (!l.detector) {
-    return FailedPrecondition(fmt::format("the stored configuration of detector '{}' no longer loads",
-                                          l.record.name));
+    return FailedPrecondition(
+        fmt::format("the stored configuration of detector '{}' no longer loads", l.record.name));
   }
   config::Detector d = *l.detector;
   if (store::ManagedBy(l.record) == "file") {
-    config::ResolveRelativePaths(
-        d, std::filesystem::path(store::ManagingFile(l.record)).parent_path().string());
+    config::ResolveRelativePaths(d,
+                                 std::filesystem::path(store::ManagingFile(l.record)).parent_path().string());
   }
   OSPREY_ASSIGN_OR_RETURN(std::vector<detect::CalendarEvent> events, config::LoadEvents(d));
   return detect::EventCalendar(std::move(events), d.timezone);
@@ -279,7 +279,6 @@ Result<Reply> DetectorEvents(Context& c) {
                {"to", FormatIso(FromUnixSeconds(end))},
                {"events", list}});
 }
-
 
 // A detector file checked without storing it: 200 with {"valid": true, the
 // detector's summary} or {"valid": false, "error": "request body:3: ..."}.
@@ -324,9 +323,9 @@ Result<Reply> PreviewDetector(Context& c) {
   const int64_t from = to - days.value_or(14) * 86400;
   const int64_t intervals = (to - from) / d.frequency.NominalSeconds();
   if (intervals > c.options.max_backtest_intervals) {
-    return InvalidArgument(fmt::format(
-        "{} days hold {} intervals; a preview runs at most {} (choose fewer days)", days.value_or(14),
-        intervals, c.options.max_backtest_intervals));
+    return InvalidArgument(
+        fmt::format("{} days hold {} intervals; a preview runs at most {} (choose fewer days)",
+                    days.value_or(14), intervals, c.options.max_backtest_intervals));
   }
   app::BacktestRequest r;
   r.detector = d;
@@ -425,8 +424,8 @@ Result<Reply> SeriesPoints(Context& c) {
   const int64_t from = from_q ? *from_q : to - 7 * 86400;
   if (from >= to) return InvalidArgument("'from' must be before 'to'");
   if ((to - from) / step > kMaxExplorePoints) {
-    return InvalidArgument(fmt::format("the range holds more than {} intervals; choose a shorter one",
-                                       kMaxExplorePoints));
+    return InvalidArgument(
+        fmt::format("the range holds more than {} intervals; choose a shorter one", kMaxExplorePoints));
   }
   const double threshold = l.detector ? l.detector->min_severity : 50;
   OSPREY_ASSIGN_OR_RETURN(auto points, c.store.ListPoints(sid, from, to));
@@ -669,7 +668,6 @@ Result<Reply> PutFeedback(Context& c) {
   return GetFeedback(c);
 }
 
-
 // ------------------------------------------------------------------ incidents
 
 // Every incident of `detector` (all detectors when unset), from the measure
@@ -850,7 +848,8 @@ Result<Reply> GetIncident(Context& c) {
   out["feedback"] = feedback;
   json events = json::array();
   if (auto cal = CalendarOf(l); cal.ok()) {
-    for (const detect::EventOccurrence& o : cal->Overlapping(FromUnixSeconds(i.start), FromUnixSeconds(i.end))) {
+    for (const detect::EventOccurrence& o :
+         cal->Overlapping(FromUnixSeconds(i.start), FromUnixSeconds(i.end))) {
       json scope = json::object();
       for (const detect::EventScope& sc : o.event->scope) scope[sc.name] = sc.value;
       events.push_back({{"name", o.event->name},
@@ -1046,7 +1045,11 @@ Result<Reply> GetStatus(Context& c) {
   return Json({{"version", OSPREY_VERSION},
                {"time", FormatIso(c.clock.Now())},
                {"schema_version", store::CurrentSchemaVersion()},
-               {"alerts", {{"pending", t.alerts_pending}, {"delivered", t.alerts_delivered}, {"dead", t.alerts_dead}, {"silenced", t.alerts_silenced}}},
+               {"alerts",
+                {{"pending", t.alerts_pending},
+                 {"delivered", t.alerts_delivered},
+                 {"dead", t.alerts_dead},
+                 {"silenced", t.alerts_silenced}}},
                {"detectors", detectors},
                {"active_detectors", active},
                {"anomaly_groups", t.groups},
@@ -1063,15 +1066,13 @@ Result<int64_t> PathId(const Context& c, const std::string& name) {
   return ParsePathId(name, it == c.path.end() ? "" : it->second);
 }
 
-Result<std::optional<int64_t>> IntQuery(const Context& c, const std::string& name, int64_t min,
-                                        int64_t max) {
+Result<std::optional<int64_t>> IntQuery(const Context& c, const std::string& name, int64_t min, int64_t max) {
   if (!c.req.has_param(name.c_str())) return std::optional<int64_t>();
   OSPREY_ASSIGN_OR_RETURN(int64_t x, ParseIntParam(name, c.req.get_param_value(name.c_str()), min, max));
   return std::optional<int64_t>(x);
 }
 
-Result<std::optional<double>> NumberQuery(const Context& c, const std::string& name, double min,
-                                          double max) {
+Result<std::optional<double>> NumberQuery(const Context& c, const std::string& name, double min, double max) {
   if (!c.req.has_param(name.c_str())) return std::optional<double>();
   OSPREY_ASSIGN_OR_RETURN(double x, ParseNumberParam(name, c.req.get_param_value(name.c_str()), min, max));
   return std::optional<double>(x);

@@ -158,8 +158,8 @@ class RequestReader {
       const size_t line_end = c_.in.find("\r\n");
       if ((line_end == std::string::npos ? c_.in.size() : line_end) > limits_.max_request_line) {
         SetTarget(r);
-        return Refuse(r, 414, fmt::format("the request line is longer than {} bytes",
-                                          limits_.max_request_line));
+        return Refuse(r, 414,
+                      fmt::format("the request line is longer than {} bytes", limits_.max_request_line));
       }
       if (c_.in.size() > limits_.max_head) return HeadTooLarge(r);
       if (!Receive()) return r;  // closed or timed out before a whole head: nothing to answer
@@ -167,8 +167,8 @@ class RequestReader {
     SetTarget(r);
     const size_t first_end = c_.in.find("\r\n");
     if (first_end > limits_.max_request_line) {
-      return Refuse(r, 414, fmt::format("the request line is longer than {} bytes",
-                                        limits_.max_request_line));
+      return Refuse(r, 414,
+                    fmt::format("the request line is longer than {} bytes", limits_.max_request_line));
     }
     if (head_end + 4 > limits_.max_head) return HeadTooLarge(r);
 
@@ -182,8 +182,7 @@ class RequestReader {
       std::string_view line(c_.in.data() + at, end - at);
       at = end + 2;
       if (line.size() > limits_.max_header_line) {
-        return Refuse(r, 431, fmt::format("a header field is longer than {} bytes",
-                                          limits_.max_header_line));
+        return Refuse(r, 431, fmt::format("a header field is longer than {} bytes", limits_.max_header_line));
       }
       if (++fields > limits_.max_headers) {
         return Refuse(r, 431, fmt::format("more than {} header fields", limits_.max_headers));
@@ -200,9 +199,10 @@ class RequestReader {
       } else if (name == "transfer-encoding") {
         coding = coding ? *coding + "," + std::string(value) : std::string(value);
       } else if (name == "content-encoding" && Lower(value) != "identity") {
-        return Refuse(r, 415, fmt::format("content coding '{}' is not accepted; send the body "
-                                          "uncompressed",
-                                          value));
+        return Refuse(r, 415,
+                      fmt::format("content coding '{}' is not accepted; send the body "
+                                  "uncompressed",
+                                  value));
       } else if (name == "expect") {
         expect_continue = Lower(value) == "100-continue";
       } else if (name == "content-type" && Lower(value).starts_with("application/x-www-form-urlencoded")) {
@@ -221,9 +221,10 @@ class RequestReader {
     if (coding) {
       if (length) return Refuse(r, 400, "both Content-Length and Transfer-Encoding are set");
       if (Lower(Trim(*coding)) != "chunked") {
-        return Refuse(r, 501, fmt::format("transfer coding '{}' is not supported; send the body "
-                                          "plain or chunked",
-                                          Trim(*coding)));
+        return Refuse(r, 501,
+                      fmt::format("transfer coding '{}' is not supported; send the body "
+                                  "plain or chunked",
+                                  Trim(*coding)));
       }
       if (expect_continue && !Continue()) return r;
       if (auto refused = ReadChunked(r, body)) return *refused;
@@ -322,8 +323,8 @@ class RequestReader {
       auto line = Line(limits_.max_header_line, too_long);
       if (!line) {
         if (too_long) {
-          return Refuse(r, 431, fmt::format("a trailer field is longer than {} bytes",
-                                            limits_.max_header_line));
+          return Refuse(r, 431,
+                        fmt::format("a trailer field is longer than {} bytes", limits_.max_header_line));
         }
         return r;
       }
@@ -350,12 +351,13 @@ class RequestReader {
     return r;
   }
   Read HeadTooLarge(Read& r) const {
-    return Refuse(r, 431, fmt::format("the request line and header fields are larger than {} bytes",
-                                      limits_.max_head));
+    return Refuse(
+        r, 431, fmt::format("the request line and header fields are larger than {} bytes", limits_.max_head));
   }
   Read BodyTooLarge(Read& r) const {
-    return Refuse(r, 413, fmt::format("the request body is larger than the server accepts ({} bytes)",
-                                      limits_.max_body));
+    return Refuse(
+        r, 413,
+        fmt::format("the request body is larger than the server accepts ({} bytes)", limits_.max_body));
   }
 
   FrontServer::Conn& c_;

@@ -86,8 +86,8 @@ class FrontServer : public httplib::Server {
   int epoll_fd_ = -1;
   std::thread watcher_;
   std::mutex mu_;
-  bool watching_ = false;                            // guarded by mu_
-  std::map<int, std::shared_ptr<Conn>> idle_;        // guarded by mu_
+  bool watching_ = false;                      // guarded by mu_
+  std::map<int, std::shared_ptr<Conn>> idle_;  // guarded by mu_
 };
 
 }  // namespace osprey::api::internal

@@ -22,9 +22,7 @@ std::vector<std::string> RootCauseElements(const std::string& root_causes_json) 
 namespace {
 
 int64_t SpanStart(const store::GroupRecord& g) { return g.incident_ts != 0 ? g.incident_ts : g.ts; }
-int64_t SpanEnd(const store::GroupRecord& g) {
-  return g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts;
-}
+int64_t SpanEnd(const store::GroupRecord& g) { return g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts; }
 
 struct Building {
   Incident incident;

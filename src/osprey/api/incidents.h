@@ -18,8 +18,8 @@ namespace osprey::api {
 struct Incident {
   std::string detector;
   int64_t detector_id = 0;
-  int64_t start = 0;  // the first interval start of its measure incidents
-  int64_t end = 0;    // the last interval end (exclusive)
+  int64_t start = 0;    // the first interval start of its measure incidents
+  int64_t end = 0;      // the last interval end (exclusive)
   double severity = 0;  // the highest of its groups
   // One per measure incident: its most severe group, whose incident_* fields
   // give the measure incident's span. By start, then measure.

@@ -55,10 +55,8 @@ void AddResourceRoutes(std::vector<Route>& routes);
 // Input helpers over parse.h's pure parsers. Each returns InvalidArgument
 // naming the parameter.
 Result<int64_t> PathId(const Context& c, const std::string& name);
-Result<std::optional<int64_t>> IntQuery(const Context& c, const std::string& name, int64_t min,
-                                        int64_t max);
-Result<std::optional<double>> NumberQuery(const Context& c, const std::string& name, double min,
-                                          double max);
+Result<std::optional<int64_t>> IntQuery(const Context& c, const std::string& name, int64_t min, int64_t max);
+Result<std::optional<double>> NumberQuery(const Context& c, const std::string& name, double min, double max);
 // An ISO-8601 date or date-time; UTC unless it carries an offset.
 Result<std::optional<int64_t>> TimeQuery(const Context& c, const std::string& name);
 std::optional<std::string> StringQuery(const Context& c, const std::string& name);

@@ -18,8 +18,7 @@ Result<json> JsonObject(std::string_view text) {
   return body;
 }
 
-Result<std::optional<Instant>> BodyTime(const json& body, const std::string& key,
-                                        const TimeZone& zone) {
+Result<std::optional<Instant>> BodyTime(const json& body, const std::string& key, const TimeZone& zone) {
   if (!body.contains(key) || body[key].is_null()) return std::optional<Instant>();
   if (!body[key].is_string()) {
     return InvalidArgument(fmt::format("'{}' must be a date-time string", key));
@@ -31,26 +30,22 @@ Result<std::optional<Instant>> BodyTime(const json& body, const std::string& key
 
 }  // namespace
 
-Result<int64_t> ParseIntParam(std::string_view name, std::string_view value, int64_t min,
-                              int64_t max) {
+Result<int64_t> ParseIntParam(std::string_view name, std::string_view value, int64_t min, int64_t max) {
   const std::string v(value);
   char* end = nullptr;
   long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || v.size() > 18 || end != v.c_str() + v.size() || x < min || x > max) {
-    return InvalidArgument(
-        fmt::format("query parameter '{}' must be an integer in {}..{}", name, min, max));
+    return InvalidArgument(fmt::format("query parameter '{}' must be an integer in {}..{}", name, min, max));
   }
   return static_cast<int64_t>(x);
 }
 
-Result<double> ParseNumberParam(std::string_view name, std::string_view value, double min,
-                                double max) {
+Result<double> ParseNumberParam(std::string_view name, std::string_view value, double min, double max) {
   const std::string v(value);
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
   if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x) || x < min || x > max) {
-    return InvalidArgument(
-        fmt::format("query parameter '{}' must be a number in {}..{}", name, min, max));
+    return InvalidArgument(fmt::format("query parameter '{}' must be a number in {}..{}", name, min, max));
   }
   return x;
 }
@@ -68,8 +63,7 @@ Result<int64_t> ParsePathId(std::string_view name, std::string_view value) {
   char* end = nullptr;
   long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || v.size() > 18 || end != v.c_str() + v.size() || x <= 0) {
-    return InvalidArgument(
-        fmt::format("'{}' is not a valid {} (a positive integer)", v.substr(0, 40), name));
+    return InvalidArgument(fmt::format("'{}' is not a valid {} (a positive integer)", v.substr(0, 40), name));
   }
   return static_cast<int64_t>(x);
 }
@@ -111,8 +105,7 @@ Result<BacktestBody> ParseBacktestBody(std::string_view text, const TimeZone& zo
   }
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (it.key() != "from" && it.key() != "to") {
-      return InvalidArgument(
-          fmt::format("unknown field '{}'; a backtest takes 'from' and 'to'", it.key()));
+      return InvalidArgument(fmt::format("unknown field '{}'; a backtest takes 'from' and 'to'", it.key()));
     }
   }
   BacktestBody b;
@@ -137,9 +130,8 @@ Result<SilenceBody> ParseSilenceBody(std::string_view text) {
       if (!it->is_object()) return InvalidArgument("'matchers' must be an object of dimension -> value");
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (m.key().empty() || !m->is_string() || m->get<std::string>().empty()) {
-          return InvalidArgument(
-              fmt::format("'matchers.{}' must be a non-empty dimension name with a non-empty string value",
-                          m.key()));
+          return InvalidArgument(fmt::format(
+              "'matchers.{}' must be a non-empty dimension name with a non-empty string value", m.key()));
         }
       }
       b.matchers = it->dump();
@@ -153,10 +145,10 @@ Result<SilenceBody> ParseSilenceBody(std::string_view text) {
       }
       b.duration_seconds = it->get<int64_t>();
     } else {
-      return InvalidArgument(fmt::format(
-          "unknown field '{}'; a silence takes detector, measure, matchers, starts_at, ends_at, "
-          "duration_seconds, comment",
-          k));
+      return InvalidArgument(
+          fmt::format("unknown field '{}'; a silence takes detector, measure, matchers, starts_at, ends_at, "
+                      "duration_seconds, comment",
+                      k));
     }
   }
   if (b.comment.empty()) return InvalidArgument("give a 'comment' saying why the alerts are silenced");

@@ -20,11 +20,9 @@ namespace osprey::api {
 inline constexpr size_t kMaxCommentBytes = 2000;
 
 // A decimal integer in [min, max] (at most 18 characters).
-Result<int64_t> ParseIntParam(std::string_view name, std::string_view value, int64_t min,
-                              int64_t max);
+Result<int64_t> ParseIntParam(std::string_view name, std::string_view value, int64_t min, int64_t max);
 // A finite decimal number in [min, max].
-Result<double> ParseNumberParam(std::string_view name, std::string_view value, double min,
-                                double max);
+Result<double> ParseNumberParam(std::string_view name, std::string_view value, double min, double max);
 // An ISO-8601 date or date-time (ParseInstant), UTC unless it carries an
 // offset; Unix seconds.
 Result<int64_t> ParseTimeParam(std::string_view name, std::string_view value);

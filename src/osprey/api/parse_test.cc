@@ -42,9 +42,8 @@ TEST(ParseTest, TimesAndBodies) {
 }
 
 TEST(ParseTest, SilenceBodies) {
-  auto s = ParseSilenceBody(
-      R"({"detector": "shop", "measure": "revenue", "matchers": {"platform": "ios"},)"
-      R"( "duration_seconds": 3600, "comment": "deploy"})");
+  auto s = ParseSilenceBody(R"({"detector": "shop", "measure": "revenue", "matchers": {"platform": "ios"},)"
+                            R"( "duration_seconds": 3600, "comment": "deploy"})");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->detector, "shop");
   EXPECT_EQ(s->measure, "revenue");

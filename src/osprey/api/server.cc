@@ -71,8 +71,8 @@ std::string_view TypeSlug(int status) {
 }
 
 // RFC 9457 problem details.
-void SetProblem(httplib::Response& res, int status, const std::string& detail,
-                const std::string& instance, std::string_view code = "") {
+void SetProblem(httplib::Response& res, int status, const std::string& detail, const std::string& instance,
+                std::string_view code = "") {
   json p = {{"type", fmt::format("urn:osprey:problem:{}", TypeSlug(status))},
             {"title", TitleFor(status)},
             {"status", status},
@@ -146,8 +146,8 @@ class StorePool {
 // Request counts and latency histograms per route, for /metrics.
 class RequestMetrics {
  public:
-  static constexpr double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                        0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+  static constexpr double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25,  0.5,    1,     2.5,  5,     10};
   static constexpr size_t kBucketCount = sizeof(kBuckets) / sizeof(kBuckets[0]);
 
   void Observe(const std::string& method, const std::string& route, int status, double seconds) {
@@ -163,15 +163,17 @@ class RequestMetrics {
 
   void Render(std::string& out) {
     std::lock_guard<std::mutex> lock(mu_);
-    out += "# HELP osprey_http_requests_total HTTP requests by route and status code.\n"
-           "# TYPE osprey_http_requests_total counter\n";
+    out +=
+        "# HELP osprey_http_requests_total HTTP requests by route and status code.\n"
+        "# TYPE osprey_http_requests_total counter\n";
     for (const auto& [key, n] : counts_) {
       const auto& [method, route, status] = key;
-      out += fmt::format("osprey_http_requests_total{{method=\"{}\",route=\"{}\",code=\"{}\"}} {}\n",
-                         method, route, status, n);
+      out += fmt::format("osprey_http_requests_total{{method=\"{}\",route=\"{}\",code=\"{}\"}} {}\n", method,
+                         route, status, n);
     }
-    out += "# HELP osprey_http_request_duration_seconds Time to handle a request, by route.\n"
-           "# TYPE osprey_http_request_duration_seconds histogram\n";
+    out +=
+        "# HELP osprey_http_request_duration_seconds Time to handle a request, by route.\n"
+        "# TYPE osprey_http_request_duration_seconds histogram\n";
     for (const auto& [key, h] : latency_) {
       const auto& [method, route] = key;
       std::string labels = fmt::format("method=\"{}\",route=\"{}\"", method, route);
@@ -179,8 +181,8 @@ class RequestMetrics {
         out += fmt::format("osprey_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
                            kBuckets[i], h.buckets[i]);
       }
-      out += fmt::format("osprey_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels,
-                         h.count);
+      out +=
+          fmt::format("osprey_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, h.count);
       out += fmt::format("osprey_http_request_duration_seconds_sum{{{}}} {}\n", labels, h.sum);
       out += fmt::format("osprey_http_request_duration_seconds_count{{{}}} {}\n", labels, h.count);
     }
@@ -235,8 +237,8 @@ struct Server::Impl {
 
   void AddBuiltinRoutes();
   void Register(const Route& route);
-  void Handle(const Route& route, const std::vector<std::string>& params,
-              const httplib::Request& req, httplib::Response& res);
+  void Handle(const Route& route, const std::vector<std::string>& params, const httplib::Request& req,
+              httplib::Response& res);
   void AddStaticRoutes();
 
   const ServerOptions options;
@@ -302,8 +304,8 @@ void Server::Impl::Handle(const Route& route, const std::vector<std::string>& pa
       FrontServer::SetTokenName(principal->name);
       if (route.info.write && principal->role != Role::kAdmin) {
         SetProblem(res, 403,
-                   fmt::format("token '{}' has the viewer role; {} {} needs an admin token",
-                               principal->name, route.info.method, route.info.path),
+                   fmt::format("token '{}' has the viewer role; {} {} needs an admin token", principal->name,
+                               route.info.method, route.info.path),
                    req.path);
         finish();
         return;
@@ -373,45 +375,43 @@ void Server::Impl::AddBuiltinRoutes() {
                       r.content_type = "application/json";
                       return r;
                     }});
-  routes.push_back({{"GET", "/metrics", false, false}, {}, [this](Context& c) -> Result<Reply> {
-                      OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
-                      OSPREY_ASSIGN_OR_RETURN(auto detectors, c.store.ListDetectors());
-                      int64_t active = 0;
-                      for (const auto& d : detectors) active += d.active ? 1 : 0;
-                      std::string out;
-                      auto gauge = [&](const char* name, const char* help, int64_t v) {
-                        out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
-                      };
-                      gauge("osprey_detectors", "Detectors in the state store.", t.detectors);
-                      gauge("osprey_detectors_active", "Active detectors.", active);
-                      gauge("osprey_intervals_processed", "Intervals processed (stored data-quality rows).",
-                            t.intervals);
-                      gauge("osprey_rows_read", "Source rows read over the stored intervals.", t.rows_read);
-                      gauge("osprey_rows_rejected", "Source rows rejected over the stored intervals.",
-                            t.rows_rejected);
-                      gauge("osprey_anomalies", "Anomalies stored.", t.anomalies);
-                      gauge("osprey_anomaly_groups", "Anomaly groups stored.", t.groups);
-                      out += fmt::format(
-                          "# HELP osprey_alert_deliveries_total Alert delivery attempts made.\n"
-                          "# TYPE osprey_alert_deliveries_total counter\nosprey_alert_deliveries_total {}\n"
-                          "# HELP osprey_alert_messages Alert messages in the outbox, by status.\n"
-                          "# TYPE osprey_alert_messages gauge\n"
-                          "osprey_alert_messages{{status=\"pending\"}} {}\n"
-                          "osprey_alert_messages{{status=\"delivered\"}} {}\n"
-                          "osprey_alert_messages{{status=\"dead\"}} {}\n"
-                          "osprey_alert_messages{{status=\"silenced\"}} {}\n",
-                          t.delivery_attempts, t.alerts_pending, t.alerts_delivered, t.alerts_dead,
-                          t.alerts_silenced);
-                      out += fmt::format(
-                          "# HELP osprey_uptime_seconds Seconds since the server started.\n"
-                          "# TYPE osprey_uptime_seconds gauge\nosprey_uptime_seconds {}\n",
-                          (c.clock.Now() - started).count());
-                      metrics.Render(out);
-                      Reply r;
-                      r.text = std::move(out);
-                      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                      return r;
-                    }});
+  routes.push_back(
+      {{"GET", "/metrics", false, false}, {}, [this](Context& c) -> Result<Reply> {
+         OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
+         OSPREY_ASSIGN_OR_RETURN(auto detectors, c.store.ListDetectors());
+         int64_t active = 0;
+         for (const auto& d : detectors) active += d.active ? 1 : 0;
+         std::string out;
+         auto gauge = [&](const char* name, const char* help, int64_t v) {
+           out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
+         };
+         gauge("osprey_detectors", "Detectors in the state store.", t.detectors);
+         gauge("osprey_detectors_active", "Active detectors.", active);
+         gauge("osprey_intervals_processed", "Intervals processed (stored data-quality rows).", t.intervals);
+         gauge("osprey_rows_read", "Source rows read over the stored intervals.", t.rows_read);
+         gauge("osprey_rows_rejected", "Source rows rejected over the stored intervals.", t.rows_rejected);
+         gauge("osprey_anomalies", "Anomalies stored.", t.anomalies);
+         gauge("osprey_anomaly_groups", "Anomaly groups stored.", t.groups);
+         out += fmt::format(
+             "# HELP osprey_alert_deliveries_total Alert delivery attempts made.\n"
+             "# TYPE osprey_alert_deliveries_total counter\nosprey_alert_deliveries_total {}\n"
+             "# HELP osprey_alert_messages Alert messages in the outbox, by status.\n"
+             "# TYPE osprey_alert_messages gauge\n"
+             "osprey_alert_messages{{status=\"pending\"}} {}\n"
+             "osprey_alert_messages{{status=\"delivered\"}} {}\n"
+             "osprey_alert_messages{{status=\"dead\"}} {}\n"
+             "osprey_alert_messages{{status=\"silenced\"}} {}\n",
+             t.delivery_attempts, t.alerts_pending, t.alerts_delivered, t.alerts_dead, t.alerts_silenced);
+         out += fmt::format(
+             "# HELP osprey_uptime_seconds Seconds since the server started.\n"
+             "# TYPE osprey_uptime_seconds gauge\nosprey_uptime_seconds {}\n",
+             (c.clock.Now() - started).count());
+         metrics.Render(out);
+         Reply r;
+         r.text = std::move(out);
+         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         return r;
+       }});
 }
 
 void Server::Impl::AddStaticRoutes() {
@@ -495,8 +495,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, con
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - FrontServer::RequestStart())
               .count();
-      WriteAccessLog({req.method, req.path, res.status, res.body.size(), seconds,
-                      FrontServer::TokenName()});
+      WriteAccessLog({req.method, req.path, res.status, res.body.size(), seconds, FrontServer::TokenName()});
     });
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));

@@ -54,8 +54,8 @@ struct ServerOptions {
 
 // One registered route, as the OpenAPI document names it.
 struct RouteInfo {
-  std::string method;  // GET, POST, PUT, DELETE
-  std::string path;    // OpenAPI template: /api/v1/detectors/{name}
+  std::string method;         // GET, POST, PUT, DELETE
+  std::string path;           // OpenAPI template: /api/v1/detectors/{name}
   bool public_route = false;  // needs no token
   bool write = false;         // needs the admin role
 };

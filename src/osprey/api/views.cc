@@ -103,18 +103,10 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
 }
 
 json FeedbackJson(const store::FeedbackRecord& f) {
-  return {{"id", f.id},
-          {"group_id", f.group_id},
-          {"series_id", f.series_id},
-          {"series", f.label},
-          {"interval_start", Iso(f.ts)},
-          {"direction", f.direction},
-          {"value", f.value},
-          {"expected", f.expected},
-          {"relevant", f.relevant},
-          {"comment", f.comment},
-          {"author", f.author},
-          {"created_at", Iso(f.created_at)}};
+  return {{"id", f.id},           {"group_id", f.group_id},      {"series_id", f.series_id},
+          {"series", f.label},    {"interval_start", Iso(f.ts)}, {"direction", f.direction},
+          {"value", f.value},     {"expected", f.expected},      {"relevant", f.relevant},
+          {"comment", f.comment}, {"author", f.author},          {"created_at", Iso(f.created_at)}};
 }
 
 json QualityJson(const store::DataQualityRecord& q) {
@@ -216,7 +208,9 @@ json SilenceJson(const store::SilenceRecord& s, int64_t now) {
           {"matchers", matchers},
           {"starts_at", Iso(s.starts_at)},
           {"ends_at", Iso(s.ends_at)},
-          {"state", now >= s.ends_at ? "expired" : now < s.starts_at ? "pending" : "active"},
+          {"state", now >= s.ends_at    ? "expired"
+                    : now < s.starts_at ? "pending"
+                                        : "active"},
           {"comment", s.comment},
           {"created_by", s.created_by},
           {"created_at", Iso(s.created_at)}};

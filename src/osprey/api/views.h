@@ -40,8 +40,7 @@ nlohmann::json SilenceJson(const store::SilenceRecord& s, int64_t now);
 // intervals, of the least advanced series.
 nlohmann::json HealthJson(const std::vector<store::DataQualityRecord>& rows);
 // HealthJson of the detector's last 7 days of rows before its watermark.
-Result<nlohmann::json> DetectorHealth(store::Store& s, int64_t detector_id,
-                                      std::optional<int64_t> watermark);
+Result<nlohmann::json> DetectorHealth(store::Store& s, int64_t detector_id, std::optional<int64_t> watermark);
 // The health for people: "no data for 4 intervals since ...; warming up: 310
 // of 672 intervals (3 of 40 series; only rules fire meanwhile)", or "ok".
 std::string HealthText(const nlohmann::json& health);

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <map>
-#include <set>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "osprey/config/loader.h"
@@ -56,8 +56,8 @@ Result<RunStats> RunBacktest(const BacktestRequest& r, store::Store& store) {
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(d.frequency, d.timezone));
   Instant to = r.to ? *r.to : grid.Floor(r.now);
   if (*from >= to) {
-    return InvalidArgument(fmt::format("backtest range is empty: from {} is not before to {}",
-                                       FormatIso(*from), FormatIso(to)));
+    return InvalidArgument(
+        fmt::format("backtest range is empty: from {} is not before to {}", FormatIso(*from), FormatIso(to)));
   }
   OSPREY_ASSIGN_OR_RETURN(auto source, connectors::OpenSource(d));
   OSPREY_ASSIGN_OR_RETURN(auto runner, DetectorRunner::Create(d, r.config_text, store, *source));
@@ -192,9 +192,10 @@ Result<Evaluation> RunDemo(const DemoRequest& r, std::ostream& out) {
   DemoData data = GenerateDemoData(r.data);
   OSPREY_RETURN_IF_ERROR(WriteDemoWarehouse(data, warehouse));
   OSPREY_RETURN_IF_ERROR(WriteGroundTruth(data, truth));
-  out << fmt::format("Sample warehouse: {} ({} rows in ecommerce, {} platforms x {} marketplaces, {} to {})\n",
-                     warehouse, data.rows.size(), data.platforms.size(), data.marketplaces.size(),
-                     FormatIso(data.start), FormatIso(data.end));
+  out << fmt::format(
+      "Sample warehouse: {} ({} rows in ecommerce, {} platforms x {} marketplaces, {} to {})\n", warehouse,
+      data.rows.size(), data.platforms.size(), data.marketplaces.size(), FormatIso(data.start),
+      FormatIso(data.end));
   out << fmt::format("Ground truth:     {} ({} injected anomalies)\n", truth, data.events.size());
 
   OSPREY_ASSIGN_OR_RETURN(config::Detector d, config::LoadDetectorFile(r.config_path));
@@ -237,8 +238,8 @@ Result<Evaluation> RunDemo(const DemoRequest& r, std::ostream& out) {
   // missing and never scored, so they are checked apart (none flagged).
   std::vector<DemoEvent> flaggable, gaps;
   for (const DemoEvent& e : data.events) (e.kind == "missing_rows" ? gaps : flaggable).push_back(e);
-  OSPREY_ASSIGN_OR_RETURN(Evaluation ev, Evaluate(*store, d.name, flaggable,
-                                                  d.frequency.NominalSeconds(), d.min_severity));
+  OSPREY_ASSIGN_OR_RETURN(Evaluation ev,
+                          Evaluate(*store, d.name, flaggable, d.frequency.NominalSeconds(), d.min_severity));
   out << fmt::format(
       "\nAgainst the ground truth: precision {:.3f} ({}/{} incidents belong to an injected anomaly), "
       "recall {:.3f} ({}/{} anomalies found), F1 {:.3f}\n",
@@ -251,16 +252,16 @@ Result<Evaluation> RunDemo(const DemoRequest& r, std::ostream& out) {
     out << fmt::format("  {:<12} {}/{} found\n", kind, k.found, k.events);
   }
   if (!gaps.empty()) {
-    OSPREY_ASSIGN_OR_RETURN(Evaluation g, Evaluate(*store, d.name, gaps, d.frequency.NominalSeconds(),
-                                                   d.min_severity));
+    OSPREY_ASSIGN_OR_RETURN(Evaluation g,
+                            Evaluate(*store, d.name, gaps, d.frequency.NominalSeconds(), d.min_severity));
     out << fmt::format("  missing rows {}/{} gaps flagged (missing data is never scored: 0 is right)\n",
                        g.events_found, g.events);
   }
   out << "By alert threshold (groups at least this severe):\n";
   for (double threshold : {60.0, 70.0, 80.0, 90.0}) {
     if (threshold < d.min_severity) continue;
-    OSPREY_ASSIGN_OR_RETURN(Evaluation at, Evaluate(*store, d.name, flaggable,
-                                                    d.frequency.NominalSeconds(), threshold));
+    OSPREY_ASSIGN_OR_RETURN(Evaluation at,
+                            Evaluate(*store, d.name, flaggable, d.frequency.NominalSeconds(), threshold));
     out << fmt::format("  severity >= {:.0f}: precision {:.3f}, recall {:.3f}, F1 {:.3f}\n", threshold,
                        at.precision(), at.recall(), at.f1());
   }

@@ -23,9 +23,9 @@ struct BacktestRequest {
   // Default: `now` floored to the interval grid, and the run stops early
   // after the last interval the source has rows for (RunStats::data_end).
   std::optional<Instant> to;
-  Instant now;                  // the caller's clock
+  Instant now;  // the caller's clock
   int64_t chunk_intervals = 168;
-  bool show_progress = false;   // progress lines on stderr
+  bool show_progress = false;  // progress lines on stderr
   // Write alert outbox rows for the replayed range (off by default: history
   // raises no alerts unless asked).
   bool alerts_enabled = false;
@@ -44,8 +44,8 @@ struct KindScore {
 struct Evaluation {
   int events = 0;
   int events_found = 0;
-  int groups = 0;       // incidents (a measure's groups in consecutive intervals)
-  int groups_true = 0;  // incidents that belong to some event
+  int groups = 0;              // incidents (a measure's groups in consecutive intervals)
+  int groups_true = 0;         // incidents that belong to some event
   int slice_events = 0;        // injected anomalies over a whole platform or marketplace
   int slice_events_exact = 0;  // ... found as one incident with exactly that root cause
   double precision() const { return groups ? double(groups_true) / groups : 0; }

@@ -76,8 +76,8 @@ class DetectorRegistry::Files {
       changed = true;
       Log(LogLevel::kInfo, fmt::format("{}: detector '{}' loaded", path, f.good->detector.name));
     }
-    *broken = static_cast<int>(std::count_if(files_.begin(), files_.end(),
-                                             [](const auto& kv) { return kv.second.error; }));
+    *broken = static_cast<int>(
+        std::count_if(files_.begin(), files_.end(), [](const auto& kv) { return kv.second.error; }));
     return changed;
   }
 
@@ -224,7 +224,8 @@ DaemonResult Daemon::Run() {
       const double to_end = static_cast<double>(ToUnixSeconds(*o.until) - ToUnixSeconds(now)) / speed;
       wait_s = std::clamp(std::min(wait_s, to_end), 0.0, 1.0);
     }
-    timespec ts{static_cast<time_t>(wait_s), static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
+    timespec ts{static_cast<time_t>(wait_s),
+                static_cast<long>((wait_s - static_cast<double>(static_cast<time_t>(wait_s))) * 1e9)};
     if (ts.tv_sec == 0 && ts.tv_nsec < 1000000) ts.tv_nsec = 1000000;
     const int sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig == SIGINT || sig == SIGTERM) {

@@ -59,9 +59,9 @@ class DetectorRegistry {
 };
 
 struct DaemonOptions {
-  std::string state_path;  // store::OpenStore
-  std::string config_dir;  // detector files to schedule; empty: none
-  bool once = false;       // process what is due, then return
+  std::string state_path;        // store::OpenStore
+  std::string config_dir;        // detector files to schedule; empty: none
+  bool once = false;             // process what is due, then return
   std::optional<Instant> until;  // run until the clock reaches this, then return
   SchedulerOptions scheduler;    // progress reporting
   // Instants of the clock per wall-clock second (a testing clock may run

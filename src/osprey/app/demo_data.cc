@@ -88,7 +88,8 @@ DemoData GenerateDemoData(const DemoOptions& o) {
   if (o.harder && o.days > o.clean_days + 14) {
     for (int k = 0, tries = 0; k < o.holidays && tries < 1000; ++tries) {
       const int mi = static_cast<int>(u(hard_rng) * nm);
-      const int64_t day = o.clean_days + 7 + static_cast<int64_t>(u(hard_rng) * static_cast<double>(o.days - o.clean_days - 9));
+      const int64_t day = o.clean_days + 7 +
+                          static_cast<int64_t>(u(hard_rng) * static_cast<double>(o.days - o.clean_days - 9));
       const int64_t from_h = day * 24 - market_utc_offset[mi];  // local midnight
       if (overlaps(from_h, from_h + 24)) continue;
       DemoEvent e;
@@ -104,7 +105,9 @@ DemoData GenerateDemoData(const DemoOptions& o) {
     }
     for (int k = 0, tries = 0; k < o.missing_gaps && tries < 1000; ++tries) {
       const int pi = static_cast<int>(u(hard_rng) * np), mi = static_cast<int>(u(hard_rng) * nm);
-      const int64_t from_h = 24 * o.clean_days + static_cast<int64_t>(u(hard_rng) * static_cast<double>(hours - 24 * o.clean_days - 48));
+      const int64_t from_h =
+          24 * o.clean_days +
+          static_cast<int64_t>(u(hard_rng) * static_cast<double>(hours - 24 * o.clean_days - 48));
       const int length = 1 + static_cast<int>(u(hard_rng) * 3);
       if (overlaps(from_h, from_h + length)) continue;
       DemoEvent e;
@@ -138,8 +141,8 @@ DemoData GenerateDemoData(const DemoOptions& o) {
           if (e.kind == "holiday") holiday = true;
           else if (e.scope.at("platform") == data.platforms[p]) missing = true;
         }
-        double daily = 1.0 + (holiday ? 0.2 : 0.6) *
-                                 std::sin(2 * kPi * static_cast<double>(local_hour - 9) / 24.0);
+        double daily =
+            1.0 + (holiday ? 0.2 : 0.6) * std::sin(2 * kPi * static_cast<double>(local_hour - 9) / 24.0);
         double weekly = (dow >= 5) ? (p == 0 ? 0.7 : 1.15) : 1.0;
         double mean = 100.0 * platform_scale[p] * market_scale[m] * daily * weekly;
         if (holiday) mean *= 0.6;
@@ -217,8 +220,8 @@ Status WriteGroundTruth(const DemoData& data, const std::string& path) {
   for (const DemoEvent& e : data.events) {
     std::string scope;
     for (const auto& [k, v] : e.scope) scope += (scope.empty() ? "" : "&") + k + "=" + v;
-    out << fmt::format("{},{},{},{},{},{},{:.3f}\n", e.id, e.kind, e.measure, scope,
-                       FormatIso(e.start), FormatIso(e.end), e.factor);
+    out << fmt::format("{},{},{},{},{},{},{:.3f}\n", e.id, e.kind, e.measure, scope, FormatIso(e.start),
+                       FormatIso(e.end), e.factor);
   }
   if (!out) return Unavailable(fmt::format("error writing '{}'", path));
   return Status::Ok();

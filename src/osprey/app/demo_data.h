@@ -31,7 +31,7 @@ struct DemoEvent {
   // marketplace, two for a single series.
   std::map<std::string, std::string> scope;
   Instant start;
-  Instant end;  // exclusive
+  Instant end;        // exclusive
   double factor = 1;  // multiplier applied to the measure during the event
 };
 

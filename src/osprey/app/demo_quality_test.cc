@@ -55,10 +55,9 @@ TEST(DemoQualityTest, EventPrecisionRecallPerKind) {
     at[sev] = *all;
     only_at[sev] = *only;
     std::cout << "severity >= " << sev << ": anomalies and holidays P " << all->precision() << " R "
-              << all->recall() << " F1 " << all->f1() << " | anomalies only P "
-              << only->precision() << " R " << only->recall() << " F1 " << only->f1()
-              << " | missing-row gaps flagged " << missing->events_found << "/" << missing->events
-              << "\n";
+              << all->recall() << " F1 " << all->f1() << " | anomalies only P " << only->precision() << " R "
+              << only->recall() << " F1 " << only->f1() << " | missing-row gaps flagged "
+              << missing->events_found << "/" << missing->events << "\n";
     for (const auto& [kind, k] : all->by_kind) {
       std::cout << "  " << kind << ": " << k.found << "/" << k.events << " found (recall "
                 << (k.events ? double(k.found) / k.events : 0) << ")\n";

@@ -16,17 +16,25 @@
 namespace osprey::app {
 namespace {
 
-constexpr const char* kFormats[] = {
-    "yyyy-MM-dd HH:mm:ss",       "yyyy-MM-dd'T'HH:mm:ssXXX", "yyyy-MM-dd'T'HH:mm:ss",
-    "yyyy-MM-dd HH:mm:ssXXX",    "yyyy-MM-dd HH:mm",         "yyyy-MM-dd'T'HH:mm",
-    "yyyy/MM/dd HH:mm:ss",       "dd/MM/yyyy HH:mm:ss",      "MM/dd/yyyy HH:mm:ss",
-    "dd.MM.yyyy HH:mm:ss",       "yyyy-MM-dd",               "yyyyMMdd",
-    "iso8601",                   "epoch",                    "epoch_millis"};
+constexpr const char* kFormats[] = {"yyyy-MM-dd HH:mm:ss",
+                                    "yyyy-MM-dd'T'HH:mm:ssXXX",
+                                    "yyyy-MM-dd'T'HH:mm:ss",
+                                    "yyyy-MM-dd HH:mm:ssXXX",
+                                    "yyyy-MM-dd HH:mm",
+                                    "yyyy-MM-dd'T'HH:mm",
+                                    "yyyy/MM/dd HH:mm:ss",
+                                    "dd/MM/yyyy HH:mm:ss",
+                                    "MM/dd/yyyy HH:mm:ss",
+                                    "dd.MM.yyyy HH:mm:ss",
+                                    "yyyy-MM-dd",
+                                    "yyyyMMdd",
+                                    "iso8601",
+                                    "epoch",
+                                    "epoch_millis"};
 
 constexpr std::pair<const char*, int64_t> kFrequencies[] = {
-    {"PT1M", 60},     {"PT5M", 300},     {"PT10M", 600},    {"PT15M", 900},
-    {"PT30M", 1800},  {"PT1H", 3600},    {"PT2H", 7200},    {"PT3H", 10800},
-    {"PT6H", 21600},  {"PT12H", 43200},  {"P1D", 86400},    {"P7D", 604800}};
+    {"PT1M", 60},   {"PT5M", 300},   {"PT10M", 600},  {"PT15M", 900},   {"PT30M", 1800}, {"PT1H", 3600},
+    {"PT2H", 7200}, {"PT3H", 10800}, {"PT6H", 21600}, {"PT12H", 43200}, {"P1D", 86400},  {"P7D", 604800}};
 
 bool IsNumber(std::string_view s) {
   double v = 0;
@@ -122,23 +130,26 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
     }
   }
   if (best_score < 0) {
-    return InvalidArgument(fmt::format("no column of ({}) parses as a timestamp in any known "
-                                       "format; set timestamp.format by hand",
-                                       fmt::join(s.columns, ", ")));
+    return InvalidArgument(
+        fmt::format("no column of ({}) parses as a timestamp in any known "
+                    "format; set timestamp.format by hand",
+                    fmt::join(s.columns, ", ")));
   }
   d.timestamp_column = s.columns[ts_col];
-  out.notes.push_back(fmt::format("timestamp: column '{}', format '{}'", d.timestamp_column,
-                                  d.timestamp_format));
+  out.notes.push_back(
+      fmt::format("timestamp: column '{}', format '{}'", d.timestamp_column, d.timestamp_format));
   // Naive values are read in timestamp.timezone, which is spelt out (UTC, the
   // usual way to store them) so that changing the detector's timezone later
   // does not move every row; values with an offset need no zone.
   if (ValuesCarryTheirOffset(s, ts_col, d.timestamp_format)) {
-    out.notes.push_back("timestamp: the values carry their UTC offset (or are epoch numbers) and "
-                        "are read by it; no timestamp.timezone needed");
+    out.notes.push_back(
+        "timestamp: the values carry their UTC offset (or are epoch numbers) and "
+        "are read by it; no timestamp.timezone needed");
   } else {
     d.timestamp_timezone = TimeZone::Utc();
-    out.notes.push_back("timestamp: the values carry no UTC offset; proposed timestamp.timezone: "
-                        "UTC, set it to the zone the column is stored in");
+    out.notes.push_back(
+        "timestamp: the values carry no UTC offset; proposed timestamp.timezone: "
+        "UTC, set it to the zone the column is stored in");
   }
 
   // Frequency: median spacing of distinct timestamps, snapped to the nearest
@@ -160,9 +171,10 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
         freq = name;
       }
     }
-    out.notes.push_back(fmt::format("frequency: {} (median spacing of {} distinct timestamps: "
-                                    "{} s)",
-                                    freq, distinct.size(), median));
+    out.notes.push_back(
+        fmt::format("frequency: {} (median spacing of {} distinct timestamps: "
+                    "{} s)",
+                    freq, distinct.size(), median));
   } else {
     out.notes.push_back("frequency: PT1H (one distinct timestamp only: a guess)");
   }
@@ -191,21 +203,21 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
     } else if (texts.size() <= max_distinct) {
       d.dimensions.push_back(s.columns[c]);
     } else {
-      out.notes.push_back(fmt::format("'{}': text with more than {} distinct values, left out "
-                                      "(too many series)",
-                                      s.columns[c], max_distinct));
+      out.notes.push_back(
+          fmt::format("'{}': text with more than {} distinct values, left out "
+                      "(too many series)",
+                      s.columns[c], max_distinct));
     }
   }
   if (d.measures.empty()) {
-    return InvalidArgument(fmt::format("no numeric column to measure among ({})",
-                                       fmt::join(s.columns, ", ")));
+    return InvalidArgument(
+        fmt::format("no numeric column to measure among ({})", fmt::join(s.columns, ", ")));
   }
-  out.notes.push_back(fmt::format("dimensions: {}; measures (SUM): {}", fmt::join(d.dimensions, ", "),
-                                  [&] {
-                                    std::vector<std::string> m;
-                                    for (const auto& x : d.measures) m.push_back(x.name);
-                                    return fmt::format("{}", fmt::join(m, ", "));
-                                  }()));
+  out.notes.push_back(fmt::format("dimensions: {}; measures (SUM): {}", fmt::join(d.dimensions, ", "), [&] {
+    std::vector<std::string> m;
+    for (const auto& x : d.measures) m.push_back(x.name);
+    return fmt::format("{}", fmt::join(m, ", "));
+  }()));
   return out;
 }
 
@@ -238,8 +250,14 @@ class Sampler : public RowHandler {
       Sample::Value v;
       switch (c.type) {
         case Cell::Type::kNull: v.null = true; break;
-        case Cell::Type::kInteger: v.number = true; v.text = std::to_string(c.integer); break;
-        case Cell::Type::kReal: v.number = true; v.text = fmt::format("{}", c.real); break;
+        case Cell::Type::kInteger:
+          v.number = true;
+          v.text = std::to_string(c.integer);
+          break;
+        case Cell::Type::kReal:
+          v.number = true;
+          v.text = fmt::format("{}", c.real);
+          break;
         case Cell::Type::kText: v.text = std::string(c.text); break;
       }
       row.push_back(std::move(v));
@@ -261,8 +279,7 @@ class Sampler : public RowHandler {
 Status SampleCsv(const std::string& dir, int64_t limit, Sample& s) {
   std::vector<std::filesystem::path> files;
   std::error_code ec;
-  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string ext = it->path().extension().string();
     if (it->is_regular_file() && (ext == ".csv" || ext == ".tsv" || ext == ".txt")) {
       files.push_back(it->path());
@@ -272,8 +289,7 @@ Status SampleCsv(const std::string& dir, int64_t limit, Sample& s) {
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
-    CsvReader reader(in, f.string(),
-                     CsvOptions{f.extension() == ".tsv" ? '\t' : ',', '"'});
+    CsvReader reader(in, f.string(), CsvOptions{f.extension() == ".tsv" ? '\t' : ',', '"'});
     std::vector<std::string> fields;
     bool header = true;
     while (static_cast<int64_t>(s.rows.size()) < limit) {

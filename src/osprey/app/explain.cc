@@ -9,8 +9,7 @@ namespace osprey::app {
 std::string ExplainSource(const config::Detector& d) {
   const connectors::PushDownPlan plan = connectors::PlanPushDown(d);
   if (!plan.enabled) {
-    return fmt::format("push-down: off ({}); every row of the query is read:\n{}\n", plan.reason,
-                       d.query);
+    return fmt::format("push-down: off ({}); every row of the query is read:\n{}\n", plan.reason, d.query);
   }
   return fmt::format(
       "push-down: on, buckets of {} s (smaller or row by row for a range whose interval boundaries "

@@ -4,8 +4,7 @@
 
 namespace osprey::app {
 
-Result<std::vector<store::FeedbackRecord>> RecordFeedback(store::Store& store,
-                                                          const FeedbackRequest& r) {
+Result<std::vector<store::FeedbackRecord>> RecordFeedback(store::Store& store, const FeedbackRequest& r) {
   OSPREY_ASSIGN_OR_RETURN(store::GroupRecord group, store.GetGroup(r.group_id));
   OSPREY_ASSIGN_OR_RETURN(auto anomalies, store.ListAnomalies(r.group_id));
   std::vector<store::FeedbackRecord> stored;

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <unordered_map>
 #include <bit>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "osprey/base/log.h"
 #include "osprey/config/loader.h"
@@ -87,12 +87,7 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
 
 DetectorRunner::DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
                                connectors::Source& source)
-    : detector_(d),
-      source_detector_(d),
-      grid_(std::move(grid)),
-      store_(store),
-      source_(source),
-      catalog_(d) {
+    : detector_(d), source_detector_(d), grid_(std::move(grid)), store_(store), source_(source), catalog_(d) {
   source_detector_.measures.clear();
   for (uint32_t m = 0; m < d.measures.size(); ++m) {
     const config::Measure& measure = d.measures[m];
@@ -152,8 +147,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
       if (model.ok()) {
         s.model = std::move(model).value();
       } else {
-        Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it",
-                                         detector_.name, r.label, model.status().message()));
+        Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
+                                         r.label, model.status().message()));
       }
     }
     if (!s.model) {
@@ -171,8 +166,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   for (const auto& a : alert_states) {
     auto state = alerts::IncidentState::FromJson(a.state);
     if (!state.ok()) {
-      Log(LogLevel::kWarn, fmt::format("detector '{}': alert '{}': {}; starting it afresh",
-                                       detector_.name, a.alert, state.status().message()));
+      Log(LogLevel::kWarn, fmt::format("detector '{}': alert '{}': {}; starting it afresh", detector_.name,
+                                       a.alert, state.status().message()));
       continue;
     }
     alert_states_[a.alert][a.measure] = *state;
@@ -195,15 +190,14 @@ Status DetectorRunner::LoadFeedback() {
   return Status::Ok();
 }
 
-void DetectorRunner::EvaluateAlerts(int64_t ts, int64_t end_ts,
-                                    const std::vector<alerts::GroupView>& groups, bool emit,
-                                    store::ChunkResult& chunk) {
+void DetectorRunner::EvaluateAlerts(int64_t ts, int64_t end_ts, const std::vector<alerts::GroupView>& groups,
+                                    bool emit, store::ChunkResult& chunk) {
   std::vector<std::string> measures;
   for (const auto& m : detector_.measures) measures.push_back(m.name);
   for (const config::Alert& alert : detector_.alerts) {
     if (!alert.on_anomaly) continue;
-    auto events = alerts::EvaluateInterval(alert, measures, ts, end_ts, groups,
-                                           alert_states_[alert.name], emit);
+    auto events =
+        alerts::EvaluateInterval(alert, measures, ts, end_ts, groups, alert_states_[alert.name], emit);
     for (const alerts::AlertEvent& e : events) {
       store::OutboxRecord o;
       o.alert = alert.name;
@@ -293,12 +287,12 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   if (nd == 0) return Status::Ok();
   const int depth = detector_.rollup_depth < 0 ? static_cast<int>(nd) : detector_.rollup_depth;
   auto find = [&](const ingest::SeriesKey& key) -> ingest::SeriesPoint* {
-    auto it = std::lower_bound(points.begin(), points.end(), key,
-                               [](const ingest::SeriesPoint& p, const ingest::SeriesKey& k) { return p.key < k; });
+    auto it =
+        std::lower_bound(points.begin(), points.end(), key,
+                         [](const ingest::SeriesPoint& p, const ingest::SeriesKey& k) { return p.key < k; });
     return it != points.end() && it->key == key ? &*it : nullptr;
   };
-  const int64_t recent =
-      ToUnixSeconds(start) - kMissingLeafIntervals * detector_.frequency.NominalSeconds();
+  const int64_t recent = ToUnixSeconds(start) - kMissingLeafIntervals * detector_.frequency.NominalSeconds();
   // The last values of the missing leaves each present roll-up covers.
   std::map<ingest::SeriesPoint*, double> missing;
   for (auto& [key, s] : series_) {
@@ -368,8 +362,7 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   return &series_.emplace(key, std::move(s)).first->second;
 }
 
-Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant start,
-                                                        int intervals) {
+Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant start, int intervals) {
   const int64_t ts = ToUnixSeconds(start);
   // The interval compared with: the same local time whole days back when
   // `intervals` make whole days, else that many intervals back.
@@ -461,7 +454,8 @@ store::SnapshotRecord DetectorRunner::TakeSnapshot(Instant ts) const {
   snap.ts = ToUnixSeconds(ts);
   for (const auto& [key, s] : series_) snap.model_states[s.id] = s.model->SaveState();
   for (const auto& [alert, measures] : alert_states_) {
-    for (const auto& [measure, state] : measures) snap.alert_states.push_back({alert, measure, state.ToJson()});
+    for (const auto& [measure, state] : measures)
+      snap.alert_states.push_back({alert, measure, state.ToJson()});
   }
   return snap;
 }
@@ -487,8 +481,8 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
     Status q = source_.Query({start, end}, agg);
     if (!q.ok()) {
-      return q.WithContext(fmt::format("detector '{}', intervals [{}, {})", detector_.name,
-                                       FormatIso(start), FormatIso(end)));
+      return q.WithContext(
+          fmt::format("detector '{}', intervals [{}, {})", detector_.name, FormatIso(start), FormatIso(end)));
     }
     bool last_chunk = false;
     if (options.stop_at_data_end) {
@@ -671,8 +665,10 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
       auto forecast = [](const Scored& x) { return x.score.ready ? x.score.expected : *x.point->value; };
       leaf.ratio = rca::RatioSides{detector_.measures[ratio->numerator].name,
                                    detector_.measures[ratio->denominator].name,
-                                   *num->second->point->value, forecast(*num->second),
-                                   *den->second->point->value, forecast(*den->second)};
+                                   *num->second->point->value,
+                                   forecast(*num->second),
+                                   *den->second->point->value,
+                                   forecast(*den->second)};
     }
     leaves.push_back(std::move(leaf));
   }
@@ -680,15 +676,13 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
 }
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
-                                       store::ChunkResult& chunk, RunStats& stats,
-                                       bool alerts_enabled) {
+                                       store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled) {
   const size_t nd = detector_.dimensions.size();
   // No rows at all: the feed is out ("no data"), not every series at 0 —
   // unless every measure says absence means zero.
-  const bool all_zero = std::all_of(detector_.measures.begin(), detector_.measures.end(),
-                                    [](const config::Measure& m) {
-                                      return m.ratio || m.missing == config::MissingPolicy::kZero;
-                                    });
+  const bool all_zero = std::all_of(
+      detector_.measures.begin(), detector_.measures.end(),
+      [](const config::Measure& m) { return m.ratio || m.missing == config::MissingPolicy::kZero; });
   const bool no_data = leaves.quality.rows_read == 0 && !all_zero;
   std::vector<ingest::SeriesPoint> points;
   if (!no_data) {
@@ -705,8 +699,8 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     points.insert(points.end(), absent.begin(), absent.end());
   }
-  const int64_t series_missing = std::count_if(points.begin(), points.end(),
-                                               [](const ingest::SeriesPoint& p) { return !p.value; });
+  const int64_t series_missing =
+      std::count_if(points.begin(), points.end(), [](const ingest::SeriesPoint& p) { return !p.value; });
   const int64_t series_seen = static_cast<int64_t>(points.size()) - series_missing;
   const int64_t ts = ToUnixSeconds(start);
   const int64_t local = detector_.timezone.ToLocal(start);
@@ -725,8 +719,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   }
   // The events this interval overlaps; each series gets the one whose scope
   // it is in (docs/configuration.md, "events").
-  const std::vector<detect::EventOccurrence> events =
-      calendar_.Overlapping(start, FromUnixSeconds(end_ts));
+  const std::vector<detect::EventOccurrence> events = calendar_.Overlapping(start, FromUnixSeconds(end_ts));
   for (const auto& p : points) {
     OSPREY_ASSIGN_OR_RETURN(SeriesState * s, Series(p.key));
     const detect::EventOccurrence* event = nullptr;

@@ -10,8 +10,8 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,8 +93,7 @@ class DetectorRunner {
   // Registers the detector in the store (by name) and loads its series and
   // model state, so a run continues where the last one stopped.
   static Result<std::unique_ptr<DetectorRunner>> Create(const config::Detector& detector,
-                                                        const std::string& config_text,
-                                                        store::Store& store,
+                                                        const std::string& config_text, store::Store& store,
                                                         connectors::Source& source);
 
   // Processes every interval starting in [from, to) in order. Each chunk is
@@ -175,8 +174,8 @@ class DetectorRunner {
   // Reads the detector's feedback verdicts into feedback_ (done before every
   // Run, so a verdict given between runs applies to the next interval).
   Status LoadFeedback();
-  void EvaluateAlerts(int64_t ts, int64_t end_ts, const std::vector<alerts::GroupView>& groups,
-                      bool emit, store::ChunkResult& chunk);
+  void EvaluateAlerts(int64_t ts, int64_t end_ts, const std::vector<alerts::GroupView>& groups, bool emit,
+                      store::ChunkResult& chunk);
   Result<SeriesState*> Series(const ingest::SeriesKey& key);
   // The value `intervals` intervals before `start` of series `s` (nullopt
   // when unknown), reading s's history from the store when needed.
@@ -200,8 +199,7 @@ class DetectorRunner {
   // Whether the source has any row in [from, to) (stops at the first one).
   Result<bool> SourceHasRows(Instant from, Instant to);
   // The no-data notices of the alerts with no_data_after for one interval.
-  void EvaluateNoData(int64_t ts, int64_t end_ts, bool no_data, bool emit,
-                      store::ChunkResult& chunk);
+  void EvaluateNoData(int64_t ts, int64_t end_ts, bool no_data, bool emit, store::ChunkResult& chunk);
   // Warm-up of the detector's models as JSON (seen/needed of the least
   // advanced series, how many series are warming up, how many there are).
   std::string WarmupJson() const;

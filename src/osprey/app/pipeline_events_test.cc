@@ -35,7 +35,7 @@ class EventsPipelineTest : public ::testing::Test {
                   // More noise than the generator's, so bands are set by learnt errors.
                   const uint64_t h = static_cast<uint64_t>(ts) * 0x9E3779B97F4A7C15ull;
                   v += static_cast<double>(h >> 40) / static_cast<double>(1ull << 24) * 80 - 40;
-                  if (ts >= At(kHoliday, 0) && ts < At(kHoliday + 2, 0)) v *= 0.3;  // the holiday
+                  if (ts >= At(kHoliday, 0) && ts < At(kHoliday + 2, 0)) v *= 0.3;        // the holiday
                   if (ts >= At(kHoliday + 3, 9) && ts < At(kHoliday + 3, 12)) v *= 0.85;  // after it
                   if (ts >= At(kHoliday + 7, 9) && ts < At(kHoliday + 7, 12)) v *= 0.85;  // a week later
                   return v;
@@ -81,8 +81,8 @@ class EventsPipelineTest : public ::testing::Test {
     auto det = *store->GetDetector(d.name);
     for (const auto& series : *store->ListSeries(det.id)) {
       for (const auto& p : *store->ListPoints(series.id, 0, 1LL << 40)) {
-        out.points.push_back({p.ts, p.expected.value_or(-1), p.lower.value_or(-1),
-                              p.upper.value_or(-1), p.severity.value_or(-1)});
+        out.points.push_back({p.ts, p.expected.value_or(-1), p.lower.value_or(-1), p.upper.value_or(-1),
+                              p.severity.value_or(-1)});
       }
     }
     return out;
@@ -104,11 +104,12 @@ class EventsPipelineTest : public ::testing::Test {
 TEST_F(EventsPipelineTest, ACalendarChangesWhatIsLearntAndAlerted) {
   const Result plain = RunAll(Detector(""), "plain");
   const Result learn = RunAll(Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02}, "
-                                             "{name: Holiday, start: 2025-02-09, end: 2025-02-10}]\n"), "learn");
-  const Result suppress = RunAll(
-      Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02, effect: suppress}, "
-               "{name: Holiday, start: 2025-02-09, end: 2025-02-10, effect: suppress}]\n"),
-      "suppress");
+                                       "{name: Holiday, start: 2025-02-09, end: 2025-02-10}]\n"),
+                              "learn");
+  const Result suppress =
+      RunAll(Detector("events: [{name: Holiday, start: 2025-01-31, end: 2025-02-02, effect: suppress}, "
+                      "{name: Holiday, start: 2025-02-09, end: 2025-02-10, effect: suppress}]\n"),
+             "suppress");
   const int64_t holiday = At(kHoliday, 0), after = At(kHoliday + 2, 0), end = At(kDays, 0);
   // On the holiday: without a calendar the dip to 30 % is an anomaly; with
   // `learn` the event's effect is not known yet (its first occurrence), so

@@ -45,8 +45,9 @@ class RatioPipelineTest : public ::testing::Test {
     warehouse_ = dir_.File("w.db");
     auto db = connectors::SqliteWriter::Open(warehouse_);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE((*db)->Execute("create table t(ts text not null, region text not null, channel text not "
-                               "null, views real, orders real)")
+    ASSERT_TRUE((*db)
+                    ->Execute("create table t(ts text not null, region text not null, channel text not "
+                              "null, views real, orders real)")
                     .ok());
     TimestampFormat f = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
     std::mt19937_64 rng(20250101);
@@ -159,7 +160,8 @@ TEST_F(RatioPipelineTest, ConversionDropIsFlaggedAndTheRootCauseNamesTheRegion) 
     std::printf("  %s: %s share %.1f %s\n", FormatIso(FromUnixSeconds(g.ts)).c_str(),
                 rca::ElementText(causes->front()).c_str(), causes->front().share,
                 causes->front().ratio ? rca::RatioSidesText(*causes->front().ratio).c_str() : "");
-    if (causes->size() == 1 && causes->front().element == std::map<std::string, std::string>{{"region", "west"}}) {
+    if (causes->size() == 1 &&
+        causes->front().element == std::map<std::string, std::string>{{"region", "west"}}) {
       ++named;
       // Explained through its sides: the orders fell, the views held.
       ASSERT_TRUE(causes->front().ratio.has_value());

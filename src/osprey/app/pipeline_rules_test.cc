@@ -17,10 +17,10 @@
 
 #include "osprey/app/pipeline.h"
 #include "osprey/config/loader.h"
-#include "osprey/testing/demo_warehouse.h"
-#include "osprey/testing/files.h"
 #include "osprey/connectors/source.h"
 #include "osprey/connectors/sqlite_source.h"
+#include "osprey/testing/demo_warehouse.h"
+#include "osprey/testing/files.h"
 
 namespace osprey::app {
 namespace {
@@ -28,7 +28,7 @@ namespace {
 class RulesPipelineTest : public ::testing::Test {
  protected:
   static constexpr int64_t kStart = 1735689600;  // 2025-01-01T00:00:00Z
-  static constexpr int64_t kDays = 42;  // the model is ready after 4 weeks
+  static constexpr int64_t kDays = 42;           // the model is ready after 4 weeks
   static int64_t At(int64_t day, int64_t hour) { return kStart + (day * 24 + hour) * 3600; }
 
   // One stored anomaly, as a user sees it.
@@ -42,18 +42,18 @@ class RulesPipelineTest : public ::testing::Test {
   void SetUp() override {
     warehouse_ = dir_.File("w.db");
     // v and w: the same values, 700 .. 1300 over the day with the peak at 06:00.
-    ASSERT_TRUE(testing::WriteHourlyWarehouse(warehouse_, kStart, kDays, {"v", "w"}, [](int64_t ts, double v) {
-                  if (ts == At(2, 3)) v = 1600;  // while the model warms up (it needs 4 weeks)
-                  if (ts >= At(31, 10) && ts <= At(31, 12)) v *= 1.7;  // a three-hour level shift
-                  if (ts == At(34, 10)) v += 1500;                    // spike
-                  if (ts == At(36, 10)) v -= 600;                     // dip
-                  return v;
-                }).ok());
+    ASSERT_TRUE(
+        testing::WriteHourlyWarehouse(warehouse_, kStart, kDays, {"v", "w"}, [](int64_t ts, double v) {
+          if (ts == At(2, 3)) v = 1600;                        // while the model warms up (it needs 4 weeks)
+          if (ts >= At(31, 10) && ts <= At(31, 12)) v *= 1.7;  // a three-hour level shift
+          if (ts == At(34, 10)) v += 1500;                     // spike
+          if (ts == At(36, 10)) v -= 600;                      // dip
+          return v;
+        }).ok());
   }
   // The detector with `tail` (detector-level keys such as a rules block)
   // appended and `measures` as its measure list.
-  config::Detector Detector(const std::string& tail,
-                            const std::string& measures = "[{name: v}, {name: w}]") {
+  config::Detector Detector(const std::string& tail, const std::string& measures = "[{name: v}, {name: w}]") {
     text_ = fmt::format(
         "name: rules\nfrequency: PT1H\nsource: {{type: sqlite, path: {}}}\n"
         "query: select ts as timestamp, v, w from t where ts >= {{{{interval_start}}}} and ts < "
@@ -106,16 +106,15 @@ class RulesPipelineTest : public ::testing::Test {
   std::vector<std::string> Snapshot(store::Store& store, bool with_points) {
     std::vector<std::string> out;
     for (const Found& a : Anomalies(store)) {
-      out.push_back(fmt::format("A {} {} {} {} {:.6f} {:.6f}", a.measure, a.ts, a.direction,
-                                a.explanation, a.value, a.severity));
+      out.push_back(fmt::format("A {} {} {} {} {:.6f} {:.6f}", a.measure, a.ts, a.direction, a.explanation,
+                                a.value, a.severity));
     }
     if (!with_points) return out;
     auto detector = *store.GetDetector("rules");
     for (const auto& s : *store.ListSeries(detector.id)) {
       for (const auto& p : *store.ListPoints(s.id, 0, 1LL << 40)) {
         out.push_back(fmt::format("P {} {} {} {} {} {}", s.label, p.ts, p.value.value_or(-1),
-                                  p.expected.value_or(-1), p.upper.value_or(-1),
-                                  p.severity.value_or(-1)));
+                                  p.expected.value_or(-1), p.upper.value_or(-1), p.severity.value_or(-1)));
       }
     }
     return out;
@@ -180,11 +179,10 @@ TEST_F(RulesPipelineTest, DirectionDownSuppressesTheModelsUpAnomalies) {
 TEST_F(RulesPipelineTest, ChangePercentComparesWithTheValueNIntervalsBack) {
   // Against the same hour yesterday: the whole shift, the spike and the dip,
   // and the return to normal the day after each of the latter two.
-  const auto day = RunAll(
-      Detector("rules: {change_percent: 50, change_intervals: 24, combine: rules_only}\n"), "day");
-  EXPECT_EQ(Times(day, "v"),
-            (std::set<int64_t>{At(31, 10), At(31, 11), At(31, 12), At(34, 10), At(35, 10),
-                               At(36, 10), At(37, 10)}));
+  const auto day =
+      RunAll(Detector("rules: {change_percent: 50, change_intervals: 24, combine: rules_only}\n"), "day");
+  EXPECT_EQ(Times(day, "v"), (std::set<int64_t>{At(31, 10), At(31, 11), At(31, 12), At(34, 10), At(35, 10),
+                                                At(36, 10), At(37, 10)}));
   for (const Found& f : day) EXPECT_EQ(f.explanation, "change");
   EXPECT_EQ(Find(day, "v", At(35, 10))->direction, "down");
   EXPECT_EQ(Find(day, "v", At(37, 10))->direction, "up");
@@ -210,9 +208,9 @@ TEST_F(RulesPipelineTest, CombineBothNeedsTheModelAndARule) {
 }
 
 TEST_F(RulesPipelineTest, MeasureRulesOverrideTheDetectorsPerField) {
-  const auto found = RunAll(Detector("rules: {max: 1250, combine: rules_only}\n",
-                                     "[{name: v}, {name: w, rules: {max: 2000}}]"),
-                            "override");
+  const auto found = RunAll(
+      Detector("rules: {max: 1250, combine: rules_only}\n", "[{name: v}, {name: w, rules: {max: 2000}}]"),
+      "override");
   // v: the detector's max; w (the same data): its own, still rules_only.
   EXPECT_NE(Find(found, "v", At(30, 6)), nullptr);
   EXPECT_EQ(Find(found, "w", At(30, 6)), nullptr);
@@ -241,8 +239,8 @@ TEST_F(RulesPipelineTest, MeasureRulesOverrideTheDetectorsPerField) {
 }
 
 TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
-  const config::Detector d = Detector(
-      "rules: {change_percent: 50, change_intervals: 24, max: 1250, combine: max}\n");
+  const config::Detector d =
+      Detector("rules: {change_percent: 50, change_intervals: 24, max: 1250, combine: max}\n");
   auto one = OpenStore("one");
   RunRange(d, *one, kStart, At(kDays, 0));
   const auto once = Snapshot(*one, true);
@@ -270,17 +268,14 @@ TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
   // the same ones (the rules need no model state; a rule-only verdict does
   // not change).
   const auto anomalies = Snapshot(*one, false);
-  RunRange(
-      Detector("rules: {change_percent: 50, change_intervals: 24, combine: rules_only}\n"), *one,
-      kStart, At(kDays, 0));
+  RunRange(Detector("rules: {change_percent: 50, change_intervals: 24, combine: rules_only}\n"), *one, kStart,
+           At(kDays, 0));
   const auto rules_only = Snapshot(*one, false);
-  RunRange(
-      Detector("rules: {change_percent: 50, change_intervals: 24, combine: rules_only}\n"), *one,
-      At(31, 0), At(38, 0), 1);
+  RunRange(Detector("rules: {change_percent: 50, change_intervals: 24, combine: rules_only}\n"), *one,
+           At(31, 0), At(38, 0), 1);
   EXPECT_EQ(Snapshot(*one, false), rules_only);
   EXPECT_NE(rules_only, anomalies);
 }
-
 
 // The local clock in New York across the 2024 changes (10 March, 3 November):
 // a warehouse with one row per hour whose value depends on the local hour
@@ -288,9 +283,9 @@ TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
 // keyed on the wrong hour sees a change of at least 50%.
 class LocalClockPipelineTest : public RulesPipelineTest {
  protected:
-  static constexpr int64_t kMarch = 1705294800;     // 2024-01-15T05:00:00Z, local midnight
-  static constexpr int64_t kMarchEnd = 1711339200;  // 2024-03-25T04:00:00Z
-  static constexpr int64_t kNovember = 1729396800;  // 2024-10-20T04:00:00Z
+  static constexpr int64_t kMarch = 1705294800;        // 2024-01-15T05:00:00Z, local midnight
+  static constexpr int64_t kMarchEnd = 1711339200;     // 2024-03-25T04:00:00Z
+  static constexpr int64_t kNovember = 1729396800;     // 2024-10-20T04:00:00Z
   static constexpr int64_t kNovemberEnd = 1731819600;  // 2024-11-17T05:00:00Z
 
   static int64_t LocalHour(int64_t ts) {
@@ -358,8 +353,8 @@ TEST_F(LocalClockPipelineTest, ChangeRuleLooksBackWholeLocalDaysAcrossDst) {
   // back: no comparison.)
   auto run = [&](int64_t intervals, const std::string& name) {
     auto store = OpenStore(name);
-    const config::Detector d = NewYork(fmt::format(
-        "rules: {{change_percent: 40, change_intervals: {}, combine: rules_only}}\n", intervals));
+    const config::Detector d = NewYork(
+        fmt::format("rules: {{change_percent: 40, change_intervals: {}, combine: rules_only}}\n", intervals));
     RunRange(d, *store, kMarch, kMarchEnd);
     RunRange(d, *store, kNovember, kNovemberEnd);
     return Times(Anomalies(*store), "v");

@@ -40,11 +40,11 @@ class PipelineTest : public ::testing::Test {
   std::vector<std::string> Snapshot() {
     // Everything the run stored that a user can see, as text.
     std::vector<std::string> out;
-    auto groups = *store_->ListGroups({std::nullopt, std::nullopt, 0, std::nullopt, std::nullopt,
-                                       1 << 30, 0, false});
+    auto groups =
+        *store_->ListGroups({std::nullopt, std::nullopt, 0, std::nullopt, std::nullopt, 1 << 30, 0, false});
     for (const auto& g : groups) {
-      out.push_back(fmt::format("G {} {} {:.6f} {} {}", g.measure, g.ts, g.severity, g.contributions,
-                                g.root_causes));
+      out.push_back(
+          fmt::format("G {} {} {:.6f} {} {}", g.measure, g.ts, g.severity, g.contributions, g.root_causes));
       for (const auto& a : *store_->ListAnomalies(g.id)) {
         out.push_back(fmt::format("A {} {} {:.6f} {:.6f}", a.label, a.ts, a.value, a.expected));
       }
@@ -52,8 +52,8 @@ class PipelineTest : public ::testing::Test {
     auto detector = *store_->GetDetector(detector_.name);
     for (const auto& s : *store_->ListSeries(detector.id)) {
       for (const auto& p : *store_->ListPoints(s.id, 0, 1LL << 40)) {
-        out.push_back(fmt::format("P {} {} {} {}", s.label, p.ts, p.value.value_or(-1),
-                                  p.expected.value_or(-1)));
+        out.push_back(
+            fmt::format("P {} {} {} {}", s.label, p.ts, p.value.value_or(-1), p.expected.value_or(-1)));
       }
     }
     return out;
@@ -73,8 +73,8 @@ TEST_F(PipelineTest, FindsInjectedAnomaliesWithPrecisionAndRecallAboveFloors) {
   EXPECT_EQ(stats->rows_rejected, 0);
   auto ev = *Evaluate(*store_, detector_.name, data_.events, 3600, detector_.min_severity);
   ASSERT_GT(ev.events, 5);
-  std::printf("events %d found %d groups %d true %d precision %.3f recall %.3f\n", ev.events,
-              ev.events_found, ev.groups, ev.groups_true, ev.precision(), ev.recall());
+  std::printf("events %d found %d groups %d true %d precision %.3f recall %.3f\n", ev.events, ev.events_found,
+              ev.groups, ev.groups_true, ev.precision(), ev.recall());
   // Reached on this 11-week warehouse: recall 11/13, precision 25/30 incidents.
   EXPECT_GE(ev.recall(), 0.80);
   EXPECT_GE(ev.precision(), 0.75);
@@ -178,7 +178,8 @@ class FeedbackTest : public ::testing::Test {
                 }).ok());
     config_ = fmt::format(
         "name: fb\nfrequency: PT1H\nsource: {{type: sqlite, path: {}}}\n"
-        "query: select ts as timestamp, v from t where ts >= {{{{interval_start}}}} and ts < {{{{interval_end}}}}\n"
+        "query: select ts as timestamp, v from t where ts >= {{{{interval_start}}}} and ts < "
+        "{{{{interval_end}}}}\n"
         "measures: [{{name: v, aggregation: SUM}}]\n"
         "alerts:\n  - {{name: hook, target_env: HOOK_URL, min_severity: 70}}\n",
         warehouse);
@@ -220,7 +221,8 @@ class FeedbackTest : public ::testing::Test {
     EXPECT_TRUE(store->ListOutbox({})->empty()) << "backfill raised alerts";
     std::set<int64_t> first = RunLive(*store, At(30, 0), At(30, 12));
     EXPECT_EQ(first, std::set<int64_t>{At(30, 10)}) << "the first spike alerts";
-    auto groups = *store->ListGroups({std::string("fb"), std::nullopt, 0, At(30, 10), At(30, 11), 10, 0, true});
+    auto groups =
+        *store->ListGroups({std::string("fb"), std::nullopt, 0, At(30, 10), At(30, 11), 10, 0, true});
     EXPECT_EQ(groups.size(), 1u);
     if (groups.empty()) return {};
     for (const auto& a : *store->ListAnomalies(groups[0].id)) {

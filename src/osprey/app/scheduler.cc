@@ -101,8 +101,9 @@ void Scheduler::RenewLease(Entry& e) {
   // the session ended: the next commit fails and the run stops there.
   auto held = store_.AcquireLease(e.status.detector_id, options_.worker, options_.lease_seconds);
   if (!held.ok() || *held != store::LeaseState::kHeld) {
-    Log(LogLevel::kWarn, fmt::format("worker '{}': lease of detector '{}' lost during a run{}", options_.worker,
-                                     e.loaded.detector.name, held.ok() ? "" : ": " + held.status().message()));
+    Log(LogLevel::kWarn,
+        fmt::format("worker '{}': lease of detector '{}' lost during a run{}", options_.worker,
+                    e.loaded.detector.name, held.ok() ? "" : ": " + held.status().message()));
     // Taken again on a new session: give it back; the next round takes it
     // afresh and reloads the detector from the store.
     if (held.ok() && *held == store::LeaseState::kTaken) (void)store_.ReleaseLease(e.status.detector_id);
@@ -121,7 +122,8 @@ Status Scheduler::BalanceLeases() {
   const std::string& me = options_.worker;
   const int64_t lease = options_.lease_seconds;
   auto lost = [&](Entry& e, const std::string& why) {
-    if (e.held) Log(LogLevel::kInfo, fmt::format("worker '{}': detector '{}' {}", me, e.loaded.detector.name, why));
+    if (e.held)
+      Log(LogLevel::kInfo, fmt::format("worker '{}': detector '{}' {}", me, e.loaded.detector.name, why));
     e.held = false;
     Unload(e);
   };
@@ -156,7 +158,8 @@ Status Scheduler::BalanceLeases() {
     for (Entry* e : order) {
       if (held >= share) break;
       if (e->held) continue;
-      OSPREY_ASSIGN_OR_RETURN(const store::LeaseState got, store_.AcquireLease(e->status.detector_id, me, lease));
+      OSPREY_ASSIGN_OR_RETURN(const store::LeaseState got,
+                              store_.AcquireLease(e->status.detector_id, me, lease));
       if (got == store::LeaseState::kNotHeld) continue;
       Unload(*e);  // another worker may have moved it on: reload from the store
       e->held = true;
@@ -375,8 +378,8 @@ Status Scheduler::Fail(Entry& e, Instant now, const Status& error) {
                                      e.status.retries, FormatIso(*e.retry_at)));
   } else {
     e.blocked = true;
-    Log(LogLevel::kError, fmt::format("detector '{}': {}; not retried until its file changes", name,
-                                      e.status.last_error));
+    Log(LogLevel::kError,
+        fmt::format("detector '{}': {}; not retried until its file changes", name, e.status.last_error));
   }
   OSPREY_RETURN_IF_ERROR(store_.PutDetectorStatus(e.status));
   // The first failure after a success raises the `failing` alerts.

@@ -41,8 +41,7 @@
 
 namespace osprey::app {
 
-using SourceFactory =
-    std::function<Result<std::unique_ptr<connectors::Source>>(const config::Detector&)>;
+using SourceFactory = std::function<Result<std::unique_ptr<connectors::Source>>(const config::Detector&)>;
 
 struct LoadedDetector {
   config::Detector detector;

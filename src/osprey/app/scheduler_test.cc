@@ -63,7 +63,8 @@ class SchedulerTest : public ::testing::Test {
   SourceFactory Sources() {
     return [this](const config::Detector& d) -> Result<std::unique_ptr<connectors::Source>> {
       OSPREY_ASSIGN_OR_RETURN(auto inner, connectors::OpenSource(d));
-      return std::unique_ptr<connectors::Source>(std::make_unique<FlakySource>(std::move(inner), &failing_, &queries_));
+      return std::unique_ptr<connectors::Source>(
+          std::make_unique<FlakySource>(std::move(inner), &failing_, &queries_));
     };
   }
 
@@ -86,8 +87,8 @@ class SchedulerTest : public ::testing::Test {
     auto d = *s.GetDetector(name);
     for (const auto& series : *s.ListSeries(d.id)) {
       for (const auto& p : *s.ListPoints(series.id, 0, 1LL << 40)) {
-        out.push_back(fmt::format("P {} {} {} {}", series.label, p.ts, p.value.value_or(-1),
-                                  p.severity.value_or(-1)));
+        out.push_back(
+            fmt::format("P {} {} {} {}", series.label, p.ts, p.value.value_or(-1), p.severity.value_or(-1)));
       }
     }
     return out;
@@ -290,9 +291,10 @@ TEST_F(SchedulerTest, RestatementSendsNoAlertTwice) {
       if (restate && t == first + hours(24)) {
         // Late data: an interval already processed, two hours back, changes.
         const Instant late = t - minutes(5) - hours(2);
-        UpdateWarehouse(fmt::format("update ecommerce set views = views * 50, revenue = revenue * 50 "
-                                    "where ts = '{}'",
-                                    FormatIso(late).substr(0, 19).replace(10, 1, " ")));
+        UpdateWarehouse(
+            fmt::format("update ecommerce set views = views * 50, revenue = revenue * 50 "
+                        "where ts = '{}'",
+                        FormatIso(late).substr(0, 19).replace(10, 1, " ")));
       }
     }
     return st;

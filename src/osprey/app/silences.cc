@@ -21,8 +21,8 @@ Result<store::SilenceRecord> AddSilence(store::Store& store, store::SilenceRecor
     if (d.ok() && !silence.measure.empty() &&
         std::none_of(d->measures.begin(), d->measures.end(),
                      [&](const config::Measure& m) { return m.name == silence.measure; })) {
-      return InvalidArgument(fmt::format("measure: detector '{}' has no measure '{}'", rec.name,
-                                         silence.measure));
+      return InvalidArgument(
+          fmt::format("measure: detector '{}' has no measure '{}'", rec.name, silence.measure));
     }
   }
   silence.created_at = t;

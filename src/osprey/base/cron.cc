@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <date/date.h>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <date/date.h>
 #include <sstream>
 #include <vector>
 
@@ -50,7 +50,8 @@ Result<int> ParseValue(const std::string& s, const FieldSpec& f) {
       if ((*f.names)[i] == u) return f.name_base + static_cast<int>(i);
     }
   }
-  if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (s.empty() || s.size() > 4 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return InvalidArgument(fmt::format("{} field: '{}' is not a number", f.name, s));
   }
   int v = std::stoi(s);
@@ -137,7 +138,8 @@ Result<CronSpec> ParseCron(std::string_view text) {
   std::vector<bool> v;
   const FieldSpec minute{"minute", 0, 59, nullptr, 0}, hour{"hour", 0, 23, nullptr, 0},
       dom{"day-of-month", 1, 31, nullptr, 0}, month{"month", 1, 12, &kMonths, 1};
-  const FieldSpec dow = aws ? FieldSpec{"day-of-week", 1, 7, &kDays, 1} : FieldSpec{"day-of-week", 0, 7, &kDays, 0};
+  const FieldSpec dow =
+      aws ? FieldSpec{"day-of-week", 1, 7, &kDays, 1} : FieldSpec{"day-of-week", 0, 7, &kDays, 0};
   for (size_t i : {size_t{0}, size_t{1}, size_t{3}}) {
     if (fields[i] == "?") return fail(InvalidArgument("'?' is only allowed in day-of-month and day-of-week"));
   }

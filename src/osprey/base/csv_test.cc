@@ -36,8 +36,8 @@ TEST(CsvTest, CarriageReturnInsideQuotesIsData) {
 }
 
 TEST(CsvTest, WrittenFieldsReadBackUnchanged) {
-  const std::vector<std::string> fields = {"plain", "", "x,y", "he said \"hi\"", "multi\nline",
-                                           "cr\rhere", " spaced "};
+  const std::vector<std::string> fields = {"plain",       "",         "x,y",     "he said \"hi\"",
+                                           "multi\nline", "cr\rhere", " spaced "};
   std::string line;
   for (const std::string& f : fields) {
     if (!line.empty()) line += ',';

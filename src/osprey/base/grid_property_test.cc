@@ -20,8 +20,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,8 +32,8 @@ namespace osprey {
 namespace {
 
 constexpr int64_t kDay = 86400;
-constexpr int64_t kFrom = 0;            // 1970-01-01T00:00:00Z
-constexpr int64_t kTo = 2145916800;     // 2038-01-01T00:00:00Z
+constexpr int64_t kFrom = 0;         // 1970-01-01T00:00:00Z
+constexpr int64_t kTo = 2145916800;  // 2038-01-01T00:00:00Z
 constexpr int kRandomPerZone = 12;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -54,8 +54,8 @@ class GridChecker {
   // zone, the frequency and the interval.
   Instant CheckInterval(Instant s) {
     const Instant n = grid_.Next(s);
-    const std::string where = zone_.name() + " " + grid_.frequency().ToString() + " [" +
-                              FormatIso(s) + ", " + FormatIso(n) + ")";
+    const std::string where =
+        zone_.name() + " " + grid_.frequency().ToString() + " [" + FormatIso(s) + ", " + FormatIso(n) + ")";
     ++checked_;
     if (n <= s) {
       ADD_FAILURE() << where << ": Next does not advance";
@@ -77,8 +77,10 @@ class GridChecker {
     }
     for (const Change& c : changes) {
       if (c.at == U(n)) continue;
-      EXPECT_EQ(FormatIso(grid_.Floor(S(c.at))), FormatIso(s)) << where << " change at " << FormatIso(S(c.at));
-      EXPECT_EQ(FormatIso(grid_.Floor(S(c.at - 1))), FormatIso(s)) << where << " change at " << FormatIso(S(c.at));
+      EXPECT_EQ(FormatIso(grid_.Floor(S(c.at))), FormatIso(s))
+          << where << " change at " << FormatIso(S(c.at));
+      EXPECT_EQ(FormatIso(grid_.Floor(S(c.at - 1))), FormatIso(s))
+          << where << " change at " << FormatIso(S(c.at));
     }
     if (grid_.frequency().IsCalendar()) {
       CheckCalendar(s, n, changes, where);
@@ -97,8 +99,7 @@ class GridChecker {
   int64_t checked() const { return checked_; }
 
  private:
-  void CheckTimeOnly(Instant s, Instant n, const std::vector<Change>& changes,
-                     const std::string& where) {
+  void CheckTimeOnly(Instant s, Instant n, const std::vector<Change>& changes, const std::string& where) {
     const int64_t f = grid_.frequency().seconds;
     const int64_t off_s = zone_.OffsetAt(s);
     EXPECT_EQ((U(s) + off_s) % f == 0 ? 0 : 1, 0)
@@ -135,8 +136,8 @@ class GridChecker {
     if (f.days) return day + f.days;
     if (f.weeks) return day + 7 * f.weeks;
     const date::year_month_day ymd{date::sys_days{date::days{day}}};
-    const date::year_month_day next = date::year_month_day{ymd.year() / ymd.month() / 1} +
-                                      date::months{f.months ? f.months : 12 * f.years};
+    const date::year_month_day next =
+        date::year_month_day{ymd.year() / ymd.month() / 1} + date::months{f.months ? f.months : 12 * f.years};
     return date::sys_days{next}.time_since_epoch().count();
   }
 
@@ -148,14 +149,13 @@ class GridChecker {
     return ymd.day() == date::day{1};
   }
 
-  void CheckCalendar(Instant s, Instant n, const std::vector<Change>& changes,
-                     const std::string& where) {
+  void CheckCalendar(Instant s, Instant n, const std::vector<Change>& changes, const std::string& where) {
     const int64_t ls = zone_.ToLocal(s);
     const int64_t ds = FloorDiv(ls, kDay);
     EXPECT_TRUE(IsLabel(ds)) << where << ": starts on local day " << ds;
     const bool at_midnight = ls % kDay == 0;
-    const bool midnight_skipped = zone_.SpanAt(s).begin == s &&
-                                  U(s) - 1 + zone_.OffsetAt(s - std::chrono::seconds(1)) < ds * kDay;
+    const bool midnight_skipped =
+        zone_.SpanAt(s).begin == s && U(s) - 1 + zone_.OffsetAt(s - std::chrono::seconds(1)) < ds * kDay;
     EXPECT_TRUE(at_midnight || midnight_skipped) << where << ": not at local midnight";
     const int64_t ln = zone_.ToLocal(n);
     const int64_t dn = FloorDiv(ln, kDay);
@@ -163,7 +163,8 @@ class GridChecker {
     if (dn != expected) {
       // Only where the clock jumped over the expected label's midnight.
       EXPECT_GT(dn, expected) << where;
-      EXPECT_EQ(FormatIso(zone_.FromLocal(expected * kDay)), FormatIso(n)) << where << ": label day " << expected;
+      EXPECT_EQ(FormatIso(zone_.FromLocal(expected * kDay)), FormatIso(n))
+          << where << ": label day " << expected;
     }
     int64_t shifts = 0;
     for (const Change& c : changes) shifts += std::abs(c.after - c.before);
@@ -186,8 +187,8 @@ class GridChecker {
 };
 
 TEST(IntervalGridProperty, EveryZone1970To2037) {
-  const char* kFrequencies[] = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT2H",
-                                "PT12H", "P1D", "P1W", "P1M"};
+  const char* kFrequencies[] = {"PT1M", "PT5M",  "PT15M", "PT30M", "PT1H",
+                                "PT2H", "PT12H", "P1D",   "P1W",   "P1M"};
   std::mt19937_64 rng(20240310);
   std::uniform_int_distribution<int64_t> when(kFrom, kTo - 1);
   int64_t zones = 0, changes = 0, intervals = 0;
@@ -216,9 +217,8 @@ TEST(IntervalGridProperty, EveryZone1970To2037) {
       }
     }
   }
-  std::printf("zones %lld, offset changes %lld, intervals checked %lld\n",
-              static_cast<long long>(zones), static_cast<long long>(changes),
-              static_cast<long long>(intervals));
+  std::printf("zones %lld, offset changes %lld, intervals checked %lld\n", static_cast<long long>(zones),
+              static_cast<long long>(changes), static_cast<long long>(intervals));
   EXPECT_GT(zones, 300);
   EXPECT_GT(changes, 10000);
 }

@@ -37,15 +37,13 @@ void Log(LogLevel level, std::string_view message) {
   if (!LogEnabled(level)) return;
   static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
   std::lock_guard<std::mutex> lock(LogMutex());
-  std::fprintf(stderr, "%s %.*s\n", kNames[static_cast<int>(level)],
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s %.*s\n", kNames[static_cast<int>(level)], static_cast<int>(message.size()),
+               message.data());
 }
 
 namespace {
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 bool StartsWithNoCase(std::string_view s, size_t at, std::string_view word) {
   if (s.size() - at < word.size()) return false;

@@ -23,7 +23,7 @@ enum class StatusCode {
   kDeadlineExceeded,    // it took too long; retry later
   kDataLoss,            // stored data is corrupt
   kUnimplemented,
-  kInternal,            // a bug
+  kInternal,  // a bug
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -53,13 +53,9 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) {
-  return {StatusCode::kFailedPrecondition, std::move(m)};
-}
+inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DeadlineExceeded(std::string m) {
-  return {StatusCode::kDeadlineExceeded, std::move(m)};
-}
+inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
@@ -68,7 +64,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result built from an OK Status");
   }
@@ -107,17 +103,17 @@ Status AsStatus(const Result<T>& r) {
 #define OSPREY_CONCAT(a, b) OSPREY_CONCAT_INNER(a, b)
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function.
-#define OSPREY_RETURN_IF_ERROR(expr)                                          \
-  do {                                                                        \
-    ::osprey::Status osprey_status_ = ::osprey::internal::AsStatus((expr));   \
-    if (!osprey_status_.ok()) return osprey_status_;                          \
+#define OSPREY_RETURN_IF_ERROR(expr)                                        \
+  do {                                                                      \
+    ::osprey::Status osprey_status_ = ::osprey::internal::AsStatus((expr)); \
+    if (!osprey_status_.ok()) return osprey_status_;                        \
   } while (false)
 
 // Like OSPREY_RETURN_IF_ERROR, prefixing the message with `context`.
-#define OSPREY_RETURN_IF_ERROR_CTX(expr, context)                              \
-  do {                                                                         \
-    ::osprey::Status osprey_status_ = ::osprey::internal::AsStatus((expr));    \
-    if (!osprey_status_.ok()) return osprey_status_.WithContext((context));    \
+#define OSPREY_RETURN_IF_ERROR_CTX(expr, context)                           \
+  do {                                                                      \
+    ::osprey::Status osprey_status_ = ::osprey::internal::AsStatus((expr)); \
+    if (!osprey_status_.ok()) return osprey_status_.WithContext((context)); \
   } while (false)
 
 // `lhs = value of rexpr`, or returns its error from the enclosing function.

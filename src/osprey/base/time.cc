@@ -38,8 +38,8 @@ Civil ToCivil(int64_t local_seconds) {
   int64_t days = FloorDiv(local_seconds, kDay);
   int64_t rem = local_seconds - days * kDay;
   date::year_month_day ymd{date::sys_days{date::days{days}}};
-  return Civil{int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()), rem / 3600,
-               (rem / 60) % 60, rem % 60};
+  return Civil{int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
+               rem / 3600,      (rem / 60) % 60,       rem % 60};
 }
 
 // Days since 1970-01-01 of a civil date; month may be out of range and is
@@ -52,12 +52,10 @@ int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day) {
   return date::sys_days{ymd}.time_since_epoch().count() + (day - 1);
 }
 
-bool ConsumeNumber(std::string_view s, size_t& pos, int64_t& out, size_t min_digits,
-                   size_t max_digits) {
+bool ConsumeNumber(std::string_view s, size_t& pos, int64_t& out, size_t min_digits, size_t max_digits) {
   size_t start = pos;
   int64_t v = 0;
-  while (pos < s.size() && pos - start < max_digits &&
-         std::isdigit(static_cast<unsigned char>(s[pos]))) {
+  while (pos < s.size() && pos - start < max_digits && std::isdigit(static_cast<unsigned char>(s[pos]))) {
     v = v * 10 + (s[pos] - '0');
     ++pos;
   }
@@ -99,16 +97,16 @@ bool ValidCivil(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t
 
 std::string FormatIso(Instant t) {
   Civil c = ToCivil(ToUnixSeconds(t));
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour,
-                     c.minute, c.second);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour, c.minute,
+                     c.second);
 }
 
 // ---------------------------------------------------------------- Duration
 
 Result<Duration> Duration::Parse(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return InvalidArgument(fmt::format(
-        "'{}' is not an ISO-8601 duration ({}); examples: PT5M, PT1H, P1D, P1W", text, why));
+    return InvalidArgument(
+        fmt::format("'{}' is not an ISO-8601 duration ({}); examples: PT5M, PT1H, P1D, P1W", text, why));
   };
   if (text.size() < 3 || text[0] != 'P') return bad("it must start with P");
   Duration d;
@@ -183,8 +181,8 @@ Result<TimeZone> TimeZone::Load(std::string_view name) {
     const date::time_zone* z = date::locate_zone(name);
     return TimeZone(std::string(name), z);
   } catch (const std::exception&) {
-    return InvalidArgument(fmt::format(
-        "unknown time zone '{}': use an IANA name such as UTC or Europe/Berlin", name));
+    return InvalidArgument(
+        fmt::format("unknown time zone '{}': use an IANA name such as UTC or Europe/Berlin", name));
   }
 }
 
@@ -204,8 +202,8 @@ TimeZone::Span TimeZone::SpanAt(Instant t) const {
   thread_local Span cached;
   if (cached_zone == zone_ && cached.begin <= t && t < cached.end) return cached;
   const auto info = zone_->get_info(t);
-  cached = Span{std::max(Instant(info.begin), kFirst), std::min(Instant(info.end), kLast),
-                info.offset.count()};
+  cached =
+      Span{std::max(Instant(info.begin), kFirst), std::min(Instant(info.end), kLast), info.offset.count()};
   cached_zone = zone_;
   return cached;
 }
@@ -216,11 +214,9 @@ Instant TimeZone::FromLocal(int64_t local_seconds) const {
   auto info = zone_->get_info(local);
   switch (info.result) {
     case date::local_info::unique:
-    case date::local_info::ambiguous:
-      return FromUnixSeconds(local_seconds - info.first.offset.count());
+    case date::local_info::ambiguous: return FromUnixSeconds(local_seconds - info.first.offset.count());
     case date::local_info::nonexistent:
-    default:
-      return info.second.begin;
+    default: return info.second.begin;
   }
 }
 
@@ -228,9 +224,9 @@ Instant TimeZone::FromLocal(int64_t local_seconds) const {
 
 Result<IntervalGrid> IntervalGrid::Create(const Duration& f, const TimeZone& zone) {
   if (f.IsCalendar() && f.seconds != 0) {
-    return InvalidArgument(fmt::format(
-        "frequency {} mixes calendar (days, weeks, months, years) and time parts; use one kind",
-        f.ToString()));
+    return InvalidArgument(
+        fmt::format("frequency {} mixes calendar (days, weeks, months, years) and time parts; use one kind",
+                    f.ToString()));
   }
   if (f.IsCalendar() && (f.years != 0) + (f.months != 0) + (f.weeks != 0) + (f.days != 0) > 1) {
     return InvalidArgument(
@@ -312,9 +308,7 @@ Instant IntervalGrid::Next(Instant start) const {
   }
 }
 
-Instant IntervalGrid::Prev(Instant start) const {
-  return Floor(Floor(start) - std::chrono::seconds(1));
-}
+Instant IntervalGrid::Prev(Instant start) const { return Floor(Floor(start) - std::chrono::seconds(1)); }
 
 std::vector<Instant> IntervalGrid::Starts(Instant from, Instant to) const {
   std::vector<Instant> out;
@@ -391,14 +385,44 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
       Field field;
       bool ok = true;
       switch (c) {
-        case 'y': case 'u': field = Field::kYear; ok = run == 4; has_year = true; break;
-        case 'M': field = Field::kMonth; ok = run == 2; has_month = true; break;
-        case 'd': field = Field::kDay; ok = run == 2; has_day = true; break;
-        case 'H': field = Field::kHour; ok = run == 2; break;
-        case 'm': field = Field::kMinute; ok = run == 2; break;
-        case 's': field = Field::kSecond; ok = run == 2; break;
-        case 'S': field = Field::kMillis; ok = run == 3; break;
-        case 'X': case 'Z': case 'x': field = Field::kOffset; ok = run <= 3; break;
+        case 'y':
+        case 'u':
+          field = Field::kYear;
+          ok = run == 4;
+          has_year = true;
+          break;
+        case 'M':
+          field = Field::kMonth;
+          ok = run == 2;
+          has_month = true;
+          break;
+        case 'd':
+          field = Field::kDay;
+          ok = run == 2;
+          has_day = true;
+          break;
+        case 'H':
+          field = Field::kHour;
+          ok = run == 2;
+          break;
+        case 'm':
+          field = Field::kMinute;
+          ok = run == 2;
+          break;
+        case 's':
+          field = Field::kSecond;
+          ok = run == 2;
+          break;
+        case 'S':
+          field = Field::kMillis;
+          ok = run == 3;
+          break;
+        case 'X':
+        case 'Z':
+        case 'x':
+          field = Field::kOffset;
+          ok = run <= 3;
+          break;
         default:
           return InvalidArgument(fmt::format(
               "timestamp format '{}': pattern letter '{}' is not supported (supported: yyyy MM dd "
@@ -406,9 +430,8 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
               pattern, c));
       }
       if (!ok) {
-        return InvalidArgument(fmt::format(
-            "timestamp format '{}': '{}' has the wrong length here", pattern,
-            std::string(run, c)));
+        return InvalidArgument(fmt::format("timestamp format '{}': '{}' has the wrong length here", pattern,
+                                           std::string(run, c)));
       }
       f.tokens_.push_back({field, {}});
       i += run;
@@ -426,8 +449,7 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
 
 Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZone& zone) const {
   auto bad = [&]() {
-    return InvalidArgument(
-        fmt::format("timestamp '{}' does not match the format '{}'", text, pattern_));
+    return InvalidArgument(fmt::format("timestamp '{}' does not match the format '{}'", text, pattern_));
   };
   if (kind_ == Kind::kEpoch || kind_ == Kind::kEpochMillis) {
     size_t pos = 0;
@@ -472,7 +494,10 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
         // Further digits (micro/nanoseconds) are accepted and dropped.
         break;
       }
-      case Field::kOffset: ok = ConsumeOffset(text, pos, off); has_offset = ok; break;
+      case Field::kOffset:
+        ok = ConsumeOffset(text, pos, off);
+        has_offset = ok;
+        break;
     }
     if (!ok) return bad();
   }
@@ -526,8 +551,7 @@ std::string TimestampFormat::Format(Instant t, const TimeZone& zone) const {
 Result<Instant> ParseInstant(std::string_view text, const TimeZone& zone) {
   auto bad = [&]() {
     return InvalidArgument(fmt::format(
-        "'{}' is not a date-time; use e.g. 2020-10-01, 2020-10-01T12:00 or 2020-10-01T12:00:00Z",
-        text));
+        "'{}' is not a date-time; use e.g. 2020-10-01, 2020-10-01T12:00 or 2020-10-01T12:00:00Z", text));
   };
   size_t pos = 0;
   int64_t y, mo, d, h = 0, mi = 0, s = 0, off = 0;

@@ -25,8 +25,8 @@ TEST(DurationTest, ParsesCommonFrequencies) {
 }
 
 TEST(DurationTest, RejectsMalformed) {
-  for (const char* bad : {"", "P", "PT", "1H", "PT1", "PTH", "P1H", "PT1D", "PT0S", "PT1H1H",
-                          "P1DT", "pt1h", "PT-1H", "P1.5D"}) {
+  for (const char* bad : {"", "P", "PT", "1H", "PT1", "PTH", "P1H", "PT1D", "PT0S", "PT1H1H", "P1DT", "pt1h",
+                          "PT-1H", "P1.5D"}) {
     auto d = Duration::Parse(bad);
     EXPECT_FALSE(d.ok()) << bad;
     if (!d.ok()) {
@@ -74,8 +74,7 @@ TEST(IntervalGridTest, DailyAcrossBothDstChangesInBerlin) {
   EXPECT_EQ((nov1 - oct31).count(), 25 * 3600);
   EXPECT_EQ(g.Prev(nov1), oct31);
   // A year of daily intervals is 365 of them, whatever DST does.
-  EXPECT_EQ(g.Starts(*ParseInstant("2021-01-01", berlin), *ParseInstant("2022-01-01", berlin)).size(),
-            365u);
+  EXPECT_EQ(g.Starts(*ParseInstant("2021-01-01", berlin), *ParseInstant("2022-01-01", berlin)).size(), 365u);
 }
 
 TEST(IntervalGridTest, HourlyAcrossDstKeepsAbsoluteHours) {

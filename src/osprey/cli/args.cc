@@ -65,8 +65,8 @@ Result<Args> Args::Parse(const CommandSpec& spec, const std::vector<std::string>
     }
     if (!has_inline) {
       if (i + 1 >= argv.size()) {
-        return InvalidArgument(fmt::format("osprey {}: option '--{}' needs a value ({})", spec.name,
-                                           o->name, o->value));
+        return InvalidArgument(
+            fmt::format("osprey {}: option '--{}' needs a value ({})", spec.name, o->name, o->value));
       }
       value = argv[++i];
     }
@@ -97,8 +97,8 @@ std::string HelpText(const CommandSpec& spec) {
   if (!spec.options.empty()) {
     out += "\noptions:\n";
     for (const auto& o : spec.options) {
-      std::string flag = o.short_name ? fmt::format("-{}, --{}", o.short_name, o.name)
-                                      : fmt::format("    --{}", o.name);
+      std::string flag =
+          o.short_name ? fmt::format("-{}, --{}", o.short_name, o.name) : fmt::format("    --{}", o.name);
       if (!o.value.empty()) flag += " " + o.value;
       out += fmt::format("  {:<28} {}\n", flag, o.help);
     }

@@ -5,8 +5,13 @@
 namespace osprey::cli {
 namespace {
 
-const CommandSpec kSpec{"backtest", "Replay.", "osprey backtest -c FILE", "",
-                        {{"config", 'c', "FILE", "detector file"}, {"json", 0, "", "JSON"}}, 0, 1};
+const CommandSpec kSpec{"backtest",
+                        "Replay.",
+                        "osprey backtest -c FILE",
+                        "",
+                        {{"config", 'c', "FILE", "detector file"}, {"json", 0, "", "JSON"}},
+                        0,
+                        1};
 
 TEST(ArgsTest, ParsesLongShortInlineAndFlags) {
   auto a = *Args::Parse(kSpec, {"-c", "x.yaml", "--json", "pos"});

@@ -13,12 +13,12 @@
 #include "osprey/api/auth.h"
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
-#include "osprey/app/feedback.h"
 #include "osprey/app/detect_config.h"
+#include "osprey/app/explain.h"
+#include "osprey/app/feedback.h"
 #include "osprey/base/clock.h"
 #include "osprey/base/csv.h"
 #include "osprey/base/log.h"
-#include "osprey/app/explain.h"
 #include "osprey/cli/rca.h"
 #include "osprey/cli/serve.h"
 #include "osprey/config/l4m_import.h"
@@ -33,10 +33,9 @@ namespace {
 
 using nlohmann::json;
 
-const OptionSpec kStateOption{
-    "state", 0, "PATH|URL",
-    "state store: a SQLite file, or PostgreSQL as postgres://user:pw@host/db or "
-    "\"host=... dbname=...\"; default $OSPREY_STATE or ./osprey-state.db"};
+const OptionSpec kStateOption{"state", 0, "PATH|URL",
+                              "state store: a SQLite file, or PostgreSQL as postgres://user:pw@host/db or "
+                              "\"host=... dbname=...\"; default $OSPREY_STATE or ./osprey-state.db"};
 const OptionSpec kJsonOption{"json", 0, "", "print JSON instead of a table"};
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -73,11 +72,10 @@ int RunValidate(const Args& args) {
       for (size_t m = 0; m < d->measures.size(); ++m) {
         if (!config::EffectiveRules(*d, m).Empty()) ++with_rules;
       }
-      const std::string rules =
-          with_rules == 0 ? "" : fmt::format(", rules on {} of them", with_rules);
+      const std::string rules = with_rules == 0 ? "" : fmt::format(", rules on {} of them", with_rules);
       std::printf("%s: ok (detector '%s', %s, %zu measures%s, %zu dimensions)\n", path.c_str(),
-                  d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(),
-                  rules.c_str(), d->dimensions.size());
+                  d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(), rules.c_str(),
+                  d->dimensions.size());
       if (args.Has("explain")) std::printf("%s", app::ExplainSource(*d).c_str());
     }
   }
@@ -102,8 +100,7 @@ int RunBacktestCommand(const Args& args) {
   auto from = OptionalInstant(args, "from", d->timezone);
   auto to = OptionalInstant(args, "to", d->timezone);
   if (!from.ok() || !to.ok()) {
-    std::fprintf(stderr, "osprey backtest: %s\n",
-                 (!from.ok() ? from : to).status().message().c_str());
+    std::fprintf(stderr, "osprey backtest: %s\n", (!from.ok() ? from : to).status().message().c_str());
     return kExitUsage;
   }
   r.from = *from;
@@ -144,12 +141,13 @@ int RunBacktestCommand(const Args& args) {
     std::cout << fmt::format(
         "Backtest of '{}': {} intervals, {} rows read ({} rejected), {} points scored, {} anomalies "
         "in {} groups.\n",
-        d->name, stats->intervals, stats->rows_read, stats->rows_rejected, stats->points,
-        stats->anomalies, stats->groups);
+        d->name, stats->intervals, stats->rows_read, stats->rows_rejected, stats->points, stats->anomalies,
+        stats->groups);
     if (stats->points_missing > 0 || stats->no_data_intervals > 0) {
-      std::cout << fmt::format("{} points missing (stored as missing, not scored); {} intervals without "
-                               "any row (no data).\n",
-                               stats->points_missing, stats->no_data_intervals);
+      std::cout << fmt::format(
+          "{} points missing (stored as missing, not scored); {} intervals without "
+          "any row (no data).\n",
+          stats->points_missing, stats->no_data_intervals);
     }
     if (stats->data_end) {
       std::cout << fmt::format("The source has no rows from {} on: stopped there.\n",
@@ -224,16 +222,15 @@ int RunAnomaliesShow(const Args& args) {
   std::cout << fmt::format("  measure   {}\n  interval  [{}, {})\n  severity  {:.1f}\n", g->measure,
                            FormatIso(FromUnixSeconds(g->ts)), FormatIso(FromUnixSeconds(g->end_ts)),
                            g->severity);
-  std::cout << fmt::format("  incident  [{}, {}), {} interval(s), severity {:.1f}\n",
-                           FormatIso(FromUnixSeconds(g->incident_ts)),
-                           FormatIso(FromUnixSeconds(g->incident_end_ts)), g->incident_intervals,
-                           g->incident_severity);
+  std::cout << fmt::format(
+      "  incident  [{}, {}), {} interval(s), severity {:.1f}\n", FormatIso(FromUnixSeconds(g->incident_ts)),
+      FormatIso(FromUnixSeconds(g->incident_end_ts)), g->incident_intervals, g->incident_severity);
   auto rc = rca::DecodeRootCauses(g->root_causes);
   if (rc.ok() && !rc->empty()) {
     std::cout << "\nRoot causes:\n";
     for (const rca::CauseElement& c : *rc) {
-      std::cout << fmt::format("  {:<40} {:>6.1f}% of the deviation{}\n", rca::ElementText(c, " & "),
-                               c.share, c.ratio ? " (" + rca::RatioSidesText(*c.ratio) + ")" : "");
+      std::cout << fmt::format("  {:<40} {:>6.1f}% of the deviation{}\n", rca::ElementText(c, " & "), c.share,
+                               c.ratio ? " (" + rca::RatioSidesText(*c.ratio) + ")" : "");
     }
   }
   auto contributions = rca::DecodeContributions(g->contributions);
@@ -298,8 +295,9 @@ int RunAnomaliesExport(const Args& args) {
     rows = Unavailable(fmt::format("{}: cannot write", *path));
   }
   if (!rows.ok()) return Fail(rows.status());
-  if (path) std::fprintf(stderr, "osprey anomalies export: %lld rows written to %s\n",
-                         static_cast<long long>(*rows), path->c_str());
+  if (path)
+    std::fprintf(stderr, "osprey anomalies export: %lld rows written to %s\n", static_cast<long long>(*rows),
+                 path->c_str());
   return kExitOk;
 }
 
@@ -309,7 +307,8 @@ int RunDemoCommand(const Args& args) {
   app::DemoRequest r;
   r.config_path = args.GetOr("config", "examples/ecommerce.yaml");
   r.dir = args.GetOr("dir", "osprey-demo");
-  if (auto seed = args.Get("seed")) r.data.seed = static_cast<uint32_t>(std::strtoul(seed->c_str(), nullptr, 10));
+  if (auto seed = args.Get("seed"))
+    r.data.seed = static_cast<uint32_t>(std::strtoul(seed->c_str(), nullptr, 10));
   if (auto days = args.Get("days")) {
     r.data.days = std::atoll(days->c_str());
     if (r.data.days < r.data.clean_days + 14) {
@@ -397,7 +396,8 @@ int RunScore(const Args& args) {
   };
   int tc = column(ts_col), vc = column(value_col);
   if (tc < 0 || vc < 0) {
-    return Fail(InvalidArgument(fmt::format("{}:1: no column '{}' in the header", *csv, tc < 0 ? ts_col : value_col)));
+    return Fail(InvalidArgument(
+        fmt::format("{}:1: no column '{}' in the header", *csv, tc < 0 ? ts_col : value_col)));
   }
   std::vector<std::vector<std::string>> records;
   std::vector<stream::StreamRow> rows;
@@ -419,8 +419,9 @@ int RunScore(const Args& args) {
       }
     }
     if (!when) {
-      return Fail(InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a timestamp{}", *csv, reader.line(),
-                                              ts_col, t, args.Has("format") ? "" : " (give --format)")));
+      return Fail(
+          InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a timestamp{}", *csv, reader.line(),
+                                      ts_col, t, args.Has("format") ? "" : " (give --format)")));
     }
     stream::StreamRow row{ToUnixSeconds(*when), std::nullopt};
     const std::string& v = fields[static_cast<size_t>(vc)];
@@ -428,8 +429,8 @@ int RunScore(const Args& args) {
       char* end = nullptr;
       double x = std::strtod(v.c_str(), &end);
       if (end == v.c_str() || *end != '\0') {
-        return Fail(InvalidArgument(fmt::format("{}:{}: field '{}': '{}' is not a number", *csv, reader.line(),
-                                                value_col, v)));
+        return Fail(InvalidArgument(
+            fmt::format("{}:{}: field '{}': '{}' is not a number", *csv, reader.line(), value_col, v)));
       }
       row.value = x;
     }
@@ -488,12 +489,11 @@ int RunAlertsLog(const Args& args) {
     return kExitOk;
   }
   std::cout << fmt::format("{:>6}  {:<14} {:<12} {:<8} {:<10} {:>6} {:<20} {:<9} {:>4}  {}\n", "id",
-                           "detector", "alert", "kind", "measure", "group", "interval", "status",
-                           "try", "last error / delivered");
+                           "detector", "alert", "kind", "measure", "group", "interval", "status", "try",
+                           "last error / delivered");
   for (const auto& r : *rows) {
-    std::string note = r.status == "delivered" && r.delivered_at
-                           ? FormatIso(FromUnixSeconds(*r.delivered_at))
-                           : r.last_error;
+    std::string note = r.status == "delivered" && r.delivered_at ? FormatIso(FromUnixSeconds(*r.delivered_at))
+                                                                 : r.last_error;
     if (r.status == "pending" && r.attempts > 0) {
       note += fmt::format(" (next try {})", FormatIso(FromUnixSeconds(r.next_attempt_at)));
     }
@@ -530,8 +530,8 @@ int RunTokenCreate(const Args& args) {
   t.created_at = ToUnixSeconds(clock.Now());
   auto id = (*store)->CreateToken(t);
   if (!id.ok()) return Fail(id.status());
-  std::fprintf(stderr, "Created %s token %lld '%s'. It is shown once; store it now.\n",
-               t.role.c_str(), static_cast<long long>(*id), name.c_str());
+  std::fprintf(stderr, "Created %s token %lld '%s'. It is shown once; store it now.\n", t.role.c_str(),
+               static_cast<long long>(*id), name.c_str());
   std::printf("%s\n", token->c_str());
   return kExitOk;
 }
@@ -633,9 +633,9 @@ int RunDetectConfig(const Args& args) {
   const std::string type = args.GetOr("source", "");
   std::optional<config::SourceType> t = config::ParseSourceType(type);
   if (!t) {
-    return Fail(InvalidArgument(fmt::format(
-                    "--source: expected sqlite, postgres, mysql or csv, got \"{}\"", type)),
-                true);
+    return Fail(
+        InvalidArgument(fmt::format("--source: expected sqlite, postgres, mysql or csv, got \"{}\"", type)),
+        true);
   }
   req.type = *t;
   req.path = args.GetOr("path", "");
@@ -654,8 +654,9 @@ int RunDetectConfig(const Args& args) {
   for (const std::string& note : r->notes) std::fprintf(stderr, "detect-config: %s\n", note.c_str());
   if (!req.query.empty() && (req.query.find("{{interval_start}}") == std::string::npos ||
                              req.query.find("{{interval_end}}") == std::string::npos)) {
-    std::fprintf(stderr, "detect-config: add \"where <timestamp> >= {{interval_start}} and "
-                         "<timestamp> < {{interval_end}}\" to the query before using the file\n");
+    std::fprintf(stderr,
+                 "detect-config: add \"where <timestamp> >= {{interval_start}} and "
+                 "<timestamp> < {{interval_end}}\" to the query before using the file\n");
   }
   const std::string yaml = app::ProposalYaml(*r) + "\n";
   if (auto out = args.Get("output")) {
@@ -694,15 +695,18 @@ const std::vector<Command>& Commands() {
          {"dir", 'd', "DIR", "output directory (default ./osprey-demo)"},
          {"seed", 0, "N", "generator seed (default 20201001)"},
          {"days", 0, "N", "days of hourly data (default 182)"}},
-        0, 0},
+        0,
+        0},
        RunDemoCommand},
-      {{"validate", "Check detector files and report every problem with file:line.",
+      {{"validate",
+        "Check detector files and report every problem with file:line.",
         "osprey validate [--explain] FILE [FILE...]",
         "Exit code 78 when a file is invalid. --explain prints the SQL osprey runs: with "
         "push-down, the detector's query wrapped in the per-interval GROUP BY "
         "(docs/sources.md, \"Push-down aggregation\").",
         {{"explain", 0, "", "print the query osprey runs and whether it aggregates in the database"}},
-        1, 1 << 20},
+        1,
+        1 << 20},
        RunValidate},
       {{"backtest",
         "Replay the pipeline over a past range and print the anomaly groups it raises.",
@@ -721,13 +725,16 @@ const std::vector<Command>& Commands() {
          {"chunk", 0, "N", "intervals per query and transaction (default 168)"},
          {"alerts", 0, "", "evaluate alert rules over the range and queue their messages"},
          {"quiet", 'q', "", "no progress lines"},
-         kStateOption, kJsonOption},
-        0, 0},
+         kStateOption,
+         kJsonOption},
+        0,
+        0},
        RunBacktestCommand},
       {{"anomalies list",
         "List anomalies: one line per incident (a measure's groups over consecutive intervals), "
         "newest first.",
-        "osprey anomalies list [--detector NAME] [--min-severity N] [--since TIME] [--json]", "",
+        "osprey anomalies list [--detector NAME] [--min-severity N] [--since TIME] [--json]",
+        "",
         {{"detector", 0, "NAME", "only this detector"},
          {"measure", 0, "NAME", "only this measure"},
          {"min-severity", 0, "N", "only groups at least this severe (0-100)"},
@@ -735,8 +742,10 @@ const std::vector<Command>& Commands() {
          {"sort", 0, "ORDER", "time (newest first, default), time-asc or severity"},
          {"per-interval", 0, "", "one line per interval's group instead of per incident"},
          {"limit", 0, "N", "at most N groups (default 50)"},
-         kStateOption, kJsonOption},
-        0, 0},
+         kStateOption,
+         kJsonOption},
+        0,
+        0},
        RunAnomaliesList},
       {{"anomalies export",
         "Export every scored series-interval as CSV, for analysis and threshold studies.",
@@ -759,30 +768,42 @@ const std::vector<Command>& Commands() {
          {"leaves-only", 0, "", "leave out roll-up series"},
          {"output", 'o', "FILE", "write here instead of stdout"},
          kStateOption},
-        0, 0},
+        0,
+        0},
        RunAnomaliesExport},
-      {{"anomalies show", "Show one anomaly group: root causes, contributions and its anomalies.",
-        "osprey anomalies show GROUP_ID [--json]", "", {kStateOption, kJsonOption}, 1, 1},
+      {{"anomalies show",
+        "Show one anomaly group: root causes, contributions and its anomalies.",
+        "osprey anomalies show GROUP_ID [--json]",
+        "",
+        {kStateOption, kJsonOption},
+        1,
+        1},
        RunAnomaliesShow},
-      {{"alerts log", "List alert messages of the outbox: pending, delivered, dead-lettered and silenced.",
+      {{"alerts log",
+        "List alert messages of the outbox: pending, delivered, dead-lettered and silenced.",
         "osprey alerts log [--detector NAME] [--status pending|delivered|dead|silenced] [--json]",
         "Newest first. A dead-lettered message gave up after its alert's max_attempts, or on a "
         "client error (HTTP 4xx other than 408 and 429); last_error says why.",
         {{"detector", 0, "NAME", "only this detector"},
          {"status", 0, "STATUS", "pending, delivered or dead"},
          {"limit", 0, "N", "at most N messages (default 50)"},
-         kStateOption, kJsonOption},
-        0, 0},
+         kStateOption,
+         kJsonOption},
+        0,
+        0},
        RunAlertsLog},
-      {{"alerts deliver", "Deliver the alert messages that are due now, once.",
+      {{"alerts deliver",
+        "Deliver the alert messages that are due now, once.",
         "osprey alerts deliver [--state PATH|URL]",
         "Failed messages are retried later with exponential backoff; run again (the daemon "
         "does this in a loop). URLs and keys are read from the environment variables and files "
         "the alerts name.",
         {kStateOption},
-        0, 0},
+        0,
+        0},
        RunAlertsDeliver},
-      {{"feedback", "Mark the anomalies of a group as relevant or not relevant.",
+      {{"feedback",
+        "Mark the anomalies of a group as relevant or not relevant.",
         "osprey feedback GROUP_ID [--series ID] --relevant|--not-relevant",
         "Takes effect on the next interval the detector processes: a later deviation of the same "
         "series in the same direction and within +-30 % of the same size gets a quarter of its "
@@ -791,18 +812,22 @@ const std::vector<Command>& Commands() {
          {"relevant", 0, "", "the anomaly matters; keep alerting on such deviations"},
          {"not-relevant", 0, "", "the anomaly does not matter; damp similar deviations"},
          kStateOption},
-        1, 1},
+        1,
+        1},
        RunFeedback},
-      {{"import-l4m", "Convert an Amazon Lookout for Metrics params.json into an osprey detector file.",
+      {{"import-l4m",
+        "Convert an Amazon Lookout for Metrics params.json into an osprey detector file.",
         "osprey import-l4m PARAMS.json [-o FILE]",
         "Prints the detector as YAML (or writes it with -o). What could not be carried over (S3 "
         "paths, IAM roles, Lambda ARNs, secret names) is listed on stderr and as comments in the "
         "file; the generated query is a template to edit.",
         {{"output", 'o', "FILE", "write the detector file here instead of stdout"}},
-        1, 1},
+        1,
+        1},
        RunImportL4m},
       RcaCommand(),
-      {{"score", "Score a CSV time series online and append an anomaly_score column in [0, 1].",
+      {{"score",
+        "Score a CSV time series online and append an anomaly_score column in [0, 1].",
         "osprey score --csv FILE [--timestamp COL] [--value COL] [--frequency D] [-o FILE]",
         "Each row's score uses only that row and the rows before it, as in live detection. The "
         "configuration is the one 'make nab' measures. Timestamps are tried as "
@@ -814,9 +839,11 @@ const std::vector<Command>& Commands() {
          {"format", 0, "PATTERN", "timestamp format, e.g. 'yyyy-MM-dd HH:mm:ss' or epoch"},
          {"frequency", 0, "D", "ISO-8601 interval between rows; default: inferred"},
          {"output", 'o', "FILE", "write here instead of stdout"}},
-        0, 0},
+        0,
+        0},
        RunScore},
-      {{"serve", "Run every detector on its schedule and serve the REST API and the web UI.",
+      {{"serve",
+        "Run every detector on its schedule and serve the REST API and the web UI.",
         "osprey serve [--config DIR] [--bind ADDR] [--port N] [--state PATH|URL] [--once | --until TIME] "
         "[--worker NAME] [--lease SECONDS]",
         "Detector files in DIR (*.yaml, *.yml, *.json) are validated, registered and scheduled; "
@@ -837,18 +864,22 @@ const std::vector<Command>& Commands() {
          {"port", 'p', "N", "TCP port (default 8080; 0 picks a free one)"},
          {"threads", 0, "N", "worker threads (default 8)"},
          {"web-dir", 0, "DIR", "serve the UI from DIR instead of the embedded copy"},
-         {"no-access-log", 0, "", "do not log each API request on stderr (logged by default: method, "
-                                  "path, status, bytes, duration, token name)"},
+         {"no-access-log", 0, "",
+          "do not log each API request on stderr (logged by default: method, "
+          "path, status, bytes, duration, token name)"},
          {"once", 0, "", "process what is due now, then exit"},
-         {"until", 0, "TIME", "run the schedule until the clock reaches TIME (UTC unless an offset), then exit"},
+         {"until", 0, "TIME",
+          "run the schedule until the clock reaches TIME (UTC unless an offset), then exit"},
          {"worker", 0, "NAME",
           "with a PostgreSQL state store: the name this worker holds its leases under (default host:pid)"},
          {"lease", 0, "SECONDS",
           "with a PostgreSQL state store: how long a lease lasts without renewal (default 30)"},
          kStateOption},
-        0, 0},
+        0,
+        0},
        RunServeCommand},
-      {{"status", "Show each detector's schedule state, watermark, runs, errors and data quality.",
+      {{"status",
+        "Show each detector's schedule state, watermark, runs, errors and data quality.",
         "osprey status [--state PATH] [--json]",
         "State is backfilling, active, failing (last error and retries shown; Unavailable and "
         "timeouts are retried with backoff) or paused. The data-quality figures are those of the "
@@ -857,22 +888,37 @@ const std::vector<Command>& Commands() {
         "intervals' queries returned no rows, and 'warming up: S of N intervals (W of M series)' "
         "while models still learn (only rules fire meanwhile); otherwise 'ok'.",
         {kStateOption, kJsonOption},
-        0, 0},
+        0,
+        0},
        RunStatusCommand},
-      {{"token create", "Create an API token and print it once.",
+      {{"token create",
+        "Create an API token and print it once.",
         "osprey token create --role admin|viewer [--name NAME]",
         "Only the token's SHA-256 is stored. Viewers read; admins also create, change and delete.",
-        {{"role", 0, "ROLE", "admin or viewer"}, {"name", 0, "NAME", "a label for people (default: the role)"},
+        {{"role", 0, "ROLE", "admin or viewer"},
+         {"name", 0, "NAME", "a label for people (default: the role)"},
          kStateOption},
-        0, 0},
+        0,
+        0},
        RunTokenCreate},
-      {{"token list", "List API tokens (never the secrets).", "osprey token list [--json]", "",
-        {kStateOption, kJsonOption}, 0, 0},
+      {{"token list",
+        "List API tokens (never the secrets).",
+        "osprey token list [--json]",
+        "",
+        {kStateOption, kJsonOption},
+        0,
+        0},
        RunTokenList},
-      {{"token revoke", "Revoke an API token by id; servers stop accepting it within seconds.",
-        "osprey token revoke ID", "", {kStateOption}, 1, 1},
+      {{"token revoke",
+        "Revoke an API token by id; servers stop accepting it within seconds.",
+        "osprey token revoke ID",
+        "",
+        {kStateOption},
+        1,
+        1},
        RunTokenRevoke},
-      {{"detect-config", "Sample a query and propose a detector file.",
+      {{"detect-config",
+        "Sample a query and propose a detector file.",
         "osprey detect-config --source TYPE (--connection-env VAR | --path P) --query SQL "
         "[--name NAME] [--sample N] [-o FILE]",
         "Runs the query (bound over 1970..2100 when it has the {{interval_start}} and "
@@ -890,7 +936,8 @@ const std::vector<Command>& Commands() {
          {"name", 0, "NAME", "detector name (default my-detector)"},
          {"sample", 0, "N", "rows to sample (default 10000)"},
          {"output", 'o', "FILE", "write the detector file here instead of stdout"}},
-        0, 0},
+        0,
+        0},
        RunDetectConfig},
   };
   return kCommands;

@@ -84,12 +84,9 @@ int RunRca(const Args& args) {
                           {"confidence", c.confidence},
                           {"score", c.score}});
     }
-    json out = {{"set", set},
-                {"leaves", cube->num_leaves()},
-                {"ratio", cube->is_ratio()},
-                {"actual", kpi_a},
-                {"expected", kpi_e},
-                {"elements", elements}};
+    json out = {
+        {"set", set},        {"leaves", cube->num_leaves()}, {"ratio", cube->is_ratio()}, {"actual", kpi_a},
+        {"expected", kpi_e}, {"elements", elements}};
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
@@ -101,8 +98,8 @@ int RunRca(const Args& args) {
     return kExitOk;
   }
   std::cout << "root-cause set: " << set << "\n\n";
-  std::cout << fmt::format("{:<40} {:>5} {:>12} {:>12} {:>13} {:>7} {:>10} {:>6}\n", "element", "dir", "actual",
-                           "expected", "contribution", "share", "confidence", "score");
+  std::cout << fmt::format("{:<40} {:>5} {:>12} {:>12} {:>13} {:>7} {:>10} {:>6}\n", "element", "dir",
+                           "actual", "expected", "contribution", "share", "confidence", "score");
   for (const rca::RootCause& c : *causes) {
     std::cout << fmt::format("{:<40} {:>5} {:>12.6g} {:>12.6g} {:>+13.6g} {:>6.1f}% {:>10.2f} {:>6.3f}\n",
                              RcaElementString(*cube, c.element), c.direction > 0 ? "up" : "down", c.actual,

@@ -115,8 +115,8 @@ Result<rca::Cube> LoadRcaCsv(const std::string& path, const RcaCsvOptions& optio
                                            path, reader.line(), value_names[k]));
       }
       if (!ParseNumber(f, values[k]) || !std::isfinite(values[k])) {
-        return InvalidArgument(fmt::format("{}:{}: column '{}': '{}' is not a number", path, reader.line(),
-                                           value_names[k], f));
+        return InvalidArgument(
+            fmt::format("{}:{}: column '{}': '{}' is not a number", path, reader.line(), value_names[k], f));
       }
     }
     for (size_t d = 0; d < dim_cols.size(); ++d) codes[d] = cube->InternValue(d, fields[dim_cols[d]]);

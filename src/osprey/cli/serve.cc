@@ -163,7 +163,9 @@ int RunStatusCommand(const Args& args) {
   auto worker = [&](int64_t key) -> json {
     for (const auto& l : *leases) {
       if (l.detector_id == key && l.held) {
-        return {{"worker", l.worker}, {"since", iso(l.acquired_at)}, {"renewed", iso(l.renewed_at)},
+        return {{"worker", l.worker},
+                {"since", iso(l.acquired_at)},
+                {"renewed", iso(l.renewed_at)},
                 {"expires", iso(l.expires_at)}};
       }
     }
@@ -203,9 +205,9 @@ int RunStatusCommand(const Args& args) {
              {"rows_filtered", r.rows_filtered},
              {"series_seen", r.series_seen},
              {"series_missing", r.series_missing},
-             {"rejected_by_reason",
-              details.is_object() && details.contains("rejected_by_reason") ? details["rejected_by_reason"]
-                                                                             : json::object()}};
+             {"rejected_by_reason", details.is_object() && details.contains("rejected_by_reason")
+                                        ? details["rejected_by_reason"]
+                                        : json::object()}};
       }
     }
     j["last_interval"] = q;
@@ -229,8 +231,9 @@ int RunStatusCommand(const Args& args) {
       std::cout << "  last error: " << j["last_error"].get<std::string>() << "\n";
     }
     if (!j["lease"].is_null()) {
-      std::cout << fmt::format("  worker {} (since {}, lease renewed {})\n", j["lease"]["worker"].get<std::string>(),
-                               j["lease"]["since"].get<std::string>(), j["lease"]["renewed"].get<std::string>());
+      std::cout << fmt::format(
+          "  worker {} (since {}, lease renewed {})\n", j["lease"]["worker"].get<std::string>(),
+          j["lease"]["since"].get<std::string>(), j["lease"]["renewed"].get<std::string>());
     }
     std::cout << "  data: " << api::HealthText(j["health"]) << "\n";
     const json& q = j["last_interval"];
@@ -239,7 +242,8 @@ int RunStatusCommand(const Args& args) {
           "  last interval {}: {} rows read, {} rejected{}, {} filtered; {} series seen, {} missing\n",
           q["interval"].get<std::string>(), q["rows_read"].get<int64_t>(), q["rows_rejected"].get<int64_t>(),
           q["rejected_by_reason"].empty() ? std::string() : " (" + q["rejected_by_reason"].dump() + ")",
-          q["rows_filtered"].get<int64_t>(), q["series_seen"].get<int64_t>(), q["series_missing"].get<int64_t>());
+          q["rows_filtered"].get<int64_t>(), q["series_seen"].get<int64_t>(),
+          q["series_missing"].get<int64_t>());
     }
   }
   return kExitOk;

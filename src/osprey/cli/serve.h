@@ -17,8 +17,8 @@ namespace osprey::cli {
 
 struct ServeOptions {
   api::ServerOptions server;
-  std::string config_dir;  // detector files to schedule; empty: none
-  bool once = false;       // process what is due, then exit
+  std::string config_dir;        // detector files to schedule; empty: none
+  bool once = false;             // process what is due, then exit
   std::optional<Instant> until;  // run until the clock reaches this, then exit
 };
 

@@ -10,8 +10,7 @@ namespace {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -98,8 +97,8 @@ std::string_view MissingPolicyName(MissingPolicy p) {
 }
 
 std::optional<SourceType> ParseSourceType(std::string_view name) {
-  static constexpr std::array kAll = {SourceType::kSqlite, SourceType::kPostgres,
-                                      SourceType::kMysql, SourceType::kCsv};
+  static constexpr std::array kAll = {SourceType::kSqlite, SourceType::kPostgres, SourceType::kMysql,
+                                      SourceType::kCsv};
   return ParseName(name, kAll, &SourceTypeName);
 }
 
@@ -117,20 +116,18 @@ std::optional<AlertDestination> ParseAlertDestination(std::string_view name) {
 }
 
 std::optional<RuleDirection> ParseRuleDirection(std::string_view name) {
-  static constexpr std::array kAll = {RuleDirection::kBoth, RuleDirection::kUp,
-                                      RuleDirection::kDown};
+  static constexpr std::array kAll = {RuleDirection::kBoth, RuleDirection::kUp, RuleDirection::kDown};
   return ParseName(name, kAll, &RuleDirectionName);
 }
 
 std::optional<MissingPolicy> ParseMissingPolicy(std::string_view name) {
-  static constexpr std::array kAll = {MissingPolicy::kSkip, MissingPolicy::kZero,
-                                      MissingPolicy::kPrevious};
+  static constexpr std::array kAll = {MissingPolicy::kSkip, MissingPolicy::kZero, MissingPolicy::kPrevious};
   return ParseName(name, kAll, &MissingPolicyName);
 }
 
 std::optional<RuleCombine> ParseRuleCombine(std::string_view name) {
-  static constexpr std::array kAll = {RuleCombine::kMax, RuleCombine::kRulesOnly,
-                                      RuleCombine::kModelOnly, RuleCombine::kBoth};
+  static constexpr std::array kAll = {RuleCombine::kMax, RuleCombine::kRulesOnly, RuleCombine::kModelOnly,
+                                      RuleCombine::kBoth};
   return ParseName(name, kAll, &RuleCombineName);
 }
 

@@ -103,15 +103,13 @@ struct Rules {
   std::optional<int64_t> change_intervals;  // 1-1000; default 1
   // Which deviations count, for the rules AND the model; default both.
   std::optional<RuleDirection> direction;
-  std::optional<double> sensitivity;     // 0-100, of the rules; default 50
-  std::optional<RuleCombine> combine;    // default max
+  std::optional<double> sensitivity;   // 0-100, of the rules; default 50
+  std::optional<RuleCombine> combine;  // default max
 
   // Whether a threshold or change rule is set (min, max or change_percent).
   bool HasRule() const { return min || max || change_percent; }
   // Whether no field at all is set.
-  bool Empty() const {
-    return !HasRule() && !change_intervals && !direction && !sensitivity && !combine;
-  }
+  bool Empty() const { return !HasRule() && !change_intervals && !direction && !sensitivity && !combine; }
 };
 
 // `base` with every field that `over` sets replaced by `over`'s.
@@ -151,7 +149,7 @@ struct Filter {
 struct Alert {
   std::string name;
   AlertDestination destination = AlertDestination::kWebhook;
-  double min_severity = 70;  // 0-100: alert on groups at least this severe
+  double min_severity = 70;           // 0-100: alert on groups at least this severe
   std::vector<std::string> measures;  // empty: all measures
   std::map<std::string, std::vector<std::string>> dimension_filter;  // dimension -> values
   // Where to deliver: the name of an environment variable holding the URL (or
@@ -206,9 +204,9 @@ std::vector<std::string> AlertTypes(const Alert& a);
 struct Detector {
   std::string name;  // [a-z0-9_-], unique per installation
   std::string description;
-  Duration frequency;  // ISO-8601, at least PT1M
+  Duration frequency;                   // ISO-8601, at least PT1M
   TimeZone timezone = TimeZone::Utc();  // IANA name; default UTC
-  int64_t offset_seconds = 0;  // wait this long after an interval closes before reading it
+  int64_t offset_seconds = 0;           // wait this long after an interval closes before reading it
   Source source;
   // SQL with {{interval_start}} and {{interval_end}} placeholders; both are
   // bound as parameters, formatted with `timestamp_format` in the source zone

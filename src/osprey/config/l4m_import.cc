@@ -19,10 +19,10 @@ constexpr std::string_view kAlertEnv = "OSPREY_ALERT_WEBHOOK_URL";
 
 const std::set<std::string>& KnownKeys() {
   static const std::set<std::string> kKeys = {
-      "database_type",   "detector_name",    "detector_description", "detector_frequency",
-      "timestamp_column", "dimension_list",  "metrics_set",          "metric_source",
-      "s3_bucket",       "alert_name",       "alert_threshold",      "alert_description",
-      "alert_lambda_arn", "offset",          "secret_name",          "project",
+      "database_type",    "detector_name",  "detector_description", "detector_frequency",
+      "timestamp_column", "dimension_list", "metrics_set",          "metric_source",
+      "s3_bucket",        "alert_name",     "alert_threshold",      "alert_description",
+      "alert_lambda_arn", "offset",         "secret_name",          "project",
       "timezone"};
   return kKeys;
 }
@@ -66,8 +66,7 @@ class JsonReader {
     for (size_t i = 0; i < it->size(); ++i) {
       const json& v = (*it)[i];
       if (!v.is_string()) {
-        return Error(fmt::format("{}[{}]", path, i),
-                     fmt::format("expected a string, got {}", v.dump()));
+        return Error(fmt::format("{}[{}]", path, i), fmt::format("expected a string, got {}", v.dump()));
       }
       OSPREY_RETURN_IF_ERROR(NoControlCharacter(v, fmt::format("{}[{}]", path, i)));
       out.push_back(v.get<std::string>());
@@ -75,8 +74,7 @@ class JsonReader {
     return out;
   }
 
-  Result<std::optional<double>> Number(const json& obj, const std::string& key,
-                                       std::string_view path) const {
+  Result<std::optional<double>> Number(const json& obj, const std::string& key, std::string_view path) const {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) return std::optional<double>();
     if (!it->is_number()) return Error(path, fmt::format("expected a number, got {}", it->dump()));
@@ -119,8 +117,7 @@ std::string EnvName(std::string_view detector_name, std::string_view suffix) {
 
 int LineAt(std::string_view text, size_t byte) {
   const size_t end = std::min(byte, text.size());
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(end),
-                                         '\n'));
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(end), '\n'));
 }
 
 // Reads metric_source: S3SourceConfig settings only produce warnings; the
@@ -134,25 +131,23 @@ Status ReadMetricSource(const JsonReader& r, const json& root, std::string& tabl
     if (!config.is_object()) return r.Error(path, "expected an object");
     if (kind == "S3SourceConfig") {
       for (const char* list : {"HistoricalDataPathList", "TemplatedPathList"}) {
-        OSPREY_ASSIGN_OR_RETURN(std::vector<std::string> paths,
-                                r.Strings(config, list, path + "." + list));
+        OSPREY_ASSIGN_OR_RETURN(std::vector<std::string> paths, r.Strings(config, list, path + "." + list));
         paths.erase(std::remove(paths.begin(), paths.end(), ""), paths.end());
         if (!paths.empty()) {
-          warnings.push_back(fmt::format(
-              "{}.{} ({}) not carried over: osprey reads the database directly with the "
-              "detector's query, not exported files in S3",
-              path, list, fmt::join(paths, ", ")));
+          warnings.push_back(
+              fmt::format("{}.{} ({}) not carried over: osprey reads the database directly with the "
+                          "detector's query, not exported files in S3",
+                          path, list, fmt::join(paths, ", ")));
         }
       }
       if (config.contains("RoleArn")) {
-        warnings.push_back(fmt::format("{}.RoleArn not carried over: osprey needs no IAM role",
-                                       path));
+        warnings.push_back(fmt::format("{}.RoleArn not carried over: osprey needs no IAM role", path));
       }
       if (config.contains("FileFormatDescriptor")) {
-        warnings.push_back(fmt::format(
-            "{}.FileFormatDescriptor (CSV delimiter, header, charset, compression) not carried "
-            "over",
-            path));
+        warnings.push_back(
+            fmt::format("{}.FileFormatDescriptor (CSV delimiter, header, charset, compression) not carried "
+                        "over",
+                        path));
       }
     } else if (kind == "RedshiftSourceConfig" || kind == "RDSSourceConfig") {
       OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> t,
@@ -164,9 +159,10 @@ Status ReadMetricSource(const JsonReader& r, const json& root, std::string& tabl
           "source.connection_env",
           path));
     } else {
-      warnings.push_back(fmt::format("{} not supported: osprey reads SQL databases and CSV "
-                                     "directories; set source and query by hand",
-                                     path));
+      warnings.push_back(
+          fmt::format("{} not supported: osprey reads SQL databases and CSV "
+                      "directories; set source and query by hand",
+                      path));
     }
   }
   return Status::Ok();
@@ -181,14 +177,12 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
 
   for (const auto& [key, value] : root.items()) {
     if (KnownKeys().count(key) == 0) {
-      warnings.push_back(fmt::format("{}: not a Lookout for Metrics setting osprey knows; ignored",
-                                     key));
+      warnings.push_back(fmt::format("{}: not a Lookout for Metrics setting osprey knows; ignored", key));
     }
   }
 
   // Name: detector_name, else the workshop's project, else the file name.
-  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> name,
-                          r.String(root, "detector_name", "detector_name"));
+  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> name, r.String(root, "detector_name", "detector_name"));
   std::string_view name_from = "detector_name";
   if (!name) {
     OSPREY_ASSIGN_OR_RETURN(name, r.String(root, "project", "project"));
@@ -201,11 +195,11 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
   d.name = SanitizeName(*name);
   if (d.name.empty()) d.name = "imported";
   if (d.name != *name) {
-    warnings.push_back(fmt::format("detector name \"{}\" from {} changed to \"{}\" ([a-z0-9_-])",
-                                   *name, name_from, d.name));
+    warnings.push_back(
+        fmt::format("detector name \"{}\" from {} changed to \"{}\" ([a-z0-9_-])", *name, name_from, d.name));
   } else if (name_from != "detector_name") {
-    warnings.push_back(fmt::format("no detector_name: named the detector \"{}\" after {}", d.name,
-                                   name_from));
+    warnings.push_back(
+        fmt::format("no detector_name: named the detector \"{}\" after {}", d.name, name_from));
   }
 
   OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> description,
@@ -253,24 +247,26 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
         d.timestamp_format = *format;
       } else {
         d.timestamp_format = "iso8601";
-        warnings.push_back(fmt::format("timestamp_column.ColumnFormat: {}; using iso8601 instead, "
-                                       "check timestamp.format",
-                                       parsed.status().message()));
+        warnings.push_back(
+            fmt::format("timestamp_column.ColumnFormat: {}; using iso8601 instead, "
+                        "check timestamp.format",
+                        parsed.status().message()));
       }
     }
     if (!column || column->empty()) {
       warnings.push_back("timestamp_column.ColumnName missing: assumed \"timestamp\"");
     }
     if (!format || format->empty()) {
-      warnings.push_back(fmt::format(
-          "timestamp_column.ColumnFormat missing (L4M guessed it): assumed \"{}\", check "
-          "timestamp.format",
-          d.timestamp_format));
+      warnings.push_back(
+          fmt::format("timestamp_column.ColumnFormat missing (L4M guessed it): assumed \"{}\", check "
+                      "timestamp.format",
+                      d.timestamp_format));
     }
   } else {
-    warnings.push_back(fmt::format("timestamp_column missing: assumed column \"{}\" in format "
-                                   "\"{}\"",
-                                   d.timestamp_column, d.timestamp_format));
+    warnings.push_back(
+        fmt::format("timestamp_column missing: assumed column \"{}\" in format "
+                    "\"{}\"",
+                    d.timestamp_column, d.timestamp_format));
   }
 
   OSPREY_ASSIGN_OR_RETURN(d.dimensions, r.Strings(root, "dimension_list", "dimension_list"));
@@ -287,8 +283,9 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
 
   auto metrics = root.find("metrics_set");
   if (metrics == root.end() || !metrics->is_array() || metrics->empty()) {
-    return r.Error("metrics_set", "missing or empty; expected a list of {\"MetricName\", "
-                                  "\"AggregationFunction\"}");
+    return r.Error("metrics_set",
+                   "missing or empty; expected a list of {\"MetricName\", "
+                   "\"AggregationFunction\"}");
   }
   for (size_t i = 0; i < metrics->size(); ++i) {
     const json& m = (*metrics)[i];
@@ -335,67 +332,68 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
     if (type == "mysql" || type == "aurora-mysql" || type == "mariadb") {
       d.source.type = SourceType::kMysql;
     } else if (type == "redshift") {
-      warnings.push_back("database_type redshift: source set to postgres (Redshift speaks the "
-                         "PostgreSQL protocol); check the query's SQL dialect");
+      warnings.push_back(
+          "database_type redshift: source set to postgres (Redshift speaks the "
+          "PostgreSQL protocol); check the query's SQL dialect");
     } else if (type != "postgres" && type != "postgresql" && type != "aurora-postgresql") {
-      warnings.push_back(fmt::format("database_type \"{}\" is not supported: source set to "
-                                     "postgres, change source.type",
-                                     *db_type));
+      warnings.push_back(
+          fmt::format("database_type \"{}\" is not supported: source set to "
+                      "postgres, change source.type",
+                      *db_type));
     }
     d.source.connection_env = EnvName(d.name, "DSN");
   } else {
     d.source.type = SourceType::kCsv;
     d.source.connection_env = EnvName(d.name, "DATA");
-    warnings.push_back(fmt::format(
-        "no database_type (the data came from S3 files): source set to a csv directory; copy "
-        "the files to a local directory and set {} to it, or change the source",
-        d.source.connection_env));
+    warnings.push_back(
+        fmt::format("no database_type (the data came from S3 files): source set to a csv directory; copy "
+                    "the files to a local directory and set {} to it, or change the source",
+                    d.source.connection_env));
   }
-  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> secret,
-                          r.String(root, "secret_name", "secret_name"));
+  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> secret, r.String(root, "secret_name", "secret_name"));
   if (secret && !secret->empty()) {
-    warnings.push_back(fmt::format(
-        "secret_name \"{}\" (AWS Secrets Manager) not carried over: osprey never stores "
-        "passwords; set the environment variable {} (source.connection_env) to the connection "
-        "DSN held in that secret",
-        *secret, d.source.connection_env));
+    warnings.push_back(
+        fmt::format("secret_name \"{}\" (AWS Secrets Manager) not carried over: osprey never stores "
+                    "passwords; set the environment variable {} (source.connection_env) to the connection "
+                    "DSN held in that secret",
+                    *secret, d.source.connection_env));
   } else if (d.source.type != SourceType::kCsv) {
-    warnings.push_back(fmt::format("set the environment variable {} (source.connection_env) to "
-                                   "the database's connection DSN",
-                                   d.source.connection_env));
+    warnings.push_back(
+        fmt::format("set the environment variable {} (source.connection_env) to "
+                    "the database's connection DSN",
+                    d.source.connection_env));
   }
-  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> bucket, r.String(root, "s3_bucket",
-                                                                      "s3_bucket"));
+  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> bucket, r.String(root, "s3_bucket", "s3_bucket"));
   if (bucket && !bucket->empty()) {
-    warnings.push_back(fmt::format("s3_bucket \"{}\" not carried over: osprey keeps its state "
-                                   "in its own store",
-                                   *bucket));
+    warnings.push_back(
+        fmt::format("s3_bucket \"{}\" not carried over: osprey keeps its state "
+                    "in its own store",
+                    *bucket));
   }
 
   if (d.source.type == SourceType::kCsv) {
-    warnings.push_back("a csv source has no query: set source.csv (layout, header, delimiter) "
-                       "to match the files");
+    warnings.push_back(
+        "a csv source has no query: set source.csv (layout, header, delimiter) "
+        "to match the files");
   } else {
-  if (table.empty()) table = "my_table";
-  std::vector<std::string> measure_names;
-  for (const Measure& m : d.measures) measure_names.push_back(m.name);
-  d.query = fmt::format(
-      "-- Imported from a Lookout for Metrics params.json: edit this template so that it\n"
-      "-- returns {}, the dimensions and the measures of one interval.\n"
-      "select * from {}\n"
-      "where {} >= {{{{interval_start}}}} and {} < {{{{interval_end}}}}\n",
-      d.timestamp_column, table, d.timestamp_column, d.timestamp_column);
-  warnings.push_back(fmt::format(
-      "params.json has no query: a template reading table \"{}\" was generated; edit query so "
-      "that it selects {}, the dimensions ({}) and the measures ({}), keeping the "
-      "{{{{interval_start}}}} and {{{{interval_end}}}} bounds",
-      table, d.timestamp_column, fmt::join(d.dimensions, ", "),
-      fmt::join(measure_names, ", ")));
+    if (table.empty()) table = "my_table";
+    std::vector<std::string> measure_names;
+    for (const Measure& m : d.measures) measure_names.push_back(m.name);
+    d.query = fmt::format(
+        "-- Imported from a Lookout for Metrics params.json: edit this template so that it\n"
+        "-- returns {}, the dimensions and the measures of one interval.\n"
+        "select * from {}\n"
+        "where {} >= {{{{interval_start}}}} and {} < {{{{interval_end}}}}\n",
+        d.timestamp_column, table, d.timestamp_column, d.timestamp_column);
+    warnings.push_back(fmt::format(
+        "params.json has no query: a template reading table \"{}\" was generated; edit query so "
+        "that it selects {}, the dimensions ({}) and the measures ({}), keeping the "
+        "{{{{interval_start}}}} and {{{{interval_end}}}} bounds",
+        table, d.timestamp_column, fmt::join(d.dimensions, ", "), fmt::join(measure_names, ", ")));
   }
 
   // Alert: L4M delivered to SNS or Lambda; osprey posts to a webhook.
-  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> alert_name,
-                          r.String(root, "alert_name", "alert_name"));
+  OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> alert_name, r.String(root, "alert_name", "alert_name"));
   OSPREY_ASSIGN_OR_RETURN(std::optional<double> threshold,
                           r.Number(root, "alert_threshold", "alert_threshold"));
   if (alert_name || threshold) {
@@ -405,8 +403,8 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
     alert.target_env = std::string(kAlertEnv);
     if (threshold) {
       if (*threshold < 0 || *threshold > 100) {
-        return r.Error("alert_threshold", fmt::format("expected a severity from 0 to 100, got {}",
-                                                      *threshold));
+        return r.Error("alert_threshold",
+                       fmt::format("expected a severity from 0 to 100, got {}", *threshold));
       }
       alert.min_severity = *threshold;
       if (*threshold < 10) {
@@ -423,15 +421,16 @@ Result<ImportResult> Convert(const JsonReader& r, const json& root, const std::s
     OSPREY_ASSIGN_OR_RETURN(std::optional<std::string> lambda,
                             r.String(root, "alert_lambda_arn", "alert_lambda_arn"));
     if (lambda && !lambda->empty()) {
-      warnings.push_back(fmt::format("alert_lambda_arn \"{}\" not carried over: osprey cannot "
-                                     "invoke Lambda functions",
-                                     *lambda));
+      warnings.push_back(
+          fmt::format("alert_lambda_arn \"{}\" not carried over: osprey cannot "
+                      "invoke Lambda functions",
+                      *lambda));
     }
-    warnings.push_back(fmt::format(
-        "alert \"{}\" now posts to a webhook whose URL is read from the environment variable {}; "
-        "change destination (webhook, slack, pagerduty, alertmanager, command) and target_env as "
-        "needed",
-        alert.name, kAlertEnv));
+    warnings.push_back(
+        fmt::format("alert \"{}\" now posts to a webhook whose URL is read from the environment variable {}; "
+                    "change destination (webhook, slack, pagerduty, alertmanager, command) and target_env as "
+                    "needed",
+                    alert.name, kAlertEnv));
     d.alerts.push_back(std::move(alert));
   }
   return out;

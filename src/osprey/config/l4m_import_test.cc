@@ -127,8 +127,7 @@ TEST(L4mImportTest, DatabaseSourceGivesTableAndNoUnknownWarnings) {
   EXPECT_TRUE(HasWarning(*r, "changed to \"orders-hourly\"")) << AllWarnings(*r);
   EXPECT_TRUE(HasWarning(*r, "surprise: not a Lookout for Metrics setting")) << AllWarnings(*r);
   EXPECT_FALSE(HasWarning(*r, "unusually low"));
-  EXPECT_NE(d.query.find("select * from orders\nwhere ts >= {{interval_start}}"),
-            std::string::npos)
+  EXPECT_NE(d.query.find("select * from orders\nwhere ts >= {{interval_start}}"), std::string::npos)
       << d.query;
   EXPECT_EQ(d.timestamp_format, "yyyy-MM-dd'T'HH:mm:ssXXX");
   EXPECT_EQ(d.measures[0].aggregation, Aggregation::kAvg);

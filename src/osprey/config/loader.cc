@@ -95,8 +95,8 @@ bool IsEnvName(std::string_view s) {
 bool HasUrlPassword(std::string_view s) {
   if (s.empty() || !IsAsciiAlpha(s[0])) return false;
   size_t i = 1;
-  while (i < s.size() && (IsAsciiAlpha(s[i]) || IsAsciiDigit(s[i]) || s[i] == '+' || s[i] == '.' ||
-                          s[i] == '-')) {
+  while (i < s.size() &&
+         (IsAsciiAlpha(s[i]) || IsAsciiDigit(s[i]) || s[i] == '+' || s[i] == '.' || s[i] == '-')) {
     ++i;
   }
   if (s.substr(i, 3) != "://") return false;
@@ -214,8 +214,8 @@ class Reader {
       auto [pos, inserted] = out.fields_.emplace(name, Field{value, line, path});
       if (!inserted) {
         return Error(line, path,
-                     fmt::format("duplicate key \"{}\" (first given on line {}); give it once",
-                                 name, pos->second.line));
+                     fmt::format("duplicate key \"{}\" (first given on line {}); give it once", name,
+                                 pos->second.line));
       }
       out.keys_.push_back(name);
     }
@@ -325,8 +325,7 @@ class Reader {
       return Error(f, fmt::format("expected {}, got {}", expected, Describe(f.node)));
     }
     if (f.node.Tag() == "!") {
-      return Error(f, fmt::format("expected {}, got the quoted string \"{}\"", expected,
-                                  f.node.Scalar()));
+      return Error(f, fmt::format("expected {}, got the quoted string \"{}\"", expected, f.node.Scalar()));
     }
     return Status::Ok();
   }
@@ -349,8 +348,9 @@ Status CheckEnvName(const Reader& r, const Field& f, const std::string& value) {
 // literal secret in the detector file).
 Status CheckFileName(const Reader& r, const Field& f, const std::string& value) {
   if (value.find("://") != std::string::npos || HasDsnPassword(value)) {
-    return r.Error(f, "expected the path of a file holding the value, got what looks like the "
-                      "value itself; secrets never go in the detector file");
+    return r.Error(f,
+                   "expected the path of a file holding the value, got what looks like the "
+                   "value itself; secrets never go in the detector file");
   }
   return Status::Ok();
 }
@@ -365,8 +365,7 @@ Result<char> ReadChar(const Reader& r, const Field& f) {
 }
 
 Result<CsvSourceOptions> ReadCsvOptions(const Reader& r, const Field& f) {
-  OSPREY_ASSIGN_OR_RETURN(
-      Fields m, r.Map(f, {"header", "delimiter", "quote", "charset", "gzip", "layout"}));
+  OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"header", "delimiter", "quote", "charset", "gzip", "layout"}));
   CsvSourceOptions o;
   if (auto h = m.Get("header")) {
     OSPREY_ASSIGN_OR_RETURN(std::string v, r.String(*h));
@@ -403,8 +402,8 @@ Result<CsvSourceOptions> ReadCsvOptions(const Reader& r, const Field& f) {
     if (!o.layout.empty()) {
       Result<TimestampFormat> tf = TimestampFormat::Parse(o.layout);
       if (!tf.ok()) return r.Error(*l, tf.status().message());
-      if (tf->pattern().rfind("epoch", 0) == 0 || tf->pattern() == "iso8601" ||
-          o.layout.front() == '/' || o.layout.find("..") != std::string::npos) {
+      if (tf->pattern().rfind("epoch", 0) == 0 || tf->pattern() == "iso8601" || o.layout.front() == '/' ||
+          o.layout.find("..") != std::string::npos) {
         return r.Error(*l, "expected a relative directory pattern like yyyyMMdd/HHmm");
       }
     }
@@ -420,9 +419,8 @@ Result<Source> ReadSource(const Reader& r, const Field& f) {
     OSPREY_ASSIGN_OR_RETURN(std::string name, r.String(*t));
     std::optional<SourceType> type = ParseSourceType(name);
     if (!type) {
-      return r.Error(*t, fmt::format(
-                             "unknown source type \"{}\"; expected sqlite, postgres, mysql or csv",
-                             name));
+      return r.Error(
+          *t, fmt::format("unknown source type \"{}\"; expected sqlite, postgres, mysql or csv", name));
     }
     s.type = *type;
   }
@@ -492,8 +490,8 @@ Result<double> FiniteNumber(const Reader& r, const Field& f) {
 }
 
 Result<RulesRead> ReadRules(const Reader& r, const Field& f) {
-  OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"min", "max", "change_percent", "change_intervals",
-                                              "direction", "sensitivity", "combine"}));
+  OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(f, {"min", "max", "change_percent", "change_intervals", "direction",
+                                              "sensitivity", "combine"}));
   RulesRead out;
   Rules& rules = out.rules;
   for (const std::string& key : m.keys()) out.at.emplace(key, *m.Get(key));
@@ -621,7 +619,8 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
   if (items.empty()) return r.Error(f, "expected at least one measure");
   std::vector<Measure> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name", "aggregation", "sensitivity", "rules", "missing", "ratio"}));
+    OSPREY_ASSIGN_OR_RETURN(Fields m,
+                            r.Map(item, {"name", "aggregation", "sensitivity", "rules", "missing", "ratio"}));
     Measure measure;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the measure's column name"));
     OSPREY_ASSIGN_OR_RETURN(measure.name, r.NonEmptyString(name));
@@ -684,8 +683,8 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
     if (it == out.end()) {
       std::vector<std::string> names;
       for (const Measure& x : out) names.push_back(x.name);
-      return r.Error(side, fmt::format("\"{}\" is not a measure of the detector ({})", name,
-                                       fmt::join(names, ", ")));
+      return r.Error(
+          side, fmt::format("\"{}\" is not a measure of the detector ({})", name, fmt::join(names, ", ")));
     }
     if (it->ratio) {
       return r.Error(side, fmt::format("\"{}\" is a ratio measure; each side of a ratio is a "
@@ -712,13 +711,13 @@ Result<std::vector<Filter>> ReadFilters(const Reader& r, const Field& f,
     OSPREY_ASSIGN_OR_RETURN(Field dim, r.Required(m, "dimension", "a dimension name"));
     OSPREY_ASSIGN_OR_RETURN(filter.dimension, r.NonEmptyString(dim));
     if (!Contains(dimensions, filter.dimension)) {
-      return r.Error(dim, fmt::format("\"{}\" is not one of the detector's dimensions ({})",
-                                      filter.dimension, fmt::join(dimensions, ", ")));
+      return r.Error(dim, fmt::format("\"{}\" is not one of the detector's dimensions ({})", filter.dimension,
+                                      fmt::join(dimensions, ", ")));
     }
     for (const Filter& other : out) {
       if (other.dimension == filter.dimension) {
-        return r.Error(dim, fmt::format("a filter on \"{}\" is given already; merge their values",
-                                        filter.dimension));
+        return r.Error(
+            dim, fmt::format("a filter on \"{}\" is given already; merge their values", filter.dimension));
       }
     }
     OSPREY_ASSIGN_OR_RETURN(Field values, r.Required(m, "values", "a list of values to keep"));
@@ -733,12 +732,27 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
   OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
   std::vector<Alert> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(
-        Fields m, r.Map(item, {"name", "destination", "target_env", "target_file", "min_severity",
-                               "measures", "dimensions", "description", "min_duration",
-                               "cooldown", "renotify_margin", "send_resolved", "signing_key_env",
-                               "signing_key_file", "routing_key_env", "routing_key_file",
-                               "ui_base_url", "max_attempts", "timeout", "no_data_after", "on"}));
+    OSPREY_ASSIGN_OR_RETURN(Fields m, r.Map(item, {"name",
+                                                   "destination",
+                                                   "target_env",
+                                                   "target_file",
+                                                   "min_severity",
+                                                   "measures",
+                                                   "dimensions",
+                                                   "description",
+                                                   "min_duration",
+                                                   "cooldown",
+                                                   "renotify_margin",
+                                                   "send_resolved",
+                                                   "signing_key_env",
+                                                   "signing_key_file",
+                                                   "routing_key_env",
+                                                   "routing_key_file",
+                                                   "ui_base_url",
+                                                   "max_attempts",
+                                                   "timeout",
+                                                   "no_data_after",
+                                                   "on"}));
     Alert alert;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a name for the alert"));
     OSPREY_ASSIGN_OR_RETURN(alert.name, r.NonEmptyString(name));
@@ -764,17 +778,15 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
     if (!alert.target_file.empty() && !m.Get("target_env")) {
       // target_file alone is enough.
     } else {
-      OSPREY_ASSIGN_OR_RETURN(
-          Field target,
-          r.Required(m, "target_env",
-                     "the name of an environment variable holding the URL or command "
-                     "(or target_file)"));
+      OSPREY_ASSIGN_OR_RETURN(Field target,
+                              r.Required(m, "target_env",
+                                         "the name of an environment variable holding the URL or command "
+                                         "(or target_file)"));
       OSPREY_ASSIGN_OR_RETURN(alert.target_env, r.String(target));
       OSPREY_RETURN_IF_ERROR(CheckEnvName(r, target, alert.target_env));
     }
     for (auto [env_key, file_key, env, file] :
-         {std::tuple{"signing_key_env", "signing_key_file", &alert.signing_key_env,
-                     &alert.signing_key_file},
+         {std::tuple{"signing_key_env", "signing_key_file", &alert.signing_key_env, &alert.signing_key_file},
           std::tuple{"routing_key_env", "routing_key_file", &alert.routing_key_env,
                      &alert.routing_key_file}}) {
       const std::optional<Field> env_field = m.Get(env_key);
@@ -794,15 +806,14 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
     if (auto v = m.Get("min_duration")) {
       OSPREY_ASSIGN_OR_RETURN(alert.min_duration, r.Integer(*v));
       if (alert.min_duration < 1 || alert.min_duration > 1000) {
-        return r.Error(*v, fmt::format("expected a number of intervals from 1 to 1000, got {}",
-                                       alert.min_duration));
+        return r.Error(
+            *v, fmt::format("expected a number of intervals from 1 to 1000, got {}", alert.min_duration));
       }
     }
     if (auto v = m.Get("cooldown")) {
       OSPREY_ASSIGN_OR_RETURN(alert.cooldown_seconds, r.Integer(*v));
       if (alert.cooldown_seconds < 0) {
-        return r.Error(*v, fmt::format("expected a number of seconds >= 0, got {}",
-                                       alert.cooldown_seconds));
+        return r.Error(*v, fmt::format("expected a number of seconds >= 0, got {}", alert.cooldown_seconds));
       }
     }
     if (auto v = m.Get("renotify_margin")) {
@@ -823,8 +834,8 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
     if (auto v = m.Get("max_attempts")) {
       OSPREY_ASSIGN_OR_RETURN(alert.max_attempts, r.Integer(*v));
       if (alert.max_attempts < 1 || alert.max_attempts > 100) {
-        return r.Error(*v, fmt::format("expected a number of attempts from 1 to 100, got {}",
-                                       alert.max_attempts));
+        return r.Error(
+            *v, fmt::format("expected a number of attempts from 1 to 100, got {}", alert.max_attempts));
       }
     }
     if (auto v = m.Get("no_data_after")) {
@@ -848,7 +859,8 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
         } else if (s == "failing") {
           alert.on_failing = true;
         } else {
-          return r.Error(t, fmt::format("unknown alert type \"{}\"; expected anomaly, no_data or failing", s));
+          return r.Error(t,
+                         fmt::format("unknown alert type \"{}\"; expected anomaly, no_data or failing", s));
         }
       }
       if (no_data && alert.no_data_after == 0) {
@@ -861,8 +873,8 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
     if (auto v = m.Get("timeout")) {
       OSPREY_ASSIGN_OR_RETURN(alert.timeout_seconds, r.Integer(*v));
       if (alert.timeout_seconds < 1 || alert.timeout_seconds > 300) {
-        return r.Error(*v, fmt::format("expected a number of seconds from 1 to 300, got {}",
-                                       alert.timeout_seconds));
+        return r.Error(
+            *v, fmt::format("expected a number of seconds from 1 to 300, got {}", alert.timeout_seconds));
       }
     }
     if (auto sev = m.Get("min_severity")) {
@@ -872,8 +884,8 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
       OSPREY_ASSIGN_OR_RETURN(std::vector<Field> names, r.List(*measures));
       for (const Field& n : names) {
         OSPREY_ASSIGN_OR_RETURN(std::string s, r.NonEmptyString(n));
-        const bool known = std::any_of(d.measures.begin(), d.measures.end(),
-                                       [&](const Measure& x) { return x.name == s; });
+        const bool known =
+            std::any_of(d.measures.begin(), d.measures.end(), [&](const Measure& x) { return x.name == s; });
         if (!known) {
           return r.Error(n, fmt::format("\"{}\" is not one of the detector's measures", s));
         }
@@ -888,8 +900,8 @@ Result<std::vector<Alert>> ReadAlerts(const Reader& r, const Field& f, const Det
       for (const std::string& key : dm.keys()) {
         const Field values = *dm.Get(key);
         if (!Contains(d.dimensions, key)) {
-          return r.Error(values, fmt::format("\"{}\" is not one of the detector's dimensions ({})",
-                                             key, fmt::join(d.dimensions, ", ")));
+          return r.Error(values, fmt::format("\"{}\" is not one of the detector's dimensions ({})", key,
+                                             fmt::join(d.dimensions, ", ")));
         }
         OSPREY_ASSIGN_OR_RETURN(std::vector<std::string> v, r.StringList(values, "value"));
         if (v.empty()) return r.Error(values, "expected at least one value");
@@ -931,20 +943,20 @@ Result<std::vector<detect::EventScope>> ParseEventScope(std::string_view text,
     const size_t eq = part.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == part.size()) {
       return InvalidArgument(fmt::format(
-          "expected dimension=value pairs joined by '&' (region=West&channel=web), got \"{}\"",
-          part));
+          "expected dimension=value pairs joined by '&' (region=West&channel=web), got \"{}\"", part));
     }
     const std::string name(part.substr(0, eq));
     auto it = std::find(dimensions.begin(), dimensions.end(), name);
     if (it == dimensions.end()) {
-      return InvalidArgument(fmt::format("\"{}\" is not one of the detector's dimensions ({})",
-                                         name, fmt::join(dimensions, ", ")));
+      return InvalidArgument(fmt::format("\"{}\" is not one of the detector's dimensions ({})", name,
+                                         fmt::join(dimensions, ", ")));
     }
     for (const detect::EventScope& e : out) {
       if (e.name == name) {
-        return InvalidArgument(fmt::format("dimension \"{}\" is given twice; an event is scoped "
-                                           "to one value per dimension",
-                                           name));
+        return InvalidArgument(
+            fmt::format("dimension \"{}\" is given twice; an event is scoped "
+                        "to one value per dimension",
+                        name));
       }
     }
     out.push_back({static_cast<size_t>(it - dimensions.begin()), name, std::string(part.substr(eq + 1))});
@@ -961,16 +973,16 @@ Result<detect::EventEffect> ParseEffectName(std::string_view name) {
 
 Status CheckEventRange(Instant start, Instant end) {
   if (!(start < end)) {
-    return InvalidArgument(fmt::format("the event ends ({}) before it starts ({}); end is "
-                                       "exclusive and must be after start",
-                                       FormatIso(end), FormatIso(start)));
+    return InvalidArgument(
+        fmt::format("the event ends ({}) before it starts ({}); end is "
+                    "exclusive and must be after start",
+                    FormatIso(end), FormatIso(start)));
   }
   return Status::Ok();
 }
 
 // An integer field in [lo, hi].
-Result<int64_t> IntegerIn(const Reader& r, const Field& f, int64_t lo, int64_t hi,
-                          std::string_view what) {
+Result<int64_t> IntegerIn(const Reader& r, const Field& f, int64_t lo, int64_t hi, std::string_view what) {
   OSPREY_ASSIGN_OR_RETURN(int64_t v, r.Integer(f));
   if (v < lo || v > hi) return r.Error(f, fmt::format("expected {} from {} to {}, got {}", what, lo, hi, v));
   return v;
@@ -978,8 +990,8 @@ Result<int64_t> IntegerIn(const Reader& r, const Field& f, int64_t lo, int64_t h
 
 Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const Detector& d) {
   OSPREY_ASSIGN_OR_RETURN(
-      Fields m, r.Map(f, {"name", "start", "end", "date", "month", "weekday", "nth", "easter",
-                          "days", "hours", "offset_days", "dimensions", "effect"}));
+      Fields m, r.Map(f, {"name", "start", "end", "date", "month", "weekday", "nth", "easter", "days",
+                          "hours", "offset_days", "dimensions", "effect"}));
   detect::CalendarEvent e;
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the event's name"));
   OSPREY_ASSIGN_OR_RETURN(e.name, r.NonEmptyString(name));
@@ -999,11 +1011,13 @@ Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const D
   }
   if (!kind) {
     if (auto month = m.Get("month")) {
-      return r.Error(*month, "month needs weekday and nth (\"4th Thursday\"); for a fixed day use "
-                             "date: \"MM-DD\"");
+      return r.Error(*month,
+                     "month needs weekday and nth (\"4th Thursday\"); for a fixed day use "
+                     "date: \"MM-DD\"");
     }
-    return r.Error(f, "expected when the event happens: start and end, date (\"12-25\"), "
-                      "month with weekday and nth, or easter (days from Easter Sunday)");
+    return r.Error(f,
+                   "expected when the event happens: start and end, date (\"12-25\"), "
+                   "month with weekday and nth, or easter (days from Easter Sunday)");
   }
   const std::string kind_key = kind->path.substr(kind->path.rfind('.') + 1);
   auto reject = [&](std::string_view key, std::string_view why) -> Status {
@@ -1013,8 +1027,9 @@ Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const D
   if (kind_key == "start") {
     e.recurrence = detect::EventRecurrence::kOnce;
     for (std::string_view key : {"month", "nth", "days", "hours", "offset_days"}) {
-      OSPREY_RETURN_IF_ERROR(reject(key, "a one-off event (start/end) takes no recurrence fields; "
-                                         "its end says how long it lasts"));
+      OSPREY_RETURN_IF_ERROR(reject(key,
+                                    "a one-off event (start/end) takes no recurrence fields; "
+                                    "its end says how long it lasts"));
     }
     OSPREY_ASSIGN_OR_RETURN(Field end, r.Required(m, "end", "when the event ends (exclusive)"));
     OSPREY_ASSIGN_OR_RETURN(std::string start_text, r.NonEmptyString(*kind));
@@ -1027,8 +1042,9 @@ Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const D
     e.start = *start;
     e.end = *stop;
   } else {
-    OSPREY_RETURN_IF_ERROR(reject("end", "end goes with start; a recurring event lasts one day "
-                                         "unless days or hours say otherwise"));
+    OSPREY_RETURN_IF_ERROR(reject("end",
+                                  "end goes with start; a recurring event lasts one day "
+                                  "unless days or hours say otherwise"));
     if (kind_key == "date") {
       e.recurrence = detect::EventRecurrence::kFixedDate;
       for (std::string_view key : {"month", "nth"}) {
@@ -1074,9 +1090,8 @@ Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const D
       for (std::string_view key : {"month", "nth"}) {
         OSPREY_RETURN_IF_ERROR(reject(key, "easter gives the date already (days from Easter Sunday)"));
       }
-      OSPREY_ASSIGN_OR_RETURN(int64_t days,
-                              IntegerIn(r, *kind, -kMaxEventDays, kMaxEventDays,
-                                        "a number of days from Easter Sunday"));
+      OSPREY_ASSIGN_OR_RETURN(int64_t days, IntegerIn(r, *kind, -kMaxEventDays, kMaxEventDays,
+                                                      "a number of days from Easter Sunday"));
       e.easter_days = static_cast<int>(days);
     }
     const std::optional<Field> days = m.Get("days");
@@ -1091,8 +1106,8 @@ Result<detect::CalendarEvent> ReadEvent(const Reader& r, const Field& f, const D
       e.length_seconds = n * 3600;
     }
     if (auto off = m.Get("offset_days")) {
-      OSPREY_ASSIGN_OR_RETURN(int64_t n, IntegerIn(r, *off, -kMaxEventDays, kMaxEventDays,
-                                                   "a number of days"));
+      OSPREY_ASSIGN_OR_RETURN(int64_t n,
+                              IntegerIn(r, *off, -kMaxEventDays, kMaxEventDays, "a number of days"));
       e.offset_days = static_cast<int>(n);
     }
   }
@@ -1127,14 +1142,15 @@ Result<std::vector<detect::CalendarEvent>> ReadEventsCsv(std::istream& in, const
   CsvReader reader(in, path);
   std::vector<std::string> fields;
   auto at = [&](size_t column, std::string_view name, std::string_view what) {
-    return InvalidArgument(fmt::format("{}:{}: column {} ({}): {}", path, reader.line(), column + 1,
-                                       name, what));
+    return InvalidArgument(
+        fmt::format("{}:{}: column {} ({}): {}", path, reader.line(), column + 1, name, what));
   };
   OSPREY_ASSIGN_OR_RETURN(bool any, reader.Next(fields));
   if (!any) {
-    return InvalidArgument(fmt::format("{}:1: the events file is empty; expected a header line "
-                                       "name,start,end[,dimensions][,effect]",
-                                       path));
+    return InvalidArgument(
+        fmt::format("{}:1: the events file is empty; expected a header line "
+                    "name,start,end[,dimensions][,effect]",
+                    path));
   }
   static const std::vector<std::string> kColumns = {"name", "start", "end", "dimensions", "effect"};
   std::map<std::string, size_t> column;
@@ -1144,16 +1160,18 @@ Result<std::vector<detect::CalendarEvent>> ReadEventsCsv(std::istream& in, const
     name.erase(0, name.find_first_not_of(" \t"));
     name.erase(name.find_last_not_of(" \t") + 1);
     if (std::find(kColumns.begin(), kColumns.end(), name) == kColumns.end()) {
-      return at(i, fields[i], "unknown column; the header names name, start, end and optionally "
-                              "dimensions and effect");
+      return at(i, fields[i],
+                "unknown column; the header names name, start, end and optionally "
+                "dimensions and effect");
     }
     if (!column.emplace(name, i).second) return at(i, fields[i], "column given twice");
   }
   for (std::string_view required : {"name", "start", "end"}) {
     if (!column.count(std::string(required))) {
-      return InvalidArgument(fmt::format("{}:{}: the header lacks the {} column; expected "
-                                         "name,start,end[,dimensions][,effect]",
-                                         path, reader.line(), required));
+      return InvalidArgument(
+          fmt::format("{}:{}: the header lacks the {} column; expected "
+                      "name,start,end[,dimensions][,effect]",
+                      path, reader.line(), required));
     }
   }
   std::vector<detect::CalendarEvent> out;
@@ -1192,8 +1210,7 @@ Result<std::vector<detect::CalendarEvent>> ReadEventsCsv(std::istream& in, const
   return out;
 }
 
-Result<std::vector<detect::CalendarEvent>> ReadEventsFile(const std::string& path,
-                                                          const Detector& d) {
+Result<std::vector<detect::CalendarEvent>> ReadEventsFile(const std::string& path, const Detector& d) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return NotFound(fmt::format("{}: cannot open the events file: {}", path, std::strerror(errno)));
@@ -1217,8 +1234,8 @@ Status ReadEvents(const Reader& r, const Field& f, const std::string* dir, Detec
     return Status::Ok();
   }
   if (!f.node.IsSequence()) {
-    return r.Error(f, fmt::format("expected the path of a CSV file or a list of events, got {}",
-                                  Describe(f.node)));
+    return r.Error(
+        f, fmt::format("expected the path of a CSV file or a list of events, got {}", Describe(f.node)));
   }
   OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
   for (const Field& item : items) {
@@ -1230,24 +1247,25 @@ Status ReadEvents(const Reader& r, const Field& f, const std::string* dir, Detec
 
 Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::string* dir) {
   OSPREY_ASSIGN_OR_RETURN(
-      Fields m, r.Map(root, {"name", "description", "frequency", "timezone", "offset",
-                             "history_start", "source", "query", "timestamp", "dimensions",
-                             "measures", "filters", "rollup_depth", "sensitivity",
-                             "min_severity", "alerts", "schedule", "restatement_window",
-                             "backfill_chunk", "rules", "events"}));
+      Fields m,
+      r.Map(root,
+            {"name",           "description", "frequency",    "timezone",   "offset",   "history_start",
+             "source",         "query",       "timestamp",    "dimensions", "measures", "filters",
+             "rollup_depth",   "sensitivity", "min_severity", "alerts",     "schedule", "restatement_window",
+             "backfill_chunk", "rules",       "events"}));
   Detector d;
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
   OSPREY_ASSIGN_OR_RETURN(d.name, r.String(name));
   auto name_char = [](char c) { return (c >= 'a' && c <= 'z') || IsAsciiDigit(c); };
   constexpr size_t kMaxNameLength = 128;  // names go into URLs, file names and alert titles
-  const bool good_name = !d.name.empty() && d.name.size() <= kMaxNameLength && name_char(d.name[0]) &&
-                         std::all_of(d.name.begin(), d.name.end(),
-                                     [&](char c) { return name_char(c) || c == '_' || c == '-'; });
+  const bool good_name =
+      !d.name.empty() && d.name.size() <= kMaxNameLength && name_char(d.name[0]) &&
+      std::all_of(d.name.begin(), d.name.end(), [&](char c) { return name_char(c) || c == '_' || c == '-'; });
   if (!good_name) {
     if (d.name.size() > kMaxNameLength) {
-      return r.Error(name, fmt::format("a detector name of {} characters; expected at most {}",
-                                       d.name.size(), kMaxNameLength));
+      return r.Error(name, fmt::format("a detector name of {} characters; expected at most {}", d.name.size(),
+                                       kMaxNameLength));
     }
     return r.Error(name, fmt::format("invalid detector name \"{}\"; expected lower-case letters, "
                                      "digits, '_' and '-', starting with a letter or digit",
@@ -1279,8 +1297,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
   if (auto off = m.Get("offset")) {
     OSPREY_ASSIGN_OR_RETURN(d.offset_seconds, r.Integer(*off));
     if (d.offset_seconds < 0) {
-      return r.Error(*off, fmt::format("expected a number of seconds >= 0, got {}",
-                                       d.offset_seconds));
+      return r.Error(*off, fmt::format("expected a number of seconds >= 0, got {}", d.offset_seconds));
     }
   }
 
@@ -1301,15 +1318,15 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
   if (auto rw = m.Get("restatement_window")) {
     OSPREY_ASSIGN_OR_RETURN(d.restatement_window, r.Integer(*rw));
     if (d.restatement_window < 0 || d.restatement_window > 1000) {
-      return r.Error(*rw, fmt::format("expected a number of intervals from 0 to 1000, got {}",
-                                      d.restatement_window));
+      return r.Error(
+          *rw, fmt::format("expected a number of intervals from 0 to 1000, got {}", d.restatement_window));
     }
   }
   if (auto bc = m.Get("backfill_chunk")) {
     OSPREY_ASSIGN_OR_RETURN(d.backfill_chunk, r.Integer(*bc));
     if (d.backfill_chunk < 1 || d.backfill_chunk > 100000) {
-      return r.Error(*bc, fmt::format("expected a number of intervals from 1 to 100000, got {}",
-                                      d.backfill_chunk));
+      return r.Error(
+          *bc, fmt::format("expected a number of intervals from 1 to 100000, got {}", d.backfill_chunk));
     }
   }
 
@@ -1322,8 +1339,9 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
     if (auto q = m.Get("query")) {
       OSPREY_ASSIGN_OR_RETURN(std::string text, r.String(*q));
       if (!text.empty()) {
-        return r.Error(*q, "a csv source has no query: leave query out (rows are selected by "
-                           "source.csv.layout and the timestamp column)");
+        return r.Error(*q,
+                       "a csv source has no query: leave query out (rows are selected by "
+                       "source.csv.layout and the timestamp column)");
       }
     }
   } else {
@@ -1361,8 +1379,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
   OSPREY_ASSIGN_OR_RETURN(d.measures, ReadMeasures(r, measures, d.dimensions, measure_rules));
   if (Contains(d.dimensions, d.timestamp_column)) {
     return r.Error(*m.Get("dimensions"),
-                   fmt::format("the timestamp column \"{}\" cannot be a dimension",
-                               d.timestamp_column));
+                   fmt::format("the timestamp column \"{}\" cannot be a dimension", d.timestamp_column));
   }
 
   if (auto filters = m.Get("filters")) {
@@ -1404,8 +1421,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
 void EmitString(YAML::Emitter& out, const std::string& s) {
   const bool literal_ok = s.find('\n') != std::string::npos && s.back() == '\n' &&
                           (s.size() < 2 || s[s.size() - 2] != '\n') && s.front() != ' ' &&
-                          s.front() != '\t' && s.front() != '\n' &&
-                          s.find('\r') == std::string::npos;
+                          s.front() != '\t' && s.front() != '\n' && s.find('\r') == std::string::npos;
   if (literal_ok) {
     out << YAML::Literal << s;
   } else if (s.empty()) {
@@ -1420,9 +1436,9 @@ void EmitNumber(YAML::Emitter& out, double v) { out << fmt::format("{}", v); }
 // A rules block as a flow map of the fields it sets.
 void EmitRules(YAML::Emitter& out, const Rules& rules) {
   out << YAML::Flow << YAML::BeginMap;
-  for (auto [key, value] : {std::pair{"min", &rules.min}, std::pair{"max", &rules.max},
-                            std::pair{"change_percent", &rules.change_percent},
-                            std::pair{"sensitivity", &rules.sensitivity}}) {
+  for (auto [key, value] :
+       {std::pair{"min", &rules.min}, std::pair{"max", &rules.max},
+        std::pair{"change_percent", &rules.change_percent}, std::pair{"sensitivity", &rules.sensitivity}}) {
     if (!*value) continue;
     out << YAML::Key << key << YAML::Value;
     EmitNumber(out, **value);
@@ -1499,8 +1515,7 @@ class DocumentStarts final : public YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                const std::string&) override {
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
     Node(mark);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
@@ -1593,13 +1608,12 @@ Result<Detector> LoadText(std::string_view text, const std::string& origin, cons
       const YAML::Mark& first = documents.starts[0];
       const YAML::Mark& second = documents.starts[1];
       if (second.pos == first.pos) {  // no progress: yaml-cpp is stuck
-        return reader.Error(second.line + 1, "",
-                            fmt::format("not valid YAML or JSON: unexpected text at column {}",
-                                        second.column + 1));
+        return reader.Error(
+            second.line + 1, "",
+            fmt::format("not valid YAML or JSON: unexpected text at column {}", second.column + 1));
       }
       const YAML::Mark& at = documents.roots.size() > 1 ? documents.roots[1] : second;
-      return reader.Error(at.line + 1, "",
-                          "more than one YAML document; expected one detector per file");
+      return reader.Error(at.line + 1, "", "more than one YAML document; expected one detector per file");
     }
     doc = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
@@ -1607,8 +1621,9 @@ Result<Detector> LoadText(std::string_view text, const std::string& origin, cons
     return reader.Error(line, "", fmt::format("not valid YAML or JSON: {}", e.msg));
   }
   if (!doc || doc.IsNull()) {
-    return reader.Error(1, "", "the file is empty; expected a detector (a map with name, "
-                               "frequency, source, query and measures)");
+    return reader.Error(1, "",
+                        "the file is empty; expected a detector (a map with name, "
+                        "frequency, source, query and measures)");
   }
   // Node accessors throw only on misuse of the API; still, nothing escapes.
   try {
@@ -1630,8 +1645,7 @@ Result<Detector> LoadDetector(std::string_view text, const std::string& origin) 
 Result<Detector> LoadDetectorFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return NotFound(fmt::format("{}: cannot open the detector file: {}", path,
-                                std::strerror(errno)));
+    return NotFound(fmt::format("{}: cannot open the detector file: {}", path, std::strerror(errno)));
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -1701,8 +1715,7 @@ std::string DetectorToYaml(const Detector& d) {
     out << YAML::Key << "connection_file" << YAML::Value;
     EmitString(out, d.source.connection_file);
   }
-  out << YAML::Key << "query_timeout" << YAML::Value
-      << fmt::format("{}", d.source.query_timeout_seconds);
+  out << YAML::Key << "query_timeout" << YAML::Value << fmt::format("{}", d.source.query_timeout_seconds);
   if (!d.source.push_down) out << YAML::Key << "push_down" << YAML::Value << "false";
   if (d.source.type == SourceType::kCsv) {
     const CsvSourceOptions& c = d.source.csv;
@@ -1803,8 +1816,7 @@ std::string DetectorToYaml(const Detector& d) {
       out << YAML::BeginMap;
       out << YAML::Key << "name" << YAML::Value;
       EmitString(out, a.name);
-      out << YAML::Key << "destination" << YAML::Value
-          << std::string(AlertDestinationName(a.destination));
+      out << YAML::Key << "destination" << YAML::Value << std::string(AlertDestinationName(a.destination));
       if (!a.target_env.empty()) out << YAML::Key << "target_env" << YAML::Value << a.target_env;
       if (!a.target_file.empty()) {
         out << YAML::Key << "target_file" << YAML::Value;
@@ -1861,4 +1873,3 @@ std::string DetectorToYaml(const Detector& d) {
 }
 
 }  // namespace osprey::config
-

@@ -326,8 +326,7 @@ TEST(LoaderTest, ExampleEcommerceLoads) {
 }
 
 TEST(LoaderTest, ExampleWithRulesLoads) {
-  Result<Detector> d =
-      LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce-rules.yaml");
+  Result<Detector> d = LoadDetectorFile(std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce-rules.yaml");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   const Rules views = EffectiveRules(*d, 0);
   EXPECT_EQ(views.change_percent, 60);
@@ -359,8 +358,7 @@ TEST(LoaderTest, MissingFileIsNotFound) {
 TEST(LoaderTest, OriginNamesTextInMessages) {
   Result<Detector> r = LoadDetector("name: x\nnmae: y\n", "api:detector");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message().rfind("api:detector:2: nmae: unknown key", 0), 0u)
-      << r.status().message();
+  EXPECT_EQ(r.status().message().rfind("api:detector:2: nmae: unknown key", 0), 0u) << r.status().message();
 }
 
 TEST(LoaderTest, OddInputsFailCleanly) {
@@ -406,8 +404,8 @@ TEST(LoaderTest, ControlCharactersInStringsAreRejected) {
 }
 
 TEST(NamesTest, ParseIsCaseInsensitiveInverseOfName) {
-  for (auto a : {Aggregation::kSum, Aggregation::kAvg, Aggregation::kCount, Aggregation::kMin,
-                 Aggregation::kMax}) {
+  for (auto a :
+       {Aggregation::kSum, Aggregation::kAvg, Aggregation::kCount, Aggregation::kMin, Aggregation::kMax}) {
     EXPECT_EQ(ParseAggregation(AggregationName(a)), a);
   }
   EXPECT_EQ(ParseAggregation("sum"), Aggregation::kSum);

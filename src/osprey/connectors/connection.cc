@@ -78,22 +78,20 @@ Result<std::string> ResolveConnection(const config::Detector& d) {
   if (!d.source.connection_file.empty()) {
     std::ifstream in(d.source.connection_file, std::ios::binary);
     if (!in) {
-      return InvalidArgument(fmt::format("cannot read source.connection_file '{}'",
-                                         d.source.connection_file));
+      return InvalidArgument(
+          fmt::format("cannot read source.connection_file '{}'", d.source.connection_file));
     }
     std::ostringstream text;
     text << in.rdbuf();
     std::string t = Trim(text.str());
     if (t.empty()) {
-      return InvalidArgument(
-          fmt::format("source.connection_file '{}' is empty", d.source.connection_file));
+      return InvalidArgument(fmt::format("source.connection_file '{}' is empty", d.source.connection_file));
     }
     return t;
   }
   return InvalidArgument(fmt::format(
       "source has no connection: set the environment variable {}{}",
-      d.source.connection_env.empty() ? "named by source.connection_env"
-                                      : d.source.connection_env,
+      d.source.connection_env.empty() ? "named by source.connection_env" : d.source.connection_env,
       d.source.connection_file.empty() ? "" : " or fill source.connection_file"));
 }
 
@@ -108,8 +106,9 @@ bool IsJsonSecret(std::string_view text) {
 Result<ConnectionParts> ParseJsonSecret(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return InvalidArgument("the connection looks like a JSON secret but is not a valid JSON "
-                           "object (content not shown)");
+    return InvalidArgument(
+        "the connection looks like a JSON secret but is not a valid JSON "
+        "object (content not shown)");
   }
   ConnectionParts parts;
   for (const auto& [key, value] : j.items()) {
@@ -179,8 +178,9 @@ Result<ConnectionParts> ParseConnection(std::string_view text) {
     if (i >= text.size()) break;
     size_t eq = text.find('=', i);
     if (eq == std::string_view::npos) {
-      return InvalidArgument("the connection is neither a URL, a key=value DSN nor a JSON "
-                             "secret (content not shown)");
+      return InvalidArgument(
+          "the connection is neither a URL, a key=value DSN nor a JSON "
+          "secret (content not shown)");
     }
     std::string key = Trim(text.substr(i, eq - i));
     i = eq + 1;
@@ -227,17 +227,15 @@ std::string ToLibpqDsn(const ConnectionParts& parts) {
 
 Result<Instant> ParseDbTimestamp(std::string_view s, const TimeZone& zone) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  auto bad = [&] {
-    return InvalidArgument(fmt::format("\"{}\" is not an ISO timestamp", s));
-  };
-  if (!ParseInt(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !ParseInt(s, 5, 2, mo) ||
-      s[7] != '-' || !ParseInt(s, 8, 2, d)) {
+  auto bad = [&] { return InvalidArgument(fmt::format("\"{}\" is not an ISO timestamp", s)); };
+  if (!ParseInt(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !ParseInt(s, 5, 2, mo) || s[7] != '-' ||
+      !ParseInt(s, 8, 2, d)) {
     return bad();
   }
   size_t i = 10;
   if (i < s.size() && (s[i] == ' ' || s[i] == 'T')) {
-    if (!ParseInt(s, 11, 2, h) || s.size() < 19 || s[13] != ':' || !ParseInt(s, 14, 2, mi) ||
-        s[16] != ':' || !ParseInt(s, 17, 2, sec)) {
+    if (!ParseInt(s, 11, 2, h) || s.size() < 19 || s[13] != ':' || !ParseInt(s, 14, 2, mi) || s[16] != ':' ||
+        !ParseInt(s, 17, 2, sec)) {
       return bad();
     }
     i = 19;
@@ -246,12 +244,11 @@ Result<Instant> ParseDbTimestamp(std::string_view s, const TimeZone& zone) {
       while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
     }
   }
-  const std::chrono::year_month_day ymd{std::chrono::year(y),
-                                        std::chrono::month(static_cast<unsigned>(mo)),
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
   if (!ymd.ok()) return bad();
-  const int64_t local = std::chrono::sys_days(ymd).time_since_epoch().count() * 86400 +
-                        h * 3600 + mi * 60 + sec;
+  const int64_t local =
+      std::chrono::sys_days(ymd).time_since_epoch().count() * 86400 + h * 3600 + mi * 60 + sec;
   if (i == s.size()) return zone.FromLocal(local);
   if (s[i] == 'Z' && i + 1 == s.size()) return FromUnixSeconds(local);
   if (s[i] != '+' && s[i] != '-') return bad();

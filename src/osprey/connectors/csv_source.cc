@@ -173,15 +173,15 @@ Status CsvSource::ReadFile(const fs::path& file, const QueryRange& range, RowHan
         columns = names;
         OSPREY_RETURN_IF_ERROR(handler.OnColumns(columns));
       } else if (names != columns) {
-        return InvalidArgument(fmt::format("{}:{}: the columns ({}) differ from the first file's "
-                                           "({})",
-                                           file.string(), reader.line(), fmt::join(names, ","),
-                                           fmt::join(columns, ",")));
+        return InvalidArgument(
+            fmt::format("{}:{}: the columns ({}) differ from the first file's "
+                        "({})",
+                        file.string(), reader.line(), fmt::join(names, ","), fmt::join(columns, ",")));
       }
       auto it = std::find(columns.begin(), columns.end(), detector_.timestamp_column);
       if (it == columns.end()) {
-        return InvalidArgument(fmt::format("{}:{}: no timestamp column \"{}\"", file.string(),
-                                           reader.line(), detector_.timestamp_column));
+        return InvalidArgument(fmt::format("{}:{}: no timestamp column \"{}\"", file.string(), reader.line(),
+                                           detector_.timestamp_column));
       }
       ts_col = static_cast<int>(it - columns.begin());
       cells.resize(columns.size());
@@ -189,14 +189,13 @@ Status CsvSource::ReadFile(const fs::path& file, const QueryRange& range, RowHan
     }
     if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
     if (fields.size() != columns.size()) {
-      return InvalidArgument(fmt::format("{}:{}: {} fields where the header has {}",
-                                         file.string(), reader.line(), fields.size(),
-                                         columns.size()));
+      return InvalidArgument(fmt::format("{}:{}: {} fields where the header has {}", file.string(),
+                                         reader.line(), fields.size(), columns.size()));
     }
     // Rows of other intervals belong to other queries; unparsable timestamps
     // go on, so that ingest counts and reports them.
-    Result<Instant> t = format_.ParseValue(fields[static_cast<size_t>(ts_col)],
-                                          config::SourceZone(detector_));
+    Result<Instant> t =
+        format_.ParseValue(fields[static_cast<size_t>(ts_col)], config::SourceZone(detector_));
     if (t.ok() && (*t < range.start || *t >= range.end)) continue;
     for (size_t i = 0; i < fields.size(); ++i) {
       cells[i] = fields[i].empty() ? Cell::Null() : Cell::Text(fields[i]);
@@ -204,8 +203,7 @@ Status CsvSource::ReadFile(const fs::path& file, const QueryRange& range, RowHan
     OSPREY_RETURN_IF_ERROR(handler.OnRow(cells));
   }
   if (in.bad() || (gz && static_cast<GzBuf*>(buf.get())->failed())) {
-    return Unavailable(fmt::format("reading '{}' failed (truncated or corrupt file?)",
-                                   file.string()));
+    return Unavailable(fmt::format("reading '{}' failed (truncated or corrupt file?)", file.string()));
   }
   return Status::Ok();
 }

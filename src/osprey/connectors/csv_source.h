@@ -34,7 +34,9 @@ class CsvSource final : public Source {
  private:
   CsvSource(std::filesystem::path dir, config::Detector detector, TimestampFormat format,
             std::optional<TimestampFormat> layout)
-      : dir_(std::move(dir)), detector_(std::move(detector)), format_(std::move(format)),
+      : dir_(std::move(dir)),
+        detector_(std::move(detector)),
+        format_(std::move(format)),
         layout_(std::move(layout)) {}
   Status ReadFile(const std::filesystem::path& file, const QueryRange& range, RowHandler& handler,
                   std::vector<std::string>& columns);

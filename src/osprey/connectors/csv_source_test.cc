@@ -99,15 +99,13 @@ TEST_F(CsvSourceTest, ErrorsNameTheFileAndLine) {
   auto mismatch = Read("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z");
   ASSERT_FALSE(mismatch.ok());
   EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(mismatch.status().message().find("b.csv:1"), std::string::npos)
-      << mismatch.status().message();
+  EXPECT_NE(mismatch.status().message().find("b.csv:1"), std::string::npos) << mismatch.status().message();
   EXPECT_NE(mismatch.status().message().find("[2025-01-01T00:00:00Z"), std::string::npos);
   fs::remove(dir_.path() / "b.csv");
   Write("c.csv", "ts,v\n\"2025-01-01 00:00:00,1\n");
   auto quote = Read("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z");
   ASSERT_FALSE(quote.ok());
-  EXPECT_NE(quote.status().message().find("c.csv:2"), std::string::npos)
-      << quote.status().message();
+  EXPECT_NE(quote.status().message().find("c.csv:2"), std::string::npos) << quote.status().message();
   EXPECT_EQ(CsvSource::Open(dir_.File("nope"), d_).status().code(), StatusCode::kNotFound);
 }
 

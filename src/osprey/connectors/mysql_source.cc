@@ -13,30 +13,31 @@ namespace osprey::connectors {
 namespace {
 
 // Client (CR_*) and server (ER_*) error numbers.
-constexpr unsigned kAccessDenied = 1045, kDbAccessDenied = 1044, kBadDb = 1049,
-                   kMariaStatementTimeout = 1969, kMysqlQueryTimeout = 3024,
-                   kQueryInterrupted = 1317, kReadOnlyTransaction = 1792;
+constexpr unsigned kAccessDenied = 1045, kDbAccessDenied = 1044, kBadDb = 1049, kMariaStatementTimeout = 1969,
+                   kMysqlQueryTimeout = 3024, kQueryInterrupted = 1317, kReadOnlyTransaction = 1792;
 
 bool IsConnectionError(unsigned e) {
-  return (e >= 2000 && e < 2100 && e != 2031 && e != 2036) || e == 1040 || e == 1053 ||
-         e == 1152 || e == 1158 || e == 1159 || e == 1160 || e == 1161 || e == 1927;
+  return (e >= 2000 && e < 2100 && e != 2031 && e != 2036) || e == 1040 || e == 1053 || e == 1152 ||
+         e == 1158 || e == 1159 || e == 1160 || e == 1161 || e == 1927;
 }
 
 Status MapError(unsigned code, std::string_view message) {
   std::string m = RedactSecrets(message);
   if (code == kAccessDenied || code == kDbAccessDenied || code == kBadDb) {
-    return InvalidArgument(fmt::format("cannot log in to MySQL (check the connection's user, "
-                                       "password and database): {}",
-                                       m));
+    return InvalidArgument(
+        fmt::format("cannot log in to MySQL (check the connection's user, "
+                    "password and database): {}",
+                    m));
   }
   if (code == kMariaStatementTimeout || code == kMysqlQueryTimeout || code == kQueryInterrupted) {
     return DeadlineExceeded(fmt::format("the query was cancelled: {}", m));
   }
   if (code == kReadOnlyTransaction) {
-    return InvalidArgument(fmt::format("the query writes to the source, and osprey reads sources "
-                                       "in read-only transactions only; a detector's query must be "
-                                       "a plain SELECT: {}",
-                                       m));
+    return InvalidArgument(
+        fmt::format("the query writes to the source, and osprey reads sources "
+                    "in read-only transactions only; a detector's query must be "
+                    "a plain SELECT: {}",
+                    m));
   }
   if (IsConnectionError(code)) return Unavailable(fmt::format("MySQL is unavailable: {}", m));
   return InvalidArgument(fmt::format("MySQL error {}: {}", code, m));
@@ -46,13 +47,19 @@ enum class Kind { kInteger, kReal, kDecimal, kTimestamp, kText };
 
 Kind KindOf(enum_field_types t) {
   switch (t) {
-    case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG:
-    case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_INT24: case MYSQL_TYPE_YEAR:
-      return Kind::kInteger;
-    case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE: return Kind::kReal;
-    case MYSQL_TYPE_DECIMAL: case MYSQL_TYPE_NEWDECIMAL: return Kind::kDecimal;
-    case MYSQL_TYPE_DATE: case MYSQL_TYPE_DATETIME: case MYSQL_TYPE_TIMESTAMP:
-      return Kind::kTimestamp;
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_YEAR: return Kind::kInteger;
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE: return Kind::kReal;
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL: return Kind::kDecimal;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP: return Kind::kTimestamp;
     default: return Kind::kText;
   }
 }
@@ -115,17 +122,17 @@ Status MysqlSource::Connect() {
       my_bool on = 1;
       if (value == "required" || value == "REQUIRED" || value == "require") {
         mysql_options(conn_, MYSQL_OPT_SSL_ENFORCE, &on);
-      } else if (value == "verify_identity" || value == "VERIFY_IDENTITY" ||
-                 value == "verify_ca" || value == "VERIFY_CA" || value == "verify-full") {
+      } else if (value == "verify_identity" || value == "VERIFY_IDENTITY" || value == "verify_ca" ||
+                 value == "VERIFY_CA" || value == "verify-full") {
         mysql_options(conn_, MYSQL_OPT_SSL_ENFORCE, &on);
         mysql_options(conn_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-      } else if (value != "disabled" && value != "DISABLED" && value != "preferred" &&
-                 value != "PREFERRED") {
+      } else if (value != "disabled" && value != "DISABLED" && value != "preferred" && value != "PREFERRED") {
         Close();
-        return InvalidArgument(fmt::format("unknown ssl_mode \"{}\" in the MySQL connection; "
-                                           "expected disabled, preferred, required, verify_ca or "
-                                           "verify_identity",
-                                           value));
+        return InvalidArgument(
+            fmt::format("unknown ssl_mode \"{}\" in the MySQL connection; "
+                        "expected disabled, preferred, required, verify_ca or "
+                        "verify_identity",
+                        value));
       }
     } else if (key == "ssl_ca") {
       ssl_ca = value.c_str();
@@ -140,9 +147,8 @@ Status MysqlSource::Connect() {
   }
   if (ssl_ca || ssl_cert || ssl_key) mysql_ssl_set(conn_, ssl_key, ssl_cert, ssl_ca, nullptr, nullptr);
   auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-  if (mysql_real_connect(conn_, opt(parts.host), opt(parts.user), opt(parts.password),
-                         opt(parts.database), static_cast<unsigned>(parts.port.value_or(0)),
-                         opt(parts.socket), 0) == nullptr) {
+  if (mysql_real_connect(conn_, opt(parts.host), opt(parts.user), opt(parts.password), opt(parts.database),
+                         static_cast<unsigned>(parts.port.value_or(0)), opt(parts.socket), 0) == nullptr) {
     Status s = Error(nullptr);
     Close();
     if (s.code() == StatusCode::kUnavailable) {
@@ -156,8 +162,9 @@ Status MysqlSource::Connect() {
   if (mysql_query(conn_, limit.c_str()) != 0) {
     limit = fmt::format("SET SESSION max_execution_time = {}", options_.timeout_seconds * 1000);
     if (mysql_query(conn_, limit.c_str()) != 0) {
-      Log(LogLevel::kWarn, "MySQL: no statement time limit available; relying on the read "
-                           "timeout");
+      Log(LogLevel::kWarn,
+          "MySQL: no statement time limit available; relying on the read "
+          "timeout");
     }
   }
   const std::string zone = options_.zone.name() == "UTC" ? "+00:00" : options_.zone.name();

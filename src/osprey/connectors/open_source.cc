@@ -15,20 +15,16 @@ namespace {
 
 // The source that runs the detector's query as written.
 Result<std::unique_ptr<Source>> OpenRawSource(const config::Detector& d) {
-  auto in_detector = [&](const Status& s) {
-    return s.WithContext(fmt::format("detector '{}'", d.name));
-  };
+  auto in_detector = [&](const Status& s) { return s.WithContext(fmt::format("detector '{}'", d.name)); };
   OSPREY_ASSIGN_OR_RETURN(TimestampFormat format, TimestampFormat::Parse(d.timestamp_format));
   // Bounds are rendered, and the session's zone set, in the zone the
   // column's naive timestamps are stored in.
   const TimeZone& zone = config::SourceZone(d);
-  if (d.source.type == config::SourceType::kPostgres ||
-      d.source.type == config::SourceType::kMysql) {
+  if (d.source.type == config::SourceType::kPostgres || d.source.type == config::SourceType::kMysql) {
     Result<std::string> connection = ResolveConnection(d);
     if (!connection.ok()) return in_detector(connection.status());
     if (d.source.type == config::SourceType::kPostgres) {
-      PostgresSourceOptions o{*connection, d.query, format, zone,
-                              d.source.query_timeout_seconds};
+      PostgresSourceOptions o{*connection, d.query, format, zone, d.source.query_timeout_seconds};
       auto pg = PostgresSource::Open(std::move(o));
       if (!pg.ok()) return in_detector(pg.status());
       return std::unique_ptr<Source>(std::move(pg).value());
@@ -47,8 +43,8 @@ Result<std::unique_ptr<Source>> OpenRawSource(const config::Detector& d) {
     return InvalidArgument(fmt::format(
         "detector '{}': source has no connection: set the environment variable {} or give "
         "source.path",
-        d.name, d.source.connection_env.empty() ? "named by source.connection_env"
-                                                : d.source.connection_env));
+        d.name,
+        d.source.connection_env.empty() ? "named by source.connection_env" : d.source.connection_env));
   }
   if (d.source.type == config::SourceType::kCsv) {
     auto csv = CsvSource::Open(connection, d);

@@ -13,18 +13,25 @@ namespace osprey::connectors {
 namespace {
 
 // Type OIDs from pg_type.h (stable across versions).
-constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26,
-              kFloat4Oid = 700, kFloat8Oid = 701, kNumericOid = 1700, kDateOid = 1082,
-              kTimestampOid = 1114, kTimestamptzOid = 1184;
+constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26, kFloat4Oid = 700,
+              kFloat8Oid = 701, kNumericOid = 1700, kDateOid = 1082, kTimestampOid = 1114,
+              kTimestamptzOid = 1184;
 
 enum class Kind { kInteger, kReal, kBool, kTimestamp, kText };
 
 Kind KindOf(Oid type) {
   switch (type) {
-    case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid: return Kind::kInteger;
-    case kFloat4Oid: case kFloat8Oid: case kNumericOid: return Kind::kReal;
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid: return Kind::kInteger;
+    case kFloat4Oid:
+    case kFloat8Oid:
+    case kNumericOid: return Kind::kReal;
     case kBoolOid: return Kind::kBool;
-    case kDateOid: case kTimestampOid: case kTimestamptzOid: return Kind::kTimestamp;
+    case kDateOid:
+    case kTimestampOid:
+    case kTimestamptzOid: return Kind::kTimestamp;
     default: return Kind::kText;
   }
 }
@@ -41,8 +48,7 @@ bool IsAuthProblem(std::string_view m) {
          m.find("no pg_hba.conf entry") != std::string_view::npos ||
          m.find("no password supplied") != std::string_view::npos ||
          (m.find("does not exist") != std::string_view::npos &&
-          (m.find("role") != std::string_view::npos ||
-           m.find("database") != std::string_view::npos));
+          (m.find("role") != std::string_view::npos || m.find("database") != std::string_view::npos));
 }
 
 struct ResultCloser {
@@ -62,24 +68,24 @@ Status ResultError(PGconn* conn, const PGresult* res) {
 Status PostgresError(std::string_view sqlstate, bool connection_broken, std::string_view message) {
   std::string m = RedactSecrets(message);
   if (connection_broken || sqlstate.substr(0, 2) == "08" || sqlstate.substr(0, 2) == "53" ||
-      sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03" ||
-      sqlstate.substr(0, 2) == "40") {
+      sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03" || sqlstate.substr(0, 2) == "40") {
     return Unavailable(fmt::format("PostgreSQL is unavailable: {}", m));
   }
   if (sqlstate == "57014") {
     return DeadlineExceeded(fmt::format("the query was cancelled: {}", m));
   }
   if (sqlstate == "25006") {  // read_only_sql_transaction
-    return InvalidArgument(fmt::format("the query writes to the source, and osprey reads sources "
-                                       "in read-only transactions only; a detector's query must be "
-                                       "a plain SELECT: {}",
-                                       m));
+    return InvalidArgument(
+        fmt::format("the query writes to the source, and osprey reads sources "
+                    "in read-only transactions only; a detector's query must be "
+                    "a plain SELECT: {}",
+                    m));
   }
   if (sqlstate == "28P01" || sqlstate == "28000") {
     return InvalidArgument(fmt::format("PostgreSQL refused the credentials: {}", m));
   }
-  return InvalidArgument(fmt::format("PostgreSQL error{}: {}",
-                                     sqlstate.empty() ? "" : fmt::format(" {}", sqlstate), m));
+  return InvalidArgument(
+      fmt::format("PostgreSQL error{}: {}", sqlstate.empty() ? "" : fmt::format(" {}", sqlstate), m));
 }
 
 Result<std::unique_ptr<PostgresSource>> PostgresSource::Open(PostgresSourceOptions options) {
@@ -118,9 +124,10 @@ Status PostgresSource::Connect() {
     PQfinish(conn_);
     conn_ = nullptr;
     if (IsAuthProblem(msg)) {
-      return InvalidArgument(fmt::format("cannot log in to PostgreSQL (check the connection's "
-                                         "user, password and database): {}",
-                                         msg));
+      return InvalidArgument(
+          fmt::format("cannot log in to PostgreSQL (check the connection's "
+                      "user, password and database): {}",
+                      msg));
     }
     return Unavailable(fmt::format("cannot connect to PostgreSQL: {}", msg));
   }
@@ -156,7 +163,9 @@ Status PostgresSource::Connect() {
 }
 
 Status PostgresSource::Query(const QueryRange& range, RowHandler& handler) {
-  auto where = [&] { return fmt::format("query for [{}, {})", FormatIso(range.start), FormatIso(range.end)); };
+  auto where = [&] {
+    return fmt::format("query for [{}, {})", FormatIso(range.start), FormatIso(range.end));
+  };
   if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
     Status s = Connect();
     if (!s.ok()) return s.WithContext(where());
@@ -227,15 +236,13 @@ Status PostgresSource::Query(const QueryRange& range, RowHandler& handler) {
           case Kind::kInteger: {
             int64_t x = 0;
             auto [p, ec] = std::from_chars(v, v + len, x);
-            c = ec == std::errc() && p == v + len ? Cell::Integer(x)
-                                                  : Cell::Text(std::string_view(v, len));
+            c = ec == std::errc() && p == v + len ? Cell::Integer(x) : Cell::Text(std::string_view(v, len));
             break;
           }
           case Kind::kReal: {
             double x = 0;
             auto [p, ec] = std::from_chars(v, v + len, x);
-            c = ec == std::errc() && p == v + len ? Cell::Real(x)
-                                                  : Cell::Text(std::string_view(v, len));
+            c = ec == std::errc() && p == v + len ? Cell::Real(x) : Cell::Text(std::string_view(v, len));
             break;
           }
           case Kind::kBool: c = Cell::Integer(v[0] == 't' ? 1 : 0); break;

@@ -31,7 +31,7 @@ struct PostgresSourceOptions {
   std::string query;  // with {{interval_start}} / {{interval_end}}
   TimestampFormat bind_format;
   TimeZone zone = TimeZone::Utc();  // the source zone: of the bounds and naive cells
-  int64_t timeout_seconds = 300;  // statement_timeout
+  int64_t timeout_seconds = 300;    // statement_timeout
 };
 
 class PostgresSource final : public Source {

@@ -27,16 +27,16 @@ Result<PreparedQuery> PrepareQuery(std::string_view query, std::string_view styl
       } else if (name == "interval_end") {
         which = 1;
       } else {
-        return InvalidArgument(fmt::format(
-            "query line {}: unknown placeholder {{{{{}}}}}; use {{{{interval_start}}}} or "
-            "{{{{interval_end}}}}",
-            line, name));
+        return InvalidArgument(
+            fmt::format("query line {}: unknown placeholder {{{{{}}}}}; use {{{{interval_start}}}} or "
+                        "{{{{interval_end}}}}",
+                        line, name));
       }
       if (state != State::kCode) {
-        return InvalidArgument(fmt::format(
-            "query line {}: placeholder {{{{{}}}}} is inside a quoted string or comment; "
-            "placeholders are bound as parameters, so write them without quotes",
-            line, name));
+        return InvalidArgument(
+            fmt::format("query line {}: placeholder {{{{{}}}}} is inside a quoted string or comment; "
+                        "placeholders are bound as parameters, so write them without quotes",
+                        line, name));
       }
       out.params.push_back(which);
       if (style == "$") {

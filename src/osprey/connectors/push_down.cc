@@ -4,9 +4,9 @@
 
 #include <array>
 #include <cctype>
-#include <map>
-#include <cmath>
 #include <charconv>
+#include <cmath>
+#include <map>
 #include <string_view>
 #include <vector>
 

@@ -21,8 +21,7 @@ Status BindCell(sqlite3_stmt* stmt, int index, const Cell& c) {
     case Cell::Type::kInteger: rc = sqlite3_bind_int64(stmt, index, c.integer); break;
     case Cell::Type::kReal: rc = sqlite3_bind_double(stmt, index, c.real); break;
     case Cell::Type::kText:
-      rc = sqlite3_bind_text(stmt, index, c.text.data(), static_cast<int>(c.text.size()),
-                             SQLITE_TRANSIENT);
+      rc = sqlite3_bind_text(stmt, index, c.text.data(), static_cast<int>(c.text.size()), SQLITE_TRANSIENT);
       break;
   }
   if (rc != SQLITE_OK) return Internal(fmt::format("binding parameter {} failed", index));
@@ -66,12 +65,12 @@ Result<std::unique_ptr<SqliteSource>> SqliteSource::Open(SqliteSourceOptions opt
   if (!sqlite3_stmt_readonly(stmt.get())) {
     stmt.reset();
     sqlite3_close(db);
-    return InvalidArgument(fmt::format("the query writes to '{}', and osprey opens sources "
-                                       "read-only; a detector's query must be a plain SELECT",
-                                       options.path));
+    return InvalidArgument(
+        fmt::format("the query writes to '{}', and osprey opens sources "
+                    "read-only; a detector's query must be a plain SELECT",
+                    options.path));
   }
-  return std::unique_ptr<SqliteSource>(
-      new SqliteSource(std::move(options), std::move(prepared), db));
+  return std::unique_ptr<SqliteSource>(new SqliteSource(std::move(options), std::move(prepared), db));
 }
 
 SqliteSource::~SqliteSource() { sqlite3_close(db_); }
@@ -119,8 +118,8 @@ Status SqliteSource::Query(const QueryRange& range, RowHandler& handler) {
     int rc = sqlite3_step(stmt.get());
     if (rc == SQLITE_DONE) break;
     if (rc == SQLITE_INTERRUPT) {
-      return DeadlineExceeded(fmt::format("query for {} ran past its timeout of {} s", where(),
-                                          options_.timeout_seconds));
+      return DeadlineExceeded(
+          fmt::format("query for {} ran past its timeout of {} s", where(), options_.timeout_seconds));
     }
     if (rc != SQLITE_ROW) {
       return Unavailable(fmt::format("query for {} failed: {}", where(), sqlite3_errmsg(db_)));

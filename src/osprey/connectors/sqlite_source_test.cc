@@ -14,8 +14,8 @@ using CollectRows = CollectedRows;
 class SqliteSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("osprey_src_" + std::to_string(::getpid()) + ".db")).string();
+    path_ = (std::filesystem::temp_directory_path() / ("osprey_src_" + std::to_string(::getpid()) + ".db"))
+                .string();
     std::filesystem::remove(path_);
     auto w = *SqliteWriter::Open(path_);
     ASSERT_TRUE(w->Execute("create table t(ts text, name text, v real)").ok());
@@ -26,21 +26,17 @@ class SqliteSourceTest : public ::testing::Test {
       stamps_.push_back(ts);
     }
     for (int h = 0; h < 3; ++h) {
-      rows.push_back({Cell::Text(stamps_[h]),
-                      Cell::Text(names[h]),
-                      Cell::Real(1.5 * h)});
+      rows.push_back({Cell::Text(stamps_[h]), Cell::Text(names[h]), Cell::Real(1.5 * h)});
     }
     ASSERT_TRUE(w->InsertRows("insert into t values (?, ?, ?)", rows).ok());
   }
   void TearDown() override { std::filesystem::remove(path_); }
 
   SqliteSourceOptions Options(std::string query) {
-    return {path_, std::move(query), *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss"),
-            TimeZone::Utc(), 30};
+    return {path_, std::move(query), *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss"), TimeZone::Utc(), 30};
   }
   QueryRange Range(int from_hour, int to_hour) {
-    return {FromUnixSeconds(1601510400 + from_hour * 3600),
-            FromUnixSeconds(1601510400 + to_hour * 3600)};
+    return {FromUnixSeconds(1601510400 + from_hour * 3600), FromUnixSeconds(1601510400 + to_hour * 3600)};
   }
 
   std::string path_;
@@ -61,8 +57,8 @@ TEST_F(SqliteSourceTest, BindsIntervalBoundsAsParameters) {
 TEST_F(SqliteSourceTest, ValueWithQuotesCannotChangeTheQuery) {
   // The bound values are the interval bounds; a data value with quotes is
   // returned as data, and a query that compares with it stays a comparison.
-  auto src = *SqliteSource::Open(Options(
-      "select name from t where ts >= {{interval_start}} and ts < {{interval_end}} order by ts"));
+  auto src = *SqliteSource::Open(
+      Options("select name from t where ts >= {{interval_start}} and ts < {{interval_end}} order by ts"));
   CollectRows rows;
   ASSERT_TRUE(src->Query(Range(0, 3), rows).ok());
   ASSERT_EQ(rows.rows.size(), 3u);
@@ -102,7 +98,8 @@ TEST_F(SqliteSourceTest, LockedDatabaseIsUnavailableNotABadQuery) {
   auto open_during = SqliteSource::Open(Options(q));
   ASSERT_FALSE(open_during.ok());
   EXPECT_EQ(open_during.status().code(), StatusCode::kUnavailable) << open_during.status().ToString();
-  EXPECT_NE(open_during.status().message().find("locked"), std::string::npos) << open_during.status().ToString();
+  EXPECT_NE(open_during.status().message().find("locked"), std::string::npos)
+      << open_during.status().ToString();
   CollectRows rows;
   const QueryRange range = Range(0, 3);
   Status queried = (*open_before)->Query(range, rows);

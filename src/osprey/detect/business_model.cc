@@ -281,7 +281,9 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
   size_t s0 = 0, s1 = 0;
   double w = 0;
   SlotOf(local_time, s0, s1, w);
-  const size_t ds0 = std::min(static_cast<size_t>(PosMod(static_cast<int64_t>(s0) * slot_seconds_, kDay) / slot_seconds_), day_slots_ - 1);
+  const size_t ds0 =
+      std::min(static_cast<size_t>(PosMod(static_cast<int64_t>(s0) * slot_seconds_, kDay) / slot_seconds_),
+               day_slots_ - 1);
   const bool known = week_n_[s0] > 0 || (day_slots_ > 1 && day_n_[ds0] > 0);
   const double p = (1 - w) * Profile(s0) + (w > 0 ? w * Profile(s1) : 0.0);
   e.mu = Level() * p;
@@ -485,7 +487,8 @@ void BusinessModel::LearnBaseline(int64_t local_time, double x, const Expectatio
   auto learn_week = [&](size_t s, double weight) {
     if (weight <= 0) return;
     const double rate = std::max(1.0 / (week_n_[s] + 1.0), kWeekRate) * weight;
-    week_[s] = static_cast<float>(static_cast<double>(week_[s]) + rate * (adj - static_cast<double>(week_[s])));
+    week_[s] =
+        static_cast<float>(static_cast<double>(week_[s]) + rate * (adj - static_cast<double>(week_[s])));
     if (week_n_[s] < 255 && weight >= 0.5) ++week_n_[s];
   };
   learn_week(s0, 1 - w);
@@ -849,8 +852,7 @@ std::string BusinessModel::SaveState() const {
   return out;
 }
 
-Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& options,
-                                                      std::string_view state) {
+Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& options, std::string_view state) {
   auto m = std::unique_ptr<BusinessModel>(new BusinessModel(options));
   if (state.substr(0, sizeof kMagic) != std::string_view(kMagic, sizeof kMagic)) {
     return DataLoss("model state is not a business-model state (an older model's?)");
@@ -929,23 +931,21 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     }
   }
   if (!Get(state, m->run_) || !Get(state, m->run_sign_) || !Get(state, m->run_x_) ||
-      !Get(state, m->run_mu_) || !Get(state, m->last_time_) ||
-      !Get(state, m->observed_)) {
+      !Get(state, m->run_mu_) || !Get(state, m->last_time_) || !Get(state, m->observed_)) {
     return truncated();
   }
-  if (!AllFinite(m->level_num_, m->level_den_, m->run_x_, m->run_mu_) || m->level_den_ < 0 ||
-      m->phi_ <= 0 || m->alpha_ < 0 || m->var0_ < 0 || !CountOk(m->run_) || !CountOk(m->observed_) ||
-      m->run_sign_ < -1 || m->run_sign_ > 1 ||
-      (m->last_time_ != INT64_MIN && std::abs(m->last_time_) > kMaxStateTime)) {
+  if (!AllFinite(m->level_num_, m->level_den_, m->run_x_, m->run_mu_) || m->level_den_ < 0 || m->phi_ <= 0 ||
+      m->alpha_ < 0 || m->var0_ < 0 || !CountOk(m->run_) || !CountOk(m->observed_) || m->run_sign_ < -1 ||
+      m->run_sign_ > 1 || (m->last_time_ != INT64_MIN && std::abs(m->last_time_) > kMaxStateTime)) {
     return DataLoss("model state is corrupt");
   }
   uint8_t events = 0;
   if (!Get(state, events) || events > kMaxEvents) return truncated();
   m->events_.resize(events);
   for (auto& e : m->events_) {
-    if (!Get(state, e.id) || !Get(state, e.occurrences) || !Get(state, e.factor) ||
-        !Get(state, e.num) || !Get(state, e.den) || !Get(state, e.last_time) ||
-        !AllFinite(e.factor, e.num, e.den) || std::abs(e.last_time) > kMaxStateTime) {
+    if (!Get(state, e.id) || !Get(state, e.occurrences) || !Get(state, e.factor) || !Get(state, e.num) ||
+        !Get(state, e.den) || !Get(state, e.last_time) || !AllFinite(e.factor, e.num, e.den) ||
+        std::abs(e.last_time) > kMaxStateTime) {
       return truncated();
     }
   }

@@ -69,12 +69,11 @@ class BusinessModel final : public Model {
   static constexpr uint8_t kStateVersion = 2;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
-  static constexpr int kMaxEvents = 16;  // learnt event effects per series
+  static constexpr int kMaxEvents = 16;       // learnt event effects per series
 
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
-  static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options,
-                                                std::string_view state);
+  static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options, std::string_view state);
 
   Score Observe(const Observation& obs) override;
   std::string SaveState() const override;
@@ -89,14 +88,14 @@ class BusinessModel final : public Model {
   explicit BusinessModel(const ModelOptions& options);
 
   struct Expectation {
-    double mu = 0;   // expected value
-    double var = 0;  // noise variance around it
-    double profile = 0;  // the seasonal profile behind mu (before level and floor)
-    double extra = 0;    // extra relative variance (an unseen day of the week)
+    double mu = 0;            // expected value
+    double var = 0;           // noise variance around it
+    double profile = 0;       // the seasonal profile behind mu (before level and floor)
+    double extra = 0;         // extra relative variance (an unseen day of the week)
     double noise_factor = 1;  // the time of day's factor on the variance
-    bool floored = false;  // mu was raised to the floor (a closed hour)
-    bool known = false;  // the slot has a profile (learnt, or its daily prior)
-    bool ready = false;  // known and warmed up: scores count
+    bool floored = false;     // mu was raised to the floor (a closed hour)
+    bool known = false;       // the slot has a profile (learnt, or its daily prior)
+    bool ready = false;       // known and warmed up: scores count
   };
   // What the model learnt of one calendar event: the effect (value over
   // baseline) of its earlier occurrences, and sums over the current one.
@@ -142,8 +141,8 @@ class BusinessModel final : public Model {
   ModelOptions options_;
   int64_t interval_ = 3600;
   int64_t slot_seconds_ = 3600;
-  size_t slots_ = 168;       // slots per week
-  size_t day_slots_ = 24;    // slots per day (1 for daily and longer)
+  size_t slots_ = 168;     // slots per week
+  size_t day_slots_ = 24;  // slots per day (1 for daily and longer)
   bool interpolate_ = false;
   // Intervals per slot visit (12 for PT5M on hourly slots, else 1): rates
   // and visit counts are per visit, not per interval.

@@ -6,7 +6,6 @@
 #include <functional>
 #include <random>
 
-
 namespace osprey::detect {
 namespace {
 
@@ -16,8 +15,8 @@ constexpr int64_t kMonday = 1704067200;  // 2024-01-01T00:00:00Z, a Monday
 double Rate(int64_t t, double mean) {
   const double hod = static_cast<double>(t % 86400) / 3600.0;
   const int dow = static_cast<int>((t / 86400 + 3) % 7);
-  const double day = 0.3 + 1.5 * std::exp(-std::pow((hod - 13) / 4, 2)) +
-                     0.5 * std::exp(-std::pow((hod - 20) / 2, 2));
+  const double day =
+      0.3 + 1.5 * std::exp(-std::pow((hod - 13) / 4, 2)) + 0.5 * std::exp(-std::pow((hod - 20) / 2, 2));
   return mean * day * (dow >= 5 ? 0.6 : 1.0);
 }
 
@@ -48,8 +47,8 @@ std::unique_ptr<Model> Make(double sensitivity = 50) {
 // calls `check` with each score after `warm` hours; `edit` may change a
 // value before it is observed.
 void Feed(Model& m, int64_t hours, double mean, double alpha, uint64_t seed,
-         const std::function<void(int64_t, double&)>& edit,
-         const std::function<void(int64_t, const Score&)>& check) {
+          const std::function<void(int64_t, double&)>& edit,
+          const std::function<void(int64_t, const Score&)>& check) {
   std::mt19937_64 rng(seed);
   for (int64_t h = 0; h < hours; ++h) {
     double x = Draw(rng, Rate(kMonday + h * 3600, mean), alpha);
@@ -63,12 +62,14 @@ TEST(BusinessModelTest, WarmsUpOnItsOwnHistoryAndSaysHowFar) {
   EXPECT_EQ(m->Warmup().seen, 0);
   EXPECT_EQ(m->Warmup().needed, 72);  // three days of hours
   int64_t first_ready = -1;
-  Feed(*m, 24 * 7, 20, 0.05, 1, [](int64_t, double&) {}, [&](int64_t h, const Score& s) {
-    if (s.ready && first_ready < 0) first_ready = h;
-    if (!s.ready) {
-      EXPECT_FALSE(s.reason.empty());
-    }
-  });
+  Feed(
+      *m, 24 * 7, 20, 0.05, 1, [](int64_t, double&) {},
+      [&](int64_t h, const Score& s) {
+        if (s.ready && first_ready < 0) first_ready = h;
+        if (!s.ready) {
+          EXPECT_FALSE(s.reason.empty());
+        }
+      });
   EXPECT_EQ(first_ready, 72);
   EXPECT_TRUE(m->Warmup().ready());
 }
@@ -76,7 +77,8 @@ TEST(BusinessModelTest, WarmsUpOnItsOwnHistoryAndSaysHowFar) {
 TEST(BusinessModelTest, CountAwareZeroWhereTwentyExpectedButNotOneWhereFractionExpected) {
   auto m = Make();
   double zero_severity = 0, one_severity = 100;
-  Feed(*m, 24 * 35, 20, 0.02, 2,
+  Feed(
+      *m, 24 * 35, 20, 0.02, 2,
       [](int64_t h, double& x) {
         if (h == 24 * 30 + 13) x = 0;  // 13:00, ~35 expected
       },
@@ -86,7 +88,8 @@ TEST(BusinessModelTest, CountAwareZeroWhereTwentyExpectedButNotOneWhereFractionE
   EXPECT_GE(zero_severity, 80);
 
   auto quiet = Make();
-  Feed(*quiet, 24 * 35, 0.4, 0.0, 3,
+  Feed(
+      *quiet, 24 * 35, 0.4, 0.0, 3,
       [](int64_t h, double& x) {
         if (h == 24 * 30 + 3) x = 1;  // 03:00, ~0.15 expected
       },
@@ -121,7 +124,8 @@ TEST(BusinessModelTest, SustainedDipFoundWherePointsAloneAreWeak) {
   auto m = Make();
   double max_in = 0, max_point_in = 0;
   bool sustained = false;
-  Feed(*m, 24 * 40, 20, 0.03, 5,
+  Feed(
+      *m, 24 * 40, 20, 0.03, 5,
       [&](int64_t h, double& x) {
         if (h >= start && h < start + 12) x = std::round(x * 0.4);
       },
@@ -141,7 +145,8 @@ TEST(BusinessModelTest, LevelShiftAlertsThenIsAdopted) {
   const int64_t start = 24 * 40;
   auto m = Make();
   double first_day = 0, third_day = 0;
-  Feed(*m, 24 * 46, 40, 0.01, 6,
+  Feed(
+      *m, 24 * 46, 40, 0.01, 6,
       [&](int64_t h, double& x) {
         if (h >= start) x = std::round(x * 1.8);
       },
@@ -159,7 +164,8 @@ TEST(BusinessModelTest, FlaggedPointsDoNotPoisonTheBaseline) {
   const int64_t start = 24 * 40 + 9;
   auto m = Make();
   double outage = 0, week_after = 0;
-  Feed(*m, 24 * 48, 25, 0.02, 7,
+  Feed(
+      *m, 24 * 48, 25, 0.02, 7,
       [&](int64_t h, double& x) {
         if (h >= start && h < start + 8) x = 0;
       },
@@ -324,8 +330,9 @@ TEST(BusinessModelTest, AveragesLearnTheirNoiseByTimeOfDay) {
   };
   const auto [night_on, day_on] = night_and_day_rates(true);
   const auto [night_off, day_off] = night_and_day_rates(false);
-  std::printf("rate >= 30 (nominal 1e-3): by time of day: night %.2e day %.2e; one noise: night %.2e day %.2e\n",
-              night_on, day_on, night_off, day_off);
+  std::printf(
+      "rate >= 30 (nominal 1e-3): by time of day: night %.2e day %.2e; one noise: night %.2e day %.2e\n",
+      night_on, day_on, night_off, day_off);
   EXPECT_LT(night_on, 5e-3);
   EXPECT_LT(day_on, 5e-3);
   EXPECT_GT(night_off, 2e-2);  // the single noise model floods the night
@@ -344,7 +351,8 @@ TEST(BusinessModelTest, SeverityIsCalibratedAcrossSeries) {
   for (const Case& c : cases) {
     auto m = Make();
     int64_t scored = 0, n20 = 0, n30 = 0;
-    Feed(*m, 24 * 7 * 208, c.mean, c.alpha, 11, [](int64_t, double&) {},
+    Feed(
+        *m, 24 * 7 * 208, c.mean, c.alpha, 11, [](int64_t, double&) {},
         [&](int64_t h, const Score& s) {
           if (!s.ready || h < 24 * 7 * 8) return;
           ++scored;
@@ -353,8 +361,8 @@ TEST(BusinessModelTest, SeverityIsCalibratedAcrossSeries) {
         });
     rate20.push_back(static_cast<double>(n20) / static_cast<double>(scored));
     rate30.push_back(static_cast<double>(n30) / static_cast<double>(scored));
-    std::printf("mean %6.0f alpha %.2f: rate >= 20 %.2e (nominal 1e-2), >= 30 %.2e (1e-3)\n", c.mean,
-                c.alpha, rate20.back(), rate30.back());
+    std::printf("mean %6.0f alpha %.2f: rate >= 20 %.2e (nominal 1e-2), >= 30 %.2e (1e-3)\n", c.mean, c.alpha,
+                rate20.back(), rate30.back());
   }
   auto spread = [](const std::vector<double>& v) {
     return *std::max_element(v.begin(), v.end()) / *std::min_element(v.begin(), v.end());
@@ -371,7 +379,8 @@ TEST(BusinessModelTest, SeverityIsCalibratedAcrossSeries) {
   for (const Case& c : cases) {
     auto m = Make(100);
     int64_t scored = 0, n70 = 0;
-    Feed(*m, 24 * 7 * 104, c.mean, c.alpha, 11, [](int64_t, double&) {},
+    Feed(
+        *m, 24 * 7 * 104, c.mean, c.alpha, 11, [](int64_t, double&) {},
         [&](int64_t h, const Score& s) {
           if (!s.ready || h < 24 * 7 * 8) return;
           ++scored;

@@ -18,8 +18,8 @@ constexpr int64_t kDay = 86400;
 // Rule years kept in a calendar's cache before it starts afresh.
 constexpr size_t kMaxCachedYears = 64;
 
-constexpr std::array<std::string_view, 7> kWeekdays = {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+constexpr std::array<std::string_view, 7> kWeekdays = {"monday", "tuesday",  "wednesday", "thursday",
+                                                       "friday", "saturday", "sunday"};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -45,9 +45,7 @@ int LocalYear(const TimeZone& zone, Instant t) {
 
 }  // namespace
 
-std::string_view EventEffectName(EventEffect e) {
-  return e == EventEffect::kSuppress ? "suppress" : "learn";
-}
+std::string_view EventEffectName(EventEffect e) { return e == EventEffect::kSuppress ? "suppress" : "learn"; }
 
 std::optional<EventEffect> ParseEventEffect(std::string_view name) {
   const std::string n = Lower(name);
@@ -125,8 +123,7 @@ std::optional<int64_t> RuleDay(const CalendarEvent& e, int y) {
   return *base + e.offset_days;
 }
 
-bool InScope(const CalendarEvent& e,
-             const std::function<std::optional<std::string_view>(size_t)>& value_of) {
+bool InScope(const CalendarEvent& e, const std::function<std::optional<std::string_view>(size_t)>& value_of) {
   for (const EventScope& s : e.scope) {
     const std::optional<std::string_view> v = value_of(s.dimension);
     if (v && *v != s.value) return false;
@@ -177,14 +174,13 @@ std::vector<EventOccurrence> EventCalendar::Overlapping(Instant from, Instant to
   return out;
 }
 
-const EventOccurrence* EventCalendar::Choose(
-    const std::vector<EventOccurrence>& overlapping,
-    const std::function<bool(const CalendarEvent&)>& in_scope) {
+const EventOccurrence* EventCalendar::Choose(const std::vector<EventOccurrence>& overlapping,
+                                             const std::function<bool(const CalendarEvent&)>& in_scope) {
   const EventOccurrence* best = nullptr;
   for (const EventOccurrence& o : overlapping) {
     if (!in_scope(*o.event)) continue;
-    if (!best || (o.event->effect == EventEffect::kSuppress &&
-                  best->event->effect != EventEffect::kSuppress)) {
+    if (!best ||
+        (o.event->effect == EventEffect::kSuppress && best->event->effect != EventEffect::kSuppress)) {
       best = &o;
     }
   }

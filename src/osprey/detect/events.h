@@ -85,8 +85,7 @@ std::optional<int64_t> RuleDay(const CalendarEvent& e, int year);
 // it (ALL). A series is in scope when, for every scoped dimension, its value
 // equals the event's or it rolls up over that dimension (a roll-up contains
 // the affected leaves, so it is affected too).
-bool InScope(const CalendarEvent& e,
-             const std::function<std::optional<std::string_view>(size_t)>& value_of);
+bool InScope(const CalendarEvent& e, const std::function<std::optional<std::string_view>(size_t)>& value_of);
 
 // The events of one detector in its time zone. Expands yearly rules per year
 // on demand and caches them; not thread-safe (one calendar per runner).
@@ -112,9 +111,8 @@ class EventCalendar {
   // (from Overlapping), those whose event has the series in scope
   // (`in_scope`); a suppressing event wins over a learnt one, then the
   // earliest start, then the first listed. nullptr when none.
-  static const EventOccurrence* Choose(
-      const std::vector<EventOccurrence>& overlapping,
-      const std::function<bool(const CalendarEvent&)>& in_scope);
+  static const EventOccurrence* Choose(const std::vector<EventOccurrence>& overlapping,
+                                       const std::function<bool(const CalendarEvent&)>& in_scope);
 
  private:
   const std::vector<EventOccurrence>& Year(int year) const;

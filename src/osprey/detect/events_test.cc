@@ -78,9 +78,8 @@ TEST(EventsTest, LastAndFifthWeekdays) {
 
 TEST(EventsTest, EasterMatchesKnownDates) {
   const std::map<int, std::pair<int, int>> known = {
-      {2000, {4, 23}}, {2001, {4, 15}}, {2008, {3, 23}}, {2011, {4, 24}}, {2019, {4, 21}},
-      {2024, {3, 31}}, {2025, {4, 20}}, {2026, {4, 5}},  {2030, {4, 21}}, {2038, {4, 25}},
-      {2285, {3, 22}}, {1943, {4, 25}}};
+      {2000, {4, 23}}, {2001, {4, 15}}, {2008, {3, 23}}, {2011, {4, 24}}, {2019, {4, 21}}, {2024, {3, 31}},
+      {2025, {4, 20}}, {2026, {4, 5}},  {2030, {4, 21}}, {2038, {4, 25}}, {2285, {3, 22}}, {1943, {4, 25}}};
   for (const auto& [y, md] : known) EXPECT_EQ(EasterSunday(y), md) << y;
   CalendarEvent good_friday;
   good_friday.recurrence = EventRecurrence::kEaster;
@@ -122,13 +121,12 @@ TEST(EventsTest, OccurrencesAreLocalDaysInTheDetectorsZone) {
   // The end is exclusive; an interval just before the start is outside.
   EXPECT_TRUE(cal.Overlapping(occ[1].end, occ[1].end + hours(1)).empty());
   EXPECT_EQ(cal.Overlapping(occ[1].end - hours(1), occ[1].end).size(), 1u);
-  EXPECT_TRUE(cal.Overlapping(*ParseInstant("2024-12-24T17:00", ny),
-                              *ParseInstant("2024-12-24T18:00", ny))
-                  .empty());
+  EXPECT_TRUE(
+      cal.Overlapping(*ParseInstant("2024-12-24T17:00", ny), *ParseInstant("2024-12-24T18:00", ny)).empty());
   // A rule whose occurrence crosses a year end is found from either year.
   EventCalendar cal2({FixedDate("New Year", 12, 31, 2)}, ny);
-  const auto jan = cal2.Overlapping(*ParseInstant("2025-01-01T12:00", ny),
-                                    *ParseInstant("2025-01-01T13:00", ny));
+  const auto jan =
+      cal2.Overlapping(*ParseInstant("2025-01-01T12:00", ny), *ParseInstant("2025-01-01T13:00", ny));
   ASSERT_EQ(jan.size(), 1u);
   EXPECT_EQ(FormatIso(jan[0].start), "2024-12-31T05:00:00Z");
   EXPECT_EQ(FormatIso(jan[0].end), "2025-01-02T05:00:00Z");
@@ -145,13 +143,11 @@ TEST(EventsTest, ADstDayIsOneLocalDay) {
 TEST(EventsTest, ScopeCoversMatchingLeavesAndRollUps) {
   CalendarEvent e;
   e.scope = {{0, "region", "West"}, {2, "channel", "web"}};
-  auto series = [](std::vector<std::optional<std::string_view>> v) {
-    return [v](size_t i) { return v[i]; };
-  };
+  auto series = [](std::vector<std::optional<std::string_view>> v) { return [v](size_t i) { return v[i]; }; };
   EXPECT_TRUE(InScope(e, series({"West", "a", "web"})));
   EXPECT_FALSE(InScope(e, series({"East", "a", "web"})));
   EXPECT_FALSE(InScope(e, series({"West", "a", "store"})));
-  EXPECT_TRUE(InScope(e, series({"West", std::nullopt, std::nullopt})));   // roll-up over channel
+  EXPECT_TRUE(InScope(e, series({"West", std::nullopt, std::nullopt})));        // roll-up over channel
   EXPECT_TRUE(InScope(e, series({std::nullopt, std::nullopt, std::nullopt})));  // the total
   EXPECT_FALSE(InScope(e, series({std::nullopt, "a", "store"})));
   CalendarEvent everywhere;
@@ -166,8 +162,8 @@ TEST(EventsTest, SuppressWinsThenEarliestThenFirstListed) {
   c.effect = EventEffect::kSuppress;
   c.scope = {{0, "region", "West"}};
   const Instant t0 = FromUnixSeconds(0);
-  std::vector<EventOccurrence> occ = {{&a, t0, t0 + hours(5)}, {&b, t0 + hours(1), t0 + hours(5)},
-                                      {&c, t0 + hours(2), t0 + hours(5)}};
+  std::vector<EventOccurrence> occ = {
+      {&a, t0, t0 + hours(5)}, {&b, t0 + hours(1), t0 + hours(5)}, {&c, t0 + hours(2), t0 + hours(5)}};
   auto west = [](const CalendarEvent& e) { return e.scope.empty() || e.scope[0].value == "West"; };
   auto east = [](const CalendarEvent& e) { return e.scope.empty() || e.scope[0].value == "East"; };
   EXPECT_EQ(EventCalendar::Choose(occ, west)->event, &c);

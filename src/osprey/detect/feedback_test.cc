@@ -17,12 +17,12 @@ Score Scored(double value, double expected, double severity) {
 
 TEST(FeedbackTest, NotRelevantDampsSimilarDeviationsOnly) {
   std::vector<Verdict> v = {{false, Direction::kUp, 50}};
-  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(150, 100, 100), v), 25);  // same size
-  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(162, 100, 80), v), 20);   // +24 %
-  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(136, 100, 80), v), 20);   // -28 %
+  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(150, 100, 100), v), 25);   // same size
+  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(162, 100, 80), v), 20);    // +24 %
+  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(136, 100, 80), v), 20);    // -28 %
   EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(200, 100, 100), v), 100);  // twice the size
-  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(120, 100, 60), v), 60);   // much smaller
-  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(50, 100, 100), v), 100);  // the other direction
+  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(120, 100, 60), v), 60);    // much smaller
+  EXPECT_DOUBLE_EQ(ApplyFeedback(Scored(50, 100, 100), v), 100);   // the other direction
 }
 
 TEST(FeedbackTest, LatestSimilarVerdictWins) {

@@ -24,8 +24,17 @@ enum class Direction { kNone = 0, kUp, kDown };
 // kSpike/kDip: the point alone; kSustained: a deviation consistent over
 // several intervals; kLevelShift: a sustained deviation the model then
 // adopted as the new level.
-enum class Explanation { kNone = 0, kSpike, kDip, kLevelShift, kTrendChange, kSeasonalityBreak,
-                         kThreshold, kChange, kSustained };
+enum class Explanation {
+  kNone = 0,
+  kSpike,
+  kDip,
+  kLevelShift,
+  kTrendChange,
+  kSeasonalityBreak,
+  kThreshold,
+  kChange,
+  kSustained
+};
 
 std::string_view DirectionName(Direction d);
 std::string_view ExplanationName(Explanation e);
@@ -37,8 +46,8 @@ std::string_view ExplanationName(Explanation e);
 enum class EventEffect { kLearn = 0, kSuppress };
 
 struct Observation {
-  int64_t time = 0;        // interval start, Unix seconds (UTC)
-  int64_t local_time = 0;  // the same instant as local wall-clock seconds in the detector's zone
+  int64_t time = 0;             // interval start, Unix seconds (UTC)
+  int64_t local_time = 0;       // the same instant as local wall-clock seconds in the detector's zone
   std::optional<double> value;  // nullopt: no data for this interval
   // The calendar event this interval belongs to for this series: 0 for none,
   // else a stable id of the event's name (EventId), so each recurring event

@@ -87,17 +87,15 @@ Score CombineScores(const Score& model, const RuleVerdict& rules, CombineMode mo
     }
   };
   switch (mode) {
-    case CombineMode::kRulesOnly:
-      take_rule();
-      break;
-    case CombineMode::kModelOnly:
-      take_model();
-      break;
+    case CombineMode::kRulesOnly: take_rule(); break;
+    case CombineMode::kModelOnly: take_model(); break;
     case CombineMode::kBoth:
-      if (rule_sev < model_sev) take_rule(); else take_model();
+      if (rule_sev < model_sev) take_rule();
+      else take_model();
       break;
     case CombineMode::kMax:
-      if (rule_sev > model_sev) take_rule(); else take_model();
+      if (rule_sev > model_sev) take_rule();
+      else take_model();
       break;
   }
   // Rules need no warm-up: a fired rule makes the score usable.

@@ -47,8 +47,7 @@ struct RuleVerdict {
 // Evaluates every configured rule on `value`; the strongest breach wins.
 // A rule whose direction is filtered out never fires. `previous` is the value
 // change_intervals back (nullopt: unknown, the change rule is skipped).
-RuleVerdict EvaluateRules(const RuleOptions& options, double value,
-                          std::optional<double> previous);
+RuleVerdict EvaluateRules(const RuleOptions& options, double value, std::optional<double> previous);
 
 enum class CombineMode {
   kMax = 0,    // the larger severity of model and rules (default)

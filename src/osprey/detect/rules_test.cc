@@ -50,7 +50,7 @@ TEST(RulesTest, ChangeThresholdAgainstEarlierValue) {
   EXPECT_TRUE(down.fired);
   EXPECT_EQ(down.direction, Direction::kDown);
   EXPECT_GT(down.severity, up.severity - 1e-9);  // 30 % vs 30 %: equal
-  EXPECT_TRUE(EvaluateRules(o, 5, 0.0).fired);    // from zero
+  EXPECT_TRUE(EvaluateRules(o, 5, 0.0).fired);   // from zero
   EXPECT_FALSE(EvaluateRules(o, 0, 0.0).fired);
   EXPECT_TRUE(EvaluateRules(o, -130, -100.0).fired);  // negative references use |ref|
   EXPECT_EQ(EvaluateRules(o, -130, -100.0).direction, Direction::kDown);
@@ -109,10 +109,8 @@ TEST(RulesTest, CombineModes) {
 
   // The direction filter applies to the model too.
   Score dip = ModelScore(90, Direction::kDown);
-  EXPECT_NEAR(CombineScores(dip, quiet, CombineMode::kMax, DirectionFilter::kUp).severity, 0,
-              1e-9);
-  EXPECT_NEAR(CombineScores(dip, quiet, CombineMode::kMax, DirectionFilter::kDown).severity, 90,
-              1e-9);
+  EXPECT_NEAR(CombineScores(dip, quiet, CombineMode::kMax, DirectionFilter::kUp).severity, 0, 1e-9);
+  EXPECT_NEAR(CombineScores(dip, quiet, CombineMode::kMax, DirectionFilter::kDown).severity, 90, 1e-9);
 }
 
 TEST(RulesTest, RulesFireDuringModelWarmUp) {
@@ -120,12 +118,12 @@ TEST(RulesTest, RulesFireDuringModelWarmUp) {
   o.max = 100;
   Score cold = ModelScore(0, Direction::kNone, false);
   cold.reason = "warming up";
-  Score s = CombineScores(cold, EvaluateRules(o, 250, std::nullopt), CombineMode::kMax,
-                          DirectionFilter::kBoth);
+  Score s =
+      CombineScores(cold, EvaluateRules(o, 250, std::nullopt), CombineMode::kMax, DirectionFilter::kBoth);
   EXPECT_TRUE(s.ready);
   EXPECT_NEAR(s.severity, 100, 1e-9);
-  Score m = CombineScores(cold, EvaluateRules(o, 50, std::nullopt), CombineMode::kMax,
-                          DirectionFilter::kBoth);
+  Score m =
+      CombineScores(cold, EvaluateRules(o, 50, std::nullopt), CombineMode::kMax, DirectionFilter::kBoth);
   EXPECT_FALSE(m.ready);
   EXPECT_EQ(m.severity, 0);
 }

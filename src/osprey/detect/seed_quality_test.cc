@@ -27,7 +27,6 @@ ModelOptions Opts(int64_t interval_seconds) {
   return o;
 }
 
-
 const std::string kLabels = std::string(OSPREY_SHARED_DIR) + "/seed-data/ecommerce/label.csv";
 constexpr double kF1Floor = 0.99;  // default model measures 1.00
 
@@ -107,8 +106,7 @@ TEST(SeedQualityTest, EventF1OnEcommerceViews) {
   }
   ASSERT_EQ(series.size(), 21u);
   for (auto& [key, pts] : series) {
-    std::sort(pts.begin(), pts.end(),
-              [](const Point& a, const Point& b) { return a.time < b.time; });
+    std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.time < b.time; });
     auto model = *CreateModel(Opts(3600));
     const int64_t history_end = pts.front().time + 28 * 86400;
     for (Point& p : pts) {
@@ -138,9 +136,8 @@ TEST(SeedQualityTest, EventF1OnEcommerceViews) {
       best_threshold = t;
     }
   }
-  std::printf("seed views: threshold %.2f F1 %.3f P %.3f R %.3f (TP %d FN %d FP %d)\n",
-              best_threshold, best.F1(), best.Precision(), best.Recall(), best.tp, best.fn,
-              best.fp);
+  std::printf("seed views: threshold %.2f F1 %.3f P %.3f R %.3f (TP %d FN %d FP %d)\n", best_threshold,
+              best.F1(), best.Precision(), best.Recall(), best.tp, best.fn, best.fp);
   EXPECT_GE(best.F1(), kF1Floor);
 }
 

@@ -147,9 +147,13 @@ void DataQuality::Merge(const DataQuality& o) {
   }
 }
 
-Aggregator::Aggregator(const config::Detector& detector, const IntervalGrid& grid,
-                       SeriesCatalog& catalog, Instant from, Instant to)
-    : detector_(detector), grid_(grid), catalog_(catalog), from_(from), to_(to),
+Aggregator::Aggregator(const config::Detector& detector, const IntervalGrid& grid, SeriesCatalog& catalog,
+                       Instant from, Instant to)
+    : detector_(detector),
+      grid_(grid),
+      catalog_(catalog),
+      from_(from),
+      to_(to),
       format_(*TimestampFormat::Parse("epoch")) {
   auto f = TimestampFormat::Parse(detector.timestamp_format);
   if (f.ok()) format_ = *f;  // the loader has validated it
@@ -180,9 +184,8 @@ Status Aggregator::OnColumns(const std::vector<std::string>& names) {
   auto missing = [&](const std::string& what, const std::string& col) {
     std::string have;
     for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
-    return InvalidArgument(fmt::format(
-        "detector '{}': the query returns no column '{}' ({}); it returns: {}", detector_.name, col,
-        what, have));
+    return InvalidArgument(fmt::format("detector '{}': the query returns no column '{}' ({}); it returns: {}",
+                                       detector_.name, col, what, have));
   };
   timestamp_col_ = find(detector_.timestamp_column);
   if (timestamp_col_ < 0) return missing("timestamp column", detector_.timestamp_column);
@@ -224,8 +227,8 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     std::string error;
     auto rows = CellNumber(cells[static_cast<size_t>(pushed_rows_col_)], &error);
     if (!rows || !error.empty() || *rows < 1) {
-      return InvalidArgument(fmt::format("detector '{}': a pushed-down group without a row count",
-                                         detector_.name));
+      return InvalidArgument(
+          fmt::format("detector '{}': a pushed-down group without a row count", detector_.name));
     }
     n = static_cast<int64_t>(*rows);
   }
@@ -249,17 +252,17 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
   } else {
     auto parsed = format_.ParseValue(CellText(tc), config::SourceZone(detector_));
     if (!parsed.ok()) {
-      return reject_unplaced("bad timestamp: a number where the format is '" +
-                             detector_.timestamp_format + "'");
+      return reject_unplaced("bad timestamp: a number where the format is '" + detector_.timestamp_format +
+                             "'");
     }
     ts = *parsed;
   }
   if (ts < from_ || ts >= to_) {
     rows_outside_ += n;
-    return reject_unplaced(fmt::format(
-        "timestamp outside the queried range: {} is not in [{}, {}) (does the query use "
-        "{{{{interval_start}}}} and {{{{interval_end}}}}?)",
-        FormatIso(ts), FormatIso(from_), FormatIso(to_)));
+    return reject_unplaced(
+        fmt::format("timestamp outside the queried range: {} is not in [{}, {}) (does the query use "
+                    "{{{{interval_start}}}} and {{{{interval_end}}}}?)",
+                    FormatIso(ts), FormatIso(from_), FormatIso(to_)));
   }
   IntervalLeaves& interval = intervals_[grid_.Floor(ts)];
   interval.quality.rows_read += n;
@@ -272,8 +275,7 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     }
     std::string text = CellText(c);
     if (!filter_values_[d].empty() &&
-        std::find(filter_values_[d].begin(), filter_values_[d].end(), text) ==
-            filter_values_[d].end()) {
+        std::find(filter_values_[d].begin(), filter_values_[d].end(), text) == filter_values_[d].end()) {
       interval.quality.rows_filtered += n;
       return Status::Ok();
     }
@@ -290,8 +292,8 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
         std::string error;
         parts[k] = CellNumber(cells[static_cast<size_t>(pushed_cols_[m][k])], &error);
         if (!error.empty()) {
-          return InvalidArgument(fmt::format("detector '{}': pushed-down aggregate of {}: {}",
-                                             detector_.name, detector_.measures[m].name, error));
+          return InvalidArgument(fmt::format("detector '{}': pushed-down aggregate of {}: {}", detector_.name,
+                                             detector_.measures[m].name, error));
         }
       }
       if (!parts[1] || *parts[1] <= 0) continue;  // no value in the group
@@ -310,8 +312,7 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     std::string error;
     auto v = CellNumber(cells[static_cast<size_t>(measure_cols_[m])], &error);
     if (!error.empty()) {
-      interval.quality.Reject(row_number_,
-                              "bad measure: " + detector_.measures[m].name + " " + error);
+      interval.quality.Reject(row_number_, "bad measure: " + detector_.measures[m].name + " " + error);
       return Status::Ok();
     }
     values[m] = v.value_or(std::numeric_limits<double>::quiet_NaN());

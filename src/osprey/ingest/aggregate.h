@@ -110,8 +110,8 @@ struct SeriesPoint {
 // Collects rows of one query over [from, to) into intervals of `grid`.
 class Aggregator final : public RowHandler {
  public:
-  Aggregator(const config::Detector& detector, const IntervalGrid& grid, SeriesCatalog& catalog,
-             Instant from, Instant to);
+  Aggregator(const config::Detector& detector, const IntervalGrid& grid, SeriesCatalog& catalog, Instant from,
+             Instant to);
 
   // Fails with InvalidArgument when a configured column is missing from the
   // result, naming it and the columns the query returned.

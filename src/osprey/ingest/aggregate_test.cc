@@ -22,7 +22,9 @@ Instant T0() { return *ParseInstant("2020-10-01T00:00:00Z", TimeZone::Utc()); }
 
 struct Fixture {
   explicit Fixture(config::Detector det)
-      : d(std::move(det)), grid(*IntervalGrid::Create(d.frequency, d.timezone)), catalog(d),
+      : d(std::move(det)),
+        grid(*IntervalGrid::Create(d.frequency, d.timezone)),
+        catalog(d),
         agg(d, grid, catalog, T0(), T0() + std::chrono::hours(2)) {
     EXPECT_TRUE(agg.OnColumns({"timestamp", "platform", "marketplace", "v"}).ok());
   }
@@ -31,8 +33,8 @@ struct Fixture {
     texts.push_back(std::move(p));
     texts.push_back(std::move(m));
     size_t n = texts.size();
-    std::vector<Cell> cells = {Cell::Text(texts[n - 3]), Cell::Text(texts[n - 2]),
-                               Cell::Text(texts[n - 1]), v};
+    std::vector<Cell> cells = {Cell::Text(texts[n - 3]), Cell::Text(texts[n - 2]), Cell::Text(texts[n - 1]),
+                               v};
     EXPECT_TRUE(agg.OnRow(cells).ok());
   }
   std::map<std::string, std::optional<double>> Points(int hour) {

@@ -36,7 +36,8 @@ std::string EncodeContributions(const std::vector<DimensionShares>& contribution
   for (const DimensionShares& d : contributions) {
     json values = json::array();
     for (const ValueShare& v : d.values) {
-      values.push_back({{"value", v.value}, {"share", v.share}, {"actual", v.actual}, {"expected", v.expected}});
+      values.push_back(
+          {{"value", v.value}, {"share", v.share}, {"actual", v.actual}, {"expected", v.expected}});
     }
     out[d.dimension] = std::move(values);
   }
@@ -105,8 +106,12 @@ Result<std::vector<CauseElement>> DecodeRootCauses(std::string_view text) {
     e.share = Number(c, "share");
     e.score = Number(c, "score");
     if (auto r = c.find("ratio"); r != c.end() && r->is_object()) {
-      e.ratio = RatioSides{Text(*r, "numerator"), Text(*r, "denominator"), Number(*r, "numerator_actual"), Number(*r, "numerator_expected"),
-                           Number(*r, "denominator_actual"), Number(*r, "denominator_expected")};
+      e.ratio = RatioSides{Text(*r, "numerator"),
+                           Text(*r, "denominator"),
+                           Number(*r, "numerator_actual"),
+                           Number(*r, "numerator_expected"),
+                           Number(*r, "denominator_actual"),
+                           Number(*r, "denominator_expected")};
     }
     out.push_back(std::move(e));
   }
@@ -118,8 +123,8 @@ Result<std::vector<RelatedMeasure>> DecodeRelated(std::string_view text) {
   std::vector<RelatedMeasure> out;
   for (const json& r : j) {
     if (!r.is_object()) return DataLoss("stored related measures are corrupt");
-    out.push_back({Text(r, "measure"), Text(r, "relation"), Number(r, "deviation_pct"),
-                   Text(r, "incident_start")});
+    out.push_back(
+        {Text(r, "measure"), Text(r, "relation"), Number(r, "deviation_pct"), Text(r, "incident_start")});
   }
   return out;
 }
@@ -129,8 +134,9 @@ std::string RatioSidesText(const RatioSides& sides) {
     return expected != 0 ? fmt::format("{:+.1f} %", 100 * (actual - expected) / std::abs(expected))
                          : std::string("new");
   };
-  return fmt::format("{} {}, {} {}", sides.numerator, change(sides.numerator_actual, sides.numerator_expected),
-                     sides.denominator, change(sides.denominator_actual, sides.denominator_expected));
+  return fmt::format("{} {}, {} {}", sides.numerator,
+                     change(sides.numerator_actual, sides.numerator_expected), sides.denominator,
+                     change(sides.denominator_actual, sides.denominator_expected));
 }
 
 std::string ElementText(const CauseElement& cause, std::string_view join) {

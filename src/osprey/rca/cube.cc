@@ -12,8 +12,8 @@ Cube::Cube(std::vector<std::string> names)
 Result<Cube> Cube::Create(std::vector<std::string> dimension_names) {
   if (dimension_names.empty()) return InvalidArgument("cube needs at least one dimension");
   if (dimension_names.size() > kMaxDimensions) {
-    return InvalidArgument("cube has " + std::to_string(dimension_names.size()) +
-                           " dimensions, at most " + std::to_string(kMaxDimensions) + " allowed");
+    return InvalidArgument("cube has " + std::to_string(dimension_names.size()) + " dimensions, at most " +
+                           std::to_string(kMaxDimensions) + " allowed");
   }
   std::set<std::string> seen;
   for (const std::string& n : dimension_names) {
@@ -60,8 +60,7 @@ Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double
   return AppendLeaf(codes, actual, expected);
 }
 
-Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected,
-                          double noise) {
+Status Cube::AddLeafCodes(std::span<const uint32_t> codes, double actual, double expected, double noise) {
   if (!(noise > 0) || !std::isfinite(noise)) return InvalidArgument("leaf noise must be positive");
   if (noise_.size() != actual_.size()) {
     return InvalidArgument("give a noise scale for every leaf or for none");

@@ -53,8 +53,7 @@ class Cube {
   // InvalidArgument, as do non-finite values. actual()/expected() are then the
   // numerator's, denominator_actual()/denominator_expected() the denominator's.
   Status AddRatioLeafCodes(std::span<const uint32_t> codes, double numerator_actual,
-                           double numerator_expected, double denominator_actual,
-                           double denominator_expected);
+                           double numerator_expected, double denominator_actual, double denominator_expected);
 
   // The code of `value` in dimension `dim` (< num_dimensions()), adding it to
   // the dictionary if new.

@@ -7,8 +7,8 @@
 
 namespace osprey::rca {
 
-Result<Explanation> ExplainGroup(const std::vector<std::string>& dimensions,
-                                 std::span<const Leaf> leaves, const RootCauseOptions& options) {
+Result<Explanation> ExplainGroup(const std::vector<std::string>& dimensions, std::span<const Leaf> leaves,
+                                 const RootCauseOptions& options) {
   Explanation out;
   if (leaves.empty()) return out;
   OSPREY_ASSIGN_OR_RETURN(Cube cube, Cube::Create(dimensions));

@@ -49,8 +49,7 @@ struct Explanation {
 
 // Explains a group over `dimensions` (at least one) from its leaves. An
 // empty explanation when there are no leaves.
-Result<Explanation> ExplainGroup(const std::vector<std::string>& dimensions,
-                                 std::span<const Leaf> leaves,
+Result<Explanation> ExplainGroup(const std::vector<std::string>& dimensions, std::span<const Leaf> leaves,
                                  const RootCauseOptions& options = {});
 
 }  // namespace osprey::rca

@@ -41,16 +41,16 @@ std::string RatioSidesText(const RatioSides& sides);
 // measure).
 struct CauseElement {
   std::map<std::string, std::string> element;
-  double share = 0;  // percent of the group's deviation, rounded to 0.1
-  double score = 0;  // explanatory power in [0, 1] (rca::RootCause::score)
+  double share = 0;                 // percent of the group's deviation, rounded to 0.1
+  double score = 0;                 // explanatory power in [0, 1] (rca::RootCause::score)
   std::optional<RatioSides> ratio;  // set for a ratio measure
 };
 
 // Another measure with a group in the same interval over the same slice.
 struct RelatedMeasure {
   std::string measure;
-  std::string relation;  // cause | effect | co-occurring
-  double deviation_pct = 0;  // that group's relative deviation, rounded to 0.1
+  std::string relation;        // cause | effect | co-occurring
+  double deviation_pct = 0;    // that group's relative deviation, rounded to 0.1
   std::string incident_start;  // ISO-8601 UTC ("2024-03-01T10:00:00Z")
 };
 

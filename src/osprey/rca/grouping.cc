@@ -4,8 +4,7 @@
 
 namespace osprey::rca {
 
-std::vector<Group> GroupAnomalies(std::span<const PointScore> points, size_t measures,
-                                  double min_severity) {
+std::vector<Group> GroupAnomalies(std::span<const PointScore> points, size_t measures, double min_severity) {
   std::vector<Group> out;
   for (uint32_t m = 0; m < measures; ++m) {
     Group g;

@@ -28,8 +28,7 @@ struct Group {
 
 // The groups of an interval, in measure order: a measure has one when some
 // point of it with a value and a ready score is at least `min_severity`.
-std::vector<Group> GroupAnomalies(std::span<const PointScore> points, size_t measures,
-                                  double min_severity);
+std::vector<Group> GroupAnomalies(std::span<const PointScore> points, size_t measures, double min_severity);
 
 // A measure's latest group: its interval and the start of its incident.
 struct LastGroup {

@@ -10,8 +10,7 @@ namespace osprey::rca {
 bool SameSlice(const std::vector<std::map<std::string, std::string>>& a,
                const std::vector<std::map<std::string, std::string>>& b) {
   if (a.empty() || b.empty()) return true;
-  auto within = [](const std::map<std::string, std::string>& x,
-                   const std::map<std::string, std::string>& y) {
+  auto within = [](const std::map<std::string, std::string>& x, const std::map<std::string, std::string>& y) {
     for (const auto& [k, v] : x) {
       auto it = y.find(k);
       if (it == y.end() || it->second != v) return false;

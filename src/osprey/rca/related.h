@@ -17,7 +17,7 @@ namespace osprey::rca {
 struct GroupFacts {
   uint32_t measure = 0;  // position in the detector's measures (drivers first)
   int64_t incident_ts = 0;
-  double actual = 0, expected = 0;  // sums over the measure's leaves
+  double actual = 0, expected = 0;                         // sums over the measure's leaves
   std::vector<std::map<std::string, std::string>> causes;  // root-cause elements
 };
 

@@ -84,9 +84,8 @@ Leaves ClassifyLeaves(const Cube& cube, const RootCauseOptions& options) {
   }
   // Both medians resist up to half of their measure being abnormal: by weight
   // (many small noisy leaves) or by count (one large anomaly); take the lower.
-  double sigma = std::max(
-      options.min_deviation / options.noise_multiplier,
-      1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted)));
+  double sigma = std::max(options.min_deviation / options.noise_multiplier,
+                          1.4826 * std::min(WeightedMedian(abs_dev), WeightedMedian(abs_dev_unweighted)));
   // Noise that shrinks with the leaf's size (counts: a leaf of 20 attempts
   // has a far noisier failure rate than one of 20,000): when the smaller half
   // of the leaves is clearly noisier than the larger half, each leaf's noise
@@ -156,7 +155,7 @@ struct Cell {
   double weighted_score = 0;  // sum of w * score
   double weighted_dev = 0;    // sum of w * d
   double pure_weight = 0;     // weight of leaves that moved with the element
-  uint32_t first_leaf = 0;  // a leaf of the element, to recover its codes
+  uint32_t first_leaf = 0;    // a leaf of the element, to recover its codes
   bool used = false;
 };
 
@@ -188,8 +187,8 @@ double Kpi(bool ratio, double num, double den) {
 
 // Groups leaves by the values of the dimensions in `dims`: slot_of_leaf[i] is
 // the element index of leaf i, and the return value the number of elements.
-size_t GroupLeaves(const Cube& cube, const std::vector<size_t>& dims,
-                   std::vector<uint32_t>& slot_of_leaf, std::vector<int32_t>& dense) {
+size_t GroupLeaves(const Cube& cube, const std::vector<size_t>& dims, std::vector<uint32_t>& slot_of_leaf,
+                   std::vector<int32_t>& dense) {
   const size_t n = cube.num_leaves();
   const size_t nd = cube.num_dimensions();
   const std::vector<uint32_t>& codes = cube.codes();
@@ -284,14 +283,13 @@ Result<std::vector<DimensionContributions>> Contributions(const Cube& cube) {
   return out;
 }
 
-Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
-                                                const RootCauseOptions& options) {
+Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube, const RootCauseOptions& options) {
   if (cube.num_leaves() == 0) return InvalidArgument("root causes: cube has no leaves");
   auto in_unit = [](double x) { return x >= 0 && x <= 1; };
-  if (!in_unit(options.min_purity) || !in_unit(options.count_noise_min_purity) || !in_unit(options.min_gain) || !(options.min_deviation >= 0) ||
-      !(options.noise_multiplier > 0) || !(options.leaf_noise_multiplier > 0) ||
-      !(options.min_shift_fraction >= 0) || !(options.min_z_fraction > 0) || !(options.clip_multiple >= 1) ||
-      options.max_layer == 0) {
+  if (!in_unit(options.min_purity) || !in_unit(options.count_noise_min_purity) ||
+      !in_unit(options.min_gain) || !(options.min_deviation >= 0) || !(options.noise_multiplier > 0) ||
+      !(options.leaf_noise_multiplier > 0) || !(options.min_shift_fraction >= 0) ||
+      !(options.min_z_fraction > 0) || !(options.clip_multiple >= 1) || options.max_layer == 0) {
     return InvalidArgument("root causes: option out of range");
   }
   const size_t n = cube.num_leaves();
@@ -379,8 +377,7 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
         if (std::abs(c.weighted_dev / c.weight) < options.min_deviation) continue;
         // Skip if any proper ancestor is already a candidate.
         bool has_ancestor = false;
-        for (uint32_t sub = (mask - 1) & mask; sub != 0 && !has_ancestor;
-             sub = (sub - 1) & mask) {
+        for (uint32_t sub = (mask - 1) & mask; sub != 0 && !has_ancestor; sub = (sub - 1) & mask) {
           has_ancestor = candidate_keys.count(ElementKey(cube, sub, c.first_leaf)) > 0;
         }
         if (has_ancestor) continue;
@@ -402,11 +399,10 @@ Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
   // 2. Greedy cover: most moved mass first, coarser first on ties. A
   // candidate that mostly repeats accepted ones (it overlaps them in another
   // cuboid) adds too little and is dropped.
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& x, const Candidate& y) {
-                     if (x.mass != y.mass) return x.mass > y.mass;
-                     return x.layer < y.layer;
-                   });
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& x, const Candidate& y) {
+    if (x.mass != y.mass) return x.mass > y.mass;
+    return x.layer < y.layer;
+  });
   // The leaves of each candidate, one grouping pass per cuboid that has any.
   std::vector<std::vector<uint32_t>> members(candidates.size());
   {

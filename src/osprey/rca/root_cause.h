@@ -23,11 +23,11 @@ namespace osprey::rca {
 
 // The share of one dimension value in the total deviation.
 struct ValueContribution {
-  uint32_t value = 0;      // code in the dimension's dictionary
-  double actual = 0;       // sum of the actual values of its leaves
-  double expected = 0;     // sum of the expected values of its leaves
-  double deviation = 0;    // actual - expected
-  double share = 0;        // percent of the total deviation, see Contributions()
+  uint32_t value = 0;    // code in the dimension's dictionary
+  double actual = 0;     // sum of the actual values of its leaves
+  double expected = 0;   // sum of the expected values of its leaves
+  double deviation = 0;  // actual - expected
+  double share = 0;      // percent of the total deviation, see Contributions()
 };
 
 struct DimensionContributions {
@@ -153,7 +153,6 @@ struct RootCauseOptions {
 // a child is reported only when its parent does not explain the change.
 // Fails with InvalidArgument on a cube without leaves or on options out of
 // range.
-Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube,
-                                                const RootCauseOptions& options = {});
+Result<std::vector<RootCause>> LocateRootCauses(const Cube& cube, const RootCauseOptions& options = {});
 
 }  // namespace osprey::rca

@@ -46,9 +46,8 @@ std::vector<std::string> Located(const Cube& cube) {
 }
 
 TEST(ContributionsTest, SharesSumToHundredPerDimension) {
-  Cube cube = MakeCube([](const std::string&, const std::string& m, const std::string&) {
-    return m == "jp" ? 0.5 : 1.0;
-  });
+  Cube cube = MakeCube(
+      [](const std::string&, const std::string& m, const std::string&) { return m == "jp" ? 0.5 : 1.0; });
   auto contributions = Contributions(cube);
   ASSERT_TRUE(contributions.ok());
   ASSERT_EQ(contributions->size(), 3u);
@@ -93,9 +92,8 @@ TEST(ContributionsTest, NoDeviationGivesZeroShares) {
 }
 
 TEST(LocateRootCausesTest, SingleValue) {
-  Cube cube = MakeCube([](const std::string&, const std::string& m, const std::string&) {
-    return m == "jp" ? 0.4 : 1.0;
-  });
+  Cube cube = MakeCube(
+      [](const std::string&, const std::string& m, const std::string&) { return m == "jp" ? 0.4 : 1.0; });
   EXPECT_EQ(Located(cube), std::vector<std::string>({"marketplace=jp"}));
 }
 
@@ -112,8 +110,7 @@ TEST(LocateRootCausesTest, TwoSeparateElements) {
     if (p == "tv" && c == "mail") return 0.0;
     return 1.0;
   });
-  EXPECT_EQ(Located(cube),
-            std::vector<std::string>({"marketplace=uk", "platform=tv&channel=mail"}));
+  EXPECT_EQ(Located(cube), std::vector<std::string>({"marketplace=uk", "platform=tv&channel=mail"}));
 }
 
 TEST(LocateRootCausesTest, CausesInOppositeDirections) {
@@ -126,9 +123,7 @@ TEST(LocateRootCausesTest, CausesInOppositeDirections) {
 }
 
 TEST(LocateRootCausesTest, NoAnomalyIsEmpty) {
-  Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) {
-    return 1.0;
-  });
+  Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) { return 1.0; });
   EXPECT_TRUE(Located(cube).empty());
 }
 
@@ -152,9 +147,7 @@ TEST(LocateRootCausesTest, ScoresAreOrderedAndBounded) {
 TEST(LocateRootCausesTest, RejectsBadInput) {
   auto empty = *Cube::Create({"x"});
   EXPECT_FALSE(LocateRootCauses(empty).ok());
-  Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) {
-    return 1.0;
-  });
+  Cube cube = MakeCube([](const std::string&, const std::string&, const std::string&) { return 1.0; });
   RootCauseOptions options;
   options.min_purity = 2;
   EXPECT_EQ(LocateRootCauses(cube, options).status().code(), StatusCode::kInvalidArgument);
@@ -187,7 +180,6 @@ TEST(LocateRootCausesTest, UsesEachLeafsOwnNoiseWhenGiven) {
   EXPECT_FALSE(mixed.AddLeafCodes(code, 1, 1, 0.5).ok());
 }
 
-
 // A 3-dimensional cube (6 x 8 x 5 leaves) with relative forecast noise of
 // `noise` on every leaf and `change` applied to the actual values.
 template <typename Change>
@@ -216,7 +208,8 @@ TEST(LocateRootCausesTest, CoarsestElementWinsUnderNoise) {
   // 10 % forecast noise; region r3 drops by 45 %. Its children (r3 x device,
   // r3 x channel) are just as pure, but the parent explains them all.
   for (uint32_t seed = 1; seed <= 5; ++seed) {
-    Cube cube = NoisyCube(0.10, [](int, int r, int) { return r == 3 ? 0.55 : 1.0; }, seed);
+    Cube cube = NoisyCube(
+        0.10, [](int, int r, int) { return r == 3 ? 0.55 : 1.0; }, seed);
     EXPECT_EQ(Located(cube), std::vector<std::string>({"region=r3"})) << "seed " << seed;
   }
 }
@@ -234,7 +227,8 @@ TEST(LocateRootCausesTest, SingleLeafFarOutsideTheNoise) {
 
 TEST(LocateRootCausesTest, NoiseAloneIsNoCause) {
   for (uint32_t seed = 1; seed <= 5; ++seed) {
-    Cube cube = NoisyCube(0.20, [](int, int, int) { return 1.0; }, seed);
+    Cube cube = NoisyCube(
+        0.20, [](int, int, int) { return 1.0; }, seed);
     EXPECT_TRUE(Located(cube).empty()) << "seed " << seed;
   }
 }

@@ -13,17 +13,17 @@
 #include <optional>
 #include <vector>
 
+#include "osprey/base/cron.h"
 #include "osprey/base/time.h"
 #include "osprey/config/detector.h"
-#include "osprey/base/cron.h"
 
 namespace osprey::schedule {
 
 // The last interval start that is complete and past its offset at `now`:
 // an interval [s, e) is due once now >= e + offset. Intervals from
 // `watermark` (the first not yet processed) up to that one are due, in order.
-std::vector<Instant> DueIntervals(const IntervalGrid& grid, int64_t offset_seconds,
-                                  Instant watermark, Instant now);
+std::vector<Instant> DueIntervals(const IntervalGrid& grid, int64_t offset_seconds, Instant watermark,
+                                  Instant now);
 
 // A detector's schedule: its grid, offset and optional cron override.
 class Plan {

@@ -114,8 +114,7 @@ class Writer {
 
 }  // namespace
 
-Result<int64_t> ExportScoredPointsCsv(Store& store, const CsvExportOptions& options,
-                                      std::FILE* out) {
+Result<int64_t> ExportScoredPointsCsv(Store& store, const CsvExportOptions& options, std::FILE* out) {
   std::vector<DetectorRecord> detectors;
   if (options.detector) {
     OSPREY_ASSIGN_OR_RETURN(DetectorRecord d, store.GetDetector(*options.detector));

@@ -35,7 +35,6 @@ struct CsvExportOptions {
 
 // Writes the header and the rows to `out`; returns the number of rows.
 // NotFound for an unknown detector; Unavailable when `out` cannot be written.
-Result<int64_t> ExportScoredPointsCsv(Store& store, const CsvExportOptions& options,
-                                      std::FILE* out);
+Result<int64_t> ExportScoredPointsCsv(Store& store, const CsvExportOptions& options, std::FILE* out);
 
 }  // namespace osprey::store

@@ -11,7 +11,9 @@ bool IsPostgresState(const std::string& url_or_path) {
   }
   // A libpq keyword/value DSN starts with one of its connection keywords.
   // (A plain scan: std::regex recurses per character and overflows on long input.)
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   std::string_view s = url_or_path;
   size_t i = 0;
   while (i < s.size() && space(s[i])) ++i;

@@ -263,14 +263,10 @@ class Params {
  public:
   Params& Add(int64_t v) { return Push(kInt8, std::to_string(v)); }
   Params& Add(double v) { return Push(kFloat8, FloatText(v)); }
-  Params& Add(const std::optional<double>& v) {
-    return v ? Add(*v) : Null(kFloat8);
-  }
+  Params& Add(const std::optional<double>& v) { return v ? Add(*v) : Null(kFloat8); }
   Params& Add(std::optional<int64_t> v) { return v ? Add(*v) : Null(kInt8); }
   Params& Add(const std::string& v) { return Push(kText, v); }
-  Params& Add(const std::optional<std::string>& v) {
-    return v ? Add(*v) : Null(kText);
-  }
+  Params& Add(const std::optional<std::string>& v) { return v ? Add(*v) : Null(kText); }
   Params& AddBytes(std::string_view v) {
     Push(kBytea, std::string(v));
     formats_.back() = 1;
@@ -360,8 +356,7 @@ class Rows {
   // A bytea column in text (hex) output.
   std::string Bytes(int row, int c) const {
     size_t n = 0;
-    unsigned char* p =
-        PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, row, c)), &n);
+    unsigned char* p = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, row, c)), &n);
     if (p == nullptr) return {};
     std::string out(reinterpret_cast<const char*>(p), n);
     PQfreemem(p);
@@ -401,15 +396,16 @@ class PostgresStore final : public Store {
       }
     }
     if (fenced_ && !lease_call_) {
-      return Unavailable("state store: the connection was lost while this worker held leases; "
-                         "nothing more is written until they are taken again");
+      return Unavailable(
+          "state store: the connection was lost while this worker held leases; "
+          "nothing more is written until they are taken again");
     }
     std::vector<const char*> values;
     std::vector<int> lengths;
     p.Fill(&values, &lengths);
     const std::string text(sql);
-    Rows rows(PQexecParams(conn_, text.c_str(), p.size(), p.types(), values.data(),
-                           lengths.data(), p.formats(), 0));
+    Rows rows(PQexecParams(conn_, text.c_str(), p.size(), p.types(), values.data(), lengths.data(),
+                           p.formats(), 0));
     PGresult* r = rows.get();
     const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r);
@@ -446,14 +442,13 @@ class PostgresStore final : public Store {
       Status s = InTransaction([&]() -> Status {
         // Serialises concurrent migrators; released at commit or rollback.
         OSPREY_RETURN_IF_ERROR(Exec("select pg_advisory_xact_lock(7260531)"));
-        OSPREY_RETURN_IF_ERROR(
-            Exec("create table if not exists schema_migrations(version integer)"));
+        OSPREY_RETURN_IF_ERROR(Exec("create table if not exists schema_migrations(version integer)"));
         OSPREY_ASSIGN_OR_RETURN(Rows v, Run("select coalesce(max(version), 0) from schema_migrations"));
         const int64_t version = v.Int(0, 0);
         if (version > static_cast<int64_t>(kMigrations.size())) {
           return FailedPrecondition(fmt::format(
-              "state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey",
-              name_, version, kMigrations.size()));
+              "state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey", name_,
+              version, kMigrations.size()));
         }
         if (version == static_cast<int64_t>(kMigrations.size())) {
           done = true;
@@ -483,8 +478,9 @@ class PostgresStore final : public Store {
   }
 
   Result<DetectorRecord> GetDetector(const std::string& name) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select id, name, config, active, origin from detectors where name = $1",
-                                        Params().Add(name)));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r,
+        Run("select id, name, config, active, origin from detectors where name = $1", Params().Add(name)));
     if (r.size() == 0) return NotFound(fmt::format("no detector named '{}'", name));
     return ReadDetector(r, 0);
   }
@@ -504,8 +500,8 @@ class PostgresStore final : public Store {
   }
 
   Status SetDetectorOrigin(const std::string& name, const std::string& origin) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("update detectors set origin = $2 where name = $1",
-                                        Params().Add(name).Add(origin)));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("update detectors set origin = $2 where name = $1", Params().Add(name).Add(origin)));
     if (r.Changed() == 0) return NotFound(fmt::format("no detector named '{}'", name));
     return Status::Ok();
   }
@@ -533,8 +529,8 @@ class PostgresStore final : public Store {
   // synchronous commit flushes the WAL up to itself, so a series is durable
   // before any chunk that refers to it; a crash before that loses only
   // series nothing refers to yet.
-  Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
-                               const std::string& dims, const std::string& label) override {
+  Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure, const std::string& dims,
+                               const std::string& label) override {
     int64_t id = 0;
     Status inserted = InTransaction([&]() -> Status {
       OSPREY_RETURN_IF_ERROR(Exec("set local synchronous_commit to off"));
@@ -562,8 +558,8 @@ class PostgresStore final : public Store {
   }
 
   Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select next_ts from watermarks where detector_id = $1",
-                                        Params().Add(detector_id)));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select next_ts from watermarks where detector_id = $1", Params().Add(detector_id)));
     if (r.size() == 0) return std::optional<int64_t>();
     return std::optional<int64_t>(r.Int(0, 0));
   }
@@ -590,14 +586,17 @@ class PostgresStore final : public Store {
     {
       OSPREY_ASSIGN_OR_RETURN(
           Rows r, Run("select distinct measure, incident_ts from anomaly_groups where detector_id = $1 "
-                      "and ts >= $2 and ts < $3", range));
+                      "and ts >= $2 and ts < $3",
+                      range));
       for (int i = 0; i < r.size(); ++i) incidents.insert({r.Text(i, 0), r.Int(i, 1)});
-      for (const GroupRecord& g : c.groups) incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
+      for (const GroupRecord& g : c.groups)
+        incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
     }
     {
       OSPREY_ASSIGN_OR_RETURN(
           Rows old, Run("select id, measure, ts from anomaly_groups where detector_id = $1 and ts >= $2 "
-                        "and ts < $3", range));
+                        "and ts < $3",
+                        range));
       std::set<std::pair<std::string, int64_t>> keep;
       for (const GroupRecord& g : c.groups) keep.insert({g.measure, g.ts});
       for (int i = 0; i < old.size(); ++i) {
@@ -647,13 +646,13 @@ class PostgresStore final : public Store {
         Params params;
         params.AddIntArray(ids).AddIntArray(tss);
         for (const auto& col : cols) params.AddFloatArray(col);
-        OSPREY_RETURN_IF_ERROR(Exec(
-            "insert into points(series_id, ts, value, expected, lower, upper, severity) "
-            "select * from unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], "
-            "$5::float8[], $6::float8[], $7::float8[]) on conflict(series_id, ts) do update set "
-            "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
-            "upper = excluded.upper, severity = excluded.severity",
-            params));
+        OSPREY_RETURN_IF_ERROR(
+            Exec("insert into points(series_id, ts, value, expected, lower, upper, severity) "
+                 "select * from unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], "
+                 "$5::float8[], $6::float8[], $7::float8[]) on conflict(series_id, ts) do update set "
+                 "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
+                 "upper = excluded.upper, severity = excluded.severity",
+                 params));
       }
     }
     std::vector<int64_t> group_ids;
@@ -666,9 +665,16 @@ class PostgresStore final : public Store {
                       "severity = excluded.severity, anomaly_count = excluded.anomaly_count, "
                       "contributions = excluded.contributions, root_causes = excluded.root_causes, "
                       "related = excluded.related, incident_ts = excluded.incident_ts returning id",
-                      Params().Add(c.detector_id).Add(g.measure).Add(g.ts).Add(g.end_ts)
-                          .Add(g.severity).Add(g.anomaly_count).Add(g.contributions)
-                          .Add(g.root_causes).Add(g.related)
+                      Params()
+                          .Add(c.detector_id)
+                          .Add(g.measure)
+                          .Add(g.ts)
+                          .Add(g.end_ts)
+                          .Add(g.severity)
+                          .Add(g.anomaly_count)
+                          .Add(g.contributions)
+                          .Add(g.root_causes)
+                          .Add(g.related)
                           .Add(g.incident_ts != 0 ? g.incident_ts : g.ts)));
       if (r.size() == 0) return Internal("group insert returned no id");
       group_ids.push_back(r.Int(0, 0));
@@ -680,73 +686,106 @@ class PostgresStore final : public Store {
       // Like SQLite's "insert or replace": a clash on (series_id, ts) replaces the row.
       OSPREY_RETURN_IF_ERROR(Exec("delete from anomalies where series_id = $1 and ts = $2",
                                   Params().Add(a.series_id).Add(a.ts)));
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "insert into anomalies(detector_id, series_id, group_id, ts, value, expected, lower, "
-          "upper, severity, direction, explanation) "
-          "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-          Params().Add(c.detector_id).Add(a.series_id)
-              .Add(group_ids[static_cast<size_t>(a.group_index)]).Add(a.ts).Add(a.value)
-              .Add(a.expected).Add(a.lower).Add(a.upper).Add(a.severity).Add(a.direction)
-              .Add(a.explanation)));
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into anomalies(detector_id, series_id, group_id, ts, value, expected, lower, "
+               "upper, severity, direction, explanation) "
+               "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+               Params()
+                   .Add(c.detector_id)
+                   .Add(a.series_id)
+                   .Add(group_ids[static_cast<size_t>(a.group_index)])
+                   .Add(a.ts)
+                   .Add(a.value)
+                   .Add(a.expected)
+                   .Add(a.lower)
+                   .Add(a.upper)
+                   .Add(a.severity)
+                   .Add(a.direction)
+                   .Add(a.explanation)));
     }
     for (const auto& [series_id, state] : c.model_states) {
-      OSPREY_RETURN_IF_ERROR(Exec("insert into model_state(series_id, state) values ($1, $2) "
-                                  "on conflict(series_id) do update set state = excluded.state",
-                                  Params().Add(series_id).AddBytes(state)));
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into model_state(series_id, state) values ($1, $2) "
+               "on conflict(series_id) do update set state = excluded.state",
+               Params().Add(series_id).AddBytes(state)));
     }
     for (const DataQualityRecord& q : c.quality) {
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "insert into data_quality(detector_id, ts, rows_read, rows_rejected, rows_filtered, "
-          "series_seen, series_missing, details) values ($1, $2, $3, $4, $5, $6, $7, $8) "
-          "on conflict(detector_id, ts) do update set rows_read = excluded.rows_read, "
-          "rows_rejected = excluded.rows_rejected, rows_filtered = excluded.rows_filtered, "
-          "series_seen = excluded.series_seen, series_missing = excluded.series_missing, "
-          "details = excluded.details",
-          Params().Add(c.detector_id).Add(q.ts).Add(q.rows_read).Add(q.rows_rejected)
-              .Add(q.rows_filtered).Add(q.series_seen).Add(q.series_missing).Add(q.details)));
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into data_quality(detector_id, ts, rows_read, rows_rejected, rows_filtered, "
+               "series_seen, series_missing, details) values ($1, $2, $3, $4, $5, $6, $7, $8) "
+               "on conflict(detector_id, ts) do update set rows_read = excluded.rows_read, "
+               "rows_rejected = excluded.rows_rejected, rows_filtered = excluded.rows_filtered, "
+               "series_seen = excluded.series_seen, series_missing = excluded.series_missing, "
+               "details = excluded.details",
+               Params()
+                   .Add(c.detector_id)
+                   .Add(q.ts)
+                   .Add(q.rows_read)
+                   .Add(q.rows_rejected)
+                   .Add(q.rows_filtered)
+                   .Add(q.series_seen)
+                   .Add(q.series_missing)
+                   .Add(q.details)));
     }
     for (const OutboxRecord& o : c.outbox) {
       if (IsNoDataKind(o.kind)) {
         const std::string key = fmt::format("nodata.{}.{}.{}{}", c.detector_id, o.alert, o.incident_ts,
                                             o.kind == "no_data_resolve" ? ".resolved" : "");
-        OSPREY_RETURN_IF_ERROR(Exec(
-            "insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
-            "severity, idempotency_key, next_attempt_at, created_at) "
-            "values ($1, $2, $3, $4, null, $5, $6, $7, $8, $9) on conflict do nothing",
-            Params().Add(c.detector_id).Add(o.alert).Add(o.kind).Add(o.measure).Add(o.incident_ts)
-                .Add(o.severity).Add(key).Add(o.next_attempt_at).Add(o.created_at)));
+        OSPREY_RETURN_IF_ERROR(
+            Exec("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+                 "severity, idempotency_key, next_attempt_at, created_at) "
+                 "values ($1, $2, $3, $4, null, $5, $6, $7, $8, $9) on conflict do nothing",
+                 Params()
+                     .Add(c.detector_id)
+                     .Add(o.alert)
+                     .Add(o.kind)
+                     .Add(o.measure)
+                     .Add(o.incident_ts)
+                     .Add(o.severity)
+                     .Add(key)
+                     .Add(o.next_attempt_at)
+                     .Add(o.created_at)));
         continue;
       }
-      OSPREY_ASSIGN_OR_RETURN(
-          Rows found, Run("select id from anomaly_groups where detector_id = $1 and measure = $2 "
-                          "and ts = $3",
-                          Params().Add(c.detector_id).Add(o.measure).Add(o.group_ts)));
+      OSPREY_ASSIGN_OR_RETURN(Rows found,
+                              Run("select id from anomaly_groups where detector_id = $1 and measure = $2 "
+                                  "and ts = $3",
+                                  Params().Add(c.detector_id).Add(o.measure).Add(o.group_ts)));
       if (found.size() == 0) {
-        return Internal(fmt::format("alert '{}' refers to no group of measure '{}' at {}", o.alert,
-                                    o.measure, FormatIso(FromUnixSeconds(o.group_ts))));
+        return Internal(fmt::format("alert '{}' refers to no group of measure '{}' at {}", o.alert, o.measure,
+                                    FormatIso(FromUnixSeconds(o.group_ts))));
       }
       const int64_t group_id = found.Int(0, 0);
       const std::string key =
           fmt::format("{}.{}{}", group_id, o.alert, o.kind == "resolve" ? ".resolved" : "");
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
-          "severity, idempotency_key, next_attempt_at, created_at) "
-          "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing",
-          Params().Add(c.detector_id).Add(o.alert).Add(o.kind).Add(o.measure).Add(group_id)
-              .Add(o.incident_ts).Add(o.severity).Add(key).Add(o.next_attempt_at)
-              .Add(o.created_at)));
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+               "severity, idempotency_key, next_attempt_at, created_at) "
+               "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing",
+               Params()
+                   .Add(c.detector_id)
+                   .Add(o.alert)
+                   .Add(o.kind)
+                   .Add(o.measure)
+                   .Add(group_id)
+                   .Add(o.incident_ts)
+                   .Add(o.severity)
+                   .Add(key)
+                   .Add(o.next_attempt_at)
+                   .Add(o.created_at)));
     }
     for (const AlertStateRecord& a : c.alert_states) {
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "insert into alert_state(detector_id, alert, measure, state) values ($1, $2, $3, $4) "
-          "on conflict(detector_id, alert, measure) do update set state = excluded.state",
-          Params().Add(c.detector_id).Add(a.alert).Add(a.measure).Add(a.state)));
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into alert_state(detector_id, alert, measure, state) values ($1, $2, $3, $4) "
+               "on conflict(detector_id, alert, measure) do update set state = excluded.state",
+               Params().Add(c.detector_id).Add(a.alert).Add(a.measure).Add(a.state)));
     }
     OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
     OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
-    return Exec("insert into watermarks(detector_id, next_ts) values ($1, $2) "
-                "on conflict(detector_id) do update set next_ts = excluded.next_ts",
-                Params().Add(c.detector_id).Add(c.next_watermark));
+    return Exec(
+        "insert into watermarks(detector_id, next_ts) values ($1, $2) "
+        "on conflict(detector_id) do update set next_ts = excluded.next_ts",
+        Params().Add(c.detector_id).Add(c.next_watermark));
   }
 
   Status WriteSnapshots(const ChunkResult& c) {
@@ -757,24 +796,23 @@ class PostgresStore final : public Store {
                  Params().Add(c.detector_id).Add(c.first_ts).Add(c.next_watermark)));
       }
       if (c.prune_snapshots_before) {
-        OSPREY_RETURN_IF_ERROR(
-            Exec(fmt::format("delete from {} where detector_id = $1 and ts < $2", table),
-                 Params().Add(c.detector_id).Add(*c.prune_snapshots_before)));
+        OSPREY_RETURN_IF_ERROR(Exec(fmt::format("delete from {} where detector_id = $1 and ts < $2", table),
+                                    Params().Add(c.detector_id).Add(*c.prune_snapshots_before)));
       }
     }
     for (const SnapshotRecord& snap : c.snapshots) {
       OSPREY_RETURN_IF_ERROR(Exec("insert into snapshot_times(detector_id, ts) values ($1, $2)",
                                   Params().Add(c.detector_id).Add(snap.ts)));
       for (const auto& [series_id, state] : snap.model_states) {
-        OSPREY_RETURN_IF_ERROR(Exec(
-            "insert into model_snapshots(detector_id, ts, series_id, state) values ($1, $2, $3, $4)",
-            Params().Add(c.detector_id).Add(snap.ts).Add(series_id).AddBytes(state)));
+        OSPREY_RETURN_IF_ERROR(
+            Exec("insert into model_snapshots(detector_id, ts, series_id, state) values ($1, $2, $3, $4)",
+                 Params().Add(c.detector_id).Add(snap.ts).Add(series_id).AddBytes(state)));
       }
       for (const AlertStateRecord& r : snap.alert_states) {
-        OSPREY_RETURN_IF_ERROR(Exec(
-            "insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
-            "values ($1, $2, $3, $4, $5)",
-            Params().Add(c.detector_id).Add(snap.ts).Add(r.alert).Add(r.measure).Add(r.state)));
+        OSPREY_RETURN_IF_ERROR(
+            Exec("insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
+                 "values ($1, $2, $3, $4, $5)",
+                 Params().Add(c.detector_id).Add(snap.ts).Add(r.alert).Add(r.measure).Add(r.state)));
       }
     }
     return Status::Ok();
@@ -792,7 +830,8 @@ class PostgresStore final : public Store {
     SnapshotRecord out;
     out.ts = ts;
     const Params key = Params().Add(detector_id).Add(ts);
-    OSPREY_ASSIGN_OR_RETURN(Rows t, Run("select 1 from snapshot_times where detector_id = $1 and ts = $2", key));
+    OSPREY_ASSIGN_OR_RETURN(Rows t,
+                            Run("select 1 from snapshot_times where detector_id = $1 and ts = $2", key));
     if (t.size() == 0) return NotFound(fmt::format("no snapshot at {}", FormatIso(FromUnixSeconds(ts))));
     OSPREY_ASSIGN_OR_RETURN(
         Rows m, Run("select series_id, state from model_snapshots where detector_id = $1 and ts = $2", key));
@@ -814,8 +853,16 @@ class PostgresStore final : public Store {
         "last_error = excluded.last_error, retries = excluded.retries, "
         "pending_ts = excluded.pending_ts, live_from = excluded.live_from, "
         "updated_at = excluded.updated_at",
-        Params().Add(r.detector_id).Add(r.state).Add(r.last_run_at).Add(r.next_run_at)
-            .Add(r.last_error).Add(r.retries).Add(r.pending_ts).Add(r.live_from).Add(r.updated_at));
+        Params()
+            .Add(r.detector_id)
+            .Add(r.state)
+            .Add(r.last_run_at)
+            .Add(r.next_run_at)
+            .Add(r.last_error)
+            .Add(r.retries)
+            .Add(r.pending_ts)
+            .Add(r.live_from)
+            .Add(r.updated_at));
   }
 
   Result<std::vector<DetectorStatusRecord>> ListDetectorStatus() override {
@@ -867,18 +914,17 @@ class PostgresStore final : public Store {
                                           "and end_ts > $2",
                                           Params().Add(detector_id).Add(from_ts)));
       for (int i = 0; i < r.size(); ++i) incidents.insert({r.Text(i, 0), r.Int(i, 1)});
-      for (std::string_view sql : {
-               "delete from model_state where series_id in (select id from series where detector_id = $1)",
-               "delete from watermarks where detector_id = $1",
-               "delete from alert_state where detector_id = $1",
-               "delete from model_snapshots where detector_id = $1",
-               "delete from alert_state_snapshots where detector_id = $1",
-               "delete from snapshot_times where detector_id = $1",
-               "delete from anomaly_groups where detector_id = $1 and ts >= $2",
-               "delete from anomalies where detector_id = $1 and ts >= $2",
-               "delete from data_quality where detector_id = $1 and ts >= $2",
-               "delete from points where ts >= $2 and series_id in "
-               "(select id from series where detector_id = $1)"}) {
+      for (std::string_view sql :
+           {"delete from model_state where series_id in (select id from series where detector_id = $1)",
+            "delete from watermarks where detector_id = $1", "delete from alert_state where detector_id = $1",
+            "delete from model_snapshots where detector_id = $1",
+            "delete from alert_state_snapshots where detector_id = $1",
+            "delete from snapshot_times where detector_id = $1",
+            "delete from anomaly_groups where detector_id = $1 and ts >= $2",
+            "delete from anomalies where detector_id = $1 and ts >= $2",
+            "delete from data_quality where detector_id = $1 and ts >= $2",
+            "delete from points where ts >= $2 and series_id in "
+            "(select id from series where detector_id = $1)"}) {
         Params p;
         p.Add(detector_id);
         if (sql.find("$2") != std::string_view::npos) p.Add(from_ts);
@@ -898,9 +944,8 @@ class PostgresStore final : public Store {
       "and i.incident_ts = g.incident_ts ";
 
   static GroupRecord ReadGroup(const Rows& r, int i) {
-    GroupRecord g{r.Int(i, 0),  r.Int(i, 1),  r.Text(i, 2), r.Text(i, 3),  r.Int(i, 4),
-                  r.Int(i, 5),  r.Real(i, 6), r.Int(i, 7),  r.Text(i, 8), r.Text(i, 9),
-                  r.Text(i, 10)};
+    GroupRecord g{r.Int(i, 0),  r.Int(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),  r.Int(i, 5),
+                  r.Real(i, 6), r.Int(i, 7), r.Text(i, 8), r.Text(i, 9), r.Text(i, 10)};
     g.incident_ts = r.Int(i, 11);
     g.incident_end_ts = r.Int(i, 12);
     g.incident_intervals = r.Int(i, 13);
@@ -936,8 +981,8 @@ class PostgresStore final : public Store {
     const char* time_order = q.newest_first ? "desc" : "asc";
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
-    std::string sql = fmt::format("select {} {} order by {}, g.id limit $6 offset $7",
-                                  kGroupColumns, GroupFilter(q), order);
+    std::string sql = fmt::format("select {} {} order by {}, g.id limit $6 offset $7", kGroupColumns,
+                                  GroupFilter(q), order);
     Params p = GroupParams(q);
     // SQLite reads a negative limit as "no limit" and a negative offset as 0.
     p.Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
@@ -950,8 +995,8 @@ class PostgresStore final : public Store {
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(fmt::format("select {} {} where g.id = $1", kGroupColumns, kGroupJoin),
-                    Params().Add(group_id)));
+        Rows r,
+        Run(fmt::format("select {} {} where g.id = $1", kGroupColumns, kGroupJoin), Params().Add(group_id)));
     if (r.size() == 0) return NotFound(fmt::format("no anomaly group {}", group_id));
     return ReadGroup(r, 0);
   }
@@ -966,19 +1011,17 @@ class PostgresStore final : public Store {
     std::vector<AnomalyRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       out.push_back(AnomalyRecord{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Real(i, 3), r.Real(i, 4),
-                                  r.Real(i, 5), r.Real(i, 6), r.Real(i, 7), r.Text(i, 8),
-                                  r.Text(i, 9), r.Int(i, 10), r.Text(i, 11), r.Text(i, 12),
-                                  r.Text(i, 13)});
+                                  r.Real(i, 5), r.Real(i, 6), r.Real(i, 7), r.Text(i, 8), r.Text(i, 9),
+                                  r.Int(i, 10), r.Text(i, 11), r.Text(i, 12), r.Text(i, 13)});
     }
     return out;
   }
 
-  Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
-                                              int64_t to_ts) override {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("select series_id, ts, value, expected, lower, upper, severity from points "
-                    "where series_id = $1 and ts >= $2 and ts < $3 order by ts",
-                    Params().Add(series_id).Add(from_ts).Add(to_ts)));
+  Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r,
+                            Run("select series_id, ts, value, expected, lower, upper, severity from points "
+                                "where series_id = $1 and ts >= $2 and ts < $3 order by ts",
+                                Params().Add(series_id).Add(from_ts).Add(to_ts)));
     std::vector<PointRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       out.push_back({r.Int(i, 0), r.Int(i, 1), r.OptReal(i, 2), r.OptReal(i, 3), r.OptReal(i, 4),
@@ -992,18 +1035,18 @@ class PostgresStore final : public Store {
     // A server-side cursor read in batches: client memory holds one batch.
     constexpr int kBatch = 8192;
     return InTransaction([&]() -> Status {
-      OSPREY_RETURN_IF_ERROR(Exec(
-          "declare scored_points no scroll cursor for "
-          "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
-          "from series s join points p on p.series_id = s.id "
-          "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 and p.value is not null "
-          "and ($5 = 1 or (p.severity is not null and p.severity >= $4)) order by s.id, p.ts",
-          Params()
-              .Add(q.detector_id)
-              .Add(q.since.value_or(std::numeric_limits<int64_t>::min()))
-              .Add(q.until.value_or(std::numeric_limits<int64_t>::max()))
-              .Add(q.min_severity)
-              .Add(int64_t{q.with_unscored ? 1 : 0})));
+      OSPREY_RETURN_IF_ERROR(
+          Exec("declare scored_points no scroll cursor for "
+               "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
+               "from series s join points p on p.series_id = s.id "
+               "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 and p.value is not null "
+               "and ($5 = 1 or (p.severity is not null and p.severity >= $4)) order by s.id, p.ts",
+               Params()
+                   .Add(q.detector_id)
+                   .Add(q.since.value_or(std::numeric_limits<int64_t>::min()))
+                   .Add(q.until.value_or(std::numeric_limits<int64_t>::max()))
+                   .Add(q.min_severity)
+                   .Add(int64_t{q.with_unscored ? 1 : 0})));
       const std::string fetch = fmt::format("fetch {} from scored_points", kBatch);
       for (;;) {
         OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fetch));
@@ -1026,17 +1069,17 @@ class PostgresStore final : public Store {
                     Params().Add(detector_id).Add(from_ts).Add(to_ts)));
     std::vector<DataQualityRecord> out;
     for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5),
-                     r.Text(i, 6)});
+      out.push_back(
+          {r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5), r.Text(i, 6)});
     }
     return out;
   }
 
   Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) override {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("select alert, measure, state from alert_state where detector_id = $1 "
-                    "order by alert collate \"C\", measure collate \"C\"",
-                    Params().Add(detector_id)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r,
+                            Run("select alert, measure, state from alert_state where detector_id = $1 "
+                                "order by alert collate \"C\", measure collate \"C\"",
+                                Params().Add(detector_id)));
     std::vector<AlertStateRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back({r.Text(i, 0), r.Text(i, 1), r.Text(i, 2)});
     return out;
@@ -1054,8 +1097,10 @@ class PostgresStore final : public Store {
         "order by o.id {} limit $3 offset $4",
         q.newest_first ? "desc" : "asc");
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(sql, Params().Add(q.detector).Add(q.status).Add(
-                             q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
+        Rows r, Run(sql, Params()
+                             .Add(q.detector)
+                             .Add(q.status)
+                             .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
                              .Add(q.offset)));
     std::vector<OutboxRecord> out;
     for (int i = 0; i < r.size(); ++i) {
@@ -1092,11 +1137,16 @@ class PostgresStore final : public Store {
   }
 
   Status UpdateOutbox(const OutboxRecord& o) override {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("update alert_outbox set status = $2, attempts = $3, next_attempt_at = $4, "
-                    "last_error = $5, delivered_at = $6 where id = $1",
-                    Params().Add(o.id).Add(o.status).Add(o.attempts).Add(o.next_attempt_at)
-                        .Add(o.last_error).Add(o.delivered_at)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r,
+                            Run("update alert_outbox set status = $2, attempts = $3, next_attempt_at = $4, "
+                                "last_error = $5, delivered_at = $6 where id = $1",
+                                Params()
+                                    .Add(o.id)
+                                    .Add(o.status)
+                                    .Add(o.attempts)
+                                    .Add(o.next_attempt_at)
+                                    .Add(o.last_error)
+                                    .Add(o.delivered_at)));
     if (r.Changed() == 0) return NotFound(fmt::format("no outbox message {}", o.id));
     return Status::Ok();
   }
@@ -1106,26 +1156,35 @@ class PostgresStore final : public Store {
         Rows r, Run("insert into feedback(detector_id, group_id, series_id, ts, relevant, direction, "
                     "value, expected, created_at, comment, author) "
                     "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
-                    Params().Add(f.detector_id).Add(f.group_id).Add(f.series_id).Add(f.ts)
-                        .Add(int64_t{f.relevant ? 1 : 0}).Add(f.direction).Add(f.value)
-                        .Add(f.expected).Add(f.created_at).Add(f.comment).Add(f.author)));
+                    Params()
+                        .Add(f.detector_id)
+                        .Add(f.group_id)
+                        .Add(f.series_id)
+                        .Add(f.ts)
+                        .Add(int64_t{f.relevant ? 1 : 0})
+                        .Add(f.direction)
+                        .Add(f.value)
+                        .Add(f.expected)
+                        .Add(f.created_at)
+                        .Add(f.comment)
+                        .Add(f.author)));
     if (r.size() == 0) return Internal("feedback insert returned no id");
     return r.Int(0, 0);
   }
 
   Result<std::vector<FeedbackRecord>> ReadFeedback(std::string_view where, int64_t key) {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(fmt::format("select f.id, f.detector_id, f.group_id, f.series_id, f.ts, "
-                                "f.relevant, f.direction, f.value, f.expected, f.created_at, "
-                                "f.comment, f.author, s.label from feedback f "
-                                "join series s on s.id = f.series_id {} order by f.id",
-                                where),
-                    Params().Add(key)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r,
+                            Run(fmt::format("select f.id, f.detector_id, f.group_id, f.series_id, f.ts, "
+                                            "f.relevant, f.direction, f.value, f.expected, f.created_at, "
+                                            "f.comment, f.author, s.label from feedback f "
+                                            "join series s on s.id = f.series_id {} order by f.id",
+                                            where),
+                                Params().Add(key)));
     std::vector<FeedbackRecord> out;
     for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4),
-                     r.Int(i, 5) != 0, r.Text(i, 6), r.Real(i, 7), r.Real(i, 8), r.Int(i, 9),
-                     r.Text(i, 10), r.Text(i, 11), r.Text(i, 12)});
+      out.push_back({r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5) != 0,
+                     r.Text(i, 6), r.Real(i, 7), r.Real(i, 8), r.Int(i, 9), r.Text(i, 10), r.Text(i, 11),
+                     r.Text(i, 12)});
     }
     return out;
   }
@@ -1148,7 +1207,7 @@ class PostgresStore final : public Store {
                     "(select count(*) from alert_outbox where status = 'delivered'), "
                     "(select count(*) from alert_outbox where status = 'dead'), "
                     "(select coalesce(sum(attempts), 0) from alert_outbox), "
-           "(select count(*) from alert_outbox where status = 'silenced')"));
+                    "(select count(*) from alert_outbox where status = 'silenced')"));
     if (r.size() == 0) return Internal("totals returned no row");
     StoreTotals t;
     t.detectors = r.Int(0, 0);
@@ -1179,16 +1238,15 @@ class PostgresStore final : public Store {
         Rows r, Run("select id, name, role, hash, created_at, revoked_at from api_tokens order by id"));
     std::vector<TokenRecord> out;
     for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
-                     r.OptInt(i, 5)});
+      out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4), r.OptInt(i, 5)});
     }
     return out;
   }
 
   Status RevokeToken(int64_t id, int64_t at) override {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null",
-                    Params().Add(id).Add(at)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r,
+                            Run("update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null",
+                                Params().Add(id).Add(at)));
     if (r.Changed() == 0) return NotFound(fmt::format("no active token {}", id));
     return Status::Ok();
   }
@@ -1196,11 +1254,18 @@ class PostgresStore final : public Store {
   Result<bool> QueueDetectorMessage(const OutboxRecord& o) override {
     if (!IsFailingKind(o.kind)) return InvalidArgument(fmt::format("'{}' is not a detector message", o.kind));
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
-                    "severity, idempotency_key, next_attempt_at, created_at) "
-                    "values ($1, $2, $3, '', null, $4, 0, $5, $6, $7) on conflict (idempotency_key) do nothing",
-                    Params().Add(o.detector_id).Add(o.alert).Add(o.kind).Add(o.incident_ts)
-                        .Add(FailingKey(o)).Add(o.next_attempt_at).Add(o.created_at)));
+        Rows r,
+        Run("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, "
+            "severity, idempotency_key, next_attempt_at, created_at) "
+            "values ($1, $2, $3, '', null, $4, 0, $5, $6, $7) on conflict (idempotency_key) do nothing",
+            Params()
+                .Add(o.detector_id)
+                .Add(o.alert)
+                .Add(o.kind)
+                .Add(o.incident_ts)
+                .Add(FailingKey(o))
+                .Add(o.next_attempt_at)
+                .Add(o.created_at)));
     return r.Changed() > 0;
   }
 
@@ -1208,8 +1273,15 @@ class PostgresStore final : public Store {
     OSPREY_ASSIGN_OR_RETURN(
         Rows r, Run("insert into silences(detector, measure, matchers, starts_at, ends_at, comment, "
                     "created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
-                    Params().Add(s.detector).Add(s.measure).Add(s.matchers).Add(s.starts_at)
-                        .Add(s.ends_at).Add(s.comment).Add(s.created_by).Add(s.created_at)));
+                    Params()
+                        .Add(s.detector)
+                        .Add(s.measure)
+                        .Add(s.matchers)
+                        .Add(s.starts_at)
+                        .Add(s.ends_at)
+                        .Add(s.comment)
+                        .Add(s.created_by)
+                        .Add(s.created_at)));
     if (r.size() == 0) return Internal("silence insert returned no id");
     return r.Int(0, 0);
   }
@@ -1227,9 +1299,8 @@ class PostgresStore final : public Store {
   }
 
   Status ExpireSilence(int64_t id, int64_t at) override {
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("update silences set ends_at = $2 where id = $1 and ends_at > $2",
-                    Params().Add(id).Add(at)));
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("update silences set ends_at = $2 where id = $1 and ends_at > $2",
+                                        Params().Add(id).Add(at)));
     if (r.Changed() == 0) return NotFound(fmt::format("no active silence {}", id));
     return Status::Ok();
   }
@@ -1245,14 +1316,16 @@ class PostgresStore final : public Store {
         "acquired_at = case when $4::boolean then excluded.acquired_at else worker_leases.acquired_at end, "
         "renewed_at = excluded.renewed_at, expires_at = excluded.expires_at";
     if (held_.count(key)) {
-      OSPREY_RETURN_IF_ERROR(Exec(kUpsert, Params().Add(key).Add(worker).Add(lease_seconds).Add(std::string("false"))));
+      OSPREY_RETURN_IF_ERROR(
+          Exec(kUpsert, Params().Add(key).Add(worker).Add(lease_seconds).Add(std::string("false"))));
       return LeaseState::kHeld;
     }
-    OSPREY_ASSIGN_OR_RETURN(Rows got, Run("select pg_try_advisory_lock($1::int, $2::int)",
-                                          Params().Add(kLeaseClass).Add(key)));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows got, Run("select pg_try_advisory_lock($1::int, $2::int)", Params().Add(kLeaseClass).Add(key)));
     if (got.size() == 1 && got.Text(0, 0) == "t") {
       held_.insert(key);
-      OSPREY_RETURN_IF_ERROR(Exec(kUpsert, Params().Add(key).Add(worker).Add(lease_seconds).Add(std::string("true"))));
+      OSPREY_RETURN_IF_ERROR(
+          Exec(kUpsert, Params().Add(key).Add(worker).Add(lease_seconds).Add(std::string("true"))));
       return LeaseState::kTaken;
     }
     // Held by a live session. One that has not renewed for a lease period
@@ -1284,11 +1357,12 @@ class PostgresStore final : public Store {
   Result<std::vector<LeaseRecord>> ListLeases() override {
     LeaseCall call(this);
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("select l.key, coalesce(d.name, ''), l.worker, l.acquired_at, l.renewed_at, l.expires_at, "
-                    "exists(select 1 from pg_locks k where k.locktype = 'advisory' and k.granted and "
-                    "k.pid = l.pid and k.classid::bigint = $1 and k.objid::bigint = l.key and k.objsubid = 2) "
-                    "from worker_leases l left join detectors d on d.id = l.key order by l.key",
-                    Params().Add(kLeaseClass)));
+        Rows r,
+        Run("select l.key, coalesce(d.name, ''), l.worker, l.acquired_at, l.renewed_at, l.expires_at, "
+            "exists(select 1 from pg_locks k where k.locktype = 'advisory' and k.granted and "
+            "k.pid = l.pid and k.classid::bigint = $1 and k.objid::bigint = l.key and k.objsubid = 2) "
+            "from worker_leases l left join detectors d on d.id = l.key order by l.key",
+            Params().Add(kLeaseClass)));
     std::vector<LeaseRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5),
@@ -1330,7 +1404,7 @@ class PostgresStore final : public Store {
   PGconn* conn_;
   std::string name_;  // the connection string, redacted, for messages
   bool in_tx_ = false;
-  std::set<int64_t> held_;  // worker leases this session holds
+  std::set<int64_t> held_;   // worker leases this session holds
   bool fenced_ = false;      // leases were lost with a connection: no writes
   bool lease_call_ = false;  // in a lease method: not fenced
   // Marks the statements of a lease method, which run while fenced.
@@ -1353,8 +1427,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
     std::string msg = PQerrorMessage(conn);
     PQfinish(conn);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return Unavailable(
-        fmt::format("cannot open state store '{}': {}", shown, RedactSecrets(msg)));
+    return Unavailable(fmt::format("cannot open state store '{}': {}", shown, RedactSecrets(msg)));
   }
   auto store = std::make_unique<PostgresStore>(conn, shown);
   OSPREY_RETURN_IF_ERROR(store->Migrate());

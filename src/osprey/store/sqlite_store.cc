@@ -8,8 +8,8 @@
 #include <cstring>
 #include <limits>
 #include <set>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "osprey/store/store.h"
 
@@ -395,9 +395,9 @@ class SqliteStore final : public Store {
       OSPREY_RETURN_IF_ERROR(s);
     }
     if (version > static_cast<int64_t>(kMigrations.size())) {
-      return FailedPrecondition(fmt::format(
-          "state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey",
-          path, version, kMigrations.size()));
+      return FailedPrecondition(
+          fmt::format("state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey",
+                      path, version, kMigrations.size()));
     }
     for (size_t v = static_cast<size_t>(version); v < kMigrations.size(); ++v) {
       OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
@@ -463,8 +463,7 @@ class SqliteStore final : public Store {
   }
 
   Status SetDetectorActive(const std::string& name, bool active) override {
-    return ChangeDetector("update detectors set active = ?2 where name = ?1", name,
-                          active ? 1 : 0);
+    return ChangeDetector("update detectors set active = ?2 where name = ?1", name, active ? 1 : 0);
   }
 
   Status SetDetectorOrigin(const std::string& name, const std::string& origin) override {
@@ -491,8 +490,8 @@ class SqliteStore final : public Store {
   // New series are inserted in one open transaction, committed by the next
   // write (FlushSeries): a detector's first interval creates every series,
   // and one commit per series would write the WAL once per series.
-  Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
-                               const std::string& dims, const std::string& label) override {
+  Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure, const std::string& dims,
+                               const std::string& label) override {
     Stmt& s = Prepared(
         "insert into series(detector_id, measure, dims, label) values (?1, ?2, ?3, ?4) "
         "on conflict(detector_id, measure, dims) do update set label = excluded.label "
@@ -569,12 +568,14 @@ class SqliteStore final : public Store {
       Status st;
       while (sel.Step(&st)) incidents.insert({sel.Text(0), sel.Int(1)});
       OSPREY_RETURN_IF_ERROR(st);
-      for (const GroupRecord& g : c.groups) incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
+      for (const GroupRecord& g : c.groups)
+        incidents.insert({g.measure, g.incident_ts != 0 ? g.incident_ts : g.ts});
     }
     {
       std::set<std::pair<std::string, int64_t>> keep;
       for (const GroupRecord& g : c.groups) keep.insert({g.measure, g.ts});
-      Stmt& sel = Prepared( "select id, measure, ts from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      Stmt& sel = Prepared(
+          "select id, measure, ts from anomaly_groups where detector_id = ?1 and ts >= ?2 and ts < ?3");
       OSPREY_RETURN_IF_ERROR(sel.status());
       sel.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark);
       std::vector<int64_t> gone;
@@ -583,7 +584,7 @@ class SqliteStore final : public Store {
         if (!keep.count({sel.Text(1), sel.Int(2)})) gone.push_back(sel.Int(0));
       }
       OSPREY_RETURN_IF_ERROR(st);
-      Stmt& del = Prepared( "delete from anomaly_groups where id = ?1");
+      Stmt& del = Prepared("delete from anomaly_groups where id = ?1");
       OSPREY_RETURN_IF_ERROR(del.status());
       for (int64_t id : gone) {
         OSPREY_RETURN_IF_ERROR(del.Bind(1, id).Run());
@@ -591,14 +592,14 @@ class SqliteStore final : public Store {
       }
     }
     {
-      Stmt& del = Prepared( "delete from anomalies where detector_id = ?1 and ts >= ?2 and ts < ?3");
+      Stmt& del = Prepared("delete from anomalies where detector_id = ?1 and ts >= ?2 and ts < ?3");
       OSPREY_RETURN_IF_ERROR(del.status());
       OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
     }
     {
       Stmt& ins = Prepared(
-               "insert or replace into points(series_id, ts, value, expected, lower, upper, severity) "
-               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+          "insert or replace into points(series_id, ts, value, expected, lower, upper, severity) "
+          "values (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       // In key order: each series' points land on its own pages one after
       // the other, instead of every interval touching every series' page.
@@ -610,8 +611,13 @@ class SqliteStore final : public Store {
       });
       for (const PointRecord* pp : sorted) {
         const PointRecord& p = *pp;
-        ins.Bind(1, p.series_id).Bind(2, p.ts).Bind(3, p.value).Bind(4, p.expected)
-            .Bind(5, p.lower).Bind(6, p.upper).Bind(7, p.severity);
+        ins.Bind(1, p.series_id)
+            .Bind(2, p.ts)
+            .Bind(3, p.value)
+            .Bind(4, p.expected)
+            .Bind(5, p.lower)
+            .Bind(6, p.upper)
+            .Bind(7, p.severity);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
       }
@@ -619,20 +625,27 @@ class SqliteStore final : public Store {
     std::vector<int64_t> group_ids;
     {
       Stmt& ins = Prepared(
-               "insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
-               "contributions, root_causes, related, incident_ts) "
-               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-               "on conflict(detector_id, measure, ts) do update set end_ts = excluded.end_ts, "
-               "severity = excluded.severity, anomaly_count = excluded.anomaly_count, "
-               "contributions = excluded.contributions, root_causes = excluded.root_causes, "
-               "related = excluded.related, incident_ts = excluded.incident_ts");
+          "insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
+          "contributions, root_causes, related, incident_ts) "
+          "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+          "on conflict(detector_id, measure, ts) do update set end_ts = excluded.end_ts, "
+          "severity = excluded.severity, anomaly_count = excluded.anomaly_count, "
+          "contributions = excluded.contributions, root_causes = excluded.root_causes, "
+          "related = excluded.related, incident_ts = excluded.incident_ts");
       OSPREY_RETURN_IF_ERROR(ins.status());
-      Stmt& find = Prepared( "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
+      Stmt& find =
+          Prepared("select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
       OSPREY_RETURN_IF_ERROR(find.status());
       for (const GroupRecord& g : c.groups) {
-        ins.Bind(1, c.detector_id).Bind(2, g.measure).Bind(3, g.ts).Bind(4, g.end_ts)
-            .Bind(5, g.severity).Bind(6, g.anomaly_count).Bind(7, g.contributions)
-            .Bind(8, g.root_causes).Bind(9, g.related)
+        ins.Bind(1, c.detector_id)
+            .Bind(2, g.measure)
+            .Bind(3, g.ts)
+            .Bind(4, g.end_ts)
+            .Bind(5, g.severity)
+            .Bind(6, g.anomaly_count)
+            .Bind(7, g.contributions)
+            .Bind(8, g.root_causes)
+            .Bind(9, g.related)
             .Bind(10, g.incident_ts != 0 ? g.incident_ts : g.ts);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
@@ -648,23 +661,31 @@ class SqliteStore final : public Store {
     }
     {
       Stmt& ins = Prepared(
-               "insert or replace into anomalies(detector_id, series_id, group_id, ts, value, expected, "
-               "lower, upper, severity, direction, explanation) "
-               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+          "insert or replace into anomalies(detector_id, series_id, group_id, ts, value, expected, "
+          "lower, upper, severity, direction, explanation) "
+          "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const AnomalyRecord& a : c.anomalies) {
         if (a.group_index < 0 || static_cast<size_t>(a.group_index) >= group_ids.size()) {
           return Internal("anomaly refers to a group that is not in the chunk");
         }
-        ins.Bind(1, c.detector_id).Bind(2, a.series_id).Bind(3, group_ids[static_cast<size_t>(a.group_index)])
-            .Bind(4, a.ts).Bind(5, a.value).Bind(6, a.expected).Bind(7, a.lower).Bind(8, a.upper)
-            .Bind(9, a.severity).Bind(10, a.direction).Bind(11, a.explanation);
+        ins.Bind(1, c.detector_id)
+            .Bind(2, a.series_id)
+            .Bind(3, group_ids[static_cast<size_t>(a.group_index)])
+            .Bind(4, a.ts)
+            .Bind(5, a.value)
+            .Bind(6, a.expected)
+            .Bind(7, a.lower)
+            .Bind(8, a.upper)
+            .Bind(9, a.severity)
+            .Bind(10, a.direction)
+            .Bind(11, a.explanation);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
       }
     }
     {
-      Stmt& ins = Prepared( "insert or replace into model_state(series_id, state) values (?1, ?2)");
+      Stmt& ins = Prepared("insert or replace into model_state(series_id, state) values (?1, ?2)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const auto& [series_id, state] : c.model_states) {
         ins.Bind(1, series_id).BindBlob(2, state);
@@ -674,31 +695,45 @@ class SqliteStore final : public Store {
     }
     {
       Stmt& ins = Prepared(
-               "insert or replace into data_quality(detector_id, ts, rows_read, rows_rejected, "
-               "rows_filtered, series_seen, series_missing, details) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+          "insert or replace into data_quality(detector_id, ts, rows_read, rows_rejected, "
+          "rows_filtered, series_seen, series_missing, details) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const DataQualityRecord& q : c.quality) {
-        ins.Bind(1, c.detector_id).Bind(2, q.ts).Bind(3, q.rows_read).Bind(4, q.rows_rejected)
-            .Bind(5, q.rows_filtered).Bind(6, q.series_seen).Bind(7, q.series_missing).Bind(8, q.details);
+        ins.Bind(1, c.detector_id)
+            .Bind(2, q.ts)
+            .Bind(3, q.rows_read)
+            .Bind(4, q.rows_rejected)
+            .Bind(5, q.rows_filtered)
+            .Bind(6, q.series_seen)
+            .Bind(7, q.series_missing)
+            .Bind(8, q.details);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
       }
     }
     {
-      Stmt& find = Prepared( "select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
+      Stmt& find =
+          Prepared("select id from anomaly_groups where detector_id = ?1 and measure = ?2 and ts = ?3");
       OSPREY_RETURN_IF_ERROR(find.status());
       Stmt& ins = Prepared(
-               "insert or ignore into alert_outbox(detector_id, alert, kind, measure, group_id, "
-               "incident_ts, severity, idempotency_key, next_attempt_at, created_at) "
-               "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+          "insert or ignore into alert_outbox(detector_id, alert, kind, measure, group_id, "
+          "incident_ts, severity, idempotency_key, next_attempt_at, created_at) "
+          "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const OutboxRecord& o : c.outbox) {
         if (IsNoDataKind(o.kind)) {
           const std::string key = fmt::format("nodata.{}.{}.{}{}", c.detector_id, o.alert, o.incident_ts,
                                               o.kind == "no_data_resolve" ? ".resolved" : "");
-          ins.Bind(1, c.detector_id).Bind(2, o.alert).Bind(3, o.kind).Bind(4, o.measure)
-              .Bind(5, std::optional<double>()).Bind(6, o.incident_ts).Bind(7, o.severity).Bind(8, key)
-              .Bind(9, o.next_attempt_at).Bind(10, o.created_at);
+          ins.Bind(1, c.detector_id)
+              .Bind(2, o.alert)
+              .Bind(3, o.kind)
+              .Bind(4, o.measure)
+              .Bind(5, std::optional<double>())
+              .Bind(6, o.incident_ts)
+              .Bind(7, o.severity)
+              .Bind(8, key)
+              .Bind(9, o.next_attempt_at)
+              .Bind(10, o.created_at);
           OSPREY_RETURN_IF_ERROR(ins.Run());
           ins.Reset();
           continue;
@@ -715,17 +750,24 @@ class SqliteStore final : public Store {
         find.Reset();
         const std::string key =
             fmt::format("{}.{}{}", group_id, o.alert, o.kind == "resolve" ? ".resolved" : "");
-        ins.Bind(1, c.detector_id).Bind(2, o.alert).Bind(3, o.kind).Bind(4, o.measure)
-            .Bind(5, group_id).Bind(6, o.incident_ts).Bind(7, o.severity).Bind(8, key)
-            .Bind(9, o.next_attempt_at).Bind(10, o.created_at);
+        ins.Bind(1, c.detector_id)
+            .Bind(2, o.alert)
+            .Bind(3, o.kind)
+            .Bind(4, o.measure)
+            .Bind(5, group_id)
+            .Bind(6, o.incident_ts)
+            .Bind(7, o.severity)
+            .Bind(8, key)
+            .Bind(9, o.next_attempt_at)
+            .Bind(10, o.created_at);
         OSPREY_RETURN_IF_ERROR(ins.Run());
         ins.Reset();
       }
     }
     {
       Stmt& ins = Prepared(
-               "insert or replace into alert_state(detector_id, alert, measure, state) "
-               "values (?1, ?2, ?3, ?4)");
+          "insert or replace into alert_state(detector_id, alert, measure, state) "
+          "values (?1, ?2, ?3, ?4)");
       OSPREY_RETURN_IF_ERROR(ins.status());
       for (const AlertStateRecord& a : c.alert_states) {
         ins.Bind(1, c.detector_id).Bind(2, a.alert).Bind(3, a.measure).Bind(4, a.state);
@@ -736,8 +778,8 @@ class SqliteStore final : public Store {
     OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
     OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
     Stmt& wm = Prepared(
-            "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
-            "on conflict(detector_id) do update set next_ts = excluded.next_ts");
+        "insert into watermarks(detector_id, next_ts) values (?1, ?2) "
+        "on conflict(detector_id) do update set next_ts = excluded.next_ts");
     OSPREY_RETURN_IF_ERROR(wm.status());
     return wm.Bind(1, c.detector_id).Bind(2, c.next_watermark).Run();
   }
@@ -746,7 +788,8 @@ class SqliteStore final : public Store {
   // groups, or deletes it when none is left.
   Status UpdateIncidents(int64_t detector_id, const std::set<std::pair<std::string, int64_t>>& keys) {
     for (const auto& [measure, incident_ts] : keys) {
-      Stmt& del = Prepared("delete from incidents where detector_id = ?1 and measure = ?2 and incident_ts = ?3");
+      Stmt& del =
+          Prepared("delete from incidents where detector_id = ?1 and measure = ?2 and incident_ts = ?3");
       OSPREY_RETURN_IF_ERROR(del.status());
       OSPREY_RETURN_IF_ERROR(del.Bind(1, detector_id).Bind(2, measure).Bind(3, incident_ts).Run());
       Stmt& ins = Prepared(kIncidentUpdate);
@@ -764,28 +807,29 @@ class SqliteStore final : public Store {
 
   Status WriteSnapshots(const ChunkResult& c) {
     auto run = [&](std::string_view sql, int64_t a, int64_t b) -> Status {
-      Stmt& st = Prepared( sql);
+      Stmt& st = Prepared(sql);
       OSPREY_RETURN_IF_ERROR(st.status());
       return st.Bind(1, c.detector_id).Bind(2, a).Bind(3, b).Run();
     };
     for (std::string_view table : {"model_snapshots", "alert_state_snapshots", "snapshot_times"}) {
       if (!c.snapshots.empty()) {
-        OSPREY_RETURN_IF_ERROR(run(fmt::format("delete from {} where detector_id = ?1 and ts >= ?2 and ts < ?3",
-                                               table),
-                                   c.first_ts, c.next_watermark));
+        OSPREY_RETURN_IF_ERROR(
+            run(fmt::format("delete from {} where detector_id = ?1 and ts >= ?2 and ts < ?3", table),
+                c.first_ts, c.next_watermark));
       }
       if (c.prune_snapshots_before) {
-        OSPREY_RETURN_IF_ERROR(run(fmt::format("delete from {} where detector_id = ?1 and ts < ?2 and ?3 = ?3",
-                                               table),
-                                   *c.prune_snapshots_before, 0));
+        OSPREY_RETURN_IF_ERROR(
+            run(fmt::format("delete from {} where detector_id = ?1 and ts < ?2 and ?3 = ?3", table),
+                *c.prune_snapshots_before, 0));
       }
     }
     if (c.snapshots.empty()) return Status::Ok();
-    Stmt& t = Prepared( "insert into snapshot_times(detector_id, ts) values (?1, ?2)");
-    Stmt& m = Prepared( "insert into model_snapshots(detector_id, ts, series_id, state) values (?1, ?2, ?3, ?4)");
+    Stmt& t = Prepared("insert into snapshot_times(detector_id, ts) values (?1, ?2)");
+    Stmt& m =
+        Prepared("insert into model_snapshots(detector_id, ts, series_id, state) values (?1, ?2, ?3, ?4)");
     Stmt& a = Prepared(
-           "insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
-           "values (?1, ?2, ?3, ?4, ?5)");
+        "insert into alert_state_snapshots(detector_id, ts, alert, measure, state) "
+        "values (?1, ?2, ?3, ?4, ?5)");
     OSPREY_RETURN_IF_ERROR(t.status());
     OSPREY_RETURN_IF_ERROR(m.status());
     OSPREY_RETURN_IF_ERROR(a.status());
@@ -852,11 +896,19 @@ class SqliteStore final : public Store {
     OSPREY_RETURN_IF_ERROR(FlushSeries());
     Stmt s(db_,
            "insert or replace into detector_status(detector_id, state, last_run_at, next_run_at, "
-           "last_error, retries, pending_ts, live_from, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+           "last_error, retries, pending_ts, live_from, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+           "?9)");
     OSPREY_RETURN_IF_ERROR(s.status());
-    return s.Bind(1, r.detector_id).Bind(2, r.state).Bind(3, r.last_run_at).Bind(4, r.next_run_at)
-        .Bind(5, r.last_error).Bind(6, r.retries).Bind(7, r.pending_ts).Bind(8, r.live_from)
-        .Bind(9, r.updated_at).Run();
+    return s.Bind(1, r.detector_id)
+        .Bind(2, r.state)
+        .Bind(3, r.last_run_at)
+        .Bind(4, r.next_run_at)
+        .Bind(5, r.last_error)
+        .Bind(6, r.retries)
+        .Bind(7, r.pending_ts)
+        .Bind(8, r.live_from)
+        .Bind(9, r.updated_at)
+        .Run();
   }
 
   Result<std::vector<DetectorStatusRecord>> ListDetectorStatus() override {
@@ -892,25 +944,25 @@ class SqliteStore final : public Store {
     // Incidents with a group from from_ts on lose it.
     std::set<std::pair<std::string, int64_t>> incidents;
     {
-      Stmt& sel = Prepared("select measure, incident_ts from incidents where detector_id = ?1 and end_ts > ?2");
+      Stmt& sel =
+          Prepared("select measure, incident_ts from incidents where detector_id = ?1 and end_ts > ?2");
       s = sel.status();
       if (s.ok()) {
         sel.Bind(1, detector_id).Bind(2, from_ts);
         while (sel.Step(&s)) incidents.insert({sel.Text(0), sel.Int(1)});
       }
     }
-    for (std::string_view sql : {
-             "delete from model_state where series_id in (select id from series where detector_id = ?1)",
-             "delete from watermarks where detector_id = ?1",
-             "delete from alert_state where detector_id = ?1",
-             "delete from model_snapshots where detector_id = ?1",
-             "delete from alert_state_snapshots where detector_id = ?1",
-             "delete from snapshot_times where detector_id = ?1",
-             "delete from anomaly_groups where detector_id = ?1 and ts >= ?2",
-             "delete from anomalies where detector_id = ?1 and ts >= ?2",
-             "delete from data_quality where detector_id = ?1 and ts >= ?2",
-             "delete from points where ts >= ?2 and series_id in "
-             "(select id from series where detector_id = ?1)"}) {
+    for (std::string_view sql :
+         {"delete from model_state where series_id in (select id from series where detector_id = ?1)",
+          "delete from watermarks where detector_id = ?1", "delete from alert_state where detector_id = ?1",
+          "delete from model_snapshots where detector_id = ?1",
+          "delete from alert_state_snapshots where detector_id = ?1",
+          "delete from snapshot_times where detector_id = ?1",
+          "delete from anomaly_groups where detector_id = ?1 and ts >= ?2",
+          "delete from anomalies where detector_id = ?1 and ts >= ?2",
+          "delete from data_quality where detector_id = ?1 and ts >= ?2",
+          "delete from points where ts >= ?2 and series_id in "
+          "(select id from series where detector_id = ?1)"}) {
       if (!s.ok()) break;
       Stmt st(db_, sql);
       s = st.status();
@@ -939,7 +991,7 @@ class SqliteStore final : public Store {
       "and i.incident_ts = g.incident_ts ";
 
   static GroupRecord ReadGroup(const Stmt& s) {
-    GroupRecord g{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5),
+    GroupRecord g{s.Int(0),  s.Int(1), s.Text(2), s.Text(3), s.Int(4),  s.Int(5),
                   s.Real(6), s.Int(7), s.Text(8), s.Text(9), s.Text(10)};
     g.incident_ts = s.Int(11);
     g.incident_end_ts = s.Int(12);
@@ -982,8 +1034,8 @@ class SqliteStore final : public Store {
     const char* time_order = q.newest_first ? "desc" : "asc";
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
-    std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7",
-                                  kGroupColumns, GroupFilter(q), order);
+    std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7", kGroupColumns,
+                                  GroupFilter(q), order);
     Stmt s(db_, sql);
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
@@ -1018,16 +1070,15 @@ class SqliteStore final : public Store {
     std::vector<AnomalyRecord> out;
     Status st;
     while (s.Step(&st)) {
-      out.push_back(AnomalyRecord{s.Int(0), s.Int(1), s.Int(2), s.Real(3), s.Real(4), s.Real(5),
-                                  s.Real(6), s.Real(7), s.Text(8), s.Text(9), s.Int(10), s.Text(11),
-                                  s.Text(12), s.Text(13)});
+      out.push_back(AnomalyRecord{s.Int(0), s.Int(1), s.Int(2), s.Real(3), s.Real(4), s.Real(5), s.Real(6),
+                                  s.Real(7), s.Text(8), s.Text(9), s.Int(10), s.Text(11), s.Text(12),
+                                  s.Text(13)});
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;
   }
 
-  Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
-                                              int64_t to_ts) override {
+  Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) override {
     Stmt s(db_,
            "select series_id, ts, value, expected, lower, upper, severity from points "
            "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts");
@@ -1036,8 +1087,8 @@ class SqliteStore final : public Store {
     std::vector<PointRecord> out;
     Status st;
     while (s.Step(&st)) {
-      out.push_back({s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5),
-                     s.OptReal(6)});
+      out.push_back(
+          {s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)});
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;
@@ -1087,8 +1138,9 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) override {
-    Stmt s(db_, "select alert, measure, state from alert_state where detector_id = ?1 "
-                "order by alert, measure");
+    Stmt s(db_,
+           "select alert, measure, state from alert_state where detector_id = ?1 "
+           "order by alert, measure");
     OSPREY_RETURN_IF_ERROR(s.status());
     s.Bind(1, detector_id);
     std::vector<AlertStateRecord> out;
@@ -1099,16 +1151,15 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) override {
-    Stmt s(db_, fmt::format(
-                    "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, "
-                    "coalesce(g.ts, o.incident_ts), coalesce(o.group_id, 0), "
-                    "o.incident_ts, o.severity, o.idempotency_key, o.status, o.attempts, "
-                    "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
-                    "from alert_outbox o join detectors d on d.id = o.detector_id "
-                    "left join anomaly_groups g on g.id = o.group_id "
-                    "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2) "
-                    "order by o.id {} limit ?3 offset ?4",
-                    q.newest_first ? "desc" : "asc"));
+    Stmt s(db_, fmt::format("select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, "
+                            "coalesce(g.ts, o.incident_ts), coalesce(o.group_id, 0), "
+                            "o.incident_ts, o.severity, o.idempotency_key, o.status, o.attempts, "
+                            "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
+                            "from alert_outbox o join detectors d on d.id = o.detector_id "
+                            "left join anomaly_groups g on g.id = o.group_id "
+                            "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2) "
+                            "order by o.id {} limit ?3 offset ?4",
+                            q.newest_first ? "desc" : "asc"));
     OSPREY_RETURN_IF_ERROR(s.status());
     if (q.detector) s.Bind(1, *q.detector);
     if (q.status) s.Bind(2, *q.status);
@@ -1158,8 +1209,7 @@ class SqliteStore final : public Store {
            "update alert_outbox set status = ?2, attempts = ?3, next_attempt_at = ?4, "
            "last_error = ?5, delivered_at = ?6 where id = ?1");
     OSPREY_RETURN_IF_ERROR(s.status());
-    s.Bind(1, r.id).Bind(2, r.status).Bind(3, r.attempts).Bind(4, r.next_attempt_at)
-        .Bind(5, r.last_error);
+    s.Bind(1, r.id).Bind(2, r.status).Bind(3, r.attempts).Bind(4, r.next_attempt_at).Bind(5, r.last_error);
     if (r.delivered_at) s.Bind(6, *r.delivered_at);
     OSPREY_RETURN_IF_ERROR(s.Run());
     if (sqlite3_changes(db_) == 0) return NotFound(fmt::format("no outbox message {}", r.id));
@@ -1173,9 +1223,17 @@ class SqliteStore final : public Store {
            "expected, created_at, comment, author) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
            "returning id");
     OSPREY_RETURN_IF_ERROR(s.status());
-    s.Bind(1, f.detector_id).Bind(2, f.group_id).Bind(3, f.series_id).Bind(4, f.ts)
-        .Bind(5, int64_t{f.relevant ? 1 : 0}).Bind(6, f.direction).Bind(7, f.value)
-        .Bind(8, f.expected).Bind(9, f.created_at).Bind(10, f.comment).Bind(11, f.author);
+    s.Bind(1, f.detector_id)
+        .Bind(2, f.group_id)
+        .Bind(3, f.series_id)
+        .Bind(4, f.ts)
+        .Bind(5, int64_t{f.relevant ? 1 : 0})
+        .Bind(6, f.direction)
+        .Bind(7, f.value)
+        .Bind(8, f.expected)
+        .Bind(9, f.created_at)
+        .Bind(10, f.comment)
+        .Bind(11, f.author);
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("feedback insert returned no id") : st;
     return s.Int(0);
@@ -1193,8 +1251,8 @@ class SqliteStore final : public Store {
     std::vector<FeedbackRecord> out;
     Status st;
     while (s.Step(&st)) {
-      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5) != 0, s.Text(6),
-                     s.Real(7), s.Real(8), s.Int(9), s.Text(10), s.Text(11), s.Text(12)});
+      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5) != 0, s.Text(6), s.Real(7),
+                     s.Real(8), s.Int(9), s.Text(10), s.Text(11), s.Text(12)});
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;
@@ -1307,8 +1365,8 @@ class SqliteStore final : public Store {
     std::vector<SilenceRecord> out;
     Status st;
     while (s.Step(&st)) {
-      out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5), s.Text(6),
-                     s.Text(7), s.Int(8)});
+      out.push_back(
+          {s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5), s.Text(6), s.Text(7), s.Int(8)});
     }
     OSPREY_RETURN_IF_ERROR(st);
     return out;

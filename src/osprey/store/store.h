@@ -153,10 +153,10 @@ struct OutboxRecord {
 // dimension matchers name (each root cause / series fixes every matched
 // dimension to its value; no matchers: the whole measure).
 struct SilenceRecord {
-  int64_t id = 0;        // assigned by the store
-  std::string detector;  // detector name; empty matches any
-  std::string measure;   // empty matches any
-  std::string matchers;  // JSON object dimension -> value
+  int64_t id = 0;         // assigned by the store
+  std::string detector;   // detector name; empty matches any
+  std::string measure;    // empty matches any
+  std::string matchers;   // JSON object dimension -> value
   int64_t starts_at = 0;  // Unix seconds
   int64_t ends_at = 0;    // Unix seconds; expiring a silence sets it to now
   std::string comment;
@@ -205,17 +205,13 @@ struct SnapshotRecord {
   std::vector<AlertStateRecord> alert_states;
 };
 
-inline bool IsNoDataKind(std::string_view kind) {
-  return kind == "no_data" || kind == "no_data_resolve";
-}
+inline bool IsNoDataKind(std::string_view kind) { return kind == "no_data" || kind == "no_data_resolve"; }
 
 // failing | failing_resolve: the detector's scheduled runs failed since
 // incident_ts, and it ran again. Queued by the scheduler with
 // Store::QueueDetectorMessage; no group and no measure; idempotency key
 // "failing.{detector_id}.{alert}.{incident_ts}" plus ".resolved".
-inline bool IsFailingKind(std::string_view kind) {
-  return kind == "failing" || kind == "failing_resolve";
-}
+inline bool IsFailingKind(std::string_view kind) { return kind == "failing" || kind == "failing_resolve"; }
 inline std::string FailingKey(const OutboxRecord& r) {
   return "failing." + std::to_string(r.detector_id) + "." + r.alert + "." + std::to_string(r.incident_ts) +
          (r.kind == "failing_resolve" ? ".resolved" : "");
@@ -224,8 +220,8 @@ inline std::string FailingKey(const OutboxRecord& r) {
 // The scheduler's view of one detector (osprey status).
 struct DetectorStatusRecord {
   int64_t detector_id = 0;
-  std::string detector;  // name, filled on reads
-  std::string state = "active";  // backfilling | active | failing | paused
+  std::string detector;                // name, filled on reads
+  std::string state = "active";        // backfilling | active | failing | paused
   std::optional<int64_t> last_run_at;  // Unix seconds of the last attempt
   std::optional<int64_t> next_run_at;  // when the next interval (or retry) is due
   std::string last_error;              // empty after a success
@@ -277,7 +273,7 @@ struct ChunkResult {
   int64_t next_watermark = 0;  // start of the first interval NOT processed
   std::vector<PointRecord> points;
   std::vector<GroupRecord> groups;
-  std::vector<AnomalyRecord> anomalies;  // group_index points into groups
+  std::vector<AnomalyRecord> anomalies;         // group_index points into groups
   std::map<int64_t, std::string> model_states;  // series id -> state
   std::vector<DataQualityRecord> quality;
   std::vector<OutboxRecord> outbox;            // alerts raised by these intervals
@@ -351,8 +347,7 @@ class Store {
   virtual Result<int64_t> CountGroups(const GroupQuery& q) = 0;
   virtual Result<GroupRecord> GetGroup(int64_t group_id) = 0;
   virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
-  virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts,
-                                                      int64_t to_ts) = 0;
+  virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) = 0;
   // Calls `fn` once per point q selects, series by series (ascending series
   // id), each series in time order, streaming from the database so memory
   // stays constant however many points there are. Stops at the first error

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -72,8 +72,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       target_ = pg->Url(db_);
     } else {
       path_ = (std::filesystem::temp_directory_path() /
-               ("osprey_store_" + std::to_string(::getpid()) + "_" +
-                test.substr(0, test.find('/')) + ".db"))
+               ("osprey_store_" + std::to_string(::getpid()) + "_" + test.substr(0, test.find('/')) + ".db"))
                   .string();
       Cleanup();
       target_ = path_;
@@ -239,9 +238,11 @@ TEST_P(StoreTest, ModelStateKeepsEveryByte) {
 
 // A detector file with the given dimensions, as the export reads them.
 std::string DetectorYaml(const std::string& name, const std::string& dims) {
-  return "name: " + name + "\nfrequency: PT1H\nsource: {path: x.db}\n"
+  return "name: " + name +
+         "\nfrequency: PT1H\nsource: {path: x.db}\n"
          "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
-         "dimensions: [" + dims + "]\nmeasures: [{name: orders}, {name: revenue}]\n";
+         "dimensions: [" +
+         dims + "]\nmeasures: [{name: orders}, {name: revenue}]\n";
 }
 
 // Runs the CSV export into a temporary file and reads it back with the CSV
@@ -306,9 +307,9 @@ TEST_P(StoreTest, ExportRoundTripsEveryScoredPointOnce) {
   c.detector_id = shop;
   c.first_ts = t0;
   c.next_watermark = t0 + 60 * 3600;
-  std::map<int64_t, std::vector<std::string>> dims_of = {
-      {leaf, {"West, \"Coast\"", "web", "orders"}}, {rollup, {"East", "", "orders"}},
-      {total, {"", "", "revenue"}}};
+  std::map<int64_t, std::vector<std::string>> dims_of = {{leaf, {"West, \"Coast\"", "web", "orders"}},
+                                                         {rollup, {"East", "", "orders"}},
+                                                         {total, {"", "", "revenue"}}};
   double scale = 1.1;
   for (int64_t s : {leaf, rollup, total}) {
     for (const PointRecord& p : SeriesPoints(s, t0, 60, scale)) c.points.push_back(p);
@@ -328,8 +329,8 @@ TEST_P(StoreTest, ExportRoundTripsEveryScoredPointOnce) {
     return out;
   };
   auto check = [&](const CsvExportOptions& o) -> size_t {
-    SCOPED_TRACE(::testing::Message() << "min_severity " << o.min_severity << " leaves_only "
-                                    << o.leaves_only);
+    SCOPED_TRACE(::testing::Message()
+                 << "min_severity " << o.min_severity << " leaves_only " << o.leaves_only);
     auto rows = ExportRows(*store_, o);
     if (rows.empty()) {
       ADD_FAILURE() << "no header";
@@ -337,8 +338,7 @@ TEST_P(StoreTest, ExportRoundTripsEveryScoredPointOnce) {
     }
     EXPECT_EQ(rows[0], (std::vector<std::string>{"timestamp", "region", "channel", "measure", "value",
                                                  "expected", "lower", "upper", "severity"}));
-    auto want = expect_rows(o.min_severity, o.since.value_or(0), o.until.value_or(1LL << 40),
-                            o.leaves_only);
+    auto want = expect_rows(o.min_severity, o.since.value_or(0), o.until.value_or(1LL << 40), o.leaves_only);
     std::map<std::pair<int64_t, int64_t>, int> seen;
     for (size_t i = 1; i < rows.size(); ++i) {
       const auto& r = rows[i];
@@ -404,9 +404,9 @@ TEST_P(StoreTest, ExportRoundTripsEveryScoredPointOnce) {
   ASSERT_TRUE(store_->CommitChunk(c2).ok());
   auto both = ExportRows(*store_, {});
   ASSERT_FALSE(both.empty());
-  EXPECT_EQ(both[0], (std::vector<std::string>{"detector", "timestamp", "service", "region", "channel",
-                                               "measure", "value", "expected", "lower", "upper",
-                                               "severity"}));
+  EXPECT_EQ(both[0],
+            (std::vector<std::string>{"detector", "timestamp", "service", "region", "channel", "measure",
+                                      "value", "expected", "lower", "upper", "severity"}));
   int ops_rows = 0;
   for (size_t i = 1; i < both.size(); ++i) {
     if (both[i][0] != "ops") {
@@ -448,10 +448,13 @@ TEST_P(StoreTest, ScoredPointStreamStopsAtTheCallersError) {
   EXPECT_EQ(calls, 8300);
   // The store is usable afterwards, and a full pass sees every scored point.
   calls = 0;
-  ASSERT_TRUE(store_->ForEachScoredPoint(q, [&](const PointRecord&) {
-    ++calls;
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->ForEachScoredPoint(q,
+                                       [&](const PointRecord&) {
+                                         ++calls;
+                                         return Status::Ok();
+                                       })
+                  .ok());
   int want = 0;
   for (const PointRecord& p : c.points) want += p.value && p.severity ? 1 : 0;
   EXPECT_EQ(want, 8567);
@@ -466,10 +469,10 @@ TEST_P(StoreTest, StreamWithUnscoredVisitsEveryPointWithAValue) {
   c.detector_id = d;
   c.first_ts = 0;
   c.next_watermark = 4 * 3600;
-  c.points.push_back({s, 0, 1.0, {}, {}, {}, {}});                 // warming up
-  c.points.push_back({s, 3600, std::nullopt, {}, {}, {}, {}});     // missing
-  c.points.push_back({s, 7200, 3.0, 3.0, 2.0, 4.0, 10.0});         // scored, low
-  c.points.push_back({s, 10800, 4.0, 3.0, 2.0, 4.0, 90.0});        // scored, high
+  c.points.push_back({s, 0, 1.0, {}, {}, {}, {}});              // warming up
+  c.points.push_back({s, 3600, std::nullopt, {}, {}, {}, {}});  // missing
+  c.points.push_back({s, 7200, 3.0, 3.0, 2.0, 4.0, 10.0});      // scored, low
+  c.points.push_back({s, 10800, 4.0, 3.0, 2.0, 4.0, 90.0});     // scored, high
   ASSERT_TRUE(store_->CommitChunk(c).ok());
   ScoredPointQuery q;
   q.detector_id = d;
@@ -648,7 +651,8 @@ TEST_P(StoreTest, SnapshotsAndStatusRoundTrip) {
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
   for (int64_t ts : {0, 3600, 7200}) {
     ChunkResult c = Chunk(d, s, ts, 40);
-    c.snapshots.push_back({ts, {{s, std::string("m\0", 2) + std::to_string(ts)}}, {{"oncall", "views", "{}"}}});
+    c.snapshots.push_back(
+        {ts, {{s, std::string("m\0", 2) + std::to_string(ts)}}, {{"oncall", "views", "{}"}}});
     c.prune_snapshots_before = ts - 3600;
     ASSERT_TRUE(store_->CommitChunk(c).ok());
   }
@@ -900,9 +904,7 @@ TEST_P(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
   EXPECT_TRUE(store_->ListGroupFeedback(g + 100)->empty());
 }
 
-std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
-  return backend.param;
-}
+std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) { return backend.param; }
 
 TEST(OpenStoreTest, RecognisesPostgresUrlsAndDsns) {
   EXPECT_TRUE(IsPostgresState("postgres://u:p@db/osprey"));
@@ -918,8 +920,8 @@ TEST(OpenStoreTest, RecognisesPostgresUrlsAndDsns) {
 TEST(PostgresStoreTest, BadPasswordIsUnavailableAndNeverShown) {
   testing::PostgresServer* pg = PostgresEnvironment::server();
   if (pg == nullptr) GTEST_SKIP() << PostgresEnvironment::skip();
-  const std::string url = "postgresql://osprey:Wr0ng-Secret@127.0.0.1:" +
-                          std::to_string(pg->port()) + "/osprey";
+  const std::string url =
+      "postgresql://osprey:Wr0ng-Secret@127.0.0.1:" + std::to_string(pg->port()) + "/osprey";
   auto s = OpenStore(url);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
@@ -927,15 +929,12 @@ TEST(PostgresStoreTest, BadPasswordIsUnavailableAndNeverShown) {
   auto dsn = OpenStore("host=127.0.0.1 port=" + std::to_string(pg->port()) +
                        " user=osprey password=Wr0ng-Secret dbname=osprey");
   ASSERT_FALSE(dsn.ok());
-  EXPECT_EQ(dsn.status().message().find("Wr0ng-Secret"), std::string::npos)
-      << dsn.status().message();
+  EXPECT_EQ(dsn.status().message().find("Wr0ng-Secret"), std::string::npos) << dsn.status().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, ::testing::Values(std::string("postgres")),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, ::testing::Values(std::string("postgres")), BackendName);
 #else
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, ::testing::Values(std::string("sqlite")),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, ::testing::Values(std::string("sqlite")), BackendName);
 #endif
 
 }  // namespace

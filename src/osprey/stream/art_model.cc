@@ -30,7 +30,8 @@ Status Validate(const ArtParams& p) {
   if (p.trend_steps < 0 || p.trend_steps > ArtModel::kMaxTrain) {
     return InvalidArgument("art trend_steps must be 0..1024");
   }
-  if (p.coarse_factor < 0 || p.coarse_factor > 100) return InvalidArgument("art coarse_factor must be 0..100");
+  if (p.coarse_factor < 0 || p.coarse_factor > 100)
+    return InvalidArgument("art coarse_factor must be 0..100");
   if (p.max_categories < 2 || p.max_categories > 65536) {
     return InvalidArgument("art max_categories must be 2..65536");
   }
@@ -153,8 +154,8 @@ void ArtModel::AddCategory(const double* f, std::vector<double>& boxes, std::vec
 }
 
 ArtModel::Match ArtModel::Present(const double* f, const double* x, double rho_lb, double rho_ub,
-                                  std::vector<double>& boxes, std::vector<int64_t>& used,
-                                  int32_t& count, int64_t& stamp) const {
+                                  std::vector<double>& boxes, std::vector<int64_t>& used, int32_t& count,
+                                  int64_t& stamp) const {
   Match r;
   if (count == 0) {
     AddCategory(f, boxes, used, count, stamp);
@@ -252,8 +253,8 @@ void ArtModel::Train() {
   size_t tail_n = 0;
   for (size_t k = 0; k < n; ++k) {
     const size_t i = order[k];
-    Match m = Present(&train_[i * dim], &xs[i * dim], p_.initial_rho, p_.initial_rho, boxes, used, count,
-                      stamp);
+    Match m =
+        Present(&train_[i * dim], &xs[i * dim], p_.initial_rho, p_.initial_rho, boxes, used, count, stamp);
     if (k >= n / 2) {
       tail += m.m;
       ++tail_n;
@@ -499,12 +500,12 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const EngineOptions& options, s
   {
     const Core& c = m->c_;
     const auto time_ok = [](int64_t t) { return t >= -kMaxStateCount && t <= kMaxStateCount; };
-    bool ok = CountOk(c.n) && CountOk(c.steps) && CountOk(c.fi) && CountOk(c.match_n) &&
-              CountOk(c.calm_steps) && CountOk(c.hist_n) && CountOk(c.stamp) &&
-              time_ok(c.last_anomaly) && time_ok(c.last_rho_update) && c.pos >= 0 && c.pos < m->step_ &&
-              AllFinite(c.lo, c.hi, c.median, c.sum, c.max, c.min, c.ds_avg, c.rho_lb, c.rho_ub,
-                        c.match_sum, c.last_anomaly_match, c.hist_sum, c.hist_last, c.last_expected,
-                        c.last_lower, c.last_upper);
+    bool ok =
+        CountOk(c.n) && CountOk(c.steps) && CountOk(c.fi) && CountOk(c.match_n) && CountOk(c.calm_steps) &&
+        CountOk(c.hist_n) && CountOk(c.stamp) && time_ok(c.last_anomaly) && time_ok(c.last_rho_update) &&
+        c.pos >= 0 && c.pos < m->step_ &&
+        AllFinite(c.lo, c.hi, c.median, c.sum, c.max, c.min, c.ds_avg, c.rho_lb, c.rho_ub, c.match_sum,
+                  c.last_anomaly_match, c.hist_sum, c.hist_last, c.last_expected, c.last_lower, c.last_upper);
     for (double v : c.recent) ok = ok && std::isfinite(v);
     for (int64_t k : c.match_hist) ok = ok && CountOk(k);
     if (!ok) return DataLoss("model state is corrupt");
@@ -543,8 +544,7 @@ Result<std::unique_ptr<Model>> ArtModel::Restore(const EngineOptions& options, s
   uint64_t coarse = 0;
   if (!Get(state, coarse) || coarse > state.size()) return DataLoss("model state is truncated");
   if (options.art.coarse_factor > 1) {
-    OSPREY_ASSIGN_OR_RETURN(m->coarse_,
-                            Restore(CoarseOptions(options, m->step_), state.substr(0, coarse)));
+    OSPREY_ASSIGN_OR_RETURN(m->coarse_, Restore(CoarseOptions(options, m->step_), state.substr(0, coarse)));
   } else if (coarse != 0) {
     return DataLoss("model state has a second scale the options do not use");
   }

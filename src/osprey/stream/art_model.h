@@ -47,14 +47,13 @@ class ArtModel final : public Model {
   // Fails with InvalidArgument on parameters out of range.
   static Result<std::unique_ptr<Model>> Create(const EngineOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
-  static Result<std::unique_ptr<Model>> Restore(const EngineOptions& options,
-                                                std::string_view state);
+  static Result<std::unique_ptr<Model>> Restore(const EngineOptions& options, std::string_view state);
 
   Score Observe(const Observation& obs) override;
   std::string SaveState() const override;
 
  private:
-  struct Core {  // trivially copyable, saved as bytes
+  struct Core {             // trivially copyable, saved as bytes
     int64_t n = 0;          // values seen
     int64_t steps = 0;      // closed downsampled steps
     int64_t fi = 0;         // feature vectors formed (1-based index of the last)
@@ -62,21 +61,21 @@ class ArtModel final : public Model {
     double median = 0;      // running median of the quantised steps (share of the range)
     int32_t pos = 0;        // values in the open step
     double sum = 0, max = 0, min = 0;
-    double ds_avg = 0;      // moving average of step means
+    double ds_avg = 0;                        // moving average of step means
     std::array<double, kMaxWindow> recent{};  // quantised steps, series units, oldest first
     double rho_lb = 0, rho_ub = 0;
-    double match_sum = 0;   // running mean of the best match (upper vigilance)
+    double match_sum = 0;  // running mean of the best match (upper vigilance)
     int64_t match_n = 0;
     int64_t last_anomaly = 0, last_rho_update = 0;
     double last_anomaly_match = 0;
     bool mask_after_new = false;
     bool trained = false;
-    int64_t calm_steps = 0;  // steps since a new cluster
+    int64_t calm_steps = 0;              // steps since a new cluster
     double hist_sum = 0, hist_last = 0;  // matches of the detections (last: the latest's minimum)
     int64_t hist_n = 0;
     int32_t sim_pos = 0, diff_pos = 0;
     int32_t categories = 0;
-    int64_t stamp = 0;      // learning clock for the least-recently-used replacement
+    int64_t stamp = 0;  // learning clock for the least-recently-used replacement
     double last_expected = 0, last_lower = 0, last_upper = 0;
     std::array<int64_t, kMatchBins> match_hist{};  // best matches, by bin of [0, 1]
   };
@@ -94,11 +93,10 @@ class ArtModel final : public Model {
   void Normalise(const double* f, double* x) const;
   // One fuzzy ART presentation of normalised input x (raw: f) to the
   // categories in `boxes`; learns when `learn`.
-  Match Present(const double* f, const double* x, double rho_lb, double rho_ub,
-                std::vector<double>& boxes, std::vector<int64_t>& used, int32_t& count,
-                int64_t& stamp) const;
-  void AddCategory(const double* f, std::vector<double>& boxes, std::vector<int64_t>& used,
-                   int32_t& count, int64_t& stamp) const;
+  Match Present(const double* f, const double* x, double rho_lb, double rho_ub, std::vector<double>& boxes,
+                std::vector<int64_t>& used, int32_t& count, int64_t& stamp) const;
+  void AddCategory(const double* f, std::vector<double>& boxes, std::vector<int64_t>& used, int32_t& count,
+                   int64_t& stamp) const;
   void Train();
   double Detect(const double* f);
 
@@ -110,11 +108,11 @@ class ArtModel final : public Model {
   int mask_;
   int64_t trend_;
   Core c_;
-  std::vector<double> boxes_;     // max_categories x dim x {low, high}
-  std::vector<int64_t> used_;     // last learning stamp per category
-  std::vector<double> train_;     // training features (until trained)
-  std::vector<double> sim_;       // ring: recent best matches
-  std::vector<double> diff_;      // ring: rho_ub - best match
+  std::vector<double> boxes_;       // max_categories x dim x {low, high}
+  std::vector<int64_t> used_;       // last learning stamp per category
+  std::vector<double> train_;       // training features (until trained)
+  std::vector<double> sim_;         // ring: recent best matches
+  std::vector<double> diff_;        // ring: rho_ub - best match
   std::unique_ptr<Model> novelty_;  // blended in when novelty_weight > 0
   std::unique_ptr<Model> coarse_;   // the second scale, when coarse_factor > 1
   std::string reason_;

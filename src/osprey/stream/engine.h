@@ -31,16 +31,16 @@ enum class Engine { kNovelty = 0, kArt };
 // the one configuration used for the whole NAB corpus; tests and experiments
 // may change them.
 struct NoveltyParams {
-  int levels = 6;            // value quantisation levels over the running range
-  int max_context = 8;       // longest pattern of recent levels that is checked
-  int table_bits = 13;       // 2^bits pattern fingerprints per generation
-  double residual_alpha = 0.5;  // learning rate of the short-term prediction
-  double scale_alpha = 0.01;    // learning rate of the error scale
-  int window = 10;              // short window of the error likelihood
-  double long_alpha = 0.002;    // learning rate of the long-run error statistics
-  double novelty_weight = 1.0;  // weight of the pattern novelty in the output
+  int levels = 6;                  // value quantisation levels over the running range
+  int max_context = 8;             // longest pattern of recent levels that is checked
+  int table_bits = 13;             // 2^bits pattern fingerprints per generation
+  double residual_alpha = 0.5;     // learning rate of the short-term prediction
+  double scale_alpha = 0.01;       // learning rate of the error scale
+  int window = 10;                 // short window of the error likelihood
+  double long_alpha = 0.002;       // learning rate of the long-run error statistics
+  double novelty_weight = 1.0;     // weight of the pattern novelty in the output
   double likelihood_weight = 0.6;  // weight of the error likelihood in the output
-  int warmup = 32;              // values before the first ready score
+  int warmup = 32;                 // values before the first ready score
   // Values within chomp * range of the running median are quantised as the
   // median itself, so noise around the usual level forms no new patterns.
   double chomp = 0.0;
@@ -95,7 +95,7 @@ struct NoveltyParams {
   double predict_share = 0.05;
   int predict_mode = 0;
   int predict_mix = 0;
-  int predict_bits = 14;  // 2^bits (fingerprint, count) pairs per generation
+  int predict_bits = 14;   // 2^bits (fingerprint, count) pairs per generation
   int predict_unseen = 0;  // 1: an unsupported context counts as failed
   // KNN shape distance (after KNN CAD): the shape of the last knn_dim step
   // means (steps of knn_step values, in units of the running range; with
@@ -138,9 +138,9 @@ struct ArtParams {
   // about the same wall-clock time on every series). step > 0 overrides it.
   int step = 0;
   int64_t step_seconds = 1500;
-  int window = 6;          // downsampled values in a feature vector (2..32)
-  bool shape = true;       // add the Haar transform of the locally normalised window
-  int train_steps = 32;    // steps learnt before the first ready score (sets the vigilance)
+  int window = 6;        // downsampled values in a feature vector (2..32)
+  bool shape = true;     // add the Haar transform of the locally normalised window
+  int train_steps = 32;  // steps learnt before the first ready score (sets the vigilance)
   // Steps of the vigilance adaptation: the upper vigilance is revised every
   // trend_steps / 2 steps from the matches of the last trend_steps. 0: train_steps.
   int trend_steps = 64;

@@ -9,11 +9,11 @@
 namespace osprey::stream {
 namespace {
 
-using detect::internal::Get;
-using detect::internal::Put;
 using detect::internal::AllFinite;
 using detect::internal::CountOk;
+using detect::internal::Get;
 using detect::internal::NegLog10Tail;
+using detect::internal::Put;
 
 constexpr double kRelScaleFloor = 1e-3;  // error scale floor, relative to the range
 constexpr double kMinSdWindow = 0.05;    // floor of the long-run sd of the window mean
@@ -25,7 +25,6 @@ uint64_t Mix(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-
 
 Status Validate(const NoveltyParams& p) {
   if (p.levels < 2 || p.levels > 1024) return InvalidArgument("novelty levels must be 2..1024");
@@ -308,8 +307,8 @@ Score NoveltyModel::Observe(const Observation& obs) {
     int cfresh = 0;
     uint64_t ch = 0x5bd1e995ULL;
     for (int len = 1; len <= cavail; ++len) {
-      const int32_t level = len == 1 ? static_cast<int32_t>(cq)
-                                     : c_.coarse_recent[static_cast<size_t>(len - 2)];
+      const int32_t level =
+          len == 1 ? static_cast<int32_t>(cq) : c_.coarse_recent[static_cast<size_t>(len - 2)];
       ch = Mix(ch ^ (static_cast<uint64_t>(static_cast<uint32_t>(level)) +
                      (static_cast<uint64_t>(len) << 40) + (uint64_t{1} << 60)));
       if (!Seen(ch)) {
@@ -354,14 +353,13 @@ Score NoveltyModel::Observe(const Observation& obs) {
     calibrated = (1 - p_.rarity_weight) * raw_novelty + p_.rarity_weight * rarity;
     ++c_.novelty_counts[bin];
   }
-  double novelty = p_.coarse_step > 0 && p_.coarse_mix == 1
-                       ? 0.5 * (calibrated + coarse_novelty)
-                       : std::max(calibrated, coarse_novelty);
+  double novelty = p_.coarse_step > 0 && p_.coarse_mix == 1 ? 0.5 * (calibrated + coarse_novelty)
+                                                            : std::max(calibrated, coarse_novelty);
   if (p_.predict_weight > 0) {
     // Contexts are the previous 1..k levels (recent[1..k]); each counts its
     // occurrences and, paired with the current level, what followed it.
-    const int pavail = static_cast<int>(
-        std::min<int64_t>({c_.n, p_.max_context, NoveltyModel::kMaxContext - 1}));
+    const int pavail =
+        static_cast<int>(std::min<int64_t>({c_.n, p_.max_context, NoveltyModel::kMaxContext - 1}));
     const uint64_t xv = static_cast<uint32_t>(c_.recent[0]);
     uint64_t g = 0x27d4eb2f165667c5ULL;
     int failed = 0, supported = 0;
@@ -385,9 +383,8 @@ Score NoveltyModel::Observe(const Observation& obs) {
       PAdd(g);
       PAdd(pair);
     }
-    double pscore = p_.predict_mode == 0
-                        ? static_cast<double>(failed) / static_cast<double>(p_.max_context)
-                        : (supported > 0 ? miss / supported : 0.0);
+    double pscore = p_.predict_mode == 0 ? static_cast<double>(failed) / static_cast<double>(p_.max_context)
+                                         : (supported > 0 ? miss / supported : 0.0);
     pscore = std::clamp(pscore, 0.0, 1.0);
     if (p_.rarity_weight > 0) {
       const size_t bin = static_cast<size_t>(std::lround(pscore * kPredictBins));
@@ -475,14 +472,13 @@ Score NoveltyModel::Observe(const Observation& obs) {
 
   s.ready = c_.n > p_.warmup;
   if (!s.ready) {
-    reason_ = "warming up: " + std::to_string(c_.n) + " of " + std::to_string(p_.warmup + 1) +
-              " values";
+    reason_ = "warming up: " + std::to_string(c_.n) + " of " + std::to_string(p_.warmup + 1) + " values";
     s.reason = reason_;
     return s;
   }
   const double nov = p_.novelty_weight * novelty;
-  const double lik = std::max(p_.likelihood_weight * likelihood,
-                              p_.novelty_likelihood_weight * nov_likelihood);
+  const double lik =
+      std::max(p_.likelihood_weight * likelihood, p_.novelty_likelihood_weight * nov_likelihood);
   s.anomaly = std::clamp(std::max(nov, lik), 0.0, 1.0);
   s.severity = 100 * s.anomaly;
   s.direction = err > 0 ? Direction::kUp : err < 0 ? Direction::kDown : Direction::kNone;
@@ -517,8 +513,7 @@ std::string NoveltyModel::SaveState() const {
   return out;
 }
 
-Result<std::unique_ptr<Model>> NoveltyModel::Restore(const EngineOptions& options,
-                                                    std::string_view state) {
+Result<std::unique_ptr<Model>> NoveltyModel::Restore(const EngineOptions& options, std::string_view state) {
   OSPREY_RETURN_IF_ERROR(Validate(options.novelty));
   auto m = std::unique_ptr<NoveltyModel>(new NoveltyModel(options));
   uint8_t version = 0;
@@ -536,14 +531,14 @@ Result<std::unique_ptr<Model>> NoveltyModel::Restore(const EngineOptions& option
   // Positions index the windows and counts are subtracted from each other:
   // a corrupt value must not reach Observe (found by fuzz/model_state_fuzz.cc).
   const Core& c = m->c_;
-  bool ok = CountOk(c.n) && CountOk(c.coarse_steps) && CountOk(c.lt_n) &&
-            c.cur_count >= 0 && c.cur_count <= static_cast<int64_t>(m->cur_.size()) &&
-            c.last_novel >= -1 && c.last_novel <= c.n && c.win_pos >= 0 &&
-            c.win_pos < m->p_.window && c.win_len >= 0 && c.win_len <= m->p_.window &&
-            c.coarse_pos >= 0 && c.coarse_pos <= std::max(m->p_.coarse_step, 0) &&
-            AllFinite(c.lo, c.hi, c.pred, c.scale, c.median, c.coarse_max, c.coarse_min,
-                      c.coarse_sum, c.coarse_mean, c.last_novelty, c.win_sum, c.lt_mean, c.lt_var,
-                      c.nwin_sum, c.nlt_mean, c.nlt_var);
+  bool ok = CountOk(c.n) && CountOk(c.coarse_steps) && CountOk(c.lt_n) && c.cur_count >= 0 &&
+            c.cur_count <= static_cast<int64_t>(m->cur_.size()) && c.last_novel >= -1 &&
+            c.last_novel <= c.n && c.win_pos >= 0 && c.win_pos < m->p_.window && c.win_len >= 0 &&
+            c.win_len <= m->p_.window && c.coarse_pos >= 0 &&
+            c.coarse_pos <= std::max(m->p_.coarse_step, 0) &&
+            AllFinite(c.lo, c.hi, c.pred, c.scale, c.median, c.coarse_max, c.coarse_min, c.coarse_sum,
+                      c.coarse_mean, c.last_novelty, c.win_sum, c.lt_mean, c.lt_var, c.nwin_sum, c.nlt_mean,
+                      c.nlt_var);
   for (int64_t k : c.novelty_counts) ok = ok && k >= 0 && k <= c.n;
   for (int64_t k : c.coarse_counts) ok = ok && k >= 0 && k <= c.n;
   for (float v : c.win) ok = ok && std::isfinite(v);

@@ -58,21 +58,20 @@ class NoveltyModel final : public Model {
   // Fails with InvalidArgument on parameters out of range.
   static Result<std::unique_ptr<Model>> Create(const EngineOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
-  static Result<std::unique_ptr<Model>> Restore(const EngineOptions& options,
-                                                std::string_view state);
+  static Result<std::unique_ptr<Model>> Restore(const EngineOptions& options, std::string_view state);
 
   Score Observe(const Observation& obs) override;
   std::string SaveState() const override;
 
  private:
-  struct KnnCore {  // one KNN channel's running state
-    std::array<float, kMaxKnnDim> recent{};  // closed step means, newest first
-    int64_t steps = 0;   // closed steps
-    int64_t stored = 0;  // shapes stored in the memory ring
-    int32_t pos = 0;     // values in the open step
-    double sum = 0;      // their sum
+  struct KnnCore {                               // one KNN channel's running state
+    std::array<float, kMaxKnnDim> recent{};      // closed step means, newest first
+    int64_t steps = 0;                           // closed steps
+    int64_t stored = 0;                          // shapes stored in the memory ring
+    int32_t pos = 0;                             // values in the open step
+    double sum = 0;                              // their sum
     std::array<int64_t, kKnnBins + 1> counts{};  // by log-distance bin
-    double held = 0;     // last score (knn_eval 1)
+    double held = 0;                             // last score (knn_eval 1)
   };
   struct KnnConf {  // one KNN channel's settings, resolved for the interval
     double weight = 0;
@@ -84,14 +83,14 @@ class NoveltyModel final : public Model {
     double pred = 0, scale = 0;
     double median = 0;
     std::array<int32_t, kMaxContext> coarse_recent{};  // closed coarse steps, newest first
-    int64_t coarse_steps = 0;  // closed steps
-    int32_t coarse_pos = 0;    // values in the open step
+    int64_t coarse_steps = 0;                          // closed steps
+    int32_t coarse_pos = 0;                            // values in the open step
     double coarse_max = 0, coarse_min = 0, coarse_sum = 0;
-    double coarse_mean = 0;    // running mean of step means
+    double coarse_mean = 0;                                     // running mean of step means
     std::array<int64_t, 2 * kMaxContext + 1> novelty_counts{};  // by fresh-pattern count
     std::array<int64_t, kMaxContext + 1> coarse_counts{};       // the same, coarse channel
-    int64_t last_novel = -1;   // index of the last point with novelty >= calm_level
-    double last_novelty = 0;   // its novelty
+    int64_t last_novel = -1;  // index of the last point with novelty >= calm_level
+    double last_novelty = 0;  // its novelty
     double win_sum = 0;
     double lt_mean = 0, lt_var = 0;
     int64_t lt_n = 0;

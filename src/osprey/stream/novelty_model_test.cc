@@ -80,7 +80,7 @@ TEST(NoveltyModelTest, SaveRestoreWithEveryChannelOn) {
   EngineOptions o = Options();
   o.novelty.predict_weight = 0.6;
   o.novelty.predict_bits = 10;
-  o.novelty.knn2_warm = 20;       // the long-shape channel scores before the save
+  o.novelty.knn2_warm = 20;  // the long-shape channel scores before the save
   o.novelty.knn2_step_seconds = 3600;
   o.novelty.coarse_step = 8;
   ExpectSaveRestoreBitIdentical(o, 3001);

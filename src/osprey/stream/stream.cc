@@ -1,8 +1,8 @@
 #include "osprey/stream/stream.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,14 +12,14 @@ namespace osprey::stream {
 StreamOptions DefaultStreamOptions() {
   StreamOptions so;
   so.engine = Engine::kNovelty;
-  so.alarm_level = 0.6;         // e.g. 5 of 8 recent patterns new, as new in < 1 % of earlier points
-  so.suppress_fraction = 0.05;  // quiet for 5 % of the rows seen so far,
-  so.suppress_min_rows = 100;   // and at least 100 rows
-  so.debounce_rows = 200;       // a burst of sub-alarm rows counts once
-  so.ensemble_mode = 3;         // ART confirms: an ArtModel beside the novelty model;
-  so.ensemble_art_weight = 0.2; // the main score moves 20 % of the way to 1
-  so.ensemble_confirm_rows = 20;     // within 20 rows of an ART score
-  so.ensemble_confirm_level = 0.8;   // >= 0.8
+  so.alarm_level = 0.6;             // e.g. 5 of 8 recent patterns new, as new in < 1 % of earlier points
+  so.suppress_fraction = 0.05;      // quiet for 5 % of the rows seen so far,
+  so.suppress_min_rows = 100;       // and at least 100 rows
+  so.debounce_rows = 200;           // a burst of sub-alarm rows counts once
+  so.ensemble_mode = 3;             // ART confirms: an ArtModel beside the novelty model;
+  so.ensemble_art_weight = 0.2;     // the main score moves 20 % of the way to 1
+  so.ensemble_confirm_rows = 20;    // within 20 rows of an ART score
+  so.ensemble_confirm_level = 0.8;  // >= 0.8
   return so;
 }
 
@@ -63,8 +63,8 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
   std::vector<int64_t> out_counts(options.output_rarity_weight > 0 ? kTailBins + 1 : 0, 0);
   int64_t out_rows = 0;
   int64_t ready_rows = 0;
-  int64_t debounce = 0;       // rows left in the debounce period
-  double debounce_peak = 0;   // score that started it
+  int64_t debounce = 0;      // rows left in the debounce period
+  double debounce_peak = 0;  // score that started it
   for (const StreamRow& row : rows) {
     // Repeated or backward timestamps (clock changes in exported data) are
     // treated as the next second, so the model's time always advances.
@@ -113,9 +113,8 @@ Result<std::vector<StreamScore>> ScoreStream(const std::vector<StreamRow>& rows,
     }
     const bool stronger = options.pass_stronger && s.anomaly > quiet_level;
     if (quiet > 0 && options.quiet_mode == 1 && alarm) {
-      quiet = std::max<int64_t>(
-          options.suppress_min_rows,
-          static_cast<int64_t>(options.suppress_fraction * static_cast<double>(seen)));
+      quiet = std::max<int64_t>(options.suppress_min_rows,
+                                static_cast<int64_t>(options.suppress_fraction * static_cast<double>(seen)));
       s.anomaly *= options.suppressed_factor;
     } else if (quiet > 0 && !stronger) {
       --quiet;

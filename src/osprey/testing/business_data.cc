@@ -174,7 +174,7 @@ struct LeafWork {
   std::vector<bool> row;        // a row exists
   double k = 10;                // count dispersion
   double price_mu = 0, price_sigma = 0, price_m = 0, price_m2 = 0;  // hourly
-  double err_p = 0, err_k = 5;  // ops: errors per request, dispersion
+  double err_p = 0, err_k = 5;                                      // ops: errors per request, dispersion
   double lat_sigma = 0.5, lat_jitter = 0.03;
   int64_t first = 0;  // first point with rows (late launch)
   // Anomalous effects, accumulated.
@@ -187,7 +187,7 @@ struct Work {
   BusinessParams p;
   Dataset d;
   std::vector<LeafWork> leaves;
-  int64_t gap = 0;  // spacing kept between anomalies on one series, points
+  int64_t gap = 0;              // spacing kept between anomalies on one series, points
   std::vector<Effect> effects;  // parallel to d.anomalies
 };
 
@@ -225,8 +225,8 @@ void NormalMoments(const Dataset& d, const LeafWork& w, int m, int64_t t, double
 }
 
 // Expectation of measure m under one anomaly's effect at offset i of n.
-double AnomalousMean(const Dataset& d, const LeafWork& w, int m, int64_t t, const Effect& f,
-                     int64_t i, int64_t n) {
+double AnomalousMean(const Dataset& d, const LeafWork& w, int m, int64_t t, const Effect& f, int64_t i,
+                     int64_t n) {
   const double lam = w.lam[static_cast<size_t>(t)];
   const double mult = f.zero ? 0.0 : f.Mult(i, n);
   if (d.family == "hourly") {
@@ -240,8 +240,8 @@ double AnomalousMean(const Dataset& d, const LeafWork& w, int m, int64_t t, cons
 
 // |sum of effects| / sqrt(sum of variances) of an anomaly on measure m, over
 // the present rows it touches (latency also needs a row with requests).
-double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int64_t e,
-               const Effect& f, int m) {
+double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int64_t e, const Effect& f,
+               int m) {
   double effect = 0, var = 0;
   for (int s : series) {
     const LeafWork& w = work.leaves[static_cast<size_t>(s)];
@@ -306,8 +306,7 @@ void Place(Work& work, Rng& rng, int count, const std::function<Proposal(Rng&)>&
       Proposal prop = propose(rng);
       if (prop.begin < work.d.warmup_points || prop.end > n || prop.end <= prop.begin) continue;
       if (!Free(work, prop.series, prop.begin, prop.end)) continue;
-      if (EffectZ(work, prop.series, prop.begin, prop.end, prop.effect, prop.primary) <
-          work.p.label_z) {
+      if (EffectZ(work, prop.series, prop.begin, prop.end, prop.effect, prop.primary) < work.p.label_z) {
         continue;
       }
       for (int s : prop.series) {
@@ -376,8 +375,8 @@ void MakeRows(Work& work, Rng& rng) {
   for (LeafWork& w : work.leaves) {
     w.row.assign(static_cast<size_t>(n), true);
     for (int64_t t = 0; t < n; ++t) {
-      const bool absent = t < w.first || (t >= gap_at && t < gap_at + gap_len) ||
-                          rng.Bernoulli(work.p.missing_share);
+      const bool absent =
+          t < w.first || (t >= gap_at && t < gap_at + gap_len) || rng.Bernoulli(work.p.missing_share);
       if (absent) w.row[static_cast<size_t>(t)] = false;
     }
   }
@@ -429,10 +428,8 @@ struct Holiday {
   double factor[3];  // per channel: store, web, mobile
 };
 const Holiday kHolidays[] = {
-    {"New Year's Day", "new_year", {0.3, 0.7, 0.8}},
-    {"Easter", "easter", {0.5, 0.9, 0.95}},
-    {"Thanksgiving", "thanksgiving", {0.4, 0.9, 1.1}},
-    {"Black Friday", "black_friday", {1.8, 2.5, 2.2}},
+    {"New Year's Day", "new_year", {0.3, 0.7, 0.8}},   {"Easter", "easter", {0.5, 0.9, 0.95}},
+    {"Thanksgiving", "thanksgiving", {0.4, 0.9, 1.1}}, {"Black Friday", "black_friday", {1.8, 2.5, 2.2}},
     {"Christmas", "christmas", {0.0, 0.5, 0.6}},
 };
 
@@ -489,7 +486,11 @@ Status GenerateHourly(Work& work) {
       if (day < first_day || day > last_day) continue;
       holiday_of[static_cast<size_t>(day - first_day)] = h;
       d.events.push_back({std::string(kHolidays[h].name) + " " + std::to_string(y),
-                          kHolidays[h].recurrence, day * kDay, (day + 1) * kDay, {}, false});
+                          kHolidays[h].recurrence,
+                          day * kDay,
+                          (day + 1) * kDay,
+                          {},
+                          false});
     }
   }
 
@@ -511,8 +512,8 @@ Status GenerateHourly(Work& work) {
     w.price_m = std::exp(w.price_mu + 0.5 * w.price_sigma * w.price_sigma);
     w.price_m2 = std::exp(2 * w.price_mu + 2 * w.price_sigma * w.price_sigma);
     w.first = category == kLateCategory ? launch : 0;
-    const double base = p.volume * kRegionBase[region] * kChannelBase[channel] *
-                        kCategoryBase[category] * std::exp(0.2 * rng.Normal());
+    const double base = p.volume * kRegionBase[region] * kChannelBase[channel] * kCategoryBase[category] *
+                        std::exp(0.2 * rng.Normal());
     const double growth = kRegionGrowth[region] + 0.03 * rng.Normal();
     w.lam.resize(static_cast<size_t>(n));
     for (int64_t t = 0; t < n; ++t) {
@@ -657,11 +658,13 @@ Status GenerateOps(Work& work) {
   for (int64_t day = first_day; day <= last_day; ++day) {
     for (int sv = 0; sv < 4; ++sv) {
       if (Weekday(day) != kMaintenanceDay[sv]) continue;
-      d.events.push_back({"maintenance " + kServices[static_cast<size_t>(sv)] + " day " +
-                              std::to_string(day - first_day),
-                          "maintenance_" + kServices[static_cast<size_t>(sv)],
-                          day * kDay + 5400, day * kDay + 12600,
-                          {{0, kServices[static_cast<size_t>(sv)]}}, true});
+      d.events.push_back(
+          {"maintenance " + kServices[static_cast<size_t>(sv)] + " day " + std::to_string(day - first_day),
+           "maintenance_" + kServices[static_cast<size_t>(sv)],
+           day * kDay + 5400,
+           day * kDay + 12600,
+           {{0, kServices[static_cast<size_t>(sv)]}},
+           true});
     }
   }
 
@@ -680,11 +683,11 @@ Status GenerateOps(Work& work) {
     w.err_k = p.error_dispersion;
     w.lat_sigma = p.latency_sigma;
     w.lat_jitter = p.latency_jitter;
-    const double base = p.volume * kServiceBase[service] * kRegionBase[region] *
-                        kEndpointBase[endpoint] * std::exp(0.2 * rng.Normal());
+    const double base = p.volume * kServiceBase[service] * kRegionBase[region] * kEndpointBase[endpoint] *
+                        std::exp(0.2 * rng.Normal());
     const double health = p.volume * 12 * kRegionBase[region];  // monitoring probes: flat
-    const double lat_base = kEndpointLatency[endpoint] * kServiceLatency[service] *
-                            std::exp(0.15 * rng.Normal());
+    const double lat_base =
+        kEndpointLatency[endpoint] * kServiceLatency[service] * std::exp(0.15 * rng.Normal());
     const double weekend = service == 3 ? 0.8 : 0.55;
     w.lam.resize(static_cast<size_t>(n));
     w.latency.resize(static_cast<size_t>(n));
@@ -694,12 +697,14 @@ Status GenerateOps(Work& work) {
       const int64_t day = FloorDiv(local, kDay);
       const double hour = static_cast<double>(local - day * kDay) / 3600.0;
       double lam = endpoint == 3 ? health
-                                 : base * (0.12 + 0.5 * Bump(hour, 11, 2.5) +
-                                           0.5 * Bump(hour, 15.5, 2.5) + 0.2 * Bump(hour, 20.5, 2)) *
+                                 : base *
+                                       (0.12 + 0.5 * Bump(hour, 11, 2.5) + 0.5 * Bump(hour, 15.5, 2.5) +
+                                        0.2 * Bump(hour, 20.5, 2)) *
                                        (Weekday(day) >= 5 ? weekend : 1.0);
       const CalendarEvent* ev = nullptr;
       for (const CalendarEvent& e : d.events) {
-        if (e.scope[0].second == d.series[s].dims[0] && local >= e.local_start && local < e.local_end) ev = &e;
+        if (e.scope[0].second == d.series[s].dims[0] && local >= e.local_start && local < e.local_end)
+          ev = &e;
       }
       if (ev != nullptr) lam *= 0.05;
       w.lam[static_cast<size_t>(t)] = lam;
@@ -803,15 +808,14 @@ Status GenerateOps(Work& work) {
       if (!w.row[u]) continue;
       const double mu = w.lam[u] * w.mult[u];
       const int64_t requests = w.zero[u] ? 0 : noise.NegBinomial(mu, w.k);
-      const int64_t errors =
-          w.zero[u] ? 0 : noise.NegBinomial(w.err_p * mu + w.add_err[u], w.err_k);
+      const int64_t errors = w.zero[u] ? 0 : noise.NegBinomial(w.err_p * mu + w.add_err[u], w.err_k);
       d.series[s].measures[0].value[u] = static_cast<double>(requests);
       d.series[s].measures[1].value[u] = static_cast<double>(errors);
       if (requests > 0) {  // a mean over no requests does not exist
         const double rel = LatencyRel(w, w.lam[u]);
         const double sigma = std::sqrt(std::log(1 + rel * rel));
-        const double lat = w.latency[u] * w.lat_mult[u] *
-                           std::exp(sigma * noise.Normal() - 0.5 * sigma * sigma);
+        const double lat =
+            w.latency[u] * w.lat_mult[u] * std::exp(sigma * noise.Normal() - 0.5 * sigma * sigma);
         d.series[s].measures[2].value[u] = std::round(lat * 100.0) / 100.0;
       }
     }
@@ -852,8 +856,8 @@ std::vector<std::string> SettingNames(std::string_view family) {
   return {};
 }
 
-Result<BusinessParams> SettingParams(std::string_view family, std::string_view setting,
-                                     uint64_t seed, bool quick) {
+Result<BusinessParams> SettingParams(std::string_view family, std::string_view setting, uint64_t seed,
+                                     bool quick) {
   BusinessParams p;
   p.family = std::string(family);
   p.setting = std::string(setting);
@@ -872,8 +876,7 @@ Result<BusinessParams> SettingParams(std::string_view family, std::string_view s
       p.incident_max = 0.3;
       p.missing_share = 0.02;
     } else if (setting != "base") {
-      return InvalidArgument("unknown hourly setting '" + std::string(setting) +
-                                     "' (base, noisy, sparse)");
+      return InvalidArgument("unknown hourly setting '" + std::string(setting) + "' (base, noisy, sparse)");
     }
     if (quick) {
       p.days = 112;
@@ -905,8 +908,7 @@ Result<BusinessParams> SettingParams(std::string_view family, std::string_view s
       p.incident_max = 0.6;
       p.missing_share = 0.02;
     } else if (setting != "base") {
-      return InvalidArgument("unknown ops setting '" + std::string(setting) +
-                                     "' (base, noisy, sparse)");
+      return InvalidArgument("unknown ops setting '" + std::string(setting) + "' (base, noisy, sparse)");
     }
     if (quick) {
       p.days = 14;
@@ -919,8 +921,7 @@ Result<BusinessParams> SettingParams(std::string_view family, std::string_view s
 
 Result<Dataset> GenerateBusinessData(const BusinessParams& params) {
   if (params.days < params.warmup_days + 7) {
-    return InvalidArgument("days (" + std::to_string(params.days) +
-                                   ") must be at least warmup_days + 7");
+    return InvalidArgument("days (" + std::to_string(params.days) + ") must be at least warmup_days + 7");
   }
   if (params.dispersion_min <= 0 || params.dispersion_max < params.dispersion_min) {
     return InvalidArgument("dispersion_min must be > 0 and <= dispersion_max");

@@ -48,8 +48,8 @@ struct MeasureInfo {
 // One measure of one leaf series, a value per grid point.
 struct MeasureData {
   std::vector<std::optional<double>> value;  // nullopt: no row (missing, not zero)
-  std::vector<double> expected;  // true expectation without injected anomalies
-  std::vector<double> sd;        // true noise sd around it
+  std::vector<double> expected;              // true expectation without injected anomalies
+  std::vector<double> sd;                    // true noise sd around it
 };
 
 struct LeafSeries {
@@ -115,9 +115,9 @@ struct BusinessParams {
   std::string family = "hourly";
   std::string setting = "base";
   uint64_t seed = 1;
-  int days = 400;          // hourly: ~13 months; ops: 35
-  int warmup_days = 56;    // history shared by every detector
-  double volume = 1.0;     // scales every expected count
+  int days = 400;        // hourly: ~13 months; ops: 35
+  int warmup_days = 56;  // history shared by every detector
+  double volume = 1.0;   // scales every expected count
   // Dispersion: counts are gamma-Poisson with shape k per series drawn
   // log-uniformly from [dispersion_min, dispersion_max]: Var = mu + mu^2 / k.
   double dispersion_min = 8;
@@ -125,8 +125,8 @@ struct BusinessParams {
   int store_open_hour = 7;    // hourly: the store channel's first open local hour
   int store_close_hour = 22;  // ... and the first closed one (exact zeros until open)
   double missing_share = 0.01;
-  int etl_gap_hours = 8;   // one block where every row is absent (hours)
-  int launch_day = 150;    // hourly: the late category's first day (no rows before)
+  int etl_gap_hours = 8;  // one block where every row is absent (hours)
+  int launch_day = 150;   // hourly: the late category's first day (no rows before)
   // Anomaly counts per dataset.
   int spikes = 12, dips = 10, outages = 6, shifts = 4, drifts = 4, glitches = 6, incidents = 6;
   double incident_min = 0.2;  // relative change of a dimension-wide incident
@@ -142,8 +142,8 @@ struct BusinessParams {
 // "base", "noisy", "sparse". quick shortens the data (tests).
 std::vector<std::string> SettingNames(std::string_view family);
 // Fails with InvalidArgument naming the family or setting when unknown.
-Result<BusinessParams> SettingParams(std::string_view family, std::string_view setting,
-                                     uint64_t seed, bool quick);
+Result<BusinessParams> SettingParams(std::string_view family, std::string_view setting, uint64_t seed,
+                                     bool quick);
 
 // Fails with InvalidArgument on inconsistent parameters (no days after the
 // warm-up, an unknown family).

@@ -76,8 +76,9 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   std::unique_ptr<PostgresServer> s(new PostgresServer());
   s->bin_ = FindBinDir();
   if (s->bin_.empty()) {
-    return FailedPrecondition("PostgreSQL server binaries not found under /usr/lib/postgresql "
-                              "(run scripts/install-deps.sh)");
+    return FailedPrecondition(
+        "PostgreSQL server binaries not found under /usr/lib/postgresql "
+        "(run scripts/install-deps.sh)");
   }
   s->dir_ = MakeTempDir("osprey-pg-");
   if (s->dir_.empty()) return Internal("cannot create a temporary directory");
@@ -116,16 +117,15 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
 PostgresServer::~PostgresServer() {
   if (running_) {
     const std::string as = IsRoot() ? "runuser -u postgres -- " : "";
-    Run(fmt::format("{}{}/pg_ctl -D {}/data -m immediate -w stop > /dev/null 2>&1", as, bin_,
-                    dir_));
+    Run(fmt::format("{}{}/pg_ctl -D {}/data -m immediate -w stop > /dev/null 2>&1", as, bin_, dir_));
   }
   std::error_code ec;
   if (!dir_.empty()) fs::remove_all(dir_, ec);
 }
 
 std::string PostgresServer::Dsn(const std::string& db) const {
-  return fmt::format("host=127.0.0.1 port={} user={} password={} dbname={}", port_, kTestUser,
-                     kTestPassword, db);
+  return fmt::format("host=127.0.0.1 port={} user={} password={} dbname={}", port_, kTestUser, kTestPassword,
+                     db);
 }
 
 std::string PostgresServer::Url(const std::string& db) const {
@@ -161,8 +161,7 @@ Status PostgresServer::CopyIn(const std::string& table, const std::string& text)
   if (PQresultStatus(r) != PGRES_COPY_IN) st = InvalidArgument(PQresultErrorMessage(r));
   PQclear(r);
   if (st.ok()) {
-    if (PQputCopyData(c, text.data(), static_cast<int>(text.size())) != 1 ||
-        PQputCopyEnd(c, nullptr) != 1) {
+    if (PQputCopyData(c, text.data(), static_cast<int>(text.size())) != 1 || PQputCopyEnd(c, nullptr) != 1) {
       st = Internal(PQerrorMessage(c));
     }
     while (PGresult* res = PQgetResult(c)) {
@@ -194,8 +193,9 @@ bool MariadbServer::Available() {
 
 Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
   if (!Available()) {
-    return FailedPrecondition("MariaDB server binaries not found (/usr/sbin/mariadbd; run "
-                              "scripts/install-deps.sh)");
+    return FailedPrecondition(
+        "MariaDB server binaries not found (/usr/sbin/mariadbd; run "
+        "scripts/install-deps.sh)");
   }
   std::unique_ptr<MariadbServer> s(new MariadbServer());
   s->dir_ = MakeTempDir("osprey-mariadb-");
@@ -215,13 +215,17 @@ Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
   for (int attempt = 0; attempt < 3 && s->pid_ < 0; ++attempt) {
     s->port_ = FreePort();
     const std::string log = s->dir_ + "/server.log";
-    std::vector<std::string> args = {"/usr/sbin/mariadbd", "--no-defaults",
-                                      "--datadir=" + data, "--socket=" + socket,
-                                      fmt::format("--port={}", s->port_),
-                                      "--bind-address=127.0.0.1", "--pid-file=" + s->dir_ + "/pid",
-                                      "--log-error=" + log, "--skip-log-bin",
-                                      "--innodb-flush-log-at-trx-commit=0",
-                                      "--innodb-buffer-pool-size=64M"};
+    std::vector<std::string> args = {"/usr/sbin/mariadbd",
+                                     "--no-defaults",
+                                     "--datadir=" + data,
+                                     "--socket=" + socket,
+                                     fmt::format("--port={}", s->port_),
+                                     "--bind-address=127.0.0.1",
+                                     "--pid-file=" + s->dir_ + "/pid",
+                                     "--log-error=" + log,
+                                     "--skip-log-bin",
+                                     "--innodb-flush-log-at-trx-commit=0",
+                                     "--innodb-buffer-pool-size=64M"};
     if (IsRoot()) args.push_back("--user=mysql");
     pid_t pid = fork();
     if (pid == 0) {
@@ -239,10 +243,8 @@ Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
       if (mysql_real_connect(m, nullptr, "root", "", nullptr, 0, socket.c_str(), 0) != nullptr) {
         const std::string setup[] = {
             fmt::format("CREATE USER '{}'@'%' IDENTIFIED BY '{}'", kTestUser, kTestPassword),
-            fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'", kTestUser,
-                        kTestPassword),
-            "CREATE DATABASE osprey",
-            fmt::format("GRANT ALL ON *.* TO '{}'@'%'", kTestUser),
+            fmt::format("CREATE USER '{}'@'localhost' IDENTIFIED BY '{}'", kTestUser, kTestPassword),
+            "CREATE DATABASE osprey", fmt::format("GRANT ALL ON *.* TO '{}'@'%'", kTestUser),
             fmt::format("GRANT ALL ON *.* TO '{}'@'localhost'", kTestUser)};
         for (const auto& q : setup) {
           if (mysql_query(m, q.c_str()) != 0) {
@@ -286,8 +288,8 @@ std::string MariadbServer::Url() const {
 
 Status MariadbServer::Execute(const std::string& sql) const {
   MYSQL* m = mysql_init(nullptr);
-  if (mysql_real_connect(m, "127.0.0.1", kTestUser, kTestPassword, "osprey",
-                         static_cast<unsigned>(port_), nullptr, 0) == nullptr) {
+  if (mysql_real_connect(m, "127.0.0.1", kTestUser, kTestPassword, "osprey", static_cast<unsigned>(port_),
+                         nullptr, 0) == nullptr) {
     std::string e = mysql_error(m);
     mysql_close(m);
     return Unavailable(e);

@@ -9,9 +9,7 @@
 
 namespace osprey::testing {
 
-std::string ExampleDetectorPath() {
-  return std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml";
-}
+std::string ExampleDetectorPath() { return std::string(OSPREY_SOURCE_DIR) + "/examples/ecommerce.yaml"; }
 
 Result<DemoWarehouse> MakeDemoWarehouse(const app::DemoOptions& options, const std::string& path) {
   DemoWarehouse w;
@@ -36,8 +34,8 @@ Result<app::RunStats> Backtest(const config::Detector& detector, store::Store& s
 }
 
 Status WriteHourlyWarehouse(const std::string& path, int64_t start, int64_t days,
-                                   const std::vector<std::string>& columns,
-                                   const std::function<double(int64_t ts, double v)>& tweak) {
+                            const std::vector<std::string>& columns,
+                            const std::function<double(int64_t ts, double v)>& tweak) {
   OSPREY_ASSIGN_OR_RETURN(auto db, connectors::SqliteWriter::Open(path));
   std::string defs, marks;
   for (const std::string& c : columns) {
@@ -54,8 +52,8 @@ Status WriteHourlyWarehouse(const std::string& path, int64_t start, int64_t days
     const int64_t ts = start + i * 3600;
     rng = rng * 1664525u + 1013904223u;
     const double noise = (static_cast<double>(rng >> 8) / 16777216.0 - 0.5) * 20;
-    const double v = tweak(
-        ts, 1000 + 300 * std::sin(2 * 3.14159265358979 * static_cast<double>(i % 24) / 24) + noise);
+    const double v =
+        tweak(ts, 1000 + 300 * std::sin(2 * 3.14159265358979 * static_cast<double>(i % 24) / 24) + noise);
     stamps.push_back(f.Format(FromUnixSeconds(ts), TimeZone::Utc()));
     std::vector<Cell> row{Cell::Text(stamps.back())};
     row.resize(columns.size() + 1, Cell::Real(v));
