@@ -1022,7 +1022,7 @@ async function renderAlerts(view, params) {
     try {
       await post(`/api/v1/alerts/deliveries/${id}/resend`);
       msg.className = 'ok-text'; msg.textContent = `Message ${id} is queued again.`;
-      setTimeout(route, 300);
+      refreshSoon();
     } catch (err) { msg.className = 'error'; msg.textContent = errorText(err); }
   };
   const sel = (id, key, options) => h('select', { id, onchange: (e) => setQuery({ [key]: e.target.value }) },
@@ -1074,7 +1074,7 @@ async function renderSilences(view, params) {
     try {
       await api(`/api/v1/silences/${id}`, { method: 'DELETE' });
       msg.className = 'ok-text'; msg.textContent = `Silence ${id} expired.`;
-      setTimeout(route, 300);
+      refreshSoon();
     } catch (err) { msg.className = 'error'; msg.textContent = errorText(err); }
   };
   const stateSel = h('select', { id: 's-state', onchange: (e) => setQuery({ state: e.target.value }) },
@@ -1103,6 +1103,14 @@ async function renderSilences(view, params) {
 const PAGES = { anomalies: 'anomalies', incidents: 'anomalies', explore: 'explore', detectors: 'detectors', 'new-detector': 'detectors', alerts: 'alerts', silences: 'silences' };
 
 let generation = 0;
+
+// Re-renders the current page a moment later (to show a change the server has
+// queued) unless the user has moved on by then: a late refresh must never
+// overtake a navigation and blank the page that replaced it.
+function refreshSoon() {
+  const at = location.hash, mine = generation;
+  setTimeout(() => { if (location.hash === at && generation === mine) route(); }, 300);
+}
 
 async function route() {
   if (!state.token) { showLogin(''); return; }
