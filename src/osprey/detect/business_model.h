@@ -154,6 +154,10 @@ class BusinessModel final : public Model {
   // overdispersion used by the tail functions are phi_ and alpha_ times it.
   double f_now_ = 1;
   double band_z_ = 4.4;  // deviate at the edge of the band (severity 50)
+  // Decades of surprise a point pays before it counts towards severity:
+  // log10 of the intervals per hour for sub-hourly series, else 0
+  // (severity is calibrated per hour of data; see the .cc).
+  double rate_penalty_ = 0;
   // Decay per interval of the level sums; learning rate per visit of a slot.
   double level_decay_ = 0;
 

@@ -392,5 +392,37 @@ TEST(BusinessModelTest, SeverityIsCalibratedAcrossSeries) {
   EXPECT_LE(spread(rate70), 2.0);
 }
 
+// Severity counts surprise per hour of data: a 5-minute series makes twelve
+// tests where an hourly one makes one, so at the same threshold it would
+// raise twelve times as many false alarms a day if a point's severity were
+// its own tail probability. Clean counts of the same process at both
+// intervals: flags a day at severity >= 20 agree within 2x.
+TEST(BusinessModelTest, FiveMinuteSeriesRaiseAsFewFalseAlarmsADayAsHourlyOnes) {
+  constexpr int64_t kDays = 7 * 40, kWarmDays = 7 * 6;
+  auto flags_per_day = [&](int64_t interval) {
+    ModelOptions o;
+    o.interval_seconds = interval;
+    auto m = std::move(BusinessModel::Create(o)).value();
+    std::mt19937_64 rng(23);
+    const int64_t per_hour = 3600 / interval;
+    int64_t flags = 0;
+    for (int64_t i = 0; i < kDays * 24 * per_hour; ++i) {
+      Observation ob;
+      ob.time = kMonday + i * interval;
+      ob.local_time = ob.time;
+      ob.value = Draw(rng, Rate(ob.time, 120.0) / static_cast<double>(per_hour), 0.02);
+      const Score s = m->Observe(ob);
+      if (s.ready && i >= kWarmDays * 24 * per_hour && s.severity >= 20) ++flags;
+    }
+    return static_cast<double>(flags) / static_cast<double>(kDays - kWarmDays);
+  };
+  const double hourly = flags_per_day(3600);
+  const double five_minute = flags_per_day(300);
+  std::printf("flags a day at severity >= 20: hourly %.3f, 5-minute %.3f\n", hourly, five_minute);
+  ASSERT_GT(hourly, 0);
+  EXPECT_LE(five_minute / hourly, 2.0);
+  EXPECT_GE(five_minute / hourly, 0.5);
+}
+
 }  // namespace
 }  // namespace osprey::detect
