@@ -173,6 +173,11 @@ TEST_F(ServeApiTest, RunsApiDetectorsBesideFileDetectors) {
   EXPECT_EQ(json::parse(created->body)["managed_by"], "api");
   ASSERT_TRUE(WaitForWatermark("viaapi", now - hours(1)))
       << ReadAll(dir_ / "serve.log") << "\nlast status: " << last_status_;
+  // The backfill's last chunk moves the watermark; the state turns active
+  // in the scheduler's next write (a busy machine can be asked in between).
+  ASSERT_TRUE(testing::WaitForWrites(pid_, dir_.string(), "state.db",
+                                     [&] { return StatusOf("viaapi")["state"] == "active"; }))
+      << "last status: " << last_status_;
   json st = StatusOf("viaapi");
   EXPECT_EQ(st["state"], "active") << st.dump();
   EXPECT_TRUE(st["last_run"].is_string()) << st.dump();
