@@ -164,7 +164,7 @@ class DetectorRegistry::Files {
 // read from the store on every Refresh so a POST, PUT or DELETE takes
 // effect at once. A name that a file of --config defines is left to the
 // file. A stored configuration that no longer loads is reported once per
-// version and not scheduled.
+// version and not scheduled. A text seen before is not parsed again.
 class DetectorRegistry::ApiDetectors {
  public:
   void AddTo(store::Store& store, DetectorSet& out) {
@@ -172,32 +172,38 @@ class DetectorRegistry::ApiDetectors {
     if (!records.ok()) {
       Log(LogLevel::kWarn, fmt::format("listing the API's detectors: {}", records.status().message()));
     } else {
-      last_.clear();
+      std::map<std::string, Seen> seen;
       for (const auto& r : *records) {
         if (store::ManagedBy(r) != "api" || out.Find(r.name)) continue;
-        auto d = LoadRunnable(r.config, fmt::format("detector '{}' (created through the API)", r.name), "",
-                              /*events=*/false);
-        if (!d.ok()) {
-          if (reported_[r.name] != r.config) {
-            Log(LogLevel::kError, fmt::format("{}; not scheduled", d.status().message()));
-            reported_[r.name] = r.config;
-          }
-          last_.push_back({r.name, "api", std::nullopt, d.status().message()});
+        if (auto it = seen_.find(r.name); it != seen_.end() && it->second.text == r.config) {
+          seen.emplace(r.name, std::move(it->second));
           continue;
         }
-        reported_.erase(r.name);
-        last_.push_back({r.name, "api", LoadedDetector{*std::move(d), r.config, "api"}, ""});
+        auto d = LoadRunnable(r.config, fmt::format("detector '{}' (created through the API)", r.name), "",
+                              /*events=*/false);
+        Seen s{r.config, {r.name, "api", std::nullopt, ""}};
+        if (d.ok()) {
+          s.entry.running = LoadedDetector{*std::move(d), r.config, "api"};
+        } else {
+          s.entry.load_error = d.status().message();
+          Log(LogLevel::kError, fmt::format("{}; not scheduled", s.entry.load_error));
+        }
+        seen.emplace(r.name, std::move(s));
       }
+      seen_ = std::move(seen);
     }
     // Kept when the store cannot be read, so a passing outage stops nothing.
-    for (const auto& d : last_) {
-      if (!out.Find(d.name)) out.detectors.push_back(d);
+    for (const auto& [name, s] : seen_) {
+      if (!out.Find(name)) out.detectors.push_back(s.entry);
     }
   }
 
  private:
-  std::vector<RegisteredDetector> last_;
-  std::map<std::string, std::string> reported_;  // name -> config text already reported broken
+  struct Seen {
+    std::string text;  // the stored configuration
+    RegisteredDetector entry;
+  };
+  std::map<std::string, Seen> seen_;  // by name
 };
 
 DetectorRegistry::DetectorRegistry(std::string config_dir)
