@@ -75,14 +75,21 @@ Result<LoadedDetector> Load(store::Store& s, const std::string& name) {
 // the registry's set to read (default: the current one).
 Result<LoadedDetector> LoadRegistered(Context& c, const std::string& name,
                                       std::shared_ptr<const app::DetectorSet> set = nullptr) {
-  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, name));
-  if (!c.options.registry) return l;
-  l.set = set ? std::move(set) : c.options.registry->Snapshot();
-  l.registered = l.set->Find(name);
-  if (l.registered && l.registered->running) {
-    l.record.config = l.registered->running->text;
-    l.detector = l.registered->running->detector;
+  if (!c.options.registry) return Load(c.store, name);
+  if (!set) set = c.options.registry->Snapshot();
+  const app::RegisteredDetector* registered = set->Find(name);
+  LoadedDetector l;
+  if (registered && registered->running) {
+    // Parsed once by the registry, not on every request.
+    OSPREY_ASSIGN_OR_RETURN(l.record, c.store.GetDetector(name));
+    l.record.config = registered->running->text;
+    l.detector = registered->running->detector;
+    OSPREY_ASSIGN_OR_RETURN(l.watermark, c.store.GetWatermark(l.record.id));
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(l, Load(c.store, name));
   }
+  l.set = std::move(set);
+  l.registered = registered;
   return l;
 }
 
