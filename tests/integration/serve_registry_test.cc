@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "osprey/api/auth.h"
 #include "osprey/api/server.h"
@@ -232,6 +235,77 @@ TEST_F(ServeRegistryTest, ApiAndSchedulerShowOneRegistry) {
     EXPECT_EQ(d["state"], "active") << d.dump();
     EXPECT_EQ(d["last_error"], "") << d.dump();
   }
+
+  // An API detector whose stored configuration no longer loads (written
+  // by an older osprey, say) runs nothing; the API says so and why.
+  {
+    auto store = store::OpenStore(state_);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->UpsertDetector("old", "name: old\nfrequncy: PT1H\n").ok());
+    ASSERT_TRUE((*store)->SetDetectorOrigin("old", "api").ok());
+  }
+  Step();
+  EXPECT_EQ(daemon_->scheduler().Scheduled().count("old"), 0u);
+  json old = ExpectAgreement("old");
+  ASSERT_TRUE(old.contains("config_error")) << old.dump();
+  EXPECT_NE(old["config_error"].get<std::string>().find("frequncy"), std::string::npos) << old.dump();
+}
+
+// The API's worker threads read the registry while the daemon and API
+// writes change it: every answer is one consistent version (the summary is
+// parsed from the text shown beside it) and every one succeeds.
+TEST_F(ServeRegistryTest, ReadersSeeOneVersionWhileItChanges) {
+  Step();
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0}, inconsistent{0}, failed{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      httplib::Client client("127.0.0.1", server_->port());
+      while (!stop.load()) {
+        auto r = client.Get("/api/v1/detectors/a", {{"Authorization", "Bearer " + token_}});
+        if (!r || r->status != 200) {
+          ++failed;
+          continue;
+        }
+        const json d = json::parse(r->body, nullptr, false);
+        const std::string description = d.value("description", "");
+        if (d.value("config", "").find("description: " + description + "\n") == std::string::npos)
+          ++inconsistent;
+        ++reads;
+      }
+    });
+  }
+  for (int round = 2; round < 30; ++round) {
+    std::string text = DetectorYaml("a", fmt::format("a-v{}", round), "../warehouse.db");
+    if (round % 3 == 0) text += "frequncy: PT1H\n";  // a version that does not load
+    WriteFile("a.yaml", text);
+    if (round % 2 == 0) {
+      Step();
+    } else {
+      // An API write refreshes the registry from a worker thread.
+      const std::string b = DetectorYaml("b", fmt::format("b-v{}", round), tmp_.File("warehouse.db"));
+      auto r =
+          client_->Put("/api/v1/detectors/b", {{"Authorization", "Bearer " + token_}}, b, "application/yaml");
+      ASSERT_TRUE(r);
+      ASSERT_TRUE(r->status == 200 || r->status == 404) << r->body;
+      if (r->status == 404) {
+        r = client_->Post("/api/v1/detectors", {{"Authorization", "Bearer " + token_}}, b,
+                          "application/yaml");
+        ASSERT_TRUE(r && r->status == 201);
+      }
+    }
+  }
+  // Until each reader has seen the last state at least once.
+  const int seen = reads.load();
+  while (reads.load() < seen + 4 && failed.load() == 0) std::this_thread::yield();
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(inconsistent.load(), 0) << "of " << reads.load() << " reads";
+  Step();
+  const json a = ExpectAgreement("a");
+  EXPECT_EQ(a["description"], "a-v29");
 }
 
 }  // namespace
