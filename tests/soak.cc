@@ -18,7 +18,6 @@
 // Exit 0 when every check holds, 1 otherwise.
 //   osprey_soak [--minutes 30] [--speed 1200] [--restart-every 300]
 //               [--outage-every 150] [--outage-for 45] [--keep DIR]
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -43,6 +42,7 @@
 #include "osprey/testing/clock.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
+#include "osprey/testing/process.h"
 
 namespace osprey {
 namespace {
@@ -68,24 +68,6 @@ struct Sample {
   int64_t rss_kb;
   int fds;
 };
-
-pid_t Spawn(const std::string& dir, Instant clock_start, double speed, const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open((dir + "/serve.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<std::string> all = {OSPREY_TESTBIN, "--testing-clock", FormatIso(clock_start),
-                                    "--testing-clock-speed", fmt::format("{}", speed)};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 int64_t RssKb(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
@@ -153,7 +135,9 @@ int Run(const Options& opt) {
   Instant clock_at = data.start + hours(24 * 28);
   int run = 0;
   int64_t origin = ScaledClock::WallMillis();
-  pid_t pid = Spawn(dir, clock_at, opt.speed, serve);
+  const std::string log = dir + "/serve.log";
+  // The clock continues from `clock_at` at the wall-clock instant `origin`.
+  pid_t pid = testing::SpawnTestbin(OSPREY_TESTBIN, {clock_at, opt.speed, origin}, serve, log);
   std::vector<Sample> samples;
   std::vector<double> run_started = {0};
   double next_restart = opt.restart_every, next_outage = opt.outage_every, outage_ends = -1;
@@ -201,7 +185,7 @@ int Run(const Options& opt) {
       ++run;
       run_started.push_back(now);
       origin = ScaledClock::WallMillis();
-      pid = Spawn(dir, clock_at, opt.speed, serve);
+      pid = testing::SpawnTestbin(OSPREY_TESTBIN, {clock_at, opt.speed, origin}, serve, log);
       next_restart += opt.restart_every;
     }
   }
@@ -213,7 +197,8 @@ int Run(const Options& opt) {
   clock_at = ScaledClock(clock_at, origin, opt.speed).At(end_ms);
   // What is due at the final clock, in one scripted run.
   const pid_t once =
-      Spawn(dir, clock_at, opt.speed, {"serve", "--config", dir + "/conf", "--state", state, "--once"});
+      testing::SpawnTestbin(OSPREY_TESTBIN, {clock_at, opt.speed, std::nullopt},
+                            {"serve", "--config", dir + "/conf", "--state", state, "--once"}, log);
   waitpid(once, &status, 0);
   std::printf("soak: %d restarts, %d outages; clock at %s; final serve --once exit %d\n", restarts, outages,
               FormatIso(clock_at).c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);

@@ -133,7 +133,11 @@ function setQuery(change, { keepOffset } = {}) {
 }
 
 async function detectors(refresh) {
-  if (!state.detectors || refresh) state.detectors = (await api('/api/v1/detectors')).detectors;
+  if (!state.detectors || refresh) {
+    const r = await api('/api/v1/detectors');
+    state.detectors = r.detectors;
+    state.brokenFiles = r.broken_files || [];  // files of --config that load nothing
+  }
   return state.detectors;
 }
 
@@ -782,6 +786,8 @@ function stateOf(d, st) {
   // Activated, but the scheduler has not picked it up yet.
   if (s === 'paused') return { label: 'resuming', cls: 'warn' };
   if (s === 'failing') return { label: 'failing', cls: 'bad' };
+  // A file or API detector that this server's scheduler no longer runs.
+  if (s === 'not scheduled') return { label: 'not scheduled', cls: 'off' };
   if (d.health && d.health.data === 'no data') return { label: 'no data', cls: 'bad' };
   const w = d.health && d.health.warmup;
   if (w && !w.ready) return { label: `warming up ${w.seen}/${w.needed}`, cls: 'warn' };
@@ -793,6 +799,9 @@ async function renderDetectors(view) {
   const byName = Object.fromEntries(status.detectors.map((s) => [s.name, s]));
   view.replaceChildren(card(h('div', { class: 'card-head' }, h('h2', {}, 'Detectors'),
     h('a', { class: 'button', href: '#/new-detector', id: 'new-detector' }, 'New detector')),
+  (state.brokenFiles || []).length ? h('div', { class: 'failing', id: 'broken-files' },
+    h('strong', {}, 'Detector files that do not load (nothing of them runs):'),
+    state.brokenFiles.map((f) => h('div', {}, h('code', {}, f.file), ' ', h('span', { class: 'error' }, f.error)))) : '',
   ds.length === 0 ? h('div', { class: 'empty' }, 'No detectors yet.') :
     wrap(keyboardRows(h('table', { id: 'detector-table' },
       h('thead', {}, h('tr', {}, ['Detector', 'State', 'Schedule', 'Watermark', 'Last / next run'].map((t) => h('th', {}, t)),
@@ -803,7 +812,8 @@ async function renderDetectors(view) {
         return h('tr', { class: 'row', 'data-detector': d.name, onclick: () => { location.hash = '#/detectors/' + encodeURIComponent(d.name); } },
           h('td', {}, h('strong', {}, d.name), h('div', { class: 'muted' }, d.description || '')),
           h('td', {}, h('span', { class: 'pill state ' + s.cls }, s.label), st && st.state === 'failing'
-            ? h('div', { class: 'error' }, st.last_error) : healthNotes(d.health)),
+            ? h('div', { class: 'error' }, st.last_error) : healthNotes(d.health),
+          d.config_error ? h('div', { class: 'error config-error' }, 'newest version does not load') : ''),
           h('td', {}, `${d.frequency || '?'} + ${d.offset_seconds || 0}s`, h('div', { class: 'muted' }, d.timezone || '')),
           h('td', {}, d.watermark ? when(d.watermark, d.timezone) : 'not run yet'),
           h('td', {}, st && st.last_run ? when(st.last_run, d.timezone) : '–', h('div', { class: 'muted' }, st && st.next_run ? ['next ', when(st.next_run, d.timezone)] : '')),
@@ -869,13 +879,21 @@ async function renderDetector(view, name) {
     msg,
     st && st.state === 'failing' ? h('div', { class: 'failing', id: 'failing' },
       h('strong', {}, `Failing (${st.retries} ${st.retries === 1 ? 'retry' : 'retries'}): `), st.last_error,
-      st.next_run ? h('div', {}, 'Next retry ', when(st.next_run, zone)) : '') : '',
+      h('div', { id: 'next-retry' }, 'Next retry ', st.next_retry ? when(st.next_retry, zone) : '–')) : '',
+    d.config_error ? h('div', { class: 'failing', id: 'config-error' },
+      h('strong', {}, d.scheduled ? 'The newest version does not load; the version below keeps running: '
+        : 'No version loads; nothing runs: '), d.config_error) : '',
+    st && st.state === 'not scheduled' && !d.config_error ? h('div', { class: 'muted', id: 'not-scheduled' },
+      fileManaged ? ['Not scheduled: ', h('code', {}, d.file), ' is no longer in the --config directory.']
+        : 'Not scheduled by this server.') : '',
     healthNotes(d.health)),
     h('div', { class: 'grid2' },
       card(h('h2', {}, 'Health'), h('dl', { class: 'kv', id: 'health' },
         h('dt', {}, 'State'), h('dd', {}, s.label),
         h('dt', {}, 'Last run'), h('dd', {}, st && st.last_run ? when(st.last_run, zone) : '–'),
-        h('dt', {}, st && st.state === 'failing' ? 'Next retry' : 'Next run'), h('dd', {}, st && st.next_run ? when(st.next_run, zone) : '–'),
+        ...(st && st.state === 'failing'
+          ? [h('dt', {}, 'Next retry'), h('dd', { id: 'health-next-retry' }, st.next_retry ? when(st.next_retry, zone) : '–')]
+          : [h('dt', {}, 'Next run'), h('dd', {}, st && st.next_run ? when(st.next_run, zone) : '–')]),
         h('dt', {}, 'Watermark'), h('dd', {}, d.watermark ? when(d.watermark, zone) : 'not run yet'),
         h('dt', {}, 'Series'), h('dd', { id: 'series-count' }, series ? series.total : '–'),
         h('dt', {}, 'Data'), h('dd', {}, d.health ? d.health.data : 'unknown'),

@@ -226,7 +226,12 @@ def main():
     procs = []
     profile = tempfile.mkdtemp(prefix="osprey-chromium-")
     try:
-        procs.append(subprocess.Popen([a.osprey, "serve", "--state", state, "--port", str(port)],
+        # A --config directory with one file that does not load: the Detectors page lists it.
+        conf = os.path.join(a.work, "conf")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "typo.yaml"), "w") as f:
+            f.write("name: typo\nfrequncy: PT1H\n")
+        procs.append(subprocess.Popen([a.osprey, "serve", "--state", state, "--port", str(port), "--config", conf],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
         base = f"http://127.0.0.1:{port}"
         api = lambda path: http("GET", base + path, headers=auth)  # noqa: E731
@@ -418,12 +423,21 @@ def main():
             b.go(base + "/#/detectors")
             b.ready("#/detectors")
             assert b.text("tr[data-detector='broken'] .state") == "failing"
+            assert "typo.yaml" in b.text("#broken-files") and "frequncy" in b.text("#broken-files"), b.text("#broken-files")
             b.go(base + "/#/detectors/broken")
             b.ready("#/detectors/broken")
             assert b.text("#detector-state") == "failing"
             assert "none.db" in b.text("#failing"), b.text("#failing")
+            # The next retry the scheduler decided, as a time, in the banner and the health list.
+            retry = next(d for d in api("/api/v1/status")["detectors"] if d["name"] == "broken")["next_retry"]
+            assert retry, "the failing detector has no next_retry in /api/v1/status"
+            for where in ("#next-retry time", "#health-next-retry time"):
+                shown = b.js("const t = document.querySelector(arguments[0]); return t && t.getAttribute('datetime')", where)
+                assert shown == retry, f"{where}: {shown!r}, want {retry!r}"
+                assert re.search(r"\d{1,2}:\d{2}", b.text(where)), b.text(where)
             shot("10-detector-failing")
-            checks.append("failing detector: state and the last error naming the missing file")
+            checks.append(f"failing detector: state, the last error naming the missing file and the next retry ({retry});"
+                          " a --config file that does not load listed with its error")
 
             # ---------------------------------------------------------- dead letters
             wait_for("a dead-lettered message", lambda: api("/api/v1/alerts/deliveries?status=dead")["total"] > 0, timeout=60)

@@ -3,7 +3,6 @@
 // HTTP. A detector POSTed while serve runs is backfilled and its anomalies
 // appear; a file-defined detector answers 409 to PUT and DELETE; a DELETEd
 // API detector stops; the delivery log shows the outbox.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -24,6 +23,7 @@
 #include "osprey/app/demo_data.h"
 #include "osprey/store/store.h"
 #include "osprey/testing/files.h"
+#include "osprey/testing/process.h"
 #include "osprey/testing/wait.h"
 
 namespace osprey {
@@ -77,29 +77,10 @@ class ServeApiTest : public ::testing::Test {
   // the port.
   void StartServe(Instant now, double speed) {
     const std::string log = (dir_ / "serve.log").string();
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<std::string> args = {OSPREY_TESTBIN,
-                                       "--testing-clock",
-                                       FormatIso(now),
-                                       "--testing-clock-speed",
-                                       fmt::format("{}", speed),
-                                       "serve",
-                                       "--config",
-                                       (dir_ / "conf").string(),
-                                       "--state",
-                                       state_,
-                                       "--port",
-                                       "0"};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    fs::remove(log);  // the banner read below is this run's
+    pid_ = testing::SpawnTestbin(
+        OSPREY_TESTBIN, {now, speed, std::nullopt},
+        {"serve", "--config", (dir_ / "conf").string(), "--state", state_, "--port", "0"}, log);
     const std::regex banner(R"(http://127\.0\.0\.1:(\d+)/)");
     testing::WaitForWrites(pid_, dir_.string(), "serve.log", [&] {
       std::smatch m;

@@ -7,7 +7,6 @@
 // groups must then equal those of an uninterrupted run, with every interval
 // present exactly once. Kill moments come from observed progress, never from
 // wall-clock delays, so a loaded machine changes nothing but the run time.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include "osprey/testing/clock.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
+#include "osprey/testing/process.h"
 #include "osprey/testing/wait.h"
 
 namespace osprey {
@@ -36,40 +36,11 @@ namespace fs = std::filesystem;
 using std::chrono::hours;
 using testing::ScaledClock;
 
-// Starts `osprey_testbin ... serve ARGS` on a testing clock that reads
-// `clock_start` at wall-clock `origin_ms` and runs `speed` times faster;
-// returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, Instant clock_start, double speed, int64_t origin_ms,
-            const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<std::string> all = {
-        OSPREY_TESTBIN,           "--testing-clock",        FormatIso(clock_start),   "--testing-clock-speed",
-        fmt::format("{}", speed), "--testing-clock-origin", std::to_string(origin_ms)};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // SIGKILLs `pid` and reaps it.
 void KillNow(pid_t pid) {
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::vector<std::string> Contents(const std::string& path, int64_t* intervals) {
@@ -133,9 +104,14 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
         "--until", FormatIso(until)};
   };
   const std::string log = (dir / "serve.log").string();
+  // `serve ... --state STATE` on a testing clock that reads `at` at
+  // wall-clock `origin` and runs `speed` times faster.
+  auto spawn = [&](const std::string& state, Instant at, double speed, int64_t origin) {
+    return testing::SpawnTestbin(OSPREY_TESTBIN, {at, speed, origin}, args(state), log);
+  };
 
   // The uninterrupted run.
-  ASSERT_EQ(WaitExit(Spawn(args("ref.db"), start, live_speed, ScaledClock::WallMillis(), log)), 0);
+  ASSERT_EQ(testing::ExitCode(spawn("ref.db", start, live_speed, ScaledClock::WallMillis())), 0);
 
   std::mt19937 rng(20261129);
   int backfill_kills = 0, live_kills = 0, mid_backfill_kills = 0;
@@ -161,12 +137,12 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
       const int64_t from = wm != 0 ? wm : ToUnixSeconds(data.start);
       const int64_t target = from + 3600 * std::uniform_int_distribution<int64_t>(1, 48)(rng);
       if (target > last_target) break;
-      const pid_t pid = Spawn(args("state.db"), start, 1, origin, log);
+      const pid_t pid = spawn("state.db", start, 1, origin);
       const bool reached = testing::WaitForWrites(pid, dir.string(), "state.db", [&] {
         const auto [wm_now, live_now] = progress();
         return wm_now >= target || (live_now != 0 && wm_now >= live_now);
       });
-      ASSERT_TRUE(reached) << "serve exited during the backfill (exit " << WaitExit(pid) << ")";
+      ASSERT_TRUE(reached) << "serve exited during the backfill (exit " << testing::ExitCode(pid) << ")";
       KillNow(pid);
       ++backfill_kills;
       const auto [wm2, live2] = progress();
@@ -185,12 +161,12 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
     const int64_t target = std::max(wm, live) + 3600 * std::uniform_int_distribution<int64_t>(2, 12)(rng);
     if (target >= ToUnixSeconds(until) - 3600) break;
     const int64_t origin = ScaledClock::WallMillis();
-    const pid_t pid = Spawn(args("state.db"), clock_at, live_speed, origin, log);
+    const pid_t pid = spawn("state.db", clock_at, live_speed, origin);
     const bool reached =
         testing::WaitForWrites(pid, dir.string(), "state.db", [&] { return progress().first >= target; });
     const int64_t killed_ms = ScaledClock::WallMillis();
     if (!reached) {
-      ASSERT_EQ(WaitExit(pid), 0);
+      ASSERT_EQ(testing::ExitCode(pid), 0);
       break;
     }
     KillNow(pid);
@@ -202,7 +178,7 @@ TEST(ServeCrash, SigkillAtRandomMomentsLosesAndRepeatsNothing) {
                 FormatIso(FromUnixSeconds(wm2)).c_str(), FormatIso(FromUnixSeconds(target)).c_str(),
                 FormatIso(FromUnixSeconds(live2)).c_str());
   }
-  ASSERT_EQ(WaitExit(Spawn(args("state.db"), clock_at, live_speed, ScaledClock::WallMillis(), log)), 0);
+  ASSERT_EQ(testing::ExitCode(spawn("state.db", clock_at, live_speed, ScaledClock::WallMillis())), 0);
   std::printf("kills survived: %d during backfill, %d during live intervals\n", backfill_kills, live_kills);
   EXPECT_GE(backfill_kills, 8);
   EXPECT_GE(mid_backfill_kills, 4) << "kills should land while the backfill is part-way";

@@ -6,7 +6,6 @@
 // worker (`serve --once`) on another database, with every interval present
 // exactly once. All workers run on the same testing clock (speed 1, half an
 // hour before the next interval is due), so the due work is fixed.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -19,7 +18,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "osprey/app/demo_data.h"
@@ -29,6 +27,8 @@
 #include "osprey/testing/db_servers.h"
 #include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
+#include "osprey/testing/process.h"
+#include "osprey/testing/wait.h"
 
 namespace osprey {
 namespace {
@@ -37,34 +37,6 @@ namespace fs = std::filesystem;
 using std::chrono::hours;
 
 constexpr int kDetectors = 4;
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& clock_start, int64_t origin_ms,
-            const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    // The test-only binary, with its testing clock (docs/scheduling.md).
-    std::vector<std::string> all = {
-        OSPREY_TESTBIN,           "--testing-clock",           clock_start, "--testing-clock-speed", "1",
-        "--testing-clock-origin", fmt::format("{}", origin_ms)};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string bin = OSPREY_TESTBIN;
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::string ReadAll(const fs::path& p) {
   std::ifstream in(p);
@@ -137,13 +109,14 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
     }
   }
   // Half an hour past an interval's end: nothing new falls due during the run.
-  const std::string clock_start = FormatIso(data.start + hours(24 * 10) + std::chrono::minutes(30));
-  const int64_t origin = testing::ScaledClock::WallMillis();
+  const testing::TestingClockFlags clock{data.start + hours(24 * 10) + std::chrono::minutes(30), 1,
+                                         testing::ScaledClock::WallMillis()};
   const std::string conf = (dir / "conf").string();
 
   // One worker.
-  ASSERT_EQ(WaitExit(Spawn({"serve", "--once", "--config", conf, "--state", single_url}, clock_start, origin,
-                           (dir / "single.log").string())),
+  ASSERT_EQ(testing::ExitCode(testing::SpawnTestbin(
+                OSPREY_TESTBIN, clock, {"serve", "--once", "--config", conf, "--state", single_url},
+                (dir / "single.log").string())),
             0)
       << ReadAll(dir / "single.log");
   auto single = store::OpenPostgresStore(single_url);
@@ -159,15 +132,17 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
   // Three workers on one database.
   std::vector<pid_t> pids;
   for (int i = 0; i < 3; ++i) {
-    pids.push_back(Spawn({"serve", "--port", "0", "--config", conf, "--state", multi_url, "--worker",
-                          fmt::format("w{}", i), "--lease", "5"},
-                         clock_start, origin, (dir / fmt::format("w{}.log", i)).string()));
+    pids.push_back(testing::SpawnTestbin(OSPREY_TESTBIN, clock,
+                                         {"serve", "--port", "0", "--config", conf, "--state", multi_url,
+                                          "--worker", fmt::format("w{}", i), "--lease", "5"},
+                                         (dir / fmt::format("w{}.log", i)).string()));
   }
+  // Opening migrates the schema, which the workers are doing too: retried
+  // until it opens (a stall of five minutes fails the test).
   auto multi = store::OpenPostgresStore(multi_url);
-  for (int i = 0; i < 600 && !multi.ok(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    multi = store::OpenPostgresStore(multi_url);
-  }
+  testing::PollWhileProgressing(
+      [&] { return multi.ok() || (multi = store::OpenPostgresStore(multi_url)).ok(); }, [] { return 0; },
+      std::chrono::milliseconds(100), std::chrono::minutes(5));
   ASSERT_TRUE(multi.ok()) << multi.status().ToString();
   store::Store& m = **multi;
   auto watermark = [&](const std::string& name) -> int64_t {
@@ -176,11 +151,25 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
     auto wm = m.GetWatermark(d->id);
     return wm.ok() && *wm ? **wm : 0;
   };
+  // Observed progress: the sum of the watermarks, and whether all are done.
+  auto progress = [&] {
+    int64_t sum = 0;
+    for (const auto& n : names) sum += watermark(n);
+    return sum;
+  };
+  auto all_done = [&] {
+    for (const auto& n : names) {
+      if (watermark(n) != final_watermark[n]) return false;
+    }
+    return true;
+  };
 
   // Kill the holder of a detector that is part-way through its backfill.
   std::string victim, victim_detector;
   std::set<std::string> victims_detectors;
-  for (int polls = 0; polls < 60000 && victim.empty(); ++polls) {
+  // Checked every 5 ms while the watermarks move; ends when the backfills
+  // are past the window (or stop moving for five minutes).
+  auto find_victim = [&] {
     auto leases = m.ListLeases();
     if (leases.ok()) {
       for (const auto& l : *leases) {
@@ -198,8 +187,9 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
         }
       }
     }
-    if (victim.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    return !victim.empty() || all_done();
+  };
+  testing::PollWhileProgressing(find_victim, progress, std::chrono::milliseconds(5), std::chrono::minutes(5));
   ASSERT_FALSE(victim.empty()) << "no detector was seen part-way through its backfill";
   const int index = victim[1] - '0';
   const int64_t killed_at_watermark = watermark(victim_detector);
@@ -211,12 +201,9 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
               FormatIso(FromUnixSeconds(final_watermark[victim_detector])).c_str());
 
   // The others finish everything, the victim's detectors included.
-  bool done = false;
-  for (int polls = 0; polls < 6000 && !done; ++polls) {
-    done = true;
-    for (const auto& n : names) done = done && watermark(n) == final_watermark[n];
-    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // A stall of five minutes (no watermark moves) fails the test.
+  const bool done = testing::PollWhileProgressing(all_done, progress, std::chrono::milliseconds(100),
+                                                  std::chrono::minutes(5));
   std::string logs;
   for (int i = 0; i < 3; ++i) logs += ReadAll(dir / fmt::format("w{}.log", i));
   ASSERT_TRUE(done) << logs;
@@ -230,7 +217,7 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
   for (int i = 0; i < 3; ++i) {
     if (i == index) continue;
     kill(pids[static_cast<size_t>(i)], SIGTERM);
-    EXPECT_EQ(WaitExit(pids[static_cast<size_t>(i)]), 0) << logs;
+    EXPECT_EQ(testing::ExitCode(pids[static_cast<size_t>(i)]), 0) << logs;
   }
 
   int64_t total = 0;

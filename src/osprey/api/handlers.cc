@@ -16,6 +16,7 @@
 #include "osprey/api/parse.h"
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
+#include "osprey/app/daemon.h"
 #include "osprey/app/detector_admin.h"
 #include "osprey/app/feedback.h"
 #include "osprey/app/silences.h"
@@ -47,26 +48,66 @@ Reply Json(json body, int status = 200) {
 }
 
 // The stored configuration of `name`, parsed. Relative source paths are taken
-// relative to the server's working directory.
+// relative to the server's working directory. LoadRegistered puts the
+// version the daemon's registry runs in its place.
 struct LoadedDetector {
   store::DetectorRecord record;
   std::optional<config::Detector> detector;  // unset when the stored text no longer parses
   std::optional<int64_t> watermark;
+  std::shared_ptr<const app::DetectorSet> set;          // the registry's set, when there is a registry
+  const app::RegisteredDetector* registered = nullptr;  // its entry in `set`, when it has one
 };
 
 Result<LoadedDetector> Load(store::Store& s, const std::string& name) {
   OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord rec, s.GetDetector(name));
-  LoadedDetector out{rec, std::nullopt, std::nullopt};
+  LoadedDetector out;
+  out.record = rec;
   auto d = config::LoadDetector(rec.config, fmt::format("detector '{}'", name));
   if (d.ok()) out.detector = std::move(d).value();
   OSPREY_ASSIGN_OR_RETURN(out.watermark, s.GetWatermark(rec.id));
   return out;
 }
 
+// `name` as the daemon's registry has it: the configuration that runs (for a
+// file of --config, with its relative paths resolved against the file's
+// directory) and the error of a newer version that does not load. Without a
+// registry, or for a detector the registry does not hold, as stored. `set`:
+// the registry's set to read (default: the current one).
+Result<LoadedDetector> LoadRegistered(Context& c, const std::string& name,
+                                      std::shared_ptr<const app::DetectorSet> set = nullptr) {
+  if (!c.options.registry) return Load(c.store, name);
+  if (!set) set = c.options.registry->Snapshot();
+  const app::RegisteredDetector* registered = set->Find(name);
+  LoadedDetector l;
+  if (registered && registered->running) {
+    // Parsed once by the registry, not on every request.
+    OSPREY_ASSIGN_OR_RETURN(l.record, c.store.GetDetector(name));
+    l.record.config = registered->running->text;
+    l.detector = registered->running->detector;
+    OSPREY_ASSIGN_OR_RETURN(l.watermark, c.store.GetWatermark(l.record.id));
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(l, Load(c.store, name));
+  }
+  l.set = std::move(set);
+  l.registered = registered;
+  return l;
+}
+
+// After the API changed a detector: the registry takes it in before the
+// reply, so the reply, the next read and the scheduler agree.
+void RefreshRegistry(Context& c) {
+  if (c.options.registry) c.options.registry->Refresh(c.store, false);
+}
+
 json Describe(const LoadedDetector& l, bool with_config) {
   json j = DetectorJson(l.record, l.detector ? &*l.detector : nullptr, l.watermark);
   if (with_config) j["config"] = l.record.config;
-  if (!l.detector) j["config_error"] = "the stored configuration no longer loads";
+  j["scheduled"] = l.registered != nullptr && l.registered->running.has_value();
+  if (l.registered && !l.registered->load_error.empty()) {
+    j["config_error"] = l.registered->load_error;
+  } else if (!l.detector) {
+    j["config_error"] = "the stored configuration no longer loads";
+  }
   return j;
 }
 
@@ -92,12 +133,18 @@ Status RefuseFileManaged(const store::DetectorRecord& r, std::string_view verb) 
 Result<Reply> ListDetectors(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   json list = json::array();
+  // One set for the whole list, so it shows one moment of the registry.
+  auto set = c.options.registry ? c.options.registry->Snapshot() : nullptr;
   for (const auto& r : records) {
-    OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, r.name));
+    OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, r.name, set));
     list.push_back(Describe(l, false));
     OSPREY_ASSIGN_OR_RETURN(list.back()["health"], DetectorHealth(c.store, r.id, l.watermark));
   }
-  return Json({{"detectors", list}});
+  json broken = json::array();
+  if (set) {
+    for (const auto& f : set->broken_files) broken.push_back({{"file", f.path}, {"error", f.error}});
+  }
+  return Json({{"detectors", list}, {"broken_files", broken}});
 }
 
 Result<Reply> CreateDetector(Context& c) {
@@ -107,14 +154,15 @@ Result<Reply> CreateDetector(Context& c) {
         fmt::format("a detector named '{}' exists; PUT /api/v1/detectors/{} updates it", d.name, d.name));
   }
   OSPREY_RETURN_IF_ERROR(app::SaveApiDetector(c.store, d.name, c.req.body));
-  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, d.name));
+  RefreshRegistry(c);
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, d.name));
   Reply r = Json(Describe(l, true), 201);
   r.location = "/api/v1/detectors/" + d.name;
   return r;
 }
 
 Result<Reply> GetDetector(Context& c) {
-  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, c.path["name"]));
   json j = Describe(l, true);
   OSPREY_ASSIGN_OR_RETURN(j["health"], DetectorHealth(c.store, l.record.id, l.watermark));
   return Json(j);
@@ -131,7 +179,8 @@ Result<Reply> UpdateDetector(Context& c) {
   }
   // From now on the API manages it, so `osprey serve` runs it.
   OSPREY_RETURN_IF_ERROR(app::SaveApiDetector(c.store, name, c.req.body));
-  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, name));
+  RefreshRegistry(c);
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, name));
   return Json(Describe(l, true));
 }
 
@@ -139,6 +188,7 @@ Result<Reply> DeleteDetector(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord existing, c.store.GetDetector(c.path["name"]));
   OSPREY_RETURN_IF_ERROR(RefuseFileManaged(existing, "remove"));
   OSPREY_RETURN_IF_ERROR(app::RemoveDetector(c.store, c.path["name"]));
+  RefreshRegistry(c);
   Reply r;
   r.status = 204;
   return r;
@@ -147,13 +197,13 @@ Result<Reply> DeleteDetector(Context& c) {
 Handler SetActive(bool active) {
   return [active](Context& c) -> Result<Reply> {
     OSPREY_RETURN_IF_ERROR(app::ActivateDetector(c.store, c.path["name"], active));
-    OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
+    OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, c.path["name"]));
     return Json(Describe(l, false));
   };
 }
 
 Result<Reply> Backtest(Context& c) {
-  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, c.path["name"]));
   if (!l.detector) return FailedPrecondition("the detector's stored configuration does not load");
   const config::Detector& d = *l.detector;
   OSPREY_ASSIGN_OR_RETURN(BacktestBody body, ParseBacktestBody(c.req.body, d.timezone));
@@ -253,7 +303,7 @@ bool SeriesInScope(const detect::CalendarEvent& e, const config::Detector& d, co
 }
 
 Result<Reply> DetectorEvents(Context& c) {
-  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, Load(c.store, c.path["name"]));
+  OSPREY_ASSIGN_OR_RETURN(LoadedDetector l, LoadRegistered(c, c.path["name"]));
   OSPREY_ASSIGN_OR_RETURN(auto from, TimeQuery(c, "from"));
   OSPREY_ASSIGN_OR_RETURN(auto to, TimeQuery(c, "to"));
   const int64_t end = to ? *to : (l.watermark ? *l.watermark : ToUnixSeconds(c.clock.Now()));
@@ -1023,6 +1073,7 @@ Result<Reply> GetStatus(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
   OSPREY_ASSIGN_OR_RETURN(auto statuses, c.store.ListDetectorStatus());
+  auto set = c.options.registry ? c.options.registry->Snapshot() : nullptr;
   json detectors = json::array();
   int64_t active = 0;
   for (const auto& r : records) {
@@ -1032,14 +1083,25 @@ Result<Reply> GetStatus(Context& c) {
     for (const auto& s : statuses) {
       if (s.detector_id == r.id) st = &s;
     }
-    detectors.push_back({{"name", r.name},
-                         {"active", r.active},
-                         {"state", store::DetectorState(r, st)},
-                         {"watermark", IsoOrNull(wm)},
-                         {"last_run", st ? IsoOrNull(st->last_run_at) : json(nullptr)},
-                         {"next_run", st ? IsoOrNull(st->next_run_at) : json(nullptr)},
-                         {"last_error", st ? json(st->last_error) : json("")},
-                         {"retries", st ? st->retries : 0}});
+    std::string state = store::DetectorState(r, st);
+    // A detector of a file or of the API that this daemon's registry does
+    // not run (its file was removed, or no version of it loads): its last
+    // status row no longer says what happens.
+    const app::RegisteredDetector* reg = set ? set->Find(r.name) : nullptr;
+    const bool scheduled = reg && reg->running;
+    if (set && !scheduled && r.active && store::ManagedBy(r) != "backtest") state = "not scheduled";
+    const bool failing = state == "failing";
+    detectors.push_back(
+        {{"name", r.name},
+         {"active", r.active},
+         {"state", state},
+         {"scheduled", scheduled},
+         {"watermark", IsoOrNull(wm)},
+         {"last_run", st ? IsoOrNull(st->last_run_at) : json(nullptr)},
+         {"next_run", st && state != "not scheduled" ? IsoOrNull(st->next_run_at) : json(nullptr)},
+         {"next_retry", st && failing ? IsoOrNull(st->next_run_at) : json(nullptr)},
+         {"last_error", st ? json(st->last_error) : json("")},
+         {"retries", st ? st->retries : 0}});
     OSPREY_ASSIGN_OR_RETURN(detectors.back()["health"], DetectorHealth(c.store, r.id, wm));
   }
   return Json({{"version", OSPREY_VERSION},

@@ -20,6 +20,10 @@
 #include "osprey/base/clock.h"
 #include "osprey/base/status.h"
 
+namespace osprey::app {
+class DetectorRegistry;
+}
+
 namespace osprey::api {
 
 struct ServerOptions {
@@ -50,6 +54,12 @@ struct ServerOptions {
   // Largest backtest a request may run synchronously, in intervals (a year
   // of hourly intervals is 8,760). Longer ones: use `osprey backtest`.
   int64_t max_backtest_intervals = 10000;
+  // The registry of the daemon in this process (`osprey serve`), which the
+  // API answers from: which version of each detector runs, and the error of
+  // a newer one that does not load. The API refreshes it after it changes a
+  // detector. Null (an API without a scheduler): every stored detector is
+  // shown as stored, none as scheduled.
+  app::DetectorRegistry* registry = nullptr;
 };
 
 // One registered route, as the OpenAPI document names it.

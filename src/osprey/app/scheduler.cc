@@ -60,10 +60,15 @@ Status Scheduler::SetDetectors(std::vector<LoadedDetector> detectors) {
   return first;
 }
 
+std::map<std::string, std::string> Scheduler::Scheduled() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, e] : entries_) out[name] = e.loaded.text;
+  return out;
+}
+
 std::optional<Instant> Scheduler::NextWakeup() const {
   std::optional<Instant> best;
   for (const auto& [name, e] : entries_) {
-    if (e.blocked) continue;
     std::optional<Instant> t = e.retry_at ? e.retry_at : e.next_due;
     if (t && (!best || *t < *best)) best = t;
   }
@@ -91,7 +96,6 @@ void Scheduler::Unload(Entry& e) {
   e.source.reset();
   e.status_loaded = false;
   e.retry_at.reset();
-  e.blocked = false;
   e.next_due = FromUnixSeconds(0);
 }
 
@@ -192,7 +196,6 @@ Status Scheduler::RunDetector(Entry& e, Instant now) {
     }
     return Status::Ok();
   }
-  if (e.blocked) return Status::Ok();
   if (e.retry_at && now < *e.retry_at) return Status::Ok();
   const bool was_failing = e.status.retries > 0;
   Status s = Process(e, now);
@@ -371,16 +374,14 @@ Status Scheduler::Fail(Entry& e, Instant now, const Status& error) {
   e.status.updated_at = ToUnixSeconds(now);
   e.status.next_run_at.reset();
   if (auto wm = store_.GetWatermark(e.status.detector_id); wm.ok() && *wm) e.status.pending_ts = **wm;
-  if (Retryable(error)) {
-    e.retry_at = now + schedule::RetryBackoff(e.status.retries);
-    e.status.next_run_at = ToUnixSeconds(*e.retry_at);
-    Log(LogLevel::kWarn, fmt::format("detector '{}': {}; retry {} at {}", name, e.status.last_error,
-                                     e.status.retries, FormatIso(*e.retry_at)));
-  } else {
-    e.blocked = true;
-    Log(LogLevel::kError,
-        fmt::format("detector '{}': {}; not retried until its file changes", name, e.status.last_error));
-  }
+  // An outage is retried soon and ever less often; another error once an
+  // hour (or at once when the configuration changes: SetDetectors).
+  const bool outage = Retryable(error);
+  e.retry_at = now + (outage ? schedule::RetryBackoff(e.status.retries) : schedule::kPersistentFailureRetry);
+  e.status.next_run_at = ToUnixSeconds(*e.retry_at);
+  Log(outage ? LogLevel::kWarn : LogLevel::kError,
+      fmt::format("detector '{}': {}; retry {} at {}{}", name, e.status.last_error, e.status.retries,
+                  FormatIso(*e.retry_at), outage ? "" : " (or when its configuration changes)"));
   OSPREY_RETURN_IF_ERROR(store_.PutDetectorStatus(e.status));
   // The first failure after a success raises the `failing` alerts.
   return e.status.retries == 1 ? QueueFailing(e, now, /*resolved=*/false) : Status::Ok();

@@ -11,8 +11,9 @@
 //  - Live: intervals due after the first run (live_from, kept in the status
 //    row) run with alerts on, including those caught up after downtime.
 //  - Failures: a chunk that fails commits nothing; Unavailable and
-//    DeadlineExceeded are retried with RetryBackoff, other errors wait for a
-//    configuration change. Both show in the status row (state failing).
+//    DeadlineExceeded are retried with RetryBackoff, other errors after
+//    kPersistentFailureRetry or at once when the configuration changes.
+//    Both show in the status row (state failing, next_run_at the retry).
 //  - Restatement: with restatement_window N, each run that has new intervals
 //    also re-reads the last N from the model snapshot taken before them.
 //  - Workers: with SchedulerOptions::worker set, each detector runs only in
@@ -90,6 +91,9 @@ class Scheduler {
   // nullopt when none is known.
   std::optional<Instant> NextWakeup() const;
 
+  // The scheduled detectors: name -> the text that runs.
+  std::map<std::string, std::string> Scheduled() const;
+
   // Totals since construction, for throughput figures.
   const RunStats& totals() const { return totals_; }
 
@@ -101,8 +105,7 @@ class Scheduler {
     std::unique_ptr<DetectorRunner> runner;
     store::DetectorStatusRecord status;
     bool status_loaded = false;
-    std::optional<Instant> retry_at;  // failing with a retryable error
-    bool blocked = false;             // failing with a non-retryable error
+    std::optional<Instant> retry_at;  // failing: when it is retried
     std::optional<Instant> next_due;
     bool held = false;  // this worker holds the detector's lease
   };

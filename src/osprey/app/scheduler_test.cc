@@ -203,23 +203,32 @@ TEST_F(SchedulerTest, RetriesAFailingSourceWithBackoff) {
   EXPECT_EQ(status.last_error, "");
   EXPECT_EQ(**st->GetWatermark(id), wm0 + 4 * 3600);
 
-  // A non-retryable error waits for a configuration change.
+  // Another error is retried after an hour (its next retry shows in the
+  // status), or at once when the configuration changes.
   failing_ = 3;
   now += hours(1);
   ASSERT_TRUE(s.Tick(now).ok());
   EXPECT_EQ(StatusOf(*st).state, "failing");
-  EXPECT_FALSE(StatusOf(*st).next_run_at.has_value());
+  EXPECT_EQ(StatusOf(*st).next_run_at, ToUnixSeconds(now + hours(1)));
+  EXPECT_EQ(s.NextWakeup(), now + hours(1));
+  int q0 = queries_;
+  ASSERT_TRUE(s.Tick(now + minutes(59)).ok());
+  EXPECT_EQ(queries_, q0) << "no retry before the hour";
+  ASSERT_TRUE(s.Tick(now + hours(1)).ok());
+  EXPECT_GT(queries_, q0) << "retried after the hour";
+  EXPECT_EQ(StatusOf(*st).retries, 2);
+  EXPECT_EQ(StatusOf(*st).next_run_at, ToUnixSeconds(now + hours(2)));
   failing_ = 0;
-  const int q0 = queries_;
-  ASSERT_TRUE(s.Tick(now + hours(5)).ok());
+  q0 = queries_;
+  ASSERT_TRUE(s.Tick(now + hours(1) + minutes(30)).ok());
   EXPECT_EQ(queries_, q0);
   detector_.description = "fixed";
   auto fixed = Detectors();
   fixed[0].text = "fixed text";
   ASSERT_TRUE(s.SetDetectors(fixed).ok());
-  ASSERT_TRUE(s.Tick(now + hours(5)).ok());
+  ASSERT_TRUE(s.Tick(now + hours(1) + minutes(30)).ok());
   EXPECT_EQ(StatusOf(*st).state, "active");
-  EXPECT_EQ(**st->GetWatermark(id), wm0 + 10 * 3600);
+  EXPECT_EQ(**st->GetWatermark(id), wm0 + 6 * 3600);
 }
 
 // An alert with `on: [failing]` is raised once when the detector's runs

@@ -881,8 +881,9 @@ const std::vector<Command>& Commands() {
       {{"status",
         "Show each detector's schedule state, watermark, runs, errors and data quality.",
         "osprey status [--state PATH] [--json]",
-        "State is backfilling, active, failing (last error and retries shown; Unavailable and "
-        "timeouts are retried with backoff) or paused. The data-quality figures are those of the "
+        "State is backfilling, active, failing (last error and retries shown, next run is the "
+        "retry: Unavailable and timeouts are retried with backoff, other errors once an hour or "
+        "when the detector changes) or paused. The data-quality figures are those of the "
         "last processed interval: rows read, rejected (by reason), filtered, series seen and "
         "series missing. The data line says 'no data for N intervals since T' while the newest "
         "intervals' queries returned no rows, and 'warming up: S of N intervals (W of M series)' "

@@ -125,6 +125,8 @@ int RunServeCommand(const Args& args) {
   std::unique_ptr<api::Server> server;
   const bool scripted = o.once || o.until.has_value();
   if (!scripted) {
+    // The API answers from the registry the scheduler runs.
+    o.server.registry = &(*daemon)->registry();
     auto started = StartServing(o, *clock);
     if (!started.ok()) return Fail(started.status());
     server = *std::move(started);

@@ -55,4 +55,10 @@ class Plan {
 // doubling, capped at one hour.
 std::chrono::seconds RetryBackoff(int64_t failures);
 
+// Retry delay after a failure that is not an outage (a query error, a
+// missing database file or table, data that fails the chunk): such errors
+// rarely go away by themselves, so they are retried once an hour; a change
+// of the detector's configuration retries at once.
+inline constexpr std::chrono::seconds kPersistentFailureRetry{3600};
+
 }  // namespace osprey::schedule

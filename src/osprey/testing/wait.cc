@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace osprey::testing {
 namespace {
@@ -66,6 +67,23 @@ void WaitForExit(pid_t pid) {
     if (errno != EINTR) Die("poll");
   }
   close(process);
+}
+
+bool PollWhileProgressing(const std::function<bool()>& done, const std::function<int64_t()>& progress,
+                          std::chrono::milliseconds every, std::chrono::seconds stall) {
+  int64_t last = progress();
+  auto moved = std::chrono::steady_clock::now();
+  while (!done()) {
+    const int64_t now = progress();
+    if (now != last) {
+      last = now;
+      moved = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - moved > stall) {
+      return false;
+    }
+    std::this_thread::sleep_for(every);
+  }
+  return true;
 }
 
 }  // namespace osprey::testing

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -21,5 +23,13 @@ bool WaitForWrites(pid_t pid, const std::string& dir, const std::string& prefix,
 // Blocks until process `pid` — a child or not — has exited (pidfd). Returns
 // at once when there is no such process.
 void WaitForExit(pid_t pid);
+
+// For progress that shows in no file (a PostgreSQL store): re-checks
+// `done()` every `every` until it holds (true). False only when the figure
+// `progress()` returns (say, the sum of the watermarks) has not changed for
+// `stall`: a busy machine makes the wait longer, never fails it; a stuck
+// run ends it with a clear failure before the test's own timeout.
+bool PollWhileProgressing(const std::function<bool()>& done, const std::function<int64_t()>& progress,
+                          std::chrono::milliseconds every, std::chrono::seconds stall);
 
 }  // namespace osprey::testing
