@@ -93,7 +93,8 @@ class BusinessModel final : public Model {
     double profile = 0;       // the seasonal profile behind mu (before level and floor)
     double extra = 0;         // extra relative variance (an unseen day of the week)
     double noise_factor = 1;  // the time of day's factor on the variance
-    bool floored = false;     // mu was raised to the floor (a closed hour)
+    bool floored = false;     // mu was raised to the floor
+    bool closed = false;      // floored, and a closed slot: its profile is near 0
     bool known = false;       // the slot has a profile (learnt, or its daily prior)
     bool ready = false;       // known and warmed up: scores count
   };
@@ -118,6 +119,8 @@ class BusinessModel final : public Model {
   void LearnNoiseFactor(int64_t local_time, double x, const Expectation& e);
   void LearnShrink(size_t slot, double level);
   double Level() const;
+  // The mean of the daily profile (a day's mean value per interval at level 1).
+  double MeanDayProfile() const;
   size_t DaySlot(int64_t local_time) const;  // 1 for real-valued series (additive profile)
   Expectation Expect(int64_t local_time) const;
   double Variance(double mu) const;

@@ -424,5 +424,32 @@ TEST(BusinessModelTest, FiveMinuteSeriesRaiseAsFewFalseAlarmsADayAsHourlyOnes) {
   EXPECT_GE(five_minute / hourly, 0.5);
 }
 
+// Money with a few sales an hour: the first days' large sales must not fix
+// the scale for good. Each residual of the noise regression is weighted by
+// the variance the model had when it came; before those weights followed
+// the current variance, one seed's first two days taught a scale of $2,567
+// per unit (true: about $111) that floored every expectation and stopped
+// all learning of the noise for a year.
+TEST(BusinessModelTest, MoneyScaleRecoversFromItsFirstDays) {
+  // Prices lognormal(3.5, 0.9): mean 49.6, E[P^2] / E[P] = 49.6 e^0.81.
+  const double true_phi = std::exp(3.5 + 0.405) * std::exp(0.81);
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    ModelOptions o;
+    auto m = std::move(BusinessModel::Create(o)).value();
+    std::mt19937_64 rng(seed);
+    for (int64_t h = 0; h < 24 * 7 * 12; ++h) {
+      const double orders = Draw(rng, Rate(kMonday + h * 3600, 2.0), 0.05);
+      double sum = 0;
+      std::lognormal_distribution<double> price(3.5, 0.9);
+      for (int k = 0; k < static_cast<int>(orders); ++k) sum += price(rng);
+      m->Observe(At(h, std::round(sum * 100) / 100));
+    }
+    const auto& bm = dynamic_cast<const BusinessModel&>(*m);
+    EXPECT_EQ(bm.family(), NoiseFamily::kPositive);
+    EXPECT_GT(bm.phi(), true_phi / 2) << "seed " << seed;
+    EXPECT_LT(bm.phi(), true_phi * 2) << "seed " << seed;
+  }
+}
+
 }  // namespace
 }  // namespace osprey::detect
