@@ -128,11 +128,12 @@ class BusinessModel final : public Model {
   double Deviance(double x, double mu, double var, double extra_alpha) const;
   // Signed deviate of a window's sum of deviations (dev, with variance var
   // and expectation mu summed over the window, rho2 the learnt correlated
-  // relative error): for counts and money the deviance residual of a
-  // negative binomial with the sum's mean and variance (two 1s where 0.05
-  // each were expected are not a 5-sigma run; a sum of skewed counts has a
-  // long right tail), for real values the Gaussian deviate.
-  double WindowDeviate(double dev, double var, double mu, double rho2) const;
+  // relative error): on a count scale (unit > 0: the size of one count) the
+  // deviance residual of a negative binomial with the sum's mean and
+  // variance (two 1s where 0.05 each were expected are not a 5-sigma run; a
+  // sum of skewed counts has a long right tail), else (unit 0) the Gaussian
+  // deviate.
+  double WindowDeviate(double dev, double var, double mu, double rho2, double unit) const;
   // -log10 of the two-sided tail probability of x (d its deviance residual).
   double PointSurprise(double x, double mu, double d, double extra_alpha) const;
   // The same under the family's negative binomial alone.

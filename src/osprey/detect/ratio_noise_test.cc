@@ -116,5 +116,39 @@ TEST(RatioNoiseTest, BusinessModelScoresARatioByItsDenominator) {
   EXPECT_GT(small.upper - small.lower, 10 * (large.upper - large.lower));
 }
 
+// An error rate over a few requests an interval (1 % of 5-40 requests: most
+// intervals have no error, some one): a single error is no news, a burst is.
+// The rate's numerator is judged as the count it is; judged as a Gaussian
+// rate, a single error over ten requests was a 5-sigma event (before:
+// hundreds of flags at severity >= 50 in twelve weeks of clean data).
+TEST(RatioNoiseTest, ErrorRatesOverFewRequestsAreJudgedAsCounts) {
+  auto m = BusinessModel::Create(ModelOptions{}).value();
+  std::mt19937_64 rng(17);
+  const int64_t t0 = 1704067200;  // a Monday
+  int64_t flags = 0;
+  Score burst;
+  const int hours = 24 * 7 * 12;
+  for (int i = 0; i < hours; ++i) {
+    const int64_t hod = i % 24;
+    const double mean = hod < 7 ? 5 : 40;
+    const auto n = static_cast<double>(std::poisson_distribution<long>(mean)(rng));
+    if (n == 0) continue;
+    auto errors = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.01)(rng));
+    const bool is_burst = i == hours - 10;
+    if (is_burst) errors = std::min(n, errors + 8);
+    Observation obs{t0 + i * 3600, t0 + i * 3600, errors / n};
+    obs.denominator = n;
+    const Score s = m->Observe(obs);
+    if (is_burst) {
+      burst = s;
+    } else if (s.ready && i >= 24 * 14 && s.severity >= 50) {
+      ++flags;
+    }
+  }
+  std::printf("clean flags at severity >= 50: %ld; the burst: %.1f\n", flags, burst.severity);
+  EXPECT_LE(flags, 2);
+  EXPECT_GE(burst.severity, 60);
+}
+
 }  // namespace
 }  // namespace osprey::detect
