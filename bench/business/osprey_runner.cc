@@ -52,7 +52,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
     leaf_event[s].resize(n);
     for (size_t t = 0; t < n; ++t) leaf_event[s][t] = d.EventAt(s, t);
   }
-  std::vector<std::optional<double>> values(n);
+  std::vector<std::optional<double>> values(n), denominators(n);
   std::vector<const testing::CalendarEvent*> events(n);
   for (size_t m = 0; m < d.measures.size(); ++m) {
     const testing::MeasureInfo& info = d.measures[m];
@@ -62,10 +62,22 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
       for (size_t t = 0; t < n; ++t) {
         double sum = 0, weight = 0;
         bool any = false;
+        denominators[t].reset();
         const testing::CalendarEvent* event = nullptr;
         for (int s : node.leaves) {
           const testing::LeafSeries& leaf = d.series[static_cast<size_t>(s)];
           if (event == nullptr) event = leaf_event[static_cast<size_t>(s)][t];
+          if (info.kind == MeasureKind::kRatio) {
+            // A ratio of sums: SUM(numerator) / SUM(denominator) over the
+            // leaves with both, as the pipeline rolls a ratio measure up.
+            const auto& num = leaf.measures[static_cast<size_t>(info.numerator_measure)].value[t];
+            const auto& den = leaf.measures[static_cast<size_t>(info.weight_measure)].value[t];
+            if (!num.has_value() || !den.has_value()) continue;
+            sum += std::min(*num, *den);
+            weight += *den;
+            any = true;
+            continue;
+          }
           const auto& v = leaf.measures[m].value[t];
           if (!v.has_value()) continue;
           if (info.kind == MeasureKind::kMean) {
@@ -80,6 +92,9 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         }
         if (info.kind == MeasureKind::kMean) {
           values[t] = weight > 0 ? std::optional<double>(sum / weight) : std::nullopt;
+        } else if (info.kind == MeasureKind::kRatio) {
+          values[t] = any && weight > 0 ? std::optional<double>(sum / weight) : std::nullopt;
+          if (values[t]) denominators[t] = weight;
         } else {
           values[t] = any ? std::optional<double>(sum) : std::nullopt;
         }
@@ -96,6 +111,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         obs.time = d.times[t];
         obs.local_time = d.local_times[t];
         obs.value = values[t];
+        obs.denominator = denominators[t];
         if (events[t] != nullptr) {
           obs.event = detect::EventId(events[t]->recurrence);
           obs.event_effect =

@@ -216,6 +216,16 @@ void NormalMoments(const Dataset& d, const LeafWork& w, int m, int64_t t, double
     const double mu = w.err_p * lam;
     *e = mu;
     *v = mu + mu * mu / w.err_k;
+  } else if (m == 3) {
+    // The error rate, errors E over requests R, drawn independently around
+    // err_p lam and lam: to second order in CV(R)^2 = c, E[E/R] = err_p
+    // (1 + c) and Var = (Var E (1 + 3 c) + err_p^2 Var R) / lam^2 (close
+    // where lam is some tens; over a few requests the rate is more skewed).
+    const double mu = w.err_p * lam;
+    const double var_r = lam + lam * lam / w.k;
+    const double c = lam > 0 ? var_r / (lam * lam) : 0.0;
+    *e = w.err_p * (1 + c);
+    *v = lam > 0 ? ((mu + mu * mu / w.err_k) * (1 + 3 * c) + w.err_p * w.err_p * var_r) / (lam * lam) : 0.0;
   } else {
     const double l = w.latency[static_cast<size_t>(t)];
     const double rel = LatencyRel(w, lam);
@@ -235,6 +245,7 @@ double AnomalousMean(const Dataset& d, const LeafWork& w, int m, int64_t t, cons
   }
   if (m == 0) return lam * mult;
   if (m == 1) return f.zero ? 0.0 : w.err_p * lam * mult + f.add_errors;
+  if (m == 3) return lam * mult > 0 ? (w.err_p * lam * mult + f.add_errors) / (lam * mult) : w.err_p;
   return w.latency[static_cast<size_t>(t)] * f.Lat(i, n);
 }
 
@@ -247,7 +258,8 @@ double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int6
     const LeafWork& w = work.leaves[static_cast<size_t>(s)];
     for (int64_t t = b; t < e; ++t) {
       if (!w.row[static_cast<size_t>(t)]) continue;
-      if (work.d.family == "ops" && m == 2 && f.zero) continue;  // no requests: no latency row
+      // No requests: no latency and no error rate.
+      if (work.d.family == "ops" && (m == 2 || m == 3) && f.zero) continue;
       double mean = 0, v = 0;
       NormalMoments(work.d, w, m, t, &mean, &v);
       effect += AnomalousMean(work.d, w, m, t, f, t - b, e - b) - mean;
@@ -644,7 +656,8 @@ Status GenerateOps(Work& work) {
   d.dimensions = {"service", "region", "endpoint"};
   d.measures = {{"requests", MeasureKind::kCount, -1},
                 {"errors", MeasureKind::kCount, -1},
-                {"latency", MeasureKind::kMean, 0}};
+                {"latency", MeasureKind::kMean, 0},
+                {"error_rate", MeasureKind::kRatio, 0, 1}};
   OSPREY_RETURN_IF_ERROR(SetupGrid(work, "Europe/Berlin", 2024, 3, 11));
   MakeLeaves(work, {kServices, kOpsRegions, kEndpoints});
   work.gap = 24;
@@ -799,7 +812,7 @@ Status GenerateOps(Work& work) {
     }
     for (int64_t t = 0; t < n; ++t) {
       const size_t u = static_cast<size_t>(t);
-      for (int m = 0; m < 3; ++m) {
+      for (int m = 0; m < 4; ++m) {
         double e = 0, v = 0;
         NormalMoments(d, w, m, t, &e, &v);
         d.series[s].measures[static_cast<size_t>(m)].expected[u] = e;
@@ -811,6 +824,12 @@ Status GenerateOps(Work& work) {
       const int64_t errors = w.zero[u] ? 0 : noise.NegBinomial(w.err_p * mu + w.add_err[u], w.err_k);
       d.series[s].measures[0].value[u] = static_cast<double>(requests);
       d.series[s].measures[1].value[u] = static_cast<double>(errors);
+      // Errors are drawn around the expected requests, so a burst on a
+      // quiet leaf can outnumber the requests; a rate is at most 1.
+      if (requests > 0) {
+        d.series[s].measures[3].value[u] =
+            static_cast<double>(std::min(errors, requests)) / static_cast<double>(requests);
+      }
       if (requests > 0) {  // a mean over no requests does not exist
         const double rel = LatencyRel(w, w.lam[u]);
         const double sigma = std::sqrt(std::log(1 + rel * rel));

@@ -8,9 +8,10 @@
 //   profiles per dimension value, a store channel closed at night with exact
 //   zeros, regional trends, mild yearly seasonality, holidays given as an
 //   event calendar, missing rows, an ETL gap, a category launched late).
-// - "ops": 5-minute operational KPIs (requests, errors, mean latency) for
-//   service x region x endpoint leaves in Europe/Berlin, with planned
-//   maintenance windows given as events.
+// - "ops": 5-minute operational KPIs (requests, errors, mean latency, and
+//   the error rate, errors over requests) for service x region x endpoint
+//   leaves in Europe/Berlin, with planned maintenance windows given as
+//   events.
 //
 // Every point carries the true expectation and true noise sd of its measure
 // (what the series would be without injected anomalies), so an oracle can
@@ -35,14 +36,16 @@ enum class AnomalyKind { kSpike = 0, kDip, kOutage, kShift, kDrift, kPriceGlitch
 inline constexpr int kAnomalyKinds = 7;
 std::string_view AnomalyKindName(AnomalyKind kind);
 
-// How a measure rolls up over leaves: a sum (counts, money) or a mean
-// weighted by another measure (latency weighted by requests).
-enum class MeasureKind { kCount, kMoney, kMean };
+// How a measure rolls up over leaves: a sum (counts, money), a mean
+// weighted by another measure (latency weighted by requests), or a ratio
+// of two sums (the error rate: errors over requests).
+enum class MeasureKind { kCount, kMoney, kMean, kRatio };
 
 struct MeasureInfo {
   std::string name;
   MeasureKind kind = MeasureKind::kCount;
-  int weight_measure = -1;  // kMean: the measure whose values weight the mean
+  int weight_measure = -1;     // kMean: the measure weighting the mean; kRatio: the denominator
+  int numerator_measure = -1;  // kRatio: the numerator
 };
 
 // One measure of one leaf series, a value per grid point.
