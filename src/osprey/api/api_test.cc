@@ -950,6 +950,44 @@ TEST_F(ApiTest, SilencesAreCreatedByAdminsReadByViewersAndExpire) {
 }
 
 // The OpenAPI document and the route table must agree both ways.
+// GET /api/v1/status is computed at most once per clock second: what
+// another process writes to the store shows once the kept body is a second
+// old on the injected clock; what a write request through this server
+// changes shows on the next request. "time" is always now.
+TEST_F(ApiTest, StatusIsKeptForASecondAndDroppedByWrites) {
+  auto active_of = [](const Response& r) -> std::optional<bool> {
+    for (const auto& d : r.j["detectors"]) {
+      if (d["name"] == "ecommerce") return d["active"].get<bool>();
+    }
+    return std::nullopt;
+  };
+  auto first = Get("/api/v1/status", viewer_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(active_of(first), true) << first.body;
+  const int64_t active = first.j["active_detectors"].get<int64_t>();
+
+  // Another process deactivates the detector.
+  auto store = std::move(store::OpenSqliteStore(*state_)).value();
+  ASSERT_TRUE(store->SetDetectorActive("ecommerce", false).ok());
+  auto kept = Get("/api/v1/status", viewer_);
+  EXPECT_EQ(active_of(kept), true) << "computed again within the second";
+  EXPECT_EQ(kept.j["active_detectors"], active);
+  clock_->Advance(std::chrono::seconds(1));
+  auto later = Get("/api/v1/status", viewer_);
+  EXPECT_EQ(active_of(later), false) << later.body;
+  EXPECT_EQ(later.j["active_detectors"], active - 1);
+  EXPECT_EQ(later.j["time"], FormatIso(clock_->Now()));
+
+  // The API activates it again: shown at once, on the same clock second.
+  ASSERT_EQ(Call("POST", "/api/v1/detectors/ecommerce/activate", admin_).status, 200);
+  auto after = Get("/api/v1/status", viewer_);
+  EXPECT_EQ(active_of(after), true) << after.body;
+  EXPECT_EQ(after.j["active_detectors"], active);
+  // A refused write (a viewer's) changes nothing and is harmless.
+  ExpectProblem(Call("POST", "/api/v1/detectors/ecommerce/deactivate", viewer_), 403);
+  EXPECT_EQ(active_of(Get("/api/v1/status", viewer_)), true);
+}
+
 TEST_F(ApiTest, OpenApiDocumentMatchesTheRoutes) {
   auto doc = Get("/api/openapi.json", viewer_);
   ASSERT_EQ(doc.status, 200);
