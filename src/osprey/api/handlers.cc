@@ -1124,7 +1124,9 @@ Result<Reply> GetStatus(Context& c) {
   // Keyed by the registry's detector set: a reloaded registry shows at once.
   std::shared_ptr<const app::DetectorSet> set = c.options.registry ? c.options.registry->Snapshot() : nullptr;
   auto compute = [&] { return StatusBody(c, set.get()); };
-  OSPREY_ASSIGN_OR_RETURN(json body, c.status_cache ? c.status_cache->Get(set, compute) : compute());
+  OSPREY_ASSIGN_OR_RETURN(json body, c.status_cache
+                                         ? c.status_cache->Get(set, StoreStamp(c.options.state_path), compute)
+                                         : compute());
   body["time"] = FormatIso(c.clock.Now());
   return Json(std::move(body));
 }
