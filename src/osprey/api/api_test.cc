@@ -950,6 +950,47 @@ TEST_F(ApiTest, SilencesAreCreatedByAdminsReadByViewersAndExpire) {
 }
 
 // The OpenAPI document and the route table must agree both ways.
+// GET /api/v1/status is kept for at most a clock second, but never past a
+// change: what another process commits to the SQLite store, and what a write
+// request through this server changes, shows on the next request, within
+// the same clock second. "time" is always now.
+TEST_F(ApiTest, StatusIsKeptForASecondAndDroppedByWrites) {
+  auto active_of = [](const Response& r) -> std::optional<bool> {
+    for (const auto& d : r.j["detectors"]) {
+      if (d["name"] == "ecommerce") return d["active"].get<bool>();
+    }
+    return std::nullopt;
+  };
+  auto first = Get("/api/v1/status", viewer_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(active_of(first), true) << first.body;
+  const int64_t active = first.j["active_detectors"].get<int64_t>();
+
+  auto again = Get("/api/v1/status", viewer_);
+  EXPECT_EQ(again.j["time"], first.j["time"]);
+  again.j.erase("time");
+  first.j.erase("time");
+  EXPECT_EQ(again.j, first.j);
+
+  // Another process deactivates the detector: shown on the same second.
+  auto store = std::move(store::OpenSqliteStore(*state_)).value();
+  ASSERT_TRUE(store->SetDetectorActive("ecommerce", false).ok());
+  auto later = Get("/api/v1/status", viewer_);
+  EXPECT_EQ(active_of(later), false) << later.body;
+  EXPECT_EQ(later.j["active_detectors"], active - 1);
+  clock_->Advance(std::chrono::seconds(1));
+  EXPECT_EQ(Get("/api/v1/status", viewer_).j["time"], FormatIso(clock_->Now()));
+
+  // The API activates it again: shown at once, on the same clock second.
+  ASSERT_EQ(Call("POST", "/api/v1/detectors/ecommerce/activate", admin_).status, 200);
+  auto after = Get("/api/v1/status", viewer_);
+  EXPECT_EQ(active_of(after), true) << after.body;
+  EXPECT_EQ(after.j["active_detectors"], active);
+  // A refused write (a viewer's) changes nothing and is harmless.
+  ExpectProblem(Call("POST", "/api/v1/detectors/ecommerce/deactivate", viewer_), 403);
+  EXPECT_EQ(active_of(Get("/api/v1/status", viewer_)), true);
+}
+
 TEST_F(ApiTest, OpenApiDocumentMatchesTheRoutes) {
   auto doc = Get("/api/openapi.json", viewer_);
   ASSERT_EQ(doc.status, 200);

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <mutex>
 
 namespace osprey::api {
 namespace {
@@ -77,9 +78,12 @@ Status TokenVerifier::Reload(store::Store& store) {
     entries.push_back({*raw, Principal{t.id, t.name, *role}});
   }
   entries_ = std::move(entries);
-  loaded_at_ = std::chrono::steady_clock::now();
+  loaded_at_ = clock_.Now();
+  ++loads_;
   return Status::Ok();
 }
+
+bool TokenVerifier::Fresh() const { return loaded_at_ && clock_.Now() - *loaded_at_ < refresh_; }
 
 std::optional<Principal> TokenVerifier::Match(const std::string& digest) const {
   // Every entry is compared, in constant time, whether or not one matched.
@@ -93,15 +97,17 @@ std::optional<Principal> TokenVerifier::Match(const std::string& digest) const {
 
 Result<std::optional<Principal>> TokenVerifier::Verify(std::string_view token, store::Store& store) {
   const std::string digest = RawDigest(token);
+  uint64_t seen = 0;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (loaded_at_ && std::chrono::steady_clock::now() - *loaded_at_ < refresh_) return Match(digest);
+    if (Fresh()) {
+      if (auto p = Match(digest)) return p;
+    }
+    seen = loads_;
   }
   std::unique_lock<std::shared_mutex> lock(mu_);
-  // Another request may have reloaded while this one waited.
-  if (!loaded_at_ || std::chrono::steady_clock::now() - *loaded_at_ >= refresh_) {
-    OSPREY_RETURN_IF_ERROR(Reload(store));
-  }
+  // A re-read done while this request waited is as new as one it would do.
+  if (loads_ == seen) OSPREY_RETURN_IF_ERROR(Reload(store));
   return Match(digest);
 }
 

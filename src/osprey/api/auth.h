@@ -5,13 +5,14 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
+#include <cstdint>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "osprey/base/clock.h"
 #include "osprey/base/status.h"
 #include "osprey/store/store.h"
 
@@ -33,17 +34,22 @@ struct Principal {
   Role role = Role::kViewer;
 };
 
-// Verifies presented tokens against the store's active tokens, cached for
-// `refresh` (revocations take effect within that time). On the hot path a
-// request hashes its token and compares it with the cached digests under a
-// shared lock: requests do not wait on each other, only on a reload.
+// Verifies presented tokens against the store's active tokens, which it
+// keeps in memory and re-reads when they are `refresh` old on `clock` (the
+// server's injected clock): a token revoked by `osprey token revoke` is
+// refused within that time. A token the cached list does not hold makes it
+// re-read the list at once (one reader at a time: requests that wait on a
+// re-read use its result), so a token created a moment ago works on its
+// first request. On the hot path a request hashes its token and compares it
+// with the cached digests under a shared lock: requests do not wait on each
+// other, only on a re-read.
 class TokenVerifier {
  public:
-  explicit TokenVerifier(std::chrono::steady_clock::duration refresh = std::chrono::seconds(2))
-      : refresh_(refresh) {}
+  explicit TokenVerifier(const Clock& clock, std::chrono::seconds refresh = std::chrono::seconds(2))
+      : clock_(clock), refresh_(refresh) {}
 
-  // nullopt when the token is unknown or revoked. `load` reads the tokens
-  // from the store when the cache is stale; its error is returned.
+  // nullopt when the token is unknown or revoked; the store's error when the
+  // tokens must be read and cannot be.
   Result<std::optional<Principal>> Verify(std::string_view token, store::Store& store);
 
  private:
@@ -51,14 +57,17 @@ class TokenVerifier {
     std::string digest;  // 32 raw bytes
     Principal principal;
   };
-  Status Reload(store::Store& store);
-
-  const std::chrono::steady_clock::duration refresh_;
+  Status Reload(store::Store& store);                               // mu_ held exclusively
+  bool Fresh() const;                                               // mu_ held
   std::optional<Principal> Match(const std::string& digest) const;  // mu_ held
 
-  std::shared_mutex mu_;
-  std::vector<Entry> entries_;                                      // guarded by mu_
-  std::optional<std::chrono::steady_clock::time_point> loaded_at_;  // guarded by mu_
+  const Clock& clock_;
+  const std::chrono::seconds refresh_;
+
+  mutable std::shared_mutex mu_;
+  std::vector<Entry> entries_;        // guarded by mu_
+  std::optional<Instant> loaded_at_;  // guarded by mu_
+  uint64_t loads_ = 0;                // guarded by mu_; re-reads done
 };
 
 }  // namespace osprey::api

@@ -14,6 +14,7 @@
 #include "osprey/api/incidents.h"
 #include "osprey/api/internal.h"
 #include "osprey/api/parse.h"
+#include "osprey/api/reply_cache.h"
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
 #include "osprey/app/daemon.h"
@@ -1069,11 +1070,12 @@ Result<Reply> ExpireSilence(Context& c) {
   return NotFound(fmt::format("no silence {}", id));
 }
 
-Result<Reply> GetStatus(Context& c) {
+// GET /api/v1/status without its "time": the costly part, which the server
+// reuses for a moment (reply_cache.h).
+Result<json> StatusBody(Context& c, const app::DetectorSet* set) {
   OSPREY_ASSIGN_OR_RETURN(auto records, c.store.ListDetectors());
   OSPREY_ASSIGN_OR_RETURN(store::StoreTotals t, c.store.Totals());
   OSPREY_ASSIGN_OR_RETURN(auto statuses, c.store.ListDetectorStatus());
-  auto set = c.options.registry ? c.options.registry->Snapshot() : nullptr;
   json detectors = json::array();
   int64_t active = 0;
   for (const auto& r : records) {
@@ -1104,8 +1106,7 @@ Result<Reply> GetStatus(Context& c) {
          {"retries", st ? st->retries : 0}});
     OSPREY_ASSIGN_OR_RETURN(detectors.back()["health"], DetectorHealth(c.store, r.id, wm));
   }
-  return Json({{"version", OSPREY_VERSION},
-               {"time", FormatIso(c.clock.Now())},
+  return json({{"version", OSPREY_VERSION},
                {"schema_version", store::CurrentSchemaVersion()},
                {"alerts",
                 {{"pending", t.alerts_pending},
@@ -1117,6 +1118,17 @@ Result<Reply> GetStatus(Context& c) {
                {"anomaly_groups", t.groups},
                {"anomalies", t.anomalies},
                {"intervals_processed", t.intervals}});
+}
+
+Result<Reply> GetStatus(Context& c) {
+  // Keyed by the registry's detector set: a reloaded registry shows at once.
+  std::shared_ptr<const app::DetectorSet> set = c.options.registry ? c.options.registry->Snapshot() : nullptr;
+  auto compute = [&] { return StatusBody(c, set.get()); };
+  OSPREY_ASSIGN_OR_RETURN(json body, c.status_cache
+                                         ? c.status_cache->Get(set, StoreStamp(c.options.state_path), compute)
+                                         : compute());
+  body["time"] = FormatIso(c.clock.Now());
+  return Json(std::move(body));
 }
 
 }  // namespace

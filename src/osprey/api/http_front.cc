@@ -62,12 +62,32 @@ bool SendAll(int fd, std::string_view data, Clock::time_point deadline) {
   return true;
 }
 
+// A connection's two addresses, asked of the kernel once per connection
+// rather than once per request.
+struct Addresses {
+  bool known = false;
+  std::string remote_ip, local_ip;
+  int remote_port = 0, local_port = 0;
+};
+
 // A finished request in memory for httplib to read; what httplib writes is
 // buffered and sent in few packets.
 class BufferStream : public httplib::Stream {
  public:
-  BufferStream(int fd, const std::string& in, std::chrono::seconds timeout)
-      : fd_(fd), in_(in), timeout_(timeout) {}
+  BufferStream(int fd, const std::string& in, std::chrono::seconds timeout, Addresses& addresses)
+      : fd_(fd), in_(in), timeout_(timeout), addresses_(addresses) {
+    if (addresses_.known) return;
+    addresses_.known = true;
+    sockaddr_storage a{};
+    socklen_t len = sizeof(a);
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      Describe(a, addresses_.remote_ip, addresses_.remote_port);
+    }
+    len = sizeof(a);
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      Describe(a, addresses_.local_ip, addresses_.local_port);
+    }
+  }
 
   bool is_readable() const override { return off_ < in_.size(); }
   bool is_writable() const override { return ok_; }
@@ -83,14 +103,12 @@ class BufferStream : public httplib::Stream {
     return static_cast<ssize_t>(size);
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage a{};
-    socklen_t len = sizeof(a);
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) Describe(a, ip, port);
+    ip = addresses_.remote_ip;
+    port = addresses_.remote_port;
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage a{};
-    socklen_t len = sizeof(a);
-    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) Describe(a, ip, port);
+    ip = addresses_.local_ip;
+    port = addresses_.local_port;
   }
   socket_t socket() const override { return fd_; }
 
@@ -118,6 +136,7 @@ class BufferStream : public httplib::Stream {
   const int fd_;
   const std::string& in_;
   const std::chrono::seconds timeout_;
+  Addresses& addresses_;
   size_t off_ = 0;
   std::string out_;
   bool ok_ = true;
@@ -129,6 +148,7 @@ struct FrontServer::Conn {
   int fd = -1;
   std::string in;  // received, not yet consumed
   Clock::time_point idle_since;
+  Addresses addresses;
 };
 
 namespace {
@@ -483,7 +503,7 @@ void FrontServer::Serve(std::shared_ptr<Conn> conn) {
       }
       return Close(*conn);
     }
-    BufferStream stream(conn->fd, r.request, limits_.io_timeout);
+    BufferStream stream(conn->fd, r.request, limits_.io_timeout, conn->addresses);
     bool connection_closed = false;
     const bool ok = process_request(stream, /*close_connection=*/false, connection_closed, nullptr);
     if (!stream.Flush() || !ok || connection_closed) return Close(*conn);

@@ -24,6 +24,8 @@ namespace osprey::api::internal {
 
 using nlohmann::json;
 
+class ReplyCache;
+
 struct Reply {
   int status = 200;
   json body;                 // sent as application/json unless `text` is set
@@ -39,6 +41,7 @@ struct Context {
   const ServerOptions& options;
   const Clock& clock;
   std::map<std::string, std::string> path;  // path parameters by name
+  ReplyCache* status_cache = nullptr;       // GET /api/v1/status's body (reply_cache.h)
 };
 
 using Handler = std::function<Result<Reply>(Context&)>;

@@ -14,6 +14,7 @@
 #include "osprey/api/assets.h"
 #include "osprey/api/http_front.h"
 #include "osprey/api/internal.h"
+#include "osprey/api/reply_cache.h"
 #include "osprey/base/log.h"
 
 namespace osprey::api {
@@ -224,6 +225,9 @@ internal::FrontLimits LimitsFor(const ServerOptions& o) {
   return limits;
 }
 
+// How long GET /api/v1/status's body is reused (reply_cache.h).
+constexpr std::chrono::seconds kStatusTtl{1};
+
 }  // namespace
 
 struct Server::Impl {
@@ -233,6 +237,8 @@ struct Server::Impl {
         http(static_cast<size_t>(o.threads), LimitsFor(o),
              o.access_log ? std::function<void(const AccessEntry&)>(WriteAccessLog) : nullptr),
         pool(o.state_path),
+        verifier(c),
+        status_cache(c, kStatusTtl),
         started(c.Now()) {}
 
   void AddBuiltinRoutes();
@@ -249,6 +255,7 @@ struct Server::Impl {
   bool running = false;
   StorePool pool;
   TokenVerifier verifier;
+  internal::ReplyCache status_cache;
   RequestMetrics metrics;
   std::vector<Route> routes;
   std::vector<RouteInfo> infos;
@@ -323,11 +330,13 @@ void Server::Impl::Handle(const Route& route, const std::vector<std::string>& pa
         return;
       }
     }
-    Context ctx{req, *store, principal ? &*principal : nullptr, options, clock, {}};
+    Context ctx{req, *store, principal ? &*principal : nullptr, options, clock, {}, &status_cache};
     for (size_t i = 0; i < params.size() && i + 1 < req.matches.size(); ++i) {
       ctx.path[params[i]] = req.matches[i + 1].str();
     }
     Result<Reply> reply = route.handler(ctx);
+    // Whatever a write did, even one that failed half-way, shows at once.
+    if (route.info.write) status_cache.Invalidate();
     if (!reply.ok()) {
       SetProblem(res, HttpStatusFor(reply.status().code()), reply.status().message(), req.path,
                  StatusCodeName(reply.status().code()));

@@ -1,0 +1,100 @@
+// A response body that is costly to compute and asked for often (GET
+// /api/v1/status counts the store's tables and reads each detector's recent
+// health), kept for a short time. Internal to src/osprey/api/; includes JSON.
+//
+// A kept body is reused while it is younger than `ttl` on the server's
+// injected clock, its key (the registry's detector set) is the one it was
+// computed for, and the store's files are as they were (StoreStamp: a SQLite
+// store's database and WAL files change on every commit, by any process). A
+// write request through this server drops it at once (Invalidate). So with
+// SQLite every change shows on the next request; with PostgreSQL, which has
+// no files here, what the scheduler or another process writes shows within
+// `ttl`. A body computed while a write ran is not kept. Thread-safe; one
+// computation at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include <sys/stat.h>
+
+#include "osprey/base/clock.h"
+#include "osprey/base/status.h"
+
+namespace osprey::api::internal {
+
+// What a commit to the store at `path` changes: the size and modification
+// time of a SQLite store's database and WAL files (two stat calls). Empty for
+// a PostgreSQL URL or DSN, or a path that does not exist.
+inline std::string StoreStamp(const std::string& path) {
+  std::string stamp;
+  for (const std::string& file : {path, path + "-wal"}) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) continue;
+    stamp += std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+             std::to_string(st.st_mtim.tv_nsec) + ';';
+  }
+  return stamp;
+}
+
+class ReplyCache {
+ public:
+  ReplyCache(const Clock& clock, std::chrono::seconds ttl) : clock_(clock), ttl_(ttl) {}
+
+  // The kept body for `key` if fresh, else compute()'s (an error is returned,
+  // not kept).
+  Result<nlohmann::json> Get(const std::shared_ptr<const void>& key, const std::string& stamp,
+                             const std::function<Result<nlohmann::json>()>& compute) {
+    uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (Fresh(key, stamp)) return *value_;
+    }
+    std::lock_guard<std::mutex> one(compute_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (Fresh(key, stamp)) return *value_;  // computed while this request waited
+      generation = generation_;
+    }
+    const Instant at = clock_.Now();
+    OSPREY_ASSIGN_OR_RETURN(nlohmann::json value, compute());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation == generation_) {
+      value_ = value;
+      key_ = key;
+      stamp_ = stamp;
+      at_ = at;
+    }
+    return value;
+  }
+
+  // Drops the kept body, and any being computed now.
+  void Invalidate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    value_.reset();
+  }
+
+ private:
+  bool Fresh(const std::shared_ptr<const void>& key, const std::string& stamp) const {  // mu_ held
+    return value_ && key_ == key && stamp_ == stamp && clock_.Now() - at_ < ttl_;
+  }
+
+  const Clock& clock_;
+  const std::chrono::seconds ttl_;
+  std::mutex compute_mu_;  // held while computing
+  std::mutex mu_;
+  std::optional<nlohmann::json> value_;  // guarded by mu_
+  std::shared_ptr<const void> key_;      // guarded by mu_; kept alive so its address is not reused
+  std::string stamp_;                    // guarded by mu_
+  Instant at_;                           // guarded by mu_
+  uint64_t generation_ = 0;              // guarded by mu_
+};
+
+}  // namespace osprey::api::internal
