@@ -158,9 +158,10 @@ function pager(page, key) {
   const { params } = parseHash();
   const at = Number(params.get('at')) || 0;
   const n = page[key].length;
-  const of = page.total === null ? 'more than 1,000' : page.total;
+  // total: null when not counted (more than 1,000, or incidents beyond one page).
+  const of = page.total === null ? '' : ` of ${page.total}`;
   return h('div', { class: 'pager' },
-    h('span', { class: 'muted' }, n ? `${at + 1}–${at + n} of ${of}` : `0 of ${of}`),
+    h('span', { class: 'muted' }, n ? `${at + 1}–${at + n}${of}` : `0${of}`),
     h('span', {},
       h('button', { class: 'secondary', disabled: !params.get('cursor'),
         onclick: () => setQuery({ cursor: '', at: '' }) }, '← First page'), ' ',

@@ -812,29 +812,25 @@ Result<Reply> ListIncidents(Context& c) {
   if (state) {
     q.keep = [&](const Incident& i) { return IncidentState(i, watermark(i.detector_id)) == *state; };
   }
-  // The total is the first kMaxTotal + 1 incidents (from the top of the
-  // list); the first page is read with it.
-  q.limit = kMaxTotal + 1;
-  OSPREY_ASSIGN_OR_RETURN(auto incidents, ReadIncidents(c.store, q));
-  const int64_t total = static_cast<int64_t>(incidents.size());
+  // Incidents are built as they are read, so they are not counted beyond
+  // the page: the total is known when the first page holds them all.
   if (page.cursor) {
     const auto& f = *page.cursor;
     q.after = IncidentKey{CursorNumber(f[0]), CursorInt(f[1]), CursorInt(f[2])};
-    q.limit = page.limit + 1;
-    OSPREY_ASSIGN_OR_RETURN(incidents, ReadIncidents(c.store, q));
-  } else if (total > page.limit + 1) {
-    incidents.resize(static_cast<size_t>(page.limit) + 1);
   }
+  q.limit = page.limit + 1;
+  OSPREY_ASSIGN_OR_RETURN(auto incidents, ReadIncidents(c.store, q));
+  const bool all = !page.cursor && static_cast<int64_t>(incidents.size()) <= page.limit;
+  const json total = all ? json(incidents.size()) : json(nullptr);
   json list = json::array();
   for (const Incident& i : incidents)
     list.push_back(IncidentJson(i, IncidentId(i), watermark(i.detector_id)));
   OSPREY_RETURN_IF_ERROR(failed);
-  return Json(
-      PageReply(c, "/api/v1/incidents", "incidents", page, std::move(list), TotalJson(total), [&](size_t k) {
-        const IncidentKey key = KeyOf(incidents[k]);
-        return CursorOf(sort,
-                        {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
-      }));
+  return Json(PageReply(c, "/api/v1/incidents", "incidents", page, std::move(list), total, [&](size_t k) {
+    const IncidentKey key = KeyOf(incidents[k]);
+    return CursorOf(sort,
+                    {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
+  }));
 }
 
 // The incident that holds group `group_id` (any of its groups).

@@ -180,8 +180,10 @@ class Windows {
   }
 
   Result<std::vector<store::GroupRecord>> Between(std::optional<int64_t> from, std::optional<int64_t> before,
-                                                  bool newest_first = false, int64_t limit = -1) {
+                                                  bool newest_first = false, int64_t limit = -1,
+                                                  bool spans_only = false) {
     store::MeasureIncidentQuery q;
+    q.spans_only = spans_only;
     q.detector = detector_;
     q.start_from = from;
     q.start_before = before;
@@ -195,7 +197,7 @@ class Windows {
   // time can reach past it.
   Result<int64_t> GapAtOrBefore(int64_t t) {
     for (;;) {
-      OSPREY_ASSIGN_OR_RETURN(auto heads, Between(t - longest_, t));
+      OSPREY_ASSIGN_OR_RETURN(auto heads, Between(t - longest_, t, false, -1, true));
       int64_t lowest = t;
       for (const auto& h : heads) {
         if (SpanEnd(h) > t) lowest = std::min(lowest, SpanStart(h));
@@ -208,7 +210,7 @@ class Windows {
   // The earliest gap at or after t.
   Result<int64_t> GapAtOrAfter(int64_t t) {
     for (;;) {
-      OSPREY_ASSIGN_OR_RETURN(auto heads, Between(t - longest_, t));
+      OSPREY_ASSIGN_OR_RETURN(auto heads, Between(t - longest_, t, false, -1, true));
       int64_t highest = t;
       for (const auto& h : heads) highest = std::max(highest, SpanEnd(h));
       if (highest == t) return t;
@@ -271,13 +273,13 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
     }
     for (;;) {
       if (hi && q.from && *hi <= *q.from) break;  // what starts before hi ends by hi
-      OSPREY_ASSIGN_OR_RETURN(auto heads, w.Between(std::nullopt, hi, true, batch));
+      OSPREY_ASSIGN_OR_RETURN(auto heads, w.Between(std::nullopt, hi, true, batch, true));
       if (heads.empty()) break;
       std::optional<int64_t> lo;
       if (static_cast<int64_t>(heads.size()) == batch) {
         OSPREY_ASSIGN_OR_RETURN(lo, w.GapAtOrBefore(SpanStart(heads.back())));
-        OSPREY_ASSIGN_OR_RETURN(heads, w.Between(lo, hi));
       }
+      OSPREY_ASSIGN_OR_RETURN(heads, w.Between(lo, hi));  // in full
       if (list.AddWindow(std::move(heads)) || !lo) break;
       hi = lo;
       batch *= 2;
@@ -295,23 +297,23 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
     }
     for (;;) {
       if (lo && q.to && *lo >= *q.to) break;
-      OSPREY_ASSIGN_OR_RETURN(auto heads, w.Between(lo, std::nullopt, false, batch));
+      OSPREY_ASSIGN_OR_RETURN(auto heads, w.Between(lo, std::nullopt, false, batch, true));
       if (heads.empty()) break;
       std::optional<int64_t> hi;
       if (static_cast<int64_t>(heads.size()) == batch) {
         OSPREY_ASSIGN_OR_RETURN(hi, w.GapAtOrAfter(SpanStart(heads.back()) + 1));
-        OSPREY_ASSIGN_OR_RETURN(heads, w.Between(lo, hi));
       }
+      OSPREY_ASSIGN_OR_RETURN(heads, w.Between(lo, hi));  // in full
       if (list.AddWindow(std::move(heads)) || !hi) break;
       lo = hi;
       batch *= 2;
     }
     return list.out;
   }
-  // By severity: measure incidents most severe first. The first unseen one
-  // is the most severe of its incident; the incidents found are complete
-  // once the walk is below their severity (any incident not yet found has
-  // only measure incidents the walk has not reached).
+  // By severity: measure incidents most severe first (then latest first).
+  // The first unseen one is the most severe of its incident, whose window
+  // gives the incident; the incidents found are listed once the walk has
+  // passed their place in the order.
   std::set<HeadId> seen;
   // Found, not yet listed; in the list's order.
   auto before = [&](const IncidentKey& a, const IncidentKey& b) { return Before(q.order, a, b); };
@@ -320,9 +322,9 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
   sq.detector = q.detector;
   sq.limit = batch;
   if (q.after) sq.after = store::SevereIncidentQuery::Key{q.after->severity, kNoTime, 0, ""};
-  // Lists the found incidents more severe than `below` (all when unset).
-  auto flush = [&](std::optional<double> below) {
-    while (!found.empty() && !list.Full() && (!below || found.begin()->first.severity > *below)) {
+  // Lists the found incidents that sort before `below` (all when unset).
+  auto flush = [&](std::optional<IncidentKey> below) {
+    while (!found.empty() && !list.Full() && (!below || Before(q.order, found.begin()->first, *below))) {
       if (list.Wanted(found.begin()->second)) list.out.push_back(std::move(found.begin()->second));
       found.erase(found.begin());
     }
@@ -335,7 +337,10 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
         flush(std::nullopt);
         return list.out;
       }
-      flush(sev);
+      // Any incident not found yet has all its measure incidents below this
+      // one in the walk: severity at most sev, and on a tie a start at most
+      // this one's (they come latest first), so what sorts before that is complete.
+      flush(IncidentKey{sev, SpanStart(h), std::numeric_limits<int64_t>::max()});
       if (list.Full()) return list.out;
       if (seen.count(IdOf(h))) continue;
       OSPREY_ASSIGN_OR_RETURN(int64_t lo, w.GapAtOrBefore(SpanStart(h)));

@@ -1040,15 +1040,20 @@ class PostgresStore final : public Store {
   static constexpr std::string_view kMeasureIncidentJoin =
       "from incidents i join anomaly_groups g on g.id = i.top_group_id "
       "join detectors d on d.id = i.detector_id ";
+  // The columns of ReadGroup from the incidents row alone.
+  static constexpr std::string_view kSpanColumns =
+      "i.top_group_id, i.detector_id, '', i.measure, i.incident_ts, i.end_ts, i.severity, 0::bigint, '', '', "
+      "'', "
+      "i.incident_ts, i.end_ts, i.intervals, i.severity from incidents i";
 
   Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
     const char* dir = q.newest_first ? "desc" : "asc";
     std::string sql = fmt::format(
-        "select {0} {1} where ($1::text is null or i.detector_id = (select id from detectors where name = "
-        "$1)) "
+        "select {0} where ($1::text is null or i.detector_id = (select id from detectors where name = $1)) "
         "and ($2::bigint is null or i.incident_ts >= $2) and ($3::bigint is null or i.incident_ts < $3) "
-        "order by i.incident_ts {2}, i.detector_id {2}, i.measure {2} limit $4",
-        kGroupColumns, kMeasureIncidentJoin, dir);
+        "order by i.incident_ts {1}, i.detector_id {1}, i.measure {1} limit $4",
+        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin),
+        dir);
     OSPREY_ASSIGN_OR_RETURN(
         Rows r, Run(sql, Params()
                              .Add(q.detector)

@@ -1089,10 +1089,16 @@ class SqliteStore final : public Store {
   static constexpr std::string_view kMeasureIncidentJoin =
       "from incidents i join anomaly_groups g on g.id = i.top_group_id "
       "join detectors d on d.id = i.detector_id ";
+  // The columns of ReadGroup from the incidents row alone.
+  static constexpr std::string_view kSpanColumns =
+      "i.top_group_id, i.detector_id, '', i.measure, i.incident_ts, i.end_ts, i.severity, 0, '', '', '', "
+      "i.incident_ts, i.end_ts, i.intervals, i.severity from incidents i";
 
   Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
-    std::string sql = fmt::format("select {} {} where 1 ", kGroupColumns, kMeasureIncidentJoin);
-    if (q.detector) sql += "and d.name = ?1 ";
+    std::string sql = fmt::format(
+        "select {} where 1 ",
+        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin));
+    if (q.detector) sql += "and i.detector_id = (select id from detectors where name = ?1) ";
     if (q.start_from) sql += "and i.incident_ts >= ?2 ";
     if (q.start_before) sql += "and i.incident_ts < ?3 ";
     const char* dir = q.newest_first ? "desc" : "asc";

@@ -329,6 +329,9 @@ struct MeasureIncidentQuery {
   std::optional<int64_t> start_before;
   bool newest_first = false;
   int64_t limit = -1;  // -1: all
+  // Only the figures of the measure incident (detector_id, measure, id of
+  // its top group, incident_*), from its own row; the rest left empty.
+  bool spans_only = false;
 };
 
 // Measure incidents by severity (the incident's highest), most severe
