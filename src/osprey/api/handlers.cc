@@ -827,7 +827,7 @@ Result<Reply> ListIncidents(Context& c) {
     list.push_back(IncidentJson(i, IncidentId(i), watermark(i.detector_id)));
   OSPREY_RETURN_IF_ERROR(failed);
   return Json(PageReply(c, "/api/v1/incidents", "incidents", page, std::move(list), total, [&](size_t k) {
-    const IncidentKey key = KeyOf(incidents[k]);
+    const IncidentKey key = KeyOf(incidents[k], q.order);
     return CursorOf(sort,
                     {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
   }));

@@ -147,13 +147,32 @@ int64_t IncidentId(const Incident& i) {
   return top->id;
 }
 
-IncidentKey KeyOf(const Incident& i) { return {i.severity, i.start, IncidentId(i)}; }
-
 namespace {
 
 double HeadSeverity(const store::GroupRecord& g) {
   return g.incident_intervals != 0 ? g.incident_severity : g.severity;
 }
+
+}  // namespace
+
+IncidentKey KeyOf(const Incident& i, IncidentOrder order) {
+  int64_t start = i.start;
+  if (order == IncidentOrder::kSeverity) {
+    // Where the walk by severity meets the incident: its most severe
+    // measure incident, the latest of those.
+    const store::GroupRecord* top = &i.heads.front();
+    for (const auto& h : i.heads) {
+      if (std::make_pair(HeadSeverity(h), SpanStart(h)) >
+          std::make_pair(HeadSeverity(*top), SpanStart(*top))) {
+        top = &h;
+      }
+    }
+    start = SpanStart(*top);
+  }
+  return {i.severity, start, IncidentId(i)};
+}
+
+namespace {
 
 // Whether a comes before b in `order`.
 bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
@@ -229,7 +248,7 @@ struct Lister {
   std::vector<Incident> out;
 
   bool Wanted(const Incident& i) const {
-    if (q.after && !Before(q.order, *q.after, KeyOf(i))) return false;
+    if (q.after && !Before(q.order, *q.after, KeyOf(i, q.order))) return false;
     if (i.severity < q.min_severity) return false;
     if (q.from && i.end <= *q.from) return false;
     if (q.to && i.start >= *q.to) return false;
@@ -240,8 +259,9 @@ struct Lister {
   // Adds the wanted incidents of one window, in order; true when full.
   bool AddWindow(std::vector<store::GroupRecord> heads) {
     std::vector<Incident> built = BuildIncidents(std::move(heads));
-    std::sort(built.begin(), built.end(),
-              [&](const Incident& a, const Incident& b) { return Before(q.order, KeyOf(a), KeyOf(b)); });
+    std::sort(built.begin(), built.end(), [&](const Incident& a, const Incident& b) {
+      return Before(q.order, KeyOf(a, q.order), KeyOf(b, q.order));
+    });
     for (auto& i : built) {
       if (Full()) return true;
       if (Wanted(i)) out.push_back(std::move(i));
@@ -321,7 +341,12 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
   store::SevereIncidentQuery sq;
   sq.detector = q.detector;
   sq.limit = batch;
-  if (q.after) sq.after = store::SevereIncidentQuery::Key{q.after->severity, kNoTime, 0, ""};
+  // Incidents are met where their most severe measure incident is: the walk
+  // resumes at the cursor's, with the others of the same severity and start.
+  if (q.after) {
+    sq.after = store::SevereIncidentQuery::Key{q.after->severity, q.after->start + 1,
+                                               std::numeric_limits<int64_t>::max(), ""};
+  }
   // Lists the found incidents that sort before `below` (all when unset).
   auto flush = [&](std::optional<IncidentKey> below) {
     while (!found.empty() && !list.Full() && (!below || Before(q.order, found.begin()->first, *below))) {
@@ -337,9 +362,9 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
         flush(std::nullopt);
         return list.out;
       }
-      // Any incident not found yet has all its measure incidents below this
-      // one in the walk: severity at most sev, and on a tie a start at most
-      // this one's (they come latest first), so what sorts before that is complete.
+      // Any incident not found yet has its most severe measure incident
+      // below this one in the walk, so its key does too: what sorts before
+      // this one is complete.
       flush(IncidentKey{sev, SpanStart(h), std::numeric_limits<int64_t>::max()});
       if (list.Full()) return list.out;
       if (seen.count(IdOf(h))) continue;
@@ -350,7 +375,7 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
         bool known = false;
         for (const auto& g : i.heads) known = !seen.insert(IdOf(g)).second || known;
         if (!known) {
-          const IncidentKey key = KeyOf(i);
+          const IncidentKey key = KeyOf(i, q.order);
           found.emplace(key, std::move(i));
         }
       }

@@ -45,16 +45,18 @@ int64_t IncidentId(const Incident& i);
 
 // The orders of incident lists. time: by start, latest first, then id
 // (highest first); time_asc: the reverse; severity: most severe first, then
-// as time.
+// by the start of its most severe measure incident (latest first), then id.
 enum class IncidentOrder { kTime, kTimeAsc, kSeverity };
 
-// An incident's place in a list: its sort columns (keyset paging).
+// An incident's place in a list: its sort columns (keyset paging). `start`
+// is the incident's start, or in the severity order its most severe
+// measure incident's.
 struct IncidentKey {
   double severity = 0;
   int64_t start = 0;
   int64_t id = 0;
 };
-IncidentKey KeyOf(const Incident& i);
+IncidentKey KeyOf(const Incident& i, IncidentOrder order);
 
 struct IncidentListQuery {
   std::optional<std::string> detector;

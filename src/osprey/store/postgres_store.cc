@@ -976,9 +976,8 @@ class PostgresStore final : public Store {
     const char* later = q.newest_first ? "<" : ">";
     std::string after =
         q.by_severity
-            ? fmt::format(
-                  "g.severity <= $9 and (g.severity < $9 or g.ts {0} $8 or (g.ts = $8 and g.id > $10))",
-                  later)
+            ? fmt::format("{1} and (g.severity < $9 or g.ts {0} $8 or (g.ts = $8 and g.id > $10))", later,
+                          q.newest_first ? "(g.severity, g.ts) <= ($9, $8)" : "g.severity <= $9")
             : fmt::format(
                   "g.ts {0}= $8 and (g.ts {0} $8 or g.severity < $9 or (g.severity = $9 and g.id > $10))",
                   later);

@@ -1034,9 +1034,10 @@ class SqliteStore final : public Store {
     if (with_after && q.after) {
       const char* later = q.newest_first ? "<" : ">";
       if (q.by_severity) {
-        sql += fmt::format(
-            "and g.severity <= ?9 and (g.severity < ?9 or g.ts {0} ?8 or (g.ts = ?8 and g.id > ?10)) ",
-            later);
+        // Latest first, the row value starts the severity index's range at
+        // the key, past the groups of its severity that came before it.
+        sql += fmt::format("and {1} and (g.severity < ?9 or g.ts {0} ?8 or (g.ts = ?8 and g.id > ?10)) ",
+                           later, q.newest_first ? "(g.severity, g.ts) <= (?9, ?8)" : "g.severity <= ?9");
       } else {
         sql += fmt::format(
             "and g.ts {0}= ?8 and (g.ts {0} ?8 or g.severity < ?9 or (g.severity = ?9 and g.id > ?10)) ",

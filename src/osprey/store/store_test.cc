@@ -935,6 +935,35 @@ TEST_P(StoreTest, KeysetPagesSkipAndRepeatNothingWhileGroupsArrive) {
   EXPECT_EQ(std::set<int64_t>(read.begin(), read.end()).size(), read.size());
 }
 
+TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> series;
+  for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
+  CommitTiedGroups(*store_, d, series, 0, 4);
+  GroupQuery q;
+  q.by_severity = true;
+  const std::vector<int64_t> expected = Ids(*store_->ListGroups(q));
+  store_.reset();
+  // Back to the schema before the list indexes (SQLite 9, PostgreSQL 10).
+  const int before = CurrentSchemaVersion() - 1 + (GetParam() == "postgres" ? 1 : 0);
+  Status s = RawExec(
+      "drop index anomaly_groups_by_detector_time; drop index anomaly_groups_by_severity; "
+      "drop index incidents_by_start; drop index incidents_by_detector_start; drop index "
+      "incidents_by_severity; "
+      "drop index incidents_by_span; drop index alert_outbox_by_detector; "
+      "create index anomaly_groups_by_severity on anomaly_groups(severity); "
+      "delete from schema_migrations where version > " +
+      std::to_string(before));
+  if (s.code() == StatusCode::kFailedPrecondition) GTEST_SKIP() << s.message();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto reopened = OpenStore(target_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(Ids(*store_->ListGroups(q)), expected);
+  EXPECT_EQ(ReadByKeyset(*store_, q, 5), expected);
+  EXPECT_EQ(*store_->LongestMeasureIncident(), 3600);
+}
+
 TEST_P(StoreTest, MeasureIncidentsAreListedByStartAndBySeverity) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   std::vector<int64_t> series;
