@@ -188,6 +188,9 @@ bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
 
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::max();
 
+using HeadId = std::tuple<int64_t, std::string, int64_t>;  // detector id, measure, first interval
+HeadId IdOf(const store::GroupRecord& g) { return {g.detector_id, g.measure, SpanStart(g)}; }
+
 // Measure incidents by first interval: the window between gaps, and the gaps.
 class Windows {
  public:
@@ -224,6 +227,27 @@ class Windows {
       if (lowest == t) return t;
       t = lowest;
     }
+  }
+
+  // The measure incidents between the gaps around `head` (read in full),
+  // from one read of the spans that can reach it when nothing crosses its
+  // ends: then it is alone, or the read says which others to read.
+  Result<std::vector<store::GroupRecord>> Around(const store::GroupRecord& head) {
+    const int64_t start = SpanStart(head), end = SpanEnd(head);
+    OSPREY_ASSIGN_OR_RETURN(auto near, Between(start - longest_, end, false, -1, true));
+    bool crossed = false, alone = true;
+    for (const auto& g : near) {
+      if (SpanStart(g) < start && SpanEnd(g) > start) crossed = true;  // reaches over the start
+      if (SpanStart(g) >= start && SpanEnd(g) > end) crossed = true;   // reaches past the end
+      if (SpanStart(g) >= start && IdOf(g) != IdOf(head)) alone = false;
+    }
+    if (!crossed && alone) return std::vector<store::GroupRecord>{head};
+    int64_t lo = start, hi = end;
+    if (crossed) {
+      OSPREY_ASSIGN_OR_RETURN(lo, GapAtOrBefore(start));
+      OSPREY_ASSIGN_OR_RETURN(hi, GapAtOrAfter(end));
+    }
+    return Between(lo, hi);
   }
 
   // The earliest gap at or after t.
@@ -269,9 +293,6 @@ struct Lister {
     return Full();
   }
 };
-
-using HeadId = std::tuple<int64_t, std::string, int64_t>;  // detector id, measure, first interval
-HeadId IdOf(const store::GroupRecord& g) { return {g.detector_id, g.measure, SpanStart(g)}; }
 
 }  // namespace
 
@@ -368,9 +389,7 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
       flush(IncidentKey{sev, SpanStart(h), std::numeric_limits<int64_t>::max()});
       if (list.Full()) return list.out;
       if (seen.count(IdOf(h))) continue;
-      OSPREY_ASSIGN_OR_RETURN(int64_t lo, w.GapAtOrBefore(SpanStart(h)));
-      OSPREY_ASSIGN_OR_RETURN(int64_t hi, w.GapAtOrAfter(SpanEnd(h)));
-      OSPREY_ASSIGN_OR_RETURN(auto window, w.Between(lo, hi));
+      OSPREY_ASSIGN_OR_RETURN(auto window, w.Around(h));
       for (auto& i : BuildIncidents(std::move(window))) {
         bool known = false;
         for (const auto& g : i.heads) known = !seen.insert(IdOf(g)).second || known;
