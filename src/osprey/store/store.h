@@ -197,10 +197,10 @@ struct OutboxQuery {
   int64_t offset = 0;         // rows to skip
   // Keyset paging: only messages after this id in the list's order (below
   // it when newest_first), read from the index instead of skipping rows.
-  std::optional<int64_t> after_id;
+  std::optional<int64_t> after_id = std::nullopt;
   // CountOutbox stops counting there (a capped total reads at most that
   // many index entries); unset: counts all.
-  std::optional<int64_t> count_at_most;
+  std::optional<int64_t> count_at_most = std::nullopt;
 };
 
 // The models' and alert rules' state as of the start of interval `ts`, kept
@@ -314,9 +314,9 @@ struct GroupQuery {
   // Keyset paging: only groups after this one in the order (time: ts, then
   // severity descending, then id; severity: severity descending, then ts,
   // then id), read from an index instead of skipping `offset` rows.
-  std::optional<GroupKey> after;
+  std::optional<GroupKey> after = std::nullopt;
   // CountGroups stops counting there; unset: counts all.
-  std::optional<int64_t> count_at_most;
+  std::optional<int64_t> count_at_most = std::nullopt;
 };
 
 // Which measure incidents Store::ListMeasureIncidents returns, each as its
