@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Render time of the web UI's list and incident pages with 100,000 anomalies
-in the state store (docs/ui.md, "Speed").
+in the state store (docs/ui.md, "Speed"), and with --lists the latency of
+every list endpoint of the API, first page and a deep page (docs/api.md,
+"Paging"; `--lists --no-browser --anomalies 1000000` for the 1 M figures).
 
 Builds the demo state (182 days, about 1,300 anomalies), then copies its
 anomaly groups and anomalies back in time, one demo span per copy, until the
@@ -8,8 +10,8 @@ store holds --anomalies anomalies; starts `osprey serve` on it and measures,
 in headless chromium, the time from setting the page's route to the page
 having rendered (data fetched, table or charts drawn), and the API time of
 the requests behind each page. Prints the median of --runs runs. Needs
-chromium and chromium-driver; not part of the tests (it prints figures, it
-asserts nothing)."""
+chromium and chromium-driver (not with --no-browser); not part of the tests
+(it prints figures, it asserts nothing)."""
 import argparse, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
@@ -17,25 +19,40 @@ import browser_test as bt  # noqa: E402
 
 
 def grow(state, target):
-    """Copies the groups and anomalies back in time until `target` anomalies."""
+    """Copies the demo's groups, their incidents rows and anomalies back in
+    time, one demo span per copy, until the store holds `target` anomalies;
+    adds one delivered alert message per copied incident, so the deliveries
+    list grows with them. Ids are assigned here, so a copy is a few
+    executemany calls."""
     db = sqlite3.connect(state)
     lo, hi = db.execute("select min(ts), max(end_ts) from anomaly_groups").fetchone()
     span = (hi - lo + 86400) // 86400 * 86400
     groups = db.execute("select id, detector_id, measure, ts, end_ts, severity, anomaly_count, contributions, "
-                        "root_causes, related, incident_ts from anomaly_groups").fetchall()
+                        "root_causes, related, incident_ts from anomaly_groups order by id").fetchall()
+    incidents = db.execute("select detector_id, measure, incident_ts, end_ts, intervals, severity, top_group_id "
+                           "from incidents").fetchall()
     anomalies = db.execute("select detector_id, series_id, group_id, ts, value, expected, lower, upper, severity, "
                            "direction, explanation from anomalies").fetchall()
     count = len(anomalies)
+    next_group = db.execute("select max(id) from anomaly_groups").fetchone()[0] + 1
     k = 0
     while count < target:
         k += 1
         shift = k * span
-        new_id = {}
-        for g in groups:
-            cur = db.execute("insert into anomaly_groups(detector_id, measure, ts, end_ts, severity, anomaly_count, "
-                             "contributions, root_causes, related, incident_ts) values (?,?,?,?,?,?,?,?,?,?)",
-                             (g[1], g[2], g[3] - shift, g[4] - shift, g[5], g[6], g[7], g[8], g[9], g[10] - shift))
-            new_id[g[0]] = cur.lastrowid
+        new_id = {g[0]: next_group + i for i, g in enumerate(groups)}
+        next_group += len(groups)
+        db.executemany("insert into anomaly_groups(id, detector_id, measure, ts, end_ts, severity, anomaly_count, "
+                       "contributions, root_causes, related, incident_ts) values (?,?,?,?,?,?,?,?,?,?,?)",
+                       [(new_id[g[0]], g[1], g[2], g[3] - shift, g[4] - shift) + g[5:10] + (g[10] - shift,)
+                        for g in groups])
+        db.executemany("insert into incidents(detector_id, measure, incident_ts, end_ts, intervals, severity, "
+                       "top_group_id) values (?,?,?,?,?,?,?)",
+                       [(i[0], i[1], i[2] - shift, i[3] - shift, i[4], i[5], new_id[i[6]]) for i in incidents])
+        db.executemany("insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, severity, "
+                       "idempotency_key, status, attempts, created_at, delivered_at) "
+                       "values (?, 'bench', 'trigger', ?, ?, ?, ?, ?, 'delivered', 1, ?, ?)",
+                       [(i[0], i[1], new_id[i[6]], i[2] - shift, i[5], f"{new_id[i[6]]}.bench", i[3] - shift,
+                         i[3] - shift) for i in incidents])
         rows = [(a[0], a[1], new_id[a[2]], a[3] - shift) + a[4:] for a in anomalies]
         rows = rows[:target - count]
         db.executemany("insert into anomalies(detector_id, series_id, group_id, ts, value, expected, lower, upper, "
@@ -47,6 +64,51 @@ def grow(state, target):
     return count, n_groups
 
 
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def list_latencies(base, auth, detector, runs, budget_s, depth):
+    """p50 and p99 of each list endpoint: its first page, and the page
+    reached after `depth` items by following `next` (500 a page)."""
+    def timed(url):
+        t = []
+        end = time.perf_counter() + budget_s
+        while len(t) < runs and (len(t) < 5 or time.perf_counter() < end):
+            t0 = time.perf_counter()
+            bt.http("GET", base + url, headers=auth, timeout=600)
+            t.append((time.perf_counter() - t0) * 1000)
+        return f"p50 {percentile(t, 0.5):.1f} ms, p99 {percentile(t, 0.99):.1f} ms (n={len(t)})"
+
+    def deep(url, key):
+        """The URL of the page after `depth` items (or of the last page)."""
+        sep = "&" if "?" in url else "?"
+        page = bt.http("GET", f"{base}{url}{sep}limit=500", headers=auth, timeout=600)
+        seen = len(page[key])
+        while page.get("next") and seen < depth:
+            nxt = page["next"]
+            page = bt.http("GET", base + nxt, headers=auth, timeout=600)
+            seen += len(page[key])
+            url = nxt
+        return url.replace("limit=500", "limit=50"), seen
+
+    lists = [("/api/v1/anomaly-groups?limit=50", "anomaly_groups"),
+             ("/api/v1/anomaly-groups?limit=50&sort=severity", "anomaly_groups"),
+             ("/api/v1/anomaly-groups?limit=50&sort=time_asc", "anomaly_groups"),
+             (f"/api/v1/anomaly-groups?limit=50&detector={detector}&min_severity=50", "anomaly_groups"),
+             ("/api/v1/incidents?limit=50", "incidents"),
+             ("/api/v1/incidents?limit=50&sort=severity", "incidents"),
+             ("/api/v1/alerts/deliveries?limit=50", "deliveries"),
+             ("/api/v1/alerts/deliveries?limit=50&status=delivered", "deliveries")]
+    for url, key in lists:
+        print(f"GET {url}: first page {timed(url)}", flush=True)
+        durl, seen = deep(url.replace("limit=50&", "").replace("?limit=50", ""), key)
+        print(f"  deep page (after {seen} items, {durl}): {timed(durl)}", flush=True)
+    for url in ["/api/v1/detectors", "/api/v1/silences", f"/api/v1/detectors/{detector}/series?limit=50"]:
+        print(f"GET {url}: {timed(url)}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--osprey", default="build/release/src/osprey/cli/osprey")
@@ -54,9 +116,14 @@ def main():
     ap.add_argument("--work", default="build/release/ui-bench")
     ap.add_argument("--anomalies", type=int, default=100000)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--lists", action="store_true", help="also time every list endpoint (p50/p99)")
+    ap.add_argument("--list-runs", type=int, default=200, help="requests per list endpoint (at most)")
+    ap.add_argument("--list-seconds", type=float, default=20, help="time per list endpoint (at least 5 requests)")
+    ap.add_argument("--depth", type=int, default=50000, help="items before the deep page")
+    ap.add_argument("--no-browser", action="store_true", help="API figures only")
     a = ap.parse_args()
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
+    if not a.no_browser and (not chromium or not driver):
         print("needs chromium and chromium-driver (scripts/install-deps.sh)")
         return 1
     shutil.rmtree(a.work, ignore_errors=True)
@@ -64,7 +131,9 @@ def main():
     subprocess.run([a.osprey, "demo", "--config", os.path.join(a.source, "examples/ecommerce.yaml"), "--dir", a.work],
                    check=True, stdout=subprocess.DEVNULL)
     state = os.path.join(a.work, "state.db")
+    t0 = time.perf_counter()
     anomalies, groups = grow(state, a.anomalies)
+    print(f"grew the store in {time.perf_counter() - t0:.0f} s", flush=True)
     token = subprocess.run([a.osprey, "token", "create", "--role", "viewer", "--name", "bench", "--state", state],
                            check=True, capture_output=True, text=True).stdout.strip()
     auth = {"Authorization": "Bearer " + token}
@@ -74,7 +143,17 @@ def main():
     profile = tempfile.mkdtemp(prefix="osprey-chromium-")
     base = f"http://127.0.0.1:{port}"
     try:
-        bt.wait_for("the server", lambda: urllib.request.urlopen(base + "/healthz", timeout=2).status == 200)
+        bt.wait_for("the server", lambda: urllib.request.urlopen(base + "/healthz", timeout=2).status == 200, 120)
+        incident = bt.http("GET", base + "/api/v1/incidents?limit=1&sort=severity", headers=auth, timeout=600)
+        iid = incident["incidents"][0]["id"]
+        detector = incident["incidents"][0]["detector"]
+        total = incident["total"]
+        print(f"state store: {anomalies} anomalies in {groups} anomaly groups, "
+              f"{total if total is not None else 'more than 1,000'} incidents", flush=True)
+        if a.lists:
+            list_latencies(base, auth, detector, a.list_runs, a.list_seconds, a.depth)
+        if a.no_browser:
+            return 0
         procs.append(subprocess.Popen([driver, f"--port={dport}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         durl = f"http://127.0.0.1:{dport}"
         bt.wait_for("chromedriver", lambda: bt.http("GET", durl + "/status", timeout=2)["value"]["ready"])
@@ -87,15 +166,12 @@ def main():
         b.js("sessionStorage.setItem('osprey.token', arguments[0])", token)
         b.js("location.reload()")
         time.sleep(1)
-        incident = bt.http("GET", base + "/api/v1/incidents?limit=1&sort=severity", headers=auth)
-        iid = incident["incidents"][0]["id"]
-        total_incidents = incident["total"]
 
         def api_ms(path):
             t = []
             for _ in range(a.runs):
                 t0 = time.perf_counter()
-                bt.http("GET", base + path, headers=auth)
+                bt.http("GET", base + path, headers=auth, timeout=600)
                 t.append((time.perf_counter() - t0) * 1000)
             return statistics.median(t)
 
@@ -113,12 +189,11 @@ def main():
                     location.hash = target;""", "args": [route]}))
             return statistics.median(t)
 
-        print(f"state store: {anomalies} anomalies in {groups} anomaly groups, {total_incidents} incidents")
         for route, paths in [("#/anomalies", ["/api/v1/anomaly-groups?limit=25"]),
                              ("#/incidents", ["/api/v1/incidents?limit=25"]),
                              (f"#/incidents/{iid}", [f"/api/v1/incidents/{iid}"])]:
             apis = ", ".join(f"GET {p} {api_ms(p):.0f} ms" for p in paths)
-            print(f"{route}: rendered in {render_ms(route):.0f} ms (median of {a.runs}); {apis}")
+            print(f"{route}: rendered in {render_ms(route):.0f} ms (median of {a.runs}); {apis}", flush=True)
         bt.http("DELETE", f"{durl}/session/{session}")
     finally:
         for p in procs:

@@ -4,7 +4,7 @@
 //   #/incidents?filters        #/incidents/{any group id of the incident}
 //   #/explore?detector=&series=&range=&from=&to=&compare=
 //   #/detectors                #/detectors/{name}   #/detectors/{name}/edit   #/new-detector
-//   #/alerts?status=&detector=&offset=
+//   #/alerts?status=&detector=&cursor=&at=
 //   #/silences?state=
 // Alert messages link to #/anomalies/{id} and #/incidents/{id}. The token is
 // kept in sessionStorage for this tab only.
@@ -122,12 +122,13 @@ function parseHash() {
   return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query || '') };
 }
 // Sets the current page's query (filters) in the URL; renders via hashchange.
-function setQuery(change, { keepOffset } = {}) {
+function setQuery(change, { keepPage } = {}) {
   const { parts, params } = parseHash();
   for (const [k, v] of Object.entries(change)) {
     if (v === '' || v === null || v === undefined || v === false) params.delete(k); else params.set(k, v);
   }
-  if (!keepOffset && !('offset' in change)) params.delete('offset');
+  // Another filter or sort starts again at the first page.
+  if (!keepPage && !('cursor' in change)) { params.delete('cursor'); params.delete('at'); }
   const q = params.toString();
   location.hash = '#/' + parts.map(encodeURIComponent).join('/') + (q ? '?' + q : '');
 }
@@ -155,16 +156,21 @@ function keyboardRows(table) {
   return table;
 }
 
+// Lists page by cursor (docs/api.md, "Paging"): `cursor` is the API's
+// position after the previous page, `at` how many items came before it.
 function pager(page, key) {
+  const { params } = parseHash();
+  const at = Number(params.get('at')) || 0;
   const n = page[key].length;
-  const first = page.total ? page.offset + 1 : 0;
+  // total: null when not counted (more than 1,000, or incidents beyond one page).
+  const of = page.total === null ? '' : ` of ${page.total}`;
   return h('div', { class: 'pager' },
-    h('span', { class: 'muted' }, `${first}–${page.offset + n} of ${page.total}`),
+    h('span', { class: 'muted' }, n ? `${at + 1}–${at + n}${of}` : `0${of}`),
     h('span', {},
-      h('button', { class: 'secondary', disabled: page.offset === 0,
-        onclick: () => setQuery({ offset: Math.max(0, page.offset - page.limit) || '' }) }, '← Newer'), ' ',
-      h('button', { class: 'secondary', disabled: !page.next, id: 'next-page',
-        onclick: () => setQuery({ offset: page.offset + page.limit }) }, 'Older →')));
+      h('button', { class: 'secondary', disabled: !params.get('cursor'),
+        onclick: () => setQuery({ cursor: '', at: '' }) }, '← First page'), ' ',
+      h('button', { class: 'secondary', disabled: !page.next_cursor, id: 'next-page',
+        onclick: () => setQuery({ cursor: page.next_cursor, at: at + n }) }, 'Older →')));
 }
 
 const card = (...c) => h('div', { class: 'card' }, ...c);
@@ -308,7 +314,8 @@ function filterBar(params, ds, { withState, withMeasure } = {}) {
 
 function groupingToggle(current) {
   const { params } = parseHash();
-  params.delete('offset');
+  params.delete('cursor');
+  params.delete('at');
   const q = params.toString() ? '?' + params.toString() : '';
   return h('div', { class: 'segmented', role: 'group', 'aria-label': 'Group by' },
     h('a', { href: '#/anomalies' + q, class: current === 'groups' ? 'on' : '', id: 'by-group' }, 'By measure'),
@@ -318,7 +325,7 @@ function groupingToggle(current) {
 async function renderList(view, params) {
   const ds = await detectors();
   const query = new URLSearchParams();
-  for (const k of ['detector', 'measure', 'min_severity', 'from', 'to', 'sort', 'offset']) {
+  for (const k of ['detector', 'measure', 'min_severity', 'from', 'to', 'sort', 'cursor']) {
     if (params.get(k)) query.set(k, params.get(k));
   }
   query.set('limit', '25');
@@ -583,7 +590,7 @@ function silenceCard(g, zone) {
 async function renderIncidents(view, params) {
   const ds = await detectors();
   const query = new URLSearchParams();
-  for (const k of ['detector', 'min_severity', 'from', 'to', 'state', 'sort', 'offset']) {
+  for (const k of ['detector', 'min_severity', 'from', 'to', 'state', 'sort', 'cursor']) {
     if (params.get(k)) query.set(k, params.get(k));
   }
   query.set('limit', '25');
@@ -742,7 +749,7 @@ async function renderExplore(view, params) {
         h('label', {}, 'Range', presets), ...custom,
         h('label', {}, 'Pan', h('span', {}, h('button', { class: 'secondary', id: 'pan-left', onclick: () => pan(-1) }, '←'), ' ',
           h('button', { class: 'secondary', id: 'pan-right', onclick: () => pan(1) }, '→'))),
-        h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'x-compare', checked: compare, onchange: (e) => setQuery({ compare: e.target.checked ? '1' : '' }, { keepOffset: true }) }), 'Compare with the previous week'))),
+        h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'x-compare', checked: compare, onchange: (e) => setQuery({ compare: e.target.checked ? '1' : '' }, { keepPage: true }) }), 'Compare with the previous week'))),
     card(h('div', { class: 'card-head' }, h('h2', { id: 'explore-title' }, s ? s.label : 'No series'),
       h('span', { class: 'muted' }, s ? [when(s.from, s.timezone), ' → ', when(s.to, s.timezone)] : '')),
       h('p', { class: 'muted' }, 'Drag across the chart to zoom in; the range goes into the URL. Band shaded, anomalies red, events amber, missing data grey.'),
@@ -1032,7 +1039,7 @@ async function renderEditor(view, name) {
 async function renderAlerts(view, params) {
   const ds = await detectors();
   const query = new URLSearchParams();
-  for (const k of ['detector', 'status', 'offset']) if (params.get(k)) query.set(k, params.get(k));
+  for (const k of ['detector', 'status', 'cursor']) if (params.get(k)) query.set(k, params.get(k));
   query.set('limit', '25');
   const [page, rules] = await Promise.all([api('/api/v1/alerts/deliveries?' + query), api('/api/v1/alerts')]);
   const msg = h('span', { id: 'alerts-msg' });

@@ -542,19 +542,69 @@ Result<Reply> SeriesPoints(Context& c) {
 
 // ------------------------------------------------------------------ anomaly groups
 
-// The URL of the page after [offset, offset + limit) of `total` items, with
-// the request's other query parameters; null on the last page.
-json NextPage(const Context& c, std::string_view path, int64_t offset, int64_t limit, int64_t total) {
-  if (offset + limit >= total) return nullptr;
-  std::string url = fmt::format("{}?", path);
-  for (const auto& [k, v] : c.req.params) {
-    if (k == "offset") continue;
-    url += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
+// ------------------------------------------------------------------ paging
+
+// Every list pages the same way (docs/api.md, "Paging"): `limit` items (1 to
+// kMaxPageSize, default 50) after `cursor`, the position of the previous
+// page's last item in the list's order, which the `next` link carries. A page
+// is read from the index of its order after that position (keyset paging),
+// so a deep page costs what the first one does.
+struct Page {
+  int64_t limit = 50;
+  std::optional<std::vector<std::string>> cursor;  // its fields (ParseCursor)
+};
+
+// `order` names the list's order (the sort) and `types` its cursor's fields.
+Result<Page> PageQuery(const Context& c, std::string_view order, std::string_view types) {
+  Page p;
+  OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxPageSize));
+  p.limit = limit.value_or(50);
+  if (auto cursor = StringQuery(c, "cursor")) {
+    OSPREY_ASSIGN_OR_RETURN(p.cursor, ParseCursor(*cursor, order, types));
   }
-  url += fmt::format("offset={}", offset + limit);
-  if (!c.req.has_param("limit")) url += fmt::format("&limit={}", limit);
-  return url;
+  return p;
 }
+
+// Totals are counted up to this many items: a count reads as many index
+// entries as it counts.
+constexpr int64_t kMaxTotal = 1000;
+
+json TotalJson(int64_t counted) { return counted > kMaxTotal ? json(nullptr) : json(counted); }
+
+// The reply of a list: `key` the page's items (read with limit + 1 to learn
+// whether more follow; the extra one is dropped here), `total` (null: more
+// than kMaxTotal), and `next`, the URL of the next page with the request's
+// other parameters (null on the last page), and its `next_cursor`.
+// `cursor_of(i)` is the cursor after the i-th item.
+json PageReply(const Context& c, std::string_view path, const char* key, const Page& p, json items,
+               json total, const std::function<std::string(size_t)>& cursor_of) {
+  json next = nullptr, next_cursor = nullptr;
+  if (static_cast<int64_t>(items.size()) > p.limit) {
+    items.erase(items.begin() + p.limit, items.end());
+    next_cursor = cursor_of(static_cast<size_t>(p.limit) - 1);
+    std::string url = fmt::format("{}?", path);
+    for (const auto& [k, v] : c.req.params) {
+      if (k != "cursor") url += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
+    }
+    url += "cursor=" + PercentEncode(next_cursor.get<std::string>());
+    if (!c.req.has_param("limit")) url += fmt::format("&limit={}", p.limit);
+    next = url;
+  }
+  return {{key, std::move(items)},
+          {"limit", p.limit},
+          {"total", std::move(total)},
+          {"next", std::move(next)},
+          {"next_cursor", std::move(next_cursor)}};
+}
+
+// A cursor: the order, then the fields; numbers as they round-trip.
+std::string CursorOf(std::string_view order, std::initializer_list<std::string> fields) {
+  std::string out(order);
+  for (const auto& f : fields) out += ":" + f;
+  return out;
+}
+int64_t CursorInt(const std::string& field) { return std::strtoll(field.c_str(), nullptr, 10); }
+double CursorNumber(const std::string& field) { return std::strtod(field.c_str(), nullptr); }
 
 Result<Reply> ListGroups(Context& c) {
   store::GroupQuery q;
@@ -564,10 +614,6 @@ Result<Reply> ListGroups(Context& c) {
   q.min_severity = min_severity.value_or(0);
   OSPREY_ASSIGN_OR_RETURN(q.since, TimeQuery(c, "from"));
   OSPREY_ASSIGN_OR_RETURN(q.until, TimeQuery(c, "to"));
-  OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxPageSize));
-  OSPREY_ASSIGN_OR_RETURN(auto offset, IntQuery(c, "offset", 0, int64_t{1} << 40));
-  q.limit = limit.value_or(50);
-  q.offset = offset.value_or(0);
   std::string sort = StringQuery(c, "sort").value_or("time");
   if (sort == "time") {
     q.newest_first = true;
@@ -578,16 +624,24 @@ Result<Reply> ListGroups(Context& c) {
   } else {
     return InvalidArgument(fmt::format("sort '{}' is not one of time, time_asc, severity", sort));
   }
+  // The cursor: the last group's ts, severity and id.
+  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, sort, "ini"));
+  if (page.cursor) {
+    const auto& f = *page.cursor;
+    q.after = store::GroupKey{CursorInt(f[0]), CursorNumber(f[1]), CursorInt(f[2])};
+  }
   if (q.detector) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*q.detector));
+  q.count_at_most = kMaxTotal + 1;
   OSPREY_ASSIGN_OR_RETURN(int64_t total, c.store.CountGroups(q));
+  q.limit = page.limit + 1;
   OSPREY_ASSIGN_OR_RETURN(auto groups, c.store.ListGroups(q));
   json list = json::array();
   for (const auto& g : groups) list.push_back(GroupJson(g));
-  return Json({{"anomaly_groups", list},
-               {"total", total},
-               {"limit", q.limit},
-               {"offset", q.offset},
-               {"next", NextPage(c, "/api/v1/anomaly-groups", q.offset, q.limit, total)}});
+  return Json(PageReply(
+      c, "/api/v1/anomaly-groups", "anomaly_groups", page, std::move(list), TotalJson(total), [&](size_t i) {
+        const auto& g = groups[i];
+        return CursorOf(sort, {std::to_string(g.ts), fmt::format("{}", g.severity), std::to_string(g.id)});
+      }));
 }
 
 Result<Reply> GetGroup(Context& c) {
@@ -721,18 +775,6 @@ Result<Reply> PutFeedback(Context& c) {
 
 // ------------------------------------------------------------------ incidents
 
-// Every incident of `detector` (all detectors when unset), from the measure
-// incidents the store holds.
-Result<std::vector<Incident>> LoadIncidents(Context& c, const std::optional<std::string>& detector) {
-  store::GroupQuery q;
-  q.detector = detector;
-  q.incidents_only = true;
-  q.newest_first = false;
-  q.limit = int64_t{1} << 40;
-  OSPREY_ASSIGN_OR_RETURN(auto heads, c.store.ListGroups(q));
-  return BuildIncidents(std::move(heads));
-}
-
 int64_t HeadStart(const store::GroupRecord& g) { return g.incident_ts != 0 ? g.incident_ts : g.ts; }
 int64_t HeadEnd(const store::GroupRecord& g) { return g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts; }
 
@@ -749,16 +791,6 @@ Result<std::vector<store::GroupRecord>> MeasureIncidentGroups(Context& c, const 
   OSPREY_ASSIGN_OR_RETURN(auto groups, c.store.ListGroups(q));
   std::erase_if(groups, [&](const auto& g) { return g.incident_ts != head.incident_ts; });
   return groups;
-}
-
-// An incident's id: its most severe group (the earliest on ties); any of
-// its groups opens it.
-int64_t IncidentId(const Incident& i) {
-  const store::GroupRecord* top = &i.heads.front();
-  for (const auto& h : i.heads) {
-    if (h.severity > top->severity || (h.severity == top->severity && h.ts < top->ts)) top = &h;
-  }
-  return top->id;
 }
 
 // open: its last anomalous interval is the detector's last processed one.
@@ -796,56 +828,60 @@ json IncidentJson(const Incident& i, int64_t id, std::optional<int64_t> watermar
 }
 
 Result<Reply> ListIncidents(Context& c) {
-  auto detector = StringQuery(c, "detector");
-  if (detector) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*detector));
+  IncidentListQuery q;
+  q.detector = StringQuery(c, "detector");
+  if (q.detector) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*q.detector));
   OSPREY_ASSIGN_OR_RETURN(auto min_severity, NumberQuery(c, "min_severity", 0, 100));
-  OSPREY_ASSIGN_OR_RETURN(auto from, TimeQuery(c, "from"));
-  OSPREY_ASSIGN_OR_RETURN(auto to, TimeQuery(c, "to"));
-  OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxPageSize));
-  OSPREY_ASSIGN_OR_RETURN(auto offset, IntQuery(c, "offset", 0, int64_t{1} << 40));
+  q.min_severity = min_severity.value_or(0);
+  OSPREY_ASSIGN_OR_RETURN(q.from, TimeQuery(c, "from"));
+  OSPREY_ASSIGN_OR_RETURN(q.to, TimeQuery(c, "to"));
   auto state = StringQuery(c, "state");
   if (state && *state != "open" && *state != "resolved") {
     return InvalidArgument(fmt::format("state '{}' is not one of open, resolved", *state));
   }
   const std::string sort = StringQuery(c, "sort").value_or("time");
-  if (sort != "time" && sort != "time_asc" && sort != "severity") {
+  if (sort == "time") {
+    q.order = IncidentOrder::kTime;
+  } else if (sort == "time_asc") {
+    q.order = IncidentOrder::kTimeAsc;
+  } else if (sort == "severity") {
+    q.order = IncidentOrder::kSeverity;
+  } else {
     return InvalidArgument(fmt::format("sort '{}' is not one of time, time_asc, severity", sort));
   }
-  OSPREY_ASSIGN_OR_RETURN(std::vector<Incident> all, LoadIncidents(c, detector));
+  // The cursor: the last incident's severity, start and id.
+  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, sort, "nii"));
   std::map<int64_t, std::optional<int64_t>> watermarks;
-  for (const auto& i : all) {
-    if (!watermarks.count(i.detector_id)) {
-      OSPREY_ASSIGN_OR_RETURN(watermarks[i.detector_id], c.store.GetWatermark(i.detector_id));
-    }
+  Status failed;
+  auto watermark = [&](int64_t detector_id) -> std::optional<int64_t> {
+    auto it = watermarks.find(detector_id);
+    if (it != watermarks.end()) return it->second;
+    auto wm = c.store.GetWatermark(detector_id);
+    if (!wm.ok()) failed = wm.status();
+    return watermarks[detector_id] = wm.ok() ? *wm : std::nullopt;
+  };
+  if (state) {
+    q.keep = [&](const Incident& i) { return IncidentState(i, watermark(i.detector_id)) == *state; };
   }
-  std::vector<const Incident*> hits;
-  for (const auto& i : all) {
-    if (min_severity && i.severity < *min_severity) continue;
-    if (from && i.end <= *from) continue;
-    if (to && i.start >= *to) continue;
-    if (state && IncidentState(i, watermarks[i.detector_id]) != *state) continue;
-    hits.push_back(&i);
+  // Incidents are built as they are read, so they are not counted beyond
+  // the page: the total is known when the first page holds them all.
+  if (page.cursor) {
+    const auto& f = *page.cursor;
+    q.after = IncidentKey{CursorNumber(f[0]), CursorInt(f[1]), CursorInt(f[2])};
   }
-  if (sort == "time") {
-    std::reverse(hits.begin(), hits.end());
-  } else if (sort == "severity") {
-    std::stable_sort(hits.begin(), hits.end(), [](const Incident* a, const Incident* b) {
-      if (a->severity != b->severity) return a->severity > b->severity;
-      return a->start > b->start;
-    });
-  }
-  const int64_t total = static_cast<int64_t>(hits.size());
-  const int64_t lim = limit.value_or(50), off = offset.value_or(0);
+  q.limit = page.limit + 1;
+  OSPREY_ASSIGN_OR_RETURN(auto incidents, ReadIncidents(c.store, q));
+  const bool all = !page.cursor && static_cast<int64_t>(incidents.size()) <= page.limit;
+  const json total = all ? json(incidents.size()) : json(nullptr);
   json list = json::array();
-  for (int64_t k = off; k < std::min(total, off + lim); ++k) {
-    const Incident& i = *hits[static_cast<size_t>(k)];
-    list.push_back(IncidentJson(i, IncidentId(i), watermarks[i.detector_id]));
-  }
-  return Json({{"incidents", list},
-               {"total", total},
-               {"limit", lim},
-               {"offset", off},
-               {"next", NextPage(c, "/api/v1/incidents", off, lim, total)}});
+  for (const Incident& i : incidents)
+    list.push_back(IncidentJson(i, IncidentId(i), watermark(i.detector_id)));
+  OSPREY_RETURN_IF_ERROR(failed);
+  return Json(PageReply(c, "/api/v1/incidents", "incidents", page, std::move(list), total, [&](size_t k) {
+    const IncidentKey key = KeyOf(incidents[k], q.order);
+    return CursorOf(sort,
+                    {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
+  }));
 }
 
 // The incident that holds group `group_id` (any of its groups).
@@ -856,16 +892,9 @@ struct FoundIncident {
 
 Result<FoundIncident> FindIncident(Context& c, int64_t group_id) {
   OSPREY_ASSIGN_OR_RETURN(store::GroupRecord g, c.store.GetGroup(group_id));
-  OSPREY_ASSIGN_OR_RETURN(std::vector<Incident> all, LoadIncidents(c, g.detector));
-  for (auto& i : all) {
-    for (const auto& h : i.heads) {
-      if (h.measure == g.measure && h.incident_ts == g.incident_ts) {
-        const int64_t id = IncidentId(i);
-        return FoundIncident{std::move(i), id};
-      }
-    }
-  }
-  return NotFound(fmt::format("no incident holds anomaly group {}", group_id));
+  OSPREY_ASSIGN_OR_RETURN(Incident i, IncidentOf(c.store, g));
+  const int64_t id = IncidentId(i);
+  return FoundIncident{std::move(i), id};
 }
 
 Result<Reply> GetIncident(Context& c) {
@@ -972,8 +1001,6 @@ Result<Reply> ListAlerts(Context& c) {
 Result<Reply> ListDeliveries(Context& c) {
   auto only = StringQuery(c, "detector");
   if (only) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*only));
-  OSPREY_ASSIGN_OR_RETURN(auto limit, IntQuery(c, "limit", 1, kMaxPageSize));
-  OSPREY_ASSIGN_OR_RETURN(auto offset, IntQuery(c, "offset", 0, int64_t{1} << 40));
   store::OutboxQuery q;
   q.detector = only;
   q.status = StringQuery(c, "status");
@@ -982,18 +1009,18 @@ Result<Reply> ListDeliveries(Context& c) {
     return InvalidArgument(
         fmt::format("status '{}' is not one of pending, delivered, dead, silenced", *q.status));
   }
-  q.limit = limit.value_or(50);
-  q.offset = offset.value_or(0);
+  // Newest first; the cursor: the last message's id.
+  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, "id", "i"));
+  if (page.cursor) q.after_id = CursorInt((*page.cursor)[0]);
   q.newest_first = true;
+  q.count_at_most = kMaxTotal + 1;
   OSPREY_ASSIGN_OR_RETURN(int64_t total, c.store.CountOutbox(q));
+  q.limit = page.limit + 1;
   OSPREY_ASSIGN_OR_RETURN(auto rows, c.store.ListOutbox(q));
   json list = json::array();
   for (const auto& o : rows) list.push_back(OutboxJson(o));
-  return Json({{"deliveries", list},
-               {"total", total},
-               {"limit", q.limit},
-               {"offset", q.offset},
-               {"next", NextPage(c, "/api/v1/alerts/deliveries", q.offset, q.limit, total)}});
+  return Json(PageReply(c, "/api/v1/alerts/deliveries", "deliveries", page, std::move(list), TotalJson(total),
+                        [&](size_t i) { return CursorOf("id", {std::to_string(rows[i].id)}); }));
 }
 
 Result<Reply> ResendDelivery(Context& c) {
@@ -1184,17 +1211,17 @@ void AddResourceRoutes(std::vector<Route>& routes) {
   add("GET", "/api/v1/detectors/{name}/series", false, {"measure", "q", "limit"}, ListDetectorSeries);
   add("GET", "/api/v1/detectors/{name}/series/{id}", false, {"from", "to"}, SeriesPoints);
   add("GET", "/api/v1/anomaly-groups", false,
-      {"detector", "measure", "min_severity", "from", "to", "sort", "limit", "offset"}, ListGroups);
+      {"detector", "measure", "min_severity", "from", "to", "sort", "limit", "cursor"}, ListGroups);
   add("GET", "/api/v1/anomaly-groups/{id}", false, {}, GetGroup);
   add("GET", "/api/v1/anomaly-groups/{id}/series", false, {"before", "after"}, GroupSeries);
   add("GET", "/api/v1/anomaly-groups/{id}/feedback", false, {}, GetFeedback);
   add("PUT", "/api/v1/anomaly-groups/{id}/feedback", true, {}, PutFeedback);
   add("GET", "/api/v1/incidents", false,
-      {"detector", "min_severity", "from", "to", "state", "sort", "limit", "offset"}, ListIncidents);
+      {"detector", "min_severity", "from", "to", "state", "sort", "limit", "cursor"}, ListIncidents);
   add("GET", "/api/v1/incidents/{id}", false, {}, GetIncident);
   add("PUT", "/api/v1/incidents/{id}/feedback", true, {}, PutIncidentFeedback);
   add("GET", "/api/v1/alerts", false, {"detector"}, ListAlerts);
-  add("GET", "/api/v1/alerts/deliveries", false, {"detector", "status", "limit", "offset"}, ListDeliveries);
+  add("GET", "/api/v1/alerts/deliveries", false, {"detector", "status", "limit", "cursor"}, ListDeliveries);
   add("POST", "/api/v1/alerts/deliveries/{id}/resend", true, {}, ResendDelivery);
   add("POST", "/api/v1/alerts/test", true, {}, SendTestMessage);
   add("GET", "/api/v1/silences", false, {"state", "detector"}, ListSilences);

@@ -1,8 +1,13 @@
 #include "osprey/api/incidents.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 namespace osprey::api {
 
@@ -132,6 +137,291 @@ std::vector<Incident> BuildIncidents(std::vector<store::GroupRecord> heads) {
     return a.detector < b.detector;
   });
   return out;
+}
+
+int64_t IncidentId(const Incident& i) {
+  const store::GroupRecord* top = &i.heads.front();
+  for (const auto& h : i.heads) {
+    if (h.severity > top->severity || (h.severity == top->severity && h.ts < top->ts)) top = &h;
+  }
+  return top->id;
+}
+
+namespace {
+
+double HeadSeverity(const store::GroupRecord& g) {
+  return g.incident_intervals != 0 ? g.incident_severity : g.severity;
+}
+
+}  // namespace
+
+IncidentKey KeyOf(const Incident& i, IncidentOrder order) {
+  int64_t start = i.start;
+  if (order == IncidentOrder::kSeverity) {
+    // Where the walk by severity meets the incident: its most severe
+    // measure incident, the latest of those.
+    const store::GroupRecord* top = &i.heads.front();
+    for (const auto& h : i.heads) {
+      if (std::make_pair(HeadSeverity(h), SpanStart(h)) >
+          std::make_pair(HeadSeverity(*top), SpanStart(*top))) {
+        top = &h;
+      }
+    }
+    start = SpanStart(*top);
+  }
+  return {i.severity, start, IncidentId(i)};
+}
+
+namespace {
+
+// Whether a comes before b in `order`.
+bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
+  switch (order) {
+    case IncidentOrder::kTimeAsc: return std::tie(a.start, a.id) < std::tie(b.start, b.id);
+    case IncidentOrder::kTime: return std::tie(a.start, a.id) > std::tie(b.start, b.id);
+    case IncidentOrder::kSeverity:
+      if (a.severity != b.severity) return a.severity > b.severity;
+      return std::tie(a.start, a.id) > std::tie(b.start, b.id);
+  }
+  return false;
+}
+
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::max();
+
+using HeadId = std::tuple<int64_t, std::string, int64_t>;  // detector id, measure, first interval
+HeadId IdOf(const store::GroupRecord& g) { return {g.detector_id, g.measure, SpanStart(g)}; }
+
+// Measure incidents by first interval: the window between gaps, and the gaps.
+class Windows {
+ public:
+  Windows(store::Store& s, std::optional<std::string> detector) : s_(s), detector_(std::move(detector)) {}
+
+  Status Init() {
+    OSPREY_ASSIGN_OR_RETURN(longest_, s_.LongestMeasureIncident());
+    return Status::Ok();
+  }
+
+  Result<std::vector<store::GroupRecord>> Between(std::optional<int64_t> from, std::optional<int64_t> before,
+                                                  bool newest_first = false, int64_t limit = -1,
+                                                  bool spans_only = false) {
+    store::MeasureIncidentQuery q;
+    q.spans_only = spans_only;
+    q.detector = detector_;
+    q.start_from = from;
+    q.start_before = before;
+    q.newest_first = newest_first;
+    q.limit = limit;
+    return s_.ListMeasureIncidents(q);
+  }
+
+  // The latest gap at or before t: no measure incident starts before it and
+  // ends after it. Only those starting within the longest span before a
+  // time can reach past it.
+  Result<int64_t> GapAtOrBefore(int64_t t) {
+    for (;;) {
+      OSPREY_ASSIGN_OR_RETURN(auto heads, Between(t - longest_, t, false, -1, true));
+      int64_t lowest = t;
+      for (const auto& h : heads) {
+        if (SpanEnd(h) > t) lowest = std::min(lowest, SpanStart(h));
+      }
+      if (lowest == t) return t;
+      t = lowest;
+    }
+  }
+
+  // The measure incidents between the gaps around `head` (read in full),
+  // from one read of the spans that can reach it when nothing crosses its
+  // ends: then it is alone, or the read says which others to read.
+  Result<std::vector<store::GroupRecord>> Around(const store::GroupRecord& head) {
+    const int64_t start = SpanStart(head), end = SpanEnd(head);
+    OSPREY_ASSIGN_OR_RETURN(auto near, Between(start - longest_, end, false, -1, true));
+    bool crossed = false, alone = true;
+    for (const auto& g : near) {
+      if (SpanStart(g) < start && SpanEnd(g) > start) crossed = true;  // reaches over the start
+      if (SpanStart(g) >= start && SpanEnd(g) > end) crossed = true;   // reaches past the end
+      if (SpanStart(g) >= start && IdOf(g) != IdOf(head)) alone = false;
+    }
+    if (!crossed && alone) return std::vector<store::GroupRecord>{head};
+    int64_t lo = start, hi = end;
+    if (crossed) {
+      OSPREY_ASSIGN_OR_RETURN(lo, GapAtOrBefore(start));
+      OSPREY_ASSIGN_OR_RETURN(hi, GapAtOrAfter(end));
+    }
+    return Between(lo, hi);
+  }
+
+  // The earliest gap at or after t.
+  Result<int64_t> GapAtOrAfter(int64_t t) {
+    for (;;) {
+      OSPREY_ASSIGN_OR_RETURN(auto heads, Between(t - longest_, t, false, -1, true));
+      int64_t highest = t;
+      for (const auto& h : heads) highest = std::max(highest, SpanEnd(h));
+      if (highest == t) return t;
+      t = highest;
+    }
+  }
+
+ private:
+  store::Store& s_;
+  std::optional<std::string> detector_;
+  int64_t longest_ = 0;
+};
+
+struct Lister {
+  const IncidentListQuery& q;
+  std::vector<Incident> out;
+
+  bool Wanted(const Incident& i) const {
+    if (q.after && !Before(q.order, *q.after, KeyOf(i, q.order))) return false;
+    if (i.severity < q.min_severity) return false;
+    if (q.from && i.end <= *q.from) return false;
+    if (q.to && i.start >= *q.to) return false;
+    return !q.keep || q.keep(i);
+  }
+  bool Full() const { return static_cast<int64_t>(out.size()) >= q.limit; }
+
+  // Adds the wanted incidents of one window, in order; true when full.
+  bool AddWindow(std::vector<store::GroupRecord> heads) {
+    std::vector<Incident> built = BuildIncidents(std::move(heads));
+    std::sort(built.begin(), built.end(), [&](const Incident& a, const Incident& b) {
+      return Before(q.order, KeyOf(a, q.order), KeyOf(b, q.order));
+    });
+    for (auto& i : built) {
+      if (Full()) return true;
+      if (Wanted(i)) out.push_back(std::move(i));
+    }
+    return Full();
+  }
+};
+
+}  // namespace
+
+Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQuery& q) {
+  Lister list{q, {}};
+  if (q.limit <= 0) return list.out;
+  Windows w(s, q.detector);
+  OSPREY_RETURN_IF_ERROR(w.Init());
+  // Measure incidents read per step; doubles while filters leave the page short.
+  int64_t batch = std::max<int64_t>(q.limit + 1, 32);
+  if (q.order == IncidentOrder::kTime) {
+    // Windows [lo, hi) from the latest down.
+    std::optional<int64_t> hi;
+    int64_t top = kNoTime;
+    if (q.after) top = q.after->start + 1;
+    if (q.to) top = std::min(top, *q.to);
+    if (top != kNoTime) {
+      OSPREY_ASSIGN_OR_RETURN(hi, w.GapAtOrAfter(top));
+    }
+    for (;;) {
+      if (hi && q.from && *hi <= *q.from) break;  // what starts before hi ends by hi
+      OSPREY_ASSIGN_OR_RETURN(auto heads, w.Between(std::nullopt, hi, true, batch, true));
+      if (heads.empty()) break;
+      std::optional<int64_t> lo;
+      if (static_cast<int64_t>(heads.size()) == batch) {
+        OSPREY_ASSIGN_OR_RETURN(lo, w.GapAtOrBefore(SpanStart(heads.back())));
+      }
+      OSPREY_ASSIGN_OR_RETURN(heads, w.Between(lo, hi));  // in full
+      if (list.AddWindow(std::move(heads)) || !lo) break;
+      hi = lo;
+      batch *= 2;
+    }
+    return list.out;
+  }
+  if (q.order == IncidentOrder::kTimeAsc) {
+    // Windows [lo, hi) from the earliest up.
+    std::optional<int64_t> lo;
+    int64_t bottom = std::numeric_limits<int64_t>::min();
+    if (q.after) bottom = q.after->start;
+    if (q.from) bottom = std::max(bottom, *q.from);
+    if (q.after || q.from) {
+      OSPREY_ASSIGN_OR_RETURN(lo, w.GapAtOrBefore(bottom));
+    }
+    for (;;) {
+      if (lo && q.to && *lo >= *q.to) break;
+      OSPREY_ASSIGN_OR_RETURN(auto heads, w.Between(lo, std::nullopt, false, batch, true));
+      if (heads.empty()) break;
+      std::optional<int64_t> hi;
+      if (static_cast<int64_t>(heads.size()) == batch) {
+        OSPREY_ASSIGN_OR_RETURN(hi, w.GapAtOrAfter(SpanStart(heads.back()) + 1));
+      }
+      OSPREY_ASSIGN_OR_RETURN(heads, w.Between(lo, hi));  // in full
+      if (list.AddWindow(std::move(heads)) || !hi) break;
+      lo = hi;
+      batch *= 2;
+    }
+    return list.out;
+  }
+  // By severity: measure incidents most severe first (then latest first).
+  // The first unseen one is the most severe of its incident, whose window
+  // gives the incident; the incidents found are listed once the walk has
+  // passed their place in the order.
+  std::set<HeadId> seen;
+  // Found, not yet listed; in the list's order.
+  auto before = [&](const IncidentKey& a, const IncidentKey& b) { return Before(q.order, a, b); };
+  std::map<IncidentKey, Incident, decltype(before)> found(before);
+  store::SevereIncidentQuery sq;
+  sq.detector = q.detector;
+  sq.limit = batch;
+  // Incidents are met where their most severe measure incident is: the walk
+  // resumes at the cursor's, with the others of the same severity and start.
+  if (q.after) {
+    sq.after = store::SevereIncidentQuery::Key{q.after->severity, q.after->start + 1,
+                                               std::numeric_limits<int64_t>::max(), ""};
+  }
+  // Lists the found incidents that sort before `below` (all when unset).
+  auto flush = [&](std::optional<IncidentKey> below) {
+    while (!found.empty() && !list.Full() && (!below || Before(q.order, found.begin()->first, *below))) {
+      if (list.Wanted(found.begin()->second)) list.out.push_back(std::move(found.begin()->second));
+      found.erase(found.begin());
+    }
+  };
+  for (;;) {
+    OSPREY_ASSIGN_OR_RETURN(auto heads, s.ListSevereIncidents(sq));
+    for (const auto& h : heads) {
+      const double sev = HeadSeverity(h);
+      if (sev < q.min_severity) {
+        flush(std::nullopt);
+        return list.out;
+      }
+      // Any incident not found yet has its most severe measure incident
+      // below this one in the walk, so its key does too: what sorts before
+      // this one is complete.
+      flush(IncidentKey{sev, SpanStart(h), std::numeric_limits<int64_t>::max()});
+      if (list.Full()) return list.out;
+      if (seen.count(IdOf(h))) continue;
+      OSPREY_ASSIGN_OR_RETURN(auto window, w.Around(h));
+      for (auto& i : BuildIncidents(std::move(window))) {
+        bool known = false;
+        for (const auto& g : i.heads) known = !seen.insert(IdOf(g)).second || known;
+        if (!known) {
+          const IncidentKey key = KeyOf(i, q.order);
+          found.emplace(key, std::move(i));
+        }
+      }
+    }
+    if (static_cast<int64_t>(heads.size()) < sq.limit) break;
+    const auto& last = heads.back();
+    sq.after =
+        store::SevereIncidentQuery::Key{HeadSeverity(last), SpanStart(last), last.detector_id, last.measure};
+    sq.limit *= 2;
+  }
+  flush(std::nullopt);
+  return list.out;
+}
+
+Result<Incident> IncidentOf(store::Store& s, const store::GroupRecord& group) {
+  Windows w(s, group.detector);
+  OSPREY_RETURN_IF_ERROR(w.Init());
+  const int64_t start = SpanStart(group);
+  OSPREY_ASSIGN_OR_RETURN(int64_t lo, w.GapAtOrBefore(start));
+  OSPREY_ASSIGN_OR_RETURN(int64_t hi, w.GapAtOrAfter(std::max(SpanEnd(group), start + 1)));
+  OSPREY_ASSIGN_OR_RETURN(auto window, w.Between(lo, hi));
+  for (auto& i : BuildIncidents(std::move(window))) {
+    for (const auto& h : i.heads) {
+      if (h.measure == group.measure && SpanStart(h) == start) return std::move(i);
+    }
+  }
+  return NotFound(fmt::format("no incident holds anomaly group {}", group.id));
 }
 
 }  // namespace osprey::api

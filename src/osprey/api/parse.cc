@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,40 @@ Result<int64_t> ParseIntParam(std::string_view name, std::string_view value, int
     return InvalidArgument(fmt::format("query parameter '{}' must be an integer in {}..{}", name, min, max));
   }
   return static_cast<int64_t>(x);
+}
+
+Result<std::vector<std::string>> ParseCursor(std::string_view value, std::string_view order,
+                                             std::string_view types) {
+  auto bad = [&] {
+    return InvalidArgument(fmt::format(
+        "query parameter 'cursor' is not a position in this list (sort={}); use the 'next' link of the "
+        "previous page, or leave it out for the first page",
+        order));
+  };
+  std::vector<std::string> parts;
+  for (size_t i = 0;;) {
+    const size_t j = value.find(':', i);
+    parts.emplace_back(value.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) break;
+    i = j + 1;
+  }
+  if (parts.size() != types.size() + 1 || parts[0] != order) return bad();
+  parts.erase(parts.begin());
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const std::string& v = parts[k];
+    char* end = nullptr;
+    bool ok = !v.empty() && v.size() <= 32;
+    if (ok && types[k] == 'i') {
+      errno = 0;
+      (void)std::strtoll(v.c_str(), &end, 10);
+      ok = errno == 0 && end == v.c_str() + v.size();
+    } else if (ok) {
+      const double x = std::strtod(v.c_str(), &end);
+      ok = end == v.c_str() + v.size() && std::isfinite(x);
+    }
+    if (!ok) return bad();
+  }
+  return parts;
 }
 
 Result<double> ParseNumberParam(std::string_view name, std::string_view value, double min, double max) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "osprey/base/status.h"
 #include "osprey/base/time.h"
@@ -28,6 +29,14 @@ Result<double> ParseNumberParam(std::string_view name, std::string_view value, d
 Result<int64_t> ParseTimeParam(std::string_view name, std::string_view value);
 // A path id: a positive integer.
 Result<int64_t> ParsePathId(std::string_view name, std::string_view value);
+
+// A list's `cursor`: the position after the previous page's last item, as
+// the `next` link carries it: "{order}:{field}:{field}...", one field per
+// letter of `types` ('i' a decimal integer, 'n' a finite number). Returns the
+// fields; InvalidArgument naming 'cursor' when the value is not a cursor of
+// that order (as when the sort changed).
+Result<std::vector<std::string>> ParseCursor(std::string_view value, std::string_view order,
+                                             std::string_view types);
 
 // PUT /api/v1/anomaly-groups/{id}/feedback: {"relevant": bool, "series_id":
 // int|null, "comment": string}; relevant is required, nothing else allowed.

@@ -25,7 +25,7 @@ namespace {
 
 // Each entry moves the schema one version up; never edit a released entry.
 // Versions 1-8 here match those of the SQLite store; 9 is PostgreSQL only,
-// so version 10 here is SQLite's 9.
+// so version 10 here is SQLite's 9 and 11 is SQLite's 10.
 const std::vector<std::string_view> kMigrations = {
     // 1: the foundation schema.
     R"sql(
@@ -245,6 +245,19 @@ alter table alert_outbox add constraint alert_outbox_kind_check
 alter table alert_outbox drop constraint alert_outbox_status_check;
 alter table alert_outbox add constraint alert_outbox_status_check
   check (status in ('pending', 'delivered', 'dead', 'silenced'));
+)sql",
+    // 11 (SQLite version 10): list paging — indexes that match each list's
+    // filter and order, so a page (keyset-paged) reads about as many index
+    // entries as it shows.
+    R"sql(
+create index anomaly_groups_by_detector_time on anomaly_groups(detector_id, ts);
+drop index anomaly_groups_by_severity;
+create index anomaly_groups_by_severity on anomaly_groups(severity, ts);
+create index incidents_by_start on incidents(incident_ts);
+create index incidents_by_detector_start on incidents(detector_id, incident_ts);
+create index incidents_by_severity on incidents(severity, incident_ts);
+create index incidents_by_span on incidents((end_ts - incident_ts));
+create index alert_outbox_by_detector on alert_outbox(detector_id, id);
 )sql",
 };
 
@@ -955,24 +968,50 @@ class PostgresStore final : public Store {
 
   // The groups q selects. One per incident (its most severe, the earliest
   // on ties): read from the incidents, one row each, not from every group.
+  // Parameters: $1 min severity, $2 detector, $3 measure, $4 since, $5
+  // until, $6 limit, $7 offset, $8-$10 the keyset (ts, severity, id); a
+  // null one is no condition (PostgreSQL plans each statement with its
+  // values, so the index of the list's filter and order is used).
   static std::string GroupFilter(const GroupQuery& q) {
+    const char* later = q.newest_first ? "<" : ">";
+    std::string after =
+        q.by_severity
+            ? fmt::format("{1} and (g.severity < $9 or g.ts {0} $8 or (g.ts = $8 and g.id > $10))", later,
+                          q.newest_first ? "(g.severity, g.ts) <= ($9, $8)" : "g.severity <= $9")
+            : fmt::format(
+                  "g.ts {0}= $8 and (g.ts {0} $8 or g.severity < $9 or (g.severity = $9 and g.id > $10))",
+                  later);
     return fmt::format(
-        "{} where g.severity >= $1 and ($2::text is null or d.name = $2) "
+        "{} where g.severity >= $1 "
+        "and ($2::text is null or g.detector_id = (select id from detectors where name = $2)) "
         "and ($3::text is null or g.measure = $3) "
-        "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) ",
+        "and ($4::bigint is null or g.ts >= $4) and ($5::bigint is null or g.ts < $5) "
+        "and ($8::bigint is null or ({})) ",
         q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
                            "join detectors d on d.id = g.detector_id"
-                         : kGroupJoin);
+                         : kGroupJoin,
+        after);
   }
 
-  static Params GroupParams(const GroupQuery& q) {
+  // $1-$5 the filters, $6 limit, $7 offset, $8-$10 the keyset.
+  static Params GroupParams(const GroupQuery& q, std::optional<int64_t> limit, int64_t offset) {
     Params p;
     p.Add(q.min_severity).Add(q.detector).Add(q.measure).Add(q.since).Add(q.until);
+    p.Add(limit).Add(offset);
+    if (q.after) {
+      p.Add(q.after->ts).Add(q.after->severity).Add(q.after->id);
+    } else {
+      p.Add(std::optional<int64_t>()).Add(std::optional<double>()).Add(std::optional<int64_t>());
+    }
     return p;
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("select count(*) {}", GroupFilter(q)), GroupParams(q)));
+    GroupQuery all = q;
+    all.after.reset();
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run(fmt::format("select count(*) from (select 1 {} limit $6 offset $7) c", GroupFilter(all)),
+                    GroupParams(all, q.count_at_most, 0)));
     if (r.size() == 0) return Internal("count returned no row");
     return r.Int(0, 0);
   }
@@ -983,14 +1022,72 @@ class PostgresStore final : public Store {
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
     std::string sql = fmt::format("select {} {} order by {}, g.id limit $6 offset $7", kGroupColumns,
                                   GroupFilter(q), order);
-    Params p = GroupParams(q);
     // SQLite reads a negative limit as "no limit" and a negative offset as 0.
-    p.Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
-        .Add(std::max<int64_t>(q.offset, 0));
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(sql, p));
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r,
+        Run(sql, GroupParams(q, q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit),
+                             std::max<int64_t>(q.offset, 0))));
+    return ReadGroups(r);
+  }
+
+  static std::vector<GroupRecord> ReadGroups(const Rows& r) {
     std::vector<GroupRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(ReadGroup(r, i));
     return out;
+  }
+
+  static constexpr std::string_view kMeasureIncidentJoin =
+      "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+      "join detectors d on d.id = i.detector_id ";
+  // The columns of ReadGroup from the incidents row alone.
+  static constexpr std::string_view kSpanColumns =
+      "i.top_group_id, i.detector_id, '', i.measure, i.incident_ts, i.end_ts, i.severity, 0::bigint, '', '', "
+      "'', "
+      "i.incident_ts, i.end_ts, i.intervals, i.severity from incidents i";
+
+  Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
+    const char* dir = q.newest_first ? "desc" : "asc";
+    std::string sql = fmt::format(
+        "select {0} where ($1::text is null or i.detector_id = (select id from detectors where name = $1)) "
+        "and ($2::bigint is null or i.incident_ts >= $2) and ($3::bigint is null or i.incident_ts < $3) "
+        "order by i.incident_ts {1}, i.detector_id {1}, i.measure {1} limit $4",
+        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin),
+        dir);
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run(sql, Params()
+                             .Add(q.detector)
+                             .Add(q.start_from)
+                             .Add(q.start_before)
+                             .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))));
+    return ReadGroups(r);
+  }
+
+  Result<std::vector<GroupRecord>> ListSevereIncidents(const SevereIncidentQuery& q) override {
+    std::string sql = fmt::format(
+        "select {} {} where ($1::text is null or i.detector_id = (select id from detectors where name = $1)) "
+        "and ($2::float8 is null or (i.severity <= $2 and (i.severity < $2 or i.incident_ts < $3 or "
+        "(i.incident_ts = $3 and (i.detector_id > $4 or (i.detector_id = $4 and i.measure > $5)))))) "
+        "order by i.severity desc, i.incident_ts desc, i.detector_id, i.measure limit $6",
+        kGroupColumns, kMeasureIncidentJoin);
+    Params p;
+    p.Add(q.detector);
+    if (q.after) {
+      p.Add(q.after->severity).Add(q.after->start).Add(q.after->detector_id).Add(q.after->measure);
+    } else {
+      p.Add(std::optional<double>())
+          .Add(std::optional<int64_t>())
+          .Add(std::optional<int64_t>())
+          .Add(std::optional<std::string>());
+    }
+    p.Add(q.limit);
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(sql, p));
+    return ReadGroups(r);
+  }
+
+  Result<int64_t> LongestMeasureIncident() override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select coalesce(max(end_ts - incident_ts), 0) from incidents"));
+    if (r.size() == 0) return Internal("max returned no row");
+    return r.Int(0, 0);
   }
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
@@ -1085,6 +1182,11 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  // $1 detector, $2 status; null: any.
+  static constexpr std::string_view kOutboxFilter =
+      "where ($1::text is null or o.detector_id = (select id from detectors where name = $1)) "
+      "and ($2::text is null or o.status = $2) ";
+
   Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) override {
     const std::string sql = fmt::format(
         "select o.id, o.detector_id, d.name, o.alert, o.kind, o.measure, "
@@ -1093,15 +1195,15 @@ class PostgresStore final : public Store {
         "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
         "from alert_outbox o join detectors d on d.id = o.detector_id "
         "left join anomaly_groups g on g.id = o.group_id "
-        "where ($1::text is null or d.name = $1) and ($2::text is null or o.status = $2) "
-        "order by o.id {} limit $3 offset $4",
-        q.newest_first ? "desc" : "asc");
+        "{} and ($5::bigint is null or o.id {} $5) order by o.id {} limit $3 offset $4",
+        kOutboxFilter, q.newest_first ? "<" : ">", q.newest_first ? "desc" : "asc");
     OSPREY_ASSIGN_OR_RETURN(
         Rows r, Run(sql, Params()
                              .Add(q.detector)
                              .Add(q.status)
                              .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))
-                             .Add(q.offset)));
+                             .Add(q.offset)
+                             .Add(q.after_id)));
     std::vector<OutboxRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       OutboxRecord o;
@@ -1129,9 +1231,9 @@ class PostgresStore final : public Store {
 
   Result<int64_t> CountOutbox(const OutboxQuery& q) override {
     OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run("select count(*) from alert_outbox o join detectors d on d.id = o.detector_id "
-                    "where ($1::text is null or d.name = $1) and ($2::text is null or o.status = $2)",
-                    Params().Add(q.detector).Add(q.status)));
+        Rows r,
+        Run(fmt::format("select count(*) from (select 1 from alert_outbox o {} limit $3) c", kOutboxFilter),
+            Params().Add(q.detector).Add(q.status).Add(q.count_at_most)));
     if (r.size() == 0) return Internal("count returned no row");
     return r.Int(0, 0);
   }

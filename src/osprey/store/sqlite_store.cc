@@ -257,6 +257,18 @@ drop table alert_outbox;
 alter table alert_outbox_v9 rename to alert_outbox;
 create index alert_outbox_by_status on alert_outbox(status, id);
 )sql",
+    // 10: list paging — indexes that match each list's filter and order, so
+    // a page (keyset-paged) reads about as many index entries as it shows.
+    R"sql(
+create index anomaly_groups_by_detector_time on anomaly_groups(detector_id, ts);
+drop index anomaly_groups_by_severity;
+create index anomaly_groups_by_severity on anomaly_groups(severity, ts);
+create index incidents_by_start on incidents(incident_ts);
+create index incidents_by_detector_start on incidents(detector_id, incident_ts);
+create index incidents_by_severity on incidents(severity, incident_ts);
+create index incidents_by_span on incidents((end_ts - incident_ts));
+create index alert_outbox_by_detector on alert_outbox(detector_id, id);
+)sql",
 };
 
 class Stmt {
@@ -1002,15 +1014,37 @@ class SqliteStore final : public Store {
 
   // The groups q selects. One per incident (its most severe, the earliest
   // on ties): read from the incidents, one row each, not from every group.
-  // "+g.severity" keeps SQLite from reading by the severity index, so a
-  // list walks the index of its order and stops after the page.
-  static std::string GroupFilter(const GroupQuery& q) {
-    return fmt::format(
-        "{} where +g.severity >= ?1 and (?2 is null or d.name = ?2) and (?3 is null or g.measure = ?3) "
-        "and (?4 is null or g.ts >= ?4) and (?5 is null or g.ts < ?5) ",
-        q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
-                           "join detectors d on d.id = g.detector_id"
-                         : kGroupJoin);
+  // Only the filters q sets are in the statement, so SQLite picks the index
+  // of the list's filter and order and stops after the page. Parameters:
+  // ?1 min severity, ?2 detector, ?3 measure, ?4 since, ?5 until, ?6 limit,
+  // ?7 offset, ?8-?10 the keyset (ts, severity, id).
+  static std::string GroupFilter(const GroupQuery& q, bool with_after) {
+    // "+g.severity" keeps SQLite from reading a time-ordered list by the
+    // severity index.
+    std::string sql =
+        fmt::format("{} where {}g.severity >= ?1 ",
+                    q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+                                       "join detectors d on d.id = g.detector_id"
+                                     : kGroupJoin,
+                    q.by_severity ? "" : "+");
+    if (q.detector) sql += "and g.detector_id = (select id from detectors where name = ?2) ";
+    if (q.measure) sql += "and g.measure = ?3 ";
+    if (q.since) sql += "and g.ts >= ?4 ";
+    if (q.until) sql += "and g.ts < ?5 ";
+    if (with_after && q.after) {
+      const char* later = q.newest_first ? "<" : ">";
+      if (q.by_severity) {
+        // Latest first, the row value starts the severity index's range at
+        // the key, past the groups of its severity that came before it.
+        sql += fmt::format("and {1} and (g.severity < ?9 or g.ts {0} ?8 or (g.ts = ?8 and g.id > ?10)) ",
+                           later, q.newest_first ? "(g.severity, g.ts) <= (?9, ?8)" : "g.severity <= ?9");
+      } else {
+        sql += fmt::format(
+            "and g.ts {0}= ?8 and (g.ts {0} ?8 or g.severity < ?9 or (g.severity = ?9 and g.id > ?10)) ",
+            later);
+      }
+    }
+    return sql;
   }
 
   static void BindGroupFilter(Stmt& s, const GroupQuery& q) {
@@ -1022,9 +1056,10 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    Stmt s(db_, fmt::format("select count(*) {}", GroupFilter(q)));
+    Stmt s(db_, fmt::format("select count(*) from (select 1 {} limit ?6)", GroupFilter(q, false)));
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
+    s.Bind(6, q.count_at_most.value_or(-1));
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("count returned no row") : st;
     return s.Int(0);
@@ -1035,16 +1070,77 @@ class SqliteStore final : public Store {
     std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
     std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7", kGroupColumns,
-                                  GroupFilter(q), order);
+                                  GroupFilter(q, true), order);
     Stmt s(db_, sql);
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
     s.Bind(6, q.limit).Bind(7, q.offset);
+    if (q.after) s.Bind(8, q.after->ts).Bind(9, q.after->severity).Bind(10, q.after->id);
+    return ReadGroups(s);
+  }
+
+  Result<std::vector<GroupRecord>> ReadGroups(Stmt& s) {
     std::vector<GroupRecord> out;
     Status st;
     while (s.Step(&st)) out.push_back(ReadGroup(s));
     OSPREY_RETURN_IF_ERROR(st);
     return out;
+  }
+
+  static constexpr std::string_view kMeasureIncidentJoin =
+      "from incidents i join anomaly_groups g on g.id = i.top_group_id "
+      "join detectors d on d.id = i.detector_id ";
+  // The columns of ReadGroup from the incidents row alone.
+  static constexpr std::string_view kSpanColumns =
+      "i.top_group_id, i.detector_id, '', i.measure, i.incident_ts, i.end_ts, i.severity, 0, '', '', '', "
+      "i.incident_ts, i.end_ts, i.intervals, i.severity from incidents i";
+
+  Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
+    std::string sql = fmt::format(
+        "select {} where 1 ",
+        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin));
+    if (q.detector) sql += "and i.detector_id = (select id from detectors where name = ?1) ";
+    if (q.start_from) sql += "and i.incident_ts >= ?2 ";
+    if (q.start_before) sql += "and i.incident_ts < ?3 ";
+    const char* dir = q.newest_first ? "desc" : "asc";
+    sql += fmt::format("order by i.incident_ts {0}, i.detector_id {0}, i.measure {0} limit ?4", dir);
+    Stmt s(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s.status());
+    if (q.detector) s.Bind(1, *q.detector);
+    if (q.start_from) s.Bind(2, *q.start_from);
+    if (q.start_before) s.Bind(3, *q.start_before);
+    s.Bind(4, q.limit);
+    return ReadGroups(s);
+  }
+
+  Result<std::vector<GroupRecord>> ListSevereIncidents(const SevereIncidentQuery& q) override {
+    std::string sql = fmt::format("select {} {} where 1 ", kGroupColumns, kMeasureIncidentJoin);
+    if (q.detector) sql += "and d.name = ?1 ";
+    if (q.after) {
+      sql +=
+          "and i.severity <= ?2 and (i.severity < ?2 or i.incident_ts < ?3 or (i.incident_ts = ?3 and "
+          "(i.detector_id > ?4 or (i.detector_id = ?4 and i.measure > ?5)))) ";
+    }
+    sql += "order by i.severity desc, i.incident_ts desc, i.detector_id, i.measure limit ?6";
+    Stmt s(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s.status());
+    if (q.detector) s.Bind(1, *q.detector);
+    if (q.after) {
+      s.Bind(2, q.after->severity)
+          .Bind(3, q.after->start)
+          .Bind(4, q.after->detector_id)
+          .Bind(5, q.after->measure);
+    }
+    s.Bind(6, q.limit);
+    return ReadGroups(s);
+  }
+
+  Result<int64_t> LongestMeasureIncident() override {
+    Stmt s(db_, "select coalesce(max(end_ts - incident_ts), 0) from incidents");
+    OSPREY_RETURN_IF_ERROR(s.status());
+    Status st;
+    if (!s.Step(&st)) return st.ok() ? Internal("max returned no row") : st;
+    return s.Int(0);
   }
 
   Result<GroupRecord> GetGroup(int64_t group_id) override {
@@ -1157,13 +1253,13 @@ class SqliteStore final : public Store {
                             "o.next_attempt_at, o.last_error, o.created_at, o.delivered_at "
                             "from alert_outbox o join detectors d on d.id = o.detector_id "
                             "left join anomaly_groups g on g.id = o.group_id "
-                            "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2) "
-                            "order by o.id {} limit ?3 offset ?4",
-                            q.newest_first ? "desc" : "asc"));
+                            "{} order by o.id {} limit ?3 offset ?4",
+                            OutboxFilter(q, true), q.newest_first ? "desc" : "asc"));
     OSPREY_RETURN_IF_ERROR(s.status());
     if (q.detector) s.Bind(1, *q.detector);
     if (q.status) s.Bind(2, *q.status);
     s.Bind(3, q.limit).Bind(4, q.offset);
+    if (q.after_id) s.Bind(5, *q.after_id);
     std::vector<OutboxRecord> out;
     Status st;
     while (s.Step(&st)) {
@@ -1191,13 +1287,23 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // The messages q selects (only the filters it sets, so SQLite reads the
+  // index of the filter in id order): ?1 detector, ?2 status, ?5 after_id.
+  static std::string OutboxFilter(const OutboxQuery& q, bool with_after) {
+    std::string sql = "where 1 ";
+    if (q.detector) sql += "and o.detector_id = (select id from detectors where name = ?1) ";
+    if (q.status) sql += "and o.status = ?2 ";
+    if (with_after && q.after_id) sql += fmt::format("and o.id {} ?5 ", q.newest_first ? "<" : ">");
+    return sql;
+  }
+
   Result<int64_t> CountOutbox(const OutboxQuery& q) override {
-    Stmt s(db_,
-           "select count(*) from alert_outbox o join detectors d on d.id = o.detector_id "
-           "where (?1 is null or d.name = ?1) and (?2 is null or o.status = ?2)");
+    Stmt s(db_, fmt::format("select count(*) from (select 1 from alert_outbox o {} limit ?3)",
+                            OutboxFilter(q, false)));
     OSPREY_RETURN_IF_ERROR(s.status());
     if (q.detector) s.Bind(1, *q.detector);
     if (q.status) s.Bind(2, *q.status);
+    s.Bind(3, q.count_at_most.value_or(-1));
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("count returned no row") : st;
     return s.Int(0);

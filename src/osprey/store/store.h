@@ -195,6 +195,12 @@ struct OutboxQuery {
   int64_t limit = 1000;
   bool newest_first = false;  // default: delivery order (id ascending)
   int64_t offset = 0;         // rows to skip
+  // Keyset paging: only messages after this id in the list's order (below
+  // it when newest_first), read from the index instead of skipping rows.
+  std::optional<int64_t> after_id = std::nullopt;
+  // CountOutbox stops counting there (a capped total reads at most that
+  // many index entries); unset: counts all.
+  std::optional<int64_t> count_at_most = std::nullopt;
 };
 
 // The models' and alert rules' state as of the start of interval `ts`, kept
@@ -284,6 +290,14 @@ struct ChunkResult {
   std::optional<int64_t> prune_snapshots_before;
 };
 
+// A group's place in a list of groups (GroupQuery's order): its sort
+// columns. Keyset paging starts a page after the last group of the one before.
+struct GroupKey {
+  int64_t ts = 0;
+  double severity = 0;
+  int64_t id = 0;
+};
+
 struct GroupQuery {
   std::optional<std::string> detector;
   std::optional<std::string> measure;
@@ -297,6 +311,42 @@ struct GroupQuery {
   // One group per incident: its most severe one. The filters above apply to
   // that group.
   bool incidents_only = false;
+  // Keyset paging: only groups after this one in the order (time: ts, then
+  // severity descending, then id; severity: severity descending, then ts,
+  // then id), read from an index instead of skipping `offset` rows.
+  std::optional<GroupKey> after = std::nullopt;
+  // CountGroups stops counting there; unset: counts all.
+  std::optional<int64_t> count_at_most = std::nullopt;
+};
+
+// Which measure incidents Store::ListMeasureIncidents returns, each as its
+// most severe group (GroupRecord with the incident_* figures): those whose
+// first interval (incident_ts) lies in [start_from, start_before), by first
+// interval, then detector id, then measure.
+struct MeasureIncidentQuery {
+  std::optional<std::string> detector;
+  std::optional<int64_t> start_from;
+  std::optional<int64_t> start_before;
+  bool newest_first = false;
+  int64_t limit = -1;  // -1: all
+  // Only the figures of the measure incident (detector_id, measure, id of
+  // its top group, incident_*), from its own row; the rest left empty.
+  bool spans_only = false;
+};
+
+// Measure incidents by severity (the incident's highest), most severe
+// first, then by first interval (latest first), detector id and measure;
+// keyset-paged: after the measure incident `after` names.
+struct SevereIncidentQuery {
+  std::optional<std::string> detector;
+  struct Key {
+    double severity = 0;
+    int64_t start = 0;
+    int64_t detector_id = 0;
+    std::string measure;
+  };
+  std::optional<Key> after;
+  int64_t limit = 100;
 };
 
 // Which points Store::ForEachScoredPoint visits: the detector's scored
@@ -343,9 +393,16 @@ class Store {
   virtual Status ResetFrom(int64_t detector_id, int64_t from_ts) = 0;
 
   virtual Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) = 0;
-  // How many groups match q (limit and offset ignored).
+  // How many groups match q (limit, offset and after ignored), up to
+  // q.count_at_most.
   virtual Result<int64_t> CountGroups(const GroupQuery& q) = 0;
   virtual Result<GroupRecord> GetGroup(int64_t group_id) = 0;
+  // Measure incidents for building incidents a window at a time (api/incidents.h).
+  virtual Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) = 0;
+  virtual Result<std::vector<GroupRecord>> ListSevereIncidents(const SevereIncidentQuery& q) = 0;
+  // The longest span of a measure incident (incident_end_ts - incident_ts,
+  // seconds) of any detector; 0 when there is none.
+  virtual Result<int64_t> LongestMeasureIncident() = 0;
   virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
   virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) = 0;
   // Calls `fn` once per point q selects, series by series (ascending series
@@ -359,7 +416,8 @@ class Store {
 
   virtual Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) = 0;
   virtual Result<std::vector<OutboxRecord>> ListOutbox(const OutboxQuery& q) = 0;
-  // How many messages match q (limit and offset ignored).
+  // How many messages match q (limit, offset and after_id ignored), up to
+  // q.count_at_most.
   virtual Result<int64_t> CountOutbox(const OutboxQuery& q) = 0;
   // Saves status, attempts, next_attempt_at, last_error and delivered_at of
   // the row with r.id. NotFound when it is gone (its group was replaced).

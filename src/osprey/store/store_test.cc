@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "osprey/base/csv.h"
@@ -541,14 +543,22 @@ TEST_P(StoreTest, OutboxRowsCommitWithTheirGroupAndTrackDelivery) {
   rows[0].attempts = 2;
   rows[0].delivered_at = 11000;
   ASSERT_TRUE(store_->UpdateOutbox(rows[0]).ok());
-  auto delivered = *store_->ListOutbox({std::nullopt, std::string("delivered"), 10, false});
+  auto delivered =
+      *store_->ListOutbox({std::nullopt, std::string("delivered"), 10, false, 0, std::nullopt, std::nullopt});
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(delivered[0].attempts, 2);
   EXPECT_EQ(delivered[0].delivered_at, 11000);
-  EXPECT_TRUE(store_->ListOutbox({std::nullopt, std::string("pending"), 10, false})->empty());
-  EXPECT_EQ(*store_->CountOutbox({std::nullopt, std::string("delivered"), 10, false}), 1);
-  EXPECT_EQ(*store_->CountOutbox({std::string("other"), std::nullopt, 10, false}), 0);
-  EXPECT_TRUE(store_->ListOutbox({std::nullopt, std::nullopt, 10, false, 1})->empty());  // offset
+  EXPECT_TRUE(
+      store_->ListOutbox({std::nullopt, std::string("pending"), 10, false, 0, std::nullopt, std::nullopt})
+          ->empty());
+  EXPECT_EQ(*store_->CountOutbox(
+                {std::nullopt, std::string("delivered"), 10, false, 0, std::nullopt, std::nullopt}),
+            1);
+  EXPECT_EQ(
+      *store_->CountOutbox({std::string("other"), std::nullopt, 10, false, 0, std::nullopt, std::nullopt}),
+      0);
+  EXPECT_TRUE(store_->ListOutbox({std::nullopt, std::nullopt, 10, false, 1, std::nullopt, std::nullopt})
+                  ->empty());  // offset
   StoreTotals t = *store_->Totals();
   EXPECT_EQ(t.alerts_delivered, 1);
   EXPECT_EQ(t.alerts_pending, 0);
@@ -789,6 +799,261 @@ TEST_P(StoreTest, IncidentFiguresFollowRerunsAndResets) {
   EXPECT_EQ(*store_->CountGroups(incidents), 0);
 }
 
+// Groups of three measures, two per interval with the same severity (ties on
+// ts and severity), committed one interval per chunk from interval `from`.
+void CommitTiedGroups(Store& store, int64_t detector, const std::vector<int64_t>& series, int from, int to) {
+  const int64_t t0 = 2000 * 3600;
+  const char* measures[] = {"views", "orders", "revenue"};
+  for (int k = from; k < to; ++k) {
+    ChunkResult c;
+    c.detector_id = detector;
+    c.first_ts = t0 + k * 3600;
+    c.next_watermark = c.first_ts + 3600;
+    for (int m = 0; m < 3; ++m) {
+      // views and orders tie; severity repeats every third interval.
+      const double severity = 50 + (k % 3) * 10 + (m == 2 ? 5 : 0);
+      c.groups.push_back(
+          {0, detector, "", measures[m], c.first_ts, c.first_ts + 3600, severity, 1, "{}", "[]", "[]"});
+      AnomalyRecord a;
+      a.series_id = series[static_cast<size_t>(m)];
+      a.ts = c.first_ts;
+      a.value = 1;
+      a.severity = severity;
+      a.direction = "up";
+      a.explanation = "spike";
+      a.group_index = m;
+      c.anomalies.push_back(a);
+    }
+    ASSERT_TRUE(store.CommitChunk(c).ok());
+  }
+}
+
+// Reads q page by page (limit `page`), each page after the last group of
+// the one before; `between` runs after each page.
+std::vector<int64_t> ReadByKeyset(
+    Store& store, GroupQuery q, int64_t page, const std::function<void()>& between = [] {}) {
+  std::vector<int64_t> ids;
+  q.limit = page;
+  for (int pages = 0; pages < 1000; ++pages) {
+    auto groups = store.ListGroups(q);
+    EXPECT_TRUE(groups.ok()) << groups.status().ToString();
+    if (!groups.ok() || groups->empty()) break;
+    for (const auto& g : *groups) ids.push_back(g.id);
+    q.after = GroupKey{groups->back().ts, groups->back().severity, groups->back().id};
+    between();
+  }
+  return ids;
+}
+
+std::vector<int64_t> Ids(const std::vector<GroupRecord>& groups) {
+  std::vector<int64_t> ids;
+  for (const auto& g : groups) ids.push_back(g.id);
+  return ids;
+}
+
+TEST_P(StoreTest, KeysetPagesReadEveryGroupOnceInOrderWithTiesAndFilters) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t other = *store_->UpsertDetector("other", "");
+  std::vector<int64_t> series;
+  for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
+  std::vector<int64_t> other_series;
+  for (const char* m : {"views", "orders", "revenue"}) {
+    other_series.push_back(*store_->EnsureSeries(other, m, "{}", m));
+  }
+  CommitTiedGroups(*store_, d, series, 0, 12);
+  CommitTiedGroups(*store_, other, other_series, 3, 7);
+  struct Case {
+    const char* name;
+    GroupQuery q;
+  };
+  std::vector<Case> cases;
+  for (int order = 0; order < 3; ++order) {
+    GroupQuery q;
+    q.newest_first = order != 1;
+    q.by_severity = order == 2;
+    cases.push_back({"all", q});
+    GroupQuery f = q;
+    f.detector = "ecommerce";
+    f.min_severity = 60;
+    cases.push_back({"detector and min_severity", f});
+    GroupQuery m = q;
+    m.measure = "views";
+    m.since = 2002 * 3600;
+    m.until = 2010 * 3600;
+    cases.push_back({"measure and range", m});
+    GroupQuery i = q;
+    i.incidents_only = true;
+    cases.push_back({"incidents", i});
+  }
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::Message() << c.name << (c.q.by_severity ? " by severity" : "")
+                                      << (c.q.newest_first ? " newest first" : " oldest first"));
+    GroupQuery all = c.q;
+    all.limit = -1;
+    const std::vector<int64_t> expected = Ids(*store_->ListGroups(all));
+    ASSERT_FALSE(expected.empty());
+    for (int64_t page : {1, 2, 5}) EXPECT_EQ(ReadByKeyset(*store_, c.q, page), expected) << "page " << page;
+    // The same order the offset pages give.
+    GroupQuery second = all;
+    second.limit = 4;
+    second.offset = 4;
+    EXPECT_EQ(Ids(*store_->ListGroups(second)),
+              std::vector<int64_t>(expected.begin() + std::min<size_t>(4, expected.size()),
+                                   expected.begin() + std::min<size_t>(8, expected.size())));
+    GroupQuery capped = c.q;
+    capped.count_at_most = 3;
+    EXPECT_EQ(*store_->CountGroups(capped), std::min<int64_t>(3, static_cast<int64_t>(expected.size())));
+    capped.count_at_most.reset();
+    EXPECT_EQ(*store_->CountGroups(capped), static_cast<int64_t>(expected.size()));
+  }
+}
+
+TEST_P(StoreTest, KeysetPagesSkipAndRepeatNothingWhileGroupsArrive) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> series;
+  for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
+  CommitTiedGroups(*store_, d, series, 0, 10);
+  GroupQuery q;
+  q.limit = -1;
+  const std::vector<int64_t> before = Ids(*store_->ListGroups(q));
+  // Newest first: later intervals arrive between pages; they come before
+  // the cursor, so the pages read exactly the groups there were.
+  int next = 10;
+  auto arrive = [&] {
+    CommitTiedGroups(*store_, d, series, next, next + 1);
+    ++next;
+  };
+  EXPECT_EQ(ReadByKeyset(*store_, q, 4, arrive), before);
+  // Oldest first: what arrives comes after, once, at the end.
+  GroupQuery asc;
+  asc.newest_first = false;
+  std::vector<int64_t> read = ReadByKeyset(*store_, asc, 4, [&] {
+    if (next < 20) arrive();
+  });
+  asc.limit = -1;
+  EXPECT_EQ(read, Ids(*store_->ListGroups(asc)));
+  EXPECT_EQ(std::set<int64_t>(read.begin(), read.end()).size(), read.size());
+}
+
+TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> series;
+  for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
+  CommitTiedGroups(*store_, d, series, 0, 4);
+  GroupQuery q;
+  q.by_severity = true;
+  const std::vector<int64_t> expected = Ids(*store_->ListGroups(q));
+  store_.reset();
+  // Back to the schema before the list indexes (SQLite 9, PostgreSQL 10).
+  const int before = CurrentSchemaVersion() - 1 + (GetParam() == "postgres" ? 1 : 0);
+  Status s = RawExec(
+      "drop index anomaly_groups_by_detector_time; drop index anomaly_groups_by_severity; "
+      "drop index incidents_by_start; drop index incidents_by_detector_start; drop index "
+      "incidents_by_severity; "
+      "drop index incidents_by_span; drop index alert_outbox_by_detector; "
+      "create index anomaly_groups_by_severity on anomaly_groups(severity); "
+      "delete from schema_migrations where version > " +
+      std::to_string(before));
+  if (s.code() == StatusCode::kFailedPrecondition) GTEST_SKIP() << s.message();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto reopened = OpenStore(target_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(Ids(*store_->ListGroups(q)), expected);
+  EXPECT_EQ(ReadByKeyset(*store_, q, 5), expected);
+  EXPECT_EQ(*store_->LongestMeasureIncident(), 3600);
+}
+
+TEST_P(StoreTest, MeasureIncidentsAreListedByStartAndBySeverity) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> series;
+  for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
+  CommitTiedGroups(*store_, d, series, 0, 6);
+  const int64_t t0 = 2000 * 3600;
+  EXPECT_EQ(*store_->LongestMeasureIncident(), 3600);
+  MeasureIncidentQuery q;
+  q.start_from = t0 + 3600;
+  q.start_before = t0 + 3 * 3600;
+  auto heads = *store_->ListMeasureIncidents(q);
+  ASSERT_EQ(heads.size(), 6u);
+  for (size_t i = 1; i < heads.size(); ++i) {
+    EXPECT_LE(std::make_pair(heads[i - 1].incident_ts, heads[i - 1].measure),
+              std::make_pair(heads[i].incident_ts, heads[i].measure));
+  }
+  q.newest_first = true;
+  q.limit = 2;
+  heads = *store_->ListMeasureIncidents(q);
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_EQ(heads[0].incident_ts, t0 + 2 * 3600);
+  q.detector = "nope";
+  EXPECT_TRUE(store_->ListMeasureIncidents(q)->empty());
+  // By severity, page by page after the last one: each once, most severe first.
+  SevereIncidentQuery s;
+  s.limit = 4;
+  std::vector<GroupRecord> all;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = *store_->ListSevereIncidents(s);
+    if (page.empty()) break;
+    for (auto& g : page) all.push_back(g);
+    const auto& last = page.back();
+    s.after =
+        SevereIncidentQuery::Key{last.incident_severity, last.incident_ts, last.detector_id, last.measure};
+  }
+  ASSERT_EQ(all.size(), 18u);
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_GE(all[i - 1].incident_severity, all[i].incident_severity);
+    if (all[i - 1].incident_severity == all[i].incident_severity) {
+      EXPECT_GE(all[i - 1].incident_ts, all[i].incident_ts);
+    }
+  }
+  std::set<int64_t> ids;
+  for (const auto& g : all) ids.insert(g.id);
+  EXPECT_EQ(ids.size(), all.size());
+}
+
+TEST_P(StoreTest, OutboxPagesAfterAnIdWithFilters) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> series;
+  for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
+  CommitTiedGroups(*store_, d, series, 0, 1);
+  for (int k = 0; k < 7; ++k) {
+    OutboxRecord r;
+    r.detector_id = d;
+    r.alert = "oncall";
+    r.kind = "failing";
+    r.incident_ts = 1000 + k;
+    r.created_at = 1000 + k;
+    ASSERT_TRUE(*store_->QueueDetectorMessage(r));
+  }
+  OutboxQuery all;
+  all.newest_first = true;
+  const auto rows = *store_->ListOutbox(all);
+  ASSERT_EQ(rows.size(), 7u);
+  std::vector<int64_t> expected, read;
+  for (const auto& r : rows) expected.push_back(r.id);
+  OutboxQuery q = all;
+  q.limit = 3;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = *store_->ListOutbox(q);
+    if (page.empty()) break;
+    for (const auto& r : page) read.push_back(r.id);
+    q.after_id = page.back().id;
+  }
+  EXPECT_EQ(read, expected);
+  q.after_id = expected[2];
+  q.detector = "ecommerce";
+  q.status = "pending";
+  q.limit = 100;
+  EXPECT_EQ(store_->ListOutbox(q)->size(), 4u);
+  q.status = "dead";
+  EXPECT_TRUE(store_->ListOutbox(q)->empty());
+  OutboxQuery capped;
+  capped.count_at_most = 5;
+  EXPECT_EQ(*store_->CountOutbox(capped), 5);
+  capped.count_at_most.reset();
+  EXPECT_EQ(*store_->CountOutbox(capped), 7);
+}
+
 TEST_P(StoreTest, TokensAreStoredHashedAndRevocable) {
   int64_t id = *store_->CreateToken({0, "ci", "viewer", "abc123", 1000, std::nullopt});
   auto tokens = *store_->ListTokens();
@@ -840,7 +1105,8 @@ TEST_P(StoreTest, OutboxRowsCanBeRecordedAsSilenced) {
   rows[0].status = "silenced";
   rows[0].last_error = "silenced by silence 1";
   ASSERT_TRUE(store_->UpdateOutbox(rows[0]).ok());
-  auto silenced = *store_->ListOutbox({std::nullopt, std::string("silenced"), 10, false});
+  auto silenced =
+      *store_->ListOutbox({std::nullopt, std::string("silenced"), 10, false, 0, std::nullopt, std::nullopt});
   ASSERT_EQ(silenced.size(), 1u);
   EXPECT_EQ(silenced[0].last_error, "silenced by silence 1");
   EXPECT_EQ(store_->Totals()->alerts_silenced, 1);
