@@ -222,9 +222,18 @@ TEST_F(ServeApiTest, DeliveryLogShowsTheOutbox) {
   ASSERT_GT(total, 2) << "two weeks of live intervals raised fewer than 3 alerts: " << page->body << "\n"
                       << last_status_;
   ASSERT_EQ(j["deliveries"].size(), 2u);
-  EXPECT_EQ(j["next"], "/api/v1/alerts/deliveries?detector=alerting&limit=2&offset=2");
+  // Paged by cursor: the next page starts after the last message shown.
+  const int64_t last_id = j["deliveries"][1]["id"].get<int64_t>();
+  EXPECT_EQ(j["next"],
+            fmt::format("/api/v1/alerts/deliveries?detector=alerting&limit=2&cursor=id:{}", last_id));
   const json& newest = j["deliveries"][0];
-  EXPECT_GT(newest["id"].get<int64_t>(), j["deliveries"][1]["id"].get<int64_t>()) << "newest first";
+  EXPECT_GT(newest["id"].get<int64_t>(), last_id) << "newest first";
+  auto next = Call("GET", j["next"].get<std::string>());
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->status, 200) << next->body;
+  const json n = json::parse(next->body);
+  ASSERT_FALSE(n["deliveries"].empty());
+  EXPECT_LT(n["deliveries"][0]["id"].get<int64_t>(), last_id) << "the next page continues, older";
   EXPECT_EQ(newest["alert"], "oncall");
   EXPECT_EQ(newest["detector"], "alerting");
 
