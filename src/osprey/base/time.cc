@@ -505,7 +505,11 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
   if (!ValidCivil(y, mo, d, h, mi, s)) return bad();
   int64_t local = DaysFromCivil(y, mo, d) * kDay + h * 3600 + mi * 60 + s;
   const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local);
-  if (!Printable(t)) return bad();
+  // Printable in UTC and as the zone's local time, which Format writes: a
+  // value with its own offset can land beyond year 9999 there
+  // ('9999-12-30 23:59:59-23:59' is 10000-01-01 in Berlin; found by
+  // fuzz/timestamp_fuzz.cc).
+  if (!Printable(t) || !Printable(FromUnixSeconds(ToUnixSeconds(t) + zone.OffsetAt(t)))) return bad();
   return t;
 }
 

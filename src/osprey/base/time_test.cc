@@ -253,6 +253,12 @@ TEST(TimestampFormatTest, RejectsInstantsBeyondYear9999) {
   EXPECT_FALSE(f.ParseValue("0000-01-01 00:00:00+01:00", TimeZone::Utc()).ok());
   EXPECT_FALSE(ParseInstant("9999-12-31T23:00:00-02:00", TimeZone::Utc()).ok());
   EXPECT_TRUE(ParseInstant("9999-12-31T23:00:00Z", TimeZone::Utc()).ok());
+  // A pattern's value is printed back in the zone: it must fit there too.
+  auto berlin = TimeZone::Load("Europe/Berlin");
+  ASSERT_TRUE(berlin.ok());
+  EXPECT_FALSE(f.ParseValue("9999-12-30 23:59:59-23:59", *berlin).ok());
+  EXPECT_TRUE(f.ParseValue("9999-12-30 23:59:59-23:59", TimeZone::Utc()).ok());
+  EXPECT_TRUE(f.ParseValue("9999-12-31 20:00:00+00:00", *berlin).ok());
 }
 
 TEST(TimestampFormatTest, OffsetWithSecondsFormatsTheSameInstant) {
