@@ -197,7 +197,7 @@ class Windows {
   Windows(store::Store& s, std::optional<std::string> detector) : s_(s), detector_(std::move(detector)) {}
 
   Status Init() {
-    OSPREY_ASSIGN_OR_RETURN(longest_, s_.LongestMeasureIncident());
+    OSPREY_ASSIGN_OR_RETURN(longest_, s_.GetLongestMeasureIncident());
     return Status::Ok();
   }
 

@@ -1084,7 +1084,7 @@ class PostgresStore final : public Store {
     return ReadGroups(r);
   }
 
-  Result<int64_t> LongestMeasureIncident() override {
+  Result<int64_t> GetLongestMeasureIncident() override {
     OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select coalesce(max(end_ts - incident_ts), 0) from incidents"));
     if (r.size() == 0) return Internal("max returned no row");
     return r.Int(0, 0);

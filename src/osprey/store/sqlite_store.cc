@@ -1135,7 +1135,7 @@ class SqliteStore final : public Store {
     return ReadGroups(s);
   }
 
-  Result<int64_t> LongestMeasureIncident() override {
+  Result<int64_t> GetLongestMeasureIncident() override {
     Stmt s(db_, "select coalesce(max(end_ts - incident_ts), 0) from incidents");
     OSPREY_RETURN_IF_ERROR(s.status());
     Status st;

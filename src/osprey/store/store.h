@@ -402,7 +402,7 @@ class Store {
   virtual Result<std::vector<GroupRecord>> ListSevereIncidents(const SevereIncidentQuery& q) = 0;
   // The longest span of a measure incident (incident_end_ts - incident_ts,
   // seconds) of any detector; 0 when there is none.
-  virtual Result<int64_t> LongestMeasureIncident() = 0;
+  virtual Result<int64_t> GetLongestMeasureIncident() = 0;
   virtual Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) = 0;
   virtual Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) = 0;
   // Calls `fn` once per point q selects, series by series (ascending series

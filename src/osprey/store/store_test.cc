@@ -961,7 +961,7 @@ TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
   store_ = std::move(reopened).value();
   EXPECT_EQ(Ids(*store_->ListGroups(q)), expected);
   EXPECT_EQ(ReadByKeyset(*store_, q, 5), expected);
-  EXPECT_EQ(*store_->LongestMeasureIncident(), 3600);
+  EXPECT_EQ(*store_->GetLongestMeasureIncident(), 3600);
 }
 
 TEST_P(StoreTest, MeasureIncidentsAreListedByStartAndBySeverity) {
@@ -970,7 +970,7 @@ TEST_P(StoreTest, MeasureIncidentsAreListedByStartAndBySeverity) {
   for (const char* m : {"views", "orders", "revenue"}) series.push_back(*store_->EnsureSeries(d, m, "{}", m));
   CommitTiedGroups(*store_, d, series, 0, 6);
   const int64_t t0 = 2000 * 3600;
-  EXPECT_EQ(*store_->LongestMeasureIncident(), 3600);
+  EXPECT_EQ(*store_->GetLongestMeasureIncident(), 3600);
   MeasureIncidentQuery q;
   q.start_from = t0 + 3600;
   q.start_before = t0 + 3 * 3600;
