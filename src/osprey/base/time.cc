@@ -444,6 +444,21 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
     return InvalidArgument(
         fmt::format("timestamp format '{}' needs a year (yyyy), month (MM) and day (dd)", pattern));
   }
+  // A finer field needs every coarser one, and an offset needs hours and
+  // minutes: otherwise a value names an instant the pattern cannot write
+  // back (with 'yyyy-MM-dd mm:ssX', '...T10:00-01' is 01:10 UTC, printed
+  // as '...T10:00Z' and read back as 00:10; found by fuzz/timestamp_fuzz.cc).
+  const auto has = [&](Field field) {
+    return std::any_of(f.tokens_.begin(), f.tokens_.end(), [&](const Token& t) { return t.field == field; });
+  };
+  const bool hour = has(Field::kHour), minute = has(Field::kMinute), second = has(Field::kSecond);
+  const char* missing = nullptr;
+  if (minute && !hour) missing = "minutes (mm) without hours (HH)";
+  if (second && !minute) missing = "seconds (ss) without minutes (mm)";
+  if (has(Field::kMillis) && !second) missing = "milliseconds (SSS) without seconds (ss)";
+  if (has(Field::kOffset) && !(hour && minute)) missing = "an offset without hours (HH) and minutes (mm)";
+  if (missing != nullptr)
+    return InvalidArgument(fmt::format("timestamp format '{}' has {}", pattern, missing));
   return f;
 }
 

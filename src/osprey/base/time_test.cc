@@ -261,6 +261,20 @@ TEST(TimestampFormatTest, RejectsInstantsBeyondYear9999) {
   EXPECT_TRUE(f.ParseValue("9999-12-31 20:00:00+00:00", *berlin).ok());
 }
 
+TEST(TimestampFormatTest, PatternsThatCannotWriteTheirValuesBackAreRefused) {
+  // Found by fuzz/timestamp_fuzz.cc: '1010-09-30T10:00-01' is 01:10 UTC,
+  // which 'yyyy-MM-dd'T'mm:ssX' writes as '1010-09-30T10:00Z' (00:10).
+  for (const char* p :
+       {"yyyy-MM-dd'T'mm:ssX", "yyyy-MM-dd ss", "yyyy-MM-dd HH:mm SSS", "yyyy-MM-ddXXX", "yyyy-MM-dd HHX"}) {
+    auto f = TimestampFormat::Parse(p);
+    ASSERT_FALSE(f.ok()) << p;
+    EXPECT_NE(f.status().message().find(p), std::string::npos) << f.status().message();
+  }
+  for (const char* p : {"yyyy-MM-dd", "yyyy-MM-dd HH", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"}) {
+    EXPECT_TRUE(TimestampFormat::Parse(p).ok()) << p;
+  }
+}
+
 TEST(TimestampFormatTest, OffsetWithSecondsFormatsTheSameInstant) {
   // Berlin's local mean time before 1893 is +00:53:28; +hh:mm cannot carry the seconds.
   auto f = *TimestampFormat::Parse("yyyy-MM-dd'T'HH:mm:ssXXX");
