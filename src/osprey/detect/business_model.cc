@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "osprey/detect/state_io.h"
 
@@ -113,6 +114,31 @@ constexpr double kMuFloor = 0.05;
 constexpr double kClosedShare = 0.05;
 // Below this mean (in units of the scale) point tails are summed exactly.
 constexpr double kExactBelow = 60;
+// Yearly profile (counts and money; docs/architecture.md "Yearly
+// seasonality"). Each absolute local day's raw level (learnt value over
+// seasonal profile, without the yearly factor) is kept for kYearWeeks
+// weeks; a day counts when at least half its intervals were learnt. A
+// day's yearly ratio is its log level against the median weekly log levels
+// of the kYearHalfWeeks weeks either side, averaged (a centred moving median, as
+// X-11 detrends: a trend cancels, and a feature shorter than half a year
+// does not move it), needing kYearSideMin known weeks a side. The factor of
+// a day comes from the ratios of the same date one and two years before,
+// only where both years' means over the week around it are beyond
+// kYearNoise times the day-to-day wander of the daily levels (over root
+// seven) the same way: the mean of the two days' ratios, shrunk towards 0
+// (a non-negative garrote). So a feature seen once (last year's outage, a
+// level shift) is not expected again; a feature seen in two years is, to
+// the day.
+constexpr int64_t kYearHalfWeeks = 26;
+constexpr int64_t kYearSideMin = 13;
+constexpr std::array<int64_t, 2> kYearLags = {365, 730};  // days: the same date
+constexpr double kYearNoise = 3.0;
+constexpr double kYearMaxLog = 1.6;  // factors within about [0.2, 5]
+constexpr int64_t kYearMinDiffs = 60;
+constexpr int64_t kYearGateDays = 3;  // the week around a day: +- 3 days
+constexpr double kYearBaseStep = 256, kYearDayStep = 32;
+constexpr int16_t kNoLevel = INT16_MIN;
+constexpr int8_t kNoDay = INT8_MIN;
 
 // The first bytes of every state: no older model's state starts with them.
 constexpr char kMagic[2] = {'B', 'M'};
@@ -120,6 +146,12 @@ constexpr char kMagic[2] = {'B', 'M'};
 double Clamp(double x, double lo, double hi) { return std::min(std::max(x, lo), hi); }
 
 int64_t PosMod(int64_t a, int64_t b) { return ((a % b) + b) % b; }
+
+// The absolute local day of a local time; its absolute week (weeks start
+// on Monday) and day of the week (0 = Monday).
+int64_t AbsDay(int64_t local_time) { return (local_time - PosMod(local_time, kDay)) / kDay; }
+int64_t DayWeek(int64_t day) { return (day + 3 - PosMod(day + 3, 7)) / 7; }
+size_t DayOfWeek(int64_t day) { return static_cast<size_t>(PosMod(day + 3, 7)); }
 
 // -log10 of the two-sided tail probability of a standard normal deviate.
 double Surprise(double d) { return std::max(0.0, NegLog10Tail(std::fabs(d)) - std::log10(2.0)); }
@@ -171,6 +203,8 @@ BusinessModel::BusinessModel(const ModelOptions& options) : options_(options) {
   scan_rho2_.fill(kInitialExcess);
   ew_excess_ = ew_rho2_ = kInitialExcess;
   week_stuck_.assign(slots_, 0);
+  for (auto& w : year_ring_) w = {kNoLevel, {}};
+  year_days_.fill(std::nanf(""));
   level_decay_ = 1.0 - std::exp2(-static_cast<double>(interval_) / kLevelHalfLife);
   rate_penalty_ = std::log10(per_slot_);
   band_z_ = DeviateFor(std::max(0.5, 5.0 + rate_penalty_ - (options.sensitivity - 50.0) / 10.0));
@@ -305,8 +339,9 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
   const double p = (1 - w) * Profile(s0) + (w > 0 ? w * Profile(s1) : 0.0);
   e.mu = Level() * p;
   if (family_ != NoiseFamily::kReal) {
-    e.mu = std::max(0.0, e.mu);
-    e.profile = std::max(0.0, p);
+    e.year = YearFactor(local_time);
+    e.mu = std::max(0.0, e.mu * e.year);
+    e.profile = std::max(0.0, p * e.year);
     // A floor for closed hours: a few units of the noise scale, so one
     // order where none is expected is not news.
     e.floored = e.mu < kMuFloor * phi_;
@@ -534,7 +569,7 @@ double BusinessModel::Level() const {
 }
 
 void BusinessModel::LearnBaseline(int64_t local_time, double x, const Expectation& e) {
-  const double level = Level();
+  const double level = Level() * e.year;
   const double adj = level > 1e-12 ? x / level : x;
   size_t s0 = 0, s1 = 0;
   double w = 0;
@@ -576,6 +611,173 @@ void BusinessModel::LearnBaseline(int64_t local_time, double x, const Expectatio
     level_num_ = (1 - level_decay_) * level_num_ + x;
     level_den_ = (1 - level_decay_) * level_den_ + e.profile;
   }
+}
+
+void BusinessModel::LearnYear(int64_t local_time, double x, const Expectation& e) {
+  const int64_t day = AbsDay(local_time);
+  if (year_day_ != INT64_MIN && day != year_day_) {
+    // Close the day being filled; at a new week, store the week's days.
+    const int64_t per_day = std::max<int64_t>(1, kDay / interval_);
+    const bool enough = 2 * year_k_ >= per_day && year_x_ > 0 && year_p_ > 0;
+    year_days_[DayOfWeek(year_day_)] =
+        enough ? static_cast<float>(std::log(year_x_ / year_p_)) : std::nanf("");
+    const int64_t week = DayWeek(year_day_), next = DayWeek(day);
+    if (next != week) {
+      const auto n = static_cast<int64_t>(kYearWeeks);
+      YearWeek& w = year_ring_[static_cast<size_t>(PosMod(week, n))];
+      double sum = 0;
+      int known = 0;
+      for (float v : year_days_) {
+        if (std::isfinite(v)) sum += static_cast<double>(v), ++known;
+      }
+      w.base = kNoLevel;
+      if (known > 0) {
+        w.base = static_cast<int16_t>(Clamp(std::round(sum / known * kYearBaseStep), -32767, 32767));
+        const double base = w.base / kYearBaseStep;
+        for (size_t d = 0; d < 7; ++d) {
+          w.day[d] =
+              std::isfinite(year_days_[d])
+                  ? static_cast<int8_t>(Clamp(
+                        std::round((static_cast<double>(year_days_[d]) - base) * kYearDayStep), -127, 127))
+                  : kNoDay;
+        }
+      }
+      for (int64_t k = week + 1; k < next && k <= week + n; ++k) {
+        year_ring_[static_cast<size_t>(PosMod(k, n))].base = kNoLevel;
+      }
+      year_days_.fill(std::nanf(""));
+    }
+    year_x_ = year_p_ = 0;
+    year_k_ = 0;
+  }
+  year_day_ = day;
+  year_x_ += x;
+  year_p_ += e.year > 0 ? e.profile / e.year : 0.0;
+  ++year_k_;
+}
+
+double BusinessModel::DayLog(int64_t day) const {
+  if (year_day_ == INT64_MIN || day >= year_day_) return std::nan("");
+  const int64_t week = DayWeek(day), now = DayWeek(year_day_);
+  if (week == now) return static_cast<double>(year_days_[DayOfWeek(day)]);
+  if (week < now - static_cast<int64_t>(kYearWeeks)) return std::nan("");
+  const YearWeek& w = year_ring_[static_cast<size_t>(PosMod(week, static_cast<int64_t>(kYearWeeks)))];
+  const int8_t d = w.day[DayOfWeek(day)];
+  if (w.base == kNoLevel || d == kNoDay) return std::nan("");
+  return w.base / kYearBaseStep + d / kYearDayStep;
+}
+
+double BusinessModel::YearRatio(int64_t day) const {
+  const double c = DayLog(day);
+  if (!std::isfinite(c)) return c;
+  // Each side's median of weekly levels: a feature shorter than a quarter
+  // of a year (the slump itself, a few weeks either side of it) does not
+  // move it, a trend moves both sides equally.
+  const int64_t week = DayWeek(day), now = DayWeek(year_day_);
+  std::array<double, kYearHalfWeeks> side{};
+  const auto median_of_side = [&](int64_t step) {
+    size_t n = 0;
+    for (int64_t k = 1; k <= kYearHalfWeeks; ++k) {
+      const int64_t w = week + step * k;
+      if (w >= now || w < now - static_cast<int64_t>(kYearWeeks)) continue;
+      const int16_t base = year_ring_[static_cast<size_t>(PosMod(w, static_cast<int64_t>(kYearWeeks)))].base;
+      if (base != kNoLevel) side[n++] = base / kYearBaseStep;
+    }
+    if (static_cast<int64_t>(n) < kYearSideMin) return std::nan("");
+    const auto mid = side.begin() + static_cast<std::ptrdiff_t>(n / 2);
+    std::nth_element(side.begin(), mid, side.begin() + static_cast<std::ptrdiff_t>(n));
+    return *mid;
+  };
+  const double left = median_of_side(-1);
+  if (!std::isfinite(left)) return left;
+  const double right = median_of_side(1);
+  if (!std::isfinite(right)) return right;
+  return c - 0.5 * (left + right);
+}
+
+double BusinessModel::CachedYearRatio(int64_t day) const {
+  // Direct-mapped by day: the days asked for slide a few days a day.
+  const auto slot = static_cast<size_t>(PosMod(day, static_cast<int64_t>(year_ratio_day_.size())));
+  if (year_ratio_day_[slot] != day) {
+    year_ratio_day_[slot] = day;
+    year_ratio_[slot] = YearRatio(day);
+  }
+  return year_ratio_[slot];
+}
+
+double BusinessModel::YearLogFactor(int64_t day, double cut) const {
+  if (!std::isfinite(cut)) return 0;
+  // Each year's ratio on the day, and its mean over the week around it
+  // (which must be beyond the threshold of a mean of seven days): a level
+  // shift makes ratios of about half its size for months on end, and a day
+  // of noise beyond the threshold in the other year must not make them a
+  // yearly feature.
+  std::array<double, 2> r{}, gate{};
+  for (size_t k = 0; k < kYearLags.size(); ++k) {
+    const int64_t at = day - kYearLags[k];
+    r[k] = CachedYearRatio(at);
+    if (!std::isfinite(r[k])) return 0;
+    double sum = 0;
+    int n = 0;
+    for (int64_t j = -kYearGateDays; j <= kYearGateDays; ++j) {
+      const double v = CachedYearRatio(at + j);
+      if (std::isfinite(v)) sum += v, ++n;
+    }
+    if (n < kYearGateDays + 2) return 0;
+    gate[k] = sum / n;
+    if (std::fabs(gate[k]) * std::sqrt(n) <= cut) return 0;
+  }
+  if (gate[0] * gate[1] <= 0 || r[0] * gate[0] <= 0 || r[1] * gate[0] <= 0) return 0;
+  // Both years beyond the threshold the same way: the mean of their days,
+  // shrunk as the non-negative garrote does by the threshold, so a large
+  // feature keeps nearly all of itself and one near the noise nothing.
+  const double m = 0.5 * (r[0] + r[1]);
+  const double c2 = cut * cut;
+  if (m * m <= c2) return 0;
+  return std::copysign(std::min(std::fabs(m) * (1 - c2 / (m * m)), kYearMaxLog), m);
+}
+
+void BusinessModel::RefreshYear() const {
+  if (year_cache_day_ == year_day_) return;
+  year_cache_day_ = year_day_;
+  year_factor_.fill(0.0);
+  const int64_t week = DayWeek(year_day_);
+  if (year_cut_week_ != week) {
+    // The threshold: the day-to-day wander of the last year's daily levels
+    // (robust sd of successive differences over sqrt 2), once a week.
+    year_cut_week_ = week;
+    year_cut_ = std::numeric_limits<double>::infinity();
+    std::vector<double> diffs;
+    double prev = std::nan("");
+    for (int64_t d = year_day_ - kYearLags[0]; d < year_day_; ++d) {
+      const double v = DayLog(d);
+      if (std::isfinite(v) && std::isfinite(prev)) diffs.push_back(std::fabs(v - prev));
+      prev = v;
+    }
+    if (static_cast<int64_t>(diffs.size()) >= kYearMinDiffs) {
+      const auto mid = diffs.begin() + static_cast<std::ptrdiff_t>(diffs.size() / 2);
+      std::nth_element(diffs.begin(), mid, diffs.end());
+      year_cut_ = kYearNoise * 1.4826 * *mid / std::sqrt(2.0);
+    }
+  }
+  for (size_t k = 0; k < year_factor_.size(); ++k) {
+    year_factor_[k] = YearLogFactor(year_day_ + static_cast<int64_t>(k), year_cut_);
+  }
+}
+
+double BusinessModel::YearFactor(int64_t local_time) const {
+  // Two years and a quarter of a year before them (kYearLags,
+  // kYearSideMin weeks), before any factor can be known.
+  if (family_ == NoiseFamily::kReal || year_day_ == INT64_MIN ||
+      observed_ * interval_ < (kYearLags[1] + 7 * kYearSideMin) * kDay) {
+    return 1.0;
+  }
+  RefreshYear();
+  const int64_t k = AbsDay(local_time) - year_day_;
+  if (k >= 0 && k < static_cast<int64_t>(year_factor_.size())) {
+    return std::exp(year_factor_[static_cast<size_t>(k)]);
+  }
+  return std::exp(YearLogFactor(AbsDay(local_time), year_cut_));
 }
 
 BusinessModel::EventEffectState* BusinessModel::EventSlot(uint32_t id, bool create) {
@@ -623,6 +825,12 @@ Score BusinessModel::Observe(const Observation& obs) {
     level_num_ = level_den_ = 0;
     noise_n_ = 0;
     a11_ = a12_ = a22_ = b1_ = b2_ = 0;
+    // No yearly profile for real values (it is multiplicative).
+    for (auto& w : year_ring_) w = {kNoLevel, {}};
+    year_days_.fill(std::nanf(""));
+    year_day_ = year_cache_day_ = year_cut_week_ = INT64_MIN;
+    year_x_ = year_p_ = 0;
+    year_k_ = 0;
   } else if (family_ == NoiseFamily::kCount && x != std::floor(x)) {
     family_ = NoiseFamily::kPositive;
   }
@@ -864,7 +1072,7 @@ Score BusinessModel::Observe(const Observation& obs) {
       size_t s0 = 0, s1 = 0;
       double w = 0;
       SlotOf(obs.local_time, s0, s1, w);
-      LearnShrink(w > 0.5 ? s1 : s0, Level());
+      LearnShrink(w > 0.5 ? s1 : s0, Level() * e.year);
     }
     LearnBaseline(obs.local_time, xl, e);
     // Excess relative variance of the sums (correlated error of the
@@ -885,13 +1093,17 @@ Score BusinessModel::Observe(const Observation& obs) {
       learn(ew_dev_, ew_var_, ew_mu_, ew_excess_, ew_rho2_);
     }
   }
+  // The yearly profile records what each day had, flagged points included:
+  // a yearly feature is alerted until two years show it, and what happened
+  // once (an outage) is not expected again, as the two years disagree.
+  if (e.known && family_ != NoiseFamily::kReal) LearnYear(obs.local_time, x, e);
   ++observed_;
   return s;
 }
 
 std::string BusinessModel::SaveState() const {
   std::string out;
-  out.reserve(64 + slots_ * 5 + day_slots_ * 6 + 256);
+  out.reserve(64 + slots_ * 5 + day_slots_ * 14 + kYearWeeks * 9 + 256);
   out.append(kMagic, sizeof kMagic);
   Put<uint8_t>(out, kStateVersion);
   Put<uint32_t>(out, static_cast<uint32_t>(slots_));
@@ -939,6 +1151,16 @@ std::string BusinessModel::SaveState() const {
   // Since version 2: the time-of-day noise factors.
   for (float v : noise_u_) Put<float>(out, v);
   for (float v : noise_w_) Put<float>(out, v);
+  // Since version 3: the yearly profile's daily levels.
+  for (const YearWeek& w : year_ring_) {
+    Put<int16_t>(out, w.base);
+    for (int8_t d : w.day) Put<int8_t>(out, d);
+  }
+  for (float v : year_days_) Put<float>(out, v);
+  Put<int64_t>(out, year_day_);
+  Put<double>(out, year_x_);
+  Put<double>(out, year_p_);
+  Put<int64_t>(out, year_k_);
   if (ratio_.used()) ratio_.Save(out);
   return out;
 }
@@ -950,8 +1172,8 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
   }
   state.remove_prefix(sizeof kMagic);
   uint8_t version = 0;
-  // Version 1 (no time-of-day noise factors) is read and migrated: its
-  // factors start empty, at 1.
+  // Versions 1 (no time-of-day noise factors: they start at 1) and 2 (no
+  // yearly profile: it starts empty) are read and migrated.
   if (!Get(state, version) || version < 1 || version > kStateVersion) {
     return DataLoss(version > kStateVersion
                         ? "model state is from a newer osprey (version " + std::to_string(version) +
@@ -1045,6 +1267,22 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
       for (float& v : *arr) {
         if (!Get(state, v) || !std::isfinite(v) || v < 0) return truncated();
       }
+    }
+  }
+  if (version >= 3) {
+    for (YearWeek& w : m->year_ring_) {
+      if (!Get(state, w.base)) return truncated();
+      for (int8_t& d : w.day) {
+        if (!Get(state, d)) return truncated();
+      }
+    }
+    for (float& v : m->year_days_) {
+      if (!Get(state, v) || !(std::isnan(v) || std::fabs(v) < 1e4f)) return truncated();
+    }
+    if (!Get(state, m->year_day_) || !Get(state, m->year_x_) || !Get(state, m->year_p_) ||
+        !Get(state, m->year_k_) || !AllFinite(m->year_x_, m->year_p_) || !CountOk(m->year_k_) ||
+        (m->year_day_ != INT64_MIN && std::abs(m->year_day_) > kMaxStateTime / kDay)) {
+      return truncated();
     }
   }
   if (!state.empty() && !m->ratio_.Restore(state)) return truncated();

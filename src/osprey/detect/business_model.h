@@ -2,10 +2,11 @@
 // measures (counts, money, latencies) in local time.
 //
 // Expectation. A multiplicative seasonal model in local time: the expected
-// value of an interval is level x profile[slot of the week], where the slot
-// is the local hour of the week (local day of week for daily intervals; one
-// slot for weekly and longer ones), so 9 am Monday is compared with earlier
-// 9 am Mondays in standard and summer time alike. Each slot's own estimate
+// value of an interval is level x profile[slot of the week] (x the yearly
+// factor, below), where the slot is the local hour of the week (local day
+// of week for daily intervals; one slot for weekly and longer ones), so
+// 9 am Monday is compared with earlier 9 am Mondays in standard and summer
+// time alike. Each slot's own estimate
 // is shrunk (empirical Bayes) towards a daily profile times a day-of-week
 // factor, which learns seven times faster: fully while the slot has not been
 // seen, and later as much as the series' weeks really follow that product
@@ -45,7 +46,13 @@
 // relative noise of 100 % (so a holiday that halves sales is no news, a
 // tenfold spike still is); kSuppress also halves the surprise.
 //
-// State: about 2.2 KiB per hourly series, versioned. Not thread-safe.
+// Yearly profile. Counts and money keep each local day's raw level for
+// about two and a half years; once the same date one and two years before
+// both show a feature beyond the noise (against the median levels of the
+// half years around them), the expectation carries it (YearFactor). A
+// feature seen once is not expected again.
+//
+// State: about 3.6 KiB per hourly series, versioned. Not thread-safe.
 #pragma once
 
 #include <array>
@@ -66,10 +73,13 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 2;
+  static constexpr uint8_t kStateVersion = 3;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 16;       // learnt event effects per series
+  // Weeks of raw daily levels kept for the yearly profile: two years back
+  // and half a year either side of them (see YearFactor).
+  static constexpr size_t kYearWeeks = 132;
 
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
@@ -83,6 +93,9 @@ class BusinessModel final : public Model {
   // The current noise parameters (for tests and diagnostics).
   double phi() const { return phi_; }
   double alpha() const { return alpha_; }
+  // The yearly factor in the expectation at a local time: 1 until two years
+  // of history show the same yearly feature (docs/architecture.md).
+  double YearFactor(int64_t local_time) const;
 
  private:
   explicit BusinessModel(const ModelOptions& options);
@@ -93,6 +106,7 @@ class BusinessModel final : public Model {
     double profile = 0;       // the seasonal profile behind mu (before level and floor)
     double extra = 0;         // extra relative variance (an unseen day of the week)
     double noise_factor = 1;  // the time of day's factor on the variance
+    double year = 1;          // the yearly factor in mu and in profile
     bool floored = false;     // mu was raised to the floor
     bool closed = false;      // floored, and a closed slot: its profile is near 0
     bool known = false;       // the slot has a profile (learnt, or its daily prior)
@@ -140,6 +154,21 @@ class BusinessModel final : public Model {
   double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);
   void LearnBaseline(int64_t local_time, double x, const Expectation& e);
+  // Yearly profile: adds a learnt point to its day's raw level.
+  void LearnYear(int64_t local_time, double x, const Expectation& e);
+  // The raw log level of an absolute local day; NaN when not known.
+  double DayLog(int64_t day) const;
+  // Log of a day's level over the mean of the half years either side
+  // (each side averaged on its own); NaN when too little of them is known.
+  double YearRatio(int64_t day) const;
+  // The log yearly factor of a day (the ratios of the same date one and two
+  // years before), given the soft threshold.
+  double YearLogFactor(int64_t day, double cut) const;
+  // YearRatio of a day at least half a year old (final, so cached).
+  double CachedYearRatio(int64_t day) const;
+  // Refreshes the cached factors of the day being filled and the next one
+  // (and, once a week, the soft threshold).
+  void RefreshYear() const;
   EventEffectState* EventSlot(uint32_t id, bool create);
 
   ModelOptions options_;
@@ -205,6 +234,35 @@ class BusinessModel final : public Model {
   int64_t last_time_ = INT64_MIN;
   int64_t observed_ = 0;  // intervals with a value
   std::vector<EventEffectState> events_;
+  // Yearly profile (counts and money): the log of each absolute local
+  // day's raw level (learnt value over seasonal profile, without the yearly
+  // factor), a week per entry of a ring of kYearWeeks weeks: the week's mean
+  // (1/256 steps; kNoLevel when no day is known) and each day's offset
+  // from it (1/32 steps; kNoDay when not known). The week being filled
+  // keeps its closed days' logs (NaN when not known), the day being filled
+  // its sums.
+  struct YearWeek {
+    int16_t base;
+    std::array<int8_t, 7> day;
+  };
+  std::array<YearWeek, kYearWeeks> year_ring_{};
+  std::array<float, 7> year_days_{};
+  int64_t year_day_ = INT64_MIN;  // the absolute local day being filled
+  double year_x_ = 0, year_p_ = 0;
+  int64_t year_k_ = 0;
+  // Not state: the log factors of year_day_ and the next day, and the soft
+  // threshold on ratios (refreshed when the week changes).
+  mutable int64_t year_cache_day_ = INT64_MIN, year_cut_week_ = INT64_MIN;
+  mutable std::array<double, 2> year_factor_{};
+  mutable double year_cut_ = 0;
+  // YearRatio of recent days asked for (direct-mapped by day).
+  mutable std::array<int64_t, 32> year_ratio_day_ = MakeNoDays();
+  mutable std::array<double, 32> year_ratio_{};
+  static constexpr std::array<int64_t, 32> MakeNoDays() {
+    std::array<int64_t, 32> a{};
+    for (int64_t& d : a) d = INT64_MIN;
+    return a;
+  }
   // The noise of a ratio measure's series (Observation::denominator);
   // saved only once used.
   RatioNoise ratio_;
