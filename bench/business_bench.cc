@@ -1,6 +1,7 @@
 // The business-data detection benchmark (bench/business/README.md): osprey's
 // default model beside the peers and the generator's oracle, event F1 per
 // measure, per setting, over several seeds.
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -12,11 +13,14 @@ namespace {
 constexpr const char* kUsage =
     "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick] [--peers "
     "all|oracle]\n"
+    "                      [--osprey-threshold S]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
     "  --quick    shorter data (hourly 112 days, ops 14 days), as the quality test uses\n"
-    "  --peers    all (default) or oracle: osprey beside the generator's oracle only (faster)\n";
+    "  --peers    all (default) or oracle: osprey beside the generator's oracle only (faster)\n"
+    "  --osprey-threshold S\n"
+    "             osprey's \"F1 default\" column at severity S (default 50, the anomaly threshold)\n";
 
 }  // namespace
 
@@ -50,6 +54,16 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.oracle_only = p == "oracle";
+    } else if (arg == "--osprey-threshold" && has_value) {
+      char* end = nullptr;
+      options.osprey_threshold = std::strtod(argv[++i], &end);
+      if (end == argv[i] || *end != '\0' ||
+          !(options.osprey_threshold >= 0 && options.osprey_threshold <= 100)) {
+        std::cerr << "business_bench: --osprey-threshold must be a severity from 0 to 100, not '" << argv[i]
+                  << "'\n"
+                  << kUsage;
+        return 2;
+      }
     } else if (arg == "--quick") {
       options.quick = true;
     } else if (arg == "--help" || arg == "-h") {

@@ -64,7 +64,7 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       SettingRun run;
       run.family = family;
       run.setting = setting;
-      run.detectors.push_back({"osprey (default model)", 50.0, {}, {}, 0, 0});
+      run.detectors.push_back({"osprey (default model)", options.osprey_threshold, {}, {}, 0, 0});
       std::vector<Peer> peers = Peers();  // the oracle last
       if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 1);
       for (const Peer& p : peers) run.detectors.push_back({p.name, p.default_threshold, {}, {}, 0, 0});

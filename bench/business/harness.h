@@ -38,6 +38,9 @@ struct BenchOptions {
   int seeds = 3;                      // seeds 1..seeds
   bool quick = false;
   bool oracle_only = false;  // run osprey and the oracle only (no other peer)
+  // The threshold of osprey's "F1 default" column: its default anomaly
+  // severity, or another one to see what a user choosing it would get.
+  double osprey_threshold = 50;
 };
 
 // Fails on an unknown family or setting, or when a model cannot be built.
