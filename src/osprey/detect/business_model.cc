@@ -153,6 +153,39 @@ int64_t AbsDay(int64_t local_time) { return (local_time - PosMod(local_time, kDa
 int64_t DayWeek(int64_t day) { return (day + 3 - PosMod(day + 3, 7)) / 7; }
 size_t DayOfWeek(int64_t day) { return static_cast<size_t>(PosMod(day + 3, 7)); }
 
+// Small counters packed `bits` (1, 2 or 8) to a value, low bits first.
+void PutPacked(std::string& out, const std::vector<uint8_t>& v, int bits) {
+  if (bits == 8) {
+    for (uint8_t n : v) Put<uint8_t>(out, n);
+    return;
+  }
+  const int per_byte = 8 / bits;
+  for (size_t i = 0; i < v.size(); i += static_cast<size_t>(per_byte)) {
+    unsigned byte = 0;
+    for (int k = 0; k < per_byte && i + static_cast<size_t>(k) < v.size(); ++k) {
+      byte |= (v[i + static_cast<size_t>(k)] & ((1u << bits) - 1)) << (k * bits);
+    }
+    Put<uint8_t>(out, static_cast<uint8_t>(byte));
+  }
+}
+bool GetPacked(std::string_view& in, std::vector<uint8_t>& v, int bits) {
+  if (bits == 8) {
+    for (uint8_t& n : v) {
+      if (!Get(in, n)) return false;
+    }
+    return true;
+  }
+  const int per_byte = 8 / bits;
+  for (size_t i = 0; i < v.size(); i += static_cast<size_t>(per_byte)) {
+    uint8_t byte = 0;
+    if (!Get(in, byte)) return false;
+    for (int k = 0; k < per_byte && i + static_cast<size_t>(k) < v.size(); ++k) {
+      v[i + static_cast<size_t>(k)] = static_cast<uint8_t>((byte >> (k * bits)) & ((1u << bits) - 1));
+    }
+  }
+  return true;
+}
+
 // -log10 of the two-sided tail probability of a standard normal deviate.
 double Surprise(double d) { return std::max(0.0, NegLog10Tail(std::fabs(d)) - std::log10(2.0)); }
 
@@ -1112,8 +1145,10 @@ std::string BusinessModel::SaveState() const {
   for (uint8_t n : week_n_) Put<uint8_t>(out, n);
   for (float v : day_) Put<float>(out, v);
   for (uint16_t n : day_n_) Put<uint16_t>(out, n);
-  for (uint8_t n : stuck_) Put<uint8_t>(out, n);
-  for (uint8_t n : week_stuck_) Put<uint8_t>(out, n);
+  // Since version 3 the stuck counters are packed: two bits per slot of
+  // the day (< kStuckVisits), one per slot of the week (< kWeekStuckVisits).
+  PutPacked(out, stuck_, 2);
+  PutPacked(out, week_stuck_, 1);
   for (float v : dow_) Put<float>(out, v);
   for (float v : dow_n_) Put<float>(out, v);
   Put<double>(out, level_num_);
@@ -1198,11 +1233,15 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
   for (uint16_t& n : m->day_n_) {
     if (!Get(state, n)) return truncated();
   }
-  for (uint8_t& n : m->stuck_) {
-    if (!Get(state, n) || n >= kStuckVisits) return truncated();
+  const int stuck_bits = version >= 3 ? 2 : 8, week_stuck_bits = version >= 3 ? 1 : 8;
+  if (!GetPacked(state, m->stuck_, stuck_bits) || !GetPacked(state, m->week_stuck_, week_stuck_bits)) {
+    return truncated();
   }
-  for (uint8_t& n : m->week_stuck_) {
-    if (!Get(state, n) || n >= kWeekStuckVisits) return truncated();
+  for (uint8_t n : m->stuck_) {
+    if (n >= kStuckVisits) return truncated();
+  }
+  for (uint8_t n : m->week_stuck_) {
+    if (n >= kWeekStuckVisits) return truncated();
   }
   for (auto* arr : {&m->dow_, &m->dow_n_}) {
     for (float& v : *arr) {
@@ -1253,7 +1292,9 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     return DataLoss("model state is corrupt");
   }
   uint8_t events = 0;
-  if (!Get(state, events) || events > kMaxEvents) return truncated();
+  // Versions 1 and 2 kept up to 16 events; the ones seen longest ago beyond
+  // kMaxEvents are forgotten below.
+  if (!Get(state, events) || events > (version >= 3 ? kMaxEvents : 16)) return truncated();
   m->events_.resize(events);
   for (auto& e : m->events_) {
     if (!Get(state, e.id) || !Get(state, e.occurrences) || !Get(state, e.factor) || !Get(state, e.num) ||
@@ -1261,6 +1302,11 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
         std::abs(e.last_time) > kMaxStateTime) {
       return truncated();
     }
+  }
+  while (m->events_.size() > static_cast<size_t>(kMaxEvents)) {
+    m->events_.erase(std::min_element(m->events_.begin(), m->events_.end(), [](const auto& a, const auto& b) {
+      return a.last_time < b.last_time;
+    }));
   }
   if (version >= 2) {
     for (auto* arr : {&m->noise_u_, &m->noise_w_}) {

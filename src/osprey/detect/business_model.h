@@ -76,7 +76,7 @@ class BusinessModel final : public Model {
   static constexpr uint8_t kStateVersion = 3;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
-  static constexpr int kMaxEvents = 16;       // learnt event effects per series
+  static constexpr int kMaxEvents = 12;       // learnt event effects per series
   // Weeks of raw daily levels kept for the yearly profile: two years back
   // and half a year either side of them (see YearFactor).
   static constexpr size_t kYearWeeks = 132;

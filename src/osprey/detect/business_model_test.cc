@@ -280,24 +280,44 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
   EXPECT_TRUE(BusinessModel::Restore(o, state).ok());
 }
 
+// A version-2 state with the content of a current (version 3) hourly
+// state: the stuck counters one byte each (version 3 packs them: 24 x 2
+// bits, 168 x 1 bit), and no yearly profile at the end (132 weeks of 2 + 7
+// bytes, the 7 days of the week being filled, the day being filled and its
+// three sums).
+std::string AsVersion2(const std::string& now) {
+  const size_t slots = 168, day_slots = 24;
+  const size_t stuck_at = 2 + 1 + 4 + 8 + slots * 4 + slots + day_slots * 4 + day_slots * 2;
+  std::string out = now.substr(0, stuck_at);
+  out[2] = 2;
+  const auto bit = [&](size_t byte, size_t shift, unsigned mask) {
+    return static_cast<char>((static_cast<unsigned char>(now[stuck_at + byte]) >> shift) & mask);
+  };
+  for (size_t i = 0; i < day_slots; ++i) out += bit(i / 4, 2 * (i % 4), 3);
+  for (size_t i = 0; i < slots; ++i) out += bit(day_slots / 4 + i / 8, i % 8, 1);
+  const size_t rest = stuck_at + day_slots / 4 + slots / 8;
+  const size_t year_bytes = BusinessModel::kYearWeeks * 9 + 7 * sizeof(float) + 4 * 8;
+  out += now.substr(rest, now.size() - rest - year_bytes);
+  return out;
+}
+
 TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   ModelOptions o;
   o.interval_seconds = 3600;
   o.mean_of_rows = true;
   auto a = std::move(BusinessModel::Create(o)).value();
   std::mt19937_64 rng(3);
-  for (int64_t h = 0; h < 24 * 21; ++h) a->Observe(At(h, 50 + Draw(rng, 5, 0.1)));
+  // A day of the week flagged once (its stuck counters are 1), so the
+  // packed counters are not all zero.
+  for (int64_t h = 0; h < 24 * 21; ++h)
+    a->Observe(At(h, 50 + Draw(rng, 5, 0.1) + (h == 24 * 20 + 5 ? 500 : 0)));
   const std::string now = a->SaveState();
   ASSERT_EQ(now[2], 3);
-  // Version 2 ended before the yearly profile (132 weeks of 2 + 7 bytes,
-  // the 7 days of the week being filled, the day being filled and its three
-  // sums); version 1 also before the 24 + 24 time-of-day noise floats.
-  const size_t year_bytes = BusinessModel::kYearWeeks * 9 + 7 * sizeof(float) + 4 * 8;
-  std::string v2 = now.substr(0, now.size() - year_bytes);
-  v2[2] = 2;
+  const std::string v2 = AsVersion2(now);
+  // Version 1 also ended before the 24 + 24 time-of-day noise floats.
   std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
   v1[2] = 1;
-  for (const std::string* old : {&v1, &v2}) {
+  for (const std::string* old : {static_cast<const std::string*>(&v1), &v2}) {
     auto b = BusinessModel::Restore(o, *old);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     // Migrated: what the old version lacked starts empty, and the state is
@@ -306,11 +326,39 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
     EXPECT_EQ(resaved.size(), now.size());
     EXPECT_EQ(resaved[2], 3);
   }
+  // Version 2 carried everything but the yearly profile: the stuck
+  // counters come back as they were.
+  auto b = std::move(BusinessModel::Restore(o, v2)).value();
+  EXPECT_EQ(AsVersion2(b->SaveState()), v2);
   std::string v4 = now;
   v4[2] = 4;
   auto c = BusinessModel::Restore(o, v4);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("newer osprey"), std::string::npos) << c.status().message();
+}
+
+// The largest state: an hourly ratio series with every event slot learnt
+// stays within 4 KiB.
+TEST(BusinessModelTest, LargestStateFitsInFourKiB) {
+  ModelOptions o;
+  o.interval_seconds = 3600;
+  auto m = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(5);
+  for (int64_t h = 0; h < 24 * 7 * 60; ++h) {
+    Observation ob = At(h, 0);
+    const double requests = 100 + Draw(rng, 20, 0.05);
+    ob.value = Draw(rng, requests * 0.02, 0.05) / requests;
+    ob.denominator = requests;
+    // Twenty events in turn, one every third day (seven days each): more
+    // than the model keeps.
+    const int64_t day = h / 24;
+    if (day % 3 == 0) ob.event = static_cast<uint32_t>(1 + (day / 3) % 20);
+    m->Observe(ob);
+  }
+  const std::string state = m->SaveState();
+  std::printf("state: %zu bytes\n", state.size());
+  EXPECT_LE(state.size(), 4096u);
+  EXPECT_GT(state.size(), 3500u);  // the event slots and the ratio noise are in it
 }
 
 // An average over rows (latency over requests) is noisier at night, when
