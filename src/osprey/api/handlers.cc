@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "osprey/alerts/deliver.h"
 #include "osprey/api/incidents.h"
 #include "osprey/api/internal.h"
+#include "osprey/api/json_text.h"
 #include "osprey/api/parse.h"
 #include "osprey/api/reply_cache.h"
 #include "osprey/api/views.h"
@@ -574,14 +576,18 @@ json TotalJson(int64_t counted) { return counted > kMaxTotal ? json(nullptr) : j
 // The reply of a list: `key` the page's items (read with limit + 1 to learn
 // whether more follow; the extra one is dropped here), `total` (null: more
 // than kMaxTotal), and `next`, the URL of the next page with the request's
-// other parameters (null on the last page), and its `next_cursor`.
-// `cursor_of(i)` is the cursor after the i-th item.
-json PageReply(const Context& c, std::string_view path, const char* key, const Page& p, json items,
-               json total, const std::function<std::string(size_t)>& cursor_of) {
+// other parameters (null on the last page), and its `next_cursor`. The reply
+// is written as text, as dump() writes the same object: `count` items, the
+// i-th appended by `append_item(out, i)`. `cursor_of(i)` is the cursor after
+// the i-th item.
+Reply PageReply(const Context& c, std::string_view path, std::string_view key, const Page& p, size_t count,
+                const std::function<void(std::string&, size_t)>& append_item, const json& total,
+                const std::function<std::string(size_t)>& cursor_of) {
+  size_t shown = count;
   json next = nullptr, next_cursor = nullptr;
-  if (static_cast<int64_t>(items.size()) > p.limit) {
-    items.erase(items.begin() + p.limit, items.end());
-    next_cursor = cursor_of(static_cast<size_t>(p.limit) - 1);
+  if (static_cast<int64_t>(count) > p.limit) {
+    shown = static_cast<size_t>(p.limit);
+    next_cursor = cursor_of(shown - 1);
     std::string url = fmt::format("{}?", path);
     for (const auto& [k, v] : c.req.params) {
       if (k != "cursor") url += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
@@ -590,11 +596,39 @@ json PageReply(const Context& c, std::string_view path, const char* key, const P
     if (!c.req.has_param("limit")) url += fmt::format("&limit={}", p.limit);
     next = url;
   }
-  return {{key, std::move(items)},
-          {"limit", p.limit},
-          {"total", std::move(total)},
-          {"next", std::move(next)},
-          {"next_cursor", std::move(next_cursor)}};
+  // The members by name, as dump() orders them; the items among them.
+  const std::map<std::string_view, std::string> members = {{"limit", std::to_string(p.limit)},
+                                                           {"next", next.dump()},
+                                                           {"next_cursor", next_cursor.dump()},
+                                                           {"total", total.dump()}};
+  Reply r;
+  r.content_type = "application/json";
+  std::string& out = r.text;
+  out = "{";
+  auto name = [&](std::string_view n) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, n);
+    out += ':';
+  };
+  bool items_written = false;
+  auto items = [&] {
+    name(key);
+    out += '[';
+    for (size_t i = 0; i < shown; ++i) {
+      if (i > 0) out += ',';
+      append_item(out, i);
+    }
+    out += ']';
+    items_written = true;
+  };
+  for (const auto& [n, text] : members) {
+    if (!items_written && key < n) items();
+    name(n);
+    out += text;
+  }
+  if (!items_written) items();
+  out += '}';
+  return r;
 }
 
 // A cursor: the order, then the fields; numbers as they round-trip.
@@ -635,13 +669,13 @@ Result<Reply> ListGroups(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(int64_t total, c.store.CountGroups(q));
   q.limit = page.limit + 1;
   OSPREY_ASSIGN_OR_RETURN(auto groups, c.store.ListGroups(q));
-  json list = json::array();
-  for (const auto& g : groups) list.push_back(GroupJson(g));
-  return Json(PageReply(
-      c, "/api/v1/anomaly-groups", "anomaly_groups", page, std::move(list), TotalJson(total), [&](size_t i) {
+  return PageReply(
+      c, "/api/v1/anomaly-groups", "anomaly_groups", page, groups.size(),
+      [&](std::string& out, size_t i) { AppendGroupJson(out, groups[i]); }, TotalJson(total),
+      [&](size_t i) {
         const auto& g = groups[i];
         return CursorOf(sort, {std::to_string(g.ts), fmt::format("{}", g.severity), std::to_string(g.id)});
-      }));
+      });
 }
 
 Result<Reply> GetGroup(Context& c) {
@@ -877,11 +911,14 @@ Result<Reply> ListIncidents(Context& c) {
   for (const Incident& i : incidents)
     list.push_back(IncidentJson(i, IncidentId(i), watermark(i.detector_id)));
   OSPREY_RETURN_IF_ERROR(failed);
-  return Json(PageReply(c, "/api/v1/incidents", "incidents", page, std::move(list), total, [&](size_t k) {
-    const IncidentKey key = KeyOf(incidents[k], q.order);
-    return CursorOf(sort,
-                    {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
-  }));
+  return PageReply(
+      c, "/api/v1/incidents", "incidents", page, list.size(),
+      [&](std::string& out, size_t k) { out += list[k].dump(); }, total,
+      [&](size_t k) {
+        const IncidentKey key = KeyOf(incidents[k], q.order);
+        return CursorOf(sort,
+                        {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
+      });
 }
 
 // The incident that holds group `group_id` (any of its groups).
@@ -1019,8 +1056,10 @@ Result<Reply> ListDeliveries(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto rows, c.store.ListOutbox(q));
   json list = json::array();
   for (const auto& o : rows) list.push_back(OutboxJson(o));
-  return Json(PageReply(c, "/api/v1/alerts/deliveries", "deliveries", page, std::move(list), TotalJson(total),
-                        [&](size_t i) { return CursorOf("id", {std::to_string(rows[i].id)}); }));
+  return PageReply(
+      c, "/api/v1/alerts/deliveries", "deliveries", page, list.size(),
+      [&](std::string& out, size_t i) { out += list[i].dump(); }, TotalJson(total),
+      [&](size_t i) { return CursorOf("id", {std::to_string(rows[i].id)}); });
 }
 
 Result<Reply> ResendDelivery(Context& c) {

@@ -14,8 +14,12 @@
 namespace osprey::api {
 
 // An anomaly group: id, detector, measure, interval_start/end (ISO-8601 UTC),
-// severity, anomaly_count, contributions, root_causes, related.
+// severity, anomaly_count, contributions, root_causes, related, incident.
 nlohmann::json GroupJson(const store::GroupRecord& g);
+// GroupJson(g).dump() appended to `out`, written directly: the stored
+// contributions, root causes and related measures are copied in as they are
+// (when they are JSON), not parsed and written again. For the lists.
+void AppendGroupJson(std::string& out, const store::GroupRecord& g);
 // One anomaly of a group: series label, dimensions, value, expected, band,
 // severity, direction, explanation.
 nlohmann::json AnomalyJson(const store::AnomalyRecord& a);
