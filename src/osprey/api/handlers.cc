@@ -659,11 +659,8 @@ Result<Reply> ListGroups(Context& c) {
     return InvalidArgument(fmt::format("sort '{}' is not one of time, time_asc, severity", sort));
   }
   // The cursor: the last group's ts, severity and id.
-  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, sort, "ini"));
-  if (page.cursor) {
-    const auto& f = *page.cursor;
-    q.after = store::GroupKey{CursorInt(f[0]), CursorNumber(f[1]), CursorInt(f[2])};
-  }
+  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, sort, kGroupCursorTypes));
+  if (page.cursor) q.after = GroupCursorKey(*page.cursor);
   if (q.detector) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*q.detector));
   q.count_at_most = kMaxTotal + 1;
   OSPREY_ASSIGN_OR_RETURN(int64_t total, c.store.CountGroups(q));
@@ -672,10 +669,7 @@ Result<Reply> ListGroups(Context& c) {
   return PageReply(
       c, "/api/v1/anomaly-groups", "anomaly_groups", page, groups.size(),
       [&](std::string& out, size_t i) { AppendGroupJson(out, groups[i]); }, TotalJson(total),
-      [&](size_t i) {
-        const auto& g = groups[i];
-        return CursorOf(sort, {std::to_string(g.ts), fmt::format("{}", g.severity), std::to_string(g.id)});
-      });
+      [&](size_t i) { return GroupCursor(sort, groups[i]); });
 }
 
 Result<Reply> GetGroup(Context& c) {
@@ -1059,7 +1053,7 @@ Result<Reply> ListDeliveries(Context& c) {
   return PageReply(
       c, "/api/v1/alerts/deliveries", "deliveries", page, list.size(),
       [&](std::string& out, size_t i) { out += list[i].dump(); }, TotalJson(total),
-      [&](size_t i) { return CursorOf("id", {std::to_string(rows[i].id)}); });
+      [&](size_t i) { return OutboxCursor(rows[i].id); });
 }
 
 Result<Reply> ResendDelivery(Context& c) {

@@ -133,7 +133,14 @@ class Scanner {
     const unsigned char c = Peek();
     ++p_;
     switch (c) {
-      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return true;
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't': return true;
       case 'u': {
         const int unit = ScanHex4();
         if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) return false;

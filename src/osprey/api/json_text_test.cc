@@ -54,8 +54,13 @@ std::string Utf8(uint32_t cp) {
 }
 
 TEST(JsonTextTest, StringsAreWrittenAsDumpWritesThem) {
-  std::vector<std::string> cases = {"", "plain", "quote\" back\\slash /", "\b\f\n\r\t", "\x7f",
-                                    "ünïcødé 日本語 🦅", std::string("nul\0byte", 8)};
+  std::vector<std::string> cases = {"",
+                                    "plain",
+                                    "quote\" back\\slash /",
+                                    "\b\f\n\r\t",
+                                    "\x7f",
+                                    "ünïcødé 日本語 🦅",
+                                    std::string("nul\0byte", 8)};
   for (int c = 0; c < 0x20; ++c) cases.push_back(std::string(1, static_cast<char>(c)) + "x");
   std::mt19937_64 rng(16);
   for (int i = 0; i < 2000; ++i) {
@@ -90,9 +95,25 @@ TEST(JsonTextTest, InvalidUtf8IsWrittenAsTheReplacementCharacter) {
 }
 
 TEST(JsonTextTest, NumbersAreWrittenAsDumpWritesThem) {
-  std::vector<double> cases = {0.0,    -0.0,  1.0,   100.0, 0.1,     -2.5,    1e-5,   1e-4,
-                               1e15,   1e16,  1e17,  1e21,  123.456, 1.0 / 3, 5e-324, 2.2250738585072014e-308,
-                               1e308, 1.7976931348623157e308, 123456789012345678.0};
+  std::vector<double> cases = {0.0,
+                               -0.0,
+                               1.0,
+                               100.0,
+                               0.1,
+                               -2.5,
+                               1e-5,
+                               1e-4,
+                               1e15,
+                               1e16,
+                               1e17,
+                               1e21,
+                               123.456,
+                               1.0 / 3,
+                               5e-324,
+                               2.2250738585072014e-308,
+                               1e308,
+                               1.7976931348623157e308,
+                               123456789012345678.0};
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> uniform(-1e6, 1e6);
   for (int i = 0; i < 20000; ++i) {
@@ -105,7 +126,8 @@ TEST(JsonTextTest, NumbersAreWrittenAsDumpWritesThem) {
     cases.push_back(std::round(uniform(rng) * 100) / 100);
   }
   for (double v : cases) EXPECT_EQ(Num(v), json(v).dump()) << v;
-  for (double v : {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+  for (double v :
+       {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
     EXPECT_EQ(Num(v), "null");
     EXPECT_EQ(json(v).dump(), "null");
   }
@@ -126,12 +148,47 @@ TEST(JsonTextTest, ValidatorAcceptsWhatNlohmannAccepts) {
       R"({"a":{"b":[[],{}]},"c":""})",
       "\xEF\xBB\xBF{\"bom\":1}"};
   std::vector<std::string> cases = seeds;
-  for (const char* extra :
-       {"", " ", "{", "}", "[", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}", "01", "-", "1.", ".5", "1e", "1e+",
-        "-01", "1e400", "-1e400", "1e-400", "tru", "truex", "nul", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"",
-        "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\ud800\\udc00\"", "\"a\tb\"", "\"\xC0\xAF\"", "\"\xED\xA0\x80\"",
-        "\"\xF4\x90\x80\x80\"", "\"\xF0\x9F\xA6\x85\"", "[1] [2]", "[1]]", "\"\\u0000\"", "1 2", "\v1",
-        "\xEF\xBB\xBF", "\xEF\xBB", " \xEF\xBB\xBF[]"}) {
+  for (const char* extra : {"",
+                            " ",
+                            "{",
+                            "}",
+                            "[",
+                            "[1,]",
+                            "{\"a\":1,}",
+                            "{\"a\" 1}",
+                            "{1:2}",
+                            "01",
+                            "-",
+                            "1.",
+                            ".5",
+                            "1e",
+                            "1e+",
+                            "-01",
+                            "1e400",
+                            "-1e400",
+                            "1e-400",
+                            "tru",
+                            "truex",
+                            "nul",
+                            "\"\\x\"",
+                            "\"\\u12\"",
+                            "\"\\ud800\"",
+                            "\"\\udc00\"",
+                            "\"\\ud800\\u0041\"",
+                            "\"\\ud800\\udc00\"",
+                            "\"a\tb\"",
+                            "\"\xC0\xAF\"",
+                            "\"\xED\xA0\x80\"",
+                            "\"\xF4\x90\x80\x80\"",
+                            "\"\xF0\x9F\xA6\x85\"",
+                            "[1] [2]",
+                            "[1]]",
+                            "\"\\u0000\"",
+                            "1 2",
+                            "\v1",
+                            "\xEF\xBB\xBF",
+                            "\xEF\xBB",
+                            " \xEF\xBB\xBF[]"}) {
     cases.push_back(extra);
   }
   cases.push_back(std::string(400, '9'));
@@ -181,8 +238,10 @@ std::vector<store::GroupRecord> VariedGroups() {
   full.severity = 100;
   full.anomaly_count = 5;
   full.contributions =
-      json{{"市場", {{{"value", "東京 \"quoted\""}, {"share", 30.9}, {"actual", 291.74}, {"expected", 226.8728943}}}},
-           {"platform", {{{"value", "pc_web"}, {"share", 92.5}, {"actual", 401.68}, {"expected", 205.17571780287562}}}}}
+      json{{"市場",
+            {{{"value", "東京 \"quoted\""}, {"share", 30.9}, {"actual", 291.74}, {"expected", 226.8728943}}}},
+           {"platform",
+            {{{"value", "pc_web"}, {"share", 92.5}, {"actual", 401.68}, {"expected", 205.17571780287562}}}}}
           .dump();
   full.root_causes = json::array({{{"element", {{"市場", "東京"}, {"platform", "pc_web"}}},
                                    {"share", 32.5},

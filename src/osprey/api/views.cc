@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "osprey/api/json_text.h"
 
 namespace osprey::api {
@@ -81,6 +83,17 @@ json GroupJson(const store::GroupRecord& g) {
   AppendGroupJson(text, g);
   return json::parse(text);
 }
+
+std::string GroupCursor(std::string_view order, const store::GroupRecord& g) {
+  return fmt::format("{}:{}:{}:{}", order, g.ts, g.severity, g.id);
+}
+
+store::GroupKey GroupCursorKey(const std::vector<std::string>& fields) {
+  return {std::strtoll(fields.at(0).c_str(), nullptr, 10), std::strtod(fields.at(1).c_str(), nullptr),
+          std::strtoll(fields.at(2).c_str(), nullptr, 10)};
+}
+
+std::string OutboxCursor(int64_t id) { return fmt::format("id:{}", id); }
 
 json AnomalyJson(const store::AnomalyRecord& a) {
   return {{"id", a.id},
