@@ -462,6 +462,41 @@ Result<Reply> ListDetectorSeries(Context& c) {
   return Json({{"detector", d.name}, {"total", hits.size()}, {"series", list}});
 }
 
+// A chart's columns, one entry per interval: timestamps, actual, expected,
+// lower, upper, severity (null where missing) and anomalous (a severity of
+// at least the threshold). The series explorer and the group chart.
+struct ChartColumns {
+  json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
+       upper = json::array(), severity = json::array(), anomalous = json::array();
+
+  void Add(const store::PointRecord& p, double threshold) {
+    auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    ts.push_back(p.ts);
+    actual.push_back(opt(p.value));
+    expected.push_back(opt(p.expected));
+    lower.push_back(opt(p.lower));
+    upper.push_back(opt(p.upper));
+    severity.push_back(opt(p.severity));
+    anomalous.push_back(p.severity && *p.severity >= threshold);
+  }
+  // An interval without a stored point: a gap (null), never a zero.
+  void AddGap(int64_t t) {
+    ts.push_back(t);
+    for (json* col : {&actual, &expected, &lower, &upper, &severity}) col->push_back(nullptr);
+    anomalous.push_back(false);
+  }
+  // The columns as members of `out`.
+  void MoveInto(json& out) {
+    out["timestamps"] = std::move(ts);
+    out["actual"] = std::move(actual);
+    out["expected"] = std::move(expected);
+    out["lower"] = std::move(lower);
+    out["upper"] = std::move(upper);
+    out["severity"] = std::move(severity);
+    out["anomalous"] = std::move(anomalous);
+  }
+};
+
 // One series over [from, to): columnar points with band and severity, the
 // anomalous intervals, and the calendar events whose scope holds it.
 Result<Reply> SeriesPoints(Context& c) {
@@ -482,9 +517,7 @@ Result<Reply> SeriesPoints(Context& c) {
   }
   const double threshold = l.detector ? l.detector->min_severity : 50;
   OSPREY_ASSIGN_OR_RETURN(auto points, c.store.ListPoints(sid, from, to));
-  json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
-       upper = json::array(), severity = json::array(), anomalous = json::array();
-  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  ChartColumns columns;
   // A missing interval between stored points is a gap (null), never a zero:
   // every interval start of the detector's grid in the range is listed.
   std::vector<int64_t> grid;
@@ -498,18 +531,9 @@ Result<Reply> SeriesPoints(Context& c) {
   size_t next_grid = 0;
   for (const auto& p : points) {
     for (; next_grid < grid.size() && grid[next_grid] <= p.ts; ++next_grid) {
-      if (grid[next_grid] == p.ts) continue;
-      ts.push_back(grid[next_grid]);
-      for (json* col : {&actual, &expected, &lower, &upper, &severity}) col->push_back(nullptr);
-      anomalous.push_back(false);
+      if (grid[next_grid] != p.ts) columns.AddGap(grid[next_grid]);
     }
-    ts.push_back(p.ts);
-    actual.push_back(opt(p.value));
-    expected.push_back(opt(p.expected));
-    lower.push_back(opt(p.lower));
-    upper.push_back(opt(p.upper));
-    severity.push_back(opt(p.severity));
-    anomalous.push_back(p.severity && *p.severity >= threshold);
+    columns.Add(p, threshold);
   }
   json events = json::array();
   const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
@@ -522,24 +546,19 @@ Result<Reply> SeriesPoints(Context& c) {
                         {"effect", std::string(detect::EventEffectName(o.event->effect))}});
     }
   }
-  return Json({{"detector", l.record.name},
-               {"series_id", sid},
-               {"measure", rec->measure},
-               {"label", rec->label},
-               {"dimensions", dims.is_discarded() ? json::object() : dims},
-               {"timezone", l.detector ? l.detector->timezone.name() : "UTC"},
-               {"interval_seconds", step},
-               {"from", FormatIso(FromUnixSeconds(from))},
-               {"to", FormatIso(FromUnixSeconds(to))},
-               {"severity_threshold", threshold},
-               {"events", events},
-               {"timestamps", ts},
-               {"actual", actual},
-               {"expected", expected},
-               {"lower", lower},
-               {"upper", upper},
-               {"severity", severity},
-               {"anomalous", anomalous}});
+  json out = {{"detector", l.record.name},
+              {"series_id", sid},
+              {"measure", rec->measure},
+              {"label", rec->label},
+              {"dimensions", dims.is_discarded() ? json::object() : dims},
+              {"timezone", l.detector ? l.detector->timezone.name() : "UTC"},
+              {"interval_seconds", step},
+              {"from", FormatIso(FromUnixSeconds(from))},
+              {"to", FormatIso(FromUnixSeconds(to))},
+              {"severity_threshold", threshold},
+              {"events", events}};
+  columns.MoveInto(out);
+  return Json(std::move(out));
 }
 
 // ------------------------------------------------------------------ anomaly groups
@@ -726,18 +745,8 @@ Result<Reply> GroupSeries(Context& c) {
     auto rec = std::find_if(all_series.begin(), all_series.end(), [&](auto& s) { return s.id == sid; });
     if (rec == all_series.end()) continue;
     OSPREY_ASSIGN_OR_RETURN(auto points, c.store.ListPoints(sid, from, to));
-    json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
-         upper = json::array(), severity = json::array(), anomalous = json::array();
-    auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-    for (const auto& p : points) {
-      ts.push_back(p.ts);
-      actual.push_back(opt(p.value));
-      expected.push_back(opt(p.expected));
-      lower.push_back(opt(p.lower));
-      upper.push_back(opt(p.upper));
-      severity.push_back(opt(p.severity));
-      anomalous.push_back(p.severity && *p.severity >= threshold);
-    }
+    ChartColumns columns;
+    for (const auto& p : points) columns.Add(p, threshold);
     const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
     json events = json::array();
     for (const detect::EventOccurrence& o : occurrences) {
@@ -747,19 +756,10 @@ Result<Reply> GroupSeries(Context& c) {
                         {"end", ToUnixSeconds(o.end)},
                         {"effect", std::string(detect::EventEffectName(o.event->effect))}});
     }
-    series.push_back({{"series_id", sid},
-                      {"label", rec->label},
-                      {"dimensions", dims},
-                      {"events", events},
-                      {"rollup", rec->dims == "{}"},
-                      {"in_group", affected},
-                      {"timestamps", ts},
-                      {"actual", actual},
-                      {"expected", expected},
-                      {"lower", lower},
-                      {"upper", upper},
-                      {"severity", severity},
-                      {"anomalous", anomalous}});
+    json one = {{"series_id", sid}, {"label", rec->label},         {"dimensions", dims},
+                {"events", events}, {"rollup", rec->dims == "{}"}, {"in_group", affected}};
+    columns.MoveInto(one);
+    series.push_back(std::move(one));
   }
   return Json({{"group_id", g.id},
                {"measure", g.measure},
