@@ -101,8 +101,9 @@ std::string FormatIso(Instant t) {
     // Digit by digit: the lists print four instants per item.
     std::string out = "0000-00-00T00:00:00Z";
     auto put = [&out](size_t end, int64_t v, int digits) {
-      for (int i = 0; i < digits; ++i, v /= 10)
+      for (int i = 0; i < digits; ++i, v /= 10) {
         out[end - static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+      }
     };
     put(3, c.year, 4);
     put(6, c.month, 2);
