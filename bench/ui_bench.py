@@ -12,7 +12,7 @@ having rendered (data fetched, table or charts drawn), and the API time of
 the requests behind each page. Prints the median of --runs runs. Needs
 chromium and chromium-driver (not with --no-browser); not part of the tests
 (it prints figures, it asserts nothing)."""
-import argparse, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, glob, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import browser_test as bt  # noqa: E402
@@ -62,6 +62,79 @@ def grow(state, target):
     n_groups = db.execute("select count(*) from anomaly_groups").fetchone()[0]
     db.close()
     return count, n_groups
+
+
+def start_postgres():
+    """A throw-away PostgreSQL cluster in a temporary directory on a free
+    loopback port, as the integration tests start one
+    (src/osprey/testing/db_servers.cc): initdb (as the postgres user when run
+    as root), pg_ctl start without fsync. Returns the URL of its database
+    `osprey` and a function that stops it and removes the directory."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda b: int(b.split("/")[-2].split(".")[0]))
+    if not bins:
+        raise SystemExit("--postgres needs the PostgreSQL server under /usr/lib/postgresql (scripts/install-deps.sh)")
+    pg, as_user = bins[-1], (["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else [])
+    d = tempfile.mkdtemp(prefix="osprey-pg-bench-")
+    data = os.path.join(d, "data")
+    if as_user:
+        shutil.chown(d, "postgres", "postgres")
+    subprocess.run(as_user + [f"{pg}/initdb", "-D", data, "-U", "osprey", "-A", "trust", "-E", "UTF8", "--no-sync"],
+                   check=True, stdout=subprocess.DEVNULL)
+    port = bt.free_port()
+    subprocess.run(as_user + [f"{pg}/pg_ctl", "-D", data, "-l", os.path.join(d, "server.log"), "-w", "-t", "600",
+                              "-o", f"-p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off "
+                              "-c synchronous_commit=off -c full_page_writes=off", "start"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+    def stop():
+        subprocess.run(as_user + [f"{pg}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(d, ignore_errors=True)
+
+    try:
+        psql(f"postgresql://osprey@127.0.0.1:{port}/postgres", "create database osprey")
+    except BaseException:
+        stop()
+        raise
+    return f"postgresql://osprey@127.0.0.1:{port}/osprey", stop
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def grow_postgres(url, target):
+    """grow() on a PostgreSQL state: the same copies, made by the server in
+    one statement per table (copy k of item id gets id + k * stride)."""
+    count = int(psql(url, "select count(*) from anomalies"))
+    copies = max(0, -(-(target - count) // count))
+    psql(url, f"""
+        create temp table g0 as select * from anomaly_groups;
+        create temp table i0 as select * from incidents;
+        create temp table a0 as select * from anomalies;
+        create temp table k0 as select k, k * (select max(id) + 1 from g0) as stride,
+          k * (select ((max(end_ts) - min(ts) + 86400) / 86400) * 86400 from g0) as shift
+          from generate_series(1, {copies}) k;
+        insert into anomaly_groups(id, detector_id, measure, ts, end_ts, severity, anomaly_count, contributions,
+                                   root_causes, related, incident_ts)
+          select g.id + stride, g.detector_id, g.measure, g.ts - shift, g.end_ts - shift, g.severity,
+                 g.anomaly_count, g.contributions, g.root_causes, g.related, g.incident_ts - shift from g0 g, k0;
+        insert into incidents(detector_id, measure, incident_ts, end_ts, intervals, severity, top_group_id)
+          select i.detector_id, i.measure, i.incident_ts - shift, i.end_ts - shift, i.intervals, i.severity,
+                 i.top_group_id + stride from i0 i, k0;
+        insert into alert_outbox(detector_id, alert, kind, measure, group_id, incident_ts, severity,
+                                 idempotency_key, status, attempts, created_at, delivered_at)
+          select i.detector_id, 'bench', 'trigger', i.measure, i.top_group_id + stride, i.incident_ts - shift,
+                 i.severity, (i.top_group_id + stride) || '.bench', 'delivered', 1, i.end_ts - shift,
+                 i.end_ts - shift from i0 i, k0;
+        insert into anomalies(detector_id, series_id, group_id, ts, value, expected, lower, upper, severity,
+                              direction, explanation)
+          select a.detector_id, a.series_id, a.group_id + stride, a.ts - shift, a.value, a.expected, a.lower,
+                 a.upper, a.severity, a.direction, a.explanation from a0 a, k0;
+        select setval(pg_get_serial_sequence('anomaly_groups', 'id'), (select max(id) from anomaly_groups));
+        analyze;""")
+    return int(psql(url, "select count(*) from anomalies")), int(psql(url, "select count(*) from anomaly_groups"))
 
 
 def percentile(xs, q):
@@ -121,6 +194,8 @@ def main():
     ap.add_argument("--list-seconds", type=float, default=20, help="time per list endpoint (at least 5 requests)")
     ap.add_argument("--depth", type=int, default=50000, help="items before the deep page")
     ap.add_argument("--no-browser", action="store_true", help="API figures only")
+    ap.add_argument("--postgres", action="store_true",
+                    help="the state store on a throw-away PostgreSQL cluster (the demo backtested into it)")
     a = ap.parse_args()
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not a.no_browser and (not chromium or not driver):
@@ -131,9 +206,26 @@ def main():
     subprocess.run([a.osprey, "demo", "--config", os.path.join(a.source, "examples/ecommerce.yaml"), "--dir", a.work],
                    check=True, stdout=subprocess.DEVNULL)
     state = os.path.join(a.work, "state.db")
+    stop_postgres = None
+    if a.postgres:
+        # The demo's detector backtested over the demo's range into PostgreSQL.
+        state, stop_postgres = start_postgres()
+        subprocess.run([a.osprey, "backtest", "-q", "-c", os.path.join(a.source, "examples/ecommerce.yaml"),
+                        "--state", state, "--from", "2024-12-30", "--to", "2025-06-30"], check=True,
+                       stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, OSPREY_DEMO_WAREHOUSE=os.path.join(a.work, "warehouse.db")))
+    try:
+        return run(a, chromium, driver, state, stop_postgres)
+    finally:
+        if stop_postgres:
+            stop_postgres()
+
+
+def run(a, chromium, driver, state, postgres):
     t0 = time.perf_counter()
-    anomalies, groups = grow(state, a.anomalies)
-    print(f"grew the store in {time.perf_counter() - t0:.0f} s", flush=True)
+    anomalies, groups = grow_postgres(state, a.anomalies) if postgres else grow(state, a.anomalies)
+    print(f"grew the {'PostgreSQL' if postgres else 'SQLite'} store in {time.perf_counter() - t0:.0f} s",
+          flush=True)
     token = subprocess.run([a.osprey, "token", "create", "--role", "viewer", "--name", "bench", "--state", state],
                            check=True, capture_output=True, text=True).stdout.strip()
     auth = {"Authorization": "Bearer " + token}

@@ -17,6 +17,7 @@
 
 #include "osprey/api/auth.h"
 #include "osprey/api/server.h"
+#include "osprey/api/views_reference.h"
 #include "osprey/app/backtest.h"
 #include "osprey/config/loader.h"
 #include "osprey/testing/clock.h"
@@ -480,6 +481,42 @@ TEST_F(ApiTest, EveryListPagesByCursorInTheOrderOfOnePage) {
     ExpectProblem(l, 400);
     EXPECT_NE(l.body.find("'limit'"), std::string::npos) << l.body;
   }
+}
+
+// The anomaly-group list is written as text; each page reads byte for byte
+// as the tree of its groups (read from the store, stored JSON parsed) dumped.
+TEST_F(ApiTest, AnomalyGroupPagesAreTheirGroupsTreesDumped) {
+  const int64_t with_feedback = FirstGroupId();
+  ASSERT_EQ(Call("PUT", "/api/v1/anomaly-groups/" + std::to_string(with_feedback) + "/feedback", admin_,
+                 R"({"relevant":true,"comment":"seen \u00fc"})")
+                .status,
+            200);
+  auto store = std::move(store::OpenSqliteStore(*state_)).value();
+  int pages = 0;
+  for (std::string next : {"/api/v1/anomaly-groups?limit=50", "/api/v1/anomaly-groups?sort=severity&limit=7",
+                           "/api/v1/anomaly-groups?sort=time_asc&min_severity=60&limit=500",
+                           "/api/v1/anomaly-groups?detector=ecommerce&measure=revenue&limit=3"}) {
+    for (int page = 0; page < 3 && !next.empty(); ++page, ++pages) {
+      SCOPED_TRACE(next);
+      auto r = Get(next, viewer_);
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.content_type, "application/json");
+      json tree = {{"anomaly_groups", json::array()},
+                   {"limit", r.j["limit"]},
+                   {"next", r.j["next"]},
+                   {"next_cursor", r.j["next_cursor"]},
+                   {"total", r.j["total"]}};
+      for (const auto& item : r.j["anomaly_groups"]) {
+        auto g = store->GetGroup(item["id"].get<int64_t>());
+        ASSERT_TRUE(g.ok()) << g.status().ToString();
+        tree["anomaly_groups"].push_back(reference::GroupTree(*g));
+      }
+      ASSERT_FALSE(tree["anomaly_groups"].empty());
+      EXPECT_EQ(r.body, tree.dump());
+      next = r.j["next"].is_null() ? "" : r.j["next"].get<std::string>();
+    }
+  }
+  EXPECT_GE(pages, 8);
 }
 
 TEST_F(ApiTest, DetectorFilesAreValidatedAndPreviewedWithoutStoringThem) {

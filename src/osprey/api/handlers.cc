@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "osprey/alerts/deliver.h"
 #include "osprey/api/incidents.h"
 #include "osprey/api/internal.h"
+#include "osprey/api/json_text.h"
 #include "osprey/api/parse.h"
 #include "osprey/api/reply_cache.h"
 #include "osprey/api/views.h"
@@ -460,6 +462,41 @@ Result<Reply> ListDetectorSeries(Context& c) {
   return Json({{"detector", d.name}, {"total", hits.size()}, {"series", list}});
 }
 
+// A chart's columns, one entry per interval: timestamps, actual, expected,
+// lower, upper, severity (null where missing) and anomalous (a severity of
+// at least the threshold). The series explorer and the group chart.
+struct ChartColumns {
+  json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
+       upper = json::array(), severity = json::array(), anomalous = json::array();
+
+  void Add(const store::PointRecord& p, double threshold) {
+    auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    ts.push_back(p.ts);
+    actual.push_back(opt(p.value));
+    expected.push_back(opt(p.expected));
+    lower.push_back(opt(p.lower));
+    upper.push_back(opt(p.upper));
+    severity.push_back(opt(p.severity));
+    anomalous.push_back(p.severity && *p.severity >= threshold);
+  }
+  // An interval without a stored point: a gap (null), never a zero.
+  void AddGap(int64_t t) {
+    ts.push_back(t);
+    for (json* col : {&actual, &expected, &lower, &upper, &severity}) col->push_back(nullptr);
+    anomalous.push_back(false);
+  }
+  // The columns as members of `out`.
+  void MoveInto(json& out) {
+    out["timestamps"] = std::move(ts);
+    out["actual"] = std::move(actual);
+    out["expected"] = std::move(expected);
+    out["lower"] = std::move(lower);
+    out["upper"] = std::move(upper);
+    out["severity"] = std::move(severity);
+    out["anomalous"] = std::move(anomalous);
+  }
+};
+
 // One series over [from, to): columnar points with band and severity, the
 // anomalous intervals, and the calendar events whose scope holds it.
 Result<Reply> SeriesPoints(Context& c) {
@@ -480,9 +517,7 @@ Result<Reply> SeriesPoints(Context& c) {
   }
   const double threshold = l.detector ? l.detector->min_severity : 50;
   OSPREY_ASSIGN_OR_RETURN(auto points, c.store.ListPoints(sid, from, to));
-  json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
-       upper = json::array(), severity = json::array(), anomalous = json::array();
-  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  ChartColumns columns;
   // A missing interval between stored points is a gap (null), never a zero:
   // every interval start of the detector's grid in the range is listed.
   std::vector<int64_t> grid;
@@ -496,18 +531,9 @@ Result<Reply> SeriesPoints(Context& c) {
   size_t next_grid = 0;
   for (const auto& p : points) {
     for (; next_grid < grid.size() && grid[next_grid] <= p.ts; ++next_grid) {
-      if (grid[next_grid] == p.ts) continue;
-      ts.push_back(grid[next_grid]);
-      for (json* col : {&actual, &expected, &lower, &upper, &severity}) col->push_back(nullptr);
-      anomalous.push_back(false);
+      if (grid[next_grid] != p.ts) columns.AddGap(grid[next_grid]);
     }
-    ts.push_back(p.ts);
-    actual.push_back(opt(p.value));
-    expected.push_back(opt(p.expected));
-    lower.push_back(opt(p.lower));
-    upper.push_back(opt(p.upper));
-    severity.push_back(opt(p.severity));
-    anomalous.push_back(p.severity && *p.severity >= threshold);
+    columns.Add(p, threshold);
   }
   json events = json::array();
   const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
@@ -520,24 +546,19 @@ Result<Reply> SeriesPoints(Context& c) {
                         {"effect", std::string(detect::EventEffectName(o.event->effect))}});
     }
   }
-  return Json({{"detector", l.record.name},
-               {"series_id", sid},
-               {"measure", rec->measure},
-               {"label", rec->label},
-               {"dimensions", dims.is_discarded() ? json::object() : dims},
-               {"timezone", l.detector ? l.detector->timezone.name() : "UTC"},
-               {"interval_seconds", step},
-               {"from", FormatIso(FromUnixSeconds(from))},
-               {"to", FormatIso(FromUnixSeconds(to))},
-               {"severity_threshold", threshold},
-               {"events", events},
-               {"timestamps", ts},
-               {"actual", actual},
-               {"expected", expected},
-               {"lower", lower},
-               {"upper", upper},
-               {"severity", severity},
-               {"anomalous", anomalous}});
+  json out = {{"detector", l.record.name},
+              {"series_id", sid},
+              {"measure", rec->measure},
+              {"label", rec->label},
+              {"dimensions", dims.is_discarded() ? json::object() : dims},
+              {"timezone", l.detector ? l.detector->timezone.name() : "UTC"},
+              {"interval_seconds", step},
+              {"from", FormatIso(FromUnixSeconds(from))},
+              {"to", FormatIso(FromUnixSeconds(to))},
+              {"severity_threshold", threshold},
+              {"events", events}};
+  columns.MoveInto(out);
+  return Json(std::move(out));
 }
 
 // ------------------------------------------------------------------ anomaly groups
@@ -574,14 +595,18 @@ json TotalJson(int64_t counted) { return counted > kMaxTotal ? json(nullptr) : j
 // The reply of a list: `key` the page's items (read with limit + 1 to learn
 // whether more follow; the extra one is dropped here), `total` (null: more
 // than kMaxTotal), and `next`, the URL of the next page with the request's
-// other parameters (null on the last page), and its `next_cursor`.
-// `cursor_of(i)` is the cursor after the i-th item.
-json PageReply(const Context& c, std::string_view path, const char* key, const Page& p, json items,
-               json total, const std::function<std::string(size_t)>& cursor_of) {
+// other parameters (null on the last page), and its `next_cursor`. The reply
+// is written as text, as dump() writes the same object: `count` items, the
+// i-th appended by `append_item(out, i)`. `cursor_of(i)` is the cursor after
+// the i-th item.
+Reply PageReply(const Context& c, std::string_view path, std::string_view key, const Page& p, size_t count,
+                const std::function<void(std::string&, size_t)>& append_item, const json& total,
+                const std::function<std::string(size_t)>& cursor_of) {
+  size_t shown = count;
   json next = nullptr, next_cursor = nullptr;
-  if (static_cast<int64_t>(items.size()) > p.limit) {
-    items.erase(items.begin() + p.limit, items.end());
-    next_cursor = cursor_of(static_cast<size_t>(p.limit) - 1);
+  if (static_cast<int64_t>(count) > p.limit) {
+    shown = static_cast<size_t>(p.limit);
+    next_cursor = cursor_of(shown - 1);
     std::string url = fmt::format("{}?", path);
     for (const auto& [k, v] : c.req.params) {
       if (k != "cursor") url += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
@@ -590,11 +615,39 @@ json PageReply(const Context& c, std::string_view path, const char* key, const P
     if (!c.req.has_param("limit")) url += fmt::format("&limit={}", p.limit);
     next = url;
   }
-  return {{key, std::move(items)},
-          {"limit", p.limit},
-          {"total", std::move(total)},
-          {"next", std::move(next)},
-          {"next_cursor", std::move(next_cursor)}};
+  // The members by name, as dump() orders them; the items among them.
+  const std::map<std::string_view, std::string> members = {{"limit", std::to_string(p.limit)},
+                                                           {"next", next.dump()},
+                                                           {"next_cursor", next_cursor.dump()},
+                                                           {"total", total.dump()}};
+  Reply r;
+  r.content_type = "application/json";
+  std::string& out = r.text;
+  out = "{";
+  auto name = [&](std::string_view n) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, n);
+    out += ':';
+  };
+  bool items_written = false;
+  auto items = [&] {
+    name(key);
+    out += '[';
+    for (size_t i = 0; i < shown; ++i) {
+      if (i > 0) out += ',';
+      append_item(out, i);
+    }
+    out += ']';
+    items_written = true;
+  };
+  for (const auto& [n, text] : members) {
+    if (!items_written && key < n) items();
+    name(n);
+    out += text;
+  }
+  if (!items_written) items();
+  out += '}';
+  return r;
 }
 
 // A cursor: the order, then the fields; numbers as they round-trip.
@@ -625,23 +678,17 @@ Result<Reply> ListGroups(Context& c) {
     return InvalidArgument(fmt::format("sort '{}' is not one of time, time_asc, severity", sort));
   }
   // The cursor: the last group's ts, severity and id.
-  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, sort, "ini"));
-  if (page.cursor) {
-    const auto& f = *page.cursor;
-    q.after = store::GroupKey{CursorInt(f[0]), CursorNumber(f[1]), CursorInt(f[2])};
-  }
+  OSPREY_ASSIGN_OR_RETURN(Page page, PageQuery(c, sort, kGroupCursorTypes));
+  if (page.cursor) q.after = GroupCursorKey(*page.cursor);
   if (q.detector) OSPREY_RETURN_IF_ERROR(c.store.GetDetector(*q.detector));
   q.count_at_most = kMaxTotal + 1;
   OSPREY_ASSIGN_OR_RETURN(int64_t total, c.store.CountGroups(q));
   q.limit = page.limit + 1;
   OSPREY_ASSIGN_OR_RETURN(auto groups, c.store.ListGroups(q));
-  json list = json::array();
-  for (const auto& g : groups) list.push_back(GroupJson(g));
-  return Json(PageReply(
-      c, "/api/v1/anomaly-groups", "anomaly_groups", page, std::move(list), TotalJson(total), [&](size_t i) {
-        const auto& g = groups[i];
-        return CursorOf(sort, {std::to_string(g.ts), fmt::format("{}", g.severity), std::to_string(g.id)});
-      }));
+  return PageReply(
+      c, "/api/v1/anomaly-groups", "anomaly_groups", page, groups.size(),
+      [&](std::string& out, size_t i) { AppendGroupJson(out, groups[i]); }, TotalJson(total),
+      [&](size_t i) { return GroupCursor(sort, groups[i]); });
 }
 
 Result<Reply> GetGroup(Context& c) {
@@ -698,18 +745,8 @@ Result<Reply> GroupSeries(Context& c) {
     auto rec = std::find_if(all_series.begin(), all_series.end(), [&](auto& s) { return s.id == sid; });
     if (rec == all_series.end()) continue;
     OSPREY_ASSIGN_OR_RETURN(auto points, c.store.ListPoints(sid, from, to));
-    json ts = json::array(), actual = json::array(), expected = json::array(), lower = json::array(),
-         upper = json::array(), severity = json::array(), anomalous = json::array();
-    auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-    for (const auto& p : points) {
-      ts.push_back(p.ts);
-      actual.push_back(opt(p.value));
-      expected.push_back(opt(p.expected));
-      lower.push_back(opt(p.lower));
-      upper.push_back(opt(p.upper));
-      severity.push_back(opt(p.severity));
-      anomalous.push_back(p.severity && *p.severity >= threshold);
-    }
+    ChartColumns columns;
+    for (const auto& p : points) columns.Add(p, threshold);
     const json dims = json::parse(rec->dims.empty() ? "{}" : rec->dims, nullptr, false);
     json events = json::array();
     for (const detect::EventOccurrence& o : occurrences) {
@@ -719,19 +756,10 @@ Result<Reply> GroupSeries(Context& c) {
                         {"end", ToUnixSeconds(o.end)},
                         {"effect", std::string(detect::EventEffectName(o.event->effect))}});
     }
-    series.push_back({{"series_id", sid},
-                      {"label", rec->label},
-                      {"dimensions", dims},
-                      {"events", events},
-                      {"rollup", rec->dims == "{}"},
-                      {"in_group", affected},
-                      {"timestamps", ts},
-                      {"actual", actual},
-                      {"expected", expected},
-                      {"lower", lower},
-                      {"upper", upper},
-                      {"severity", severity},
-                      {"anomalous", anomalous}});
+    json one = {{"series_id", sid}, {"label", rec->label},         {"dimensions", dims},
+                {"events", events}, {"rollup", rec->dims == "{}"}, {"in_group", affected}};
+    columns.MoveInto(one);
+    series.push_back(std::move(one));
   }
   return Json({{"group_id", g.id},
                {"measure", g.measure},
@@ -877,11 +905,14 @@ Result<Reply> ListIncidents(Context& c) {
   for (const Incident& i : incidents)
     list.push_back(IncidentJson(i, IncidentId(i), watermark(i.detector_id)));
   OSPREY_RETURN_IF_ERROR(failed);
-  return Json(PageReply(c, "/api/v1/incidents", "incidents", page, std::move(list), total, [&](size_t k) {
-    const IncidentKey key = KeyOf(incidents[k], q.order);
-    return CursorOf(sort,
-                    {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
-  }));
+  return PageReply(
+      c, "/api/v1/incidents", "incidents", page, list.size(),
+      [&](std::string& out, size_t k) { out += list[k].dump(); }, total,
+      [&](size_t k) {
+        const IncidentKey key = KeyOf(incidents[k], q.order);
+        return CursorOf(sort,
+                        {fmt::format("{}", key.severity), std::to_string(key.start), std::to_string(key.id)});
+      });
 }
 
 // The incident that holds group `group_id` (any of its groups).
@@ -1019,8 +1050,10 @@ Result<Reply> ListDeliveries(Context& c) {
   OSPREY_ASSIGN_OR_RETURN(auto rows, c.store.ListOutbox(q));
   json list = json::array();
   for (const auto& o : rows) list.push_back(OutboxJson(o));
-  return Json(PageReply(c, "/api/v1/alerts/deliveries", "deliveries", page, std::move(list), TotalJson(total),
-                        [&](size_t i) { return CursorOf("id", {std::to_string(rows[i].id)}); }));
+  return PageReply(
+      c, "/api/v1/alerts/deliveries", "deliveries", page, list.size(),
+      [&](std::string& out, size_t i) { out += list[i].dump(); }, TotalJson(total),
+      [&](size_t i) { return OutboxCursor(rows[i].id); });
 }
 
 Result<Reply> ResendDelivery(Context& c) {

@@ -74,6 +74,7 @@ struct Addresses {
 // buffered and sent in few packets.
 class BufferStream : public httplib::Stream {
  public:
+  static constexpr size_t kDirectWrite = 16 * 1024;
   BufferStream(int fd, const std::string& in, std::chrono::seconds timeout, Addresses& addresses)
       : fd_(fd), in_(in), timeout_(timeout), addresses_(addresses) {
     if (addresses_.known) return;
@@ -98,6 +99,12 @@ class BufferStream : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
+    // A large body (a list page) goes out from where it is, not copied.
+    if (size >= kDirectWrite) {
+      if (!Flush()) return -1;
+      ok_ = SendAll(fd_, std::string_view(ptr, size), Clock::now() + timeout_);
+      return ok_ ? static_cast<ssize_t>(size) : -1;
+    }
     out_.append(ptr, size);
     if (out_.size() >= 64 * 1024 && !Flush()) return -1;
     return static_cast<ssize_t>(size);

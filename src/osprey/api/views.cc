@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
+#include "osprey/api/json_text.h"
+
 namespace osprey::api {
 
 using nlohmann::json;
@@ -28,25 +32,68 @@ json RulesJson(const config::Rules& r) {
   if (r.combine) out["combine"] = config::RuleCombineName(*r.combine);
   return out;
 }
+
+// Stored JSON text as it is, or `fallback` when it is empty or not one JSON
+// value (rows written before a field was filled): what Parsed reads.
+void AppendStored(std::string& out, const std::string& text, std::string_view fallback) {
+  out += IsJsonValue(text) ? TrimJsonSpace(text) : fallback;
+}
+
+void AppendIso(std::string& out, int64_t ts) { AppendJsonString(out, Iso(ts)); }
+
 }  // namespace
 
-json GroupJson(const store::GroupRecord& g) {
-  return {{"id", g.id},
-          {"detector", g.detector},
-          {"measure", g.measure},
-          {"interval_start", Iso(g.ts)},
-          {"interval_end", Iso(g.end_ts)},
-          {"severity", g.severity},
-          {"anomaly_count", g.anomaly_count},
-          {"contributions", Parsed(g.contributions, json::object())},
-          {"root_causes", Parsed(g.root_causes, json::array())},
-          {"related", Parsed(g.related, json::array())},
-          {"incident",
-           {{"start", Iso(g.incident_ts != 0 ? g.incident_ts : g.ts)},
-            {"end", Iso(g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts)},
-            {"intervals", g.incident_intervals != 0 ? g.incident_intervals : 1},
-            {"severity", g.incident_intervals != 0 ? g.incident_severity : g.severity}}}};
+void AppendGroupJson(std::string& out, const store::GroupRecord& g) {
+  // The members in the order dump() writes an object's: by name.
+  out += "{\"anomaly_count\":";
+  AppendJsonInt(out, g.anomaly_count);
+  out += ",\"contributions\":";
+  AppendStored(out, g.contributions, "{}");
+  out += ",\"detector\":";
+  AppendJsonString(out, g.detector);
+  out += ",\"id\":";
+  AppendJsonInt(out, g.id);
+  // A group read without its incident's figures is an incident of its own.
+  const bool incident = g.incident_intervals != 0;
+  out += ",\"incident\":{\"end\":";
+  AppendIso(out, g.incident_end_ts != 0 ? g.incident_end_ts : g.end_ts);
+  out += ",\"intervals\":";
+  AppendJsonInt(out, incident ? g.incident_intervals : 1);
+  out += ",\"severity\":";
+  AppendJsonNumber(out, incident ? g.incident_severity : g.severity);
+  out += ",\"start\":";
+  AppendIso(out, g.incident_ts != 0 ? g.incident_ts : g.ts);
+  out += "},\"interval_end\":";
+  AppendIso(out, g.end_ts);
+  out += ",\"interval_start\":";
+  AppendIso(out, g.ts);
+  out += ",\"measure\":";
+  AppendJsonString(out, g.measure);
+  out += ",\"related\":";
+  AppendStored(out, g.related, "[]");
+  out += ",\"root_causes\":";
+  AppendStored(out, g.root_causes, "[]");
+  out += ",\"severity\":";
+  AppendJsonNumber(out, g.severity);
+  out += "}";
 }
+
+json GroupJson(const store::GroupRecord& g) {
+  std::string text;
+  AppendGroupJson(text, g);
+  return json::parse(text);
+}
+
+std::string GroupCursor(std::string_view order, const store::GroupRecord& g) {
+  return fmt::format("{}:{}:{}:{}", order, g.ts, g.severity, g.id);
+}
+
+store::GroupKey GroupCursorKey(const std::vector<std::string>& fields) {
+  return {std::strtoll(fields.at(0).c_str(), nullptr, 10), std::strtod(fields.at(1).c_str(), nullptr),
+          std::strtoll(fields.at(2).c_str(), nullptr, 10)};
+}
+
+std::string OutboxCursor(int64_t id) { return fmt::format("id:{}", id); }
 
 json AnomalyJson(const store::AnomalyRecord& a) {
   return {{"id", a.id},

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "osprey/config/detector.h"
@@ -14,8 +15,23 @@
 namespace osprey::api {
 
 // An anomaly group: id, detector, measure, interval_start/end (ISO-8601 UTC),
-// severity, anomaly_count, contributions, root_causes, related.
+// severity, anomaly_count, contributions, root_causes, related, incident.
 nlohmann::json GroupJson(const store::GroupRecord& g);
+// GroupJson(g).dump() appended to `out`, written directly: the stored
+// contributions, root causes and related measures are copied in as they are
+// (when they are JSON), not parsed and written again. For the lists.
+void AppendGroupJson(std::string& out, const store::GroupRecord& g);
+// Group list cursors (docs/api.md, "Paging"), the same for the API's
+// next_cursor and `osprey anomalies list --after`: "ORDER:TS:SEVERITY:ID",
+// the position after group `g` in the list sorted by ORDER (time, time_asc or
+// severity). ParseCursor (parse.h) reads one with kGroupCursorTypes;
+// GroupCursorKey turns its fields into the store's key.
+inline constexpr std::string_view kGroupCursorTypes = "ini";
+std::string GroupCursor(std::string_view order, const store::GroupRecord& g);
+store::GroupKey GroupCursorKey(const std::vector<std::string>& fields);
+// The alert outbox's cursor, newest first: "id:ID" (ParseCursor with order
+// "id" and types "i"; the field is the id).
+std::string OutboxCursor(int64_t id);
 // One anomaly of a group: series label, dimensions, value, expected, band,
 // severity, direction, explanation.
 nlohmann::json AnomalyJson(const store::AnomalyRecord& a);

@@ -97,6 +97,22 @@ bool ValidCivil(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t
 
 std::string FormatIso(Instant t) {
   Civil c = ToCivil(ToUnixSeconds(t));
+  if (c.year >= 0 && c.year <= 9999) {
+    // Digit by digit: the lists print four instants per item.
+    std::string out = "0000-00-00T00:00:00Z";
+    auto put = [&out](size_t end, int64_t v, int digits) {
+      for (int i = 0; i < digits; ++i, v /= 10) {
+        out[end - static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+      }
+    };
+    put(3, c.year, 4);
+    put(6, c.month, 2);
+    put(9, c.day, 2);
+    put(12, c.hour, 2);
+    put(15, c.minute, 2);
+    put(18, c.second, 2);
+    return out;
+  }
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour, c.minute,
                      c.second);
 }

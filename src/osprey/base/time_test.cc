@@ -1,8 +1,10 @@
 #include "osprey/base/time.h"
 
+#include <date/date.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,25 @@ namespace osprey {
 namespace {
 
 Instant At(std::string_view iso) { return *ParseInstant(iso, TimeZone::Utc()); }
+
+// FormatIso against date's own formatting, over the years 0000 to 9999 it
+// writes digit by digit, and the years past them it leaves to fmt.
+TEST(FormatIsoTest, WritesWhatDateFormatWrites) {
+  std::vector<int64_t> cases = {
+      0, -1, 86399, 951782400, 1751094000, -62167219200, 253402300799, 4102444800, -2208988800};
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    cases.push_back(-62167219200 + static_cast<int64_t>(rng() % (253402300799 + 62167219201ULL)));
+  }
+  for (int64_t t : cases) {
+    const date::sys_seconds s{std::chrono::seconds(t)};
+    EXPECT_EQ(FormatIso(FromUnixSeconds(t)), date::format("%Y-%m-%dT%H:%M:%SZ", s)) << t;
+  }
+  EXPECT_EQ(FormatIso(FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatIso(FromUnixSeconds(-62167219200)), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatIso(FromUnixSeconds(253402300799)), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(FormatIso(FromUnixSeconds(253402300800)), "10000-01-01T00:00:00Z");
+}
 
 TEST(DurationTest, ParsesCommonFrequencies) {
   EXPECT_EQ(Duration::Parse("PT5M")->seconds, 300);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "osprey/alerts/deliver.h"
 #include "osprey/api/auth.h"
+#include "osprey/api/parse.h"
 #include "osprey/api/views.h"
 #include "osprey/app/backtest.h"
 #include "osprey/app/detect_config.h"
@@ -56,6 +58,55 @@ Result<std::optional<Instant>> OptionalInstant(const Args& args, const std::stri
   auto t = ParseInstant(*v, zone);
   if (!t.ok()) return InvalidArgument(fmt::format("--{}: {}", name, t.status().message()));
   return std::optional<Instant>(*t);
+}
+
+// A listing's page (docs/api.md, "Paging", as the API reads its lists): at
+// most --limit items (1 to kMaxListLimit, default 50) after the position
+// --after names, read from the index of the list's order. A usage error is
+// printed as `command: ...`.
+constexpr int64_t kMaxListLimit = 10000;
+
+struct ListPage {
+  int64_t limit = 50;
+  std::optional<std::vector<std::string>> after;  // the cursor's fields
+};
+
+std::optional<ListPage> ListPageOf(const Args& args, const char* command, std::string_view order,
+                                   std::string_view types) {
+  ListPage p;
+  if (auto limit = args.Get("limit")) {
+    char* end = nullptr;
+    errno = 0;
+    p.limit = std::strtoll(limit->c_str(), &end, 10);
+    if (limit->empty() || *end != '\0' || errno != 0 || p.limit < 1 || p.limit > kMaxListLimit) {
+      std::fprintf(stderr, "%s: --limit is a whole number from 1 to %lld\n", command,
+                   static_cast<long long>(kMaxListLimit));
+      return std::nullopt;
+    }
+  }
+  if (auto after = args.Get("after")) {
+    auto fields = api::ParseCursor(*after, order, types);
+    if (!fields.ok()) {
+      std::fprintf(stderr,
+                   "%s: --after '%s' is not a position in this list (sorted by %s); give the cursor the "
+                   "previous page printed, with the same --sort\n",
+                   command, after->c_str(), std::string(order).c_str());
+      return std::nullopt;
+    }
+    p.after = std::move(fields).value();
+  }
+  return p;
+}
+
+// After a page of `shown` items read with limit + 1: where the next page
+// starts, when more follow. In a table on stdout; beside --json output (an
+// array, unchanged) on stderr.
+void PrintNextPage(const Args& args, const std::string& cursor) {
+  if (args.Has("json")) {
+    std::fprintf(stderr, "next page: --after %s\n", cursor.c_str());
+  } else {
+    std::cout << fmt::format("\nNext page: --after {}\n", cursor);
+  }
 }
 
 // ------------------------------------------------------------------ validate
@@ -168,12 +219,17 @@ int RunAnomaliesList(const Args& args) {
   q.detector = args.Get("detector");
   q.measure = args.Get("measure");
   q.min_severity = std::atof(args.GetOr("min-severity", "0").c_str());
-  q.limit = std::atoll(args.GetOr("limit", "50").c_str());
   const std::string sort = args.GetOr("sort", "time");
   if (sort != "time" && sort != "time-asc" && sort != "severity") {
     std::fprintf(stderr, "osprey anomalies list: --sort is time, time-asc or severity\n");
     return kExitUsage;
   }
+  // The cursor names the order as the API does.
+  const std::string order = sort == "time-asc" ? "time_asc" : sort;
+  auto page = ListPageOf(args, "osprey anomalies list", order, api::kGroupCursorTypes);
+  if (!page) return kExitUsage;
+  q.limit = page->limit + 1;
+  if (page->after) q.after = api::GroupCursorKey(*page->after);
   q.newest_first = sort != "time-asc";
   q.by_severity = sort == "severity";
   q.incidents_only = !args.Has("per-interval");
@@ -185,6 +241,8 @@ int RunAnomaliesList(const Args& args) {
   if (*since) q.since = ToUnixSeconds(**since);
   auto groups = (*store)->ListGroups(q);
   if (!groups.ok()) return Fail(groups.status());
+  const bool more = static_cast<int64_t>(groups->size()) > page->limit;
+  if (more) groups->resize(static_cast<size_t>(page->limit));
   if (args.Has("json")) {
     json out = json::array();
     for (const auto& g : *groups) out.push_back(GroupJson(g));
@@ -194,6 +252,7 @@ int RunAnomaliesList(const Args& args) {
   } else {
     app::PrintGroupTable(*groups, std::cout);
   }
+  if (more) PrintNextPage(args, api::GroupCursor(order, groups->back()));
   return kExitOk;
 }
 
@@ -472,16 +531,23 @@ int RunAlertsLog(const Args& args) {
     std::fprintf(stderr, "osprey alerts log: --status is pending, delivered, dead or silenced\n");
     return kExitUsage;
   }
-  q.limit = std::atoll(args.GetOr("limit", "50").c_str());
+  auto page = ListPageOf(args, "osprey alerts log", "id", "i");
+  if (!page) return kExitUsage;
+  q.limit = page->limit + 1;
+  if (page->after) q.after_id = std::strtoll(page->after->at(0).c_str(), nullptr, 10);
   q.newest_first = true;
   auto store = store::OpenStore(StatePath(args));
   if (!store.ok()) return Fail(store.status());
   auto rows = (*store)->ListOutbox(q);
   if (!rows.ok()) return Fail(rows.status());
+  const bool more = static_cast<int64_t>(rows->size()) > page->limit;
+  if (more) rows->resize(static_cast<size_t>(page->limit));
+  const std::string next = more ? api::OutboxCursor(rows->back().id) : "";
   if (args.Has("json")) {
     json out = json::array();
     for (const auto& r : *rows) out.push_back(api::OutboxJson(r));
     std::cout << out.dump(2) << "\n";
+    if (more) PrintNextPage(args, next);
     return kExitOk;
   }
   if (rows->empty()) {
@@ -501,6 +567,7 @@ int RunAlertsLog(const Args& args) {
                              r.detector, r.alert, r.kind, r.measure, r.group_id,
                              FormatIso(FromUnixSeconds(r.group_ts)), r.status, r.attempts, note);
   }
+  if (more) PrintNextPage(args, next);
   return kExitOk;
 }
 
@@ -733,15 +800,19 @@ const std::vector<Command>& Commands() {
       {{"anomalies list",
         "List anomalies: one line per incident (a measure's groups over consecutive intervals), "
         "newest first.",
-        "osprey anomalies list [--detector NAME] [--min-severity N] [--since TIME] [--json]",
-        "",
+        "osprey anomalies list [--detector NAME] [--min-severity N] [--since TIME] [--limit N] "
+        "[--after CURSOR] [--json]",
+        "A page of at most --limit lines. When more follow, the last line says where the next page "
+        "starts: 'Next page: --after CURSOR' (with --json, on stderr); give the same options and that "
+        "--after for the next page. The cursor is the API's next_cursor of the same sort.",
         {{"detector", 0, "NAME", "only this detector"},
          {"measure", 0, "NAME", "only this measure"},
          {"min-severity", 0, "N", "only groups at least this severe (0-100)"},
          {"since", 0, "TIME", "only groups from this time on (UTC unless an offset is given)"},
          {"sort", 0, "ORDER", "time (newest first, default), time-asc or severity"},
          {"per-interval", 0, "", "one line per interval's group instead of per incident"},
-         {"limit", 0, "N", "at most N groups (default 50)"},
+         {"limit", 0, "N", "at most N groups (1-10000, default 50)"},
+         {"after", 0, "CURSOR", "the page after this position (printed by the previous page)"},
          kStateOption,
          kJsonOption},
         0,
@@ -781,12 +852,16 @@ const std::vector<Command>& Commands() {
        RunAnomaliesShow},
       {{"alerts log",
         "List alert messages of the outbox: pending, delivered, dead-lettered and silenced.",
-        "osprey alerts log [--detector NAME] [--status pending|delivered|dead|silenced] [--json]",
+        "osprey alerts log [--detector NAME] [--status pending|delivered|dead|silenced] [--limit N] "
+        "[--after CURSOR] [--json]",
         "Newest first. A dead-lettered message gave up after its alert's max_attempts, or on a "
-        "client error (HTTP 4xx other than 408 and 429); last_error says why.",
+        "client error (HTTP 4xx other than 408 and 429); last_error says why. A page of at most "
+        "--limit messages; when more follow, the last line says 'Next page: --after CURSOR' (with "
+        "--json, on stderr).",
         {{"detector", 0, "NAME", "only this detector"},
-         {"status", 0, "STATUS", "pending, delivered or dead"},
-         {"limit", 0, "N", "at most N messages (default 50)"},
+         {"status", 0, "STATUS", "pending, delivered, dead or silenced"},
+         {"limit", 0, "N", "at most N messages (1-10000, default 50)"},
+         {"after", 0, "CURSOR", "the page after this position (printed by the previous page)"},
          kStateOption,
          kJsonOption},
         0,

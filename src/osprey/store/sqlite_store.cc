@@ -1055,14 +1055,19 @@ class SqliteStore final : public Store {
     if (q.until) s.Bind(5, *q.until);
   }
 
+  // The lists' statements are kept prepared (a page is read many times a
+  // second), and reset after the read so they hold no read transaction.
   Result<int64_t> CountGroups(const GroupQuery& q) override {
-    Stmt s(db_, fmt::format("select count(*) from (select 1 {} limit ?6)", GroupFilter(q, false)));
+    Stmt& s = Prepared(fmt::format("select count(*) from (select 1 {} limit ?6)", GroupFilter(q, false)));
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
     s.Bind(6, q.count_at_most.value_or(-1));
     Status st;
-    if (!s.Step(&st)) return st.ok() ? Internal("count returned no row") : st;
-    return s.Int(0);
+    const bool row = s.Step(&st);
+    const int64_t count = row ? s.Int(0) : 0;
+    s.Reset();
+    if (!row) return st.ok() ? Internal("count returned no row") : st;
+    return count;
   }
 
   Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) override {
@@ -1071,12 +1076,14 @@ class SqliteStore final : public Store {
                                       : fmt::format("g.ts {}, g.severity desc", time_order);
     std::string sql = fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7", kGroupColumns,
                                   GroupFilter(q, true), order);
-    Stmt s(db_, sql);
+    Stmt& s = Prepared(sql);
     OSPREY_RETURN_IF_ERROR(s.status());
     BindGroupFilter(s, q);
     s.Bind(6, q.limit).Bind(7, q.offset);
     if (q.after) s.Bind(8, q.after->ts).Bind(9, q.after->severity).Bind(10, q.after->id);
-    return ReadGroups(s);
+    auto groups = ReadGroups(s);
+    s.Reset();
+    return groups;
   }
 
   Result<std::vector<GroupRecord>> ReadGroups(Stmt& s) {
