@@ -27,8 +27,12 @@ constexpr int kMaxScale = 6;
 constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53
 
 // Wrapping arithmetic: a corrupt block may hold any numbers.
-int64_t Sub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
-int64_t Add(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)); }
+int64_t Sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t Add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
 uint64_t Zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t Unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
@@ -219,12 +223,13 @@ std::optional<int> ScaleOf(const std::vector<double>& xs, std::vector<int64_t>* 
         fits = false;
         break;
       }
-      const double r = std::nearbyint(scaled);
-      if (std::bit_cast<uint64_t>(r / kPow10[k]) != std::bit_cast<uint64_t>(x)) {
+      // As the decoder computes it (an integer has no -0).
+      const auto r = static_cast<int64_t>(std::nearbyint(scaled));
+      if (std::bit_cast<uint64_t>(static_cast<double>(r) / kPow10[k]) != std::bit_cast<uint64_t>(x)) {
         fits = false;
         break;
       }
-      ints->push_back(static_cast<int64_t>(r));
+      ints->push_back(r);
     }
     if (fits) return k;
   }
@@ -283,9 +288,9 @@ Status Seal(PointTables& tables, const std::vector<int64_t>& series, int64_t fro
   std::vector<PointRecord> merged;
   size_t ib = 0, ih = 0, ic = 0;
   while (ih < head.size() || ic < chunk.size()) {
-    const auto key = ih == head.size()                                ? KeyOf(chunk[ic])
-                     : ic == chunk.size()                             ? KeyOf(head[ih])
-                     : std::min(KeyOf(head[ih]), KeyOf(chunk[ic]));
+    const auto key = ih == head.size()    ? KeyOf(chunk[ic])
+                     : ic == chunk.size() ? KeyOf(head[ih])
+                                          : std::min(KeyOf(head[ih]), KeyOf(chunk[ic]));
     while (ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) < key) ++ib;
     const size_t h0 = ih, c0 = ic;
     while (ih < head.size() && KeyOf(head[ih]) == key) ++ih;
@@ -321,7 +326,7 @@ int64_t PointBlockStart(int64_t ts) {
 
 int64_t SpanBefore(int64_t ts) {
   return ts < std::numeric_limits<int64_t>::min() + kPointBlockSpan ? std::numeric_limits<int64_t>::min()
-                                                                     : ts - kPointBlockSpan;
+                                                                    : ts - kPointBlockSpan;
 }
 
 bool MatchesScoredPointQuery(const ScoredPointQuery& q, const PointRecord& p) {
@@ -336,9 +341,10 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
   for (size_t i = 0; i < n; ++i) {
     if (PointBlockStart(points[i].ts) != start_ts || (i > 0 && points[i].ts <= points[i - 1].ts) ||
         points[i].series_id != points[0].series_id) {
-      return InvalidArgument(fmt::format("points of a block must be one series' in ts order within its span "
-                                         "(point {} at {})",
-                                         i, points[i].ts));
+      return InvalidArgument(
+          fmt::format("points of a block must be one series' in ts order within its span "
+                      "(point {} at {})",
+                      i, points[i].ts));
     }
   }
   std::string out;
@@ -351,7 +357,8 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
   {
     std::vector<uint64_t> dod;
     for (size_t i = 2; i < n; ++i) {
-      dod.push_back(Zigzag(Sub(Sub(points[i].ts, points[i - 1].ts), Sub(points[i - 1].ts, points[i - 2].ts))));
+      dod.push_back(
+          Zigzag(Sub(Sub(points[i].ts, points[i - 1].ts), Sub(points[i - 1].ts, points[i - 2].ts))));
     }
     w.Column(dod);
   }
@@ -387,7 +394,8 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
       w.Byte(kBitmap);
       for (size_t i = 0; i < n; i += 8) {
         uint8_t b = 0;
-        for (size_t k = 0; k < 8 && i + k < n; ++k) b = static_cast<uint8_t>(b | ((points[i + k].*f).has_value() << k));
+        for (size_t k = 0; k < 8 && i + k < n; ++k)
+          b = static_cast<uint8_t>(b | ((points[i + k].*f).has_value() << k));
         w.Byte(b);
       }
     }
@@ -454,8 +462,9 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
   const uint8_t version = r.Byte();
   if (!r.ok()) return Corrupt(series_id, start_ts, "empty");
   if (version != kVersion) {
-    return DataLoss(fmt::format("{} has format version {}, unknown to this osprey (it reads {}); upgrade osprey",
-                                Where(series_id, start_ts), version, kVersion));
+    return DataLoss(
+        fmt::format("{} has format version {}, unknown to this osprey (it reads {}); upgrade osprey",
+                    Where(series_id, start_ts), version, kVersion));
   }
   const uint64_t count = r.Varint();
   if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
@@ -631,7 +640,8 @@ Status MergePoints(const NextBlock& blocks, const NextHead& head, int64_t from, 
         break;
       }
       OSPREY_RETURN_IF_ERROR(DecodePointBlock(block.data, block.series_id, block.start_ts, &buf));
-      buf.erase(std::remove_if(buf.begin(), buf.end(), [&](const PointRecord& p) { return p.ts < from || p.ts >= to; }),
+      buf.erase(std::remove_if(buf.begin(), buf.end(),
+                               [&](const PointRecord& p) { return p.ts < from || p.ts >= to; }),
                 buf.end());
     }
     const bool has_block = bi < buf.size();
