@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <optional>
 
@@ -19,8 +20,15 @@ constexpr uint8_t kVersion = 1;
 constexpr uint8_t kNone = 0, kAll = 1, kBitmap = 2;
 // How a field's present entries are stored.
 constexpr uint8_t kXor = 0, kScaled = 1, kQuantized = 2, kHundredths = 3;
-// An integer column written as varints rather than bit-packed.
-constexpr uint8_t kVarints = 0xFF;
+// A column's mode byte: its bit width (0..64) when bit-packed, kVarints when
+// written as varints; plus kSecondOrder when a Deltas column holds the
+// deltas of its deltas.
+constexpr uint8_t kVarints = 0x7F;
+constexpr uint8_t kSecondOrder = 0x80;
+// Series a sealing pass reads at a time (their head rows of the closed
+// days): a chunk's, and an old store's, whose rows may span years.
+constexpr size_t kSealSeries = 1000;
+constexpr size_t kSealOldSeries = 50;
 constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
 constexpr int kMaxScale = 6;
 // |x| below this is held exactly by a double and fits an int64 with room.
@@ -50,7 +58,7 @@ class Writer {
   void Signed(int64_t v) { Varint(Zigzag(v)); }
   // Zigzagged integers, bit-packed at the widest one's width or as
   // varints, whichever is shorter.
-  void Column(const std::vector<uint64_t>& zz) {
+  void Column(const std::vector<uint64_t>& zz, uint8_t order = 0) {
     if (zz.empty()) return;
     uint64_t max = 0;
     size_t varint_bytes = 0;
@@ -61,11 +69,11 @@ class Writer {
     const int w = static_cast<int>(std::bit_width(max));
     const size_t packed = (zz.size() * static_cast<size_t>(w) + 7) / 8;
     if (packed > varint_bytes) {
-      Byte(kVarints);
+      Byte(kVarints | order);
       for (uint64_t v : zz) Varint(v);
       return;
     }
-    Byte(static_cast<uint8_t>(w));
+    Byte(static_cast<uint8_t>(w | order));
     const size_t at = out_.size();
     out_.append(packed, '\0');
     auto* buf = reinterpret_cast<unsigned char*>(out_.data() + at);
@@ -81,14 +89,24 @@ class Writer {
       }
     }
   }
-  // Deltas of `xs`: the first one as a varint, the rest as a column.
+  // `xs`: the first one as a varint, then a column of the deltas or of the
+  // deltas of the deltas (smooth curves), whichever is shorter.
   void Deltas(const std::vector<int64_t>& xs) {
     if (xs.empty()) return;
     Signed(xs[0]);
-    std::vector<uint64_t> zz;
-    zz.reserve(xs.size() - 1);
-    for (size_t i = 1; i < xs.size(); ++i) zz.push_back(Zigzag(Sub(xs[i], xs[i - 1])));
-    Column(zz);
+    if (xs.size() == 1) return;
+    std::vector<uint64_t> first, second;
+    first.reserve(xs.size() - 1);
+    second.reserve(xs.size() - 1);
+    for (size_t i = 1; i < xs.size(); ++i) {
+      const int64_t d = Sub(xs[i], xs[i - 1]);
+      first.push_back(Zigzag(d));
+      second.push_back(i == 1 ? Zigzag(d) : Zigzag(Sub(d, Sub(xs[i - 1], xs[i - 2]))));
+    }
+    std::string a, b;
+    Writer(&a).Column(first);
+    Writer(&b).Column(second, kSecondOrder);
+    out_ += b.size() < a.size() ? b : a;
   }
   // Exact doubles: each one's bits XOR the one before, without its leading
   // and trailing zero bytes (a header byte: leading zero bytes << 4 | length).
@@ -143,11 +161,17 @@ class Reader {
     return 0;
   }
   int64_t Signed() { return Unzigzag(Varint()); }
-  bool Column(size_t n, std::vector<uint64_t>* zz) {
+  // A column of n entries; *second_order tells a Deltas column's order.
+  bool Column(size_t n, std::vector<uint64_t>* zz, bool* second_order = nullptr) {
     zz->clear();
     if (n == 0) return ok_;
-    const uint8_t mode = Byte();
+    uint8_t mode = Byte();
     if (!ok_) return false;
+    if (mode & kSecondOrder) {
+      if (second_order == nullptr) return Fail("unknown column encoding");
+      *second_order = true;
+      mode = static_cast<uint8_t>(mode & ~kSecondOrder);
+    }
     if (mode == kVarints) {
       for (size_t i = 0; i < n && ok_; ++i) zz->push_back(Varint());
       return ok_;
@@ -177,9 +201,14 @@ class Reader {
     if (n == 0) return ok_;
     int64_t x = Signed();
     std::vector<uint64_t> zz;
-    if (!ok_ || !Column(n - 1, &zz)) return false;
+    bool second = false;
+    if (!ok_ || !Column(n - 1, &zz, &second)) return false;
     xs->push_back(x);
-    for (uint64_t z : zz) xs->push_back(x = Add(x, Unzigzag(z)));
+    int64_t d = 0;
+    for (size_t i = 0; i < zz.size(); ++i) {
+      d = second && i > 0 ? Add(d, Unzigzag(zz[i])) : Unzigzag(zz[i]);
+      xs->push_back(x = Add(x, d));
+    }
     return true;
   }
   bool Xor(size_t n, std::vector<double>* xs) {
@@ -280,10 +309,20 @@ std::pair<int64_t, int64_t> KeyOf(const PointRecord& p) { return {p.series_id, P
 
 // Seals every (series, span) of `head` and `chunk` (both in (series, ts)
 // order, all in [from, before)) with the stored block of that span.
-Status Seal(PointTables& tables, const std::vector<int64_t>& series, int64_t from, int64_t before,
-            const std::vector<PointRecord>& head, std::span<const PointRecord> chunk) {
+Status Seal(PointTables& tables, int64_t from, int64_t before, const std::vector<PointRecord>& head,
+            std::span<const PointRecord> chunk) {
+  std::vector<int64_t> head_series, series;
+  for (const PointRecord& p : head) {
+    if (head_series.empty() || head_series.back() != p.series_id) head_series.push_back(p.series_id);
+  }
+  for (const PointRecord& p : chunk) {
+    if (series.empty() || series.back() != p.series_id) series.push_back(p.series_id);
+  }
+  std::vector<int64_t> both;
+  std::set_union(head_series.begin(), head_series.end(), series.begin(), series.end(),
+                 std::back_inserter(both));
   std::vector<StoredBlock> stored;
-  if (!series.empty()) OSPREY_RETURN_IF_ERROR(tables.ReadBlocks(series, from, before, &stored));
+  if (!both.empty()) OSPREY_RETURN_IF_ERROR(tables.ReadBlocks(both, from, before, &stored));
   std::vector<StoredBlock> sealed;
   std::vector<PointRecord> merged;
   size_t ib = 0, ih = 0, ic = 0;
@@ -311,8 +350,37 @@ Status Seal(PointTables& tables, const std::vector<int64_t>& series, int64_t fro
     OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(merged));
     sealed.push_back(std::move(b));
   }
-  if (!head.empty()) OSPREY_RETURN_IF_ERROR(tables.DeleteHead(series, from, before));
+  if (!head_series.empty()) OSPREY_RETURN_IF_ERROR(tables.DeleteHead(head_series, from, before));
   if (!sealed.empty()) OSPREY_RETURN_IF_ERROR(tables.PutBlocks(sealed));
+  return Status::Ok();
+}
+
+// Seals the closed spans in [from, before) of every series of the detector
+// with `closed` (the chunk's points there, in (series, ts) order), `batch`
+// series at a time: memory holds their head rows, not every series'.
+Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t before,
+                 std::span<const PointRecord> closed, size_t batch) {
+  std::vector<int64_t> all, chunk_series;
+  OSPREY_RETURN_IF_ERROR(tables.DetectorSeries(detector_id, &all));
+  for (const PointRecord& p : closed) {
+    if (chunk_series.empty() || chunk_series.back() != p.series_id) chunk_series.push_back(p.series_id);
+  }
+  std::vector<int64_t> series;
+  std::set_union(all.begin(), all.end(), chunk_series.begin(), chunk_series.end(),
+                 std::back_inserter(series));
+  std::vector<PointRecord> head;
+  size_t ic = 0;
+  for (size_t i = 0; i < series.size(); i += batch) {
+    const std::vector<int64_t> ids(
+        series.begin() + static_cast<std::ptrdiff_t>(i),
+        series.begin() + static_cast<std::ptrdiff_t>(std::min(series.size(), i + batch)));
+    const size_t c0 = ic;
+    while (ic < closed.size() && closed[ic].series_id <= ids.back()) ++ic;
+    head.clear();
+    OSPREY_RETURN_IF_ERROR(tables.ReadHead(ids, from, before, &head));
+    if (head.empty() && c0 == ic) continue;
+    OSPREY_RETURN_IF_ERROR(Seal(tables, from, before, head, closed.subspan(c0, ic - c0)));
+  }
   return Status::Ok();
 }
 
@@ -573,7 +641,8 @@ Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points) {
   return b;
 }
 
-Status WritePoints(PointTables& tables, std::vector<PointRecord> points, int64_t next_watermark) {
+Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
+                   std::vector<PointRecord> points) {
   std::stable_sort(points.begin(), points.end(), Before);
   // The last of equal (series, ts) wins.
   size_t kept = 0;
@@ -585,30 +654,28 @@ Status WritePoints(PointTables& tables, std::vector<PointRecord> points, int64_t
     points[kept++] = points[i];
   }
   points.resize(kept);
-  // Spans starting before `before` are closed: sealed now.
+  // Spans starting before `before` are closed; those from `from` on meet the
+  // chunk, so this chunk closes them: sealed now, whichever series has
+  // points there, so that how a range was cut into chunks does not matter.
   const int64_t before = PointBlockStart(next_watermark);
+  int64_t from = PointBlockStart(first_ts);
   std::vector<PointRecord> closed, open;
-  for (const PointRecord& p : points) (p.ts < before ? closed : open).push_back(p);
-  if (!closed.empty()) {
-    std::vector<int64_t> series;
-    int64_t from = before;
-    for (const PointRecord& p : closed) {
-      if (series.empty() || series.back() != p.series_id) series.push_back(p.series_id);
+  for (const PointRecord& p : points) {
+    if (p.ts < before) {
+      closed.push_back(p);
       from = std::min(from, PointBlockStart(p.ts));
+    } else {
+      open.push_back(p);
     }
-    std::vector<PointRecord> head;
-    OSPREY_RETURN_IF_ERROR(tables.ReadHead(series, from, before, &head));
-    OSPREY_RETURN_IF_ERROR(Seal(tables, series, from, before, head, closed));
   }
+  if (from < before)
+    OSPREY_RETURN_IF_ERROR(SealRange(tables, detector_id, from, before, closed, kSealSeries));
   if (!open.empty()) OSPREY_RETURN_IF_ERROR(tables.PutHead(open));
   return Status::Ok();
 }
 
-Status SealHead(PointTables& tables, const std::vector<int64_t>& series, int64_t from, int64_t before) {
-  std::vector<PointRecord> head;
-  OSPREY_RETURN_IF_ERROR(tables.ReadHead(series, from, before, &head));
-  if (head.empty()) return Status::Ok();
-  return Seal(tables, series, from, before, head, {});
+Status SealHead(PointTables& tables, int64_t detector_id, int64_t before) {
+  return SealRange(tables, detector_id, std::numeric_limits<int64_t>::min(), before, {}, kSealOldSeries);
 }
 
 Result<std::optional<StoredBlock>> TruncateBlock(const StoredBlock& block, int64_t from_ts) {

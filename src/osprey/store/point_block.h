@@ -24,7 +24,8 @@
 //   Non-finite numbers, and magnitudes the quantization cannot hold, fall
 //   back to the exact XOR form for that field.
 // Integer columns are bit-packed at the widest entry's width or written as
-// varints, whichever is shorter.
+// varints, whichever is shorter; "deltas" are first differences or, when
+// shorter (smooth curves), second differences.
 #ifndef OSPREY_STORE_POINT_BLOCK_H_
 #define OSPREY_STORE_POINT_BLOCK_H_
 
@@ -81,6 +82,8 @@ Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points);
 class PointTables {
  public:
   virtual ~PointTables() = default;
+  // The detector's series ids.
+  virtual Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) = 0;
   // Head rows of `series` with ts in [from, to).
   virtual Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                           std::vector<PointRecord>* out) = 0;
@@ -95,18 +98,21 @@ class PointTables {
   virtual Status PutHead(const std::vector<PointRecord>& points) = 0;
 };
 
-// Writes a chunk's points. Points of spans that end by `next_watermark`
-// (closed spans) are merged with what is stored for those spans (a block,
-// head rows; the chunk's points win, then head rows) and sealed into one
-// block per series and span, their head rows deleted; points of the still
-// open span go to the head. Of two points with the same (series, ts) in
-// `points` the later one wins.
-Status WritePoints(PointTables& tables, std::vector<PointRecord> points, int64_t next_watermark);
+// Writes the points of a chunk of the detector's intervals [first_ts,
+// next_watermark). The spans the chunk closes (those that end by
+// next_watermark and end after first_ts) are sealed: for every series of the
+// detector, the chunk's points there are merged with what is stored for
+// those spans (a block, head rows; the chunk's points win, then head rows)
+// into one block per series and span, and the head rows deleted. Points of
+// the still-open span go to the head. Of two points with the same (series,
+// ts) in `points` the later one wins.
+Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
+                   std::vector<PointRecord> points);
 
-// Seals the head rows of `series` in the closed spans before `before`
-// (a multiple of kPointBlockSpan): each series' rows in [from, before) with
-// any block of their span. For stores written before blocks existed.
-Status SealHead(PointTables& tables, const std::vector<int64_t>& series, int64_t from, int64_t before);
+// Seals the detector's head rows in the spans before `before` (a multiple of
+// kPointBlockSpan) with any block of their span. For stores written before
+// blocks existed.
+Status SealHead(PointTables& tables, int64_t detector_id, int64_t before);
 
 // `block` without its points at or after `from_ts`: nullopt when none is
 // left (ResetFrom on a block straddling its time).

@@ -79,7 +79,8 @@ std::vector<PointRecord> Day(F value) {
 }
 
 TEST(PointBlockTest, CountsCentsAndArbitraryDoublesRoundTripExactly) {
-  ExpectClose(Day([](int i) { return 1000.0 + i * 7 % 13; }), RoundTrip(Day([](int i) { return 1000.0 + i * 7 % 13; })));
+  ExpectClose(Day([](int i) { return 1000.0 + i * 7 % 13; }),
+              RoundTrip(Day([](int i) { return 1000.0 + i * 7 % 13; })));
   auto cents = Day([](int i) { return 12.34 + i * 0.01 - (i % 3) * 0.1; });
   ExpectClose(cents, RoundTrip(cents));
   std::mt19937_64 rng(42);
@@ -87,8 +88,15 @@ TEST(PointBlockTest, CountsCentsAndArbitraryDoublesRoundTripExactly) {
   auto arbitrary = Day([&](int) { return u(rng); });
   ExpectClose(arbitrary, RoundTrip(arbitrary));
   // Awkward values: signed zero, extremes, non-finite, subnormal.
-  std::vector<double> odd = {-0.0, 0.0, 1e300, -1e-300, 5e-324, std::numeric_limits<double>::infinity(),
-                             std::numeric_limits<double>::quiet_NaN(), 0.1, 9007199254740993.0};
+  std::vector<double> odd = {-0.0,
+                             0.0,
+                             1e300,
+                             -1e-300,
+                             5e-324,
+                             std::numeric_limits<double>::infinity(),
+                             std::numeric_limits<double>::quiet_NaN(),
+                             0.1,
+                             9007199254740993.0};
   std::vector<PointRecord> v;
   for (size_t i = 0; i < odd.size(); ++i) v.push_back(P(7, kDay + static_cast<int64_t>(i) * 60, odd[i]));
   auto back = RoundTrip(v);
@@ -105,7 +113,7 @@ TEST(PointBlockTest, MissingIsNeverZeroAndIrregularTimesSurvive) {
   for (size_t i = 0; i < std::size(offsets); ++i) {
     PointRecord p = P(3, kDay + offsets[i]);
     if (i % 3 != 1) p.value = static_cast<double>(i);  // missing values
-    if (i >= 4) {                                     // warm-up: no model view yet
+    if (i >= 4) {                                      // warm-up: no model view yet
       p.expected = 5.0 + static_cast<double>(i);
       p.lower = i == 6 ? std::nullopt : std::optional<double>(1.0);
       p.upper = 9.5;
@@ -148,7 +156,8 @@ TEST(PointBlockTest, EncodingRefusesPointsOutOfOrderOrOutsideTheDay) {
   EXPECT_FALSE(EncodePointBlock({}, kDay).ok());
   EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay + 60), P(1, kDay)}, kDay).ok());
   EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(1, kDay)}, kDay).ok());
-  EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(1, kDay + kPointBlockSpan)}, kDay).ok());
+  EXPECT_FALSE(
+      EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(1, kDay + kPointBlockSpan)}, kDay).ok());
   EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(2, kDay + 60)}, kDay).ok());
 }
 
@@ -206,8 +215,9 @@ TEST(PointBlockTest, TruncatingKeepsOnlyEarlierPoints) {
 }
 
 TEST(PointBlockTest, MergeLetsHeadRowsReplaceBlockPointsInSeriesAndTimeOrder) {
-  std::vector<StoredBlock> blocks = {*MakeStoredBlock(std::vector<PointRecord>{P(1, kDay, 1.0), P(1, kDay + 60, 2.0)}),
-                                     *MakeStoredBlock(std::vector<PointRecord>{P(2, kDay + 30, 3.0)})};
+  std::vector<StoredBlock> blocks = {
+      *MakeStoredBlock(std::vector<PointRecord>{P(1, kDay, 1.0), P(1, kDay + 60, 2.0)}),
+      *MakeStoredBlock(std::vector<PointRecord>{P(2, kDay + 30, 3.0)})};
   std::vector<PointRecord> head = {P(1, kDay + 60, 20.0), P(1, kDay + 120, 30.0), P(2, kDay, 4.0)};
   size_t bi = 0, hi = 0;
   std::vector<std::pair<int64_t, double>> seen;

@@ -495,21 +495,12 @@ class PostgresStore final : public Store {
   }
 
   // A store from before point blocks has every point as a row: seals each
-  // detector's rows of the days before its watermark into blocks, a
-  // thousand series at a time.
+  // detector's rows of the days before its watermark into blocks.
   Status SealOldPoints() {
     OSPREY_ASSIGN_OR_RETURN(Rows marks,
                             Run("select detector_id, next_ts from watermarks order by detector_id"));
     for (int i = 0; i < marks.size(); ++i) {
-      OSPREY_ASSIGN_OR_RETURN(Rows ids, Run("select id from series where detector_id = $1 order by id",
-                                            Params().Add(marks.Int(i, 0))));
-      constexpr int kBatch = 1000;
-      for (int k = 0; k < ids.size(); k += kBatch) {
-        std::vector<int64_t> batch;
-        for (int j = k; j < std::min(ids.size(), k + kBatch); ++j) batch.push_back(ids.Int(j, 0));
-        OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, batch, std::numeric_limits<int64_t>::min(),
-                                        PointBlockStart(marks.Int(i, 1))));
-      }
+      OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, marks.Int(i, 0), PointBlockStart(marks.Int(i, 1))));
     }
     return Status::Ok();
   }
@@ -519,6 +510,12 @@ class PostgresStore final : public Store {
   class Tables final : public PointTables {
    public:
     explicit Tables(PostgresStore& store) : store_(store) {}
+    Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
+      OSPREY_ASSIGN_OR_RETURN(Rows r, store_.Run("select id from series where detector_id = $1 order by id",
+                                                 Params().Add(detector_id)));
+      for (int i = 0; i < r.size(); ++i) out->push_back(r.Int(i, 0));
+      return Status::Ok();
+    }
     static constexpr size_t kPointBatch = 8192;
     Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                     std::vector<PointRecord>* out) override {
@@ -759,7 +756,7 @@ class PostgresStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(
         Exec("delete from anomalies where detector_id = $1 and ts >= $2 and ts < $3", range));
-    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.points, c.next_watermark));
+    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.detector_id, c.first_ts, c.next_watermark, c.points));
     std::vector<int64_t> group_ids;
     for (const GroupRecord& g : c.groups) {
       OSPREY_ASSIGN_OR_RETURN(

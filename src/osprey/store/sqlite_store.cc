@@ -397,6 +397,14 @@ class SqliteStore final : public Store {
   class Tables final : public PointTables {
    public:
     explicit Tables(SqliteStore& store) : store_(store) {}
+    Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
+      Stmt& s = store_.Prepared("select id from series where detector_id = ?1 order by id");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      s.Bind(1, detector_id);
+      Status st;
+      while (s.Step(&st)) out->push_back(s.Int(0));
+      return st;
+    }
     Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                     std::vector<PointRecord>* out) override {
       Stmt& s = store_.Prepared(
@@ -568,21 +576,7 @@ class SqliteStore final : public Store {
       while (marks.Step(&st)) detectors.push_back({marks.Int(0), marks.Int(1)});
       OSPREY_RETURN_IF_ERROR(st);
       for (const auto& [detector, watermark] : detectors) {
-        std::vector<int64_t> series;
-        Stmt ids(db_, "select id from series where detector_id = ?1 order by id");
-        OSPREY_RETURN_IF_ERROR(ids.status());
-        ids.Bind(1, detector);
-        while (ids.Step(&st)) series.push_back(ids.Int(0));
-        OSPREY_RETURN_IF_ERROR(st);
-        // A thousand series at a time: memory stays bounded.
-        constexpr size_t kBatch = 1000;
-        for (size_t i = 0; i < series.size(); i += kBatch) {
-          std::vector<int64_t> batch(
-              series.begin() + static_cast<std::ptrdiff_t>(i),
-              series.begin() + static_cast<std::ptrdiff_t>(std::min(series.size(), i + kBatch)));
-          OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, batch, std::numeric_limits<int64_t>::min(),
-                                          PointBlockStart(watermark)));
-        }
+        OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, detector, PointBlockStart(watermark)));
       }
       return Status::Ok();
     }();
@@ -777,7 +771,7 @@ class SqliteStore final : public Store {
       OSPREY_RETURN_IF_ERROR(del.status());
       OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
     }
-    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.points, c.next_watermark));
+    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.detector_id, c.first_ts, c.next_watermark, c.points));
     std::vector<int64_t> group_ids;
     {
       Stmt& ins = Prepared(

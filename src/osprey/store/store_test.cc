@@ -1096,15 +1096,24 @@ TEST_P(StoreTest, PointsOfClosedDaysComeBackFromBlocksExactly) {
 TEST_P(StoreTest, LiveIntervalsSealTheirDayWhenItCloses) {
   int64_t d = *store_->UpsertDetector("shop", "");
   int64_t s = *store_->EnsureSeries(d, "orders", "{}", "orders");
+  // A series whose rows stop early in the day: the chunk that closes the
+  // day has none of its points, and its day is sealed all the same.
+  int64_t early = *store_->EnsureSeries(d, "refunds", "{}", "refunds");
   auto want = Hourly(s, kDay0, 30, [](int h) { return std::optional<double>(h * 3); });
-  for (const PointRecord& p : want)
-    ASSERT_TRUE(store_->CommitChunk(PointChunk(d, p.ts, p.ts + kH, {p})).ok());
+  auto want_early = Hourly(early, kDay0, 6, [](int h) { return std::optional<double>(h + 0.25); });
+  for (const PointRecord& p : want) {
+    std::vector<PointRecord> points = {p};
+    if (p.ts < kDay0 + 6 * kH) points.push_back(want_early[static_cast<size_t>((p.ts - kDay0) / kH)]);
+    ASSERT_TRUE(store_->CommitChunk(PointChunk(d, p.ts, p.ts + kH, points)).ok());
+  }
   ExpectStoredPoints(want, *store_->ListPoints(s, kDay0, kDay0 + 30 * kH));
+  ExpectStoredPoints(want_early, *store_->ListPoints(early, kDay0, kDay0 + 30 * kH));
   Status st = RawExec("update point_blocks set data = substr(data, 1, 3)");
   if (st.code() == StatusCode::kFailedPrecondition) GTEST_SKIP() << st.message();
   ASSERT_TRUE(st.ok()) << st.ToString();
   // The first day is a block; the second is still rows.
   EXPECT_EQ(store_->ListPoints(s, kDay0, kDay0 + kH).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(store_->ListPoints(early, kDay0, kDay0 + kH).status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(store_->ListPoints(s, kDay0 + 24 * kH, kDay0 + 30 * kH)->size(), 6u);
 }
 
