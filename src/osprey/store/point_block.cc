@@ -29,6 +29,9 @@ constexpr uint8_t kSecondOrder = 0x80;
 // days): a chunk's, and an old store's, whose rows may span years.
 constexpr size_t kSealSeries = 1000;
 constexpr size_t kSealOldSeries = 50;
+// Points per series of the open span from which a chunk writes them as a
+// block rather than head rows.
+constexpr size_t kMinOpenBlockPoints = 4;
 constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
 constexpr int kMaxScale = 6;
 // |x| below this is held exactly by a double and fits an int64 with room.
@@ -657,8 +660,26 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
   // Spans starting before `before` are closed; those from `from` on meet the
   // chunk, so this chunk closes them: sealed now, whichever series has
   // points there, so that how a range was cut into chunks does not matter.
-  const int64_t before = PointBlockStart(next_watermark);
+  int64_t before = PointBlockStart(next_watermark);
   int64_t from = PointBlockStart(first_ts);
+  // A chunk of several intervals (a backtest) writes its points of the open
+  // span as that span's block too, which the next chunk decodes and extends:
+  // one blob per series instead of a row per point written, read back and
+  // deleted. A chunk of an interval or two (live) writes head rows.
+  {
+    size_t open_points = 0, open_series = 0;
+    int64_t last = before, prev_series = 0;
+    for (const PointRecord& p : points) {
+      if (p.ts < before) continue;
+      ++open_points;
+      if (open_series == 0 || p.series_id != prev_series) ++open_series;
+      prev_series = p.series_id;
+      last = std::max(last, p.ts);
+    }
+    if (open_points > 0 && open_points >= kMinOpenBlockPoints * open_series) {
+      before = PointBlockStart(last) + kPointBlockSpan;
+    }
+  }
   std::vector<PointRecord> closed, open;
   for (const PointRecord& p : points) {
     if (p.ts < before) {

@@ -104,8 +104,10 @@ class PointTables {
 // detector, the chunk's points there are merged with what is stored for
 // those spans (a block, head rows; the chunk's points win, then head rows)
 // into one block per series and span, and the head rows deleted. Points of
-// the still-open span go to the head. Of two points with the same (series,
-// ts) in `points` the later one wins.
+// the still-open span go to the head, unless the chunk brings at least four
+// per series there (a backtest's chunk): then the open span is written as a
+// block the same way, and the next chunk extends it. Of two points with the
+// same (series, ts) in `points` the later one wins.
 Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
                    std::vector<PointRecord> points);
 
