@@ -312,8 +312,8 @@ std::pair<int64_t, int64_t> KeyOf(const PointRecord& p) { return {p.series_id, P
 
 // Seals every (series, span) of `head` and `chunk` (both in (series, ts)
 // order, all in [from, before)) with the stored block of that span.
-Status Seal(PointTables& tables, int64_t from, int64_t before, const std::vector<PointRecord>& head,
-            std::span<const PointRecord> chunk) {
+Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_from,
+            const std::vector<PointRecord>& head, std::span<const PointRecord> chunk) {
   std::vector<int64_t> head_series, series;
   for (const PointRecord& p : head) {
     if (head_series.empty() || head_series.back() != p.series_id) head_series.push_back(p.series_id);
@@ -340,7 +340,8 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, const std::vector
     const bool has_block = ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) == key;
     if (!has_block && h0 == ih) {
       // The common case: only the chunk's points.
-      OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(chunk.subspan(c0, ic - c0)));
+      OSPREY_ASSIGN_OR_RETURN(StoredBlock b,
+                              MakeStoredBlock(chunk.subspan(c0, ic - c0), key.second >= exact_from));
       sealed.push_back(std::move(b));
       continue;
     }
@@ -350,7 +351,7 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, const std::vector
     }
     Overlay(&merged, std::span<const PointRecord>(head).subspan(h0, ih - h0));
     Overlay(&merged, chunk.subspan(c0, ic - c0));
-    OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(merged));
+    OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(merged, key.second >= exact_from));
     sealed.push_back(std::move(b));
   }
   if (!head_series.empty()) OSPREY_RETURN_IF_ERROR(tables.DeleteHead(head_series, from, before));
@@ -360,8 +361,9 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, const std::vector
 
 // Seals the closed spans in [from, before) of every series of the detector
 // with `closed` (the chunk's points there, in (series, ts) order), `batch`
-// series at a time: memory holds their head rows, not every series'.
-Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t before,
+// series at a time: memory holds their head rows, not every series'. Spans
+// from exact_from on (still open) are encoded exactly.
+Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t before, int64_t exact_from,
                  std::span<const PointRecord> closed, size_t batch) {
   std::vector<int64_t> all, chunk_series;
   OSPREY_RETURN_IF_ERROR(tables.DetectorSeries(detector_id, &all));
@@ -382,7 +384,7 @@ Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t
     head.clear();
     OSPREY_RETURN_IF_ERROR(tables.ReadHead(ids, from, before, &head));
     if (head.empty() && c0 == ic) continue;
-    OSPREY_RETURN_IF_ERROR(Seal(tables, from, before, head, closed.subspan(c0, ic - c0)));
+    OSPREY_RETURN_IF_ERROR(Seal(tables, from, before, exact_from, head, closed.subspan(c0, ic - c0)));
   }
   return Status::Ok();
 }
@@ -404,7 +406,7 @@ bool MatchesScoredPointQuery(const ScoredPointQuery& q, const PointRecord& p) {
   return p.value && (q.with_unscored || (p.severity && *p.severity >= q.min_severity));
 }
 
-Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_t start_ts) {
+Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_t start_ts, bool exact) {
   const size_t n = points.size();
   if (n == 0 || n > static_cast<size_t>(kMaxBlockPoints)) {
     return InvalidArgument(fmt::format("a point block holds 1 to {} points, not {}", kMaxBlockPoints, n));
@@ -483,7 +485,7 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
         w.Xor(xs);
       }
     } else if (fi <= 3) {
-      if (!AllFinite(xs)) {
+      if (exact || !AllFinite(xs)) {
         w.Byte(kXor);
         w.Xor(xs);
         continue;
@@ -505,10 +507,10 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
       }
       w.Deltas(ints);
     } else {
-      bool fits = true;
+      bool fits = !exact;
       ints.clear();
-      for (double x : xs) {
-        const double scaled = x * kSeverityScale;
+      for (size_t k = 0; fits && k < xs.size(); ++k) {
+        const double scaled = xs[k] * kSeverityScale;
         if (!(std::fabs(scaled) < kMaxExactInt)) {
           fits = false;
           break;
@@ -633,14 +635,14 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
   return Status::Ok();
 }
 
-Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points) {
+Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool exact) {
   if (points.empty()) return InvalidArgument("an empty point block");
   StoredBlock b;
   b.series_id = points[0].series_id;
   b.start_ts = PointBlockStart(points[0].ts);
   b.end_ts = points.back().ts;
   b.n = static_cast<int64_t>(points.size());
-  OSPREY_ASSIGN_OR_RETURN(b.data, EncodePointBlock(points, b.start_ts));
+  OSPREY_ASSIGN_OR_RETURN(b.data, EncodePointBlock(points, b.start_ts, exact));
   return b;
 }
 
@@ -660,12 +662,15 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
   // Spans starting before `before` are closed; those from `from` on meet the
   // chunk, so this chunk closes them: sealed now, whichever series has
   // points there, so that how a range was cut into chunks does not matter.
-  int64_t before = PointBlockStart(next_watermark);
+  const int64_t closed_end = PointBlockStart(next_watermark);
+  int64_t before = closed_end;
   int64_t from = PointBlockStart(first_ts);
   // A chunk of several intervals (a backtest) writes its points of the open
   // span as that span's block too, which the next chunk decodes and extends:
   // one blob per series instead of a row per point written, read back and
-  // deleted. A chunk of an interval or two (live) writes head rows.
+  // deleted. A chunk of an interval or two (live) writes head rows. Such a
+  // block of the open span is exact (no field quantized): the span is
+  // quantized once, when it closes, whatever chunks it was written in.
   {
     size_t open_points = 0, open_series = 0;
     int64_t last = before, prev_series = 0;
@@ -690,13 +695,14 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
     }
   }
   if (from < before)
-    OSPREY_RETURN_IF_ERROR(SealRange(tables, detector_id, from, before, closed, kSealSeries));
+    OSPREY_RETURN_IF_ERROR(SealRange(tables, detector_id, from, before, closed_end, closed, kSealSeries));
   if (!open.empty()) OSPREY_RETURN_IF_ERROR(tables.PutHead(open));
   return Status::Ok();
 }
 
 Status SealHead(PointTables& tables, int64_t detector_id, int64_t before) {
-  return SealRange(tables, detector_id, std::numeric_limits<int64_t>::min(), before, {}, kSealOldSeries);
+  return SealRange(tables, detector_id, std::numeric_limits<int64_t>::min(), before, before, {},
+                   kSealOldSeries);
 }
 
 Result<std::optional<StoredBlock>> TruncateBlock(const StoredBlock& block, int64_t from_ts) {
@@ -706,7 +712,8 @@ Result<std::optional<StoredBlock>> TruncateBlock(const StoredBlock& block, int64
                               [](const PointRecord& p, int64_t ts) { return p.ts < ts; });
   points.erase(cut, points.end());
   if (points.empty()) return std::optional<StoredBlock>();
-  OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(points));
+  // The day is open again: exact, so it is quantized once when it closes.
+  OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(points, /*exact=*/true));
   return std::optional<StoredBlock>(std::move(b));
 }
 

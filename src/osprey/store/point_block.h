@@ -56,8 +56,10 @@ inline constexpr int kBandPrecisionBits = 12;
 int64_t PointBlockStart(int64_t ts);
 
 // Encodes `points` (one series, ts strictly increasing, all in the span that
-// starts at `start_ts`). InvalidArgument when they are not.
-Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_t start_ts);
+// starts at `start_ts`). InvalidArgument when they are not. `exact`: no
+// field is quantized (a block of a span still open).
+Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_t start_ts,
+                                     bool exact = false);
 // Appends the block's points (series_id set to `series_id`) to `out`.
 // DataLoss naming the series and the block's start when the block is
 // corrupt or of an unknown version; `out` is then unchanged.
@@ -74,7 +76,7 @@ struct StoredBlock {
 };
 
 // Encodes one series' points of one span as a stored block.
-Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points);
+Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool exact = false);
 
 // The SQL half of point storage, one implementation per backend. Series
 // lists are ascending; reads return rows in (series_id, ts / start_ts)
@@ -116,8 +118,9 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
 // blocks existed.
 Status SealHead(PointTables& tables, int64_t detector_id, int64_t before);
 
-// `block` without its points at or after `from_ts`: nullopt when none is
-// left (ResetFrom on a block straddling its time).
+// `block` without its points at or after `from_ts`, re-encoded exactly
+// (its day is open again): nullopt when none is left (ResetFrom on a block
+// straddling its time).
 Result<std::optional<StoredBlock>> TruncateBlock(const StoredBlock& block, int64_t from_ts);
 
 // ts - kPointBlockSpan, saturating: only blocks starting after it can hold

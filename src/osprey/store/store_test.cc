@@ -1137,6 +1137,44 @@ TEST_P(StoreTest, ABacktestChunkWritesTheOpenDayAsABlockTheNextChunkExtends) {
   ExpectStoredPoints(part(30, 32), *store_->ListPoints(s, kDay0 + 30 * kH, kDay0 + 32 * kH));
 }
 
+TEST_P(StoreTest, HowARangeIsCutIntoChunksDoesNotChangeWhatIsStored) {
+  // A growing series: each chunk raises the day's largest magnitude, so a
+  // day quantized before it closed would be rounded twice.
+  auto points = [](int64_t series) {
+    auto v = Hourly(series, kDay0, 50, [](int h) { return std::optional<double>(h); });
+    for (size_t h = 3; h < v.size(); ++h) {
+      const double e = 10 * std::pow(1.23, static_cast<double>(h)) + 0.123456789;
+      v[h].expected = e;
+      v[h].lower = e * 0.9;
+      v[h].upper = e * 1.1 + 0.3;
+    }
+    return v;
+  };
+  std::vector<std::vector<PointRecord>> read;
+  for (int cut : {50, 5, 1, 7}) {
+    int64_t d = *store_->UpsertDetector(fmt::format("cut{}", cut), "");
+    int64_t s = *store_->EnsureSeries(d, "orders", "{}", "orders");
+    auto want = points(s);
+    for (int h = 0; h < 50; h += cut) {
+      const int end = std::min(50, h + cut);
+      std::vector<PointRecord> part(want.begin() + h, want.begin() + end);
+      ASSERT_TRUE(store_->CommitChunk(PointChunk(d, kDay0 + h * kH, kDay0 + end * kH, part)).ok());
+    }
+    read.push_back(*store_->ListPoints(s, 0, 1LL << 40));
+    ExpectStoredPoints(want, read.back());
+  }
+  for (size_t k = 1; k < read.size(); ++k) {
+    ASSERT_EQ(read[k].size(), read[0].size());
+    for (size_t i = 0; i < read[0].size(); ++i) {
+      SCOPED_TRACE(::testing::Message() << "chunking " << k << ", hour " << i);
+      EXPECT_EQ(read[k][i].expected, read[0][i].expected);
+      EXPECT_EQ(read[k][i].lower, read[0][i].lower);
+      EXPECT_EQ(read[k][i].upper, read[0][i].upper);
+      EXPECT_EQ(read[k][i].severity, read[0][i].severity);
+    }
+  }
+}
+
 TEST_P(StoreTest, RerunsOverSealedDaysReplaceTheirPoints) {
   int64_t d = *store_->UpsertDetector("shop", "");
   int64_t s = *store_->EnsureSeries(d, "orders", "{}", "orders");
