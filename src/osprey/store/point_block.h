@@ -8,7 +8,7 @@
 // (signed ones zigzagged) or bit-packed columns:
 //   version byte, point count n;
 //   timestamps: first - span start, first delta, then delta-of-delta column
-//     (a regular grid costs two bytes per block);
+//     (a regular grid costs about four bytes per block);
 //   five fields, each: presence (all / none / bitmap), then the present
 //   entries:
 //     value      exact: scaled integers (value x 10^k, k = 0..6, when every
