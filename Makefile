@@ -46,9 +46,10 @@ export-bench: build
 
 # Backtest series-points/s, peak RSS, live seconds per interval and bytes per
 # stored point at 1k, 10k and 100k series (a few minutes); SCALE_FULL=1 adds
-# 1M series and a week at 100k; SCALE_SIZES=100000x168 picks sizes.
+# 1M series and a week at 100k; SCALE_SIZES=100000x168 picks sizes;
+# SCALE_DOUBLES=1 makes every value an arbitrary double (whole orders otherwise).
 scale-bench: build
-	@$(BUILD)/bench/scale_bench $(if $(SCALE_SIZES),--sizes $(SCALE_SIZES)) $(if $(SCALE_FULL),--full)
+	@$(BUILD)/bench/scale_bench $(if $(SCALE_SIZES),--sizes $(SCALE_SIZES)) $(if $(SCALE_FULL),--full) $(if $(SCALE_DOUBLES),--doubles)
 
 # The demo, then the UI on its results: served until Ctrl-C when run from a
 # terminal; otherwise (CI, scripts) it prints how to serve.

@@ -10,13 +10,18 @@
 //             the interval with alerts on, commit (start-up and interval
 //             seconds, peak RSS).
 // Then the state's size on disk over the points it holds (bytes per stored
-// point, whole file, everything included). Prints figures; not a timed test.
+// point): the whole file, everything included (model states, anomalies ...),
+// and the point tables alone (`points` and `point_blocks`, from SQLite's
+// dbstat). Orders are counts, so the warehouse holds whole orders; --doubles
+// keeps the generator's full-precision noise instead (every value an
+// arbitrary double, which the store keeps exactly and cannot pack as
+// tightly). Prints figures; not a timed test.
 //
 // Last, the list queries of the API and CLI (group and incident pages, a
 // group's anomalies, a 90-day chart) against a state of N anomalies: p50 and
 // p99 ms.
 //
-//   scale_bench [--sizes 1000x168,10000x168] [--lists N] [--full] [--dir DIR] [--keep]
+//   scale_bench [--sizes 1000x168,10000x168] [--lists N] [--full] [--doubles] [--dir DIR] [--keep]
 //
 // --lists: anomalies in the list state (default 100k; 1M with --full; 0 skips).
 // --sizes: comma-separated SERIESxHOURS. Default: 1k and 10k series over one
@@ -39,6 +44,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "bench/measure.h"
 #include "osprey/app/backtest.h"
@@ -107,6 +113,9 @@ ChildRun RunChild(const std::function<ChildFigures()>& fn) {
 
 std::string ItemName(int64_t i) { return fmt::format("i{:07d}", i); }
 
+// Whole orders (counts), or the generator's arbitrary doubles (--doubles).
+bool g_doubles = false;
+
 // hours + 1 hours of rows: the last hour is the live interval.
 Status BuildWarehouse(const std::string& path, Size size) {
   OSPREY_ASSIGN_OR_RETURN(auto db, connectors::SqliteWriter::Open(path));
@@ -129,6 +138,7 @@ Status BuildWarehouse(const std::string& path, Size size) {
       double v = (50 + static_cast<double>(i % 97)) * daily * (1 + noise);
       // One series in 1,000 spikes once, late enough for its model to score.
       if (i % 1000 == 7 && h == size.hours * 3 / 4) v *= 5;
+      if (!g_doubles) v = std::round(v);
       rows.push_back({Cell::Integer(ts), Cell::Text(names[static_cast<size_t>(i)]), Cell::Real(v)});
     }
     OSPREY_RETURN_IF_ERROR(db->InsertRows("insert into t values (?, ?, ?)", rows));
@@ -215,6 +225,24 @@ int64_t FileBytes(const std::string& path) {
   return total;
 }
 
+// Bytes of the point tables (`points`, `point_blocks` where present) in the
+// SQLite file at `path`; -1 when SQLite has no dbstat.
+int64_t PointTableBytes(const std::string& path) {
+  sqlite3* db = nullptr;
+  int64_t bytes = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, "select sum(pgsize) from dbstat where name in ('points', 'point_blocks')", -1,
+                           &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+      bytes = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return bytes;
+}
+
 int RunSize(Size size, const std::string& dir, bool keep) {
   const std::string base = fmt::format("{}/scale_{}x{}", dir, size.series, size.hours);
   const std::string warehouse = base + "_warehouse.db", state = base + "_state.db";
@@ -262,8 +290,13 @@ int RunSize(Size size, const std::string& dir, bool keep) {
   }
   const int64_t bytes = FileBytes(state);
   const double stored = pts + static_cast<double>(live.figures.points);
-  std::printf("  state: %.1f MB for %.0f stored points = %.1f bytes per point (whole file)\n",
-              static_cast<double>(bytes) / 1e6, stored, static_cast<double>(bytes) / stored);
+  const int64_t point_bytes = PointTableBytes(state);
+  std::printf(
+      "  state: %.1f MB for %.0f stored points = %.1f bytes per point (whole file); point tables %.1f MB = "
+      "%.2f bytes per point (%s values)\n",
+      static_cast<double>(bytes) / 1e6, stored, static_cast<double>(bytes) / stored,
+      static_cast<double>(point_bytes) / 1e6, static_cast<double>(point_bytes) / stored,
+      g_doubles ? "arbitrary double" : "whole-number");
   std::fflush(stdout);
   if (!keep) cleanup();
   return 0;
@@ -435,10 +468,13 @@ int main(int argc, char** argv) {
       full = true;
     } else if (a == "--keep") {
       keep = true;
+    } else if (a == "--doubles") {
+      g_doubles = true;
     } else {
       std::fprintf(
           stderr,
-          "usage: scale_bench [--sizes SERIESxHOURS,...] [--lists N] [--full] [--dir DIR] [--keep]\n");
+          "usage: scale_bench [--sizes SERIESxHOURS,...] [--lists N] [--full] [--doubles] [--dir DIR] "
+          "[--keep]\n");
       return 2;
     }
   }

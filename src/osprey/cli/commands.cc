@@ -830,7 +830,9 @@ const std::vector<Command>& Commands() {
         "detector column comes first and the dimension columns are the union of theirs (empty "
         "where a detector has no such dimension). Rows come detector by detector, series by "
         "series, each in time order; memory stays constant however many rows there are. RFC 4180 "
-        "quoting, CRLF line ends.",
+        "quoting, CRLF line ends. value is exact; for closed UTC days the store keeps expected, "
+        "lower and upper to 1/8192 of the day's largest magnitude and severity to 0.01 "
+        "(docs/state-store.md, \"Compact points\"); anomaly lists keep full precision.",
         {{"csv", 0, "", "write CSV (required; the only format)"},
          {"detector", 0, "NAME", "only this detector"},
          {"from", 0, "TIME", "intervals starting at or after TIME (UTC unless an offset is given)"},

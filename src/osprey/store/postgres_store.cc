@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "osprey/base/log.h"
+#include "osprey/store/point_block.h"
 #include "osprey/store/store.h"
 
 namespace osprey::store {
@@ -259,7 +260,22 @@ create index incidents_by_severity on incidents(severity, incident_ts);
 create index incidents_by_span on incidents((end_ts - incident_ts));
 create index alert_outbox_by_detector on alert_outbox(detector_id, id);
 )sql",
+    // 12 (SQLite version 11): compact points — each series' points of a
+    // closed UTC day sealed into one block (point_block.h); `points` keeps
+    // the open day's rows. Migrate() seals the rows a store had.
+    R"sql(
+create table point_blocks(
+  series_id bigint not null references series(id) on delete cascade,
+  start_ts bigint not null,
+  end_ts bigint not null,
+  n bigint not null,
+  data bytea not null,
+  primary key(series_id, start_ts));
+)sql",
 };
+
+// The schema version that added point_blocks.
+constexpr int64_t kPointBlocksVersion = 12;
 
 // Advisory lock class of worker leases: pg_try_advisory_lock(kLeaseClass, key).
 constexpr int64_t kLeaseClass = 0x6f737072;  // "ospr"
@@ -468,6 +484,7 @@ class PostgresStore final : public Store {
           return Status::Ok();
         }
         Status m = Script(kMigrations[static_cast<size_t>(version)]);
+        if (m.ok() && version + 1 == kPointBlocksVersion) m = SealOldPoints();
         if (m.ok()) m = Exec("insert into schema_migrations values ($1)", Params().Add(version + 1));
         if (!m.ok()) return m.WithContext(fmt::format("migrating '{}' to version {}", name_, version + 1));
         return Status::Ok();
@@ -476,6 +493,126 @@ class PostgresStore final : public Store {
       if (done) return Status::Ok();
     }
   }
+
+  // A store from before point blocks has every point as a row: seals each
+  // detector's rows of the days before its watermark into blocks.
+  Status SealOldPoints() {
+    OSPREY_ASSIGN_OR_RETURN(Rows marks,
+                            Run("select detector_id, next_ts from watermarks order by detector_id"));
+    for (int i = 0; i < marks.size(); ++i) {
+      OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, marks.Int(i, 0), PointBlockStart(marks.Int(i, 1))));
+    }
+    return Status::Ok();
+  }
+
+  // The SQL of point storage (point_block.h): one statement per call for
+  // every series (arrays unnested by the server), kPointBatch rows per insert.
+  class Tables final : public PointTables {
+   public:
+    explicit Tables(PostgresStore& store) : store_(store) {}
+    Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
+      OSPREY_ASSIGN_OR_RETURN(Rows r, store_.Run("select id from series where detector_id = $1 order by id",
+                                                 Params().Add(detector_id)));
+      for (int i = 0; i < r.size(); ++i) out->push_back(r.Int(i, 0));
+      return Status::Ok();
+    }
+    static constexpr size_t kPointBatch = 8192;
+    Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
+                    std::vector<PointRecord>* out) override {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows r,
+          store_.Run("select series_id, ts, value, expected, lower, upper, severity from points "
+                     "where series_id = any($1::bigint[]) and ts >= $2 and ts < $3 order by series_id, ts",
+                     Params().AddIntArray(series).Add(from).Add(to)));
+      for (int i = 0; i < r.size(); ++i) out->push_back(ReadPoint(r, i));
+      return Status::Ok();
+    }
+    Status ReadBlocks(const std::vector<int64_t>& series, int64_t from, int64_t to,
+                      std::vector<StoredBlock>* out) override {
+      OSPREY_ASSIGN_OR_RETURN(
+          Rows r, store_.Run("select series_id, start_ts, end_ts, n, data from point_blocks "
+                             "where series_id = any($1::bigint[]) and start_ts >= $2 and start_ts < $3 "
+                             "order by series_id, start_ts",
+                             Params().AddIntArray(series).Add(from).Add(to)));
+      for (int i = 0; i < r.size(); ++i) out->push_back(ReadBlock(r, i));
+      return Status::Ok();
+    }
+    Status DeleteHead(const std::vector<int64_t>& series, int64_t from, int64_t to) override {
+      return store_.Exec("delete from points where series_id = any($1::bigint[]) and ts >= $2 and ts < $3",
+                         Params().AddIntArray(series).Add(from).Add(to));
+    }
+    Status PutBlocks(const std::vector<StoredBlock>& blocks) override {
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (size_t b = 0; b < blocks.size(); b += kPointBatch) {
+        std::vector<int64_t> ids, starts, ends, ns;
+        std::string hex = "{";
+        for (size_t i = b; i < std::min(blocks.size(), b + kPointBatch); ++i) {
+          const StoredBlock& k = blocks[i];
+          ids.push_back(k.series_id);
+          starts.push_back(k.start_ts);
+          ends.push_back(k.end_ts);
+          ns.push_back(k.n);
+          if (i > b) hex += ',';
+          for (unsigned char c : k.data) {
+            hex += kHex[c >> 4];
+            hex += kHex[c & 15];
+          }
+        }
+        hex += '}';
+        Params p;
+        p.AddIntArray(ids).AddIntArray(starts).AddIntArray(ends).AddIntArray(ns).Add(hex);
+        OSPREY_RETURN_IF_ERROR(store_.Exec(
+            "insert into point_blocks(series_id, start_ts, end_ts, n, data) "
+            "select s, t, e, n, decode(d, 'hex') from unnest($1::bigint[], $2::bigint[], $3::bigint[], "
+            "$4::bigint[], $5::text[]) as u(s, t, e, n, d) on conflict(series_id, start_ts) do update set "
+            "end_ts = excluded.end_ts, n = excluded.n, data = excluded.data",
+            p));
+      }
+      return Status::Ok();
+    }
+    Status PutHead(const std::vector<PointRecord>& points) override {
+      std::vector<int64_t> ids, tss;
+      std::vector<std::optional<double>> cols[5];
+      for (size_t b = 0; b < points.size(); b += kPointBatch) {
+        ids.clear();
+        tss.clear();
+        for (auto& col : cols) col.clear();
+        for (size_t i = b; i < std::min(points.size(), b + kPointBatch); ++i) {
+          const PointRecord& p = points[i];
+          ids.push_back(p.series_id);
+          tss.push_back(p.ts);
+          cols[0].push_back(p.value);
+          cols[1].push_back(p.expected);
+          cols[2].push_back(p.lower);
+          cols[3].push_back(p.upper);
+          cols[4].push_back(p.severity);
+        }
+        Params params;
+        params.AddIntArray(ids).AddIntArray(tss);
+        for (const auto& col : cols) params.AddFloatArray(col);
+        OSPREY_RETURN_IF_ERROR(
+            store_.Exec("insert into points(series_id, ts, value, expected, lower, upper, severity) "
+                        "select * from unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], "
+                        "$5::float8[], $6::float8[], $7::float8[]) on conflict(series_id, ts) do update set "
+                        "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
+                        "upper = excluded.upper, severity = excluded.severity",
+                        params));
+      }
+      return Status::Ok();
+    }
+    // Columns series_id, ts, value, expected, lower, upper, severity.
+    static PointRecord ReadPoint(const Rows& r, int i) {
+      return {r.Int(i, 0),     r.Int(i, 1),     r.OptReal(i, 2), r.OptReal(i, 3),
+              r.OptReal(i, 4), r.OptReal(i, 5), r.OptReal(i, 6)};
+    }
+    // Columns series_id, start_ts, end_ts, n, data.
+    static StoredBlock ReadBlock(const Rows& r, int i) {
+      return {r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3), r.Bytes(i, 4)};
+    }
+
+   private:
+    PostgresStore& store_;
+  };
 
   Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) override {
     OSPREY_ASSIGN_OR_RETURN(Rows r, Run("insert into detectors(name, config) values ($1, $2) "
@@ -619,55 +756,7 @@ class PostgresStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(
         Exec("delete from anomalies where detector_id = $1 and ts >= $2 and ts < $3", range));
-    // Points in (series_id, ts) order, kPointBatch per statement (arrays
-    // unnested by the server) instead of one round trip per point.
-    {
-      constexpr size_t kPointBatch = 8192;
-      std::vector<const PointRecord*> sorted;
-      sorted.reserve(c.points.size());
-      for (const PointRecord& p : c.points) sorted.push_back(&p);
-      std::stable_sort(sorted.begin(), sorted.end(), [](const PointRecord* x, const PointRecord* y) {
-        return x->series_id != y->series_id ? x->series_id < y->series_id : x->ts < y->ts;
-      });
-      // One statement cannot update a row twice: the last point of a
-      // (series, ts) wins, as row by row.
-      auto same = [](const PointRecord* x, const PointRecord* y) {
-        return x->series_id == y->series_id && x->ts == y->ts;
-      };
-      size_t kept = 0;
-      for (size_t i = 0; i < sorted.size(); ++i) {
-        if (i + 1 < sorted.size() && same(sorted[i], sorted[i + 1])) continue;
-        sorted[kept++] = sorted[i];
-      }
-      sorted.resize(kept);
-      std::vector<int64_t> ids, tss;
-      std::vector<std::optional<double>> cols[5];
-      for (size_t b = 0; b < sorted.size(); b += kPointBatch) {
-        ids.clear();
-        tss.clear();
-        for (auto& col : cols) col.clear();
-        for (size_t i = b; i < std::min(sorted.size(), b + kPointBatch); ++i) {
-          const PointRecord& p = *sorted[i];
-          ids.push_back(p.series_id);
-          tss.push_back(p.ts);
-          cols[0].push_back(p.value);
-          cols[1].push_back(p.expected);
-          cols[2].push_back(p.lower);
-          cols[3].push_back(p.upper);
-          cols[4].push_back(p.severity);
-        }
-        Params params;
-        params.AddIntArray(ids).AddIntArray(tss);
-        for (const auto& col : cols) params.AddFloatArray(col);
-        OSPREY_RETURN_IF_ERROR(
-            Exec("insert into points(series_id, ts, value, expected, lower, upper, severity) "
-                 "select * from unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], "
-                 "$5::float8[], $6::float8[], $7::float8[]) on conflict(series_id, ts) do update set "
-                 "value = excluded.value, expected = excluded.expected, lower = excluded.lower, "
-                 "upper = excluded.upper, severity = excluded.severity",
-                 params));
-      }
-    }
+    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.detector_id, c.first_ts, c.next_watermark, c.points));
     std::vector<int64_t> group_ids;
     for (const GroupRecord& g : c.groups) {
       OSPREY_ASSIGN_OR_RETURN(
@@ -937,14 +1026,39 @@ class PostgresStore final : public Store {
             "delete from anomalies where detector_id = $1 and ts >= $2",
             "delete from data_quality where detector_id = $1 and ts >= $2",
             "delete from points where ts >= $2 and series_id in "
+            "(select id from series where detector_id = $1)",
+            "delete from point_blocks where start_ts >= $2 and series_id in "
             "(select id from series where detector_id = $1)"}) {
         Params p;
         p.Add(detector_id);
         if (sql.find("$2") != std::string_view::npos) p.Add(from_ts);
         OSPREY_RETURN_IF_ERROR(Exec(sql, p));
       }
+      OSPREY_RETURN_IF_ERROR(TruncatePointBlocks(detector_id, from_ts));
       return UpdateIncidents(detector_id, incidents);
     });
+  }
+
+  // Blocks holding points from from_ts on that start before it keep only
+  // their earlier points (blocks starting later are deleted whole).
+  Status TruncatePointBlocks(int64_t detector_id, int64_t from_ts) {
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows r, Run("select b.series_id, b.start_ts, b.end_ts, b.n, b.data "
+                    "from series s join point_blocks b on b.series_id = s.id "
+                    "where s.detector_id = $1 and b.start_ts > $2 and b.start_ts < $3 and b.end_ts >= $3",
+                    Params().Add(detector_id).Add(SpanBefore(from_ts)).Add(from_ts)));
+    std::vector<StoredBlock> kept;
+    for (int i = 0; i < r.size(); ++i) {
+      const StoredBlock b = Tables::ReadBlock(r, i);
+      OSPREY_ASSIGN_OR_RETURN(std::optional<StoredBlock> t, TruncateBlock(b, from_ts));
+      if (t) {
+        kept.push_back(std::move(*t));
+        continue;
+      }
+      OSPREY_RETURN_IF_ERROR(Exec("delete from point_blocks where series_id = $1 and start_ts = $2",
+                                  Params().Add(b.series_id).Add(b.start_ts)));
+    }
+    return point_tables_.PutBlocks(kept);
   }
 
   // The incident's figures come from its incidents row.
@@ -1115,44 +1229,95 @@ class PostgresStore final : public Store {
   }
 
   Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r,
+    // The blocks that may hold points of [from_ts, to_ts) (a block's points
+    // lie within kPointBlockSpan of its start), then the head rows.
+    OSPREY_ASSIGN_OR_RETURN(
+        Rows b, Run("select series_id, start_ts, end_ts, n, data from point_blocks where series_id = $1 "
+                    "and start_ts > $2 and start_ts < $3 and end_ts >= $4 order by start_ts",
+                    Params().Add(series_id).Add(SpanBefore(from_ts)).Add(to_ts).Add(from_ts)));
+    OSPREY_ASSIGN_OR_RETURN(Rows h,
                             Run("select series_id, ts, value, expected, lower, upper, severity from points "
                                 "where series_id = $1 and ts >= $2 and ts < $3 order by ts",
                                 Params().Add(series_id).Add(from_ts).Add(to_ts)));
     std::vector<PointRecord> out;
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.Int(i, 0), r.Int(i, 1), r.OptReal(i, 2), r.OptReal(i, 3), r.OptReal(i, 4),
-                     r.OptReal(i, 5), r.OptReal(i, 6)});
-    }
+    int bi = 0, hi = 0;
+    OSPREY_RETURN_IF_ERROR(MergePoints(
+        [&](StoredBlock* o) -> Result<bool> {
+          if (bi == b.size()) return false;
+          *o = Tables::ReadBlock(b, bi++);
+          return true;
+        },
+        [&](PointRecord* o) -> Result<bool> {
+          if (hi == h.size()) return false;
+          *o = Tables::ReadPoint(h, hi++);
+          return true;
+        },
+        from_ts, to_ts,
+        [&](const PointRecord& p) {
+          out.push_back(p);
+          return Status::Ok();
+        }));
     return out;
   }
 
   Status ForEachScoredPoint(const ScoredPointQuery& q,
                             const std::function<Status(const PointRecord&)>& fn) override {
-    // A server-side cursor read in batches: client memory holds one batch.
+    // Two server-side cursors, blocks and head rows, each in (series, time)
+    // order and read in batches: client memory holds one batch of each.
     constexpr int kBatch = 8192;
+    const int64_t since = q.since.value_or(std::numeric_limits<int64_t>::min());
+    const int64_t until = q.until.value_or(std::numeric_limits<int64_t>::max());
     return InTransaction([&]() -> Status {
+      OSPREY_RETURN_IF_ERROR(
+          Exec("declare scored_blocks no scroll cursor for "
+               "select b.series_id, b.start_ts, b.end_ts, b.n, b.data "
+               "from series s join point_blocks b on b.series_id = s.id "
+               "where s.detector_id = $1 and b.start_ts > $2 and b.start_ts < $3 "
+               "and b.end_ts >= $4 order by s.id, b.start_ts",
+               Params().Add(q.detector_id).Add(SpanBefore(since)).Add(until).Add(since)));
       OSPREY_RETURN_IF_ERROR(
           Exec("declare scored_points no scroll cursor for "
                "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
                "from series s join points p on p.series_id = s.id "
-               "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 and p.value is not null "
-               "and ($5 = 1 or (p.severity is not null and p.severity >= $4)) order by s.id, p.ts",
-               Params()
-                   .Add(q.detector_id)
-                   .Add(q.since.value_or(std::numeric_limits<int64_t>::min()))
-                   .Add(q.until.value_or(std::numeric_limits<int64_t>::max()))
-                   .Add(q.min_severity)
-                   .Add(int64_t{q.with_unscored ? 1 : 0})));
-      const std::string fetch = fmt::format("fetch {} from scored_points", kBatch);
-      for (;;) {
-        OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fetch));
-        for (int i = 0; i < r.size(); ++i) {
-          OSPREY_RETURN_IF_ERROR(fn({r.Int(i, 0), r.Int(i, 1), r.OptReal(i, 2), r.OptReal(i, 3),
-                                     r.OptReal(i, 4), r.OptReal(i, 5), r.OptReal(i, 6)}));
+               "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 order by s.id, p.ts",
+               Params().Add(q.detector_id).Add(since).Add(until)));
+      // A cursor's current batch and the next row in it.
+      struct Batch {
+        std::optional<Rows> rows;
+        int next = 0;
+        bool done = false;
+      };
+      Batch blocks, head;
+      auto advance = [&](Batch& c, const char* cursor) -> Result<bool> {
+        if (c.rows && c.next < c.rows->size()) return true;
+        if (c.done) return false;
+        if (c.rows && c.rows->size() < kBatch) {
+          c.done = true;
+          return false;
         }
-        if (r.size() < kBatch) break;
-      }
+        OSPREY_ASSIGN_OR_RETURN(Rows r, Run(fmt::format("fetch {} from {}", kBatch, cursor)));
+        c.rows.emplace(std::move(r));
+        c.next = 0;
+        if (c.rows->size() == 0) c.done = true;
+        return !c.done;
+      };
+      OSPREY_RETURN_IF_ERROR(MergePoints(
+          [&](StoredBlock* o) -> Result<bool> {
+            OSPREY_ASSIGN_OR_RETURN(bool more, advance(blocks, "scored_blocks"));
+            if (more) *o = Tables::ReadBlock(*blocks.rows, blocks.next++);
+            return more;
+          },
+          [&](PointRecord* o) -> Result<bool> {
+            OSPREY_ASSIGN_OR_RETURN(bool more, advance(head, "scored_points"));
+            if (more) *o = Tables::ReadPoint(*head.rows, head.next++);
+            return more;
+          },
+          since, until,
+          [&](const PointRecord& p) {
+            if (!MatchesScoredPointQuery(q, p)) return Status::Ok();
+            return fn(p);
+          }));
+      OSPREY_RETURN_IF_ERROR(Exec("close scored_blocks"));
       return Exec("close scored_points");
     });
   }
@@ -1506,8 +1671,9 @@ class PostgresStore final : public Store {
   PGconn* conn_;
   std::string name_;  // the connection string, redacted, for messages
   bool in_tx_ = false;
-  std::set<int64_t> held_;   // worker leases this session holds
-  bool fenced_ = false;      // leases were lost with a connection: no writes
+  std::set<int64_t> held_;  // worker leases this session holds
+  bool fenced_ = false;     // leases were lost with a connection: no writes
+  Tables point_tables_{*this};
   bool lease_call_ = false;  // in a lease method: not fenced
   // Marks the statements of a lease method, which run while fenced.
   struct LeaseCall {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "osprey/store/point_block.h"
 #include "osprey/store/store.h"
 
 namespace osprey::store {
@@ -269,7 +270,22 @@ create index incidents_by_severity on incidents(severity, incident_ts);
 create index incidents_by_span on incidents((end_ts - incident_ts));
 create index alert_outbox_by_detector on alert_outbox(detector_id, id);
 )sql",
+    // 11: compact points — each series' points of a closed UTC day sealed
+    // into one block (point_block.h); `points` keeps the open day's rows.
+    R"sql(
+create table point_blocks(
+  series_id integer not null references series(id) on delete cascade,
+  start_ts integer not null,
+  end_ts integer not null,
+  n integer not null,
+  data blob not null,
+  primary key(series_id, start_ts)) without rowid;
+)sql",
 };
+
+// The schema version that added point_blocks: a store migrated past it
+// seals the point rows it had (SqliteStore::SealOldPoints).
+constexpr int64_t kPointBlocksVersion = 11;
 
 class Stmt {
  public:
@@ -376,6 +392,127 @@ class SqliteStore final : public Store {
     return *it->second;
   }
 
+  // The SQL of point storage (point_block.h): prepared statements, one
+  // series at a time (each a range of a primary key).
+  class Tables final : public PointTables {
+   public:
+    explicit Tables(SqliteStore& store) : store_(store) {}
+    Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
+      Stmt& s = store_.Prepared("select id from series where detector_id = ?1 order by id");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      s.Bind(1, detector_id);
+      Status st;
+      while (s.Step(&st)) out->push_back(s.Int(0));
+      return st;
+    }
+    Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
+                    std::vector<PointRecord>* out) override {
+      Stmt& s = store_.Prepared(
+          "select series_id, ts, value, expected, lower, upper, severity from points "
+          "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      for (int64_t id : series) {
+        s.Bind(1, id).Bind(2, from).Bind(3, to);
+        Status st;
+        while (s.Step(&st)) out->push_back(ReadPoint(s));
+        OSPREY_RETURN_IF_ERROR(st);
+        s.Reset();
+      }
+      return Status::Ok();
+    }
+    Status ReadBlocks(const std::vector<int64_t>& series, int64_t from, int64_t to,
+                      std::vector<StoredBlock>* out) override {
+      Stmt& s = store_.Prepared(
+          "select series_id, start_ts, end_ts, n, data from point_blocks "
+          "where series_id = ?1 and start_ts >= ?2 and start_ts < ?3 order by start_ts");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      for (int64_t id : series) {
+        s.Bind(1, id).Bind(2, from).Bind(3, to);
+        Status st;
+        while (s.Step(&st)) out->push_back(ReadBlock(s));
+        OSPREY_RETURN_IF_ERROR(st);
+        s.Reset();
+      }
+      return Status::Ok();
+    }
+    Status DeleteHead(const std::vector<int64_t>& series, int64_t from, int64_t to) override {
+      Stmt& s = store_.Prepared("delete from points where series_id = ?1 and ts >= ?2 and ts < ?3");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      for (int64_t id : series) {
+        OSPREY_RETURN_IF_ERROR(s.Bind(1, id).Bind(2, from).Bind(3, to).Run());
+        s.Reset();
+      }
+      return Status::Ok();
+    }
+    Status PutBlocks(const std::vector<StoredBlock>& blocks) override {
+      Stmt& s = store_.Prepared(
+          "insert or replace into point_blocks(series_id, start_ts, end_ts, n, data) "
+          "values (?1, ?2, ?3, ?4, ?5)");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      for (const StoredBlock& b : blocks) {
+        OSPREY_RETURN_IF_ERROR(s.Bind(1, b.series_id)
+                                   .Bind(2, b.start_ts)
+                                   .Bind(3, b.end_ts)
+                                   .Bind(4, b.n)
+                                   .BindBlob(5, b.data)
+                                   .Run());
+        s.Reset();
+      }
+      return Status::Ok();
+    }
+    Status PutHead(const std::vector<PointRecord>& points) override {
+      Stmt& s = store_.Prepared(
+          "insert or replace into points(series_id, ts, value, expected, lower, upper, severity) "
+          "values (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      for (const PointRecord& p : points) {
+        s.Bind(1, p.series_id)
+            .Bind(2, p.ts)
+            .Bind(3, p.value)
+            .Bind(4, p.expected)
+            .Bind(5, p.lower)
+            .Bind(6, p.upper)
+            .Bind(7, p.severity);
+        OSPREY_RETURN_IF_ERROR(s.Run());
+        s.Reset();
+      }
+      return Status::Ok();
+    }
+    // Columns series_id, ts, value, expected, lower, upper, severity.
+    static PointRecord ReadPoint(const Stmt& s) {
+      return {s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)};
+    }
+    // Columns series_id, start_ts, end_ts, n, data.
+    static StoredBlock ReadBlock(const Stmt& s) {
+      return {s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Blob(4)};
+    }
+
+   private:
+    SqliteStore& store_;
+  };
+
+  // Streams for MergePoints that step `s`.
+  static NextBlock BlocksOf(Stmt& s, Status* st) {
+    return [&s, st](StoredBlock* out) -> Result<bool> {
+      if (!s.Step(st)) {
+        OSPREY_RETURN_IF_ERROR(*st);
+        return false;
+      }
+      *out = Tables::ReadBlock(s);
+      return true;
+    };
+  }
+  static NextHead HeadOf(Stmt& s, Status* st) {
+    return [&s, st](PointRecord* out) -> Result<bool> {
+      if (!s.Step(st)) {
+        OSPREY_RETURN_IF_ERROR(*st);
+        return false;
+      }
+      *out = Tables::ReadPoint(s);
+      return true;
+    };
+  }
+
   // Commits the series EnsureSeries created since the last commit. Every
   // other write calls it first, so a series is durable before anything that
   // refers to it, and no other write waits in the open transaction.
@@ -421,7 +558,33 @@ class SqliteStore final : public Store {
       }
       OSPREY_RETURN_IF_ERROR(Exec("commit"));
     }
+    if (version > 0 && version < kPointBlocksVersion) {
+      OSPREY_RETURN_IF_ERROR_CTX(SealOldPoints(), fmt::format("sealing the points of '{}'", path));
+    }
     return Status::Ok();
+  }
+
+  // A store from before point blocks has every point as a row: seals each
+  // detector's rows of the days before its watermark into blocks.
+  Status SealOldPoints() {
+    OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
+    Status s = [&]() -> Status {
+      Stmt marks(db_, "select detector_id, next_ts from watermarks order by detector_id");
+      OSPREY_RETURN_IF_ERROR(marks.status());
+      std::vector<std::pair<int64_t, int64_t>> detectors;
+      Status st;
+      while (marks.Step(&st)) detectors.push_back({marks.Int(0), marks.Int(1)});
+      OSPREY_RETURN_IF_ERROR(st);
+      for (const auto& [detector, watermark] : detectors) {
+        OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, detector, PointBlockStart(watermark)));
+      }
+      return Status::Ok();
+    }();
+    if (!s.ok()) {
+      (void)Exec("rollback");
+      return s;
+    }
+    return Exec("commit");
   }
 
   Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) override {
@@ -608,32 +771,7 @@ class SqliteStore final : public Store {
       OSPREY_RETURN_IF_ERROR(del.status());
       OSPREY_RETURN_IF_ERROR(del.Bind(1, c.detector_id).Bind(2, c.first_ts).Bind(3, c.next_watermark).Run());
     }
-    {
-      Stmt& ins = Prepared(
-          "insert or replace into points(series_id, ts, value, expected, lower, upper, severity) "
-          "values (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-      OSPREY_RETURN_IF_ERROR(ins.status());
-      // In key order: each series' points land on its own pages one after
-      // the other, instead of every interval touching every series' page.
-      std::vector<const PointRecord*> sorted;
-      sorted.reserve(c.points.size());
-      for (const PointRecord& p : c.points) sorted.push_back(&p);
-      std::sort(sorted.begin(), sorted.end(), [](const PointRecord* x, const PointRecord* y) {
-        return x->series_id != y->series_id ? x->series_id < y->series_id : x->ts < y->ts;
-      });
-      for (const PointRecord* pp : sorted) {
-        const PointRecord& p = *pp;
-        ins.Bind(1, p.series_id)
-            .Bind(2, p.ts)
-            .Bind(3, p.value)
-            .Bind(4, p.expected)
-            .Bind(5, p.lower)
-            .Bind(6, p.upper)
-            .Bind(7, p.severity);
-        OSPREY_RETURN_IF_ERROR(ins.Run());
-        ins.Reset();
-      }
-    }
+    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.detector_id, c.first_ts, c.next_watermark, c.points));
     std::vector<int64_t> group_ids;
     {
       Stmt& ins = Prepared(
@@ -974,6 +1112,8 @@ class SqliteStore final : public Store {
           "delete from anomalies where detector_id = ?1 and ts >= ?2",
           "delete from data_quality where detector_id = ?1 and ts >= ?2",
           "delete from points where ts >= ?2 and series_id in "
+          "(select id from series where detector_id = ?1)",
+          "delete from point_blocks where start_ts >= ?2 and series_id in "
           "(select id from series where detector_id = ?1)"}) {
       if (!s.ok()) break;
       Stmt st(db_, sql);
@@ -985,12 +1125,42 @@ class SqliteStore final : public Store {
       }
       if (!s.ok()) break;
     }
+    if (s.ok()) s = TruncatePointBlocks(detector_id, from_ts);
     if (s.ok()) s = UpdateIncidents(detector_id, incidents);
     if (!s.ok()) {
       (void)Exec("rollback");
       return s;
     }
     return Exec("commit");
+  }
+
+  // Blocks holding points from from_ts on that start before it keep only
+  // their earlier points (blocks starting later are deleted whole).
+  Status TruncatePointBlocks(int64_t detector_id, int64_t from_ts) {
+    std::vector<StoredBlock> straddling;
+    {
+      Stmt s(db_,
+             "select b.series_id, b.start_ts, b.end_ts, b.n, b.data "
+             "from series s join point_blocks b on b.series_id = s.id "
+             "where s.detector_id = ?1 and b.start_ts > ?2 and b.start_ts < ?3 and b.end_ts >= ?3");
+      OSPREY_RETURN_IF_ERROR(s.status());
+      s.Bind(1, detector_id).Bind(2, SpanBefore(from_ts)).Bind(3, from_ts);
+      Status st;
+      while (s.Step(&st)) straddling.push_back(Tables::ReadBlock(s));
+      OSPREY_RETURN_IF_ERROR(st);
+    }
+    std::vector<StoredBlock> kept;
+    for (const StoredBlock& b : straddling) {
+      OSPREY_ASSIGN_OR_RETURN(std::optional<StoredBlock> t, TruncateBlock(b, from_ts));
+      if (t) {
+        kept.push_back(std::move(*t));
+        continue;
+      }
+      Stmt del(db_, "delete from point_blocks where series_id = ?1 and start_ts = ?2");
+      OSPREY_RETURN_IF_ERROR(del.status());
+      OSPREY_RETURN_IF_ERROR(del.Bind(1, b.series_id).Bind(2, b.start_ts).Run());
+    }
+    return point_tables_.PutBlocks(kept);
   }
 
   // The incident's figures come from its incidents row.
@@ -1182,18 +1352,25 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) override {
-    Stmt s(db_,
+    // The blocks that may hold points of [from_ts, to_ts) (a block's points
+    // lie within kPointBlockSpan of its start), then the head rows.
+    Stmt b(db_,
+           "select series_id, start_ts, end_ts, n, data from point_blocks "
+           "where series_id = ?1 and start_ts > ?2 and start_ts < ?3 and end_ts >= ?4 order by start_ts");
+    Stmt h(db_,
            "select series_id, ts, value, expected, lower, upper, severity from points "
            "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts");
-    OSPREY_RETURN_IF_ERROR(s.status());
-    s.Bind(1, series_id).Bind(2, from_ts).Bind(3, to_ts);
+    OSPREY_RETURN_IF_ERROR(b.status());
+    OSPREY_RETURN_IF_ERROR(h.status());
+    b.Bind(1, series_id).Bind(2, SpanBefore(from_ts)).Bind(3, to_ts).Bind(4, from_ts);
+    h.Bind(1, series_id).Bind(2, from_ts).Bind(3, to_ts);
     std::vector<PointRecord> out;
-    Status st;
-    while (s.Step(&st)) {
-      out.push_back(
-          {s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)});
-    }
-    OSPREY_RETURN_IF_ERROR(st);
+    Status bst, hst;
+    OSPREY_RETURN_IF_ERROR(
+        MergePoints(BlocksOf(b, &bst), HeadOf(h, &hst), from_ts, to_ts, [&](const PointRecord& p) {
+          out.push_back(p);
+          return Status::Ok();
+        }));
     return out;
   }
 
@@ -1201,27 +1378,28 @@ class SqliteStore final : public Store {
                             const std::function<Status(const PointRecord&)>& fn) override {
     // Series in id order (the cross join and +detector_id keep SQLite from
     // starting at the series index, whose order would need a sort of every
-    // row), then each one's range of the points primary key (series_id, ts):
-    // no sort, no temporary storage, one row in memory at a time.
-    Stmt s(db_,
+    // row), then each one's range of the blocks' and the head rows' primary
+    // keys: no sort, no temporary storage, one block in memory at a time.
+    const int64_t since = q.since.value_or(std::numeric_limits<int64_t>::min());
+    const int64_t until = q.until.value_or(std::numeric_limits<int64_t>::max());
+    Stmt b(db_,
+           "select b.series_id, b.start_ts, b.end_ts, b.n, b.data "
+           "from series s cross join point_blocks b on b.series_id = s.id "
+           "where +s.detector_id = ?1 and b.start_ts > ?2 and b.start_ts < ?3 and b.end_ts >= ?4 "
+           "order by s.id, b.start_ts");
+    Stmt h(db_,
            "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
            "from series s cross join points p on p.series_id = s.id "
-           "where +s.detector_id = ?1 and p.ts >= ?2 and p.ts < ?3 and p.value is not null "
-           "and (?5 or (p.severity is not null and p.severity >= ?4)) order by s.id, p.ts");
-    OSPREY_RETURN_IF_ERROR(s.status());
-    s.Bind(1, q.detector_id)
-        .Bind(2, q.since.value_or(std::numeric_limits<int64_t>::min()))
-        .Bind(3, q.until.value_or(std::numeric_limits<int64_t>::max()))
-        .Bind(4, q.min_severity)
-        .Bind(5, int64_t{q.with_unscored ? 1 : 0});
-    Status st;
-    PointRecord p;
-    while (s.Step(&st)) {
-      // value is not null (the where clause).
-      p = {s.Int(0), s.Int(1), s.Real(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)};
-      OSPREY_RETURN_IF_ERROR(fn(p));
-    }
-    return st;
+           "where +s.detector_id = ?1 and p.ts >= ?2 and p.ts < ?3 order by s.id, p.ts");
+    OSPREY_RETURN_IF_ERROR(b.status());
+    OSPREY_RETURN_IF_ERROR(h.status());
+    b.Bind(1, q.detector_id).Bind(2, SpanBefore(since)).Bind(3, until).Bind(4, since);
+    h.Bind(1, q.detector_id).Bind(2, since).Bind(3, until);
+    Status bst, hst;
+    return MergePoints(BlocksOf(b, &bst), HeadOf(h, &hst), since, until, [&](const PointRecord& p) {
+      if (!MatchesScoredPointQuery(q, p)) return Status::Ok();
+      return fn(p);
+    });
   }
 
   Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
@@ -1499,6 +1677,7 @@ class SqliteStore final : public Store {
   std::map<std::string, std::unique_ptr<Stmt>, std::less<>> stmts_;
   // EnsureSeries has an open transaction of new series (FlushSeries).
   bool series_open_ = false;
+  Tables point_tables_{*this};
 };
 
 }  // namespace

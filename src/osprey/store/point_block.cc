@@ -1,0 +1,754 @@
+#include "osprey/store/point_block.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <optional>
+
+#include "osprey/base/time.h"
+
+namespace osprey::store {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+// Presence of a field.
+constexpr uint8_t kNone = 0, kAll = 1, kBitmap = 2;
+// How a field's present entries are stored.
+constexpr uint8_t kXor = 0, kScaled = 1, kQuantized = 2, kHundredths = 3;
+// A column's mode byte: its bit width (0..64) when bit-packed, kVarints when
+// written as varints; plus kSecondOrder when a Deltas column holds the
+// deltas of its deltas.
+constexpr uint8_t kVarints = 0x7F;
+constexpr uint8_t kSecondOrder = 0x80;
+// Series a sealing pass reads at a time (their head rows of the closed
+// days): a chunk's, and an old store's, whose rows may span years.
+constexpr size_t kSealSeries = 1000;
+constexpr size_t kSealOldSeries = 50;
+// Points per series of the open span from which a chunk writes them as a
+// block rather than head rows.
+constexpr size_t kMinOpenBlockPoints = 4;
+constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+constexpr int kMaxScale = 6;
+// |x| below this is held exactly by a double and fits an int64 with room.
+constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53
+
+// Wrapping arithmetic: a corrupt block may hold any numbers.
+int64_t Sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t Add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+uint64_t Zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t Unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(*out) {}
+  void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      Byte(static_cast<uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    Byte(static_cast<uint8_t>(v));
+  }
+  void Signed(int64_t v) { Varint(Zigzag(v)); }
+  // Zigzagged integers, bit-packed at the widest one's width or as
+  // varints, whichever is shorter.
+  void Column(const std::vector<uint64_t>& zz, uint8_t order = 0) {
+    if (zz.empty()) return;
+    uint64_t max = 0;
+    size_t varint_bytes = 0;
+    for (uint64_t v : zz) {
+      max |= v;
+      varint_bytes += std::max<size_t>(1, (static_cast<size_t>(std::bit_width(v)) + 6) / 7);
+    }
+    const int w = static_cast<int>(std::bit_width(max));
+    const size_t packed = (zz.size() * static_cast<size_t>(w) + 7) / 8;
+    if (packed > varint_bytes) {
+      Byte(kVarints | order);
+      for (uint64_t v : zz) Varint(v);
+      return;
+    }
+    Byte(static_cast<uint8_t>(w | order));
+    const size_t at = out_.size();
+    out_.append(packed, '\0');
+    auto* buf = reinterpret_cast<unsigned char*>(out_.data() + at);
+    size_t bit = 0;
+    for (uint64_t v : zz) {
+      for (int done = 0; done < w;) {
+        const int off = static_cast<int>(bit & 7);
+        const int take = std::min(8 - off, w - done);
+        const uint64_t part = (v >> done) & ((uint64_t{1} << take) - 1);
+        buf[bit >> 3] = static_cast<unsigned char>(buf[bit >> 3] | (part << off));
+        done += take;
+        bit += static_cast<size_t>(take);
+      }
+    }
+  }
+  // `xs`: the first one as a varint, then a column of the deltas or of the
+  // deltas of the deltas (smooth curves), whichever is shorter.
+  void Deltas(const std::vector<int64_t>& xs) {
+    if (xs.empty()) return;
+    Signed(xs[0]);
+    if (xs.size() == 1) return;
+    std::vector<uint64_t> first, second;
+    first.reserve(xs.size() - 1);
+    second.reserve(xs.size() - 1);
+    for (size_t i = 1; i < xs.size(); ++i) {
+      const int64_t d = Sub(xs[i], xs[i - 1]);
+      first.push_back(Zigzag(d));
+      second.push_back(i == 1 ? Zigzag(d) : Zigzag(Sub(d, Sub(xs[i - 1], xs[i - 2]))));
+    }
+    std::string a, b;
+    Writer(&a).Column(first);
+    Writer(&b).Column(second, kSecondOrder);
+    out_ += b.size() < a.size() ? b : a;
+  }
+  // Exact doubles: each one's bits XOR the one before, without its leading
+  // and trailing zero bytes (a header byte: leading zero bytes << 4 | length).
+  void Xor(const std::vector<double>& xs) {
+    uint64_t prev = 0;
+    for (double x : xs) {
+      const uint64_t bits = std::bit_cast<uint64_t>(x);
+      const uint64_t d = bits ^ prev;
+      prev = bits;
+      if (d == 0) {
+        Byte(0x80);
+        continue;
+      }
+      const int lz = std::countl_zero(d) / 8, tz = std::countr_zero(d) / 8;
+      const int len = 8 - lz - tz;
+      Byte(static_cast<uint8_t>(lz << 4 | len));
+      for (int i = 0; i < len; ++i) Byte(static_cast<uint8_t>(d >> (8 * (tz + i))));
+    }
+  }
+
+ private:
+  std::string& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view d) : d_(d) {}
+  bool ok() const { return ok_; }
+  bool done() const { return pos_ == d_.size(); }
+  const char* error() const { return error_; }
+  bool Fail(const char* why) {
+    if (ok_) error_ = why;
+    ok_ = false;
+    return false;
+  }
+  uint8_t Byte() {
+    if (pos_ >= d_.size()) {
+      Fail("truncated");
+      return 0;
+    }
+    return static_cast<uint8_t>(d_[pos_++]);
+  }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const uint8_t b = Byte();
+      if (!ok_) return 0;
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    Fail("varint too long");
+    return 0;
+  }
+  int64_t Signed() { return Unzigzag(Varint()); }
+  // A column of n entries; *second_order tells a Deltas column's order.
+  bool Column(size_t n, std::vector<uint64_t>* zz, bool* second_order = nullptr) {
+    zz->clear();
+    if (n == 0) return ok_;
+    uint8_t mode = Byte();
+    if (!ok_) return false;
+    if (mode & kSecondOrder) {
+      if (second_order == nullptr) return Fail("unknown column encoding");
+      *second_order = true;
+      mode = static_cast<uint8_t>(mode & ~kSecondOrder);
+    }
+    if (mode == kVarints) {
+      for (size_t i = 0; i < n && ok_; ++i) zz->push_back(Varint());
+      return ok_;
+    }
+    if (mode > 64) return Fail("unknown column encoding");
+    const int w = mode;
+    const size_t packed = (n * static_cast<size_t>(w) + 7) / 8;
+    if (d_.size() - pos_ < packed) return Fail("truncated column");
+    const auto* buf = reinterpret_cast<const unsigned char*>(d_.data() + pos_);
+    pos_ += packed;
+    size_t bit = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t v = 0;
+      for (int done = 0; done < w;) {
+        const int off = static_cast<int>(bit & 7);
+        const int take = std::min(8 - off, w - done);
+        v |= static_cast<uint64_t>((buf[bit >> 3] >> off) & ((1u << take) - 1)) << done;
+        done += take;
+        bit += static_cast<size_t>(take);
+      }
+      zz->push_back(v);
+    }
+    return true;
+  }
+  bool Deltas(size_t n, std::vector<int64_t>* xs) {
+    xs->clear();
+    if (n == 0) return ok_;
+    int64_t x = Signed();
+    std::vector<uint64_t> zz;
+    bool second = false;
+    if (!ok_ || !Column(n - 1, &zz, &second)) return false;
+    xs->push_back(x);
+    int64_t d = 0;
+    for (size_t i = 0; i < zz.size(); ++i) {
+      d = second && i > 0 ? Add(d, Unzigzag(zz[i])) : Unzigzag(zz[i]);
+      xs->push_back(x = Add(x, d));
+    }
+    return true;
+  }
+  bool Xor(size_t n, std::vector<double>* xs) {
+    xs->clear();
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t h = Byte();
+      if (!ok_) return false;
+      const int lz = h >> 4, len = h & 0x0F;
+      if (lz > 8 || len > 8 - lz || (len == 0 && lz != 8)) return Fail("bad float header");
+      uint64_t d = 0;
+      const int tz = 8 - lz - len;
+      for (int k = 0; k < len; ++k) d |= static_cast<uint64_t>(Byte()) << (8 * (tz + k));
+      if (!ok_) return false;
+      prev ^= d;
+      xs->push_back(std::bit_cast<double>(prev));
+    }
+    return true;
+  }
+
+ private:
+  std::string_view d_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+  const char* error_ = "";
+};
+
+using Field = std::optional<double> PointRecord::*;
+constexpr Field kFields[] = {&PointRecord::value, &PointRecord::expected, &PointRecord::lower,
+                             &PointRecord::upper, &PointRecord::severity};
+
+// The smallest k with every x == round(x * 10^k) / 10^k exactly (sign of
+// zero included); nullopt when there is none up to kMaxScale.
+std::optional<int> ScaleOf(const std::vector<double>& xs, std::vector<int64_t>* ints) {
+  for (int k = 0; k <= kMaxScale; ++k) {
+    ints->clear();
+    bool fits = true;
+    for (double x : xs) {
+      const double scaled = x * kPow10[k];
+      if (!(std::fabs(scaled) < kMaxExactInt)) {
+        fits = false;
+        break;
+      }
+      // As the decoder computes it (an integer has no -0).
+      const auto r = static_cast<int64_t>(std::nearbyint(scaled));
+      if (std::bit_cast<uint64_t>(static_cast<double>(r) / kPow10[k]) != std::bit_cast<uint64_t>(x)) {
+        fits = false;
+        break;
+      }
+      ints->push_back(r);
+    }
+    if (fits) return k;
+  }
+  return std::nullopt;
+}
+
+bool AllFinite(const std::vector<double>& xs) {
+  return std::all_of(xs.begin(), xs.end(), [](double x) { return std::isfinite(x); });
+}
+
+std::string Where(int64_t series_id, int64_t start_ts) {
+  return fmt::format("point block of series {} starting {}", series_id, FormatIso(FromUnixSeconds(start_ts)));
+}
+
+Status Corrupt(int64_t series_id, int64_t start_ts, std::string_view why) {
+  return DataLoss(fmt::format("{} is unreadable ({}); re-run the backtest over that day to rebuild it",
+                              Where(series_id, start_ts), why));
+}
+
+bool Before(const PointRecord& a, const PointRecord& b) {
+  return a.series_id != b.series_id ? a.series_id < b.series_id : a.ts < b.ts;
+}
+
+// `base` with `newer` laid over it (both in ts order): a point of `newer`
+// replaces the one of `base` with the same ts.
+void Overlay(std::vector<PointRecord>* base, std::span<const PointRecord> newer) {
+  if (newer.empty()) return;
+  if (base->empty()) {
+    base->assign(newer.begin(), newer.end());
+    return;
+  }
+  std::vector<PointRecord> out;
+  out.reserve(base->size() + newer.size());
+  size_t i = 0, j = 0;
+  while (i < base->size() || j < newer.size()) {
+    if (j == newer.size() || (i < base->size() && (*base)[i].ts < newer[j].ts)) {
+      out.push_back((*base)[i++]);
+    } else {
+      if (i < base->size() && (*base)[i].ts == newer[j].ts) ++i;
+      out.push_back(newer[j++]);
+    }
+  }
+  *base = std::move(out);
+}
+
+// The (series, span) a point belongs to.
+std::pair<int64_t, int64_t> KeyOf(const PointRecord& p) { return {p.series_id, PointBlockStart(p.ts)}; }
+
+// Seals every (series, span) of `head` and `chunk` (both in (series, ts)
+// order, all in [from, before)) with the stored block of that span.
+Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_from,
+            const std::vector<PointRecord>& head, std::span<const PointRecord> chunk) {
+  std::vector<int64_t> head_series, series;
+  for (const PointRecord& p : head) {
+    if (head_series.empty() || head_series.back() != p.series_id) head_series.push_back(p.series_id);
+  }
+  for (const PointRecord& p : chunk) {
+    if (series.empty() || series.back() != p.series_id) series.push_back(p.series_id);
+  }
+  std::vector<int64_t> both;
+  std::set_union(head_series.begin(), head_series.end(), series.begin(), series.end(),
+                 std::back_inserter(both));
+  std::vector<StoredBlock> stored;
+  if (!both.empty()) OSPREY_RETURN_IF_ERROR(tables.ReadBlocks(both, from, before, &stored));
+  std::vector<StoredBlock> sealed;
+  std::vector<PointRecord> merged;
+  size_t ib = 0, ih = 0, ic = 0;
+  while (ih < head.size() || ic < chunk.size()) {
+    const auto key = ih == head.size()    ? KeyOf(chunk[ic])
+                     : ic == chunk.size() ? KeyOf(head[ih])
+                                          : std::min(KeyOf(head[ih]), KeyOf(chunk[ic]));
+    while (ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) < key) ++ib;
+    const size_t h0 = ih, c0 = ic;
+    while (ih < head.size() && KeyOf(head[ih]) == key) ++ih;
+    while (ic < chunk.size() && KeyOf(chunk[ic]) == key) ++ic;
+    const bool has_block = ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) == key;
+    if (!has_block && h0 == ih) {
+      // The common case: only the chunk's points.
+      OSPREY_ASSIGN_OR_RETURN(StoredBlock b,
+                              MakeStoredBlock(chunk.subspan(c0, ic - c0), key.second >= exact_from));
+      sealed.push_back(std::move(b));
+      continue;
+    }
+    merged.clear();
+    if (has_block) {
+      OSPREY_RETURN_IF_ERROR(DecodePointBlock(stored[ib].data, key.first, key.second, &merged));
+    }
+    Overlay(&merged, std::span<const PointRecord>(head).subspan(h0, ih - h0));
+    Overlay(&merged, chunk.subspan(c0, ic - c0));
+    OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(merged, key.second >= exact_from));
+    sealed.push_back(std::move(b));
+  }
+  if (!head_series.empty()) OSPREY_RETURN_IF_ERROR(tables.DeleteHead(head_series, from, before));
+  if (!sealed.empty()) OSPREY_RETURN_IF_ERROR(tables.PutBlocks(sealed));
+  return Status::Ok();
+}
+
+// Seals the closed spans in [from, before) of every series of the detector
+// with `closed` (the chunk's points there, in (series, ts) order), `batch`
+// series at a time: memory holds their head rows, not every series'. Spans
+// from exact_from on (still open) are encoded exactly.
+Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t before, int64_t exact_from,
+                 std::span<const PointRecord> closed, size_t batch) {
+  std::vector<int64_t> all, chunk_series;
+  OSPREY_RETURN_IF_ERROR(tables.DetectorSeries(detector_id, &all));
+  for (const PointRecord& p : closed) {
+    if (chunk_series.empty() || chunk_series.back() != p.series_id) chunk_series.push_back(p.series_id);
+  }
+  std::vector<int64_t> series;
+  std::set_union(all.begin(), all.end(), chunk_series.begin(), chunk_series.end(),
+                 std::back_inserter(series));
+  std::vector<PointRecord> head;
+  size_t ic = 0;
+  for (size_t i = 0; i < series.size(); i += batch) {
+    const std::vector<int64_t> ids(
+        series.begin() + static_cast<std::ptrdiff_t>(i),
+        series.begin() + static_cast<std::ptrdiff_t>(std::min(series.size(), i + batch)));
+    const size_t c0 = ic;
+    while (ic < closed.size() && closed[ic].series_id <= ids.back()) ++ic;
+    head.clear();
+    OSPREY_RETURN_IF_ERROR(tables.ReadHead(ids, from, before, &head));
+    if (head.empty() && c0 == ic) continue;
+    OSPREY_RETURN_IF_ERROR(Seal(tables, from, before, exact_from, head, closed.subspan(c0, ic - c0)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int64_t PointBlockStart(int64_t ts) {
+  int64_t q = ts / kPointBlockSpan;
+  if (ts % kPointBlockSpan < 0) --q;
+  return q * kPointBlockSpan;
+}
+
+int64_t SpanBefore(int64_t ts) {
+  return ts < std::numeric_limits<int64_t>::min() + kPointBlockSpan ? std::numeric_limits<int64_t>::min()
+                                                                    : ts - kPointBlockSpan;
+}
+
+bool MatchesScoredPointQuery(const ScoredPointQuery& q, const PointRecord& p) {
+  return p.value && (q.with_unscored || (p.severity && *p.severity >= q.min_severity));
+}
+
+Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_t start_ts, bool exact) {
+  const size_t n = points.size();
+  if (n == 0 || n > static_cast<size_t>(kMaxBlockPoints)) {
+    return InvalidArgument(fmt::format("a point block holds 1 to {} points, not {}", kMaxBlockPoints, n));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (PointBlockStart(points[i].ts) != start_ts || (i > 0 && points[i].ts <= points[i - 1].ts) ||
+        points[i].series_id != points[0].series_id) {
+      return InvalidArgument(
+          fmt::format("points of a block must be one series' in ts order within its span "
+                      "(point {} at {})",
+                      i, points[i].ts));
+    }
+  }
+  std::string out;
+  out.reserve(16 + n * 8);
+  Writer w(&out);
+  w.Byte(kVersion);
+  w.Varint(n);
+  w.Signed(Sub(points[0].ts, start_ts));
+  if (n > 1) w.Signed(Sub(points[1].ts, points[0].ts));
+  {
+    std::vector<uint64_t> dod;
+    for (size_t i = 2; i < n; ++i) {
+      dod.push_back(
+          Zigzag(Sub(Sub(points[i].ts, points[i - 1].ts), Sub(points[i - 1].ts, points[i - 2].ts))));
+    }
+    w.Column(dod);
+  }
+  // One quantum for expected, lower and upper, so the band is stored as its
+  // distance to expected.
+  double max_abs = 0;
+  for (const PointRecord& p : points) {
+    for (Field f : {kFields[1], kFields[2], kFields[3]}) {
+      if ((p.*f) && std::isfinite(*(p.*f))) max_abs = std::max(max_abs, std::fabs(*(p.*f)));
+    }
+  }
+  int exp = 0;
+  if (max_abs > 0) std::frexp(max_abs, &exp);  // 2^(exp-1) <= max_abs < 2^exp
+  const int qexp = exp - 1 - kBandPrecisionBits;
+  w.Signed(qexp);
+
+  std::vector<double> xs;
+  std::vector<int64_t> ints;
+  std::vector<int64_t> expected_ints(n);  // expected's integer where quantized
+  std::vector<bool> expected_quantized(n, false);
+  for (int fi = 0; fi < 5; ++fi) {
+    const Field f = kFields[fi];
+    xs.clear();
+    size_t present = 0;
+    for (const PointRecord& p : points) present += (p.*f).has_value();
+    if (present == 0) {
+      w.Byte(kNone);
+      continue;
+    }
+    if (present == n) {
+      w.Byte(kAll);
+    } else {
+      w.Byte(kBitmap);
+      for (size_t i = 0; i < n; i += 8) {
+        uint8_t b = 0;
+        for (size_t k = 0; k < 8 && i + k < n; ++k)
+          b = static_cast<uint8_t>(b | ((points[i + k].*f).has_value() << k));
+        w.Byte(b);
+      }
+    }
+    for (const PointRecord& p : points) {
+      if (p.*f) xs.push_back(*(p.*f));
+    }
+    if (fi == 0) {
+      if (std::optional<int> k = ScaleOf(xs, &ints)) {
+        w.Byte(kScaled);
+        w.Byte(static_cast<uint8_t>(*k));
+        w.Deltas(ints);
+      } else {
+        w.Byte(kXor);
+        w.Xor(xs);
+      }
+    } else if (fi <= 3) {
+      if (exact || !AllFinite(xs)) {
+        w.Byte(kXor);
+        w.Xor(xs);
+        continue;
+      }
+      w.Byte(kQuantized);
+      ints.clear();
+      size_t j = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!(points[i].*f)) continue;
+        const int64_t q = std::llround(std::ldexp(xs[j++], -qexp));
+        if (fi == 1) {
+          expected_ints[i] = q;
+          expected_quantized[i] = true;
+          ints.push_back(q);
+        } else {
+          const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
+          ints.push_back(fi == 2 ? Sub(ref, q) : Sub(q, ref));
+        }
+      }
+      w.Deltas(ints);
+    } else {
+      bool fits = !exact;
+      ints.clear();
+      for (size_t k = 0; fits && k < xs.size(); ++k) {
+        const double scaled = xs[k] * kSeverityScale;
+        if (!(std::fabs(scaled) < kMaxExactInt)) {
+          fits = false;
+          break;
+        }
+        ints.push_back(std::llround(scaled));
+      }
+      if (fits) {
+        w.Byte(kHundredths);
+        w.Deltas(ints);
+      } else {
+        w.Byte(kXor);
+        w.Xor(xs);
+      }
+    }
+  }
+  return out;
+}
+
+Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_ts,
+                        std::vector<PointRecord>* out) {
+  Reader r(data);
+  const uint8_t version = r.Byte();
+  if (!r.ok()) return Corrupt(series_id, start_ts, "empty");
+  if (version != kVersion) {
+    return DataLoss(
+        fmt::format("{} has format version {}, unknown to this osprey (it reads {}); upgrade osprey",
+                    Where(series_id, start_ts), version, kVersion));
+  }
+  const uint64_t count = r.Varint();
+  if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
+  if (count == 0 || count > static_cast<uint64_t>(kMaxBlockPoints)) {
+    return Corrupt(series_id, start_ts, fmt::format("{} points", count));
+  }
+  const size_t n = static_cast<size_t>(count);
+  std::vector<PointRecord> points(n);
+  {
+    int64_t ts = Add(start_ts, r.Signed());
+    int64_t delta = n > 1 ? r.Signed() : 0;
+    std::vector<uint64_t> dod;
+    if (!r.ok() || !r.Column(n >= 2 ? n - 2 : 0, &dod)) return Corrupt(series_id, start_ts, r.error());
+    for (size_t i = 0; i < n; ++i) {
+      if (i >= 2) delta = Add(delta, Unzigzag(dod[i - 2]));
+      if (i >= 1) ts = Add(ts, delta);
+      if (PointBlockStart(ts) != start_ts || (i > 0 && ts <= points[i - 1].ts)) {
+        return Corrupt(series_id, start_ts, "timestamps out of order or outside the day");
+      }
+      points[i].series_id = series_id;
+      points[i].ts = ts;
+    }
+  }
+  const int64_t qexp = r.Signed();
+  if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
+  if (qexp < -1200 || qexp > 1200) return Corrupt(series_id, start_ts, "quantum out of range");
+  std::vector<double> xs;
+  std::vector<int64_t> ints;
+  std::vector<bool> has(n);
+  std::vector<int64_t> expected_ints(n);
+  std::vector<bool> expected_quantized(n, false);
+  for (int fi = 0; fi < 5; ++fi) {
+    const uint8_t presence = r.Byte();
+    if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
+    if (presence == kNone) continue;
+    size_t m = n;
+    if (presence == kAll) {
+      std::fill(has.begin(), has.end(), true);
+    } else if (presence == kBitmap) {
+      m = 0;
+      for (size_t i = 0; i < n; i += 8) {
+        const uint8_t b = r.Byte();
+        for (size_t k = 0; k < 8; ++k) {
+          const bool bit = (b >> k) & 1;
+          if (i + k < n) {
+            has[i + k] = bit;
+            m += bit;
+          } else if (bit) {
+            return Corrupt(series_id, start_ts, "presence bit past the last point");
+          }
+        }
+      }
+      if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
+    } else {
+      return Corrupt(series_id, start_ts, "unknown presence encoding");
+    }
+    const uint8_t kind = r.Byte();
+    if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
+    xs.clear();
+    if (kind == kXor) {
+      if (!r.Xor(m, &xs)) return Corrupt(series_id, start_ts, r.error());
+    } else if (kind == kScaled && fi == 0) {
+      const uint8_t k = r.Byte();
+      if (!r.ok() || k > kMaxScale) return Corrupt(series_id, start_ts, "bad value scale");
+      if (!r.Deltas(m, &ints)) return Corrupt(series_id, start_ts, r.error());
+      for (int64_t v : ints) xs.push_back(static_cast<double>(v) / kPow10[k]);
+    } else if (kind == kQuantized && fi >= 1 && fi <= 3) {
+      if (!r.Deltas(m, &ints)) return Corrupt(series_id, start_ts, r.error());
+      size_t j = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!has[i]) continue;
+        int64_t q = ints[j++];
+        if (fi == 1) {
+          expected_ints[i] = q;
+          expected_quantized[i] = true;
+        } else {
+          const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
+          q = fi == 2 ? Sub(ref, q) : Add(q, ref);
+        }
+        xs.push_back(std::ldexp(static_cast<double>(q), static_cast<int>(qexp)));
+      }
+    } else if (kind == kHundredths && fi == 4) {
+      if (!r.Deltas(m, &ints)) return Corrupt(series_id, start_ts, r.error());
+      for (int64_t v : ints) xs.push_back(static_cast<double>(v) / kSeverityScale);
+    } else {
+      return Corrupt(series_id, start_ts, "unknown field encoding");
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (has[i]) points[i].*kFields[fi] = xs[j++];
+    }
+  }
+  if (!r.done()) return Corrupt(series_id, start_ts, "bytes after the last field");
+  out->insert(out->end(), points.begin(), points.end());
+  return Status::Ok();
+}
+
+Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool exact) {
+  if (points.empty()) return InvalidArgument("an empty point block");
+  StoredBlock b;
+  b.series_id = points[0].series_id;
+  b.start_ts = PointBlockStart(points[0].ts);
+  b.end_ts = points.back().ts;
+  b.n = static_cast<int64_t>(points.size());
+  OSPREY_ASSIGN_OR_RETURN(b.data, EncodePointBlock(points, b.start_ts, exact));
+  return b;
+}
+
+Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
+                   std::vector<PointRecord> points) {
+  std::stable_sort(points.begin(), points.end(), Before);
+  // The last of equal (series, ts) wins.
+  size_t kept = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (i + 1 < points.size() && points[i].series_id == points[i + 1].series_id &&
+        points[i].ts == points[i + 1].ts) {
+      continue;
+    }
+    points[kept++] = points[i];
+  }
+  points.resize(kept);
+  // Spans starting before `before` are closed; those from `from` on meet the
+  // chunk, so this chunk closes them: sealed now, whichever series has
+  // points there, so that how a range was cut into chunks does not matter.
+  const int64_t closed_end = PointBlockStart(next_watermark);
+  int64_t before = closed_end;
+  int64_t from = PointBlockStart(first_ts);
+  // A chunk of several intervals (a backtest) writes its points of the open
+  // span as that span's block too, which the next chunk decodes and extends:
+  // one blob per series instead of a row per point written, read back and
+  // deleted. A chunk of an interval or two (live) writes head rows. Such a
+  // block of the open span is exact (no field quantized): the span is
+  // quantized once, when it closes, whatever chunks it was written in.
+  {
+    size_t open_points = 0, open_series = 0;
+    int64_t last = before, prev_series = 0;
+    for (const PointRecord& p : points) {
+      if (p.ts < before) continue;
+      ++open_points;
+      if (open_series == 0 || p.series_id != prev_series) ++open_series;
+      prev_series = p.series_id;
+      last = std::max(last, p.ts);
+    }
+    if (open_points > 0 && open_points >= kMinOpenBlockPoints * open_series) {
+      before = PointBlockStart(last) + kPointBlockSpan;
+    }
+  }
+  std::vector<PointRecord> closed, open;
+  for (const PointRecord& p : points) {
+    if (p.ts < before) {
+      closed.push_back(p);
+      from = std::min(from, PointBlockStart(p.ts));
+    } else {
+      open.push_back(p);
+    }
+  }
+  if (from < before)
+    OSPREY_RETURN_IF_ERROR(SealRange(tables, detector_id, from, before, closed_end, closed, kSealSeries));
+  if (!open.empty()) OSPREY_RETURN_IF_ERROR(tables.PutHead(open));
+  return Status::Ok();
+}
+
+Status SealHead(PointTables& tables, int64_t detector_id, int64_t before) {
+  return SealRange(tables, detector_id, std::numeric_limits<int64_t>::min(), before, before, {},
+                   kSealOldSeries);
+}
+
+Result<std::optional<StoredBlock>> TruncateBlock(const StoredBlock& block, int64_t from_ts) {
+  std::vector<PointRecord> points;
+  OSPREY_RETURN_IF_ERROR(DecodePointBlock(block.data, block.series_id, block.start_ts, &points));
+  auto cut = std::lower_bound(points.begin(), points.end(), from_ts,
+                              [](const PointRecord& p, int64_t ts) { return p.ts < ts; });
+  points.erase(cut, points.end());
+  if (points.empty()) return std::optional<StoredBlock>();
+  // The day is open again: exact, so it is quantized once when it closes.
+  OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(points, /*exact=*/true));
+  return std::optional<StoredBlock>(std::move(b));
+}
+
+Status MergePoints(const NextBlock& blocks, const NextHead& head, int64_t from, int64_t to,
+                   const std::function<Status(const PointRecord&)>& fn) {
+  std::vector<PointRecord> buf;
+  size_t bi = 0;
+  bool blocks_done = false;
+  StoredBlock block;
+  PointRecord h;
+  OSPREY_ASSIGN_OR_RETURN(bool has_head, head(&h));
+  for (;;) {
+    while (bi == buf.size() && !blocks_done) {
+      buf.clear();
+      bi = 0;
+      OSPREY_ASSIGN_OR_RETURN(bool more, blocks(&block));
+      if (!more) {
+        blocks_done = true;
+        break;
+      }
+      OSPREY_RETURN_IF_ERROR(DecodePointBlock(block.data, block.series_id, block.start_ts, &buf));
+      buf.erase(std::remove_if(buf.begin(), buf.end(),
+                               [&](const PointRecord& p) { return p.ts < from || p.ts >= to; }),
+                buf.end());
+    }
+    const bool has_block = bi < buf.size();
+    if (!has_block && !has_head) return Status::Ok();
+    if (has_head && (!has_block || !Before(buf[bi], h))) {
+      if (has_block && buf[bi].series_id == h.series_id && buf[bi].ts == h.ts) ++bi;  // the head row wins
+      if (h.ts >= from && h.ts < to) OSPREY_RETURN_IF_ERROR(fn(h));
+      OSPREY_ASSIGN_OR_RETURN(has_head, head(&h));
+    } else {
+      OSPREY_RETURN_IF_ERROR(fn(buf[bi++]));
+    }
+  }
+}
+
+}  // namespace osprey::store

@@ -1,0 +1,246 @@
+// The point block codec (point_block.h): exact values, bounded precision of
+// the model's fields, nulls kept, and corrupt blocks refused without a crash.
+#include "osprey/store/point_block.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace osprey::store {
+namespace {
+
+constexpr int64_t kDay = 1704067200;  // 2024-01-01T00:00:00Z, a span start
+
+uint64_t Bits(double x) { return std::bit_cast<uint64_t>(x); }
+
+// A point with only a value (or none).
+PointRecord P(int64_t series, int64_t ts, std::optional<double> value = std::nullopt) {
+  PointRecord p;
+  p.series_id = series;
+  p.ts = ts;
+  p.value = value;
+  return p;
+}
+
+std::vector<PointRecord> RoundTrip(const std::vector<PointRecord>& in) {
+  auto data = EncodePointBlock(in, PointBlockStart(in[0].ts));
+  EXPECT_TRUE(data.ok()) << data.status().ToString();
+  std::vector<PointRecord> out;
+  Status s = DecodePointBlock(*data, in[0].series_id, PointBlockStart(in[0].ts), &out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out.size(), in.size());
+  return out;
+}
+
+// Every value bit for bit, every field's presence, and the quantized fields
+// within their documented bound.
+void ExpectClose(const std::vector<PointRecord>& in, const std::vector<PointRecord>& out) {
+  ASSERT_EQ(in.size(), out.size());
+  double max_abs = 0;
+  for (const PointRecord& p : in) {
+    for (auto f : {&PointRecord::expected, &PointRecord::lower, &PointRecord::upper}) {
+      if (p.*f) max_abs = std::max(max_abs, std::fabs(*(p.*f)));
+    }
+  }
+  const double bound = max_abs * std::ldexp(1.0, -(kBandPrecisionBits + 1));
+  for (size_t i = 0; i < in.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "point " << i);
+    EXPECT_EQ(out[i].series_id, in[i].series_id);
+    EXPECT_EQ(out[i].ts, in[i].ts);
+    ASSERT_EQ(out[i].value.has_value(), in[i].value.has_value());
+    if (in[i].value) {
+      EXPECT_EQ(Bits(*out[i].value), Bits(*in[i].value)) << *in[i].value << " " << *out[i].value;
+    }
+    for (auto f : {&PointRecord::expected, &PointRecord::lower, &PointRecord::upper}) {
+      ASSERT_EQ((out[i].*f).has_value(), (in[i].*f).has_value());
+      if (in[i].*f) {
+        EXPECT_LE(std::fabs(*(out[i].*f) - *(in[i].*f)), bound);
+      }
+    }
+    ASSERT_EQ(out[i].severity.has_value(), in[i].severity.has_value());
+    if (in[i].severity) {
+      EXPECT_LE(std::fabs(*out[i].severity - *in[i].severity), kSeverityQuantum / 2 + 1e-12);
+    }
+  }
+}
+
+// One day of hourly points of series 7 with `value(i)`.
+template <typename F>
+std::vector<PointRecord> Day(F value) {
+  std::vector<PointRecord> v;
+  for (int i = 0; i < 24; ++i) {
+    const double e = 1000 + 400 * std::sin(i / 24.0 * 6.283);
+    v.push_back({7, kDay + i * 3600, value(i), e, e - 80.5, e + 81.25, std::fabs(std::sin(i * 1.7)) * 3});
+  }
+  return v;
+}
+
+TEST(PointBlockTest, CountsCentsAndArbitraryDoublesRoundTripExactly) {
+  ExpectClose(Day([](int i) { return 1000.0 + i * 7 % 13; }),
+              RoundTrip(Day([](int i) { return 1000.0 + i * 7 % 13; })));
+  auto cents = Day([](int i) { return 12.34 + i * 0.01 - (i % 3) * 0.1; });
+  ExpectClose(cents, RoundTrip(cents));
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> u(-1e6, 1e6);
+  auto arbitrary = Day([&](int) { return u(rng); });
+  ExpectClose(arbitrary, RoundTrip(arbitrary));
+  // Awkward values: signed zero, extremes, non-finite, subnormal.
+  std::vector<double> odd = {-0.0,
+                             0.0,
+                             1e300,
+                             -1e-300,
+                             5e-324,
+                             std::numeric_limits<double>::infinity(),
+                             std::numeric_limits<double>::quiet_NaN(),
+                             0.1,
+                             9007199254740993.0};
+  std::vector<PointRecord> v;
+  for (size_t i = 0; i < odd.size(); ++i) v.push_back(P(7, kDay + static_cast<int64_t>(i) * 60, odd[i]));
+  auto back = RoundTrip(v);
+  for (size_t i = 0; i < odd.size(); ++i) EXPECT_EQ(Bits(*back[i].value), Bits(odd[i])) << i;
+  // -0.0 alone must not come back as +0.0 through the integer form.
+  auto zero = RoundTrip({P(7, kDay, -0.0)});
+  EXPECT_TRUE(std::signbit(*zero[0].value));
+}
+
+TEST(PointBlockTest, MissingIsNeverZeroAndIrregularTimesSurvive) {
+  std::vector<PointRecord> v;
+  // A local-time grid around a DST change, and gaps.
+  const int64_t offsets[] = {0, 3600, 7200, 14400, 18000, 18001, 21600, 50000, 86399};
+  for (size_t i = 0; i < std::size(offsets); ++i) {
+    PointRecord p = P(3, kDay + offsets[i]);
+    if (i % 3 != 1) p.value = static_cast<double>(i);  // missing values
+    if (i >= 4) {                                      // warm-up: no model view yet
+      p.expected = 5.0 + static_cast<double>(i);
+      p.lower = i == 6 ? std::nullopt : std::optional<double>(1.0);
+      p.upper = 9.5;
+      p.severity = i == 7 ? std::nullopt : std::optional<double>(0.25 * static_cast<double>(i));
+    }
+    v.push_back(p);
+  }
+  ExpectClose(v, RoundTrip(v));
+  // Only missing fields.
+  std::vector<PointRecord> empty = {P(3, kDay + 10), P(3, kDay + 20)};
+  ExpectClose(empty, RoundTrip(empty));
+}
+
+TEST(PointBlockTest, ModelFieldsStayWithinTheirPrecisionAtEveryScale) {
+  std::mt19937_64 rng(7);
+  for (double scale : {1e-9, 1e-3, 1.0, 37.0, 1e6, 1e15, 1e300}) {
+    SCOPED_TRACE(scale);
+    std::normal_distribution<double> n(0, 1);
+    std::vector<PointRecord> v;
+    for (int i = 0; i < 288; ++i) {
+      const double e = scale * (2 + n(rng));
+      v.push_back({1, kDay + i * 300, e, e, e - scale * std::fabs(n(rng)), e + scale * std::fabs(n(rng)),
+                   n(rng) * 40});
+    }
+    ExpectClose(v, RoundTrip(v));
+  }
+}
+
+TEST(PointBlockTest, ARegularDayOfCountsIsSmall) {
+  // Counts around 1,000 with noise, a smooth expected value and band, and
+  // severities of a few units: what the store holds for most series.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> n(0, 30);
+  auto v = Day([&](int i) { return std::round(1000 + 400 * std::sin(i / 24.0 * 6.283) + n(rng)); });
+  auto data = *EncodePointBlock(v, kDay);
+  EXPECT_LE(data.size(), 8u * v.size()) << data.size() << " bytes for " << v.size() << " points";
+}
+
+TEST(PointBlockTest, EncodingRefusesPointsOutOfOrderOrOutsideTheDay) {
+  EXPECT_FALSE(EncodePointBlock({}, kDay).ok());
+  EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay + 60), P(1, kDay)}, kDay).ok());
+  EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(1, kDay)}, kDay).ok());
+  EXPECT_FALSE(
+      EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(1, kDay + kPointBlockSpan)}, kDay).ok());
+  EXPECT_FALSE(EncodePointBlock(std::vector<PointRecord>{P(1, kDay), P(2, kDay + 60)}, kDay).ok());
+}
+
+TEST(PointBlockTest, CorruptBlocksAreRefusedWithTheirSeriesAndDay) {
+  auto v = Day([](int i) { return 0.5 * i + 1e-7 * i * i; });
+  v[3].value.reset();
+  v[5].expected.reset();
+  const std::string good = *EncodePointBlock(v, kDay);
+  std::vector<PointRecord> out;
+  // Every strict prefix is incomplete.
+  for (size_t len = 0; len < good.size(); ++len) {
+    Status s = DecodePointBlock(good.substr(0, len), 7, kDay, &out);
+    ASSERT_EQ(s.code(), StatusCode::kDataLoss) << len;
+    EXPECT_NE(s.message().find("series 7 starting 2024-01-01T00:00:00Z"), std::string::npos) << s.message();
+  }
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(DecodePointBlock(good + '\0', 7, kDay, &out).code(), StatusCode::kDataLoss);
+  std::string future = good;
+  future[0] = 9;
+  Status s = DecodePointBlock(future, 7, kDay, &out);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("version 9"), std::string::npos) << s.message();
+  // Any byte changed, and random bytes: an error or points, never a crash.
+  std::mt19937_64 rng(11);
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+      out.clear();
+      if (DecodePointBlock(bad, 7, kDay, &out).ok()) {
+        for (size_t k = 1; k < out.size(); ++k) EXPECT_LT(out[k - 1].ts, out[k].ts);
+      }
+    }
+  }
+  for (int round = 0; round < 2000; ++round) {
+    std::string junk(static_cast<size_t>(rng() % 64), '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    if (!junk.empty()) junk[0] = 1;
+    out.clear();
+    (void)DecodePointBlock(junk, 7, kDay, &out);
+  }
+}
+
+TEST(PointBlockTest, TruncatingKeepsOnlyEarlierPoints) {
+  auto v = Day([](int i) { return static_cast<double>(i); });
+  StoredBlock b = *MakeStoredBlock(v);
+  EXPECT_EQ(b.start_ts, kDay);
+  EXPECT_EQ(b.end_ts, kDay + 23 * 3600);
+  EXPECT_EQ(b.n, 24);
+  auto t = *TruncateBlock(b, kDay + 10 * 3600 + 1);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->n, 11);
+  EXPECT_EQ(t->end_ts, kDay + 10 * 3600);
+  EXPECT_FALSE(TruncateBlock(b, kDay)->has_value());
+}
+
+TEST(PointBlockTest, MergeLetsHeadRowsReplaceBlockPointsInSeriesAndTimeOrder) {
+  std::vector<StoredBlock> blocks = {
+      *MakeStoredBlock(std::vector<PointRecord>{P(1, kDay, 1.0), P(1, kDay + 60, 2.0)}),
+      *MakeStoredBlock(std::vector<PointRecord>{P(2, kDay + 30, 3.0)})};
+  std::vector<PointRecord> head = {P(1, kDay + 60, 20.0), P(1, kDay + 120, 30.0), P(2, kDay, 4.0)};
+  size_t bi = 0, hi = 0;
+  std::vector<std::pair<int64_t, double>> seen;
+  Status s = MergePoints(
+      [&](StoredBlock* o) -> Result<bool> {
+        if (bi == blocks.size()) return false;
+        *o = blocks[bi++];
+        return true;
+      },
+      [&](PointRecord* o) -> Result<bool> {
+        if (hi == head.size()) return false;
+        *o = head[hi++];
+        return true;
+      },
+      kDay, kDay + 100,
+      [&](const PointRecord& p) {
+        seen.push_back({p.series_id * 1000 + (p.ts - kDay), *p.value});
+        return Status::Ok();
+      });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const std::vector<std::pair<int64_t, double>> want = {{1000, 1.0}, {1060, 20.0}, {2000, 4.0}, {2030, 3.0}};
+  EXPECT_EQ(seen, want);
+}
+
+}  // namespace
+}  // namespace osprey::store
