@@ -22,7 +22,9 @@
 #include <optional>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "osprey/base/clock.h"
 #include "osprey/base/status.h"
@@ -30,8 +32,12 @@
 namespace osprey::api::internal {
 
 // What a commit to the store at `path` changes: the size and modification
-// time of a SQLite store's database and WAL files (two stat calls). Empty for
-// a PostgreSQL URL or DSN, or a path that does not exist.
+// time of a SQLite store's database and WAL files (two stat calls), and the
+// header of its WAL index (the -shm file), which every commit rewrites: a
+// commit can leave both files' size and time as they were (WAL frames
+// rewritten in place after a checkpoint, within the file system's clock
+// tick), and a body read before it must not pass for one read after it.
+// Empty for a PostgreSQL URL or DSN, or a path that does not exist.
 inline std::string StoreStamp(const std::string& path) {
   std::string stamp;
   for (const std::string& file : {path, path + "-wal"}) {
@@ -39,6 +45,15 @@ inline std::string StoreStamp(const std::string& path) {
     if (::stat(file.c_str(), &st) != 0) continue;
     stamp += std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
              std::to_string(st.st_mtim.tv_nsec) + ';';
+  }
+  // The WAL-index header: 48 bytes, change counter and last frame included
+  // (https://sqlite.org/walformat.html).
+  const int fd = ::open((path + "-shm").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char header[48];
+    const ssize_t n = ::pread(fd, header, sizeof header, 0);
+    ::close(fd);
+    if (n > 0) stamp.append(header, static_cast<size_t>(n));
   }
   return stamp;
 }

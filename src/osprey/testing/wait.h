@@ -1,6 +1,7 @@
 // Waiting for a child process's progress without sleeping: the check is
-// re-run after each write the process makes into a directory, so a slow or
-// loaded machine changes how long a test takes, never what it sees.
+// re-run after each write the process makes into a directory (and shortly
+// after), so a slow or loaded machine changes how long a test takes, never
+// what it sees.
 #pragma once
 
 #include <sys/types.h>
@@ -14,9 +15,11 @@ namespace osprey::testing {
 
 // Blocks until `done()` holds (true) or process `pid` exits first (false).
 // `done()` is checked at once and again after every write into directory
-// `dir` to a file whose name starts with `prefix` (inotify), and the exit is
-// noticed through a pidfd: no timer, no polling interval. The process is not
-// reaped. The test's own timeout bounds the wait.
+// `dir` to a file whose name starts with `prefix` (inotify), and also every
+// 50 ms: a SQLite commit becomes visible through a write to shared memory
+// that inotify does not report, after its last file write. The exit is
+// noticed through a pidfd. Never false on a slow machine; the process is
+// not reaped; the test's own timeout bounds the wait.
 bool WaitForWrites(pid_t pid, const std::string& dir, const std::string& prefix,
                    const std::function<bool()>& done);
 
