@@ -104,17 +104,18 @@ DetectorRunner::DetectorRunner(const config::Detector& d, IntervalGrid grid, sto
 
 Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   series_.clear();
-  stored_ids_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  if (snapshot) {
-    stored_states_ = snapshot->model_states;
-  } else {
-    OSPREY_ASSIGN_OR_RETURN(stored_states_, store_.LoadModelStates(detector_id_));
+  // The serialised states are needed only until the models are restored
+  // (they are as large as the models): a local, not kept with the runner.
+  std::map<int64_t, std::string> loaded;
+  if (!snapshot) {
+    OSPREY_ASSIGN_OR_RETURN(loaded, store_.LoadModelStates(detector_id_));
   }
+  const std::map<int64_t, std::string>& stored_states = snapshot ? snapshot->model_states : loaded;
   for (const auto& r : records) {
     // A snapshot knows exactly the series that existed then.
-    if (snapshot && !stored_states_.count(r.id)) continue;
+    if (snapshot && !stored_states.count(r.id)) continue;
     // Rebuild the key from the stored dimension values, so a restarted run
     // knows every series (needed to notice the ones that go missing).
     auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
@@ -141,8 +142,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     }
     SeriesState s;
     s.id = r.id;
-    auto st = stored_states_.find(r.id);
-    if (st != stored_states_.end()) {
+    auto st = stored_states.find(r.id);
+    if (st != stored_states.end()) {
       auto model = detect::RestoreModel(model_options_[key.measure], st->second);
       if (model.ok()) {
         s.model = std::move(model).value();

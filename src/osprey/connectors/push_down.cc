@@ -8,7 +8,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -111,10 +110,11 @@ class Buffer final : public RowHandler {
     return Status::Ok();
   }
   Status OnRow(const std::vector<Cell>& cells) override {
-    // Flat: a cell is its type and 8 bytes (its integer, the bits of its
-    // real, or where its text ends in text_, which holds every text back to
-    // back), in deques, which grow without copying; a buffered row costs no
-    // allocation of its own.
+    // Flat: a cell is its type (a byte) and 8 bytes (its integer, the bits
+    // of its real, or where its text ends in text_, which holds every text
+    // back to back); a buffered row costs no allocation of its own. Vectors,
+    // not deques: large vectors are mapped and given back to the system when
+    // the buffer goes, while a deque's blocks would stay in the heap.
     for (const Cell& c : cells) {
       uint64_t bits = 0;
       switch (c.type) {
@@ -126,7 +126,7 @@ class Buffer final : public RowHandler {
           bits = text_.size();
           break;
       }
-      types_.push_back(c.type);
+      types_.push_back(static_cast<uint8_t>(c.type));
       bits_.push_back(bits);
     }
     width_ = cells.size();
@@ -156,7 +156,7 @@ class Buffer final : public RowHandler {
         const uint64_t bits = bits_[at];
         Cell& c = cells[i];
         c = Cell{};
-        c.type = types_[at];
+        c.type = static_cast<Cell::Type>(types_[at]);
         switch (c.type) {
           case Cell::Type::kNull: break;
           case Cell::Type::kInteger: c.integer = static_cast<int64_t>(bits); break;
@@ -190,8 +190,8 @@ class Buffer final : public RowHandler {
   std::vector<size_t> numeric_cols_;
   int other_col_ = -1;
   std::string unsafe_;
-  std::deque<Cell::Type> types_;  // rows_ x width_ cells
-  std::deque<uint64_t> bits_;
+  std::vector<uint8_t> types_;  // rows_ x width_ cells
+  std::vector<uint64_t> bits_;
   std::string text_;
   size_t width_ = 0;
   size_t rows_ = 0;
