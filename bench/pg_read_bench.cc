@@ -218,8 +218,12 @@ int main(int argc, char** argv) {
       p.delivered += counting.rows;
       for (auto& [start, leaves] : agg.intervals()) {
         p.rows_read += leaves.quality.rows_read;
-        for (const auto& [ids, aggs] : leaves.leaves) {
-          for (const auto& x : aggs) p.checksum += x.sum + x.count + (x.count > 0 ? x.min + x.max : 0);
+        for (uint32_t leaf : leaves.leaves.SortedOrder()) {  // the same order on both paths
+          const ingest::Aggregate* aggs = leaves.leaves.Aggregates(leaf);
+          for (size_t m = 0; m < d.measures.size(); ++m) {
+            const ingest::Aggregate& x = aggs[m];
+            p.checksum += x.sum + x.count + (x.count > 0 ? x.min + x.max : 0);
+          }
         }
       }
       a = b;

@@ -148,9 +148,11 @@ Result<Read> ReadAll(const config::Detector& d) {
         iv.rows_read += leaves.quality.rows_read;
         iv.rows_rejected += leaves.quality.rows_rejected;
         iv.rows_filtered += leaves.quality.rows_filtered;
-        for (const auto& [ids, aggs] : leaves.leaves) {
+        for (size_t leaf = 0; leaf < leaves.leaves.size(); ++leaf) {
+          const int32_t* ids = leaves.leaves.Ids(leaf);
+          const ingest::Aggregate* aggs = leaves.leaves.Aggregates(leaf);
           std::string key;
-          for (size_t k = 0; k < ids.size(); ++k) key += catalog.Value(k, ids[k]) + "|";
+          for (size_t k = 0; k < leaves.leaves.dimensions(); ++k) key += catalog.Value(k, ids[k]) + "|";
           Leaf& l = iv.leaves[key];
           for (size_t m = 0; m < 2; ++m) {
             l.sum[m] = aggs[m].sum;

@@ -104,17 +104,18 @@ DetectorRunner::DetectorRunner(const config::Detector& d, IntervalGrid grid, sto
 
 Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   series_.clear();
-  stored_ids_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  if (snapshot) {
-    stored_states_ = snapshot->model_states;
-  } else {
-    OSPREY_ASSIGN_OR_RETURN(stored_states_, store_.LoadModelStates(detector_id_));
+  // The serialised states are needed only until the models are restored
+  // (they are as large as the models): a local, not kept with the runner.
+  std::map<int64_t, std::string> loaded;
+  if (!snapshot) {
+    OSPREY_ASSIGN_OR_RETURN(loaded, store_.LoadModelStates(detector_id_));
   }
+  const std::map<int64_t, std::string>& stored_states = snapshot ? snapshot->model_states : loaded;
   for (const auto& r : records) {
     // A snapshot knows exactly the series that existed then.
-    if (snapshot && !stored_states_.count(r.id)) continue;
+    if (snapshot && !stored_states.count(r.id)) continue;
     // Rebuild the key from the stored dimension values, so a restarted run
     // knows every series (needed to notice the ones that go missing).
     auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
@@ -141,8 +142,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     }
     SeriesState s;
     s.id = r.id;
-    auto st = stored_states_.find(r.id);
-    if (st != stored_states_.end()) {
+    auto st = stored_states.find(r.id);
+    if (st != stored_states.end()) {
       auto model = detect::RestoreModel(model_options_[key.measure], st->second);
       if (model.ok()) {
         s.model = std::move(model).value();
@@ -254,16 +255,22 @@ Result<std::optional<double>> DetectorRunner::LastValue(SeriesState& s, Instant 
 }
 
 Status DetectorRunner::FillMissingLeaves(Instant start, ingest::IntervalLeaves& leaves) {
-  const size_t nm = source_measure_.size();
+  // Nothing to fill unless a measure read from the source fills its gaps
+  // (spares a walk over every series in each interval).
+  if (std::none_of(detector_.measures.begin(), detector_.measures.end(), [](const config::Measure& m) {
+        return m.missing != config::MissingPolicy::kSkip && !m.ratio;
+      })) {
+    return Status::Ok();
+  }
   for (auto& [key, s] : series_) {
     if (!key.IsLeaf()) continue;
     const config::Measure& m = detector_.measures[key.measure];
     if (m.missing == config::MissingPolicy::kSkip || m.ratio) continue;
-    auto [it, absent] = leaves.leaves.try_emplace(key.values);
-    if (it->second.empty()) it->second.resize(nm);
+    bool absent = false;
+    ingest::Aggregate* aggs = leaves.leaves.Add(key.values.data(), &absent);
     const size_t source_index = static_cast<size_t>(
         std::find(source_measure_.begin(), source_measure_.end(), key.measure) - source_measure_.begin());
-    ingest::Aggregate& a = it->second[source_index];
+    ingest::Aggregate& a = aggs[source_index];
     if (a.count > 0) continue;
     // A row without a value still counts 0 for COUNT: only an absent leaf
     // is filled there.
@@ -295,11 +302,16 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   const int64_t recent = ToUnixSeconds(start) - kMissingLeafIntervals * detector_.frequency.NominalSeconds();
   // The last values of the missing leaves each present roll-up covers.
   std::map<ingest::SeriesPoint*, double> missing;
+  // series_ and points are both sorted by key: a cursor finds each leaf's
+  // point without a search.
+  size_t cursor = 0;
   for (auto& [key, s] : series_) {
+    while (cursor < points.size() && points[cursor].key < key) ++cursor;
     if (!key.IsLeaf()) continue;
     const config::Measure& m = detector_.measures[key.measure];
     if (m.missing != config::MissingPolicy::kSkip || m.ratio || !Additive(m.aggregation)) continue;
-    const ingest::SeriesPoint* leaf = find(key);
+    const ingest::SeriesPoint* leaf =
+        cursor < points.size() && points[cursor].key == key ? &points[cursor] : nullptr;
     if (leaf && leaf->value) continue;
     OSPREY_ASSIGN_OR_RETURN(std::optional<double> last, LastValue(s, start));
     if (!last || *last == 0 || s.last_ts < recent) continue;
@@ -513,11 +525,15 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     if (options.prune_snapshots_before) {
       result.prune_snapshots_before = ToUnixSeconds(*options.prune_snapshots_before);
     }
+    // Every known series has a point in every interval: room for them all
+    // up front instead of growing (and copying) the chunk's largest vector.
+    result.points.reserve(series_.size() * agg.intervals().size());
     for (auto& [interval_start, leaves] : agg.intervals()) {
       if (options.snapshot_from && interval_start >= *options.snapshot_from) {
         result.snapshots.push_back(TakeSnapshot(interval_start));
       }
       OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
+      leaves.leaves.Release();  // the interval's points are in the chunk now
     }
     for (const auto& [key, s] : series_) result.model_states[s.id] = s.model->SaveState();
     for (const auto& [alert, measures] : alert_states_) {
@@ -689,15 +705,24 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     OSPREY_ASSIGN_OR_RETURN(points, BuildPoints(start, leaves));
   }
   // Series seen before but without a point now are missing (stored as such).
+  // The same walk over the (sorted) points and series finds each point's
+  // series state, so scoring needs no lookup by key.
+  std::vector<SeriesState*> states(points.size(), nullptr);
   {
     size_t i = 0;
     std::vector<ingest::SeriesPoint> absent;
-    for (const auto& [key, s] : series_) {
+    std::vector<SeriesState*> absent_states;
+    for (auto& [key, s] : series_) {
       while (i < points.size() && points[i].key < key) ++i;
-      if (i < points.size() && points[i].key == key) continue;
+      if (i < points.size() && points[i].key == key) {
+        states[i] = &s;
+        continue;
+      }
       absent.push_back({key, std::nullopt});
+      absent_states.push_back(&s);
     }
     points.insert(points.end(), absent.begin(), absent.end());
+    states.insert(states.end(), absent_states.begin(), absent_states.end());
   }
   const int64_t series_missing =
       std::count_if(points.begin(), points.end(), [](const ingest::SeriesPoint& p) { return !p.value; });
@@ -720,8 +745,12 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   // The events this interval overlaps; each series gets the one whose scope
   // it is in (docs/configuration.md, "events").
   const std::vector<detect::EventOccurrence> events = calendar_.Overlapping(start, FromUnixSeconds(end_ts));
-  for (const auto& p : points) {
-    OSPREY_ASSIGN_OR_RETURN(SeriesState * s, Series(p.key));
+  for (size_t i = 0; i < points.size(); ++i) {
+    const ingest::SeriesPoint& p = points[i];
+    SeriesState* s = states[i];
+    if (!s) {
+      OSPREY_ASSIGN_OR_RETURN(s, Series(p.key));
+    }
     const detect::EventOccurrence* event = nullptr;
     if (!events.empty()) {
       auto value_of = [&](size_t d) -> std::optional<std::string_view> {

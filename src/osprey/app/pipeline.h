@@ -220,9 +220,6 @@ class DetectorRunner {
   ingest::SeriesCatalog catalog_;
   detect::EventCalendar calendar_;  // the detector's events (config::LoadEvents)
   std::map<ingest::SeriesKey, SeriesState> series_;
-  // Stored series not yet seen in this process, by (measure, dims JSON).
-  std::map<std::pair<std::string, std::string>, int64_t> stored_ids_;
-  std::map<int64_t, std::string> stored_states_;
   // Per measure: the interval of its latest group and that group's incident.
   std::map<uint32_t, rca::LastGroup> last_group_;
   // alert name -> measure -> incident; saved with every chunk.

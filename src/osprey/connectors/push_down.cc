@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -107,11 +110,27 @@ class Buffer final : public RowHandler {
     return Status::Ok();
   }
   Status OnRow(const std::vector<Cell>& cells) override {
-    std::vector<Stored> row(cells.size());
-    for (size_t i = 0; i < cells.size(); ++i) {
-      row[i].cell = cells[i];
-      if (cells[i].type == Cell::Type::kText) row[i].text = std::string(cells[i].text);
+    // Flat: a cell is its type (a byte) and 8 bytes (its integer, the bits
+    // of its real, or where its text ends in text_, which holds every text
+    // back to back); a buffered row costs no allocation of its own. Vectors,
+    // not deques: large vectors are mapped and given back to the system when
+    // the buffer goes, while a deque's blocks would stay in the heap.
+    for (const Cell& c : cells) {
+      uint64_t bits = 0;
+      switch (c.type) {
+        case Cell::Type::kNull: break;
+        case Cell::Type::kInteger: bits = static_cast<uint64_t>(c.integer); break;
+        case Cell::Type::kReal: bits = std::bit_cast<uint64_t>(c.real); break;
+        case Cell::Type::kText:
+          text_.append(c.text);
+          bits = text_.size();
+          break;
+      }
+      types_.push_back(static_cast<uint8_t>(c.type));
+      bits_.push_back(bits);
     }
+    width_ = cells.size();
+    ++rows_;
     for (size_t i : numeric_cols_) {
       if (!Finite(cells[i])) unsafe_ = "a value the row path rejects (not a finite number)";
     }
@@ -123,20 +142,30 @@ class Buffer final : public RowHandler {
                                                       : 0.0;
       if (n != 0) unsafe_ = "a measure value that is not a number of the database";
     }
-    rows_.push_back(std::move(row));
     return Status::Ok();
   }
   const std::string& unsafe() const { return unsafe_; }
-  size_t rows() const { return rows_.size(); }
+  size_t rows() const { return rows_; }
   Status Replay(RowHandler& to) {
     OSPREY_RETURN_IF_ERROR(to.OnColumns(names_));
-    std::vector<Cell> cells;
-    for (auto& row : rows_) {
-      cells.clear();
-      for (auto& s : row) {
-        Cell c = s.cell;
-        if (c.type == Cell::Type::kText) c.text = s.text;
-        cells.push_back(c);
+    std::vector<Cell> cells(width_);
+    const std::string_view text = text_;
+    size_t at = 0, text_at = 0;
+    for (size_t r = 0; r < rows_; ++r) {
+      for (size_t i = 0; i < width_; ++i, ++at) {
+        const uint64_t bits = bits_[at];
+        Cell& c = cells[i];
+        c = Cell{};
+        c.type = static_cast<Cell::Type>(types_[at]);
+        switch (c.type) {
+          case Cell::Type::kNull: break;
+          case Cell::Type::kInteger: c.integer = static_cast<int64_t>(bits); break;
+          case Cell::Type::kReal: c.real = std::bit_cast<double>(bits); break;
+          case Cell::Type::kText:
+            c.text = text.substr(text_at, bits - text_at);
+            text_at = bits;
+            break;
+        }
       }
       OSPREY_RETURN_IF_ERROR(to.OnRow(cells));
     }
@@ -144,10 +173,6 @@ class Buffer final : public RowHandler {
   }
 
  private:
-  struct Stored {
-    Cell cell;
-    std::string text;
-  };
   static bool Finite(const Cell& c) {
     switch (c.type) {
       case Cell::Type::kNull:
@@ -165,7 +190,11 @@ class Buffer final : public RowHandler {
   std::vector<size_t> numeric_cols_;
   int other_col_ = -1;
   std::string unsafe_;
-  std::vector<std::vector<Stored>> rows_;
+  std::vector<uint8_t> types_;  // rows_ x width_ cells
+  std::vector<uint64_t> bits_;
+  std::string text_;
+  size_t width_ = 0;
+  size_t rows_ = 0;
 };
 
 class PushDownSource final : public Source {

@@ -93,7 +93,7 @@ SeriesCatalog::SeriesCatalog(const config::Detector& d)
 
 int32_t SeriesCatalog::Intern(size_t dimension, std::string_view value) {
   auto& ids = ids_[dimension];
-  auto it = ids.find(std::string(value));
+  auto it = ids.find(value);
   if (it != ids.end()) return it->second;
   int32_t id = static_cast<int32_t>(values_[dimension].size());
   values_[dimension].emplace_back(value);
@@ -102,7 +102,7 @@ int32_t SeriesCatalog::Intern(size_t dimension, std::string_view value) {
 }
 
 int32_t SeriesCatalog::Find(size_t dimension, std::string_view value) const {
-  auto it = ids_[dimension].find(std::string(value));
+  auto it = ids_[dimension].find(value);
   return it == ids_[dimension].end() ? -2 : it->second;
 }
 
@@ -157,7 +157,9 @@ Aggregator::Aggregator(const config::Detector& detector, const IntervalGrid& gri
       format_(*TimestampFormat::Parse("epoch")) {
   auto f = TimestampFormat::Parse(detector.timestamp_format);
   if (f.ok()) format_ = *f;  // the loader has validated it
-  for (Instant s : grid.Starts(from, to)) intervals_[s];
+  for (Instant s : grid.Starts(from, to)) {
+    intervals_.try_emplace(s, detector.dimensions.size(), detector.measures.size());
+  }
   filter_values_.resize(detector.dimensions.size());
   for (const auto& filter : detector.filters) {
     auto it = std::find(detector.dimensions.begin(), detector.dimensions.end(), filter.dimension);
@@ -264,7 +266,9 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
                     "{{{{interval_start}}}} and {{{{interval_end}}}}?)",
                     FormatIso(ts), FormatIso(from_), FormatIso(to_)));
   }
-  IntervalLeaves& interval = intervals_[grid_.Floor(ts)];
+  IntervalLeaves& interval =
+      intervals_.try_emplace(grid_.Floor(ts), detector_.dimensions.size(), detector_.measures.size())
+          .first->second;
   interval.quality.rows_read += n;
   scratch_ids_.resize(dimension_cols_.size());
   for (size_t d = 0; d < dimension_cols_.size(); ++d) {
@@ -273,7 +277,10 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
       interval.quality.Reject(row_number_, "dimension is NULL: " + detector_.dimensions[d], n);
       return Status::Ok();
     }
-    std::string text = CellText(c);
+    // Text cells are looked up as they are; only other types are rendered.
+    std::string rendered;
+    if (c.type != Cell::Type::kText) rendered = CellText(c);
+    const std::string_view text = c.type == Cell::Type::kText ? c.text : std::string_view(rendered);
     if (!filter_values_[d].empty() &&
         std::find(filter_values_[d].begin(), filter_values_[d].end(), text) == filter_values_[d].end()) {
       interval.quality.rows_filtered += n;
@@ -284,8 +291,7 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
   const size_t nm = measure_cols_.size();
   if (pushed_rows_col_ >= 0) {
     // The group's aggregates, merged as its rows would have been added.
-    auto& aggs = interval.leaves[scratch_ids_];
-    if (aggs.empty()) aggs.resize(nm);
+    Aggregate* aggs = interval.leaves.Add(scratch_ids_.data());
     for (size_t m = 0; m < nm; ++m) {
       std::optional<double> parts[4];
       for (size_t k = 0; k < 4; ++k) {
@@ -317,8 +323,7 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     }
     values[m] = v.value_or(std::numeric_limits<double>::quiet_NaN());
   }
-  auto& aggs = interval.leaves[scratch_ids_];
-  if (aggs.empty()) aggs.resize(measure_cols_.size());
+  Aggregate* aggs = interval.leaves.Add(scratch_ids_.data());
   for (size_t m = 0; m < nm; ++m) {
     if (!std::isnan(values[m])) aggs[m].Add(values[m]);
   }
@@ -330,27 +335,106 @@ std::vector<SeriesPoint> RollUp(const config::Detector& detector, const Interval
   const size_t nd = dimension_count;
   const size_t nm = detector.measures.size();
   int depth = detector.rollup_depth < 0 ? static_cast<int>(nd) : detector.rollup_depth;
-  std::map<std::vector<int32_t>, std::vector<Aggregate>> all;
-  for (uint32_t mask = 0; mask < (1u << nd); ++mask) {
+  const LeafTable& table = leaves.leaves;
+  const std::vector<uint32_t> order = table.SortedOrder();
+  // The roll-ups (masks other than 0) are summed in a map, adding the leaves
+  // in key order; the leaves themselves are merged with the roll-ups below
+  // instead of being copied into the map.
+  std::map<std::vector<int32_t>, std::vector<Aggregate>> rollups;
+  for (uint32_t mask = 1; mask < (1u << nd); ++mask) {
     if (std::popcount(mask) > depth) continue;
-    for (const auto& [ids, aggs] : leaves.leaves) {
-      std::vector<int32_t> key = ids;
+    for (uint32_t leaf : order) {
+      const int32_t* ids = table.Ids(leaf);
+      std::vector<int32_t> key(ids, ids + nd);
       for (size_t d = 0; d < nd; ++d) {
         if (mask & (1u << d)) key[d] = kAll;
       }
-      auto& dst = all[key];
+      auto& dst = rollups[key];
       if (dst.empty()) dst.resize(nm);
+      const Aggregate* aggs = table.Aggregates(leaf);
       for (size_t m = 0; m < nm; ++m) dst[m].Merge(aggs[m]);
     }
   }
+  // A leaf and a roll-up never share a key (a roll-up has a kAll), so the
+  // merged sequence is the sorted union.
   std::vector<SeriesPoint> out;
-  out.reserve(all.size() * nm);
+  out.reserve((order.size() + rollups.size()) * nm);
   for (uint32_t m = 0; m < nm; ++m) {
-    for (const auto& [ids, aggs] : all) {
-      out.push_back({SeriesKey{m, ids}, aggs[m].Value(detector.measures[m].aggregation)});
+    const config::Aggregation aggregation = detector.measures[m].aggregation;
+    size_t next = 0;
+    auto up = rollups.begin();
+    while (next < order.size() || up != rollups.end()) {
+      const int32_t* ids = next < order.size() ? table.Ids(order[next]) : nullptr;
+      if (up == rollups.end() ||
+          (ids && std::lexicographical_compare(ids, ids + nd, up->first.begin(), up->first.end()))) {
+        // As a map of every series would hold it: the leaf merged into an
+        // empty aggregate.
+        Aggregate a;
+        a.Merge(table.Aggregates(order[next])[m]);
+        out.push_back({SeriesKey{m, std::vector<int32_t>(ids, ids + nd)}, a.Value(aggregation)});
+        ++next;
+      } else {
+        out.push_back({SeriesKey{m, up->first}, up->second[m].Value(aggregation)});
+        ++up;
+      }
     }
   }
   return out;
+}
+
+uint64_t LeafTable::Hash(const int32_t* ids) const {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (size_t d = 0; d < nd_; ++d) {
+    h ^= static_cast<uint32_t>(ids[d]);
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+Aggregate* LeafTable::Add(const int32_t* ids, bool* added) {
+  if (added) *added = false;
+  if ((count_ + 1) * 2 > slots_.size()) Grow();
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = Hash(ids) & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = slots_[i];
+    if (slot == 0) {
+      const size_t leaf = count_++;
+      slots_[i] = static_cast<uint32_t>(leaf + 1);
+      ids_.insert(ids_.end(), ids, ids + nd_);
+      aggs_.resize(aggs_.size() + nm_);
+      if (added) *added = true;
+      return aggs_.data() + leaf * nm_;
+    }
+    if (std::equal(ids, ids + nd_, Ids(slot - 1))) return aggs_.data() + (slot - 1) * nm_;
+  }
+}
+
+void LeafTable::Grow() {
+  std::vector<uint32_t> slots(std::max<size_t>(16, slots_.size() * 2), 0);
+  const size_t mask = slots.size() - 1;
+  for (size_t leaf = 0; leaf < count_; ++leaf) {
+    size_t i = Hash(Ids(leaf)) & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = static_cast<uint32_t>(leaf + 1);
+  }
+  slots_ = std::move(slots);
+}
+
+std::vector<uint32_t> LeafTable::SortedOrder() const {
+  std::vector<uint32_t> order(count_);
+  for (size_t i = 0; i < count_; ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return std::lexicographical_compare(Ids(a), Ids(a) + nd_, Ids(b), Ids(b) + nd_);
+  });
+  return order;
+}
+
+void LeafTable::Release() {
+  count_ = 0;
+  std::vector<int32_t>().swap(ids_);
+  std::vector<Aggregate>().swap(aggs_);
+  std::vector<uint32_t>().swap(slots_);
 }
 
 }  // namespace osprey::ingest

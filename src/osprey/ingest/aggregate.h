@@ -9,10 +9,12 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -79,8 +81,13 @@ class SeriesCatalog {
  private:
   std::vector<std::string> dimensions_;
   std::vector<std::string> measures_;
+  // Hashes a string and a string_view alike, so a lookup builds no string.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::vector<std::vector<std::string>> values_;
-  std::vector<std::unordered_map<std::string, int32_t>> ids_;
+  std::vector<std::unordered_map<std::string, int32_t, TextHash, std::equal_to<>>> ids_;
 };
 
 // Data-quality figures of one interval (or of a whole query).
@@ -96,9 +103,38 @@ struct DataQuality {
 };
 
 // The leaves of one interval: for each combination of dimension value ids,
-// one Aggregate per measure.
+// one Aggregate per measure. Flat (every leaf's ids in one vector, its
+// aggregates in another, an open-addressing index over them): a leaf costs
+// no allocation of its own, which matters with many series x intervals.
+class LeafTable {
+ public:
+  LeafTable(size_t dimensions, size_t measures) : nd_(dimensions), nm_(measures) {}
+  // The measures' aggregates of the leaf `ids` (nd values), added with empty
+  // aggregates when absent (then *added is set). Valid until the next Add.
+  Aggregate* Add(const int32_t* ids, bool* added = nullptr);
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  size_t dimensions() const { return nd_; }
+  const int32_t* Ids(size_t leaf) const { return ids_.data() + leaf * nd_; }
+  const Aggregate* Aggregates(size_t leaf) const { return aggs_.data() + leaf * nm_; }
+  // Leaf positions in the order of their ids (lexicographic).
+  std::vector<uint32_t> SortedOrder() const;
+  // Frees the leaves (after the interval is processed).
+  void Release();
+
+ private:
+  uint64_t Hash(const int32_t* ids) const;
+  void Grow();
+  size_t nd_, nm_;
+  size_t count_ = 0;
+  std::vector<int32_t> ids_;     // count_ x nd_
+  std::vector<Aggregate> aggs_;  // count_ x nm_
+  std::vector<uint32_t> slots_;  // leaf + 1, or 0 for an empty slot
+};
+
 struct IntervalLeaves {
-  std::map<std::vector<int32_t>, std::vector<Aggregate>> leaves;
+  IntervalLeaves(size_t dimensions, size_t measures) : leaves(dimensions, measures) {}
+  LeafTable leaves;
   DataQuality quality;
 };
 

@@ -208,5 +208,40 @@ TEST(AggregateTest, TimestampsWithAnOffsetAreReadByTheirOffset) {
   EXPECT_EQ(g.agg.rows_outside_range(), 0);
 }
 
+// The flat leaf table: one entry per distinct ids through its growth, the
+// same aggregates for the same ids, and the leaves in key order.
+TEST(AggregateTest, LeafTableFindsEveryLeafAndSortsThem) {
+  LeafTable t(2, 3);
+  bool added = false;
+  constexpr int32_t kLeaves = 5000;
+  for (int32_t i = kLeaves - 1; i >= 0; --i) {
+    const int32_t ids[2] = {i % 7, i};
+    Aggregate* a = t.Add(ids, &added);
+    ASSERT_TRUE(added);
+    a[2].Add(i);
+  }
+  ASSERT_EQ(t.size(), static_cast<size_t>(kLeaves));
+  for (int32_t i = 0; i < kLeaves; ++i) {
+    const int32_t ids[2] = {i % 7, i};
+    Aggregate* a = t.Add(ids, &added);
+    EXPECT_FALSE(added);
+    EXPECT_EQ(a[2].sum, i);
+    EXPECT_EQ(a[0].count, 0);
+  }
+  EXPECT_EQ(t.size(), static_cast<size_t>(kLeaves));
+  const std::vector<uint32_t> order = t.SortedOrder();
+  ASSERT_EQ(order.size(), static_cast<size_t>(kLeaves));
+  for (size_t k = 1; k < order.size(); ++k) {
+    const int32_t* a = t.Ids(order[k - 1]);
+    const int32_t* b = t.Ids(order[k]);
+    EXPECT_TRUE(a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])) << k;
+  }
+  t.Release();
+  EXPECT_TRUE(t.empty());
+  const int32_t ids[2] = {1, 1};
+  t.Add(ids, &added);
+  EXPECT_TRUE(added);
+}
+
 }  // namespace
 }  // namespace osprey::ingest
