@@ -172,9 +172,6 @@ IncidentKey KeyOf(const Incident& i, IncidentOrder order) {
   return {i.severity, start, IncidentId(i)};
 }
 
-namespace {
-
-// Whether a comes before b in `order`.
 bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
   switch (order) {
     case IncidentOrder::kTimeAsc: return std::tie(a.start, a.id) < std::tie(b.start, b.id);
@@ -186,6 +183,8 @@ bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
   return false;
 }
 
+namespace {
+
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::max();
 
 using HeadId = std::tuple<int64_t, std::string, int64_t>;  // detector id, measure, first interval
@@ -194,6 +193,10 @@ HeadId IdOf(const store::GroupRecord& g) { return {g.detector_id, g.measure, Spa
 // Measure incidents by first interval: the window between gaps, and the gaps.
 class Windows {
  public:
+  // Ranges per read of SpansNear: two bound parameters each, well within
+  // either database's limit.
+  static constexpr size_t kRangesPerRead = 256;
+
   Windows(store::Store& s, std::optional<std::string> detector) : s_(s), detector_(std::move(detector)) {}
 
   Status Init() {
@@ -229,14 +232,48 @@ class Windows {
     }
   }
 
+  // The spans that can reach each of `heads` (those starting in
+  // [start - longest, end) of one), by first interval: the ranges merged
+  // where they overlap, read kRangesPerRead at a time.
+  Result<std::vector<store::GroupRecord>> SpansNear(const std::vector<const store::GroupRecord*>& heads) {
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (const auto* h : heads) ranges.emplace_back(SpanStart(*h) - longest_, SpanEnd(*h));
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<int64_t, int64_t>> merged;
+    for (const auto& r : ranges) {
+      if (!merged.empty() && r.first <= merged.back().second) {
+        merged.back().second = std::max(merged.back().second, r.second);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    std::vector<store::GroupRecord> out;
+    for (size_t k = 0; k < merged.size(); k += kRangesPerRead) {
+      store::MeasureIncidentQuery q;
+      q.spans_only = true;
+      q.detector = detector_;
+      const size_t until = std::min(merged.size(), k + kRangesPerRead);
+      q.start_ranges.assign(merged.begin() + static_cast<std::ptrdiff_t>(k),
+                            merged.begin() + static_cast<std::ptrdiff_t>(until));
+      OSPREY_ASSIGN_OR_RETURN(auto part, s_.ListMeasureIncidents(q));
+      // Ascending, disjoint ranges: the parts follow one another in order.
+      for (auto& g : part) out.push_back(std::move(g));
+    }
+    return out;
+  }
+
   // The measure incidents between the gaps around `head` (read in full),
-  // from one read of the spans that can reach it when nothing crosses its
-  // ends: then it is alone, or the read says which others to read.
-  Result<std::vector<store::GroupRecord>> Around(const store::GroupRecord& head) {
+  // from the spans that can reach it (`near`: SpansNear of a set of heads
+  // with this one) when nothing crosses its ends: then it is alone, or the
+  // spans say which others to read.
+  Result<std::vector<store::GroupRecord>> Around(const store::GroupRecord& head,
+                                                 const std::vector<store::GroupRecord>& near) {
     const int64_t start = SpanStart(head), end = SpanEnd(head);
-    OSPREY_ASSIGN_OR_RETURN(auto near, Between(start - longest_, end, false, -1, true));
     bool crossed = false, alone = true;
-    for (const auto& g : near) {
+    auto by_start = [](const store::GroupRecord& g, int64_t t) { return SpanStart(g) < t; };
+    for (auto it = std::lower_bound(near.begin(), near.end(), start - longest_, by_start);
+         it != near.end() && SpanStart(*it) < end; ++it) {
+      const store::GroupRecord& g = *it;
       if (SpanStart(g) < start && SpanEnd(g) > start) crossed = true;  // reaches over the start
       if (SpanStart(g) >= start && SpanEnd(g) > end) crossed = true;   // reaches past the end
       if (SpanStart(g) >= start && IdOf(g) != IdOf(head)) alone = false;
@@ -377,6 +414,13 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
   };
   for (;;) {
     OSPREY_ASSIGN_OR_RETURN(auto heads, s.ListSevereIncidents(sq));
+    // The spans near every head of the batch not met yet, in one read (not
+    // one per head): most heads are alone, and need nothing more.
+    std::vector<const store::GroupRecord*> unseen;
+    for (const auto& h : heads) {
+      if (HeadSeverity(h) >= q.min_severity && !seen.count(IdOf(h))) unseen.push_back(&h);
+    }
+    OSPREY_ASSIGN_OR_RETURN(auto near, w.SpansNear(unseen));
     for (const auto& h : heads) {
       const double sev = HeadSeverity(h);
       if (sev < q.min_severity) {
@@ -389,7 +433,7 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
       flush(IncidentKey{sev, SpanStart(h), std::numeric_limits<int64_t>::max()});
       if (list.Full()) return list.out;
       if (seen.count(IdOf(h))) continue;
-      OSPREY_ASSIGN_OR_RETURN(auto window, w.Around(h));
+      OSPREY_ASSIGN_OR_RETURN(auto window, w.Around(h, near));
       for (auto& i : BuildIncidents(std::move(window))) {
         bool known = false;
         for (const auto& g : i.heads) known = !seen.insert(IdOf(g)).second || known;

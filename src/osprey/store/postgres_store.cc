@@ -1161,18 +1161,32 @@ class PostgresStore final : public Store {
 
   Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
     const char* dir = q.newest_first ? "desc" : "asc";
+    // The ranges, when given, as a join with two arrays unnested side by
+    // side: each range read from the start index.
     std::string sql = fmt::format(
-        "select {0} where ($1::text is null or i.detector_id = (select id from detectors where name = $1)) "
+        "select {0} {2} where ($1::text is null or i.detector_id = (select id from detectors where name = "
+        "$1)) "
         "and ($2::bigint is null or i.incident_ts >= $2) and ($3::bigint is null or i.incident_ts < $3) "
         "order by i.incident_ts {1}, i.detector_id {1}, i.measure {1} limit $4",
         q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin),
-        dir);
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(sql, Params()
-                             .Add(q.detector)
-                             .Add(q.start_from)
-                             .Add(q.start_before)
-                             .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))));
+        dir,
+        q.start_ranges.empty() ? ""
+                               : "join unnest($5::bigint[], $6::bigint[]) r(lo, hi) "
+                                 "on i.incident_ts >= r.lo and i.incident_ts < r.hi");
+    Params p;
+    p.Add(q.detector)
+        .Add(q.start_from)
+        .Add(q.start_before)
+        .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit));
+    if (!q.start_ranges.empty()) {
+      std::vector<int64_t> lo, hi;
+      for (const auto& [from, before] : q.start_ranges) {
+        lo.push_back(from);
+        hi.push_back(before);
+      }
+      p.AddIntArray(lo).AddIntArray(hi);
+    }
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(sql, p));
     return ReadGroups(r);
   }
 
