@@ -1161,6 +1161,23 @@ class PostgresStore final : public Store {
 
   Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
     const char* dir = q.newest_first ? "desc" : "asc";
+    if (!q.start_ranges.empty() && !q.spans_only) {
+      // The planner cannot tell how few rows the ranges hold: joined with
+      // the groups, it guesses thousands and hashes every group. So the
+      // spans first, then their top groups by id (from the index).
+      MeasureIncidentQuery spans = q;
+      spans.spans_only = true;
+      OSPREY_ASSIGN_OR_RETURN(auto found, ListMeasureIncidents(spans));
+      if (found.empty()) return found;
+      std::vector<int64_t> ids;
+      for (const auto& g : found) ids.push_back(g.id);
+      OSPREY_ASSIGN_OR_RETURN(Rows r,
+                              Run(fmt::format("select {0} {1} where i.top_group_id = any($1::bigint[]) "
+                                              "order by i.incident_ts {2}, i.detector_id {2}, i.measure {2}",
+                                              kGroupColumns, kMeasureIncidentJoin, dir),
+                                  Params().AddIntArray(ids)));
+      return ReadGroups(r);
+    }
     // The ranges, when given, as a join with two arrays unnested side by
     // side: each range read from the start index.
     std::string sql = fmt::format(
