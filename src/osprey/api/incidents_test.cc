@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <tuple>
 
+#include "osprey/testing/db_servers.h"
 #include "osprey/testing/files.h"
 
 namespace osprey::api {
@@ -99,7 +101,23 @@ std::vector<std::string> Describe(const std::vector<Incident>& list) {
 class ReadIncidentsTest : public ::testing::Test {
  protected:
   void SetUp() override {
+#if OSPREY_INCIDENTS_TEST_POSTGRES
+    // One server for the process, a database per test.
+    static Result<std::unique_ptr<testing::PostgresServer>> server = testing::PostgresServer::Start();
+    if (!server.ok() && server.status().code() == StatusCode::kFailedPrecondition) {
+      GTEST_SKIP() << "PostgreSQL server binaries not installed: " << server.status().ToString();
+    }
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    std::string db = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::transform(db.begin(), db.end(), db.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    ASSERT_TRUE((*server)->Execute("drop database if exists " + db).ok());
+    ASSERT_TRUE((*server)->Execute("create database " + db).ok());
+    auto s = store::OpenPostgresStore((*server)->Url(db));
+    pages_ = {7, 50};  // a round trip per query: the pages of one item would take minutes
+#else
     auto s = store::OpenSqliteStore(dir_.File("state.db"));
+#endif
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     FillStore(*store_, 16, 400);
@@ -125,6 +143,7 @@ class ReadIncidentsTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
+  std::vector<int64_t> pages_ = {1, 7, 50, 100000};
 };
 
 TEST_F(ReadIncidentsTest, TheStoreHoldsChainedAndLongIncidents) {
@@ -152,7 +171,7 @@ TEST_F(ReadIncidentsTest, EveryOrderPagesLikeTheWholeStoreSorted) {
                                           << "' min_severity " << min_severity);
         const std::vector<std::string> want = Describe(Expected(*store_, q));
         ASSERT_FALSE(want.empty());
-        for (int64_t page : {1, 7, 50, 100000}) {
+        for (int64_t page : pages_) {
           EXPECT_EQ(Describe(Walk(q, page)), want) << "limit " << page;
         }
       }

@@ -1178,18 +1178,23 @@ class PostgresStore final : public Store {
                                   Params().AddIntArray(ids)));
       return ReadGroups(r);
     }
-    // The ranges, when given, as a join with two arrays unnested side by
-    // side: each range read from the start index.
+    std::string source =
+        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin);
+    if (!q.start_ranges.empty()) {
+      // Spans only (above): the ranges as two arrays unnested side by side,
+      // each read from the start index. Kept a lateral subquery (offset 0):
+      // flattened into a join, the planner guesses thousands of rows a range
+      // and JIT-compiles the read (0.9 s for 256 ranges on a 1 M store).
+      constexpr std::string_view kTable = "from incidents i";
+      source.replace(source.rfind(kTable), kTable.size(),
+                     "from unnest($5::bigint[], $6::bigint[]) r(lo, hi) cross join lateral (select * from "
+                     "incidents x where x.incident_ts >= r.lo and x.incident_ts < r.hi offset 0) i");
+    }
     std::string sql = fmt::format(
-        "select {0} {2} where ($1::text is null or i.detector_id = (select id from detectors where name = "
-        "$1)) "
+        "select {0} where ($1::text is null or i.detector_id = (select id from detectors where name = $1)) "
         "and ($2::bigint is null or i.incident_ts >= $2) and ($3::bigint is null or i.incident_ts < $3) "
         "order by i.incident_ts {1}, i.detector_id {1}, i.measure {1} limit $4",
-        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin),
-        dir,
-        q.start_ranges.empty() ? ""
-                               : "join unnest($5::bigint[], $6::bigint[]) r(lo, hi) "
-                                 "on i.incident_ts >= r.lo and i.incident_ts < r.hi");
+        source, dir);
     Params p;
     p.Add(q.detector)
         .Add(q.start_from)
