@@ -172,9 +172,6 @@ IncidentKey KeyOf(const Incident& i, IncidentOrder order) {
   return {i.severity, start, IncidentId(i)};
 }
 
-namespace {
-
-// Whether a comes before b in `order`.
 bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
   switch (order) {
     case IncidentOrder::kTimeAsc: return std::tie(a.start, a.id) < std::tie(b.start, b.id);
@@ -185,6 +182,8 @@ bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b) {
   }
   return false;
 }
+
+namespace {
 
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::max();
 
@@ -229,24 +228,47 @@ class Windows {
     }
   }
 
+  // What Around needs for a batch of heads, in two reads however many
+  // heads there are: the spans that can reach each (those starting in
+  // [start - longest, end)), and in full the measure incidents within the
+  // span of each head that others share but nothing crosses. Both by first
+  // interval.
+  struct Near {
+    std::vector<store::GroupRecord> spans;
+    std::vector<store::GroupRecord> within;
+  };
+
+  Result<Near> Prepare(const std::vector<const store::GroupRecord*>& heads) {
+    Near near;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (const auto* h : heads) ranges.emplace_back(SpanStart(*h) - longest_, SpanEnd(*h));
+    OSPREY_ASSIGN_OR_RETURN(near.spans, InRanges(std::move(ranges), true));
+    ranges.clear();
+    for (const auto* h : heads) {
+      if (Classify(*h, near.spans) == Kind::kShared) ranges.emplace_back(SpanStart(*h), SpanEnd(*h));
+    }
+    OSPREY_ASSIGN_OR_RETURN(near.within, InRanges(std::move(ranges), false));
+    return near;
+  }
+
   // The measure incidents between the gaps around `head` (read in full),
-  // from one read of the spans that can reach it when nothing crosses its
-  // ends: then it is alone, or the read says which others to read.
-  Result<std::vector<store::GroupRecord>> Around(const store::GroupRecord& head) {
+  // from what Prepare read for a batch of heads with this one when nothing
+  // crosses its ends: then it is alone or the window is its own span.
+  Result<std::vector<store::GroupRecord>> Around(const store::GroupRecord& head, const Near& near) {
     const int64_t start = SpanStart(head), end = SpanEnd(head);
-    OSPREY_ASSIGN_OR_RETURN(auto near, Between(start - longest_, end, false, -1, true));
-    bool crossed = false, alone = true;
-    for (const auto& g : near) {
-      if (SpanStart(g) < start && SpanEnd(g) > start) crossed = true;  // reaches over the start
-      if (SpanStart(g) >= start && SpanEnd(g) > end) crossed = true;   // reaches past the end
-      if (SpanStart(g) >= start && IdOf(g) != IdOf(head)) alone = false;
+    switch (Classify(head, near.spans)) {
+      case Kind::kAlone: return std::vector<store::GroupRecord>{head};
+      case Kind::kShared: {
+        std::vector<store::GroupRecord> out;
+        for (auto it = FirstFrom(near.within, start); it != near.within.end() && SpanStart(*it) < end; ++it) {
+          out.push_back(*it);
+        }
+        return out;
+      }
+      case Kind::kCrossed: break;
     }
-    if (!crossed && alone) return std::vector<store::GroupRecord>{head};
-    int64_t lo = start, hi = end;
-    if (crossed) {
-      OSPREY_ASSIGN_OR_RETURN(lo, GapAtOrBefore(start));
-      OSPREY_ASSIGN_OR_RETURN(hi, GapAtOrAfter(end));
-    }
+    OSPREY_ASSIGN_OR_RETURN(int64_t lo, GapAtOrBefore(start));
+    OSPREY_ASSIGN_OR_RETURN(int64_t hi, GapAtOrAfter(end));
     return Between(lo, hi);
   }
 
@@ -262,6 +284,61 @@ class Windows {
   }
 
  private:
+  // Ranges per read of InRanges: two bound parameters each, well within
+  // either database's limit.
+  static constexpr size_t kRangesPerRead = 256;
+
+  // What the spans that can reach a head say: nothing else starts within its
+  // span and nothing crosses its ends (alone); others start within it but
+  // nothing crosses its ends (shared); or something crosses them.
+  enum class Kind { kAlone, kShared, kCrossed };
+
+  static std::vector<store::GroupRecord>::const_iterator FirstFrom(const std::vector<store::GroupRecord>& v,
+                                                                   int64_t t) {
+    return std::lower_bound(v.begin(), v.end(), t,
+                            [](const store::GroupRecord& g, int64_t x) { return SpanStart(g) < x; });
+  }
+
+  Kind Classify(const store::GroupRecord& head, const std::vector<store::GroupRecord>& spans) const {
+    const int64_t start = SpanStart(head), end = SpanEnd(head);
+    bool alone = true;
+    for (auto it = FirstFrom(spans, start - longest_); it != spans.end() && SpanStart(*it) < end; ++it) {
+      const store::GroupRecord& g = *it;
+      if (SpanStart(g) < start && SpanEnd(g) > start) return Kind::kCrossed;  // reaches over the start
+      if (SpanStart(g) >= start && SpanEnd(g) > end) return Kind::kCrossed;   // reaches past the end
+      if (SpanStart(g) >= start && IdOf(g) != IdOf(head)) alone = false;
+    }
+    return alone ? Kind::kAlone : Kind::kShared;
+  }
+
+  // The measure incidents starting in any of `ranges`, by first interval:
+  // the ranges merged where they overlap, read kRangesPerRead at a time.
+  Result<std::vector<store::GroupRecord>> InRanges(std::vector<std::pair<int64_t, int64_t>> ranges,
+                                                   bool spans_only) {
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<int64_t, int64_t>> merged;
+    for (const auto& r : ranges) {
+      if (!merged.empty() && r.first <= merged.back().second) {
+        merged.back().second = std::max(merged.back().second, r.second);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    std::vector<store::GroupRecord> out;
+    for (size_t k = 0; k < merged.size(); k += kRangesPerRead) {
+      store::MeasureIncidentQuery q;
+      q.spans_only = spans_only;
+      q.detector = detector_;
+      const size_t until = std::min(merged.size(), k + kRangesPerRead);
+      q.start_ranges.assign(merged.begin() + static_cast<std::ptrdiff_t>(k),
+                            merged.begin() + static_cast<std::ptrdiff_t>(until));
+      OSPREY_ASSIGN_OR_RETURN(auto part, s_.ListMeasureIncidents(q));
+      // Ascending, disjoint ranges: the parts follow one another in order.
+      for (auto& g : part) out.push_back(std::move(g));
+    }
+    return out;
+  }
+
   store::Store& s_;
   std::optional<std::string> detector_;
   int64_t longest_ = 0;
@@ -377,6 +454,13 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
   };
   for (;;) {
     OSPREY_ASSIGN_OR_RETURN(auto heads, s.ListSevereIncidents(sq));
+    // What every head of the batch not met yet needs, in two reads (not one
+    // or more per head): only heads whose spans others cross read more.
+    std::vector<const store::GroupRecord*> unseen;
+    for (const auto& h : heads) {
+      if (HeadSeverity(h) >= q.min_severity && !seen.count(IdOf(h))) unseen.push_back(&h);
+    }
+    OSPREY_ASSIGN_OR_RETURN(auto near, w.Prepare(unseen));
     for (const auto& h : heads) {
       const double sev = HeadSeverity(h);
       if (sev < q.min_severity) {
@@ -389,7 +473,7 @@ Result<std::vector<Incident>> ReadIncidents(store::Store& s, const IncidentListQ
       flush(IncidentKey{sev, SpanStart(h), std::numeric_limits<int64_t>::max()});
       if (list.Full()) return list.out;
       if (seen.count(IdOf(h))) continue;
-      OSPREY_ASSIGN_OR_RETURN(auto window, w.Around(h));
+      OSPREY_ASSIGN_OR_RETURN(auto window, w.Around(h, near));
       for (auto& i : BuildIncidents(std::move(window))) {
         bool known = false;
         for (const auto& g : i.heads) known = !seen.insert(IdOf(g)).second || known;

@@ -57,6 +57,8 @@ struct IncidentKey {
   int64_t id = 0;
 };
 IncidentKey KeyOf(const Incident& i, IncidentOrder order);
+// Whether a comes before b in `order`.
+bool Before(IncidentOrder order, const IncidentKey& a, const IncidentKey& b);
 
 struct IncidentListQuery {
   std::optional<std::string> detector;

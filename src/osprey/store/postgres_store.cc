@@ -1161,18 +1161,54 @@ class PostgresStore final : public Store {
 
   Result<std::vector<GroupRecord>> ListMeasureIncidents(const MeasureIncidentQuery& q) override {
     const char* dir = q.newest_first ? "desc" : "asc";
+    if (!q.start_ranges.empty() && !q.spans_only) {
+      // The planner cannot tell how few rows the ranges hold: joined with
+      // the groups, it guesses thousands and hashes every group. So the
+      // spans first, then their top groups by id (from the index).
+      MeasureIncidentQuery spans = q;
+      spans.spans_only = true;
+      OSPREY_ASSIGN_OR_RETURN(auto found, ListMeasureIncidents(spans));
+      if (found.empty()) return found;
+      std::vector<int64_t> ids;
+      for (const auto& g : found) ids.push_back(g.id);
+      OSPREY_ASSIGN_OR_RETURN(Rows r,
+                              Run(fmt::format("select {0} {1} where i.top_group_id = any($1::bigint[]) "
+                                              "order by i.incident_ts {2}, i.detector_id {2}, i.measure {2}",
+                                              kGroupColumns, kMeasureIncidentJoin, dir),
+                                  Params().AddIntArray(ids)));
+      return ReadGroups(r);
+    }
+    std::string source =
+        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin);
+    if (!q.start_ranges.empty()) {
+      // Spans only (above): the ranges as two arrays unnested side by side,
+      // each read from the start index. Kept a lateral subquery (offset 0):
+      // flattened into a join, the planner guesses thousands of rows a range
+      // and JIT-compiles the read (0.9 s for 256 ranges on a 1 M store).
+      constexpr std::string_view kTable = "from incidents i";
+      source.replace(source.rfind(kTable), kTable.size(),
+                     "from unnest($5::bigint[], $6::bigint[]) r(lo, hi) cross join lateral (select * from "
+                     "incidents x where x.incident_ts >= r.lo and x.incident_ts < r.hi offset 0) i");
+    }
     std::string sql = fmt::format(
         "select {0} where ($1::text is null or i.detector_id = (select id from detectors where name = $1)) "
         "and ($2::bigint is null or i.incident_ts >= $2) and ($3::bigint is null or i.incident_ts < $3) "
         "order by i.incident_ts {1}, i.detector_id {1}, i.measure {1} limit $4",
-        q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin),
-        dir);
-    OSPREY_ASSIGN_OR_RETURN(
-        Rows r, Run(sql, Params()
-                             .Add(q.detector)
-                             .Add(q.start_from)
-                             .Add(q.start_before)
-                             .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit))));
+        source, dir);
+    Params p;
+    p.Add(q.detector)
+        .Add(q.start_from)
+        .Add(q.start_before)
+        .Add(q.limit < 0 ? std::optional<int64_t>() : std::optional<int64_t>(q.limit));
+    if (!q.start_ranges.empty()) {
+      std::vector<int64_t> lo, hi;
+      for (const auto& [from, before] : q.start_ranges) {
+        lo.push_back(from);
+        hi.push_back(before);
+      }
+      p.AddIntArray(lo).AddIntArray(hi);
+    }
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run(sql, p));
     return ReadGroups(r);
   }
 

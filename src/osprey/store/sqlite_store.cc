@@ -1276,6 +1276,18 @@ class SqliteStore final : public Store {
     std::string sql = fmt::format(
         "select {} where 1 ",
         q.spans_only ? std::string(kSpanColumns) : fmt::format("{} {}", kGroupColumns, kMeasureIncidentJoin));
+    if (!q.start_ranges.empty()) {
+      // A join with the ranges as constant rows: SQLite reads each range
+      // from the start index (an OR of ranges loses it to the detector's).
+      std::string rows;
+      for (size_t k = 0; k < q.start_ranges.size(); ++k) {
+        rows += fmt::format("{}(?{}, ?{})", k ? ", " : "", 5 + 2 * k, 6 + 2 * k);
+      }
+      sql.insert(
+          sql.size() - std::string_view("where 1 ").size(),
+          fmt::format("join (values {}) r on i.incident_ts >= r.column1 and i.incident_ts < r.column2 ",
+                      rows));
+    }
     if (q.detector) sql += "and i.detector_id = (select id from detectors where name = ?1) ";
     if (q.start_from) sql += "and i.incident_ts >= ?2 ";
     if (q.start_before) sql += "and i.incident_ts < ?3 ";
@@ -1287,6 +1299,10 @@ class SqliteStore final : public Store {
     if (q.start_from) s.Bind(2, *q.start_from);
     if (q.start_before) s.Bind(3, *q.start_before);
     s.Bind(4, q.limit);
+    for (size_t k = 0; k < q.start_ranges.size(); ++k) {
+      s.Bind(static_cast<int>(5 + 2 * k), q.start_ranges[k].first)
+          .Bind(static_cast<int>(6 + 2 * k), q.start_ranges[k].second);
+    }
     return ReadGroups(s);
   }
 

@@ -332,6 +332,10 @@ struct MeasureIncidentQuery {
   // Only the figures of the measure incident (detector_id, measure, id of
   // its top group, incident_*), from its own row; the rest left empty.
   bool spans_only = false;
+  // When not empty: only those whose first interval also lies in one of
+  // these [from, before) ranges, all read in one query. The ranges must not
+  // overlap (a measure incident in two would come twice).
+  std::vector<std::pair<int64_t, int64_t>> start_ranges;
 };
 
 // Measure incidents by severity (the incident's highest), most severe

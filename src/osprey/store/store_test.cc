@@ -1283,6 +1283,34 @@ TEST_P(StoreTest, MeasureIncidentsAreListedByStartAndBySeverity) {
   EXPECT_EQ(heads[0].incident_ts, t0 + 2 * 3600);
   q.detector = "nope";
   EXPECT_TRUE(store_->ListMeasureIncidents(q)->empty());
+  // Several ranges in one read: what each range gives, in order, within the
+  // other bounds.
+  MeasureIncidentQuery ranges;
+  ranges.spans_only = true;
+  ranges.start_ranges = {{t0, t0 + 3600}, {t0 + 2 * 3600, t0 + 4 * 3600}, {t0 + 5 * 3600, t0 + 9 * 3600}};
+  ranges.start_before = t0 + 5 * 3600 + 1;
+  std::vector<std::pair<int64_t, std::string>> want, got;
+  for (int64_t k : {0, 2, 3, 5}) {
+    for (const char* m : {"orders", "revenue", "views"}) want.emplace_back(t0 + k * 3600, m);
+  }
+  std::sort(want.begin(), want.end());
+  for (const auto& g : *store_->ListMeasureIncidents(ranges)) {
+    got.emplace_back(g.incident_ts, g.measure);
+    EXPECT_EQ(g.incident_end_ts, g.incident_ts + 3600);
+    EXPECT_NE(g.id, 0);
+  }
+  std::vector<std::pair<int64_t, std::string>> sorted = got;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(got, sorted) << "by start";
+  EXPECT_EQ(sorted, want);
+  ranges.detector = "ecommerce";
+  ranges.spans_only = false;
+  ranges.newest_first = true;
+  ranges.limit = 2;
+  auto latest = *store_->ListMeasureIncidents(ranges);
+  ASSERT_EQ(latest.size(), 2u);
+  EXPECT_EQ(latest[0].incident_ts, t0 + 5 * 3600);
+  EXPECT_EQ(latest[0].detector, "ecommerce");
   // By severity, page by page after the last one: each once, most severe first.
   SevereIncidentQuery s;
   s.limit = 4;
