@@ -1,8 +1,8 @@
 #include "osprey/api/reply_cache.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 
 void Exec(sqlite3* db, const char* sql) {
   char* error = nullptr;
-  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "") << " in " << sql;
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "") << " in " << sql;
 }
 
 // The size and modification time of a file, as StoreStamp reads them.

@@ -1,8 +1,8 @@
 #include "osprey/testing/wait.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,8 +28,8 @@ TEST(WaitForWritesTest, SeesAChangeThatFollowsTheLastWriteThroughSharedMemory) {
   const std::string dir = tmpl, wal = dir + "/state.db-wal";
   std::ofstream(wal).put('x');  // exists before the wait: the child's write is one event
   // [0]: the parent's checks so far; [1]: the change made visible.
-  auto* shared = static_cast<std::atomic<int>*>(
-      ::mmap(nullptr, 2 * sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  auto* shared = static_cast<std::atomic<int>*>(::mmap(
+      nullptr, 2 * sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(shared, MAP_FAILED);
   new (&shared[0]) std::atomic<int>(0);
   new (&shared[1]) std::atomic<int>(0);
