@@ -19,6 +19,7 @@
 
 #include "osprey/base/log.h"
 #include "osprey/store/point_block.h"
+#include "osprey/store/shared_sql.h"
 #include "osprey/store/store.h"
 
 namespace osprey::store {
@@ -247,19 +248,8 @@ alter table alert_outbox drop constraint alert_outbox_status_check;
 alter table alert_outbox add constraint alert_outbox_status_check
   check (status in ('pending', 'delivered', 'dead', 'silenced'));
 )sql",
-    // 11 (SQLite version 10): list paging — indexes that match each list's
-    // filter and order, so a page (keyset-paged) reads about as many index
-    // entries as it shows.
-    R"sql(
-create index anomaly_groups_by_detector_time on anomaly_groups(detector_id, ts);
-drop index anomaly_groups_by_severity;
-create index anomaly_groups_by_severity on anomaly_groups(severity, ts);
-create index incidents_by_start on incidents(incident_ts);
-create index incidents_by_detector_start on incidents(detector_id, incident_ts);
-create index incidents_by_severity on incidents(severity, incident_ts);
-create index incidents_by_span on incidents((end_ts - incident_ts));
-create index alert_outbox_by_detector on alert_outbox(detector_id, id);
-)sql",
+    // 11 (SQLite version 10): list paging (shared_sql.h).
+    internal::kListIndexesMigration,
     // 12 (SQLite version 11): compact points — each series' points of a
     // closed UTC day sealed into one block (point_block.h); `points` keeps
     // the open day's rows. Migrate() seals the rows a store had.

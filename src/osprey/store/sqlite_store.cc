@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "osprey/store/point_block.h"
+#include "osprey/store/shared_sql.h"
 #include "osprey/store/store.h"
 
 namespace osprey::store {
@@ -258,18 +259,8 @@ drop table alert_outbox;
 alter table alert_outbox_v9 rename to alert_outbox;
 create index alert_outbox_by_status on alert_outbox(status, id);
 )sql",
-    // 10: list paging — indexes that match each list's filter and order, so
-    // a page (keyset-paged) reads about as many index entries as it shows.
-    R"sql(
-create index anomaly_groups_by_detector_time on anomaly_groups(detector_id, ts);
-drop index anomaly_groups_by_severity;
-create index anomaly_groups_by_severity on anomaly_groups(severity, ts);
-create index incidents_by_start on incidents(incident_ts);
-create index incidents_by_detector_start on incidents(detector_id, incident_ts);
-create index incidents_by_severity on incidents(severity, incident_ts);
-create index incidents_by_span on incidents((end_ts - incident_ts));
-create index alert_outbox_by_detector on alert_outbox(detector_id, id);
-)sql",
+    // 10: list paging (shared_sql.h).
+    internal::kListIndexesMigration,
     // 11: compact points — each series' points of a closed UTC day sealed
     // into one block (point_block.h); `points` keeps the open day's rows.
     R"sql(
@@ -407,33 +398,17 @@ class SqliteStore final : public Store {
     }
     Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                     std::vector<PointRecord>* out) override {
-      Stmt& s = store_.Prepared(
+      return ReadPerSeries(
           "select series_id, ts, value, expected, lower, upper, severity from points "
-          "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts");
-      OSPREY_RETURN_IF_ERROR(s.status());
-      for (int64_t id : series) {
-        s.Bind(1, id).Bind(2, from).Bind(3, to);
-        Status st;
-        while (s.Step(&st)) out->push_back(ReadPoint(s));
-        OSPREY_RETURN_IF_ERROR(st);
-        s.Reset();
-      }
-      return Status::Ok();
+          "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts",
+          series, from, to, out, ReadPoint);
     }
     Status ReadBlocks(const std::vector<int64_t>& series, int64_t from, int64_t to,
                       std::vector<StoredBlock>* out) override {
-      Stmt& s = store_.Prepared(
+      return ReadPerSeries(
           "select series_id, start_ts, end_ts, n, data from point_blocks "
-          "where series_id = ?1 and start_ts >= ?2 and start_ts < ?3 order by start_ts");
-      OSPREY_RETURN_IF_ERROR(s.status());
-      for (int64_t id : series) {
-        s.Bind(1, id).Bind(2, from).Bind(3, to);
-        Status st;
-        while (s.Step(&st)) out->push_back(ReadBlock(s));
-        OSPREY_RETURN_IF_ERROR(st);
-        s.Reset();
-      }
-      return Status::Ok();
+          "where series_id = ?1 and start_ts >= ?2 and start_ts < ?3 order by start_ts",
+          series, from, to, out, ReadBlock);
     }
     Status DeleteHead(const std::vector<int64_t>& series, int64_t from, int64_t to) override {
       Stmt& s = store_.Prepared("delete from points where series_id = ?1 and ts >= ?2 and ts < ?3");
@@ -479,6 +454,22 @@ class SqliteStore final : public Store {
       return Status::Ok();
     }
     // Columns series_id, ts, value, expected, lower, upper, severity.
+    // Runs `sql` (?1 a series id, ?2 and ?3 a time range) once per series,
+    // appending read(row) for each row.
+    template <typename T, typename Read>
+    Status ReadPerSeries(std::string_view sql, const std::vector<int64_t>& series, int64_t from, int64_t to,
+                         std::vector<T>* out, Read read) {
+      Stmt& s = store_.Prepared(sql);
+      OSPREY_RETURN_IF_ERROR(s.status());
+      for (int64_t id : series) {
+        s.Bind(1, id).Bind(2, from).Bind(3, to);
+        Status st;
+        while (s.Step(&st)) out->push_back(read(s));
+        OSPREY_RETURN_IF_ERROR(st);
+        s.Reset();
+      }
+      return Status::Ok();
+    }
     static PointRecord ReadPoint(const Stmt& s) {
       return {s.Int(0), s.Int(1), s.OptReal(2), s.OptReal(3), s.OptReal(4), s.OptReal(5), s.OptReal(6)};
     }
