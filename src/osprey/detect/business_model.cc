@@ -120,8 +120,8 @@ constexpr double kExactBelow = 60;
 // weeks; a day counts when at least half its intervals were learnt. A
 // day's yearly ratio is its log level against the median weekly log levels
 // of the kYearHalfWeeks weeks either side, averaged (a centred moving median, as
-// X-11 detrends: a trend cancels, and a feature shorter than half a year
-// does not move it), needing kYearSideMin known weeks a side. The factor of
+// X-11 detrends: a trend cancels, and a feature shorter than a quarter of a
+// year does not move it), needing kYearSideMin known weeks a side. The factor of
 // a day comes from the ratios of the same date one and two years before,
 // only where both years' means over the week around it are beyond
 // kYearNoise times the day-to-day wander of the daily levels (over root
@@ -153,12 +153,8 @@ int64_t AbsDay(int64_t local_time) { return (local_time - PosMod(local_time, kDa
 int64_t DayWeek(int64_t day) { return (day + 3 - PosMod(day + 3, 7)) / 7; }
 size_t DayOfWeek(int64_t day) { return static_cast<size_t>(PosMod(day + 3, 7)); }
 
-// Small counters packed `bits` (1, 2 or 8) to a value, low bits first.
+// Small counters packed `bits` (1, 2, 4 or 8) to a value, low bits first.
 void PutPacked(std::string& out, const std::vector<uint8_t>& v, int bits) {
-  if (bits == 8) {
-    for (uint8_t n : v) Put<uint8_t>(out, n);
-    return;
-  }
   const int per_byte = 8 / bits;
   for (size_t i = 0; i < v.size(); i += static_cast<size_t>(per_byte)) {
     unsigned byte = 0;
@@ -169,12 +165,6 @@ void PutPacked(std::string& out, const std::vector<uint8_t>& v, int bits) {
   }
 }
 bool GetPacked(std::string_view& in, std::vector<uint8_t>& v, int bits) {
-  if (bits == 8) {
-    for (uint8_t& n : v) {
-      if (!Get(in, n)) return false;
-    }
-    return true;
-  }
   const int per_byte = 8 / bits;
   for (size_t i = 0; i < v.size(); i += static_cast<size_t>(per_byte)) {
     uint8_t byte = 0;
