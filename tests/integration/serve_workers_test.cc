@@ -6,16 +6,21 @@
 // worker (`serve --once`) on another database, with every interval present
 // exactly once. All workers run on the same testing clock (speed 1, half an
 // hour before the next interval is due), so the due work is fixed.
+// The second test does the same with one detector split into shards
+// (`shards: 4`): the workers share its shards, one is killed part-way, and
+// the result is again the single worker's.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -74,16 +79,51 @@ std::vector<std::string> Contents(store::Store& store, const std::string& detect
   return out;
 }
 
-TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
-  auto pg = testing::PostgresServer::Start();
-  if (!pg.ok() && pg.status().code() == StatusCode::kFailedPrecondition) {
-    GTEST_SKIP() << pg.status().message();
+// A throw-away PostgreSQL with two databases: `solo` for one worker's run,
+// `multi` for the workers'.
+class ServeWorkers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pg = testing::PostgresServer::Start();
+    if (!pg.ok() && pg.status().code() == StatusCode::kFailedPrecondition) {
+      GTEST_SKIP() << pg.status().message();
+    }
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    pg_ = *std::move(pg);
+    ASSERT_TRUE(pg_->Execute("create database solo owner osprey", "postgres").ok());
+    ASSERT_TRUE(pg_->Execute("create database multi owner osprey", "postgres").ok());
+    single_url = pg_->Url("solo");
+    multi_url = pg_->Url("multi");
   }
-  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-  ASSERT_TRUE((*pg)->Execute("create database solo owner osprey", "postgres").ok());
-  ASSERT_TRUE((*pg)->Execute("create database multi owner osprey", "postgres").ok());
-  const std::string single_url = (*pg)->Url("solo"), multi_url = (*pg)->Url("multi");
 
+  // Three workers w0, w1, w2 on `multi`, with five-second leases.
+  std::vector<pid_t> StartWorkers(const testing::TestingClockFlags& clock, const std::string& conf,
+                                  const fs::path& dir) const {
+    std::vector<pid_t> pids;
+    for (int i = 0; i < 3; ++i) {
+      pids.push_back(testing::SpawnTestbin(OSPREY_TESTBIN, clock,
+                                           {"serve", "--port", "0", "--config", conf, "--state", multi_url,
+                                            "--worker", fmt::format("w{}", i), "--lease", "5"},
+                                           (dir / fmt::format("w{}.log", i)).string()));
+    }
+    return pids;
+  }
+
+  // Opening migrates the schema, which the workers are doing too: retried
+  // until it opens (a stall of five minutes fails the test).
+  Result<std::unique_ptr<store::Store>> OpenMulti() const {
+    auto multi = store::OpenPostgresStore(multi_url);
+    testing::PollWhileProgressing(
+        [&] { return multi.ok() || (multi = store::OpenPostgresStore(multi_url)).ok(); }, [] { return 0; },
+        std::chrono::milliseconds(100), std::chrono::minutes(5));
+    return multi;
+  }
+
+  std::unique_ptr<testing::PostgresServer> pg_;
+  std::string single_url, multi_url;
+};
+
+TEST_F(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
   const testing::TempDir tmp("osprey_workers_");
   const fs::path& dir = tmp.path();
   fs::create_directories(dir / "conf");
@@ -130,19 +170,8 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
   }
 
   // Three workers on one database.
-  std::vector<pid_t> pids;
-  for (int i = 0; i < 3; ++i) {
-    pids.push_back(testing::SpawnTestbin(OSPREY_TESTBIN, clock,
-                                         {"serve", "--port", "0", "--config", conf, "--state", multi_url,
-                                          "--worker", fmt::format("w{}", i), "--lease", "5"},
-                                         (dir / fmt::format("w{}.log", i)).string()));
-  }
-  // Opening migrates the schema, which the workers are doing too: retried
-  // until it opens (a stall of five minutes fails the test).
-  auto multi = store::OpenPostgresStore(multi_url);
-  testing::PollWhileProgressing(
-      [&] { return multi.ok() || (multi = store::OpenPostgresStore(multi_url)).ok(); }, [] { return 0; },
-      std::chrono::milliseconds(100), std::chrono::minutes(5));
+  const std::vector<pid_t> pids = StartWorkers(clock, conf, dir);
+  auto multi = OpenMulti();
   ASSERT_TRUE(multi.ok()) << multi.status().ToString();
   store::Store& m = **multi;
   auto watermark = [&](const std::string& name) -> int64_t {
@@ -230,6 +259,185 @@ TEST(ServeWorkers, ThreeWorkersOneKilledGiveTheSingleWorkersResult) {
     total += static_cast<int64_t>(want.size());
   }
   std::printf("%d detectors, %lld stored rows compared\n", kDetectors, static_cast<long long>(total));
+}
+
+// A sharded detector: three workers share its four shard leases; the one
+// holding shard 0 (which also groups the shards' scores) is killed once the
+// detector is observed part-way through its backfill. The others take its
+// leases over and finish, and everything stored equals the single worker's
+// run of the whole detector. Series ids depend on which shard created a
+// series first, so rows are compared by label, sorted.
+TEST_F(ServeWorkers, ShardedDetectorKilledCoordinatorGivesTheSingleWorkersResult) {
+  const testing::TempDir tmp("osprey_shards_");
+  const fs::path& dir = tmp.path();
+  fs::create_directories(dir / "conf");
+  fs::create_directories(dir / "whole");
+  app::DemoOptions o;
+  o.days = 14;
+  o.clean_days = 2;  // anomalies from the third day on, so there is something to group
+  auto w = testing::MakeDemoWarehouse(o, tmp.File("warehouse.db"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  const app::DemoData& data = w->data;
+  constexpr int kShards = 4;
+  const std::string name = "big";
+  {
+    // The rules example: a change rule (history per series) and roll-ups
+    // of SUM measures (whose missing leaves are read across shards).
+    std::ifstream in(fs::path(testing::ExampleDetectorPath()).parent_path() / "ecommerce-rules.yaml");
+    // The same detector twice: split into shards, and whole (no `shards`).
+    std::ofstream out(dir / "conf" / "big.yaml"), whole(dir / "whole" / "big.yaml");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("name:", 0) == 0) line = "name: " + name;
+      if (line.rfind("  path:", 0) == 0) line = "  path: " + (dir / "warehouse.db").string();
+      if (line.rfind("  connection_env:", 0) == 0) continue;
+      if (line.rfind("min_severity:", 0) == 0) line = "min_severity: 30";  // more to group
+      out << line << "\n";
+      whole << line << "\n";
+      if (line.rfind("offset:", 0) == 0) {
+        out << "history_start: " << FormatIso(data.start) << "\nbackfill_chunk: 12\nshards: " << kShards
+            << "\n";
+        whole << "history_start: " << FormatIso(data.start) << "\nbackfill_chunk: 12\n";
+      }
+    }
+  }
+  const testing::TestingClockFlags clock{data.start + hours(24 * 10) + std::chrono::minutes(30), 1,
+                                         testing::ScaledClock::WallMillis()};
+  const std::string conf = (dir / "conf").string();
+
+  // One process runs the detector whole.
+  ASSERT_EQ(testing::ExitCode(testing::SpawnTestbin(
+                OSPREY_TESTBIN, clock,
+                {"serve", "--once", "--config", (dir / "whole").string(), "--state", single_url},
+                (dir / "single.log").string())),
+            0)
+      << ReadAll(dir / "single.log");
+  auto single = store::OpenPostgresStore(single_url);
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  auto single_detector = (*single)->GetDetector(name);
+  ASSERT_TRUE(single_detector.ok()) << single_detector.status().ToString();
+  const int64_t final_watermark = (*single)->GetWatermark(single_detector->id)->value_or(0);
+  ASSERT_GT(final_watermark, ToUnixSeconds(data.start) + 86400 * 9) << ReadAll(dir / "single.log");
+  EXPECT_TRUE((*single)->ShardWatermarks(single_detector->id)->empty()) << "a detector without shards";
+
+  const std::vector<pid_t> pids = StartWorkers(clock, conf, dir);
+  auto multi = OpenMulti();
+  ASSERT_TRUE(multi.ok()) << multi.status().ToString();
+  store::Store& m = **multi;
+  auto detector_id = [&]() -> int64_t {
+    auto d = m.GetDetector(name);
+    return d.ok() ? d->id : 0;
+  };
+  auto watermark = [&]() -> int64_t {
+    auto wm = m.GetWatermark(detector_id());
+    return wm.ok() && *wm ? **wm : 0;
+  };
+  auto shard_marks = [&] {
+    auto marks = m.ShardWatermarks(detector_id());
+    return marks.ok() ? *marks : std::map<int64_t, int64_t>{};
+  };
+  // Observed progress: the detector's watermark and its shards'.
+  auto progress = [&] {
+    int64_t sum = watermark();
+    for (const auto& [shard, next] : shard_marks()) sum += next;
+    return sum;
+  };
+  auto all_done = [&] {
+    const auto marks = shard_marks();
+    if (watermark() != final_watermark || marks.size() != kShards) return false;
+    for (const auto& [shard, next] : marks) {
+      if (next != final_watermark) return false;
+    }
+    return true;
+  };
+
+  // Kill the worker holding shard 0 once the detector is part-way through.
+  std::string victim;
+  std::set<int64_t> victims_shards;
+  auto find_victim = [&] {
+    auto leases = m.ListLeases();
+    const int64_t wm = watermark();
+    if (leases.ok() && wm > ToUnixSeconds(data.start) + 86400 && wm < final_watermark - 86400 * 2) {
+      for (const auto& l : *leases) {
+        if (l.held && l.detector == name && l.shard == 0) victim = l.worker;
+      }
+      for (const auto& l : *leases) {
+        if (l.held && l.detector == name && l.worker == victim) victims_shards.insert(l.shard);
+      }
+    }
+    return !victim.empty() || all_done();
+  };
+  testing::PollWhileProgressing(find_victim, progress, std::chrono::milliseconds(5), std::chrono::minutes(5));
+  std::string logs;
+  for (int i = 0; i < 3; ++i) logs += ReadAll(dir / fmt::format("w{}.log", i));
+  ASSERT_FALSE(victim.empty()) << "the detector was not seen part-way through its backfill\n" << logs;
+  const int index = victim[1] - '0';
+  const int64_t killed_at = watermark();
+  kill(pids[static_cast<size_t>(index)], SIGKILL);
+  waitpid(pids[static_cast<size_t>(index)], nullptr, 0);
+  std::printf("killed %s while it held shards", victim.c_str());
+  for (int64_t s : victims_shards) std::printf(" %lld", static_cast<long long>(s));
+  std::printf(" of %s at %s of %s\n", name.c_str(), FormatIso(FromUnixSeconds(killed_at)).c_str(),
+              FormatIso(FromUnixSeconds(final_watermark)).c_str());
+
+  const bool done = testing::PollWhileProgressing(all_done, progress, std::chrono::milliseconds(100),
+                                                  std::chrono::minutes(5));
+  logs.clear();
+  for (int i = 0; i < 3; ++i) logs += ReadAll(dir / fmt::format("w{}.log", i));
+  ASSERT_TRUE(done) << logs;
+
+  // `osprey status --json` shows every shard done and held by a live worker.
+  ASSERT_EQ(
+      testing::ExitCode(testing::SpawnTestbin(
+          OSPREY_TESTBIN, clock, {"status", "--json", "--state", multi_url}, (dir / "status.json").string())),
+      0)
+      << ReadAll(dir / "status.json");
+  // The file also holds the testing clock's banner line before the JSON.
+  const std::string status_text = ReadAll(dir / "status.json");
+  const nlohmann::json status = nlohmann::json::parse(
+      status_text.substr(std::min(status_text.find('['), status_text.size())), nullptr, false);
+  ASSERT_TRUE(status.is_array() && status.size() == 1) << ReadAll(dir / "status.json");
+  ASSERT_TRUE(status[0].contains("shards")) << status.dump();
+  ASSERT_EQ(status[0]["shards"].size(), static_cast<size_t>(kShards)) << status.dump();
+  for (const auto& sh : status[0]["shards"]) {
+    EXPECT_EQ(sh["watermark"], FormatIso(FromUnixSeconds(final_watermark))) << sh.dump();
+    ASSERT_FALSE(sh["lease"].is_null()) << sh.dump();
+    EXPECT_NE(sh["lease"]["worker"], victim) << sh.dump();
+  }
+  EXPECT_EQ(status[0]["lease"], status[0]["shards"][0]["lease"]);
+  for (int i = 0; i < 3; ++i) {
+    if (i == index) continue;
+    kill(pids[static_cast<size_t>(i)], SIGTERM);
+    EXPECT_EQ(testing::ExitCode(pids[static_cast<size_t>(i)]), 0) << logs;
+  }
+
+  // The coordinator consumed every shard's scores.
+  auto left = m.LoadShardScores(detector_id(), 0, 1LL << 40);
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_TRUE(left->empty()) << left->size() << " intervals' shard scores left";
+
+  int64_t want_intervals = 0, got_intervals = 0;
+  auto want = Contents(**single, name, &want_intervals);
+  auto got = Contents(m, name, &got_intervals);
+  EXPECT_EQ(got_intervals, want_intervals);
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "a row stored twice";
+  EXPECT_TRUE(got == want) << got.size() << " stored rows vs " << want.size();
+  for (size_t i = 0, shown = 0; i < std::max(got.size(), want.size()) && shown < 5; ++i) {
+    const std::string a = i < got.size() ? got[i] : "", b = i < want.size() ? want[i] : "";
+    if (a != b) {
+      ADD_FAILURE() << "got  " << a << "\nwant " << b;
+      ++shown;
+    }
+  }
+  const auto rows_of = [&](char kind) {
+    return std::count_if(want.begin(), want.end(), [&](const std::string& r) { return r[0] == kind; });
+  };
+  EXPECT_GT(rows_of('G'), 0) << "nothing was grouped: the test would not see the coordinator's work";
+  std::printf("%s: %d shards, %zu stored rows compared (%td groups, %td anomalies), %lld intervals\n",
+              name.c_str(), kShards, want.size(), rows_of('G'), rows_of('A'),
+              static_cast<long long>(want_intervals));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -11,6 +12,7 @@
 #include "osprey/config/loader.h"
 #include "osprey/rca/codec.h"
 #include "osprey/rca/related.h"
+#include "osprey/schedule/shards.h"
 
 namespace osprey::app {
 namespace {
@@ -41,6 +43,26 @@ detect::DirectionFilter ToDirectionFilter(config::RuleDirection d) {
   return detect::DirectionFilter::kBoth;
 }
 
+// A shard's scores of one interval (store::ShardScoresRecord::data), all
+// numbers bit-exact in the machine's byte order: the warm-up figures
+// (warming, seen, needed as int64), then per ready score the series id
+// (int64), expected, lower, upper, severity (double), direction and
+// explanation (one byte each). Not-ready scores are left out.
+template <typename T>
+void Put(std::string& out, T v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  out.append(bytes, sizeof(T));
+}
+
+template <typename T>
+bool Get(std::string_view& in, T* v) {
+  if (in.size() < sizeof(T)) return false;
+  std::memcpy(v, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
 detect::CombineMode ToCombineMode(config::RuleCombine c) {
   switch (c) {
     case config::RuleCombine::kRulesOnly: return detect::CombineMode::kRulesOnly;
@@ -56,9 +78,9 @@ detect::CombineMode ToCombineMode(config::RuleCombine c) {
 Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Detector& detector,
                                                                const std::string& config_text,
                                                                store::Store& store,
-                                                               connectors::Source& source) {
+                                                               connectors::Source& source, ShardRole role) {
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(detector.frequency, detector.timezone));
-  auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source));
+  auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source, role));
   Result<std::vector<detect::CalendarEvent>> events = config::LoadEvents(detector);
   if (!events.ok()) return events.status().WithContext(fmt::format("detector '{}'", detector.name));
   runner->calendar_ = detect::EventCalendar(*std::move(events), detector.timezone);
@@ -86,8 +108,14 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
 }
 
 DetectorRunner::DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
-                               connectors::Source& source)
-    : detector_(d), source_detector_(d), grid_(std::move(grid)), store_(store), source_(source), catalog_(d) {
+                               connectors::Source& source, ShardRole role)
+    : detector_(d),
+      source_detector_(d),
+      grid_(std::move(grid)),
+      store_(store),
+      source_(source),
+      catalog_(d),
+      role_(role) {
   source_detector_.measures.clear();
   for (uint32_t m = 0; m < d.measures.size(); ++m) {
     const config::Measure& measure = d.measures[m];
@@ -102,6 +130,13 @@ DetectorRunner::DetectorRunner(const config::Detector& d, IntervalGrid grid, sto
   }
 }
 
+bool DetectorRunner::Owns(const ingest::SeriesKey& key) const {
+  if (role_.shards <= 1) return true;
+  if (role_.coordinator) return false;
+  return schedule::ShardOf(catalog_.MeasureName(key.measure), catalog_.DimsJson(key), role_.shards) ==
+         role_.shard;
+}
+
 Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   series_.clear();
   last_group_.clear();
@@ -109,7 +144,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   // The serialised states are needed only until the models are restored
   // (they are as large as the models): a local, not kept with the runner.
   std::map<int64_t, std::string> loaded;
-  if (!snapshot) {
+  if (!snapshot && !role_.coordinator) {  // the coordinator has no models
     OSPREY_ASSIGN_OR_RETURN(loaded, store_.LoadModelStates(detector_id_));
   }
   const std::map<int64_t, std::string>& stored_states = snapshot ? snapshot->model_states : loaded;
@@ -142,7 +177,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     }
     SeriesState s;
     s.id = r.id;
-    auto st = stored_states.find(r.id);
+    s.owned = Owns(key);
+    auto st = s.owned ? stored_states.find(r.id) : stored_states.end();
     if (st != stored_states.end()) {
       auto model = detect::RestoreModel(model_options_[key.measure], st->second);
       if (model.ok()) {
@@ -152,7 +188,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
                                          r.label, model.status().message()));
       }
     }
-    if (!s.model) {
+    if (!s.model && s.owned) {
       OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
     }
     series_.emplace(std::move(key), std::move(s));
@@ -344,21 +380,32 @@ Result<bool> DetectorRunner::SourceHasRows(Instant from, Instant to) {
   return false;
 }
 
-std::string DetectorRunner::WarmupJson() const {
-  int64_t warming = 0, seen = 0, needed = 0;
-  double least = 2;
+DetectorRunner::Warmup DetectorRunner::OwnWarmup() const {
+  Warmup out;
   for (const auto& [key, s] : series_) {
+    if (!s.model) continue;  // another shard's series
     const detect::WarmupStatus w = s.model->Warmup();
     if (w.ready()) continue;
-    ++warming;
+    ++out.warming;
     const double share = static_cast<double>(w.seen) / static_cast<double>(w.needed);
-    if (share < least) {
-      least = share;
-      seen = w.seen;
-      needed = w.needed;
+    if (share < out.least) {
+      out.least = share;
+      out.seen = w.seen;
+      out.needed = w.needed;
     }
   }
-  return json{{"series", series_.size()}, {"series_warming", warming}, {"seen", seen}, {"needed", needed}}
+  return out;
+}
+
+std::string DetectorRunner::WarmupJson(int64_t ts) const {
+  Warmup w;
+  if (role_.coordinator) {
+    if (auto it = shard_warmup_.find(ts); it != shard_warmup_.end()) w = it->second;
+  } else {
+    w = OwnWarmup();
+  }
+  return json{
+      {"series", series_.size()}, {"series_warming", w.warming}, {"seen", w.seen}, {"needed", w.needed}}
       .dump();
 }
 
@@ -368,7 +415,10 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   SeriesState s;
   OSPREY_ASSIGN_OR_RETURN(s.id, store_.EnsureSeries(detector_id_, catalog_.MeasureName(key.measure),
                                                     catalog_.DimsJson(key), catalog_.Label(key)));
-  OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
+  s.owned = Owns(key);
+  if (s.owned) {
+    OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
+  }
   s.created = true;
   s.last_known = true;  // no stored value before now
   return &series_.emplace(key, std::move(s)).first->second;
@@ -446,6 +496,12 @@ Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measur
 }
 
 Result<std::optional<Instant>> DetectorRunner::Watermark() {
+  if (role_.shards > 1 && !role_.coordinator) {
+    OSPREY_ASSIGN_OR_RETURN(auto shards, store_.ShardWatermarks(detector_id_));
+    auto it = shards.find(role_.shard);
+    if (it == shards.end()) return std::optional<Instant>();
+    return std::optional<Instant>(FromUnixSeconds(it->second));
+  }
   OSPREY_ASSIGN_OR_RETURN(auto wm, store_.GetWatermark(detector_id_));
   if (!wm) return std::optional<Instant>();
   return std::optional<Instant>(FromUnixSeconds(*wm));
@@ -464,7 +520,9 @@ Status DetectorRunner::RestoreSnapshot(Instant ts) {
 store::SnapshotRecord DetectorRunner::TakeSnapshot(Instant ts) const {
   store::SnapshotRecord snap;
   snap.ts = ToUnixSeconds(ts);
-  for (const auto& [key, s] : series_) snap.model_states[s.id] = s.model->SaveState();
+  for (const auto& [key, s] : series_) {
+    if (s.model) snap.model_states[s.id] = s.model->SaveState();
+  }
   for (const auto& [alert, measures] : alert_states_) {
     for (const auto& [measure, state] : measures)
       snap.alert_states.push_back({alert, measure, state.ToJson()});
@@ -527,7 +585,14 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     }
     // Every known series has a point in every interval: room for them all
     // up front instead of growing (and copying) the chunk's largest vector.
-    result.points.reserve(series_.size() * agg.intervals().size());
+    const bool shard = role_.shards > 1 && !role_.coordinator;
+    if (role_.coordinator) {
+      OSPREY_RETURN_IF_ERROR(LoadShardScores(start, end));
+      result.drop_shard_scores = true;
+      result.seal_series.emplace();  // the shards write (and seal) the points
+    } else {
+      result.points.reserve(series_.size() * agg.intervals().size());
+    }
     for (auto& [interval_start, leaves] : agg.intervals()) {
       if (options.snapshot_from && interval_start >= *options.snapshot_from) {
         result.snapshots.push_back(TakeSnapshot(interval_start));
@@ -535,16 +600,27 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
       leaves.leaves.Release();  // the interval's points are in the chunk now
     }
-    for (const auto& [key, s] : series_) result.model_states[s.id] = s.model->SaveState();
-    for (const auto& [alert, measures] : alert_states_) {
-      for (const auto& [measure, state] : measures) {
-        result.alert_states.push_back({alert, measure, state.ToJson()});
+    for (const auto& [key, s] : series_) {
+      if (s.model) result.model_states[s.id] = s.model->SaveState();
+    }
+    if (shard) {
+      result.shard = role_.shard;
+      std::vector<int64_t>& own = result.seal_series.emplace();
+      for (const auto& [key, s] : series_) {
+        if (s.owned) own.push_back(s.id);
+      }
+      std::sort(own.begin(), own.end());
+    } else {
+      for (const auto& [alert, measures] : alert_states_) {
+        for (const auto& [measure, state] : measures) {
+          result.alert_states.push_back({alert, measure, state.ToJson()});
+        }
       }
     }
     if (!result.quality.empty()) {
       // The models' warm-up as of the chunk's end, for status displays.
       json details = json::parse(result.quality.back().details);
-      details["warmup"] = json::parse(WarmupJson());
+      details["warmup"] = json::parse(WarmupJson(result.quality.back().ts));
       result.quality.back().details = details.dump();
     }
     OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
@@ -558,12 +634,62 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   return Status::Ok();
 }
 
+Status DetectorRunner::LoadShardScores(Instant from, Instant to) {
+  shard_scores_.clear();
+  shard_warmup_.clear();
+  OSPREY_ASSIGN_OR_RETURN(auto records,
+                          store_.LoadShardScores(detector_id_, ToUnixSeconds(from), ToUnixSeconds(to)));
+  std::map<int64_t, int64_t> shards_seen;  // interval -> shards with scores
+  for (const store::ShardScoresRecord& r : records) {
+    auto corrupt = [&] {
+      return DataLoss(fmt::format("detector '{}': the scores of shard {} at {} are corrupt", detector_.name,
+                                  r.shard, FormatIso(FromUnixSeconds(r.ts))));
+    };
+    std::string_view in = r.data;
+    Warmup w;
+    if (!Get(in, &w.warming) || !Get(in, &w.seen) || !Get(in, &w.needed)) return corrupt();
+    if (w.warming > 0 && w.needed > 0) w.least = static_cast<double>(w.seen) / static_cast<double>(w.needed);
+    Warmup& all = shard_warmup_[r.ts];
+    all.warming += w.warming;
+    if (w.warming > 0 && w.least < all.least) {
+      all.least = w.least;
+      all.seen = w.seen;
+      all.needed = w.needed;
+    }
+    auto& scores = shard_scores_[r.ts];
+    while (!in.empty()) {
+      int64_t id = 0;
+      detect::Score sc;
+      uint8_t direction = 0, explanation = 0;
+      if (!Get(in, &id) || !Get(in, &sc.expected) || !Get(in, &sc.lower) || !Get(in, &sc.upper) ||
+          !Get(in, &sc.severity) || !Get(in, &direction) || !Get(in, &explanation)) {
+        return corrupt();
+      }
+      sc.ready = true;
+      sc.direction = static_cast<detect::Direction>(direction);
+      sc.explanation = static_cast<detect::Explanation>(explanation);
+      scores[id] = sc;
+    }
+    ++shards_seen[r.ts];
+  }
+  // Grouping an interval before every shard has scored it would lose the
+  // anomalies of the missing shard: the caller runs only up to the shards'
+  // watermarks, so a gap here is an error, not something to skip.
+  for (Instant t = from; t < to; t = grid_.Next(t)) {
+    if (shards_seen[ToUnixSeconds(t)] != role_.shards) {
+      return Internal(fmt::format("detector '{}': {} of {} shards have scores for {}", detector_.name,
+                                  shards_seen[ToUnixSeconds(t)], role_.shards, FormatIso(t)));
+    }
+  }
+  return Status::Ok();
+}
+
 Status DetectorRunner::LoadRuleHistory(Instant start) {
   int longest = 0;
   for (const MeasureRules& mr : rules_) {
     if (mr.active && mr.options.change_percent) longest = std::max({longest, mr.options.change_intervals, 1});
   }
-  if (longest == 0 || series_.empty()) return Status::Ok();
+  if (longest == 0 || series_.empty() || role_.coordinator) return Status::Ok();
   // The longest look-back covers every measure's; ValueBack drops what a
   // measure does not need.
   const std::optional<Instant> lag = grid_.SeasonalLag(start, longest);
@@ -574,7 +700,7 @@ Status DetectorRunner::LoadRuleHistory(Instant start) {
   std::unordered_map<int64_t, SeriesState*> by_id;
   for (auto& [key, s] : series_) {
     const MeasureRules& mr = rules_[key.measure];
-    if (!mr.active || !mr.options.change_percent) continue;
+    if (!mr.active || !mr.options.change_percent || !s.owned) continue;
     s.history.clear();
     for (int64_t t : starts) s.history.emplace_back(t, std::nullopt);
     s.history_next = ts;
@@ -596,6 +722,7 @@ Status DetectorRunner::LoadRuleHistory(Instant start) {
 }
 
 Status DetectorRunner::LoadLastGroups(Instant start) {
+  if (role_.shards > 1 && !role_.coordinator) return Status::Ok();  // a shard does not group
   // Incidents continue across chunks and restarts: learn which measures had a
   // group in the interval before `start` unless this runner saw it itself.
   const int64_t prev_ts = ToUnixSeconds(grid_.Prev(start));
@@ -750,6 +877,7 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     SeriesState* s = states[i];
     if (!s) {
       OSPREY_ASSIGN_OR_RETURN(s, Series(p.key));
+      states[i] = s;
     }
     const detect::EventOccurrence* event = nullptr;
     if (!events.empty()) {
@@ -764,8 +892,14 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     if (auto den = denominators.find({p.key.measure, p.key.values}); den != denominators.end()) {
       denominator = den->second;
     }
-    OSPREY_ASSIGN_OR_RETURN(detect::Score sc,
-                            ScorePoint(*s, p.key.measure, start, local, p.value, denominator, event));
+    detect::Score sc;
+    if (role_.coordinator) {
+      // The score the series' shard stored (none: not ready).
+      const auto& stored = shard_scores_[ts];
+      if (auto it = stored.find(s->id); it != stored.end()) sc = it->second;
+    } else if (s->owned) {
+      OSPREY_ASSIGN_OR_RETURN(sc, ScorePoint(*s, p.key.measure, start, local, p.value, denominator, event));
+    }
     if (p.value) {
       s->last_value = p.value;
       s->last_ts = ts;
@@ -775,7 +909,26 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     }
     scored.push_back({&p, s->id, sc, denominator});
   }
-  for (const Scored& sp : scored) {
+  const bool shard = role_.shards > 1 && !role_.coordinator;
+  std::string shard_scores;  // a shard's scores of the interval, for the coordinator
+  if (shard) {
+    const Warmup w = OwnWarmup();
+    Put(shard_scores, w.warming);
+    Put(shard_scores, w.seen);
+    Put(shard_scores, w.needed);
+  }
+  for (size_t i = 0; i < scored.size(); ++i) {
+    const Scored& sp = scored[i];
+    if (role_.coordinator || (shard && !states[i]->owned)) continue;  // stored by its shard
+    if (shard && sp.score.ready) {
+      Put(shard_scores, sp.series_id);
+      Put(shard_scores, sp.score.expected);
+      Put(shard_scores, sp.score.lower);
+      Put(shard_scores, sp.score.upper);
+      Put(shard_scores, sp.score.severity);
+      Put(shard_scores, static_cast<uint8_t>(sp.score.direction));
+      Put(shard_scores, static_cast<uint8_t>(sp.score.explanation));
+    }
     store::PointRecord rec{sp.series_id, ts, sp.point->value, {}, {}, {}, {}};
     if (sp.score.ready) {
       rec.expected = sp.score.expected;
@@ -791,6 +944,11 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   if (no_data) stats.no_data_intervals += 1;
   stats.rows_read += leaves.quality.rows_read;
   stats.rows_rejected += leaves.quality.rows_rejected;
+  if (shard) {
+    // Grouping, alerts and data quality are the coordinator's.
+    chunk.shard_scores.push_back({role_.shard, ts, std::move(shard_scores)});
+    return Status::Ok();
+  }
 
   // Group: one group per measure with anomalies in this interval.
   std::vector<rca::PointScore> facts;

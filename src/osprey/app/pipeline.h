@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "osprey/alerts/rules.h"
@@ -88,13 +89,28 @@ struct RunOptions {
 inline constexpr double kMaxMissingRollupShare = 0.05;
 inline constexpr int64_t kMissingLeafIntervals = 24;
 
+// Which part of a sharded detector (config::Detector::shards) a runner
+// does; docs/scheduling.md, "Shards". The default runs the whole detector.
+struct ShardRole {
+  int64_t shards = 1;
+  // shards > 1: the shard whose series this runner scores and stores (its
+  // points, model states and scores for the coordinator, under the shard's
+  // own watermark) ...
+  int64_t shard = 0;
+  // ... or, when set, the coordinator: it scores nothing, but groups each
+  // interval every shard has passed from the shards' stored scores (groups,
+  // anomalies, incidents, alerts, data quality, the detector's watermark),
+  // exactly as a runner of the whole detector would.
+  bool coordinator = false;
+};
+
 class DetectorRunner {
  public:
   // Registers the detector in the store (by name) and loads its series and
   // model state, so a run continues where the last one stopped.
   static Result<std::unique_ptr<DetectorRunner>> Create(const config::Detector& detector,
                                                         const std::string& config_text, store::Store& store,
-                                                        connectors::Source& source);
+                                                        connectors::Source& source, ShardRole role = {});
 
   // Processes every interval starting in [from, to) in order. Each chunk is
   // committed in one transaction; on error, the chunks before it stay
@@ -112,8 +128,10 @@ class DetectorRunner {
 
   int64_t detector_id() const { return detector_id_; }
   const IntervalGrid& grid() const { return grid_; }
-  // The first interval not processed yet, if any was.
+  // The first interval not processed yet, if any was (a shard's: the first
+  // it has not scored).
   Result<std::optional<Instant>> Watermark();
+  const ShardRole& role() const { return role_; }
 
  private:
   struct SeriesState {
@@ -134,6 +152,13 @@ class DetectorRunner {
     // Created by this runner: nothing was stored for it before the interval
     // it first appeared in, so there is no history to read back.
     bool created = false;
+    // Scored by this runner (ShardRole); the others have no model here.
+    bool owned = true;
+  };
+  // A shard's warm-up figures for one interval (WarmupJson).
+  struct Warmup {
+    int64_t warming = 0, seen = 0, needed = 0;
+    double least = 2;  // the least advanced series' share seen / needed
   };
 
   // A measure's rules (config::EffectiveRules) in detect's terms.
@@ -145,7 +170,11 @@ class DetectorRunner {
   };
 
   DetectorRunner(const config::Detector& d, IntervalGrid grid, store::Store& store,
-                 connectors::Source& source);
+                 connectors::Source& source, ShardRole role);
+  // Whether this runner scores the series `key` (ShardRole).
+  bool Owns(const ingest::SeriesKey& key) const;
+  // The coordinator: reads the shards' scores of [from, to) into shard_scores_.
+  Status LoadShardScores(Instant from, Instant to);
 
   // A ratio measure: its position and its sides' positions in measures.
   struct RatioMeasure {
@@ -202,7 +231,9 @@ class DetectorRunner {
   void EvaluateNoData(int64_t ts, int64_t end_ts, bool no_data, bool emit, store::ChunkResult& chunk);
   // Warm-up of the detector's models as JSON (seen/needed of the least
   // advanced series, how many series are warming up, how many there are).
-  std::string WarmupJson() const;
+  // (`ts`: the interval whose figures the coordinator shows.)
+  std::string WarmupJson(int64_t ts) const;
+  Warmup OwnWarmup() const;
 
   config::Detector detector_;
   // The detector with only the measures read from the source (no ratio
@@ -226,6 +257,12 @@ class DetectorRunner {
   std::map<std::string, std::map<std::string, alerts::IncidentState>> alert_states_;
   // series id -> verdicts, oldest first.
   std::map<int64_t, std::vector<detect::Verdict>> feedback_;
+  ShardRole role_;
+  // The coordinator's view of the chunk being grouped: interval -> series
+  // id -> the score its shard stored (ready scores only), and the shards'
+  // warm-up combined per interval.
+  std::map<int64_t, std::unordered_map<int64_t, detect::Score>> shard_scores_;
+  std::map<int64_t, Warmup> shard_warmup_;
 };
 
 }  // namespace osprey::app

@@ -54,6 +54,11 @@ Status Scheduler::SetDetectors(std::vector<LoadedDetector> detectors) {
     e.plan = std::make_unique<schedule::Plan>(*std::move(plan));
     e.status.detector_id = *id;
     e.next_due = FromUnixSeconds(0);
+    // Shards split a detector between workers: one process runs it whole.
+    if (!options_.worker.empty() && store_.SupportsShards() && e.loaded.detector.shards > 1) {
+      e.slots.resize(static_cast<size_t>(e.loaded.detector.shards));
+      for (size_t i = 0; i < e.slots.size(); ++i) e.slots[i].shard = static_cast<int64_t>(i);
+    }
     next.emplace(name, std::move(e));
   }
   entries_ = std::move(next);
@@ -68,32 +73,70 @@ std::map<std::string, std::string> Scheduler::Scheduled() const {
 
 std::optional<Instant> Scheduler::NextWakeup() const {
   std::optional<Instant> best;
-  for (const auto& [name, e] : entries_) {
-    std::optional<Instant> t = e.retry_at ? e.retry_at : e.next_due;
+  auto consider = [&](const std::optional<Instant>& t) {
     if (t && (!best || *t < *best)) best = t;
+  };
+  for (const auto& [name, e] : entries_) {
+    consider(e.retry_at ? e.retry_at : e.next_due);
+    for (size_t i = 1; i < e.slots.size(); ++i) {
+      if (e.slots[i].held) consider(e.slots[i].retry_at ? e.slots[i].retry_at : e.slots[i].next_due);
+    }
   }
   return best;
 }
 
 Status Scheduler::Tick(Instant now) {
   Status first;
-  for (auto& [name, e] : entries_) {
-    // Before each detector, so a worker that started alone gives detectors
-    // back as soon as others join, not after running them all.
-    Status b = BalanceLeases();
-    if (!b.ok() && first.ok()) first = b;
-    if (!options_.worker.empty() && !e.held) continue;
-    Status s = RunDetector(e, now);
+  auto keep = [&](const Status& s) {
     if (!s.ok() && first.ok()) first = s;
+  };
+  // Shards move a chunk at a time, each when no other shard is behind it:
+  // while a pass moves a sharded detector on, another pass follows, so a
+  // tick does all the due work it can (and `serve --once` finishes).
+  for (bool all = true; all || shards_progressed_; all = false) {
+    shards_progressed_ = false;
+    for (auto& [name, e] : entries_) {
+      if (!all && e.slots.empty()) continue;
+      // Before each detector, so a worker that started alone gives detectors
+      // back as soon as others join, not after running them all.
+      keep(BalanceLeases());
+      if (options_.worker.empty() || e.held) keep(RunDetector(e, now));
+      for (size_t i = 1; i < e.slots.size(); ++i) {
+        Entry::Slot& slot = e.slots[i];
+        if (!slot.held || (slot.retry_at && now < *slot.retry_at)) continue;
+        Status s = RunShard(e, slot, now);
+        if (s.ok()) {
+          slot.retries = 0;
+          slot.retry_at.reset();
+          continue;
+        }
+        // What the runner scored past its last commit is redone from the
+        // store; retried like a failing detector.
+        UnloadSlot(slot);
+        slot.retries += 1;
+        slot.retry_at =
+            now + (Retryable(s) ? schedule::RetryBackoff(slot.retries) : schedule::kPersistentFailureRetry);
+        Log(LogLevel::kWarn, fmt::format("detector '{}' shard {}: {}; retry at {}", name, slot.shard,
+                                         RedactSecrets(s.message()), FormatIso(*slot.retry_at)));
+      }
+    }
   }
   if (entries_.empty()) first = BalanceLeases();
   Deliver(now);
   return first;
 }
 
+void Scheduler::UnloadSlot(Entry::Slot& slot) {
+  slot.runner.reset();
+  slot.source.reset();
+  slot.next_due.reset();
+  slot.retry_at.reset();
+}
+
 void Scheduler::Unload(Entry& e) {
   e.runner.reset();
   e.source.reset();
+  if (!e.slots.empty()) UnloadSlot(e.slots[0]);
   e.status_loaded = false;
   e.retry_at.reset();
   e.next_due = FromUnixSeconds(0);
@@ -121,59 +164,161 @@ void Scheduler::Deliver(Instant now) {
   if (!d.ok()) Log(LogLevel::kWarn, fmt::format("alert delivery: {}", d.message()));
 }
 
+std::vector<Scheduler::Lease> Scheduler::Leases() {
+  std::vector<Lease> out;
+  for (auto& [name, e] : entries_) {
+    out.push_back({&e, nullptr});
+    for (size_t i = 1; i < e.slots.size(); ++i) out.push_back({&e, &e.slots[i]});
+  }
+  return out;
+}
+
+int64_t Scheduler::LeaseKey(const Lease& l) {
+  return l.slot ? store::ShardLeaseKey(l.entry->status.detector_id, l.slot->shard)
+                : l.entry->status.detector_id;
+}
+
 Status Scheduler::BalanceLeases() {
   if (options_.worker.empty()) return Status::Ok();
   const std::string& me = options_.worker;
   const int64_t lease = options_.lease_seconds;
-  auto lost = [&](Entry& e, const std::string& why) {
-    if (e.held)
-      Log(LogLevel::kInfo, fmt::format("worker '{}': detector '{}' {}", me, e.loaded.detector.name, why));
-    e.held = false;
-    Unload(e);
+  auto held = [](const Lease& l) -> bool& { return l.slot ? l.slot->held : l.entry->held; };
+  auto what = [](const Lease& l) {
+    return l.slot ? fmt::format("detector '{}' shard {}", l.entry->loaded.detector.name, l.slot->shard)
+                  : fmt::format("detector '{}'", l.entry->loaded.detector.name);
+  };
+  auto unload = [](const Lease& l) {
+    if (l.slot) {
+      UnloadSlot(*l.slot);
+    } else {
+      Unload(*l.entry);
+    }
+  };
+  auto lost = [&](const Lease& l, const std::string& why) {
+    if (held(l)) Log(LogLevel::kInfo, fmt::format("worker '{}': {} {}", me, what(l), why));
+    held(l) = false;
+    unload(l);
   };
   OSPREY_ASSIGN_OR_RETURN(const int64_t workers, store_.CountWorkers(me, lease));
-  const int64_t n = static_cast<int64_t>(entries_.size());
+  const std::vector<Lease> leases = Leases();
+  const int64_t n = static_cast<int64_t>(leases.size());
   const int64_t share = (n + workers - 1) / workers;
   // Keep (renew) what is held, up to the share; give back the rest.
-  int64_t held = 0;
-  for (auto& [name, e] : entries_) {
-    if (!e.held) continue;
-    if (held >= share) {
-      OSPREY_RETURN_IF_ERROR(store_.ReleaseLease(e.status.detector_id));
-      lost(e, fmt::format("given back ({} workers share {} detectors)", workers, n));
+  int64_t count = 0;
+  for (const Lease& l : leases) {
+    if (!held(l)) continue;
+    if (count >= share) {
+      OSPREY_RETURN_IF_ERROR(store_.ReleaseLease(LeaseKey(l)));
+      lost(l, fmt::format("given back ({} workers share {} leases)", workers, n));
       continue;
     }
-    auto still = store_.AcquireLease(e.status.detector_id, me, lease);
+    auto still = store_.AcquireLease(LeaseKey(l), me, lease);
     if (!still.ok() || *still == store::LeaseState::kNotHeld) {
-      lost(e, "lost its lease");
+      lost(l, "lost its lease");
       if (!still.ok()) return still.status();
       continue;
     }
-    if (*still == store::LeaseState::kTaken) Unload(e);  // lost and taken again: reload
-    ++held;
+    if (*still == store::LeaseState::kTaken) unload(l);  // lost and taken again: reload
+    ++count;
   }
   // Take free ones up to the share, starting at a place that depends on the
-  // worker's name so workers starting together try different detectors.
-  if (held < share && n > 0) {
+  // worker's name so workers starting together try different leases.
+  if (count < share && n > 0) {
     const size_t start = std::hash<std::string>{}(me) % static_cast<size_t>(n);
-    std::vector<Entry*> order;
-    for (auto& [name, e] : entries_) order.push_back(&e);
+    std::vector<Lease> order = leases;
     std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(start), order.end());
-    for (Entry* e : order) {
-      if (held >= share) break;
-      if (e->held) continue;
-      OSPREY_ASSIGN_OR_RETURN(const store::LeaseState got,
-                              store_.AcquireLease(e->status.detector_id, me, lease));
+    for (const Lease& l : order) {
+      if (count >= share) break;
+      if (held(l)) continue;
+      OSPREY_ASSIGN_OR_RETURN(const store::LeaseState got, store_.AcquireLease(LeaseKey(l), me, lease));
       if (got == store::LeaseState::kNotHeld) continue;
-      Unload(*e);  // another worker may have moved it on: reload from the store
-      e->held = true;
-      ++held;
-      Log(LogLevel::kInfo, fmt::format("worker '{}': runs detector '{}'", me, e->loaded.detector.name));
+      unload(l);  // another worker may have moved it on: reload from the store
+      held(l) = true;
+      ++count;
+      Log(LogLevel::kInfo, fmt::format("worker '{}': runs {}", me, what(l)));
     }
   }
   if (deliverer_) {
     OSPREY_ASSIGN_OR_RETURN(const store::LeaseState d, store_.AcquireLease(store::kDeliveryLease, me, lease));
     delivery_held_ = d != store::LeaseState::kNotHeld;
+  }
+  return Status::Ok();
+}
+
+bool Scheduler::RenewSlotLease(Entry& e, Entry::Slot& slot) {
+  auto held = store_.AcquireLease(store::ShardLeaseKey(e.status.detector_id, slot.shard), options_.worker,
+                                  options_.lease_seconds);
+  if (held.ok() && *held == store::LeaseState::kHeld) return true;
+  Log(LogLevel::kWarn,
+      fmt::format("worker '{}': lease of detector '{}' shard {} lost during a run{}", options_.worker,
+                  e.loaded.detector.name, slot.shard, held.ok() ? "" : ": " + held.status().message()));
+  if (held.ok() && *held == store::LeaseState::kTaken) {
+    (void)store_.ReleaseLease(store::ShardLeaseKey(e.status.detector_id, slot.shard));
+  }
+  slot.held = false;
+  return false;
+}
+
+Status Scheduler::RunShard(Entry& e, Entry::Slot& slot, Instant now) {
+  const config::Detector& d = e.loaded.detector;
+  const schedule::Plan& plan = *e.plan;
+  const IntervalGrid& grid = plan.grid();
+  OSPREY_ASSIGN_OR_RETURN(store::DetectorRecord rec, store_.GetDetector(d.name));
+  if (!rec.active) return Status::Ok();  // paused
+  if (!slot.source) {
+    OSPREY_ASSIGN_OR_RETURN(slot.source, sources_(d));
+  }
+  if (!slot.runner) {
+    OSPREY_ASSIGN_OR_RETURN(
+        slot.runner, DetectorRunner::Create(d, e.loaded.text, store_, *slot.source,
+                                            ShardRole{static_cast<int64_t>(e.slots.size()), slot.shard}));
+  }
+  // The loader requires history_start with shards: every shard begins there.
+  Instant first = grid.Floor(*d.history_start);
+  if (first < *d.history_start) first = grid.Next(first);
+  OSPREY_ASSIGN_OR_RETURN(std::optional<Instant> wm, slot.runner->Watermark());
+  Instant start = wm ? *wm : first;
+  const Instant due_end = plan.DueEnd(start, now);
+  slot.next_due = plan.DueAt(start);
+  bool ran = false;
+  while (start < due_end) {
+    // A chunk reads the last values of other shards' series from the store
+    // (missing values, roll-ups): only when no shard is behind this one.
+    OSPREY_ASSIGN_OR_RETURN(auto marks, store_.ShardWatermarks(e.status.detector_id));
+    bool behind = false;
+    for (const Entry::Slot& other : e.slots) {
+      auto m = marks.find(other.shard);
+      if (other.shard != slot.shard && (m == marks.end() ? first : FromUnixSeconds(m->second)) < start) {
+        behind = true;
+      }
+    }
+    if (behind) {
+      // Look again at once after progress (the others likely moved too),
+      // else in a second.
+      slot.next_due = ran ? now : now + std::chrono::seconds(1);
+      return Status::Ok();
+    }
+    Instant end = start;
+    for (int64_t i = 0; i < d.backfill_chunk && end < due_end; ++i) end = grid.Next(end);
+    RunOptions o;
+    o.chunk_intervals = d.backfill_chunk;
+    RunStats stats;
+    OSPREY_RETURN_IF_ERROR(slot.runner->Run(start, end, o, &stats));
+    totals_.intervals += stats.intervals;
+    totals_.points += stats.points;
+    totals_.rows_read += stats.rows_read;
+    start = end;
+    ran = true;
+    shards_progressed_ = true;
+    slot.next_due = plan.DueAt(start);
+    if (slot.shard != 0 && !RenewSlotLease(e, slot)) {
+      UnloadSlot(slot);
+      return Status::Ok();
+    }
+    if (slot.shard == 0) {
+      RenewLease(e);
+      if (!e.held) return Status::Ok();
+    }
   }
   return Status::Ok();
 }
@@ -246,8 +391,25 @@ Status Scheduler::Process(Entry& e, Instant now) {
   if (!e.source) {
     OSPREY_ASSIGN_OR_RETURN(e.source, sources_(d));
   }
+  // Sharded: score shard 0 first; the runner below is the coordinator,
+  // which groups only what every shard has scored (scored_until).
+  const int64_t shards = static_cast<int64_t>(e.slots.size());
+  std::optional<Instant> scored_until;
+  if (shards > 1) {
+    OSPREY_RETURN_IF_ERROR(RunShard(e, e.slots[0], now));
+    if (!e.held) return Status::Ok();  // lost the lease during the run
+    OSPREY_ASSIGN_OR_RETURN(auto marks, store_.ShardWatermarks(e.status.detector_id));
+    scored_until = grid.Floor(*d.history_start);  // history_start is required with shards
+    if (static_cast<int64_t>(marks.size()) == shards) {
+      scored_until = FromUnixSeconds(std::min_element(marks.begin(), marks.end(), [](auto& a, auto& b) {
+                                       return a.second < b.second;
+                                     })->second);
+    }
+  }
   if (!e.runner) {
-    OSPREY_ASSIGN_OR_RETURN(e.runner, DetectorRunner::Create(d, e.loaded.text, store_, *e.source));
+    OSPREY_ASSIGN_OR_RETURN(e.runner,
+                            DetectorRunner::Create(d, e.loaded.text, store_, *e.source,
+                                                   shards > 1 ? ShardRole{shards, 0, true} : ShardRole{}));
   }
   OSPREY_ASSIGN_OR_RETURN(std::optional<Instant> wm, e.runner->Watermark());
   Instant start;
@@ -273,6 +435,14 @@ Status Scheduler::Process(Entry& e, Instant now) {
     // Everything due at the first run is history: backfilled without alerts.
     e.status.live_from = ToUnixSeconds(std::max(due_end, start));
   }
+  // The coordinator waits for the shards: it looks again soon.
+  const bool waiting = scored_until && *scored_until < due_end;
+  if (waiting) due_end = std::max(start, *scored_until);
+  const Instant began = start;
+  auto next_due = [&](Instant from) {
+    if (!waiting) return plan.DueAt(from);
+    return from > began ? std::optional<Instant>(now) : std::optional<Instant>(now + std::chrono::seconds(1));
+  };
   const Instant live_from = FromUnixSeconds(*e.status.live_from);
   const int64_t window = d.restatement_window;
   auto put_status = [&](const std::string& state) {
@@ -284,7 +454,7 @@ Status Scheduler::Process(Entry& e, Instant now) {
     return store_.PutDetectorStatus(e.status);
   };
   if (due_end <= start) {
-    e.next_due = plan.DueAt(start);
+    e.next_due = next_due(start);
     if (e.status.state != (start < live_from ? "backfilling" : "active") || e.status.updated_at == 0) {
       OSPREY_RETURN_IF_ERROR(put_status(start < live_from ? "backfilling" : "active"));
     }
@@ -358,7 +528,8 @@ Status Scheduler::Process(Entry& e, Instant now) {
   e.status.last_error.clear();
   e.status.retries = 0;
   e.retry_at.reset();
-  e.next_due = plan.DueAt(start);
+  if (shards > 1 && start > began) shards_progressed_ = true;
+  e.next_due = next_due(start);
   return put_status("active");
 }
 
@@ -367,6 +538,7 @@ Status Scheduler::Fail(Entry& e, Instant now, const Status& error) {
   // The runner's models may be ahead of what was committed: reload them.
   e.runner.reset();
   e.source.reset();
+  if (!e.slots.empty()) UnloadSlot(e.slots[0]);
   e.status.retries += 1;
   e.status.state = "failing";
   e.status.last_run_at = ToUnixSeconds(now);

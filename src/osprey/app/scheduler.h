@@ -20,6 +20,11 @@
 //    the worker holding its lease (store::Store::AcquireLease); a detector
 //    whose lease is newly taken is reloaded from the store (watermark,
 //    models, status), so work another worker committed is not redone.
+//  - Shards: a detector with `shards: N` (N > 1) run by workers on a store
+//    that SupportsShards has a lease per shard; the holder of shard s scores
+//    that shard's series, and the holder of shard 0 also coordinates: it
+//    groups the intervals every shard has scored (docs/scheduling.md,
+//    "Shards"). A shard scores a chunk only when no shard is behind it.
 //
 // Not thread-safe: one thread calls SetDetectors and Tick.
 #pragma once
@@ -108,6 +113,25 @@ class Scheduler {
     std::optional<Instant> retry_at;  // failing: when it is retried
     std::optional<Instant> next_due;
     bool held = false;  // this worker holds the detector's lease
+    // Sharded (see above): `runner` is the coordinator, slots[s] scores
+    // shard s; slot 0 goes with the detector's own lease (`held`), the
+    // others have leases of their own. Empty: the detector runs whole.
+    struct Slot {
+      int64_t shard = 0;
+      bool held = false;  // slots 1..N-1
+      std::unique_ptr<connectors::Source> source;
+      std::unique_ptr<DetectorRunner> runner;
+      std::optional<Instant> next_due;
+      std::optional<Instant> retry_at;
+      int64_t retries = 0;
+    };
+    std::vector<Slot> slots;
+  };
+  // One lease this worker may hold: a detector's (slot null) or one of its
+  // shards' (slots 1..N-1).
+  struct Lease {
+    Entry* entry;
+    Entry::Slot* slot;
   };
 
   // Takes, keeps or gives back leases so this worker runs its share.
@@ -115,6 +139,15 @@ class Scheduler {
   // Forgets what was loaded for a detector this worker does not (or no
   // longer) hold, so it is reloaded from the store when taken.
   static void Unload(Entry& e);
+  static void UnloadSlot(Entry::Slot& slot);
+  std::vector<Lease> Leases();
+  static int64_t LeaseKey(const Lease& l);
+  // Scores shard `slot` of a sharded detector from its watermark up to what
+  // is due, a chunk at a time while no shard is behind it. Returns when the
+  // shard is next due (or should look again whether the others caught up).
+  Status RunShard(Entry& e, Entry::Slot& slot, Instant now);
+  // Renews a held shard lease between chunks; false when it was lost.
+  bool RenewSlotLease(Entry& e, Entry::Slot& slot);
   // Renews a held lease between the chunks of a run.
   void RenewLease(Entry& e);
   // Delivers the alert outbox when this worker may.
@@ -134,6 +167,7 @@ class Scheduler {
   std::map<std::string, Entry> entries_;
   RunStats totals_;
   bool delivery_held_ = false;
+  bool shards_progressed_ = false;  // a shard or coordinator committed in this pass
 };
 
 }  // namespace osprey::app

@@ -933,7 +933,8 @@ const std::vector<Command>& Commands() {
         "backoff (see 'osprey status'). --once and --until run the schedule without the API and "
         "exit (78 if a detector file is broken). Runs until SIGINT or SIGTERM otherwise. Any number "
         "of serve processes may share one PostgreSQL state store: each runs its share of the "
-        "detectors under leases, and a worker that dies has its detectors taken over (see "
+        "detectors under leases (a detector with 'shards: N' is split between them, series by "
+        "series), and a worker that dies has its detectors taken over (see "
         "docs/scheduling.md, \"Several workers\"). The API "
         "needs a token: 'osprey token create'. See docs/scheduling.md and docs/api.md.",
         {{"config", 'c', "DIR", "schedule the detector files in this directory"},
@@ -964,7 +965,9 @@ const std::vector<Command>& Commands() {
         "last processed interval: rows read, rejected (by reason), filtered, series seen and "
         "series missing. The data line says 'no data for N intervals since T' while the newest "
         "intervals' queries returned no rows, and 'warming up: S of N intervals (W of M series)' "
-        "while models still learn (only rules fire meanwhile); otherwise 'ok'.",
+        "while models still learn (only rules fire meanwhile); otherwise 'ok'. With several "
+        "workers on a PostgreSQL store, the worker holding each detector's lease is shown, and "
+        "for a detector split into shards each shard's watermark and worker.",
         {kStateOption, kJsonOption},
         0,
         0},

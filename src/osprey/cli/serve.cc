@@ -161,10 +161,10 @@ int RunStatusCommand(const Args& args) {
     return t ? json(FormatIso(FromUnixSeconds(*t))) : json(nullptr);
   };
   // The worker holding a detector's lease (several `osprey serve` on one
-  // PostgreSQL store), or null.
-  auto worker = [&](int64_t key) -> json {
+  // PostgreSQL store) or the lease of one of its shards, or null.
+  auto worker = [&](int64_t key, int64_t shard) -> json {
     for (const auto& l : *leases) {
-      if (l.detector_id == key && l.held) {
+      if (l.detector_id == key && l.shard == shard && l.held) {
         return {{"worker", l.worker},
                 {"since", iso(l.acquired_at)},
                 {"renewed", iso(l.renewed_at)},
@@ -193,7 +193,18 @@ int RunStatusCommand(const Args& args) {
     j["last_error"] = st.last_error;
     j["retries"] = st.retries;
     j["live_from"] = iso(st.live_from);
-    j["lease"] = worker(d.id);
+    j["lease"] = worker(d.id, 0);
+    // A sharded detector run by several workers: each shard's watermark and
+    // holder (shard 0's holder also groups: `lease` above).
+    auto marks = (*store)->ShardWatermarks(d.id);
+    if (!marks.ok()) return Fail(marks.status());
+    if (!marks->empty()) {
+      json shards = json::array();
+      for (const auto& [shard, next] : *marks) {
+        shards.push_back({{"shard", shard}, {"watermark", iso(next)}, {"lease", worker(d.id, shard)}});
+      }
+      j["shards"] = shards;
+    }
     json q = nullptr;
     if (*wm) {
       auto rows = (*store)->ListQuality(d.id, **wm - 40 * 86400, **wm);
@@ -236,6 +247,17 @@ int RunStatusCommand(const Args& args) {
       std::cout << fmt::format(
           "  worker {} (since {}, lease renewed {})\n", j["lease"]["worker"].get<std::string>(),
           j["lease"]["since"].get<std::string>(), j["lease"]["renewed"].get<std::string>());
+    }
+    if (j.contains("shards")) {
+      for (const json& sh : j["shards"]) {
+        std::cout << fmt::format(
+            "  shard {}: watermark {}, {}\n", sh["shard"].get<int64_t>(), str(sh["watermark"]),
+            sh["lease"].is_null()
+                ? std::string("no worker")
+                : fmt::format(
+                      "worker {} (since {}, lease renewed {})", sh["lease"]["worker"].get<std::string>(),
+                      sh["lease"]["since"].get<std::string>(), sh["lease"]["renewed"].get<std::string>()));
+      }
     }
     std::cout << "  data: " << api::HealthText(j["health"]) << "\n";
     const json& q = j["last_interval"];

@@ -201,6 +201,9 @@ struct Alert {
 // What the alert is about, as its `on` list: anomaly, no_data, failing.
 std::vector<std::string> AlertTypes(const Alert& a);
 
+// The most shards a detector's series can be split into (Detector::shards).
+inline constexpr int64_t kMaxShards = 256;
+
 struct Detector {
   std::string name;  // [a-z0-9_-], unique per installation
   std::string description;
@@ -239,6 +242,12 @@ struct Detector {
   // backfill and catch-up. Default 168 (a week of hours), 1-100000. Bigger
   // is faster; smaller loses less work to a crash and shows finer progress.
   int64_t backfill_chunk = 168;
+  // Workers on one PostgreSQL state store (`osprey serve`): split the
+  // detector's series into this many shards, each scored by the worker
+  // holding its lease (docs/scheduling.md, "Shards"). 1 (default) to
+  // kMaxShards; a SQLite store and backtest run the detector whole. Needs
+  // history_start and no restatement_window.
+  int64_t shards = 1;
   double sensitivity = 50;   // 0-100, higher flags smaller deviations
   double min_severity = 50;  // 0-100, points at least this severe are stored as anomalies
   Rules rules;               // for every measure, unless a measure overrides a field

@@ -1252,7 +1252,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
             {"name",           "description", "frequency",    "timezone",   "offset",   "history_start",
              "source",         "query",       "timestamp",    "dimensions", "measures", "filters",
              "rollup_depth",   "sensitivity", "min_severity", "alerts",     "schedule", "restatement_window",
-             "backfill_chunk", "rules",       "events"}));
+             "backfill_chunk", "rules",       "events",       "shards"}));
   Detector d;
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
@@ -1327,6 +1327,22 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
     if (d.backfill_chunk < 1 || d.backfill_chunk > 100000) {
       return r.Error(
           *bc, fmt::format("expected a number of intervals from 1 to 100000, got {}", d.backfill_chunk));
+    }
+  }
+  if (auto sh = m.Get("shards")) {
+    OSPREY_ASSIGN_OR_RETURN(d.shards, r.Integer(*sh));
+    if (d.shards < 1 || d.shards > kMaxShards) {
+      return r.Error(*sh,
+                     fmt::format("expected a number of shards from 1 to {}, got {}", kMaxShards, d.shards));
+    }
+    // Every shard must begin at the same interval, and a restated interval
+    // would have to be re-scored by every shard at once.
+    if (d.shards > 1 && !d.history_start) {
+      return r.Error(*sh,
+                     "a detector with more than one shard needs history_start (where every shard begins)");
+    }
+    if (d.shards > 1 && d.restatement_window > 0) {
+      return r.Error(*sh, "a detector with more than one shard cannot have a restatement_window");
     }
   }
 
@@ -1700,6 +1716,9 @@ std::string DetectorToYaml(const Detector& d) {
   }
   if (d.backfill_chunk != 168) {
     out << YAML::Key << "backfill_chunk" << YAML::Value << fmt::format("{}", d.backfill_chunk);
+  }
+  if (d.shards != 1) {
+    out << YAML::Key << "shards" << YAML::Value << fmt::format("{}", d.shards);
   }
 
   out << YAML::Key << "source" << YAML::Value << YAML::BeginMap;

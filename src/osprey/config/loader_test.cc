@@ -267,6 +267,21 @@ TEST(LoaderTest, RoundTripsThroughYaml) {
   ExpectSameDetector(*d, *back);
 }
 
+TEST(LoaderTest, ShardsLoadAndRoundTrip) {
+  std::string text = kFullYaml;
+  text += "shards: 8\n";
+  Result<Detector> d = LoadDetector(text, "sharded.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->shards, 8);
+  Result<Detector> back = LoadDetector(DetectorToYaml(*d), "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->shards, 8);
+  Result<Detector> plain = LoadDetector(kFullYaml, "full.yaml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->shards, 1);
+  EXPECT_EQ(DetectorToYaml(*plain).find("shards"), std::string::npos);
+}
+
 TEST(LoaderTest, RoundTripsAwkwardStrings) {
   Detector d;
   d.name = "0-odd_name";

@@ -100,6 +100,36 @@ class PointTables {
   virtual Status PutHead(const std::vector<PointRecord>& points) = 0;
 };
 
+// `tables` with DetectorSeries limited to `series` (sorted ids): WritePoints
+// through it seals only those series' spans (one shard's of a detector whose
+// other shards other workers write at the same time).
+class ScopedPointTables final : public PointTables {
+ public:
+  ScopedPointTables(PointTables& tables, const std::vector<int64_t>& series)
+      : tables_(tables), series_(series) {}
+  Status DetectorSeries(int64_t, std::vector<int64_t>* out) override {
+    out->insert(out->end(), series_.begin(), series_.end());
+    return Status::Ok();
+  }
+  Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
+                  std::vector<PointRecord>* out) override {
+    return tables_.ReadHead(series, from, to, out);
+  }
+  Status ReadBlocks(const std::vector<int64_t>& series, int64_t from, int64_t to,
+                    std::vector<StoredBlock>* out) override {
+    return tables_.ReadBlocks(series, from, to, out);
+  }
+  Status DeleteHead(const std::vector<int64_t>& series, int64_t from, int64_t to) override {
+    return tables_.DeleteHead(series, from, to);
+  }
+  Status PutBlocks(const std::vector<StoredBlock>& blocks) override { return tables_.PutBlocks(blocks); }
+  Status PutHead(const std::vector<PointRecord>& points) override { return tables_.PutHead(points); }
+
+ private:
+  PointTables& tables_;
+  const std::vector<int64_t>& series_;
+};
+
 // Writes the points of a chunk of the detector's intervals [first_ts,
 // next_watermark). The spans the chunk closes (those that end by
 // next_watermark and end after first_ts) are sealed: for every series of the

@@ -262,6 +262,23 @@ create table point_blocks(
   data bytea not null,
   primary key(series_id, start_ts));
 )sql",
+    // 13 (PostgreSQL only: shards run in several workers): a sharded
+    // detector's per-shard watermarks, and what each shard scored in an
+    // interval until the coordinator has grouped it (docs/scheduling.md,
+    // "Shards").
+    R"sql(
+create table shard_watermarks(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  shard bigint not null,
+  next_ts bigint not null,
+  primary key(detector_id, shard));
+create table shard_scores(
+  detector_id bigint not null references detectors(id) on delete cascade,
+  ts bigint not null,
+  shard bigint not null,
+  data bytea not null,
+  primary key(detector_id, ts, shard));
+)sql",
 };
 
 // The schema version that added point_blocks.
@@ -715,6 +732,7 @@ class PostgresStore final : public Store {
   }
 
   Status WriteChunk(const ChunkResult& c) {
+    if (c.shard >= 0) return WriteShardChunk(c);
     const Params range = Params().Add(c.detector_id).Add(c.first_ts).Add(c.next_watermark);
     // Re-running a range replaces what it produced before.
     // Groups that come back (same detector, measure, interval) keep their id,
@@ -746,7 +764,11 @@ class PostgresStore final : public Store {
     }
     OSPREY_RETURN_IF_ERROR(
         Exec("delete from anomalies where detector_id = $1 and ts >= $2 and ts < $3", range));
-    OSPREY_RETURN_IF_ERROR(WritePoints(point_tables_, c.detector_id, c.first_ts, c.next_watermark, c.points));
+    OSPREY_RETURN_IF_ERROR(WriteChunkPoints(c));
+    if (c.drop_shard_scores) {
+      OSPREY_RETURN_IF_ERROR(
+          Exec("delete from shard_scores where detector_id = $1 and ts >= $2 and ts < $3", range));
+    }
     std::vector<int64_t> group_ids;
     for (const GroupRecord& g : c.groups) {
       OSPREY_ASSIGN_OR_RETURN(
@@ -795,12 +817,7 @@ class PostgresStore final : public Store {
                    .Add(a.direction)
                    .Add(a.explanation)));
     }
-    for (const auto& [series_id, state] : c.model_states) {
-      OSPREY_RETURN_IF_ERROR(
-          Exec("insert into model_state(series_id, state) values ($1, $2) "
-               "on conflict(series_id) do update set state = excluded.state",
-               Params().Add(series_id).AddBytes(state)));
-    }
+    OSPREY_RETURN_IF_ERROR(WriteModelStates(c));
     for (const DataQualityRecord& q : c.quality) {
       OSPREY_RETURN_IF_ERROR(
           Exec("insert into data_quality(detector_id, ts, rows_read, rows_rejected, rows_filtered, "
@@ -1009,6 +1026,8 @@ class PostgresStore final : public Store {
       for (std::string_view sql :
            {"delete from model_state where series_id in (select id from series where detector_id = $1)",
             "delete from watermarks where detector_id = $1", "delete from alert_state where detector_id = $1",
+            "delete from shard_watermarks where detector_id = $1",
+            "delete from shard_scores where detector_id = $1",
             "delete from model_snapshots where detector_id = $1",
             "delete from alert_state_snapshots where detector_id = $1",
             "delete from snapshot_times where detector_id = $1",
@@ -1653,15 +1672,80 @@ class PostgresStore final : public Store {
         Rows r,
         Run("select l.key, coalesce(d.name, ''), l.worker, l.acquired_at, l.renewed_at, l.expires_at, "
             "exists(select 1 from pg_locks k where k.locktype = 'advisory' and k.granted and "
-            "k.pid = l.pid and k.classid::bigint = $1 and k.objid::bigint = l.key and k.objsubid = 2) "
-            "from worker_leases l left join detectors d on d.id = l.key order by l.key",
-            Params().Add(kLeaseClass)));
+            "k.pid = l.pid and k.classid::bigint = $1 and k.objid::bigint = (l.key::int)::oid::bigint "
+            "and k.objsubid = 2) "
+            "from worker_leases l left join detectors d on d.id = "
+            "(case when l.key < 0 then -l.key / $2 else l.key end) order by l.key",
+            Params().Add(kLeaseClass).Add(config::kMaxShards)));
     std::vector<LeaseRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5),
                      r.Text(i, 6) == "t"});
+      if (out.back().detector_id < 0) {  // a shard's lease (ShardLeaseKey)
+        out.back().shard = -out.back().detector_id % config::kMaxShards;
+        out.back().detector_id = -out.back().detector_id / config::kMaxShards;
+      }
     }
     return out;
+  }
+
+  // ---- Shards (store.h): per-shard watermarks and scores (schema 13).
+
+  bool SupportsShards() const override { return true; }
+
+  Result<std::map<int64_t, int64_t>> ShardWatermarks(int64_t detector_id) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select shard, next_ts from shard_watermarks where detector_id = $1",
+                                        Params().Add(detector_id)));
+    std::map<int64_t, int64_t> out;
+    for (int i = 0; i < r.size(); ++i) out[r.Int(i, 0)] = r.Int(i, 1);
+    return out;
+  }
+
+  Result<std::vector<ShardScoresRecord>> LoadShardScores(int64_t detector_id, int64_t from,
+                                                         int64_t to) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select shard, ts, data from shard_scores where detector_id = $1 "
+                                        "and ts >= $2 and ts < $3 order by ts, shard",
+                                        Params().Add(detector_id).Add(from).Add(to)));
+    std::vector<ShardScoresRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back({r.Int(i, 0), r.Int(i, 1), r.Bytes(i, 2)});
+    return out;
+  }
+
+  // A shard's chunk (ChunkResult::shard): its series' points and model
+  // states, its scores for the coordinator and its watermark.
+  Status WriteShardChunk(const ChunkResult& c) {
+    OSPREY_RETURN_IF_ERROR(WriteChunkPoints(c));
+    OSPREY_RETURN_IF_ERROR(WriteModelStates(c));
+    for (const ShardScoresRecord& sc : c.shard_scores) {
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into shard_scores(detector_id, ts, shard, data) values ($1, $2, $3, $4) "
+               "on conflict(detector_id, ts, shard) do update set data = excluded.data",
+               Params().Add(c.detector_id).Add(sc.ts).Add(c.shard).AddBytes(sc.data)));
+    }
+    return Exec(
+        "insert into shard_watermarks(detector_id, shard, next_ts) values ($1, $2, $3) "
+        "on conflict(detector_id, shard) do update set next_ts = excluded.next_ts",
+        Params().Add(c.detector_id).Add(c.shard).Add(c.next_watermark));
+  }
+
+  Status WriteModelStates(const ChunkResult& c) {
+    for (const auto& [series_id, state] : c.model_states) {
+      OSPREY_RETURN_IF_ERROR(
+          Exec("insert into model_state(series_id, state) values ($1, $2) "
+               "on conflict(series_id) do update set state = excluded.state",
+               Params().Add(series_id).AddBytes(state)));
+    }
+    return Status::Ok();
+  }
+
+  // The chunk's points; with seal_series, only those series' spans are
+  // sealed (a shard's, or none for the coordinator), so workers scoring
+  // other shards of the detector at the same time are not touched.
+  Status WriteChunkPoints(const ChunkResult& c) {
+    if (!c.seal_series)
+      return WritePoints(point_tables_, c.detector_id, c.first_ts, c.next_watermark, c.points);
+    ScopedPointTables scoped(point_tables_, *c.seal_series);
+    return WritePoints(scoped, c.detector_id, c.first_ts, c.next_watermark, c.points);
   }
 
   Result<int64_t> CountWorkers(const std::string& worker, int64_t lease_seconds) override {

@@ -19,6 +19,7 @@
 
 #include "osprey/base/status.h"
 #include "osprey/base/time.h"
+#include "osprey/config/detector.h"
 
 namespace osprey::store {
 
@@ -252,6 +253,7 @@ struct LeaseRecord {
   int64_t renewed_at = 0;
   int64_t expires_at = 0;  // renewed_at + the lease period
   bool held = false;       // the holder's session still holds it
+  int64_t shard = 0;       // which shard of the detector (ShardLeaseKey)
 };
 
 // Who manages a detector, from its origin: "api", "file" or "backtest"; and
@@ -272,6 +274,15 @@ inline std::string DetectorState(const DetectorRecord& d, const DetectorStatusRe
   return status ? status->state : "registered";
 }
 
+// What one shard of a detector scored in interval `ts`, for the holder of
+// shard 0 (the coordinator) to group once every shard has passed `ts`;
+// `data` is the pipeline's encoding (app/pipeline.cc), opaque to the store.
+struct ShardScoresRecord {
+  int64_t shard = 0;
+  int64_t ts = 0;
+  std::string data;
+};
+
 // What processing [first_ts, next_watermark) produced. Committed atomically.
 struct ChunkResult {
   int64_t detector_id = 0;
@@ -288,6 +299,18 @@ struct ChunkResult {
   // the same ts); snapshots before prune_snapshots_before are deleted.
   std::vector<SnapshotRecord> snapshots;
   std::optional<int64_t> prune_snapshots_before;
+  // ---- Shards (config::Detector::shards; docs/scheduling.md, "Shards").
+  // >= 0: one shard's chunk: next_watermark is that shard's (ShardWatermarks),
+  // not the detector's; the chunk holds the shard's points, model states and
+  // shard_scores, nothing else.
+  int64_t shard = -1;
+  std::vector<ShardScoresRecord> shard_scores;
+  // Set: the only series whose stored point spans this chunk seals
+  // (point_block.h, WritePoints); unset: every series of the detector.
+  std::optional<std::vector<int64_t>> seal_series;
+  // The coordinator's chunk: deletes the shard scores of [first_ts,
+  // next_watermark), which it has grouped.
+  bool drop_shard_scores = false;
 };
 
 // A group's place in a list of groups (GroupQuery's order): its sort
@@ -497,10 +520,32 @@ class Store {
     (void)worker, (void)lease_seconds;
     return 1;
   }
+  // ---- Shards of a detector's series (docs/scheduling.md, "Shards"). ----
+  // Whether this store can run a detector's shards in several workers
+  // (PostgreSQL); elsewhere a detector runs whole.
+  virtual bool SupportsShards() const { return false; }
+  // Each shard's watermark (shard -> the first interval it has not scored).
+  virtual Result<std::map<int64_t, int64_t>> ShardWatermarks(int64_t detector_id) {
+    (void)detector_id;
+    return std::map<int64_t, int64_t>{};
+  }
+  // The shard scores of intervals in [from, to), by ts then shard.
+  virtual Result<std::vector<ShardScoresRecord>> LoadShardScores(int64_t detector_id, int64_t from,
+                                                                 int64_t to) {
+    (void)detector_id, (void)from, (void)to;
+    return Unimplemented("this state store does not run detectors in shards");
+  }
 };
 
 // The lease on delivering the alert outbox: one worker delivers at a time.
 inline constexpr int64_t kDeliveryLease = 0;
+
+// The lease key of shard `shard` of a detector (config::Detector::shards):
+// shard 0 is the detector's own lease (its holder also coordinates: it groups
+// the shards' scores), shard s > 0 is -(detector_id * kMaxShards + s).
+inline int64_t ShardLeaseKey(int64_t detector_id, int64_t shard) {
+  return shard == 0 ? detector_id : -(detector_id * config::kMaxShards + shard);
+}
 
 // Opens (creating if needed) the SQLite state store at `path` and brings its
 // schema up to date. FailedPrecondition when the file was written by a newer
