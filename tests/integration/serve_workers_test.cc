@@ -79,6 +79,23 @@ std::vector<std::string> Contents(store::Store& store, const std::string& detect
   return out;
 }
 
+// Stored rows compared as sets (series ids, and so the order of points and
+// of a group's anomalies, depend on which shard created a series first): the
+// same rows, none twice; the first differences are shown.
+void ExpectSameRows(std::vector<std::string> got, std::vector<std::string> want) {
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "a row stored twice";
+  EXPECT_TRUE(got == want) << got.size() << " stored rows vs " << want.size();
+  for (size_t i = 0, shown = 0; i < std::max(got.size(), want.size()) && shown < 5; ++i) {
+    const std::string a = i < got.size() ? got[i] : "", b = i < want.size() ? want[i] : "";
+    if (a != b) {
+      ADD_FAILURE() << "got  " << a << "\nwant " << b;
+      ++shown;
+    }
+  }
+}
+
 // A throw-away PostgreSQL with two databases: `solo` for one worker's run,
 // `multi` for the workers'.
 class ServeWorkers : public ::testing::Test {
@@ -417,20 +434,10 @@ TEST_F(ServeWorkers, ShardedDetectorKilledCoordinatorGivesTheSingleWorkersResult
   EXPECT_TRUE(left->empty()) << left->size() << " intervals' shard scores left";
 
   int64_t want_intervals = 0, got_intervals = 0;
-  auto want = Contents(**single, name, &want_intervals);
-  auto got = Contents(m, name, &got_intervals);
+  const auto want = Contents(**single, name, &want_intervals);
+  const auto got = Contents(m, name, &got_intervals);
   EXPECT_EQ(got_intervals, want_intervals);
-  std::sort(want.begin(), want.end());
-  std::sort(got.begin(), got.end());
-  EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "a row stored twice";
-  EXPECT_TRUE(got == want) << got.size() << " stored rows vs " << want.size();
-  for (size_t i = 0, shown = 0; i < std::max(got.size(), want.size()) && shown < 5; ++i) {
-    const std::string a = i < got.size() ? got[i] : "", b = i < want.size() ? want[i] : "";
-    if (a != b) {
-      ADD_FAILURE() << "got  " << a << "\nwant " << b;
-      ++shown;
-    }
-  }
+  ExpectSameRows(got, want);
   const auto rows_of = [&](char kind) {
     return std::count_if(want.begin(), want.end(), [&](const std::string& r) { return r[0] == kind; });
   };
@@ -438,6 +445,81 @@ TEST_F(ServeWorkers, ShardedDetectorKilledCoordinatorGivesTheSingleWorkersResult
   std::printf("%s: %d shards, %zu stored rows compared (%td groups, %td anomalies), %lld intervals\n",
               name.c_str(), kShards, want.size(), rows_of('G'), rows_of('A'),
               static_cast<long long>(want_intervals));
+}
+
+// Changing `shards` of a detector with history: one `serve --once` runs it
+// whole for five days, the next in three shards for three more, the last in
+// two shards for two more. Each switch happens where every shard's
+// watermark is the detector's, so the result equals a whole run of the ten
+// days.
+TEST_F(ServeWorkers, ChangingShardsKeepsTheWholeRunsResult) {
+  const testing::TempDir tmp("osprey_reshard_");
+  const fs::path& dir = tmp.path();
+  app::DemoOptions o;
+  o.days = 14;
+  o.clean_days = 2;
+  auto w = testing::MakeDemoWarehouse(o, tmp.File("warehouse.db"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  const app::DemoData& data = w->data;
+  const std::string name = "big";
+  // The rules example as `name`, in a directory of its own per shard count.
+  auto write_config = [&](int shards) {
+    const fs::path conf = dir / fmt::format("shards{}", shards);
+    fs::create_directories(conf);
+    std::ifstream in(fs::path(testing::ExampleDetectorPath()).parent_path() / "ecommerce-rules.yaml");
+    std::ofstream out(conf / "big.yaml");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("name:", 0) == 0) line = "name: " + name;
+      if (line.rfind("  path:", 0) == 0) line = "  path: " + (dir / "warehouse.db").string();
+      if (line.rfind("  connection_env:", 0) == 0) continue;
+      if (line.rfind("min_severity:", 0) == 0) line = "min_severity: 30";
+      out << line << "\n";
+      if (line.rfind("offset:", 0) == 0) {
+        out << "history_start: " << FormatIso(data.start) << "\nbackfill_chunk: 12\n";
+        if (shards > 1) out << "shards: " << shards << "\n";
+      }
+    }
+    return conf.string();
+  };
+  auto serve_once = [&](int shards, int days, const std::string& url) {
+    const testing::TestingClockFlags clock{data.start + hours(24 * days) + std::chrono::minutes(30), 1,
+                                           testing::ScaledClock::WallMillis()};
+    const std::string log = (dir / fmt::format("{}_{}.log", shards, days)).string();
+    // One worker name throughout: a process that just ended still counts as
+    // a live worker for a lease period, and would halve the next one's share.
+    const int code = testing::ExitCode(testing::SpawnTestbin(
+        OSPREY_TESTBIN, clock,
+        {"serve", "--once", "--config", write_config(shards), "--state", url, "--worker", "one"}, log));
+    EXPECT_EQ(code, 0) << ReadAll(log);
+    return ReadAll(log);
+  };
+  serve_once(1, 10, single_url);
+  serve_once(1, 5, multi_url);
+  const std::string three = serve_once(3, 8, multi_url);
+  const std::string last = serve_once(2, 10, multi_url);
+  EXPECT_NE(last.find("now in 2 shard(s)"), std::string::npos) << three << last;
+
+  auto single = store::OpenPostgresStore(single_url);
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  auto multi = store::OpenPostgresStore(multi_url);
+  ASSERT_TRUE(multi.ok()) << multi.status().ToString();
+  const int64_t id = (*multi)->GetDetector(name)->id;
+  const int64_t final_watermark = (*single)->GetWatermark((*single)->GetDetector(name)->id)->value_or(0);
+  ASSERT_GT(final_watermark, ToUnixSeconds(data.start) + 86400 * 9);
+  EXPECT_EQ((*multi)->GetWatermark(id)->value_or(0), final_watermark);
+  const auto marks = (*multi)->ShardWatermarks(id);
+  ASSERT_TRUE(marks.ok()) << marks.status().ToString();
+  EXPECT_EQ(marks->size(), 2u) << "the three-shard watermarks are dropped";
+  for (const auto& [shard, next] : *marks) EXPECT_EQ(next, final_watermark) << "shard " << shard;
+
+  int64_t want_intervals = 0, got_intervals = 0;
+  const auto want = Contents(**single, name, &want_intervals);
+  const auto got = Contents(**multi, name, &got_intervals);
+  EXPECT_EQ(got_intervals, want_intervals);
+  ExpectSameRows(got, want);
+  std::printf("%s: whole, 3 shards, 2 shards: %zu stored rows compared, %lld intervals\n", name.c_str(),
+              want.size(), static_cast<long long>(want_intervals));
 }
 
 }  // namespace

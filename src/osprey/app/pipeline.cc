@@ -497,7 +497,7 @@ Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measur
 
 Result<std::optional<Instant>> DetectorRunner::Watermark() {
   if (role_.shards > 1 && !role_.coordinator) {
-    OSPREY_ASSIGN_OR_RETURN(auto shards, store_.ShardWatermarks(detector_id_));
+    OSPREY_ASSIGN_OR_RETURN(auto shards, store_.ShardWatermarks(detector_id_, role_.shards));
     auto it = shards.find(role_.shard);
     if (it == shards.end()) return std::optional<Instant>();
     return std::optional<Instant>(FromUnixSeconds(it->second));
@@ -605,6 +605,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     }
     if (shard) {
       result.shard = role_.shard;
+      result.shards = role_.shards;
       std::vector<int64_t>& own = result.seal_series.emplace();
       for (const auto& [key, s] : series_) {
         if (s.owned) own.push_back(s.id);

@@ -259,6 +259,37 @@ bool Scheduler::RenewSlotLease(Entry& e, Entry::Slot& slot) {
   return false;
 }
 
+Result<Instant> Scheduler::ShardStart(Entry& e) {
+  const config::Detector& d = e.loaded.detector;
+  const IntervalGrid& grid = e.plan->grid();
+  const int64_t n = static_cast<int64_t>(e.slots.size());
+  OSPREY_ASSIGN_OR_RETURN(const auto all, store_.ShardWatermarks(e.status.detector_id));
+  std::map<int64_t, int64_t> current;
+  if (n > 1) {
+    OSPREY_ASSIGN_OR_RETURN(current, store_.ShardWatermarks(e.status.detector_id, n));
+  }
+  OSPREY_ASSIGN_OR_RETURN(std::optional<int64_t> wm, store_.GetWatermark(e.status.detector_id));
+  Instant base = FromUnixSeconds(wm.value_or(0));
+  if (!wm && d.history_start) {
+    base = grid.Floor(*d.history_start);
+    if (base < *d.history_start) base = grid.Next(base);
+  }
+  if (all.size() == current.size()) return base;  // no shard of another layout
+  // Written with another number of shards: forgotten if every shard stopped
+  // where the detector's watermark is.
+  for (const auto& [shard, next] : all) {
+    if (next == ToUnixSeconds(base)) continue;
+    return FailedPrecondition(fmt::format(
+        "detector '{}': its number of shards changed while shard {} had scored up to {} and only the "
+        "intervals before {} were grouped; set shards back until the detector's watermark reaches {}",
+        d.name, shard, FormatIso(FromUnixSeconds(next)), FormatIso(base), FormatIso(FromUnixSeconds(next))));
+  }
+  OSPREY_RETURN_IF_ERROR(store_.ClearShards(e.status.detector_id));
+  Log(LogLevel::kInfo, fmt::format("detector '{}': now in {} shard(s) from {}", d.name,
+                                   std::max<int64_t>(n, 1), FormatIso(base)));
+  return base;
+}
+
 Status Scheduler::RunShard(Entry& e, Entry::Slot& slot, Instant now) {
   const config::Detector& d = e.loaded.detector;
   const schedule::Plan& plan = *e.plan;
@@ -273,9 +304,7 @@ Status Scheduler::RunShard(Entry& e, Entry::Slot& slot, Instant now) {
         slot.runner, DetectorRunner::Create(d, e.loaded.text, store_, *slot.source,
                                             ShardRole{static_cast<int64_t>(e.slots.size()), slot.shard}));
   }
-  // The loader requires history_start with shards: every shard begins there.
-  Instant first = grid.Floor(*d.history_start);
-  if (first < *d.history_start) first = grid.Next(first);
+  OSPREY_ASSIGN_OR_RETURN(const Instant first, ShardStart(e));
   OSPREY_ASSIGN_OR_RETURN(std::optional<Instant> wm, slot.runner->Watermark());
   Instant start = wm ? *wm : first;
   const Instant due_end = plan.DueEnd(start, now);
@@ -284,7 +313,8 @@ Status Scheduler::RunShard(Entry& e, Entry::Slot& slot, Instant now) {
   while (start < due_end) {
     // A chunk reads the last values of other shards' series from the store
     // (missing values, roll-ups): only when no shard is behind this one.
-    OSPREY_ASSIGN_OR_RETURN(auto marks, store_.ShardWatermarks(e.status.detector_id));
+    OSPREY_ASSIGN_OR_RETURN(
+        auto marks, store_.ShardWatermarks(e.status.detector_id, static_cast<int64_t>(e.slots.size())));
     bool behind = false;
     for (const Entry::Slot& other : e.slots) {
       auto m = marks.find(other.shard);
@@ -398,13 +428,19 @@ Status Scheduler::Process(Entry& e, Instant now) {
   if (shards > 1) {
     OSPREY_RETURN_IF_ERROR(RunShard(e, e.slots[0], now));
     if (!e.held) return Status::Ok();  // lost the lease during the run
-    OSPREY_ASSIGN_OR_RETURN(auto marks, store_.ShardWatermarks(e.status.detector_id));
-    scored_until = grid.Floor(*d.history_start);  // history_start is required with shards
+    OSPREY_ASSIGN_OR_RETURN(scored_until, ShardStart(e));
+    OSPREY_ASSIGN_OR_RETURN(auto marks, store_.ShardWatermarks(e.status.detector_id, shards));
+    // Grouped up to where the last shard is (a shard without a watermark
+    // has not begun).
     if (static_cast<int64_t>(marks.size()) == shards) {
       scored_until = FromUnixSeconds(std::min_element(marks.begin(), marks.end(), [](auto& a, auto& b) {
                                        return a.second < b.second;
                                      })->second);
     }
+  } else if (store_.SupportsShards()) {
+    // No longer sharded: only where every shard's work was grouped.
+    OSPREY_ASSIGN_OR_RETURN(auto marks, store_.ShardWatermarks(e.status.detector_id));
+    if (!marks.empty()) OSPREY_RETURN_IF_ERROR(ShardStart(e).status());
   }
   if (!e.runner) {
     OSPREY_ASSIGN_OR_RETURN(e.runner,

@@ -146,6 +146,14 @@ class Scheduler {
   // is due, a chunk at a time while no shard is behind it. Returns when the
   // shard is next due (or should look again whether the others caught up).
   Status RunShard(Entry& e, Entry::Slot& slot, Instant now);
+  // Where a shard without a watermark begins: the detector's watermark, or
+  // history_start before the first grouped interval. Shard watermarks
+  // written with another number of shards (`shards` changed) are forgotten
+  // if every one is the detector's watermark, else FailedPrecondition: those
+  // shards' models are ahead of what was grouped, and moving their series
+  // to other shards would score those intervals twice. Also for a detector
+  // no longer sharded (slots empty).
+  Result<Instant> ShardStart(Entry& e);
   // Renews a held shard lease between chunks; false when it was lost.
   bool RenewSlotLease(Entry& e, Entry::Slot& slot);
   // Renews a held lease between the chunks of a run.

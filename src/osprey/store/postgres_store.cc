@@ -270,6 +270,7 @@ create table point_blocks(
 create table shard_watermarks(
   detector_id bigint not null references detectors(id) on delete cascade,
   shard bigint not null,
+  shards bigint not null,
   next_ts bigint not null,
   primary key(detector_id, shard));
 create table shard_scores(
@@ -1693,9 +1694,11 @@ class PostgresStore final : public Store {
 
   bool SupportsShards() const override { return true; }
 
-  Result<std::map<int64_t, int64_t>> ShardWatermarks(int64_t detector_id) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select shard, next_ts from shard_watermarks where detector_id = $1",
-                                        Params().Add(detector_id)));
+  Result<std::map<int64_t, int64_t>> ShardWatermarks(int64_t detector_id,
+                                                     std::optional<int64_t> shards) override {
+    OSPREY_ASSIGN_OR_RETURN(Rows r, Run("select shard, next_ts from shard_watermarks where detector_id = $1 "
+                                        "and ($2 = 0 or shards = $2)",
+                                        Params().Add(detector_id).Add(shards.value_or(0))));
     std::map<int64_t, int64_t> out;
     for (int i = 0; i < r.size(); ++i) out[r.Int(i, 0)] = r.Int(i, 1);
     return out;
@@ -1711,6 +1714,14 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  Status ClearShards(int64_t detector_id) override {
+    return InTransaction([&]() -> Status {
+      OSPREY_RETURN_IF_ERROR(
+          Exec("delete from shard_watermarks where detector_id = $1", Params().Add(detector_id)));
+      return Exec("delete from shard_scores where detector_id = $1", Params().Add(detector_id));
+    });
+  }
+
   // A shard's chunk (ChunkResult::shard): its series' points and model
   // states, its scores for the coordinator and its watermark.
   Status WriteShardChunk(const ChunkResult& c) {
@@ -1723,9 +1734,9 @@ class PostgresStore final : public Store {
                Params().Add(c.detector_id).Add(sc.ts).Add(c.shard).AddBytes(sc.data)));
     }
     return Exec(
-        "insert into shard_watermarks(detector_id, shard, next_ts) values ($1, $2, $3) "
-        "on conflict(detector_id, shard) do update set next_ts = excluded.next_ts",
-        Params().Add(c.detector_id).Add(c.shard).Add(c.next_watermark));
+        "insert into shard_watermarks(detector_id, shard, shards, next_ts) values ($1, $2, $3, $4) "
+        "on conflict(detector_id, shard) do update set shards = excluded.shards, next_ts = excluded.next_ts",
+        Params().Add(c.detector_id).Add(c.shard).Add(c.shards).Add(c.next_watermark));
   }
 
   Status WriteModelStates(const ChunkResult& c) {

@@ -304,6 +304,7 @@ struct ChunkResult {
   // not the detector's; the chunk holds the shard's points, model states and
   // shard_scores, nothing else.
   int64_t shard = -1;
+  int64_t shards = 0;  // how many shards the detector has
   std::vector<ShardScoresRecord> shard_scores;
   // Set: the only series whose stored point spans this chunk seals
   // (point_block.h, WritePoints); unset: every series of the detector.
@@ -524,10 +525,19 @@ class Store {
   // Whether this store can run a detector's shards in several workers
   // (PostgreSQL); elsewhere a detector runs whole.
   virtual bool SupportsShards() const { return false; }
-  // Each shard's watermark (shard -> the first interval it has not scored).
-  virtual Result<std::map<int64_t, int64_t>> ShardWatermarks(int64_t detector_id) {
-    (void)detector_id;
+  // Each shard's watermark (shard -> the first interval it has not scored);
+  // with `shards`, only those written when the detector had that many
+  // shards (ChunkResult::shards).
+  virtual Result<std::map<int64_t, int64_t>> ShardWatermarks(int64_t detector_id,
+                                                             std::optional<int64_t> shards = std::nullopt) {
+    (void)detector_id, (void)shards;
     return std::map<int64_t, int64_t>{};
+  }
+  // Forgets the detector's shard watermarks and scores (its number of
+  // shards changed where every shard's watermark was the detector's).
+  virtual Status ClearShards(int64_t detector_id) {
+    (void)detector_id;
+    return Status::Ok();
   }
   // The shard scores of intervals in [from, to), by ts then shard.
   virtual Result<std::vector<ShardScoresRecord>> LoadShardScores(int64_t detector_id, int64_t from,
