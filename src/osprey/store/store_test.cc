@@ -950,6 +950,7 @@ TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
   // Back to the schema before the list indexes (SQLite 9, PostgreSQL 10).
   const int before = GetParam() == "postgres" ? 10 : 9;
   Status s = RawExec(
+      "drop table if exists shard_watermarks; drop table if exists shard_scores; "  // PostgreSQL's 13
       "drop table point_blocks; drop index anomaly_groups_by_detector_time; drop index "
       "anomaly_groups_by_severity; "
       "drop index incidents_by_start; drop index incidents_by_detector_start; drop index "
@@ -1242,11 +1243,12 @@ TEST_P(StoreTest, AStoreFromBeforePointBlocksSealsItsRowsAndReadsThemBack) {
     rows += fmt::format("{}({}, {}, {}, {}, {}, {}, {})", rows.empty() ? "" : ", ", s, p.ts, *p.value,
                         *p.expected, *p.lower, *p.upper, *p.severity);
   }
-  Status st = RawExec(
-      fmt::format("drop table point_blocks; delete from schema_migrations where version > {}; "
-                  "insert into points(series_id, ts, value, expected, lower, upper, severity) values {}; "
-                  "update watermarks set next_ts = {}",
-                  before, rows, kDay0 + 26 * kH));
+  Status st = RawExec(fmt::format(
+      "drop table if exists shard_watermarks; drop table if exists shard_scores; "  // PostgreSQL's 13
+      "drop table point_blocks; delete from schema_migrations where version > {}; "
+      "insert into points(series_id, ts, value, expected, lower, upper, severity) values {}; "
+      "update watermarks set next_ts = {}",
+      before, rows, kDay0 + 26 * kH));
   if (st.code() == StatusCode::kFailedPrecondition) GTEST_SKIP() << st.message();
   ASSERT_TRUE(st.ok()) << st.ToString();
   auto reopened = OpenStore(target_);
