@@ -73,7 +73,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 3;
+  static constexpr uint8_t kStateVersion = 4;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series
@@ -153,7 +153,12 @@ class BusinessModel final : public Model {
   // The same under the family's negative binomial alone.
   double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);
-  void LearnBaseline(int64_t local_time, double x, const Expectation& e);
+  // weight: how much the interval says of its weekday (a proportion's
+  // denominator; 1 otherwise).
+  void LearnBaseline(int64_t local_time, double x, const Expectation& e, double weight);
+  // A proportion (a ratio measure whose values stay in [0, 1]): its weekday
+  // sums are weighted by the denominator.
+  bool CountWeighted() const;
   // Yearly profile: adds a learnt point to its day's raw level.
   void LearnYear(int64_t local_time, double x, const Expectation& e);
   // The raw log level of an absolute local day; NaN when not known.
@@ -200,6 +205,9 @@ class BusinessModel final : public Model {
   std::vector<uint8_t> week_n_;
   std::vector<float> day_;
   std::vector<uint16_t> day_n_;
+  // MeanDayProfile() of day_ as it is (not state; recomputed after a change).
+  mutable double mean_day_ = 0;
+  mutable bool mean_day_valid_ = false;
   std::vector<uint8_t> stuck_;       // per slot of the day: visits flagged in a row
   std::vector<uint8_t> week_stuck_;  // per slot of the week: the same
   std::array<float, 7> dow_{};
