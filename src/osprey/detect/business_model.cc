@@ -110,6 +110,14 @@ constexpr double kEventDamping = 0.5;
 // The smallest expectation, in units of the noise scale: closed hours
 // expect this, so one order there is no news, five are.
 constexpr double kMuFloor = 0.05;
+// A ratio series' smallest expectation. Its noise comes from the
+// denominator (RatioNoise; a proportion is judged as the count of its
+// numerator, with its own floor of kMuFloor counts), not from the noise
+// scale, which for a ratio is fitted to residuals of every denominator at
+// once: a burst of errors over few requests raised it fiftyfold, and the
+// floor with it lifted a 0.2 % error rate's expectation to 37 % for a day,
+// every zero rate after it a "dip" of severity 100.
+constexpr double kRatioMuFloor = 1e-6;
 // A slot whose profile is under this share of the day's mean is closed.
 constexpr double kClosedShare = 0.05;
 // Below this mean (in units of the scale) point tails are summed exactly.
@@ -369,8 +377,9 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
     e.profile = std::max(0.0, p * e.year);
     // A floor for closed hours: a few units of the noise scale, so one
     // order where none is expected is not news.
-    e.floored = e.mu < kMuFloor * phi_;
-    e.mu = std::max(e.mu, kMuFloor * phi_);
+    const double floor = ratio_.used() ? kRatioMuFloor : kMuFloor * phi_;
+    e.floored = e.mu < floor;
+    e.mu = std::max(e.mu, floor);
     // Closed: the floor lifted a slot whose profile is a small share of the
     // day's. Not every floored slot: a scale learnt too large early on (a
     // few large sales in the first days) floors every slot, and if none of
@@ -849,6 +858,44 @@ BusinessModel::EventEffectState* BusinessModel::EventSlot(uint32_t id, bool crea
   return &events_.back();
 }
 
+bool BusinessModel::CountVisit(size_t ws, size_t ds, bool flagged, bool day) {
+  uint8_t& week_stuck = week_stuck_[ws];
+  if (!flagged) {
+    week_stuck = 0;
+    if (day) stuck_[ds] = 0;
+    return false;
+  }
+  // A slot of the day flagged kStuckVisits days in a row is relearnt from
+  // scratch, and the week's slots at that time with it; a slot of the week
+  // flagged on kWeekStuckVisits visits in a row falls back to the daily
+  // profile.
+  if (day && CountDayVisit(ds, true)) {
+    week_stuck = 0;
+    return true;
+  }
+  if (++week_stuck >= kWeekStuckVisits) {
+    week_n_[ws] = 0;
+    week_stuck = 0;
+    return true;
+  }
+  return false;
+}
+
+bool BusinessModel::CountDayVisit(size_t ds, bool flagged) {
+  uint8_t& day_stuck = stuck_[ds];
+  if (!flagged) {
+    day_stuck = 0;
+    return false;
+  }
+  if (++day_stuck < kStuckVisits) return false;
+  day_n_[ds] = 0;
+  for (size_t k = 0; k < slots_; ++k) {
+    if (DaySlot(static_cast<int64_t>(k) * slot_seconds_ - kMondayShift) == ds) week_n_[k] = 0;
+  }
+  day_stuck = 0;
+  return true;
+}
+
 Score BusinessModel::Observe(const Observation& obs) {
   Score s;
   if (!obs.value || !std::isfinite(*obs.value)) {
@@ -912,7 +959,8 @@ Score BusinessModel::Observe(const Observation& obs) {
     learnt = !suppress && ev->occurrences > 0;
     if (learnt) {
       e.mu = base_mu * ev->factor;
-      if (family_ != NoiseFamily::kReal) e.mu = std::max(e.mu, kMuFloor * phi_);
+      if (family_ != NoiseFamily::kReal)
+        e.mu = std::max(e.mu, ratio_.used() ? kRatioMuFloor : kMuFloor * phi_);
     }
     extra_alpha += learnt ? kEventRelNoise * kEventRelNoise : kUnknownEventRelNoise * kUnknownEventRelNoise;
     e.var = e.noise_factor * Variance(e.mu) + extra_alpha * e.mu * e.mu;
@@ -1043,37 +1091,32 @@ Score BusinessModel::Observe(const Observation& obs) {
   // kStuckVisits visits in a row is learnt all the same: its profile, not
   // the data, is wrong (say the history began with an unusual day).
   bool flagged = e.known && noise_n_ >= kMinNoise && std::max(point, sustained) >= kLearnSurprise;
-  if (flagged) {
-    // A slot of the week flagged on two visits in a row falls back to the
-    // daily profile; a slot of the day flagged three days in a row is
-    // relearnt from scratch, and the week's slots at that time with it.
+  {
     size_t ws = 0, ws_next = 0;
     double w = 0;
     SlotOf(obs.local_time, ws, ws_next, w);
     if (w > 0.5) ws = ws_next;
-    uint8_t& week_stuck = week_stuck_[ws];
-    uint8_t& day_stuck = stuck_[DaySlot(obs.local_time)];
-    ++week_stuck;
-    ++day_stuck;
-    if (day_stuck >= kStuckVisits) {
-      const size_t ds = DaySlot(obs.local_time);
-      day_n_[ds] = 0;
-      for (size_t k = 0; k < slots_; ++k) {
-        if (DaySlot(static_cast<int64_t>(k) * slot_seconds_ - kMondayShift) == ds) week_n_[k] = 0;
+    const size_t ds = DaySlot(obs.local_time);
+    if (per_slot_ <= 1) {
+      // One point per visit of a slot: the point is the visit.
+      if (CountVisit(ws, ds, flagged, true)) flagged = false;
+    } else {
+      // Several points per visit (5-minute data on hourly slots): the slot
+      // of the week falls back to the daily profile after flagged points
+      // in a row, but the slot of the day is relearnt only after days of
+      // flags: a visit counts as flagged when most of its points were.
+      const int64_t visit =
+          AbsDay(obs.local_time) * static_cast<int64_t>(day_slots_) + static_cast<int64_t>(ds);
+      if (visit != visit_) {
+        if (visit_points_ > 0) CountDayVisit(visit_ds_, 2 * visit_flags_ > visit_points_);
+        visit_ = visit;
+        visit_ds_ = static_cast<uint16_t>(ds);
+        visit_points_ = visit_flags_ = 0;
       }
-      day_stuck = week_stuck = 0;
-      flagged = false;
-    } else if (week_stuck >= kWeekStuckVisits) {
-      week_n_[ws] = 0;
-      week_stuck = 0;
-      flagged = false;
+      ++visit_points_;
+      visit_flags_ = static_cast<uint16_t>(visit_flags_ + (flagged ? 1 : 0));
+      if (CountVisit(ws, ds, flagged, false)) flagged = false;
     }
-  } else {
-    size_t ws = 0, ws_next = 0;
-    double w = 0;
-    SlotOf(obs.local_time, ws, ws_next, w);
-    week_stuck_[w > 0.5 ? ws_next : ws] = 0;
-    stuck_[DaySlot(obs.local_time)] = 0;
   }
   // Shift confirmation: the longest-scale sum stayed significant the same
   // way for a confirmation period: adopt the level of that period (unless
@@ -1215,6 +1258,11 @@ std::string BusinessModel::SaveState() const {
   Put<double>(out, year_x_);
   Put<double>(out, year_p_);
   Put<int64_t>(out, year_k_);
+  // Since version 4: the visit of a slot of the day being counted.
+  Put<int64_t>(out, visit_);
+  Put<uint16_t>(out, visit_ds_);
+  Put<uint16_t>(out, visit_points_);
+  Put<uint16_t>(out, visit_flags_);
   if (ratio_.used()) ratio_.Save(out);
   return out;
 }
@@ -1347,6 +1395,13 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     if (!Get(state, m->year_day_) || !Get(state, m->year_x_) || !Get(state, m->year_p_) ||
         !Get(state, m->year_k_) || !AllFinite(m->year_x_, m->year_p_) || !CountOk(m->year_k_) ||
         (m->year_day_ != INT64_MIN && std::abs(m->year_day_) > kMaxStateTime / kDay)) {
+      return truncated();
+    }
+  }
+  if (version >= 4) {
+    if (!Get(state, m->visit_) || !Get(state, m->visit_ds_) || !Get(state, m->visit_points_) ||
+        !Get(state, m->visit_flags_) || m->visit_ds_ >= m->day_slots_ || m->visit_flags_ > m->visit_points_ ||
+        (m->visit_ != INT64_MIN && std::abs(m->visit_) > kMaxStateTime)) {
       return truncated();
     }
   }

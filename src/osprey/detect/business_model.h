@@ -175,6 +175,12 @@ class BusinessModel final : public Model {
   // (and, once a week, the soft threshold).
   void RefreshYear() const;
   EventEffectState* EventSlot(uint32_t id, bool create);
+  // Counts a flagged (or not) point towards relearning its slot of the
+  // week (ws) and, when the point is the whole visit (`day`), its slot of
+  // the day (ds); true when a slot was reset (the point is then learnt).
+  bool CountVisit(size_t ws, size_t ds, bool flagged, bool day);
+  // Counts a finished visit of a slot of the day; true when it was reset.
+  bool CountDayVisit(size_t ds, bool flagged);
 
   ModelOptions options_;
   int64_t interval_ = 3600;
@@ -210,6 +216,11 @@ class BusinessModel final : public Model {
   mutable bool mean_day_valid_ = false;
   std::vector<uint8_t> stuck_;       // per slot of the day: visits flagged in a row
   std::vector<uint8_t> week_stuck_;  // per slot of the week: the same
+  // Sub-hourly series: the visit of a slot of the day being counted (the
+  // absolute local day x day slots + the slot), its slot, its points and
+  // its flagged points.
+  int64_t visit_ = INT64_MIN;
+  uint16_t visit_ds_ = 0, visit_points_ = 0, visit_flags_ = 0;
   std::array<float, 7> dow_{};
   std::array<float, 7> dow_n_{};
   double level_num_ = 0, level_den_ = 0;

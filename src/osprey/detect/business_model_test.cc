@@ -280,6 +280,24 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
   EXPECT_TRUE(BusinessModel::Restore(o, state).ok());
 }
 
+// A version-3 state with the content of a current (version 4) one: without
+// the visit being counted (int64 + 3 x uint16), which comes last, before a
+// ratio series' noise block.
+std::string AsVersion3(const std::string& now, bool ratio) {
+  size_t tail = 0;
+  if (ratio) {
+    RatioNoise r;
+    std::string block;
+    r.Save(block);
+    tail = block.size();
+  }
+  const size_t visit = 8 + 3 * 2;
+  const size_t at = now.size() - tail - visit;
+  std::string out = now.substr(0, at) + now.substr(at + visit);
+  out[2] = 3;
+  return out;
+}
+
 // A version-2 state with the content of a version-3 hourly state: the stuck counters one byte each (version 3
 // packs them: 24 x 2 bits, 168 x 1 bit), and no yearly profile at the end (132 weeks of 2 + 7 bytes, the 7
 // days of the week being filled, the day being filled and its three sums).
@@ -311,10 +329,9 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
     a->Observe(At(h, 50 + Draw(rng, 5, 0.1) + (h == 24 * 20 + 5 ? 500 : 0)));
   const std::string now = a->SaveState();
   ASSERT_EQ(now[2], 4);
-  // Version 3 differs only in a proportion's weekday sums (not weighted by
-  // the denominator then; ProportionWeekdayFactorWeighsByDenominator).
-  std::string v3 = now;
-  v3[2] = 3;
+  // Version 3 lacked the visit being counted and did not weigh a
+  // proportion's sums by the denominator (ProportionStatesOfVersion3KeepTheirLevel).
+  const std::string v3 = AsVersion3(now, false);
   const std::string v2 = AsVersion2(v3);
   // Version 1 also ended before the 24 + 24 time-of-day noise floats.
   std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
@@ -328,11 +345,13 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
     EXPECT_EQ(resaved.size(), now.size());
     EXPECT_EQ(resaved[2], 4);
   }
+  // Version 3 lacked only the visit being counted (of sub-hourly series;
+  // an hourly one has none).
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v3)).value()->SaveState(), now);
   // Version 2 carried everything but the yearly profile: the stuck
   // counters come back as they were.
   auto b = std::move(BusinessModel::Restore(o, v2)).value();
-  EXPECT_EQ(AsVersion2(b->SaveState()), v2);
+  EXPECT_EQ(AsVersion2(AsVersion3(b->SaveState(), false)), v2);
   std::string v5 = now;
   v5[2] = 5;
   auto c = BusinessModel::Restore(o, v5);
@@ -495,9 +514,9 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
     return ob;
   };
   while (h < 24 * 10) m->Observe(next());
-  std::string v3 = m->SaveState();
-  ASSERT_EQ(v3[2], 4);
-  v3[2] = 3;
+  const std::string v4 = m->SaveState();
+  ASSERT_EQ(v4[2], 4);
+  const std::string v3 = AsVersion3(v4, true);
   auto migrated = std::move(BusinessModel::Restore(o, v3)).value();
   EXPECT_EQ(migrated->SaveState()[2], 4);
   double now = 0, then = 0;
@@ -508,6 +527,82 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
   }
   std::printf("expected rate over the next day: %.4f, from the migrated state %.4f\n", now / 24, then / 24);
   EXPECT_NEAR(then / now, 1.0, 0.1);
+}
+
+// A 5-minute series visits each hourly slot twelve times a day. A slot of
+// the day is relearnt after days of flagged visits, as an hourly one is:
+// counted per point, three flagged points (15 minutes) reset it, so a dip
+// went unscored (the slot unknown) a quarter of an hour in, and was then
+// learnt as the hour's profile.
+TEST(BusinessModelTest, FiveMinuteDipIsNotRelearntWithinMinutes) {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  auto m = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(12);
+  const int64_t per_day = 288, dip_day = 22;
+  const int64_t dip_begin = dip_day * per_day + 10 * 12, dip_end = dip_begin + 3 * 12;  // 10:00-13:00
+  int64_t late_dip = 0, late_flagged = 0;
+  double next_day_ratio = 0;
+  int64_t next_day_n = 0;
+  for (int64_t i = 0; i < (dip_day + 2) * per_day; ++i) {
+    const int64_t t = kMonday + i * 300;
+    const double mu = Rate(t, 120) / 12;
+    const bool dip = i >= dip_begin && i < dip_end;
+    const double x = Draw(rng, dip ? 0.3 * mu : mu, 0.02);
+    const Score s = m->Observe(Observation{t, t, x});
+    if (dip && i >= dip_begin + 12) {  // the dip's last two hours
+      ++late_dip;
+      late_flagged += s.ready && s.severity >= 50;
+    }
+    if (i >= dip_begin + per_day && i < dip_end + per_day) {  // the same hours the next day
+      next_day_ratio += s.expected / mu;
+      ++next_day_n;
+    }
+  }
+  next_day_ratio /= static_cast<double>(next_day_n);
+  std::printf("dip's last two hours flagged at >= 50: %lld of %lld; next day expected / true %.3f\n",
+              static_cast<long long>(late_flagged), static_cast<long long>(late_dip), next_day_ratio);
+  EXPECT_GE(late_flagged, late_dip * 9 / 10);
+  EXPECT_NEAR(next_day_ratio, 1.0, 0.15);
+}
+
+// A ratio series' expectation has no floor from the noise scale: fitted to
+// residuals of every denominator at once, that scale rose fiftyfold after a
+// burst of errors over a few requests, and the floor (a twentieth of it)
+// lifted a 0.2 % error rate's expectation to 37 %: every zero rate of the
+// next day a dip of severity 100.
+TEST(BusinessModelTest, ErrorBurstLeavesTheExpectedRateAlone) {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  auto m = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(21);
+  const int64_t per_day = 288, burst = 15 * per_day + 13 * 12;  // day 15, 13:00, for 45 minutes
+  double most_expected = 0;
+  int64_t flagged_after = 0;
+  for (int64_t i = 0; i < 17 * per_day; ++i) {
+    const int64_t t = kMonday + i * 300;
+    const double hod = static_cast<double>(t % 86400) / 3600.0;
+    const double requests = static_cast<double>(
+        std::poisson_distribution<long>(4 + 10 * std::exp(-std::pow((hod - 14) / 4, 2)))(rng));
+    if (requests == 0) continue;
+    const bool in_burst = i >= burst && i < burst + 9;
+    const double p = in_burst ? 0.9 : 0.002;
+    const double errors =
+        static_cast<double>(std::binomial_distribution<long>(static_cast<long>(requests), p)(rng));
+    Observation ob;
+    ob.time = ob.local_time = t;
+    ob.value = errors / requests;
+    ob.denominator = requests;
+    const Score s = m->Observe(ob);
+    if (i >= burst + 12) {  // from an hour after the burst began
+      most_expected = std::max(most_expected, s.expected);
+      flagged_after += errors == 0 && s.severity >= 50;
+    }
+  }
+  std::printf("after the burst: largest expected rate %.4f, zero rates flagged at >= 50: %lld\n",
+              most_expected, static_cast<long long>(flagged_after));
+  EXPECT_LT(most_expected, 0.05);
+  EXPECT_EQ(flagged_after, 0);
 }
 
 // Calibration: on clean data, the rate of points at or above a severity is
