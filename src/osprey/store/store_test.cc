@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -1492,6 +1495,85 @@ TEST_P(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
   EXPECT_EQ(list[1].author, "bob");
   EXPECT_EQ(list[1].label, "views");
   EXPECT_TRUE(store_->ListGroupFeedback(g + 100)->empty());
+}
+
+// The rows of a query on the store's database, one line each (columns
+// joined by " | "), read behind the store's back.
+std::vector<std::string> RawLines(const std::string& backend, const std::string& target,
+                                  const std::string& sql) {
+  std::vector<std::string> out;
+  if (backend == "postgres") {
+    PGconn* conn = PQconnectdb(target.c_str());
+    PGresult* r = PQexec(conn, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(conn);
+    for (int i = 0; i < PQntuples(r); ++i) {
+      std::string line;
+      for (int c = 0; c < PQnfields(r); ++c) line += (c ? " | " : "") + std::string(PQgetvalue(r, i, c));
+      out.push_back(line);
+    }
+    PQclear(r);
+    PQfinish(conn);
+    return out;
+  }
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(target.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    std::string line;
+    for (int c = 0; c < sqlite3_column_count(s); ++c) {
+      const unsigned char* v = sqlite3_column_text(s, c);
+      line += (c ? " | " : "") + std::string(v ? reinterpret_cast<const char*>(v) : "");
+    }
+    out.push_back(line);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+// The store's schema as text: tables, columns, indexes, constraints and the
+// recorded schema versions.
+std::string SchemaText(const std::string& backend, const std::string& target) {
+  std::vector<std::string> queries;
+  if (backend == "postgres") {
+    queries = {
+        "select 'column', table_name, column_name, data_type, is_nullable, coalesce(column_default, '') "
+        "from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position",
+        "select 'index', indexname, indexdef from pg_indexes where schemaname = 'public' order by indexname",
+        "select 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid) from "
+        "pg_constraint "
+        "where connamespace = 'public'::regnamespace order by 2, 3",
+        "select 'version', version from schema_migrations order by version"};
+  } else {
+    queries = {"select type, name, tbl_name, coalesce(sql, '') from sqlite_master order by type, name",
+               "select 'version', version from schema_migrations order by version"};
+  }
+  std::string text;
+  for (const std::string& q : queries) {
+    for (const std::string& line : RawLines(backend, target, q)) text += line + "\n";
+  }
+  return text;
+}
+
+// A new store's schema is the one the released migrations build, as
+// recorded in testdata/schema.<backend>.txt (written by the migrations of
+// osprey 0.1 as they were before they moved to migrations/): moving or
+// sharing migration text must not change what they create.
+// OSPREY_UPDATE_SCHEMA=1 rewrites the file after a new migration.
+TEST_P(StoreTest, ANewStoreHasTheSchemaOfTheReleasedMigrations) {
+  const std::string golden =
+      std::string(OSPREY_SOURCE_DIR) + "/src/osprey/store/testdata/schema." + GetParam() + ".txt";
+  const std::string schema = SchemaText(GetParam(), target_);
+  ASSERT_FALSE(schema.empty());
+  if (std::getenv("OSPREY_UPDATE_SCHEMA") != nullptr) {
+    std::ofstream(golden) << schema;
+  }
+  std::ifstream in(golden);
+  ASSERT_TRUE(in) << "cannot read " << golden;
+  std::stringstream want;
+  want << in.rdbuf();
+  EXPECT_EQ(schema, want.str());
 }
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) { return backend.param; }
