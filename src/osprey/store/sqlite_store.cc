@@ -11,272 +11,13 @@
 #include <string_view>
 #include <utility>
 
+#include "osprey/store/migrations.h"
 #include "osprey/store/point_block.h"
-#include "osprey/store/shared_sql.h"
+#include "osprey/store/sql_db.h"
 #include "osprey/store/store.h"
 
 namespace osprey::store {
 namespace {
-
-// Each entry moves the schema one version up; never edit a released entry.
-const std::vector<std::string_view> kMigrations = {
-    // 1: the foundation schema.
-    R"sql(
-create table detectors(
-  id integer primary key,
-  name text not null unique,
-  config text not null,
-  created_at integer not null default (strftime('%s','now')));
-create table series(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  measure text not null,
-  dims text not null,
-  label text not null,
-  unique(detector_id, measure, dims));
-create table points(
-  series_id integer not null references series(id) on delete cascade,
-  ts integer not null,
-  value real, expected real, lower real, upper real, severity real,
-  primary key(series_id, ts)) without rowid;
-create table anomaly_groups(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  measure text not null,
-  ts integer not null,
-  end_ts integer not null,
-  severity real not null,
-  anomaly_count integer not null,
-  contributions text not null default '{}',
-  root_causes text not null default '[]',
-  related text not null default '[]',
-  unique(detector_id, measure, ts));
-create index anomaly_groups_by_time on anomaly_groups(ts);
-create table anomalies(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  series_id integer not null references series(id) on delete cascade,
-  group_id integer not null references anomaly_groups(id) on delete cascade,
-  ts integer not null,
-  value real not null, expected real not null, lower real not null, upper real not null,
-  severity real not null,
-  direction text not null,
-  explanation text not null,
-  unique(series_id, ts));
-create index anomalies_by_group on anomalies(group_id);
-create index anomalies_by_detector_time on anomalies(detector_id, ts);
-create table model_state(
-  series_id integer primary key references series(id) on delete cascade,
-  state blob not null);
-create table watermarks(
-  detector_id integer primary key references detectors(id) on delete cascade,
-  next_ts integer not null);
-create table data_quality(
-  detector_id integer not null references detectors(id) on delete cascade,
-  ts integer not null,
-  rows_read integer not null, rows_rejected integer not null, rows_filtered integer not null,
-  series_seen integer not null, series_missing integer not null,
-  details text not null,
-  primary key(detector_id, ts)) without rowid;
-)sql",
-    // 2: alerts (transactional outbox, rule state) and feedback.
-    R"sql(
-create table alert_outbox(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  alert text not null,
-  kind text not null check (kind in ('trigger', 'update', 'resolve')),
-  measure text not null,
-  group_id integer not null references anomaly_groups(id) on delete cascade,
-  incident_ts integer not null,
-  severity real not null,
-  idempotency_key text not null unique,
-  status text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
-  attempts integer not null default 0,
-  next_attempt_at integer not null default 0,
-  last_error text not null default '',
-  created_at integer not null,
-  delivered_at integer);
-create index alert_outbox_by_status on alert_outbox(status, id);
-create table alert_state(
-  detector_id integer not null references detectors(id) on delete cascade,
-  alert text not null,
-  measure text not null,
-  state text not null,
-  primary key(detector_id, alert, measure)) without rowid;
-create table feedback(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  group_id integer not null,
-  series_id integer not null references series(id) on delete cascade,
-  ts integer not null,
-  relevant integer not null,
-  direction text not null,
-  value real not null,
-  expected real not null,
-  created_at integer not null,
-  comment text not null default '',
-  author text not null default '');
-create index feedback_by_detector on feedback(detector_id, id);
-)sql",
-    // 3: API tokens, detector activation.
-    R"sql(
-alter table detectors add column active integer not null default 1;
-create table api_tokens(
-  id integer primary key,
-  name text not null,
-  role text not null check(role in ('admin', 'viewer')),
-  hash text not null unique,
-  created_at integer not null,
-  revoked_at integer);
-create index anomaly_groups_by_severity on anomaly_groups(severity);
-)sql",
-    // 4: incidents — a group continuing the previous interval's group of the
-    // same measure shares its incident_ts (the incident's first interval).
-    R"sql(
-alter table anomaly_groups add column incident_ts integer not null default 0;
-update anomaly_groups set incident_ts = ts;
-create index anomaly_groups_by_incident on anomaly_groups(detector_id, measure, incident_ts);
-)sql",
-    // 5: the scheduler: per-detector status, and model/alert-state snapshots
-    // for re-scoring restated intervals.
-    R"sql(
-create table detector_status(
-  detector_id integer primary key references detectors(id) on delete cascade,
-  state text not null,
-  last_run_at integer,
-  next_run_at integer,
-  last_error text not null default '',
-  retries integer not null default 0,
-  pending_ts integer,
-  live_from integer,
-  updated_at integer not null);
-create table model_snapshots(
-  detector_id integer not null references detectors(id) on delete cascade,
-  ts integer not null,
-  series_id integer not null references series(id) on delete cascade,
-  state blob not null,
-  primary key(detector_id, ts, series_id)) without rowid;
-create table alert_state_snapshots(
-  detector_id integer not null references detectors(id) on delete cascade,
-  ts integer not null,
-  alert text not null,
-  measure text not null,
-  state text not null,
-  primary key(detector_id, ts, alert, measure)) without rowid;
-create table snapshot_times(
-  detector_id integer not null references detectors(id) on delete cascade,
-  ts integer not null,
-  primary key(detector_id, ts)) without rowid;
-)sql",
-    // 6: who manages each detector's configuration (api, file:<path>, or ''
-    // for backtests), so `osprey serve` knows which stored detectors to run.
-    R"sql(
-alter table detectors add column origin text not null default '';
-)sql",
-    // 7: no-data alerts: outbox messages about a detector's feed, with no
-    // group (SQLite cannot relax a column or check constraint in place).
-    R"sql(
-create table alert_outbox_v7(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  alert text not null,
-  kind text not null check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve')),
-  measure text not null,
-  group_id integer references anomaly_groups(id) on delete cascade,
-  incident_ts integer not null,
-  severity real not null,
-  idempotency_key text not null unique,
-  status text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
-  attempts integer not null default 0,
-  next_attempt_at integer not null default 0,
-  last_error text not null default '',
-  created_at integer not null,
-  delivered_at integer);
-insert into alert_outbox_v7 select id, detector_id, alert, kind, measure, group_id, incident_ts,
-  severity, idempotency_key, status, attempts, next_attempt_at, last_error, created_at,
-  delivered_at from alert_outbox;
-drop table alert_outbox;
-alter table alert_outbox_v7 rename to alert_outbox;
-create index alert_outbox_by_status on alert_outbox(status, id);
-)sql",
-    // 8: incidents — one row per (detector, measure, incident_ts) with the
-    // incident's figures and its most severe group, kept up by every write
-    // of groups, so group lists read a page instead of every incident's
-    // groups for each row.
-    R"sql(
-create table incidents(
-  detector_id integer not null references detectors(id) on delete cascade,
-  measure text not null,
-  incident_ts integer not null,
-  end_ts integer not null,
-  intervals integer not null,
-  severity real not null,
-  top_group_id integer not null,
-  primary key(detector_id, measure, incident_ts)) without rowid;
-insert into incidents select g.detector_id, g.measure, g.incident_ts, max(g.end_ts), count(*),
-  max(g.severity), (select i.id from anomaly_groups i where i.detector_id = g.detector_id
-  and i.measure = g.measure and i.incident_ts = g.incident_ts order by i.severity desc, i.ts limit 1)
-  from anomaly_groups g group by g.detector_id, g.measure, g.incident_ts;
-create index incidents_by_top_group on incidents(top_group_id);
-)sql",
-    // 9: silences, the outbox status "silenced" for a message a silence held
-    // back, and the kinds failing / failing_resolve (SQLite cannot relax a
-    // check constraint in place).
-    R"sql(
-create table silences(
-  id integer primary key,
-  detector text not null,
-  measure text not null,
-  matchers text not null,
-  starts_at integer not null,
-  ends_at integer not null,
-  comment text not null,
-  created_by text not null,
-  created_at integer not null);
-create table alert_outbox_v9(
-  id integer primary key,
-  detector_id integer not null references detectors(id) on delete cascade,
-  alert text not null,
-  kind text not null check (kind in ('trigger', 'update', 'resolve', 'no_data', 'no_data_resolve',
-    'failing', 'failing_resolve')),
-  measure text not null,
-  group_id integer references anomaly_groups(id) on delete cascade,
-  incident_ts integer not null,
-  severity real not null,
-  idempotency_key text not null unique,
-  status text not null default 'pending'
-    check (status in ('pending', 'delivered', 'dead', 'silenced')),
-  attempts integer not null default 0,
-  next_attempt_at integer not null default 0,
-  last_error text not null default '',
-  created_at integer not null,
-  delivered_at integer);
-insert into alert_outbox_v9 select id, detector_id, alert, kind, measure, group_id, incident_ts,
-  severity, idempotency_key, status, attempts, next_attempt_at, last_error, created_at,
-  delivered_at from alert_outbox;
-drop table alert_outbox;
-alter table alert_outbox_v9 rename to alert_outbox;
-create index alert_outbox_by_status on alert_outbox(status, id);
-)sql",
-    // 10: list paging (shared_sql.h).
-    internal::kListIndexesMigration,
-    // 11: compact points — each series' points of a closed UTC day sealed
-    // into one block (point_block.h); `points` keeps the open day's rows.
-    R"sql(
-create table point_blocks(
-  series_id integer not null references series(id) on delete cascade,
-  start_ts integer not null,
-  end_ts integer not null,
-  n integer not null,
-  data blob not null,
-  primary key(series_id, start_ts)) without rowid;
-)sql",
-};
-
-// The schema version that added point_blocks: a store migrated past it
-// seals the point rows it had (SqliteStore::SealOldPoints).
-constexpr int64_t kPointBlocksVersion = 11;
 
 class Stmt {
  public:
@@ -335,6 +76,9 @@ class Stmt {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }
+  int ParamCount() const { return sqlite3_bind_parameter_count(s_); }
+  bool ReadOnly() const { return sqlite3_stmt_readonly(s_) != 0; }
+  bool IsNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
   int64_t Int(int c) const { return sqlite3_column_int64(s_, c); }
   double Real(int c) const { return sqlite3_column_double(s_, c); }
   std::optional<double> OptReal(int c) const {
@@ -362,6 +106,100 @@ class Stmt {
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
   int rc_;
+};
+
+// The seam (sql_db.h) over one SQLite connection: statements prepared once
+// and kept (the write path runs the same few millions of times).
+class SqliteDb final : public internal::SqlDb {
+ public:
+  explicit SqliteDb(sqlite3* db) : db_(db) {}
+
+  const internal::SqlDialect& dialect() const override { return internal::SqliteDialect(); }
+
+  // The statement of `sql`, reset and with its bindings cleared: kept for
+  // the connection's lifetime, up to kMaxKept statements (then one at a
+  // time). A statement that does not prepare is not kept.
+  Result<Stmt*> Prepared(std::string_view sql) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end()) {
+      it->second->Reset();
+      return it->second.get();
+    }
+    auto s = std::make_unique<Stmt>(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s->status());
+    if (stmts_.size() >= kMaxKept) {
+      once_ = std::move(s);
+      return once_.get();
+    }
+    return stmts_.emplace(std::string(sql), std::move(s)).first->second.get();
+  }
+
+  Result<int64_t> Run(std::string_view sql, std::span<const internal::SqlValue> args,
+                      const internal::RowFn& row) override {
+    OSPREY_ASSIGN_OR_RETURN(Stmt * s, Prepared(sql));
+    const size_t n = std::min(args.size(), static_cast<size_t>(s->ParamCount()));
+    for (size_t k = 0; k < n; ++k) Bind(*s, static_cast<int>(k + 1), args[k]);
+    Status st;
+    int64_t rows = 0;
+    while (s->Step(&st)) {
+      ++rows;
+      if (!row) continue;
+      Status r = row(Row(*s));
+      if (!r.ok()) {
+        s->Reset();
+        return r;
+      }
+    }
+    const bool writes = !s->ReadOnly();
+    s->Reset();
+    OSPREY_RETURN_IF_ERROR(st);
+    return writes ? static_cast<int64_t>(sqlite3_changes(db_)) : rows;
+  }
+
+  Status Script(std::string_view sql) override {
+    char* err = nullptr;
+    std::string s(sql);
+    if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown error";
+      sqlite3_free(err);
+      return Internal(fmt::format("state store: {}", m));
+    }
+    return Status::Ok();
+  }
+  Status Begin() override { return Script(dialect().begin); }
+  Status Commit() override { return Script("commit"); }
+  Status Rollback() override { return Script("rollback"); }
+
+ private:
+  static constexpr size_t kMaxKept = 512;
+
+  class Row final : public internal::SqlRow {
+   public:
+    explicit Row(const Stmt& s) : s_(s) {}
+    bool IsNull(int c) const override { return s_.IsNull(c); }
+    int64_t Int(int c) const override { return s_.Int(c); }
+    double Real(int c) const override { return s_.Real(c); }
+    std::string Text(int c) const override { return s_.Text(c); }
+    std::string Blob(int c) const override { return s_.Blob(c); }
+
+   private:
+    const Stmt& s_;
+  };
+
+  static void Bind(Stmt& s, int i, const internal::SqlValue& v) {
+    using T = internal::SqlValue::Type;
+    if (v.null) return;  // bindings are cleared: NULL
+    switch (v.type) {
+      case T::kInt: s.Bind(i, v.i); break;
+      case T::kReal: s.Bind(i, v.d); break;
+      case T::kText: s.Bind(i, v.s); break;
+      case T::kBlob: s.BindBlob(i, v.s); break;
+    }
+  }
+
+  sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Stmt>, std::less<>> stmts_;
+  std::unique_ptr<Stmt> once_;
 };
 
 class SqliteStore final : public Store {
@@ -524,58 +362,29 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  // Brings the schema up to date (migrations.h); a store from before point
+  // blocks seals the point rows it had when point_blocks is created.
   Status Migrate(const std::string& path) {
-    OSPREY_RETURN_IF_ERROR(Exec("create table if not exists schema_migrations(version integer)"));
-    int64_t version = 0;
-    {
-      Stmt q(db_, "select coalesce(max(version), 0) from schema_migrations");
-      OSPREY_RETURN_IF_ERROR(q.status());
-      Status s;
-      if (q.Step(&s)) version = q.Int(0);
-      OSPREY_RETURN_IF_ERROR(s);
-    }
-    if (version > static_cast<int64_t>(kMigrations.size())) {
-      return FailedPrecondition(
-          fmt::format("state store '{}' has schema version {}, newer than this osprey's {}; upgrade osprey",
-                      path, version, kMigrations.size()));
-    }
-    for (size_t v = static_cast<size_t>(version); v < kMigrations.size(); ++v) {
-      OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
-      Status s = Exec(kMigrations[v]);
-      if (s.ok()) s = Exec(fmt::format("insert into schema_migrations values ({})", v + 1));
-      if (!s.ok()) {
-        (void)Exec("rollback");
-        return s.WithContext(fmt::format("migrating '{}' to version {}", path, v + 1));
-      }
-      OSPREY_RETURN_IF_ERROR(Exec("commit"));
-    }
-    if (version > 0 && version < kPointBlocksVersion) {
-      OSPREY_RETURN_IF_ERROR_CTX(SealOldPoints(), fmt::format("sealing the points of '{}'", path));
-    }
-    return Status::Ok();
+    SqliteDb db(db_);
+    return internal::RunMigrations(db, path, [&](const internal::MigrationFile& m) -> Status {
+      if (m.name != "point_blocks") return Status::Ok();
+      return SealOldPoints().WithContext(fmt::format("sealing the points of '{}'", path));
+    });
   }
 
   // A store from before point blocks has every point as a row: seals each
   // detector's rows of the days before its watermark into blocks.
   Status SealOldPoints() {
-    OSPREY_RETURN_IF_ERROR(Exec("begin immediate"));
-    Status s = [&]() -> Status {
-      Stmt marks(db_, "select detector_id, next_ts from watermarks order by detector_id");
-      OSPREY_RETURN_IF_ERROR(marks.status());
-      std::vector<std::pair<int64_t, int64_t>> detectors;
-      Status st;
-      while (marks.Step(&st)) detectors.push_back({marks.Int(0), marks.Int(1)});
-      OSPREY_RETURN_IF_ERROR(st);
-      for (const auto& [detector, watermark] : detectors) {
-        OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, detector, PointBlockStart(watermark)));
-      }
-      return Status::Ok();
-    }();
-    if (!s.ok()) {
-      (void)Exec("rollback");
-      return s;
+    Stmt marks(db_, "select detector_id, next_ts from watermarks order by detector_id");
+    OSPREY_RETURN_IF_ERROR(marks.status());
+    std::vector<std::pair<int64_t, int64_t>> detectors;
+    Status st;
+    while (marks.Step(&st)) detectors.push_back({marks.Int(0), marks.Int(1)});
+    OSPREY_RETURN_IF_ERROR(st);
+    for (const auto& [detector, watermark] : detectors) {
+      OSPREY_RETURN_IF_ERROR(SealHead(point_tables_, detector, PointBlockStart(watermark)));
     }
-    return Exec("commit");
+    return Status::Ok();
   }
 
   Result<int64_t> UpsertDetector(const std::string& name, const std::string& config) override {
@@ -1689,7 +1498,9 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-int CurrentSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+int CurrentSchemaVersion() {
+  return static_cast<int>(internal::MigrationsOf(internal::SqliteDialect()).size());
+}
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   sqlite3* db = nullptr;

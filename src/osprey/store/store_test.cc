@@ -26,6 +26,7 @@
 
 #include "osprey/base/csv.h"
 #include "osprey/store/csv_export.h"
+#include "osprey/store/migrations.h"
 #include "osprey/store/point_block.h"
 #include "osprey/testing/db_servers.h"
 
@@ -74,9 +75,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       std::transform(db_.begin(), db_.end(), db_.begin(), [](unsigned char c) {
         return std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
       });
-      Status s = pg->Execute("drop database if exists " + db_);
-      if (s.ok()) s = pg->Execute("create database " + db_);
-      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_TRUE(Recreate().ok());
       target_ = pg->Url(db_);
     } else {
       path_ = (std::filesystem::temp_directory_path() /
@@ -95,6 +94,28 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
   void Cleanup() {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+  // An empty database in place of the store's (which must be closed).
+  Status Recreate() {
+    if (GetParam() != "postgres") {
+      Cleanup();
+      return Status::Ok();
+    }
+    Status s = PostgresEnvironment::server()->Execute("drop database if exists " + db_);
+    if (s.ok()) s = PostgresEnvironment::server()->Execute("create database " + db_);
+    return s;
+  }
+  // Runs a script of SQL statements on the store's database behind its back.
+  Status RawScript(const std::string& sql) {
+    if (GetParam() == "postgres") return PostgresEnvironment::server()->Execute(sql, db_);
+    sqlite3* db = nullptr;
+    char* err = nullptr;
+    int rc = sqlite3_open(path_.c_str(), &db);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    Status s = rc == SQLITE_OK ? Status::Ok() : Internal(err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return s;
   }
   // Runs SQL on the store's database behind its back. Skips the test when
   // that is impossible (no sqlite3 shell).
@@ -1574,6 +1595,38 @@ TEST_P(StoreTest, ANewStoreHasTheSchemaOfTheReleasedMigrations) {
   std::stringstream want;
   want << in.rdbuf();
   EXPECT_EQ(schema, want.str());
+}
+
+// A store at each older schema version -- its dialect's first k migration
+// files applied and recorded as the osprey of that version did -- migrates
+// to exactly the schema of a new store, and so does reopening a store at
+// the current version.
+TEST_P(StoreTest, AStoreAtEveryOlderVersionMigratesToTheSchemaOfANewOne) {
+  const std::string want = SchemaText(GetParam(), target_);
+  store_.reset();
+  ASSERT_TRUE(OpenStore(target_).ok());
+  EXPECT_EQ(SchemaText(GetParam(), target_), want);
+  const internal::SqlDialect& dialect =
+      GetParam() == "postgres" ? internal::PostgresDialect() : internal::SqliteDialect();
+  const std::vector<const internal::MigrationFile*> migrations = internal::MigrationsOf(dialect);
+  ASSERT_NE(want.find(fmt::format("version | {}\n", migrations.size())), std::string::npos) << want;
+  if (GetParam() == "sqlite") {
+    EXPECT_EQ(CurrentSchemaVersion(), static_cast<int>(migrations.size()));
+  }
+  for (size_t k = 0; k < migrations.size(); ++k) {
+    SCOPED_TRACE(::testing::Message() << "from version " << k);
+    ASSERT_TRUE(Recreate().ok());
+    std::string script = "create table schema_migrations(version integer);\n";
+    for (size_t v = 0; v < k; ++v) {
+      script += fmt::format("{};\ninsert into schema_migrations values ({});\n", migrations[v]->sql, v + 1);
+    }
+    Status s = RawScript(script);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto opened = OpenStore(target_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    opened->reset();
+    EXPECT_EQ(SchemaText(GetParam(), target_), want);
+  }
 }
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) { return backend.param; }
