@@ -36,9 +36,10 @@ std::vector<const MigrationFile*> MigrationsOf(const SqlDialect& d);
 
 // Brings the database up to the latest version, one migration per
 // transaction (under the dialect's migration lock), recording each version
-// in schema_migrations; `applied` runs in the migration's transaction after
-// its SQL. FailedPrecondition naming `store` when the database has a newer
-// version than this build knows.
+// in schema_migrations (a database already up to date is only read);
+// `applied` runs in the migration's transaction after its SQL.
+// FailedPrecondition naming `store` when the database has a newer version
+// than this build knows.
 Status RunMigrations(SqlDb& db, std::string_view store,
                      const std::function<Status(const MigrationFile&)>& applied);
 
