@@ -28,6 +28,7 @@
 #include "osprey/store/csv_export.h"
 #include "osprey/store/migrations.h"
 #include "osprey/store/point_block.h"
+#include "osprey/store/sql_db.h"
 #include "osprey/testing/db_servers.h"
 
 namespace osprey::store {
@@ -1626,6 +1627,43 @@ TEST_P(StoreTest, AStoreAtEveryOlderVersionMigratesToTheSchemaOfANewOne) {
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     opened->reset();
     EXPECT_EQ(SchemaText(GetParam(), target_), want);
+  }
+}
+
+TEST(SqlDialectTest, PlaceholdersAreRewrittenForPostgresOnly) {
+  const std::string sql = "select a from t where b = ?1 and c > ?12 and d = ?2";
+  EXPECT_EQ(internal::WithPlaceholders(internal::SqliteDialect(), sql), sql);
+  EXPECT_EQ(internal::WithPlaceholders(internal::PostgresDialect(), sql),
+            "select a from t where b = $1 and c > $12 and d = $2");
+}
+
+// Each dialect applies the files in number order, one file per number: a
+// second file with a number already taken (say 0013_a.sql beside
+// 0013_b.postgres.sql) would give two databases different histories.
+TEST(MigrationFilesTest, EachDialectHasOneFilePerNumberInOrder) {
+  for (const internal::SqlDialect* d : {&internal::SqliteDialect(), &internal::PostgresDialect()}) {
+    SCOPED_TRACE(std::string(d->name));
+    const auto files = internal::MigrationsOf(*d);
+    ASSERT_FALSE(files.empty());
+    for (size_t i = 1; i < files.size(); ++i) {
+      EXPECT_LT(files[i - 1]->number, files[i]->number) << files[i]->file;
+    }
+    for (const internal::MigrationFile* f : files) EXPECT_FALSE(f->sql.empty()) << f->file;
+  }
+  // The released histories never change: a store's version k is its
+  // dialect's k-th file.
+  const std::vector<std::string> released = {
+      "foundation",     "alerts",    "tokens",        "incident_ts", "scheduler",    "detector_origin",
+      "no_data_alerts", "incidents", "worker_leases", "silences",    "list_indexes", "point_blocks"};
+  for (const internal::SqlDialect* d : {&internal::SqliteDialect(), &internal::PostgresDialect()}) {
+    std::vector<std::string> names;
+    for (const internal::MigrationFile* f : internal::MigrationsOf(*d)) names.push_back(std::string(f->name));
+    std::vector<std::string> want = released;
+    if (d->kind == internal::Dialect::kSqlite)
+      want.erase(want.begin() + 8);  // worker leases: PostgreSQL's only
+    ASSERT_GE(names.size(), want.size()) << d->name;
+    names.resize(want.size());
+    EXPECT_EQ(names, want) << d->name;
   }
 }
 
