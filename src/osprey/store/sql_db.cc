@@ -1,5 +1,7 @@
 #include "osprey/store/sql_db.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 namespace osprey::store::internal {
@@ -27,6 +29,29 @@ std::string WithPlaceholders(const SqlDialect& d, std::string_view sql) {
       out[i] = '$';
   }
   return out;
+}
+
+std::string ReplaceRow(const SqlDialect& d, std::string_view table,
+                       std::initializer_list<std::string_view> key,
+                       std::initializer_list<std::string_view> columns) {
+  std::string names, values, keys, updates;
+  int n = 0;
+  for (std::string_view c : key) {
+    names += fmt::format("{}{}", n ? ", " : "", c);
+    values += fmt::format("{}?{}", n ? ", " : "", n + 1);
+    keys += fmt::format("{}{}", keys.empty() ? "" : ", ", c);
+    ++n;
+  }
+  for (std::string_view c : columns) {
+    names += fmt::format(", {}", c);
+    values += fmt::format(", ?{}", n + 1);
+    updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", c, c);
+    ++n;
+  }
+  if (d.kind == Dialect::kSqlite)
+    return fmt::format("insert or replace into {}({}) values ({})", table, names, values);
+  return fmt::format("insert into {}({}) values ({}) on conflict({}) do update set {}", table, names, values,
+                     keys, updates);
 }
 
 Result<std::optional<int64_t>> SqlDb::QueryInt(std::string_view sql, std::initializer_list<SqlValue> args) {

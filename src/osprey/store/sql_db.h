@@ -26,9 +26,11 @@ enum class Dialect { kSqlite, kPostgres };
 // are written once in the subset both understand, with these rules:
 //   - parameters are ?1, ?2, ... (numbered, any order, repeatable); Run turns
 //     them into PostgreSQL's $1, $2, ...;
-//   - upserts are spelled "insert ... on conflict(cols) do update set c =
-//     excluded.c" and "on conflict do nothing" (both databases), never
-//     SQLite's "insert or replace / ignore";
+//   - a row written whole over the one with the same key is ReplaceRow's
+//     statement (SQLite's "insert or replace" costs less than its upsert:
+//     the row is rewritten instead of updated in place); other upserts are
+//     spelled "insert ... on conflict(cols) do update set c = excluded.c"
+//     and "on conflict do nothing" (both databases);
 //   - binary columns (model state, point blocks) are bound and read as
 //     blobs (SqlValue::Blob, SqlRow::Blob): blob in SQLite, bytea in
 //     PostgreSQL, sent binary;
@@ -63,6 +65,13 @@ const SqlDialect& PostgresDialect();
 // `sql` with ?N placeholders spelled the dialect's way ($N for PostgreSQL).
 // The shared SQL has no '?' inside string literals.
 std::string WithPlaceholders(const SqlDialect& d, std::string_view sql);
+
+// The statement that writes a whole row of `table` (parameters ?1.. in the
+// order of `key` then `columns`), replacing the row with the same key: the
+// table's only unique key.
+std::string ReplaceRow(const SqlDialect& d, std::string_view table,
+                       std::initializer_list<std::string_view> key,
+                       std::initializer_list<std::string_view> columns);
 
 // One statement parameter: a typed value or a typed null (PostgreSQL wants
 // each parameter's type). The text and blob views must outlive the Run.

@@ -231,23 +231,17 @@ Status SqlStore::WriteChunk(const ChunkResult& c) {
                   a.expected, a.lower, a.upper, a.severity, a.direction, a.explanation})
             .status());
   }
+  const std::string state_sql = ReplaceRow(db_.dialect(), "model_state", {"series_id"}, {"state"});
   for (const auto& [series_id, state] : c.model_states) {
-    OSPREY_RETURN_IF_ERROR(db_.Exec("insert into model_state(series_id, state) values (?1, ?2) "
-                                    "on conflict(series_id) do update set state = excluded.state",
-                                    {series_id, SqlValue::Blob(state)})
-                               .status());
+    OSPREY_RETURN_IF_ERROR(db_.Exec(state_sql, {series_id, SqlValue::Blob(state)}).status());
   }
+  const std::string quality_sql =
+      ReplaceRow(db_.dialect(), "data_quality", {"detector_id", "ts"},
+                 {"rows_read", "rows_rejected", "rows_filtered", "series_seen", "series_missing", "details"});
   for (const DataQualityRecord& q : c.quality) {
     OSPREY_RETURN_IF_ERROR(
-        db_.Exec("insert into data_quality(detector_id, ts, rows_read, rows_rejected, "
-                 "rows_filtered, series_seen, series_missing, details) "
-                 "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                 "on conflict(detector_id, ts) do update set rows_read = excluded.rows_read, "
-                 "rows_rejected = excluded.rows_rejected, rows_filtered = excluded.rows_filtered, "
-                 "series_seen = excluded.series_seen, series_missing = excluded.series_missing, "
-                 "details = excluded.details",
-                 {c.detector_id, q.ts, q.rows_read, q.rows_rejected, q.rows_filtered, q.series_seen,
-                  q.series_missing, q.details})
+        db_.Exec(quality_sql, {c.detector_id, q.ts, q.rows_read, q.rows_rejected, q.rows_filtered,
+                               q.series_seen, q.series_missing, q.details})
             .status());
   }
   constexpr std::string_view kOutboxInsert =
@@ -279,13 +273,10 @@ Status SqlStore::WriteChunk(const ChunkResult& c) {
                                  o.severity, key, o.next_attempt_at, o.created_at})
             .status());
   }
+  const std::string alert_state_sql =
+      ReplaceRow(db_.dialect(), "alert_state", {"detector_id", "alert", "measure"}, {"state"});
   for (const AlertStateRecord& a : c.alert_states) {
-    OSPREY_RETURN_IF_ERROR(
-        db_.Exec("insert into alert_state(detector_id, alert, measure, state) "
-                 "values (?1, ?2, ?3, ?4) "
-                 "on conflict(detector_id, alert, measure) do update set state = excluded.state",
-                 {c.detector_id, a.alert, a.measure, a.state})
-            .status());
+    OSPREY_RETURN_IF_ERROR(db_.Exec(alert_state_sql, {c.detector_id, a.alert, a.measure, a.state}).status());
   }
   OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
   OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
@@ -443,16 +434,11 @@ Result<SnapshotRecord> SqlStore::LoadSnapshot(int64_t detector_id, int64_t ts) {
 }
 
 Status SqlStore::PutDetectorStatus(const DetectorStatusRecord& r) {
-  return Write(
-             "insert into detector_status(detector_id, state, last_run_at, next_run_at, last_error, retries, "
-             "pending_ts, live_from, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-             "on conflict(detector_id) do update set state = excluded.state, "
-             "last_run_at = excluded.last_run_at, next_run_at = excluded.next_run_at, "
-             "last_error = excluded.last_error, retries = excluded.retries, "
-             "pending_ts = excluded.pending_ts, live_from = excluded.live_from, "
-             "updated_at = excluded.updated_at",
-             {r.detector_id, r.state, r.last_run_at, r.next_run_at, r.last_error, r.retries, r.pending_ts,
-              r.live_from, r.updated_at})
+  return Write(ReplaceRow(db_.dialect(), "detector_status", {"detector_id"},
+                          {"state", "last_run_at", "next_run_at", "last_error", "retries", "pending_ts",
+                           "live_from", "updated_at"}),
+               {r.detector_id, r.state, r.last_run_at, r.next_run_at, r.last_error, r.retries, r.pending_ts,
+                r.live_from, r.updated_at})
       .status();
 }
 

@@ -1637,6 +1637,14 @@ TEST(SqlDialectTest, PlaceholdersAreRewrittenForPostgresOnly) {
             "select a from t where b = $1 and c > $12 and d = $2");
 }
 
+TEST(SqlDialectTest, AWholeRowIsReplacedInEachDialectsSpelling) {
+  EXPECT_EQ(internal::ReplaceRow(internal::SqliteDialect(), "t", {"k1", "k2"}, {"a", "b"}),
+            "insert or replace into t(k1, k2, a, b) values (?1, ?2, ?3, ?4)");
+  EXPECT_EQ(internal::ReplaceRow(internal::PostgresDialect(), "t", {"k1", "k2"}, {"a", "b"}),
+            "insert into t(k1, k2, a, b) values (?1, ?2, ?3, ?4) on conflict(k1, k2) do update set a = "
+            "excluded.a, b = excluded.b");
+}
+
 // Each dialect applies the files in number order, one file per number: a
 // second file with a number already taken (say 0013_a.sql beside
 // 0013_b.postgres.sql) would give two databases different histories.
