@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "business/osprey_runner.h"
@@ -18,7 +19,9 @@ double Since(std::chrono::steady_clock::time_point start) {
 void Record(const testing::Dataset& d, const std::vector<MeasureScores>& scores, DetectorRun* run) {
   run->best.resize(d.measures.size());
   run->at_default.resize(d.measures.size());
+  run->clean_rates.resize(d.measures.size());
   for (size_t m = 0; m < d.measures.size(); ++m) {
+    run->clean_rates[m].push_back(CleanFlagsPerHour(d, m, scores[m], kCalibrationThresholds));
     run->best[m].push_back(EvaluateBest(d, m, scores[m]));
     run->at_default[m].push_back(EvaluateAt(d, m, scores[m], run->default_threshold));
   }
@@ -64,10 +67,11 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       SettingRun run;
       run.family = family;
       run.setting = setting;
-      run.detectors.push_back({"osprey (default model)", options.osprey_threshold, {}, {}, 0, 0});
+      run.detectors.push_back({"osprey (default model)", options.osprey_threshold, {}, {}, {}, {}, 0, 0});
       std::vector<Peer> peers = Peers();  // the oracle last
       if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 1);
-      for (const Peer& p : peers) run.detectors.push_back({p.name, p.default_threshold, {}, {}, 0, 0});
+      for (const Peer& p : peers)
+        run.detectors.push_back({p.name, p.default_threshold, {}, {}, {}, {}, 0, 0});
       for (int seed = 1; seed <= options.seeds; ++seed) {
         OSPREY_ASSIGN_OR_RETURN(
             testing::BusinessParams params,
@@ -89,6 +93,12 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         run.detectors[0].seconds += Since(start);
         run.detectors[0].points += os.points_scored;
         Record(data, os.leaf_scores, &run.detectors[0]);
+        run.detectors[0].curve.resize(data.measures.size());
+        for (size_t m = 0; m < data.measures.size(); ++m) {
+          std::vector<double> f1;
+          for (double t : kCurveThresholds) f1.push_back(EvaluateAt(data, m, os.leaf_scores[m], t).f1);
+          run.detectors[0].curve[m].push_back(std::move(f1));
+        }
         for (size_t p = 0; p < peers.size(); ++p) {
           start = std::chrono::steady_clock::now();
           std::vector<MeasureScores> scores;
@@ -172,6 +182,32 @@ void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out) {
             recall.c_str());
         out << line;
       }
+      // osprey: each seed's best threshold and F1 beside its F1 at the
+      // default, and how often clean points are flagged (calibration).
+      const DetectorRun& o = run.detectors.front();
+      out << "osprey per seed (best thr: F1 / F1 default):";
+      for (size_t i = 0; i < o.best[m].size(); ++i) {
+        out << Fmt(" %.1f: %.3f / %.3f;", o.best[m][i].threshold, o.best[m][i].f1, o.at_default[m][i].f1);
+      }
+      out << "\nosprey mean F1 at severity";
+      double top = -1, top_t = 0;
+      for (size_t k = 0; k < kCurveThresholds.size(); ++k) {
+        double sum = 0;
+        for (const auto& c : o.curve[m]) sum += c[k];
+        const double mean = o.curve[m].empty() ? 0 : sum / static_cast<double>(o.curve[m].size());
+        if (mean > top) top = mean, top_t = kCurveThresholds[k];
+        out << Fmt(" %.4g: %.3f;", kCurveThresholds[k], mean);
+      }
+      out << Fmt(" (one threshold for the cell: %.4g, F1 %.3f)", top_t, top);
+      out << "\nosprey clean flags per series-hour at";
+      for (size_t k = 0; k < kCalibrationThresholds.size(); ++k) {
+        double sum = 0;
+        for (const auto& r : o.clean_rates[m]) sum += r[k];
+        const double mean = o.clean_rates[m].empty() ? 0 : sum / static_cast<double>(o.clean_rates[m].size());
+        out << Fmt(" >=%.0f %.1e (nominal %.0e);", kCalibrationThresholds[k], mean,
+                   std::pow(10.0, -kCalibrationThresholds[k] / 10.0));
+      }
+      out << "\n";
     }
     out << "\nspeed " << run.family << "/" << run.setting << ": generator "
         << Fmt("%.2f s", run.generate_seconds);

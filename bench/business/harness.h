@@ -19,9 +19,21 @@ struct DetectorRun {
   // [measure][seed]
   std::vector<std::vector<EventCounts>> best;
   std::vector<std::vector<EventCounts>> at_default;
+  // [measure][seed]: F1 at kCurveThresholds (osprey only).
+  std::vector<std::vector<std::vector<double>>> curve;
+  // [measure][seed]: clean flags per hour at kCalibrationThresholds.
+  std::vector<std::vector<std::vector<double>>> clean_rates;
   double seconds = 0;
   int64_t points = 0;  // leaf points with a value it was run on (osprey: all nodes)
 };
+
+// The severities whose clean-data flag rates the table prints for osprey.
+inline const std::vector<double> kCalibrationThresholds = {20, 30, 40, 50};
+
+// The severities at which the table prints osprey's mean F1 over seeds: how
+// flat its F1 is around the default, and the best one threshold per cell.
+inline const std::vector<double> kCurveThresholds = {30,   35, 40,   42.5, 45, 47.5, 50,
+                                                     52.5, 55, 57.5, 60,   65, 70};
 
 struct SettingRun {
   std::string family;

@@ -98,6 +98,27 @@ EventCounts EvaluateAt(const Dataset& d, size_t m, const MeasureScores& scores, 
   return c;
 }
 
+std::vector<double> CleanFlagsPerHour(const Dataset& d, size_t m, const MeasureScores& scores,
+                                      const std::vector<double>& thresholds) {
+  std::vector<int64_t> flags(thresholds.size(), 0);
+  int64_t points = 0;
+  const auto excused = Excused(d);
+  for (size_t s = 0; s < d.series.size(); ++s) {
+    const auto& values = d.series[s].measures[m].value;
+    for (size_t t = static_cast<size_t>(d.warmup_points); t < d.points(); ++t) {
+      if (!values[t].has_value() || excused[s][t]) continue;
+      const double v = scores[s][t];
+      if (std::isnan(v) || v == kNoScore) continue;
+      ++points;
+      for (size_t k = 0; k < thresholds.size(); ++k) flags[k] += Flag(v, thresholds[k]);
+    }
+  }
+  const double hours = static_cast<double>(points) * static_cast<double>(d.interval_seconds) / 3600.0;
+  std::vector<double> out;
+  for (int64_t f : flags) out.push_back(hours > 0 ? static_cast<double>(f) / hours : 0.0);
+  return out;
+}
+
 EventCounts EvaluateBest(const Dataset& d, size_t m, const MeasureScores& scores) {
   // Every count is a sum of steps 1[threshold <= x] with weights (dTP, dFP):
   // an event steps at its highest score; the false runs of a series are the

@@ -43,6 +43,13 @@ struct EventCounts {
 EventCounts EvaluateAt(const testing::Dataset& data, size_t measure, const MeasureScores& scores,
                        double threshold);
 
+// Calibration on clean data: per threshold, flagged points outside every
+// injected anomaly (and the hour after it) per hour of scored data of those
+// points, leaf series only, after the warm-up. A calibrated severity S
+// flags 10^(-S/10) of them per hour, whatever the series.
+std::vector<double> CleanFlagsPerHour(const testing::Dataset& data, size_t measure,
+                                      const MeasureScores& scores, const std::vector<double>& thresholds);
+
 // The threshold with the best F1 over every distinct score (exact sweep; on
 // ties the highest threshold), and its counts.
 EventCounts EvaluateBest(const testing::Dataset& data, size_t measure, const MeasureScores& scores);

@@ -121,5 +121,32 @@ TEST(BusinessMetricTest, SweepMatchesDirectEvaluation) {
   EXPECT_GT(best, 0.0);
 }
 
+// Clean flags: points outside anomalies (and the hour after them), with a
+// row, after the warm-up, per hour of those points' data.
+TEST(BusinessMetricTest, CleanFlagsCountOnlyCleanScoredPoints) {
+  Dataset d = Tiny(2);
+  d.anomalies.push_back(Labelled(AnomalyKind::kDip, {0}, 30, 34));
+  MeasureScores scores(2, std::vector<double>(72, 0.0));
+  scores[0][10] = 60;  // warm-up: not counted
+  scores[0][31] = 60;  // in the dip: not clean
+  scores[0][34] = 60;  // the hour after it: excused
+  scores[0][40] = 60;  // clean, counted at 20 and 50
+  scores[1][41] = 25;  // clean, counted at 20 only
+  scores[1][42] = 60;  // no row: not counted
+  d.series[1].measures[0].value[42] = std::nullopt;
+  scores[1][43] = kNoScore;  // not scored: neither a flag nor a point
+  // Clean scored points: series 0 has 48 - 5 (dip and the hour after),
+  // series 1 has 48 - 2; hourly, so one hour each.
+  const std::vector<double> rates = CleanFlagsPerHour(d, 0, scores, {20, 50});
+  ASSERT_EQ(rates.size(), 2u);
+  EXPECT_DOUBLE_EQ(rates[0], 2.0 / 89.0);
+  EXPECT_DOUBLE_EQ(rates[1], 1.0 / 89.0);
+  // Five-minute points are a twelfth of an hour each.
+  d.interval_seconds = 300;
+  d.anomalies.clear();
+  const std::vector<double> fine = CleanFlagsPerHour(d, 0, scores, {50});
+  EXPECT_DOUBLE_EQ(fine[0], 3.0 / (94.0 / 12.0));
+}
+
 }  // namespace
 }  // namespace osprey::bench

@@ -73,7 +73,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 3;
+  static constexpr uint8_t kStateVersion = 4;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series
@@ -153,7 +153,12 @@ class BusinessModel final : public Model {
   // The same under the family's negative binomial alone.
   double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);
-  void LearnBaseline(int64_t local_time, double x, const Expectation& e);
+  // weight: how much the interval says of its weekday (a proportion's
+  // denominator; 1 otherwise).
+  void LearnBaseline(int64_t local_time, double x, const Expectation& e, double weight);
+  // A proportion (a ratio measure whose values stay in [0, 1]): its weekday
+  // sums are weighted by the denominator.
+  bool CountWeighted() const;
   // Yearly profile: adds a learnt point to its day's raw level.
   void LearnYear(int64_t local_time, double x, const Expectation& e);
   // The raw log level of an absolute local day; NaN when not known.
@@ -170,6 +175,12 @@ class BusinessModel final : public Model {
   // (and, once a week, the soft threshold).
   void RefreshYear() const;
   EventEffectState* EventSlot(uint32_t id, bool create);
+  // Counts a flagged (or not) point towards relearning its slot of the
+  // week (ws) and, when the point is the whole visit (`day`), its slot of
+  // the day (ds); true when a slot was reset (the point is then learnt).
+  bool CountVisit(size_t ws, size_t ds, bool flagged, bool day);
+  // Counts a finished visit of a slot of the day; true when it was reset.
+  bool CountDayVisit(size_t ds, bool flagged);
 
   ModelOptions options_;
   int64_t interval_ = 3600;
@@ -200,8 +211,16 @@ class BusinessModel final : public Model {
   std::vector<uint8_t> week_n_;
   std::vector<float> day_;
   std::vector<uint16_t> day_n_;
+  // MeanDayProfile() of day_ as it is (not state; recomputed after a change).
+  mutable double mean_day_ = 0;
+  mutable bool mean_day_valid_ = false;
   std::vector<uint8_t> stuck_;       // per slot of the day: visits flagged in a row
   std::vector<uint8_t> week_stuck_;  // per slot of the week: the same
+  // Sub-hourly series: the visit of a slot of the day being counted (the
+  // absolute local day x day slots + the slot), its slot, its points and
+  // its flagged points.
+  int64_t visit_ = INT64_MIN;
+  uint16_t visit_ds_ = 0, visit_points_ = 0, visit_flags_ = 0;
   std::array<float, 7> dow_{};
   std::array<float, 7> dow_n_{};
   double level_num_ = 0, level_den_ = 0;

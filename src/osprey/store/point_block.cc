@@ -751,4 +751,21 @@ Status MergePoints(const NextBlock& blocks, const NextHead& head, int64_t from, 
   }
 }
 
+Status MergePoints(std::span<const StoredBlock> blocks, std::span<const PointRecord> head, int64_t from,
+                   int64_t to, const std::function<Status(const PointRecord&)>& fn) {
+  size_t bi = 0, hi = 0;
+  return MergePoints(
+      [&](StoredBlock* o) -> Result<bool> {
+        if (bi == blocks.size()) return false;
+        *o = blocks[bi++];
+        return true;
+      },
+      [&](PointRecord* o) -> Result<bool> {
+        if (hi == head.size()) return false;
+        *o = head[hi++];
+        return true;
+      },
+      from, to, fn);
+}
+
 }  // namespace osprey::store

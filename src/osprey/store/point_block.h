@@ -171,6 +171,9 @@ using NextHead = std::function<Result<bool>(PointRecord* out)>;
 // row replaces a block's point of the same ts). Stops at the first error.
 Status MergePoints(const NextBlock& blocks, const NextHead& head, int64_t from, int64_t to,
                    const std::function<Status(const PointRecord&)>& fn);
+// The same over blocks and head rows already read, in those orders.
+Status MergePoints(std::span<const StoredBlock> blocks, std::span<const PointRecord> head, int64_t from,
+                   int64_t to, const std::function<Status(const PointRecord&)>& fn);
 
 }  // namespace osprey::store
 

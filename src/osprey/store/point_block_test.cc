@@ -219,24 +219,12 @@ TEST(PointBlockTest, MergeLetsHeadRowsReplaceBlockPointsInSeriesAndTimeOrder) {
       *MakeStoredBlock(std::vector<PointRecord>{P(1, kDay, 1.0), P(1, kDay + 60, 2.0)}),
       *MakeStoredBlock(std::vector<PointRecord>{P(2, kDay + 30, 3.0)})};
   std::vector<PointRecord> head = {P(1, kDay + 60, 20.0), P(1, kDay + 120, 30.0), P(2, kDay, 4.0)};
-  size_t bi = 0, hi = 0;
   std::vector<std::pair<int64_t, double>> seen;
-  Status s = MergePoints(
-      [&](StoredBlock* o) -> Result<bool> {
-        if (bi == blocks.size()) return false;
-        *o = blocks[bi++];
-        return true;
-      },
-      [&](PointRecord* o) -> Result<bool> {
-        if (hi == head.size()) return false;
-        *o = head[hi++];
-        return true;
-      },
-      kDay, kDay + 100,
-      [&](const PointRecord& p) {
-        seen.push_back({p.series_id * 1000 + (p.ts - kDay), *p.value});
-        return Status::Ok();
-      });
+  Status s = MergePoints(std::span<const StoredBlock>(blocks), std::span<const PointRecord>(head), kDay,
+                         kDay + 100, [&](const PointRecord& p) {
+                           seen.push_back({p.series_id * 1000 + (p.ts - kDay), *p.value});
+                           return Status::Ok();
+                         });
   ASSERT_TRUE(s.ok()) << s.ToString();
   const std::vector<std::pair<int64_t, double>> want = {{1000, 1.0}, {1060, 20.0}, {2000, 4.0}, {2030, 3.0}};
   EXPECT_EQ(seen, want);

@@ -3,9 +3,10 @@
 // chunk of intervals produces is committed in ONE transaction (CommitChunk),
 // so a crash leaves either all of it or none, and re-running a chunk replaces
 // what it wrote before instead of duplicating it. Implementations: SQLite
-// (sqlite_store.cc) and PostgreSQL (postgres_store.cc), same schema versions
-// and behaviour; OpenStore picks one from the state setting. A Store is safe
-// to use from one thread at a time.
+// (sqlite_store.cc) and PostgreSQL (postgres_store.cc), one shared
+// implementation of the SQL they have in common (sql_store.cc) and the same
+// schema from the same migration files (migrations/); OpenStore picks one
+// from the state setting. A Store is safe to use from one thread at a time.
 #pragma once
 
 #include <cstdint>

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -23,7 +26,9 @@
 
 #include "osprey/base/csv.h"
 #include "osprey/store/csv_export.h"
+#include "osprey/store/migrations.h"
 #include "osprey/store/point_block.h"
+#include "osprey/store/sql_db.h"
 #include "osprey/testing/db_servers.h"
 
 namespace osprey::store {
@@ -71,9 +76,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       std::transform(db_.begin(), db_.end(), db_.begin(), [](unsigned char c) {
         return std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
       });
-      Status s = pg->Execute("drop database if exists " + db_);
-      if (s.ok()) s = pg->Execute("create database " + db_);
-      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_TRUE(Recreate().ok());
       target_ = pg->Url(db_);
     } else {
       path_ = (std::filesystem::temp_directory_path() /
@@ -92,6 +95,28 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
   void Cleanup() {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+  // An empty database in place of the store's (which must be closed).
+  Status Recreate() {
+    if (GetParam() != "postgres") {
+      Cleanup();
+      return Status::Ok();
+    }
+    Status s = PostgresEnvironment::server()->Execute("drop database if exists " + db_);
+    if (s.ok()) s = PostgresEnvironment::server()->Execute("create database " + db_);
+    return s;
+  }
+  // Runs a script of SQL statements on the store's database behind its back.
+  Status RawScript(const std::string& sql) {
+    if (GetParam() == "postgres") return PostgresEnvironment::server()->Execute(sql, db_);
+    sqlite3* db = nullptr;
+    char* err = nullptr;
+    int rc = sqlite3_open(path_.c_str(), &db);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    Status s = rc == SQLITE_OK ? Status::Ok() : Internal(err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return s;
   }
   // Runs SQL on the store's database behind its back. Skips the test when
   // that is impossible (no sqlite3 shell).
@@ -1494,6 +1519,162 @@ TEST_P(StoreTest, GroupFeedbackKeepsCommentAndAuthorInOrder) {
   EXPECT_EQ(list[1].author, "bob");
   EXPECT_EQ(list[1].label, "views");
   EXPECT_TRUE(store_->ListGroupFeedback(g + 100)->empty());
+}
+
+// The rows of a query on the store's database, one line each (columns
+// joined by " | "), read behind the store's back.
+std::vector<std::string> RawLines(const std::string& backend, const std::string& target,
+                                  const std::string& sql) {
+  std::vector<std::string> out;
+  if (backend == "postgres") {
+    PGconn* conn = PQconnectdb(target.c_str());
+    PGresult* r = PQexec(conn, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(conn);
+    for (int i = 0; i < PQntuples(r); ++i) {
+      std::string line;
+      for (int c = 0; c < PQnfields(r); ++c) line += (c ? " | " : "") + std::string(PQgetvalue(r, i, c));
+      out.push_back(line);
+    }
+    PQclear(r);
+    PQfinish(conn);
+    return out;
+  }
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(target.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    std::string line;
+    for (int c = 0; c < sqlite3_column_count(s); ++c) {
+      const unsigned char* v = sqlite3_column_text(s, c);
+      line += (c ? " | " : "") + std::string(v ? reinterpret_cast<const char*>(v) : "");
+    }
+    out.push_back(line);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+// The store's schema as text: tables, columns, indexes, constraints and the
+// recorded schema versions.
+std::string SchemaText(const std::string& backend, const std::string& target) {
+  std::vector<std::string> queries;
+  if (backend == "postgres") {
+    queries = {
+        "select 'column', table_name, column_name, data_type, is_nullable, coalesce(column_default, '') "
+        "from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position",
+        "select 'index', indexname, indexdef from pg_indexes where schemaname = 'public' order by indexname",
+        "select 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid) from "
+        "pg_constraint "
+        "where connamespace = 'public'::regnamespace order by 2, 3",
+        "select 'version', version from schema_migrations order by version"};
+  } else {
+    queries = {"select type, name, tbl_name, coalesce(sql, '') from sqlite_master order by type, name",
+               "select 'version', version from schema_migrations order by version"};
+  }
+  std::string text;
+  for (const std::string& q : queries) {
+    for (const std::string& line : RawLines(backend, target, q)) text += line + "\n";
+  }
+  return text;
+}
+
+// A new store's schema is the one the released migrations build, as
+// recorded in testdata/schema.<backend>.txt (written by the migrations of
+// osprey 0.1 as they were before they moved to migrations/): moving or
+// sharing migration text must not change what they create.
+// OSPREY_UPDATE_SCHEMA=1 rewrites the file after a new migration.
+TEST_P(StoreTest, ANewStoreHasTheSchemaOfTheReleasedMigrations) {
+  const std::string golden =
+      std::string(OSPREY_SOURCE_DIR) + "/src/osprey/store/testdata/schema." + GetParam() + ".txt";
+  const std::string schema = SchemaText(GetParam(), target_);
+  ASSERT_FALSE(schema.empty());
+  if (std::getenv("OSPREY_UPDATE_SCHEMA") != nullptr) {
+    std::ofstream(golden) << schema;
+  }
+  std::ifstream in(golden);
+  ASSERT_TRUE(in) << "cannot read " << golden;
+  std::stringstream want;
+  want << in.rdbuf();
+  EXPECT_EQ(schema, want.str());
+}
+
+// A store at each older schema version -- its dialect's first k migration
+// files applied and recorded as the osprey of that version did -- migrates
+// to exactly the schema of a new store, and so does reopening a store at
+// the current version.
+TEST_P(StoreTest, AStoreAtEveryOlderVersionMigratesToTheSchemaOfANewOne) {
+  const std::string want = SchemaText(GetParam(), target_);
+  store_.reset();
+  ASSERT_TRUE(OpenStore(target_).ok());
+  EXPECT_EQ(SchemaText(GetParam(), target_), want);
+  const internal::SqlDialect& dialect =
+      GetParam() == "postgres" ? internal::PostgresDialect() : internal::SqliteDialect();
+  const std::vector<const internal::MigrationFile*> migrations = internal::MigrationsOf(dialect);
+  ASSERT_NE(want.find(fmt::format("version | {}\n", migrations.size())), std::string::npos) << want;
+  if (GetParam() == "sqlite") {
+    EXPECT_EQ(CurrentSchemaVersion(), static_cast<int>(migrations.size()));
+  }
+  for (size_t k = 0; k < migrations.size(); ++k) {
+    SCOPED_TRACE(::testing::Message() << "from version " << k);
+    ASSERT_TRUE(Recreate().ok());
+    std::string script = "create table schema_migrations(version integer);\n";
+    for (size_t v = 0; v < k; ++v) {
+      script += fmt::format("{};\ninsert into schema_migrations values ({});\n", migrations[v]->sql, v + 1);
+    }
+    Status s = RawScript(script);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto opened = OpenStore(target_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    opened->reset();
+    EXPECT_EQ(SchemaText(GetParam(), target_), want);
+  }
+}
+
+TEST(SqlDialectTest, PlaceholdersAreRewrittenForPostgresOnly) {
+  const std::string sql = "select a from t where b = ?1 and c > ?12 and d = ?2";
+  EXPECT_EQ(internal::WithPlaceholders(internal::SqliteDialect(), sql), sql);
+  EXPECT_EQ(internal::WithPlaceholders(internal::PostgresDialect(), sql),
+            "select a from t where b = $1 and c > $12 and d = $2");
+}
+
+TEST(SqlDialectTest, AWholeRowIsReplacedInEachDialectsSpelling) {
+  EXPECT_EQ(internal::ReplaceRow(internal::SqliteDialect(), "t", {"k1", "k2"}, {"a", "b"}),
+            "insert or replace into t(k1, k2, a, b) values (?1, ?2, ?3, ?4)");
+  EXPECT_EQ(internal::ReplaceRow(internal::PostgresDialect(), "t", {"k1", "k2"}, {"a", "b"}),
+            "insert into t(k1, k2, a, b) values (?1, ?2, ?3, ?4) on conflict(k1, k2) do update set a = "
+            "excluded.a, b = excluded.b");
+}
+
+// Each dialect applies the files in number order, one file per number: a
+// second file with a number already taken (say 0013_a.sql beside
+// 0013_b.postgres.sql) would give two databases different histories.
+TEST(MigrationFilesTest, EachDialectHasOneFilePerNumberInOrder) {
+  for (const internal::SqlDialect* d : {&internal::SqliteDialect(), &internal::PostgresDialect()}) {
+    SCOPED_TRACE(std::string(d->name));
+    const auto files = internal::MigrationsOf(*d);
+    ASSERT_FALSE(files.empty());
+    for (size_t i = 1; i < files.size(); ++i) {
+      EXPECT_LT(files[i - 1]->number, files[i]->number) << files[i]->file;
+    }
+    for (const internal::MigrationFile* f : files) EXPECT_FALSE(f->sql.empty()) << f->file;
+  }
+  // The released histories never change: a store's version k is its
+  // dialect's k-th file.
+  const std::vector<std::string> released = {
+      "foundation",     "alerts",    "tokens",        "incident_ts", "scheduler",    "detector_origin",
+      "no_data_alerts", "incidents", "worker_leases", "silences",    "list_indexes", "point_blocks"};
+  for (const internal::SqlDialect* d : {&internal::SqliteDialect(), &internal::PostgresDialect()}) {
+    std::vector<std::string> names;
+    for (const internal::MigrationFile* f : internal::MigrationsOf(*d)) names.push_back(std::string(f->name));
+    std::vector<std::string> want = released;
+    if (d->kind == internal::Dialect::kSqlite)
+      want.erase(want.begin() + 8);  // worker leases: PostgreSQL's only
+    ASSERT_GE(names.size(), want.size()) << d->name;
+    names.resize(want.size());
+    EXPECT_EQ(names, want) << d->name;
+  }
 }
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) { return backend.param; }

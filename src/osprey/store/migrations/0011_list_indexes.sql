@@ -1,15 +1,6 @@
-// SQL that the SQLite and PostgreSQL schemas share word for word, written
-// once (internal to src/osprey/store/).
-#pragma once
-
-#include <string_view>
-
-namespace osprey::store::internal {
-
-// List paging (SQLite's migration 10, PostgreSQL's 11): indexes that match
-// each list's filter and order, so a page (keyset-paged) reads about as many
-// index entries as it shows.
-inline constexpr std::string_view kListIndexesMigration = R"sql(
+-- List paging: indexes that match each list's filter and order, so a page
+-- (keyset-paged) reads about as many index entries as it shows. The same SQL
+-- for both dialects.
 create index anomaly_groups_by_detector_time on anomaly_groups(detector_id, ts);
 drop index anomaly_groups_by_severity;
 create index anomaly_groups_by_severity on anomaly_groups(severity, ts);
@@ -18,6 +9,3 @@ create index incidents_by_detector_start on incidents(detector_id, incident_ts);
 create index incidents_by_severity on incidents(severity, incident_ts);
 create index incidents_by_span on incidents((end_ts - incident_ts));
 create index alert_outbox_by_detector on alert_outbox(detector_id, id);
-)sql";
-
-}  // namespace osprey::store::internal
