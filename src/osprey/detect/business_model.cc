@@ -616,12 +616,12 @@ void BusinessModel::LearnBaseline(int64_t local_time, double x, const Expectatio
   size_t s0 = 0, s1 = 0;
   double w = 0;
   SlotOf(local_time, s0, s1, w);
-  auto learn_week = [&](size_t s, double weight) {
-    if (weight <= 0) return;
-    const double rate = std::max(1.0 / (week_n_[s] + 1.0), kWeekRate) * weight;
+  auto learn_week = [&](size_t s, double share) {
+    if (share <= 0) return;
+    const double rate = std::max(1.0 / (week_n_[s] + 1.0), kWeekRate) * share;
     week_[s] =
         static_cast<float>(static_cast<double>(week_[s]) + rate * (adj - static_cast<double>(week_[s])));
-    if (week_n_[s] < 255 && weight >= 0.5) ++week_n_[s];
+    if (week_n_[s] < 255 && share >= 0.5) ++week_n_[s];
   };
   learn_week(s0, 1 - w);
   if (w > 0) learn_week(s1, w);
