@@ -346,7 +346,7 @@ void BusinessModel::LearnShrink(size_t slot, double level) {
   // has settled; its mean is 1 + tau2.
   const double prior = Prior(slot);
   if (prior < 0 || week_n_[slot] < std::min(255.0, kWeekCap * per_slot_)) return;
-  const double mu = std::max(level * prior, kMuFloor * phi_);
+  const double mu = std::max(level * prior, MuFloor());
   const double rate = kWeekRate / per_slot_;
   const double s2 = rate / (2 - rate) * Variance(mu) / std::max(level * level, 1e-12);
   const double diff = static_cast<double>(week_[slot]) - prior;
@@ -354,6 +354,8 @@ void BusinessModel::LearnShrink(size_t slot, double level) {
   ++shrink_n_;
   shrink_u_ += (u - shrink_u_) / static_cast<double>(std::min<int64_t>(shrink_n_, 2000));
 }
+
+double BusinessModel::MuFloor() const { return ratio_.used() ? kRatioMuFloor : kMuFloor * phi_; }
 
 double BusinessModel::Variance(double mu) const {
   if (family_ == NoiseFamily::kReal) return var0_ + alpha_ * mu * mu + 1e-12;
@@ -377,7 +379,7 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
     e.profile = std::max(0.0, p * e.year);
     // A floor for closed hours: a few units of the noise scale, so one
     // order where none is expected is not news.
-    const double floor = ratio_.used() ? kRatioMuFloor : kMuFloor * phi_;
+    const double floor = MuFloor();
     e.floored = e.mu < floor;
     e.mu = std::max(e.mu, floor);
     // Closed: the floor lifted a slot whose profile is a small share of the
@@ -959,8 +961,7 @@ Score BusinessModel::Observe(const Observation& obs) {
     learnt = !suppress && ev->occurrences > 0;
     if (learnt) {
       e.mu = base_mu * ev->factor;
-      if (family_ != NoiseFamily::kReal)
-        e.mu = std::max(e.mu, ratio_.used() ? kRatioMuFloor : kMuFloor * phi_);
+      if (family_ != NoiseFamily::kReal) e.mu = std::max(e.mu, MuFloor());
     }
     extra_alpha += learnt ? kEventRelNoise * kEventRelNoise : kUnknownEventRelNoise * kUnknownEventRelNoise;
     e.var = e.noise_factor * Variance(e.mu) + extra_alpha * e.mu * e.mu;

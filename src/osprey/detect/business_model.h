@@ -138,6 +138,9 @@ class BusinessModel final : public Model {
   size_t DaySlot(int64_t local_time) const;  // 1 for real-valued series (additive profile)
   Expectation Expect(int64_t local_time) const;
   double Variance(double mu) const;
+  // The smallest expectation: kMuFloor units of the noise scale, or for a
+  // ratio series kRatioMuFloor (its noise comes from the denominator).
+  double MuFloor() const;
   // Signed deviance residual of x; extra_alpha adds relative variance.
   double Deviance(double x, double mu, double var, double extra_alpha) const;
   // Signed deviate of a window's sum of deviations (dev, with variance var
