@@ -1109,9 +1109,11 @@ Score BusinessModel::Observe(const Observation& obs) {
       const int64_t visit =
           AbsDay(obs.local_time) * static_cast<int64_t>(day_slots_) + static_cast<int64_t>(ds);
       if (visit != visit_) {
-        if (visit_points_ > 0) CountDayVisit(visit_ds_, 2 * visit_flags_ > visit_points_);
+        if (visit_points_ > 0) {
+          const auto last_ds = static_cast<size_t>(PosMod(visit_, static_cast<int64_t>(day_slots_)));
+          CountDayVisit(last_ds, 2 * visit_flags_ > visit_points_);
+        }
         visit_ = visit;
-        visit_ds_ = static_cast<uint16_t>(ds);
         visit_points_ = visit_flags_ = 0;
       }
       ++visit_points_;
@@ -1261,7 +1263,6 @@ std::string BusinessModel::SaveState() const {
   Put<int64_t>(out, year_k_);
   // Since version 4: the visit of a slot of the day being counted.
   Put<int64_t>(out, visit_);
-  Put<uint16_t>(out, visit_ds_);
   Put<uint16_t>(out, visit_points_);
   Put<uint16_t>(out, visit_flags_);
   if (ratio_.used()) ratio_.Save(out);
@@ -1400,8 +1401,8 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     }
   }
   if (version >= 4) {
-    if (!Get(state, m->visit_) || !Get(state, m->visit_ds_) || !Get(state, m->visit_points_) ||
-        !Get(state, m->visit_flags_) || m->visit_ds_ >= m->day_slots_ || m->visit_flags_ > m->visit_points_ ||
+    if (!Get(state, m->visit_) || !Get(state, m->visit_points_) || !Get(state, m->visit_flags_) ||
+        m->visit_flags_ > m->visit_points_ ||
         (m->visit_ != INT64_MIN && std::abs(m->visit_) > kMaxStateTime)) {
       return truncated();
     }

@@ -156,11 +156,11 @@ class BusinessModel final : public Model {
   // The same under the family's negative binomial alone.
   double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);
-  // weight: how much the interval says of its weekday (a proportion's
-  // denominator; 1 otherwise).
+  // weight: how much the interval counts in the level and weekday sums (a
+  // proportion's denominator; 1 otherwise).
   void LearnBaseline(int64_t local_time, double x, const Expectation& e, double weight);
-  // A proportion (a ratio measure whose values stay in [0, 1]): its weekday
-  // sums are weighted by the denominator.
+  // A proportion (a ratio measure whose values stay in [0, 1]): its level
+  // and weekday sums are weighted by the denominator.
   bool CountWeighted() const;
   // Yearly profile: adds a learnt point to its day's raw level.
   void LearnYear(int64_t local_time, double x, const Expectation& e);
@@ -220,10 +220,10 @@ class BusinessModel final : public Model {
   std::vector<uint8_t> stuck_;       // per slot of the day: visits flagged in a row
   std::vector<uint8_t> week_stuck_;  // per slot of the week: the same
   // Sub-hourly series: the visit of a slot of the day being counted (the
-  // absolute local day x day slots + the slot), its slot, its points and
-  // its flagged points.
+  // absolute local day x day slots + the slot), its points and its flagged
+  // points.
   int64_t visit_ = INT64_MIN;
-  uint16_t visit_ds_ = 0, visit_points_ = 0, visit_flags_ = 0;
+  uint16_t visit_points_ = 0, visit_flags_ = 0;
   std::array<float, 7> dow_{};
   std::array<float, 7> dow_n_{};
   double level_num_ = 0, level_den_ = 0;

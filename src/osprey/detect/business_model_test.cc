@@ -281,7 +281,7 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
 }
 
 // A version-3 state with the content of a current (version 4) one: without
-// the visit being counted (int64 + 3 x uint16), which comes last, before a
+// the visit being counted (int64 + 2 x uint16), which comes last, before a
 // ratio series' noise block.
 std::string AsVersion3(const std::string& now, bool ratio) {
   size_t tail = 0;
@@ -291,7 +291,7 @@ std::string AsVersion3(const std::string& now, bool ratio) {
     r.Save(block);
     tail = block.size();
   }
-  const size_t visit = 8 + 3 * 2;
+  const size_t visit = 8 + 2 * 2;
   const size_t at = now.size() - tail - visit;
   std::string out = now.substr(0, at) + now.substr(at + visit);
   out[2] = 3;
