@@ -249,21 +249,97 @@ double AnomalousMean(const Dataset& d, const LeafWork& w, int m, int64_t t, cons
   return w.latency[static_cast<size_t>(t)] * f.Lat(i, n);
 }
 
+// Probabilities of 0, 1, ... under a gamma-Poisson of mean mu and shape k,
+// up to where the rest is below 1e-12 of the mass (at most 100,000 terms).
+std::vector<double> NegBinomialPmf(double mu, double k) {
+  std::vector<double> pmf;
+  if (!(mu > 0)) return {1.0};
+  const double q = mu / (mu + k);
+  double p = std::exp(k * std::log1p(-q));
+  double total = 0;
+  for (double n = 0; n < 100000; n += 1) {
+    pmf.push_back(p);
+    total += p;
+    if (n > mu && 1.0 - total < 1e-12) break;
+    p *= (n + k) / (n + 1) * q;
+  }
+  return pmf;
+}
+
+// The error rate as it is observed: errors E ~ NB(errors_mu, errors_k) and
+// requests R ~ NB(requests_mu, requests_k) drawn independently, the rate
+// min(E, R) / R existing only where R > 0. Exact (summed over both
+// distributions): over a few requests the rate is capped at 1 and often
+// absent, which a Gaussian of E / R does not know (it put a burst of four
+// errors on a leaf expecting half a request at a rate of 8, labelled).
+struct RateMoments {
+  double present = 0;  // P(R > 0)
+  double mean = 0;     // E[rate | R > 0]
+  double var = 0;      // Var[rate | R > 0]
+};
+
+RateMoments ObservedRate(double requests_mu, double requests_k, double errors_mu, double errors_k) {
+  const std::vector<double> pr = NegBinomialPmf(requests_mu, requests_k);
+  const std::vector<double> pe = NegBinomialPmf(errors_mu, errors_k);
+  // For each r: E[min(E, r)] = sum_{e<r} e P(e) + r P(E >= r), likewise squared.
+  RateMoments out;
+  double below = 0, below_e = 0, below_e2 = 0;  // sums over e < r
+  double m1 = 0, m2 = 0;
+  for (size_t r = 1; r < pr.size(); ++r) {
+    const size_t e = r - 1;
+    if (e < pe.size()) {
+      below += pe[e];
+      below_e += pe[e] * static_cast<double>(e);
+      below_e2 += pe[e] * static_cast<double>(e) * static_cast<double>(e);
+    }
+    const double rr = static_cast<double>(r);
+    const double at_least = std::max(0.0, 1.0 - below);
+    const double c1 = (below_e + rr * at_least) / rr;
+    const double c2 = (below_e2 + rr * rr * at_least) / (rr * rr);
+    out.present += pr[r];
+    m1 += pr[r] * c1;
+    m2 += pr[r] * c2;
+  }
+  if (out.present <= 0) return out;
+  out.mean = m1 / out.present;
+  out.var = std::max(0.0, m2 / out.present - out.mean * out.mean);
+  return out;
+}
+
 // |sum of effects| / sqrt(sum of variances) of an anomaly on measure m, over
-// the present rows it touches (latency also needs a row with requests).
+// the present rows it touches. Latency and the error rate need a row with
+// requests: a point's effect counts as often as it is expected to have one,
+// whether it has one adds its own variance (an effect seen on one point in
+// fifteen is not evidence, however large), and the error rate's moments
+// are those of the observed rate (ObservedRate).
 double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int64_t e, const Effect& f,
                int m) {
   double effect = 0, var = 0;
+  const bool ops = work.d.family == "ops";
   for (int s : series) {
     const LeafWork& w = work.leaves[static_cast<size_t>(s)];
     for (int64_t t = b; t < e; ++t) {
       if (!w.row[static_cast<size_t>(t)]) continue;
       // No requests: no latency and no error rate.
-      if (work.d.family == "ops" && (m == 2 || m == 3) && f.zero) continue;
+      if (ops && (m == 2 || m == 3) && f.zero) continue;
+      const double lam = w.lam[static_cast<size_t>(t)];
+      const double mult = f.Mult(t - b, e - b);
+      if (ops && m == 3) {
+        const RateMoments normal = ObservedRate(lam, w.k, w.err_p * lam, w.err_k);
+        const RateMoments anomalous =
+            ObservedRate(lam * mult, w.k, w.err_p * lam * mult + f.add_errors, w.err_k);
+        const double delta = anomalous.mean - normal.mean;
+        effect += anomalous.present * delta;
+        var += anomalous.present * normal.var + anomalous.present * (1 - anomalous.present) * delta * delta;
+        continue;
+      }
       double mean = 0, v = 0;
       NormalMoments(work.d, w, m, t, &mean, &v);
-      effect += AnomalousMean(work.d, w, m, t, f, t - b, e - b) - mean;
-      var += v;
+      double present = 1;
+      if (ops && m == 2) present = 1.0 - std::pow(w.k / (w.k + lam * mult), w.k);  // P(R > 0)
+      const double delta = AnomalousMean(work.d, w, m, t, f, t - b, e - b) - mean;
+      effect += present * delta;
+      var += present * v + present * (1 - present) * delta * delta;
     }
   }
   if (var <= 0) return effect == 0 ? 0.0 : 1e9;
