@@ -4,6 +4,7 @@
 // families, --quick sizes (hourly 112 days, ops 14 days).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "business/harness.h"
@@ -13,12 +14,15 @@ namespace {
 
 // Mean over the settings of one detector's F1 on one measure, at its best
 // threshold or at the default one.
+// Over the given settings (none: every setting).
 double MeanF1(const std::vector<SettingRun>& runs, const std::string& family, const std::string& detector,
-              size_t measure, bool at_default) {
+              size_t measure, bool at_default, const std::vector<std::string>& settings) {
   double sum = 0;
   int n = 0;
   for (const SettingRun& run : runs) {
     if (run.family != family) continue;
+    if (!settings.empty() && std::find(settings.begin(), settings.end(), run.setting) == settings.end())
+      continue;
     for (const DetectorRun& d : run.detectors) {
       if (d.name != detector) continue;
       for (const EventCounts& c : (at_default ? d.at_default : d.best)[measure]) {
@@ -79,8 +83,9 @@ void CheckFloors(const std::vector<SettingRun>& runs) {
     std::string family;
     std::string detector;
     size_t measure;
-    double min_best_f1;     // at the detector's best threshold
-    double min_default_f1;  // at the default threshold (osprey only)
+    double min_best_f1;                      // at the detector's best threshold
+    double min_default_f1;                   // at the default threshold (osprey only)
+    std::vector<std::string> settings = {};  // the settings averaged (none: every setting)
   };
   const std::string osprey = "osprey (default model)";
   const std::vector<Floor> floors = {
@@ -88,20 +93,25 @@ void CheckFloors(const std::vector<SettingRun>& runs) {
       {"hourly", "oracle z", 0, 0.30, 0},
       {"hourly", "oracle z", 1, 0.30, 0},
       {"ops", "oracle z", 0, 0.14, 0},
-      // measured: best 0.522 0.433 0.819 0.963 0.738; default 0.427 0.306 0.606 0.926 0.444
+      // measured: best 0.522 0.433 0.873 0.963 0.758; default 0.427 0.306 0.806 0.926 0.444
       // (ops requests and latency were 0.701 / 0.530 and 0.522 / 0.267 before the weekday
-      // factor stopped learning on a series' first day)
+      // factor stopped learning on a series' first day; requests 0.819 / 0.606 before a
+      // 5-minute series' slot profiles learnt per visit instead of per point)
       {"hourly", osprey, 0, 0.48, 0.40},
       {"hourly", osprey, 1, 0.42, 0.30},
-      {"ops", osprey, 0, 0.78, 0.58},
+      {"ops", osprey, 0, 0.84, 0.76},
       {"ops", osprey, 1, 0.94, 0.90},
       {"ops", osprey, 2, 0.70, 0.42},
-      // the error rate (errors over requests, a ratio measure): best 0.738, default 0.422
-      {"ops", osprey, 3, 0.70, 0.40},
+      // The error rate (errors over requests, a ratio measure): best 0.800, 0.800; default
+      // 0.800, 0.800 on base and noisy (3 labelled events each). Not over the sparse setting:
+      // since an error rate is labelled only where its points can show it, its quick data
+      // has one labelled event. (Before, with events on points without requests labelled
+      // too: best 0.738, default 0.422 over the three settings.)
+      {"ops", osprey, 3, 0.75, 0.75, {"base", "noisy"}},
   };
   for (const Floor& f : floors) {
-    const double best = MeanF1(runs, f.family, f.detector, f.measure, false);
-    const double at_default = MeanF1(runs, f.family, f.detector, f.measure, true);
+    const double best = MeanF1(runs, f.family, f.detector, f.measure, false, f.settings);
+    const double at_default = MeanF1(runs, f.family, f.detector, f.measure, true, f.settings);
     std::cout << f.family << " " << f.detector << " measure " << f.measure << ": mean F1 best " << best
               << " (floor " << f.min_best_f1 << "), default " << at_default << " (floor " << f.min_default_f1
               << ")\n";

@@ -23,20 +23,28 @@ constexpr double kPriorWeight = 20;
 constexpr double kMemory = 500;
 // Squared residuals enter the fit clipped at this many variances.
 constexpr double kClip = 16;
-constexpr char kTag[4] = {'R', 'A', 'T', '1'};
+// The fit's proportion is kept this far from 0 and 1 (a rate of exactly 0
+// still has a variance to divide by).
+constexpr double kMinRate = 1e-6;
+constexpr char kTag[4] = {'R', 'A', 'T', '2'};
+constexpr char kTagV1[4] = {'R', 'A', 'T', '1'};  // without the typical denominator
 
 }  // namespace
 
-void RatioNoise::Regressors(double p, double n, double& b, double& q) const {
+void RatioNoise::Regressors(double p, double n, bool slack, double& b, double& q) const {
   const double m = std::max(n, 1e-9);
   if (proportion_) {
-    // Half a trial of slack, so a rate of exactly 0 or 1 still has noise.
-    const double pc = std::clamp(p, 0.5 / (m + 1), 1 - 0.5 / (m + 1));
+    const double edge = slack ? 0.5 / (m + 1) : kMinRate;
+    const double pc = std::clamp(p, edge, 1 - edge);
     b = pc * (1 - pc) / m;
+    // The forecast's error relative to the rarer outcome: a success rate's
+    // 1 % error is its failures' 100 %.
+    const double rare = std::min(p, 1 - p);
+    q = rare * rare;
   } else {
     b = std::max(p * p, 1e-12) / m;
+    q = p * p;
   }
-  q = p * p;
 }
 
 void RatioNoise::Fit(double& k, double& c) const {
@@ -82,9 +90,17 @@ double RatioNoise::forecast_error() const {
 
 double RatioNoise::Variance(double p, double n) const {
   double b = 0, q = 0, k = 0, c = 0;
-  Regressors(p, n, b, q);
+  Regressors(p, n, true, b, q);
   Fit(k, c);
   return k * b + c * q + 1e-18;
+}
+
+void RatioNoise::CountNoise(double p, double& phi, double& alpha) const {
+  double k = 0, c = 0;
+  Fit(k, c);
+  const double rare = std::min(std::clamp(p, 0.0, 1.0), 1 - std::clamp(p, 0.0, 1.0));
+  phi = std::max(k, 1.0) * (1 - rare);
+  alpha = c;
 }
 
 void RatioNoise::See(double x) {
@@ -95,12 +111,18 @@ void RatioNoise::See(double x) {
 void RatioNoise::Learn(double x, double p, double n) {
   if (!AllFinite(x, p, n) || !(n > 0)) return;
   See(x);
-  double b = 0, q = 0;
-  Regressors(p, n, b, q);
-  const double var = Variance(p, n);
-  const double r2 = std::min((x - p) * (x - p), kClip * var);
-  // Weighted by 1 / var^2 (the variance of a squared Gaussian residual).
-  const double w = 1.0 / (var * var);
+  double b = 0, q = 0, k = 0, c = 0;
+  Regressors(p, n, false, b, q);
+  Fit(k, c);
+  const double var = k * b + c * q + 1e-18;
+  // A proportion moves in steps of one trial, 1/n: a rare single error is
+  // the whole of a low rate's variance, so residuals are clipped a step
+  // beyond kClip variances, and weighted by the inverse variance of a
+  // squared residual, 2 var^2 for Gaussian noise plus step^2 var for a
+  // count's rare jumps.
+  const double step2 = proportion_ ? 1.0 / (n * n) : 0.0;
+  const double r2 = std::min((x - p) * (x - p), kClip * (var + step2));
+  const double w = 1.0 / (var * (2 * var + step2));
   const double keep = 1.0 - 1.0 / std::min<double>(static_cast<double>(n_) + 2, kMemory);
   sbb_ = keep * sbb_ + w * b * b;
   sbq_ = keep * sbq_ + w * b * q;
@@ -111,15 +133,25 @@ void RatioNoise::Learn(double x, double p, double n) {
   ++n_;
 }
 
+void RatioNoise::NoteDenominator(double n) {
+  if (!std::isfinite(n) || !(n > 0)) return;
+  den_n_ = std::min(den_n_ + 1, kMemory);
+  den_mean_ += (n - den_mean_) / den_n_;
+}
+
 void RatioNoise::Save(std::string& out) const {
   out.append(kTag, sizeof kTag);
   Put<uint8_t>(out, proportion_ ? 1 : 0);
   for (double v : {sbb_, sbq_, sqq_, sbr_, sqr_, sw_}) Put<double>(out, v);
   Put<int64_t>(out, n_);
+  Put<double>(out, den_mean_);
+  Put<double>(out, den_n_);
 }
 
 bool RatioNoise::Restore(std::string_view& in) {
-  if (in.substr(0, sizeof kTag) != std::string_view(kTag, sizeof kTag)) return false;
+  const std::string_view tag = in.substr(0, sizeof kTag);
+  const bool v1 = tag == std::string_view(kTagV1, sizeof kTagV1);
+  if (!v1 && tag != std::string_view(kTag, sizeof kTag)) return false;
   in.remove_prefix(sizeof kTag);
   uint8_t proportion = 0;
   if (!Get(in, proportion) || proportion > 1) return false;
@@ -127,6 +159,11 @@ bool RatioNoise::Restore(std::string_view& in) {
     if (!Get(in, *v) || !std::isfinite(*v) || *v < -1e300) return false;
   }
   if (!Get(in, n_) || !CountOk(n_) || sbb_ < 0 || sqq_ < 0 || sw_ < 0) return false;
+  den_mean_ = den_n_ = 0;
+  if (!v1 && (!Get(in, den_mean_) || !Get(in, den_n_) || !std::isfinite(den_mean_) || den_mean_ < 0 ||
+              !(den_n_ >= 0 && den_n_ <= kMemory))) {
+    return false;
+  }
   proportion_ = proportion == 1;
   used_ = true;
   return true;

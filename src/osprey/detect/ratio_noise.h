@@ -5,7 +5,7 @@
 // value may fall: a conversion rate over 20 views is far noisier than the
 // same rate over 20,000.
 //
-//   Var(x) = k * base(p, n) + c * p^2
+//   Var(x) = k * base(p, n) + c * r^2
 //
 // p is the expected ratio and n the denominator. For a proportion (every
 // value seen in [0, 1]) base = p (1 - p) / n, the binomial variance, and k
@@ -13,9 +13,15 @@
 // other ratio (revenue per order) base = p^2 / n, the delta-method variance
 // of a ratio of sums over n units whose per-unit ratio has a coefficient of
 // variation sqrt(k). c is the relative error of the forecast itself, which
-// dominates when n is large. k and c are learnt per series by a weighted
+// dominates when n is large: relative to r = p for a ratio, and to the
+// rarer outcome r = min(p, 1 - p) for a proportion (a success rate's
+// forecast is as good as that of its failures). k and c are learnt per series by a weighted
 // least-squares fit of squared residuals, shrunk towards k = 1, c = 1e-4
-// while there are few of them.
+// while there are few of them. For a proportion the fit sees the binomial
+// variance as it is: the Gaussian judgement's slack (Variance) put into the
+// regressor made b six times the binomial variance over two requests at a
+// 1.6 % error rate, the fit answered with k at its floor, and two errors out
+// of two requests were judged ten times less surprising than they are.
 //
 // Pure and deterministic; not thread-safe (one per series, in its model).
 #pragma once
@@ -28,13 +34,31 @@ namespace osprey::detect {
 
 class RatioNoise {
  public:
-  // The variance of the ratio at expectation p over denominator n (> 0).
+  // The variance of the ratio at expectation p over denominator n (> 0),
+  // for judging it as a Gaussian on its own scale: a proportion's rate is
+  // taken to be at least half a trial from 0 and 1, so that a rate of
+  // exactly 0 or 1 still has noise.
   double Variance(double p, double n) const;
+  // For a proportion of whole counts expected at p, the count of its rarer
+  // outcome (probability r = min(p, 1 - p)) over n trials as a scaled
+  // negative binomial: variance phi (r n) + alpha (r n)^2, phi = k (1 - r)
+  // with k at least 1 (binomial; fewer would make one error a flood), and
+  // alpha = c, the forecast's relative error (relative to r). Not k
+  // as a negative binomial's alpha: over a mean of half an error, 12 % of
+  // extra variance as alpha is 0.2, a tail that judged eight errors where
+  // 0.5 were expected at 1e-5 instead of 1e-7.
+  void CountNoise(double p, double& phi, double& alpha) const;
   // Learns from a value x of the ratio where p was expected over n.
   void Learn(double x, double p, double n);
   // Notes a value seen (learnt or not): a value outside [0, 1] makes the
   // series a general ratio for good.
   void See(double x);
+
+  // Notes an interval's denominator (> 0; others are ignored).
+  void NoteDenominator(double n);
+  // The series' typical denominator: a decayed mean over about as many
+  // intervals as the fit remembers; 0 until one is noted.
+  double typical_denominator() const { return den_mean_; }
 
   bool proportion() const { return proportion_; }
   double overdispersion() const;  // k
@@ -49,8 +73,9 @@ class RatioNoise {
   bool Restore(std::string_view& in);
 
  private:
-  // The fit's two regressors at (p, n).
-  void Regressors(double p, double n, double& b, double& q) const;
+  // The fit's two regressors at (p, n); `slack`: a proportion's rate at
+  // least half a trial from 0 and 1 (Variance), else as it is (the fit).
+  void Regressors(double p, double n, bool slack, double& b, double& q) const;
   // The fitted k and c.
   void Fit(double& k, double& c) const;
 
@@ -60,6 +85,10 @@ class RatioNoise {
   // their decayed weight.
   double sbb_ = 0, sbq_ = 0, sqq_ = 0, sbr_ = 0, sqr_ = 0, sw_ = 0;
   int64_t n_ = 0;
+  // The typical denominator and how many intervals it has seen (capped at
+  // the memory). Not in states of the first layout ("RAT1"): those start
+  // it again.
+  double den_mean_ = 0, den_n_ = 0;
 };
 
 }  // namespace osprey::detect

@@ -42,6 +42,25 @@ TEST(RatioNoiseTest, BinomialRatesLearnNoOverdispersion) {
   EXPECT_LT(noise.forecast_error(), 2e-4);
 }
 
+// Over one to four requests at a 1.5 % error rate the binomial variance is
+// what the fit must find. With the half-trial slack of the Gaussian
+// judgement in its regressor it saw six times that variance where the rate
+// is 0 and answered with k at its floor (0.2).
+TEST(RatioNoiseTest, FewTrialsAtALowRateLearnTheBinomialVariance) {
+  std::mt19937_64 rng(5);
+  RatioNoise noise;
+  const double p = 0.015;
+  for (int i = 0; i < 20000; ++i) {
+    const double n = 1 + i % 4;
+    const auto k = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), p)(rng));
+    noise.Learn(k / n, p, n);
+  }
+  EXPECT_NEAR(noise.overdispersion(), 1.0, 0.2);
+  double phi = 0, alpha = 0;
+  noise.CountNoise(p, phi, alpha);
+  EXPECT_NEAR(phi, 1 - p, 0.2);
+}
+
 TEST(RatioNoiseTest, TheDenominatorSaysHowMuchNoiseToExpect) {
   RatioNoise noise = LearnProportion(0.05, 1, 5000, 2);
   const double small = noise.Variance(0.05, 20);
@@ -121,6 +140,41 @@ TEST(RatioNoiseTest, BusinessModelScoresARatioByItsDenominator) {
 // The rate's numerator is judged as the count it is; judged as a Gaussian
 // rate, a single error over ten requests was a 5-sigma event (before:
 // hundreds of flags at severity >= 50 in twelve weeks of clean data).
+// The failures of a success rate (requests served over requests) are
+// judged as an error rate's errors are: they are its rarer outcome. Judged
+// as a Gaussian rate, the success rate below had 12 clean hours flagged at
+// severity >= 50 in ten weeks (the error rate of the same data none).
+struct RateRun {
+  int64_t flags = 0;
+  double burst = 0;
+};
+
+RateRun ErrorOrSuccessRate(bool success) {
+  auto m = BusinessModel::Create(ModelOptions{}).value();
+  std::mt19937_64 rng(17);
+  const int64_t t0 = 1704067200;  // a Monday
+  RateRun run;
+  const int hours = 24 * 7 * 12;
+  for (int i = 0; i < hours; ++i) {
+    const int64_t hod = i % 24;
+    const double mean = hod < 7 ? 5 : 40;
+    const auto n = static_cast<double>(std::poisson_distribution<long>(mean)(rng));
+    if (n == 0) continue;
+    auto errors = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.01)(rng));
+    const bool is_burst = i == hours - 10;
+    if (is_burst) errors = std::min(n, errors + 8);
+    Observation obs{t0 + i * 3600, t0 + i * 3600, (success ? n - errors : errors) / n};
+    obs.denominator = n;
+    const Score s = m->Observe(obs);
+    if (is_burst) {
+      run.burst = s.severity;
+    } else if (s.ready && i >= 24 * 14 && s.severity >= 50) {
+      ++run.flags;
+    }
+  }
+  return run;
+}
+
 TEST(RatioNoiseTest, ErrorRatesOverFewRequestsAreJudgedAsCounts) {
   auto m = BusinessModel::Create(ModelOptions{}).value();
   std::mt19937_64 rng(17);
@@ -148,6 +202,16 @@ TEST(RatioNoiseTest, ErrorRatesOverFewRequestsAreJudgedAsCounts) {
   std::printf("clean flags at severity >= 50: %ld; the burst: %.1f\n", flags, burst.severity);
   EXPECT_LE(flags, 2);
   EXPECT_GE(burst.severity, 60);
+}
+
+TEST(RatioNoiseTest, SuccessRatesAreJudgedByTheirFailures) {
+  const RateRun errors = ErrorOrSuccessRate(false);
+  const RateRun successes = ErrorOrSuccessRate(true);
+  std::printf("error rate: %ld clean flags, burst %.1f; success rate: %ld clean flags, burst %.1f\n",
+              static_cast<long>(errors.flags), errors.burst, static_cast<long>(successes.flags),
+              successes.burst);
+  EXPECT_LE(successes.flags, 2);
+  EXPECT_GE(successes.burst, 60);
 }
 
 }  // namespace
