@@ -85,6 +85,17 @@ constexpr double kExcessSamples = 500;
 // not a new normal).
 constexpr double kShiftSeconds = 24.0 * 3600;
 constexpr double kShiftMin = 0.2, kShiftMax = 5.0;
+// A return to the level a series had before shifts adopted in the last
+// kReturnSeconds (a rollback after a deploy, a restart after a memory leak)
+// is adopted after a quarter of the confirmation (at least 3 intervals),
+// when the new level is within kReturnTolerance of that one: the series
+// has shown that level for long, and waiting a whole confirmation period
+// to believe it again alerted on every interval of it (measured on
+// 5-minute latency: a leak's two adopted steps kept the expectation at
+// twice the truth for 7.5 hours after the restart).
+constexpr double kReturnSeconds = 7.0 * 86400;
+constexpr double kReturnTolerance = 1.25;
+constexpr double kReturnDeviate = 3.0;
 // Extra relative noise of an expectation that uses a learnt event effect,
 // and of one in an event whose effect is not known yet (or suppressed):
 // there the event may well halve or double the value.
@@ -1153,16 +1164,38 @@ Score BusinessModel::Observe(const Observation& obs) {
   // way for a confirmation period: adopt the level of that period (unless
   // it is an outage: an outage is not a new normal).
   if (e.ready) {
-    const int8_t sign = z_long > 0 ? 1 : -1;
-    if (Surprise(z_long) >= kLearnSurprise && (run_sign_ == 0 || sign == run_sign_)) {
+    // Within kReturnSeconds of an adopted shift, a point that deviates
+    // towards the level before it extends a run that way, whatever the
+    // long-scale sum still holds of the shift's own period: by kSustainMin
+    // when the run goes that way already (or there is none), by
+    // kReturnDeviate when it would break a run the other way (noise does
+    // that rarely: a second step of a real shift is still adopted).
+    const double level = Level();
+    const bool may_return = return_level_ > 0 && obs.time <= return_until_ && level > 0;
+    const int8_t return_sign = return_level_ > level ? 1 : -1;
+    const double return_min = run_sign_ == 0 || run_sign_ == return_sign ? kSustainMin : kReturnDeviate;
+    const bool towards_return =
+        may_return && std::fabs(d) >= return_min && (x > e.mu ? 1 : -1) == return_sign;
+    const int8_t sign = towards_return ? return_sign : (z_long > 0 ? 1 : -1);
+    if ((towards_return || Surprise(z_long) >= kLearnSurprise) && (run_sign_ == 0 || sign == run_sign_)) {
       run_sign_ = sign;
       ++run_;
       run_x_ += x;
       run_mu_ += e.mu;
       const int64_t confirm = std::clamp<int64_t>(static_cast<int64_t>(kShiftSeconds) / interval_, 6, 48);
-      if (run_ >= confirm && run_mu_ > 0) {
+      const bool returning =
+          may_return && sign == return_sign && run_mu_ > 0 && run_ >= std::max<int64_t>(3, confirm / 4) &&
+          std::fabs(std::log(level * run_x_ / run_mu_ / return_level_)) < std::log(kReturnTolerance);
+      if ((run_ >= confirm || returning) && run_mu_ > 0) {
         const double f = run_x_ / run_mu_;
         if (f >= kShiftMin && f <= kShiftMax) {
+          if (returning) {
+            return_level_ = 0;
+            return_until_ = INT64_MIN;
+          } else {
+            if (return_level_ <= 0 || obs.time > return_until_) return_level_ = level;
+            return_until_ = obs.time + static_cast<int64_t>(kReturnSeconds);
+          }
           level_num_ *= f;
           s.explanation = Explanation::kLevelShift;
           ew_dev_ = 0;
@@ -1295,6 +1328,9 @@ std::string BusinessModel::SaveState() const {
   Put<int64_t>(out, visit_);
   Put<uint16_t>(out, visit_points_);
   Put<uint16_t>(out, visit_flags_);
+  // Since version 5: the level a return to is confirmed sooner.
+  Put<double>(out, return_level_);
+  Put<int64_t>(out, return_until_);
   if (ratio_.used()) ratio_.Save(out);
   return out;
 }
@@ -1434,6 +1470,13 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     if (!Get(state, m->visit_) || !Get(state, m->visit_points_) || !Get(state, m->visit_flags_) ||
         m->visit_flags_ > m->visit_points_ ||
         (m->visit_ != INT64_MIN && std::abs(m->visit_) > kMaxStateTime)) {
+      return truncated();
+    }
+  }
+  if (version >= 5) {
+    if (!Get(state, m->return_level_) || !Get(state, m->return_until_) || !std::isfinite(m->return_level_) ||
+        m->return_level_ < 0 ||
+        (m->return_until_ != INT64_MIN && std::abs(m->return_until_) > kMaxStateTime)) {
       return truncated();
     }
   }

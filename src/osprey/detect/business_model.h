@@ -73,7 +73,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 4;
+  static constexpr uint8_t kStateVersion = 5;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series
@@ -252,6 +252,11 @@ class BusinessModel final : public Model {
   int64_t run_ = 0;
   int8_t run_sign_ = 0;
   double run_x_ = 0, run_mu_ = 0;
+  // The level before the first of the shifts adopted recently (0: none),
+  // and until when a return to it is confirmed sooner (kReturnSeconds after
+  // the last adoption).
+  double return_level_ = 0;
+  int64_t return_until_ = INT64_MIN;
 
   int64_t last_time_ = INT64_MIN;
   int64_t observed_ = 0;  // intervals with a value

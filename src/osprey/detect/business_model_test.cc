@@ -283,14 +283,29 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
 // A version-3 state with the content of a current (version 4) one: without
 // the visit being counted (int64 + 2 x uint16), which comes last, before a
 // ratio series' noise block.
-std::string AsVersion3(const std::string& now, bool ratio) {
-  size_t tail = 0;
+// The ratio block of versions up to 4 ("RAT1": a tag, the proportion flag,
+// six sums and a count; "RAT2" adds the typical denominator and its count).
+constexpr size_t kRatioV1Bytes = 4 + 1 + 6 * 8 + 8;
+
+// A version-4 state with the content of a version-5 one: no level a return
+// to is confirmed sooner (8 + 8 bytes before the ratio block), and a ratio
+// block without the typical denominator.
+std::string AsVersion4(const std::string& now, bool ratio) {
+  const size_t tail = ratio ? kRatioV1Bytes + 16 : 0;
+  const size_t at = now.size() - tail - 16;
+  std::string out = now.substr(0, at);
   if (ratio) {
-    RatioNoise r;
-    std::string block;
-    r.Save(block);
-    tail = block.size();
+    std::string block = now.substr(now.size() - tail, kRatioV1Bytes);
+    block[3] = '1';
+    out += block;
   }
+  out[2] = 4;
+  return out;
+}
+
+// A version-3 state from a version-4 one: no visit being counted.
+std::string AsVersion3(const std::string& now, bool ratio) {
+  const size_t tail = ratio ? kRatioV1Bytes : 0;
   const size_t visit = 8 + 2 * 2;
   const size_t at = now.size() - tail - visit;
   std::string out = now.substr(0, at) + now.substr(at + visit);
@@ -328,33 +343,36 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   for (int64_t h = 0; h < 24 * 21; ++h)
     a->Observe(At(h, 50 + Draw(rng, 5, 0.1) + (h == 24 * 20 + 5 ? 500 : 0)));
   const std::string now = a->SaveState();
-  ASSERT_EQ(now[2], 4);
-  // Version 3 lacked the visit being counted and did not weigh a
-  // proportion's sums by the denominator (ProportionStatesOfVersion3KeepTheirLevel).
-  const std::string v3 = AsVersion3(now, false);
+  ASSERT_EQ(now[2], 5);
+  // Version 4 lacked the level a return to is confirmed sooner; version 3
+  // also the visit being counted, and did not weigh a proportion's sums by
+  // the denominator (ProportionStatesOfVersion3KeepTheirLevel).
+  const std::string v4 = AsVersion4(now, false);
+  const std::string v3 = AsVersion3(v4, false);
   const std::string v2 = AsVersion2(v3);
   // Version 1 also ended before the 24 + 24 time-of-day noise floats.
   std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
   v1[2] = 1;
-  for (const std::string* old : std::array<const std::string*, 3>{&v1, &v2, &v3}) {
+  for (const std::string* old : std::array<const std::string*, 4>{&v1, &v2, &v3, &v4}) {
     auto b = BusinessModel::Restore(o, *old);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     // Migrated: what the old version lacked starts empty, and the state is
     // saved as the current version.
     const std::string resaved = (*b)->SaveState();
     EXPECT_EQ(resaved.size(), now.size());
-    EXPECT_EQ(resaved[2], 4);
+    EXPECT_EQ(resaved[2], 5);
   }
-  // Version 3 lacked only the visit being counted (of sub-hourly series;
-  // an hourly one has none).
+  // Versions 3 and 4 lacked only what starts empty here (no sub-hourly
+  // visit, no shift adopted).
+  EXPECT_EQ(std::move(BusinessModel::Restore(o, v4)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v3)).value()->SaveState(), now);
   // Version 2 carried everything but the yearly profile: the stuck
   // counters come back as they were.
   auto b = std::move(BusinessModel::Restore(o, v2)).value();
-  EXPECT_EQ(AsVersion2(AsVersion3(b->SaveState(), false)), v2);
-  std::string v5 = now;
-  v5[2] = 5;
-  auto c = BusinessModel::Restore(o, v5);
+  EXPECT_EQ(AsVersion2(AsVersion3(AsVersion4(b->SaveState(), false), false)), v2);
+  std::string v6 = now;
+  v6[2] = 6;
+  auto c = BusinessModel::Restore(o, v6);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("newer osprey"), std::string::npos) << c.status().message();
 }
@@ -514,11 +532,17 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
     return ob;
   };
   while (h < 24 * 10) m->Observe(next());
-  const std::string v4 = m->SaveState();
-  ASSERT_EQ(v4[2], 4);
+  const std::string v5 = m->SaveState();
+  ASSERT_EQ(v5[2], 5);
+  const std::string v4 = AsVersion4(v5, true);
   const std::string v3 = AsVersion3(v4, true);
+  // A version-4 ratio state (its ratio block without the typical
+  // denominator) loads and saves as the current version.
+  auto from_v4 = BusinessModel::Restore(o, v4);
+  ASSERT_TRUE(from_v4.ok()) << from_v4.status().ToString();
+  EXPECT_EQ((*from_v4)->SaveState().size(), v5.size());
   auto migrated = std::move(BusinessModel::Restore(o, v3)).value();
-  EXPECT_EQ(migrated->SaveState()[2], 4);
+  EXPECT_EQ(migrated->SaveState()[2], 5);
   double now = 0, then = 0;
   for (int k = 0; k < 24; ++k) {
     const Observation ob = next();
@@ -604,6 +628,31 @@ TEST(BusinessModelTest, FiveMinuteProfileRemembersDaysNotPoints) {
       static_cast<long long>(flagged), 100 * moved);
   EXPECT_EQ(flagged, 0);
   EXPECT_LT(std::fabs(moved), 0.004);
+}
+
+// A deploy that is rolled back: the level doubles for twelve hours
+// (adopted as a shift after four) and returns to where it was. The return
+// to a level the series had for weeks is adopted after a quarter of the
+// confirmation, before its evidence alerts; waiting for the whole
+// confirmation, 6 of its intervals were flagged at severity >= 50.
+TEST(BusinessModelTest, ReturnToTheLevelBeforeAShiftIsAdoptedSooner) {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  auto m = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(8);
+  const int64_t per_day = 288, step = 21 * per_day + 8 * 12, back = step + 12 * 12;  // 08:00-20:00
+  int64_t flagged_after = 0, adopted = 0;
+  for (int64_t i = 0; i < back + per_day; ++i) {
+    const int64_t t = kMonday + i * 300;
+    const double mu = Rate(t, 1200) / 12 * (i >= step && i < back ? 2.0 : 1.0);
+    const Score s = m->Observe(Observation{t, t, Draw(rng, mu, 0.01)});
+    if (i >= step && i < back) adopted += s.explanation == Explanation::kLevelShift;
+    if (i >= back) flagged_after += s.ready && s.severity >= 50;
+  }
+  std::printf("shifts adopted during the step: %lld; points flagged at >= 50 after the return: %lld\n",
+              static_cast<long long>(adopted), static_cast<long long>(flagged_after));
+  EXPECT_GE(adopted, 1);
+  EXPECT_LE(flagged_after, 2);
 }
 
 // A ratio series' expectation has no floor from the noise scale: fitted to
