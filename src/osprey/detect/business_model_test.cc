@@ -280,9 +280,6 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
   EXPECT_TRUE(BusinessModel::Restore(o, state).ok());
 }
 
-// A version-3 state with the content of a current (version 4) one: without
-// the visit being counted (int64 + 2 x uint16), which comes last, before a
-// ratio series' noise block.
 // The ratio block of versions up to 4 ("RAT1": a tag, the proportion flag,
 // six sums and a count; "RAT2" adds the typical denominator and its count).
 constexpr size_t kRatioV1Bytes = 4 + 1 + 6 * 8 + 8;
@@ -303,7 +300,9 @@ std::string AsVersion4(const std::string& now, bool ratio) {
   return out;
 }
 
-// A version-3 state from a version-4 one: no visit being counted.
+// A version-3 state with the content of a version-4 one: without the visit
+// being counted (int64 + 2 x uint16), which comes last, before a ratio
+// series' noise block.
 std::string AsVersion3(const std::string& now, bool ratio) {
   const size_t tail = ratio ? kRatioV1Bytes : 0;
   const size_t visit = 8 + 2 * 2;
