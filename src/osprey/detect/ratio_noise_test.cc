@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -212,6 +213,39 @@ TEST(RatioNoiseTest, SuccessRatesAreJudgedByTheirFailures) {
               successes.burst);
   EXPECT_LE(successes.flags, 2);
   EXPECT_GE(successes.burst, 60);
+}
+
+// A burst of errors on a quiet 5-minute series: one or two requests an
+// interval, 1.5 % failing, then for an hour every request fails. Each
+// interval alone is weak evidence (two failures of two); the hour is not.
+// A window sum that clipped each interval's deviation at three of its sd
+// (a fifth of one error here) kept a quarter of the hour's errors: the
+// burst's highest severity was 39.
+TEST(RatioNoiseTest, AnHourOfFailuresOverFewRequestsIsFound) {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  auto m = BusinessModel::Create(o).value();
+  std::mt19937_64 rng(23);
+  const int64_t t0 = 1704067200;  // a Monday
+  const int64_t per_day = 288, burst = 14 * per_day + 10 * 12;
+  double highest = 0;
+  int64_t clean_flags = 0;
+  for (int64_t i = 0; i < burst + 12; ++i) {
+    const auto n = static_cast<double>(1 + std::poisson_distribution<long>(1.0)(rng));
+    const bool in_burst = i >= burst;
+    const auto errors =
+        in_burst ? n
+                 : static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.015)(rng));
+    Observation obs{t0 + i * 300, t0 + i * 300, errors / n};
+    obs.denominator = n;
+    const Score s = m->Observe(obs);
+    if (in_burst) highest = std::max(highest, s.severity);
+    else if (s.ready && i >= 7 * per_day && s.severity >= 50) ++clean_flags;
+  }
+  std::printf("the burst's highest severity %.1f; clean intervals flagged at >= 50: %ld\n", highest,
+              static_cast<long>(clean_flags));
+  EXPECT_GE(highest, 60);
+  EXPECT_LE(clean_flags, 2);
 }
 
 }  // namespace
