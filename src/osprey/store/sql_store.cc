@@ -515,21 +515,27 @@ constexpr std::string_view kGroupJoin =
     "join incidents i on i.detector_id = g.detector_id and i.measure = g.measure "
     "and i.incident_ts = g.incident_ts ";
 
-// The groups q selects. One per incident (its most severe, the earliest on
-// ties): read from the incidents, one row each, not from every group. Only
-// the filters q sets are in the statement, so the database picks the index
-// of the list's filter and order and stops after the page. Parameters
-// (GroupArgs): ?1 min severity, ?2 detector, ?3 measure, ?4 since, ?5
-// until, ?6 limit, ?7 offset, ?8-?10 the keyset (ts, severity, id).
-std::string GroupFilter(const GroupQuery& q, bool with_after) {
+// The groups q selects (with_incident: joined to their detector and
+// incident, for the list's columns; the keyset too when with_after). One per
+// incident (its most severe, the earliest on ties): read from the incidents,
+// one row each, not from every group. Only the filters q sets are in the
+// statement, so the database picks the index of the list's filter and order
+// and stops after the page. Parameters (GroupArgs): ?1 min severity, ?2
+// detector, ?3 measure, ?4 since, ?5 until, ?6 limit, ?7 offset, ?8-?10 the
+// keyset (ts, severity, id).
+std::string GroupFilter(const GroupQuery& q, bool with_incident, bool with_after) {
+  std::string from;
+  if (q.incidents_only) {
+    from = "from incidents i join anomaly_groups g on g.id = i.top_group_id ";
+    if (with_incident) from += "join detectors d on d.id = g.detector_id ";
+  } else {
+    from = with_incident ? kGroupJoin : "from anomaly_groups g ";
+  }
   // "+g.severity" keeps SQLite from reading a time-ordered list by the
-  // severity index.
+  // severity index (a count has no order: it reads whichever index covers
+  // its filters).
   std::string sql =
-      fmt::format("{} where {}g.severity >= ?1 ",
-                  q.incidents_only ? "from incidents i join anomaly_groups g on g.id = i.top_group_id "
-                                     "join detectors d on d.id = g.detector_id"
-                                   : kGroupJoin,
-                  q.by_severity ? "" : "+");
+      fmt::format("{}where {}g.severity >= ?1 ", from, q.by_severity || !with_incident ? "" : "+");
   if (q.detector) sql += "and g.detector_id = (select id from detectors where name = ?2) ";
   if (q.measure) sql += "and g.measure = ?3 ";
   if (q.since) sql += "and g.ts >= ?4 ";
@@ -567,12 +573,18 @@ std::vector<SqlValue> GroupArgs(const GroupQuery& q, SqlValue limit, int64_t off
 }  // namespace
 
 // The lists' statements are kept prepared by SQLite (a page is read many
-// times a second).
+// times a second). The count reads the groups alone: every group has its
+// detector (a foreign key) and its incident (WriteChunk and ResetFrom keep
+// the incidents of the groups they write in the same transaction), so the
+// joins of the page would not change it, only make every counted row cost
+// two more index lookups (SQLite then counts from a covering index: about
+// 15 instead of 190 us for 361 groups).
 Result<int64_t> SqlStore::CountGroups(const GroupQuery& q) {
   const std::vector<SqlValue> args = GroupArgs(q, db_.Limit(q.count_at_most.value_or(-1)), 0);
   int64_t count = 0;
   OSPREY_RETURN_IF_ERROR(
-      db_.Run(fmt::format("select count(*) from (select 1 {} limit ?6) c", GroupFilter(q, false)), args,
+      db_.Run(fmt::format("select count(*) from (select 1 {} limit ?6) c", GroupFilter(q, false, false)),
+              args,
               [&](const SqlRow& r) {
                 count = r.Int(0);
                 return Status::Ok();
@@ -586,7 +598,7 @@ Result<std::vector<GroupRecord>> SqlStore::ListGroups(const GroupQuery& q) {
   std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
                                     : fmt::format("g.ts {}, g.severity desc", time_order);
   return ReadGroups(fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7", kGroupColumns,
-                                GroupFilter(q, true), order),
+                                GroupFilter(q, true, true), order),
                     GroupArgs(q, db_.Limit(q.limit), q.offset));
 }
 
