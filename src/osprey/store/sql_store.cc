@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
+#include <memory>
 
 #include "osprey/store/migrations.h"
 
@@ -686,6 +688,55 @@ Result<std::vector<PointRecord>> SqlStore::ListPoints(int64_t series_id, int64_t
   OSPREY_RETURN_IF_ERROR(MergePoints(std::span<const StoredBlock>(blocks), std::span<const PointRecord>(head),
                                      from_ts, to_ts, [&](const PointRecord& p) { return Append(&out, p); }));
   return out;
+}
+
+Status SqlStore::ForEachScoredPoint(const ScoredPointQuery& q,
+                                    const std::function<Status(const PointRecord&)>& fn) {
+  // Two cursors in one snapshot, blocks and head rows, each in (series,
+  // time) order: the series in id order (SQLite: read first, by id, not by
+  // their detector index, whose order would need a sort of every row), then
+  // each one's range of the blocks' and the head rows' primary keys. No
+  // sort and no temporary storage; memory holds one block (SQLite) or one
+  // fetched batch of each cursor (PostgreSQL).
+  const SqlDialect& d = db_.dialect();
+  const int64_t since = q.since.value_or(std::numeric_limits<int64_t>::min());
+  const int64_t until = q.until.value_or(std::numeric_limits<int64_t>::max());
+  const SqlValue block_args[] = {q.detector_id, SpanBefore(since), until, since};
+  const SqlValue head_args[] = {q.detector_id, since, until};
+  // A read transaction cannot begin inside the one that keeps SQLite's new
+  // series open: they are committed first.
+  OSPREY_RETURN_IF_ERROR(BeforeWrite());
+  return db_.InReadTransaction([&]() -> Status {
+    OSPREY_ASSIGN_OR_RETURN(
+        std::unique_ptr<SqlCursor> blocks,
+        db_.Cursor(
+            fmt::format("select b.series_id, b.start_ts, b.end_ts, b.n, b.data from series s {0} "
+                        "point_blocks b on b.series_id = s.id where {1}s.detector_id = ?1 and "
+                        "b.start_ts > ?2 and b.start_ts < ?3 and b.end_ts >= ?4 order by s.id, b.start_ts",
+                        d.join_in_order, d.no_index),
+            block_args));
+    OSPREY_ASSIGN_OR_RETURN(
+        std::unique_ptr<SqlCursor> head,
+        db_.Cursor(fmt::format("select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
+                               "from series s {0} points p on p.series_id = s.id where {1}s.detector_id = ?1 "
+                               "and p.ts >= ?2 and p.ts < ?3 order by s.id, p.ts",
+                               d.join_in_order, d.no_index),
+                   head_args));
+    // A stream for MergePoints over a cursor.
+    auto stream = [](SqlCursor& c, auto read) {
+      return [&c, read](auto* out) -> Result<bool> {
+        OSPREY_ASSIGN_OR_RETURN(const SqlRow* row, c.Next());
+        if (row == nullptr) return false;
+        *out = read(*row);
+        return true;
+      };
+    };
+    return MergePoints(stream(*blocks, ReadBlock), stream(*head, ReadPoint), since, until,
+                       [&](const PointRecord& p) {
+                         if (!MatchesScoredPointQuery(q, p)) return Status::Ok();
+                         return fn(p);
+                       });
+  });
 }
 
 Result<std::vector<DataQualityRecord>> SqlStore::ListQuality(int64_t detector_id, int64_t from_ts,
