@@ -534,10 +534,11 @@ std::string GroupFilter(const GroupQuery& q, bool with_incident, bool with_after
     from = with_incident ? kGroupJoin : "from anomaly_groups g ";
   }
   // "+g.severity" keeps SQLite from reading a time-ordered list by the
-  // severity index (a count has no order: it reads whichever index covers
-  // its filters).
-  std::string sql =
-      fmt::format("{}where {}g.severity >= ?1 ", from, q.by_severity || !with_incident ? "" : "+");
+  // severity index, and a count of incidents from reading every group by it
+  // (it reads the incidents). A count of groups has no order: it reads
+  // whichever index covers its filters.
+  const bool plus = with_incident ? !q.by_severity : q.incidents_only;
+  std::string sql = fmt::format("{}where {}g.severity >= ?1 ", from, plus ? "+" : "");
   if (q.detector) sql += "and g.detector_id = (select id from detectors where name = ?2) ";
   if (q.measure) sql += "and g.measure = ?3 ";
   if (q.since) sql += "and g.ts >= ?4 ";
