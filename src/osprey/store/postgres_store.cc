@@ -339,15 +339,9 @@ class PostgresDb final : public internal::SqlDb {
 
 // The SQL of point storage (point_block.h): one statement per call for
 // every series (arrays unnested by the server), kPointBatch rows per insert.
-class PgTables final : public PointTables {
+class PgTables final : public internal::SqlPointTables {
  public:
-  explicit PgTables(PostgresDb& db) : db_(db) {}
-  Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, db_.Pq("select id from series where detector_id = $1 order by id",
-                                           Params().Add(detector_id)));
-    for (int i = 0; i < r.size(); ++i) out->push_back(r.Int(i, 0));
-    return Status::Ok();
-  }
+  explicit PgTables(PostgresDb& db) : SqlPointTables(db), db_(db) {}
   static constexpr size_t kPointBatch = 8192;
   Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                   std::vector<PointRecord>* out) override {

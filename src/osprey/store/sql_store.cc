@@ -691,6 +691,14 @@ Result<std::vector<PointRecord>> SqlStore::ListPoints(int64_t series_id, int64_t
   return out;
 }
 
+Status SqlPointTables::DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) {
+  return sql_db_.Query("select id from series where detector_id = ?1 order by id", {detector_id},
+                       [&](const SqlRow& r) {
+                         out->push_back(r.Int(0));
+                         return Status::Ok();
+                       });
+}
+
 Status SqlStore::ForEachScoredPoint(const ScoredPointQuery& q,
                                     const std::function<Status(const PointRecord&)>& fn) {
   // Two cursors in one snapshot, blocks and head rows, each in (series,

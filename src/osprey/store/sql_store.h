@@ -20,6 +20,17 @@
 
 namespace osprey::store::internal {
 
+// The point tables' SQL that both backends share (the detector's series);
+// each backend adds its bulk statements.
+class SqlPointTables : public PointTables {
+ public:
+  explicit SqlPointTables(SqlDb& db) : sql_db_(db) {}
+  Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) final;
+
+ private:
+  SqlDb& sql_db_;
+};
+
 class SqlStore : public Store {
  public:
   // `db` and `points` must outlive the store (they are the derived class's

@@ -246,17 +246,9 @@ class SqliteDb final : public internal::SqlDb {
 
 // The SQL of point storage (point_block.h): statements prepared once, one
 // series at a time (each a range of a primary key).
-class SqliteTables final : public PointTables {
+class SqliteTables final : public internal::SqlPointTables {
  public:
-  explicit SqliteTables(SqliteDb& db) : db_(db) {}
-  Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
-    OSPREY_ASSIGN_OR_RETURN(Stmt * s,
-                            db_.Prepared("select id from series where detector_id = ?1 order by id"));
-    s->Bind(1, detector_id);
-    Status st;
-    while (s->Step(&st)) out->push_back(s->Int(0));
-    return st;
-  }
+  explicit SqliteTables(SqliteDb& db) : SqlPointTables(db), db_(db) {}
   Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                   std::vector<PointRecord>* out) override {
     return ReadPerSeries(
