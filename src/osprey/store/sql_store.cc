@@ -340,13 +340,15 @@ Status SqlStore::UpdateIncidents(int64_t detector_id, const std::set<std::pair<s
                  {detector_id, measure, incident_ts})
             .status());
     OSPREY_RETURN_IF_ERROR(
-        db_.Exec("insert into incidents select detector_id, measure, incident_ts, max(end_ts), count(*), "
-                 "max(severity), (select i.id from anomaly_groups i where i.detector_id = ?1 and i.measure = "
-                 "?2 "
-                 "and i.incident_ts = ?3 order by i.severity desc, i.ts limit 1) from anomaly_groups "
-                 "where detector_id = ?1 and measure = ?2 and incident_ts = ?3 "
-                 "group by detector_id, measure, incident_ts",
-                 {detector_id, measure, incident_ts})
+        db_.Exec(
+               "insert into incidents(detector_id, measure, incident_ts, end_ts, intervals, severity, "
+               "top_group_id, top_ts) select detector_id, measure, incident_ts, max(end_ts), count(*), "
+               "max(severity), t.id, t.ts from anomaly_groups, (select i.id, i.ts from anomaly_groups i "
+               "where "
+               "i.detector_id = ?1 and i.measure = ?2 and i.incident_ts = ?3 order by i.severity desc, i.ts "
+               "limit 1) t where detector_id = ?1 and measure = ?2 and incident_ts = ?3 "
+               "group by detector_id, measure, incident_ts, t.id, t.ts",
+               {detector_id, measure, incident_ts})
             .status());
   }
   return Status::Ok();
@@ -517,6 +519,12 @@ constexpr std::string_view kGroupJoin =
     "join incidents i on i.detector_id = g.detector_id and i.measure = g.measure "
     "and i.incident_ts = g.incident_ts ";
 
+// The column of a group's time in q's statements: for incidents in time
+// order their own copy of their top group's (the index of that order).
+std::string_view GroupTime(const GroupQuery& q) {
+  return q.incidents_only && !q.by_severity ? "i.top_ts" : "g.ts";
+}
+
 // The groups q selects (with_incident: joined to their detector and
 // incident, for the list's columns; the keyset too when with_after). One per
 // incident (its most severe, the earliest on ties): read from the incidents,
@@ -539,10 +547,11 @@ std::string GroupFilter(const GroupQuery& q, bool with_incident, bool with_after
   // whichever index covers its filters.
   const bool plus = with_incident ? !q.by_severity : q.incidents_only;
   std::string sql = fmt::format("{}where {}g.severity >= ?1 ", from, plus ? "+" : "");
+  const std::string_view ts = GroupTime(q);
   if (q.detector) sql += "and g.detector_id = (select id from detectors where name = ?2) ";
   if (q.measure) sql += "and g.measure = ?3 ";
-  if (q.since) sql += "and g.ts >= ?4 ";
-  if (q.until) sql += "and g.ts < ?5 ";
+  if (q.since) sql += fmt::format("and {} >= ?4 ", ts);
+  if (q.until) sql += fmt::format("and {} < ?5 ", ts);
   if (with_after && q.after) {
     const char* later = q.newest_first ? "<" : ">";
     if (q.by_severity) {
@@ -552,8 +561,8 @@ std::string GroupFilter(const GroupQuery& q, bool with_incident, bool with_after
                          q.newest_first ? "(g.severity, g.ts) <= (?9, ?8)" : "g.severity <= ?9");
     } else {
       sql += fmt::format(
-          "and g.ts {0}= ?8 and (g.ts {0} ?8 or g.severity < ?9 or (g.severity = ?9 and g.id > ?10)) ",
-          later);
+          "and {1} {0}= ?8 and ({1} {0} ?8 or g.severity < ?9 or (g.severity = ?9 and g.id > ?10)) ", later,
+          ts);
     }
   }
   return sql;
@@ -599,7 +608,7 @@ Result<int64_t> SqlStore::CountGroups(const GroupQuery& q) {
 Result<std::vector<GroupRecord>> SqlStore::ListGroups(const GroupQuery& q) {
   const char* time_order = q.newest_first ? "desc" : "asc";
   std::string order = q.by_severity ? fmt::format("g.severity desc, g.ts {}", time_order)
-                                    : fmt::format("g.ts {}, g.severity desc", time_order);
+                                    : fmt::format("{} {}, g.severity desc", GroupTime(q), time_order);
   return ReadGroups(fmt::format("select {} {} order by {}, g.id limit ?6 offset ?7", kGroupColumns,
                                 GroupFilter(q, true, true), order),
                     GroupArgs(q, db_.Limit(q.limit), q.offset));
