@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1083,6 +1084,33 @@ TEST_F(ApiTest, StatusIsKeptForASecondAndDroppedByWrites) {
   // A refused write (a viewer's) changes nothing and is harmless.
   ExpectProblem(Call("POST", "/api/v1/detectors/ecommerce/deactivate", viewer_), 403);
   EXPECT_EQ(active_of(Get("/api/v1/status", viewer_)), true);
+}
+
+// A page of the anomaly list is kept while the store is unchanged, on the
+// same clock second: what another process commits shows on the next request.
+TEST_F(ApiTest, AnomalyListPageIsKeptOnlyWhileTheStoreIsUnchanged) {
+  const std::string page = "/api/v1/anomaly-groups?limit=5&min_severity=50";
+  auto first = Get(page, viewer_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_FALSE(first.j["anomaly_groups"].empty()) << first.body;
+  const int64_t id = first.j["anomaly_groups"][0]["id"].get<int64_t>();
+  const int64_t count = first.j["anomaly_groups"][0]["anomaly_count"].get<int64_t>();
+  EXPECT_EQ(Get(page, admin_).body, first.body);
+  // Another process changes the first group; then changes it back.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(state_->c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  auto set_count = [&](int64_t n) {
+    const std::string sql = fmt::format("update anomaly_groups set anomaly_count = {} where id = {}", n, id);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  };
+  set_count(count + 1000);
+  auto changed = Get(page, viewer_);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(changed.j["anomaly_groups"][0]["anomaly_count"], count + 1000) << changed.body;
+  set_count(count);
+  sqlite3_close(db);
+  EXPECT_EQ(Get(page, viewer_).body, first.body);
 }
 
 TEST_F(ApiTest, OpenApiDocumentMatchesTheRoutes) {

@@ -659,7 +659,7 @@ std::string CursorOf(std::string_view order, std::initializer_list<std::string> 
 int64_t CursorInt(const std::string& field) { return std::strtoll(field.c_str(), nullptr, 10); }
 double CursorNumber(const std::string& field) { return std::strtod(field.c_str(), nullptr); }
 
-Result<Reply> ListGroups(Context& c) {
+Result<Reply> ListGroupsPage(Context& c) {
   store::GroupQuery q;
   q.detector = StringQuery(c, "detector");
   q.measure = StringQuery(c, "measure");
@@ -689,6 +689,25 @@ Result<Reply> ListGroups(Context& c) {
       c, "/api/v1/anomaly-groups", "anomaly_groups", page, groups.size(),
       [&](std::string& out, size_t i) { AppendGroupJson(out, groups[i]); }, TotalJson(total),
       [&](size_t i) { return GroupCursor(sort, groups[i]); });
+}
+
+// The anomaly list, the page most often asked for again unchanged: kept
+// while the store is (PageCache), by its parameters.
+Result<Reply> ListGroups(Context& c) {
+  auto compute = [&]() -> Result<std::string> {
+    OSPREY_ASSIGN_OR_RETURN(Reply r, ListGroupsPage(c));
+    return std::move(r.text);
+  };
+  Reply r;
+  if (c.page_cache) {
+    std::string key = c.req.path + '?';
+    for (const auto& [k, v] : c.req.params) key += fmt::format("{}={}&", PercentEncode(k), PercentEncode(v));
+    OSPREY_ASSIGN_OR_RETURN(r.text, c.page_cache->Get(key, StoreStamp(c.options.state_path), compute));
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(r.text, compute());
+  }
+  r.content_type = "application/json";
+  return r;
 }
 
 Result<Reply> GetGroup(Context& c) {

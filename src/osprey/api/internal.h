@@ -25,6 +25,7 @@ namespace osprey::api::internal {
 using nlohmann::json;
 
 class ReplyCache;
+class PageCache;
 
 struct Reply {
   int status = 200;
@@ -42,6 +43,7 @@ struct Context {
   const Clock& clock;
   std::map<std::string, std::string> path;  // path parameters by name
   ReplyCache* status_cache = nullptr;       // GET /api/v1/status's body (reply_cache.h)
+  PageCache* page_cache = nullptr;          // list pages (reply_cache.h)
 };
 
 using Handler = std::function<Result<Reply>(Context&)>;

@@ -1,5 +1,6 @@
 #include "osprey/api/json_text.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -30,6 +31,14 @@ size_t Utf8Length(const unsigned char* p, size_t n) {
   return 0;
 }
 
+// The bytes that end a run of plain characters in a JSON string: the quote,
+// the backslash, control characters and the lead bytes of UTF-8 sequences.
+constexpr auto kStringStop = [] {
+  std::array<bool, 256> stop{};
+  for (int c = 0; c < 256; ++c) stop[static_cast<size_t>(c)] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return stop;
+}();
+
 // A scanner over one JSON text; each Scan* moves past what it accepts.
 class Scanner {
  public:
@@ -58,6 +67,10 @@ class Scanner {
   bool ScanString() {
     if (!Take('"')) return false;
     while (p_ != end_) {
+      // Plain bytes (most of a stored text) in a loop of their own.
+      while (!kStringStop[*p_]) {
+        if (++p_ == end_) return false;
+      }
       const unsigned char c = *p_;
       if (c == '"') {
         ++p_;

@@ -1,6 +1,7 @@
-// A response body that is costly to compute and asked for often (GET
+// Response bodies that are costly to compute and asked for often (GET
 // /api/v1/status counts the store's tables and reads each detector's recent
-// health), kept for a short time. Internal to src/osprey/api/; includes JSON.
+// health; a list page reads and writes some 50 KB), kept for a short time.
+// Internal to src/osprey/api/; includes JSON.
 //
 // A kept body is reused while it is younger than `ttl` on the server's
 // injected clock, its key (the registry's detector set) is the one it was
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -110,6 +112,69 @@ class ReplyCache {
   std::string stamp_;                    // guarded by mu_
   Instant at_;                           // guarded by mu_
   uint64_t generation_ = 0;              // guarded by mu_
+};
+
+// List pages (GET /api/v1/anomaly-groups, which dashboards and the UI poll)
+// by request target (path and query string): a page is reused while the
+// store's stamp is the one it was read under, for at most `ttl`, and a write
+// request through this server drops them all (Invalidate). Without a stamp
+// (a PostgreSQL store, whose changes by other processes this server cannot
+// see) nothing is kept. At most kEntries pages; the oldest goes first.
+// Thread-safe; pages are computed outside the lock (two requests for one
+// page may both compute it).
+class PageCache {
+ public:
+  static constexpr size_t kEntries = 64;
+
+  PageCache(const Clock& clock, std::chrono::seconds ttl) : clock_(clock), ttl_(ttl) {}
+
+  // The kept page for `key` read under `stamp` if fresh, else compute()'s
+  // (kept unless it failed or a write went through meanwhile).
+  Result<std::string> Get(const std::string& key, const std::string& stamp,
+                          const std::function<Result<std::string>()>& compute) {
+    if (stamp.empty()) return compute();
+    uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = pages_.find(key);
+      if (it != pages_.end() && it->second.stamp == stamp && clock_.Now() - it->second.at < ttl_) {
+        return it->second.body;
+      }
+      generation = generation_;
+    }
+    const Instant at = clock_.Now();
+    OSPREY_ASSIGN_OR_RETURN(std::string body, compute());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation != generation_) return body;
+    if (pages_.size() >= kEntries && pages_.find(key) == pages_.end()) {
+      auto oldest = pages_.begin();
+      for (auto it = pages_.begin(); it != pages_.end(); ++it) {
+        if (it->second.at < oldest->second.at) oldest = it;
+      }
+      pages_.erase(oldest);
+    }
+    pages_[key] = Page{body, stamp, at};
+    return body;
+  }
+
+  // Drops every kept page, and any being computed now.
+  void Invalidate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    pages_.clear();
+  }
+
+ private:
+  struct Page {
+    std::string body;
+    std::string stamp;
+    Instant at;
+  };
+  const Clock& clock_;
+  const std::chrono::seconds ttl_;
+  std::mutex mu_;
+  std::map<std::string, Page> pages_;  // guarded by mu_
+  uint64_t generation_ = 0;            // guarded by mu_
 };
 
 }  // namespace osprey::api::internal

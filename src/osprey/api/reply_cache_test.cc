@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string>
 
+#include "osprey/testing/clock.h"
+
 namespace osprey::api::internal {
 namespace {
 
@@ -69,6 +71,75 @@ TEST(StoreStampTest, ChangesWithEveryCommitEvenWhenFileSizesAndTimesDoNot) {
 TEST(StoreStampTest, EmptyForAStoreWithoutFiles) {
   EXPECT_EQ(StoreStamp("postgres://osprey@db.internal/osprey"), "");
   EXPECT_EQ(StoreStamp("/nonexistent/osprey/state.db"), "");
+}
+
+// A page cache that counts how often each page is computed.
+class PageCacheTest : public ::testing::Test {
+ protected:
+  Result<std::string> Get(const std::string& key, const std::string& stamp) {
+    return cache_.Get(key, stamp, [&]() -> Result<std::string> {
+      if (fail_) return Unavailable("store busy");
+      ++computed_[key];
+      return key + "@" + stamp + "#" + std::to_string(computed_[key]);
+    });
+  }
+
+  testing::FakeClock clock_{FromUnixSeconds(1'700'000'000)};
+  PageCache cache_{clock_, std::chrono::seconds(3600)};
+  std::map<std::string, int> computed_;
+  bool fail_ = false;
+};
+
+TEST_F(PageCacheTest, KeptWhileTheStampAndTheTimeAllow) {
+  EXPECT_EQ(*Get("a", "s1"), "a@s1#1");
+  EXPECT_EQ(*Get("a", "s1"), "a@s1#1");
+  EXPECT_EQ(*Get("b", "s1"), "b@s1#1");
+  // A commit changed the store: read again, and kept under the new stamp.
+  EXPECT_EQ(*Get("a", "s2"), "a@s2#2");
+  EXPECT_EQ(*Get("a", "s2"), "a@s2#2");
+  clock_.Advance(std::chrono::seconds(3599));
+  EXPECT_EQ(*Get("a", "s2"), "a@s2#2");
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(*Get("a", "s2"), "a@s2#3");
+}
+
+TEST_F(PageCacheTest, NothingKeptWithoutAStampOrAfterAnError) {
+  // No stamp (a PostgreSQL store): every request reads the store.
+  EXPECT_EQ(*Get("a", ""), "a@#1");
+  EXPECT_EQ(*Get("a", ""), "a@#2");
+  fail_ = true;
+  EXPECT_FALSE(Get("a", "s1").ok());
+  fail_ = false;
+  EXPECT_EQ(*Get("a", "s1"), "a@s1#3");
+}
+
+TEST_F(PageCacheTest, AWriteDropsEveryPageAndAnyBeingComputed) {
+  EXPECT_EQ(*Get("a", "s1"), "a@s1#1");
+  EXPECT_EQ(*Get("b", "s1"), "b@s1#1");
+  cache_.Invalidate();
+  EXPECT_EQ(*Get("a", "s1"), "a@s1#2");
+  EXPECT_EQ(*Get("b", "s1"), "b@s1#2");
+  // A write that goes through while a page is computed: the page is
+  // answered, not kept.
+  auto during = cache_.Get("a", "s3", [&]() -> Result<std::string> {
+    cache_.Invalidate();
+    return std::string("read during a write");
+  });
+  EXPECT_EQ(*during, "read during a write");
+  EXPECT_EQ(*Get("a", "s3"), "a@s3#3");
+}
+
+TEST_F(PageCacheTest, HoldsAtMostItsEntriesDroppingTheOldest) {
+  for (size_t i = 0; i <= PageCache::kEntries; ++i) {
+    ASSERT_TRUE(Get("page" + std::to_string(i), "s").ok());
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  // The first page went to make room for the last (and the second for the
+  // first again); the others are kept.
+  EXPECT_EQ(*Get("page0", "s"), "page0@s#2");
+  EXPECT_EQ(*Get("page" + std::to_string(PageCache::kEntries), "s"),
+            "page" + std::to_string(PageCache::kEntries) + "@s#1");
+  EXPECT_EQ(*Get("page2", "s"), "page2@s#1");
 }
 
 }  // namespace

@@ -225,8 +225,10 @@ internal::FrontLimits LimitsFor(const ServerOptions& o) {
   return limits;
 }
 
-// How long GET /api/v1/status's body is reused (reply_cache.h).
+// How long GET /api/v1/status's body and a list page are reused at most
+// (reply_cache.h).
 constexpr std::chrono::seconds kStatusTtl{1};
+constexpr std::chrono::seconds kPageTtl{1};
 
 }  // namespace
 
@@ -239,6 +241,7 @@ struct Server::Impl {
         pool(o.state_path),
         verifier(c),
         status_cache(c, kStatusTtl),
+        page_cache(c, kPageTtl),
         started(c.Now()) {}
 
   void AddBuiltinRoutes();
@@ -256,6 +259,7 @@ struct Server::Impl {
   StorePool pool;
   TokenVerifier verifier;
   internal::ReplyCache status_cache;
+  internal::PageCache page_cache;
   RequestMetrics metrics;
   std::vector<Route> routes;
   std::vector<RouteInfo> infos;
@@ -330,13 +334,17 @@ void Server::Impl::Handle(const Route& route, const std::vector<std::string>& pa
         return;
       }
     }
-    Context ctx{req, *store, principal ? &*principal : nullptr, options, clock, {}, &status_cache};
+    Context ctx{req,           *store,     principal ? &*principal : nullptr, options, clock, {},
+                &status_cache, &page_cache};
     for (size_t i = 0; i < params.size() && i + 1 < req.matches.size(); ++i) {
       ctx.path[params[i]] = req.matches[i + 1].str();
     }
     Result<Reply> reply = route.handler(ctx);
     // Whatever a write did, even one that failed half-way, shows at once.
-    if (route.info.write) status_cache.Invalidate();
+    if (route.info.write) {
+      status_cache.Invalidate();
+      page_cache.Invalidate();
+    }
     if (!reply.ok()) {
       SetProblem(res, HttpStatusFor(reply.status().code()), reply.status().message(), req.path,
                  StatusCodeName(reply.status().code()));

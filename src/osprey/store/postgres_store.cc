@@ -6,8 +6,8 @@
 // at once. Connection errors map to Unavailable; a lost connection is
 // re-established before the next call. What is PostgreSQL's own: the point
 // tables' bulk SQL (arrays unnested by the server), new series committed
-// without waiting for the WAL flush, scored points streamed through
-// cursors, measure incidents in ranges, and the worker leases.
+// without waiting for the WAL flush, cursors declared on the server,
+// measure incidents in ranges, and the worker leases.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <libpq-fe.h>
@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -231,11 +230,15 @@ class PostgresDb final : public internal::SqlDb {
     return Status::Ok();
   }
 
-  Status Begin() override {
-    OSPREY_RETURN_IF_ERROR(PqExec(dialect().begin));
-    in_tx_ = true;
-    return Status::Ok();
+  Result<std::unique_ptr<internal::SqlCursor>> Cursor(std::string_view sql,
+                                                      std::span<const internal::SqlValue> args) override {
+    std::string name = fmt::format("osprey_cursor_{}", ++cursors_);
+    OSPREY_RETURN_IF_ERROR(Run(fmt::format("declare {} no scroll cursor for {}", name, sql), args, nullptr));
+    return std::unique_ptr<internal::SqlCursor>(std::make_unique<PgCursor>(*this, std::move(name)));
   }
+
+  Status Begin() override { return BeginWith(dialect().begin); }
+  Status BeginRead() override { return BeginWith(dialect().begin_read); }
   // The transaction is open until its commit succeeds or its rollback has
   // run: a statement in it never reconnects (a new session would run the
   // commit outside it, and report success).
@@ -272,6 +275,46 @@ class PostgresDb final : public internal::SqlDb {
   };
 
  private:
+  // A server-side cursor (in the caller's transaction) read kBatch rows a
+  // round trip: the client holds one batch.
+  class PgCursor final : public internal::SqlCursor {
+   public:
+    static constexpr int kBatch = 8192;
+    PgCursor(PostgresDb& db, std::string name) : db_(db), name_(std::move(name)) {}
+    // The transaction's end closes it too; closed now, a long transaction
+    // does not keep its portal.
+    ~PgCursor() override {
+      if (db_.in_tx_) (void)db_.PqExec(fmt::format("close {}", name_));
+    }
+    Result<const internal::SqlRow*> Next() override {
+      if (!rows_ || next_ == rows_->size()) {
+        if (done_) return static_cast<const internal::SqlRow*>(nullptr);
+        row_.reset();
+        rows_.reset();
+        OSPREY_ASSIGN_OR_RETURN(Rows r, db_.Pq(fmt::format("fetch {} from {}", kBatch, name_)));
+        rows_.emplace(std::move(r));
+        next_ = 0;
+        done_ = rows_->size() < kBatch;  // the last batch
+        if (rows_->size() == 0) return static_cast<const internal::SqlRow*>(nullptr);
+      }
+      row_.emplace(*rows_, next_++);
+      return &*row_;
+    }
+
+   private:
+    PostgresDb& db_;
+    const std::string name_;
+    std::optional<Rows> rows_;  // the current batch
+    std::optional<Row> row_;    // its current row
+    int next_ = 0;
+    bool done_ = false;
+  };
+
+  Status BeginWith(std::string_view sql) {
+    OSPREY_RETURN_IF_ERROR(PqExec(sql));
+    in_tx_ = true;
+    return Status::Ok();
+  }
   Status Error(PGresult* r) const {
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
@@ -291,19 +334,14 @@ class PostgresDb final : public internal::SqlDb {
   PGconn* conn_;
   std::string name_;  // the connection string, redacted, for messages
   bool in_tx_ = false;
+  int64_t cursors_ = 0;  // cursors declared: the next one's name
 };
 
 // The SQL of point storage (point_block.h): one statement per call for
 // every series (arrays unnested by the server), kPointBatch rows per insert.
-class PgTables final : public PointTables {
+class PgTables final : public internal::SqlPointTables {
  public:
-  explicit PgTables(PostgresDb& db) : db_(db) {}
-  Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
-    OSPREY_ASSIGN_OR_RETURN(Rows r, db_.Pq("select id from series where detector_id = $1 order by id",
-                                           Params().Add(detector_id)));
-    for (int i = 0; i < r.size(); ++i) out->push_back(r.Int(i, 0));
-    return Status::Ok();
-  }
+  explicit PgTables(PostgresDb& db) : SqlPointTables(db), db_(db) {}
   static constexpr size_t kPointBatch = 8192;
   Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                   std::vector<PointRecord>* out) override {
@@ -442,68 +480,6 @@ class PostgresStore final : private PostgresParts, public internal::SqlStore {
                                   "order by i.incident_ts {2}, i.detector_id {2}, i.measure {2}",
                                   kGroupColumns, kMeasureIncidentJoin, q.newest_first ? "desc" : "asc"),
                       args);
-  }
-
-  Status ForEachScoredPoint(const ScoredPointQuery& q,
-                            const std::function<Status(const PointRecord&)>& fn) override {
-    // Two server-side cursors, blocks and head rows, each in (series, time)
-    // order and read in batches: client memory holds one batch of each.
-    constexpr int kBatch = 8192;
-    const int64_t since = q.since.value_or(std::numeric_limits<int64_t>::min());
-    const int64_t until = q.until.value_or(std::numeric_limits<int64_t>::max());
-    return db().InTransaction([&]() -> Status {
-      OSPREY_RETURN_IF_ERROR(
-          db().PqExec("declare scored_blocks no scroll cursor for "
-                      "select b.series_id, b.start_ts, b.end_ts, b.n, b.data "
-                      "from series s join point_blocks b on b.series_id = s.id "
-                      "where s.detector_id = $1 and b.start_ts > $2 and b.start_ts < $3 "
-                      "and b.end_ts >= $4 order by s.id, b.start_ts",
-                      Params().Add(q.detector_id).Add(SpanBefore(since)).Add(until).Add(since)));
-      OSPREY_RETURN_IF_ERROR(
-          db().PqExec("declare scored_points no scroll cursor for "
-                      "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
-                      "from series s join points p on p.series_id = s.id "
-                      "where s.detector_id = $1 and p.ts >= $2 and p.ts < $3 order by s.id, p.ts",
-                      Params().Add(q.detector_id).Add(since).Add(until)));
-      // A cursor's current batch and the next row in it.
-      struct Batch {
-        std::optional<Rows> rows;
-        int next = 0;
-        bool done = false;
-      };
-      Batch blocks, head;
-      auto advance = [&](Batch& c, const char* cursor) -> Result<bool> {
-        if (c.rows && c.next < c.rows->size()) return true;
-        if (c.done) return false;
-        if (c.rows && c.rows->size() < kBatch) {
-          c.done = true;
-          return false;
-        }
-        OSPREY_ASSIGN_OR_RETURN(Rows r, db().Pq(fmt::format("fetch {} from {}", kBatch, cursor)));
-        c.rows.emplace(std::move(r));
-        c.next = 0;
-        if (c.rows->size() == 0) c.done = true;
-        return !c.done;
-      };
-      OSPREY_RETURN_IF_ERROR(MergePoints(
-          [&](StoredBlock* o) -> Result<bool> {
-            OSPREY_ASSIGN_OR_RETURN(bool more, advance(blocks, "scored_blocks"));
-            if (more) *o = ReadBlock(PostgresDb::Row(*blocks.rows, blocks.next++));
-            return more;
-          },
-          [&](PointRecord* o) -> Result<bool> {
-            OSPREY_ASSIGN_OR_RETURN(bool more, advance(head, "scored_points"));
-            if (more) *o = ReadPoint(PostgresDb::Row(*head.rows, head.next++));
-            return more;
-          },
-          since, until,
-          [&](const PointRecord& p) {
-            if (!MatchesScoredPointQuery(q, p)) return Status::Ok();
-            return fn(p);
-          }));
-      OSPREY_RETURN_IF_ERROR(db().PqExec("close scored_blocks"));
-      return db().PqExec("close scored_points");
-    });
   }
 
   // ---- Worker leases (store.h): session advisory locks + worker_leases rows.

@@ -7,7 +7,8 @@
 namespace osprey::store::internal {
 
 const SqlDialect& SqliteDialect() {
-  static const SqlDialect d{Dialect::kSqlite, "sqlite", "", "begin immediate", "", false};
+  static const SqlDialect d{Dialect::kSqlite, "sqlite",     "", "begin immediate", "", false,
+                            "begin",          "cross join", "+"};
   return d;
 }
 
@@ -17,7 +18,10 @@ const SqlDialect& PostgresDialect() {
                             " collate \"C\"",
                             "begin",
                             "select pg_advisory_xact_lock(7260531)",
-                            true};
+                            true,
+                            "begin isolation level repeatable read read only",
+                            "join",
+                            ""};
   return d;
 }
 
@@ -68,8 +72,12 @@ SqlValue SqlDb::Limit(int64_t limit) const {
   return dialect().null_means_no_limit ? SqlValue::Null(SqlValue::Type::kInt) : SqlValue(int64_t{-1});
 }
 
-Status SqlDb::InTransaction(const std::function<Status()>& body) {
-  OSPREY_RETURN_IF_ERROR(Begin());
+Status SqlDb::InTransaction(const std::function<Status()>& body) { return Within(Begin(), body); }
+
+Status SqlDb::InReadTransaction(const std::function<Status()>& body) { return Within(BeginRead(), body); }
+
+Status SqlDb::Within(const Status& begun, const std::function<Status()>& body) {
+  OSPREY_RETURN_IF_ERROR(begun);
   Status s = body();
   if (s.ok()) s = Commit();
   if (!s.ok()) (void)Rollback();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +58,19 @@ struct SqlDialect {
   // LIMIT's value for "no limit": SQLite wants a negative number (NULL is
   // an error), PostgreSQL NULL (a negative limit is an error).
   bool null_means_no_limit;
+  // Begins a transaction that only reads, with one snapshot for all its
+  // statements and cursors: SQLite's deferred "begin" (takes no lock a
+  // writer waits for), PostgreSQL's repeatable read (in read committed each
+  // cursor would see the commits made before its own declaration).
+  std::string_view begin_read;
+  // "a <join_in_order> b on ...": a join the database reads from its left
+  // table: SQLite's "cross join" fixes the order; PostgreSQL's planner
+  // picks one itself ("join").
+  std::string_view join_in_order;
+  // Put before a column in a condition to keep the planner from reading
+  // that column's index: SQLite "+"; PostgreSQL "" (its planner weighs the
+  // index itself).
+  std::string_view no_index;
 };
 
 const SqlDialect& SqliteDialect();
@@ -128,6 +142,17 @@ class SqlRow {
 
 using RowFn = std::function<Status(const SqlRow&)>;
 
+// The rows of one query read one at a time, for results too large to hold
+// (a detector's points streamed for export). Opened in a read transaction
+// (SqlDb::InReadTransaction); several may be open at once on one
+// connection, which runs nothing else until they are destroyed.
+class SqlCursor {
+ public:
+  virtual ~SqlCursor() = default;
+  // The next row, valid until the next call; nullptr after the last.
+  virtual Result<const SqlRow*> Next() = 0;
+};
+
 // A connection to one state store database, used from one thread at a time.
 class SqlDb {
  public:
@@ -139,10 +164,17 @@ class SqlDb {
   // returns and stopping at the first error `row` returns. Returns how many
   // rows an insert, update or delete changed (0 for a query).
   virtual Result<int64_t> Run(std::string_view sql, std::span<const SqlValue> args, const RowFn& row) = 0;
+  // A cursor over the rows of one query, its ?N bound to args[N-1] now
+  // (the values need not outlive the call). SQLite steps a statement of its
+  // own; PostgreSQL declares a server-side cursor and fetches its rows in
+  // batches.
+  virtual Result<std::unique_ptr<SqlCursor>> Cursor(std::string_view sql, std::span<const SqlValue> args) = 0;
   // Runs a constant script of one or more statements (a migration).
   virtual Status Script(std::string_view sql) = 0;
-  // Transactions: Begin starts one that may write (the dialect's `begin`).
+  // Transactions: Begin starts one that may write (the dialect's `begin`),
+  // BeginRead one that only reads (`begin_read`).
   virtual Status Begin() = 0;
+  virtual Status BeginRead() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
 
@@ -169,8 +201,12 @@ class SqlDb {
   SqlValue Limit(int64_t limit) const;
   // Runs `body` in a transaction: committed when it succeeds, else rolled back.
   Status InTransaction(const std::function<Status()>& body);
+  // Runs `body` in a read transaction (BeginRead), ended when it returns.
+  Status InReadTransaction(const std::function<Status()>& body);
 
  private:
+  // Runs `body` in the transaction begun with status `begun`.
+  Status Within(const Status& begun, const std::function<Status()>& body);
   static std::span<const SqlValue> Span(std::initializer_list<SqlValue> args) {
     return {args.begin(), args.size()};
   }

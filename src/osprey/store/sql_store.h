@@ -1,9 +1,9 @@
 // The Store both backends share: every method whose SQL and logic are the
 // same for SQLite and PostgreSQL, written once over the seam (sql_db.h).
 // SqliteStore and PostgresStore derive from it and add only what differs:
-// connection set-up, creating series, streaming scored points, the point
-// tables' bulk SQL (point_block.h), reading measure incidents in several
-// ranges, and PostgreSQL's worker leases. Internal to src/osprey/store/.
+// connection set-up, creating series, the point tables' bulk SQL
+// (point_block.h), reading measure incidents in several ranges, and
+// PostgreSQL's worker leases. Internal to src/osprey/store/.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,17 @@
 #include "osprey/store/store.h"
 
 namespace osprey::store::internal {
+
+// The point tables' SQL that both backends share (the detector's series);
+// each backend adds its bulk statements.
+class SqlPointTables : public PointTables {
+ public:
+  explicit SqlPointTables(SqlDb& db) : sql_db_(db) {}
+  Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) final;
+
+ private:
+  SqlDb& sql_db_;
+};
 
 class SqlStore : public Store {
  public:
@@ -45,6 +56,8 @@ class SqlStore : public Store {
   Result<int64_t> GetLongestMeasureIncident() override;
   Result<std::vector<AnomalyRecord>> ListAnomalies(int64_t group_id) override;
   Result<std::vector<PointRecord>> ListPoints(int64_t series_id, int64_t from_ts, int64_t to_ts) override;
+  Status ForEachScoredPoint(const ScoredPointQuery& q,
+                            const std::function<Status(const PointRecord&)>& fn) override;
   Result<std::vector<DataQualityRecord>> ListQuality(int64_t detector_id, int64_t from_ts,
                                                      int64_t to_ts) override;
   Result<std::vector<AlertStateRecord>> LoadAlertStates(int64_t detector_id) override;

@@ -4,14 +4,13 @@
 // daemon's failure mode); a power cut may lose the last commits but never
 // corrupts the file. What is SQLite's own: the pragmas, statements kept
 // prepared, the point tables' per-series SQL, new series kept in one open
-// transaction until the next write, scored points streamed by stepping two
-// statements, and measure incidents in ranges.
+// transaction until the next write, cursors that step a statement of their
+// own, and measure incidents in ranges.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <string_view>
 #include <utility>
 
@@ -180,7 +179,17 @@ class SqliteDb final : public internal::SqlDb {
     }
     return Status::Ok();
   }
+  Result<std::unique_ptr<internal::SqlCursor>> Cursor(std::string_view sql,
+                                                      std::span<const internal::SqlValue> args) override {
+    auto s = std::make_unique<Stmt>(db_, sql);
+    OSPREY_RETURN_IF_ERROR(s->status());
+    const size_t n = std::min(args.size(), static_cast<size_t>(s->ParamCount()));
+    for (size_t k = 0; k < n; ++k) Bind(*s, static_cast<int>(k + 1), args[k]);
+    return std::unique_ptr<internal::SqlCursor>(std::make_unique<StmtCursor>(std::move(s)));
+  }
+
   Status Begin() override { return Script(dialect().begin); }
+  Status BeginRead() override { return Script(dialect().begin_read); }
   Status Commit() override { return Script("commit"); }
   Status Rollback() override { return Script("rollback"); }
 
@@ -196,6 +205,24 @@ class SqliteDb final : public internal::SqlDb {
 
    private:
     const Stmt& s_;
+  };
+
+  // A cursor: a statement of its own, stepped.
+  class StmtCursor final : public internal::SqlCursor {
+   public:
+    explicit StmtCursor(std::unique_ptr<Stmt> s) : s_(std::move(s)), row_(*s_) {}
+    Result<const internal::SqlRow*> Next() override {
+      Status st;
+      if (!done_ && s_->Step(&st)) return &row_;
+      done_ = true;  // stepped again, a finished statement would start over
+      OSPREY_RETURN_IF_ERROR(st);
+      return static_cast<const internal::SqlRow*>(nullptr);
+    }
+
+   private:
+    std::unique_ptr<Stmt> s_;
+    Row row_;
+    bool done_ = false;
   };
 
  private:
@@ -219,17 +246,9 @@ class SqliteDb final : public internal::SqlDb {
 
 // The SQL of point storage (point_block.h): statements prepared once, one
 // series at a time (each a range of a primary key).
-class SqliteTables final : public PointTables {
+class SqliteTables final : public internal::SqlPointTables {
  public:
-  explicit SqliteTables(SqliteDb& db) : db_(db) {}
-  Status DetectorSeries(int64_t detector_id, std::vector<int64_t>* out) override {
-    OSPREY_ASSIGN_OR_RETURN(Stmt * s,
-                            db_.Prepared("select id from series where detector_id = ?1 order by id"));
-    s->Bind(1, detector_id);
-    Status st;
-    while (s->Step(&st)) out->push_back(s->Int(0));
-    return st;
-  }
+  explicit SqliteTables(SqliteDb& db) : SqlPointTables(db), db_(db) {}
   Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                   std::vector<PointRecord>* out) override {
     return ReadPerSeries(
@@ -347,36 +366,6 @@ class SqliteStore final : private SqliteParts, public internal::SqlStore {
     return id;
   }
 
-  Status ForEachScoredPoint(const ScoredPointQuery& q,
-                            const std::function<Status(const PointRecord&)>& fn) override {
-    // Series in id order (the cross join and +detector_id keep SQLite from
-    // starting at the series index, whose order would need a sort of every
-    // row), then each one's range of the blocks' and the head rows' primary
-    // keys: no sort, no temporary storage, one block in memory at a time.
-    const int64_t since = q.since.value_or(std::numeric_limits<int64_t>::min());
-    const int64_t until = q.until.value_or(std::numeric_limits<int64_t>::max());
-    sqlite3* h = SqliteParts::db.handle();
-    Stmt b(h,
-           "select b.series_id, b.start_ts, b.end_ts, b.n, b.data "
-           "from series s cross join point_blocks b on b.series_id = s.id "
-           "where +s.detector_id = ?1 and b.start_ts > ?2 and b.start_ts < ?3 and b.end_ts >= ?4 "
-           "order by s.id, b.start_ts");
-    Stmt p(h,
-           "select p.series_id, p.ts, p.value, p.expected, p.lower, p.upper, p.severity "
-           "from series s cross join points p on p.series_id = s.id "
-           "where +s.detector_id = ?1 and p.ts >= ?2 and p.ts < ?3 order by s.id, p.ts");
-    OSPREY_RETURN_IF_ERROR(b.status());
-    OSPREY_RETURN_IF_ERROR(p.status());
-    b.Bind(1, q.detector_id).Bind(2, SpanBefore(since)).Bind(3, until).Bind(4, since);
-    p.Bind(1, q.detector_id).Bind(2, since).Bind(3, until);
-    Status bst, pst;
-    return MergePoints(Stream<StoredBlock>(b, &bst, ReadBlock), Stream<PointRecord>(p, &pst, ReadPoint),
-                       since, until, [&](const PointRecord& point) {
-                         if (!MatchesScoredPointQuery(q, point)) return Status::Ok();
-                         return fn(point);
-                       });
-  }
-
  protected:
   // Commits the series EnsureSeries created since the last commit. Every
   // other write calls it first, so a series is durable before anything that
@@ -405,19 +394,6 @@ class SqliteStore final : private SqliteParts, public internal::SqlStore {
   }
 
  private:
-  // A stream for MergePoints that steps `s`.
-  template <typename T>
-  static std::function<Result<bool>(T*)> Stream(Stmt& s, Status* st, T (*read)(const internal::SqlRow&)) {
-    return [&s, st, read](T* out) -> Result<bool> {
-      if (!s.Step(st)) {
-        OSPREY_RETURN_IF_ERROR(*st);
-        return false;
-      }
-      *out = read(SqliteDb::Row(s));
-      return true;
-    };
-  }
-
   // EnsureSeries has an open transaction of new series (BeforeWrite).
   bool series_open_ = false;
 };
@@ -430,7 +406,11 @@ int CurrentSchemaVersion() {
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  // A Store is used from one thread at a time (store.h), so the connection
+  // needs no mutex of its own: without it, every sqlite3_* call (each
+  // column of each row read) no longer locks and unlocks one.
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

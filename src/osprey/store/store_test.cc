@@ -810,10 +810,27 @@ TEST_P(StoreTest, IncidentFiguresFollowRerunsAndResets) {
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0].ts, t0 + 2 * 3600);
   EXPECT_EQ(top[0].incident_severity, 70);
-  // Filters apply to that group.
+  // Filters apply to that group: its severity, and its time (the incident
+  // list's time order and range follow the top group's time).
   incidents.min_severity = 80;
   EXPECT_TRUE(store_->ListGroups(incidents)->empty());
   incidents.min_severity = 0;
+  for (bool newest_first : {true, false}) {
+    GroupQuery range = incidents;
+    range.newest_first = newest_first;
+    range.since = t0 + 2 * 3600;
+    EXPECT_EQ(store_->ListGroups(range)->size(), 1u);
+    EXPECT_EQ(*store_->CountGroups(range), 1);
+    range.since = t0 + 3600;
+    range.until = t0 + 2 * 3600;
+    EXPECT_TRUE(store_->ListGroups(range)->empty());
+    EXPECT_EQ(*store_->CountGroups(range), 0);
+    // The keyset after the top group: nothing more.
+    range.since.reset();
+    range.until.reset();
+    range.after = GroupKey{top[0].ts, top[0].severity, top[0].id};
+    EXPECT_TRUE(store_->ListGroups(range)->empty());
+  }
   // A reset shortens the incident; a reset before it removes it.
   ASSERT_TRUE(store_->ResetFrom(d, t0 + 2 * 3600).ok());
   top = *store_->ListGroups(incidents);
@@ -975,7 +992,9 @@ TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
   // Back to the schema before the list indexes (SQLite 9, PostgreSQL 10).
   const int before = GetParam() == "postgres" ? 10 : 9;
   Status s = RawExec(
-      "drop table if exists shard_watermarks; drop table if exists shard_scores; "  // PostgreSQL's 13
+      "drop table if exists shard_watermarks; drop table if exists shard_scores; "    // PostgreSQL's 13
+      "drop index incidents_by_top_time; alter table incidents drop column top_ts; "  // SQLite 12, PostgreSQL
+                                                                                      // 14
       "drop table point_blocks; drop index anomaly_groups_by_detector_time; drop index "
       "anomaly_groups_by_severity; "
       "drop index incidents_by_start; drop index incidents_by_detector_start; drop index "
@@ -1269,7 +1288,9 @@ TEST_P(StoreTest, AStoreFromBeforePointBlocksSealsItsRowsAndReadsThemBack) {
                         *p.expected, *p.lower, *p.upper, *p.severity);
   }
   Status st = RawExec(fmt::format(
-      "drop table if exists shard_watermarks; drop table if exists shard_scores; "  // PostgreSQL's 13
+      "drop table if exists shard_watermarks; drop table if exists shard_scores; "    // PostgreSQL's 13
+      "drop index incidents_by_top_time; alter table incidents drop column top_ts; "  // SQLite 12, PostgreSQL
+                                                                                      // 14
       "drop table point_blocks; delete from schema_migrations where version > {}; "
       "insert into points(series_id, ts, value, expected, lower, upper, severity) values {}; "
       "update watermarks set next_ts = {}",
