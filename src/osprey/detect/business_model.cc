@@ -126,6 +126,13 @@ constexpr double kEventDamping = 0.5;
 // The smallest expectation, in units of the noise scale: closed hours
 // expect this, so one order there is no news, five are.
 constexpr double kMuFloor = 0.05;
+// Money's body calibration: the rate of learnt points whose point surprise
+// reaches kBodySurprise (nominally 10^-kBodySurprise), over about
+// kBodyMemory points, scales the point surprise by -log10(rate) /
+// kBodySurprise within [kBodyScaleMin, kBodyScaleMax].
+constexpr double kBodySurprise = 2.0;
+constexpr double kBodyMemory = 2000;
+constexpr double kBodyScaleMin = 0.75, kBodyScaleMax = 1.3;
 // A proportion's interval teaches its slot profiles at most at the rate of
 // one with the typical denominator (LearnBaseline): more would make the
 // running mean of a slot's first visits, and of a slot relearnt after a
@@ -375,6 +382,10 @@ void BusinessModel::LearnShrink(size_t slot, double level) {
   const double u = std::min(diff * diff / s2, 400.0);
   ++shrink_n_;
   shrink_u_ += (u - shrink_u_) / static_cast<double>(std::min<int64_t>(shrink_n_, 2000));
+}
+
+bool BusinessModel::BodyCalibrated() const {
+  return family_ == NoiseFamily::kPositive && !options_.mean_of_rows && !ratio_.used();
 }
 
 double BusinessModel::MuFloor() const { return ratio_.used() ? kRatioMuFloor : kMuFloor * phi_; }
@@ -1049,6 +1060,8 @@ Score BusinessModel::Observe(const Observation& obs) {
     d = Deviance(x, e.mu, e.var, extra_alpha);
     point = PointSurprise(x, e.mu, d, extra_alpha);
   }
+  const double raw_point = point;
+  if (BodyCalibrated()) point *= Clamp(-std::log10(body_rate_) / kBodySurprise, kBodyScaleMin, kBodyScaleMax);
   if (suppress) point *= kEventDamping;
   // Sustained evidence: a scan over the windows ending now (the sum of the
   // last L deviations for every L in kScanLengths, against its variance and
@@ -1229,6 +1242,10 @@ Score BusinessModel::Observe(const Observation& obs) {
       LearnNoiseFactor(obs.local_time, x, e);
     }
     if (ratio && e.known) ratio_.Learn(x, e.mu, *obs.denominator);
+    if (BodyCalibrated() && e.ready && !in_event) {
+      body_rate_ += static_cast<float>(((raw_point >= kBodySurprise ? 1.0 : 0.0) - body_rate_) / kBodyMemory);
+      body_rate_ = std::max(body_rate_, 1e-6f);
+    }
     // Winsorised; a proportion judged as counts is clipped on the count
     // scale, one count beyond kWinsor sd: clipping every single error to
     // a fraction of one (its sd where 0.05 are expected) drags the learnt
@@ -1342,6 +1359,7 @@ std::string BusinessModel::SaveState() const {
   // Since version 5: the level a return to is confirmed sooner.
   Put<double>(out, return_level_);
   Put<int64_t>(out, return_until_);
+  Put<float>(out, body_rate_);
   if (ratio_.used()) ratio_.Save(out);
   return out;
 }
@@ -1485,8 +1503,9 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     }
   }
   if (version >= 5) {
-    if (!Get(state, m->return_level_) || !Get(state, m->return_until_) || !std::isfinite(m->return_level_) ||
-        m->return_level_ < 0 ||
+    if (!Get(state, m->return_level_) || !Get(state, m->return_until_) || !Get(state, m->body_rate_) ||
+        !std::isfinite(m->return_level_) || m->return_level_ < 0 ||
+        !(m->body_rate_ > 0 && m->body_rate_ <= 1) ||
         (m->return_until_ != INT64_MIN && std::abs(m->return_until_) > kMaxStateTime)) {
       return truncated();
     }

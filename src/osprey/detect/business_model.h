@@ -153,6 +153,8 @@ class BusinessModel final : public Model {
   double WindowDeviate(double dev, double var, double mu, double rho2, double unit) const;
   // -log10 of the two-sided tail probability of x (d its deviance residual).
   double PointSurprise(double x, double mu, double d, double extra_alpha) const;
+  // Whether the point surprise is scaled by the series' own body rate (money).
+  bool BodyCalibrated() const;
   // The same under the family's negative binomial alone.
   double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);
@@ -232,6 +234,8 @@ class BusinessModel final : public Model {
   // of squared residuals on mu and mu^2.
   NoiseFamily family_ = NoiseFamily::kCount;
   bool zero_seen_ = false;  // a value of exactly 0 was seen (zero-heavy money)
+  // Money: how often a learnt point's surprise reached kBodySurprise.
+  float body_rate_ = 0.01f;
   double phi_ = 1, alpha_ = 0.05, var0_ = 0;
   double a11_ = 0, a12_ = 0, a22_ = 0, b1_ = 0, b2_ = 0;
   int64_t noise_n_ = 0;
