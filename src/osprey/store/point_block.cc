@@ -659,10 +659,9 @@ std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
   std::vector<PointRecord> out;
   const size_t n = points.size();
   if (n == 0) return out;
-  auto [lo, hi] = std::minmax_element(points.begin(), points.end(), [](const PointRecord& a,
-                                                                       const PointRecord& b) {
-    return a.series_id < b.series_id;
-  });
+  auto [lo, hi] = std::minmax_element(
+      points.begin(), points.end(),
+      [](const PointRecord& a, const PointRecord& b) { return a.series_id < b.series_id; });
   const int64_t min_id = lo->series_id;
   const uint64_t range = static_cast<uint64_t>(hi->series_id) - static_cast<uint64_t>(min_id);
   if (range > 4 * static_cast<uint64_t>(n) + 1024) {

@@ -283,11 +283,12 @@ TEST(PointBlockTest, WritePointsOrdersByTimeWithinSeriesAndTheLaterOfEqualPoints
     // few hours of the third (still open at the watermark).
     std::vector<PointRecord> in;
     for (int h = 0; h < 50; ++h) {
-      for (int64_t s : {far, int64_t{2}, int64_t{1}}) in.push_back(P(s, kDay + h * 3600, h * 10.0 + static_cast<double>(s)));
+      for (int64_t s : {far, int64_t{2}, int64_t{1}})
+        in.push_back(P(s, kDay + h * 3600, h * 10.0 + static_cast<double>(s)));
     }
-    in.push_back(P(2, kDay + 5 * 3600, -1.0));    // replaces series 2's hour 5
-    in.push_back(P(1, kDay + 3 * 3600, -2.0));    // replaces series 1's hour 3, out of order
-    in.push_back(P(far, kDay + 49 * 3600, -3.0)); // replaces the open hour 49 of the third
+    in.push_back(P(2, kDay + 5 * 3600, -1.0));     // replaces series 2's hour 5
+    in.push_back(P(1, kDay + 3 * 3600, -2.0));     // replaces series 1's hour 3, out of order
+    in.push_back(P(far, kDay + 49 * 3600, -3.0));  // replaces the open hour 49 of the third
     RecordingTables tables({1, 2, far});
     Status s = WritePoints(tables, 1, kDay, kDay + 50 * 3600, in);
     ASSERT_TRUE(s.ok()) << s.ToString();
