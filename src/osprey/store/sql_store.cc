@@ -151,7 +151,10 @@ Status SqlStore::ForEachModelState(int64_t detector_id,
       // that order: no sort of the states themselves.
       "select series_id, state from model_state where series_id in (select id from series where "
       "detector_id = ?1) order by series_id",
-      {detector_id}, [&](const SqlRow& r) { return fn(r.Int(0), r.Blob(1)); });
+      {detector_id}, [&, state = std::string()](const SqlRow& r) mutable {
+        r.BlobInto(1, &state);  // one buffer for every state
+        return fn(r.Int(0), state);
+      });
 }
 
 Result<std::optional<int64_t>> SqlStore::GetWatermark(int64_t detector_id) {

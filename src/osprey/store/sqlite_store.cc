@@ -95,6 +95,12 @@ class Stmt {
     return sqlite3_column_int64(s_, c);
   }
   std::string Blob(int c) const { return Text(c); }
+  void BlobInto(int c, std::string* out) const {
+    const void* p = sqlite3_column_blob(s_, c);
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(s_, c));
+    if (p) out->assign(static_cast<const char*>(p), n);
+    else out->clear();
+  }
   std::string Text(int c) const {
     const void* p = sqlite3_column_blob(s_, c);
     int n = sqlite3_column_bytes(s_, c);
@@ -193,6 +199,7 @@ class SqliteDb final : public internal::SqlDb {
     double Real(int c) const override { return s_.Real(c); }
     std::string Text(int c) const override { return s_.Text(c); }
     std::string Blob(int c) const override { return s_.Blob(c); }
+    void BlobInto(int c, std::string* out) const override { s_.BlobInto(c, out); }
 
    private:
     const Stmt& s_;
