@@ -330,13 +330,9 @@ class SqliteStore final : private SqliteParts, public internal::SqlStore {
     // A 256 MiB page cache (SQLite's default is 2 MiB): a chunk's writes
     // touch every series' pages, and re-reading them from the OS for each
     // statement dominated backfills of many series. Pages are allocated as used.
-    // Reads through a memory map (up to SQLite's compiled-in limit): loading
-    // every model state at start-up then neither copies each page out of
-    // the OS cache nor allocates a cache page for it (0.82x the CPU time of
-    // a live interval's start-up and interval at 10k series).
     Status s = SqliteParts::db.Script(
         "pragma journal_mode=wal; pragma synchronous=normal; pragma foreign_keys=on; "
-        "pragma cache_size=-262144; pragma temp_store=memory; pragma mmap_size=1099511627776;");
+        "pragma cache_size=-262144; pragma temp_store=memory;");
     if (!s.ok()) return Unavailable(fmt::format("state store '{}' is not usable: {}", path, s.message()));
     return Migrate(path);
   }
