@@ -139,6 +139,8 @@ bool DetectorRunner::Owns(const ingest::SeriesKey& key) const {
 
 Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   series_.clear();
+  ordered_.clear();
+  skip_leaves_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
   // The series to restore a model of: (series id, its record, its state),
@@ -357,11 +359,11 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   // series_ and points are both sorted by key: a cursor finds each leaf's
   // point without a search.
   size_t cursor = 0;
-  for (auto& [key, s] : series_) {
+  Order();
+  for (const auto& [key_ptr, state] : skip_leaves_) {
+    const ingest::SeriesKey& key = *key_ptr;
+    SeriesState& s = *state;
     while (cursor < points.size() && points[cursor].key < key) ++cursor;
-    if (!key.IsLeaf()) continue;
-    const config::Measure& m = detector_.measures[key.measure];
-    if (m.missing != config::MissingPolicy::kSkip || m.ratio || !Additive(m.aggregation)) continue;
     const ingest::SeriesPoint* leaf =
         cursor < points.size() && points[cursor].key == key ? &points[cursor] : nullptr;
     if (leaf && leaf->value) continue;
@@ -437,7 +439,23 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   }
   s.created = true;
   s.last_known = true;  // no stored value before now
+  ordered_.clear();     // Order() rebuilds them
+  skip_leaves_.clear();
   return &series_.emplace(key, std::move(s)).first->second;
+}
+
+void DetectorRunner::Order() {
+  if (ordered_.size() == series_.size()) return;
+  ordered_.clear();
+  skip_leaves_.clear();
+  ordered_.reserve(series_.size());
+  for (auto& [key, s] : series_) {
+    ordered_.emplace_back(&key, &s);
+    const config::Measure& m = detector_.measures[key.measure];
+    if (key.IsLeaf() && m.missing == config::MissingPolicy::kSkip && !m.ratio && Additive(m.aggregation)) {
+      skip_leaves_.emplace_back(&key, &s);
+    }
+  }
 }
 
 Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant start, int intervals) {
@@ -865,14 +883,15 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     size_t i = 0;
     std::vector<ingest::SeriesPoint> absent;
     std::vector<SeriesState*> absent_states;
-    for (auto& [key, s] : series_) {
-      while (i < points.size() && points[i].key < key) ++i;
-      if (i < points.size() && points[i].key == key) {
-        states[i] = &s;
+    Order();
+    for (const auto& [key, s] : ordered_) {
+      while (i < points.size() && points[i].key < *key) ++i;
+      if (i < points.size() && points[i].key == *key) {
+        states[i] = s;
         continue;
       }
-      absent.push_back({key, std::nullopt});
-      absent_states.push_back(&s);
+      absent.push_back({*key, std::nullopt});
+      absent_states.push_back(s);
     }
     points.insert(points.end(), absent.begin(), absent.end());
     states.insert(states.end(), absent_states.begin(), absent_states.end());
