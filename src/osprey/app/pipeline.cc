@@ -143,8 +143,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   skip_leaves_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  // The series to restore a model of: (series id, its record, its state),
-  // in id order as the records are.
+  // The series to restore a model of: (series id, its measure, its record,
+  // its state), sorted by id.
   struct Restore {
     int64_t id;
     uint32_t measure;
@@ -184,8 +184,12 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     s.owned = Owns(key);
     const uint32_t measure = key.measure;
     auto placed = series_.emplace(std::move(key), std::move(s));
-    if (placed.first->second.owned) restore.push_back({r.id, measure, &r, &placed.first->second});
+    // (A second record of the same key is dropped, its state with it.)
+    if (placed.second && placed.first->second.owned) {
+      restore.push_back({r.id, measure, &r, &placed.first->second});
+    }
   }
+  std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
   // The stored states, one at a time (they are as large as the models);
   // the coordinator has no models.
   auto restore_one = [&](int64_t id, std::string_view state) {
