@@ -332,7 +332,7 @@ TEST_F(PushDownTest, MariadbGivesTheRowPathsAggregates) {
 TEST(PushDownPlan, SaysWhenAndWhy) {
   auto d = config::LoadDetector(R"(name: p
 frequency: PT1H
-source: {type: sqlite, path: x.db}
+source: {type: sqlite, path: x.db, push_down: true}
 query: select ts, v from t where ts >= {{interval_start}} and ts < {{interval_end}};
 timestamp: {column: ts, format: "dd/MM/yyyy HH:mm"}
 measures: [{name: v}]
@@ -355,6 +355,15 @@ measures: [{name: v}]
       << plan.sql;
   d->source.push_down = false;
   EXPECT_FALSE(connectors::PlanPushDown(*d).enabled);
+  // Unset: a sqlite source reads rows (in-process, where that is faster);
+  // a postgres source pushes down.
+  d->source.push_down.reset();
+  plan = connectors::PlanPushDown(*d);
+  EXPECT_FALSE(plan.enabled);
+  EXPECT_NE(plan.reason.find("in-process"), std::string::npos) << plan.reason;
+  d->source.type = config::SourceType::kPostgres;
+  EXPECT_TRUE(connectors::PlanPushDown(*d).enabled);
+  d->source.type = config::SourceType::kSqlite;
   d->source.push_down = true;
   d->frequency = *Duration::Parse("PT90S");
   EXPECT_FALSE(connectors::PlanPushDown(*d).enabled);

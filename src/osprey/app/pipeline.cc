@@ -139,18 +139,22 @@ bool DetectorRunner::Owns(const ingest::SeriesKey& key) const {
 
 Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   series_.clear();
+  ordered_.clear();
+  skip_leaves_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  // The serialised states are needed only until the models are restored
-  // (they are as large as the models): a local, not kept with the runner.
-  std::map<int64_t, std::string> loaded;
-  if (!snapshot && !role_.coordinator) {  // the coordinator has no models
-    OSPREY_ASSIGN_OR_RETURN(loaded, store_.LoadModelStates(detector_id_));
-  }
-  const std::map<int64_t, std::string>& stored_states = snapshot ? snapshot->model_states : loaded;
+  // The series to restore a model of: (series id, its measure, its record,
+  // its state), sorted by id.
+  struct Restore {
+    int64_t id;
+    uint32_t measure;
+    const store::SeriesRecord* record;
+    SeriesState* state;
+  };
+  std::vector<Restore> restore;
   for (const auto& r : records) {
     // A snapshot knows exactly the series that existed then.
-    if (snapshot && !stored_states.count(r.id)) continue;
+    if (snapshot && !snapshot->model_states.count(r.id)) continue;
     // Rebuild the key from the stored dimension values, so a restarted run
     // knows every series (needed to notice the ones that go missing).
     auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
@@ -178,20 +182,38 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     SeriesState s;
     s.id = r.id;
     s.owned = Owns(key);
-    auto st = s.owned ? stored_states.find(r.id) : stored_states.end();
-    if (st != stored_states.end()) {
-      auto model = detect::RestoreModel(model_options_[key.measure], st->second);
-      if (model.ok()) {
-        s.model = std::move(model).value();
-      } else {
-        Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
-                                         r.label, model.status().message()));
-      }
+    const uint32_t measure = key.measure;
+    auto placed = series_.emplace(std::move(key), std::move(s));
+    // (A second record of the same key is dropped, its state with it.)
+    if (placed.second && placed.first->second.owned) {
+      restore.push_back({r.id, measure, &r, &placed.first->second});
     }
-    if (!s.model && s.owned) {
-      OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
+  }
+  std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
+  // The stored states, one at a time (they are as large as the models);
+  // the coordinator has no models.
+  auto restore_one = [&](int64_t id, std::string_view state) {
+    auto it = std::lower_bound(restore.begin(), restore.end(), id,
+                               [](const Restore& x, int64_t v) { return x.id < v; });
+    if (it == restore.end() || it->id != id) return Status::Ok();
+    auto model = detect::RestoreModel(model_options_[it->measure], state);
+    if (model.ok()) {
+      it->state->model = std::move(model).value();
+    } else {
+      Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
+                                       it->record->label, model.status().message()));
     }
-    series_.emplace(std::move(key), std::move(s));
+    return Status::Ok();
+  };
+  if (snapshot) {
+    for (const auto& [id, state] : snapshot->model_states) OSPREY_RETURN_IF_ERROR(restore_one(id, state));
+  } else if (!role_.coordinator) {
+    OSPREY_RETURN_IF_ERROR(store_.ForEachModelState(detector_id_, restore_one));
+  }
+  for (const Restore& r : restore) {
+    if (!r.state->model) {
+      OSPREY_ASSIGN_OR_RETURN(r.state->model, detect::CreateModel(model_options_[r.measure]));
+    }
   }
   alert_states_.clear();
   std::vector<store::AlertStateRecord> alert_states;
@@ -341,11 +363,11 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   // series_ and points are both sorted by key: a cursor finds each leaf's
   // point without a search.
   size_t cursor = 0;
-  for (auto& [key, s] : series_) {
+  Order();
+  for (const auto& [key_ptr, state] : skip_leaves_) {
+    const ingest::SeriesKey& key = *key_ptr;
+    SeriesState& s = *state;
     while (cursor < points.size() && points[cursor].key < key) ++cursor;
-    if (!key.IsLeaf()) continue;
-    const config::Measure& m = detector_.measures[key.measure];
-    if (m.missing != config::MissingPolicy::kSkip || m.ratio || !Additive(m.aggregation)) continue;
     const ingest::SeriesPoint* leaf =
         cursor < points.size() && points[cursor].key == key ? &points[cursor] : nullptr;
     if (leaf && leaf->value) continue;
@@ -421,7 +443,23 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   }
   s.created = true;
   s.last_known = true;  // no stored value before now
+  ordered_.clear();     // Order() rebuilds them
+  skip_leaves_.clear();
   return &series_.emplace(key, std::move(s)).first->second;
+}
+
+void DetectorRunner::Order() {
+  if (ordered_.size() == series_.size()) return;
+  ordered_.clear();
+  skip_leaves_.clear();
+  ordered_.reserve(series_.size());
+  for (auto& [key, s] : series_) {
+    ordered_.emplace_back(&key, &s);
+    const config::Measure& m = detector_.measures[key.measure];
+    if (key.IsLeaf() && m.missing == config::MissingPolicy::kSkip && !m.ratio && Additive(m.aggregation)) {
+      skip_leaves_.emplace_back(&key, &s);
+    }
+  }
 }
 
 Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant start, int intervals) {
@@ -600,9 +638,18 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
       leaves.leaves.Release();  // the interval's points are in the chunk now
     }
-    for (const auto& [key, s] : series_) {
-      if (s.model) result.model_states[s.id] = s.model->SaveState();
-    }
+    // The models' states are serialised one at a time as the store writes
+    // them, in series id order.
+    result.write_model_states = [this](const std::function<Status(int64_t, std::string_view)>& write) {
+      std::vector<std::pair<int64_t, const detect::Model*>> models;
+      models.reserve(series_.size());
+      for (const auto& [key, s] : series_) {
+        if (s.model) models.emplace_back(s.id, s.model.get());
+      }
+      std::sort(models.begin(), models.end());
+      for (const auto& [id, model] : models) OSPREY_RETURN_IF_ERROR(write(id, model->SaveState()));
+      return Status::Ok();
+    };
     if (shard) {
       result.shard = role_.shard;
       result.shards = role_.shards;
@@ -840,14 +887,15 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     size_t i = 0;
     std::vector<ingest::SeriesPoint> absent;
     std::vector<SeriesState*> absent_states;
-    for (auto& [key, s] : series_) {
-      while (i < points.size() && points[i].key < key) ++i;
-      if (i < points.size() && points[i].key == key) {
-        states[i] = &s;
+    Order();
+    for (const auto& [key, s] : ordered_) {
+      while (i < points.size() && points[i].key < *key) ++i;
+      if (i < points.size() && points[i].key == *key) {
+        states[i] = s;
         continue;
       }
-      absent.push_back({key, std::nullopt});
-      absent_states.push_back(&s);
+      absent.push_back({*key, std::nullopt});
+      absent_states.push_back(s);
     }
     points.insert(points.end(), absent.begin(), absent.end());
     states.insert(states.end(), absent_states.begin(), absent_states.end());

@@ -251,6 +251,12 @@ class DetectorRunner {
   ingest::SeriesCatalog catalog_;
   detect::EventCalendar calendar_;  // the detector's events (config::LoadEvents)
   std::map<ingest::SeriesKey, SeriesState> series_;
+  // series_ in key order, walked in every interval (a map's walk chases its
+  // nodes), and the leaves of `skip` SUM/COUNT measures among them
+  // (MarkRollupsMissing). Emptied when series_ changes; Order() rebuilds.
+  void Order();
+  std::vector<std::pair<const ingest::SeriesKey*, SeriesState*>> ordered_;
+  std::vector<std::pair<const ingest::SeriesKey*, SeriesState*>> skip_leaves_;
   // Per measure: the interval of its latest group and that group's incident.
   std::map<uint32_t, rca::LastGroup> last_group_;
   // alert name -> measure -> incident; saved with every chunk.

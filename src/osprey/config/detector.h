@@ -83,9 +83,11 @@ struct Source {
   // Seconds a single query may run before it is cancelled. Default 300.
   int64_t query_timeout_seconds = 300;
   // sqlite/postgres/mysql: run the per-interval aggregation inside the
-  // database where it gives the same result (connectors/push_down.h).
-  // Default true; false reads every row.
-  bool push_down = true;
+  // database where it gives the same result (connectors/push_down.h);
+  // false reads every row. Unset: on for postgres and mysql, off for sqlite
+  // (read in-process: nothing crosses a wire, and osprey aggregates the rows
+  // faster than SQLite's GROUP BY).
+  std::optional<bool> push_down;
   CsvSourceOptions csv;
 };
 

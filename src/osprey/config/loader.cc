@@ -1735,7 +1735,8 @@ std::string DetectorToYaml(const Detector& d) {
     EmitString(out, d.source.connection_file);
   }
   out << YAML::Key << "query_timeout" << YAML::Value << fmt::format("{}", d.source.query_timeout_seconds);
-  if (!d.source.push_down) out << YAML::Key << "push_down" << YAML::Value << "false";
+  if (d.source.push_down)
+    out << YAML::Key << "push_down" << YAML::Value << (*d.source.push_down ? "true" : "false");
   if (d.source.type == SourceType::kCsv) {
     const CsvSourceOptions& c = d.source.csv;
     out << YAML::Key << "csv" << YAML::Value << YAML::Flow << YAML::BeginMap;

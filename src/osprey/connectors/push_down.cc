@@ -262,8 +262,11 @@ PushDownPlan PlanPushDown(const config::Detector& d) {
     plan.reason = "a csv source has no database to aggregate in";
     return plan;
   }
-  if (!d.source.push_down) {
-    plan.reason = "source.push_down is false";
+  if (!d.source.push_down.value_or(d.source.type != config::SourceType::kSqlite)) {
+    plan.reason = d.source.push_down
+                      ? "source.push_down is false"
+                      : "a sqlite source is read in-process, where osprey aggregates rows faster "
+                        "than SQLite's GROUP BY (source.push_down: true pushes down anyway)";
     return plan;
   }
   if (d.measures.empty()) {

@@ -646,19 +646,68 @@ Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool ex
   return b;
 }
 
-Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
-                   std::vector<PointRecord> points) {
-  std::stable_sort(points.begin(), points.end(), Before);
+namespace {
+
+// `points` in (series, ts) order, of equal (series, ts) the last one only:
+// what a stable sort by Before and dropping all but the last of each run of
+// equals gives. A chunk's points come interval by interval, every series
+// once per interval, so the series' ids are dense and each series' points
+// are already in ts order: one counting pass by series id places them (a
+// copy, no comparison sort); a series' points out of ts order are then
+// sorted among themselves, and sparse ids fall back to the sort.
+std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
+  std::vector<PointRecord> out;
+  const size_t n = points.size();
+  if (n == 0) return out;
+  auto [lo, hi] = std::minmax_element(
+      points.begin(), points.end(),
+      [](const PointRecord& a, const PointRecord& b) { return a.series_id < b.series_id; });
+  const int64_t min_id = lo->series_id;
+  const uint64_t range = static_cast<uint64_t>(hi->series_id) - static_cast<uint64_t>(min_id);
+  if (range > 4 * static_cast<uint64_t>(n) + 1024) {
+    out = points;
+    std::stable_sort(out.begin(), out.end(), Before);
+  } else {
+    std::vector<size_t> at(static_cast<size_t>(range) + 2, 0);
+    auto slot = [&](const PointRecord& p) {
+      return static_cast<size_t>(static_cast<uint64_t>(p.series_id) - static_cast<uint64_t>(min_id));
+    };
+    for (const PointRecord& p : points) ++at[slot(p) + 1];
+    for (size_t i = 1; i < at.size(); ++i) at[i] += at[i - 1];
+    // Uninitialised room would do; PointRecord has no such constructor.
+    out.resize(n);
+    for (const PointRecord& p : points) out[at[slot(p)]++] = p;
+    // at[k] is now the end of series k's run.
+    size_t begin = 0;
+    for (size_t k = 0; k + 1 < at.size(); ++k) {
+      const size_t end = at[k];
+      bool ordered = true;
+      for (size_t i = begin + 1; i < end && ordered; ++i) ordered = out[i - 1].ts <= out[i].ts;
+      if (!ordered) {
+        std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(begin),
+                         out.begin() + static_cast<std::ptrdiff_t>(end), Before);
+      }
+      begin = end;
+    }
+  }
   // The last of equal (series, ts) wins.
   size_t kept = 0;
-  for (size_t i = 0; i < points.size(); ++i) {
-    if (i + 1 < points.size() && points[i].series_id == points[i + 1].series_id &&
-        points[i].ts == points[i + 1].ts) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i + 1 < out.size() && out[i].series_id == out[i + 1].series_id && out[i].ts == out[i + 1].ts) {
       continue;
     }
-    points[kept++] = points[i];
+    if (kept != i) out[kept] = out[i];
+    ++kept;
   }
-  points.resize(kept);
+  out.resize(kept);
+  return out;
+}
+
+}  // namespace
+
+Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
+                   const std::vector<PointRecord>& chunk_points) {
+  std::vector<PointRecord> points = SortedPoints(chunk_points);
   // Spans starting before `before` are closed; those from `from` on meet the
   // chunk, so this chunk closes them: sealed now, whichever series has
   // points there, so that how a range was cut into chunks does not matter.
@@ -685,17 +734,25 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
       before = PointBlockStart(last) + kPointBlockSpan;
     }
   }
-  std::vector<PointRecord> closed, open;
+  // The closed points stay in `points` (a prefix of each series' run, so
+  // moved down in place), the open ones are copied out.
+  std::vector<PointRecord> open;
+  size_t closed = 0;
   for (const PointRecord& p : points) {
     if (p.ts < before) {
-      closed.push_back(p);
       from = std::min(from, PointBlockStart(p.ts));
+      if (open.empty()) {
+        ++closed;  // nothing open before it: already in place
+        continue;
+      }
+      points[closed++] = p;
     } else {
       open.push_back(p);
     }
   }
+  points.resize(closed);
   if (from < before)
-    OSPREY_RETURN_IF_ERROR(SealRange(tables, detector_id, from, before, closed_end, closed, kSealSeries));
+    OSPREY_RETURN_IF_ERROR(SealRange(tables, detector_id, from, before, closed_end, points, kSealSeries));
   if (!open.empty()) OSPREY_RETURN_IF_ERROR(tables.PutHead(open));
   return Status::Ok();
 }

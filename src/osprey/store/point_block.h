@@ -141,7 +141,7 @@ class ScopedPointTables final : public PointTables {
 // block the same way, and the next chunk extends it. Of two points with the
 // same (series, ts) in `points` the later one wins.
 Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
-                   std::vector<PointRecord> points);
+                   const std::vector<PointRecord>& points);
 
 // Seals the detector's head rows in the spans before `before` (a multiple of
 // kPointBlockSpan) with any block of their span. For stores written before

@@ -230,5 +230,85 @@ TEST(PointBlockTest, MergeLetsHeadRowsReplaceBlockPointsInSeriesAndTimeOrder) {
   EXPECT_EQ(seen, want);
 }
 
+// Point tables in memory that keep what WritePoints puts (nothing stored
+// before: no head rows, no blocks).
+class RecordingTables final : public PointTables {
+ public:
+  explicit RecordingTables(std::vector<int64_t> series) : series_(std::move(series)) {}
+  Status DetectorSeries(int64_t, std::vector<int64_t>* out) override {
+    out->insert(out->end(), series_.begin(), series_.end());
+    return Status::Ok();
+  }
+  Status ReadHead(const std::vector<int64_t>&, int64_t, int64_t, std::vector<PointRecord>*) override {
+    return Status::Ok();
+  }
+  Status ReadBlocks(const std::vector<int64_t>&, int64_t, int64_t, std::vector<StoredBlock>*) override {
+    return Status::Ok();
+  }
+  Status DeleteHead(const std::vector<int64_t>&, int64_t, int64_t) override { return Status::Ok(); }
+  Status PutBlocks(const std::vector<StoredBlock>& blocks) override {
+    for (const StoredBlock& b : blocks) {
+      Status s = DecodePointBlock(b.data, b.series_id, b.start_ts, &blocks_);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+  Status PutHead(const std::vector<PointRecord>& points) override {
+    head_.insert(head_.end(), points.begin(), points.end());
+    return Status::Ok();
+  }
+  // (series * 1e6 + hours since kDay, value) of the blocks' points, then
+  // the head's.
+  std::vector<std::pair<int64_t, double>> Seen() const {
+    std::vector<std::pair<int64_t, double>> out;
+    for (const auto* v : {&blocks_, &head_}) {
+      for (const PointRecord& p : *v) out.push_back({p.series_id * 1000000 + (p.ts - kDay) / 3600, *p.value});
+    }
+    return out;
+  }
+
+ private:
+  std::vector<int64_t> series_;
+  std::vector<PointRecord> blocks_, head_;
+};
+
+// WritePoints orders a chunk's points by series and time, and of two points
+// with the same (series, ts) keeps the later one, whether the ids are dense
+// (placed by id) or sparse (sorted), and whether or not a series' points
+// come in time order.
+TEST(PointBlockTest, WritePointsOrdersByTimeWithinSeriesAndTheLaterOfEqualPointsWins) {
+  for (int64_t far : {int64_t{3}, int64_t{1} << 40}) {
+    SCOPED_TRACE(testing::Message() << "third series id " << far);
+    // Interval by interval, as the pipeline gives them, over two days and a
+    // few hours of the third (still open at the watermark).
+    std::vector<PointRecord> in;
+    for (int h = 0; h < 50; ++h) {
+      for (int64_t s : {far, int64_t{2}, int64_t{1}})
+        in.push_back(P(s, kDay + h * 3600, h * 10.0 + static_cast<double>(s)));
+    }
+    in.push_back(P(2, kDay + 5 * 3600, -1.0));     // replaces series 2's hour 5
+    in.push_back(P(1, kDay + 3 * 3600, -2.0));     // replaces series 1's hour 3, out of order
+    in.push_back(P(far, kDay + 49 * 3600, -3.0));  // replaces the open hour 49 of the third
+    RecordingTables tables({1, 2, far});
+    Status s = WritePoints(tables, 1, kDay, kDay + 50 * 3600, in);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    std::vector<std::pair<int64_t, double>> want;
+    for (int64_t id : {int64_t{1}, int64_t{2}, far}) {  // blocks: the two closed days
+      for (int h = 0; h < 48; ++h) {
+        double v = h * 10.0 + static_cast<double>(id);
+        if (id == 2 && h == 5) v = -1;
+        if (id == 1 && h == 3) v = -2;
+        want.push_back({id * 1000000 + h, v});
+      }
+    }
+    for (int64_t id : {int64_t{1}, int64_t{2}, far}) {  // head: the open day's two hours
+      for (int h = 48; h < 50; ++h) {
+        want.push_back({id * 1000000 + h, id == far && h == 49 ? -3.0 : h * 10.0 + static_cast<double>(id)});
+      }
+    }
+    EXPECT_EQ(tables.Seen(), want);
+  }
+}
+
 }  // namespace
 }  // namespace osprey::store

@@ -130,6 +130,9 @@ class SqlRow {
   virtual double Real(int c) const = 0;  // 0 for NULL
   virtual std::string Text(int c) const = 0;
   virtual std::string Blob(int c) const = 0;
+  // Blob(c) into *out, whose room a backend may reuse (a loop over large
+  // blobs then allocates once).
+  virtual void BlobInto(int c, std::string* out) const { *out = Blob(c); }
   std::optional<int64_t> OptInt(int c) const {
     if (IsNull(c)) return std::nullopt;
     return Int(c);

@@ -146,16 +146,17 @@ Result<int64_t> SqlStore::InsertSeries(int64_t detector_id, const std::string& m
   return *id;
 }
 
-Result<std::map<int64_t, std::string>> SqlStore::LoadModelStates(int64_t detector_id) {
-  std::map<int64_t, std::string> out;
-  OSPREY_RETURN_IF_ERROR(
-      db_.Query("select m.series_id, m.state from model_state m join series s on s.id = m.series_id where "
-                "s.detector_id = ?1",
-                {detector_id}, [&](const SqlRow& r) {
-                  out[r.Int(0)] = r.Blob(1);
-                  return Status::Ok();
-                }));
-  return out;
+Status SqlStore::ForEachModelState(int64_t detector_id,
+                                   const std::function<Status(int64_t, std::string_view)>& fn) {
+  return db_.Query(
+      // The ids first (SQLite: a sorted list), then each state by its key in
+      // that order: no sort of the states themselves.
+      "select series_id, state from model_state where series_id in (select id from series where "
+      "detector_id = ?1) order by series_id",
+      {detector_id}, [&, state = std::string()](const SqlRow& r) mutable {
+        r.BlobInto(1, &state);  // one buffer for every state
+        return fn(r.Int(0), state);
+      });
 }
 
 Result<std::optional<int64_t>> SqlStore::GetWatermark(int64_t detector_id) {
@@ -325,10 +326,11 @@ Status SqlStore::WriteChunkPoints(const ChunkResult& c) {
 
 Status SqlStore::WriteModelStates(const ChunkResult& c) {
   const std::string state_sql = ReplaceRow(db_.dialect(), "model_state", {"series_id"}, {"state"});
-  for (const auto& [series_id, state] : c.model_states) {
-    OSPREY_RETURN_IF_ERROR(db_.Exec(state_sql, {series_id, SqlValue::Blob(state)}).status());
-  }
-  return Status::Ok();
+  auto write = [&](int64_t series_id, std::string_view state) {
+    return db_.Exec(state_sql, {series_id, SqlValue::Blob(state)}).status();
+  };
+  for (const auto& [series_id, state] : c.model_states) OSPREY_RETURN_IF_ERROR(write(series_id, state));
+  return c.write_model_states ? c.write_model_states(write) : Status::Ok();
 }
 
 // Recomputes the incidents row of each (measure, incident_ts) from its

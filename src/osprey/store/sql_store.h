@@ -44,7 +44,8 @@ class SqlStore : public Store {
   Status SetDetectorActive(const std::string& name, bool active) override;
   Status SetDetectorOrigin(const std::string& name, const std::string& origin) override;
   Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override;
-  Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) override;
+  Status ForEachModelState(int64_t detector_id,
+                           const std::function<Status(int64_t, std::string_view)>& fn) override;
   Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override;
   Status CommitChunk(const ChunkResult& chunk) override;
   Status ResetFrom(int64_t detector_id, int64_t from_ts) override;

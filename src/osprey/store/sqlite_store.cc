@@ -94,6 +94,12 @@ class Stmt {
     return sqlite3_column_int64(s_, c);
   }
   std::string Blob(int c) const { return Text(c); }
+  void BlobInto(int c, std::string* out) const {
+    const void* p = sqlite3_column_blob(s_, c);
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(s_, c));
+    if (p) out->assign(static_cast<const char*>(p), n);
+    else out->clear();
+  }
   std::string Text(int c) const {
     const void* p = sqlite3_column_blob(s_, c);
     int n = sqlite3_column_bytes(s_, c);
@@ -202,6 +208,7 @@ class SqliteDb final : public internal::SqlDb {
     double Real(int c) const override { return s_.Real(c); }
     std::string Text(int c) const override { return s_.Text(c); }
     std::string Blob(int c) const override { return s_.Blob(c); }
+    void BlobInto(int c, std::string* out) const override { s_.BlobInto(c, out); }
 
    private:
     const Stmt& s_;
@@ -342,8 +349,12 @@ class SqliteStore final : private SqliteParts, public internal::SqlStore {
     // A 256 MiB page cache (SQLite's default is 2 MiB): a chunk's writes
     // touch every series' pages, and re-reading them from the OS for each
     // statement dominated backfills of many series. Pages are allocated as used.
+    // A new state gets 16 KiB pages (SQLite's default is 4 KiB; an existing
+    // file keeps its own): a chunk rewrites every series' model state, and a
+    // quarter as many pages to write, cache and look up in the WAL made a
+    // 100k-series backtest 0.87x and a live interval 0.78x the CPU time.
     Status s = SqliteParts::db.Script(
-        "pragma journal_mode=wal; pragma synchronous=normal; pragma foreign_keys=on; "
+        "pragma page_size=16384; pragma journal_mode=wal; pragma synchronous=normal; pragma foreign_keys=on; "
         "pragma cache_size=-262144; pragma temp_store=memory;");
     if (!s.ok()) return Unavailable(fmt::format("state store '{}' is not usable: {}", path, s.message()));
     return Migrate(path);

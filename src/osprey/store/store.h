@@ -293,6 +293,11 @@ struct ChunkResult {
   std::vector<GroupRecord> groups;
   std::vector<AnomalyRecord> anomalies;         // group_index points into groups
   std::map<int64_t, std::string> model_states;  // series id -> state
+  // More model states, produced while the chunk is written: called once
+  // with a function to call for each (series id, state), in series id
+  // order. The pipeline serialises each model as it is written, so a chunk
+  // never holds every model's state at once.
+  std::function<Status(const std::function<Status(int64_t, std::string_view)>&)> write_model_states;
   std::vector<DataQualityRecord> quality;
   std::vector<OutboxRecord> outbox;            // alerts raised by these intervals
   std::vector<AlertStateRecord> alert_states;  // replaces the stored ones per key
@@ -413,7 +418,20 @@ class Store {
   virtual Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
                                        const std::string& dims, const std::string& label) = 0;
 
-  virtual Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) = 0;
+  // Calls fn(series id, state) for each stored model state of the detector,
+  // in series id order, one at a time: a detector's states together are as
+  // large as its models (gigabytes at a million series).
+  virtual Status ForEachModelState(int64_t detector_id,
+                                   const std::function<Status(int64_t, std::string_view)>& fn) = 0;
+  // Every model state of the detector at once (ForEachModelState).
+  Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) {
+    std::map<int64_t, std::string> out;
+    OSPREY_RETURN_IF_ERROR(ForEachModelState(detector_id, [&](int64_t id, std::string_view state) {
+      out.emplace_hint(out.end(), id, state);
+      return Status::Ok();
+    }));
+    return out;
+  }
   // The first interval start not yet processed; nullopt before any.
   virtual Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) = 0;
   virtual Status CommitChunk(const ChunkResult& chunk) = 0;

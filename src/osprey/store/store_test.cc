@@ -249,6 +249,43 @@ TEST_P(StoreTest, ReopeningKeepsDataAndRefusesNewerSchema) {
   EXPECT_EQ(newer.status().message().find(testing::kTestPassword), std::string::npos);
 }
 
+// Model states a chunk produces while it is written (write_model_states)
+// are stored with it, read back one at a time in series id order, and a
+// failure while producing them leaves the chunk uncommitted.
+TEST_P(StoreTest, ModelStatesStreamInAndOut) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t a = *store_->EnsureSeries(d, "views", R"({"p":"a"})", "views{p=a}");
+  int64_t b = *store_->EnsureSeries(d, "views", R"({"p":"b"})", "views{p=b}");
+  int64_t other = *store_->EnsureSeries(*store_->UpsertDetector("other", ""), "views", "{}", "views");
+  ChunkResult c = Chunk(d, a, 3600, 40);
+  c.model_states[a] = "from the map";
+  c.write_model_states = [&](const std::function<Status(int64_t, std::string_view)>& write) {
+    OSPREY_RETURN_IF_ERROR(write(b, std::string("b\0", 2)));
+    return write(other, "another detector's");
+  };
+  ASSERT_TRUE(store_->CommitChunk(c).ok());
+  std::vector<std::pair<int64_t, std::string>> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachModelState(d,
+                                      [&](int64_t id, std::string_view state) {
+                                        seen.emplace_back(id, state);
+                                        return Status::Ok();
+                                      })
+                  .ok());
+  const std::vector<std::pair<int64_t, std::string>> want = {{a, "from the map"}, {b, std::string("b\0", 2)}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(store_->LoadModelStates(*store_->UpsertDetector("other", ""))->at(other), "another detector's");
+
+  ChunkResult failing = Chunk(d, a, 7200, 40);
+  failing.write_model_states = [&](const std::function<Status(int64_t, std::string_view)>& write) {
+    OSPREY_RETURN_IF_ERROR(write(a, "half"));
+    return Internal("a model could not be saved");
+  };
+  EXPECT_FALSE(store_->CommitChunk(failing).ok());
+  EXPECT_EQ(store_->LoadModelStates(d)->at(a), "from the map");
+  EXPECT_EQ(*store_->GetWatermark(d), 7200);
+}
+
 TEST_P(StoreTest, ModelStateKeepsEveryByte) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
