@@ -71,7 +71,7 @@ constexpr double kNoiseClip = 4.0;
 constexpr double kWinsor = 2.5;
 // Sustained evidence: time scales (intervals) of the exponentially weighted
 // sums; a point's deviation enters them clipped at kSumClip deviations
-// (plus a unit of a count); the
+// (a proportion's count one unit more); the
 // evidence counts only while the point deviates by at least kSustainMin the
 // same way; kSustainPenalty decades pay for looking at several scales.
 constexpr std::array<size_t, BusinessModel::kScanWindows> kScanLengths = {2, 3, 4, 6, 8, 12, 16, 24, 36, 48};
@@ -141,7 +141,7 @@ constexpr double kBodyScaleMin = 0.75, kBodyScaleMax = 1.3;
 constexpr double kMaxProfileTeach = 1;
 // A ratio series' smallest expectation. Its noise comes from the
 // denominator (RatioNoise; a proportion is judged as the count of its
-// numerator, with its own floor of kMuFloor counts), not from the noise
+// rarer outcome, with its own floor of kMuFloor counts), not from the noise
 // scale, which for a ratio is fitted to residuals of every denominator at
 // once: a burst of errors over few requests raised it fiftyfold, and the
 // floor with it lifted a 0.2 % error rate's expectation to 37 % for a day,
@@ -1029,11 +1029,11 @@ Score BusinessModel::Observe(const Observation& obs) {
   // family's count scale (unit phi); a ratio on its own scale, Gaussian
   // (unit 0); or, for a proportion of whole counts, the count of its rarer
   // outcome (the errors of an error rate, the failures of a success rate):
-  // mean p n, variance RatioNoise::CountVariance, as counts are judged (one
-  // error where 0.05 are expected is no news, which a Gaussian on the rate
-  // said it was: measured on 5-minute error rates, 9.5 false runs per
-  // series a week at severity 50). The scan then sums that count's
-  // deviations: `failures` says they run against the rate's.
+  // mean p n, a scaled negative binomial (RatioNoise::CountNoise), as
+  // counts are judged (one error where 0.05 are expected is no news, which
+  // a Gaussian on the rate said it was: measured on 5-minute error rates,
+  // 9.5 false runs per series a week at severity 50). The scan then sums
+  // that count's deviations: `failures` says they run against the rate's.
   double xs = x, mus = e.mu, vars = e.var, unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * f_now_;
   double d = 0, point = 0;
   bool failures = false;
@@ -1356,7 +1356,8 @@ std::string BusinessModel::SaveState() const {
   Put<int64_t>(out, visit_);
   Put<uint16_t>(out, visit_points_);
   Put<uint16_t>(out, visit_flags_);
-  // Since version 5: the level a return to is confirmed sooner.
+  // Since version 5: the level a return to is confirmed sooner, and money's
+  // body rate.
   Put<double>(out, return_level_);
   Put<int64_t>(out, return_until_);
   Put<float>(out, body_rate_);

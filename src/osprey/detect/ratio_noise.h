@@ -15,9 +15,9 @@
 // variation sqrt(k). c is the relative error of the forecast itself, which
 // dominates when n is large: relative to r = p for a ratio, and to the
 // rarer outcome r = min(p, 1 - p) for a proportion (a success rate's
-// forecast is as good as that of its failures). k and c are learnt per series by a weighted
-// least-squares fit of squared residuals, shrunk towards k = 1, c = 1e-4
-// while there are few of them. For a proportion the fit sees the binomial
+// forecast is as good as that of its failures). k and c are learnt per
+// series by a weighted least-squares fit of squared residuals, shrunk
+// towards k = 1, c = 1e-4 while there are few of them. For a proportion the fit sees the binomial
 // variance as it is: the Gaussian judgement's slack (Variance) put into the
 // regressor made b six times the binomial variance over two requests at a
 // 1.6 % error rate, the fit answered with k at its floor, and two errors out
