@@ -52,7 +52,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
     leaf_event[s].resize(n);
     for (size_t t = 0; t < n; ++t) leaf_event[s][t] = d.EventAt(s, t);
   }
-  std::vector<std::optional<double>> values(n), denominators(n);
+  std::vector<std::optional<double>> values(n), denominators(n), rows(n);
   std::vector<const testing::CalendarEvent*> events(n);
   for (size_t m = 0; m < d.measures.size(); ++m) {
     const testing::MeasureInfo& info = d.measures[m];
@@ -63,6 +63,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         double sum = 0, weight = 0;
         bool any = false;
         denominators[t].reset();
+        rows[t].reset();
         const testing::CalendarEvent* event = nullptr;
         for (int s : node.leaves) {
           const testing::LeafSeries& leaf = d.series[static_cast<size_t>(s)];
@@ -92,6 +93,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         }
         if (info.kind == MeasureKind::kMean) {
           values[t] = weight > 0 ? std::optional<double>(sum / weight) : std::nullopt;
+          if (values[t]) rows[t] = weight;
         } else if (info.kind == MeasureKind::kRatio) {
           values[t] = any && weight > 0 ? std::optional<double>(sum / weight) : std::nullopt;
           if (values[t]) denominators[t] = weight;
@@ -112,6 +114,7 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
         obs.local_time = d.local_times[t];
         obs.value = values[t];
         obs.denominator = denominators[t];
+        obs.rows = rows[t];
         if (events[t] != nullptr) {
           obs.event = detect::EventId(events[t]->recurrence);
           obs.event_effect =

@@ -494,9 +494,11 @@ Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant 
 Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measure, Instant start,
                                                  int64_t local, std::optional<double> value,
                                                  std::optional<double> denominator,
+                                                 std::optional<double> rows,
                                                  const detect::EventOccurrence* event) {
   detect::Observation obs{ToUnixSeconds(start), local, value};
   obs.denominator = denominator;
+  obs.rows = rows;
   if (event) {
     obs.event = detect::EventId(event->event->name);
     obs.event_effect = event->event->effect;
@@ -947,7 +949,8 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
       const auto& stored = shard_scores_[ts];
       if (auto it = stored.find(s->id); it != stored.end()) sc = it->second;
     } else if (s->owned) {
-      OSPREY_ASSIGN_OR_RETURN(sc, ScorePoint(*s, p.key.measure, start, local, p.value, denominator, event));
+      OSPREY_ASSIGN_OR_RETURN(
+          sc, ScorePoint(*s, p.key.measure, start, local, p.value, denominator, p.rows, event));
     }
     if (p.value) {
       s->last_value = p.value;

@@ -211,10 +211,11 @@ class DetectorRunner {
   Result<std::optional<double>> ValueBack(SeriesState& s, Instant start, int intervals);
   // Scores one value: the model, feedback, then the measure's rules.
   // `event`: the calendar event the interval belongs to for this series.
-  // `denominator`: a ratio measure's denominator (detect::Observation).
+  // `denominator`: a ratio measure's denominator; `rows`: the rows an AVG
+  // point averages (detect::Observation).
   Result<detect::Score> ScorePoint(SeriesState& s, uint32_t measure, Instant start, int64_t local,
                                    std::optional<double> value, std::optional<double> denominator,
-                                   const detect::EventOccurrence* event);
+                                   std::optional<double> rows, const detect::EventOccurrence* event);
   Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
                          RunStats& stats, bool alerts_enabled);
   // The latest value of `s` before `start` (nullopt when it never had one).

@@ -52,6 +52,11 @@ constexpr double kLevelPriorUnits = 5;
 constexpr double kNoiseFactorDays = 14;
 constexpr double kNoiseFactorPrior = 3;
 constexpr double kNoiseFactorMax = 6;
+// Averages over a known number of rows (Observation::rows): the noise scale
+// follows typical / rows within [1/kRowFactorMax, kRowFactorMax]; the
+// typical count is a running mean over about kRowsMemory intervals.
+constexpr double kRowFactorMax = 256;
+constexpr double kRowsMemory = 2000;
 // Half-life of the level, in seconds.
 constexpr double kLevelHalfLife = 3.0 * kDay;
 // Memory of the noise regression: about three weeks of intervals, within
@@ -391,8 +396,8 @@ bool BusinessModel::BodyCalibrated() const {
 double BusinessModel::MuFloor() const { return ratio_.used() ? kRatioMuFloor : kMuFloor * phi_; }
 
 double BusinessModel::Variance(double mu) const {
-  if (family_ == NoiseFamily::kReal) return var0_ + alpha_ * mu * mu + 1e-12;
-  return phi_ * mu + alpha_ * mu * mu + 1e-12;
+  if (family_ == NoiseFamily::kReal) return var0_ * row_f_ + alpha_ * mu * mu + 1e-12;
+  return phi_ * row_f_ * mu + alpha_ * mu * mu + 1e-12;
 }
 
 BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
@@ -492,7 +497,7 @@ double NegBinomialSurprise(double y, double m, double alpha, double d) {
 double BusinessModel::Deviance(double x, double mu, double var, double extra_alpha) const {
   if (family_ == NoiseFamily::kReal) return (x - mu) / std::sqrt(var + extra_alpha * mu * mu);
   // Scaled negative binomial: Y = x / phi has mean m and variance m + alpha m^2.
-  const double phi = phi_ * f_now_;
+  const double phi = phi_ * row_f_ * f_now_;
   return NegBinomialDeviance(std::max(0.0, x / phi), mu / phi, alpha_ * f_now_ + extra_alpha);
 }
 
@@ -536,7 +541,7 @@ double BusinessModel::PointSurprise(double x, double mu, double d, double extra_
 }
 
 double BusinessModel::CountSurprise(double x, double mu, double d, double extra_alpha) const {
-  const double phi = phi_ * f_now_;
+  const double phi = phi_ * row_f_ * f_now_;
   const double m = family_ == NoiseFamily::kReal ? 0.0 : mu / phi;
   if (family_ == NoiseFamily::kReal) return Surprise(d);
   return NegBinomialSurprise(std::max(0.0, x / phi), m, std::max(alpha_ * f_now_ + extra_alpha, 1e-9), d);
@@ -549,17 +554,18 @@ void BusinessModel::LearnNoise(double x, double mu, double var) {
   // For money that is often zero (a few sales an hour) the unit is not known
   // in advance: a point's own size bounds it too, or every sale would be
   // clipped to the noise of the zeros and the unit learnt near 0.
-  double unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * phi_;
+  const double phi_now = phi_ * row_f_;
+  double unit = family_ == NoiseFamily::kReal ? 0.0 : phi_now * phi_now;
   if (family_ == NoiseFamily::kPositive && zero_seen_) unit = std::max(unit, 0.25 * x * x);
   const double clip = noise_n_ < 50 ? 100.0 : kNoiseClip * kNoiseClip;
   const double r2 = std::min(r * r, clip * (var + unit));
   const double n_eff = Clamp(kNoiseDays * kDay / static_cast<double>(interval_), 200, 3000);
   const double keep = 1.0 - 1.0 / std::min<double>(static_cast<double>(noise_n_) + 2, n_eff);
-  const double f1 = family_ == NoiseFamily::kReal ? 1.0 : mu;
+  const double f1 = (family_ == NoiseFamily::kReal ? 1.0 : mu) * row_f_;
   const double f2 = mu * mu;
   // Inverse variance of r^2: 2 var^2 for Gaussian noise, plus phi var for
   // a (scaled) count, where a low mean's variance comes in rare jumps.
-  const double w = 1.0 / (var * (2 * var + (family_ == NoiseFamily::kReal ? 0.0 : phi_)));
+  const double w = 1.0 / (var * (2 * var + (family_ == NoiseFamily::kReal ? 0.0 : phi_now)));
   a11_ = keep * a11_ + w * f1 * f1;
   a12_ = keep * a12_ + w * f1 * f2;
   a22_ = keep * a22_ + w * f2 * f2;
@@ -980,6 +986,14 @@ Score BusinessModel::Observe(const Observation& obs) {
     family_ = NoiseFamily::kPositive;
   }
 
+  // An average over a known number of rows: its noise scale is the
+  // series' scale at its typical row count, times typical / rows.
+  row_f_ = 1;
+  const bool rows = options_.mean_of_rows && obs.rows && *obs.rows > 0 && std::isfinite(*obs.rows);
+  if (rows) {
+    if (!(rows_ref_ > 0)) rows_ref_ = static_cast<float>(*obs.rows);
+    row_f_ = Clamp(static_cast<double>(rows_ref_) / *obs.rows, 1.0 / kRowFactorMax, kRowFactorMax);
+  }
   Expectation e = Expect(obs.local_time);
   const double base_mu = e.mu;
   // Calendar events: a learnt effect scales the expectation (with some
@@ -1034,7 +1048,8 @@ Score BusinessModel::Observe(const Observation& obs) {
   // a Gaussian on the rate said it was: measured on 5-minute error rates,
   // 9.5 false runs per series a week at severity 50). The scan then sums
   // that count's deviations: `failures` says they run against the rate's.
-  double xs = x, mus = e.mu, vars = e.var, unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * f_now_;
+  double xs = x, mus = e.mu, vars = e.var,
+         unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * row_f_ * f_now_;
   double d = 0, point = 0;
   bool failures = false;
   if (ratio) {
@@ -1282,6 +1297,10 @@ Score BusinessModel::Observe(const Observation& obs) {
       learn(ew_dev_, ew_var_, ew_mu_, ew_excess_, ew_rho2_);
     }
   }
+  if (rows) {
+    const double ref = static_cast<double>(rows_ref_);
+    rows_ref_ = static_cast<float>(ref + (std::min(*obs.rows, 1e30) - ref) / kRowsMemory);
+  }
   // The yearly profile records what each day had, flagged points included:
   // a yearly feature is alerted until two years show it, and what happened
   // once (an outage) is not expected again, as the two years disagree.
@@ -1361,6 +1380,8 @@ std::string BusinessModel::SaveState() const {
   Put<double>(out, return_level_);
   Put<int64_t>(out, return_until_);
   Put<float>(out, body_rate_);
+  // Since version 6: an average's typical row count.
+  Put<float>(out, rows_ref_);
   if (ratio_.used()) ratio_.Save(out);
   return out;
 }
@@ -1510,6 +1531,9 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
         (m->return_until_ != INT64_MIN && std::abs(m->return_until_) > kMaxStateTime)) {
       return truncated();
     }
+  }
+  if (version >= 6 && (!Get(state, m->rows_ref_) || !(m->rows_ref_ >= 0) || !std::isfinite(m->rows_ref_))) {
+    return truncated();
   }
   if (!state.empty() && !m->ratio_.Restore(state)) return truncated();
   // Before version 4 a proportion's level and weekday sums were not

@@ -73,7 +73,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 5;
+  static constexpr uint8_t kStateVersion = 6;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series
@@ -202,6 +202,11 @@ class BusinessModel final : public Model {
   // The factor of the point being scored (not state): the scale and
   // overdispersion used by the tail functions are phi_ and alpha_ times it.
   double f_now_ = 1;
+  // The same for an average over a known number of rows: the typical count
+  // (state) and the point's factor typical / rows on the noise scale (not
+  // state; 1 without rows).
+  float rows_ref_ = 0;
+  double row_f_ = 1;
   double band_z_ = 4.4;  // deviate at the edge of the band (severity 50)
   // Decades of surprise a point pays before it counts towards severity:
   // log10 of the intervals per hour for sub-hourly series, else 0

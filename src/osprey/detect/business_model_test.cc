@@ -284,6 +284,16 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
 // six sums and a count; "RAT2" adds the typical denominator and its count).
 constexpr size_t kRatioV1Bytes = 4 + 1 + 6 * 8 + 8;
 
+// A version-5 state with the content of a version-6 one: no typical row
+// count (a float before the ratio block).
+std::string AsVersion5(const std::string& now, bool ratio) {
+  const size_t tail = ratio ? kRatioV1Bytes + 16 : 0;
+  const size_t at = now.size() - tail - sizeof(float);
+  std::string out = now.substr(0, at) + now.substr(at + sizeof(float));
+  out[2] = 5;
+  return out;
+}
+
 // A version-4 state with the content of a version-5 one: no level a return
 // to is confirmed sooner and no body rate (8 + 8 + 4 bytes before the ratio
 // block), and a ratio block without the typical denominator.
@@ -342,36 +352,39 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   for (int64_t h = 0; h < 24 * 21; ++h)
     a->Observe(At(h, 50 + Draw(rng, 5, 0.1) + (h == 24 * 20 + 5 ? 500 : 0)));
   const std::string now = a->SaveState();
-  ASSERT_EQ(now[2], 5);
-  // Version 4 lacked the level a return to is confirmed sooner; version 3
+  ASSERT_EQ(now[2], 6);
+  // Version 5 lacked the typical row count of an average (Observation::rows;
+  // none here). Version 4 also the level a return to is confirmed sooner; version 3
   // also the visit being counted, and did not weigh a proportion's sums by
   // the denominator (ProportionStatesOfVersion3KeepTheirLevel).
-  const std::string v4 = AsVersion4(now, false);
+  const std::string v5 = AsVersion5(now, false);
+  const std::string v4 = AsVersion4(v5, false);
   const std::string v3 = AsVersion3(v4, false);
   const std::string v2 = AsVersion2(v3);
   // Version 1 also ended before the 24 + 24 time-of-day noise floats.
   std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
   v1[2] = 1;
-  for (const std::string* old : std::array<const std::string*, 4>{&v1, &v2, &v3, &v4}) {
+  for (const std::string* old : std::array<const std::string*, 5>{&v1, &v2, &v3, &v4, &v5}) {
     auto b = BusinessModel::Restore(o, *old);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     // Migrated: what the old version lacked starts empty, and the state is
     // saved as the current version.
     const std::string resaved = (*b)->SaveState();
     EXPECT_EQ(resaved.size(), now.size());
-    EXPECT_EQ(resaved[2], 5);
+    EXPECT_EQ(resaved[2], 6);
   }
   // Versions 3 and 4 lacked only what starts empty here (no sub-hourly
   // visit, no shift adopted).
+  EXPECT_EQ(std::move(BusinessModel::Restore(o, v5)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v4)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v3)).value()->SaveState(), now);
   // Version 2 carried everything but the yearly profile: the stuck
   // counters come back as they were.
   auto b = std::move(BusinessModel::Restore(o, v2)).value();
-  EXPECT_EQ(AsVersion2(AsVersion3(AsVersion4(b->SaveState(), false), false)), v2);
-  std::string v6 = now;
-  v6[2] = 6;
-  auto c = BusinessModel::Restore(o, v6);
+  EXPECT_EQ(AsVersion2(AsVersion3(AsVersion4(AsVersion5(b->SaveState(), false), false), false)), v2);
+  std::string v7 = now;
+  v7[2] = 7;
+  auto c = BusinessModel::Restore(o, v7);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("newer osprey"), std::string::npos) << c.status().message();
 }
@@ -433,6 +446,61 @@ TEST(BusinessModelTest, AveragesLearnTheirNoiseByTimeOfDay) {
   EXPECT_LT(night_on, 5e-3);
   EXPECT_LT(day_on, 5e-3);
   EXPECT_GT(night_off, 2e-2);  // the single noise model floods the night
+}
+
+// An average over rows whose number is known (Observation::rows): a mean of
+// two requests' latencies is far noisier than a mean of forty, whatever the
+// time of day. Requests come at random around a daily profile, so an hour
+// with few of them is not predictable from the hour alone: with the rows the
+// model scales its noise by each point's own count, and a slowdown of busy
+// hours stands out. Without them it can only learn the noise of each time of
+// day, which the hours with few requests inflate: the slowdown stays below
+// the default threshold.
+TEST(BusinessModelTest, AveragesAreJudgedByTheirRows) {
+  struct Rates {
+    double clean30 = 0, clean50 = 0, slow = 0;
+  };
+  auto run = [](bool with_rows) {
+    ModelOptions o;
+    o.interval_seconds = 3600;
+    o.mean_of_rows = true;
+    auto m = std::move(BusinessModel::Create(o)).value();
+    std::mt19937_64 rng(33);
+    std::normal_distribution<double> normal;
+    const double sigma = 0.8;  // each request's latency: lognormal, mean 100 ms
+    int64_t clean = 0, n30 = 0, n50 = 0;
+    double slow = 0;
+    const int64_t slow_from = 24 * 7 * 9 + 24 * 2 + 10;  // Wednesday of week 10, 10:00-16:00
+    for (int64_t h = 0; h < 24 * 7 * 10; ++h) {
+      const auto requests =
+          static_cast<double>(std::poisson_distribution<long>(Rate(kMonday + h * 3600, 8))(rng));
+      const bool slowdown = h >= slow_from && h < slow_from + 6;
+      double sum = 0;
+      for (int k = 0; k < static_cast<int>(requests); ++k) {
+        sum += 100 * std::exp(sigma * normal(rng) - sigma * sigma / 2);
+      }
+      Observation ob = At(h, std::nullopt);
+      if (requests > 0) ob.value = std::round(sum / requests * (slowdown ? 1.6 : 1.0) * 100) / 100;
+      if (with_rows && requests > 0) ob.rows = requests;
+      const Score s = m->Observe(ob);
+      if (slowdown) slow = std::max(slow, s.severity);
+      if (!s.ready || h < 24 * 7 * 3 || slowdown || !ob.value) continue;
+      ++clean;
+      n30 += s.severity >= 30;
+      n50 += s.severity >= 50;
+    }
+    return Rates{static_cast<double>(n30) / static_cast<double>(clean),
+                 static_cast<double>(n50) / static_cast<double>(clean), slow};
+  };
+  const Rates rows = run(true), none = run(false);
+  std::printf(
+      "clean rate >= 30 / >= 50 (nominal 1e-3 / 1e-5), slowdown's top severity: with rows %.2e / %.2e, %.1f; "
+      "without %.2e / %.2e, %.1f\n",
+      rows.clean30, rows.clean50, rows.slow, none.clean30, none.clean50, none.slow);
+  EXPECT_LT(rows.clean30, 5e-3);
+  EXPECT_LT(rows.clean50, 2e-3);
+  EXPECT_GE(rows.slow, 60);
+  EXPECT_LT(none.slow, 50);
 }
 
 // The day-of-week factor compares a day's values with the daily profile.
@@ -531,17 +599,18 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
     return ob;
   };
   while (h < 24 * 10) m->Observe(next());
-  const std::string v5 = m->SaveState();
-  ASSERT_EQ(v5[2], 5);
+  const std::string v6 = m->SaveState();
+  ASSERT_EQ(v6[2], 6);
+  const std::string v5 = AsVersion5(v6, true);
   const std::string v4 = AsVersion4(v5, true);
   const std::string v3 = AsVersion3(v4, true);
   // A version-4 ratio state (its ratio block without the typical
   // denominator) loads and saves as the current version.
   auto from_v4 = BusinessModel::Restore(o, v4);
   ASSERT_TRUE(from_v4.ok()) << from_v4.status().ToString();
-  EXPECT_EQ((*from_v4)->SaveState().size(), v5.size());
+  EXPECT_EQ((*from_v4)->SaveState().size(), v6.size());
   auto migrated = std::move(BusinessModel::Restore(o, v3)).value();
-  EXPECT_EQ(migrated->SaveState()[2], 5);
+  EXPECT_EQ(migrated->SaveState()[2], 6);
   double now = 0, then = 0;
   for (int k = 0; k < 24; ++k) {
     const Observation ob = next();

@@ -58,6 +58,11 @@ struct Observation {
   // value was divided by), which says how much noise to expect. Unset for
   // other measures.
   std::optional<double> denominator = std::nullopt;
+  // For an average over rows (ModelOptions::mean_of_rows): how many rows the
+  // interval's value averages, which says how much noise to expect (a mean
+  // of two requests' latencies is far noisier than one of two hundred).
+  // Unset for other measures, or when not known.
+  std::optional<double> rows = std::nullopt;
 };
 
 // The stable, non-zero id of an event name (FNV-1a, 0 mapped to 1).

@@ -361,6 +361,10 @@ std::vector<SeriesPoint> RollUp(const config::Detector& detector, const Interval
   out.reserve((order.size() + rollups.size()) * nm);
   for (uint32_t m = 0; m < nm; ++m) {
     const config::Aggregation aggregation = detector.measures[m].aggregation;
+    const auto rows = [aggregation](const Aggregate& a) {
+      return aggregation == config::Aggregation::kAvg && a.count > 0 ? std::optional<double>(a.count)
+                                                                     : std::nullopt;
+    };
     size_t next = 0;
     auto up = rollups.begin();
     while (next < order.size() || up != rollups.end()) {
@@ -371,10 +375,10 @@ std::vector<SeriesPoint> RollUp(const config::Detector& detector, const Interval
         // empty aggregate.
         Aggregate a;
         a.Merge(table.Aggregates(order[next])[m]);
-        out.push_back({SeriesKey{m, std::vector<int32_t>(ids, ids + nd)}, a.Value(aggregation)});
+        out.push_back({SeriesKey{m, std::vector<int32_t>(ids, ids + nd)}, a.Value(aggregation), rows(a)});
         ++next;
       } else {
-        out.push_back({SeriesKey{m, up->first}, up->second[m].Value(aggregation)});
+        out.push_back({SeriesKey{m, up->first}, up->second[m].Value(aggregation), rows(up->second[m])});
         ++up;
       }
     }

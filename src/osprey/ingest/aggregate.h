@@ -141,6 +141,9 @@ struct IntervalLeaves {
 struct SeriesPoint {
   SeriesKey key;
   std::optional<double> value;
+  // An AVG measure's point: how many rows it averages (the aggregate's
+  // count), which tells the model how noisy the mean is. Unset otherwise.
+  std::optional<double> rows = std::nullopt;
 };
 
 // Collects rows of one query over [from, to) into intervals of `grid`.

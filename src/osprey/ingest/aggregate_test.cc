@@ -37,6 +37,13 @@ struct Fixture {
                                v};
     EXPECT_TRUE(agg.OnRow(cells).ok());
   }
+  // The rows each point of an hour averages (SeriesPoint::rows).
+  std::map<std::string, std::optional<double>> Rows(int hour) {
+    std::map<std::string, std::optional<double>> out;
+    auto& iv = agg.intervals().at(T0() + std::chrono::hours(hour));
+    for (const auto& p : RollUp(d, iv, 2)) out[catalog.Label(p.key)] = p.rows;
+    return out;
+  }
   std::map<std::string, std::optional<double>> Points(int hour) {
     std::map<std::string, std::optional<double>> out;
     auto& iv = agg.intervals().at(T0() + std::chrono::hours(hour));
@@ -89,6 +96,19 @@ TEST(AggregateTest, AvgRollsUpFromSumAndCount) {
   EXPECT_EQ(p["v{platform=web, marketplace=de}"], 5);
   // (10 + 20 + 5) / 3, not the average of the averages 15 and 5.
   EXPECT_DOUBLE_EQ(*p["v{platform=web, marketplace=ALL}"], 35.0 / 3);
+  // Each average says how many rows it is over (the model's noise follows
+  // them); the NULL is not a row of the average.
+  auto rows = f.Rows(0);
+  EXPECT_EQ(rows["v{platform=web, marketplace=us}"], 2);
+  EXPECT_EQ(rows["v{platform=app, marketplace=us}"], 1);
+  EXPECT_EQ(rows["v{platform=web, marketplace=ALL}"], 3);
+  EXPECT_EQ(rows["v{platform=ALL, marketplace=ALL}"], 4);
+}
+
+TEST(AggregateTest, OnlyAveragesCarryTheirRows) {
+  Fixture f(MakeDetector(config::Aggregation::kSum));
+  AddStandardRows(f);
+  for (const auto& [label, rows] : f.Rows(0)) EXPECT_FALSE(rows.has_value()) << label;
 }
 
 TEST(AggregateTest, MinAndMax) {

@@ -907,7 +907,10 @@ Status GenerateOps(Work& work) {
             static_cast<double>(std::min(errors, requests)) / static_cast<double>(requests);
       }
       if (requests > 0) {  // a mean over no requests does not exist
-        const double rel = LatencyRel(w, w.lam[u]);
+        // A mean over the requests there were: its noise follows their
+        // number (the oracle's sd is that of this point's mean).
+        const double rel = LatencyRel(w, static_cast<double>(requests));
+        d.series[s].measures[2].sd[u] = w.latency[u] * rel;
         const double sigma = std::sqrt(std::log(1 + rel * rel));
         const double lat =
             w.latency[u] * w.lat_mult[u] * std::exp(sigma * noise.Normal() - 0.5 * sigma * sigma);
