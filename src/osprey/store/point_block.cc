@@ -15,11 +15,17 @@
 namespace osprey::store {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// Version 2 added kMirrored (version-1 blocks are read as they were).
+constexpr uint8_t kVersion = 2;
 // Presence of a field.
 constexpr uint8_t kNone = 0, kAll = 1, kBitmap = 2;
 // How a field's present entries are stored.
 constexpr uint8_t kXor = 0, kScaled = 1, kQuantized = 2, kHundredths = 3;
+// `upper` only, where `lower` is quantized at the same points: the band is
+// mostly symmetric, so upper's distance to expected is stored as its
+// difference from lower's (mostly 0); where lower is exactly 0 (a band cut
+// at zero) upper's distance is stored as it is, in a column of its own.
+constexpr uint8_t kMirrored = 4;
 // A column's mode byte: its bit width (0..64) when bit-packed, kVarints when
 // written as varints; plus kSecondOrder when a Deltas column holds the
 // deltas of its deltas.
@@ -452,6 +458,9 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
   std::vector<int64_t> ints;
   std::vector<int64_t> expected_ints(n);  // expected's integer where quantized
   std::vector<bool> expected_quantized(n, false);
+  // lower's integer and its distance to expected, where quantized.
+  std::vector<int64_t> lower_ints(n), lower_dist(n);
+  std::vector<bool> lower_quantized(n, false);
   for (int fi = 0; fi < 5; ++fi) {
     const Field f = kFields[fi];
     xs.clear();
@@ -490,8 +499,10 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
         w.Xor(xs);
         continue;
       }
-      w.Byte(kQuantized);
       ints.clear();
+      std::vector<int64_t> cut;        // kMirrored: upper's distances where lower is 0
+      std::vector<uint64_t> mirrored;  // ... and elsewhere their difference from lower's
+      bool mirror = fi == 3;
       size_t j = 0;
       for (size_t i = 0; i < n; ++i) {
         if (!(points[i].*f)) continue;
@@ -502,10 +513,40 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
           ints.push_back(q);
         } else {
           const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
-          ints.push_back(fi == 2 ? Sub(ref, q) : Sub(q, ref));
+          const int64_t dist = fi == 2 ? Sub(ref, q) : Sub(q, ref);
+          ints.push_back(dist);
+          if (fi == 2) {
+            lower_ints[i] = q;
+            lower_dist[i] = dist;
+            lower_quantized[i] = true;
+          } else if (!lower_quantized[i]) {
+            mirror = false;
+          } else if (lower_ints[i] == 0) {
+            cut.push_back(dist);
+          } else {
+            mirrored.push_back(Zigzag(Sub(dist, lower_dist[i])));
+          }
         }
       }
-      w.Deltas(ints);
+      // Mirrored only where lower is quantized at exactly upper's points.
+      if (mirror) {
+        for (size_t i = 0; i < n; ++i) mirror = mirror && lower_quantized[i] == (points[i].*f).has_value();
+      }
+      std::string plain, mirror_form;
+      Writer(&plain).Deltas(ints);
+      if (mirror) {
+        Writer m(&mirror_form);
+        m.Varint(cut.size());
+        m.Deltas(cut);
+        m.Column(mirrored);
+      }
+      if (mirror && mirror_form.size() < plain.size()) {
+        w.Byte(kMirrored);
+        out += mirror_form;
+      } else {
+        w.Byte(kQuantized);
+        out += plain;
+      }
     } else {
       bool fits = !exact;
       ints.clear();
@@ -534,7 +575,7 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
   Reader r(data);
   const uint8_t version = r.Byte();
   if (!r.ok()) return Corrupt(series_id, start_ts, "empty");
-  if (version != kVersion) {
+  if (version < 1 || version > kVersion) {
     return DataLoss(
         fmt::format("{} has format version {}, unknown to this osprey (it reads {}); upgrade osprey",
                     Where(series_id, start_ts), version, kVersion));
@@ -569,6 +610,8 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
   std::vector<bool> has(n);
   std::vector<int64_t> expected_ints(n);
   std::vector<bool> expected_quantized(n, false);
+  std::vector<int64_t> lower_ints(n), lower_dist(n);
+  std::vector<bool> lower_quantized(n, false);
   for (int fi = 0; fi < 5; ++fi) {
     const uint8_t presence = r.Byte();
     if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
@@ -615,10 +658,39 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
           expected_quantized[i] = true;
         } else {
           const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
+          if (fi == 2) {
+            lower_dist[i] = q;
+            lower_quantized[i] = true;
+          }
           q = fi == 2 ? Sub(ref, q) : Add(q, ref);
+          if (fi == 2) lower_ints[i] = q;
         }
         xs.push_back(std::ldexp(static_cast<double>(q), static_cast<int>(qexp)));
       }
+    } else if (kind == kMirrored && fi == 3 && version >= 2) {
+      const uint64_t cuts = r.Varint();
+      if (!r.ok() || cuts > m) return Corrupt(series_id, start_ts, "bad mirrored band");
+      std::vector<int64_t> cut;
+      std::vector<uint64_t> diffs;
+      if (!r.Deltas(static_cast<size_t>(cuts), &cut) || !r.Column(m - static_cast<size_t>(cuts), &diffs)) {
+        return Corrupt(series_id, start_ts, r.error());
+      }
+      size_t c = 0, k = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!has[i]) continue;
+        if (!lower_quantized[i]) return Corrupt(series_id, start_ts, "mirrored band without its lower edge");
+        int64_t dist = 0;
+        if (lower_ints[i] == 0) {
+          if (c >= cut.size()) return Corrupt(series_id, start_ts, "bad mirrored band");
+          dist = cut[c++];
+        } else {
+          if (k >= diffs.size()) return Corrupt(series_id, start_ts, "bad mirrored band");
+          dist = Add(lower_dist[i], Unzigzag(diffs[k++]));
+        }
+        const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
+        xs.push_back(std::ldexp(static_cast<double>(Add(dist, ref)), static_cast<int>(qexp)));
+      }
+      if (c != cut.size() || k != diffs.size()) return Corrupt(series_id, start_ts, "bad mirrored band");
     } else if (kind == kHundredths && fi == 4) {
       if (!r.Deltas(m, &ints)) return Corrupt(series_id, start_ts, r.error());
       for (int64_t v : ints) xs.push_back(static_cast<double>(v) / kSeverityScale);
