@@ -65,6 +65,9 @@ Result<RunStats> RunBacktest(const BacktestRequest& r, store::Store& store) {
   RunOptions options;
   options.alerts_enabled = r.alerts_enabled;
   options.chunk_intervals = r.chunk_intervals;
+  // The run starts with ResetFrom: the models' states are saved with its
+  // last chunk (or every kResumePointSeriesPoints), not with every chunk.
+  options.resume_point_series_points = kResumePointSeriesPoints;
   // Without an end, the run stops after the last interval the source has
   // rows for: intervals after it are not data, and nothing is scored there.
   options.stop_at_data_end = !r.to;

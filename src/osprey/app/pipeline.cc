@@ -577,6 +577,11 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   if (start < from) start = grid_.Next(start);
   OSPREY_RETURN_IF_ERROR(LoadFeedback());
   if (start < to) OSPREY_RETURN_IF_ERROR(LoadRuleHistory(start));
+  // Series points scored since the last resume point
+  // (RunOptions::resume_point_series_points).
+  int64_t unsaved = 0;
+  const bool defer_resume =
+      options.resume_point_series_points > 0 && !options.alerts_enabled && role_.shards <= 1;
   while (start < to) {
     OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     // A chunk holds every series' points of its intervals in memory (rows,
@@ -608,7 +613,10 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       if (cut < end && !more) {
         // The source has no rows from `cut` on: the data ends there.
         st.data_end = cut;
-        if (cut == start) break;
+        if (cut == start) {
+          if (unsaved > 0) OSPREY_RETURN_IF_ERROR(SaveResumePoint(start));
+          break;
+        }
         for (auto it = agg.intervals().lower_bound(cut); it != agg.intervals().end();) {
           it = agg.intervals().erase(it);
         }
@@ -640,18 +648,13 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
       leaves.leaves.Release();  // the interval's points are in the chunk now
     }
-    // The models' states are serialised one at a time as the store writes
-    // them, in series id order.
-    result.write_model_states = [this](const std::function<Status(int64_t, std::string_view)>& write) {
-      std::vector<std::pair<int64_t, const detect::Model*>> models;
-      models.reserve(series_.size());
-      for (const auto& [key, s] : series_) {
-        if (s.model) models.emplace_back(s.id, s.model.get());
-      }
-      std::sort(models.begin(), models.end());
-      for (const auto& [id, model] : models) OSPREY_RETURN_IF_ERROR(write(id, model->SaveState()));
-      return Status::Ok();
-    };
+    unsaved += static_cast<int64_t>(series_.size() * agg.intervals().size());
+    result.resume_point =
+        !defer_resume || last_chunk || end >= to || unsaved >= options.resume_point_series_points;
+    if (result.resume_point) {
+      result.write_model_states = ModelStateWriter();
+      unsaved = 0;
+    }
     if (shard) {
       result.shard = role_.shard;
       result.shards = role_.shards;
@@ -660,7 +663,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
         if (s.owned) own.push_back(s.id);
       }
       std::sort(own.begin(), own.end());
-    } else {
+    } else if (result.resume_point) {
       for (const auto& [alert, measures] : alert_states_) {
         for (const auto& [measure, state] : measures) {
           result.alert_states.push_back({alert, measure, state.ToJson()});
@@ -682,6 +685,32 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     if (last_chunk) break;
   }
   return Status::Ok();
+}
+
+std::function<Status(const std::function<Status(int64_t, std::string_view)>&)>
+DetectorRunner::ModelStateWriter() {
+  return [this](const std::function<Status(int64_t, std::string_view)>& write) {
+    std::vector<std::pair<int64_t, const detect::Model*>> models;
+    models.reserve(series_.size());
+    for (const auto& [key, s] : series_) {
+      if (s.model) models.emplace_back(s.id, s.model.get());
+    }
+    std::sort(models.begin(), models.end());
+    for (const auto& [id, model] : models) OSPREY_RETURN_IF_ERROR(write(id, model->SaveState()));
+    return Status::Ok();
+  };
+}
+
+Status DetectorRunner::SaveResumePoint(Instant at) {
+  store::ChunkResult result;
+  result.detector_id = detector_id_;
+  result.first_ts = result.next_watermark = ToUnixSeconds(at);
+  result.write_model_states = ModelStateWriter();
+  for (const auto& [alert, measures] : alert_states_) {
+    for (const auto& [measure, state] : measures)
+      result.alert_states.push_back({alert, measure, state.ToJson()});
+  }
+  return store_.CommitChunk(result);
 }
 
 Status DetectorRunner::LoadShardScores(Instant from, Instant to) {

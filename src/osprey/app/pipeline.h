@@ -53,6 +53,13 @@ struct RunStats {
 // a chunk of a detector with many series has fewer intervals than asked.
 inline constexpr int64_t kChunkSeriesPoints = 2'000'000;
 
+// A backtest saves its models' states, its alert states and the watermark
+// together (a resume point) only with its last chunk or once this many
+// series points were scored since the last one, not with every chunk: a
+// state is ~3.5 KB a series, most of what a chunk of a large detector
+// would write (RunOptions::resume_point_series_points).
+inline constexpr int64_t kResumePointSeriesPoints = 50'000'000;
+
 struct RunOptions {
   // Intervals read by one query and committed in one transaction. Bigger
   // chunks mean fewer queries and commits on backfill; live runs use 1.
@@ -77,6 +84,16 @@ struct RunOptions {
   // the interval after the last row and stops. Off for live runs, where
   // trailing empty intervals are "no data".
   bool stop_at_data_end = false;
+  // > 0, and alerts off, and not a shard: a chunk is a resume point (its
+  // commit saves the models' and alert states and moves the watermark) only
+  // when it is the run's last one or this many series points were scored
+  // since the last resume point; the other chunks write their points,
+  // groups and quality only. A run stopped in between (an error, a crash)
+  // is redone from the last resume point by the next run, which rewrites
+  // the same results. 0 (live runs and serve's backfill, whose crash test
+  // kills it between chunks): every chunk is one. RunBacktest sets
+  // kResumePointSeriesPoints.
+  int64_t resume_point_series_points = 0;
 };
 
 // A roll-up series of a SUM or COUNT measure with `missing: skip` is itself
@@ -175,6 +192,12 @@ class DetectorRunner {
   bool Owns(const ingest::SeriesKey& key) const;
   // The coordinator: reads the shards' scores of [from, to) into shard_scores_.
   Status LoadShardScores(Instant from, Instant to);
+  // Commits the models' and alert states and the watermark `at`, without
+  // points: the resume point of a run whose last chunk was not one.
+  Status SaveResumePoint(Instant at);
+  // The models' states, serialised one at a time as the store writes them,
+  // in series id order.
+  std::function<Status(const std::function<Status(int64_t, std::string_view)>&)> ModelStateWriter();
 
   // A ratio measure: its position and its sides' positions in measures.
   struct RatioMeasure {

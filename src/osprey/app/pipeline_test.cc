@@ -117,6 +117,119 @@ TEST_F(PipelineTest, ChunkedAndIntervalByIntervalRunsAgree) {
   EXPECT_EQ(Snapshot(), chunked);
 }
 
+// The detector's source, failing from its `fail_at`-th query on (counted
+// from 1; 0 never fails): a run stopped between two chunks.
+class StoppingSource : public connectors::Source {
+ public:
+  StoppingSource(connectors::Source& source, int fail_at) : source_(source), fail_at_(fail_at) {}
+  Status Query(const connectors::QueryRange& range, connectors::RowHandler& handler) override {
+    if (fail_at_ > 0 && ++queries_ >= fail_at_) return Unavailable("the source went away");
+    return source_.Query(range, handler);
+  }
+
+ private:
+  connectors::Source& source_;
+  int fail_at_;
+  int queries_ = 0;
+};
+
+TEST_F(PipelineTest, ARunWithoutAlertsSavesModelStatesAndTheWatermarkOnlyWithItsLastChunk) {
+  const Instant stop = data_.start + std::chrono::hours(24 * 10);
+  auto source = *connectors::OpenSource(detector_);
+  auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source);
+  const int64_t id = store_->GetDetector(detector_.name)->id;
+  RunOptions o;
+  o.chunk_intervals = 24;
+  o.resume_point_series_points = kResumePointSeriesPoints;             // what RunBacktest asks
+  std::vector<std::pair<std::optional<int64_t>, size_t>> after_chunk;  // watermark, model states
+  o.progress = [&](Instant, const RunStats&) {
+    after_chunk.emplace_back(*store_->GetWatermark(id), store_->LoadModelStates(id)->size());
+  };
+  ASSERT_TRUE(runner->Run(data_.start, stop, o, nullptr).ok());
+  ASSERT_GE(after_chunk.size(), 10u);
+  for (size_t i = 0; i + 1 < after_chunk.size(); ++i) {
+    EXPECT_EQ(after_chunk[i].first, std::nullopt) << "chunk " << i;
+    EXPECT_EQ(after_chunk[i].second, 0u) << "chunk " << i;
+  }
+  EXPECT_EQ(after_chunk.back().first, ToUnixSeconds(stop));
+  EXPECT_EQ(after_chunk.back().second, store_->ListSeries(id)->size());
+  // Runs with alerts (live), and runs that do not ask (serve's backfill),
+  // make every chunk a resume point.
+  for (bool alerts : {true, false}) {
+    after_chunk.clear();
+    const Instant from = alerts ? stop : stop + std::chrono::hours(48);
+    o.alerts_enabled = alerts;
+    if (!alerts) o.resume_point_series_points = 0;
+    ASSERT_TRUE(runner->Run(from, from + std::chrono::hours(48), o, nullptr).ok());
+    ASSERT_EQ(after_chunk.size(), 2u);
+    EXPECT_EQ(after_chunk[0].first, ToUnixSeconds(from + std::chrono::hours(24))) << alerts;
+  }
+}
+
+TEST_F(PipelineTest, ARunThatStopsAtTheDataEndAfterAChunkThatWasNoResumePointSavesOne) {
+  auto source = *connectors::OpenSource(detector_);
+  auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source);
+  const int64_t id = store_->GetDetector(detector_.name)->id;
+  RunOptions o;
+  o.chunk_intervals = 24;
+  const Instant day = data_.start + std::chrono::hours(24);
+  ASSERT_TRUE(runner->Run(data_.start, day, o, nullptr).ok());  // the series, a day
+  // Day-long chunks from `day` end where the data does: the chunk after the
+  // last one has no rows and commits nothing, so the run saves its resume
+  // point by itself.
+  o.resume_point_series_points = kResumePointSeriesPoints;
+  o.stop_at_data_end = true;
+  int chunks = 0;
+  o.progress = [&](Instant, const RunStats&) {
+    ++chunks;
+    EXPECT_EQ(*store_->GetWatermark(id), ToUnixSeconds(day));
+  };
+  RunStats stats;
+  ASSERT_TRUE(runner->Run(day, data_.end + std::chrono::hours(24 * 10), o, &stats).ok());
+  EXPECT_EQ(chunks, 76);
+  EXPECT_EQ(stats.data_end, data_.end);
+  EXPECT_EQ(*store_->GetWatermark(id), ToUnixSeconds(data_.end));
+  EXPECT_EQ(store_->LoadModelStates(id)->size(), store_->ListSeries(id)->size());
+}
+
+TEST_F(PipelineTest, ARunStoppedBetweenResumePointsIsRedoneFromTheLastOneWithTheSameResults) {
+  const Instant mid = data_.start + std::chrono::hours(24 * 5);
+  const Instant stop = data_.start + std::chrono::hours(24 * 20);
+  RunOptions o;
+  o.chunk_intervals = 24;
+  o.resume_point_series_points = kResumePointSeriesPoints;
+  auto run = [&](Instant from, Instant to, int fail_at) {
+    auto source = *connectors::OpenSource(detector_);
+    StoppingSource stopping(*source, fail_at);
+    auto runner = *DetectorRunner::Create(detector_, "test", *store_, stopping);
+    return runner->Run(from, to, o, nullptr);
+  };
+  ASSERT_TRUE(run(data_.start, stop, 0).ok());
+  const int64_t id = store_->GetDetector(detector_.name)->id;
+  const auto whole = Snapshot();
+  const auto whole_states = *store_->LoadModelStates(id);
+  ASSERT_EQ(whole_states.size(), store_->ListSeries(id)->size());
+
+  ASSERT_TRUE(store_->ResetFrom(id, ToUnixSeconds(data_.start)).ok());
+  ASSERT_TRUE(run(data_.start, mid, 0).ok());  // a resume point at `mid`
+  const auto mid_states = *store_->LoadModelStates(id);
+  // Stopped after eight more chunks were written: their results are stored,
+  // but the watermark and the model states are still those of `mid`.
+  Status stopped = run(mid, stop, 9);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(*store_->GetWatermark(id), ToUnixSeconds(mid));
+  EXPECT_EQ(*store_->LoadModelStates(id), mid_states);
+  EXPECT_FALSE(store_
+                   ->ListPoints(store_->ListSeries(id)->front().id, ToUnixSeconds(mid) + 24 * 3600 * 7,
+                                ToUnixSeconds(mid) + 24 * 3600 * 8)
+                   ->empty());
+  // Resuming from the watermark rewrites those chunks with the same results.
+  ASSERT_TRUE(run(FromUnixSeconds(**store_->GetWatermark(id)), stop, 0).ok());
+  EXPECT_EQ(Snapshot(), whole);
+  EXPECT_EQ(*store_->LoadModelStates(id), whole_states);
+  EXPECT_EQ(*store_->GetWatermark(id), ToUnixSeconds(stop));
+}
+
 TEST_F(PipelineTest, IncidentsSpanConsecutiveIntervalsAndMeasuresAreRelated) {
   ASSERT_TRUE(Backtest(data_.start, data_.end).ok());
   store::GroupQuery q;

@@ -287,6 +287,7 @@ Status SqlStore::WriteChunk(const ChunkResult& c) {
   }
   OSPREY_RETURN_IF_ERROR(UpdateIncidents(c.detector_id, incidents));
   OSPREY_RETURN_IF_ERROR(WriteSnapshots(c));
+  if (!c.resume_point) return Status::Ok();
   return db_
       .Exec(
           "insert into watermarks(detector_id, next_ts) values (?1, ?2) "

@@ -318,6 +318,12 @@ struct ChunkResult {
   // The coordinator's chunk: deletes the shard scores of [first_ts,
   // next_watermark), which it has grouped.
   bool drop_shard_scores = false;
+  // False: the chunk's points, groups, quality and snapshots are written but
+  // the detector's watermark is not moved (the pipeline then gives no model
+  // or alert states either): a run that stops before its next resume point
+  // re-runs the chunk from the watermark and the states saved with it,
+  // which rewrites the same results (docs/state-store.md, "Model states").
+  bool resume_point = true;
 };
 
 // A group's place in a list of groups (GroupQuery's order): its sort
