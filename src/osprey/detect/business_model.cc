@@ -495,7 +495,8 @@ double NegBinomialSurprise(double y, double m, double alpha, double d) {
 }  // namespace
 
 double BusinessModel::Deviance(double x, double mu, double var, double extra_alpha) const {
-  if (family_ == NoiseFamily::kReal) return (x - mu) / std::sqrt(var + extra_alpha * mu * mu);
+  // `var` holds the extra relative variance already (Expect, the events).
+  if (family_ == NoiseFamily::kReal) return (x - mu) / std::sqrt(var);
   // Scaled negative binomial: Y = x / phi has mean m and variance m + alpha m^2.
   const double phi = phi_ * row_f_ * f_now_;
   return NegBinomialDeviance(std::max(0.0, x / phi), mu / phi, alpha_ * f_now_ + extra_alpha);

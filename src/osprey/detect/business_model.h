@@ -141,7 +141,9 @@ class BusinessModel final : public Model {
   // The smallest expectation: kMuFloor units of the noise scale, or for a
   // ratio series kRatioMuFloor (its noise comes from the denominator).
   double MuFloor() const;
-  // Signed deviance residual of x; extra_alpha adds relative variance.
+  // Signed deviance residual of x. var: the variance around mu, extra
+  // relative variance included (the Gaussian of real values uses it);
+  // extra_alpha: that extra, which the count families add to their own.
   double Deviance(double x, double mu, double var, double extra_alpha) const;
   // Signed deviate of a window's sum of deviations (dev, with variance var
   // and expectation mu summed over the window, rho2 the learnt correlated

@@ -118,6 +118,35 @@ TEST(BusinessModelTest, ChoosesTheNoiseFamilyFromTheValues) {
   EXPECT_GT(dynamic_cast<BusinessModel&>(*money).phi(), 5);
 }
 
+// A real-valued series (it went negative once) is judged by a Gaussian: a
+// point's severity is its two-sided tail probability in the noise the score
+// reports, extra relative noise included. Before, a point in a calendar
+// event not seen before (100 % relative noise) was judged against that extra
+// noise twice: a point five reported sds out scored 35 instead of 64.
+TEST(BusinessModelTest, RealValuedSeverityIsTheDeviationInTheReportedNoise) {
+  auto m = Make();
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> normal;
+  int checked = 0;
+  for (int64_t h = 0; h < 24 * 7 * 6; ++h) {
+    Observation ob = At(h, h == 3 ? -5.0 : 100 + 5 * normal(rng));
+    const bool event = h == 24 * 7 * 5 + 12;  // a holiday never seen before, at noon
+    if (event) {
+      ob.event = EventId("founders-day");
+      ob.value = 600;
+    }
+    const Score s = m->Observe(ob);
+    if (!s.ready || s.explanation == Explanation::kSustained || s.severity <= 1 || s.severity >= 99) continue;
+    const double z = (*ob.value - s.expected) / s.noise;
+    const double expected = 10 * -std::log10(std::erfc(std::fabs(z) / std::sqrt(2.0)));
+    EXPECT_NEAR(s.severity, expected, 0.5) << "hour " << h << (event ? " (the event)" : "");
+    if (event) std::printf("event point: z %.2f in the reported noise, severity %.1f\n", z, s.severity);
+    checked += event ? 100 : 1;
+  }
+  ASSERT_EQ(dynamic_cast<BusinessModel&>(*m).family(), NoiseFamily::kReal);
+  EXPECT_GE(checked, 110);  // the event and some ordinary points
+}
+
 TEST(BusinessModelTest, SustainedDipFoundWherePointsAloneAreWeak) {
   // 40 % of the orders for 12 hours from 11:00 on a Thursday: about 2.5
   // noise units per hour, which no single hour shows beyond doubt.
