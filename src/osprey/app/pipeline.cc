@@ -563,10 +563,7 @@ store::SnapshotRecord DetectorRunner::TakeSnapshot(Instant ts) const {
   for (const auto& [key, s] : series_) {
     if (s.model) snap.model_states[s.id] = s.model->SaveState();
   }
-  for (const auto& [alert, measures] : alert_states_) {
-    for (const auto& [measure, state] : measures)
-      snap.alert_states.push_back({alert, measure, state.ToJson()});
-  }
+  snap.alert_states = AlertStateRecords();
   return snap;
 }
 
@@ -664,11 +661,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       }
       std::sort(own.begin(), own.end());
     } else if (result.resume_point) {
-      for (const auto& [alert, measures] : alert_states_) {
-        for (const auto& [measure, state] : measures) {
-          result.alert_states.push_back({alert, measure, state.ToJson()});
-        }
-      }
+      result.alert_states = AlertStateRecords();
     }
     if (!result.quality.empty()) {
       // The models' warm-up as of the chunk's end, for status displays.
@@ -706,11 +699,16 @@ Status DetectorRunner::SaveResumePoint(Instant at) {
   result.detector_id = detector_id_;
   result.first_ts = result.next_watermark = ToUnixSeconds(at);
   result.write_model_states = ModelStateWriter();
-  for (const auto& [alert, measures] : alert_states_) {
-    for (const auto& [measure, state] : measures)
-      result.alert_states.push_back({alert, measure, state.ToJson()});
-  }
+  result.alert_states = AlertStateRecords();
   return store_.CommitChunk(result);
+}
+
+std::vector<store::AlertStateRecord> DetectorRunner::AlertStateRecords() const {
+  std::vector<store::AlertStateRecord> out;
+  for (const auto& [alert, measures] : alert_states_) {
+    for (const auto& [measure, state] : measures) out.push_back({alert, measure, state.ToJson()});
+  }
+  return out;
 }
 
 Status DetectorRunner::LoadShardScores(Instant from, Instant to) {

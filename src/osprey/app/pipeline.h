@@ -198,6 +198,8 @@ class DetectorRunner {
   // The models' states, serialised one at a time as the store writes them,
   // in series id order.
   std::function<Status(const std::function<Status(int64_t, std::string_view)>&)> ModelStateWriter();
+  // The alert states as the store keeps them (a chunk's, a snapshot's).
+  std::vector<store::AlertStateRecord> AlertStateRecords() const;
 
   // A ratio measure: its position and its sides' positions in measures.
   struct RatioMeasure {

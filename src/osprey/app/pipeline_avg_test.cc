@@ -14,10 +14,10 @@
 
 #include <fmt/format.h>
 
-#include "osprey/app/pipeline.h"
 #include "osprey/config/loader.h"
-#include "osprey/connectors/source.h"
 #include "osprey/connectors/sqlite_source.h"
+#include "osprey/store/store.h"
+#include "osprey/testing/demo_warehouse.h"
 #include "osprey/testing/files.h"
 
 namespace osprey::app {
@@ -72,14 +72,9 @@ TEST(AvgPipelineTest, AnAverageIsJudgedByTheRowsItIsOver) {
   auto detector = config::LoadDetector(text, "api.yaml");
   ASSERT_TRUE(detector.ok()) << detector.status().ToString();
   auto store = std::move(store::OpenSqliteStore(dir.File("state.db"))).value();
-  auto source = *connectors::OpenSource(*detector);
-  auto runner = DetectorRunner::Create(*detector, text, *store, *source);
-  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
-  RunOptions o;
-  o.chunk_intervals = 48;
-  RunStats stats;
-  Status s = (*runner)->Run(FromUnixSeconds(kStart), FromUnixSeconds(kStart + kDays * 86400), o, &stats);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto run = testing::Backtest(*detector, *store, FromUnixSeconds(kStart),
+                               FromUnixSeconds(kStart + kDays * 86400), text);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
 
   // The relative band of the scored hours of the last three weeks, by their
   // number of requests.

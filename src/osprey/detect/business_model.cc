@@ -397,7 +397,7 @@ double BusinessModel::MuFloor() const { return ratio_.used() ? kRatioMuFloor : k
 
 double BusinessModel::Variance(double mu) const {
   if (family_ == NoiseFamily::kReal) return var0_ * row_f_ + alpha_ * mu * mu + 1e-12;
-  return phi_ * row_f_ * mu + alpha_ * mu * mu + 1e-12;
+  return PointPhi() * mu + alpha_ * mu * mu + 1e-12;
 }
 
 BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
@@ -498,7 +498,7 @@ double BusinessModel::Deviance(double x, double mu, double var, double extra_alp
   // `var` holds the extra relative variance already (Expect, the events).
   if (family_ == NoiseFamily::kReal) return (x - mu) / std::sqrt(var);
   // Scaled negative binomial: Y = x / phi has mean m and variance m + alpha m^2.
-  const double phi = phi_ * row_f_ * f_now_;
+  const double phi = PointPhi() * f_now_;
   return NegBinomialDeviance(std::max(0.0, x / phi), mu / phi, alpha_ * f_now_ + extra_alpha);
 }
 
@@ -542,7 +542,7 @@ double BusinessModel::PointSurprise(double x, double mu, double d, double extra_
 }
 
 double BusinessModel::CountSurprise(double x, double mu, double d, double extra_alpha) const {
-  const double phi = phi_ * row_f_ * f_now_;
+  const double phi = PointPhi() * f_now_;
   const double m = family_ == NoiseFamily::kReal ? 0.0 : mu / phi;
   if (family_ == NoiseFamily::kReal) return Surprise(d);
   return NegBinomialSurprise(std::max(0.0, x / phi), m, std::max(alpha_ * f_now_ + extra_alpha, 1e-9), d);
@@ -555,7 +555,7 @@ void BusinessModel::LearnNoise(double x, double mu, double var) {
   // For money that is often zero (a few sales an hour) the unit is not known
   // in advance: a point's own size bounds it too, or every sale would be
   // clipped to the noise of the zeros and the unit learnt near 0.
-  const double phi_now = phi_ * row_f_;
+  const double phi_now = PointPhi();
   double unit = family_ == NoiseFamily::kReal ? 0.0 : phi_now * phi_now;
   if (family_ == NoiseFamily::kPositive && zero_seen_) unit = std::max(unit, 0.25 * x * x);
   const double clip = noise_n_ < 50 ? 100.0 : kNoiseClip * kNoiseClip;
@@ -1049,8 +1049,7 @@ Score BusinessModel::Observe(const Observation& obs) {
   // a Gaussian on the rate said it was: measured on 5-minute error rates,
   // 9.5 false runs per series a week at severity 50). The scan then sums
   // that count's deviations: `failures` says they run against the rate's.
-  double xs = x, mus = e.mu, vars = e.var,
-         unit = family_ == NoiseFamily::kReal ? 0.0 : phi_ * row_f_ * f_now_;
+  double xs = x, mus = e.mu, vars = e.var, unit = family_ == NoiseFamily::kReal ? 0.0 : PointPhi() * f_now_;
   double d = 0, point = 0;
   bool failures = false;
   if (ratio) {

@@ -138,6 +138,9 @@ class BusinessModel final : public Model {
   size_t DaySlot(int64_t local_time) const;  // 1 for real-valued series (additive profile)
   Expectation Expect(int64_t local_time) const;
   double Variance(double mu) const;
+  // The noise scale of the point being scored: phi_ times its rows' factor
+  // (row_f_, 1 unless it is an average over a known number of rows).
+  double PointPhi() const { return phi_ * row_f_; }
   // The smallest expectation: kMuFloor units of the noise scale, or for a
   // ratio series kRatioMuFloor (its noise comes from the denominator).
   double MuFloor() const;

@@ -37,10 +37,12 @@ Observation At(int64_t hour, std::optional<double> v) {
   return o;
 }
 
-std::unique_ptr<Model> Make(double sensitivity = 50) {
+// An hourly model; `mean_of_rows` for an average over rows (AVG).
+std::unique_ptr<Model> Make(double sensitivity = 50, bool mean_of_rows = false) {
   ModelOptions o;
   o.interval_seconds = 3600;
   o.sensitivity = sensitivity;
+  o.mean_of_rows = mean_of_rows;
   return std::move(BusinessModel::Create(o)).value();
 }
 
@@ -447,10 +449,7 @@ TEST(BusinessModelTest, LargestStateFitsInFourKiB) {
 // the noise per time of day, so quiet hours do not flood with alarms.
 TEST(BusinessModelTest, AveragesLearnTheirNoiseByTimeOfDay) {
   auto night_and_day_rates = [](bool mean_of_rows) {
-    ModelOptions o;
-    o.interval_seconds = 3600;
-    o.mean_of_rows = mean_of_rows;
-    auto m = std::move(BusinessModel::Create(o)).value();
+    auto m = Make(50, mean_of_rows);
     std::mt19937_64 rng(21);
     int64_t night = 0, night_n = 0, day = 0, day_n = 0;
     for (int64_t h = 0; h < 24 * 7 * 16; ++h) {
@@ -490,10 +489,7 @@ TEST(BusinessModelTest, AveragesAreJudgedByTheirRows) {
     double clean30 = 0, clean50 = 0, slow = 0;
   };
   auto run = [](bool with_rows) {
-    ModelOptions o;
-    o.interval_seconds = 3600;
-    o.mean_of_rows = true;
-    auto m = std::move(BusinessModel::Create(o)).value();
+    auto m = Make(50, true);
     std::mt19937_64 rng(33);
     std::normal_distribution<double> normal;
     const double sigma = 0.8;  // each request's latency: lognormal, mean 100 ms
