@@ -1382,6 +1382,8 @@ std::string BusinessModel::SaveState() const {
   Put<float>(out, body_rate_);
   // Since version 6: an average's typical row count.
   Put<float>(out, rows_ref_);
+  // Version 7 changed only the ratio block (RatioNoise: "RAT3", with the
+  // values outside [0, 1]); it reads its older blocks by their tags.
   if (ratio_.used()) ratio_.Save(out);
   return out;
 }

@@ -73,7 +73,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 6;
+  static constexpr uint8_t kStateVersion = 7;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series

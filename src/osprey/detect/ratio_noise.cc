@@ -26,8 +26,17 @@ constexpr double kClip = 16;
 // The fit's proportion is kept this far from 0 and 1 (a rate of exactly 0
 // still has a variance to divide by).
 constexpr double kMinRate = 1e-6;
-constexpr char kTag[4] = {'R', 'A', 'T', '2'};
-constexpr char kTagV1[4] = {'R', 'A', 'T', '1'};  // without the typical denominator
+// A proportion becomes a general ratio when values outside [0, 1] reach
+// kOutsideMin (decayed counts: three values in a row are 2.99) and more than kOutsideShare of the values of
+// about the last kMemory intervals: revenue per order at its third value, an error rate never for the few
+// intervals of a burst whose errors outnumbered their requests (as a warehouse's separately counted columns
+// can): before, one such value made the rate a general ratio for good, judged on the delta method's p^2 / n,
+// and every later interval without errors scored 50-90.
+constexpr double kOutsideMin = 2.5;
+constexpr double kOutsideShare = 0.05;
+constexpr char kTag[4] = {'R', 'A', 'T', '3'};
+constexpr char kTagV2[4] = {'R', 'A', 'T', '2'};  // without the values outside [0, 1]
+constexpr char kTagV1[4] = {'R', 'A', 'T', '1'};  // without the typical denominator either
 
 }  // namespace
 
@@ -105,12 +114,15 @@ void RatioNoise::CountNoise(double p, double& phi, double& alpha) const {
 
 void RatioNoise::See(double x) {
   used_ = true;
-  if (x < 0 || x > 1) proportion_ = false;
+  if (!std::isfinite(x)) return;
+  const double keep = 1.0 - 1.0 / kMemory;
+  outside_ = keep * outside_ + (x < 0 || x > 1 ? 1.0 : 0.0);
+  seen_ = keep * seen_ + 1.0;
+  if (outside_ >= kOutsideMin && outside_ > kOutsideShare * seen_) proportion_ = false;
 }
 
 void RatioNoise::Learn(double x, double p, double n) {
   if (!AllFinite(x, p, n) || !(n > 0)) return;
-  See(x);
   double b = 0, q = 0, k = 0, c = 0;
   Regressors(p, n, false, b, q);
   Fit(k, c);
@@ -146,12 +158,15 @@ void RatioNoise::Save(std::string& out) const {
   Put<int64_t>(out, n_);
   Put<double>(out, den_mean_);
   Put<double>(out, den_n_);
+  Put<double>(out, outside_);
+  Put<double>(out, seen_);
 }
 
 bool RatioNoise::Restore(std::string_view& in) {
   const std::string_view tag = in.substr(0, sizeof kTag);
   const bool v1 = tag == std::string_view(kTagV1, sizeof kTagV1);
-  if (!v1 && tag != std::string_view(kTag, sizeof kTag)) return false;
+  const bool v2 = tag == std::string_view(kTagV2, sizeof kTagV2);
+  if (!v1 && !v2 && tag != std::string_view(kTag, sizeof kTag)) return false;
   in.remove_prefix(sizeof kTag);
   uint8_t proportion = 0;
   if (!Get(in, proportion) || proportion > 1) return false;
@@ -162,6 +177,12 @@ bool RatioNoise::Restore(std::string_view& in) {
   den_mean_ = den_n_ = 0;
   if (!v1 && (!Get(in, den_mean_) || !Get(in, den_n_) || !std::isfinite(den_mean_) || den_mean_ < 0 ||
               !(den_n_ >= 0 && den_n_ <= kMemory))) {
+    return false;
+  }
+  outside_ = seen_ = 0;
+  if (!v1 && !v2 &&
+      (!Get(in, outside_) || !Get(in, seen_) || !(seen_ >= 0 && seen_ <= kMemory) ||
+       !(outside_ >= 0 && outside_ <= seen_))) {
     return false;
   }
   proportion_ = proportion == 1;

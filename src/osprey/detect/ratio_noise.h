@@ -48,10 +48,12 @@ class RatioNoise {
   // extra variance as alpha is 0.2, a tail that judged eight errors where
   // 0.5 were expected at 1e-5 instead of 1e-7.
   void CountNoise(double p, double& phi, double& alpha) const;
-  // Learns from a value x of the ratio where p was expected over n.
+  // Learns from a value x of the ratio where p was expected over n (See it
+  // as well).
   void Learn(double x, double p, double n);
-  // Notes a value seen (learnt or not): a value outside [0, 1] makes the
-  // series a general ratio for good.
+  // Notes a value seen (learnt or not), once per interval: values outside
+  // [0, 1], when they are more than a few and more than a small share of
+  // the recent ones, make the series a general ratio for good.
   void See(double x);
 
   // Notes an interval's denominator (> 0; others are ignored).
@@ -89,6 +91,10 @@ class RatioNoise {
   // the memory). Not in states of the first layout ("RAT1"): those start
   // it again.
   double den_mean_ = 0, den_n_ = 0;
+  // Decayed counts (over about as many intervals as the fit remembers) of
+  // the values outside [0, 1] and of all values seen. Not in states before
+  // "RAT3": those start them again.
+  double outside_ = 0, seen_ = 0;
 };
 
 }  // namespace osprey::detect

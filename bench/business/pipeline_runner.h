@@ -1,0 +1,36 @@
+// osprey on a generated business dataset the way a user runs it: the data
+// written as a SQLite warehouse table (one row per leaf and interval, the
+// missing rows absent), a detector file with the documented defaults (the
+// dataset's zone, its holidays and maintenance windows as `events`, every
+// roll-up), `osprey backtest` over the whole range into a fresh SQLite
+// state, and each leaf point's stored severity read back. What an
+// evaluation that only has the warehouse and the documentation sees, as
+// opposed to ScoreWithOsprey, which feeds the model directly.
+//
+// The warehouse has what a pre-aggregated table has: a mean measure
+// (5-minute latency) is one averaged value per leaf and interval, so the
+// pipeline's AVG sees one row per leaf, not the requests behind it; a ratio
+// measure (the error rate) is declared as `ratio: {numerator, denominator}`
+// over its two SUM measures.
+#pragma once
+
+#include <string>
+
+#include "business/osprey_runner.h"
+#include "osprey/base/status.h"
+#include "osprey/testing/business_data.h"
+
+namespace osprey::bench {
+
+// The detector file ScoreThroughPipeline writes for `data`, reading the
+// SQLite warehouse at `warehouse`.
+std::string PipelineDetectorYaml(const testing::Dataset& data, const std::string& warehouse);
+
+// Writes the warehouse and the detector into `dir` (which must exist),
+// backtests and returns the leaves' severities (node_scores left empty;
+// points_scored counts the stored points with a value, every series).
+// Fails with the step's error: writing, loading the detector, the backtest,
+// or a leaf series the state does not hold.
+Result<OspreyScores> ScoreThroughPipeline(const testing::Dataset& data, const std::string& dir);
+
+}  // namespace osprey::bench
