@@ -3,29 +3,42 @@
 // measure, per setting, over several seeds.
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "business/harness.h"
+#include "business/pipeline_runner.h"
+#include "osprey/testing/files.h"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick] [--peers "
     "all|oracle]\n"
-    "                      [--osprey-threshold S]\n"
+    "                      [--osprey-threshold S] [--pipeline]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
     "  --quick    shorter data (hourly 112 days, ops 14 days), as the quality test uses\n"
     "  --peers    all (default) or oracle: osprey beside the generator's oracle only (faster)\n"
     "  --osprey-threshold S\n"
-    "             osprey's \"F1 default\" column at severity S (default 50, the anomaly threshold)\n";
+    "             osprey's \"F1 default\" column at severity S (default 50, the anomaly threshold)\n"
+    "  --pipeline run osprey as a user does: each dataset written to a SQLite warehouse (one row\n"
+    "             per leaf and interval), a detector file with the documented defaults, `osprey\n"
+    "             backtest` into a fresh state and the stored severities read back (slower); without\n"
+    "             it the model is fed directly\n"
+    "  --pipeline-dir DIR\n"
+    "             with --pipeline: keep each dataset's warehouse, detector file (bench.yaml) and state\n"
+    "             in DIR/FAMILY-SETTING-SEED (for `osprey serve --state` or sqlite3) instead of a\n"
+    "             temporary directory\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   osprey::bench::BenchOptions options;
+  bool pipeline = false;
+  std::string keep_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -64,6 +77,11 @@ int main(int argc, char** argv) {
                   << kUsage;
         return 2;
       }
+    } else if (arg == "--pipeline") {
+      pipeline = true;
+    } else if (arg == "--pipeline-dir" && has_value) {
+      pipeline = true;
+      keep_dir = argv[++i];
     } else if (arg == "--quick") {
       options.quick = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -73,6 +91,25 @@ int main(int argc, char** argv) {
       std::cerr << "business_bench: unknown argument '" << arg << "'\n" << kUsage;
       return 2;
     }
+  }
+  if (pipeline) {
+    options.osprey_name = "osprey (backtest via SQLite)";
+    options.score_osprey = [keep_dir](const osprey::testing::Dataset& data) {
+      if (keep_dir.empty()) {
+        osprey::testing::TempDir dir("osprey_business_");
+        return osprey::bench::ScoreThroughPipeline(data, dir.path().string());
+      }
+      const std::filesystem::path dir = std::filesystem::path(keep_dir) /
+                                        (data.family + "-" + data.setting + "-" + std::to_string(data.seed));
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+      std::filesystem::create_directories(dir, ec);
+      if (ec) {
+        return osprey::Result<osprey::bench::OspreyScores>(
+            osprey::InvalidArgument("--pipeline-dir: cannot create " + dir.string() + ": " + ec.message()));
+      }
+      return osprey::bench::ScoreThroughPipeline(data, std::filesystem::absolute(dir).string());
+    };
   }
   auto runs = osprey::bench::RunBusinessBench(options, &std::cerr);
   if (!runs.ok()) {

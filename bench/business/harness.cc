@@ -67,7 +67,7 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       SettingRun run;
       run.family = family;
       run.setting = setting;
-      run.detectors.push_back({"osprey (default model)", options.osprey_threshold, {}, {}, {}, {}, 0, 0});
+      run.detectors.push_back({options.osprey_name, options.osprey_threshold, {}, {}, {}, {}, 0, 0});
       std::vector<Peer> peers = Peers();  // the oracle last
       if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 1);
       for (const Peer& p : peers)
@@ -89,7 +89,9 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         leaf_points *= static_cast<int64_t>(data.measures.size());
 
         start = std::chrono::steady_clock::now();
-        OSPREY_ASSIGN_OR_RETURN(OspreyScores os, ScoreWithOsprey(data, detect::ModelOptions{}));
+        OSPREY_ASSIGN_OR_RETURN(OspreyScores os, options.score_osprey
+                                                     ? options.score_osprey(data)
+                                                     : ScoreWithOsprey(data, detect::ModelOptions{}));
         run.detectors[0].seconds += Since(start);
         run.detectors[0].points += os.points_scored;
         Record(data, os.leaf_scores, &run.detectors[0]);

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "business/metric.h"
+#include "business/osprey_runner.h"
 #include "osprey/base/status.h"
 
 namespace osprey::bench {
@@ -53,6 +55,10 @@ struct BenchOptions {
   // The threshold of osprey's "F1 default" column: its default anomaly
   // severity, or another one to see what a user choosing it would get.
   double osprey_threshold = 50;
+  // How osprey's leaf scores are made: unset, ScoreWithOsprey (the model
+  // fed directly); business_bench --pipeline sets ScoreThroughPipeline.
+  std::function<Result<OspreyScores>(const testing::Dataset&)> score_osprey;
+  std::string osprey_name = "osprey (default model)";
 };
 
 // Fails on an unknown family or setting, or when a model cannot be built.

@@ -86,7 +86,8 @@ std::string DimsKey(const Dataset& d, const testing::LeafSeries& leaf) {
 
 std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse) {
   std::string y = "name: bench\n";
-  y += fmt::format("frequency: {}\n", d.interval_seconds == 3600 ? "PT1H" : fmt::format("PT{}M", d.interval_seconds / 60));
+  y += fmt::format("frequency: {}\n",
+                   d.interval_seconds == 3600 ? "PT1H" : fmt::format("PT{}M", d.interval_seconds / 60));
   y += fmt::format("timezone: {}\n", d.zone);
   y += fmt::format("source: {{type: sqlite, path: {}}}\n", Quoted(warehouse));
   y += "query: select * from facts where ts >= {{interval_start}} and ts < {{interval_end}}\n";
@@ -97,12 +98,8 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse)
   for (const auto& m : d.measures) {
     switch (m.kind) {
       case MeasureKind::kCount:
-      case MeasureKind::kMoney:
-        y += fmt::format("  - {{name: {}, aggregation: SUM}}\n", m.name);
-        break;
-      case MeasureKind::kMean:
-        y += fmt::format("  - {{name: {}, aggregation: AVG}}\n", m.name);
-        break;
+      case MeasureKind::kMoney: y += fmt::format("  - {{name: {}, aggregation: SUM}}\n", m.name); break;
+      case MeasureKind::kMean: y += fmt::format("  - {{name: {}, aggregation: AVG}}\n", m.name); break;
       case MeasureKind::kRatio:
         y += fmt::format("  - {{name: {}, ratio: {{numerator: {}, denominator: {}}}}}\n", m.name,
                          d.measures[static_cast<size_t>(m.numerator_measure)].name,
@@ -167,7 +164,8 @@ Result<OspreyScores> ScoreThroughPipeline(const Dataset& d, const std::string& d
       if (it == ids.end()) {
         return Internal(fmt::format("the state holds no series {} {}", m.name, DimsKey(d, d.series[s])));
       }
-      OSPREY_ASSIGN_OR_RETURN(std::vector<store::PointRecord> points, store->ListPoints(it->second, from, to));
+      OSPREY_ASSIGN_OR_RETURN(std::vector<store::PointRecord> points,
+                              store->ListPoints(it->second, from, to));
       for (const store::PointRecord& p : points) {
         const int64_t t = (p.ts - from) / d.interval_seconds;
         if (t < 0 || t >= static_cast<int64_t>(d.points()) || d.times[static_cast<size_t>(t)] != p.ts) {
