@@ -16,7 +16,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick] [--peers "
     "all|oracle]\n"
-    "                      [--osprey-threshold S] [--pipeline]\n"
+    "                      [--osprey-threshold S] [--pipeline [--plain-avg]]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
@@ -28,6 +28,8 @@ constexpr const char* kUsage =
     "             per leaf and interval), a detector file with the documented defaults, `osprey\n"
     "             backtest` into a fresh state and the stored severities read back (slower); without\n"
     "             it the model is fed directly\n"
+    "  --plain-avg with --pipeline: declare a mean measure (5-minute latency) as a bare AVG of the\n"
+    "             leaves' averaged rows instead of `aggregation: AVG, weight: requests`\n"
     "  --pipeline-dir DIR\n"
     "             with --pipeline: keep each dataset's warehouse, detector file (bench.yaml) and state\n"
     "             in DIR/FAMILY-SETTING-SEED (for `osprey serve --state` or sqlite3) instead of a\n"
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   osprey::bench::BenchOptions options;
   bool pipeline = false;
   std::string keep_dir;
+  bool plain_avg = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -79,6 +82,9 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--pipeline") {
       pipeline = true;
+    } else if (arg == "--plain-avg") {
+      pipeline = true;
+      plain_avg = true;
     } else if (arg == "--pipeline-dir" && has_value) {
       pipeline = true;
       keep_dir = argv[++i];
@@ -94,10 +100,11 @@ int main(int argc, char** argv) {
   }
   if (pipeline) {
     options.osprey_name = "osprey (backtest via SQLite)";
-    options.score_osprey = [keep_dir](const osprey::testing::Dataset& data) {
+    if (plain_avg) options.osprey_name = "osprey (backtest via SQLite, plain AVG)";
+    options.score_osprey = [keep_dir, plain_avg](const osprey::testing::Dataset& data) {
       if (keep_dir.empty()) {
         osprey::testing::TempDir dir("osprey_business_");
-        return osprey::bench::ScoreThroughPipeline(data, dir.path().string());
+        return osprey::bench::ScoreThroughPipeline(data, dir.path().string(), plain_avg);
       }
       const std::filesystem::path dir = std::filesystem::path(keep_dir) /
                                         (data.family + "-" + data.setting + "-" + std::to_string(data.seed));
@@ -108,7 +115,7 @@ int main(int argc, char** argv) {
         return osprey::Result<osprey::bench::OspreyScores>(
             osprey::InvalidArgument("--pipeline-dir: cannot create " + dir.string() + ": " + ec.message()));
       }
-      return osprey::bench::ScoreThroughPipeline(data, std::filesystem::absolute(dir).string());
+      return osprey::bench::ScoreThroughPipeline(data, std::filesystem::absolute(dir).string(), plain_avg);
     };
   }
   auto runs = osprey::bench::RunBusinessBench(options, &std::cerr);

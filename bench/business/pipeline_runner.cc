@@ -84,7 +84,7 @@ std::string DimsKey(const Dataset& d, const testing::LeafSeries& leaf) {
 
 }  // namespace
 
-std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse) {
+std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse, bool plain_avg) {
   std::string y = "name: bench\n";
   y += fmt::format("frequency: {}\n",
                    d.interval_seconds == 3600 ? "PT1H" : fmt::format("PT{}M", d.interval_seconds / 60));
@@ -99,7 +99,14 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse)
     switch (m.kind) {
       case MeasureKind::kCount:
       case MeasureKind::kMoney: y += fmt::format("  - {{name: {}, aggregation: SUM}}\n", m.name); break;
-      case MeasureKind::kMean: y += fmt::format("  - {{name: {}, aggregation: AVG}}\n", m.name); break;
+      case MeasureKind::kMean:
+        if (plain_avg) {
+          y += fmt::format("  - {{name: {}, aggregation: AVG}}\n", m.name);
+        } else {
+          y += fmt::format("  - {{name: {}, aggregation: AVG, weight: {}}}\n", m.name,
+                           d.measures[static_cast<size_t>(m.weight_measure)].name);
+        }
+        break;
       case MeasureKind::kRatio:
         y += fmt::format("  - {{name: {}, ratio: {{numerator: {}, denominator: {}}}}}\n", m.name,
                          d.measures[static_cast<size_t>(m.numerator_measure)].name,
@@ -130,11 +137,11 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse)
   return y;
 }
 
-Result<OspreyScores> ScoreThroughPipeline(const Dataset& d, const std::string& dir) {
+Result<OspreyScores> ScoreThroughPipeline(const Dataset& d, const std::string& dir, bool plain_avg) {
   const std::string warehouse = dir + "/warehouse.db";
   const std::string state = dir + "/state.db";
   OSPREY_RETURN_IF_ERROR(WriteWarehouse(d, warehouse));
-  const std::string yaml = PipelineDetectorYaml(d, warehouse);
+  const std::string yaml = PipelineDetectorYaml(d, warehouse, plain_avg);
   {
     std::ofstream file(dir + "/bench.yaml");
     file << yaml;

@@ -8,10 +8,12 @@
 // opposed to ScoreWithOsprey, which feeds the model directly.
 //
 // The warehouse has what a pre-aggregated table has: a mean measure
-// (5-minute latency) is one averaged value per leaf and interval, so the
-// pipeline's AVG sees one row per leaf, not the requests behind it; a ratio
-// measure (the error rate) is declared as `ratio: {numerator, denominator}`
-// over its two SUM measures.
+// (5-minute latency) is one averaged value per leaf and interval beside the
+// requests it is over, declared `aggregation: AVG, weight: requests` as
+// docs/configuration.md says ("Averages of averages"), or with
+// `plain_avg` a bare AVG (each row one value: what a user who leaves out
+// `weight` gets); a ratio measure (the error rate) is declared as
+// `ratio: {numerator, denominator}` over its two SUM measures.
 #pragma once
 
 #include <string>
@@ -24,13 +26,14 @@ namespace osprey::bench {
 
 // The detector file ScoreThroughPipeline writes for `data`, reading the
 // SQLite warehouse at `warehouse`.
-std::string PipelineDetectorYaml(const testing::Dataset& data, const std::string& warehouse);
+std::string PipelineDetectorYaml(const testing::Dataset& data, const std::string& warehouse, bool plain_avg);
 
 // Writes the warehouse and the detector into `dir` (which must exist),
 // backtests and returns the leaves' severities (node_scores left empty;
 // points_scored counts the stored points with a value, every series).
 // Fails with the step's error: writing, loading the detector, the backtest,
 // or a leaf series the state does not hold.
-Result<OspreyScores> ScoreThroughPipeline(const testing::Dataset& data, const std::string& dir);
+Result<OspreyScores> ScoreThroughPipeline(const testing::Dataset& data, const std::string& dir,
+                                          bool plain_avg);
 
 }  // namespace osprey::bench

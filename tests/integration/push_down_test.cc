@@ -367,6 +367,17 @@ measures: [{name: v}]
   d->source.push_down = true;
   d->frequency = *Duration::Parse("PT90S");
   EXPECT_FALSE(connectors::PlanPushDown(*d).enabled);
+  // A weighted average is read row by row (its SUM(value * weight) is not
+  // rendered yet).
+  d->frequency = *Duration::Parse("PT1H");
+  ASSERT_TRUE(connectors::PlanPushDown(*d).enabled);
+  d->measures.push_back(d->measures[0]);
+  d->measures[0].aggregation = config::Aggregation::kAvg;
+  d->measures[0].weight = "w";
+  d->measures[1].name = "w";
+  plan = connectors::PlanPushDown(*d);
+  EXPECT_FALSE(plan.enabled);
+  EXPECT_NE(plan.reason.find("'v' is a weighted average"), std::string::npos) << plan.reason;
 }
 
 }  // namespace

@@ -137,6 +137,12 @@ struct Measure {
   // missing value is not a zero. An interval whose query returns no rows at
   // all is "no data" for every series, whatever this says.
   MissingPolicy missing = MissingPolicy::kSkip;
+  // Set for an AVG measure whose rows are themselves averages (a latency
+  // averaged over each row's requests): the name of the SUM or COUNT
+  // measure that counts what each row averages. The series' value is then
+  // SUM(value * weight) / SUM(weight), and the model judges it as a mean
+  // over SUM(weight) rows.
+  std::optional<std::string> weight;
   // Set for a ratio measure: its value in every series (leaf and roll-up) is
   // SUM(numerator) / SUM(denominator) of that series, missing when the
   // denominator is 0 or missing. `aggregation` and `missing` do not apply.

@@ -614,13 +614,13 @@ Result<RatioOf> ReadRatio(const Reader& r, const Field& f, const std::string& se
 Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
                                           const std::vector<std::string>& dimensions,
                                           std::vector<RulesRead>& rules) {
-  std::vector<Field> ratio_sides;
+  std::vector<Field> ratio_sides, weights;
   OSPREY_ASSIGN_OR_RETURN(std::vector<Field> items, r.List(f));
   if (items.empty()) return r.Error(f, "expected at least one measure");
   std::vector<Measure> out;
   for (const Field& item : items) {
-    OSPREY_ASSIGN_OR_RETURN(Fields m,
-                            r.Map(item, {"name", "aggregation", "sensitivity", "rules", "missing", "ratio"}));
+    OSPREY_ASSIGN_OR_RETURN(
+        Fields m, r.Map(item, {"name", "aggregation", "weight", "sensitivity", "rules", "missing", "ratio"}));
     Measure measure;
     OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "the measure's column name"));
     OSPREY_ASSIGN_OR_RETURN(measure.name, r.NonEmptyString(name));
@@ -667,6 +667,25 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
       }
       OSPREY_ASSIGN_OR_RETURN(measure.ratio, ReadRatio(r, *v, measure.name, ratio_sides));
     }
+    if (auto v = m.Get("weight")) {
+      if (measure.ratio || measure.aggregation != Aggregation::kAvg) {
+        return r.Error(
+            *v, fmt::format("weight is for an AVG measure (a mean of rows that are averages "
+                            "themselves); measure \"{}\" {}",
+                            measure.name,
+                            measure.ratio
+                                ? std::string("is a ratio")
+                                : "has aggregation " + std::string(AggregationName(measure.aggregation))));
+      }
+      OSPREY_ASSIGN_OR_RETURN(std::string weight, r.NonEmptyString(*v));
+      if (weight == measure.name) {
+        return r.Error(*v, fmt::format("measure \"{}\" cannot weigh itself; name the measure that counts "
+                                       "what each row averages (requests, orders)",
+                                       measure.name));
+      }
+      measure.weight = weight;
+      weights.push_back(*v);
+    }
     RulesRead read;
     if (auto v = m.Get("rules")) {
       OSPREY_ASSIGN_OR_RETURN(read, ReadRules(r, *v));
@@ -696,6 +715,27 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
                                        "needs SUM or COUNT, so that a roll-up's ratio is the "
                                        "ratio of its sums",
                                        name, AggregationName(it->aggregation)));
+    }
+  }
+  // Every weight, once all measures are known: a measure of the detector
+  // that is summed (so that a roll-up's weight is the sum of its leaves').
+  for (const Field& w : weights) {
+    const std::string name = w.node.as<std::string>();
+    auto it = std::find_if(out.begin(), out.end(), [&](const Measure& x) { return x.name == name; });
+    if (it == out.end()) {
+      std::vector<std::string> names;
+      for (const Measure& x : out) names.push_back(x.name);
+      return r.Error(w, fmt::format("\"{}\" is not a measure of the detector ({}); list the column that "
+                                    "counts what each row averages as a SUM measure",
+                                    name, fmt::join(names, ", ")));
+    }
+    if (it->ratio || (it->aggregation != Aggregation::kSum && it->aggregation != Aggregation::kCount)) {
+      return r.Error(
+          w, fmt::format("weight \"{}\" {}; a weight needs SUM or COUNT, so that a roll-up "
+                         "weighs by the sum of its rows' weights",
+                         name,
+                         it->ratio ? std::string("is a ratio measure")
+                                   : "has aggregation " + std::string(AggregationName(it->aggregation))));
     }
   }
   return out;
@@ -1782,6 +1822,10 @@ std::string DetectorToYaml(const Detector& d) {
       out << YAML::EndMap;
     } else {
       out << YAML::Key << "aggregation" << YAML::Value << std::string(AggregationName(m.aggregation));
+      if (m.weight) {
+        out << YAML::Key << "weight" << YAML::Value;
+        EmitString(out, *m.weight);
+      }
     }
     if (m.sensitivity) {
       out << YAML::Key << "sensitivity" << YAML::Value;

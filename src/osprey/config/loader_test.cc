@@ -519,6 +519,24 @@ TEST(LoaderTest, RatioMeasuresLoadAndRoundTrip) {
   EXPECT_EQ(back->measures[0].sensitivity, 60);
 }
 
+TEST(LoaderTest, WeightedAveragesLoadAndRoundTrip) {
+  Result<Detector> d = LoadDetector(
+      "name: m\nfrequency: PT5M\nsource: {path: x.db}\n"
+      "query: select * from t where d >= {{interval_start}} and d < {{interval_end}}\n"
+      "measures:\n"
+      "  - {name: latency, aggregation: AVG, weight: requests}\n"
+      "  - {name: requests, aggregation: SUM}\n",
+      "weight.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->measures[0].weight, "requests");
+  EXPECT_FALSE(d->measures[1].weight.has_value());
+  const std::string yaml = DetectorToYaml(*d);
+  Result<Detector> back = LoadDetector(yaml, "emitted.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  EXPECT_EQ(back->measures[0].weight, "requests");
+  EXPECT_EQ(back->measures[0].aggregation, Aggregation::kAvg);
+}
+
 TEST(LoaderTest, MeasureRulesOverrideTheDetectorsFieldByField) {
   Result<Detector> d = LoadDetector(
       "name: m\nfrequency: PT1H\nsource: {path: x.db}\n"

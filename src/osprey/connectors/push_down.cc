@@ -280,6 +280,10 @@ PushDownPlan PlanPushDown(const config::Detector& d) {
       plan.reason = fmt::format("measure '{}' is a ratio (read row by row for now)", m.name);
       return plan;
     }
+    if (m.weight) {
+      plan.reason = fmt::format("measure '{}' is a weighted average (read row by row for now)", m.name);
+      return plan;
+    }
   }
   if (d.source.type != config::SourceType::kPostgres && !DatabaseReadsFormat(d)) {
     plan.reason = fmt::format(

@@ -157,6 +157,10 @@ Aggregator::Aggregator(const config::Detector& detector, const IntervalGrid& gri
       format_(*TimestampFormat::Parse("epoch")) {
   auto f = TimestampFormat::Parse(detector.timestamp_format);
   if (f.ok()) format_ = *f;  // the loader has validated it
+  for (const auto& m : detector.measures) {
+    const std::optional<size_t> w = m.weight ? config::FindMeasure(detector, *m.weight) : std::nullopt;
+    weight_of_.push_back(w ? static_cast<int>(*w) : -1);
+  }
   for (Instant s : grid.Starts(from, to)) {
     intervals_.try_emplace(s, detector.dimensions.size(), detector.measures.size());
   }
@@ -325,7 +329,14 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
   }
   Aggregate* aggs = interval.leaves.Add(scratch_ids_.data());
   for (size_t m = 0; m < nm; ++m) {
-    if (!std::isnan(values[m])) aggs[m].Add(values[m]);
+    if (std::isnan(values[m])) continue;
+    if (weight_of_[m] < 0) {
+      aggs[m].Add(values[m]);
+      continue;
+    }
+    // A row that averages no rows (or an unknown number) has no value to weigh.
+    const double w = values[static_cast<size_t>(weight_of_[m])];
+    if (w > 0) aggs[m].AddWeighted(values[m], w);
   }
   return Status::Ok();
 }

@@ -40,6 +40,15 @@ struct Aggregate {
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  // A row that is itself an average over `weight` (> 0) rows of its own
+  // (a weighted AVG, config::Measure::weight): it counts as that many rows
+  // of value v, so the mean is weighted and the count is the rows behind it.
+  void AddWeighted(double v, double weight) {
+    sum += v * weight;
+    count += weight;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
   void Merge(const Aggregate& o) {
     sum += o.sum;
     count += o.count;
@@ -172,6 +181,9 @@ class Aggregator final : public RowHandler {
   int timestamp_col_ = -1;
   std::vector<int> dimension_cols_;
   std::vector<int> measure_cols_;
+  // Per measure: the index of the measure weighing it (config::Measure::
+  // weight), or -1.
+  std::vector<int> weight_of_;
   // A pushed-down query (base/row.h, kPushedRowsColumn): the column of each
   // group's row count, and per measure its sum, count, min and max columns.
   int pushed_rows_col_ = -1;

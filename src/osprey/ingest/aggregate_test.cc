@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
+#include <tuple>
 
 namespace osprey::ingest {
 namespace {
@@ -109,6 +111,42 @@ TEST(AggregateTest, OnlyAveragesCarryTheirRows) {
   Fixture f(MakeDetector(config::Aggregation::kSum));
   AddStandardRows(f);
   for (const auto& [label, rows] : f.Rows(0)) EXPECT_FALSE(rows.has_value()) << label;
+}
+
+// Rows that are averages themselves (each hour's mean latency and the
+// requests it is over): a weighted AVG weighs each row by its requests, in
+// leaves and roll-ups, and its point is over the requests, not the rows. A
+// row without a positive weight has no value to weigh.
+TEST(AggregateTest, WeightedAvgWeighsEachRowByItsWeight) {
+  config::Detector d = MakeDetector(config::Aggregation::kAvg);
+  d.measures[0].name = "latency";
+  d.measures[0].weight = "requests";
+  d.measures.push_back({});
+  d.measures[1].name = "requests";
+  const IntervalGrid grid = *IntervalGrid::Create(d.frequency, d.timezone);
+  SeriesCatalog catalog(d);
+  Aggregator agg(d, grid, catalog, T0(), T0() + std::chrono::hours(1));
+  ASSERT_TRUE(agg.OnColumns({"timestamp", "platform", "marketplace", "latency", "requests"}).ok());
+  const std::string ts = "2020-10-01 00:00:00";
+  for (const auto& [p, latency, requests] : std::vector<std::tuple<std::string, Cell, Cell>>{
+           {"web", Cell::Real(100), Cell::Integer(30)},
+           {"web", Cell::Real(200), Cell::Integer(10)},
+           {"app", Cell::Real(400), Cell::Integer(2)},
+           {"app", Cell::Real(900), Cell::Integer(0)},  // no requests: no latency to weigh
+           {"app", Cell::Real(900), Cell::Null()}}) {
+    ASSERT_TRUE(agg.OnRow({Cell::Text(ts), Cell::Text(p), Cell::Text("us"), latency, requests}).ok());
+  }
+  std::map<std::string, std::pair<std::optional<double>, std::optional<double>>> got;  // value, rows
+  for (const auto& pt : RollUp(d, agg.intervals().at(T0()), 2))
+    got[catalog.Label(pt.key)] = {pt.value, pt.rows};
+  EXPECT_DOUBLE_EQ(*got["latency{platform=web, marketplace=us}"].first, (100.0 * 30 + 200 * 10) / 40);
+  EXPECT_EQ(got["latency{platform=web, marketplace=us}"].second, 40);
+  EXPECT_EQ(got["latency{platform=app, marketplace=us}"].first, 400);
+  EXPECT_EQ(got["latency{platform=app, marketplace=us}"].second, 2);
+  // The total: every request's latency once, not the mean of the rows (340).
+  EXPECT_DOUBLE_EQ(*got["latency{platform=ALL, marketplace=ALL}"].first, (3000.0 + 2000 + 800) / 42);
+  EXPECT_EQ(got["latency{platform=ALL, marketplace=ALL}"].second, 42);
+  EXPECT_EQ(got["requests{platform=ALL, marketplace=ALL}"].first, 42);
 }
 
 TEST(AggregateTest, MinAndMax) {
