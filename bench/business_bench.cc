@@ -16,7 +16,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick] [--peers "
     "all|oracle]\n"
-    "                      [--osprey-threshold S] [--pipeline [--plain-avg]]\n"
+    "                      [--osprey-threshold S] [--pipeline [--plain-avg] [--naive-local]]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
@@ -30,6 +30,8 @@ constexpr const char* kUsage =
     "             it the model is fed directly\n"
     "  --plain-avg with --pipeline: declare a mean measure (5-minute latency) as a bare AVG of the\n"
     "             leaves' averaged rows instead of `aggregation: AVG, weight: requests`\n"
+    "  --naive-local with --pipeline: the warehouse's timestamps as naive local text in the data's\n"
+    "             zone (fall-back's repeated hour twice) instead of epoch seconds\n"
     "  --pipeline-dir DIR\n"
     "             with --pipeline: keep each dataset's warehouse, detector file (bench.yaml) and state\n"
     "             in DIR/FAMILY-SETTING-SEED (for `osprey serve --state` or sqlite3) instead of a\n"
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   osprey::bench::BenchOptions options;
   bool pipeline = false;
   std::string keep_dir;
-  bool plain_avg = false;
+  osprey::bench::PipelineOptions pipeline_options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -84,7 +86,10 @@ int main(int argc, char** argv) {
       pipeline = true;
     } else if (arg == "--plain-avg") {
       pipeline = true;
-      plain_avg = true;
+      pipeline_options.plain_avg = true;
+    } else if (arg == "--naive-local") {
+      pipeline = true;
+      pipeline_options.naive_local = true;
     } else if (arg == "--pipeline-dir" && has_value) {
       pipeline = true;
       keep_dir = argv[++i];
@@ -99,12 +104,14 @@ int main(int argc, char** argv) {
     }
   }
   if (pipeline) {
-    options.osprey_name = "osprey (backtest via SQLite)";
-    if (plain_avg) options.osprey_name = "osprey (backtest via SQLite, plain AVG)";
-    options.score_osprey = [keep_dir, plain_avg](const osprey::testing::Dataset& data) {
+    options.osprey_name = "osprey (backtest via SQLite";
+    if (pipeline_options.plain_avg) options.osprey_name += ", plain AVG";
+    if (pipeline_options.naive_local) options.osprey_name += ", naive local time";
+    options.osprey_name += ")";
+    options.score_osprey = [keep_dir, pipeline_options](const osprey::testing::Dataset& data) {
       if (keep_dir.empty()) {
         osprey::testing::TempDir dir("osprey_business_");
-        return osprey::bench::ScoreThroughPipeline(data, dir.path().string(), plain_avg);
+        return osprey::bench::ScoreThroughPipeline(data, dir.path().string(), pipeline_options);
       }
       const std::filesystem::path dir = std::filesystem::path(keep_dir) /
                                         (data.family + "-" + data.setting + "-" + std::to_string(data.seed));
@@ -115,7 +122,8 @@ int main(int argc, char** argv) {
         return osprey::Result<osprey::bench::OspreyScores>(
             osprey::InvalidArgument("--pipeline-dir: cannot create " + dir.string() + ": " + ec.message()));
       }
-      return osprey::bench::ScoreThroughPipeline(data, std::filesystem::absolute(dir).string(), plain_avg);
+      return osprey::bench::ScoreThroughPipeline(data, std::filesystem::absolute(dir).string(),
+                                                 pipeline_options);
     };
   }
   auto runs = osprey::bench::RunBusinessBench(options, &std::cerr);

@@ -33,9 +33,9 @@ std::string Quoted(const std::string& s) {
   return out + "\"";
 }
 
-Status WriteWarehouse(const Dataset& d, const std::string& path) {
+Status WriteWarehouse(const Dataset& d, const std::string& path, bool naive_local) {
   OSPREY_ASSIGN_OR_RETURN(auto db, connectors::SqliteWriter::Open(path));
-  std::string defs = "ts integer not null", marks = "?";
+  std::string defs = naive_local ? "ts text not null" : "ts integer not null", marks = "?";
   for (const std::string& dim : d.dimensions) {
     defs += fmt::format(", {} text not null", dim);
     marks += ", ?";
@@ -49,12 +49,15 @@ Status WriteWarehouse(const Dataset& d, const std::string& path) {
   OSPREY_RETURN_IF_ERROR(db->Execute("create index facts_ts on facts(ts)"));
   const std::string insert = fmt::format("insert into facts values ({})", marks);
   std::vector<std::vector<Cell>> rows;
+  const TimestampFormat local = *TimestampFormat::Parse("yyyy-MM-dd HH:mm:ss");
+  std::vector<std::string> stamps(d.points());  // Cell::Text keeps a view
   for (size_t t = 0; t < d.points(); ++t) {
+    if (naive_local) stamps[t] = local.Format(FromUnixSeconds(d.local_times[t]), TimeZone::Utc());
     for (const testing::LeafSeries& leaf : d.series) {
       // A row exists where any measure has a value (the generator's missing
       // rows and ETL gap have none; a late leaf has none before its launch).
       bool any = false;
-      std::vector<Cell> row{Cell::Integer(d.times[t])};
+      std::vector<Cell> row{naive_local ? Cell::Text(stamps[t]) : Cell::Integer(d.times[t])};
       for (const std::string& v : leaf.dims) row.push_back(Cell::Text(v));  // the dataset outlives rows
       for (size_t m = 0; m < d.measures.size(); ++m) {
         if (!HasColumn(d.measures[m])) continue;
@@ -84,14 +87,16 @@ std::string DimsKey(const Dataset& d, const testing::LeafSeries& leaf) {
 
 }  // namespace
 
-std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse, bool plain_avg) {
+std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse,
+                                 const PipelineOptions& options) {
   std::string y = "name: bench\n";
   y += fmt::format("frequency: {}\n",
                    d.interval_seconds == 3600 ? "PT1H" : fmt::format("PT{}M", d.interval_seconds / 60));
   y += fmt::format("timezone: {}\n", d.zone);
   y += fmt::format("source: {{type: sqlite, path: {}}}\n", Quoted(warehouse));
   y += "query: select * from facts where ts >= {{interval_start}} and ts < {{interval_end}}\n";
-  y += "timestamp: {column: ts, format: epoch}\n";
+  // Naive local text is read in the detector's zone (the default format).
+  y += options.naive_local ? "timestamp: {column: ts}\n" : "timestamp: {column: ts, format: epoch}\n";
   y += "dimensions: [";
   for (size_t i = 0; i < d.dimensions.size(); ++i) y += (i ? ", " : "") + d.dimensions[i];
   y += "]\nmeasures:\n";
@@ -100,7 +105,7 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse,
       case MeasureKind::kCount:
       case MeasureKind::kMoney: y += fmt::format("  - {{name: {}, aggregation: SUM}}\n", m.name); break;
       case MeasureKind::kMean:
-        if (plain_avg) {
+        if (options.plain_avg) {
           y += fmt::format("  - {{name: {}, aggregation: AVG}}\n", m.name);
         } else {
           y += fmt::format("  - {{name: {}, aggregation: AVG, weight: {}}}\n", m.name,
@@ -137,11 +142,12 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse,
   return y;
 }
 
-Result<OspreyScores> ScoreThroughPipeline(const Dataset& d, const std::string& dir, bool plain_avg) {
+Result<OspreyScores> ScoreThroughPipeline(const Dataset& d, const std::string& dir,
+                                          const PipelineOptions& options) {
   const std::string warehouse = dir + "/warehouse.db";
   const std::string state = dir + "/state.db";
-  OSPREY_RETURN_IF_ERROR(WriteWarehouse(d, warehouse));
-  const std::string yaml = PipelineDetectorYaml(d, warehouse, plain_avg);
+  OSPREY_RETURN_IF_ERROR(WriteWarehouse(d, warehouse, options.naive_local));
+  const std::string yaml = PipelineDetectorYaml(d, warehouse, options);
   {
     std::ofstream file(dir + "/bench.yaml");
     file << yaml;

@@ -11,8 +11,8 @@
 // (5-minute latency) is one averaged value per leaf and interval beside the
 // requests it is over, declared `aggregation: AVG, weight: requests` as
 // docs/configuration.md says ("Averages of averages"), or with
-// `plain_avg` a bare AVG (each row one value: what a user who leaves out
-// `weight` gets); a ratio measure (the error rate) is declared as
+// PipelineOptions::plain_avg a bare AVG (each row one value: what a user
+// who leaves out `weight` gets); a ratio measure (the error rate) is declared as
 // `ratio: {numerator, denominator}` over its two SUM measures.
 #pragma once
 
@@ -24,9 +24,20 @@
 
 namespace osprey::bench {
 
+struct PipelineOptions {
+  // A mean measure as a bare AVG of the leaves' averaged rows instead of
+  // `aggregation: AVG, weight: <its weight measure>`.
+  bool plain_avg = false;
+  // Timestamps as naive local wall-clock text in the data's zone (fall-back's
+  // repeated hour written twice, as a local-time export has it) instead of
+  // epoch seconds.
+  bool naive_local = false;
+};
+
 // The detector file ScoreThroughPipeline writes for `data`, reading the
 // SQLite warehouse at `warehouse`.
-std::string PipelineDetectorYaml(const testing::Dataset& data, const std::string& warehouse, bool plain_avg);
+std::string PipelineDetectorYaml(const testing::Dataset& data, const std::string& warehouse,
+                                 const PipelineOptions& options);
 
 // Writes the warehouse and the detector into `dir` (which must exist),
 // backtests and returns the leaves' severities (node_scores left empty;
@@ -34,6 +45,6 @@ std::string PipelineDetectorYaml(const testing::Dataset& data, const std::string
 // Fails with the step's error: writing, loading the detector, the backtest,
 // or a leaf series the state does not hold.
 Result<OspreyScores> ScoreThroughPipeline(const testing::Dataset& data, const std::string& dir,
-                                          bool plain_avg);
+                                          const PipelineOptions& options);
 
 }  // namespace osprey::bench

@@ -236,6 +236,18 @@ Instant TimeZone::FromLocal(int64_t local_seconds) const {
   }
 }
 
+Instant TimeZone::FromLocalOther(int64_t local_seconds) const {
+  if (zone_ == nullptr) return FromUnixSeconds(local_seconds);
+  date::local_seconds local{std::chrono::seconds(local_seconds)};
+  auto info = zone_->get_info(local);
+  switch (info.result) {
+    case date::local_info::ambiguous:
+    case date::local_info::nonexistent: return FromUnixSeconds(local_seconds - info.second.offset.count());
+    case date::local_info::unique:
+    default: return FromLocal(local_seconds);
+  }
+}
+
 // ---------------------------------------------------------------- IntervalGrid
 
 Result<IntervalGrid> IntervalGrid::Create(const Duration& f, const TimeZone& zone) {
@@ -478,7 +490,8 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
   return f;
 }
 
-Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZone& zone) const {
+Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZone& zone,
+                                            Instant* other) const {
   auto bad = [&]() {
     return InvalidArgument(fmt::format("timestamp '{}' does not match the format '{}'", text, pattern_));
   };
@@ -497,11 +510,13 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
     if (neg) v = -v;
     const Instant t = FromUnixSeconds(kind_ == Kind::kEpoch ? v : FloorDiv(v, 1000));
     if (!Printable(t)) return bad();
+    if (other != nullptr) *other = t;
     return t;
   }
   if (kind_ == Kind::kIso8601) {
     auto r = ParseInstant(text, zone);
     if (!r.ok()) return bad();
+    if (other != nullptr) *other = *r;
     return r;
   }
   int64_t y = 0, mo = 1, d = 1, h = 0, mi = 0, s = 0, ms = 0, off = 0;
@@ -541,6 +556,7 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
   // ('9999-12-30 23:59:59-23:59' is 10000-01-01 in Berlin; found by
   // fuzz/timestamp_fuzz.cc).
   if (!Printable(t) || !Printable(FromUnixSeconds(ToUnixSeconds(t) + zone.OffsetAt(t)))) return bad();
+  if (other != nullptr) *other = has_offset ? t : zone.FromLocalOther(local);
   return t;
 }
 

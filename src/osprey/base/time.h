@@ -78,6 +78,12 @@ class TimeZone {
   // gives the earlier instant, a skipped time (clocks turned forward) gives
   // the transition instant.
   Instant FromLocal(int64_t local_seconds) const;
+  // The other instant a local wall time can mean: for an ambiguous time
+  // (clocks turned back: shown twice) the later one, for a skipped time
+  // (clocks turned forward: never shown) the wall time read with the offset
+  // from after the change (FromLocal gives the transition); for any other
+  // time FromLocal's instant.
+  Instant FromLocalOther(int64_t local_seconds) const;
 
  private:
   TimeZone(std::string name, const date::time_zone* zone) : name_(std::move(name)), zone_(zone) {}
@@ -164,7 +170,10 @@ class TimestampFormat {
   static Result<TimestampFormat> Parse(std::string_view pattern);
 
   // Fails with InvalidArgument quoting the value and the expected pattern.
-  Result<Instant> ParseValue(std::string_view text, const TimeZone& zone) const;
+  // `other`, when given, receives the other instant a value without an
+  // offset can mean in `zone` (TimeZone::FromLocalOther; the parsed instant
+  // itself for a value with an offset, an epoch or an iso8601 value).
+  Result<Instant> ParseValue(std::string_view text, const TimeZone& zone, Instant* other = nullptr) const;
   std::string Format(Instant t, const TimeZone& zone) const;
   const std::string& pattern() const { return pattern_; }
 

@@ -249,19 +249,33 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     return Status::Ok();
   };
   const Cell& tc = cells[static_cast<size_t>(timestamp_col_)];
-  Instant ts;
+  Instant ts, other;
   if (tc.type == Cell::Type::kNull) return reject_unplaced("timestamp is NULL");
   if (tc.type == Cell::Type::kText) {
-    auto parsed = format_.ParseValue(tc.text, config::SourceZone(detector_));
+    auto parsed = format_.ParseValue(tc.text, config::SourceZone(detector_), &other);
     if (!parsed.ok()) return reject_unplaced("bad timestamp: " + parsed.status().message());
     ts = *parsed;
   } else {
-    auto parsed = format_.ParseValue(CellText(tc), config::SourceZone(detector_));
+    auto parsed = format_.ParseValue(CellText(tc), config::SourceZone(detector_), &other);
     if (!parsed.ok()) {
       return reject_unplaced("bad timestamp: a number where the format is '" + detector_.timestamp_format +
                              "'");
     }
     ts = *parsed;
+  }
+  // A naive local time that the source zone's clocks show twice (the hour
+  // repeated when DST ends) or skip (the hour when it starts) can mean two
+  // instants. Where they fall in different intervals, the row cannot be
+  // placed: read as the first, fall-back's two 01:00 hours were summed into
+  // one (a doubled hour, alerted on every series) and the other was empty.
+  // The row is rejected, so both intervals are missing rather than wrong.
+  if (other != ts && grid_.Floor(other) != grid_.Floor(ts)) {
+    return reject_unplaced(fmt::format(
+        "ambiguous local time: {} {} in {} (DST {}), and the two instants are in different intervals; "
+        "store UTC or an offset and set timestamp.timezone",
+        tc.type == Cell::Type::kText ? std::string(tc.text) : CellText(tc),
+        ts < other ? "is shown twice" : "does not exist", config::SourceZone(detector_).name(),
+        ts < other ? "ends" : "starts"));
   }
   if (ts < from_ || ts >= to_) {
     rows_outside_ += n;

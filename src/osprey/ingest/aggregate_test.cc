@@ -149,6 +149,55 @@ TEST(AggregateTest, WeightedAvgWeighsEachRowByItsWeight) {
   EXPECT_EQ(got["requests{platform=ALL, marketplace=ALL}"].first, 42);
 }
 
+// Naive local times in a zone with DST: fall-back's 01:00-01:59 is shown
+// twice and spring-forward's 02:00-02:59 never. An hourly detector cannot
+// tell which interval such a row belongs to, so it is rejected with the
+// reason (both intervals stay missing rather than one holding two hours);
+// a daily detector can, so it keeps the row.
+TEST(AggregateTest, AmbiguousLocalTimesAreRejectedWhereTheyMeanTwoIntervals) {
+  for (const char* frequency : {"PT1H", "P1D"}) {
+    config::Detector d = MakeDetector(config::Aggregation::kSum);
+    d.frequency = *Duration::Parse(frequency);
+    d.timezone = *TimeZone::Load("America/New_York");
+    const IntervalGrid grid = *IntervalGrid::Create(d.frequency, d.timezone);
+    SeriesCatalog catalog(d);
+    const Instant from = *ParseInstant("2024-03-09T00:00:00Z", TimeZone::Utc());
+    const Instant to = *ParseInstant("2024-11-05T00:00:00Z", TimeZone::Utc());
+    Aggregator agg(d, grid, catalog, from, to);
+    ASSERT_TRUE(agg.OnColumns({"timestamp", "platform", "marketplace", "v"}).ok());
+    for (const char* ts :
+         {"2024-11-03 00:30:00", "2024-11-03 01:30:00", "2024-11-03 01:30:00", "2024-11-03 02:30:00",
+          "2024-03-10 01:30:00", "2024-03-10 02:30:00", "2024-03-10 03:30:00"}) {
+      ASSERT_TRUE(agg.OnRow({Cell::Text(ts), Cell::Text("web"), Cell::Text("us"), Cell::Integer(1)}).ok());
+    }
+    DataQuality quality;
+    double total = 0;
+    for (auto& [start, interval] : agg.intervals()) {
+      quality.Merge(interval.quality);
+      for (const auto& p : RollUp(d, interval, 2)) {
+        if (p.key.values[0] == kAll && p.key.values[1] == kAll && p.value) total += *p.value;
+      }
+    }
+    if (std::string(frequency) == "P1D") {
+      EXPECT_EQ(quality.rows_rejected, 0);
+      EXPECT_EQ(total, 7);
+      continue;
+    }
+    EXPECT_EQ(quality.rows_rejected, 3);
+    EXPECT_EQ(total, 4);
+    EXPECT_EQ(quality.rejected_by_reason["ambiguous local time"], 3);
+    ASSERT_EQ(quality.examples.size(), 3u);
+    EXPECT_EQ(
+        quality.examples[0],
+        "row 2: ambiguous local time: 2024-11-03 01:30:00 is shown twice in America/New_York (DST ends), and "
+        "the two instants are in different intervals; store UTC or an offset and set timestamp.timezone");
+    EXPECT_EQ(
+        quality.examples[2],
+        "row 6: ambiguous local time: 2024-03-10 02:30:00 does not exist in America/New_York (DST starts), "
+        "and the two instants are in different intervals; store UTC or an offset and set timestamp.timezone");
+  }
+}
+
 TEST(AggregateTest, MinAndMax) {
   Fixture fmin(MakeDetector(config::Aggregation::kMin));
   AddStandardRows(fmin);
