@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 
 #include "osprey/base/csv.h"
@@ -35,6 +37,51 @@ constexpr const char* kFormats[] = {"yyyy-MM-dd HH:mm:ss",
 constexpr std::pair<const char*, int64_t> kFrequencies[] = {
     {"PT1M", 60},   {"PT5M", 300},   {"PT10M", 600},  {"PT15M", 900},   {"PT30M", 1800}, {"PT1H", 3600},
     {"PT2H", 7200}, {"PT3H", 10800}, {"PT6H", 21600}, {"PT12H", 43200}, {"P1D", 86400},  {"P7D", 604800}};
+
+// A column name's words, lower case: "p95LatencyMs" and "p95_latency_ms"
+// both give {p95, latency, ms}.
+std::vector<std::string> NameWords(std::string_view name) {
+  std::vector<std::string> words(1);
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
+      if (!words.back().empty()) words.emplace_back();
+      continue;
+    }
+    if (std::isupper(static_cast<unsigned char>(c)) && i > 0 &&
+        std::islower(static_cast<unsigned char>(name[i - 1])) && !words.back().empty()) {
+      words.emplace_back();
+    }
+    words.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (words.back().empty()) words.pop_back();
+  return words;
+}
+
+bool AnyWord(std::string_view name, std::initializer_list<std::string_view> vocabulary) {
+  for (const std::string& w : NameWords(name)) {
+    if (std::find(vocabulary.begin(), vocabulary.end(), w) != vocabulary.end()) return true;
+  }
+  return false;
+}
+
+// A measure whose name reads as a level, mean or rate rather than an amount
+// (summing latencies or error rates over rows means nothing).
+bool NamesAnAverage(std::string_view name) {
+  return AnyWord(
+      name, {"latency",     "duration", "time",  "ms",          "avg",        "mean",  "average", "median",
+             "rate",        "ratio",    "pct",   "percent",     "percentage", "share", "price",   "score",
+             "temperature", "temp",     "speed", "utilization", "util",       "cpu",   "load",    "p50",
+             "p90",         "p95",      "p99",   "conversion",  "ctr",        "level"});
+}
+
+// A measure whose name reads as the count of events that a row's averages
+// are over (the weight of a pre-aggregated mean).
+bool NamesACount(std::string_view name) {
+  return AnyWord(name, {"requests", "request", "calls", "hits", "sessions", "visits", "views", "events",
+                        "transactions", "samples", "count", "n"}) &&
+         !AnyWord(name, {"error", "errors", "failures", "failed"});
+}
 
 bool IsNumber(std::string_view s) {
   double v = 0;
@@ -213,11 +260,39 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
     return InvalidArgument(
         fmt::format("no numeric column to measure among ({})", fmt::join(s.columns, ", ")));
   }
-  out.notes.push_back(fmt::format("dimensions: {}; measures (SUM): {}", fmt::join(d.dimensions, ", "), [&] {
-    std::vector<std::string> m;
-    for (const auto& x : d.measures) m.push_back(x.name);
-    return fmt::format("{}", fmt::join(m, ", "));
-  }()));
+  // Averages by their names (latency, error rate, price); each weighted by
+  // the one measure that reads as the count of what they average, when
+  // there is exactly one (requests beside latency: the rows are averages
+  // already, and a roll-up must weigh them).
+  std::vector<std::string> counts;
+  for (const auto& m : d.measures) {
+    if (!NamesAnAverage(m.name) && NamesACount(m.name)) counts.push_back(m.name);
+  }
+  std::vector<std::string> sums, averages;
+  for (auto& m : d.measures) {
+    if (!NamesAnAverage(m.name)) {
+      sums.push_back(m.name);
+      continue;
+    }
+    m.aggregation = config::Aggregation::kAvg;
+    if (counts.size() == 1) m.weight = counts[0];
+    averages.push_back(m.weight ? fmt::format("{} weighted by {}", m.name, *m.weight) : m.name);
+  }
+  out.notes.push_back(fmt::format("dimensions: {}; measures (SUM): {}", fmt::join(d.dimensions, ", "),
+                                  fmt::join(sums, ", ")));
+  if (!averages.empty()) {
+    out.notes.push_back(fmt::format(
+        "measures (AVG, their names read as averages): {}{}", fmt::join(averages, ", "),
+        counts.size() == 1
+            ? fmt::format("; each row taken as an average over its '{}' (remove `weight` if every row is "
+                          "a single event)",
+                          counts[0])
+        : counts.empty() ? "; no count measure to weigh them by (add `weight: COUNT_MEASURE` if each row "
+                           "averages several events)"
+                         : fmt::format("; several count measures ({}): add `weight: ONE_OF_THEM` if each "
+                                       "row averages several events",
+                                       fmt::join(counts, ", "))));
+  }
   return out;
 }
 

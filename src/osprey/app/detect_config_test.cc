@@ -72,6 +72,42 @@ TEST(DetectConfigTest, EpochSecondsFiveMinutesAndHighCardinalityText) {
   EXPECT_TRUE(r->detector.query.empty());
 }
 
+// A pre-aggregated operations table: latency and the error rate read as
+// averages (their names), weighted by the one count measure; errors and
+// requests are summed.
+TEST(DetectConfigTest, AveragesByTheirNamesWeightedByTheCount) {
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < 300; ++i) {
+    rows.push_back({std::to_string(1700000000 + (i / 3) * 300), i % 3 ? "eu" : "us",
+                    std::to_string(40 + i % 7), std::to_string(i % 5), std::to_string(80.5 + i % 11),
+                    std::to_string(0.01 * (i % 3))});
+  }
+  DetectConfigRequest req;
+  req.type = config::SourceType::kCsv;
+  req.path = "/data";
+  auto r = ProposeFromSample(
+      Make({"ts", "region", "requests", "error_count", "p95LatencyMs", "error_rate"}, rows), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->detector.measures.size(), 4u);
+  using config::Aggregation;
+  EXPECT_EQ(r->detector.measures[0].aggregation, Aggregation::kSum);
+  EXPECT_EQ(r->detector.measures[1].aggregation, Aggregation::kSum);
+  EXPECT_EQ(r->detector.measures[2].aggregation, Aggregation::kAvg);
+  EXPECT_EQ(r->detector.measures[2].weight, "requests");
+  EXPECT_EQ(r->detector.measures[3].aggregation, Aggregation::kAvg);
+  EXPECT_EQ(r->detector.measures[3].weight, "requests");
+  // The proposal loads as it is.
+  auto back = config::LoadDetector(ProposalYaml(*r), "proposal.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->measures[2].weight, "requests");
+  // Without a count measure the averages are plain AVG.
+  for (auto& row : rows) row.erase(row.begin() + 2);
+  r = ProposeFromSample(Make({"ts", "region", "error_count", "latency", "error_rate"}, rows), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->detector.measures[1].aggregation, Aggregation::kAvg);
+  EXPECT_FALSE(r->detector.measures[1].weight.has_value());
+}
+
 TEST(DetectConfigTest, DailyIsoDatesAndFailures) {
   auto r = ProposeFromSample(
       Make({"day", "n"}, {{"2025-01-01", "1"}, {"2025-01-02", "2"}, {"2025-01-04", "3"}}), {});
