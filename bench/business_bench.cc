@@ -16,7 +16,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: business_bench [--family hourly|ops|all] [--setting NAME] [--seeds N] [--quick] [--peers "
     "all|oracle]\n"
-    "                      [--osprey-threshold S] [--pipeline [--plain-avg] [--naive-local]]\n"
+    "                      [--osprey-threshold S] [--pipeline [--plain-avg] [--naive-local] "
+    "[--rate-column]]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
@@ -32,6 +33,8 @@ constexpr const char* kUsage =
     "             leaves' averaged rows instead of `aggregation: AVG, weight: requests`\n"
     "  --naive-local with --pipeline: the warehouse's timestamps as naive local text in the data's\n"
     "             zone (fall-back's repeated hour twice) instead of epoch seconds\n"
+    "  --rate-column with --pipeline: the error rate as a column of its own (each row's errors over\n"
+    "             its requests), declared AVG weighted by the requests, instead of a ratio measure\n"
     "  --pipeline-dir DIR\n"
     "             with --pipeline: keep each dataset's warehouse, detector file (bench.yaml) and state\n"
     "             in DIR/FAMILY-SETTING-SEED (for `osprey serve --state` or sqlite3) instead of a\n"
@@ -87,6 +90,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--plain-avg") {
       pipeline = true;
       pipeline_options.plain_avg = true;
+    } else if (arg == "--rate-column") {
+      pipeline = true;
+      pipeline_options.rate_column = true;
     } else if (arg == "--naive-local") {
       pipeline = true;
       pipeline_options.naive_local = true;
@@ -107,6 +113,7 @@ int main(int argc, char** argv) {
     options.osprey_name = "osprey (backtest via SQLite";
     if (pipeline_options.plain_avg) options.osprey_name += ", plain AVG";
     if (pipeline_options.naive_local) options.osprey_name += ", naive local time";
+    if (pipeline_options.rate_column) options.osprey_name += ", rate column";
     options.osprey_name += ")";
     options.score_osprey = [keep_dir, pipeline_options](const osprey::testing::Dataset& data) {
       if (keep_dir.empty()) {

@@ -20,8 +20,11 @@ namespace {
 using testing::Dataset;
 using testing::MeasureKind;
 
-// The measures that have a column of their own (a ratio has none).
-bool HasColumn(const testing::MeasureInfo& m) { return m.kind != MeasureKind::kRatio; }
+// The measures that have a column of their own (a ratio measure has none;
+// a rate column does).
+bool HasColumn(const testing::MeasureInfo& m, const PipelineOptions& options) {
+  return m.kind != MeasureKind::kRatio || options.rate_column;
+}
 
 // A YAML double-quoted scalar.
 std::string Quoted(const std::string& s) {
@@ -33,7 +36,8 @@ std::string Quoted(const std::string& s) {
   return out + "\"";
 }
 
-Status WriteWarehouse(const Dataset& d, const std::string& path, bool naive_local) {
+Status WriteWarehouse(const Dataset& d, const std::string& path, const PipelineOptions& options) {
+  const bool naive_local = options.naive_local;
   OSPREY_ASSIGN_OR_RETURN(auto db, connectors::SqliteWriter::Open(path));
   std::string defs = naive_local ? "ts text not null" : "ts integer not null", marks = "?";
   for (const std::string& dim : d.dimensions) {
@@ -41,7 +45,7 @@ Status WriteWarehouse(const Dataset& d, const std::string& path, bool naive_loca
     marks += ", ?";
   }
   for (const auto& m : d.measures) {
-    if (!HasColumn(m)) continue;
+    if (!HasColumn(m, options)) continue;
     defs += fmt::format(", {} real", m.name);
     marks += ", ?";
   }
@@ -60,8 +64,15 @@ Status WriteWarehouse(const Dataset& d, const std::string& path, bool naive_loca
       std::vector<Cell> row{naive_local ? Cell::Text(stamps[t]) : Cell::Integer(d.times[t])};
       for (const std::string& v : leaf.dims) row.push_back(Cell::Text(v));  // the dataset outlives rows
       for (size_t m = 0; m < d.measures.size(); ++m) {
-        if (!HasColumn(d.measures[m])) continue;
-        const auto& v = leaf.measures[m].value[t];
+        if (!HasColumn(d.measures[m], options)) continue;
+        std::optional<double> v = leaf.measures[m].value[t];
+        if (d.measures[m].kind == MeasureKind::kRatio) {
+          // The rate of this row: numerator over denominator, none without
+          // a denominator (the generator's own value is capped at 1).
+          const auto& num = leaf.measures[static_cast<size_t>(d.measures[m].numerator_measure)].value[t];
+          const auto& den = leaf.measures[static_cast<size_t>(d.measures[m].weight_measure)].value[t];
+          v = num && den && *den > 0 ? std::optional<double>(*num / *den) : std::nullopt;
+        }
         any |= v.has_value();
         row.push_back(v ? Cell::Real(*v) : Cell::Null());
       }
@@ -113,9 +124,14 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse,
         }
         break;
       case MeasureKind::kRatio:
-        y += fmt::format("  - {{name: {}, ratio: {{numerator: {}, denominator: {}}}}}\n", m.name,
-                         d.measures[static_cast<size_t>(m.numerator_measure)].name,
-                         d.measures[static_cast<size_t>(m.weight_measure)].name);
+        if (options.rate_column) {
+          y += fmt::format("  - {{name: {}, aggregation: AVG, weight: {}}}\n", m.name,
+                           d.measures[static_cast<size_t>(m.weight_measure)].name);
+        } else {
+          y += fmt::format("  - {{name: {}, ratio: {{numerator: {}, denominator: {}}}}}\n", m.name,
+                           d.measures[static_cast<size_t>(m.numerator_measure)].name,
+                           d.measures[static_cast<size_t>(m.weight_measure)].name);
+        }
         break;
     }
   }
@@ -146,7 +162,7 @@ Result<OspreyScores> ScoreThroughPipeline(const Dataset& d, const std::string& d
                                           const PipelineOptions& options) {
   const std::string warehouse = dir + "/warehouse.db";
   const std::string state = dir + "/state.db";
-  OSPREY_RETURN_IF_ERROR(WriteWarehouse(d, warehouse, options.naive_local));
+  OSPREY_RETURN_IF_ERROR(WriteWarehouse(d, warehouse, options));
   const std::string yaml = PipelineDetectorYaml(d, warehouse, options);
   {
     std::ofstream file(dir + "/bench.yaml");

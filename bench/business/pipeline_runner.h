@@ -32,6 +32,10 @@ struct PipelineOptions {
   // repeated hour written twice, as a local-time export has it) instead of
   // epoch seconds.
   bool naive_local = false;
+  // A ratio measure (the error rate) as a column of its own, each row's
+  // numerator over its denominator, declared `aggregation: AVG, weight:
+  // <denominator>`, as a table that stores rates is, instead of `ratio:`.
+  bool rate_column = false;
 };
 
 // The detector file ScoreThroughPipeline writes for `data`, reading the

@@ -969,6 +969,10 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     std::optional<double> denominator;
     if (auto den = denominators.find({p.key.measure, p.key.values}); den != denominators.end()) {
       denominator = den->second;
+    } else if (detector_.measures[p.key.measure].weight) {
+      // A weighted mean is a ratio of sums over its weights: the model
+      // judges it as one while it is a proportion (an error-rate column).
+      denominator = p.rows;
     }
     detect::Score sc;
     if (role_.coordinator) {

@@ -160,6 +160,11 @@ class BusinessModel final : public Model {
   double PointSurprise(double x, double mu, double d, double extra_alpha) const;
   // Whether the point surprise is scaled by the series' own body rate (money).
   bool BodyCalibrated() const;
+  // Whether the series is judged as a ratio (RatioNoise): a ratio measure's,
+  // or a weighted mean's while its values are proportions.
+  bool RatioActive() const;
+  // Whether the series is judged as a mean over rows (Observation::rows).
+  bool MeanOfRows() const;
   // The same under the family's negative binomial alone.
   double CountSurprise(double x, double mu, double d, double extra_alpha) const;
   void LearnNoise(double x, double mu, double var);

@@ -63,6 +63,9 @@ class RatioNoise {
   double typical_denominator() const { return den_mean_; }
 
   bool proportion() const { return proportion_; }
+  // Whether enough values were seen for proportion() to say what the series
+  // is (a value or two cannot make it a general ratio).
+  bool decided() const;
   double overdispersion() const;  // k
   double forecast_error() const;  // c
   // Whether anything was seen: a series that never had a denominator saves
