@@ -124,7 +124,9 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse,
         }
         break;
       case MeasureKind::kRatio:
-        if (options.rate_column) {
+        if (options.rate_column && options.plain_avg) {
+          y += fmt::format("  - {{name: {}, aggregation: AVG}}\n", m.name);
+        } else if (options.rate_column) {
           y += fmt::format("  - {{name: {}, aggregation: AVG, weight: {}}}\n", m.name,
                            d.measures[static_cast<size_t>(m.weight_measure)].name);
         } else {

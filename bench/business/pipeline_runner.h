@@ -25,8 +25,9 @@
 namespace osprey::bench {
 
 struct PipelineOptions {
-  // A mean measure as a bare AVG of the leaves' averaged rows instead of
-  // `aggregation: AVG, weight: <its weight measure>`.
+  // A mean measure (and with rate_column the rate column) as a bare AVG of
+  // the leaves' averaged rows instead of `aggregation: AVG, weight: <its
+  // weight measure>`.
   bool plain_avg = false;
   // Timestamps as naive local wall-clock text in the data's zone (fall-back's
   // repeated hour written twice, as a local-time export has it) instead of
