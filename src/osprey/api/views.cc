@@ -127,6 +127,7 @@ json DetectorJson(const store::DetectorRecord& r, const config::Detector* d,
         measure["aggregation"] = "ratio";
         measure["ratio"] = {{"numerator", m.ratio->numerator}, {"denominator", m.ratio->denominator}};
       }
+      if (m.weight) measure["weight"] = *m.weight;  // a weighted AVG: SUM(value x weight) / SUM(weight)
       if (m.sensitivity) measure["sensitivity"] = *m.sensitivity;
       measure["missing"] = config::MissingPolicyName(m.missing);
       if (!m.rules.Empty()) measure["rules"] = RulesJson(m.rules);
