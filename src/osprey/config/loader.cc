@@ -694,17 +694,22 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
     rules.push_back(std::move(read));
     out.push_back(std::move(measure));
   }
-  // Both sides of every ratio, once all measures are known (a side may be
-  // listed after its ratio).
+  // The measure a field names (a ratio's side, a weight), once all measures
+  // are known (it may be listed after the one naming it); `hint` ends the
+  // error when there is none.
+  auto named = [&](const Field& f, std::string_view hint) -> Result<std::vector<Measure>::const_iterator> {
+    const std::string name = f.node.as<std::string>();
+    auto it = std::find_if(out.cbegin(), out.cend(), [&](const Measure& x) { return x.name == name; });
+    if (it != out.cend()) return it;
+    std::vector<std::string> names;
+    for (const Measure& x : out) names.push_back(x.name);
+    return r.Error(
+        f, fmt::format("\"{}\" is not a measure of the detector ({}){}", name, fmt::join(names, ", "), hint));
+  };
+  // Both sides of every ratio.
   for (const Field& side : ratio_sides) {
     const std::string name = side.node.as<std::string>();
-    auto it = std::find_if(out.begin(), out.end(), [&](const Measure& x) { return x.name == name; });
-    if (it == out.end()) {
-      std::vector<std::string> names;
-      for (const Measure& x : out) names.push_back(x.name);
-      return r.Error(
-          side, fmt::format("\"{}\" is not a measure of the detector ({})", name, fmt::join(names, ", ")));
-    }
+    OSPREY_ASSIGN_OR_RETURN(auto it, named(side, ""));
     if (it->ratio) {
       return r.Error(side, fmt::format("\"{}\" is a ratio measure; each side of a ratio is a "
                                        "measure with a SUM or COUNT aggregation",
@@ -717,18 +722,12 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
                                        name, AggregationName(it->aggregation)));
     }
   }
-  // Every weight, once all measures are known: a measure of the detector
-  // that is summed (so that a roll-up's weight is the sum of its leaves').
+  // Every weight: a measure of the detector that is summed (so that a
+  // roll-up's weight is the sum of its leaves').
   for (const Field& w : weights) {
     const std::string name = w.node.as<std::string>();
-    auto it = std::find_if(out.begin(), out.end(), [&](const Measure& x) { return x.name == name; });
-    if (it == out.end()) {
-      std::vector<std::string> names;
-      for (const Measure& x : out) names.push_back(x.name);
-      return r.Error(w, fmt::format("\"{}\" is not a measure of the detector ({}); list the column that "
-                                    "counts what each row averages as a SUM measure",
-                                    name, fmt::join(names, ", ")));
-    }
+    OSPREY_ASSIGN_OR_RETURN(
+        auto it, named(w, "; list the column that counts what each row averages as a SUM measure"));
     if (it->ratio || (it->aggregation != Aggregation::kSum && it->aggregation != Aggregation::kCount)) {
       return r.Error(
           w, fmt::format("weight \"{}\" {}; a weight needs SUM or COUNT, so that a roll-up "
