@@ -201,12 +201,20 @@ Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
   s->dir_ = MakeTempDir("osprey-mariadb-");
   if (s->dir_.empty()) return Internal("cannot create a temporary directory");
   const std::string data = s->dir_ + "/data";
+  // A temporary directory of the server's own: bootstraps running side by
+  // side (ctest -j) shared /tmp's "#sql-temptable-*" files, and one failed
+  // with "Could not remove temporary table ... Unknown table
+  // 'mysql.tmp_proxies_priv'".
+  const std::string tmp = s->dir_ + "/tmp";
+  std::error_code ec;
+  fs::create_directories(tmp, ec);
+  if (ec) return Internal(fmt::format("cannot create {}: {}", tmp, ec.message()));
   const std::string user = IsRoot() ? "--user=mysql" : "";
   if (IsRoot()) ChownTree(s->dir_, "mysql");
   std::string cmd = fmt::format(
-      "/usr/bin/mariadb-install-db --no-defaults {} --datadir={} --auth-root-authentication-method=normal "
-      "--skip-test-db > {}/install.log 2>&1",
-      user, data, s->dir_);
+      "/usr/bin/mariadb-install-db --no-defaults {} --datadir={} --tmpdir={} "
+      "--auth-root-authentication-method=normal --skip-test-db > {}/install.log 2>&1",
+      user, data, tmp, s->dir_);
   if (Run(cmd) != 0) {
     return Internal(fmt::format("mariadb-install-db failed: {}", Tail(s->dir_ + "/install.log")));
   }
@@ -218,6 +226,7 @@ Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
     std::vector<std::string> args = {"/usr/sbin/mariadbd",
                                      "--no-defaults",
                                      "--datadir=" + data,
+                                     "--tmpdir=" + tmp,
                                      "--socket=" + socket,
                                      fmt::format("--port={}", s->port_),
                                      "--bind-address=127.0.0.1",
