@@ -897,6 +897,8 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
                                        store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled) {
+  // How many series ahead the walks below prefetch.
+  constexpr size_t kAhead = 4;
   const size_t nd = detector_.dimensions.size();
   // No rows at all: the feed is out ("no data"), not every series at 0 —
   // unless every measure says absence means zero.
@@ -917,7 +919,17 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     std::vector<ingest::SeriesPoint> absent;
     std::vector<SeriesState*> absent_states;
     Order();
-    for (const auto& [key, s] : ordered_) {
+    for (size_t j = 0; j < ordered_.size(); ++j) {
+      // The keys live in the series map's nodes, scattered in memory: ask
+      // for the ones a few steps ahead while comparing this one.
+      if (j + kAhead < ordered_.size()) {
+        const ingest::SeriesKey* ahead = ordered_[j + kAhead].first;
+        __builtin_prefetch(ahead);
+        if (j + 2 * kAhead < ordered_.size()) __builtin_prefetch(ordered_[j + 2 * kAhead].first);
+        __builtin_prefetch(ahead->values.data());
+      }
+      const ingest::SeriesKey* key = ordered_[j].first;
+      SeriesState* s = ordered_[j].second;
       while (i < points.size() && points[i].key < *key) ++i;
       if (i < points.size() && points[i].key == *key) {
         states[i] = s;
@@ -951,6 +963,13 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   // it is in (docs/configuration.md, "events").
   const std::vector<detect::EventOccurrence> events = calendar_.Overlapping(start, FromUnixSeconds(end_ts));
   for (size_t i = 0; i < points.size(); ++i) {
+    // Each point's series state and model are somewhere else in memory:
+    // fetch those of the points a few steps ahead while this one is scored.
+    if (i + 2 * kAhead < points.size() && states[i + 2 * kAhead]) __builtin_prefetch(states[i + 2 * kAhead]);
+    if (i + kAhead < points.size() && states[i + kAhead] && states[i + kAhead]->model) {
+      const char* model = reinterpret_cast<const char*>(states[i + kAhead]->model.get());
+      for (int line = 0; line < 4; ++line) __builtin_prefetch(model + 64 * line);
+    }
     const ingest::SeriesPoint& p = points[i];
     SeriesState* s = states[i];
     if (!s) {

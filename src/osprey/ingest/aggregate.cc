@@ -87,17 +87,33 @@ bool SeriesKey::IsLeaf() const {
 }
 
 SeriesCatalog::SeriesCatalog(const config::Detector& d)
-    : dimensions_(d.dimensions), values_(d.dimensions.size()), ids_(d.dimensions.size()) {
+    : dimensions_(d.dimensions),
+      values_(d.dimensions.size()),
+      ids_(d.dimensions.size()),
+      guess_(d.dimensions.size()) {
   for (const auto& m : d.measures) measures_.push_back(m.name);
 }
 
 int32_t SeriesCatalog::Intern(size_t dimension, std::string_view value) {
+  std::vector<std::string>& values = values_[dimension];
+  Guess& guess = guess_[dimension];
+  if (guess.misses == 0 || guess.misses % 64 == 0) {
+    if (static_cast<size_t>(guess.next) < values.size() && values[static_cast<size_t>(guess.next)] == value) {
+      guess.misses = 0;
+      return guess.next++;
+    }
+  }
+  ++guess.misses;
   auto& ids = ids_[dimension];
   auto it = ids.find(value);
-  if (it != ids.end()) return it->second;
-  int32_t id = static_cast<int32_t>(values_[dimension].size());
-  values_[dimension].emplace_back(value);
+  if (it != ids.end()) {
+    guess.next = it->second + 1;
+    return it->second;
+  }
+  int32_t id = static_cast<int32_t>(values.size());
+  values.emplace_back(value);
   ids.emplace(std::string(value), id);
+  guess.next = id + 1;
   return id;
 }
 
