@@ -364,9 +364,12 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   // point without a search.
   size_t cursor = 0;
   Order();
-  for (const auto& [key_ptr, state] : skip_leaves_) {
-    const ingest::SeriesKey& key = *key_ptr;
-    SeriesState& s = *state;
+  constexpr size_t kAhead = 4;  // leaves prefetched ahead (their keys are in the map's nodes)
+  for (size_t j = 0; j < skip_leaves_.size(); ++j) {
+    if (j + 2 * kAhead < skip_leaves_.size()) __builtin_prefetch(skip_leaves_[j + 2 * kAhead].first);
+    if (j + kAhead < skip_leaves_.size()) __builtin_prefetch(skip_leaves_[j + kAhead].first->values.data());
+    const ingest::SeriesKey& key = *skip_leaves_[j].first;
+    SeriesState& s = *skip_leaves_[j].second;
     while (cursor < points.size() && points[cursor].key < key) ++cursor;
     const ingest::SeriesPoint* leaf =
         cursor < points.size() && points[cursor].key == key ? &points[cursor] : nullptr;
@@ -965,7 +968,11 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   for (size_t i = 0; i < points.size(); ++i) {
     // Each point's series state and model are somewhere else in memory:
     // fetch those of the points a few steps ahead while this one is scored.
-    if (i + 2 * kAhead < points.size() && states[i + 2 * kAhead]) __builtin_prefetch(states[i + 2 * kAhead]);
+    if (i + 2 * kAhead < points.size() && states[i + 2 * kAhead]) {
+      const char* state = reinterpret_cast<const char*>(states[i + 2 * kAhead]);
+      __builtin_prefetch(state);
+      __builtin_prefetch(state + sizeof(SeriesState) - 1);  // it spans cache lines
+    }
     if (i + kAhead < points.size() && states[i + kAhead] && states[i + kAhead]->model) {
       const char* model = reinterpret_cast<const char*>(states[i + kAhead]->model.get());
       for (int line = 0; line < 4; ++line) __builtin_prefetch(model + 64 * line);
