@@ -143,12 +143,12 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   skip_leaves_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  // The series to restore a model of: (series id, its measure, its record,
+  // The series to restore a model of: (series id, its measure, its key,
   // its state), sorted by id.
   struct Restore {
     int64_t id;
     uint32_t measure;
-    const store::SeriesRecord* record;
+    const ingest::SeriesKey* key;
     SeriesState* state;
   };
   std::vector<Restore> restore;
@@ -186,9 +186,12 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     auto placed = series_.emplace(std::move(key), std::move(s));
     // (A second record of the same key is dropped, its state with it.)
     if (placed.second && placed.first->second.owned) {
-      restore.push_back({r.id, measure, &r, &placed.first->second});
+      restore.push_back({r.id, measure, &placed.first->first, &placed.first->second});
     }
   }
+  // The records' strings are in the catalog and the keys now (~170 bytes a
+  // series, not kept while the models are restored).
+  std::vector<store::SeriesRecord>().swap(records);
   std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
   // The stored states, one at a time (they are as large as the models);
   // the coordinator has no models.
@@ -201,7 +204,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
       it->state->model = std::move(model).value();
     } else {
       Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
-                                       it->record->label, model.status().message()));
+                                       catalog_.Label(*it->key), model.status().message()));
     }
     return Status::Ok();
   };
