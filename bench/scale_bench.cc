@@ -22,7 +22,12 @@
 // p99 ms.
 //
 //   scale_bench [--sizes 1000x168,10000x168] [--lists N] [--full] [--doubles] [--dir DIR] [--keep]
+//               [--live-only]
 //
+// --keep: leave the warehouse, the state and a copy of the state as the
+// backtest left it in DIR. --live-only (implies --keep): measure only the
+// live interval again, on a copy of that kept backtest state (the same
+// sizes and DIR as the run with --keep).
 // --lists: anomalies in the list state (default 100k; 1M with --full; 0 skips).
 // --sizes: comma-separated SERIESxHOURS. Default: 1k and 10k series over one
 // week and 100k over one day (a few minutes). --full: 1k, 10k and 100k over
@@ -243,36 +248,61 @@ int64_t PointTableBytes(const std::string& path) {
   return bytes;
 }
 
-int RunSize(Size size, const std::string& dir, bool keep) {
+int RunSize(Size size, const std::string& dir, bool keep, bool live_only) {
   const std::string base = fmt::format("{}/scale_{}x{}", dir, size.series, size.hours);
   const std::string warehouse = base + "_warehouse.db", state = base + "_state.db";
   auto cleanup = [&] {
-    for (const std::string& p : {warehouse, state}) {
+    for (const std::string& p : {warehouse, state, base + "_backtest_state.db"}) {
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
     }
   };
-  cleanup();
-  auto t0 = std::chrono::steady_clock::now();
-  if (Status s = BuildWarehouse(warehouse, size); !s.ok()) {
-    std::fprintf(stderr, "scale_bench: warehouse: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  std::printf("%lld series x %lld hours: warehouse built in %.1f s\n", static_cast<long long>(size.series),
-              static_cast<long long>(size.hours), bench::Seconds(t0));
-  std::fflush(stdout);
+  // The state as the backtest left it (--keep), for --live-only.
+  const std::string backtest_state = base + "_backtest_state.db";
   const std::string text = DetectorText(warehouse);
-  ChildRun bt = RunChild([&] { return Backtest(text, state, size); });
-  if (!bt.figures.ok) {
-    std::fprintf(stderr, "scale_bench: the backtest failed\n");
-    return 1;
+  double pts = 0;
+  if (live_only) {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(state + suffix, ec);
+    if (!std::filesystem::copy_file(backtest_state, state, ec) || !std::filesystem::exists(warehouse)) {
+      std::fprintf(stderr, "scale_bench: --live-only wants %s and %s from a run with --keep\n",
+                   warehouse.c_str(), backtest_state.c_str());
+      return 1;
+    }
+    sync();  // the copy's writes are not the live interval's
+    std::printf("%lld series x %lld hours: the kept backtest's state\n", static_cast<long long>(size.series),
+                static_cast<long long>(size.hours));
+    pts = static_cast<double>(size.series * size.hours);
+  } else {
+    cleanup();
+    auto t0 = std::chrono::steady_clock::now();
+    if (Status s = BuildWarehouse(warehouse, size); !s.ok()) {
+      std::fprintf(stderr, "scale_bench: warehouse: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    std::printf("%lld series x %lld hours: warehouse built in %.1f s\n", static_cast<long long>(size.series),
+                static_cast<long long>(size.hours), bench::Seconds(t0));
+    std::fflush(stdout);
+    ChildRun bt = RunChild([&] { return Backtest(text, state, size); });
+    if (!bt.figures.ok) {
+      std::fprintf(stderr, "scale_bench: the backtest failed\n");
+      return 1;
+    }
+    pts = static_cast<double>(bt.figures.points);
+    std::printf(
+        "  backtest: %.1f s wall (%.1f s in the run), %lld series points, %.0f k series-points/s "
+        "wall, %.0f k/s per CPU second (%.1f CPU s), peak RSS %ld MiB\n",
+        bt.wall, bt.figures.seconds, static_cast<long long>(bt.figures.points),
+        pts / bt.figures.seconds / 1e3, pts / bt.cpu / 1e3, bt.cpu, bt.peak_rss_kb / 1024);
+    std::fflush(stdout);
+    if (keep) {
+      // Fold the WAL into the file, then keep a copy for --live-only.
+      auto st = store::OpenSqliteStore(state);
+      if (st.ok()) st->reset();
+      std::error_code ec;
+      std::filesystem::copy_file(state, backtest_state, std::filesystem::copy_options::overwrite_existing,
+                                 ec);
+    }
   }
-  const double pts = static_cast<double>(bt.figures.points);
-  std::printf(
-      "  backtest: %.1f s wall (%.1f s in the run), %lld series points, %.0f k series-points/s "
-      "wall, %.0f k/s per CPU second (%.1f CPU s), peak RSS %ld MiB\n",
-      bt.wall, bt.figures.seconds, static_cast<long long>(bt.figures.points), pts / bt.figures.seconds / 1e3,
-      pts / bt.cpu / 1e3, bt.cpu, bt.peak_rss_kb / 1024);
-  std::fflush(stdout);
   ChildRun live = RunChild([&] { return Live(text, state, size); });
   if (!live.figures.ok) {
     std::fprintf(stderr, "scale_bench: the live interval failed\n");
@@ -451,7 +481,7 @@ bool ParseSizes(const std::string& arg, std::vector<Size>* out) {
 int main(int argc, char** argv) {
   std::vector<Size> sizes;
   std::string dir = std::filesystem::temp_directory_path().string();
-  bool keep = false, full = false;
+  bool keep = false, full = false, live_only = false;
   int64_t lists = -1;  // anomalies in the list benchmark's state; -1: default
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -468,13 +498,15 @@ int main(int argc, char** argv) {
       full = true;
     } else if (a == "--keep") {
       keep = true;
+    } else if (a == "--live-only") {
+      live_only = keep = true;
     } else if (a == "--doubles") {
       g_doubles = true;
     } else {
       std::fprintf(
           stderr,
           "usage: scale_bench [--sizes SERIESxHOURS,...] [--lists N] [--full] [--doubles] [--dir DIR] "
-          "[--keep]\n");
+          "[--keep] [--live-only]\n");
       return 2;
     }
   }
@@ -483,7 +515,7 @@ int main(int argc, char** argv) {
                  : std::vector<Size>{{1000, 168}, {10000, 168}, {100000, 24}};
   }
   for (Size s : sizes) {
-    if (int rc = RunSize(s, dir, keep); rc != 0) return rc;
+    if (int rc = RunSize(s, dir, keep, live_only); rc != 0) return rc;
   }
   if (lists < 0) lists = full ? 1000000 : 100000;
   return lists > 0 ? RunLists(lists, dir, keep) : 0;

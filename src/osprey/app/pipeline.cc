@@ -143,12 +143,12 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   skip_leaves_.clear();
   last_group_.clear();
   OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
-  // The series to restore a model of: (series id, its measure, its record,
+  // The series to restore a model of: (series id, its measure, its key,
   // its state), sorted by id.
   struct Restore {
     int64_t id;
     uint32_t measure;
-    const store::SeriesRecord* record;
+    const ingest::SeriesKey* key;
     SeriesState* state;
   };
   std::vector<Restore> restore;
@@ -186,9 +186,12 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     auto placed = series_.emplace(std::move(key), std::move(s));
     // (A second record of the same key is dropped, its state with it.)
     if (placed.second && placed.first->second.owned) {
-      restore.push_back({r.id, measure, &r, &placed.first->second});
+      restore.push_back({r.id, measure, &placed.first->first, &placed.first->second});
     }
   }
+  // The records' strings are in the catalog and the keys now (~170 bytes a
+  // series, not kept while the models are restored).
+  std::vector<store::SeriesRecord>().swap(records);
   std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
   // The stored states, one at a time (they are as large as the models);
   // the coordinator has no models.
@@ -201,7 +204,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
       it->state->model = std::move(model).value();
     } else {
       Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
-                                       it->record->label, model.status().message()));
+                                       catalog_.Label(*it->key), model.status().message()));
     }
     return Status::Ok();
   };
@@ -364,9 +367,12 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   // point without a search.
   size_t cursor = 0;
   Order();
-  for (const auto& [key_ptr, state] : skip_leaves_) {
-    const ingest::SeriesKey& key = *key_ptr;
-    SeriesState& s = *state;
+  constexpr size_t kAhead = 4;  // leaves prefetched ahead (their keys are in the map's nodes)
+  for (size_t j = 0; j < skip_leaves_.size(); ++j) {
+    if (j + 2 * kAhead < skip_leaves_.size()) __builtin_prefetch(skip_leaves_[j + 2 * kAhead].first);
+    if (j + kAhead < skip_leaves_.size()) __builtin_prefetch(skip_leaves_[j + kAhead].first->values.data());
+    const ingest::SeriesKey& key = *skip_leaves_[j].first;
+    SeriesState& s = *skip_leaves_[j].second;
     while (cursor < points.size() && points[cursor].key < key) ++cursor;
     const ingest::SeriesPoint* leaf =
         cursor < points.size() && points[cursor].key == key ? &points[cursor] : nullptr;
@@ -897,6 +903,8 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
                                        store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled) {
+  // How many series ahead the walks below prefetch.
+  constexpr size_t kAhead = 4;
   const size_t nd = detector_.dimensions.size();
   // No rows at all: the feed is out ("no data"), not every series at 0 —
   // unless every measure says absence means zero.
@@ -917,7 +925,17 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     std::vector<ingest::SeriesPoint> absent;
     std::vector<SeriesState*> absent_states;
     Order();
-    for (const auto& [key, s] : ordered_) {
+    for (size_t j = 0; j < ordered_.size(); ++j) {
+      // The keys live in the series map's nodes, scattered in memory: ask
+      // for the ones a few steps ahead while comparing this one.
+      if (j + kAhead < ordered_.size()) {
+        const ingest::SeriesKey* ahead = ordered_[j + kAhead].first;
+        __builtin_prefetch(ahead);
+        if (j + 2 * kAhead < ordered_.size()) __builtin_prefetch(ordered_[j + 2 * kAhead].first);
+        __builtin_prefetch(ahead->values.data());
+      }
+      const ingest::SeriesKey* key = ordered_[j].first;
+      SeriesState* s = ordered_[j].second;
       while (i < points.size() && points[i].key < *key) ++i;
       if (i < points.size() && points[i].key == *key) {
         states[i] = s;
@@ -951,6 +969,17 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   // it is in (docs/configuration.md, "events").
   const std::vector<detect::EventOccurrence> events = calendar_.Overlapping(start, FromUnixSeconds(end_ts));
   for (size_t i = 0; i < points.size(); ++i) {
+    // Each point's series state and model are somewhere else in memory:
+    // fetch those of the points a few steps ahead while this one is scored.
+    if (i + 2 * kAhead < points.size() && states[i + 2 * kAhead]) {
+      const char* state = reinterpret_cast<const char*>(states[i + 2 * kAhead]);
+      __builtin_prefetch(state);
+      __builtin_prefetch(state + sizeof(SeriesState) - 1);  // it spans cache lines
+    }
+    if (i + kAhead < points.size() && states[i + kAhead] && states[i + kAhead]->model) {
+      const char* model = reinterpret_cast<const char*>(states[i + kAhead]->model.get());
+      for (int line = 0; line < 4; ++line) __builtin_prefetch(model + 64 * line);
+    }
     const ingest::SeriesPoint& p = points[i];
     SeriesState* s = states[i];
     if (!s) {

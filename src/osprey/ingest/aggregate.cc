@@ -87,17 +87,33 @@ bool SeriesKey::IsLeaf() const {
 }
 
 SeriesCatalog::SeriesCatalog(const config::Detector& d)
-    : dimensions_(d.dimensions), values_(d.dimensions.size()), ids_(d.dimensions.size()) {
+    : dimensions_(d.dimensions),
+      values_(d.dimensions.size()),
+      ids_(d.dimensions.size()),
+      guess_(d.dimensions.size()) {
   for (const auto& m : d.measures) measures_.push_back(m.name);
 }
 
 int32_t SeriesCatalog::Intern(size_t dimension, std::string_view value) {
+  std::vector<std::string>& values = values_[dimension];
+  Guess& guess = guess_[dimension];
+  if (guess.misses == 0 || guess.misses % 64 == 0) {
+    if (static_cast<size_t>(guess.next) < values.size() && values[static_cast<size_t>(guess.next)] == value) {
+      guess.misses = 0;
+      return guess.next++;
+    }
+  }
+  ++guess.misses;
   auto& ids = ids_[dimension];
   auto it = ids.find(value);
-  if (it != ids.end()) return it->second;
-  int32_t id = static_cast<int32_t>(values_[dimension].size());
-  values_[dimension].emplace_back(value);
+  if (it != ids.end()) {
+    guess.next = it->second + 1;
+    return it->second;
+  }
+  int32_t id = static_cast<int32_t>(values.size());
+  values.emplace_back(value);
   ids.emplace(std::string(value), id);
+  guess.next = id + 1;
   return id;
 }
 
@@ -366,18 +382,30 @@ std::vector<SeriesPoint> RollUp(const config::Detector& detector, const Interval
   // in key order; the leaves themselves are merged with the roll-ups below
   // instead of being copied into the map.
   std::map<std::vector<int32_t>, std::vector<Aggregate>> rollups;
+  // One key buffer for every leaf, and the roll-up of the leaf before when
+  // the key is the same (leaves in key order mostly share their roll-ups
+  // with their neighbours): no allocation and no map search per leaf.
+  std::vector<int32_t> key(nd);
   for (uint32_t mask = 1; mask < (1u << nd); ++mask) {
     if (std::popcount(mask) > depth) continue;
+    std::vector<Aggregate>* dst = nullptr;
     for (uint32_t leaf : order) {
       const int32_t* ids = table.Ids(leaf);
-      std::vector<int32_t> key(ids, ids + nd);
+      bool same = dst != nullptr;
       for (size_t d = 0; d < nd; ++d) {
-        if (mask & (1u << d)) key[d] = kAll;
+        const int32_t v = (mask & (1u << d)) ? kAll : ids[d];
+        if (v != key[d]) {
+          key[d] = v;
+          same = false;
+        }
       }
-      auto& dst = rollups[key];
-      if (dst.empty()) dst.resize(nm);
+      if (!same) {
+        auto it = rollups.find(key);
+        if (it == rollups.end()) it = rollups.emplace(key, std::vector<Aggregate>(nm)).first;
+        dst = &it->second;
+      }
       const Aggregate* aggs = table.Aggregates(leaf);
-      for (size_t m = 0; m < nm; ++m) dst[m].Merge(aggs[m]);
+      for (size_t m = 0; m < nm; ++m) (*dst)[m].Merge(aggs[m]);
     }
   }
   // A leaf and a roll-up never share a key (a roll-up has a kAll), so the

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
+#include <string>
 #include <tuple>
+#include <vector>
 
 namespace osprey::ingest {
 namespace {
@@ -242,6 +245,41 @@ TEST(AggregateTest, BadRowsAreCountedAndSkipped) {
   ASSERT_FALSE(q.examples.empty());
   EXPECT_EQ(q.examples[0].rfind("row 2: bad timestamp", 0), 0u) << q.examples[0];
   EXPECT_EQ(f.Points(0)["v{platform=web, marketplace=us}"], 10);
+}
+
+// Intern guesses the next value in the order values were first interned:
+// whatever the order they come in later (the same, reversed, shuffled, with
+// new ones among them), each value keeps its id and ids stay dense.
+TEST(AggregateTest, InternGivesEachValueOneIdInAnyOrder) {
+  auto d = MakeDetector(config::Aggregation::kSum);
+  SeriesCatalog catalog(d);
+  constexpr int kValues = 500;
+  auto name = [](int i) { return "v" + std::to_string(i); };
+  for (int i = 0; i < kValues; ++i) ASSERT_EQ(catalog.Intern(0, name(i)), i);
+  std::vector<int> order(kValues);
+  for (int i = 0; i < kValues; ++i) order[static_cast<size_t>(i)] = i;
+  for (int pass = 0; pass < 4; ++pass) {
+    if (pass == 1) std::reverse(order.begin(), order.end());
+    if (pass == 3) std::sort(order.begin(), order.end());
+    if (pass == 2) {
+      uint64_t rng = 7;
+      for (size_t i = order.size() - 1; i > 0; --i) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        std::swap(order[i], order[(rng >> 33) % (i + 1)]);
+      }
+    }
+    for (int i : order) {
+      ASSERT_EQ(catalog.Intern(0, name(i)), i) << "pass " << pass;
+      // The other dimension's ids are its own.
+      if (pass == 3 && i % 50 == 0) {
+        EXPECT_EQ(catalog.Intern(1, name(i)), i / 50);
+      }
+    }
+  }
+  EXPECT_EQ(catalog.Intern(0, "new"), kValues);
+  EXPECT_EQ(catalog.Intern(0, name(0)), 0);
+  EXPECT_EQ(catalog.Find(0, name(kValues - 1)), kValues - 1);
+  EXPECT_EQ(catalog.Value(0, 17), name(17));
 }
 
 TEST(AggregateTest, MissingColumnIsAClearError) {

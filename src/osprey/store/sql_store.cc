@@ -327,7 +327,18 @@ Status SqlStore::WriteChunkPoints(const ChunkResult& c) {
 
 Status SqlStore::WriteModelStates(const ChunkResult& c) {
   const std::string state_sql = ReplaceRow(db_.dialect(), "model_state", {"series_id"}, {"state"});
-  auto write = [&](int64_t series_id, std::string_view state) {
+  // SQLite: a state is rewritten in place by an update (a state keeps its
+  // size, so its cell is overwritten where it is), where "insert or
+  // replace" deletes the row, inserts it again and checks its series; only
+  // a series without a state yet is inserted.
+  const bool update_first = db_.dialect().kind == Dialect::kSqlite;
+  auto write = [&](int64_t series_id, std::string_view state) -> Status {
+    if (update_first) {
+      OSPREY_ASSIGN_OR_RETURN(int64_t changed,
+                              db_.Exec("update model_state set state = ?2 where series_id = ?1",
+                                       {series_id, SqlValue::Blob(state)}));
+      if (changed > 0) return Status::Ok();
+    }
     return db_.Exec(state_sql, {series_id, SqlValue::Blob(state)}).status();
   };
   for (const auto& [series_id, state] : c.model_states) OSPREY_RETURN_IF_ERROR(write(series_id, state));
