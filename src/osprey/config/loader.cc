@@ -697,14 +697,14 @@ Result<std::vector<Measure>> ReadMeasures(const Reader& r, const Field& f,
   // The measure a field names (a ratio's side, a weight), once all measures
   // are known (it may be listed after the one naming it); `hint` ends the
   // error when there is none.
-  auto named = [&](const Field& f, std::string_view hint) -> Result<std::vector<Measure>::const_iterator> {
-    const std::string name = f.node.as<std::string>();
+  auto named = [&](const Field& ref, std::string_view hint) -> Result<std::vector<Measure>::const_iterator> {
+    const std::string name = ref.node.as<std::string>();
     auto it = std::find_if(out.cbegin(), out.cend(), [&](const Measure& x) { return x.name == name; });
     if (it != out.cend()) return it;
     std::vector<std::string> names;
     for (const Measure& x : out) names.push_back(x.name);
-    return r.Error(
-        f, fmt::format("\"{}\" is not a measure of the detector ({}){}", name, fmt::join(names, ", "), hint));
+    return r.Error(ref, fmt::format("\"{}\" is not a measure of the detector ({}){}", name,
+                                    fmt::join(names, ", "), hint));
   };
   // Both sides of every ratio.
   for (const Field& side : ratio_sides) {
