@@ -280,10 +280,6 @@ PushDownPlan PlanPushDown(const config::Detector& d) {
       plan.reason = fmt::format("measure '{}' is a ratio (read row by row for now)", m.name);
       return plan;
     }
-    if (m.weight) {
-      plan.reason = fmt::format("measure '{}' is a weighted average (read row by row for now)", m.name);
-      return plan;
-    }
   }
   if (d.source.type != config::SourceType::kPostgres && !DatabaseReadsFormat(d)) {
     plan.reason = fmt::format(
@@ -326,11 +322,27 @@ Result<std::string> RenderPushDownQuery(const config::Detector& d, int64_t bucke
   std::string other;
   for (size_t i = 0; i < d.measures.size(); ++i) {
     const std::string m = Column(t, d.measures[i].name);
-    select += fmt::format(", SUM({0}) AS {1}, COUNT({0}) AS {2}, MIN({0}) AS {3}, MAX({0}) AS {4}", m,
-                          Quote(t, fmt::format("{}{}", kPushedSumPrefix, i)),
-                          Quote(t, fmt::format("{}{}", kPushedCountPrefix, i)),
-                          Quote(t, fmt::format("{}{}", kPushedMinPrefix, i)),
-                          Quote(t, fmt::format("{}{}", kPushedMaxPrefix, i)));
+    if (d.measures[i].weight) {
+      // A weighted average (ingest::Aggregate::AddWeighted): each row counts
+      // as its weight's rows; a row whose weight is not positive (or NULL)
+      // has no value to weigh.
+      const std::string w = Column(t, *d.measures[i].weight);
+      select += fmt::format(
+          ", SUM(CASE WHEN {1} > 0 THEN {0} * {1} END) AS {2}, SUM(CASE WHEN {0} IS NOT NULL AND {1} > 0 "
+          "THEN {1} "
+          "END) AS {3}, MIN(CASE WHEN {1} > 0 THEN {0} END) AS {4}, MAX(CASE WHEN {1} > 0 THEN {0} END) AS "
+          "{5}",
+          m, w, Quote(t, fmt::format("{}{}", kPushedSumPrefix, i)),
+          Quote(t, fmt::format("{}{}", kPushedCountPrefix, i)),
+          Quote(t, fmt::format("{}{}", kPushedMinPrefix, i)),
+          Quote(t, fmt::format("{}{}", kPushedMaxPrefix, i)));
+    } else {
+      select += fmt::format(", SUM({0}) AS {1}, COUNT({0}) AS {2}, MIN({0}) AS {3}, MAX({0}) AS {4}", m,
+                            Quote(t, fmt::format("{}{}", kPushedSumPrefix, i)),
+                            Quote(t, fmt::format("{}{}", kPushedCountPrefix, i)),
+                            Quote(t, fmt::format("{}{}", kPushedMinPrefix, i)),
+                            Quote(t, fmt::format("{}{}", kPushedMaxPrefix, i)));
+    }
     // Values the row path would read differently from the database's SUM:
     // SQLite text (also numeric text) and MySQL strings that do not print
     // back as the number they convert to. PostgreSQL refuses to sum text.
