@@ -993,8 +993,6 @@ Score BusinessModel::Observe(const Observation& obs) {
     family_ = NoiseFamily::kPositive;
   }
 
-  // An average over a known number of rows: its noise scale is the
-  // series' scale at its typical row count, times typical / rows.
   // A weighted mean (a mean over rows that also has a denominator, the sum
   // of its weights) is a ratio of sums: SUM(rate x requests) / SUM(requests)
   // is errors over requests. It is judged as a ratio while its values are
@@ -1007,6 +1005,8 @@ Score BusinessModel::Observe(const Observation& obs) {
   const bool has_den = obs.denominator && *obs.denominator > 0 && std::isfinite(*obs.denominator);
   if (has_den && options_.mean_of_rows) ratio_.See(x);
   const bool ratio = has_den && (!options_.mean_of_rows || RatioActive());
+  // An average over a known number of rows: its noise scale is the
+  // series' scale at its typical row count, times typical / rows.
   row_f_ = 1;
   const bool rows = MeanOfRows() && obs.rows && *obs.rows > 0 && std::isfinite(*obs.rows);
   if (rows) {

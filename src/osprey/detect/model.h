@@ -55,8 +55,10 @@ struct Observation {
   uint32_t event = 0;
   EventEffect event_effect = EventEffect::kLearn;
   // For a ratio measure's series: the interval's denominator (the sum the
-  // value was divided by), which says how much noise to expect. Unset for
-  // other measures.
+  // value was divided by), which says how much noise to expect. For a
+  // weighted average (mean_of_rows with `weight`): the sum of the weights,
+  // as `rows` too; the model judges it as a ratio while it is a proportion.
+  // Unset for other measures.
   std::optional<double> denominator = std::nullopt;
   // For an average over rows (ModelOptions::mean_of_rows): how many rows the
   // interval's value averages, which says how much noise to expect (a mean
