@@ -224,28 +224,26 @@ TimeZone::Span TimeZone::SpanAt(Instant t) const {
   return cached;
 }
 
-Instant TimeZone::FromLocal(int64_t local_seconds) const {
-  if (zone_ == nullptr) return FromUnixSeconds(local_seconds);
+Instant TimeZone::FromLocal(int64_t local_seconds, Instant* other) const {
+  if (zone_ == nullptr) {
+    if (other != nullptr) *other = FromUnixSeconds(local_seconds);
+    return FromUnixSeconds(local_seconds);
+  }
   date::local_seconds local{std::chrono::seconds(local_seconds)};
   auto info = zone_->get_info(local);
+  Instant t;
   switch (info.result) {
     case date::local_info::unique:
-    case date::local_info::ambiguous: return FromUnixSeconds(local_seconds - info.first.offset.count());
+    case date::local_info::ambiguous: t = FromUnixSeconds(local_seconds - info.first.offset.count()); break;
     case date::local_info::nonexistent:
-    default: return info.second.begin;
+    default: t = info.second.begin; break;
   }
-}
-
-Instant TimeZone::FromLocalOther(int64_t local_seconds) const {
-  if (zone_ == nullptr) return FromUnixSeconds(local_seconds);
-  date::local_seconds local{std::chrono::seconds(local_seconds)};
-  auto info = zone_->get_info(local);
-  switch (info.result) {
-    case date::local_info::ambiguous:
-    case date::local_info::nonexistent: return FromUnixSeconds(local_seconds - info.second.offset.count());
-    case date::local_info::unique:
-    default: return FromLocal(local_seconds);
+  if (other != nullptr) {
+    *other = info.result == date::local_info::unique
+                 ? t
+                 : FromUnixSeconds(local_seconds - info.second.offset.count());
   }
+  return t;
 }
 
 // ---------------------------------------------------------------- IntervalGrid
@@ -550,13 +548,14 @@ Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZon
   if (pos != text.size()) return bad();
   if (!ValidCivil(y, mo, d, h, mi, s)) return bad();
   int64_t local = DaysFromCivil(y, mo, d) * kDay + h * 3600 + mi * 60 + s;
-  const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local);
+  Instant alternative;
+  const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local, &alternative);
   // Printable in UTC and as the zone's local time, which Format writes: a
   // value with its own offset can land beyond year 9999 there
   // ('9999-12-30 23:59:59-23:59' is 10000-01-01 in Berlin; found by
   // fuzz/timestamp_fuzz.cc).
   if (!Printable(t) || !Printable(FromUnixSeconds(ToUnixSeconds(t) + zone.OffsetAt(t)))) return bad();
-  if (other != nullptr) *other = has_offset ? t : zone.FromLocalOther(local);
+  if (other != nullptr) *other = has_offset ? t : alternative;
   return t;
 }
 
@@ -633,7 +632,8 @@ Result<Instant> ParseInstant(std::string_view text, const TimeZone& zone) {
   }
   if (!ValidCivil(y, mo, d, h, mi, s)) return bad();
   int64_t local = DaysFromCivil(y, mo, d) * kDay + h * 3600 + mi * 60 + s;
-  const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local);
+  Instant alternative;
+  const Instant t = has_offset ? FromUnixSeconds(local - off) : zone.FromLocal(local, &alternative);
   if (!Printable(t)) return bad();
   return t;
 }

@@ -76,14 +76,11 @@ class TimeZone {
   int64_t ToLocal(Instant t) const { return ToUnixSeconds(t) + OffsetAt(t); }
   // The instant of a local wall time; an ambiguous time (clocks turned back)
   // gives the earlier instant, a skipped time (clocks turned forward) gives
-  // the transition instant.
-  Instant FromLocal(int64_t local_seconds) const;
-  // The other instant a local wall time can mean: for an ambiguous time
-  // (clocks turned back: shown twice) the later one, for a skipped time
-  // (clocks turned forward: never shown) the wall time read with the offset
-  // from after the change (FromLocal gives the transition); for any other
-  // time FromLocal's instant.
-  Instant FromLocalOther(int64_t local_seconds) const;
+  // the transition instant. `other`, when given, receives the other instant
+  // the wall time can mean, from the same look-up: for an ambiguous time the
+  // later one, for a skipped time the wall time read with the offset from
+  // after the change; for any other time the instant returned.
+  Instant FromLocal(int64_t local_seconds, Instant* other = nullptr) const;
 
  private:
   TimeZone(std::string name, const date::time_zone* zone) : name_(std::move(name)), zone_(zone) {}
@@ -171,7 +168,7 @@ class TimestampFormat {
 
   // Fails with InvalidArgument quoting the value and the expected pattern.
   // `other`, when given, receives the other instant a value without an
-  // offset can mean in `zone` (TimeZone::FromLocalOther; the parsed instant
+  // offset can mean in `zone` (TimeZone::FromLocal's `other`; the parsed instant
   // itself for a value with an offset, an epoch or an iso8601 value).
   Result<Instant> ParseValue(std::string_view text, const TimeZone& zone, Instant* other = nullptr) const;
   std::string Format(Instant t, const TimeZone& zone) const;
