@@ -19,6 +19,10 @@ namespace {
 
 using nlohmann::json;
 
+// How many series ahead the walks over scattered series states and keys
+// prefetch (MarkRollupsMissing, ProcessInterval).
+constexpr size_t kAhead = 4;
+
 bool Additive(config::Aggregation a) {
   return a == config::Aggregation::kSum || a == config::Aggregation::kCount;
 }
@@ -367,7 +371,7 @@ Status DetectorRunner::MarkRollupsMissing(Instant start, std::vector<ingest::Ser
   // point without a search.
   size_t cursor = 0;
   Order();
-  constexpr size_t kAhead = 4;  // leaves prefetched ahead (their keys are in the map's nodes)
+  // The leaves' keys are in the series map's nodes: prefetched kAhead ahead.
   for (size_t j = 0; j < skip_leaves_.size(); ++j) {
     if (j + 2 * kAhead < skip_leaves_.size()) __builtin_prefetch(skip_leaves_[j + 2 * kAhead].first);
     if (j + kAhead < skip_leaves_.size()) __builtin_prefetch(skip_leaves_[j + kAhead].first->values.data());
@@ -903,8 +907,6 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
 
 Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
                                        store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled) {
-  // How many series ahead the walks below prefetch.
-  constexpr size_t kAhead = 4;
   const size_t nd = detector_.dimensions.size();
   // No rows at all: the feed is out ("no data"), not every series at 0 —
   // unless every measure says absence means zero.
