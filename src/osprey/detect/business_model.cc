@@ -80,6 +80,15 @@ constexpr double kWinsor = 2.5;
 // evidence counts only while the point deviates by at least kSustainMin the
 // same way; kSustainPenalty decades pay for looking at several scales.
 constexpr std::array<size_t, BusinessModel::kScanWindows> kScanLengths = {2, 3, 4, 6, 8, 12, 16, 24, 36, 48};
+// A window counts only while its recent part (about its last third; the
+// long sum's last kLongRecent intervals) deviates the same way by
+// kRecentMin of its own deviations and by kRecentShare of its share of the
+// window's deviation: a window that still holds a dip that has ended is
+// not evidence that the dip goes on.
+constexpr std::array<size_t, BusinessModel::kScanWindows> kRecentLengths = {1, 1, 1, 2, 2, 4, 5, 8, 12, 16};
+constexpr size_t kLongRecent = 16;
+constexpr double kRecentMin = 1.5;
+constexpr double kRecentShare = 0.5;
 constexpr double kLongScale = 64;
 constexpr double kSumClip = 3.0;
 constexpr double kSustainMin = 1.0;
@@ -1130,16 +1139,30 @@ Score BusinessModel::Observe(const Observation& obs) {
     // The largest window statistic in the point's own direction.
     const double sign = d >= 0 ? 1.0 : -1.0;
     double best_z = 0;
+    // The sums of the last k points' deviations and variances (k <= kLongRecent).
+    std::array<double, kLongRecent + 1> recent_dev{}, recent_var{};
+    // Whether the last r points deviate the same way as a window whose sum is dev over k points.
+    auto recent_too = [&](size_t r, double k, double dev) {
+      const double rd = recent_dev[r];
+      return rd > 0 && rd * rd >= kRecentMin * kRecentMin * recent_var[r] &&
+             rd >= kRecentShare * static_cast<double>(r) / k * sign * dev;
+    };
     for (size_t k = 1; k <= ring_n_ && next_len < kScanLengths.size(); ++k) {
       const size_t i = (at + kRing + 1 - k) % kRing;
       sd_sum += static_cast<double>(ring_dev_[i]);
       sv += static_cast<double>(ring_var_[i]);
       sm += static_cast<double>(ring_mu_[i]);
+      if (k <= kLongRecent) {
+        recent_dev[k] = sign * sd_sum;
+        recent_var[k] = sv;
+      }
       if (k != kScanLengths[next_len]) continue;
       win_dev[next_len] = sd_sum;
       win_var[next_len] = sv;
       win_mu[next_len] = sm;
-      best_z = std::max(best_z, sign * WindowDeviate(sd_sum, sv, sm, scan_rho2_[next_len], unit));
+      if (recent_too(kRecentLengths[next_len], static_cast<double>(k), sd_sum)) {
+        best_z = std::max(best_z, sign * WindowDeviate(sd_sum, sv, sm, scan_rho2_[next_len], unit));
+      }
       ++next_len;
     }
     win_ready = next_len;
@@ -1152,7 +1175,9 @@ Score BusinessModel::Observe(const Observation& obs) {
     // unweighted one does).
     const double k = 1.0 + lambda;
     z_long = WindowDeviate(k * ew_dev_, k * k * ew_var_, k * ew_mu_, ew_rho2_, unit);
-    best_z = std::max(best_z, sign * z_long);
+    if (ring_n_ >= kLongRecent && recent_too(kLongRecent, kLongScale, ew_dev_)) {
+      best_z = std::max(best_z, sign * z_long);
+    }
     if (std::fabs(d) >= kSustainMin && best_z > 0) {
       sustained = std::max(0.0, Surprise(best_z) - kScanPenalty);
     }

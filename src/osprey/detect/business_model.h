@@ -34,7 +34,8 @@
 //               a longer exponentially weighted sum: a dip or drift that is
 //               weak per interval but consistent over several, counted only
 //               while the current point itself deviates the same way, with a
-//               learnt allowance for correlated error of the expectation;
+//               learnt allowance for correlated error of the expectation,
+//               each window only while its last third deviates too;
 //   shift     - a sustained deviation that lasted a confirmation period: the
 //               model alerts on it, then adopts the new level.
 // Flagged points, events and missing points do not enter the baseline.
