@@ -224,6 +224,39 @@ TEST(RatioNoiseTest, ErrorRatesOverFewRequestsAreJudgedAsCounts) {
   EXPECT_GE(run.burst, 60);
 }
 
+// The errors of an interval are some of its requests: where 2 % of
+// requests fail, 4 failures of 4 requests (0.02^4, 6.8 decades) are
+// stronger evidence than the unbounded negative binomial with the same
+// mean said (5.7 decades with its mid-p), and one failure of one request
+// (2 %) is still no news.
+TEST(RatioNoiseTest, FailuresOfFewRequestsAreBoundedByTheRequests) {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  auto m = BusinessModel::Create(o).value();
+  std::mt19937_64 rng(23);
+  const int64_t t0 = 1704067200;  // a Monday
+  const int64_t count = 288 * 21;
+  double all_four = 0, one_of_one = 0;
+  int64_t flags = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    auto n = static_cast<double>(1 + std::poisson_distribution<long>(2)(rng));
+    auto errors = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.02)(rng));
+    if (i == count - 20) n = errors = 4;
+    if (i == count - 10) n = errors = 1;
+    Observation obs{t0 + i * 300, t0 + i * 300, errors / n};
+    obs.denominator = n;
+    const Score s = m->Observe(obs);
+    if (i == count - 20) all_four = s.severity;
+    else if (i == count - 10) one_of_one = s.severity;
+    else if (s.ready && s.severity >= 50) ++flags;
+  }
+  std::printf("4 of 4 failed: %.1f; 1 of 1: %.1f; clean flags >= 50: %lld\n", all_four, one_of_one,
+              static_cast<long long>(flags));
+  EXPECT_GE(all_four, 56);
+  EXPECT_LT(one_of_one, 20);
+  EXPECT_LE(flags, 2);
+}
+
 // The failures of a success rate (requests served over requests) are
 // judged as an error rate's errors are: they are its rarer outcome. Judged
 // as a Gaussian rate, the success rate had 12 clean hours flagged at
