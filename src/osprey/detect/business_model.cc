@@ -1007,7 +1007,6 @@ Score BusinessModel::Observe(const Observation& obs) {
   const double x = *obs.value;
   s.value = x;
   if (x == 0) zero_seen_ = true;
-  const int64_t prev_time = last_time_;
   last_time_ = obs.time;
   // The family follows the values seen: any negative value makes the series
   // real-valued, any fraction makes it positive continuous.
@@ -1300,21 +1299,11 @@ Score BusinessModel::Observe(const Observation& obs) {
         may_return && std::fabs(d) >= return_min && (x > e.mu ? 1 : -1) == return_sign;
     const int8_t sign = towards_return ? return_sign : (z_long > 0 ? 1 : -1);
     if ((towards_return || Surprise(z_long) >= kLearnSurprise) && (run_sign_ == 0 || sign == run_sign_)) {
-      const int64_t confirm = std::clamp<int64_t>(static_cast<int64_t>(kShiftSeconds) / interval_, 6, 48);
-      // A run on the long-scale sum is the time since it began, in
-      // intervals: intervals without a value (a quiet night's 5-minute
-      // latency has none where no request came) neither break it nor count
-      // against it (counted by values, a deploy shift on sparse latency was
-      // confirmed after nine hours of flags instead of four). A return is
-      // judged point by point, so it counts its points: counted in time,
-      // single night-time latencies a little low confirmed returns to the
-      // level before a deploy that had not ended.
-      run_ += run_sign_ == 0 || prev_time == INT64_MIN || towards_return
-                  ? 1
-                  : std::clamp<int64_t>((obs.time - prev_time) / interval_, 1, confirm);
       run_sign_ = sign;
+      ++run_;
       run_x_ += x;
       run_mu_ += e.mu;
+      const int64_t confirm = std::clamp<int64_t>(static_cast<int64_t>(kShiftSeconds) / interval_, 6, 48);
       const bool returning =
           may_return && sign == return_sign && run_mu_ > 0 && run_ >= std::max<int64_t>(3, confirm / 4) &&
           std::fabs(std::log(level * run_x_ / run_mu_ / return_level_)) < std::log(kReturnTolerance);

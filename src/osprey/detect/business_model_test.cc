@@ -740,29 +740,6 @@ TEST(BusinessModelTest, ADipThatEndedRaisesNoMoreAlarms) {
   EXPECT_EQ(echoes, 0);
 }
 
-// A shift is adopted after a confirmation period of time, not of values:
-// a 5-minute series with a value every other interval (a quiet service's
-// latency, where no request came in the others) waited twice as long, and
-// a deploy on sparse latency was confirmed after nine hours of flags
-// instead of four.
-TEST(BusinessModelTest, AShiftOnASeriesWithGapsIsAdoptedInTime) {
-  ModelOptions o;
-  o.interval_seconds = 300;
-  auto m = std::move(BusinessModel::Create(o)).value();
-  std::mt19937_64 rng(31);
-  const int64_t per_day = 288, shift = 22 * per_day + 10 * 12;  // day 22, 10:00
-  int64_t adopted = -1;
-  for (int64_t i = 0; i < shift + per_day; i += 2) {
-    const int64_t t = kMonday + i * 300;
-    const double x = Draw(rng, Rate(t, 120) / 12 * (i >= shift ? 1.6 : 1.0), 0.02);
-    const Score s = m->Observe(Observation{t, t, x});
-    if (i >= shift && adopted < 0 && s.explanation == Explanation::kLevelShift) adopted = i - shift;
-  }
-  std::printf("the shift adopted after %.1f hours\n", static_cast<double>(adopted) / 12.0);
-  ASSERT_GE(adopted, 0);
-  EXPECT_LE(adopted, 6 * 12);
-}
-
 // A 5-minute series' slot profiles remember visits (days, weeks), not
 // points: an hour a few per cent above the usual, too little to be
 // flagged, moves the next day's expectation at that hour by a share of one
