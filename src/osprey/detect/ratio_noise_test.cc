@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -12,6 +13,13 @@
 
 namespace osprey::detect {
 namespace {
+
+// A business model of 5-minute intervals.
+std::unique_ptr<Model> FiveMinuteModel() {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  return BusinessModel::Create(o).value();
+}
 
 // Learns from `count` intervals of a proportion p over denominators between
 // 20 and 20,000; with overdispersion > 1 the rate of each interval is drawn
@@ -230,9 +238,7 @@ TEST(RatioNoiseTest, ErrorRatesOverFewRequestsAreJudgedAsCounts) {
 // mean said (5.7 decades with its mid-p), and one failure of one request
 // (2 %) is still no news.
 TEST(RatioNoiseTest, FailuresOfFewRequestsAreBoundedByTheRequests) {
-  ModelOptions o;
-  o.interval_seconds = 300;
-  auto m = BusinessModel::Create(o).value();
+  auto m = FiveMinuteModel();
   std::mt19937_64 rng(23);
   const int64_t t0 = 1704067200;  // a Monday
   const int64_t count = 288 * 21;
@@ -278,9 +284,7 @@ TEST(RatioNoiseTest, SuccessRatesAreJudgedByTheirFailures) {
 // (a fifth of one error here) kept a quarter of the hour's errors: the
 // burst's highest severity was 39.
 TEST(RatioNoiseTest, AnHourOfFailuresOverFewRequestsIsFound) {
-  ModelOptions o;
-  o.interval_seconds = 300;
-  auto m = BusinessModel::Create(o).value();
+  auto m = FiveMinuteModel();
   std::mt19937_64 rng(23);
   const int64_t t0 = 1704067200;  // a Monday
   const int64_t per_day = 288, burst = 14 * per_day + 10 * 12;
@@ -311,9 +315,7 @@ TEST(RatioNoiseTest, AnHourOfFailuresOverFewRequestsIsFound) {
 // delta method's p^2 / n and scored 50-90 for hours (the benchmark's
 // 5-minute error rate through the pipeline: 5 % of clean intervals flagged).
 TEST(RatioNoiseTest, ARateAboveOneIsNewsAndTheZerosAfterItAreNot) {
-  ModelOptions o;
-  o.interval_seconds = 300;
-  auto m = BusinessModel::Create(o).value();
+  auto m = FiveMinuteModel();
   std::mt19937_64 rng(29);
   const int64_t t0 = 1704067200;  // a Monday
   const int64_t per_day = 288, burst = 14 * per_day + 8 * 12;
