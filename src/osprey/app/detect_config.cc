@@ -75,12 +75,34 @@ bool NamesAnAverage(std::string_view name) {
              "p90",         "p95",      "p99",   "conversion",  "ctr",        "level"});
 }
 
+// A measure whose name reads as a count of failed events (errors,
+// failures, timeouts, rejections): the numerator of a failure rate.
+bool NamesFailures(std::string_view name) {
+  return AnyWord(name, {"error", "errors", "failure", "failures", "failed", "fails", "timeout", "timeouts",
+                        "rejected", "rejections", "exceptions", "crashes", "bounces", "5xx"});
+}
+
 // A measure whose name reads as the count of events that a row's averages
 // are over (the weight of a pre-aggregated mean).
 bool NamesACount(std::string_view name) {
   return AnyWord(name, {"requests", "request", "calls", "hits", "sessions", "visits", "views", "events",
                         "transactions", "samples", "count", "n"}) &&
-         !AnyWord(name, {"error", "errors", "failures", "failed"});
+         !NamesFailures(name);
+}
+
+// The name of the rate of a failure count: its words without count words,
+// the last one singular, and "rate" ("errors" and "error_count" give
+// "error_rate", "failedRequests" gives "failed_request_rate").
+std::string RateName(std::string_view failures) {
+  std::vector<std::string> words;
+  for (std::string& w : NameWords(failures)) {
+    if (w != "count" && w != "n" && w != "num" && w != "total" && w != "cnt") words.push_back(std::move(w));
+  }
+  if (words.empty()) return std::string(failures) + "_rate";
+  std::string& last = words.back();
+  if (last.size() > 3 && last.back() == 's' && last[last.size() - 2] != 's') last.pop_back();
+  words.emplace_back("rate");
+  return fmt::format("{}", fmt::join(words, "_"));
 }
 
 bool IsNumber(std::string_view s) {
@@ -278,8 +300,38 @@ Result<DetectConfigResult> ProposeFromSample(const Sample& s, const DetectConfig
     if (counts.size() == 1) m.weight = counts[0];
     averages.push_back(m.weight ? fmt::format("{} weighted by {}", m.name, *m.weight) : m.name);
   }
+  // Failure rates: each count of failures over the one count of events
+  // (errors over requests), as a ratio measure, unless a measure of that
+  // name is there already (a rate stored per row, weighted above). A
+  // roll-up's rate is then its errors over its requests, and each point is
+  // judged by its requests (docs/configuration.md, "Ratio measures").
+  std::vector<std::string> rates;
+  if (counts.size() == 1) {
+    std::vector<config::Measure> added;
+    for (const auto& m : d.measures) {
+      if (m.aggregation != config::Aggregation::kSum || !NamesFailures(m.name) || m.name == counts[0])
+        continue;
+      const std::string name = RateName(m.name);
+      const auto taken = [&](const config::Measure& o) { return o.name == name; };
+      if (std::any_of(d.measures.begin(), d.measures.end(), taken) ||
+          std::any_of(added.begin(), added.end(), taken)) {
+        continue;
+      }
+      config::Measure r;
+      r.name = name;
+      r.ratio = config::RatioOf{m.name, counts[0]};
+      rates.push_back(fmt::format("{} = {} / {}", name, m.name, counts[0]));
+      added.push_back(std::move(r));
+    }
+    for (auto& r : added) d.measures.push_back(std::move(r));
+  }
   out.notes.push_back(fmt::format("dimensions: {}; measures (SUM): {}", fmt::join(d.dimensions, ", "),
                                   fmt::join(sums, ", ")));
+  if (!rates.empty()) {
+    out.notes.push_back(
+        fmt::format("ratio measures (a count of failures over the count of events; judged by the events): {}",
+                    fmt::join(rates, ", ")));
+  }
   if (!averages.empty()) {
     out.notes.push_back(fmt::format(
         "measures (AVG, their names read as averages): {}{}", fmt::join(averages, ", "),

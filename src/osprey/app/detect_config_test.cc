@@ -108,6 +108,44 @@ TEST(DetectConfigTest, AveragesByTheirNamesWeightedByTheCount) {
   EXPECT_FALSE(r->detector.measures[1].weight.has_value());
 }
 
+// A count of failures beside the one count of events is proposed as a
+// rate too: a ratio measure (errors over requests in every roll-up, each
+// point judged by its requests), named after the failures.
+TEST(DetectConfigTest, FailureCountsGetARatioOverTheCountOfEvents) {
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < 300; ++i) {
+    rows.push_back({std::to_string(1700000000 + (i / 3) * 300), i % 3 ? "eu" : "us",
+                    std::to_string(40 + i % 7), std::to_string(i % 5), std::to_string(i % 2),
+                    std::to_string(80.5 + i % 11)});
+  }
+  DetectConfigRequest req;
+  req.type = config::SourceType::kCsv;
+  req.path = "/data";
+  auto r = ProposeFromSample(Make({"ts", "region", "requests", "errors", "timeoutCount", "latency_ms"}, rows),
+                             req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->detector.measures.size(), 6u);
+  const config::Measure& error_rate = r->detector.measures[4];
+  EXPECT_EQ(error_rate.name, "error_rate");
+  ASSERT_TRUE(error_rate.ratio.has_value());
+  EXPECT_EQ(error_rate.ratio->numerator, "errors");
+  EXPECT_EQ(error_rate.ratio->denominator, "requests");
+  EXPECT_EQ(r->detector.measures[5].name, "timeout_rate");
+  bool noted = false;
+  for (const auto& n : r->notes)
+    noted = noted || n.find("error_rate = errors / requests") != std::string::npos;
+  EXPECT_TRUE(noted);
+  // The proposal loads as it is.
+  auto back = config::LoadDetector(ProposalYaml(*r), "proposal.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_TRUE(back->measures[4].ratio.has_value());
+  EXPECT_EQ(back->measures[4].ratio->denominator, "requests");
+  // No count of events (or two of them): no rate, as its denominator is not known.
+  r = ProposeFromSample(Make({"ts", "region", "calls", "errors", "sessions", "latency_ms"}, rows), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const auto& m : r->detector.measures) EXPECT_FALSE(m.ratio.has_value()) << m.name;
+}
+
 TEST(DetectConfigTest, DailyIsoDatesAndFailures) {
   auto r = ProposeFromSample(
       Make({"day", "n"}, {{"2025-01-01", "1"}, {"2025-01-02", "2"}, {"2025-01-04", "3"}}), {});

@@ -1010,7 +1010,9 @@ const std::vector<Command>& Commands() {
         "timestamps), dimensions (text columns with few distinct values) and measures (numeric "
         "columns: SUM, or AVG where the name reads as an average, such as latency_ms or error_rate, "
         "weighted by the one measure named as a count of requests, calls or events when there is "
-        "one). For csv, --path is the directory and --query is not used. What was "
+        "one; with that count, each count of errors, failures or timeouts also gets a ratio "
+        "measure such as error_rate = errors / requests). For csv, --path is the directory and "
+        "--query is not used. What was "
         "decided is printed on stderr; the detector YAML on stdout.",
         {{"source", 0, "TYPE", "sqlite, postgres, mysql or csv"},
          {"connection-env", 0, "VAR", "environment variable holding the connection"},
