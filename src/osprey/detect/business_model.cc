@@ -90,6 +90,8 @@ constexpr size_t kLongRecent = 16;
 constexpr double kRecentMin = 1.5;
 constexpr double kRecentShare = 0.5;
 constexpr double kLongScale = 64;
+// The longest gap (intervals without a value) the long sum decays over.
+constexpr int64_t kGapDecayMax = 10 * 64;
 constexpr double kSumClip = 3.0;
 constexpr double kSustainMin = 1.0;
 constexpr double kScanPenalty = 0.7;
@@ -1007,6 +1009,7 @@ Score BusinessModel::Observe(const Observation& obs) {
   const double x = *obs.value;
   s.value = x;
   if (x == 0) zero_seen_ = true;
+  const int64_t prev_time = last_time_;
   last_time_ = obs.time;
   // The family follows the values seen: any negative value makes the series
   // real-valued, any fraction makes it positive continuous.
@@ -1168,6 +1171,24 @@ Score BusinessModel::Observe(const Observation& obs) {
   std::array<double, kScanWindows> win_dev{}, win_var{}, win_mu{};
   size_t win_ready = 0;
   if (scan) {
+    // The windows are of time: intervals without a value since the last
+    // one enter as empty (no deviation, no variance), and the long sum
+    // decays over them. Counted by values, the first point after an hour
+    // of missing rows read a regional outage before the gap as recent and
+    // scored 56 (the business benchmark's ETL gaps).
+    if (prev_time != INT64_MIN && obs.time - prev_time > interval_) {
+      const int64_t gap = std::min<int64_t>((obs.time - prev_time) / interval_ - 1, kGapDecayMax);
+      for (int64_t g = 0; g < std::min<int64_t>(gap, static_cast<int64_t>(kRing)); ++g) {
+        const size_t slot = static_cast<size_t>(ring_head_) % kRing;
+        ring_dev_[slot] = ring_var_[slot] = ring_mu_[slot] = 0.0f;
+        ring_head_ = static_cast<uint32_t>((slot + 1) % kRing);
+        if (ring_n_ < kRing) ++ring_n_;
+      }
+      const double fade = std::pow(1.0 - 1.0 / kLongScale, static_cast<double>(gap));
+      ew_dev_ *= fade;
+      ew_var_ *= fade * fade;
+      ew_mu_ *= fade;
+    }
     const size_t at = static_cast<size_t>(ring_head_) % kRing;
     ring_dev_[at] = static_cast<float>(clipped);
     ring_var_[at] = static_cast<float>(vars);
