@@ -171,6 +171,36 @@ Status SqlStore::CommitChunk(const ChunkResult& c) {
                                    FormatIso(FromUnixSeconds(c.next_watermark))));
 }
 
+Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(ModelStateAccess&)>& score) {
+  class Access final : public ModelStateAccess {
+   public:
+    explicit Access(SqlStore& store) : store_(store) {}
+    Status Read(int64_t from_id, int64_t to_id,
+                const std::function<Status(int64_t, std::string_view)>& fn) override {
+      return store_.db_.Query(
+          "select series_id, state from model_state where series_id >= ?1 and series_id <= ?2 "
+          "order by series_id",
+          {from_id, to_id}, [&, state = std::string()](const SqlRow& r) mutable {
+            r.BlobInto(1, &state);
+            return fn(r.Int(0), state);
+          });
+    }
+    Status Write(int64_t series_id, std::string_view state) override {
+      return store_.WriteModelState(series_id, state);
+    }
+
+   private:
+    SqlStore& store_;
+  };
+  Status s = InWriteTransaction([&]() -> Status {
+    Access access(*this);
+    OSPREY_RETURN_IF_ERROR(score(access));
+    return WriteChunk(c);
+  });
+  return s.WithContext(fmt::format("committing intervals [{}, {})", FormatIso(FromUnixSeconds(c.first_ts)),
+                                   FormatIso(FromUnixSeconds(c.next_watermark))));
+}
+
 Status SqlStore::WriteChunk(const ChunkResult& c) {
   if (c.shard >= 0) return WriteShardChunk(c);
   // Re-running a range replaces what it produced before. Groups that come
@@ -326,23 +356,27 @@ Status SqlStore::WriteChunkPoints(const ChunkResult& c) {
 }
 
 Status SqlStore::WriteModelStates(const ChunkResult& c) {
-  const std::string state_sql = ReplaceRow(db_.dialect(), "model_state", {"series_id"}, {"state"});
+  auto write = [&](int64_t series_id, std::string_view state) { return WriteModelState(series_id, state); };
+  for (const auto& [series_id, state] : c.model_states) OSPREY_RETURN_IF_ERROR(write(series_id, state));
+  return c.write_model_states ? c.write_model_states(write) : Status::Ok();
+}
+
+Status SqlStore::WriteModelState(int64_t series_id, std::string_view state) {
   // SQLite: a state is rewritten in place by an update (a state keeps its
   // size, so its cell is overwritten where it is), where "insert or
   // replace" deletes the row, inserts it again and checks its series; only
   // a series without a state yet is inserted.
-  const bool update_first = db_.dialect().kind == Dialect::kSqlite;
-  auto write = [&](int64_t series_id, std::string_view state) -> Status {
-    if (update_first) {
-      OSPREY_ASSIGN_OR_RETURN(int64_t changed,
-                              db_.Exec("update model_state set state = ?2 where series_id = ?1",
-                                       {series_id, SqlValue::Blob(state)}));
-      if (changed > 0) return Status::Ok();
-    }
-    return db_.Exec(state_sql, {series_id, SqlValue::Blob(state)}).status();
-  };
-  for (const auto& [series_id, state] : c.model_states) OSPREY_RETURN_IF_ERROR(write(series_id, state));
-  return c.write_model_states ? c.write_model_states(write) : Status::Ok();
+  if (db_.dialect().kind == Dialect::kSqlite) {
+    OSPREY_ASSIGN_OR_RETURN(int64_t changed,
+                            db_.Exec("update model_state set state = ?2 where series_id = ?1",
+                                     {series_id, SqlValue::Blob(state)}));
+    if (changed > 0) return Status::Ok();
+  }
+  static const std::string kSqlite = ReplaceRow(SqliteDialect(), "model_state", {"series_id"}, {"state"});
+  static const std::string kPostgres = ReplaceRow(PostgresDialect(), "model_state", {"series_id"}, {"state"});
+  return db_
+      .Exec(db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres, {series_id, SqlValue::Blob(state)})
+      .status();
 }
 
 // Recomputes the incidents row of each (measure, incident_ts) from its
