@@ -874,7 +874,7 @@ Result<std::vector<ingest::SeriesPoint>> DetectorRunner::BuildPoints(Instant sta
   if (ratios_.empty()) return points;
   // A ratio's point in every series its sides have: SUM(numerator) /
   // SUM(denominator), missing when either is missing or the denominator is 0.
-  std::map<std::pair<uint32_t, std::vector<int32_t>>, std::optional<double>> by_key;
+  std::map<std::pair<uint32_t, ingest::DimValues>, std::optional<double>> by_key;
   for (const auto& p : points) by_key[{p.key.measure, p.key.values}] = p.value;
   const size_t n = points.size();
   for (const RatioMeasure& r : ratios_) {
@@ -900,7 +900,7 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
     if (r.measure == m) ratio = &r;
   }
   // A ratio's sides by leaf, with their own forecasts.
-  std::map<std::pair<uint32_t, std::vector<int32_t>>, const Scored*> sides;
+  std::map<std::pair<uint32_t, ingest::DimValues>, const Scored*> sides;
   if (ratio) {
     for (const Scored& s : scored) {
       const uint32_t sm = s.point->key.measure;
@@ -992,7 +992,7 @@ Status DetectorRunner::PrepareInterval(Instant start, ingest::IntervalLeaves& le
   scored.reserve(points.size());
   // The denominators of ratio points, from the denominator's point of the
   // same series.
-  std::map<std::pair<uint32_t, std::vector<int32_t>>, double> denominators;
+  std::map<std::pair<uint32_t, ingest::DimValues>, double> denominators;
   for (const RatioMeasure& r : ratios_) {
     for (const auto& p : points) {
       if (p.key.measure == r.denominator && p.value) denominators[{r.measure, p.key.values}] = *p.value;
