@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <exception>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 
 #include "osprey/base/log.h"
@@ -570,12 +572,40 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   // Series points scored since the last resume point
   // (RunOptions::resume_point_series_points).
   int64_t unsaved = 0;
+  // A chunk's commit runs on another thread while this one reads the next
+  // chunk from the source (the store is that thread's until it is joined,
+  // right after the query; the source and the catalog are this one's). A
+  // paged runner's commit scores the chunk and runs here.
+  struct Committing {
+    store::ChunkResult result;
+    Instant end;
+    Status status;
+    std::thread thread;
+  };
+  std::unique_ptr<Committing> committing;
+  auto committed = [&](const store::ChunkResult& result, Instant end) {
+    st.groups += static_cast<int64_t>(result.groups.size());
+    st.anomalies += static_cast<int64_t>(result.anomalies.size());
+    st.alerts += static_cast<int64_t>(result.outbox.size());
+    if (options.progress) options.progress(end, st);
+  };
+  auto join = [&]() -> Status {
+    if (!committing) return Status::Ok();
+    committing->thread.join();
+    std::unique_ptr<Committing> done = std::move(committing);
+    OSPREY_RETURN_IF_ERROR(done->status);
+    committed(done->result, done->end);
+    return Status::Ok();
+  };
+  // (Joined on every way out; an error of its own is then lost to the
+  // error being returned.)
+  struct JoinOnExit {
+    std::unique_ptr<Committing>& c;
+    ~JoinOnExit() {
+      if (c) c->thread.join();
+    }
+  } join_on_exit{committing};
   while (start < to) {
-    // A paged runner writes its models with every chunk (they are not in
-    // memory to be written later), so every chunk is a resume point.
-    const bool defer_resume =
-        options.resume_point_series_points > 0 && !options.alerts_enabled && role_.shards <= 1 && !paged_;
-    OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     // A chunk holds every series' points of its intervals in memory (rows,
     // aggregates, results) until it commits: at most kChunkSeriesPoints of
     // them, so memory does not grow with series x chunk. A detector with no
@@ -590,6 +620,12 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
     ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
     Status q = source_.Query({start, end}, agg);
+    OSPREY_RETURN_IF_ERROR(join());  // the chunk before is committed
+    // A paged runner writes its models with every chunk (they are not in
+    // memory to be written later), so every chunk is a resume point.
+    const bool defer_resume =
+        options.resume_point_series_points > 0 && !options.alerts_enabled && role_.shards <= 1 && !paged_;
+    OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     if (!q.ok()) {
       return q.WithContext(
           fmt::format("detector '{}', intervals [{}, {})", detector_.name, FormatIso(start), FormatIso(end)));
@@ -701,23 +737,27 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
         return complete();
       };
       OSPREY_RETURN_IF_ERROR(store_.CommitScoredChunk(result, score));
+      committed(result, end);
     } else {
       OSPREY_RETURN_IF_ERROR(complete());
-      OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
       if (page_out) {
+        OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
+        committed(result, end);
         paged_warmup_ = OwnWarmup();
         paged_ = true;
         for (auto& [key, s] : series_) s.model.reset();
+      } else {
+        committing = std::make_unique<Committing>();
+        committing->result = std::move(result);
+        committing->end = end;
+        Committing* c = committing.get();
+        c->thread = std::thread([this, c] { c->status = store_.CommitChunk(c->result); });
       }
     }
-    st.groups += static_cast<int64_t>(result.groups.size());
-    st.anomalies += static_cast<int64_t>(result.anomalies.size());
-    st.alerts += static_cast<int64_t>(result.outbox.size());
-    if (options.progress) options.progress(end, st);
     start = end;
     if (last_chunk) break;
   }
-  return Status::Ok();
+  return join();
 }
 
 std::function<Status(const std::function<Status(int64_t, std::string_view)>&)>
@@ -1115,60 +1155,103 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   // The warm-up's least advanced series is the first in key order among
   // equals (OwnWarmup walks the series by key): its key per interval.
   std::vector<const ingest::SeriesKey*> least_key(works.size(), nullptr);
+  // The models are independent of each other: a helper thread restores,
+  // scores and saves half of each block's series while this thread does
+  // the other half (the store is this thread's alone).
+  const bool helper = std::thread::hardware_concurrency() > 1;
   std::vector<int64_t> ids;
-  std::vector<std::unique_ptr<detect::Model>> models;
+  std::vector<size_t> first;                   // per series of the block: its first item
+  std::vector<std::string> in, out;            // per series: its stored state, its new one
+  std::vector<uint8_t> stored;                 // per series: whether it has a stored state
+  std::vector<std::string> warnings;           // per series: why its state was not restored
+  std::vector<detect::WarmupStatus> statuses;  // per item of the block: its model's warm-up after it
   for (size_t begin = 0; begin < items.size();) {
     // A block: the items of up to kPagedBlock series.
     ids.clear();
+    first.clear();
     size_t end = begin;
     while (end < items.size() && (ids.size() < kPagedBlock || items[end].id == ids.back())) {
-      if (ids.empty() || ids.back() != items[end].id) ids.push_back(items[end].id);
+      if (ids.empty() || ids.back() != items[end].id) {
+        ids.push_back(items[end].id);
+        first.push_back(end);
+      }
       ++end;
     }
-    models.clear();
-    models.resize(ids.size());
-    auto label = [&](size_t j) {
-      const Item& it = *std::lower_bound(items.begin() + static_cast<std::ptrdiff_t>(begin),
-                                         items.begin() + static_cast<std::ptrdiff_t>(end), ids[j],
-                                         [](const Item& x, int64_t id) { return x.id < id; });
-      const IntervalWork& w = works[it.work];
-      return std::pair<uint32_t, const ingest::SeriesKey*>(w.points[w.to_score[it.k].index].key.measure,
-                                                           &w.points[w.to_score[it.k].index].key);
-    };
+    first.push_back(end);
+    const size_t n = ids.size();
+    in.resize(n);
+    out.assign(n, std::string());
+    stored.assign(n, 0);
+    warnings.assign(n, std::string());
+    statuses.resize(end - begin);
     OSPREY_RETURN_IF_ERROR(io.Read(ids.front(), ids.back(), [&](int64_t id, std::string_view state) {
       auto at = std::lower_bound(ids.begin(), ids.end(), id);
       if (at == ids.end() || *at != id) return Status::Ok();  // another detector's, or not scored here
       const size_t j = static_cast<size_t>(at - ids.begin());
-      const auto [measure, key] = label(j);
-      auto model = detect::RestoreModel(model_options_[measure], state);
-      if (model.ok()) {
-        models[j] = std::move(model).value();
-      } else {
-        Log(LogLevel::kWarn, fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
-                                         catalog_.Label(*key), model.status().message()));
-      }
+      in[j].assign(state);
+      stored[j] = 1;
       return Status::Ok();
     }));
-    for (size_t j = 0; j < ids.size(); ++j) {
-      if (!models[j]) {
-        OSPREY_ASSIGN_OR_RETURN(models[j], detect::CreateModel(model_options_[label(j).first]));
+    // Series [j0, j1) of the block: restore (or create) each model, score
+    // its points in time order, save it.
+    auto run = [&](size_t j0, size_t j1) -> Status {
+      try {
+        for (size_t j = j0; j < j1; ++j) {
+          const Item& head = items[first[j]];
+          const uint32_t measure =
+              works[head.work].points[works[head.work].to_score[head.k].index].key.measure;
+          std::unique_ptr<detect::Model> model;
+          if (stored[j]) {
+            auto restored = detect::RestoreModel(model_options_[measure], in[j]);
+            if (restored.ok()) {
+              model = std::move(restored).value();
+            } else {
+              warnings[j] = restored.status().message();
+            }
+            std::string().swap(in[j]);
+          }
+          if (!model) {
+            OSPREY_ASSIGN_OR_RETURN(model, detect::CreateModel(model_options_[measure]));
+          }
+          for (size_t i = first[j]; i < first[j + 1]; ++i) {
+            IntervalWork& w = works[items[i].work];
+            const ToScore& t = w.to_score[items[i].k];
+            w.scored[t.index].score = ScoreWith(*model, w, t);
+            statuses[i - begin] = model->Warmup();
+          }
+          out[j] = model->SaveState();
+        }
+      } catch (const std::exception& e) {
+        return Internal(fmt::format("scoring series: {}", e.what()));
       }
+      return Status::Ok();
+    };
+    const size_t split = helper && n > 1 ? n / 2 : n;
+    Status other;
+    std::thread thread;
+    if (split < n) thread = std::thread([&] { other = run(split, n); });
+    Status mine = run(0, split);
+    if (thread.joinable()) thread.join();
+    OSPREY_RETURN_IF_ERROR(mine);
+    OSPREY_RETURN_IF_ERROR(other);
+    for (size_t j = 0; j < n; ++j) {
+      if (warnings[j].empty()) continue;
+      const Item& head = items[first[j]];
+      Log(LogLevel::kWarn,
+          fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
+                      catalog_.Label(works[head.work].points[works[head.work].to_score[head.k].index].key),
+                      warnings[j]));
     }
-    size_t j = 0;
+    // The warm-up after each interval (every owned series has a point in
+    // every interval, so each is counted once).
     for (size_t i = begin; i < end; ++i) {
-      const Item& it = items[i];
-      while (ids[j] != it.id) ++j;
-      IntervalWork& w = works[it.work];
-      const ToScore& t = w.to_score[it.k];
-      detect::Model& model = *models[j];
-      w.scored[t.index].score = ScoreWith(model, w, t);
-      // The warm-up after this interval (every owned series has a point
-      // in every interval, so each is counted once).
-      const detect::WarmupStatus status = model.Warmup();
+      const detect::WarmupStatus& status = statuses[i - begin];
       if (status.ready()) continue;
-      Warmup& wu = w.warmup;
+      const Item& it = items[i];
+      const IntervalWork& w = works[it.work];
+      Warmup& wu = works[it.work].warmup;
       const double share = static_cast<double>(status.seen) / static_cast<double>(status.needed);
-      const ingest::SeriesKey& key = w.points[t.index].key;
+      const ingest::SeriesKey& key = w.points[w.to_score[it.k].index].key;
       ++wu.warming;
       if (share < wu.least || (share == wu.least && key < *least_key[it.work])) {
         wu.least = share;
@@ -1177,9 +1260,9 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
         least_key[it.work] = &key;
       }
     }
-    for (size_t m = 0; m < ids.size(); ++m) {
-      OSPREY_RETURN_IF_ERROR(io.Write(ids[m], models[m]->SaveState()));
-      models[m].reset();
+    for (size_t j = 0; j < n; ++j) {
+      OSPREY_RETURN_IF_ERROR(io.Write(ids[j], out[j]));
+      std::string().swap(out[j]);
     }
     begin = end;
   }
@@ -1187,7 +1270,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   return Status::Ok();
 }
 
-detect::Score DetectorRunner::ScoreWith(detect::Model& model, const IntervalWork& w, const ToScore& t) {
+detect::Score DetectorRunner::ScoreWith(detect::Model& model, const IntervalWork& w, const ToScore& t) const {
   const ingest::SeriesPoint& p = w.points[t.index];
   const Scored& sp = w.scored[t.index];
   detect::Observation obs{w.ts, w.local, p.value};

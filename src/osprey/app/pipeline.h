@@ -304,7 +304,8 @@ class DetectorRunner {
                                              std::optional<double> value);
   // Scores one point of interval `w` with its series' model: the model,
   // feedback, then the measure's rules (with the look-back value).
-  detect::Score ScoreWith(detect::Model& model, const IntervalWork& w, const ToScore& t);
+  // Thread-safe for different models (ScorePaged's helper thread).
+  detect::Score ScoreWith(detect::Model& model, const IntervalWork& w, const ToScore& t) const;
   // The interval's points, their series, and what to score (nothing is
   // scored yet).
   Status PrepareInterval(Instant start, ingest::IntervalLeaves& leaves, IntervalWork& w);
@@ -312,7 +313,8 @@ class DetectorRunner {
   Status ScoreResident(IntervalWork& w);
   // Scores the points of every interval of a chunk a block of series at a
   // time: reads the block's states, restores them, scores each series'
-  // points in time order, writes the states back and drops the models.
+  // points in time order (on two threads), writes the states back and
+  // drops the models.
   Status ScorePaged(std::vector<IntervalWork>& works, store::Store::ModelStateAccess& states);
   // Groups the scored interval and adds everything it produced to `chunk`.
   Status FinishInterval(IntervalWork& w, store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled);
