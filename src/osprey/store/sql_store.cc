@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <unordered_map>
 
 #include "osprey/store/migrations.h"
+#include "osprey/store/model_state_delta.h"
 
 namespace osprey::store::internal {
 
@@ -151,10 +153,17 @@ Status SqlStore::ForEachModelState(int64_t detector_id,
   return db_.Query(
       // The ids first (SQLite: a sorted list), then each state by its key in
       // that order: no sort of the states themselves.
-      "select series_id, state from model_state where series_id in (select id from series where "
-      "detector_id = ?1) order by series_id",
-      {detector_id}, [&, state = std::string()](const SqlRow& r) mutable {
-        r.BlobInto(1, &state);  // one buffer for every state
+      "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
+      "d.series_id = m.series_id where m.series_id in (select id from series where detector_id = ?1) "
+      "order by m.series_id",
+      {detector_id},
+      [&, base = std::string(), delta = std::string(), state = std::string()](const SqlRow& r) mutable {
+        r.BlobInto(1, &base);  // one buffer for every state
+        if (r.IsNull(2)) return fn(r.Int(0), base);
+        r.BlobInto(2, &delta);
+        // A delta that does not fit its state is corrupt: the state is then
+        // too (RestoreModel fails, and the model is retrained).
+        if (!ApplyStateDelta(base, delta, &state)) return fn(r.Int(0), std::string_view());
         return fn(r.Int(0), state);
       });
 }
@@ -175,22 +184,46 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
   class Access final : public ModelStateAccess {
    public:
     explicit Access(SqlStore& store) : store_(store) {}
+    // Keeps each state read as it is stored (without its delta), for
+    // Write to store the new one as its changes from that.
     Status Read(int64_t from_id, int64_t to_id,
                 const std::function<Status(int64_t, std::string_view)>& fn) override {
+      bases_.clear();
       return store_.db_.Query(
-          "select series_id, state from model_state where series_id >= ?1 and series_id <= ?2 "
-          "order by series_id",
-          {from_id, to_id}, [&, state = std::string()](const SqlRow& r) mutable {
-            r.BlobInto(1, &state);
+          "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
+          "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
+          {from_id, to_id}, [&, delta = std::string(), state = std::string()](const SqlRow& r) mutable {
+            std::string& base = bases_[r.Int(0)];
+            r.BlobInto(1, &base);
+            if (r.IsNull(2)) return fn(r.Int(0), base);
+            r.BlobInto(2, &delta);
+            if (!ApplyStateDelta(base, delta, &state)) return fn(r.Int(0), std::string_view());
             return fn(r.Int(0), state);
           });
     }
+    // A state whose stored one was read and has its size is stored as its
+    // changes from that while they are at most a quarter of it; else whole.
     Status Write(int64_t series_id, std::string_view state) override {
+      auto base = bases_.find(series_id);
+      if (base != bases_.end() && base->second.size() == state.size() && !state.empty()) {
+        const std::string delta = EncodeStateDelta(base->second, state);
+        if (delta.size() <= state.size() / 4) {
+          static const std::string kSqlite =
+              ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
+          static const std::string kPostgres =
+              ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
+          return store_.db_
+              .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
+                    {series_id, SqlValue::Blob(delta)})
+              .status();
+        }
+      }
       return store_.WriteModelState(series_id, state);
     }
 
    private:
     SqlStore& store_;
+    std::unordered_map<int64_t, std::string> bases_;
   };
   Status s = InWriteTransaction([&]() -> Status {
     Access access(*this);
@@ -365,7 +398,10 @@ Status SqlStore::WriteModelState(int64_t series_id, std::string_view state) {
   // SQLite: a state is rewritten in place by an update (a state keeps its
   // size, so its cell is overwritten where it is), where "insert or
   // replace" deletes the row, inserts it again and checks its series; only
-  // a series without a state yet is inserted.
+  // a series without a state yet is inserted. A whole state replaces the
+  // stored one and its delta.
+  OSPREY_RETURN_IF_ERROR(
+      db_.Exec("delete from model_state_delta where series_id = ?1", {series_id}).status());
   if (db_.dialect().kind == Dialect::kSqlite) {
     OSPREY_ASSIGN_OR_RETURN(int64_t changed,
                             db_.Exec("update model_state set state = ?2 where series_id = ?1",
