@@ -26,6 +26,12 @@ bool GetVarint(std::string_view& in, uint64_t* v) {
   return false;
 }
 
+uint64_t Word(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
 }  // namespace
 
 std::string EncodeStateDelta(std::string_view base, std::string_view state) {
@@ -35,10 +41,10 @@ std::string EncodeStateDelta(std::string_view base, std::string_view state) {
   size_t done = 0;  // bytes covered so far
   size_t i = 0;
   while (i < n) {
-    if (base[i] == state[i]) {
-      ++i;
-      continue;
-    }
+    // Unchanged bytes are skipped eight at a time (most of a state).
+    while (i + 8 <= n && Word(base.data() + i) == Word(state.data() + i)) i += 8;
+    while (i < n && base[i] == state[i]) ++i;
+    if (i == n) break;
     // A run of changes from i, through gaps of under four unchanged bytes.
     size_t end = i + 1;
     for (size_t j = end; j < n;) {

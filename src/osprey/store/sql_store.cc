@@ -188,12 +188,15 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     // Write to store the new one as its changes from that.
     Status Read(int64_t from_id, int64_t to_id,
                 const std::function<Status(int64_t, std::string_view)>& fn) override {
-      bases_.clear();
+      used_ = 0;
       return store_.db_.Query(
           "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
           "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
           {from_id, to_id}, [&, delta = std::string(), state = std::string()](const SqlRow& r) mutable {
-            std::string& base = bases_[r.Int(0)];
+            // (The entries and their buffers are reused block after block.)
+            if (used_ == bases_.size()) bases_.emplace_back();
+            auto& [id, base] = bases_[used_++];
+            id = r.Int(0);
             r.BlobInto(1, &base);
             if (r.IsNull(2)) return fn(r.Int(0), base);
             r.BlobInto(2, &delta);
@@ -204,8 +207,10 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     // A state whose stored one was read and has its size is stored as its
     // changes from that while they are at most a quarter of it; else whole.
     Status Write(int64_t series_id, std::string_view state) override {
-      auto base = bases_.find(series_id);
-      if (base != bases_.end() && base->second.size() == state.size() && !state.empty()) {
+      const auto last = bases_.begin() + static_cast<std::ptrdiff_t>(used_);
+      auto base = std::lower_bound(bases_.begin(), last, series_id,
+                                   [](const auto& b, int64_t id) { return b.first < id; });
+      if (base != last && base->first == series_id && base->second.size() == state.size() && !state.empty()) {
         const std::string delta = EncodeStateDelta(base->second, state);
         if (delta.size() <= state.size() / 4) {
           static const std::string kSqlite =
@@ -223,7 +228,9 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
 
    private:
     SqlStore& store_;
-    std::unordered_map<int64_t, std::string> bases_;
+    // The states read by the last Read, in id order: bases_[0, used_).
+    std::vector<std::pair<int64_t, std::string>> bases_;
+    size_t used_ = 0;
   };
   Status s = InWriteTransaction([&]() -> Status {
     Access access(*this);
