@@ -22,7 +22,7 @@ namespace {
 using nlohmann::json;
 
 // How many series ahead the walks over scattered series states and keys
-// prefetch (MarkRollupsMissing, ProcessInterval).
+// prefetch (MarkRollupsMissing, PrepareInterval, ScoreResident).
 constexpr size_t kAhead = 4;
 
 bool Additive(config::Aggregation a) {
