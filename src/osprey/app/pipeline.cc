@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <exception>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 
 #include "osprey/base/log.h"
@@ -20,7 +22,7 @@ namespace {
 using nlohmann::json;
 
 // How many series ahead the walks over scattered series states and keys
-// prefetch (MarkRollupsMissing, ProcessInterval).
+// prefetch (MarkRollupsMissing, PrepareInterval, ScoreResident).
 constexpr size_t kAhead = 4;
 
 bool Additive(config::Aggregation a) {
@@ -82,9 +84,11 @@ detect::CombineMode ToCombineMode(config::RuleCombine c) {
 Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Detector& detector,
                                                                const std::string& config_text,
                                                                store::Store& store,
-                                                               connectors::Source& source, ShardRole role) {
+                                                               connectors::Source& source, ShardRole role,
+                                                               int64_t resident_models) {
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(detector.frequency, detector.timezone));
   auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source, role));
+  runner->resident_models_ = resident_models;
   Result<std::vector<detect::CalendarEvent>> events = config::LoadEvents(detector);
   if (!events.ok()) return events.status().WithContext(fmt::format("detector '{}'", detector.name));
   runner->calendar_ = detect::EventCalendar(*std::move(events), detector.timezone);
@@ -197,6 +201,11 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   // series, not kept while the models are restored).
   std::vector<store::SeriesRecord>().swap(records);
   std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
+  // Many series: the models stay in the store until a chunk scores them
+  // (kResidentModels). A snapshot's are restored (it is not the store's).
+  paged_ = !snapshot && CanPage() && static_cast<int64_t>(restore.size()) >= resident_models_;
+  paged_warmup_ = Warmup{};
+  if (paged_) restore.clear();
   // The stored states, one at a time (they are as large as the models);
   // the coordinator has no models.
   auto restore_one = [&](int64_t id, std::string_view state) {
@@ -214,7 +223,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   };
   if (snapshot) {
     for (const auto& [id, state] : snapshot->model_states) OSPREY_RETURN_IF_ERROR(restore_one(id, state));
-  } else if (!role_.coordinator) {
+  } else if (!role_.coordinator && !paged_) {
     OSPREY_RETURN_IF_ERROR(store_.ForEachModelState(detector_id_, restore_one));
   }
   for (const Restore& r : restore) {
@@ -413,6 +422,7 @@ Result<bool> DetectorRunner::SourceHasRows(Instant from, Instant to) {
 }
 
 DetectorRunner::Warmup DetectorRunner::OwnWarmup() const {
+  if (paged_) return paged_warmup_;  // as of the last chunk (ScorePaged)
   Warmup out;
   for (const auto& [key, s] : series_) {
     if (!s.model) continue;  // another shard's series
@@ -447,10 +457,7 @@ Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::Series
   SeriesState s;
   OSPREY_ASSIGN_OR_RETURN(s.id, store_.EnsureSeries(detector_id_, catalog_.MeasureName(key.measure),
                                                     catalog_.DimsJson(key), catalog_.Label(key)));
-  s.owned = Owns(key);
-  if (s.owned) {
-    OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[key.measure]));
-  }
+  s.owned = Owns(key);  // its model is created when it is first scored
   s.created = true;
   s.last_known = true;  // no stored value before now
   ordered_.clear();     // Order() rebuilds them
@@ -501,48 +508,14 @@ Result<std::optional<double>> DetectorRunner::ValueBack(SeriesState& s, Instant 
   return s.history.empty() ? std::nullopt : s.history.front().second;
 }
 
-Result<detect::Score> DetectorRunner::ScorePoint(SeriesState& s, uint32_t measure, Instant start,
-                                                 int64_t local, std::optional<double> value,
-                                                 std::optional<double> denominator,
-                                                 std::optional<double> rows,
-                                                 const detect::EventOccurrence* event) {
-  detect::Observation obs{ToUnixSeconds(start), local, value};
-  obs.denominator = denominator;
-  obs.rows = rows;
-  if (event) {
-    obs.event = detect::EventId(event->event->name);
-    obs.event_effect = event->event->effect;
-  }
-  detect::Score sc = s.model->Observe(obs);
-  if (auto fb = feedback_.find(s.id); fb != feedback_.end()) {
-    sc.severity = detect::ApplyFeedback(sc, fb->second);
-  }
+Result<std::optional<double>> DetectorRunner::RuleLookBack(SeriesState& s, uint32_t measure, Instant start,
+                                                           std::optional<double> value) {
   const MeasureRules& mr = rules_[measure];
-  if (!mr.active) return sc;
-  std::optional<double> previous;
-  if (mr.options.change_percent) {
-    OSPREY_ASSIGN_OR_RETURN(previous, ValueBack(s, start, mr.options.change_intervals));
-    s.history.emplace_back(ToUnixSeconds(start), value);
-    s.history_next = ToUnixSeconds(grid_.Next(start));
-  }
-  detect::RuleVerdict verdict;
-  if (value) verdict = detect::EvaluateRules(mr.options, *value, previous);
-  const bool model_ready = sc.ready;
-  detect::Score out = detect::CombineScores(sc, verdict, mr.combine, mr.options.direction);
-  if (out.ready && !model_ready) {
-    // A rule fired before the model has a band: show the rule's own bounds.
-    if (verdict.explanation == detect::Explanation::kChange && previous) {
-      const double step = std::abs(*previous) * *mr.options.change_percent / 100;
-      out.expected = *previous;
-      out.lower = *previous - step;
-      out.upper = *previous + step;
-    } else {
-      out.expected = verdict.limit;
-      out.lower = mr.options.min.value_or(verdict.limit);
-      out.upper = mr.options.max.value_or(verdict.limit);
-    }
-  }
-  return out;
+  if (!mr.active || !mr.options.change_percent) return std::optional<double>();
+  OSPREY_ASSIGN_OR_RETURN(std::optional<double> previous, ValueBack(s, start, mr.options.change_intervals));
+  s.history.emplace_back(ToUnixSeconds(start), value);
+  s.history_next = ToUnixSeconds(grid_.Next(start));
+  return previous;
 }
 
 Result<std::optional<Instant>> DetectorRunner::Watermark() {
@@ -567,11 +540,23 @@ Status DetectorRunner::RestoreSnapshot(Instant ts) {
   return LoadState(&snap);
 }
 
-store::SnapshotRecord DetectorRunner::TakeSnapshot(Instant ts) const {
+Result<store::SnapshotRecord> DetectorRunner::TakeSnapshot(Instant ts) const {
   store::SnapshotRecord snap;
   snap.ts = ToUnixSeconds(ts);
-  for (const auto& [key, s] : series_) {
-    if (s.model) snap.model_states[s.id] = s.model->SaveState();
+  if (paged_) {
+    // The models are the store's (saved with the chunk before `ts`).
+    std::set<int64_t> owned;
+    for (const auto& [key, s] : series_) {
+      if (s.owned) owned.insert(s.id);
+    }
+    OSPREY_RETURN_IF_ERROR(store_.ForEachModelState(detector_id_, [&](int64_t id, std::string_view state) {
+      if (owned.count(id)) snap.model_states.emplace_hint(snap.model_states.end(), id, state);
+      return Status::Ok();
+    }));
+  } else {
+    for (const auto& [key, s] : series_) {
+      if (s.model) snap.model_states[s.id] = s.model->SaveState();
+    }
   }
   snap.alert_states = AlertStateRecords();
   return snap;
@@ -587,10 +572,40 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
   // Series points scored since the last resume point
   // (RunOptions::resume_point_series_points).
   int64_t unsaved = 0;
-  const bool defer_resume =
-      options.resume_point_series_points > 0 && !options.alerts_enabled && role_.shards <= 1;
+  // A chunk's commit runs on another thread while this one reads the next
+  // chunk from the source (the store is that thread's until it is joined,
+  // right after the query; the source and the catalog are this one's). A
+  // paged runner's commit scores the chunk and runs here.
+  struct Committing {
+    store::ChunkResult result;
+    Instant end;
+    Status status;
+    std::thread thread;
+  };
+  std::unique_ptr<Committing> committing;
+  auto committed = [&](const store::ChunkResult& result, Instant end) {
+    st.groups += static_cast<int64_t>(result.groups.size());
+    st.anomalies += static_cast<int64_t>(result.anomalies.size());
+    st.alerts += static_cast<int64_t>(result.outbox.size());
+    if (options.progress) options.progress(end, st);
+  };
+  auto join = [&]() -> Status {
+    if (!committing) return Status::Ok();
+    committing->thread.join();
+    std::unique_ptr<Committing> done = std::move(committing);
+    OSPREY_RETURN_IF_ERROR(done->status);
+    committed(done->result, done->end);
+    return Status::Ok();
+  };
+  // (Joined on every way out; an error of its own is then lost to the
+  // error being returned.)
+  struct JoinOnExit {
+    std::unique_ptr<Committing>& c;
+    ~JoinOnExit() {
+      if (c) c->thread.join();
+    }
+  } join_on_exit{committing};
   while (start < to) {
-    OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     // A chunk holds every series' points of its intervals in memory (rows,
     // aggregates, results) until it commits: at most kChunkSeriesPoints of
     // them, so memory does not grow with series x chunk. A detector with no
@@ -598,10 +613,19 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     int64_t chunk = std::max<int64_t>(options.chunk_intervals, 1);
     const int64_t series = static_cast<int64_t>(series_.size());
     chunk = std::min(chunk, series == 0 ? 1 : std::max<int64_t>(kChunkSeriesPoints / series, 1));
+    // A snapshot before an interval holds the models as the interval
+    // before left them: a paged runner has them only once it is committed.
+    if (paged_ && options.snapshot_from) chunk = 1;
     Instant end = start;
     for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
     ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
     Status q = source_.Query({start, end}, agg);
+    OSPREY_RETURN_IF_ERROR(join());  // the chunk before is committed
+    // A paged runner writes its models with every chunk (they are not in
+    // memory to be written later), so every chunk is a resume point.
+    const bool defer_resume =
+        options.resume_point_series_points > 0 && !options.alerts_enabled && role_.shards <= 1 && !paged_;
+    OSPREY_RETURN_IF_ERROR(LoadLastGroups(start));
     if (!q.ok()) {
       return q.WithContext(
           fmt::format("detector '{}', intervals [{}, {})", detector_.name, FormatIso(start), FormatIso(end)));
@@ -648,46 +672,92 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     } else {
       result.points.reserve(series_.size() * agg.intervals().size());
     }
+    // A runner whose models are all in memory scores each interval as it
+    // comes; a paged one prepares them all and scores them in the commit.
+    // A runner without models yet (a new detector) that reaches
+    // kResidentModels series with its first interval is paged from there.
+    std::vector<IntervalWork> works;
+    works.reserve(agg.intervals().size());
     for (auto& [interval_start, leaves] : agg.intervals()) {
       if (options.snapshot_from && interval_start >= *options.snapshot_from) {
-        result.snapshots.push_back(TakeSnapshot(interval_start));
+        OSPREY_ASSIGN_OR_RETURN(store::SnapshotRecord snap, TakeSnapshot(interval_start));
+        result.snapshots.push_back(std::move(snap));
       }
-      OSPREY_RETURN_IF_ERROR(ProcessInterval(interval_start, leaves, result, st, options.alerts_enabled));
-      leaves.leaves.Release();  // the interval's points are in the chunk now
-    }
-    unsaved += static_cast<int64_t>(series_.size() * agg.intervals().size());
-    result.resume_point =
-        !defer_resume || last_chunk || end >= to || unsaved >= options.resume_point_series_points;
-    if (result.resume_point) {
-      result.write_model_states = ModelStateWriter();
-      unsaved = 0;
-    }
-    if (shard) {
-      result.shard = role_.shard;
-      result.shards = role_.shards;
-      std::vector<int64_t>& own = result.seal_series.emplace();
-      for (const auto& [key, s] : series_) {
-        if (s.owned) own.push_back(s.id);
+      IntervalWork& w = works.emplace_back();
+      OSPREY_RETURN_IF_ERROR(PrepareInterval(interval_start, leaves, w));
+      leaves.leaves.Release();  // the interval's points are in w now
+      if (!paged_ && CanPage() && static_cast<int64_t>(series_.size()) >= resident_models_ &&
+          std::none_of(series_.begin(), series_.end(),
+                       [](const auto& o) { return o.second.model != nullptr; })) {
+        paged_ = true;
       }
-      std::sort(own.begin(), own.end());
-    } else if (result.resume_point) {
-      result.alert_states = AlertStateRecords();
+      if (paged_) continue;
+      OSPREY_RETURN_IF_ERROR(ScoreResident(w));
+      OSPREY_RETURN_IF_ERROR(FinishInterval(w, result, st, options.alerts_enabled));
+      works.pop_back();
     }
-    if (!result.quality.empty()) {
-      // The models' warm-up as of the chunk's end, for status displays.
-      json details = json::parse(result.quality.back().details);
-      details["warmup"] = json::parse(WarmupJson(result.quality.back().ts));
-      result.quality.back().details = details.dump();
+    // What completes the chunk once its intervals are scored.
+    bool page_out = false;
+    auto complete = [&]() -> Status {
+      for (IntervalWork& w : works)
+        OSPREY_RETURN_IF_ERROR(FinishInterval(w, result, st, options.alerts_enabled));
+      unsaved += static_cast<int64_t>(series_.size() * agg.intervals().size());
+      // A runner that has grown to kResidentModels series saves its models
+      // with this chunk and is paged from the next one on.
+      page_out = !paged_ && CanPage() && static_cast<int64_t>(series_.size()) >= resident_models_;
+      result.resume_point = !defer_resume || last_chunk || end >= to || page_out ||
+                            unsaved >= options.resume_point_series_points;
+      if (result.resume_point) {
+        // (A paged runner's models were written as they were scored.)
+        if (!paged_) result.write_model_states = ModelStateWriter();
+        unsaved = 0;
+      }
+      if (shard) {
+        result.shard = role_.shard;
+        result.shards = role_.shards;
+        std::vector<int64_t>& own = result.seal_series.emplace();
+        for (const auto& [key, s] : series_) {
+          if (s.owned) own.push_back(s.id);
+        }
+        std::sort(own.begin(), own.end());
+      } else if (result.resume_point) {
+        result.alert_states = AlertStateRecords();
+      }
+      if (!result.quality.empty()) {
+        // The models' warm-up as of the chunk's end, for status displays.
+        json details = json::parse(result.quality.back().details);
+        details["warmup"] = json::parse(WarmupJson(result.quality.back().ts));
+        result.quality.back().details = details.dump();
+      }
+      return Status::Ok();
+    };
+    if (paged_) {
+      auto score = [&](store::Store::ModelStateAccess& io) -> Status {
+        OSPREY_RETURN_IF_ERROR(ScorePaged(works, io));
+        return complete();
+      };
+      OSPREY_RETURN_IF_ERROR(store_.CommitScoredChunk(result, score));
+      committed(result, end);
+    } else {
+      OSPREY_RETURN_IF_ERROR(complete());
+      if (page_out) {
+        OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
+        committed(result, end);
+        paged_warmup_ = OwnWarmup();
+        paged_ = true;
+        for (auto& [key, s] : series_) s.model.reset();
+      } else {
+        committing = std::make_unique<Committing>();
+        committing->result = std::move(result);
+        committing->end = end;
+        Committing* c = committing.get();
+        c->thread = std::thread([this, c] { c->status = store_.CommitChunk(c->result); });
+      }
     }
-    OSPREY_RETURN_IF_ERROR(store_.CommitChunk(result));
-    st.groups += static_cast<int64_t>(result.groups.size());
-    st.anomalies += static_cast<int64_t>(result.anomalies.size());
-    st.alerts += static_cast<int64_t>(result.outbox.size());
-    if (options.progress) options.progress(end, st);
     start = end;
     if (last_chunk) break;
   }
-  return Status::Ok();
+  return join();
 }
 
 std::function<Status(const std::function<Status(int64_t, std::string_view)>&)>
@@ -844,7 +914,7 @@ Result<std::vector<ingest::SeriesPoint>> DetectorRunner::BuildPoints(Instant sta
   if (ratios_.empty()) return points;
   // A ratio's point in every series its sides have: SUM(numerator) /
   // SUM(denominator), missing when either is missing or the denominator is 0.
-  std::map<std::pair<uint32_t, std::vector<int32_t>>, std::optional<double>> by_key;
+  std::map<std::pair<uint32_t, ingest::DimValues>, std::optional<double>> by_key;
   for (const auto& p : points) by_key[{p.key.measure, p.key.values}] = p.value;
   const size_t n = points.size();
   for (const RatioMeasure& r : ratios_) {
@@ -870,7 +940,7 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
     if (r.measure == m) ratio = &r;
   }
   // A ratio's sides by leaf, with their own forecasts.
-  std::map<std::pair<uint32_t, std::vector<int32_t>>, const Scored*> sides;
+  std::map<std::pair<uint32_t, ingest::DimValues>, const Scored*> sides;
   if (ratio) {
     for (const Scored& s : scored) {
       const uint32_t sm = s.point->key.measure;
@@ -905,23 +975,24 @@ std::vector<rca::Leaf> DetectorRunner::GroupLeaves(uint32_t m, const std::vector
   return leaves;
 }
 
-Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& leaves,
-                                       store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled) {
-  const size_t nd = detector_.dimensions.size();
+Status DetectorRunner::PrepareInterval(Instant start, ingest::IntervalLeaves& leaves, IntervalWork& w) {
+  w.start = start;
+  w.leaves = &leaves;
   // No rows at all: the feed is out ("no data"), not every series at 0 —
   // unless every measure says absence means zero.
   const bool all_zero = std::all_of(
       detector_.measures.begin(), detector_.measures.end(),
       [](const config::Measure& m) { return m.ratio || m.missing == config::MissingPolicy::kZero; });
-  const bool no_data = leaves.quality.rows_read == 0 && !all_zero;
-  std::vector<ingest::SeriesPoint> points;
-  if (!no_data) {
+  w.no_data = leaves.quality.rows_read == 0 && !all_zero;
+  std::vector<ingest::SeriesPoint>& points = w.points;
+  if (!w.no_data) {
     OSPREY_ASSIGN_OR_RETURN(points, BuildPoints(start, leaves));
   }
   // Series seen before but without a point now are missing (stored as such).
   // The same walk over the (sorted) points and series finds each point's
   // series state, so scoring needs no lookup by key.
-  std::vector<SeriesState*> states(points.size(), nullptr);
+  std::vector<SeriesState*>& states = w.states;
+  states.assign(points.size(), nullptr);
   {
     size_t i = 0;
     std::vector<ingest::SeriesPoint> absent;
@@ -949,19 +1020,19 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
     points.insert(points.end(), absent.begin(), absent.end());
     states.insert(states.end(), absent_states.begin(), absent_states.end());
   }
-  const int64_t series_missing =
+  w.series_missing =
       std::count_if(points.begin(), points.end(), [](const ingest::SeriesPoint& p) { return !p.value; });
-  const int64_t series_seen = static_cast<int64_t>(points.size()) - series_missing;
-  const int64_t ts = ToUnixSeconds(start);
-  const int64_t local = detector_.timezone.ToLocal(start);
-  const int64_t end_ts = ToUnixSeconds(grid_.Next(start));
+  w.series_seen = static_cast<int64_t>(points.size()) - w.series_missing;
+  const int64_t ts = w.ts = ToUnixSeconds(start);
+  w.local = detector_.timezone.ToLocal(start);
+  w.end_ts = ToUnixSeconds(grid_.Next(start));
 
-  // Score: every series' point through its model and the measure's rules.
-  std::vector<Scored> scored;
+  // Every series' point, to score through its model and the measure's rules.
+  std::vector<Scored>& scored = w.scored;
   scored.reserve(points.size());
   // The denominators of ratio points, from the denominator's point of the
   // same series.
-  std::map<std::pair<uint32_t, std::vector<int32_t>>, double> denominators;
+  std::map<std::pair<uint32_t, ingest::DimValues>, double> denominators;
   for (const RatioMeasure& r : ratios_) {
     for (const auto& p : points) {
       if (p.key.measure == r.denominator && p.value) denominators[{r.measure, p.key.values}] = *p.value;
@@ -969,18 +1040,15 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
   }
   // The events this interval overlaps; each series gets the one whose scope
   // it is in (docs/configuration.md, "events").
-  const std::vector<detect::EventOccurrence> events = calendar_.Overlapping(start, FromUnixSeconds(end_ts));
+  w.events = calendar_.Overlapping(start, FromUnixSeconds(w.end_ts));
+  const std::vector<detect::EventOccurrence>& events = w.events;
   for (size_t i = 0; i < points.size(); ++i) {
-    // Each point's series state and model are somewhere else in memory:
-    // fetch those of the points a few steps ahead while this one is scored.
-    if (i + 2 * kAhead < points.size() && states[i + 2 * kAhead]) {
-      const char* state = reinterpret_cast<const char*>(states[i + 2 * kAhead]);
+    // Each point's series state is somewhere else in memory: fetch those of
+    // the points a few steps ahead while this one is looked at.
+    if (i + kAhead < points.size() && states[i + kAhead]) {
+      const char* state = reinterpret_cast<const char*>(states[i + kAhead]);
       __builtin_prefetch(state);
       __builtin_prefetch(state + sizeof(SeriesState) - 1);  // it spans cache lines
-    }
-    if (i + kAhead < points.size() && states[i + kAhead] && states[i + kAhead]->model) {
-      const char* model = reinterpret_cast<const char*>(states[i + kAhead]->model.get());
-      for (int line = 0; line < 4; ++line) __builtin_prefetch(model + 64 * line);
     }
     const ingest::SeriesPoint& p = points[i];
     SeriesState* s = states[i];
@@ -1010,26 +1078,254 @@ Status DetectorRunner::ProcessInterval(Instant start, ingest::IntervalLeaves& le
       // The score the series' shard stored (none: not ready).
       const auto& stored = shard_scores_[ts];
       if (auto it = stored.find(s->id); it != stored.end()) sc = it->second;
+      if (!p.value) sc = detect::Score{};
     } else if (s->owned) {
-      OSPREY_ASSIGN_OR_RETURN(
-          sc, ScorePoint(*s, p.key.measure, start, local, p.value, denominator, p.rows, event));
+      OSPREY_ASSIGN_OR_RETURN(std::optional<double> previous,
+                              RuleLookBack(*s, p.key.measure, start, p.value));
+      w.to_score.push_back({i, event, previous});
     }
     if (p.value) {
       s->last_value = p.value;
       s->last_ts = ts;
       s->last_known = true;
-    } else {
-      sc = detect::Score{};  // a missing point is never scored: the model only advanced time
     }
     scored.push_back({&p, s->id, sc, denominator});
   }
+  return Status::Ok();
+}
+
+void DetectorRunner::AddWarmup(const detect::Model& model, Warmup& w) {
+  const detect::WarmupStatus status = model.Warmup();
+  if (status.ready()) return;
+  ++w.warming;
+  const double share = static_cast<double>(status.seen) / static_cast<double>(status.needed);
+  if (share < w.least) {
+    w.least = share;
+    w.seen = status.seen;
+    w.needed = status.needed;
+  }
+}
+
+Status DetectorRunner::ScoreResident(IntervalWork& w) {
+  for (size_t k = 0; k < w.to_score.size(); ++k) {
+    // Each point's series state and model are somewhere else in memory:
+    // fetch those of the points a few steps ahead while this one is scored.
+    if (k + 2 * kAhead < w.to_score.size()) {
+      const char* state = reinterpret_cast<const char*>(w.states[w.to_score[k + 2 * kAhead].index]);
+      __builtin_prefetch(state);
+      __builtin_prefetch(state + sizeof(SeriesState) - 1);  // it spans cache lines
+    }
+    if (k + kAhead < w.to_score.size()) {
+      const SeriesState* ahead = w.states[w.to_score[k + kAhead].index];
+      if (ahead->model) {
+        const char* model = reinterpret_cast<const char*>(ahead->model.get());
+        for (int line = 0; line < 4; ++line) __builtin_prefetch(model + 64 * line);
+      }
+    }
+    const ToScore& t = w.to_score[k];
+    SeriesState& s = *w.states[t.index];
+    if (!s.model) {
+      OSPREY_ASSIGN_OR_RETURN(s.model, detect::CreateModel(model_options_[w.points[t.index].key.measure]));
+    }
+    w.scored[t.index].score = ScoreWith(*s.model, w, t);
+  }
+  return Status::Ok();
+}
+
+Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store::ModelStateAccess& io) {
+  // Every point to score, by series id and then time (the works are in time
+  // order, and a stable sort keeps it).
+  struct Item {
+    int64_t id;
+    uint32_t work;
+    uint32_t k;  // in the work's to_score
+  };
+  std::vector<Item> items;
+  size_t total = 0;
+  for (const IntervalWork& w : works) total += w.to_score.size();
+  items.reserve(total);
+  for (uint32_t wi = 0; wi < works.size(); ++wi) {
+    const IntervalWork& w = works[wi];
+    for (uint32_t k = 0; k < w.to_score.size(); ++k) {
+      items.push_back({w.states[w.to_score[k].index]->id, wi, k});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.id < b.id; });
+  for (IntervalWork& w : works) w.warmup = Warmup{};
+  // The warm-up's least advanced series is the first in key order among
+  // equals (OwnWarmup walks the series by key): its key per interval.
+  std::vector<const ingest::SeriesKey*> least_key(works.size(), nullptr);
+  // The models are independent of each other: a helper thread restores,
+  // scores and saves half of each block's series while this thread does
+  // the other half (the store is this thread's alone).
+  const bool helper = std::thread::hardware_concurrency() > 1;
+  std::vector<int64_t> ids;
+  std::vector<size_t> first;                   // per series of the block: its first item
+  std::vector<std::string> in, out;            // per series: its stored state, its new one
+  std::vector<uint8_t> stored;                 // per series: whether it has a stored state
+  std::vector<std::string> warnings;           // per series: why its state was not restored
+  std::vector<detect::WarmupStatus> statuses;  // per item of the block: its model's warm-up after it
+  for (size_t begin = 0; begin < items.size();) {
+    // A block: the items of up to kPagedBlock series.
+    ids.clear();
+    first.clear();
+    size_t end = begin;
+    while (end < items.size() && (ids.size() < kPagedBlock || items[end].id == ids.back())) {
+      if (ids.empty() || ids.back() != items[end].id) {
+        ids.push_back(items[end].id);
+        first.push_back(end);
+      }
+      ++end;
+    }
+    first.push_back(end);
+    const size_t n = ids.size();
+    in.resize(n);
+    out.assign(n, std::string());
+    stored.assign(n, 0);
+    warnings.assign(n, std::string());
+    statuses.resize(end - begin);
+    OSPREY_RETURN_IF_ERROR(io.Read(ids.front(), ids.back(), [&](int64_t id, std::string_view state) {
+      auto at = std::lower_bound(ids.begin(), ids.end(), id);
+      if (at == ids.end() || *at != id) return Status::Ok();  // another detector's, or not scored here
+      const size_t j = static_cast<size_t>(at - ids.begin());
+      in[j].assign(state);
+      stored[j] = 1;
+      return Status::Ok();
+    }));
+    // Series [j0, j1) of the block: restore (or create) each model, score
+    // its points in time order, save it.
+    auto run = [&](size_t j0, size_t j1) -> Status {
+      try {
+        for (size_t j = j0; j < j1; ++j) {
+          const Item& head = items[first[j]];
+          const uint32_t measure =
+              works[head.work].points[works[head.work].to_score[head.k].index].key.measure;
+          std::unique_ptr<detect::Model> model;
+          if (stored[j]) {
+            auto restored = detect::RestoreModel(model_options_[measure], in[j]);
+            if (restored.ok()) {
+              model = std::move(restored).value();
+            } else {
+              warnings[j] = restored.status().message();
+            }
+            std::string().swap(in[j]);
+          }
+          if (!model) {
+            OSPREY_ASSIGN_OR_RETURN(model, detect::CreateModel(model_options_[measure]));
+          }
+          for (size_t i = first[j]; i < first[j + 1]; ++i) {
+            IntervalWork& w = works[items[i].work];
+            const ToScore& t = w.to_score[items[i].k];
+            w.scored[t.index].score = ScoreWith(*model, w, t);
+            statuses[i - begin] = model->Warmup();
+          }
+          out[j] = model->SaveState();
+        }
+      } catch (const std::exception& e) {
+        return Internal(fmt::format("scoring series: {}", e.what()));
+      }
+      return Status::Ok();
+    };
+    const size_t split = helper && n > 1 ? n / 2 : n;
+    Status other;
+    std::thread thread;
+    if (split < n) thread = std::thread([&] { other = run(split, n); });
+    Status mine = run(0, split);
+    if (thread.joinable()) thread.join();
+    OSPREY_RETURN_IF_ERROR(mine);
+    OSPREY_RETURN_IF_ERROR(other);
+    for (size_t j = 0; j < n; ++j) {
+      if (warnings[j].empty()) continue;
+      const Item& head = items[first[j]];
+      Log(LogLevel::kWarn,
+          fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
+                      catalog_.Label(works[head.work].points[works[head.work].to_score[head.k].index].key),
+                      warnings[j]));
+    }
+    // The warm-up after each interval (every owned series has a point in
+    // every interval, so each is counted once).
+    for (size_t i = begin; i < end; ++i) {
+      const detect::WarmupStatus& status = statuses[i - begin];
+      if (status.ready()) continue;
+      const Item& it = items[i];
+      const IntervalWork& w = works[it.work];
+      Warmup& wu = works[it.work].warmup;
+      const double share = static_cast<double>(status.seen) / static_cast<double>(status.needed);
+      const ingest::SeriesKey& key = w.points[w.to_score[it.k].index].key;
+      ++wu.warming;
+      if (share < wu.least || (share == wu.least && key < *least_key[it.work])) {
+        wu.least = share;
+        wu.seen = status.seen;
+        wu.needed = status.needed;
+        least_key[it.work] = &key;
+      }
+    }
+    for (size_t j = 0; j < n; ++j) {
+      OSPREY_RETURN_IF_ERROR(io.Write(ids[j], out[j]));
+      std::string().swap(out[j]);
+    }
+    begin = end;
+  }
+  if (!works.empty()) paged_warmup_ = works.back().warmup;
+  return Status::Ok();
+}
+
+detect::Score DetectorRunner::ScoreWith(detect::Model& model, const IntervalWork& w, const ToScore& t) const {
+  const ingest::SeriesPoint& p = w.points[t.index];
+  const Scored& sp = w.scored[t.index];
+  detect::Observation obs{w.ts, w.local, p.value};
+  obs.denominator = sp.denominator;
+  obs.rows = p.rows;
+  if (t.event) {
+    obs.event = detect::EventId(t.event->event->name);
+    obs.event_effect = t.event->event->effect;
+  }
+  detect::Score sc = model.Observe(obs);
+  if (!p.value) return detect::Score{};  // a missing point is never scored: the model only advanced time
+  if (auto fb = feedback_.find(sp.series_id); fb != feedback_.end()) {
+    sc.severity = detect::ApplyFeedback(sc, fb->second);
+  }
+  const MeasureRules& mr = rules_[p.key.measure];
+  if (!mr.active) return sc;
+  const std::optional<double>& previous = t.previous;
+  const std::optional<double> value = p.value;
+  detect::RuleVerdict verdict;
+  if (value) verdict = detect::EvaluateRules(mr.options, *value, previous);
+  const bool model_ready = sc.ready;
+  detect::Score out = detect::CombineScores(sc, verdict, mr.combine, mr.options.direction);
+  if (out.ready && !model_ready) {
+    // A rule fired before the model has a band: show the rule's own bounds.
+    if (verdict.explanation == detect::Explanation::kChange && previous) {
+      const double step = std::abs(*previous) * *mr.options.change_percent / 100;
+      out.expected = *previous;
+      out.lower = *previous - step;
+      out.upper = *previous + step;
+    } else {
+      out.expected = verdict.limit;
+      out.lower = mr.options.min.value_or(verdict.limit);
+      out.upper = mr.options.max.value_or(verdict.limit);
+    }
+  }
+  return out;
+}
+
+Status DetectorRunner::FinishInterval(IntervalWork& w, store::ChunkResult& chunk, RunStats& stats,
+                                      bool alerts_enabled) {
+  const size_t nd = detector_.dimensions.size();
+  const Instant start = w.start;
+  const ingest::IntervalLeaves& leaves = *w.leaves;
+  const bool no_data = w.no_data;
+  const int64_t series_seen = w.series_seen, series_missing = w.series_missing;
+  const int64_t ts = w.ts, end_ts = w.end_ts;
+  const std::vector<Scored>& scored = w.scored;
+  const std::vector<SeriesState*>& states = w.states;
   const bool shard = role_.shards > 1 && !role_.coordinator;
   std::string shard_scores;  // a shard's scores of the interval, for the coordinator
   if (shard) {
-    const Warmup w = OwnWarmup();
-    Put(shard_scores, w.warming);
-    Put(shard_scores, w.seen);
-    Put(shard_scores, w.needed);
+    const Warmup warmup = paged_ ? w.warmup : OwnWarmup();
+    Put(shard_scores, warmup.warming);
+    Put(shard_scores, warmup.seen);
+    Put(shard_scores, warmup.needed);
   }
   for (size_t i = 0; i < scored.size(); ++i) {
     const Scored& sp = scored[i];

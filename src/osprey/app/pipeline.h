@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -97,6 +98,16 @@ struct RunOptions {
   int64_t resume_point_series_points = 0;
 };
 
+// A detector with at least this many series keeps its models in memory
+// only while it scores them (DetectorRunner, "paged"): each chunk reads the
+// states of a block of series, scores their points, writes the states back
+// and drops the models, in the chunk's transaction. A model takes ~5 KB in
+// memory (5 GB at 1 M series); below this, every model stays in memory
+// between chunks and intervals (no reading and restoring them each chunk).
+inline constexpr int64_t kResidentModels = 200'000;
+// The series a paged chunk restores and scores at a time.
+inline constexpr size_t kPagedBlock = 16'384;
+
 // A roll-up series of a SUM or COUNT measure with `missing: skip` is itself
 // missing in an interval when its missing leaves carried more than this share
 // of it (their last values against the roll-up's present sum): the sum of
@@ -149,9 +160,12 @@ class DetectorRunner {
  public:
   // Registers the detector in the store (by name) and loads its series and
   // model state, so a run continues where the last one stopped.
+  // With `resident_models` series or more (kResidentModels), the runner is
+  // paged: its models are in memory only while a chunk scores them.
   static Result<std::unique_ptr<DetectorRunner>> Create(const config::Detector& detector,
                                                         const std::string& config_text, store::Store& store,
-                                                        connectors::Source& source, ShardRole role = {});
+                                                        connectors::Source& source, ShardRole role = {},
+                                                        int64_t resident_models = kResidentModels);
 
   // Processes every interval starting in [from, to) in order. Each chunk is
   // committed in one transaction; on error, the chunks before it stay
@@ -173,6 +187,8 @@ class DetectorRunner {
   // it has not scored).
   Result<std::optional<Instant>> Watermark();
   const ShardRole& role() const { return role_; }
+  // Whether the models are in memory only while a chunk scores them.
+  bool paged() const { return paged_; }
 
  private:
   struct SeriesState {
@@ -236,10 +252,34 @@ class DetectorRunner {
     detect::Score score;
     std::optional<double> denominator;  // ratio measures: the denominator's value
   };
+  // A point to score with its series' model: its place in the interval's
+  // points, its calendar event and its change rule's look-back value.
+  struct ToScore {
+    size_t index;
+    const detect::EventOccurrence* event;
+    std::optional<double> previous;
+  };
+  // One interval between the building of its points and their grouping:
+  // PrepareInterval fills it, ScoreResident or ScorePaged score it,
+  // FinishInterval groups it into the chunk.
+  struct IntervalWork {
+    Instant start;
+    int64_t ts = 0, local = 0, end_ts = 0;
+    bool no_data = false;
+    int64_t series_seen = 0, series_missing = 0;
+    const ingest::IntervalLeaves* leaves = nullptr;
+    std::vector<ingest::SeriesPoint> points;
+    std::vector<SeriesState*> states;  // per point
+    std::vector<Scored> scored;        // per point
+    std::vector<detect::EventOccurrence> events;
+    std::vector<ToScore> to_score;
+    // The warm-up of the runner's models once the interval is scored.
+    Warmup warmup;
+  };
 
   // From the current state, or from a snapshot when `snapshot` is set.
   Status LoadState(const store::SnapshotRecord* snapshot = nullptr);
-  store::SnapshotRecord TakeSnapshot(Instant ts) const;
+  Result<store::SnapshotRecord> TakeSnapshot(Instant ts) const;
   Status LoadLastGroups(Instant start);
   // The points of an interval's leaves: roll-ups of the measures read from
   // the source, then the ratio measures' points from their sides; sorted.
@@ -258,15 +298,31 @@ class DetectorRunner {
   // The value `intervals` intervals before `start` of series `s` (nullopt
   // when unknown), reading s's history from the store when needed.
   Result<std::optional<double>> ValueBack(SeriesState& s, Instant start, int intervals);
-  // Scores one value: the model, feedback, then the measure's rules.
-  // `event`: the calendar event the interval belongs to for this series.
-  // `denominator`: a ratio measure's denominator; `rows`: the rows an AVG
-  // point averages (detect::Observation).
-  Result<detect::Score> ScorePoint(SeriesState& s, uint32_t measure, Instant start, int64_t local,
-                                   std::optional<double> value, std::optional<double> denominator,
-                                   std::optional<double> rows, const detect::EventOccurrence* event);
-  Status ProcessInterval(Instant start, ingest::IntervalLeaves& leaves, store::ChunkResult& chunk,
-                         RunStats& stats, bool alerts_enabled);
+  // The value a change rule of `measure` compares s's value at `start`
+  // with (nullopt: none, or no such rule), keeping s's history up.
+  Result<std::optional<double>> RuleLookBack(SeriesState& s, uint32_t measure, Instant start,
+                                             std::optional<double> value);
+  // Scores one point of interval `w` with its series' model: the model,
+  // feedback, then the measure's rules (with the look-back value).
+  // Thread-safe for different models (ScorePaged's helper thread).
+  detect::Score ScoreWith(detect::Model& model, const IntervalWork& w, const ToScore& t) const;
+  // The interval's points, their series, and what to score (nothing is
+  // scored yet).
+  Status PrepareInterval(Instant start, ingest::IntervalLeaves& leaves, IntervalWork& w);
+  // Scores w's points with the models in memory (creating the missing ones).
+  Status ScoreResident(IntervalWork& w);
+  // Scores the points of every interval of a chunk a block of series at a
+  // time: reads the block's states, restores them, scores each series'
+  // points in time order (on two threads), writes the states back and
+  // drops the models.
+  Status ScorePaged(std::vector<IntervalWork>& works, store::Store::ModelStateAccess& states);
+  // Groups the scored interval and adds everything it produced to `chunk`.
+  Status FinishInterval(IntervalWork& w, store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled);
+  // Whether this runner may keep its models out of memory (not the
+  // coordinator, which has none).
+  bool CanPage() const { return !role_.coordinator; }
+  // Adds the warm-up of one model to `w` (OwnWarmup, for one series).
+  static void AddWarmup(const detect::Model& model, Warmup& w);
   // The latest value of `s` before `start` (nullopt when it never had one).
   Result<std::optional<double>> LastValue(SeriesState& s, Instant start);
   // Gives known leaves of `zero` and `previous` measures without a value a
@@ -314,6 +370,11 @@ class DetectorRunner {
   // series id -> verdicts, oldest first.
   std::map<int64_t, std::vector<detect::Verdict>> feedback_;
   ShardRole role_;
+  // Paged (kResidentModels): the models are in memory only while ScorePaged
+  // scores them; paged_warmup_ is their warm-up after the last chunk.
+  int64_t resident_models_ = kResidentModels;
+  bool paged_ = false;
+  Warmup paged_warmup_;
   // The coordinator's view of the chunk being grouped: interval -> series
   // id -> the score its shard stored (ready scores only), and the shards'
   // warm-up combined per interval.

@@ -74,7 +74,7 @@ class RulesPipelineTest : public ::testing::Test {
   void RunRange(const config::Detector& d, store::Store& store, int64_t from, int64_t to,
                 int64_t chunk = 24) {
     auto source = *connectors::OpenSource(d);
-    auto runner = DetectorRunner::Create(d, text_, store, *source);
+    auto runner = DetectorRunner::Create(d, text_, store, *source, {}, resident_models_);
     ASSERT_TRUE(runner.ok()) << runner.status().ToString();
     RunOptions o;
     o.chunk_intervals = chunk;
@@ -138,6 +138,7 @@ class RulesPipelineTest : public ::testing::Test {
   testing::TempDir dir_{"osprey_rules_"};
   std::string warehouse_;
   std::string text_;
+  int64_t resident_models_ = kResidentModels;  // RunRange's runners (0: always paged)
 };
 
 TEST_F(RulesPipelineTest, MaxThresholdFlagsWhatTheModelDoesNotAndDuringWarmUp) {
@@ -275,6 +276,39 @@ TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
            At(31, 0), At(38, 0), 1);
   EXPECT_EQ(Snapshot(*one, false), rules_only);
   EXPECT_NE(rules_only, anomalies);
+}
+
+TEST_F(RulesPipelineTest, PagedRunnersScoreExactlyAsRunnersWithEveryModelInMemory) {
+  // A runner with too many series for its models to stay in memory reads
+  // them from the store a block at a time in each chunk's commit; the
+  // scores, the rules' look-back and the saved states are the same.
+  const config::Detector d =
+      Detector("rules: {change_percent: 50, change_intervals: 24, max: 1250, combine: max}\n");
+  auto resident = OpenStore("resident");
+  RunRange(d, *resident, kStart, At(kDays, 0));
+  const auto expected = Snapshot(*resident, true);
+  const auto states = *resident->LoadModelStates(resident->GetDetector("rules")->id);
+  ASSERT_EQ(states.size(), 2u);
+
+  resident_models_ = 0;
+  auto paged = OpenStore("paged");
+  RunRange(d, *paged, kStart, At(30, 0));  // a new detector: paged from its first interval
+  for (int64_t t = At(30, 0); t < At(32, 0); t += 3600) RunRange(d, *paged, t, t + 3600, 1);
+  RunRange(d, *paged, At(32, 0), At(kDays, 0), 48);
+  EXPECT_EQ(Snapshot(*paged, true), expected);
+  EXPECT_EQ(*paged->LoadModelStates(paged->GetDetector("rules")->id), states);
+
+  // Resident runners until day 20, paged ones after (reading the states the
+  // resident ones saved), and the other way round.
+  auto mixed = OpenStore("mixed");
+  resident_models_ = kResidentModels;
+  RunRange(d, *mixed, kStart, At(20, 0));
+  resident_models_ = 0;
+  RunRange(d, *mixed, At(20, 0), At(33, 0), 5);
+  resident_models_ = kResidentModels;
+  RunRange(d, *mixed, At(33, 0), At(kDays, 0));
+  EXPECT_EQ(Snapshot(*mixed, true), expected);
+  EXPECT_EQ(*mixed->LoadModelStates(mixed->GetDetector("rules")->id), states);
 }
 
 // The local clock in New York across the 2024 changes (10 March, 3 November):

@@ -117,6 +117,39 @@ TEST_F(PipelineTest, ChunkedAndIntervalByIntervalRunsAgree) {
   EXPECT_EQ(Snapshot(), chunked);
 }
 
+TEST_F(PipelineTest, PagedRunnersStoreExactlyWhatRunnersWithEveryModelInMemoryDo) {
+  // Dimensions, roll-ups and several measures: the paged runner (models
+  // read, scored and written back a block at a time in each commit) stores
+  // the same points, groups, anomalies and model states.
+  Instant stop = data_.start + std::chrono::hours(24 * 30);
+  auto source = *connectors::OpenSource(detector_);
+  RunOptions o;
+  o.chunk_intervals = 100;
+  {
+    auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source);
+    ASSERT_FALSE(runner->paged());
+    ASSERT_TRUE(runner->Run(data_.start, stop, o, nullptr).ok());
+  }
+  const auto resident = Snapshot();
+  const int64_t id = store_->GetDetector(detector_.name)->id;
+  const auto states = *store_->LoadModelStates(id);
+  ASSERT_FALSE(states.empty());
+  ASSERT_TRUE(store_->ResetFrom(id, ToUnixSeconds(data_.start)).ok());
+  {
+    auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source, {}, 0);
+    ASSERT_TRUE(runner->paged());
+    ASSERT_TRUE(runner->Run(data_.start, data_.start + std::chrono::hours(24 * 10), o, nullptr).ok());
+  }
+  {
+    // A new runner: reads the states the last one wrote.
+    auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source, {}, 0);
+    ASSERT_TRUE(runner->paged());
+    ASSERT_TRUE(runner->Run(data_.start + std::chrono::hours(24 * 10), stop, o, nullptr).ok());
+  }
+  EXPECT_EQ(Snapshot(), resident);
+  EXPECT_EQ(*store_->LoadModelStates(id), states);
+}
+
 // The detector's source, failing from its `fail_at`-th query on (counted
 // from 1; 0 never fails): a run stopped between two chunks.
 class StoppingSource : public connectors::Source {

@@ -381,11 +381,11 @@ std::vector<SeriesPoint> RollUp(const config::Detector& detector, const Interval
   // The roll-ups (masks other than 0) are summed in a map, adding the leaves
   // in key order; the leaves themselves are merged with the roll-ups below
   // instead of being copied into the map.
-  std::map<std::vector<int32_t>, std::vector<Aggregate>> rollups;
+  std::map<DimValues, std::vector<Aggregate>> rollups;
   // One key buffer for every leaf, and the roll-up of the leaf before when
   // the key is the same (leaves in key order mostly share their roll-ups
   // with their neighbours): no allocation and no map search per leaf.
-  std::vector<int32_t> key(nd);
+  DimValues key(nd, 0);
   for (uint32_t mask = 1; mask < (1u << nd); ++mask) {
     if (std::popcount(mask) > depth) continue;
     std::vector<Aggregate>* dst = nullptr;
@@ -428,7 +428,7 @@ std::vector<SeriesPoint> RollUp(const config::Detector& detector, const Interval
         // empty aggregate.
         Aggregate a;
         a.Merge(table.Aggregates(order[next])[m]);
-        out.push_back({SeriesKey{m, std::vector<int32_t>(ids, ids + nd)}, a.Value(aggregation), rows(a)});
+        out.push_back({SeriesKey{m, DimValues(ids, ids + nd)}, a.Value(aggregation), rows(a)});
         ++next;
       } else {
         out.push_back({SeriesKey{m, up->first}, up->second[m].Value(aggregation), rows(up->second[m])});

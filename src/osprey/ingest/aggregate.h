@@ -7,9 +7,12 @@
 // are built from the leaves per interval. Not thread-safe; one per query.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <optional>
@@ -61,11 +64,93 @@ struct Aggregate {
   std::optional<double> Value(config::Aggregation a) const;
 };
 
+// A series' dimension value ids, one per dimension: up to kInline of them
+// held in place (no allocation for the key of every point of every
+// interval; a detector has a handful of dimensions), more on the heap.
+class DimValues {
+ public:
+  static constexpr size_t kInline = 6;
+
+  DimValues() = default;
+  DimValues(size_t n, int32_t v) { assign(n, v); }
+  DimValues(const int32_t* first, const int32_t* last) { Copy(first, static_cast<size_t>(last - first)); }
+  DimValues(std::initializer_list<int32_t> v) { Copy(v.begin(), v.size()); }
+  DimValues(const DimValues& o) { Copy(o.data(), o.size_); }
+  DimValues(DimValues&& o) noexcept { Take(o); }
+  DimValues& operator=(const DimValues& o) {
+    if (this != &o) {
+      Free();
+      Copy(o.data(), o.size_);
+    }
+    return *this;
+  }
+  DimValues& operator=(DimValues&& o) noexcept {
+    if (this != &o) {
+      Free();
+      Take(o);
+    }
+    return *this;
+  }
+  ~DimValues() { Free(); }
+
+  void assign(size_t n, int32_t v) {
+    Free();
+    int32_t* d = Reserve(n);
+    std::fill(d, d + n, v);
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  int32_t* data() { return size_ > kInline ? heap_ : inline_; }
+  const int32_t* data() const { return size_ > kInline ? heap_ : inline_; }
+  int32_t& operator[](size_t i) { return data()[i]; }
+  int32_t operator[](size_t i) const { return data()[i]; }
+  int32_t* begin() { return data(); }
+  int32_t* end() { return data() + size_; }
+  const int32_t* begin() const { return data(); }
+  const int32_t* end() const { return data() + size_; }
+
+  friend bool operator==(const DimValues& a, const DimValues& b) {
+    return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+  friend std::strong_ordering operator<=>(const DimValues& a, const DimValues& b) {
+    return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  // Room for n values (the object holds none); where they go.
+  int32_t* Reserve(size_t n) {
+    size_ = static_cast<uint32_t>(n);
+    if (n <= kInline) return inline_;
+    heap_ = new int32_t[n];
+    return heap_;
+  }
+  void Copy(const int32_t* v, size_t n) { std::copy(v, v + n, Reserve(n)); }
+  void Take(DimValues& o) {
+    size_ = o.size_;
+    if (size_ > kInline) {
+      heap_ = o.heap_;
+    } else {
+      std::copy(o.inline_, o.inline_ + size_, inline_);
+    }
+    o.size_ = 0;
+  }
+  void Free() {
+    if (size_ > kInline) delete[] heap_;
+    size_ = 0;
+  }
+
+  uint32_t size_ = 0;
+  union {
+    int32_t inline_[kInline];
+    int32_t* heap_;
+  };
+};
+
 // A series: one measure over one combination of dimension values, where a
 // value may be kAll. Value ids index SeriesCatalog's per-dimension lists.
 struct SeriesKey {
   uint32_t measure = 0;
-  std::vector<int32_t> values;
+  DimValues values;
   auto operator<=>(const SeriesKey&) const = default;
   bool IsLeaf() const;
 };

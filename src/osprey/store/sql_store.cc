@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <unordered_map>
 
 #include "osprey/store/migrations.h"
+#include "osprey/store/model_state_delta.h"
 
 namespace osprey::store::internal {
 
@@ -151,10 +153,17 @@ Status SqlStore::ForEachModelState(int64_t detector_id,
   return db_.Query(
       // The ids first (SQLite: a sorted list), then each state by its key in
       // that order: no sort of the states themselves.
-      "select series_id, state from model_state where series_id in (select id from series where "
-      "detector_id = ?1) order by series_id",
-      {detector_id}, [&, state = std::string()](const SqlRow& r) mutable {
-        r.BlobInto(1, &state);  // one buffer for every state
+      "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
+      "d.series_id = m.series_id where m.series_id in (select id from series where detector_id = ?1) "
+      "order by m.series_id",
+      {detector_id},
+      [&, base = std::string(), delta = std::string(), state = std::string()](const SqlRow& r) mutable {
+        r.BlobInto(1, &base);  // one buffer for every state
+        if (r.IsNull(2)) return fn(r.Int(0), base);
+        r.BlobInto(2, &delta);
+        // A delta that does not fit its state is corrupt: the state is then
+        // too (RestoreModel fails, and the model is retrained).
+        if (!ApplyStateDelta(base, delta, &state)) return fn(r.Int(0), std::string_view());
         return fn(r.Int(0), state);
       });
 }
@@ -167,6 +176,67 @@ Result<std::optional<int64_t>> SqlStore::GetWatermark(int64_t detector_id) {
 
 Status SqlStore::CommitChunk(const ChunkResult& c) {
   Status s = InWriteTransaction([&] { return WriteChunk(c); });
+  return s.WithContext(fmt::format("committing intervals [{}, {})", FormatIso(FromUnixSeconds(c.first_ts)),
+                                   FormatIso(FromUnixSeconds(c.next_watermark))));
+}
+
+Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(ModelStateAccess&)>& score) {
+  class Access final : public ModelStateAccess {
+   public:
+    explicit Access(SqlStore& store) : store_(store) {}
+    // Keeps each state read as it is stored (without its delta), for
+    // Write to store the new one as its changes from that.
+    Status Read(int64_t from_id, int64_t to_id,
+                const std::function<Status(int64_t, std::string_view)>& fn) override {
+      used_ = 0;
+      return store_.db_.Query(
+          "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
+          "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
+          {from_id, to_id}, [&, delta = std::string(), state = std::string()](const SqlRow& r) mutable {
+            // (The entries and their buffers are reused block after block.)
+            if (used_ == bases_.size()) bases_.emplace_back();
+            auto& [id, base] = bases_[used_++];
+            id = r.Int(0);
+            r.BlobInto(1, &base);
+            if (r.IsNull(2)) return fn(r.Int(0), base);
+            r.BlobInto(2, &delta);
+            if (!ApplyStateDelta(base, delta, &state)) return fn(r.Int(0), std::string_view());
+            return fn(r.Int(0), state);
+          });
+    }
+    // A state whose stored one was read and has its size is stored as its
+    // changes from that while they are at most a quarter of it; else whole.
+    Status Write(int64_t series_id, std::string_view state) override {
+      const auto last = bases_.begin() + static_cast<std::ptrdiff_t>(used_);
+      auto base = std::lower_bound(bases_.begin(), last, series_id,
+                                   [](const auto& b, int64_t id) { return b.first < id; });
+      if (base != last && base->first == series_id && base->second.size() == state.size() && !state.empty()) {
+        const std::string delta = EncodeStateDelta(base->second, state);
+        if (delta.size() <= state.size() / 4) {
+          static const std::string kSqlite =
+              ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
+          static const std::string kPostgres =
+              ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
+          return store_.db_
+              .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
+                    {series_id, SqlValue::Blob(delta)})
+              .status();
+        }
+      }
+      return store_.WriteModelState(series_id, state);
+    }
+
+   private:
+    SqlStore& store_;
+    // The states read by the last Read, in id order: bases_[0, used_).
+    std::vector<std::pair<int64_t, std::string>> bases_;
+    size_t used_ = 0;
+  };
+  Status s = InWriteTransaction([&]() -> Status {
+    Access access(*this);
+    OSPREY_RETURN_IF_ERROR(score(access));
+    return WriteChunk(c);
+  });
   return s.WithContext(fmt::format("committing intervals [{}, {})", FormatIso(FromUnixSeconds(c.first_ts)),
                                    FormatIso(FromUnixSeconds(c.next_watermark))));
 }
@@ -326,23 +396,30 @@ Status SqlStore::WriteChunkPoints(const ChunkResult& c) {
 }
 
 Status SqlStore::WriteModelStates(const ChunkResult& c) {
-  const std::string state_sql = ReplaceRow(db_.dialect(), "model_state", {"series_id"}, {"state"});
+  auto write = [&](int64_t series_id, std::string_view state) { return WriteModelState(series_id, state); };
+  for (const auto& [series_id, state] : c.model_states) OSPREY_RETURN_IF_ERROR(write(series_id, state));
+  return c.write_model_states ? c.write_model_states(write) : Status::Ok();
+}
+
+Status SqlStore::WriteModelState(int64_t series_id, std::string_view state) {
   // SQLite: a state is rewritten in place by an update (a state keeps its
   // size, so its cell is overwritten where it is), where "insert or
   // replace" deletes the row, inserts it again and checks its series; only
-  // a series without a state yet is inserted.
-  const bool update_first = db_.dialect().kind == Dialect::kSqlite;
-  auto write = [&](int64_t series_id, std::string_view state) -> Status {
-    if (update_first) {
-      OSPREY_ASSIGN_OR_RETURN(int64_t changed,
-                              db_.Exec("update model_state set state = ?2 where series_id = ?1",
-                                       {series_id, SqlValue::Blob(state)}));
-      if (changed > 0) return Status::Ok();
-    }
-    return db_.Exec(state_sql, {series_id, SqlValue::Blob(state)}).status();
-  };
-  for (const auto& [series_id, state] : c.model_states) OSPREY_RETURN_IF_ERROR(write(series_id, state));
-  return c.write_model_states ? c.write_model_states(write) : Status::Ok();
+  // a series without a state yet is inserted. A whole state replaces the
+  // stored one and its delta.
+  OSPREY_RETURN_IF_ERROR(
+      db_.Exec("delete from model_state_delta where series_id = ?1", {series_id}).status());
+  if (db_.dialect().kind == Dialect::kSqlite) {
+    OSPREY_ASSIGN_OR_RETURN(int64_t changed,
+                            db_.Exec("update model_state set state = ?2 where series_id = ?1",
+                                     {series_id, SqlValue::Blob(state)}));
+    if (changed > 0) return Status::Ok();
+  }
+  static const std::string kSqlite = ReplaceRow(SqliteDialect(), "model_state", {"series_id"}, {"state"});
+  static const std::string kPostgres = ReplaceRow(PostgresDialect(), "model_state", {"series_id"}, {"state"});
+  return db_
+      .Exec(db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres, {series_id, SqlValue::Blob(state)})
+      .status();
 }
 
 // Recomputes the incidents row of each (measure, incident_ts) from its

@@ -48,6 +48,8 @@ class SqlStore : public Store {
                            const std::function<Status(int64_t, std::string_view)>& fn) override;
   Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override;
   Status CommitChunk(const ChunkResult& chunk) override;
+  Status CommitScoredChunk(ChunkResult& chunk,
+                           const std::function<Status(ModelStateAccess&)>& score) override;
   Status ResetFrom(int64_t detector_id, int64_t from_ts) override;
   Result<std::vector<GroupRecord>> ListGroups(const GroupQuery& q) override;
   Result<int64_t> CountGroups(const GroupQuery& q) override;
@@ -149,6 +151,7 @@ class SqlStore : public Store {
   Status WriteShardChunk(const ChunkResult& c);
   Status WriteChunkPoints(const ChunkResult& c);
   Status WriteModelStates(const ChunkResult& c);
+  Status WriteModelState(int64_t series_id, std::string_view state);
   Status WriteSnapshots(const ChunkResult& c);
   Status UpdateIncidents(int64_t detector_id, const std::set<std::pair<std::string, int64_t>>& keys);
   Status TruncatePointBlocks(int64_t detector_id, int64_t from_ts);

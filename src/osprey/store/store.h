@@ -429,6 +429,26 @@ class Store {
   // large as its models (gigabytes at a million series).
   virtual Status ForEachModelState(int64_t detector_id,
                                    const std::function<Status(int64_t, std::string_view)>& fn) = 0;
+  // Reads and writes model states in the transaction of a chunk being
+  // committed (CommitScoredChunk).
+  class ModelStateAccess {
+   public:
+    virtual ~ModelStateAccess() = default;
+    // fn(series id, state) for each stored state of a series whose id is in
+    // [from_id, to_id], in id order, one at a time (series of any detector:
+    // ids are the store's).
+    virtual Status Read(int64_t from_id, int64_t to_id,
+                        const std::function<Status(int64_t, std::string_view)>& fn) = 0;
+    // Replaces (or adds) the state of a series.
+    virtual Status Write(int64_t series_id, std::string_view state) = 0;
+  };
+  // CommitChunk for a chunk whose models are not all in memory: in the
+  // chunk's transaction, first runs `score`, which reads the states it
+  // needs, scores, writes the new states and completes `chunk`, then writes
+  // `chunk`. Nothing of it is committed when either fails. `score` must not
+  // call the store itself (it has the transaction).
+  virtual Status CommitScoredChunk(ChunkResult& chunk,
+                                   const std::function<Status(ModelStateAccess&)>& score) = 0;
   // Every model state of the detector at once (ForEachModelState).
   Result<std::map<int64_t, std::string>> LoadModelStates(int64_t detector_id) {
     std::map<int64_t, std::string> out;

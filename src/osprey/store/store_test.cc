@@ -118,6 +118,23 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     sqlite3_close(db);
     return s;
   }
+  // The delta rows of the store's model states (SQLite only; -1 for
+  // PostgreSQL, where the tests read the states back instead).
+  int64_t DeltaRows() {
+    if (GetParam() == "postgres") return -1;
+    sqlite3* db = nullptr;
+    int64_t n = -2;
+    if (sqlite3_open(path_.c_str(), &db) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "select count(*) from model_state_delta", -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+  }
   // Runs SQL on the store's database behind its back. Skips the test when
   // that is impossible (no sqlite3 shell).
   Status RawExec(const std::string& sql) {
@@ -284,6 +301,72 @@ TEST_P(StoreTest, ModelStatesStreamInAndOut) {
   EXPECT_FALSE(store_->CommitChunk(failing).ok());
   EXPECT_EQ(store_->LoadModelStates(d)->at(a), "from the map");
   EXPECT_EQ(*store_->GetWatermark(d), 7200);
+}
+
+// A paged runner's chunk (CommitScoredChunk) reads states in its
+// transaction and writes each back as its changes from the stored one
+// while they are small; reads merge them, a whole state replaces both, and
+// a failure leaves the stored states as they were.
+TEST_P(StoreTest, ScoredChunksStoreStatesAsChangesFromTheStoredOnes) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  int64_t a = *store_->EnsureSeries(d, "views", R"({"p":"a"})", "views{p=a}");
+  int64_t b = *store_->EnsureSeries(d, "views", R"({"p":"b"})", "views{p=b}");
+  std::string base(1000, 'x');
+  ChunkResult first = Chunk(d, a, 3600, 40);
+  first.model_states = {{a, base}, {b, "b"}};
+  ASSERT_TRUE(store_->CommitChunk(first).ok());
+  auto score = [&](int64_t ts, const std::function<std::string(std::string)>& change, bool fail = false) {
+    ChunkResult c = Chunk(d, a, ts, 40);
+    c.model_states.clear();  // the states are the scoring's
+    return store_->CommitScoredChunk(c, [&](Store::ModelStateAccess& io) -> Status {
+      std::map<int64_t, std::string> read;
+      OSPREY_RETURN_IF_ERROR(io.Read(a, b, [&](int64_t id, std::string_view state) {
+        read.emplace(id, state);
+        return Status::Ok();
+      }));
+      if (read.size() != 2) return Internal("not every state was read");
+      for (const auto& [id, state] : read) OSPREY_RETURN_IF_ERROR(io.Write(id, change(state)));
+      return fail ? Internal("scoring failed") : Status::Ok();
+    });
+  };
+  // Few changes: stored as such (the base row is left as it was).
+  auto one_byte = [](std::string s) {
+    s[s.size() / 2] = static_cast<char>(s[s.size() / 2] + 1);
+    return s;
+  };
+  ASSERT_TRUE(score(7200, one_byte).ok());
+  std::string want = one_byte(base);
+  EXPECT_EQ(store_->LoadModelStates(d)->at(a), want);
+  EXPECT_EQ(store_->LoadModelStates(d)->at(b), one_byte("b"));
+  const int64_t none = GetParam() == "postgres" ? -1 : 0;
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 1);  // b's is too long a delta
+  // Changes accumulate on the same stored state.
+  ASSERT_TRUE(score(10800, [](std::string s) {
+                s[0] = 'y';
+                return s;
+              }).ok());
+  want[0] = 'y';
+  EXPECT_EQ(store_->LoadModelStates(d)->at(a), want);
+  // A failed chunk leaves them as they were.
+  EXPECT_FALSE(score(
+                   14400, [](std::string s) { return s + "longer"; }, true)
+                   .ok());
+  EXPECT_EQ(store_->LoadModelStates(d)->at(a), want);
+  // Many changes, or another size: stored whole, the delta gone.
+  ASSERT_TRUE(score(14400, [](std::string s) { return std::string(s.size(), 'z'); }).ok());
+  EXPECT_EQ(store_->LoadModelStates(d)->at(a), std::string(1000, 'z'));
+  EXPECT_EQ(DeltaRows(), none);
+  ASSERT_TRUE(score(18000, one_byte).ok());
+  ChunkResult whole = Chunk(d, a, 21600, 40);
+  whole.model_states[a] = std::string(1000, 'w');
+  ASSERT_TRUE(store_->CommitChunk(whole).ok());
+  EXPECT_EQ(store_->LoadModelStates(d)->at(a), std::string(1000, 'w'));
+  EXPECT_EQ(DeltaRows(), none);
+  ASSERT_TRUE(score(25200, one_byte).ok());
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 1);
+  ASSERT_TRUE(store_->ResetFrom(d, 0).ok());
+  EXPECT_TRUE(store_->LoadModelStates(d)->empty());
+  EXPECT_EQ(DeltaRows(), none);
 }
 
 TEST_P(StoreTest, ModelStateKeepsEveryByte) {
@@ -1025,10 +1108,15 @@ TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
   GroupQuery q;
   q.by_severity = true;
   const std::vector<int64_t> expected = Ids(*store_->ListGroups(q));
+  ChunkResult states;  // a model state stored before the migrations
+  states.detector_id = d;
+  states.model_states[series[0]] = std::string(100, 's');
+  ASSERT_TRUE(store_->CommitChunk(states).ok());
   store_.reset();
   // Back to the schema before the list indexes (SQLite 9, PostgreSQL 10).
   const int before = GetParam() == "postgres" ? 10 : 9;
   Status s = RawExec(
+      "drop table if exists model_state_delta; "  // SQLite 13, PostgreSQL 15
       "drop table if exists shard_watermarks; drop table if exists shard_scores; "    // PostgreSQL's 13
       "drop index incidents_by_top_time; alter table incidents drop column top_ts; "  // SQLite 12, PostgreSQL
                                                                                       // 14
@@ -1048,6 +1136,21 @@ TEST_P(StoreTest, AStoreFromBeforeTheListIndexesMigratesAndKeepsItsGroups) {
   EXPECT_EQ(Ids(*store_->ListGroups(q)), expected);
   EXPECT_EQ(ReadByKeyset(*store_, q, 5), expected);
   EXPECT_EQ(*store_->GetLongestMeasureIncident(), 3600);
+  // The state loads as it was, and a paged chunk stores its changes.
+  EXPECT_EQ(store_->LoadModelStates(d)->at(series[0]), std::string(100, 's'));
+  ChunkResult next;
+  next.detector_id = d;
+  ASSERT_TRUE(store_
+                  ->CommitScoredChunk(next,
+                                      [&](Store::ModelStateAccess& io) {
+                                        OSPREY_RETURN_IF_ERROR(
+                                            io.Read(series[0], series[0],
+                                                    [](int64_t, std::string_view) { return Status::Ok(); }));
+                                        return io.Write(series[0], std::string(99, 's') + "t");
+                                      })
+                  .ok());
+  EXPECT_EQ(store_->LoadModelStates(d)->at(series[0]), std::string(99, 's') + "t");
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 1);
 }
 
 // Hourly points of `series` from t0: value(h) (nullopt: missing), a model
@@ -1325,6 +1428,7 @@ TEST_P(StoreTest, AStoreFromBeforePointBlocksSealsItsRowsAndReadsThemBack) {
                         *p.expected, *p.lower, *p.upper, *p.severity);
   }
   Status st = RawExec(fmt::format(
+      "drop table if exists model_state_delta; "  // SQLite 13, PostgreSQL 15
       "drop table if exists shard_watermarks; drop table if exists shard_scores; "    // PostgreSQL's 13
       "drop index incidents_by_top_time; alter table incidents drop column top_ts; "  // SQLite 12, PostgreSQL
                                                                                       // 14

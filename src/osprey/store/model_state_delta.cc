@@ -1,0 +1,85 @@
+#include "osprey/store/model_state_delta.h"
+
+#include <cstdint>
+#include <cstring>
+
+namespace osprey::store {
+namespace {
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view& in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto b = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (b < 0x80) return true;
+  }
+  return false;
+}
+
+uint64_t Word(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+}  // namespace
+
+std::string EncodeStateDelta(std::string_view base, std::string_view state) {
+  std::string out;
+  const size_t n = state.size();
+  PutVarint(out, n);
+  size_t done = 0;  // bytes covered so far
+  size_t i = 0;
+  while (i < n) {
+    // Unchanged bytes are skipped eight at a time (most of a state).
+    while (i + 8 <= n && Word(base.data() + i) == Word(state.data() + i)) i += 8;
+    while (i < n && base[i] == state[i]) ++i;
+    if (i == n) break;
+    // A run of changes from i, through gaps of under four unchanged bytes.
+    size_t end = i + 1;
+    for (size_t j = end; j < n;) {
+      if (base[j] != state[j]) {
+        end = ++j;
+        continue;
+      }
+      size_t same = j;
+      while (same < n && same - j < 4 && base[same] == state[same]) ++same;
+      if (same - j >= 4 || same == n) break;
+      j = same;
+    }
+    PutVarint(out, i - done);
+    PutVarint(out, end - i);
+    out.append(state.data() + i, end - i);
+    done = i = end;
+  }
+  return out;
+}
+
+bool ApplyStateDelta(std::string_view base, std::string_view delta, std::string* state) {
+  uint64_t n = 0;
+  if (!GetVarint(delta, &n) || n != base.size()) return false;
+  state->assign(base);
+  size_t at = 0;
+  while (!delta.empty()) {
+    uint64_t skip = 0, len = 0;
+    if (!GetVarint(delta, &skip) || !GetVarint(delta, &len)) return false;
+    if (skip > n - at || len > n - at - skip || len > delta.size()) return false;
+    at += skip;
+    std::memcpy(state->data() + at, delta.data(), len);
+    delta.remove_prefix(len);
+    at += len;
+  }
+  return true;
+}
+
+}  // namespace osprey::store
