@@ -425,16 +425,7 @@ DetectorRunner::Warmup DetectorRunner::OwnWarmup() const {
   if (paged_) return paged_warmup_;  // as of the last chunk (ScorePaged)
   Warmup out;
   for (const auto& [key, s] : series_) {
-    if (!s.model) continue;  // another shard's series
-    const detect::WarmupStatus w = s.model->Warmup();
-    if (w.ready()) continue;
-    ++out.warming;
-    const double share = static_cast<double>(w.seen) / static_cast<double>(w.needed);
-    if (share < out.least) {
-      out.least = share;
-      out.seen = w.seen;
-      out.needed = w.needed;
-    }
+    if (s.model) AddWarmup(*s.model, out);  // no model: another shard's series
   }
   return out;
 }
