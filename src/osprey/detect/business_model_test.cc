@@ -702,6 +702,40 @@ TEST(BusinessModelTest, FiveMinuteDipIsNotRelearntWithinMinutes) {
   EXPECT_NEAR(next_day_ratio, 1.0, 0.15);
 }
 
+// Eight 5-minute series at Rate(t, 120) / 12 (seeds first_seed + 1 to
+// first_seed + 8), each with its values times `factor` in [begin, end) and
+// no rows in [gap_begin, gap_end), fed up to `stop`: how many reached
+// severity 50 in [begin, end), and how many of the points from `after` on
+// reached 40.
+struct AfterIncidents {
+  int64_t found = 0, echoes = 0, points = 0;
+};
+AfterIncidents RunIncidents(uint64_t first_seed, int64_t begin, int64_t end, double factor, int64_t gap_begin,
+                            int64_t gap_end, int64_t after, int64_t stop) {
+  AfterIncidents out;
+  for (uint64_t seed = first_seed + 1; seed <= first_seed + 8; ++seed) {
+    ModelOptions o;
+    o.interval_seconds = 300;
+    auto m = std::move(BusinessModel::Create(o)).value();
+    std::mt19937_64 rng(seed);
+    double max_in = 0;
+    for (int64_t i = 0; i < stop; ++i) {
+      const int64_t t = kMonday + i * 300;
+      const bool in = i >= begin && i < end;
+      const double x = Draw(rng, Rate(t, 120) / 12 * (in ? factor : 1.0), 0.02);
+      const bool gap = i >= gap_begin && i < gap_end;
+      const Score s = m->Observe(Observation{t, t, gap ? std::nullopt : std::optional(x)});
+      if (in) max_in = std::max(max_in, s.severity);
+      if (i >= after) {
+        ++out.points;
+        out.echoes += s.ready && s.severity >= 40;
+      }
+    }
+    out.found += max_in >= 50;
+  }
+  return out;
+}
+
 // The sustained scan judges windows of up to four hours, and a window that
 // holds a dip that has ended still holds its deficit: a normal point a
 // little low an hour later, with that window behind it, read as the dip
@@ -710,34 +744,14 @@ TEST(BusinessModelTest, FiveMinuteDipIsNotRelearntWithinMinutes) {
 // counts only while its last third deviates the same way on its own, by a
 // share of the window's deviation.
 TEST(BusinessModelTest, ADipThatEndedRaisesNoMoreAlarms) {
-  int64_t in_dip = 0, echoes = 0, after = 0;
-  for (uint64_t seed = 1; seed <= 8; ++seed) {
-    ModelOptions o;
-    o.interval_seconds = 300;
-    auto m = std::move(BusinessModel::Create(o)).value();
-    std::mt19937_64 rng(seed);
-    const int64_t per_day = 288, dip_day = 22;
-    const int64_t dip_begin = dip_day * per_day + 11 * 12,
-                  dip_end = dip_begin + 36;  // 11:00-14:00, half the usual
-    double max_in = 0;
-    for (int64_t i = 0; i < dip_end + 5 * 12; ++i) {
-      const int64_t t = kMonday + i * 300;
-      const double mu = Rate(t, 120) / 12;
-      const bool dip = i >= dip_begin && i < dip_end;
-      const double x = Draw(rng, dip ? 0.5 * mu : mu, 0.02);
-      const Score s = m->Observe(Observation{t, t, x});
-      if (dip) max_in = std::max(max_in, s.severity);
-      if (i >= dip_end + 12) {  // 15:00-19:00
-        ++after;
-        echoes += s.ready && s.severity >= 40;
-      }
-    }
-    in_dip += max_in >= 50;
-  }
+  const int64_t dip = 22 * 288 + 11 * 12, dip_end = dip + 36;  // 11:00-14:00, half the usual
+  // The four hours from 15:00.
+  const AfterIncidents r = RunIncidents(0, dip, dip_end, 0.5, 0, 0, dip_end + 12, dip_end + 5 * 12);
   std::printf("dips found at >= 50: %lld of 8; points >= 40 in the four hours after them: %lld of %lld\n",
-              static_cast<long long>(in_dip), static_cast<long long>(echoes), static_cast<long long>(after));
-  EXPECT_EQ(in_dip, 8);
-  EXPECT_EQ(echoes, 0);
+              static_cast<long long>(r.found), static_cast<long long>(r.echoes),
+              static_cast<long long>(r.points));
+  EXPECT_EQ(r.found, 8);
+  EXPECT_EQ(r.echoes, 0);
 }
 
 // The scan's windows are of time: intervals without a value enter them as
@@ -746,33 +760,14 @@ TEST(BusinessModelTest, ADipThatEndedRaisesNoMoreAlarms) {
 // benchmark: severity 56 on a normal point after an ETL gap that followed
 // a regional outage, on most series of the region).
 TEST(BusinessModelTest, AnOutageBeforeAGapIsNotRecentAfterIt) {
-  int64_t found = 0, echoes = 0, after = 0;
-  for (uint64_t seed = 1; seed <= 8; ++seed) {
-    ModelOptions o;
-    o.interval_seconds = 300;
-    auto m = std::move(BusinessModel::Create(o)).value();
-    std::mt19937_64 rng(seed + 100);
-    const int64_t per_day = 288, outage = 22 * per_day + 11 * 12;  // 11:00-11:45
-    const int64_t gap = outage + 12, gap_end = gap + 12;           // no rows 12:00-13:00
-    double max_in = 0;
-    for (int64_t i = 0; i < gap_end + 12; ++i) {
-      const int64_t t = kMonday + i * 300;
-      const bool down = i >= outage && i < outage + 9;
-      const double x = Draw(rng, Rate(t, 120) / 12 * (down ? 0.1 : 1.0), 0.02);
-      const Score s =
-          m->Observe(Observation{t, t, i >= gap && i < gap_end ? std::nullopt : std::optional(x)});
-      if (down) max_in = std::max(max_in, s.severity);
-      if (i >= gap_end) {  // the hour after the gap
-        ++after;
-        echoes += s.ready && s.severity >= 40;
-      }
-    }
-    found += max_in >= 50;
-  }
+  const int64_t outage = 22 * 288 + 11 * 12;            // 11:00-11:45, a tenth of the usual
+  const int64_t gap = outage + 12, gap_end = gap + 12;  // no rows 12:00-13:00
+  const AfterIncidents r = RunIncidents(100, outage, outage + 9, 0.1, gap, gap_end, gap_end, gap_end + 12);
   std::printf("outages found: %lld of 8; points >= 40 in the hour after the gap: %lld of %lld\n",
-              static_cast<long long>(found), static_cast<long long>(echoes), static_cast<long long>(after));
-  EXPECT_EQ(found, 8);
-  EXPECT_EQ(echoes, 0);
+              static_cast<long long>(r.found), static_cast<long long>(r.echoes),
+              static_cast<long long>(r.points));
+  EXPECT_EQ(r.found, 8);
+  EXPECT_EQ(r.echoes, 0);
 }
 
 // A 5-minute series' slot profiles remember visits (days, weeks), not
