@@ -21,6 +21,14 @@ std::unique_ptr<Model> FiveMinuteModel() {
   return BusinessModel::Create(o).value();
 }
 
+// The i-th 5-minute interval from a Monday of a rate: `errors` over `n`.
+Observation FiveMinuteRate(int64_t i, double errors, double n) {
+  const int64_t t = 1704067200 + i * 300;  // 2024-01-01, a Monday
+  Observation obs{t, t, errors / n};
+  obs.denominator = n;
+  return obs;
+}
+
 // Learns from `count` intervals of a proportion p over denominators between
 // 20 and 20,000; with overdispersion > 1 the rate of each interval is drawn
 // from a beta distribution first (beta-binomial).
@@ -240,7 +248,6 @@ TEST(RatioNoiseTest, ErrorRatesOverFewRequestsAreJudgedAsCounts) {
 TEST(RatioNoiseTest, FailuresOfFewRequestsAreBoundedByTheRequests) {
   auto m = FiveMinuteModel();
   std::mt19937_64 rng(23);
-  const int64_t t0 = 1704067200;  // a Monday
   const int64_t count = 288 * 21;
   double all_four = 0, one_of_one = 0;
   int64_t flags = 0;
@@ -249,9 +256,7 @@ TEST(RatioNoiseTest, FailuresOfFewRequestsAreBoundedByTheRequests) {
     auto errors = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.02)(rng));
     if (i == count - 20) n = errors = 4;
     if (i == count - 10) n = errors = 1;
-    Observation obs{t0 + i * 300, t0 + i * 300, errors / n};
-    obs.denominator = n;
-    const Score s = m->Observe(obs);
+    const Score s = m->Observe(FiveMinuteRate(i, errors, n));
     if (i == count - 20) all_four = s.severity;
     else if (i == count - 10) one_of_one = s.severity;
     else if (s.ready && s.severity >= 50) ++flags;
@@ -286,7 +291,6 @@ TEST(RatioNoiseTest, SuccessRatesAreJudgedByTheirFailures) {
 TEST(RatioNoiseTest, AnHourOfFailuresOverFewRequestsIsFound) {
   auto m = FiveMinuteModel();
   std::mt19937_64 rng(23);
-  const int64_t t0 = 1704067200;  // a Monday
   const int64_t per_day = 288, burst = 14 * per_day + 10 * 12;
   double highest = 0;
   int64_t clean_flags = 0;
@@ -296,9 +300,7 @@ TEST(RatioNoiseTest, AnHourOfFailuresOverFewRequestsIsFound) {
     const auto errors =
         in_burst ? n
                  : static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.015)(rng));
-    Observation obs{t0 + i * 300, t0 + i * 300, errors / n};
-    obs.denominator = n;
-    const Score s = m->Observe(obs);
+    const Score s = m->Observe(FiveMinuteRate(i, errors, n));
     if (in_burst) highest = std::max(highest, s.severity);
     else if (s.ready && i >= 7 * per_day && s.severity >= 50) ++clean_flags;
   }
@@ -317,7 +319,6 @@ TEST(RatioNoiseTest, AnHourOfFailuresOverFewRequestsIsFound) {
 TEST(RatioNoiseTest, ARateAboveOneIsNewsAndTheZerosAfterItAreNot) {
   auto m = FiveMinuteModel();
   std::mt19937_64 rng(29);
-  const int64_t t0 = 1704067200;  // a Monday
   const int64_t per_day = 288, burst = 14 * per_day + 8 * 12;
   double at_burst = 0;
   int64_t flags_after = 0;
@@ -325,9 +326,7 @@ TEST(RatioNoiseTest, ARateAboveOneIsNewsAndTheZerosAfterItAreNot) {
     const auto n = static_cast<double>(1 + std::poisson_distribution<long>(2.0)(rng));
     auto errors = static_cast<double>(std::binomial_distribution<long>(static_cast<long>(n), 0.005)(rng));
     if (i == burst) errors = n + 8;
-    Observation obs{t0 + i * 300, t0 + i * 300, errors / n};
-    obs.denominator = n;
-    const Score s = m->Observe(obs);
+    const Score s = m->Observe(FiveMinuteRate(i, errors, n));
     if (i == burst) at_burst = s.severity;
     else if (i > burst && s.ready && s.severity >= 50) ++flags_after;
   }
