@@ -239,9 +239,13 @@ TEST_F(RulesPipelineTest, MeasureRulesOverrideTheDetectorsPerField) {
   EXPECT_GT(lower, 0);  // the events (a normal point scores 0 either way)
 }
 
+// The rules whose history must carry across runs and chunks: a change of
+// 50 % against 24 intervals before, and a maximum.
+constexpr const char* kChangeRules =
+    "rules: {change_percent: 50, change_intervals: 24, max: 1250, combine: max}\n";
+
 TEST_F(RulesPipelineTest, ReRunsAreIdenticalAndHistoryCarriesAcrossRuns) {
-  const config::Detector d =
-      Detector("rules: {change_percent: 50, change_intervals: 24, max: 1250, combine: max}\n");
+  const config::Detector d = Detector(kChangeRules);
   auto one = OpenStore("one");
   RunRange(d, *one, kStart, At(kDays, 0));
   const auto once = Snapshot(*one, true);
@@ -282,8 +286,7 @@ TEST_F(RulesPipelineTest, PagedRunnersScoreExactlyAsRunnersWithEveryModelInMemor
   // A runner with too many series for its models to stay in memory reads
   // them from the store a block at a time in each chunk's commit; the
   // scores, the rules' look-back and the saved states are the same.
-  const config::Detector d =
-      Detector("rules: {change_percent: 50, change_intervals: 24, max: 1250, combine: max}\n");
+  const config::Detector d = Detector(kChangeRules);
   auto resident = OpenStore("resident");
   RunRange(d, *resident, kStart, At(kDays, 0));
   const auto expected = Snapshot(*resident, true);
