@@ -491,6 +491,14 @@ double NegBinomialDeviance(double y, double m, double alpha) {
 // means: the deviance residual is off in the tails of a discrete
 // distribution, so the lattice through y is summed (y may be fractional
 // for money) and the two-sided mid-p taken.
+// -log10 of the two-sided mid-p tail probability of a value on a lattice,
+// from the (unnormalised) probabilities below it, at it and in all.
+double MidPSurprise(double below, double here, double total) {
+  const double lower = (below + 0.5 * here) / total;
+  const double tail = std::max(2 * std::min(lower, 1.0 - lower), 1e-300);
+  return std::max(0.0, -std::log10(std::min(1.0, tail)));
+}
+
 double NegBinomialSurprise(double y, double m, double alpha, double d) {
   if (std::fabs(d) < 2 || m >= kExactBelow) return Surprise(d);
   alpha = std::max(alpha, 1e-9);
@@ -516,10 +524,7 @@ double NegBinomialSurprise(double y, double m, double alpha, double d) {
     p *= (k + r) / (k + 1) * q;
   }
   if (!(total > 0)) return Surprise(d);
-  const double lower = (below + 0.5 * here) / total;
-  const double upper = 1.0 - (below + 0.5 * here) / total;
-  const double tail = std::max(2 * std::min(lower, upper), 1e-300);
-  return std::max(0.0, -std::log10(std::min(1.0, tail)));
+  return MidPSurprise(below, here, total);
 }
 
 // -log10 of the two-sided mid-p tail probability of x successes in n
@@ -542,9 +547,7 @@ double BetaBinomialSurprise(double x, double n, double p, double rho, double d) 
     pk *= (n - k) / (k + 1) * (s > 0 ? (k + a) / (n - k - 1 + b) : p / (1 - p));
   }
   if (!(total > 0) || !std::isfinite(total)) return Surprise(d);
-  const double lower = (below + 0.5 * here) / total;
-  const double tail = std::max(2 * std::min(lower, 1.0 - lower), 1e-300);
-  return std::max(0.0, -std::log10(std::min(1.0, tail)));
+  return MidPSurprise(below, here, total);
 }
 
 }  // namespace
