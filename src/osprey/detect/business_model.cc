@@ -160,6 +160,9 @@ constexpr double kMaxProfileTeach = 1;
 // negative binomial, whose unbounded tail put 4 failures of 4 requests
 // where 2 % fail at 5.7 decades instead of 6.7.
 constexpr double kExactTrials = 100;
+// The trials of the interval that decides a proportion's orientation
+// (BusinessModel::Observe): enough that its rate says which outcome is rare.
+constexpr double kOrientTrials = 10;
 // A ratio series' smallest expectation. Its noise comes from the
 // denominator (RatioNoise; a proportion is judged as the count of its
 // rarer outcome, with its own floor of kMuFloor counts), not from the noise
@@ -1008,6 +1011,43 @@ bool BusinessModel::CountDayVisit(size_t ds, bool flagged) {
 }
 
 Score BusinessModel::Observe(const Observation& obs) {
+  // A proportion is learnt on its rarer outcome: the seasonal profile
+  // multiplies the expectation, and on a success rate near 1 a profile
+  // error of 1 % was the whole failure rate (learnt 0.9992-1.0041 where 0.99
+  // was true: its failures expected at the floor, 4 clean hours flagged in
+  // ten weeks where its error rate had none). Decided at the first interval
+  // with kOrientTrials trials, before which a series is learnt as it comes;
+  // turning it round starts the series again.
+  const bool ratio_value = obs.value && std::isfinite(*obs.value) && obs.denominator &&
+                           std::isfinite(*obs.denominator) && *obs.denominator > 0 && !options_.mean_of_rows;
+  if (ratio_value && !ratio_.oriented() && *obs.denominator >= kOrientTrials && *obs.value >= 0 &&
+      *obs.value <= 1) {
+    if (*obs.value > 0.5) {
+      *this = BusinessModel(options_);
+      ratio_.Orient(true);
+    } else {
+      ratio_.Orient(false);
+    }
+  }
+  const bool stale = last_time_ != INT64_MIN && obs.time <= last_time_;  // not scored either way
+  if (!ratio_value || !ratio_.complement() || stale) return ObserveOriented(obs);
+  Observation turned = obs;
+  turned.value = 1 - *obs.value;
+  Score s = ObserveOriented(turned);
+  s.value = *obs.value;
+  s.expected = 1 - s.expected;
+  const double lower = s.lower;
+  s.lower = std::max(0.0, 1 - s.upper);
+  s.upper = 1 - lower;
+  s.direction = s.direction == Direction::kUp     ? Direction::kDown
+                : s.direction == Direction::kDown ? Direction::kUp
+                                                  : s.direction;
+  if (s.explanation == Explanation::kSpike) s.explanation = Explanation::kDip;
+  else if (s.explanation == Explanation::kDip) s.explanation = Explanation::kSpike;
+  return s;
+}
+
+Score BusinessModel::ObserveOriented(const Observation& obs) {
   Score s;
   if (!obs.value || !std::isfinite(*obs.value)) {
     s.reason = "no value for this interval";
@@ -1185,12 +1225,13 @@ Score BusinessModel::Observe(const Observation& obs) {
   //   an error-count burst's tail in the last third of the longest windows
   //   kept them significant after it (a stray error an hour later alerted:
   //   5-minute errors @50 0.989 -> 0.901). A proportion's trials bound it.
-  // - A success rate's failures keep kSumClip sd plus one unit: its
+  // - The failures of a proportion learnt on its common outcome (a success
+  //   rate that never had kOrientTrials trials in one interval, so it was
+  //   not turned round: Observe) keep kSumClip sd plus one unit: its
   //   expectation is learnt on the success scale, where a profile error of
-  //   1 % is the whole failure rate (learnt 0.9992-1.0041 where 0.99 is
-  //   true), so its failures are often expected at the floor; with the
-  //   quantile their windows flagged 4 clean hours in ten weeks instead of 1
-  //   (`SuccessRatesAreJudgedByTheirFailures`).
+  //   1 % is the whole failure rate, so its failures are often expected at
+  //   the floor; with the quantile their windows flagged 4 clean hours in
+  //   ten weeks instead of 1.
   double clip_up = kSumClip * sds, clip_down = clip_up;
   const bool skewed_count =
       unit > 0 && (ratio ? !failures : family_ != NoiseFamily::kReal && !MeanOfRows() && mus >= unit);

@@ -74,7 +74,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 7;
+  static constexpr uint8_t kStateVersion = 8;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series
@@ -100,6 +100,9 @@ class BusinessModel final : public Model {
 
  private:
   explicit BusinessModel(const ModelOptions& options);
+  // Observe on the learnt orientation: a proportion whose successes are the
+  // common outcome arrives here as its complement (RatioNoise::complement).
+  Score ObserveOriented(const Observation& obs);
 
   struct Expectation {
     double mu = 0;            // expected value

@@ -376,8 +376,23 @@ TEST(BusinessModelTest, RefusesOtherStatesClearly) {
 
 // The ratio block of versions up to 4 ("RAT1": a tag, the proportion flag,
 // six sums and a count; "RAT2" adds the typical denominator and its count,
-// "RAT3" the decayed counts of values outside [0, 1] and of all values).
+// "RAT3" the decayed counts of values outside [0, 1] and of all values;
+// "RAT4", version 8, the orientation in the flags byte).
 constexpr size_t kRatioV1Bytes = 4 + 1 + 6 * 8 + 8;
+
+// A version-7 state with the content of a version-8 one: a ratio block
+// without the orientation ("RAT3": its flags byte only says whether the
+// series is a proportion).
+std::string AsVersion7(const std::string& now, bool ratio) {
+  std::string out = now;
+  if (ratio) {
+    const size_t tag = out.size() - kRatioV1Bytes - 16 - 16;
+    out[tag + 3] = '3';
+    out[tag + 4] = static_cast<char>(out[tag + 4] & 1);
+  }
+  out[2] = 7;
+  return out;
+}
 
 // A version-6 state with the content of a version-7 one: a ratio block
 // without the values outside [0, 1] ("RAT2").
@@ -456,12 +471,13 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   for (int64_t h = 0; h < 24 * 21; ++h)
     a->Observe(At(h, 50 + Draw(rng, 5, 0.1) + (h == 24 * 20 + 5 ? 500 : 0)));
   const std::string now = a->SaveState();
-  ASSERT_EQ(now[2], 7);
-  // Version 6 differed only in a ratio series' block (none here). Version 5
+  ASSERT_EQ(now[2], 8);
+  // Versions 7 and 6 differed only in a ratio series' block (none here). Version 5
   // lacked the typical row count of an average (Observation::rows; none here). Version 4 also the level a
   // return to is confirmed sooner; version 3 also the visit being counted, and did not weigh a proportion's
   // sums by the denominator (ProportionStatesOfVersion3KeepTheirLevel).
-  const std::string v6 = AsVersion6(now, false);
+  const std::string v7 = AsVersion7(now, false);
+  const std::string v6 = AsVersion6(v7, false);
   const std::string v5 = AsVersion5(v6, false);
   const std::string v4 = AsVersion4(v5, false);
   const std::string v3 = AsVersion3(v4, false);
@@ -469,17 +485,18 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   // Version 1 also ended before the 24 + 24 time-of-day noise floats.
   std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
   v1[2] = 1;
-  for (const std::string* old : std::array<const std::string*, 6>{&v1, &v2, &v3, &v4, &v5, &v6}) {
+  for (const std::string* old : std::array<const std::string*, 7>{&v1, &v2, &v3, &v4, &v5, &v6, &v7}) {
     auto b = BusinessModel::Restore(o, *old);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     // Migrated: what the old version lacked starts empty, and the state is
     // saved as the current version.
     const std::string resaved = (*b)->SaveState();
     EXPECT_EQ(resaved.size(), now.size());
-    EXPECT_EQ(resaved[2], 7);
+    EXPECT_EQ(resaved[2], 8);
   }
   // Versions 3 and 4 lacked only what starts empty here (no sub-hourly
   // visit, no shift adopted).
+  EXPECT_EQ(std::move(BusinessModel::Restore(o, v7)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v6)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v5)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v4)).value()->SaveState(), now);
@@ -488,11 +505,12 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   // counters come back as they were.
   auto b = std::move(BusinessModel::Restore(o, v2)).value();
   EXPECT_EQ(
-      AsVersion2(AsVersion3(AsVersion4(AsVersion5(AsVersion6(b->SaveState(), false), false), false), false)),
+      AsVersion2(AsVersion3(
+          AsVersion4(AsVersion5(AsVersion6(AsVersion7(b->SaveState(), false), false), false), false), false)),
       v2);
-  std::string v8 = now;
-  v8[2] = 8;
-  auto c = BusinessModel::Restore(o, v8);
+  std::string v9 = now;
+  v9[2] = 9;
+  auto c = BusinessModel::Restore(o, v9);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("newer osprey"), std::string::npos) << c.status().message();
 }
@@ -701,13 +719,19 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
     return ob;
   };
   while (h < 24 * 10) m->Observe(next());
-  const std::string v7 = m->SaveState();
-  ASSERT_EQ(v7[2], 7);
+  const std::string v8 = m->SaveState();
+  ASSERT_EQ(v8[2], 8);
+  // A version-7 ratio state ("RAT3", no orientation) loads as learnt as it
+  // came, which a rate of 0.2 is: it saves as the current version unchanged.
+  const std::string v7 = AsVersion7(v8, true);
+  auto from_v7 = BusinessModel::Restore(o, v7);
+  ASSERT_TRUE(from_v7.ok()) << from_v7.status().ToString();
+  EXPECT_EQ((*from_v7)->SaveState(), v8);
   const std::string v6 = AsVersion6(v7, true);
   // A version-6 ratio state ("RAT2") loads and saves as the current version.
   auto from_v6 = BusinessModel::Restore(o, v6);
   ASSERT_TRUE(from_v6.ok()) << from_v6.status().ToString();
-  EXPECT_EQ((*from_v6)->SaveState().size(), v7.size());
+  EXPECT_EQ((*from_v6)->SaveState().size(), v8.size());
   const std::string v5 = AsVersion5(v6, true);
   const std::string v4 = AsVersion4(v5, true);
   const std::string v3 = AsVersion3(v4, true);
@@ -715,9 +739,9 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
   // denominator) loads and saves as the current version.
   auto from_v4 = BusinessModel::Restore(o, v4);
   ASSERT_TRUE(from_v4.ok()) << from_v4.status().ToString();
-  EXPECT_EQ((*from_v4)->SaveState().size(), v7.size());
+  EXPECT_EQ((*from_v4)->SaveState().size(), v8.size());
   auto migrated = std::move(BusinessModel::Restore(o, v3)).value();
-  EXPECT_EQ(migrated->SaveState()[2], 7);
+  EXPECT_EQ(migrated->SaveState()[2], 8);
   double now = 0, then = 0;
   for (int k = 0; k < 24; ++k) {
     const Observation ob = next();

@@ -40,7 +40,8 @@ constexpr double kMinRate = 1e-6;
 // scored best F1 0.111 instead of 0.859 on one seed).
 constexpr double kOutsideMin = 2.5;
 constexpr double kOutsideShare = 0.05;
-constexpr char kTag[4] = {'R', 'A', 'T', '3'};
+constexpr char kTag[4] = {'R', 'A', 'T', '4'};
+constexpr char kTagV3[4] = {'R', 'A', 'T', '3'};  // without the orientation
 constexpr char kTagV2[4] = {'R', 'A', 'T', '2'};  // without the values outside [0, 1]
 constexpr char kTagV1[4] = {'R', 'A', 'T', '1'};  // without the typical denominator either
 
@@ -169,7 +170,9 @@ void RatioNoise::NoteDenominator(double n) {
 
 void RatioNoise::Save(std::string& out) const {
   out.append(kTag, sizeof kTag);
-  Put<uint8_t>(out, proportion_ ? 1 : 0);
+  // Bit 0: a proportion; bit 1: its complement is learnt; bit 2: oriented.
+  Put<uint8_t>(out,
+               static_cast<uint8_t>((proportion_ ? 1 : 0) | (complement_ ? 2 : 0) | (oriented_ ? 4 : 0)));
   for (double v : {sbb_, sbq_, sqq_, sbr_, sqr_, sw_}) Put<double>(out, v);
   Put<int64_t>(out, n_);
   Put<double>(out, den_mean_);
@@ -182,10 +185,11 @@ bool RatioNoise::Restore(std::string_view& in) {
   const std::string_view tag = in.substr(0, sizeof kTag);
   const bool v1 = tag == std::string_view(kTagV1, sizeof kTagV1);
   const bool v2 = tag == std::string_view(kTagV2, sizeof kTagV2);
-  if (!v1 && !v2 && tag != std::string_view(kTag, sizeof kTag)) return false;
+  const bool v3 = tag == std::string_view(kTagV3, sizeof kTagV3);
+  if (!v1 && !v2 && !v3 && tag != std::string_view(kTag, sizeof kTag)) return false;
   in.remove_prefix(sizeof kTag);
-  uint8_t proportion = 0;
-  if (!Get(in, proportion) || proportion > 1) return false;
+  uint8_t flags = 0;
+  if (!Get(in, flags) || flags > ((v1 || v2 || v3) ? 1 : 7) || flags == 2 || flags == 3) return false;
   for (double* v : {&sbb_, &sbq_, &sqq_, &sbr_, &sqr_, &sw_}) {
     if (!Get(in, *v) || !std::isfinite(*v) || *v < -1e300) return false;
   }
@@ -201,7 +205,10 @@ bool RatioNoise::Restore(std::string_view& in) {
        !(outside_ >= 0 && outside_ <= seen_))) {
     return false;
   }
-  proportion_ = proportion == 1;
+  proportion_ = (flags & 1) != 0;
+  complement_ = (flags & 2) != 0;
+  // A state from before the orientation keeps its values as they come.
+  oriented_ = (v1 || v2 || v3) || (flags & 4) != 0;
   used_ = true;
   return true;
 }

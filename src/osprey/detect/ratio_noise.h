@@ -63,6 +63,17 @@ class RatioNoise {
   double typical_denominator() const { return den_mean_; }
 
   bool proportion() const { return proportion_; }
+  // Which outcome of a proportion the model learns: the values as they come,
+  // or their complement (1 - x) where most trials succeed, so that the
+  // rarer outcome (a success rate's failures) is what the seasonal profile
+  // multiplies. Decided once (BusinessModel::Observe); a state from before
+  // the choice existed keeps the values as they come.
+  bool complement() const { return complement_; }
+  bool oriented() const { return oriented_; }
+  void Orient(bool complement) {
+    complement_ = complement;
+    oriented_ = true;
+  }
   // Whether enough values were seen for proportion() to say what the series
   // is (a value or two cannot make it a general ratio).
   bool decided() const;
@@ -86,6 +97,8 @@ class RatioNoise {
 
   bool used_ = false;
   bool proportion_ = true;
+  bool complement_ = false;
+  bool oriented_ = false;
   // Decayed weighted sums of the normal equations of r^2 ~ k b + c q, and
   // their decayed weight.
   double sbb_ = 0, sbq_ = 0, sqq_ = 0, sbr_ = 0, sqr_ = 0, sw_ = 0;
