@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -147,42 +148,49 @@ TEST(RatioNoiseTest, AFewRatesAboveOneKeepAProportion) {
   EXPECT_FALSE(noise.proportion());
 }
 
-TEST(RatioNoiseTest, StateRoundTripsAndCorruptionIsRefused) {
-  RatioNoise noise = LearnProportion(0.2, 2, 300, 4);
-  std::string state;
-  noise.Save(state);
+// Reads a saved ratio block back: nullopt when it is refused or not read to
+// its end.
+std::optional<RatioNoise> RoundTrip(const std::string& state) {
   std::string_view in = state;
   RatioNoise back;
-  ASSERT_TRUE(back.Restore(in));
-  EXPECT_TRUE(in.empty());
-  EXPECT_EQ(back.Variance(0.2, 100), noise.Variance(0.2, 100));
-  EXPECT_EQ(back.oriented(), noise.oriented());
+  if (!back.Restore(in) || !in.empty()) return std::nullopt;
+  return back;
+}
+
+std::string Saved(const RatioNoise& noise) {
+  std::string state;
+  noise.Save(state);
+  return state;
+}
+
+TEST(RatioNoiseTest, StateRoundTripsAndCorruptionIsRefused) {
+  RatioNoise noise = LearnProportion(0.2, 2, 300, 4);
+  const std::string state = Saved(noise);
+  const auto back = RoundTrip(state);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->Variance(0.2, 100), noise.Variance(0.2, 100));
+  EXPECT_EQ(back->oriented(), noise.oriented());
   // The orientation travels with the state.
   RatioNoise turned = noise;
   turned.Orient(true);
-  std::string turned_state;
-  turned.Save(turned_state);
-  std::string_view turned_in = turned_state;
-  RatioNoise turned_back;
-  ASSERT_TRUE(turned_back.Restore(turned_in));
-  EXPECT_TRUE(turned_back.complement());
-  EXPECT_TRUE(turned_back.oriented());
+  const auto turned_back = RoundTrip(Saved(turned));
+  ASSERT_TRUE(turned_back.has_value());
+  EXPECT_TRUE(turned_back->complement());
+  EXPECT_TRUE(turned_back->oriented());
   std::string bad = state;
   for (int flags : {2, 3, 8}) {  // turned round but not oriented; an unknown bit
     bad[4] = static_cast<char>(flags);
-    std::string_view bad_in = bad;
-    EXPECT_FALSE(RatioNoise().Restore(bad_in)) << flags;
+    EXPECT_FALSE(RoundTrip(bad).has_value()) << flags;
   }
   // A block from before the orientation ("RAT3") keeps its values as they
   // come: oriented, not turned round.
   std::string v3 = state;
   v3[3] = '3';
   v3[4] = static_cast<char>(v3[4] & 1);
-  std::string_view v3_in = v3;
-  RatioNoise from_v3;
-  ASSERT_TRUE(from_v3.Restore(v3_in));
-  EXPECT_TRUE(from_v3.oriented());
-  EXPECT_FALSE(from_v3.complement());
+  const auto from_v3 = RoundTrip(v3);
+  ASSERT_TRUE(from_v3.has_value());
+  EXPECT_TRUE(from_v3->oriented());
+  EXPECT_FALSE(from_v3->complement());
 }
 
 // The business model with denominators: a rate that falls from 5 % to 3 %
