@@ -111,6 +111,10 @@ class RatioNoise {
   // the values outside [0, 1] and of all values seen. Not in states before
   // "RAT3": those start them again.
   double outside_ = 0, seen_ = 0;
+  // A proportion's overdispersion from its second factorial moment: decayed
+  // sums of y (y - 1) - m^2 and of m^2 (y the rarer outcome's count, m its
+  // forecast), over about kFactorialMemory intervals.
+  double fm_excess_ = 0, fm_norm_ = 0;
 };
 
 }  // namespace osprey::detect
