@@ -1170,8 +1170,9 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     first.push_back(end);
     const size_t n = ids.size();
+    // (The buffers of in and out are reused block after block.)
     in.resize(n);
-    out.assign(n, std::string());
+    out.resize(n);
     stored.assign(n, 0);
     warnings.assign(n, std::string());
     statuses.resize(end - begin);
@@ -1184,24 +1185,27 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       return Status::Ok();
     }));
     // Series [j0, j1) of the block: restore (or create) each model, score
-    // its points in time order, save it.
+    // its points in time order, save it. Each thread restores its series
+    // one after the other into one model per measure (RestoreModelInto),
+    // not a new model each.
     auto run = [&](size_t j0, size_t j1) -> Status {
       try {
+        std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
         for (size_t j = j0; j < j1; ++j) {
           const Item& head = items[first[j]];
           const uint32_t measure =
               works[head.work].points[works[head.work].to_score[head.k].index].key.measure;
-          std::unique_ptr<detect::Model> model;
+          std::unique_ptr<detect::Model>& model = models[measure];
+          bool restored = false;
           if (stored[j]) {
-            auto restored = detect::RestoreModel(model_options_[measure], in[j]);
-            if (restored.ok()) {
-              model = std::move(restored).value();
+            Status r = detect::RestoreModelInto(model_options_[measure], in[j], &model);
+            if (r.ok()) {
+              restored = true;
             } else {
-              warnings[j] = restored.status().message();
+              warnings[j] = r.message();
             }
-            std::string().swap(in[j]);
           }
-          if (!model) {
+          if (!restored) {
             OSPREY_ASSIGN_OR_RETURN(model, detect::CreateModel(model_options_[measure]));
           }
           for (size_t i = first[j]; i < first[j + 1]; ++i) {
@@ -1210,7 +1214,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
             w.scored[t.index].score = ScoreWith(*model, w, t);
             statuses[i - begin] = model->Warmup();
           }
-          out[j] = model->SaveState();
+          model->SaveStateInto(&out[j]);
         }
       } catch (const std::exception& e) {
         return Internal(fmt::format("scoring series: {}", e.what()));
@@ -1251,10 +1255,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
         least_key[it.work] = &key;
       }
     }
-    for (size_t j = 0; j < n; ++j) {
-      OSPREY_RETURN_IF_ERROR(io.Write(ids[j], out[j]));
-      std::string().swap(out[j]);
-    }
+    for (size_t j = 0; j < n; ++j) OSPREY_RETURN_IF_ERROR(io.Write(ids[j], out[j]));
     begin = end;
   }
   if (!works.empty()) paged_warmup_ = works.back().warmup;
