@@ -211,15 +211,14 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
       auto base = std::lower_bound(bases_.begin(), last, series_id,
                                    [](const auto& b, int64_t id) { return b.first < id; });
       if (base != last && base->first == series_id && base->second.size() == state.size() && !state.empty()) {
-        const std::string delta = EncodeStateDelta(base->second, state);
-        if (delta.size() <= state.size() / 4) {
+        if (EncodeStateDeltaInto(base->second, state, state.size() / 4, &delta_)) {
           static const std::string kSqlite =
               ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
           static const std::string kPostgres =
               ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
           return store_.db_
               .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
-                    {series_id, SqlValue::Blob(delta)})
+                    {series_id, SqlValue::Blob(delta_)})
               .status();
         }
       }
@@ -231,6 +230,7 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     // The states read by the last Read, in id order: bases_[0, used_).
     std::vector<std::pair<int64_t, std::string>> bases_;
     size_t used_ = 0;
+    std::string delta_;  // Write's buffer
   };
   Status s = InWriteTransaction([&]() -> Status {
     Access access(*this);
