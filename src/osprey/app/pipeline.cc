@@ -1152,7 +1152,8 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   const bool helper = std::thread::hardware_concurrency() > 1;
   std::vector<int64_t> ids;
   std::vector<size_t> first;                   // per series of the block: its first item
-  std::vector<std::string> in, out;            // per series: its stored state, its new one
+  std::vector<std::string_view> in;            // per series: its stored state (valid until the next Read)
+  std::vector<std::string> out;                // per series: its new state
   std::vector<uint8_t> stored;                 // per series: whether it has a stored state
   std::vector<std::string> warnings;           // per series: why its state was not restored
   std::vector<detect::WarmupStatus> statuses;  // per item of the block: its model's warm-up after it
@@ -1170,7 +1171,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     first.push_back(end);
     const size_t n = ids.size();
-    // (The buffers of in and out are reused block after block.)
+    // (The buffers of out are reused block after block.)
     in.resize(n);
     out.resize(n);
     stored.assign(n, 0);
@@ -1180,7 +1181,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       auto at = std::lower_bound(ids.begin(), ids.end(), id);
       if (at == ids.end() || *at != id) return Status::Ok();  // another detector's, or not scored here
       const size_t j = static_cast<size_t>(at - ids.begin());
-      in[j].assign(state);
+      in[j] = state;
       stored[j] = 1;
       return Status::Ok();
     }));

@@ -436,7 +436,8 @@ class Store {
     virtual ~ModelStateAccess() = default;
     // fn(series id, state) for each stored state of a series whose id is in
     // [from_id, to_id], in id order, one at a time (series of any detector:
-    // ids are the store's).
+    // ids are the store's). Each state's bytes stay valid until the next
+    // Read, so a caller may keep the views of a block instead of copies.
     virtual Status Read(int64_t from_id, int64_t to_id,
                         const std::function<Status(int64_t, std::string_view)>& fn) = 0;
     // Replaces (or adds) the state of a series.

@@ -369,6 +369,54 @@ TEST_P(StoreTest, ScoredChunksStoreStatesAsChangesFromTheStoredOnes) {
   EXPECT_EQ(DeltaRows(), none);
 }
 
+// The states a chunk's Read gives stay valid until the next Read (a paged
+// runner keeps a block's views, not copies): short and long ones, whole
+// ones and ones with a delta, and as many as make the store's buffers grow;
+// a delta that was stored is updated, and reads give the newest.
+TEST_P(StoreTest, ScoredChunkStatesStayValidUntilTheNextRead) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::map<int64_t, std::string> want;
+  ChunkResult first = Chunk(d, *store_->EnsureSeries(d, "views", "{}", "views"), 3600, 40);
+  first.model_states.clear();
+  for (int i = 0; i < 60; ++i) {
+    const int64_t id = *store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v");
+    // Every third state is short (kept inside its string), the others long.
+    want[id] = i % 3 == 0 ? std::string(1 + i % 5, static_cast<char>('a' + i % 26))
+                          : std::string(400 + static_cast<size_t>(i), static_cast<char>('a' + i % 26));
+    first.model_states[id] = want[id];
+  }
+  ASSERT_TRUE(store_->CommitChunk(first).ok());
+  auto bump = [](std::string s) {
+    s[s.size() / 2] = static_cast<char>(s[s.size() / 2] + 1);
+    return s;
+  };
+  for (int64_t ts : {7200, 10800, 14400}) {
+    ChunkResult c = Chunk(d, want.begin()->first, ts, 40);
+    c.model_states.clear();
+    ASSERT_TRUE(store_
+                    ->CommitScoredChunk(c,
+                                        [&](Store::ModelStateAccess& io) -> Status {
+                                          std::vector<std::pair<int64_t, std::string_view>> views;
+                                          OSPREY_RETURN_IF_ERROR(
+                                              io.Read(want.begin()->first, want.rbegin()->first,
+                                                      [&](int64_t id, std::string_view state) {
+                                                        views.emplace_back(id, state);
+                                                        return Status::Ok();
+                                                      }));
+                                          EXPECT_EQ(views.size(), want.size());
+                                          for (const auto& [id, state] : views) {
+                                            EXPECT_EQ(state, want[id]) << id << " at " << ts;
+                                            want[id] = bump(want[id]);
+                                            OSPREY_RETURN_IF_ERROR(io.Write(id, want[id]));
+                                          }
+                                          return Status::Ok();
+                                        })
+                    .ok());
+  }
+  auto stored = *store_->LoadModelStates(d);
+  for (const auto& [id, state] : want) EXPECT_EQ(stored.at(id), state) << id;
+}
+
 TEST_P(StoreTest, ModelStateKeepsEveryByte) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
