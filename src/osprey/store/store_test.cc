@@ -417,6 +417,60 @@ TEST_P(StoreTest, ScoredChunkStatesStayValidUntilTheNextRead) {
   for (const auto& [id, state] : want) EXPECT_EQ(stored.at(id), state) << id;
 }
 
+// A live chunk of many series writes a head row per series (SQLite: many
+// rows per statement, then the rest one at a time): each reads back with
+// its own fields, missing ones and rewritten ones included.
+TEST_P(StoreTest, AnIntervalOfManySeriesWritesEveryHeadRow) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 150; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v"));
+  }
+  auto point = [](int64_t id, int64_t ts, int i) {
+    PointRecord p{id, ts, 0.5 + i, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+    if (i % 4 == 0) p.value.reset();  // missing
+    if (i % 3 != 0) {
+      p.expected = 10.25 * i;
+      p.lower = p.expected.value() - 1;
+      p.upper = p.expected.value() + 1.5;
+      p.severity = i % 100;
+    }
+    return p;
+  };
+  for (int64_t ts : {3600, 7200}) {
+    ChunkResult c;
+    c.detector_id = d;
+    c.first_ts = ts;
+    c.next_watermark = ts + 3600;
+    for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+      c.points.push_back(point(ids[static_cast<size_t>(i)], ts, i + static_cast<int>(ts / 3600)));
+    }
+    ASSERT_TRUE(store_->CommitChunk(c).ok());
+  }
+  // The first interval once more, other values: its rows are replaced.
+  ChunkResult again;
+  again.detector_id = d;
+  again.first_ts = 3600;
+  again.next_watermark = 7200;
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    again.points.push_back(point(ids[static_cast<size_t>(i)], 3600, i + 7));
+  }
+  ASSERT_TRUE(store_->CommitChunk(again).ok());
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    auto got = *store_->ListPoints(ids[static_cast<size_t>(i)], 0, 1 << 20);
+    ASSERT_EQ(got.size(), 2u) << i;
+    for (const auto& [p, want] : {std::pair(got[0], point(ids[static_cast<size_t>(i)], 3600, i + 7)),
+                                  std::pair(got[1], point(ids[static_cast<size_t>(i)], 7200, i + 2))}) {
+      EXPECT_EQ(p.ts, want.ts) << i;
+      EXPECT_EQ(p.value, want.value) << i;
+      EXPECT_EQ(p.expected, want.expected) << i;
+      EXPECT_EQ(p.lower, want.lower) << i;
+      EXPECT_EQ(p.upper, want.upper) << i;
+      EXPECT_EQ(p.severity, want.severity) << i;
+    }
+  }
+}
+
 TEST_P(StoreTest, ModelStateKeepsEveryByte) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
