@@ -417,10 +417,11 @@ TEST_P(StoreTest, ScoredChunkStatesStayValidUntilTheNextRead) {
   for (const auto& [id, state] : want) EXPECT_EQ(stored.at(id), state) << id;
 }
 
-// A live chunk of many series writes a head row per series (SQLite: many
-// rows per statement, then the rest one at a time): each reads back with
-// its own fields, missing ones and rewritten ones included.
-TEST_P(StoreTest, AnIntervalOfManySeriesWritesEveryHeadRow) {
+// A live chunk of many series writes a head row per series, a chunk of a
+// day a block per series (SQLite: many rows per statement, then the rest
+// one at a time): each reads back with its own fields, missing ones and
+// rewritten ones included.
+TEST_P(StoreTest, ChunksOfManySeriesWriteEveryHeadRowAndBlock) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   std::vector<int64_t> ids;
   for (int i = 0; i < 150; ++i) {
@@ -467,6 +468,27 @@ TEST_P(StoreTest, AnIntervalOfManySeriesWritesEveryHeadRow) {
       EXPECT_EQ(p.lower, want.lower) << i;
       EXPECT_EQ(p.upper, want.upper) << i;
       EXPECT_EQ(p.severity, want.severity) << i;
+    }
+  }
+  // A chunk of a whole day writes a block per series (as many in a
+  // statement): each series' values come back exactly, in order.
+  ChunkResult day;
+  day.detector_id = d;
+  day.first_ts = 86400;
+  day.next_watermark = 2 * 86400;
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    for (int h = 0; h < 24; ++h)
+      day.points.push_back(point(ids[static_cast<size_t>(i)], 86400 + h * 3600, i + h));
+  }
+  ASSERT_TRUE(store_->CommitChunk(day).ok());
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    auto got = *store_->ListPoints(ids[static_cast<size_t>(i)], 86400, 2 * 86400);
+    ASSERT_EQ(got.size(), 24u) << i;
+    for (int h = 0; h < 24; ++h) {
+      const PointRecord want = point(ids[static_cast<size_t>(i)], 86400 + h * 3600, i + h);
+      EXPECT_EQ(got[static_cast<size_t>(h)].ts, want.ts) << i;
+      EXPECT_EQ(got[static_cast<size_t>(h)].value, want.value) << i << " " << h;
+      EXPECT_EQ(got[static_cast<size_t>(h)].expected.has_value(), want.expected.has_value()) << i << " " << h;
     }
   }
 }
