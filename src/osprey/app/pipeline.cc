@@ -160,6 +160,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     SeriesState* state;
   };
   std::vector<Restore> restore;
+  catalog_.Reserve(records.size());
   for (const auto& r : records) {
     // A snapshot knows exactly the series that existed then.
     if (snapshot && !snapshot->model_states.count(r.id)) continue;
@@ -191,10 +192,14 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     s.id = r.id;
     s.owned = Owns(key);
     const uint32_t measure = key.measure;
-    auto placed = series_.emplace(std::move(key), std::move(s));
+    // (Series are listed in id order, which is usually the order their
+    // keys were first seen and so their values interned: each then goes
+    // after the ones before, and the hint saves the search.)
+    const size_t before = series_.size();
+    auto placed = series_.emplace_hint(series_.end(), std::move(key), std::move(s));
     // (A second record of the same key is dropped, its state with it.)
-    if (placed.second && placed.first->second.owned) {
-      restore.push_back({r.id, measure, &placed.first->first, &placed.first->second});
+    if (series_.size() > before && placed->second.owned) {
+      restore.push_back({r.id, measure, &placed->first, &placed->second});
     }
   }
   // The records' strings are in the catalog and the keys now (~170 bytes a
