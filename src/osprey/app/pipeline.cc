@@ -1156,9 +1156,10 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   // the other half (the store is this thread's alone).
   const bool helper = std::thread::hardware_concurrency() > 1;
   std::vector<int64_t> ids;
-  std::vector<size_t> first;                   // per series of the block: its first item
-  std::vector<std::string_view> in;            // per series: its stored state (valid until the next Read)
-  std::vector<std::string> out;                // per series: its new state
+  std::vector<size_t> first;         // per series of the block: its first item
+  std::vector<std::string_view> in;  // per series: its stored state (valid until the next Read)
+  std::vector<std::string> out;      // per series: its new state
+  std::vector<store::Store::ModelStateAccess::Prepared> prepared;  // per series: out as the store writes it
   std::vector<uint8_t> stored;                 // per series: whether it has a stored state
   std::vector<std::string> warnings;           // per series: why its state was not restored
   std::vector<detect::WarmupStatus> statuses;  // per item of the block: its model's warm-up after it
@@ -1176,9 +1177,10 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     first.push_back(end);
     const size_t n = ids.size();
-    // (The buffers of out are reused block after block.)
+    // (The buffers of out and prepared are reused block after block.)
     in.resize(n);
     out.resize(n);
+    prepared.resize(n);
     stored.assign(n, 0);
     warnings.assign(n, std::string());
     statuses.resize(end - begin);
@@ -1221,6 +1223,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
             statuses[i - begin] = model->Warmup();
           }
           model->SaveStateInto(&out[j]);
+          io.Prepare(ids[j], out[j], &prepared[j]);  // (while out[j] is in the cache)
         }
       } catch (const std::exception& e) {
         return Internal(fmt::format("scoring series: {}", e.what()));
@@ -1261,7 +1264,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
         least_key[it.work] = &key;
       }
     }
-    for (size_t j = 0; j < n; ++j) OSPREY_RETURN_IF_ERROR(io.Write(ids[j], out[j]));
+    for (size_t j = 0; j < n; ++j) OSPREY_RETURN_IF_ERROR(io.WritePrepared(ids[j], out[j], prepared[j]));
     begin = end;
   }
   if (!works.empty()) paged_warmup_ = works.back().warmup;

@@ -211,31 +211,38 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     // A state whose stored one was read and has its size is stored as its
     // changes from that while they are at most a quarter of it; else whole.
     Status Write(int64_t series_id, std::string_view state) override {
+      Prepare(series_id, state, &prepared_);
+      return WritePrepared(series_id, state, prepared_);
+    }
+    void Prepare(int64_t series_id, std::string_view state, Prepared* out) const override {
+      out->kind = kWhole;
       const auto last = bases_.begin() + static_cast<std::ptrdiff_t>(used_);
       auto base = std::lower_bound(bases_.begin(), last, series_id,
                                    [](const Base& b, int64_t id) { return b.id < id; });
-      if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty()) {
-        if (EncodeStateDeltaInto(base->state, state, state.size() / 4, &delta_)) {
-          // A delta that was there is updated in place (SQLite's replace
-          // deletes the row and inserts it again); a new one is inserted.
-          if (base->has_delta) {
-            OSPREY_ASSIGN_OR_RETURN(
-                int64_t changed,
-                store_.db_.Exec("update model_state_delta set delta = ?2 where series_id = ?1",
-                                {series_id, SqlValue::Blob(delta_)}));
-            if (changed > 0) return Status::Ok();
-          }
-          static const std::string kSqlite =
-              ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
-          static const std::string kPostgres =
-              ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
-          return store_.db_
-              .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
-                    {series_id, SqlValue::Blob(delta_)})
-              .status();
-        }
+      if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty() &&
+          EncodeStateDeltaInto(base->state, state, state.size() / 4, &out->bytes)) {
+        out->kind = base->has_delta ? kDeltaOverDelta : kDelta;
       }
-      return store_.WriteModelState(series_id, state);
+    }
+    Status WritePrepared(int64_t series_id, std::string_view state, const Prepared& p) override {
+      if (p.kind == 0) return Write(series_id, state);
+      if (p.kind == kWhole) return store_.WriteModelState(series_id, state);
+      // A delta that was there is updated in place (SQLite's replace
+      // deletes the row and inserts it again); a new one is inserted.
+      if (p.kind == kDeltaOverDelta) {
+        OSPREY_ASSIGN_OR_RETURN(
+            int64_t changed, store_.db_.Exec("update model_state_delta set delta = ?2 where series_id = ?1",
+                                             {series_id, SqlValue::Blob(p.bytes)}));
+        if (changed > 0) return Status::Ok();
+      }
+      static const std::string kSqlite =
+          ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
+      static const std::string kPostgres =
+          ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
+      return store_.db_
+          .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
+                {series_id, SqlValue::Blob(p.bytes)})
+          .status();
     }
 
    private:
@@ -249,7 +256,9 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     };
     std::deque<Base> bases_;
     size_t used_ = 0;
-    std::string delta_;  // Write's buffer
+    // Prepared::kind: the state whole; its delta, where none or one was stored.
+    enum Kind : uint8_t { kWhole = 1, kDelta = 2, kDeltaOverDelta = 3 };
+    Prepared prepared_;  // Write's
   };
   Status s = InWriteTransaction([&]() -> Status {
     Access access(*this);

@@ -23,6 +23,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "osprey/base/csv.h"
 #include "osprey/store/csv_export.h"
@@ -390,28 +391,45 @@ TEST_P(StoreTest, ScoredChunkStatesStayValidUntilTheNextRead) {
     s[s.size() / 2] = static_cast<char>(s[s.size() / 2] + 1);
     return s;
   };
-  for (int64_t ts : {7200, 10800, 14400}) {
+  // The second and fourth chunks prepare their writes on two threads at
+  // once (Prepare), then write them (WritePrepared); the others Write.
+  for (int64_t ts : {7200, 10800, 14400, 18000}) {
+    const bool prepare = ts == 10800 || ts == 18000;
     ChunkResult c = Chunk(d, want.begin()->first, ts, 40);
     c.model_states.clear();
-    ASSERT_TRUE(store_
-                    ->CommitScoredChunk(c,
-                                        [&](Store::ModelStateAccess& io) -> Status {
-                                          std::vector<std::pair<int64_t, std::string_view>> views;
-                                          OSPREY_RETURN_IF_ERROR(
-                                              io.Read(want.begin()->first, want.rbegin()->first,
-                                                      [&](int64_t id, std::string_view state) {
-                                                        views.emplace_back(id, state);
-                                                        return Status::Ok();
-                                                      }));
-                                          EXPECT_EQ(views.size(), want.size());
-                                          for (const auto& [id, state] : views) {
-                                            EXPECT_EQ(state, want[id]) << id << " at " << ts;
-                                            want[id] = bump(want[id]);
-                                            OSPREY_RETURN_IF_ERROR(io.Write(id, want[id]));
-                                          }
-                                          return Status::Ok();
-                                        })
-                    .ok());
+    ASSERT_TRUE(
+        store_
+            ->CommitScoredChunk(c,
+                                [&](Store::ModelStateAccess& io) -> Status {
+                                  std::vector<std::pair<int64_t, std::string_view>> views;
+                                  OSPREY_RETURN_IF_ERROR(io.Read(want.begin()->first, want.rbegin()->first,
+                                                                 [&](int64_t id, std::string_view state) {
+                                                                   views.emplace_back(id, state);
+                                                                   return Status::Ok();
+                                                                 }));
+                                  EXPECT_EQ(views.size(), want.size());
+                                  for (const auto& [id, state] : views) {
+                                    EXPECT_EQ(state, want[id]) << id << " at " << ts;
+                                    want[id] = bump(want[id]);
+                                    if (!prepare) OSPREY_RETURN_IF_ERROR(io.Write(id, want[id]));
+                                  }
+                                  if (!prepare) return Status::Ok();
+                                  std::vector<Store::ModelStateAccess::Prepared> ready(views.size());
+                                  auto half = [&](size_t from, size_t to) {
+                                    for (size_t k = from; k < to; ++k) {
+                                      io.Prepare(views[k].first, want[views[k].first], &ready[k]);
+                                    }
+                                  };
+                                  std::thread other(half, views.size() / 2, views.size());
+                                  half(0, views.size() / 2);
+                                  other.join();
+                                  for (size_t k = 0; k < views.size(); ++k) {
+                                    OSPREY_RETURN_IF_ERROR(
+                                        io.WritePrepared(views[k].first, want[views[k].first], ready[k]));
+                                  }
+                                  return Status::Ok();
+                                })
+            .ok());
   }
   auto stored = *store_->LoadModelStates(d);
   for (const auto& [id, state] : want) EXPECT_EQ(stored.at(id), state) << id;
