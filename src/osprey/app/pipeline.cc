@@ -160,6 +160,7 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     SeriesState* state;
   };
   std::vector<Restore> restore;
+  catalog_.Reserve(records.size());
   for (const auto& r : records) {
     // A snapshot knows exactly the series that existed then.
     if (snapshot && !snapshot->model_states.count(r.id)) continue;
@@ -191,10 +192,14 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     s.id = r.id;
     s.owned = Owns(key);
     const uint32_t measure = key.measure;
-    auto placed = series_.emplace(std::move(key), std::move(s));
+    // (Series are listed in id order, which is usually the order their
+    // keys were first seen and so their values interned: each then goes
+    // after the ones before, and the hint saves the search.)
+    const size_t before = series_.size();
+    auto placed = series_.emplace_hint(series_.end(), std::move(key), std::move(s));
     // (A second record of the same key is dropped, its state with it.)
-    if (placed.second && placed.first->second.owned) {
-      restore.push_back({r.id, measure, &placed.first->first, &placed.first->second});
+    if (series_.size() > before && placed->second.owned) {
+      restore.push_back({r.id, measure, &placed->first, &placed->second});
     }
   }
   // The records' strings are in the catalog and the keys now (~170 bytes a
@@ -1151,8 +1156,10 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   // the other half (the store is this thread's alone).
   const bool helper = std::thread::hardware_concurrency() > 1;
   std::vector<int64_t> ids;
-  std::vector<size_t> first;                   // per series of the block: its first item
-  std::vector<std::string> in, out;            // per series: its stored state, its new one
+  std::vector<size_t> first;         // per series of the block: its first item
+  std::vector<std::string_view> in;  // per series: its stored state (valid until the next Read)
+  std::vector<std::string> out;      // per series: its new state
+  std::vector<store::Store::ModelStateAccess::Prepared> prepared;  // per series: out as the store writes it
   std::vector<uint8_t> stored;                 // per series: whether it has a stored state
   std::vector<std::string> warnings;           // per series: why its state was not restored
   std::vector<detect::WarmupStatus> statuses;  // per item of the block: its model's warm-up after it
@@ -1170,8 +1177,10 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     first.push_back(end);
     const size_t n = ids.size();
+    // (The buffers of out and prepared are reused block after block.)
     in.resize(n);
-    out.assign(n, std::string());
+    out.resize(n);
+    prepared.resize(n);
     stored.assign(n, 0);
     warnings.assign(n, std::string());
     statuses.resize(end - begin);
@@ -1179,29 +1188,32 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       auto at = std::lower_bound(ids.begin(), ids.end(), id);
       if (at == ids.end() || *at != id) return Status::Ok();  // another detector's, or not scored here
       const size_t j = static_cast<size_t>(at - ids.begin());
-      in[j].assign(state);
+      in[j] = state;
       stored[j] = 1;
       return Status::Ok();
     }));
     // Series [j0, j1) of the block: restore (or create) each model, score
-    // its points in time order, save it.
+    // its points in time order, save it. Each thread restores its series
+    // one after the other into one model per measure (RestoreModelInto),
+    // not a new model each.
     auto run = [&](size_t j0, size_t j1) -> Status {
       try {
+        std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
         for (size_t j = j0; j < j1; ++j) {
           const Item& head = items[first[j]];
           const uint32_t measure =
               works[head.work].points[works[head.work].to_score[head.k].index].key.measure;
-          std::unique_ptr<detect::Model> model;
+          std::unique_ptr<detect::Model>& model = models[measure];
+          bool restored = false;
           if (stored[j]) {
-            auto restored = detect::RestoreModel(model_options_[measure], in[j]);
-            if (restored.ok()) {
-              model = std::move(restored).value();
+            Status r = detect::RestoreModelInto(model_options_[measure], in[j], &model);
+            if (r.ok()) {
+              restored = true;
             } else {
-              warnings[j] = restored.status().message();
+              warnings[j] = r.message();
             }
-            std::string().swap(in[j]);
           }
-          if (!model) {
+          if (!restored) {
             OSPREY_ASSIGN_OR_RETURN(model, detect::CreateModel(model_options_[measure]));
           }
           for (size_t i = first[j]; i < first[j + 1]; ++i) {
@@ -1210,7 +1222,8 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
             w.scored[t.index].score = ScoreWith(*model, w, t);
             statuses[i - begin] = model->Warmup();
           }
-          out[j] = model->SaveState();
+          model->SaveStateInto(&out[j]);
+          io.Prepare(ids[j], out[j], &prepared[j]);  // (while out[j] is in the cache)
         }
       } catch (const std::exception& e) {
         return Internal(fmt::format("scoring series: {}", e.what()));
@@ -1251,10 +1264,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
         least_key[it.work] = &key;
       }
     }
-    for (size_t j = 0; j < n; ++j) {
-      OSPREY_RETURN_IF_ERROR(io.Write(ids[j], out[j]));
-      std::string().swap(out[j]);
-    }
+    for (size_t j = 0; j < n; ++j) OSPREY_RETURN_IF_ERROR(io.WritePrepared(ids[j], out[j], prepared[j]));
     begin = end;
   }
   if (!works.empty()) paged_warmup_ = works.back().warmup;

@@ -12,9 +12,11 @@ namespace {
 using internal::AllFinite;
 using internal::CountOk;
 using internal::Get;
+using internal::GetArray;
 using internal::kMaxStateTime;
 using internal::NegLog10Tail;
 using internal::Put;
+using internal::StateWriter;
 
 constexpr int64_t kDay = 86400;
 constexpr int64_t kWeek = 7 * kDay;
@@ -215,14 +217,14 @@ int64_t DayWeek(int64_t day) { return (day + 3 - PosMod(day + 3, 7)) / 7; }
 size_t DayOfWeek(int64_t day) { return static_cast<size_t>(PosMod(day + 3, 7)); }
 
 // Small counters packed `bits` (1, 2, 4 or 8) to a value, low bits first.
-void PutPacked(std::string& out, const std::vector<uint8_t>& v, int bits) {
+void PutPacked(StateWriter& out, const std::vector<uint8_t>& v, int bits) {
   const int per_byte = 8 / bits;
   for (size_t i = 0; i < v.size(); i += static_cast<size_t>(per_byte)) {
     unsigned byte = 0;
     for (int k = 0; k < per_byte && i + static_cast<size_t>(k) < v.size(); ++k) {
       byte |= (v[i + static_cast<size_t>(k)] & ((1u << bits) - 1)) << (k * bits);
     }
-    Put<uint8_t>(out, static_cast<uint8_t>(byte));
+    out.Put<uint8_t>(static_cast<uint8_t>(byte));
   }
 }
 bool GetPacked(std::string_view& in, std::vector<uint8_t>& v, int bits) {
@@ -235,6 +237,20 @@ bool GetPacked(std::string_view& in, std::vector<uint8_t>& v, int bits) {
     }
   }
   return true;
+}
+
+// Whether every value of an array of floats or doubles is finite.
+template <typename C>
+bool AllFiniteIn(const C& values) {
+  for (auto v : values) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+bool SameOptions(const ModelOptions& a, const ModelOptions& b) {
+  return a.interval_seconds == b.interval_seconds && a.sensitivity == b.sensitivity &&
+         a.mean_of_rows == b.mean_of_rows && a.kind == b.kind;
 }
 
 // -log10 of the two-sided tail probability of a standard normal deviate.
@@ -1493,85 +1509,120 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
 
 std::string BusinessModel::SaveState() const {
   std::string out;
-  out.reserve(64 + slots_ * 5 + day_slots_ * 14 + kYearWeeks * 9 + 256);
-  out.append(kMagic, sizeof kMagic);
-  Put<uint8_t>(out, kStateVersion);
-  Put<uint32_t>(out, static_cast<uint32_t>(slots_));
-  Put<int64_t>(out, interval_);
-  for (float v : week_) Put<float>(out, v);
-  for (uint8_t n : week_n_) Put<uint8_t>(out, n);
-  for (float v : day_) Put<float>(out, v);
-  for (uint16_t n : day_n_) Put<uint16_t>(out, n);
+  SaveStateInto(&out);
+  return out;
+}
+
+void BusinessModel::SaveStateInto(std::string* out) const {
+  // Arrays go whole (their bytes are what Put writes one value at a time).
+  StateWriter w(out, 64 + slots_ * 5 + day_slots_ * 14 + kYearWeeks * 9 + 1024 + events_.size() * 40);
+  w.PutArray(kMagic, sizeof kMagic);
+  w.Put<uint8_t>(kStateVersion);
+  w.Put<uint32_t>(static_cast<uint32_t>(slots_));
+  w.Put<int64_t>(interval_);
+  w.PutArray(week_.data(), week_.size());
+  w.PutArray(week_n_.data(), week_n_.size());
+  w.PutArray(day_.data(), day_.size());
+  w.PutArray(day_n_.data(), day_n_.size());
   // Since version 3 the stuck counters are packed: two bits per slot of
   // the day (< kStuckVisits), one per slot of the week (< kWeekStuckVisits).
-  PutPacked(out, stuck_, 2);
-  PutPacked(out, week_stuck_, 1);
-  for (float v : dow_) Put<float>(out, v);
-  for (float v : dow_n_) Put<float>(out, v);
-  Put<double>(out, level_num_);
-  Put<double>(out, level_den_);
-  Put<uint8_t>(out, static_cast<uint8_t>(family_));
-  Put<uint8_t>(out, zero_seen_ ? 1 : 0);
-  for (double v : {phi_, alpha_, var0_, a11_, a12_, a22_, b1_, b2_}) Put<double>(out, v);
-  Put<int64_t>(out, noise_n_);
-  Put<double>(out, shrink_u_);
-  Put<int64_t>(out, shrink_n_);
-  for (double v : {ew_dev_, ew_var_, ew_mu_, ew_rho2_, ew_excess_}) Put<double>(out, v);
-  for (const auto* arr : {&ring_dev_, &ring_var_, &ring_mu_}) {
-    for (float v : *arr) Put<float>(out, v);
-  }
-  Put<uint32_t>(out, ring_head_);
-  Put<uint32_t>(out, static_cast<uint32_t>(ring_n_));
-  for (const auto* arr : {&scan_excess_, &scan_rho2_}) {
-    for (double v : *arr) Put<double>(out, v);
-  }
-  Put<int64_t>(out, run_);
-  Put<int8_t>(out, run_sign_);
-  Put<double>(out, run_x_);
-  Put<double>(out, run_mu_);
-  Put<int64_t>(out, last_time_);
-  Put<int64_t>(out, observed_);
-  Put<uint8_t>(out, static_cast<uint8_t>(events_.size()));
+  PutPacked(w, stuck_, 2);
+  PutPacked(w, week_stuck_, 1);
+  w.PutArray(dow_.data(), dow_.size());
+  w.PutArray(dow_n_.data(), dow_n_.size());
+  w.Put<double>(level_num_);
+  w.Put<double>(level_den_);
+  w.Put<uint8_t>(static_cast<uint8_t>(family_));
+  w.Put<uint8_t>(zero_seen_ ? 1 : 0);
+  for (double v : {phi_, alpha_, var0_, a11_, a12_, a22_, b1_, b2_}) w.Put<double>(v);
+  w.Put<int64_t>(noise_n_);
+  w.Put<double>(shrink_u_);
+  w.Put<int64_t>(shrink_n_);
+  for (double v : {ew_dev_, ew_var_, ew_mu_, ew_rho2_, ew_excess_}) w.Put<double>(v);
+  for (const auto* arr : {&ring_dev_, &ring_var_, &ring_mu_}) w.PutArray(arr->data(), arr->size());
+  w.Put<uint32_t>(ring_head_);
+  w.Put<uint32_t>(static_cast<uint32_t>(ring_n_));
+  for (const auto* arr : {&scan_excess_, &scan_rho2_}) w.PutArray(arr->data(), arr->size());
+  w.Put<int64_t>(run_);
+  w.Put<int8_t>(run_sign_);
+  w.Put<double>(run_x_);
+  w.Put<double>(run_mu_);
+  w.Put<int64_t>(last_time_);
+  w.Put<int64_t>(observed_);
+  w.Put<uint8_t>(static_cast<uint8_t>(events_.size()));
   for (const auto& e : events_) {
-    Put<uint32_t>(out, e.id);
-    Put<uint32_t>(out, e.occurrences);
-    Put<double>(out, e.factor);
-    Put<double>(out, e.num);
-    Put<double>(out, e.den);
-    Put<int64_t>(out, e.last_time);
+    w.Put<uint32_t>(e.id);
+    w.Put<uint32_t>(e.occurrences);
+    w.Put<double>(e.factor);
+    w.Put<double>(e.num);
+    w.Put<double>(e.den);
+    w.Put<int64_t>(e.last_time);
   }
   // Since version 2: the time-of-day noise factors.
-  for (float v : noise_u_) Put<float>(out, v);
-  for (float v : noise_w_) Put<float>(out, v);
+  w.PutArray(noise_u_.data(), noise_u_.size());
+  w.PutArray(noise_w_.data(), noise_w_.size());
   // Since version 3: the yearly profile's daily levels.
-  for (const YearWeek& w : year_ring_) {
-    Put<int16_t>(out, w.base);
-    for (int8_t d : w.day) Put<int8_t>(out, d);
+  for (const YearWeek& y : year_ring_) {
+    w.Put<int16_t>(y.base);
+    w.PutArray(y.day.data(), y.day.size());
   }
-  for (float v : year_days_) Put<float>(out, v);
-  Put<int64_t>(out, year_day_);
-  Put<double>(out, year_x_);
-  Put<double>(out, year_p_);
-  Put<int64_t>(out, year_k_);
+  w.PutArray(year_days_.data(), year_days_.size());
+  w.Put<int64_t>(year_day_);
+  w.Put<double>(year_x_);
+  w.Put<double>(year_p_);
+  w.Put<int64_t>(year_k_);
   // Since version 4: the visit of a slot of the day being counted.
-  Put<int64_t>(out, visit_);
-  Put<uint16_t>(out, visit_points_);
-  Put<uint16_t>(out, visit_flags_);
+  w.Put<int64_t>(visit_);
+  w.Put<uint16_t>(visit_points_);
+  w.Put<uint16_t>(visit_flags_);
   // Since version 5: the level a return to is confirmed sooner, and money's
   // body rate.
-  Put<double>(out, return_level_);
-  Put<int64_t>(out, return_until_);
-  Put<float>(out, body_rate_);
+  w.Put<double>(return_level_);
+  w.Put<int64_t>(return_until_);
+  w.Put<float>(body_rate_);
   // Since version 6: an average's typical row count.
-  Put<float>(out, rows_ref_);
+  w.Put<float>(rows_ref_);
+  w.Finish();
   // Version 7 changed only the ratio block (RatioNoise: "RAT3", with the
   // values outside [0, 1]); it reads its older blocks by their tags.
-  if (ratio_.used()) ratio_.Save(out);
-  return out;
+  if (ratio_.used()) ratio_.Save(*out);
 }
 
 Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& options, std::string_view state) {
   auto m = std::unique_ptr<BusinessModel>(new BusinessModel(options));
+  OSPREY_RETURN_IF_ERROR(m->Load(state));
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+const BusinessModel& BusinessModel::Prototype(const ModelOptions& options) {
+  // A detector's models share their options: each thread keeps the last.
+  thread_local std::unique_ptr<BusinessModel> proto;
+  if (!proto || !SameOptions(proto->options_, options)) proto.reset(new BusinessModel(options));
+  return *proto;
+}
+
+Status BusinessModel::RestoreInto(const ModelOptions& options, std::string_view state,
+                                  std::unique_ptr<Model>* model) {
+  auto* m = dynamic_cast<BusinessModel*>(model->get());
+  if (m == nullptr || !SameOptions(m->options_, options)) {
+    auto restored = Restore(options, state);
+    if (!restored.ok()) {
+      model->reset();
+      return restored.status();
+    }
+    *model = std::move(restored).value();
+    return Status::Ok();
+  }
+  // A copy of a new model (every member, the ones that are not state
+  // included) into the vectors the model already has.
+  *m = Prototype(options);
+  Status s = m->Load(state);
+  if (!s.ok()) model->reset();
+  return s;
+}
+
+Status BusinessModel::Load(std::string_view state) {
+  BusinessModel* m = this;
   if (state.substr(0, sizeof kMagic) != std::string_view(kMagic, sizeof kMagic)) {
     return DataLoss("model state is not a business-model state (an older model's?)");
   }
@@ -1591,17 +1642,12 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     return DataLoss("model state does not match the detector's frequency");
   }
   const auto truncated = [] { return DataLoss("model state is truncated or corrupt"); };
-  for (float& v : m->week_) {
-    if (!Get(state, v) || !std::isfinite(v)) return truncated();
-  }
-  for (uint8_t& n : m->week_n_) {
-    if (!Get(state, n)) return truncated();
-  }
-  for (float& v : m->day_) {
-    if (!Get(state, v) || !std::isfinite(v)) return truncated();
-  }
-  for (uint16_t& n : m->day_n_) {
-    if (!Get(state, n)) return truncated();
+  // Arrays are read whole, then checked.
+  if (!GetArray(state, m->week_.data(), m->week_.size()) || !AllFiniteIn(m->week_) ||
+      !GetArray(state, m->week_n_.data(), m->week_n_.size()) ||
+      !GetArray(state, m->day_.data(), m->day_.size()) || !AllFiniteIn(m->day_) ||
+      !GetArray(state, m->day_n_.data(), m->day_n_.size())) {
+    return truncated();
   }
   const int stuck_bits = version >= 3 ? 2 : 8, week_stuck_bits = version >= 3 ? 1 : 8;
   if (!GetPacked(state, m->stuck_, stuck_bits) || !GetPacked(state, m->week_stuck_, week_stuck_bits)) {
@@ -1614,9 +1660,7 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     if (n >= kWeekStuckVisits) return truncated();
   }
   for (auto* arr : {&m->dow_, &m->dow_n_}) {
-    for (float& v : *arr) {
-      if (!Get(state, v) || !std::isfinite(v)) return truncated();
-    }
+    if (!GetArray(state, arr->data(), arr->size()) || !AllFiniteIn(*arr)) return truncated();
   }
   uint8_t family = 0;
   if (!Get(state, m->level_num_) || !Get(state, m->level_den_) || !Get(state, family) || family > 2) {
@@ -1638,9 +1682,7 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     if (!Get(state, *v) || !std::isfinite(*v)) return truncated();
   }
   for (auto* arr : {&m->ring_dev_, &m->ring_var_, &m->ring_mu_}) {
-    for (float& v : *arr) {
-      if (!Get(state, v) || !std::isfinite(v)) return truncated();
-    }
+    if (!GetArray(state, arr->data(), arr->size()) || !AllFiniteIn(*arr)) return truncated();
   }
   uint32_t ring_n = 0;
   if (!Get(state, m->ring_head_) || !Get(state, ring_n) || m->ring_head_ >= kRing || ring_n > kRing) {
@@ -1648,9 +1690,7 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
   }
   m->ring_n_ = ring_n;
   for (auto* arr : {&m->scan_excess_, &m->scan_rho2_}) {
-    for (double& v : *arr) {
-      if (!Get(state, v) || !std::isfinite(v)) return truncated();
-    }
+    if (!GetArray(state, arr->data(), arr->size()) || !AllFiniteIn(*arr)) return truncated();
   }
   if (!Get(state, m->run_) || !Get(state, m->run_sign_) || !Get(state, m->run_x_) ||
       !Get(state, m->run_mu_) || !Get(state, m->last_time_) || !Get(state, m->observed_)) {
@@ -1680,20 +1720,19 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
   }
   if (version >= 2) {
     for (auto* arr : {&m->noise_u_, &m->noise_w_}) {
-      for (float& v : *arr) {
-        if (!Get(state, v) || !std::isfinite(v) || v < 0) return truncated();
+      if (!GetArray(state, arr->data(), arr->size())) return truncated();
+      for (float v : *arr) {
+        if (!std::isfinite(v) || v < 0) return truncated();
       }
     }
   }
   if (version >= 3) {
     for (YearWeek& w : m->year_ring_) {
-      if (!Get(state, w.base)) return truncated();
-      for (int8_t& d : w.day) {
-        if (!Get(state, d)) return truncated();
-      }
+      if (!Get(state, w.base) || !GetArray(state, w.day.data(), w.day.size())) return truncated();
     }
-    for (float& v : m->year_days_) {
-      if (!Get(state, v) || !(std::isnan(v) || std::fabs(v) < 1e4f)) return truncated();
+    if (!GetArray(state, m->year_days_.data(), m->year_days_.size())) return truncated();
+    for (float v : m->year_days_) {
+      if (!(std::isnan(v) || std::fabs(v) < 1e4f)) return truncated();
     }
     if (!Get(state, m->year_day_) || !Get(state, m->year_x_) || !Get(state, m->year_p_) ||
         !Get(state, m->year_k_) || !AllFinite(m->year_x_, m->year_p_) || !CountOk(m->year_k_) ||
@@ -1735,7 +1774,7 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
     m->dow_n_.fill(0.0f);
   }
   if (!state.empty()) return DataLoss("model state has trailing bytes");
-  return std::unique_ptr<Model>(std::move(m));
+  return Status::Ok();
 }
 
 }  // namespace osprey::detect

@@ -85,9 +85,13 @@ class BusinessModel final : public Model {
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
   // Fails with DataLoss on an unknown version or a corrupt/mismatched state.
   static Result<std::unique_ptr<Model>> Restore(const ModelOptions& options, std::string_view state);
+  // detect::RestoreModelInto for BusinessModels.
+  static Status RestoreInto(const ModelOptions& options, std::string_view state,
+                            std::unique_ptr<Model>* model);
 
   Score Observe(const Observation& obs) override;
   std::string SaveState() const override;
+  void SaveStateInto(std::string* out) const override;
   WarmupStatus Warmup() const override;
 
   NoiseFamily family() const { return family_; }
@@ -103,6 +107,11 @@ class BusinessModel final : public Model {
   // Observe on the learnt orientation: a proportion whose successes are the
   // common outcome arrives here as its complement (RatioNoise::complement).
   Score ObserveOriented(const Observation& obs);
+  // This thread's new model of `options` (RestoreInto copies it).
+  static const BusinessModel& Prototype(const ModelOptions& options);
+  // Reads a state into this model, which must be as new (its constructor's
+  // or a copy of Prototype's). DataLoss as Restore.
+  Status Load(std::string_view state);
 
   struct Expectation {
     double mu = 0;            // expected value

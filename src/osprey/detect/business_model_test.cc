@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 
@@ -352,6 +353,95 @@ TEST(BusinessModelTest, SaveRestoreContinuesBitIdentically) {
     ASSERT_EQ(sa.expected, sb.expected) << i;
   }
   EXPECT_LE(a->SaveState().size(), 4096u);
+}
+
+// Every field of two scores, bit for bit.
+void ExpectSameScore(const Score& a, const Score& b, int64_t h) {
+  ASSERT_EQ(a.ready, b.ready) << h;
+  ASSERT_EQ(a.reason, b.reason) << h;
+  for (auto f : {&Score::value, &Score::expected, &Score::lower, &Score::upper, &Score::severity,
+                 &Score::noise, &Score::anomaly}) {
+    ASSERT_EQ(std::memcmp(&(a.*f), &(b.*f), sizeof(double)), 0) << h << ": " << a.*f << " vs " << b.*f;
+  }
+  ASSERT_EQ(a.direction, b.direction) << h;
+  ASSERT_EQ(a.explanation, b.explanation) << h;
+}
+
+// A model that has seen a lot: a ratio measure's series (its ratio block
+// in use), events, negative values (the real family), two months.
+std::string RichState(const ModelOptions& o) {
+  auto m = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(5);
+  for (int64_t h = 0; h < 24 * 60; ++h) {
+    Observation ob = At(h, Draw(rng, Rate(kMonday + h * 3600, 40), 0.1) - (h % 50 == 0 ? 90 : 0));
+    ob.denominator = 100 + static_cast<double>(h % 7);
+    if (h % 300 < 5) ob.event = EventId(h % 600 < 300 ? "Sale" : "Holiday");
+    m->Observe(ob);
+  }
+  return m->SaveState();
+}
+
+// A plain count series of ten days.
+std::string PlainState(const ModelOptions& o) {
+  auto m = std::move(BusinessModel::Create(o)).value();
+  Feed(
+      *m, 24 * 10, 20, 0.05, 3, [](int64_t, double&) {}, [](int64_t, const Score&) {});
+  return m->SaveState();
+}
+
+// RestoreModelInto a model that held another state scores as RestoreModel
+// does, bit for bit, whichever state it held: nothing of the old state
+// (its ratio block, events, cached year factors) is left behind.
+TEST(BusinessModelTest, RestoreIntoAUsedModelScoresAsAFreshRestore) {
+  ModelOptions o;
+  o.interval_seconds = 3600;
+  const std::string rich = RichState(o), plain = PlainState(o);
+  ASSERT_NE(rich.size(), plain.size());
+  for (const auto& [held, wanted] : {std::pair(&rich, &plain), std::pair(&plain, &rich)}) {
+    auto fresh = std::move(RestoreModel(o, *wanted)).value();
+    std::unique_ptr<Model> reused = std::move(RestoreModel(o, *held)).value();
+    // The held model has scored (its caches are warm) before it is reused.
+    std::mt19937_64 warm(9);
+    for (int64_t h = 24 * 60; h < 24 * 61; ++h) reused->Observe(At(h, Draw(warm, 30, 0.1)));
+    const Model* before = reused.get();
+    ASSERT_TRUE(RestoreModelInto(o, *wanted, &reused).ok());
+    EXPECT_EQ(reused.get(), before);  // restored in place
+    EXPECT_EQ(reused->SaveState(), *wanted);
+    std::mt19937_64 rng(11);
+    for (int64_t h = 24 * 61; h < 24 * 75; ++h) {
+      Observation ob = At(h, Draw(rng, Rate(kMonday + h * 3600, 35), 0.1) * (h % 97 == 0 ? 4 : 1));
+      if (wanted == &rich) ob.denominator = 100;
+      if (h % 200 < 3) ob.event = EventId("Sale");
+      ExpectSameScore(fresh->Observe(ob), reused->Observe(ob), h);
+      if (HasFatalFailure()) return;
+    }
+    EXPECT_EQ(fresh->SaveState(), reused->SaveState());
+  }
+}
+
+// Other options make a new model; a corrupt state leaves none; SaveStateInto
+// writes SaveState's bytes over whatever its buffer held.
+TEST(BusinessModelTest, RestoreIntoOtherOptionsOrACorruptStateAndSaveInto) {
+  ModelOptions o;
+  o.interval_seconds = 3600;
+  const std::string plain = PlainState(o);
+  ModelOptions other = o;
+  other.sensitivity = 70;
+  std::unique_ptr<Model> m = std::move(RestoreModel(other, RichState(other))).value();
+  ASSERT_TRUE(RestoreModelInto(o, plain, &m).ok());
+  auto fresh = std::move(RestoreModel(o, plain)).value();
+  std::mt19937_64 rng(2);
+  for (int64_t h = 240; h < 24 * 20; ++h) {
+    const Observation ob = At(h, Draw(rng, Rate(kMonday + h * 3600, 20), 0.05) + (h == 400 ? 80 : 0));
+    ExpectSameScore(fresh->Observe(ob), m->Observe(ob), h);
+    if (HasFatalFailure()) return;
+  }
+  std::string buffer(20000, 'x');
+  m->SaveStateInto(&buffer);
+  EXPECT_EQ(buffer, m->SaveState());
+  Status s = RestoreModelInto(o, plain.substr(0, plain.size() - 5), &m);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(m, nullptr);
 }
 
 TEST(BusinessModelTest, RefusesOtherStatesClearly) {

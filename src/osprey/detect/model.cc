@@ -45,4 +45,8 @@ Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::st
   return BusinessModel::Restore(options, state);
 }
 
+Status RestoreModelInto(const ModelOptions& options, std::string_view state, std::unique_ptr<Model>* model) {
+  return BusinessModel::RestoreInto(options, state, model);
+}
+
 }  // namespace osprey::detect

@@ -121,6 +121,9 @@ class Model {
   virtual Score Observe(const Observation& obs) = 0;
   // Versioned binary state, for RestoreModel.
   virtual std::string SaveState() const = 0;
+  // The same bytes as SaveState into *out, replacing its contents and
+  // reusing its capacity (a caller saving many models keeps one buffer).
+  virtual void SaveStateInto(std::string* out) const { *out = SaveState(); }
   // Warm-up progress, for status displays. The default says ready.
   virtual WarmupStatus Warmup() const { return {}; }
 };
@@ -129,5 +132,12 @@ class Model {
 Result<std::unique_ptr<Model>> CreateModel(const ModelOptions& options);
 // Fails with DataLoss when the state is corrupt or of an unknown version.
 Result<std::unique_ptr<Model>> RestoreModel(const ModelOptions& options, std::string_view state);
+// RestoreModel into *model: when it holds a model of options.kind made
+// with the same options, that model is reset and restored in place, reusing
+// its memory (a caller restoring many states one after the other keeps one
+// model); else a new one replaces it. Either way the model then scores
+// bit-identically to RestoreModel's. On failure (as RestoreModel's) *model
+// is null.
+Status RestoreModelInto(const ModelOptions& options, std::string_view state, std::unique_ptr<Model>* model);
 
 }  // namespace osprey::detect

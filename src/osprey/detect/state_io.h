@@ -4,7 +4,9 @@
 // and thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -31,6 +33,52 @@ bool Get(std::string_view& in, T& v) {
   in.remove_prefix(sizeof(T));
   return true;
 }
+
+// Reads n T's from the front of `in` into v and drops them; false when `in`
+// is too short.
+template <typename T>
+bool GetArray(std::string_view& in, T* v, size_t n) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  if (in.size() / sizeof(T) < n) return false;
+  std::memcpy(v, in.data(), n * sizeof(T));
+  in.remove_prefix(n * sizeof(T));
+  return true;
+}
+
+// Writes a state into a string through a pointer, the bytes Put would
+// append (a state of thousands of fields appended one at a time costs more
+// than its bytes): replaces the string's contents and reuses its capacity.
+// Finish() must be called last.
+class StateWriter {
+ public:
+  // `expected`: the state's likely size (the string grows past it if need be).
+  StateWriter(std::string* out, size_t expected) : out_(out) {
+    out_->resize(std::max(expected, out_->capacity()));
+    at_ = 0;
+  }
+  template <typename T>
+  void Put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    Room(sizeof(T));
+    std::memcpy(out_->data() + at_, &v, sizeof(T));
+    at_ += sizeof(T);
+  }
+  template <typename T>
+  void PutArray(const T* v, size_t n) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    Room(n * sizeof(T));
+    std::memcpy(out_->data() + at_, v, n * sizeof(T));
+    at_ += n * sizeof(T);
+  }
+  void Finish() { out_->resize(at_); }
+
+ private:
+  void Room(size_t n) {
+    if (out_->size() - at_ < n) out_->resize(std::max(out_->size() * 2, at_ + n));
+  }
+  std::string* out_;
+  size_t at_ = 0;
+};
 
 // Bounds a restored state must respect before a model may use it: counts
 // from a corrupt state could overflow when incremented or subtracted, and

@@ -117,6 +117,13 @@ int32_t SeriesCatalog::Intern(size_t dimension, std::string_view value) {
   return id;
 }
 
+void SeriesCatalog::Reserve(size_t values) {
+  for (size_t d = 0; d < values_.size(); ++d) {
+    values_[d].reserve(values);
+    ids_[d].reserve(values);
+  }
+}
+
 int32_t SeriesCatalog::Find(size_t dimension, std::string_view value) const {
   auto it = ids_[dimension].find(value);
   return it == ids_[dimension].end() ? -2 : it->second;

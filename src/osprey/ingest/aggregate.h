@@ -160,6 +160,9 @@ class SeriesCatalog {
  public:
   explicit SeriesCatalog(const config::Detector& d);
   int32_t Intern(size_t dimension, std::string_view value);
+  // Makes room for `values` values of each dimension (a runner about to
+  // intern its stored series': the hash tables then never rehash).
+  void Reserve(size_t values);
   const std::string& Value(size_t dimension, int32_t id) const { return values_[dimension][id]; }
   size_t DimensionCount() const { return dimensions_.size(); }
   const std::vector<std::string>& dimensions() const { return dimensions_; }

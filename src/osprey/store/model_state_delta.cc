@@ -36,12 +36,20 @@ uint64_t Word(const char* p) {
 
 std::string EncodeStateDelta(std::string_view base, std::string_view state) {
   std::string out;
+  EncodeStateDeltaInto(base, state, std::string::npos, &out);
+  return out;
+}
+
+bool EncodeStateDeltaInto(std::string_view base, std::string_view state, size_t max_size, std::string* out) {
+  out->clear();
   const size_t n = state.size();
-  PutVarint(out, n);
+  PutVarint(*out, n);
   size_t done = 0;  // bytes covered so far
   size_t i = 0;
   while (i < n) {
-    // Unchanged bytes are skipped eight at a time (most of a state).
+    // Unchanged bytes are skipped 64 at a time (libc's memcmp compares them
+    // in a few vector steps; most of a state is unchanged), then eight.
+    while (i + 64 <= n && std::memcmp(base.data() + i, state.data() + i, 64) == 0) i += 64;
     while (i + 8 <= n && Word(base.data() + i) == Word(state.data() + i)) i += 8;
     while (i < n && base[i] == state[i]) ++i;
     if (i == n) break;
@@ -57,12 +65,13 @@ std::string EncodeStateDelta(std::string_view base, std::string_view state) {
       if (same - j >= 4 || same == n) break;
       j = same;
     }
-    PutVarint(out, i - done);
-    PutVarint(out, end - i);
-    out.append(state.data() + i, end - i);
+    PutVarint(*out, i - done);
+    PutVarint(*out, end - i);
+    out->append(state.data() + i, end - i);
+    if (out->size() > max_size) return false;
     done = i = end;
   }
-  return out;
+  return out->size() <= max_size;
 }
 
 bool ApplyStateDelta(std::string_view base, std::string_view delta, std::string* state) {

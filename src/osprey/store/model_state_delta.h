@@ -3,6 +3,7 @@
 // bytes of a state of kilobytes.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,10 @@ namespace osprey::store {
 // varints; its bytes). Unchanged gaps of under four bytes are folded into
 // the run (a run's header costs about as much).
 std::string EncodeStateDelta(std::string_view base, std::string_view state);
+// The same delta into *out (its room reused); false, with *out partly
+// written, once the delta is longer than max_size (the caller then stores
+// the state whole).
+bool EncodeStateDeltaInto(std::string_view base, std::string_view state, size_t max_size, std::string* out);
 
 // The state `delta` was made from with `base` into *state; false when the
 // delta does not fit the base (corrupt, or made from another one).

@@ -25,6 +25,13 @@ TEST(ModelStateDeltaTest, RoundTripsAnyChangesAndIsSmallForFewOfThem) {
       EXPECT_LT(delta.size(), 16u + 8u * static_cast<size_t>(changes)) << changes;
     }
   }
+  // Into a used buffer, the same bytes; over a limit, refused.
+  std::string state = base, into(5000, 'x');
+  for (size_t i = 0; i < state.size(); i += 97) state[i] = static_cast<char>(state[i] + 1);
+  const std::string delta = EncodeStateDelta(base, state);
+  ASSERT_TRUE(EncodeStateDeltaInto(base, state, delta.size(), &into));
+  EXPECT_EQ(into, delta);
+  EXPECT_FALSE(EncodeStateDeltaInto(base, state, delta.size() - 1, &into));
   std::string back;
   ASSERT_TRUE(ApplyStateDelta(base, EncodeStateDelta(base, base), &back));
   EXPECT_EQ(back, base);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -185,52 +186,79 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
    public:
     explicit Access(SqlStore& store) : store_(store) {}
     // Keeps each state read as it is stored (without its delta), for
-    // Write to store the new one as its changes from that.
+    // Write to store the new one as its changes from that, and the states
+    // it gave fn until the next Read.
     Status Read(int64_t from_id, int64_t to_id,
                 const std::function<Status(int64_t, std::string_view)>& fn) override {
       used_ = 0;
       return store_.db_.Query(
           "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
           "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
-          {from_id, to_id}, [&, delta = std::string(), state = std::string()](const SqlRow& r) mutable {
-            // (The entries and their buffers are reused block after block.)
+          {from_id, to_id}, [&, delta = std::string()](const SqlRow& r) mutable {
+            // (The entries and their buffers are reused block after block;
+            // a deque's entries stay where they are as it grows.)
             if (used_ == bases_.size()) bases_.emplace_back();
-            auto& [id, base] = bases_[used_++];
-            id = r.Int(0);
-            r.BlobInto(1, &base);
-            if (r.IsNull(2)) return fn(r.Int(0), base);
+            Base& b = bases_[used_++];
+            b.id = r.Int(0);
+            r.BlobInto(1, &b.state);
+            b.has_delta = !r.IsNull(2);
+            if (!b.has_delta) return fn(b.id, b.state);
             r.BlobInto(2, &delta);
-            if (!ApplyStateDelta(base, delta, &state)) return fn(r.Int(0), std::string_view());
-            return fn(r.Int(0), state);
+            if (!ApplyStateDelta(b.state, delta, &b.merged)) return fn(b.id, std::string_view());
+            return fn(b.id, b.merged);
           });
     }
     // A state whose stored one was read and has its size is stored as its
     // changes from that while they are at most a quarter of it; else whole.
     Status Write(int64_t series_id, std::string_view state) override {
+      Prepare(series_id, state, &prepared_);
+      return WritePrepared(series_id, state, prepared_);
+    }
+    void Prepare(int64_t series_id, std::string_view state, Prepared* out) const override {
+      out->kind = kWhole;
       const auto last = bases_.begin() + static_cast<std::ptrdiff_t>(used_);
       auto base = std::lower_bound(bases_.begin(), last, series_id,
-                                   [](const auto& b, int64_t id) { return b.first < id; });
-      if (base != last && base->first == series_id && base->second.size() == state.size() && !state.empty()) {
-        const std::string delta = EncodeStateDelta(base->second, state);
-        if (delta.size() <= state.size() / 4) {
-          static const std::string kSqlite =
-              ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
-          static const std::string kPostgres =
-              ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
-          return store_.db_
-              .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
-                    {series_id, SqlValue::Blob(delta)})
-              .status();
-        }
+                                   [](const Base& b, int64_t id) { return b.id < id; });
+      if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty() &&
+          EncodeStateDeltaInto(base->state, state, state.size() / 4, &out->bytes)) {
+        out->kind = base->has_delta ? kDeltaOverDelta : kDelta;
       }
-      return store_.WriteModelState(series_id, state);
+    }
+    Status WritePrepared(int64_t series_id, std::string_view state, const Prepared& p) override {
+      if (p.kind == 0) return Write(series_id, state);
+      if (p.kind == kWhole) return store_.WriteModelState(series_id, state);
+      // A delta that was there is updated in place (SQLite's replace
+      // deletes the row and inserts it again); a new one is inserted.
+      if (p.kind == kDeltaOverDelta) {
+        OSPREY_ASSIGN_OR_RETURN(
+            int64_t changed, store_.db_.Exec("update model_state_delta set delta = ?2 where series_id = ?1",
+                                             {series_id, SqlValue::Blob(p.bytes)}));
+        if (changed > 0) return Status::Ok();
+      }
+      static const std::string kSqlite =
+          ReplaceRow(SqliteDialect(), "model_state_delta", {"series_id"}, {"delta"});
+      static const std::string kPostgres =
+          ReplaceRow(PostgresDialect(), "model_state_delta", {"series_id"}, {"delta"});
+      return store_.db_
+          .Exec(store_.db_.dialect().kind == Dialect::kSqlite ? kSqlite : kPostgres,
+                {series_id, SqlValue::Blob(p.bytes)})
+          .status();
     }
 
    private:
     SqlStore& store_;
     // The states read by the last Read, in id order: bases_[0, used_).
-    std::vector<std::pair<int64_t, std::string>> bases_;
+    struct Base {
+      int64_t id = 0;
+      std::string state;       // as stored, without its delta
+      bool has_delta = false;  // a delta was stored with it
+      std::string merged;      // with it: the state with its delta applied
+    };
+    std::deque<Base> bases_;
     size_t used_ = 0;
+    // Prepared::kind: the state whole; its delta, where none or one was stored.
+    enum Kind : uint8_t { kWhole = 1, kDelta = 2, kDeltaOverDelta = 3 };
+    Prepared prepared_;  // Write's
   };
   Status s = InWriteTransaction([&]() -> Status {
     Access access(*this);

@@ -436,11 +436,28 @@ class Store {
     virtual ~ModelStateAccess() = default;
     // fn(series id, state) for each stored state of a series whose id is in
     // [from_id, to_id], in id order, one at a time (series of any detector:
-    // ids are the store's).
+    // ids are the store's). Each state's bytes stay valid until the next
+    // Read, so a caller may keep the views of a block instead of copies.
     virtual Status Read(int64_t from_id, int64_t to_id,
                         const std::function<Status(int64_t, std::string_view)>& fn) = 0;
     // Replaces (or adds) the state of a series.
     virtual Status Write(int64_t series_id, std::string_view state) = 0;
+    // What Write(series_id, state) stores, worked out ahead (a store may
+    // keep a state as its changes from the one read: finding them is best
+    // done while the new state is still in the cache). Prepare only reads
+    // what the last Read kept, so several threads may prepare different
+    // series at once, between a Read and the next call of anything else;
+    // WritePrepared then writes on the access's own thread, as Write would.
+    struct Prepared {
+      std::string bytes;  // what is written (its room reused)
+      uint8_t kind = 0;   // the store's: how `bytes` is written (0: not prepared)
+    };
+    virtual void Prepare(int64_t /*series_id*/, std::string_view /*state*/, Prepared* out) const {
+      out->kind = 0;
+    }
+    virtual Status WritePrepared(int64_t series_id, std::string_view state, const Prepared& /*prepared*/) {
+      return Write(series_id, state);
+    }
   };
   // CommitChunk for a chunk whose models are not all in memory: in the
   // chunk's transaction, first runs `score`, which reads the states it

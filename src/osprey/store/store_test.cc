@@ -23,6 +23,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "osprey/base/csv.h"
 #include "osprey/store/csv_export.h"
@@ -367,6 +368,147 @@ TEST_P(StoreTest, ScoredChunksStoreStatesAsChangesFromTheStoredOnes) {
   ASSERT_TRUE(store_->ResetFrom(d, 0).ok());
   EXPECT_TRUE(store_->LoadModelStates(d)->empty());
   EXPECT_EQ(DeltaRows(), none);
+}
+
+// The states a chunk's Read gives stay valid until the next Read (a paged
+// runner keeps a block's views, not copies): short and long ones, whole
+// ones and ones with a delta, and as many as make the store's buffers grow;
+// a delta that was stored is updated, and reads give the newest.
+TEST_P(StoreTest, ScoredChunkStatesStayValidUntilTheNextRead) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::map<int64_t, std::string> want;
+  ChunkResult first = Chunk(d, *store_->EnsureSeries(d, "views", "{}", "views"), 3600, 40);
+  first.model_states.clear();
+  for (int i = 0; i < 60; ++i) {
+    const int64_t id = *store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v");
+    // Every third state is short (kept inside its string), the others long.
+    want[id] = i % 3 == 0 ? std::string(1 + i % 5, static_cast<char>('a' + i % 26))
+                          : std::string(400 + static_cast<size_t>(i), static_cast<char>('a' + i % 26));
+    first.model_states[id] = want[id];
+  }
+  ASSERT_TRUE(store_->CommitChunk(first).ok());
+  auto bump = [](std::string s) {
+    s[s.size() / 2] = static_cast<char>(s[s.size() / 2] + 1);
+    return s;
+  };
+  // The second and fourth chunks prepare their writes on two threads at
+  // once (Prepare), then write them (WritePrepared); the others Write.
+  for (int64_t ts : {7200, 10800, 14400, 18000}) {
+    const bool prepare = ts == 10800 || ts == 18000;
+    ChunkResult c = Chunk(d, want.begin()->first, ts, 40);
+    c.model_states.clear();
+    ASSERT_TRUE(
+        store_
+            ->CommitScoredChunk(c,
+                                [&](Store::ModelStateAccess& io) -> Status {
+                                  std::vector<std::pair<int64_t, std::string_view>> views;
+                                  OSPREY_RETURN_IF_ERROR(io.Read(want.begin()->first, want.rbegin()->first,
+                                                                 [&](int64_t id, std::string_view state) {
+                                                                   views.emplace_back(id, state);
+                                                                   return Status::Ok();
+                                                                 }));
+                                  EXPECT_EQ(views.size(), want.size());
+                                  for (const auto& [id, state] : views) {
+                                    EXPECT_EQ(state, want[id]) << id << " at " << ts;
+                                    want[id] = bump(want[id]);
+                                    if (!prepare) OSPREY_RETURN_IF_ERROR(io.Write(id, want[id]));
+                                  }
+                                  if (!prepare) return Status::Ok();
+                                  std::vector<Store::ModelStateAccess::Prepared> ready(views.size());
+                                  auto half = [&](size_t from, size_t to) {
+                                    for (size_t k = from; k < to; ++k) {
+                                      io.Prepare(views[k].first, want[views[k].first], &ready[k]);
+                                    }
+                                  };
+                                  std::thread other(half, views.size() / 2, views.size());
+                                  half(0, views.size() / 2);
+                                  other.join();
+                                  for (size_t k = 0; k < views.size(); ++k) {
+                                    OSPREY_RETURN_IF_ERROR(
+                                        io.WritePrepared(views[k].first, want[views[k].first], ready[k]));
+                                  }
+                                  return Status::Ok();
+                                })
+            .ok());
+  }
+  auto stored = *store_->LoadModelStates(d);
+  for (const auto& [id, state] : want) EXPECT_EQ(stored.at(id), state) << id;
+}
+
+// A live chunk of many series writes a head row per series, a chunk of a
+// day a block per series (SQLite: many rows per statement, then the rest
+// one at a time): each reads back with its own fields, missing ones and
+// rewritten ones included.
+TEST_P(StoreTest, ChunksOfManySeriesWriteEveryHeadRowAndBlock) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 150; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v"));
+  }
+  auto point = [](int64_t id, int64_t ts, int i) {
+    PointRecord p{id, ts, 0.5 + i, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+    if (i % 4 == 0) p.value.reset();  // missing
+    if (i % 3 != 0) {
+      p.expected = 10.25 * i;
+      p.lower = p.expected.value() - 1;
+      p.upper = p.expected.value() + 1.5;
+      p.severity = i % 100;
+    }
+    return p;
+  };
+  for (int64_t ts : {3600, 7200}) {
+    ChunkResult c;
+    c.detector_id = d;
+    c.first_ts = ts;
+    c.next_watermark = ts + 3600;
+    for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+      c.points.push_back(point(ids[static_cast<size_t>(i)], ts, i + static_cast<int>(ts / 3600)));
+    }
+    ASSERT_TRUE(store_->CommitChunk(c).ok());
+  }
+  // The first interval once more, other values: its rows are replaced.
+  ChunkResult again;
+  again.detector_id = d;
+  again.first_ts = 3600;
+  again.next_watermark = 7200;
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    again.points.push_back(point(ids[static_cast<size_t>(i)], 3600, i + 7));
+  }
+  ASSERT_TRUE(store_->CommitChunk(again).ok());
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    auto got = *store_->ListPoints(ids[static_cast<size_t>(i)], 0, 1 << 20);
+    ASSERT_EQ(got.size(), 2u) << i;
+    for (const auto& [p, want] : {std::pair(got[0], point(ids[static_cast<size_t>(i)], 3600, i + 7)),
+                                  std::pair(got[1], point(ids[static_cast<size_t>(i)], 7200, i + 2))}) {
+      EXPECT_EQ(p.ts, want.ts) << i;
+      EXPECT_EQ(p.value, want.value) << i;
+      EXPECT_EQ(p.expected, want.expected) << i;
+      EXPECT_EQ(p.lower, want.lower) << i;
+      EXPECT_EQ(p.upper, want.upper) << i;
+      EXPECT_EQ(p.severity, want.severity) << i;
+    }
+  }
+  // A chunk of a whole day writes a block per series (as many in a
+  // statement): each series' values come back exactly, in order.
+  ChunkResult day;
+  day.detector_id = d;
+  day.first_ts = 86400;
+  day.next_watermark = 2 * 86400;
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    for (int h = 0; h < 24; ++h)
+      day.points.push_back(point(ids[static_cast<size_t>(i)], 86400 + h * 3600, i + h));
+  }
+  ASSERT_TRUE(store_->CommitChunk(day).ok());
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    auto got = *store_->ListPoints(ids[static_cast<size_t>(i)], 86400, 2 * 86400);
+    ASSERT_EQ(got.size(), 24u) << i;
+    for (int h = 0; h < 24; ++h) {
+      const PointRecord want = point(ids[static_cast<size_t>(i)], 86400 + h * 3600, i + h);
+      EXPECT_EQ(got[static_cast<size_t>(h)].ts, want.ts) << i;
+      EXPECT_EQ(got[static_cast<size_t>(h)].value, want.value) << i << " " << h;
+      EXPECT_EQ(got[static_cast<size_t>(h)].expected.has_value(), want.expected.has_value()) << i << " " << h;
+    }
+  }
 }
 
 TEST_P(StoreTest, ModelStateKeepsEveryByte) {
