@@ -1583,8 +1583,9 @@ void BusinessModel::SaveStateInto(std::string* out) const {
   // Since version 6: an average's typical row count.
   w.Put<float>(rows_ref_);
   w.Finish();
-  // Version 7 changed only the ratio block (RatioNoise: "RAT3", with the
-  // values outside [0, 1]); it reads its older blocks by their tags.
+  // Versions 7 and 8 changed only the ratio block (RatioNoise: "RAT3", with
+  // the values outside [0, 1]; "RAT4", with the orientation and the
+  // factorial-moment sums); it reads its older blocks by their tags.
   if (ratio_.used()) ratio_.Save(*out);
 }
 
