@@ -5,8 +5,9 @@
 #     store/, app/, api/, connectors/, alerts/ or cli/;
 #  2. api/ calls none of the state store's write methods: it writes through
 #     app/ (app/detector_admin.h, app::RecordFeedback, ...). A write method is
-#     every `virtual` method of store::Store (src/osprey/store/store.h) whose
-#     name does not start with List, Get, Count, Load, ForEach or Totals.
+#     every `virtual` method of store::Store itself (src/osprey/store/store.h;
+#     not of the classes nested in it) whose name does not start with List,
+#     Get, Count, Load, ForEach or Totals.
 # Prints each violation as file:line and exits 1 when there is any.
 #   scripts/check_layering.sh [SOURCE_ROOT]     (default: this checkout)
 set -euo pipefail
@@ -22,7 +23,17 @@ if hits=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]osprey/(st
   failed=1
 fi
 
-writes=$(sed -nE 's/^[[:space:]]*virtual[^(]*[[:space:]&*]([A-Z][A-Za-z0-9_]*)\(.*/\1/p' src/osprey/store/store.h |
+# Store's own members: the lines of `class Store { ... };` at brace depth 1
+# (a nested class's methods, ModelStateAccess's, are not the store's).
+store_members=$(awk '
+  /^class Store[[:space:]]*(:[^{]*)?\{/ { inside = 1; depth = 0 }
+  inside {
+    if (depth == 1) print
+    line = $0
+    depth += gsub(/\{/, "{", line) - gsub(/\}/, "}", line)
+    if (depth == 0 && NR > 1 && line ~ /\}/) exit
+  }' src/osprey/store/store.h)
+writes=$(sed -nE 's/^[[:space:]]*virtual[^(]*[[:space:]&*]([A-Z][A-Za-z0-9_]*)\(.*/\1/p' <<<"$store_members" |
   grep -vE '^(List|Get|Count|Load|ForEach|Totals)' | sort -u | paste -sd'|' -)
 if [[ -z "$writes" ]]; then
   echo "layering: found no write methods in src/osprey/store/store.h; the check is broken" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows that scripts/check_layering.sh fails on each kind of violation: on a
 # copy of src/osprey/, adds one violation at a time and expects exit 1 naming
-# the file. Run by ctest (layering_check_catches_violations).
+# the file. Run by .ci/run after check_layering.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 tmp=$(mktemp -d)
