@@ -248,11 +248,6 @@ bool AllFiniteIn(const C& values) {
   return true;
 }
 
-bool SameOptions(const ModelOptions& a, const ModelOptions& b) {
-  return a.interval_seconds == b.interval_seconds && a.sensitivity == b.sensitivity &&
-         a.mean_of_rows == b.mean_of_rows && a.kind == b.kind;
-}
-
 // -log10 of the two-sided tail probability of a standard normal deviate.
 double Surprise(double d) { return std::max(0.0, NegLog10Tail(std::fabs(d)) - std::log10(2.0)); }
 
@@ -1039,7 +1034,7 @@ Score BusinessModel::Observe(const Observation& obs) {
   if (ratio_value && !ratio_.oriented() && *obs.denominator >= kOrientTrials && *obs.value >= 0 &&
       *obs.value <= 1) {
     if (*obs.value > 0.5) {
-      *this = BusinessModel(options_);
+      *this = Prototype(options_);
       ratio_.Orient(true);
     } else {
       ratio_.Orient(false);
@@ -1182,7 +1177,7 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
     const double n = *obs.denominator;
     const double y = x * n;
     unit = 0;
-    if (ratio_.proportion() && std::fabs(y - std::round(y)) < 1e-6 * std::max(1.0, y)) {
+    if (ratio_.proportion() && IsWholeCount(y)) {
       failures = e.mu > 0.5;
       const double p = failures ? 1 - e.mu : e.mu;
       xs = failures ? n - std::round(y) : std::round(y);
@@ -1249,11 +1244,9 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
   //   the floor; with the quantile their windows flagged 4 clean hours in
   //   ten weeks instead of 1.
   double clip_up = kSumClip * sds, clip_down = clip_up;
-  const bool skewed_count =
-      unit > 0 && (ratio ? !failures : family_ != NoiseFamily::kReal && !MeanOfRows() && mus >= unit);
   if (ratio && failures && unit > 0) {
     clip_up = clip_down = kSumClip * sds + unit;
-  } else if (skewed_count) {
+  } else if (unit > 0 && (ratio || (family_ != NoiseFamily::kReal && !MeanOfRows() && mus >= unit))) {
     const double m = mus / unit;
     const double a = std::max(0.0, (vars / (unit * unit) - m) / (m * m));
     const double skew_shift = (kSumClip * kSumClip - 1) / 6 * unit * (1 + 2 * a * m) / (1 + a * m);
@@ -1598,14 +1591,14 @@ Result<std::unique_ptr<Model>> BusinessModel::Restore(const ModelOptions& option
 const BusinessModel& BusinessModel::Prototype(const ModelOptions& options) {
   // A detector's models share their options: each thread keeps the last.
   thread_local std::unique_ptr<BusinessModel> proto;
-  if (!proto || !SameOptions(proto->options_, options)) proto.reset(new BusinessModel(options));
+  if (!proto || proto->options_ != options) proto.reset(new BusinessModel(options));
   return *proto;
 }
 
 Status BusinessModel::RestoreInto(const ModelOptions& options, std::string_view state,
                                   std::unique_ptr<Model>* model) {
   auto* m = dynamic_cast<BusinessModel*>(model->get());
-  if (m == nullptr || !SameOptions(m->options_, options)) {
+  if (m == nullptr || m->options_ != options) {
     auto restored = Restore(options, state);
     if (!restored.ok()) {
       model->reset();

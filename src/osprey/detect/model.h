@@ -111,6 +111,8 @@ struct ModelOptions {
   // level; the model then learns the noise per time of day.
   bool mean_of_rows = false;
   ModelKind kind = ModelKind::kDefault;
+
+  bool operator==(const ModelOptions&) const = default;
 };
 
 class Model {

@@ -182,7 +182,7 @@ void RatioNoise::Learn(double x, double p, double n) {
     const double m = rare_p * n;
     // Only where under one is expected: from there on the residuals' squares
     // show the overdispersion (and the doubles' moment is the noisier).
-    if (m > 0 && m < 1 && std::fabs(y - std::round(y)) < 1e-6 * std::max(1.0, y)) {
+    if (m > 0 && m < 1 && IsWholeCount(y)) {
       // Clipped as the squared residuals are, kClip variances (and a step)
       // from the forecast.
       const double yc = std::min(std::round(y), m + std::sqrt(kClip * (m + 1)));

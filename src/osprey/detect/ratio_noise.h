@@ -26,11 +26,20 @@
 // Pure and deterministic; not thread-safe (one per series, in its model).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace osprey::detect {
+
+// Whether a proportion's numerator (rate times denominator) is a whole
+// count, up to the rounding of the division: a proportion of whole counts
+// is judged, and its overdispersion learnt, as the count of its rarer
+// outcome.
+inline bool IsWholeCount(double y) { return std::fabs(y - std::round(y)) < 1e-6 * std::max(1.0, y); }
 
 class RatioNoise {
  public:

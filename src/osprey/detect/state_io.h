@@ -58,10 +58,7 @@ class StateWriter {
   }
   template <typename T>
   void Put(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    Room(sizeof(T));
-    std::memcpy(out_->data() + at_, &v, sizeof(T));
-    at_ += sizeof(T);
+    PutArray(&v, 1);
   }
   template <typename T>
   void PutArray(const T* v, size_t n) {
