@@ -10,6 +10,7 @@ namespace osprey::detect {
 namespace {
 
 using internal::AllFinite;
+using internal::AllFiniteIn;
 using internal::CountOk;
 using internal::Get;
 using internal::GetArray;
@@ -235,15 +236,6 @@ bool GetPacked(std::string_view& in, std::vector<uint8_t>& v, int bits) {
     for (int k = 0; k < per_byte && i + static_cast<size_t>(k) < v.size(); ++k) {
       v[i + static_cast<size_t>(k)] = static_cast<uint8_t>((byte >> (k * bits)) & ((1u << bits) - 1));
     }
-  }
-  return true;
-}
-
-// Whether every value of an array of floats or doubles is finite.
-template <typename C>
-bool AllFiniteIn(const C& values) {
-  for (auto v : values) {
-    if (!std::isfinite(v)) return false;
   }
   return true;
 }

@@ -89,6 +89,14 @@ template <typename... T>
 bool AllFinite(T... v) {
   return (std::isfinite(static_cast<double>(v)) && ...);
 }
+// The same over a container of floats or doubles (a state's arrays).
+template <typename C>
+bool AllFiniteIn(const C& values) {
+  for (auto v : values) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
 
 // -log10 of the upper tail probability of a standard normal at z.
 inline double NegLog10Tail(double z) {
