@@ -1401,6 +1401,16 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
     const int8_t sign = towards_return ? return_sign : (z_long > 0 ? 1 : -1);
     if ((towards_return || Surprise(z_long) >= kLearnSurprise) && (run_sign_ == 0 || sign == run_sign_)) {
       run_sign_ = sign;
+      // The confirmation period is of time: intervals without a row since
+      // the run's last point count towards it. Counted by rows, a step in a
+      // 5-minute series with rows in one interval of three took twelve
+      // hours to adopt instead of four and alerted throughout
+      // (`AStepInASparseSeriesIsAdoptedAfterAPeriodOfTime`; the business
+      // benchmark's sparse 5-minute latency, six seeds, best / @50: 0.689 /
+      // 0.625 -> 0.771 / 0.724).
+      if (run_ > 0 && prev_time != INT64_MIN && obs.time - prev_time > interval_) {
+        run_ += std::min<int64_t>((obs.time - prev_time) / interval_ - 1, kGapDecayMax);
+      }
       ++run_;
       run_x_ += x;
       run_mu_ += e.mu;

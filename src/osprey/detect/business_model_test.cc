@@ -1014,6 +1014,34 @@ TEST(BusinessModelTest, ReturnToTheLevelBeforeAShiftIsAdoptedSooner) {
   EXPECT_LE(flagged_after, 2);
 }
 
+// A step in a series that has rows in only one interval of three (a sparse
+// 5-minute series: no requests, no row) is adopted after the confirmation
+// period of time, as in a series with every row, not after as many rows:
+// counted by rows it took 13 hours, and it still alerted seven hours after
+// the step on what was by then the new normal (5 points at >= 50).
+TEST(BusinessModelTest, AStepInASparseSeriesIsAdoptedAfterAPeriodOfTime) {
+  ModelOptions o;
+  o.interval_seconds = 300;
+  auto m = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(12);
+  const int64_t per_day = 288, step = 21 * per_day + 6 * 12;  // a Monday, 06:00
+  int64_t adopted_at = -1, flagged_late = 0;
+  for (int64_t i = 0; i < step + per_day; ++i) {
+    const int64_t t = kMonday + i * 300;
+    const double mu = Rate(t, 1200) / 12 * (i >= step ? 1.6 : 1.0);
+    const double x = Draw(rng, mu, 0.01);
+    if (i % 3 != 0) continue;
+    const Score s = m->Observe(Observation{t, t, x});
+    if (i >= step && adopted_at < 0 && s.explanation == Explanation::kLevelShift) adopted_at = i - step;
+    if (i >= step + 7 * 12) flagged_late += s.ready && s.severity >= 50;
+  }
+  std::printf("step adopted after %.1f hours; points flagged at >= 50 from seven hours on: %lld\n",
+              static_cast<double>(adopted_at) / 12, static_cast<long long>(flagged_late));
+  ASSERT_GE(adopted_at, 0);
+  EXPECT_LE(adopted_at, 8 * 12);
+  EXPECT_EQ(flagged_late, 0);
+}
+
 // Money with few sales an hour (a compound of a Poisson count of orders
 // and lognormal prices) is calibrated in its body as counts are: the rate
 // of clean hours at severity >= 20 and >= 30 is within 2x of nominal. Its
