@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "osprey/base/sqlite_config.h"
+
 namespace osprey::connectors {
 namespace {
 
@@ -34,14 +36,6 @@ Status PrepareError(sqlite3* db, int rc, const std::string& what) {
   const std::string msg = sqlite3_errmsg(db);
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable(fmt::format("{}: {}", what, msg));
   return InvalidArgument(fmt::format("{}: {}", what, msg));
-}
-
-// SQLite counts every allocation under a global mutex (a lock and unlock
-// per malloc, a few % of a backfill's profile) unless told not to before
-// its first use in the process; osprey reads no memory statistics.
-void SkipSqliteMemoryStatus() {
-  static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  (void)once;
 }
 
 }  // namespace

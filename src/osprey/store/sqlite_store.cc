@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "osprey/base/sqlite_config.h"
 #include "osprey/store/migrations.h"
 #include "osprey/store/point_block.h"
 #include "osprey/store/sql_db.h"
@@ -22,14 +23,6 @@
 
 namespace osprey::store {
 namespace {
-
-// SQLite counts every allocation under a global mutex (a lock and unlock
-// per malloc, a few % of a backfill's profile) unless told not to before
-// its first use in the process; osprey reads no memory statistics.
-void SkipSqliteMemoryStatus() {
-  static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  (void)once;
-}
 
 class Stmt {
  public:
