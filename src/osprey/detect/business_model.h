@@ -74,7 +74,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 8;
+  static constexpr uint8_t kStateVersion = 9;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 12;       // learnt event effects per series
@@ -281,7 +281,8 @@ class BusinessModel final : public Model {
   double ew_dev_ = 0, ew_var_ = 0, ew_mu_ = 0, ew_rho2_ = 0, ew_excess_ = 0;
   // Shift confirmation: consecutive intervals deviating the same way, and
   // the value and expectation sums over them.
-  int64_t run_ = 0;
+  // The shift confirmation's run: its points and the intervals it spans.
+  int32_t run_ = 0, run_span_ = 0;
   int8_t run_sign_ = 0;
   double run_x_ = 0, run_mu_ = 0;
   // The level before the first of the shifts adopted recently (0: none),
