@@ -1054,13 +1054,21 @@ TEST(BusinessModelTest, AStepInASparseSeriesIsAdoptedAfterAPeriodOfTime) {
   auto m = std::move(BusinessModel::Create(o)).value();
   std::mt19937_64 rng(12);
   const int64_t per_day = 288, step = 21 * per_day + 6 * 12;  // a Monday, 06:00
-  int64_t adopted_at = -1, flagged_late = 0;
+  int64_t adopted_at = -1, flagged_late = 0, restored_differs = 0;
+  // A copy restored from the state saved five hours after the step (its run
+  // span then about three times its rows) goes on as the original does.
+  std::unique_ptr<Model> restored;
   for (int64_t i = 0; i < step + per_day; ++i) {
     const int64_t t = kMonday + i * 300;
     const double mu = Rate(t, 1200) / 12 * (i >= step ? 1.6 : 1.0);
     const double x = Draw(rng, mu, 0.01);
     if (i % 3 != 0) continue;
     const Score s = m->Observe(Observation{t, t, x});
+    if (restored != nullptr) {
+      const Score r = restored->Observe(Observation{t, t, x});
+      restored_differs += r.severity != s.severity || r.explanation != s.explanation;
+    }
+    if (i == step + 5 * 12) restored = std::move(BusinessModel::Restore(o, m->SaveState())).value();
     if (i >= step && adopted_at < 0 && s.explanation == Explanation::kLevelShift) adopted_at = i - step;
     if (i >= step + 8 * 12) flagged_late += s.ready && s.severity >= 50;
   }
@@ -1069,6 +1077,7 @@ TEST(BusinessModelTest, AStepInASparseSeriesIsAdoptedAfterAPeriodOfTime) {
   ASSERT_GE(adopted_at, 0);
   EXPECT_LE(adopted_at, 8 * 12);
   EXPECT_EQ(flagged_late, 0);
+  EXPECT_EQ(restored_differs, 0);
 }
 
 // A return to the level before an adopted shift needs its points, not only
