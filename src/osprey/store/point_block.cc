@@ -386,9 +386,16 @@ bool Before(const PointRecord& a, const PointRecord& b) {
   return a.series_id != b.series_id ? a.series_id < b.series_id : a.ts < b.ts;
 }
 
-// A chunk's points in (series, ts) order, as pointers into the chunk (no
-// copy of its millions of records).
-using Ordered = std::span<const PointRecord* const>;
+// A chunk's point, by reference (no copy of its millions of records) with
+// its key beside it: ordering them and finding runs and spans then reads
+// one array in order instead of the records all over the chunk.
+struct PointRef {
+  int64_t series_id = 0;
+  int64_t ts = 0;
+  const PointRecord* p = nullptr;
+};
+// A chunk's points in (series, ts) order.
+using Ordered = std::span<const PointRef>;
 
 // `base` with `newer` laid over it (both in ts order): a point of `newer`
 // replaces the one of `base` with the same ts. `out` is work room.
@@ -415,6 +422,7 @@ void Overlay(std::vector<PointRecord>* base, std::span<const PointRecord> newer,
 
 // The (series, span) a point belongs to.
 std::pair<int64_t, int64_t> KeyOf(const PointRecord& p) { return {p.series_id, PointBlockStart(p.ts)}; }
+std::pair<int64_t, int64_t> KeyOf(const PointRef& p) { return {p.series_id, PointBlockStart(p.ts)}; }
 
 // Seals every (series, span) of `head` and `chunk` (both in (series, ts)
 // order, all in [from, before)) with the stored block of that span.
@@ -424,8 +432,8 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_fro
   for (const PointRecord& p : head) {
     if (head_series.empty() || head_series.back() != p.series_id) head_series.push_back(p.series_id);
   }
-  for (const PointRecord* p : chunk) {
-    if (series.empty() || series.back() != p->series_id) series.push_back(p->series_id);
+  for (const PointRef& p : chunk) {
+    if (series.empty() || series.back() != p.series_id) series.push_back(p.series_id);
   }
   std::vector<int64_t> both;
   std::set_union(head_series.begin(), head_series.end(), series.begin(), series.end(),
@@ -439,14 +447,14 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_fro
   std::vector<PointRecord> run, merged, work;
   size_t ib = 0, ih = 0, ic = 0;
   while (ih < head.size() || ic < chunk.size()) {
-    const auto key = ih == head.size()    ? KeyOf(*chunk[ic])
+    const auto key = ih == head.size()    ? KeyOf(chunk[ic])
                      : ic == chunk.size() ? KeyOf(head[ih])
-                                          : std::min(KeyOf(head[ih]), KeyOf(*chunk[ic]));
+                                          : std::min(KeyOf(head[ih]), KeyOf(chunk[ic]));
     while (ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) < key) ++ib;
     const size_t h0 = ih;
     run.clear();
     while (ih < head.size() && KeyOf(head[ih]) == key) ++ih;
-    while (ic < chunk.size() && KeyOf(*chunk[ic]) == key) run.push_back(*chunk[ic++]);
+    while (ic < chunk.size() && KeyOf(chunk[ic]) == key) run.push_back(*chunk[ic++].p);
     const bool has_block = ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) == key;
     if (!has_block && h0 == ih) {
       // The common case: only the chunk's points.
@@ -476,8 +484,8 @@ Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t
                  Ordered closed, size_t batch) {
   std::vector<int64_t> all, chunk_series;
   OSPREY_RETURN_IF_ERROR(tables.DetectorSeries(detector_id, &all));
-  for (const PointRecord* p : closed) {
-    if (chunk_series.empty() || chunk_series.back() != p->series_id) chunk_series.push_back(p->series_id);
+  for (const PointRef& p : closed) {
+    if (chunk_series.empty() || chunk_series.back() != p.series_id) chunk_series.push_back(p.series_id);
   }
   std::vector<int64_t> series;
   std::set_union(all.begin(), all.end(), chunk_series.begin(), chunk_series.end(),
@@ -489,7 +497,7 @@ Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t
         series.begin() + static_cast<std::ptrdiff_t>(i),
         series.begin() + static_cast<std::ptrdiff_t>(std::min(series.size(), i + batch)));
     const size_t c0 = ic;
-    while (ic < closed.size() && closed[ic]->series_id <= ids.back()) ++ic;
+    while (ic < closed.size() && closed[ic].series_id <= ids.back()) ++ic;
     head.clear();
     OSPREY_RETURN_IF_ERROR(tables.ReadHead(ids, from, before, &head));
     if (head.empty() && c0 == ic) continue;
@@ -877,18 +885,20 @@ Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool ex
 namespace {
 
 // `points` in (series, ts) order, of equal (series, ts) the last one only
-// (pointers to them): what a stable sort by Before and dropping all but
+// (references to them): what a stable sort by Before and dropping all but
 // the last of each run of equals gives. A chunk's points come interval by
 // interval, every series once per interval, so the series' ids are dense
 // and each series' points are already in ts order: one counting pass by
 // series id places them (no comparison sort); a series' points out of ts
 // order are then sorted among themselves, and sparse ids fall back to the
 // sort.
-std::vector<const PointRecord*> SortedPoints(const std::vector<PointRecord>& points) {
-  std::vector<const PointRecord*> out;
+std::vector<PointRef> SortedPoints(const std::vector<PointRecord>& points) {
+  std::vector<PointRef> out;
   const size_t n = points.size();
   if (n == 0) return out;
-  auto before = [](const PointRecord* a, const PointRecord* b) { return Before(*a, *b); };
+  auto before = [](const PointRef& a, const PointRef& b) {
+    return a.series_id != b.series_id ? a.series_id < b.series_id : a.ts < b.ts;
+  };
   auto [lo, hi] = std::minmax_element(
       points.begin(), points.end(),
       [](const PointRecord& a, const PointRecord& b) { return a.series_id < b.series_id; });
@@ -896,7 +906,7 @@ std::vector<const PointRecord*> SortedPoints(const std::vector<PointRecord>& poi
   const uint64_t range = static_cast<uint64_t>(hi->series_id) - static_cast<uint64_t>(min_id);
   out.resize(n);
   if (range > 4 * static_cast<uint64_t>(n) + 1024) {
-    for (size_t i = 0; i < n; ++i) out[i] = &points[i];
+    for (size_t i = 0; i < n; ++i) out[i] = {points[i].series_id, points[i].ts, &points[i]};
     std::stable_sort(out.begin(), out.end(), before);
   } else {
     std::vector<size_t> at(static_cast<size_t>(range) + 2, 0);
@@ -905,13 +915,13 @@ std::vector<const PointRecord*> SortedPoints(const std::vector<PointRecord>& poi
     };
     for (const PointRecord& p : points) ++at[slot(p) + 1];
     for (size_t i = 1; i < at.size(); ++i) at[i] += at[i - 1];
-    for (const PointRecord& p : points) out[at[slot(p)]++] = &p;
+    for (const PointRecord& p : points) out[at[slot(p)]++] = {p.series_id, p.ts, &p};
     // at[k] is now the end of series k's run.
     size_t begin = 0;
     for (size_t k = 0; k + 1 < at.size(); ++k) {
       const size_t end = at[k];
       bool ordered = true;
-      for (size_t i = begin + 1; i < end && ordered; ++i) ordered = out[i - 1]->ts <= out[i]->ts;
+      for (size_t i = begin + 1; i < end && ordered; ++i) ordered = out[i - 1].ts <= out[i].ts;
       if (!ordered) {
         std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(begin),
                          out.begin() + static_cast<std::ptrdiff_t>(end), before);
@@ -922,7 +932,7 @@ std::vector<const PointRecord*> SortedPoints(const std::vector<PointRecord>& poi
   // The last of equal (series, ts) wins.
   size_t kept = 0;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (i + 1 < out.size() && out[i]->series_id == out[i + 1]->series_id && out[i]->ts == out[i + 1]->ts) {
+    if (i + 1 < out.size() && out[i].series_id == out[i + 1].series_id && out[i].ts == out[i + 1].ts) {
       continue;
     }
     out[kept++] = out[i];
@@ -935,7 +945,7 @@ std::vector<const PointRecord*> SortedPoints(const std::vector<PointRecord>& poi
 
 Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
                    const std::vector<PointRecord>& chunk_points) {
-  std::vector<const PointRecord*> points = SortedPoints(chunk_points);
+  std::vector<PointRef> points = SortedPoints(chunk_points);
   // Spans starting before `before` are closed; those from `from` on meet the
   // chunk, so this chunk closes them: sealed now, whichever series has
   // points there, so that how a range was cut into chunks does not matter.
@@ -951,12 +961,12 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
   {
     size_t open_points = 0, open_series = 0;
     int64_t last = before, prev_series = 0;
-    for (const PointRecord* p : points) {
-      if (p->ts < before) continue;
+    for (const PointRef& p : points) {
+      if (p.ts < before) continue;
       ++open_points;
-      if (open_series == 0 || p->series_id != prev_series) ++open_series;
-      prev_series = p->series_id;
-      last = std::max(last, p->ts);
+      if (open_series == 0 || p.series_id != prev_series) ++open_series;
+      prev_series = p.series_id;
+      last = std::max(last, p.ts);
     }
     if (open_points > 0 && open_points >= kMinOpenBlockPoints * open_series) {
       before = PointBlockStart(last) + kPointBlockSpan;
@@ -966,12 +976,12 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
   // are copied out.
   std::vector<PointRecord> open;
   size_t closed = 0;
-  for (const PointRecord* p : points) {
-    if (p->ts < before) {
-      from = std::min(from, PointBlockStart(p->ts));
+  for (const PointRef& p : points) {
+    if (p.ts < before) {
+      from = std::min(from, PointBlockStart(p.ts));
       points[closed++] = p;
     } else {
-      open.push_back(*p);
+      open.push_back(*p.p);
     }
   }
   points.resize(closed);
