@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
@@ -85,10 +88,11 @@ Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Det
                                                                const std::string& config_text,
                                                                store::Store& store,
                                                                connectors::Source& source, ShardRole role,
-                                                               int64_t resident_models) {
+                                                               int64_t resident_models, size_t paged_block) {
   OSPREY_ASSIGN_OR_RETURN(IntervalGrid grid, IntervalGrid::Create(detector.frequency, detector.timezone));
   auto runner = std::unique_ptr<DetectorRunner>(new DetectorRunner(detector, grid, store, source, role));
   runner->resident_models_ = resident_models;
+  runner->paged_block_ = std::max<size_t>(paged_block, 1);
   Result<std::vector<detect::CalendarEvent>> events = config::LoadEvents(detector);
   if (!events.ok()) return events.status().WithContext(fmt::format("detector '{}'", detector.name));
   runner->calendar_ = detect::EventCalendar(*std::move(events), detector.timezone);
@@ -1151,105 +1155,211 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   // The warm-up's least advanced series is the first in key order among
   // equals (OwnWarmup walks the series by key): its key per interval.
   std::vector<const ingest::SeriesKey*> least_key(works.size(), nullptr);
-  // The models are independent of each other: a helper thread restores,
-  // scores and saves half of each block's series while this thread does
-  // the other half (the store is this thread's alone).
-  const bool helper = std::thread::hardware_concurrency() > 1;
-  std::vector<int64_t> ids;
-  std::vector<size_t> first;         // per series of the block: its first item
-  std::vector<std::string_view> in;  // per series: its stored state (valid until the next Read)
-  std::vector<std::string> out;      // per series: its new state
-  std::vector<store::Store::ModelStateAccess::Prepared> prepared;  // per series: out as the store writes it
-  std::vector<uint8_t> stored;                 // per series: whether it has a stored state
-  std::vector<std::string> warnings;           // per series: why its state was not restored
-  std::vector<detect::WarmupStatus> statuses;  // per item of the block: its model's warm-up after it
-  for (size_t begin = 0; begin < items.size();) {
-    // A block: the items of up to kPagedBlock series.
-    ids.clear();
-    first.clear();
-    size_t end = begin;
-    while (end < items.size() && (ids.size() < kPagedBlock || items[end].id == ids.back())) {
-      if (ids.empty() || ids.back() != items[end].id) {
-        ids.push_back(items[end].id);
-        first.push_back(end);
-      }
-      ++end;
+  // The blocks: items [bounds[k], bounds[k + 1]), up to paged_block_ series.
+  std::vector<size_t> bounds = {0};
+  for (size_t i = 0, in_block = 0; i < items.size(); ++i) {
+    if (i > 0 && items[i].id != items[i - 1].id && ++in_block == paged_block_) {
+      bounds.push_back(i);
+      in_block = 0;
     }
-    first.push_back(end);
-    const size_t n = ids.size();
-    // (The buffers of out and prepared are reused block after block.)
-    in.resize(n);
-    out.resize(n);
-    prepared.resize(n);
-    stored.assign(n, 0);
-    warnings.assign(n, std::string());
-    statuses.resize(end - begin);
-    OSPREY_RETURN_IF_ERROR(io.Read(ids.front(), ids.back(), [&](int64_t id, std::string_view state) {
-      auto at = std::lower_bound(ids.begin(), ids.end(), id);
-      if (at == ids.end() || *at != id) return Status::Ok();  // another detector's, or not scored here
-      const size_t j = static_cast<size_t>(at - ids.begin());
-      in[j] = state;
-      stored[j] = 1;
+  }
+  if (items.empty()) return Status::Ok();
+  bounds.push_back(items.size());
+  const size_t blocks = bounds.size() - 1;
+  // One block's series between its read and its write (two in turn, their
+  // buffers reused block after block).
+  struct Block {
+    size_t begin = 0, end = 0;         // its items
+    std::vector<int64_t> ids;          // its series
+    std::vector<size_t> first;         // per series: its first item
+    std::vector<std::string_view> in;  // per series: its stored state (valid until the Read after next)
+    std::vector<uint8_t> stored;       // per series: whether it has a stored state
+    std::vector<std::string> out;      // per series: its new state
+    std::vector<store::Store::ModelStateAccess::Prepared> prepared;  // per series: out as the store writes it
+    std::vector<std::string> warnings;                               // per series: why it was not restored
+    std::vector<detect::WarmupStatus> statuses;                      // per item: its model's warm-up after it
+    std::atomic<size_t> next{0};                                     // the next series a thread takes
+    std::atomic<size_t> done{0};                                     // series scored and saved
+  };
+  Block slots[2];
+  auto layout = [&](size_t k, Block& b) {
+    b.begin = bounds[k];
+    b.end = bounds[k + 1];
+    b.ids.clear();
+    b.first.clear();
+    for (size_t i = b.begin; i < b.end; ++i) {
+      if (b.ids.empty() || b.ids.back() != items[i].id) {
+        b.ids.push_back(items[i].id);
+        b.first.push_back(i);
+      }
+    }
+    b.first.push_back(b.end);
+    const size_t n = b.ids.size();
+    b.in.assign(n, std::string_view());
+    b.out.resize(n);
+    b.prepared.resize(n);
+    b.stored.assign(n, 0);
+    b.warnings.assign(n, std::string());
+    b.statuses.resize(b.end - b.begin);
+    b.next.store(0);
+    b.done.store(0);
+  };
+  auto read = [&](Block& b) {
+    return io.Read(b.ids.front(), b.ids.back(), [&](int64_t id, std::string_view state) {
+      auto at = std::lower_bound(b.ids.begin(), b.ids.end(), id);
+      if (at == b.ids.end() || *at != id) return Status::Ok();  // another detector's, or not scored here
+      const size_t j = static_cast<size_t>(at - b.ids.begin());
+      b.in[j] = state;
+      b.stored[j] = 1;
       return Status::Ok();
-    }));
-    // Series [j0, j1) of the block: restore (or create) each model, score
-    // its points in time order, save it. Each thread restores its series
-    // one after the other into one model per measure (RestoreModelInto),
-    // not a new model each.
-    auto run = [&](size_t j0, size_t j1) -> Status {
+    });
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t readied = 0;      // blocks whose states are read (under mu)
+  size_t helper_left = 0;  // blocks the helper has stopped taking series of (under mu)
+  bool stop = false;       // (under mu)
+  Status failed;           // the first error of a thread scoring (under mu)
+  // Takes series of `b` a few at a time until none is left: restores (or
+  // creates) each model, scores its points in time order and saves it.
+  // Each thread restores its series one after the other into one model per
+  // measure (RestoreModelInto), not a new model each.
+  auto work = [&](Block& b, std::vector<std::unique_ptr<detect::Model>>& models) {
+    constexpr size_t kTake = 32;
+    const size_t n = b.ids.size();
+    for (;;) {
+      const size_t j0 = b.next.fetch_add(kTake);
+      if (j0 >= n) return;
+      const size_t j1 = std::min(n, j0 + kTake);
+      Status s;
       try {
-        std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
-        for (size_t j = j0; j < j1; ++j) {
-          const Item& head = items[first[j]];
+        for (size_t j = j0; j < j1 && s.ok(); ++j) {
+          const Item& head = items[b.first[j]];
           const uint32_t measure =
               works[head.work].points[works[head.work].to_score[head.k].index].key.measure;
           std::unique_ptr<detect::Model>& model = models[measure];
           bool restored = false;
-          if (stored[j]) {
-            Status r = detect::RestoreModelInto(model_options_[measure], in[j], &model);
+          if (b.stored[j]) {
+            Status r = detect::RestoreModelInto(model_options_[measure], b.in[j], &model);
             if (r.ok()) {
               restored = true;
             } else {
-              warnings[j] = r.message();
+              b.warnings[j] = r.message();
             }
           }
           if (!restored) {
-            OSPREY_ASSIGN_OR_RETURN(model, detect::CreateModel(model_options_[measure]));
+            auto created = detect::CreateModel(model_options_[measure]);
+            if (!created.ok()) {
+              s = created.status();
+              break;
+            }
+            model = std::move(*created);
           }
-          for (size_t i = first[j]; i < first[j + 1]; ++i) {
+          for (size_t i = b.first[j]; i < b.first[j + 1]; ++i) {
             IntervalWork& w = works[items[i].work];
             const ToScore& t = w.to_score[items[i].k];
             w.scored[t.index].score = ScoreWith(*model, w, t);
-            statuses[i - begin] = model->Warmup();
+            b.statuses[i - b.begin] = model->Warmup();
           }
-          model->SaveStateInto(&out[j]);
-          io.Prepare(ids[j], out[j], &prepared[j]);  // (while out[j] is in the cache)
+          model->SaveStateInto(&b.out[j]);
+          io.Prepare(b.ids[j], b.out[j], &b.prepared[j]);  // (while out[j] is in the cache)
         }
       } catch (const std::exception& e) {
-        return Internal(fmt::format("scoring series: {}", e.what()));
+        s = Internal(fmt::format("scoring series: {}", e.what()));
       }
-      return Status::Ok();
-    };
-    const size_t split = helper && n > 1 ? n / 2 : n;
-    Status other;
-    std::thread thread;
-    if (split < n) thread = std::thread([&] { other = run(split, n); });
-    Status mine = run(0, split);
-    if (thread.joinable()) thread.join();
-    OSPREY_RETURN_IF_ERROR(mine);
-    OSPREY_RETURN_IF_ERROR(other);
+      const bool last = b.done.fetch_add(j1 - j0) + (j1 - j0) == n;
+      if (!s.ok() || last) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!s.ok() && failed.ok()) failed = s;
+      }
+      if (last) cv.notify_all();
+    }
+  };
+  // The models are independent of each other: a helper thread restores,
+  // scores and saves series of each block beside this thread, and goes on
+  // to the next block (read meanwhile) while this one writes the states of
+  // the last (the store is this thread's alone).
+  const bool helper = std::thread::hardware_concurrency() > 1;
+  std::thread thread;
+  if (helper) {
+    thread = std::thread([&] {
+      std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
+      for (size_t k = 0; k < blocks; ++k) {
+        {
+          std::unique_lock<std::mutex> l(mu);
+          cv.wait(l, [&] { return stop || readied > k; });
+          if (stop) return;
+        }
+        work(slots[k % 2], models);
+        {
+          std::lock_guard<std::mutex> l(mu);
+          helper_left = k + 1;
+        }
+        cv.notify_all();
+      }
+    });
+  }
+  // (Stopped and joined on every way out, before the blocks go.)
+  struct StopHelper {
+    std::thread& thread;
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& stop;
+    ~StopHelper() {
+      if (!thread.joinable()) return;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        stop = true;
+      }
+      cv.notify_all();
+      thread.join();
+    }
+  } stop_helper{thread, mu, cv, stop};
+  auto readied_up_to = [&](size_t k) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      readied = k;
+    }
+    cv.notify_all();
+  };
+  layout(0, slots[0]);
+  OSPREY_RETURN_IF_ERROR(read(slots[0]));
+  readied_up_to(1);
+  std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
+  for (size_t k = 0; k < blocks; ++k) {
+    Block& b = slots[k % 2];
+    const size_t n = b.ids.size();
+    if (k + 1 < blocks) {
+      // The next block's states, read while the helper scores this one,
+      // into the buffers of the block before (written, and left by the
+      // helper).
+      if (helper) {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return helper_left >= k; });
+      }
+      Block& next = slots[(k + 1) % 2];
+      layout(k + 1, next);
+      OSPREY_RETURN_IF_ERROR(read(next));
+      readied_up_to(k + 2);
+    }
+    work(b, models);
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return b.done.load() == n; });
+      OSPREY_RETURN_IF_ERROR(failed);
+    }
     for (size_t j = 0; j < n; ++j) {
-      if (warnings[j].empty()) continue;
-      const Item& head = items[first[j]];
+      if (b.warnings[j].empty()) continue;
+      const Item& head = items[b.first[j]];
       Log(LogLevel::kWarn,
           fmt::format("detector '{}': series {}: {}; retraining it", detector_.name,
                       catalog_.Label(works[head.work].points[works[head.work].to_score[head.k].index].key),
-                      warnings[j]));
+                      b.warnings[j]));
     }
     // The warm-up after each interval (every owned series has a point in
     // every interval, so each is counted once).
-    for (size_t i = begin; i < end; ++i) {
-      const detect::WarmupStatus& status = statuses[i - begin];
+    for (size_t i = b.begin; i < b.end; ++i) {
+      const detect::WarmupStatus& status = b.statuses[i - b.begin];
       if (status.ready()) continue;
       const Item& it = items[i];
       const IntervalWork& w = works[it.work];
@@ -1264,8 +1374,8 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
         least_key[it.work] = &key;
       }
     }
-    for (size_t j = 0; j < n; ++j) OSPREY_RETURN_IF_ERROR(io.WritePrepared(ids[j], out[j], prepared[j]));
-    begin = end;
+    for (size_t j = 0; j < n; ++j)
+      OSPREY_RETURN_IF_ERROR(io.WritePrepared(b.ids[j], b.out[j], b.prepared[j]));
   }
   if (!works.empty()) paged_warmup_ = works.back().warmup;
   return Status::Ok();

@@ -105,7 +105,8 @@ struct RunOptions {
 // memory (5 GB at 1 M series); below this, every model stays in memory
 // between chunks and intervals (no reading and restoring them each chunk).
 inline constexpr int64_t kResidentModels = 200'000;
-// The series a paged chunk restores and scores at a time.
+// The series a paged chunk restores and scores at a time (a block): it
+// reads the next block's states while it scores this one.
 inline constexpr size_t kPagedBlock = 16'384;
 
 // A roll-up series of a SUM or COUNT measure with `missing: skip` is itself
@@ -161,11 +162,13 @@ class DetectorRunner {
   // Registers the detector in the store (by name) and loads its series and
   // model state, so a run continues where the last one stopped.
   // With `resident_models` series or more (kResidentModels), the runner is
-  // paged: its models are in memory only while a chunk scores them.
+  // paged: its models are in memory only while a chunk scores them,
+  // `paged_block` series at a time (kPagedBlock).
   static Result<std::unique_ptr<DetectorRunner>> Create(const config::Detector& detector,
                                                         const std::string& config_text, store::Store& store,
                                                         connectors::Source& source, ShardRole role = {},
-                                                        int64_t resident_models = kResidentModels);
+                                                        int64_t resident_models = kResidentModels,
+                                                        size_t paged_block = kPagedBlock);
 
   // Processes every interval starting in [from, to) in order. Each chunk is
   // committed in one transaction; on error, the chunks before it stay
@@ -314,7 +317,9 @@ class DetectorRunner {
   // Scores the points of every interval of a chunk a block of series at a
   // time: reads the block's states, restores them, scores each series'
   // points in time order (on two threads), writes the states back and
-  // drops the models.
+  // drops the models. The next block's states are read while this one is
+  // scored, and the helper thread scores the next block while this thread
+  // writes this one's states.
   Status ScorePaged(std::vector<IntervalWork>& works, store::Store::ModelStateAccess& states);
   // Groups the scored interval and adds everything it produced to `chunk`.
   Status FinishInterval(IntervalWork& w, store::ChunkResult& chunk, RunStats& stats, bool alerts_enabled);
@@ -373,6 +378,7 @@ class DetectorRunner {
   // Paged (kResidentModels): the models are in memory only while ScorePaged
   // scores them; paged_warmup_ is their warm-up after the last chunk.
   int64_t resident_models_ = kResidentModels;
+  size_t paged_block_ = kPagedBlock;
   bool paged_ = false;
   Warmup paged_warmup_;
   // The coordinator's view of the chunk being grouped: interval -> series

@@ -133,21 +133,26 @@ TEST_F(PipelineTest, PagedRunnersStoreExactlyWhatRunnersWithEveryModelInMemoryDo
   const auto resident = Snapshot();
   const int64_t id = store_->GetDetector(detector_.name)->id;
   const auto states = *store_->LoadModelStates(id);
-  ASSERT_FALSE(states.empty());
-  ASSERT_TRUE(store_->ResetFrom(id, ToUnixSeconds(data_.start)).ok());
-  {
-    auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source, {}, 0);
-    ASSERT_TRUE(runner->paged());
-    ASSERT_TRUE(runner->Run(data_.start, data_.start + std::chrono::hours(24 * 10), o, nullptr).ok());
+  ASSERT_GT(states.size(), 8u);
+  // One block of series, and blocks of 3 and 1 series (the next block's
+  // states read while one is scored, the helper thread ahead by a block).
+  for (size_t block : {kPagedBlock, size_t{3}, size_t{1}}) {
+    SCOPED_TRACE(::testing::Message() << "blocks of " << block << " series");
+    ASSERT_TRUE(store_->ResetFrom(id, ToUnixSeconds(data_.start)).ok());
+    {
+      auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source, {}, 0, block);
+      ASSERT_TRUE(runner->paged());
+      ASSERT_TRUE(runner->Run(data_.start, data_.start + std::chrono::hours(24 * 10), o, nullptr).ok());
+    }
+    {
+      // A new runner: reads the states the last one wrote.
+      auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source, {}, 0, block);
+      ASSERT_TRUE(runner->paged());
+      ASSERT_TRUE(runner->Run(data_.start + std::chrono::hours(24 * 10), stop, o, nullptr).ok());
+    }
+    EXPECT_EQ(Snapshot(), resident);
+    EXPECT_EQ(*store_->LoadModelStates(id), states);
   }
-  {
-    // A new runner: reads the states the last one wrote.
-    auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source, {}, 0);
-    ASSERT_TRUE(runner->paged());
-    ASSERT_TRUE(runner->Run(data_.start + std::chrono::hours(24 * 10), stop, o, nullptr).ok());
-  }
-  EXPECT_EQ(Snapshot(), resident);
-  EXPECT_EQ(*store_->LoadModelStates(id), states);
 }
 
 // The detector's source, failing from its `fail_at`-th query on (counted

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <span>
 
 #include "osprey/base/time.h"
 
@@ -50,76 +51,149 @@ int64_t Sub(int64_t a, int64_t b) {
 int64_t Add(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
+// x * 2^e, as std::ldexp gives it: a product with a power of two is
+// rounded once, as ldexp rounds, so where 2^e is a normal double the
+// product is ldexp's result, at a fraction of its cost.
+double Scale2(double x, int e) {
+  if (e < -1022 || e > 1023) return std::ldexp(x, e);
+  return x * std::bit_cast<double>(static_cast<uint64_t>(e + 1023) << 52);
+}
 uint64_t Zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t Unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+// Bytes a varint of `v` takes.
+size_t VarintSize(uint64_t v) {
+  return std::max<size_t>(1, (static_cast<size_t>(std::bit_width(v)) + 6) / 7);
+}
+
+// How a column of zigzagged integers is written: bit-packed at `width` bits
+// or, when that is longer, as varints; `bytes` after the mode byte.
+struct ColumnForm {
+  int width = 0;
+  bool varints = false;
+  size_t bytes = 0;
+};
+ColumnForm FormOf(std::span<const uint64_t> zz) {
+  uint64_t max = 0;
+  for (uint64_t v : zz) max |= v;
+  ColumnForm f;
+  f.width = static_cast<int>(std::bit_width(max));
+  const size_t packed = (zz.size() * static_cast<size_t>(f.width) + 7) / 8;
+  f.bytes = packed;
+  // Varints take a byte an entry at least: only a column wider than that
+  // may be shorter as varints.
+  if (packed <= zz.size()) return f;
+  // A byte for each entry, and one more for each 7 bits above the first 7.
+  size_t varint_bytes = zz.size();
+  for (int shift = 7; shift < f.width; shift += 7) {
+    for (uint64_t v : zz) varint_bytes += (v >> shift) != 0;
+  }
+  f.varints = packed > varint_bytes;
+  if (f.varints) f.bytes = varint_bytes;
+  return f;
+}
 
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(*out) {}
   void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
   void Varint(uint64_t v) {
+    char buf[10];
+    size_t k = 0;
     while (v >= 0x80) {
-      Byte(static_cast<uint8_t>(v | 0x80));
+      buf[k++] = static_cast<char>(static_cast<uint8_t>(v | 0x80));
       v >>= 7;
     }
-    Byte(static_cast<uint8_t>(v));
+    buf[k++] = static_cast<char>(static_cast<uint8_t>(v));
+    out_.append(buf, k);
   }
   void Signed(int64_t v) { Varint(Zigzag(v)); }
   // Zigzagged integers, bit-packed at the widest one's width or as
   // varints, whichever is shorter.
-  void Column(const std::vector<uint64_t>& zz, uint8_t order = 0) {
+  void Column(std::span<const uint64_t> zz, uint8_t order = 0) { Column(zz, FormOf(zz), order); }
+  void Column(std::span<const uint64_t> zz, const ColumnForm& form, uint8_t order) {
     if (zz.empty()) return;
-    uint64_t max = 0;
-    size_t varint_bytes = 0;
-    for (uint64_t v : zz) {
-      max |= v;
-      varint_bytes += std::max<size_t>(1, (static_cast<size_t>(std::bit_width(v)) + 6) / 7);
-    }
-    const int w = static_cast<int>(std::bit_width(max));
-    const size_t packed = (zz.size() * static_cast<size_t>(w) + 7) / 8;
-    if (packed > varint_bytes) {
+    if (form.varints) {
       Byte(kVarints | order);
       for (uint64_t v : zz) Varint(v);
       return;
     }
+    const int w = form.width;
     Byte(static_cast<uint8_t>(w | order));
     const size_t at = out_.size();
-    out_.append(packed, '\0');
-    auto* buf = reinterpret_cast<unsigned char*>(out_.data() + at);
-    size_t bit = 0;
-    for (uint64_t v : zz) {
-      for (int done = 0; done < w;) {
-        const int off = static_cast<int>(bit & 7);
-        const int take = std::min(8 - off, w - done);
-        const uint64_t part = (v >> done) & ((uint64_t{1} << take) - 1);
-        buf[bit >> 3] = static_cast<unsigned char>(buf[bit >> 3] | (part << off));
-        done += take;
-        bit += static_cast<size_t>(take);
+    out_.resize(at + form.bytes);
+    auto* p = reinterpret_cast<unsigned char*>(out_.data() + at);
+    // Each entry's bits after the last one's, low bits first: an
+    // accumulator of fewer than 8 pending bits takes up to 56 more at once.
+    uint64_t acc = 0;
+    int pending = 0;
+    auto put = [&](uint64_t bits, int count) {
+      acc |= bits << pending;
+      pending += count;
+      while (pending >= 8) {
+        *p++ = static_cast<unsigned char>(acc);
+        acc >>= 8;
+        pending -= 8;
+      }
+    };
+    if (w <= 56) {
+      for (uint64_t v : zz) put(v, w);
+    } else {
+      for (uint64_t v : zz) {
+        put(v & 0xFFFFFFFFu, 32);
+        put(v >> 32, w - 32);
       }
     }
+    if (pending > 0) *p = static_cast<unsigned char>(acc);
   }
-  // `xs`: the first one as a varint, then a column of the deltas or of the
-  // deltas of the deltas (smooth curves), whichever is shorter.
-  void Deltas(const std::vector<int64_t>& xs) {
-    if (xs.empty()) return;
-    Signed(xs[0]);
-    if (xs.size() == 1) return;
+  // `xs` as Deltas writes it: the first one, then a column of the deltas or
+  // of the deltas of the deltas (smooth curves), whichever is shorter.
+  // Plan it to know its size, then write it.
+  struct DeltaPlan {
+    std::span<const int64_t> xs;
     std::vector<uint64_t> first, second;
-    first.reserve(xs.size() - 1);
-    second.reserve(xs.size() - 1);
+    ColumnForm form;
+    bool second_order = false;
+    size_t bytes = 0;
+  };
+  static void Plan(std::span<const int64_t> xs, DeltaPlan* p) {
+    p->xs = xs;
+    p->bytes = 0;
+    if (xs.empty()) return;
+    p->bytes = VarintSize(Zigzag(xs[0]));
+    if (xs.size() == 1) return;
+    p->first.resize(xs.size() - 1);
+    p->second.resize(xs.size() - 1);
+    int64_t prev_d = 0;
     for (size_t i = 1; i < xs.size(); ++i) {
       const int64_t d = Sub(xs[i], xs[i - 1]);
-      first.push_back(Zigzag(d));
-      second.push_back(i == 1 ? Zigzag(d) : Zigzag(Sub(d, Sub(xs[i - 1], xs[i - 2]))));
+      p->first[i - 1] = Zigzag(d);
+      p->second[i - 1] = i == 1 ? Zigzag(d) : Zigzag(Sub(d, prev_d));
+      prev_d = d;
     }
-    std::string a, b;
-    Writer(&a).Column(first);
-    Writer(&b).Column(second, kSecondOrder);
-    out_ += b.size() < a.size() ? b : a;
+    const ColumnForm a = FormOf(p->first), b = FormOf(p->second);
+    p->second_order = b.bytes < a.bytes;
+    p->form = p->second_order ? b : a;
+    p->bytes += 1 + p->form.bytes;
+  }
+  void Deltas(const DeltaPlan& p) {
+    if (p.xs.empty()) return;
+    Signed(p.xs[0]);
+    if (p.xs.size() == 1) return;
+    if (p.second_order) {
+      Column(p.second, p.form, kSecondOrder);
+    } else {
+      Column(p.first, p.form, 0);
+    }
+  }
+  void Deltas(std::span<const int64_t> xs) {
+    thread_local DeltaPlan plan;
+    Plan(xs, &plan);
+    Deltas(plan);
   }
   // Exact doubles: each one's bits XOR the one before, without its leading
   // and trailing zero bytes (a header byte: leading zero bytes << 4 | length).
-  void Xor(const std::vector<double>& xs) {
+  void Xor(std::span<const double> xs) {
     uint64_t prev = 0;
     for (double x : xs) {
       const uint64_t bits = std::bit_cast<uint64_t>(x);
@@ -131,8 +205,15 @@ class Writer {
       }
       const int lz = std::countl_zero(d) / 8, tz = std::countr_zero(d) / 8;
       const int len = 8 - lz - tz;
-      Byte(static_cast<uint8_t>(lz << 4 | len));
-      for (int i = 0; i < len; ++i) Byte(static_cast<uint8_t>(d >> (8 * (tz + i))));
+      char buf[9];
+      buf[0] = static_cast<char>(static_cast<uint8_t>(lz << 4 | len));
+      const uint64_t kept = d >> (8 * tz);  // its bytes, low first
+      if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(buf + 1, &kept, 8);
+      } else {
+        for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(static_cast<uint8_t>(kept >> (8 * i)));
+      }
+      out_.append(buf, static_cast<size_t>(1 + len));
     }
   }
 
@@ -189,19 +270,31 @@ class Reader {
     const int w = mode;
     const size_t packed = (n * static_cast<size_t>(w) + 7) / 8;
     if (d_.size() - pos_ < packed) return Fail("truncated column");
-    const auto* buf = reinterpret_cast<const unsigned char*>(d_.data() + pos_);
+    const auto* p = reinterpret_cast<const unsigned char*>(d_.data() + pos_);
+    const auto* end = p + packed;
     pos_ += packed;
-    size_t bit = 0;
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t v = 0;
-      for (int done = 0; done < w;) {
-        const int off = static_cast<int>(bit & 7);
-        const int take = std::min(8 - off, w - done);
-        v |= static_cast<uint64_t>((buf[bit >> 3] >> off) & ((1u << take) - 1)) << done;
-        done += take;
-        bit += static_cast<size_t>(take);
+    zz->resize(n);
+    // The entries' bits, low bits first, through an accumulator topped up
+    // a byte at a time (never past the column's last byte).
+    uint64_t acc = 0;
+    int have = 0;
+    auto take = [&](int count) {
+      while (have < count) {
+        acc |= static_cast<uint64_t>(p < end ? *p++ : 0) << have;
+        have += 8;
       }
-      zz->push_back(v);
+      const uint64_t v = count == 64 ? acc : acc & ((uint64_t{1} << count) - 1);
+      acc = count == 64 ? 0 : acc >> count;
+      have -= count;
+      return v;
+    };
+    if (w <= 56) {
+      for (size_t i = 0; i < n; ++i) (*zz)[i] = take(w);
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        const uint64_t low = take(32);
+        (*zz)[i] = low | take(w - 32) << 32;
+      }
     }
     return true;
   }
@@ -209,14 +302,15 @@ class Reader {
     xs->clear();
     if (n == 0) return ok_;
     int64_t x = Signed();
-    std::vector<uint64_t> zz;
+    thread_local std::vector<uint64_t> zz;
     bool second = false;
     if (!ok_ || !Column(n - 1, &zz, &second)) return false;
-    xs->push_back(x);
+    xs->resize(n);
+    (*xs)[0] = x;
     int64_t d = 0;
     for (size_t i = 0; i < zz.size(); ++i) {
       d = second && i > 0 ? Add(d, Unzigzag(zz[i])) : Unzigzag(zz[i]);
-      xs->push_back(x = Add(x, d));
+      (*xs)[i + 1] = x = Add(x, d);
     }
     return true;
   }
@@ -228,10 +322,11 @@ class Reader {
       if (!ok_) return false;
       const int lz = h >> 4, len = h & 0x0F;
       if (lz > 8 || len > 8 - lz || (len == 0 && lz != 8)) return Fail("bad float header");
+      if (d_.size() - pos_ < static_cast<size_t>(len)) return Fail("truncated");
       uint64_t d = 0;
       const int tz = 8 - lz - len;
-      for (int k = 0; k < len; ++k) d |= static_cast<uint64_t>(Byte()) << (8 * (tz + k));
-      if (!ok_) return false;
+      for (int k = 0; k < len; ++k)
+        d |= static_cast<uint64_t>(static_cast<uint8_t>(d_[pos_++])) << (8 * (tz + k));
       prev ^= d;
       xs->push_back(std::bit_cast<double>(prev));
     }
@@ -291,40 +386,53 @@ bool Before(const PointRecord& a, const PointRecord& b) {
   return a.series_id != b.series_id ? a.series_id < b.series_id : a.ts < b.ts;
 }
 
+// A chunk's point, by reference (no copy of its millions of records) with
+// its key beside it: ordering them and finding runs and spans then reads
+// one array in order instead of the records all over the chunk.
+struct PointRef {
+  int64_t series_id = 0;
+  int64_t ts = 0;
+  const PointRecord* p = nullptr;
+};
+// A chunk's points in (series, ts) order.
+using Ordered = std::span<const PointRef>;
+
 // `base` with `newer` laid over it (both in ts order): a point of `newer`
-// replaces the one of `base` with the same ts.
-void Overlay(std::vector<PointRecord>* base, std::span<const PointRecord> newer) {
+// replaces the one of `base` with the same ts. `out` is work room.
+void Overlay(std::vector<PointRecord>* base, std::span<const PointRecord> newer,
+             std::vector<PointRecord>* out) {
   if (newer.empty()) return;
   if (base->empty()) {
     base->assign(newer.begin(), newer.end());
     return;
   }
-  std::vector<PointRecord> out;
-  out.reserve(base->size() + newer.size());
+  out->clear();
+  out->reserve(base->size() + newer.size());
   size_t i = 0, j = 0;
   while (i < base->size() || j < newer.size()) {
     if (j == newer.size() || (i < base->size() && (*base)[i].ts < newer[j].ts)) {
-      out.push_back((*base)[i++]);
+      out->push_back((*base)[i++]);
     } else {
       if (i < base->size() && (*base)[i].ts == newer[j].ts) ++i;
-      out.push_back(newer[j++]);
+      out->push_back(newer[j++]);
     }
   }
-  *base = std::move(out);
+  base->swap(*out);
 }
 
 // The (series, span) a point belongs to.
 std::pair<int64_t, int64_t> KeyOf(const PointRecord& p) { return {p.series_id, PointBlockStart(p.ts)}; }
+std::pair<int64_t, int64_t> KeyOf(const PointRef& p) { return {p.series_id, PointBlockStart(p.ts)}; }
 
 // Seals every (series, span) of `head` and `chunk` (both in (series, ts)
 // order, all in [from, before)) with the stored block of that span.
 Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_from,
-            const std::vector<PointRecord>& head, std::span<const PointRecord> chunk) {
+            const std::vector<PointRecord>& head, Ordered chunk) {
   std::vector<int64_t> head_series, series;
   for (const PointRecord& p : head) {
     if (head_series.empty() || head_series.back() != p.series_id) head_series.push_back(p.series_id);
   }
-  for (const PointRecord& p : chunk) {
+  for (const PointRef& p : chunk) {
     if (series.empty() || series.back() != p.series_id) series.push_back(p.series_id);
   }
   std::vector<int64_t> both;
@@ -333,21 +441,24 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_fro
   std::vector<StoredBlock> stored;
   if (!both.empty()) OSPREY_RETURN_IF_ERROR(tables.ReadBlocks(both, from, before, &stored));
   std::vector<StoredBlock> sealed;
-  std::vector<PointRecord> merged;
+  sealed.reserve(both.size());
+  // One (series, span)'s points of the chunk, copied together to encode
+  // them; the merge's work room.
+  std::vector<PointRecord> run, merged, work;
   size_t ib = 0, ih = 0, ic = 0;
   while (ih < head.size() || ic < chunk.size()) {
     const auto key = ih == head.size()    ? KeyOf(chunk[ic])
                      : ic == chunk.size() ? KeyOf(head[ih])
                                           : std::min(KeyOf(head[ih]), KeyOf(chunk[ic]));
     while (ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) < key) ++ib;
-    const size_t h0 = ih, c0 = ic;
+    const size_t h0 = ih;
+    run.clear();
     while (ih < head.size() && KeyOf(head[ih]) == key) ++ih;
-    while (ic < chunk.size() && KeyOf(chunk[ic]) == key) ++ic;
+    while (ic < chunk.size() && KeyOf(chunk[ic]) == key) run.push_back(*chunk[ic++].p);
     const bool has_block = ib < stored.size() && std::pair(stored[ib].series_id, stored[ib].start_ts) == key;
     if (!has_block && h0 == ih) {
       // The common case: only the chunk's points.
-      OSPREY_ASSIGN_OR_RETURN(StoredBlock b,
-                              MakeStoredBlock(chunk.subspan(c0, ic - c0), key.second >= exact_from));
+      OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(run, key.second >= exact_from));
       sealed.push_back(std::move(b));
       continue;
     }
@@ -355,8 +466,8 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_fro
     if (has_block) {
       OSPREY_RETURN_IF_ERROR(DecodePointBlock(stored[ib].data, key.first, key.second, &merged));
     }
-    Overlay(&merged, std::span<const PointRecord>(head).subspan(h0, ih - h0));
-    Overlay(&merged, chunk.subspan(c0, ic - c0));
+    Overlay(&merged, std::span<const PointRecord>(head).subspan(h0, ih - h0), &work);
+    Overlay(&merged, run, &work);
     OSPREY_ASSIGN_OR_RETURN(StoredBlock b, MakeStoredBlock(merged, key.second >= exact_from));
     sealed.push_back(std::move(b));
   }
@@ -370,10 +481,10 @@ Status Seal(PointTables& tables, int64_t from, int64_t before, int64_t exact_fro
 // series at a time: memory holds their head rows, not every series'. Spans
 // from exact_from on (still open) are encoded exactly.
 Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t before, int64_t exact_from,
-                 std::span<const PointRecord> closed, size_t batch) {
+                 Ordered closed, size_t batch) {
   std::vector<int64_t> all, chunk_series;
   OSPREY_RETURN_IF_ERROR(tables.DetectorSeries(detector_id, &all));
-  for (const PointRecord& p : closed) {
+  for (const PointRef& p : closed) {
     if (chunk_series.empty() || chunk_series.back() != p.series_id) chunk_series.push_back(p.series_id);
   }
   std::vector<int64_t> series;
@@ -426,15 +537,30 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
                       i, points[i].ts));
     }
   }
-  std::string out;
-  out.reserve(16 + n * 8);
+  // The work buffers are kept from block to block (a chunk encodes one or
+  // two blocks per series): the block is written into `out` and copied out
+  // at its size.
+  thread_local struct {
+    std::string out;
+    std::vector<uint64_t> dod, mirrored;
+    std::vector<double> xs;
+    std::vector<int64_t> ints, cut;
+    // expected's integer where quantized; lower's integer and its distance
+    // to expected, where quantized.
+    std::vector<int64_t> expected_ints, lower_ints, lower_dist;
+    std::vector<uint8_t> expected_quantized, lower_quantized;
+    Writer::DeltaPlan plain, cut_plan;
+  } scratch;
+  std::string& out = scratch.out;
+  out.clear();
   Writer w(&out);
   w.Byte(kVersion);
   w.Varint(n);
   w.Signed(Sub(points[0].ts, start_ts));
   if (n > 1) w.Signed(Sub(points[1].ts, points[0].ts));
   {
-    std::vector<uint64_t> dod;
+    std::vector<uint64_t>& dod = scratch.dod;
+    dod.clear();
     for (size_t i = 2; i < n; ++i) {
       dod.push_back(
           Zigzag(Sub(Sub(points[i].ts, points[i - 1].ts), Sub(points[i - 1].ts, points[i - 2].ts))));
@@ -454,13 +580,18 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
   const int qexp = exp - 1 - kBandPrecisionBits;
   w.Signed(qexp);
 
-  std::vector<double> xs;
-  std::vector<int64_t> ints;
-  std::vector<int64_t> expected_ints(n);  // expected's integer where quantized
-  std::vector<bool> expected_quantized(n, false);
-  // lower's integer and its distance to expected, where quantized.
-  std::vector<int64_t> lower_ints(n), lower_dist(n);
-  std::vector<bool> lower_quantized(n, false);
+  std::vector<double>& xs = scratch.xs;
+  std::vector<int64_t>& ints = scratch.ints;
+  std::vector<int64_t>& expected_ints = scratch.expected_ints;
+  std::vector<int64_t>& lower_ints = scratch.lower_ints;
+  std::vector<int64_t>& lower_dist = scratch.lower_dist;
+  std::vector<uint8_t>& expected_quantized = scratch.expected_quantized;
+  std::vector<uint8_t>& lower_quantized = scratch.lower_quantized;
+  expected_ints.assign(n, 0);
+  lower_ints.assign(n, 0);
+  lower_dist.assign(n, 0);
+  expected_quantized.assign(n, 0);
+  lower_quantized.assign(n, 0);
   for (int fi = 0; fi < 5; ++fi) {
     const Field f = kFields[fi];
     xs.clear();
@@ -500,16 +631,18 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
         continue;
       }
       ints.clear();
-      std::vector<int64_t> cut;        // kMirrored: upper's distances where lower is 0
-      std::vector<uint64_t> mirrored;  // ... and elsewhere their difference from lower's
+      std::vector<int64_t>& cut = scratch.cut;             // kMirrored: upper's distances where lower is 0
+      std::vector<uint64_t>& mirrored = scratch.mirrored;  // ... and elsewhere their difference from lower's
+      cut.clear();
+      mirrored.clear();
       bool mirror = fi == 3;
       size_t j = 0;
       for (size_t i = 0; i < n; ++i) {
         if (!(points[i].*f)) continue;
-        const int64_t q = std::llround(std::ldexp(xs[j++], -qexp));
+        const int64_t q = std::llround(Scale2(xs[j++], -qexp));
         if (fi == 1) {
           expected_ints[i] = q;
-          expected_quantized[i] = true;
+          expected_quantized[i] = 1;
           ints.push_back(q);
         } else {
           const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
@@ -518,7 +651,7 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
           if (fi == 2) {
             lower_ints[i] = q;
             lower_dist[i] = dist;
-            lower_quantized[i] = true;
+            lower_quantized[i] = 1;
           } else if (!lower_quantized[i]) {
             mirror = false;
           } else if (lower_ints[i] == 0) {
@@ -530,23 +663,26 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
       }
       // Mirrored only where lower is quantized at exactly upper's points.
       if (mirror) {
-        for (size_t i = 0; i < n; ++i) mirror = mirror && lower_quantized[i] == (points[i].*f).has_value();
+        for (size_t i = 0; i < n; ++i)
+          mirror = mirror && (lower_quantized[i] != 0) == (points[i].*f).has_value();
       }
-      std::string plain, mirror_form;
-      Writer(&plain).Deltas(ints);
+      // The shorter of the two forms (the plain one on a tie).
+      Writer::Plan(ints, &scratch.plain);
       if (mirror) {
-        Writer m(&mirror_form);
-        m.Varint(cut.size());
-        m.Deltas(cut);
-        m.Column(mirrored);
+        Writer::Plan(cut, &scratch.cut_plan);
+        const ColumnForm form = FormOf(mirrored);
+        const size_t mirror_size =
+            VarintSize(cut.size()) + scratch.cut_plan.bytes + (mirrored.empty() ? 0 : 1 + form.bytes);
+        if (mirror_size < scratch.plain.bytes) {
+          w.Byte(kMirrored);
+          w.Varint(cut.size());
+          w.Deltas(scratch.cut_plan);
+          w.Column(mirrored, form, 0);
+          continue;
+        }
       }
-      if (mirror && mirror_form.size() < plain.size()) {
-        w.Byte(kMirrored);
-        out += mirror_form;
-      } else {
-        w.Byte(kQuantized);
-        out += plain;
-      }
+      w.Byte(kQuantized);
+      w.Deltas(scratch.plain);
     } else {
       bool fits = !exact;
       ints.clear();
@@ -567,11 +703,14 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
       }
     }
   }
-  return out;
+  return std::string(out);
 }
 
-Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_ts,
-                        std::vector<PointRecord>* out) {
+namespace {
+
+// DecodePointBlock into `out`'s room for the block's points (its size
+// grows by their count before the first one is decoded).
+Status DecodeInto(std::string_view data, int64_t series_id, int64_t start_ts, std::vector<PointRecord>* out) {
   Reader r(data);
   const uint8_t version = r.Byte();
   if (!r.ok()) return Corrupt(series_id, start_ts, "empty");
@@ -586,11 +725,20 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
     return Corrupt(series_id, start_ts, fmt::format("{} points", count));
   }
   const size_t n = static_cast<size_t>(count);
-  std::vector<PointRecord> points(n);
+  // The work buffers are kept from block to block.
+  thread_local struct {
+    std::vector<uint64_t> dod, diffs;
+    std::vector<double> xs;
+    std::vector<int64_t> ints, cut, expected_ints, lower_ints, lower_dist;
+    std::vector<uint8_t> has, expected_quantized, lower_quantized;
+  } scratch;
+  const size_t base = out->size();
+  out->resize(base + n);
+  PointRecord* points = out->data() + base;
   {
     int64_t ts = Add(start_ts, r.Signed());
     int64_t delta = n > 1 ? r.Signed() : 0;
-    std::vector<uint64_t> dod;
+    std::vector<uint64_t>& dod = scratch.dod;
     if (!r.ok() || !r.Column(n >= 2 ? n - 2 : 0, &dod)) return Corrupt(series_id, start_ts, r.error());
     for (size_t i = 0; i < n; ++i) {
       if (i >= 2) delta = Add(delta, Unzigzag(dod[i - 2]));
@@ -605,20 +753,27 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
   const int64_t qexp = r.Signed();
   if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
   if (qexp < -1200 || qexp > 1200) return Corrupt(series_id, start_ts, "quantum out of range");
-  std::vector<double> xs;
-  std::vector<int64_t> ints;
-  std::vector<bool> has(n);
-  std::vector<int64_t> expected_ints(n);
-  std::vector<bool> expected_quantized(n, false);
-  std::vector<int64_t> lower_ints(n), lower_dist(n);
-  std::vector<bool> lower_quantized(n, false);
+  std::vector<double>& xs = scratch.xs;
+  std::vector<int64_t>& ints = scratch.ints;
+  std::vector<uint8_t>& has = scratch.has;
+  std::vector<int64_t>& expected_ints = scratch.expected_ints;
+  std::vector<uint8_t>& expected_quantized = scratch.expected_quantized;
+  std::vector<int64_t>& lower_ints = scratch.lower_ints;
+  std::vector<int64_t>& lower_dist = scratch.lower_dist;
+  std::vector<uint8_t>& lower_quantized = scratch.lower_quantized;
+  has.assign(n, 0);
+  expected_ints.assign(n, 0);
+  expected_quantized.assign(n, 0);
+  lower_ints.assign(n, 0);
+  lower_dist.assign(n, 0);
+  lower_quantized.assign(n, 0);
   for (int fi = 0; fi < 5; ++fi) {
     const uint8_t presence = r.Byte();
     if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
     if (presence == kNone) continue;
     size_t m = n;
     if (presence == kAll) {
-      std::fill(has.begin(), has.end(), true);
+      std::fill(has.begin(), has.end(), uint8_t{1});
     } else if (presence == kBitmap) {
       m = 0;
       for (size_t i = 0; i < n; i += 8) {
@@ -655,23 +810,23 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
         int64_t q = ints[j++];
         if (fi == 1) {
           expected_ints[i] = q;
-          expected_quantized[i] = true;
+          expected_quantized[i] = 1;
         } else {
           const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
           if (fi == 2) {
             lower_dist[i] = q;
-            lower_quantized[i] = true;
+            lower_quantized[i] = 1;
           }
           q = fi == 2 ? Sub(ref, q) : Add(q, ref);
           if (fi == 2) lower_ints[i] = q;
         }
-        xs.push_back(std::ldexp(static_cast<double>(q), static_cast<int>(qexp)));
+        xs.push_back(Scale2(static_cast<double>(q), static_cast<int>(qexp)));
       }
     } else if (kind == kMirrored && fi == 3 && version >= 2) {
       const uint64_t cuts = r.Varint();
       if (!r.ok() || cuts > m) return Corrupt(series_id, start_ts, "bad mirrored band");
-      std::vector<int64_t> cut;
-      std::vector<uint64_t> diffs;
+      std::vector<int64_t>& cut = scratch.cut;
+      std::vector<uint64_t>& diffs = scratch.diffs;
       if (!r.Deltas(static_cast<size_t>(cuts), &cut) || !r.Column(m - static_cast<size_t>(cuts), &diffs)) {
         return Corrupt(series_id, start_ts, r.error());
       }
@@ -688,7 +843,7 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
           dist = Add(lower_dist[i], Unzigzag(diffs[k++]));
         }
         const int64_t ref = expected_quantized[i] ? expected_ints[i] : 0;
-        xs.push_back(std::ldexp(static_cast<double>(Add(dist, ref)), static_cast<int>(qexp)));
+        xs.push_back(Scale2(static_cast<double>(Add(dist, ref)), static_cast<int>(qexp)));
       }
       if (c != cut.size() || k != diffs.size()) return Corrupt(series_id, start_ts, "bad mirrored band");
     } else if (kind == kHundredths && fi == 4) {
@@ -703,8 +858,17 @@ Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_
     }
   }
   if (!r.done()) return Corrupt(series_id, start_ts, "bytes after the last field");
-  out->insert(out->end(), points.begin(), points.end());
   return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodePointBlock(std::string_view data, int64_t series_id, int64_t start_ts,
+                        std::vector<PointRecord>* out) {
+  const size_t size = out->size();
+  Status s = DecodeInto(data, series_id, start_ts, out);
+  if (!s.ok()) out->resize(size);
+  return s;
 }
 
 Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool exact) {
@@ -720,25 +884,30 @@ Result<StoredBlock> MakeStoredBlock(std::span<const PointRecord> points, bool ex
 
 namespace {
 
-// `points` in (series, ts) order, of equal (series, ts) the last one only:
-// what a stable sort by Before and dropping all but the last of each run of
-// equals gives. A chunk's points come interval by interval, every series
-// once per interval, so the series' ids are dense and each series' points
-// are already in ts order: one counting pass by series id places them (a
-// copy, no comparison sort); a series' points out of ts order are then
-// sorted among themselves, and sparse ids fall back to the sort.
-std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
-  std::vector<PointRecord> out;
+// `points` in (series, ts) order, of equal (series, ts) the last one only
+// (references to them): what a stable sort by Before and dropping all but
+// the last of each run of equals gives. A chunk's points come interval by
+// interval, every series once per interval, so the series' ids are dense
+// and each series' points are already in ts order: one counting pass by
+// series id places them (no comparison sort); a series' points out of ts
+// order are then sorted among themselves, and sparse ids fall back to the
+// sort.
+std::vector<PointRef> SortedPoints(const std::vector<PointRecord>& points) {
+  std::vector<PointRef> out;
   const size_t n = points.size();
   if (n == 0) return out;
+  auto before = [](const PointRef& a, const PointRef& b) {
+    return a.series_id != b.series_id ? a.series_id < b.series_id : a.ts < b.ts;
+  };
   auto [lo, hi] = std::minmax_element(
       points.begin(), points.end(),
       [](const PointRecord& a, const PointRecord& b) { return a.series_id < b.series_id; });
   const int64_t min_id = lo->series_id;
   const uint64_t range = static_cast<uint64_t>(hi->series_id) - static_cast<uint64_t>(min_id);
+  out.resize(n);
   if (range > 4 * static_cast<uint64_t>(n) + 1024) {
-    out = points;
-    std::stable_sort(out.begin(), out.end(), Before);
+    for (size_t i = 0; i < n; ++i) out[i] = {points[i].series_id, points[i].ts, &points[i]};
+    std::stable_sort(out.begin(), out.end(), before);
   } else {
     std::vector<size_t> at(static_cast<size_t>(range) + 2, 0);
     auto slot = [&](const PointRecord& p) {
@@ -746,9 +915,7 @@ std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
     };
     for (const PointRecord& p : points) ++at[slot(p) + 1];
     for (size_t i = 1; i < at.size(); ++i) at[i] += at[i - 1];
-    // Uninitialised room would do; PointRecord has no such constructor.
-    out.resize(n);
-    for (const PointRecord& p : points) out[at[slot(p)]++] = p;
+    for (const PointRecord& p : points) out[at[slot(p)]++] = {p.series_id, p.ts, &p};
     // at[k] is now the end of series k's run.
     size_t begin = 0;
     for (size_t k = 0; k + 1 < at.size(); ++k) {
@@ -757,7 +924,7 @@ std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
       for (size_t i = begin + 1; i < end && ordered; ++i) ordered = out[i - 1].ts <= out[i].ts;
       if (!ordered) {
         std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(begin),
-                         out.begin() + static_cast<std::ptrdiff_t>(end), Before);
+                         out.begin() + static_cast<std::ptrdiff_t>(end), before);
       }
       begin = end;
     }
@@ -768,8 +935,7 @@ std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
     if (i + 1 < out.size() && out[i].series_id == out[i + 1].series_id && out[i].ts == out[i + 1].ts) {
       continue;
     }
-    if (kept != i) out[kept] = out[i];
-    ++kept;
+    out[kept++] = out[i];
   }
   out.resize(kept);
   return out;
@@ -779,7 +945,7 @@ std::vector<PointRecord> SortedPoints(const std::vector<PointRecord>& points) {
 
 Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, int64_t next_watermark,
                    const std::vector<PointRecord>& chunk_points) {
-  std::vector<PointRecord> points = SortedPoints(chunk_points);
+  std::vector<PointRef> points = SortedPoints(chunk_points);
   // Spans starting before `before` are closed; those from `from` on meet the
   // chunk, so this chunk closes them: sealed now, whichever series has
   // points there, so that how a range was cut into chunks does not matter.
@@ -795,7 +961,7 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
   {
     size_t open_points = 0, open_series = 0;
     int64_t last = before, prev_series = 0;
-    for (const PointRecord& p : points) {
+    for (const PointRef& p : points) {
       if (p.ts < before) continue;
       ++open_points;
       if (open_series == 0 || p.series_id != prev_series) ++open_series;
@@ -806,20 +972,16 @@ Status WritePoints(PointTables& tables, int64_t detector_id, int64_t first_ts, i
       before = PointBlockStart(last) + kPointBlockSpan;
     }
   }
-  // The closed points stay in `points` (a prefix of each series' run, so
-  // moved down in place), the open ones are copied out.
+  // The closed points stay in `points` (moved down in place), the open ones
+  // are copied out.
   std::vector<PointRecord> open;
   size_t closed = 0;
-  for (const PointRecord& p : points) {
+  for (const PointRef& p : points) {
     if (p.ts < before) {
       from = std::min(from, PointBlockStart(p.ts));
-      if (open.empty()) {
-        ++closed;  // nothing open before it: already in place
-        continue;
-      }
       points[closed++] = p;
     } else {
-      open.push_back(p);
+      open.push_back(*p.p);
     }
   }
   points.resize(closed);

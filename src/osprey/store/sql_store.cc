@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -187,18 +188,25 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     explicit Access(SqlStore& store) : store_(store) {}
     // Keeps each state read as it is stored (without its delta), for
     // Write to store the new one as its changes from that, and the states
-    // it gave fn until the next Read.
+    // it gave fn until the Read after next: the reads alternate between
+    // two blocks' buffers.
     Status Read(int64_t from_id, int64_t to_id,
                 const std::function<Status(int64_t, std::string_view)>& fn) override {
-      used_ = 0;
-      return store_.db_.Query(
+      Block& block = blocks_[next_];
+      next_ ^= 1;
+      // (Prepare may be looking for the other block's states meanwhile:
+      // it finds this one only once it is filled.)
+      block.from.store(1, std::memory_order_relaxed);
+      block.to.store(0, std::memory_order_release);
+      block.used = 0;
+      Status s = store_.db_.Query(
           "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
           "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
           {from_id, to_id}, [&, delta = std::string()](const SqlRow& r) mutable {
             // (The entries and their buffers are reused block after block;
             // a deque's entries stay where they are as it grows.)
-            if (used_ == bases_.size()) bases_.emplace_back();
-            Base& b = bases_[used_++];
+            if (block.used == block.bases.size()) block.bases.emplace_back();
+            Base& b = block.bases[block.used++];
             b.id = r.Int(0);
             r.BlobInto(1, &b.state);
             b.has_delta = !r.IsNull(2);
@@ -207,6 +215,9 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
             if (!ApplyStateDelta(b.state, delta, &b.merged)) return fn(b.id, std::string_view());
             return fn(b.id, b.merged);
           });
+      block.from.store(from_id, std::memory_order_relaxed);
+      block.to.store(to_id, std::memory_order_release);
+      return s;
     }
     // A state whose stored one was read and has its size is stored as its
     // changes from that while they are at most a quarter of it; else whole.
@@ -216,12 +227,17 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     }
     void Prepare(int64_t series_id, std::string_view state, Prepared* out) const override {
       out->kind = kWhole;
-      const auto last = bases_.begin() + static_cast<std::ptrdiff_t>(used_);
-      auto base = std::lower_bound(bases_.begin(), last, series_id,
-                                   [](const Base& b, int64_t id) { return b.id < id; });
-      if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty() &&
-          EncodeStateDeltaInto(base->state, state, state.size() / 4, &out->bytes)) {
-        out->kind = base->has_delta ? kDeltaOverDelta : kDelta;
+      for (const Block& block : blocks_) {
+        const int64_t to = block.to.load(std::memory_order_acquire);
+        if (series_id < block.from.load(std::memory_order_relaxed) || series_id > to) continue;
+        const auto last = block.bases.begin() + static_cast<std::ptrdiff_t>(block.used);
+        auto base = std::lower_bound(block.bases.begin(), last, series_id,
+                                     [](const Base& b, int64_t id) { return b.id < id; });
+        if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty() &&
+            EncodeStateDeltaInto(base->state, state, state.size() / 4, &out->bytes)) {
+          out->kind = base->has_delta ? kDeltaOverDelta : kDelta;
+        }
+        return;
       }
     }
     Status WritePrepared(int64_t series_id, std::string_view state, const Prepared& p) override {
@@ -247,15 +263,23 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
 
    private:
     SqlStore& store_;
-    // The states read by the last Read, in id order: bases_[0, used_).
+    // A state read, as stored.
     struct Base {
       int64_t id = 0;
       std::string state;       // as stored, without its delta
       bool has_delta = false;  // a delta was stored with it
       std::string merged;      // with it: the state with its delta applied
     };
-    std::deque<Base> bases_;
-    size_t used_ = 0;
+    // The states of one Read of ids [from, to], in id order: bases[0, used).
+    // The range is set once they are all there (empty while they are read),
+    // for Prepare on other threads.
+    struct Block {
+      std::atomic<int64_t> from{1}, to{0};
+      std::deque<Base> bases;
+      size_t used = 0;
+    };
+    Block blocks_[2];
+    int next_ = 0;  // the block the next Read fills
     // Prepared::kind: the state whole; its delta, where none or one was stored.
     enum Kind : uint8_t { kWhole = 1, kDelta = 2, kDeltaOverDelta = 3 };
     Prepared prepared_;  // Write's

@@ -63,6 +63,11 @@ class Stmt {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // Without a copy: `v` must outlive the statement's next reset.
+  Stmt& BindBlobInPlace(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   // true: a row is ready; false: done. Errors go to *status.
   bool Step(Status* status) {
     int rc = sqlite3_step(s_);
@@ -259,6 +264,21 @@ class SqliteTables final : public internal::SqlPointTables {
   explicit SqliteTables(SqliteDb& db) : SqlPointTables(db), db_(db) {}
   Status ReadHead(const std::vector<int64_t>& series, int64_t from, int64_t to,
                   std::vector<PointRecord>* out) override {
+    // Series with consecutive ids (a detector's, created together) in one
+    // statement: the head holds few rows besides the open day's, and a
+    // backtest's chunk seals with none at all, where a statement per series
+    // found nothing a hundred thousand times.
+    if (!series.empty() && series.back() - series.front() + 1 == static_cast<int64_t>(series.size())) {
+      OSPREY_ASSIGN_OR_RETURN(
+          Stmt * s, db_.Prepared("select series_id, ts, value, expected, lower, upper, severity from points "
+                                 "where series_id >= ?1 and series_id <= ?2 and ts >= ?3 and ts < ?4 "
+                                 "order by series_id, ts"));
+      s->Bind(1, series.front()).Bind(2, series.back()).Bind(3, from).Bind(4, to);
+      Status st;
+      while (s->Step(&st)) out->push_back(internal::SqlStore::ReadPoint(SqliteDb::Row(*s)));
+      s->Reset();
+      return st;
+    }
     return ReadPerSeries(
         "select series_id, ts, value, expected, lower, upper, severity from points "
         "where series_id = ?1 and ts >= ?2 and ts < ?3 order by ts",
@@ -287,7 +307,7 @@ class SqliteTables final : public internal::SqlPointTables {
                          .Bind(at + 2, b.start_ts)
                          .Bind(at + 3, b.end_ts)
                          .Bind(at + 4, b.n)
-                         .BindBlob(at + 5, b.data);
+                         .BindBlobInPlace(at + 5, b.data);  // `blocks` outlive the statement's run
                    });
   }
   Status PutHead(const std::vector<PointRecord>& points) override {

@@ -436,8 +436,10 @@ class Store {
     virtual ~ModelStateAccess() = default;
     // fn(series id, state) for each stored state of a series whose id is in
     // [from_id, to_id], in id order, one at a time (series of any detector:
-    // ids are the store's). Each state's bytes stay valid until the next
-    // Read, so a caller may keep the views of a block instead of copies.
+    // ids are the store's). Each state's bytes stay valid until the Read
+    // after next, so a caller may keep the views of a block instead of
+    // copies, and read the next block while it still scores this one. The
+    // ranges of consecutive Reads must not overlap.
     virtual Status Read(int64_t from_id, int64_t to_id,
                         const std::function<Status(int64_t, std::string_view)>& fn) = 0;
     // Replaces (or adds) the state of a series.
@@ -445,8 +447,10 @@ class Store {
     // What Write(series_id, state) stores, worked out ahead (a store may
     // keep a state as its changes from the one read: finding them is best
     // done while the new state is still in the cache). Prepare only reads
-    // what the last Read kept, so several threads may prepare different
-    // series at once, between a Read and the next call of anything else;
+    // what the last two Reads kept, so several threads may prepare
+    // different series of those blocks at once, while the access's own
+    // thread reads the next block or writes (WritePrepared) prepared ones;
+    // a series' Prepare must be done before the Read after next.
     // WritePrepared then writes on the access's own thread, as Write would.
     struct Prepared {
       std::string bytes;  // what is written (its room reused)
