@@ -506,6 +506,22 @@ Status SealRange(PointTables& tables, int64_t detector_id, int64_t from, int64_t
   return Status::Ok();
 }
 
+// A block's expected and lower fields as the codec quantizes them, kept from
+// block to block by the encoder and the decoder: expected's integer where
+// quantized; lower's integer and its distance to expected, where quantized.
+struct QuantizedFields {
+  std::vector<int64_t> expected_ints, lower_ints, lower_dist;
+  std::vector<uint8_t> expected_quantized, lower_quantized;
+
+  void Reset(size_t n) {
+    expected_ints.assign(n, 0);
+    lower_ints.assign(n, 0);
+    lower_dist.assign(n, 0);
+    expected_quantized.assign(n, 0);
+    lower_quantized.assign(n, 0);
+  }
+};
+
 }  // namespace
 
 int64_t PointBlockStart(int64_t ts) {
@@ -545,10 +561,7 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
     std::vector<uint64_t> dod, mirrored;
     std::vector<double> xs;
     std::vector<int64_t> ints, cut;
-    // expected's integer where quantized; lower's integer and its distance
-    // to expected, where quantized.
-    std::vector<int64_t> expected_ints, lower_ints, lower_dist;
-    std::vector<uint8_t> expected_quantized, lower_quantized;
+    QuantizedFields q;
     Writer::DeltaPlan plain, cut_plan;
   } scratch;
   std::string& out = scratch.out;
@@ -582,16 +595,12 @@ Result<std::string> EncodePointBlock(std::span<const PointRecord> points, int64_
 
   std::vector<double>& xs = scratch.xs;
   std::vector<int64_t>& ints = scratch.ints;
-  std::vector<int64_t>& expected_ints = scratch.expected_ints;
-  std::vector<int64_t>& lower_ints = scratch.lower_ints;
-  std::vector<int64_t>& lower_dist = scratch.lower_dist;
-  std::vector<uint8_t>& expected_quantized = scratch.expected_quantized;
-  std::vector<uint8_t>& lower_quantized = scratch.lower_quantized;
-  expected_ints.assign(n, 0);
-  lower_ints.assign(n, 0);
-  lower_dist.assign(n, 0);
-  expected_quantized.assign(n, 0);
-  lower_quantized.assign(n, 0);
+  scratch.q.Reset(n);
+  std::vector<int64_t>& expected_ints = scratch.q.expected_ints;
+  std::vector<int64_t>& lower_ints = scratch.q.lower_ints;
+  std::vector<int64_t>& lower_dist = scratch.q.lower_dist;
+  std::vector<uint8_t>& expected_quantized = scratch.q.expected_quantized;
+  std::vector<uint8_t>& lower_quantized = scratch.q.lower_quantized;
   for (int fi = 0; fi < 5; ++fi) {
     const Field f = kFields[fi];
     xs.clear();
@@ -729,8 +738,9 @@ Status DecodeInto(std::string_view data, int64_t series_id, int64_t start_ts, st
   thread_local struct {
     std::vector<uint64_t> dod, diffs;
     std::vector<double> xs;
-    std::vector<int64_t> ints, cut, expected_ints, lower_ints, lower_dist;
-    std::vector<uint8_t> has, expected_quantized, lower_quantized;
+    std::vector<int64_t> ints, cut;
+    std::vector<uint8_t> has;
+    QuantizedFields q;
   } scratch;
   const size_t base = out->size();
   out->resize(base + n);
@@ -756,17 +766,13 @@ Status DecodeInto(std::string_view data, int64_t series_id, int64_t start_ts, st
   std::vector<double>& xs = scratch.xs;
   std::vector<int64_t>& ints = scratch.ints;
   std::vector<uint8_t>& has = scratch.has;
-  std::vector<int64_t>& expected_ints = scratch.expected_ints;
-  std::vector<uint8_t>& expected_quantized = scratch.expected_quantized;
-  std::vector<int64_t>& lower_ints = scratch.lower_ints;
-  std::vector<int64_t>& lower_dist = scratch.lower_dist;
-  std::vector<uint8_t>& lower_quantized = scratch.lower_quantized;
   has.assign(n, 0);
-  expected_ints.assign(n, 0);
-  expected_quantized.assign(n, 0);
-  lower_ints.assign(n, 0);
-  lower_dist.assign(n, 0);
-  lower_quantized.assign(n, 0);
+  scratch.q.Reset(n);
+  std::vector<int64_t>& expected_ints = scratch.q.expected_ints;
+  std::vector<uint8_t>& expected_quantized = scratch.q.expected_quantized;
+  std::vector<int64_t>& lower_ints = scratch.q.lower_ints;
+  std::vector<int64_t>& lower_dist = scratch.q.lower_dist;
+  std::vector<uint8_t>& lower_quantized = scratch.q.lower_quantized;
   for (int fi = 0; fi < 5; ++fi) {
     const uint8_t presence = r.Byte();
     if (!r.ok()) return Corrupt(series_id, start_ts, r.error());
