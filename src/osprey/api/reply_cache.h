@@ -33,6 +33,33 @@
 
 namespace osprey::api::internal {
 
+// A read-only descriptor of a SQLite WAL index (the -shm file), opened once
+// and never closed: closing any descriptor of a file drops every POSIX lock
+// the process holds on that file, SQLite's own on the WAL index included.
+// Another process opening the store then took it for unused, reinitialised
+// the index under this process's mapping, and `osprey serve` died of SIGBUS
+// in SQLite (bench/api_load.sh, its backtests beside the server: one run in
+// two; `StoreStampTest.KeepsSqlitesLocksOnTheWalIndex`). A file replaced
+// since (a new inode at the path) gets a descriptor of its own; the old one
+// stays open, for the same reason. -1 when the file cannot be opened.
+inline int WalIndexDescriptor(const std::string& shm) {
+  static std::mutex mu;
+  static auto* open_files = new std::map<std::string, int>();  // never freed: never closed
+  struct stat st {};
+  if (::stat(shm.c_str(), &st) != 0) return -1;
+  std::lock_guard<std::mutex> lock(mu);
+  const auto it = open_files->find(shm);
+  if (it != open_files->end()) {
+    struct stat open_st {};
+    if (::fstat(it->second, &open_st) == 0 && open_st.st_ino == st.st_ino && open_st.st_dev == st.st_dev) {
+      return it->second;
+    }
+  }
+  const int fd = ::open(shm.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) (*open_files)[shm] = fd;
+  return fd;
+}
+
 // What a commit to the store at `path` changes: the size and modification
 // time of a SQLite store's database and WAL files (two stat calls), and the
 // header of its WAL index (the -shm file), which every commit rewrites: a
@@ -50,11 +77,10 @@ inline std::string StoreStamp(const std::string& path) {
   }
   // The WAL-index header: 48 bytes, change counter and last frame included
   // (https://sqlite.org/walformat.html).
-  const int fd = ::open((path + "-shm").c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = WalIndexDescriptor(path + "-shm");
   if (fd >= 0) {
     char header[48];
     const ssize_t n = ::pread(fd, header, sizeof header, 0);
-    ::close(fd);
     if (n > 0) stamp.append(header, static_cast<size_t>(n));
   }
   return stamp;

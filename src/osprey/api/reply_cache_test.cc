@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -64,6 +66,48 @@ TEST(StoreStampTest, ChangesWithEveryCommitEvenWhenFileSizesAndTimesDoNot) {
   ASSERT_EQ(wal_after.mtime.tv_nsec, wal_before.mtime.tv_nsec);
   // ...the stamp does.
   EXPECT_NE(StoreStamp(path), before);
+  sqlite3_close(db);
+  fs::remove_all(dir);
+}
+
+// Whether another process holds a lock on SQLite's dead-man-switch byte of
+// the WAL index `shm` (offset 128: every connection with the index mapped
+// holds it shared), asked from a child process, as another process sees it.
+bool WalIndexLockedByThisProcess(const std::string& shm) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const int fd = ::open(shm.c_str(), O_RDWR);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 128;
+    fl.l_len = 1;
+    const bool locked = fd >= 0 && ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::_exit(locked ? 0 : 1);
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(child, &status, 0), child);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Reading the stamp keeps this process's SQLite locks on the WAL index: it
+// once opened the -shm file and closed it, which dropped them all, and a
+// backtest opening the store from another process reinitialised the index
+// under the server's mapping (SIGBUS in `osprey serve`).
+TEST(StoreStampTest, KeepsSqlitesLocksOnTheWalIndex) {
+  char tmpl[] = "/tmp/osprey_stamp_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, path = dir + "/state.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  Exec(db, "pragma journal_mode=wal; create table t(x integer); insert into t values (0);");
+  ASSERT_TRUE(WalIndexLockedByThisProcess(path + "-shm"));
+  const std::string stamp = StoreStamp(path);
+  EXPECT_FALSE(stamp.empty());
+  EXPECT_TRUE(WalIndexLockedByThisProcess(path + "-shm"));
+  Exec(db, "insert into t values (1)");
+  EXPECT_NE(StoreStamp(path), stamp);
+  EXPECT_TRUE(WalIndexLockedByThisProcess(path + "-shm"));
   sqlite3_close(db);
   fs::remove_all(dir);
 }
