@@ -35,19 +35,35 @@ FileTime Stat(const std::string& path) {
   return {st.st_size, st.st_mtim};
 }
 
+// A SQLite store in WAL mode in a temporary directory, with one table t(x)
+// holding one row, open on `db`.
+class StoreStampTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/osprey_stamp_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/state.db";
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
+    Exec(db_, "pragma journal_mode=wal; create table t(x integer); insert into t values (0);");
+  }
+  void TearDown() override {
+    sqlite3_close(db_);
+    fs::remove_all(dir_);
+  }
+  std::string dir_, path_;
+  sqlite3* db_ = nullptr;
+};
+
 // A commit that leaves the database and WAL files' sizes and times as they
 // were (WAL frames rewritten in place after a checkpoint, within one tick of
 // the file system's clock) still changes the stamp: a status body read
 // before it must not be served after it. Before the WAL-index header was in
 // the stamp, such a commit went unseen and the API answered with the
 // detector's state before its backfill ended until the next commit.
-TEST(StoreStampTest, ChangesWithEveryCommitEvenWhenFileSizesAndTimesDoNot) {
-  char tmpl[] = "/tmp/osprey_stamp_XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl, path = dir + "/state.db";
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  Exec(db, "pragma journal_mode=wal; create table t(x integer); insert into t values (0);");
+TEST_F(StoreStampTest, ChangesWithEveryCommitEvenWhenFileSizesAndTimesDoNot) {
+  const std::string& path = path_;
+  sqlite3* db = db_;
   Exec(db, "update t set x = 1");
   // The next writer starts the WAL again from its beginning.
   Exec(db, "pragma wal_checkpoint(RESTART)");
@@ -66,8 +82,6 @@ TEST(StoreStampTest, ChangesWithEveryCommitEvenWhenFileSizesAndTimesDoNot) {
   ASSERT_EQ(wal_after.mtime.tv_nsec, wal_before.mtime.tv_nsec);
   // ...the stamp does.
   EXPECT_NE(StoreStamp(path), before);
-  sqlite3_close(db);
-  fs::remove_all(dir);
 }
 
 // Whether another process holds a lock on SQLite's dead-man-switch byte of
@@ -94,25 +108,18 @@ bool WalIndexLockedByThisProcess(const std::string& shm) {
 // once opened the -shm file and closed it, which dropped them all, and a
 // backtest opening the store from another process reinitialised the index
 // under the server's mapping (SIGBUS in `osprey serve`).
-TEST(StoreStampTest, KeepsSqlitesLocksOnTheWalIndex) {
-  char tmpl[] = "/tmp/osprey_stamp_XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl, path = dir + "/state.db";
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  Exec(db, "pragma journal_mode=wal; create table t(x integer); insert into t values (0);");
+TEST_F(StoreStampTest, KeepsSqlitesLocksOnTheWalIndex) {
+  const std::string& path = path_;
   ASSERT_TRUE(WalIndexLockedByThisProcess(path + "-shm"));
   const std::string stamp = StoreStamp(path);
   EXPECT_FALSE(stamp.empty());
   EXPECT_TRUE(WalIndexLockedByThisProcess(path + "-shm"));
-  Exec(db, "insert into t values (1)");
+  Exec(db_, "insert into t values (1)");
   EXPECT_NE(StoreStamp(path), stamp);
   EXPECT_TRUE(WalIndexLockedByThisProcess(path + "-shm"));
-  sqlite3_close(db);
-  fs::remove_all(dir);
 }
 
-TEST(StoreStampTest, EmptyForAStoreWithoutFiles) {
+TEST_F(StoreStampTest, EmptyForAStoreWithoutFiles) {
   EXPECT_EQ(StoreStamp("postgres://osprey@db.internal/osprey"), "");
   EXPECT_EQ(StoreStamp("/nonexistent/osprey/state.db"), "");
 }

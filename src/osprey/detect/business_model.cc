@@ -112,7 +112,8 @@ constexpr double kShiftMin = 0.2, kShiftMax = 5.0;
 constexpr int32_t kRunPoints = 6, kReturnPoints = 3, kMaxRun = 1 << 20;
 // A return to the level a series had before shifts adopted in the last
 // kReturnSeconds (a rollback after a deploy, a restart after a memory leak)
-// is adopted after a quarter of the confirmation (at least 3 intervals),
+// is adopted after a quarter of the confirmation in rows (at least
+// kReturnPoints),
 // when the new level is within kReturnTolerance of that one: the series
 // has shown that level for long, and waiting a whole confirmation period
 // to believe it again alerted on every interval of it (measured on
@@ -1068,7 +1069,11 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
   const double x = *obs.value;
   s.value = x;
   if (x == 0) zero_seen_ = true;
-  const int64_t prev_time = last_time_;
+  // Intervals without a row since the last one (at most kGapDecayMax): the
+  // scan's windows and the shift run count them as time.
+  const int64_t missed = last_time_ != INT64_MIN && obs.time - last_time_ > interval_
+                             ? std::min<int64_t>((obs.time - last_time_) / interval_ - 1, kGapDecayMax)
+                             : 0;
   last_time_ = obs.time;
   // The family follows the values seen: any negative value makes the series
   // real-valued, any fraction makes it positive continuous.
@@ -1261,15 +1266,14 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
     // decays over them. Counted by values, the first point after an hour
     // of missing rows read a regional outage before the gap as recent and
     // scored 56 (the business benchmark's ETL gaps).
-    if (prev_time != INT64_MIN && obs.time - prev_time > interval_) {
-      const int64_t gap = std::min<int64_t>((obs.time - prev_time) / interval_ - 1, kGapDecayMax);
-      for (int64_t g = 0; g < std::min<int64_t>(gap, static_cast<int64_t>(kRing)); ++g) {
+    if (missed > 0) {
+      for (int64_t g = 0; g < std::min<int64_t>(missed, static_cast<int64_t>(kRing)); ++g) {
         const size_t slot = static_cast<size_t>(ring_head_) % kRing;
         ring_dev_[slot] = ring_var_[slot] = ring_mu_[slot] = 0.0f;
         ring_head_ = static_cast<uint32_t>((slot + 1) % kRing);
         if (ring_n_ < kRing) ++ring_n_;
       }
-      const double fade = std::pow(1.0 - 1.0 / kLongScale, static_cast<double>(gap));
+      const double fade = std::pow(1.0 - 1.0 / kLongScale, static_cast<double>(missed));
       ew_dev_ *= fade;
       ew_var_ *= fade * fade;
       ew_mu_ *= fade;
@@ -1420,10 +1424,7 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
       // the confirmation is of rows: counted by time, three points either
       // side of an hour without rows adopted a return the data had not made
       // (`AReturnNeedsItsPointsNotJustItsTime`).
-      if (run_ > 0 && prev_time != INT64_MIN && obs.time - prev_time > interval_) {
-        run_span_ +=
-            static_cast<int32_t>(std::min<int64_t>((obs.time - prev_time) / interval_ - 1, kGapDecayMax));
-      }
+      if (run_ > 0) run_span_ += static_cast<int32_t>(missed);
       ++run_;
       ++run_span_;
       run_x_ += x;
