@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <filesystem>
 
 namespace osprey {
 namespace {
@@ -203,6 +204,21 @@ Result<TimeZone> TimeZone::Load(std::string_view name) {
 }
 
 TimeZone TimeZone::Utc() { return TimeZone("UTC", nullptr); }
+
+std::string TimeZone::canonical_name() const {
+  if (zone_ == nullptr) return "UTC";
+  // The system tz database (date's USE_OS_TZDB) keeps a link as a symbolic
+  // link to its zone's file ("US/Eastern" -> "../America/New_York").
+  static constexpr const char* kZoneInfo = "/usr/share/zoneinfo";
+  std::error_code ec;
+  const std::filesystem::path root = std::filesystem::canonical(kZoneInfo, ec);
+  if (ec) return name_;
+  const std::filesystem::path file = std::filesystem::canonical(root / name_, ec);
+  if (ec) return name_;
+  const std::filesystem::path relative = file.lexically_relative(root);
+  if (relative.empty() || *relative.begin() == "..") return name_;
+  return relative.generic_string();
+}
 
 int64_t TimeZone::OffsetAt(Instant t) const { return SpanAt(t).offset; }
 

@@ -59,6 +59,9 @@ class TimeZone {
   static TimeZone Utc();
 
   const std::string& name() const { return name_; }
+  // The tz database's own name of the zone a name or link leads to
+  // ("US/Eastern" -> "America/New_York"); "UTC" for UTC.
+  std::string canonical_name() const;
   // UTC offset in seconds at `t`, including daylight saving time.
   int64_t OffsetAt(Instant t) const;
   // The stretch of time around an instant during which the UTC offset is

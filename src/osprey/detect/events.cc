@@ -38,6 +38,10 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+// The weekday of a day counted from 1970-01-01, Monday = 0 (that day was a
+// Thursday, 3).
+int WeekdayOfDay(int64_t days) { return static_cast<int>(((days % 7) + 7 + 3) % 7); }
+
 int LocalYear(const TimeZone& zone, Instant t) {
   const sys_days d{std::chrono::days{FloorDiv(zone.ToLocal(t), kDay)}};
   return static_cast<int>(year_month_day{d}.year());
@@ -98,17 +102,15 @@ std::optional<int64_t> RuleDay(const CalendarEvent& e, int y) {
     }
     case EventRecurrence::kNthWeekday: {
       if (e.month < 1 || e.month > 12 || e.nth == 0 || e.nth < -5 || e.nth > 5) return std::nullopt;
-      // 1970-01-01 was a Thursday (weekday 3 counting from Monday = 0).
-      auto weekday_of = [](int64_t days) { return static_cast<int>(((days % 7) + 7 + 3) % 7); };
       if (e.nth > 0) {
         const int64_t first = DaysOf(y, e.month, 1);
-        const int64_t d = first + (e.weekday - weekday_of(first) + 7) % 7 + 7 * (e.nth - 1);
+        const int64_t d = first + (e.weekday - WeekdayOfDay(first) + 7) % 7 + 7 * (e.nth - 1);
         const int64_t next_month = e.month == 12 ? DaysOf(y + 1, 1, 1) : DaysOf(y, e.month + 1, 1);
         if (d >= next_month) return std::nullopt;
         base = d;
       } else {
         const int64_t last = (e.month == 12 ? DaysOf(y + 1, 1, 1) : DaysOf(y, e.month + 1, 1)) - 1;
-        const int64_t d = last - (weekday_of(last) - e.weekday + 7) % 7 - 7 * (-e.nth - 1);
+        const int64_t d = last - (WeekdayOfDay(last) - e.weekday + 7) % 7 - 7 * (-e.nth - 1);
         if (d < DaysOf(y, e.month, 1)) return std::nullopt;
         base = d;
       }
@@ -120,7 +122,12 @@ std::optional<int64_t> RuleDay(const CalendarEvent& e, int y) {
       break;
     }
   }
-  return *base + e.offset_days;
+  const int64_t d = *base + e.offset_days;
+  if (e.observed_saturday == 0 && e.observed_sunday == 0) return d;
+  const int weekday = WeekdayOfDay(d);
+  const int shift = weekday == 5 ? e.observed_saturday : weekday == 6 ? e.observed_sunday : 0;
+  if (shift == 0) return std::nullopt;
+  return d + shift;
 }
 
 bool InScope(const CalendarEvent& e, const std::function<std::optional<std::string_view>(size_t)>& value_of) {

@@ -48,6 +48,12 @@ struct CalendarEvent {
   int nth = 0;          // 1-5, or -1 (last) to -5: kNthWeekday
   int easter_days = 0;  // kEaster: days after (negative: before) Easter Sunday
   int offset_days = 0;  // recurrences: days added to the rule's date
+  // Recurrences: a day off given for a date that falls on a weekend (a
+  // holiday "observed" on the Friday or Monday). When either is non-zero the
+  // event occurs only in years whose date (offset_days included) is a
+  // Saturday or a Sunday with a non-zero shift, that many days from it.
+  int observed_saturday = 0;
+  int observed_sunday = 0;
   // Recurrences: how long each occurrence lasts from local midnight of its
   // date, in local wall-clock seconds (one local day by default, so an
   // occurrence on a DST day lasts 23 or 25 hours).
