@@ -74,10 +74,10 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 9;
+  static constexpr uint8_t kStateVersion = 10;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
-  static constexpr int kMaxEvents = 12;       // learnt event effects per series
+  static constexpr int kMaxEvents = 20;       // learnt event effects per series
   // Weeks of raw daily levels kept for the yearly profile: two years back
   // and half a year either side of them (see YearFactor).
   static constexpr size_t kYearWeeks = 132;
@@ -127,12 +127,15 @@ class BusinessModel final : public Model {
   };
   // What the model learnt of one calendar event: the effect (value over
   // baseline) of its earlier occurrences, and sums over the current one.
+  // Kept in 21 bytes of state (floats, hours), so that a year of a
+  // country's holidays fits (kMaxEvents).
   struct EventEffectState {
+    static constexpr int32_t kNever = INT32_MIN;
     uint32_t id = 0;
-    uint32_t occurrences = 0;  // finished occurrences that made `factor`
-    double factor = 1;
-    double num = 0, den = 0;  // value and baseline summed over the current occurrence
-    int64_t last_time = 0;    // the event's latest interval seen
+    uint8_t occurrences = 0;  // finished occurrences that made `factor` (at most 255)
+    float factor = 1;
+    float num = 0, den = 0;      // value and baseline summed over the current occurrence
+    int32_t last_hour = kNever;  // hours since 1970 of the event's latest interval seen
   };
 
   // Slot of the week and, for sub-hourly intervals, the weight of the next
@@ -277,6 +280,9 @@ class BusinessModel final : public Model {
   std::array<float, kRing> ring_dev_{}, ring_var_{}, ring_mu_{};
   uint32_t ring_head_ = 0;
   size_t ring_n_ = 0;
+  // The ring's newest entries that are (or fall between) intervals of a
+  // scanned event: forgotten when the event ends.
+  uint8_t event_tail_ = 0;
   std::array<double, kScanWindows> scan_excess_{}, scan_rho2_{};
   double ew_dev_ = 0, ew_var_ = 0, ew_mu_ = 0, ew_rho2_ = 0, ew_excess_ = 0;
   // Shift confirmation: consecutive intervals deviating the same way, and

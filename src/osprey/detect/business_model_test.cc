@@ -479,6 +479,48 @@ constexpr size_t kRatioV1Bytes = 4 + 1 + 6 * 8 + 8;
 // excess and learnt error (2 x 10 x 8).
 constexpr size_t kHourlyRunAt = 1972;
 
+// Where an hourly state counts its calendar events: after the shift run's
+// counters (2 x 4 + 1 + 2 x 8), the last time and the values observed (2 x 8).
+constexpr size_t kHourlyEventsAt = kHourlyRunAt + 41;
+
+// A version-9 state with the content of a version-10 one: each event in 40
+// bytes (uint32 id and occurrences, three doubles, int64 seconds of its last
+// interval, 0 for none) instead of 21 (uint8 occurrences, floats, int32
+// hours), and no count of the ring's event intervals after them.
+std::string AsVersion9(const std::string& now) {
+  const auto events = static_cast<uint8_t>(now[kHourlyEventsAt]);
+  std::string out = now.substr(0, kHourlyEventsAt + 1);
+  size_t at = kHourlyEventsAt + 1;
+  auto take = [&](auto& v) {
+    std::memcpy(&v, now.data() + at, sizeof v);
+    at += sizeof v;
+  };
+  auto put = [&](auto v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (uint8_t i = 0; i < events; ++i) {
+    uint32_t id = 0;
+    uint8_t occurrences = 0;
+    float factor = 0, num = 0, den = 0;
+    int32_t last_hour = 0;
+    take(id);
+    take(occurrences);
+    take(factor);
+    take(num);
+    take(den);
+    take(last_hour);
+    put(id);
+    put(uint32_t{occurrences});
+    put(double{factor});
+    put(double{num});
+    put(double{den});
+    put(last_hour == INT32_MIN ? int64_t{0} : int64_t{last_hour} * 3600);
+  }
+  EXPECT_EQ(now[at], 0) << "a state inside a scanned event cannot be told to version 9";
+  ++at;  // the ring's event tail
+  out += now.substr(at);
+  out[2] = 9;
+  return out;
+}
+
 // A version-8 state with the content of a version-9 one: the run as one
 // int64 of its points, not two int32s of its points and span.
 std::string AsVersion8(const std::string& now) {
@@ -585,13 +627,14 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   for (int64_t h = 0; h < 24 * 21; ++h)
     a->Observe(At(h, 50 + Draw(rng, 5, 0.1) + (h == 24 * 20 + 5 ? 500 : 0)));
   const std::string now = a->SaveState();
-  ASSERT_EQ(now[2], 9);
-  // Version 8 kept the shift run as one count of its points (as its span
-  // too). Versions 7 and 6 differed only in a ratio series' block (none here). Version 5
-  // lacked the typical row count of an average (Observation::rows; none here). Version 4 also the level a
-  // return to is confirmed sooner; version 3 also the visit being counted, and did not weigh a proportion's
-  // sums by the denominator (ProportionStatesOfVersion3KeepTheirLevel).
-  const std::string v8 = AsVersion8(now);
+  ASSERT_EQ(now[2], 10);
+  // Version 9 kept each calendar event in 40 bytes (none here). Version 8 kept the shift run as one count of
+  // its points (as its span too). Versions 7 and 6 differed only in a ratio series' block (none here).
+  // Version 5 lacked the typical row count of an average (Observation::rows; none here). Version 4 also the
+  // level a return to is confirmed sooner; version 3 also the visit being counted, and did not weigh a
+  // proportion's sums by the denominator (ProportionStatesOfVersion3KeepTheirLevel).
+  const std::string v9 = AsVersion9(now);
+  const std::string v8 = AsVersion8(v9);
   const std::string v7 = AsVersion7(v8, false);
   const std::string v6 = AsVersion6(v7, false);
   const std::string v5 = AsVersion5(v6, false);
@@ -601,17 +644,19 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   // Version 1 also ended before the 24 + 24 time-of-day noise floats.
   std::string v1 = v2.substr(0, v2.size() - 2 * 24 * sizeof(float));
   v1[2] = 1;
-  for (const std::string* old : std::array<const std::string*, 8>{&v1, &v2, &v3, &v4, &v5, &v6, &v7, &v8}) {
+  for (const std::string* old :
+       std::array<const std::string*, 9>{&v1, &v2, &v3, &v4, &v5, &v6, &v7, &v8, &v9}) {
     auto b = BusinessModel::Restore(o, *old);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     // Migrated: what the old version lacked starts empty, and the state is
     // saved as the current version.
     const std::string resaved = (*b)->SaveState();
     EXPECT_EQ(resaved.size(), now.size());
-    EXPECT_EQ(resaved[2], 9);
+    EXPECT_EQ(resaved[2], 10);
   }
   // Versions 3 and 4 lacked only what starts empty here (no sub-hourly
   // visit, no shift adopted).
+  EXPECT_EQ(std::move(BusinessModel::Restore(o, v9)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v8)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v7)).value()->SaveState(), now);
   EXPECT_EQ(std::move(BusinessModel::Restore(o, v6)).value()->SaveState(), now);
@@ -623,15 +668,59 @@ TEST(BusinessModelTest, OlderStatesAreMigratedAndNewerOnesRefused) {
   auto b = std::move(BusinessModel::Restore(o, v2)).value();
   EXPECT_EQ(
       AsVersion2(AsVersion3(
-          AsVersion4(AsVersion5(AsVersion6(AsVersion7(AsVersion8(b->SaveState()), false), false), false),
-                     false),
+          AsVersion4(
+              AsVersion5(AsVersion6(AsVersion7(AsVersion8(AsVersion9(b->SaveState())), false), false), false),
+              false),
           false)),
       v2);
-  std::string v10 = now;
-  v10[2] = 10;
-  auto c = BusinessModel::Restore(o, v10);
+  std::string v11 = now;
+  v11[2] = 11;
+  auto c = BusinessModel::Restore(o, v11);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("newer osprey"), std::string::npos) << c.status().message();
+}
+
+// Calendar events of a version-9 state (40 bytes each, seconds, doubles)
+// are narrowed to version 10's floats and hours without changing what the
+// model goes on to do: their values were floats' and whole hours' already
+// where the state came from version 10, and the model continues as the
+// original. A version-9 state with more events than version 9 kept is
+// corrupt.
+TEST(BusinessModelTest, EventStatesOfVersion9AreNarrowed) {
+  ModelOptions o;
+  o.interval_seconds = 3600;
+  auto a = std::move(BusinessModel::Create(o)).value();
+  std::mt19937_64 rng(8);
+  auto observe = [&](Model& m, int64_t h) {
+    Observation ob = At(h, 40 + Draw(rng, 10, 0.1));
+    const int64_t day = h / 24;
+    if (day % 9 == 4) ob.event = static_cast<uint32_t>(100 + (day / 9) % 5);  // five events in turn
+    return m.Observe(ob);
+  };
+  int64_t h = 0;
+  for (; h < 24 * 7 * 14; ++h) observe(*a, h);
+  const std::string now = a->SaveState();
+  ASSERT_EQ(now[2], 10);
+  ASSERT_EQ(static_cast<uint8_t>(now[kHourlyEventsAt]), 5);
+  const std::string v9 = AsVersion9(now);
+  EXPECT_EQ(v9.size(), now.size() + 5 * (40 - 21) - 1);
+  auto b = BusinessModel::Restore(o, v9);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->SaveState(), now);
+  std::mt19937_64 same = rng;
+  for (int64_t end = h + 24 * 7 * 4; h < end; ++h) {
+    rng = same;
+    const Score sa = observe(*a, h);
+    rng = same;
+    const Score sb = observe(**b, h);
+    same = rng;
+    ASSERT_EQ(sa.severity, sb.severity) << h;
+    ASSERT_EQ(sa.expected, sb.expected) << h;
+  }
+  // Version 9 kept at most 12 events.
+  std::string crowded = v9.substr(0, kHourlyEventsAt) + static_cast<char>(13) + std::string(13 * 40, '\0') +
+                        v9.substr(kHourlyEventsAt + 1 + 5 * 40);
+  EXPECT_EQ(BusinessModel::Restore(o, crowded).status().code(), StatusCode::kDataLoss);
 }
 
 // The largest state: an hourly ratio series with every event slot learnt
@@ -646,10 +735,10 @@ TEST(BusinessModelTest, LargestStateFitsInFourKiB) {
     const double requests = 100 + Draw(rng, 20, 0.05);
     ob.value = Draw(rng, requests * 0.02, 0.05) / requests;
     ob.denominator = requests;
-    // Twenty events in turn, one every third day (seven days each): more
-    // than the model keeps.
+    // Thirty events in turn, one every third day (four or five days each):
+    // more than the model keeps (20, a year of a country's holidays).
     const int64_t day = h / 24;
-    if (day % 3 == 0) ob.event = static_cast<uint32_t>(1 + (day / 3) % 20);
+    if (day % 3 == 0) ob.event = static_cast<uint32_t>(1 + (day / 3) % 30);
     m->Observe(ob);
   }
   const std::string state = m->SaveState();
@@ -838,21 +927,21 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
     return ob;
   };
   while (h < 24 * 10) m->Observe(next());
-  const std::string v9 = m->SaveState();
-  ASSERT_EQ(v9[2], 9);
-  const std::string v8 = AsVersion8(v9);
+  const std::string current = m->SaveState();
+  ASSERT_EQ(current[2], 10);
+  const std::string v8 = AsVersion8(AsVersion9(current));
   // A version-7 ratio state ("RAT3", no orientation, no factorial sums)
   // loads as learnt as it came, which a rate of 0.2 is, its sums empty.
   const std::string v7 = AsVersion7(v8, true);
   auto from_v7 = BusinessModel::Restore(o, v7);
   ASSERT_TRUE(from_v7.ok()) << from_v7.status().ToString();
-  EXPECT_EQ((*from_v7)->SaveState().size(), v8.size());
-  EXPECT_EQ(AsVersion7(AsVersion8((*from_v7)->SaveState()), true), v7);
+  EXPECT_EQ((*from_v7)->SaveState().size(), current.size());
+  EXPECT_EQ(AsVersion7(AsVersion8(AsVersion9((*from_v7)->SaveState())), true), v7);
   const std::string v6 = AsVersion6(v7, true);
   // A version-6 ratio state ("RAT2") loads and saves as the current version.
   auto from_v6 = BusinessModel::Restore(o, v6);
   ASSERT_TRUE(from_v6.ok()) << from_v6.status().ToString();
-  EXPECT_EQ((*from_v6)->SaveState().size(), v8.size());
+  EXPECT_EQ((*from_v6)->SaveState().size(), current.size());
   const std::string v5 = AsVersion5(v6, true);
   const std::string v4 = AsVersion4(v5, true);
   const std::string v3 = AsVersion3(v4, true);
@@ -860,9 +949,9 @@ TEST(BusinessModelTest, ProportionStatesOfVersion3KeepTheirLevel) {
   // denominator) loads and saves as the current version.
   auto from_v4 = BusinessModel::Restore(o, v4);
   ASSERT_TRUE(from_v4.ok()) << from_v4.status().ToString();
-  EXPECT_EQ((*from_v4)->SaveState().size(), v8.size());
+  EXPECT_EQ((*from_v4)->SaveState().size(), current.size());
   auto migrated = std::move(BusinessModel::Restore(o, v3)).value();
-  EXPECT_EQ(migrated->SaveState()[2], 9);
+  EXPECT_EQ(migrated->SaveState()[2], 10);
   double now = 0, then = 0;
   for (int k = 0; k < 24; ++k) {
     const Observation ob = next();
