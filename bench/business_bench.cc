@@ -18,10 +18,12 @@ constexpr const char* kUsage =
     "all|oracle]\n"
     "                      [--osprey-threshold S] [--pipeline [--plain-avg] [--naive-local] "
     "[--rate-column]]\n"
+    "                      [--days N] [--no-calendar] [--no-holidays]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
     "  --quick    shorter data (hourly 112 days, ops 14 days), as the quality test uses\n"
+    "  --days N   every dataset N days long (hourly default 400, ops 35; anomalies spread over them)\n"
     "  --peers    all (default) or oracle: osprey beside the generator's oracle only (faster)\n"
     "  --osprey-threshold S\n"
     "             osprey's \"F1 default\" column at severity S (default 50, the anomaly threshold)\n"
@@ -39,13 +41,18 @@ constexpr const char* kUsage =
     "  --pipeline-dir DIR\n"
     "             with --pipeline: keep each dataset's warehouse, detector file (bench.yaml) and state\n"
     "             in DIR/FAMILY-SETTING-SEED (for `osprey serve --state` or sqlite3) instead of a\n"
-    "             temporary directory\n";
+    "             temporary directory\n"
+    "  --no-calendar osprey is not told the holidays and maintenance windows (a user who lists no\n"
+    "             events); the peers and the labels are unchanged\n"
+    "  --no-holidays osprey without the built-in holiday calendar of the data's zone (`holidays:\n"
+    "             none`; by default it has it, as a detector's `holidays: auto` does)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   osprey::bench::BenchOptions options;
   bool pipeline = false;
+  bool no_calendar = false;
   std::string keep_dir;
   osprey::bench::PipelineOptions pipeline_options;
   for (int i = 1; i < argc; ++i) {
@@ -100,6 +107,17 @@ int main(int argc, char** argv) {
     } else if (arg == "--pipeline-dir" && has_value) {
       pipeline = true;
       keep_dir = argv[++i];
+    } else if (arg == "--no-holidays") {
+      options.holidays = false;
+      pipeline_options.holidays = false;
+    } else if (arg == "--no-calendar") {
+      no_calendar = true;
+    } else if (arg == "--days" && has_value) {
+      options.days = std::atoi(argv[++i]);
+      if (options.days < 15 || options.days > 3000) {
+        std::cerr << "business_bench: --days must be a whole number of days from 15 to 3000\n" << kUsage;
+        return 2;
+      }
     } else if (arg == "--quick") {
       options.quick = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -132,6 +150,17 @@ int main(int argc, char** argv) {
       }
       return osprey::bench::ScoreThroughPipeline(data, std::filesystem::absolute(dir).string(),
                                                  pipeline_options);
+    };
+  }
+  if (!options.holidays) options.osprey_name += " without holidays";
+  if (no_calendar) {
+    options.osprey_name += " without the listed events";
+    options.score_osprey = [inner = options.score_osprey,
+                            holidays = options.holidays](const osprey::testing::Dataset& data) {
+      osprey::testing::Dataset blind = data;
+      blind.events.clear();
+      return inner ? inner(blind)
+                   : osprey::bench::ScoreWithOsprey(blind, osprey::detect::ModelOptions{}, holidays);
     };
   }
   auto runs = osprey::bench::RunBusinessBench(options, &std::cerr);

@@ -76,6 +76,7 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         OSPREY_ASSIGN_OR_RETURN(
             testing::BusinessParams params,
             testing::SettingParams(family, setting, static_cast<uint64_t>(seed), options.quick));
+        if (options.days > 0) params.days = options.days;
         auto start = std::chrono::steady_clock::now();
         OSPREY_ASSIGN_OR_RETURN(testing::Dataset data, testing::GenerateBusinessData(params));
         run.generate_seconds += Since(start);
@@ -89,9 +90,10 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         leaf_points *= static_cast<int64_t>(data.measures.size());
 
         start = std::chrono::steady_clock::now();
-        OSPREY_ASSIGN_OR_RETURN(OspreyScores os, options.score_osprey
-                                                     ? options.score_osprey(data)
-                                                     : ScoreWithOsprey(data, detect::ModelOptions{}));
+        OSPREY_ASSIGN_OR_RETURN(OspreyScores os,
+                                options.score_osprey
+                                    ? options.score_osprey(data)
+                                    : ScoreWithOsprey(data, detect::ModelOptions{}, options.holidays));
         run.detectors[0].seconds += Since(start);
         run.detectors[0].points += os.points_scored;
         Record(data, os.leaf_scores, &run.detectors[0]);

@@ -51,6 +51,7 @@ struct BenchOptions {
   std::vector<std::string> settings;  // empty: every setting of the family
   int seeds = 3;                      // seeds 1..seeds
   bool quick = false;
+  int days = 0;              // > 0: every dataset this many days long (anomalies spread over them)
   bool oracle_only = false;  // run osprey and the oracle only (no other peer)
   // The threshold of osprey's "F1 default" column: its default anomaly
   // severity, or another one to see what a user choosing it would get.
@@ -59,6 +60,9 @@ struct BenchOptions {
   // fed directly); business_bench --pipeline sets ScoreThroughPipeline.
   std::function<Result<OspreyScores>(const testing::Dataset&)> score_osprey;
   std::string osprey_name = "osprey (default model)";
+  // osprey with the built-in holiday calendar of the data's zone (a
+  // detector's default, `holidays: auto`), or without (`holidays: none`).
+  bool holidays = true;
 };
 
 // Fails on an unknown family or setting, or when a model cannot be built.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "osprey/detect/events.h"
+#include "osprey/detect/holidays.h"
+
 namespace osprey::bench {
 
 using testing::Dataset;
@@ -41,11 +44,32 @@ MeasureScores LeafScoresFromHierarchy(const Dataset& d, const std::vector<Rollup
   return leaves;
 }
 
-Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions options) {
+Result<std::vector<uint32_t>> BuiltInHolidays(const Dataset& d) {
+  std::vector<uint32_t> out(d.points(), 0);
+  OSPREY_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Load(d.zone));
+  const std::optional<std::string_view> country = detect::AutoHolidayCountry(zone, d.interval_seconds);
+  if (!country) return out;
+  const detect::EventCalendar calendar(detect::CountryHolidays(*country), zone);
+  for (size_t t = 0; t < out.size(); ++t) {
+    const Instant start = FromUnixSeconds(d.times[t]);
+    const std::vector<detect::EventOccurrence> overlapping =
+        calendar.Overlapping(start, start + std::chrono::seconds(d.interval_seconds));
+    const detect::EventOccurrence* o =
+        detect::EventCalendar::Choose(overlapping, [](const detect::CalendarEvent&) { return true; });
+    if (o != nullptr) out[t] = detect::EventId(o->event->name);
+  }
+  return out;
+}
+
+Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions options, bool holidays) {
   options.interval_seconds = d.interval_seconds;
   OspreyScores out;
   out.nodes = RollupLattice(d);
   const size_t n = d.points();
+  std::vector<uint32_t> holiday(n, 0);
+  if (holidays) {
+    OSPREY_ASSIGN_OR_RETURN(holiday, BuiltInHolidays(d));
+  }
   // Each leaf's calendar event per point (computed once).
   std::vector<std::vector<const testing::CalendarEvent*>> leaf_event(d.series.size());
   for (size_t s = 0; s < d.series.size(); ++s) {
@@ -119,6 +143,8 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
           obs.event = detect::EventId(events[t]->recurrence);
           obs.event_effect =
               events[t]->planned ? detect::EventEffect::kSuppress : detect::EventEffect::kLearn;
+        } else if (holiday[t] != 0) {
+          obs.event = holiday[t];  // listed events first, as the pipeline chooses
         }
         const detect::Score score = model->Observe(obs);
         if (!values[t].has_value()) continue;

@@ -48,9 +48,16 @@ struct OspreyScores {
 MeasureScores LeafScoresFromHierarchy(const testing::Dataset& data, const std::vector<RollupNode>& nodes,
                                       const MeasureScores& node_scores);
 
+// The built-in holiday calendar a detector's default `holidays: auto` picks
+// for the data (detect::AutoHolidayCountry) per point: the EventId of the holiday covering the
+// point, 0 where none does or the zone has no calendar.
+Result<std::vector<uint32_t>> BuiltInHolidays(const testing::Dataset& data);
+
 // Scores every node of every measure with a fresh model built from `options`
-// (interval_seconds is taken from the data). Fails when a model cannot be
-// created.
-Result<OspreyScores> ScoreWithOsprey(const testing::Dataset& data, detect::ModelOptions options);
+// (interval_seconds is taken from the data), each point in the data's listed
+// event if any, else (with `holidays`, as a detector's default) in the
+// built-in holiday covering it. Fails when a model cannot be created.
+Result<OspreyScores> ScoreWithOsprey(const testing::Dataset& data, detect::ModelOptions options,
+                                     bool holidays = true);
 
 }  // namespace osprey::bench

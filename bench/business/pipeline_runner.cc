@@ -104,6 +104,7 @@ std::string PipelineDetectorYaml(const Dataset& d, const std::string& warehouse,
   y += fmt::format("frequency: {}\n",
                    d.interval_seconds == 3600 ? "PT1H" : fmt::format("PT{}M", d.interval_seconds / 60));
   y += fmt::format("timezone: {}\n", d.zone);
+  if (!options.holidays) y += "holidays: none\n";
   y += fmt::format("source: {{type: sqlite, path: {}}}\n", Quoted(warehouse));
   y += "query: select * from facts where ts >= {{interval_start}} and ts < {{interval_end}}\n";
   // Naive local text is read in the detector's zone (the default format).

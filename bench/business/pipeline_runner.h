@@ -37,6 +37,9 @@ struct PipelineOptions {
   // numerator over its denominator, declared `aggregation: AVG, weight:
   // <denominator>`, as a table that stores rates is, instead of `ratio:`.
   bool rate_column = false;
+  // `holidays: none` in the detector file (by default it says nothing: the
+  // built-in calendar of the data's zone, `holidays: auto`).
+  bool holidays = true;
 };
 
 // The detector file ScoreThroughPipeline writes for `data`, reading the

@@ -140,6 +140,35 @@ TEST_F(CliTest, ValidateSurvivesLongFields) {
   EXPECT_EQ(ok.code, 0) << ok.out;
 }
 
+// validate says which built-in holiday calendar a detector uses: its zone's
+// country under the default `auto` for hourly data, none for 5-minute data,
+// the one it names; an unknown country is an error on its line.
+TEST_F(CliTest, ValidateSaysWhichHolidaysItUses) {
+  auto validate = [&](const std::string& lines) {
+    const std::string file = Dir() + "/holidays.yaml";
+    std::ofstream(file, std::ios::trunc) << "name: x\nsource: {type: sqlite, path: w.db}\n"
+                                            "query: select 1 where {{interval_start}} < {{interval_end}}\n"
+                                            "measures: [{name: v}]\n"
+                                         << lines;
+    return Osprey("validate " + file);
+  };
+  Ran hourly = validate("frequency: PT1H\ntimezone: America/New_York\n");
+  EXPECT_EQ(hourly.code, 0) << hourly.out;
+  EXPECT_NE(hourly.out.find("holidays of US (auto, America/New_York)"), std::string::npos) << hourly.out;
+  Ran five = validate("frequency: PT5M\ntimezone: America/New_York\n");
+  EXPECT_NE(five.out.find("no built-in holidays"), std::string::npos) << five.out;
+  Ran utc = validate("frequency: PT1H\n");
+  EXPECT_NE(utc.out.find("no built-in holidays"), std::string::npos) << utc.out;
+  Ran named = validate("frequency: PT5M\nholidays: de\n");
+  EXPECT_NE(named.out.find("holidays of DE)"), std::string::npos) << named.out;
+  Ran off = validate("frequency: PT1H\ntimezone: Europe/Berlin\nholidays: none\n");
+  EXPECT_NE(off.out.find("no built-in holidays"), std::string::npos) << off.out;
+  Ran bad = validate("frequency: PT1H\nholidays: Narnia\n");
+  EXPECT_EQ(bad.code, 78);
+  EXPECT_NE(bad.out.find(":6: holidays: no built-in holiday calendar for 'Narnia'"), std::string::npos)
+      << bad.out;
+}
+
 TEST_F(CliTest, ValidateListsEveryError) {
   std::string bad = Dir() + "/several.yaml";
   std::ofstream(bad) << "name: x\nfrequency: PT1X\nsource: {type: sqlite, path: w.db}\n"

@@ -151,6 +151,36 @@ TEST_F(EventsPipelineTest, ACalendarChangesWhatIsLearntAndAlerted) {
   EXPECT_EQ(Count(suppress.anomalies, kStart, holiday), Count(learn.anomalies, kStart, holiday));
 }
 
+// Built-in holidays: a detector in America/New_York that lists no events
+// treats Martin Luther King Jr. Day (2025-01-20) as an event of its own
+// (`holidays: auto`, the default for hourly data), so the day's fall to 30 %
+// is not alerted; with `holidays: none` most of its hours are.
+class BuiltInHolidaysTest : public EventsPipelineTest {
+ protected:
+  static constexpr int64_t kMlkDay = 19;  // local midnight in New York: 05:00 UTC
+  void SetUp() override {
+    warehouse_ = dir_.File("w.db");
+    ASSERT_TRUE(testing::WriteHourlyWarehouse(warehouse_, kStart, kDays, {"v"}, [](int64_t ts, double v) {
+                  const uint64_t h = static_cast<uint64_t>(ts) * 0x9E3779B97F4A7C15ull;
+                  v += static_cast<double>(h >> 40) / static_cast<double>(1ull << 24) * 80 - 40;
+                  if (ts >= At(kMlkDay, 5) && ts < At(kMlkDay + 1, 5)) v *= 0.3;
+                  return v;
+                }).ok());
+  }
+};
+
+TEST_F(BuiltInHolidaysTest, AHolidayOfTheZonesCountryIsAnEventWithoutListingIt) {
+  const Result automatic = RunAll(Detector("timezone: America/New_York\n"), "auto");
+  const Result none = RunAll(Detector("timezone: America/New_York\nholidays: none\n"), "none");
+  const int64_t from = At(kMlkDay, 5), to = At(kMlkDay + 1, 5);
+  std::printf("holiday anomalies: auto %d, none %d\n", Count(automatic.anomalies, from, to),
+              Count(none.anomalies, from, to));
+  EXPECT_GE(Count(none.anomalies, from, to), 16);  // most of its 24 hours (19 measured)
+  EXPECT_EQ(Count(automatic.anomalies, from, to), 0);
+  // The day before is an ordinary day to both.
+  EXPECT_EQ(Count(automatic.anomalies, from - 86400, from), Count(none.anomalies, from - 86400, from));
+}
+
 // A dimension-scoped event affects the series inside its scope (its value,
 // and roll-ups over the dimension) and leaves every other series exactly as
 // it is without the calendar.

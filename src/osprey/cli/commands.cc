@@ -124,9 +124,14 @@ int RunValidate(const Args& args) {
         if (!config::EffectiveRules(*d, m).Empty()) ++with_rules;
       }
       const std::string rules = with_rules == 0 ? "" : fmt::format(", rules on {} of them", with_rules);
-      std::printf("%s: ok (detector '%s', %s, %zu measures%s, %zu dimensions)\n", path.c_str(),
+      const std::optional<std::string_view> country = config::HolidayCountry(*d);
+      const std::string holidays =
+          country ? fmt::format("holidays of {}{}", *country,
+                                d->holidays == "auto" ? fmt::format(" (auto, {})", d->timezone.name()) : "")
+                  : "no built-in holidays";
+      std::printf("%s: ok (detector '%s', %s, %zu measures%s, %zu dimensions, %s)\n", path.c_str(),
                   d->name.c_str(), d->frequency.ToString().c_str(), d->measures.size(), rules.c_str(),
-                  d->dimensions.size());
+                  d->dimensions.size(), holidays.c_str());
       if (args.Has("explain")) std::printf("%s", app::ExplainSource(*d).c_str());
     }
   }

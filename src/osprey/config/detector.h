@@ -266,6 +266,10 @@ struct Detector {
   // LoadEvents reads; one or the other.
   std::vector<detect::CalendarEvent> events;
   std::string events_file;
+  // The built-in holiday calendar added to `events` (docs/configuration.md,
+  // "holidays"): "auto" (the country of `timezone`, for intervals of an hour
+  // or longer), "none", or a country code of detect::HolidayCountries.
+  std::string holidays = "auto";
   // The file this came from, for messages; empty when built in code.
   std::string origin;
 };

@@ -22,6 +22,7 @@
 
 #include "osprey/base/cron.h"
 #include "osprey/base/csv.h"
+#include "osprey/detect/holidays.h"
 
 namespace osprey::config {
 namespace {
@@ -1291,7 +1292,7 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
             {"name",           "description", "frequency",    "timezone",   "offset",   "history_start",
              "source",         "query",       "timestamp",    "dimensions", "measures", "filters",
              "rollup_depth",   "sensitivity", "min_severity", "alerts",     "schedule", "restatement_window",
-             "backfill_chunk", "rules",       "events",       "shards"}));
+             "backfill_chunk", "rules",       "events",       "shards",     "holidays"}));
   Detector d;
 
   OSPREY_ASSIGN_OR_RETURN(Field name, r.Required(m, "name", "a detector name"));
@@ -1442,6 +1443,24 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
   }
   if (auto events = m.Get("events")) {
     OSPREY_RETURN_IF_ERROR(ReadEvents(r, *events, dir, d));
+  }
+  if (auto h = m.Get("holidays")) {
+    OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*h));
+    std::string lower = text, upper = text;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto countries = detect::HolidayCountries();
+    if (lower == "auto" || lower == "none") {
+      d.holidays = lower;
+    } else if (std::find(countries.begin(), countries.end(), upper) != countries.end()) {
+      d.holidays = upper;
+    } else {
+      std::string codes;
+      for (std::string_view c : countries) codes += (codes.empty() ? "" : ", ") + std::string(c);
+      return r.Error(*h, fmt::format("no built-in holiday calendar for '{}'; expected auto, none or a "
+                                     "country code: {}",
+                                     text, codes));
+    }
   }
 
   if (auto depth = m.Get("rollup_depth")) {
@@ -1726,9 +1745,28 @@ void ResolveRelativePaths(Detector& d, const std::string& dir) {
   }
 }
 
+std::optional<std::string_view> HolidayCountry(const Detector& d) {
+  if (d.holidays == "none") return std::nullopt;
+  if (d.holidays != "auto") {
+    for (std::string_view c : detect::HolidayCountries()) {
+      if (c == d.holidays) return c;
+    }
+    return std::nullopt;  // not a code LoadDetector accepts
+  }
+  return detect::AutoHolidayCountry(d.timezone, d.frequency.NominalSeconds());
+}
+
 Result<std::vector<detect::CalendarEvent>> LoadEvents(const Detector& d) {
-  if (d.events_file.empty()) return d.events;
-  return ReadEventsFile(d.events_file, d);
+  std::vector<detect::CalendarEvent> events;
+  if (d.events_file.empty()) {
+    events = d.events;
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(events, ReadEventsFile(d.events_file, d));
+  }
+  if (std::optional<std::string_view> country = HolidayCountry(d)) {
+    for (detect::CalendarEvent& e : detect::CountryHolidays(*country)) events.push_back(std::move(e));
+  }
+  return events;
 }
 
 std::string DetectorToYaml(const Detector& d) {
@@ -1871,6 +1909,11 @@ std::string DetectorToYaml(const Detector& d) {
     out << YAML::Key << "events" << YAML::Value << YAML::BeginSeq;
     for (const detect::CalendarEvent& e : d.events) EmitEvent(out, e);
     out << YAML::EndSeq;
+  }
+
+  if (d.holidays != "auto") {
+    out << YAML::Key << "holidays" << YAML::Value;
+    EmitString(out, d.holidays);
   }
 
   if (!d.alerts.empty()) {

@@ -4,6 +4,7 @@
 // (it is read as YAML, of which it is a subset).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +25,16 @@ Result<Detector> LoadDetector(std::string_view text, const std::string& origin);
 // dir or absolute paths), as LoadDetectorFile does.
 void ResolveRelativePaths(Detector& d, const std::string& dir);
 
+// The country whose built-in holidays the detector uses (its `holidays`:
+// the code it names, or for "auto" the country of its time zone when its
+// intervals are an hour or longer); nullopt for none.
+std::optional<std::string_view> HolidayCountry(const Detector& d);
+
 // The detector's calendar events: its inline ones, or those of its events
-// file, read now. InvalidArgument "file:line: column N (field): what" for a
-// malformed file; NotFound when it cannot be opened.
+// file, read now, then its built-in holidays (HolidayCountry), so a listed
+// event wins over a holiday of the same day. InvalidArgument "file:line:
+// column N (field): what" for a malformed file; NotFound when it cannot be
+// opened.
 Result<std::vector<detect::CalendarEvent>> LoadEvents(const Detector& d);
 
 // The detector as YAML that LoadDetector reads back to an equal Detector.

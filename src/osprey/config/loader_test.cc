@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "osprey/detect/holidays.h"
 
 namespace osprey::config {
 namespace {
@@ -722,7 +723,9 @@ TEST(EventsConfigTest, AnEventsFileIsReadRelativeToTheDetectorFile) {
   EXPECT_EQ(d->events_file, (dir.path() / "cal/holidays.csv").string());
   Result<std::vector<detect::CalendarEvent>> events = LoadEvents(*d);
   ASSERT_TRUE(events.ok()) << events.status().ToString();
-  ASSERT_EQ(events->size(), 2u);
+  // The file's events, then the built-in holidays of the zone's country.
+  ASSERT_EQ(events->size(), 2u + detect::CountryHolidays("US").size());
+  EXPECT_EQ((*events)[2].name, "New Year's Day");
   const detect::CalendarEvent& sale = (*events)[1];
   EXPECT_EQ(sale.name, "Sale, West");
   EXPECT_EQ(FormatIso(sale.start), "2024-11-29T11:00:00Z");  // local 06:00
@@ -741,6 +744,52 @@ TEST(EventsConfigTest, AnEventsFileIsReadRelativeToTheDetectorFile) {
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.status().message().rfind(d->events_file + ":2: column 3 (end):", 0), 0u)
       << broken.status().message();
+}
+
+// `holidays` adds a built-in calendar after the listed events (which win a
+// day both cover): by default the zone's country's, for hourly data.
+TEST(EventsConfigTest, BuiltInHolidaysFollowTheListedEvents) {
+  auto load = [](const std::string& extra) {
+    Result<Detector> d = LoadDetector(std::string(kRetailYaml) + extra, "shop.yaml");
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? *d : Detector{};
+  };
+  const Detector automatic = load("");
+  EXPECT_EQ(automatic.holidays, "auto");
+  EXPECT_EQ(HolidayCountry(automatic), "US");
+  Result<std::vector<detect::CalendarEvent>> events = LoadEvents(automatic);
+  ASSERT_TRUE(events.ok());
+  const std::vector<detect::CalendarEvent> us = detect::CountryHolidays("US");
+  ASSERT_EQ(events->size(), 8u + us.size());
+  EXPECT_EQ((*events)[0].name, "Thanksgiving");
+  for (size_t i = 0; i < us.size(); ++i) EXPECT_EQ((*events)[8 + i].name, us[i].name);
+  EXPECT_EQ(DetectorToYaml(automatic).find("holidays"), std::string::npos);
+
+  const Detector off = load("holidays: none\n");
+  EXPECT_EQ(HolidayCountry(off), std::nullopt);
+  EXPECT_EQ(LoadEvents(off)->size(), 8u);
+
+  const Detector british = load("holidays: gb\n");
+  EXPECT_EQ(british.holidays, "GB");
+  EXPECT_EQ(LoadEvents(british)->size(), 8u + detect::CountryHolidays("GB").size());
+  Result<Detector> again = LoadDetector(DetectorToYaml(british), "again");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->holidays, "GB");
+
+  // Sub-hourly data (systems' metrics) takes no calendar unless one is named.
+  std::string five = kRetailYaml;
+  five.replace(five.find("PT1H"), 4, "PT5M");
+  Result<Detector> fast = LoadDetector(five, "fast.yaml");
+  ASSERT_TRUE(fast.ok());
+  EXPECT_EQ(HolidayCountry(*fast), std::nullopt);
+  fast = LoadDetector(five + "holidays: US\n", "fast.yaml");
+  ASSERT_TRUE(fast.ok());
+  EXPECT_EQ(HolidayCountry(*fast), "US");
+
+  Result<Detector> bad = LoadDetector(std::string(kRetailYaml) + "holidays: [US]\n", "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad.yaml:18: holidays: expected a string"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(EventsConfigTest, EventsWithoutAFileAreCheckedOnlyWhenRead) {
