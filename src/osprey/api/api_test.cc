@@ -985,6 +985,18 @@ TEST_F(ApiTest, EventsAreListedAndShadedOnTheSeriesInTheirScope) {
   ExpectProblem(Get("/api/v1/detectors/ecommerce/events?from=2025-01-01&to=2024-12-01", viewer_), 400);
   ExpectProblem(Get("/api/v1/detectors/ecommerce/events?from=1900-01-01&to=2025-01-01", viewer_), 400);
   ExpectProblem(Get("/api/v1/detectors/nope/events", viewer_), 404);
+  // A built-in holiday calendar (here named: the detector's zone is UTC) is
+  // listed with the detector's own events.
+  ASSERT_EQ(
+      Call("PUT", "/api/v1/detectors/ecommerce", admin_, *config_ + "holidays: GB\n", "application/yaml")
+          .status,
+      200);
+  auto british = Get("/api/v1/detectors/ecommerce/events?from=2024-12-24&to=2024-12-27", viewer_);
+  ASSERT_EQ(british.status, 200) << british.body;
+  std::vector<std::string> names;
+  for (const auto& e : british.j["events"]) names.push_back(e["name"].get<std::string>());
+  EXPECT_EQ(names, (std::vector<std::string>{"Christmas Eve", "Christmas Day", "Boxing Day"}))
+      << british.body;
   ASSERT_EQ(Call("PUT", "/api/v1/detectors/ecommerce", admin_, *config_, "application/yaml").status, 200);
 }
 
