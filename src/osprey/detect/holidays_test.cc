@@ -84,6 +84,9 @@ TEST(HolidaysTest, MovingHolidaysOfOtherCountries) {
   EXPECT_EQ(Day("ES", "Maundy Thursday", 2024), Days(2024, 3, 28));
   EXPECT_EQ(Day("AU", "King's Birthday", 2024), Days(2024, 6, 10));
   EXPECT_EQ(Day("NZ", "Labour Day", 2024), Days(2024, 10, 28));
+  EXPECT_EQ(Day("PL", "Corpus Christi", 2025), Days(2025, 6, 19));
+  EXPECT_EQ(Day("NO", "Maundy Thursday", 2025), Days(2025, 4, 17));
+  EXPECT_EQ(Day("DK", "Whit Monday", 2025), Days(2025, 6, 9));
   // King's Day 2025 fell on a Sunday and was kept on Saturday the 26th.
   EXPECT_EQ(Day("NL", "King's Day (observed)", 2025), Days(2025, 4, 26));
   EXPECT_EQ(Day("NL", "King's Day (observed)", 2024), std::nullopt);
@@ -130,6 +133,8 @@ TEST(HolidaysTest, AZonesCountryFollowsLinksToTheCanonicalZone) {
   EXPECT_EQ(country_of("Europe/Berlin"), "DE");
   EXPECT_EQ(country_of("Europe/London"), "GB");
   EXPECT_EQ(country_of("Australia/Sydney"), "AU");
+  EXPECT_EQ(country_of("Atlantic/Azores"), "PT");
+  EXPECT_EQ(country_of("Europe/Oslo"), "NO");
   EXPECT_EQ(country_of("UTC"), "none");
   EXPECT_EQ(country_of("Asia/Tokyo"), "none");
 }
