@@ -103,10 +103,11 @@ std::optional<int64_t> RuleDay(const CalendarEvent& e, int y) {
     case EventRecurrence::kNthWeekday: {
       if (e.month < 1 || e.month > 12 || e.nth == 0 || e.nth < -5 || e.nth > 5) return std::nullopt;
       if (e.nth > 0) {
-        const int64_t first = DaysOf(y, e.month, 1);
+        if (e.from_day < 1 || e.from_day > 31) return std::nullopt;
+        const int64_t first = DaysOf(y, e.month, 1) + (e.from_day - 1);
         const int64_t d = first + (e.weekday - WeekdayOfDay(first) + 7) % 7 + 7 * (e.nth - 1);
         const int64_t next_month = e.month == 12 ? DaysOf(y + 1, 1, 1) : DaysOf(y, e.month + 1, 1);
-        if (d >= next_month) return std::nullopt;
+        if (e.from_day == 1 && d >= next_month) return std::nullopt;
         base = d;
       } else {
         const int64_t last = (e.month == 12 ? DaysOf(y + 1, 1, 1) : DaysOf(y, e.month + 1, 1)) - 1;

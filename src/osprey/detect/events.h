@@ -42,10 +42,15 @@ struct CalendarEvent {
   // kOnce: the half-open range the event covers.
   Instant start{};
   Instant end{};
-  int month = 0;        // 1-12: kFixedDate and kNthWeekday
-  int day = 0;          // 1-31: kFixedDate
-  int weekday = 0;      // 0 = Monday ... 6 = Sunday: kNthWeekday
-  int nth = 0;          // 1-5, or -1 (last) to -5: kNthWeekday
+  int month = 0;    // 1-12: kFixedDate and kNthWeekday
+  int day = 0;      // 1-31: kFixedDate
+  int weekday = 0;  // 0 = Monday ... 6 = Sunday: kNthWeekday
+  int nth = 0;      // 1-5, or -1 (last) to -5: kNthWeekday
+  // kNthWeekday with nth > 0: the day of the month counting starts from
+  // (Midsummer Eve: the first Friday from June 19); the occurrence may then
+  // fall in the next month (All Saints' Day in Sweden: the first Saturday
+  // from October 31).
+  int from_day = 1;
   int easter_days = 0;  // kEaster: days after (negative: before) Easter Sunday
   int offset_days = 0;  // recurrences: days added to the rule's date
   // Recurrences: a day off given for a date that falls on a weekend (a

@@ -7,7 +7,7 @@
 namespace osprey::detect {
 namespace {
 
-constexpr int kMon = 0, kThu = 3;
+constexpr int kMon = 0, kThu = 3, kFri = 4, kSat = 5;
 
 // One rule of a built-in calendar, in the fields of CalendarEvent.
 struct Rule {
@@ -15,6 +15,7 @@ struct Rule {
   EventRecurrence recurrence;
   int month = 0, day = 0, weekday = 0, nth = 0, easter_days = 0, offset_days = 0;
   int observed_saturday = 0, observed_sunday = 0;
+  int from_day = 1;
 };
 
 constexpr Rule Date(std::string_view name, int month, int day) {
@@ -22,6 +23,11 @@ constexpr Rule Date(std::string_view name, int month, int day) {
 }
 constexpr Rule Nth(std::string_view name, int month, int weekday, int nth, int offset_days = 0) {
   return {name, EventRecurrence::kNthWeekday, month, 0, weekday, nth, 0, offset_days};
+}
+// The first such weekday on or after month-day (Midsummer Eve: the Friday
+// between June 19 and 25).
+constexpr Rule FirstFrom(std::string_view name, int month, int day, int weekday) {
+  return {name, EventRecurrence::kNthWeekday, month, 0, weekday, 1, 0, 0, 0, 0, day};
 }
 constexpr Rule Easter(std::string_view name, int days) {
   return {name, EventRecurrence::kEaster, 0, 0, 0, 0, days};
@@ -203,6 +209,18 @@ const std::vector<Country>& Countries() {
         Date("Constitution Day", 5, 17), kAscension, kWhitSunday, kWhitMonday, kChristmasEve, kChristmas,
         Date("Second Day of Christmas", 12, 26), kNewYearsEve},
        {"Europe/Oslo"}},
+      {"SE",
+       {kNewYear, kEpiphany, kGoodFriday, kEasterSunday, kEasterMonday, Date("May Day", 5, 1), kAscension,
+        kWhitSunday, Date("National Day", 6, 6), FirstFrom("Midsummer Eve", 6, 19, kFri),
+        FirstFrom("Midsummer Day", 6, 20, kSat), FirstFrom("All Saints' Day", 10, 31, kSat), kChristmasEve,
+        kChristmas, Date("Second Day of Christmas", 12, 26), kNewYearsEve},
+       {"Europe/Stockholm"}},
+      {"FI",
+       {kNewYear, kEpiphany, kGoodFriday, kEasterSunday, kEasterMonday, Date("May Day", 5, 1), kAscension,
+        kWhitSunday, FirstFrom("Midsummer Eve", 6, 19, kFri), FirstFrom("Midsummer Day", 6, 20, kSat),
+        FirstFrom("All Saints' Day", 10, 31, kSat), Date("Independence Day", 12, 6), kChristmasEve,
+        kChristmas, kBoxingDay, kNewYearsEve},
+       {"Europe/Helsinki"}},
       {"AU",
        {kNewYear, kNewYearMonday, Date("Australia Day", 1, 26),
         Observed("Australia Day (observed)", 1, 26, 2, 1), kGoodFriday, kEasterSaturday, kEasterSunday,
@@ -249,6 +267,7 @@ std::vector<CalendarEvent> CountryHolidays(std::string_view country) {
       e.offset_days = r.offset_days;
       e.observed_saturday = r.observed_saturday;
       e.observed_sunday = r.observed_sunday;
+      e.from_day = r.from_day;
       e.effect = EventEffect::kLearn;
       out.push_back(std::move(e));
     }

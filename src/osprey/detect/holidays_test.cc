@@ -84,6 +84,14 @@ TEST(HolidaysTest, MovingHolidaysOfOtherCountries) {
   EXPECT_EQ(Day("ES", "Maundy Thursday", 2024), Days(2024, 3, 28));
   EXPECT_EQ(Day("AU", "King's Birthday", 2024), Days(2024, 6, 10));
   EXPECT_EQ(Day("NZ", "Labour Day", 2024), Days(2024, 10, 28));
+  // Midsummer: the Friday between June 19 and 25, the Saturday after; All
+  // Saints' Day in Sweden: the Saturday between October 31 and November 6.
+  EXPECT_EQ(Day("SE", "Midsummer Eve", 2024), Days(2024, 6, 21));
+  EXPECT_EQ(Day("SE", "Midsummer Eve", 2025), Days(2025, 6, 20));
+  EXPECT_EQ(Day("SE", "Midsummer Eve", 2026), Days(2026, 6, 19));
+  EXPECT_EQ(Day("FI", "Midsummer Day", 2026), Days(2026, 6, 20));
+  EXPECT_EQ(Day("SE", "All Saints' Day", 2024), Days(2024, 11, 2));
+  EXPECT_EQ(Day("SE", "All Saints' Day", 2026), Days(2026, 10, 31));
   EXPECT_EQ(Day("PL", "Corpus Christi", 2025), Days(2025, 6, 19));
   EXPECT_EQ(Day("NO", "Maundy Thursday", 2025), Days(2025, 4, 17));
   EXPECT_EQ(Day("DK", "Whit Monday", 2025), Days(2025, 6, 9));
