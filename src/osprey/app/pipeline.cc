@@ -1218,8 +1218,9 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   std::condition_variable cv;
   size_t readied = 0;      // blocks whose states are read (under mu)
   size_t helper_left = 0;  // blocks the helper has stopped taking series of (under mu)
+  size_t written = 0;      // blocks whose states this thread has written (under mu)
   bool stop = false;       // (under mu)
-  Status failed;           // the first error of a thread scoring (under mu)
+  Status failed;           // the first error of a thread scoring or reading (under mu)
   // Takes series of `b` a few at a time until none is left: restores (or
   // creates) each model, scores its points in time order and saves it.
   // Each thread restores its series one after the other into one model per
@@ -1278,11 +1279,15 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   // The models are independent of each other: a helper thread restores,
   // scores and saves series of each block beside this thread, and goes on
   // to the next block (read meanwhile) while this one writes the states of
-  // the last (the store is this thread's alone).
+  // the last (the store is this thread's alone). Where the store reads
+  // with a connection of its own (ReadsBeside), a reader thread reads each
+  // block's states while this thread scores and writes the block before;
+  // else this thread reads the next block before it scores one.
   const bool helper = std::thread::hardware_concurrency() > 1;
-  std::thread thread;
+  const bool reader = helper && io.ReadsBeside();
+  std::thread helper_thread, reader_thread;
   if (helper) {
-    thread = std::thread([&] {
+    helper_thread = std::thread([&] {
       std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
       for (size_t k = 0; k < blocks; ++k) {
         {
@@ -1299,22 +1304,53 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       }
     });
   }
+  if (reader) {
+    reader_thread = std::thread([&] {
+      for (size_t k = 0; k < blocks; ++k) {
+        {
+          // Block k goes into the buffers of block k - 2: written, and
+          // left by the helper.
+          std::unique_lock<std::mutex> l(mu);
+          cv.wait(l, [&] { return stop || k < 2 || (written + 1 >= k && helper_left + 1 >= k); });
+          if (stop) return;
+        }
+        Status s;
+        try {
+          layout(k, slots[k % 2]);
+          s = read(slots[k % 2]);
+        } catch (const std::exception& e) {
+          s = Internal(fmt::format("reading model states: {}", e.what()));
+        }
+        {
+          std::lock_guard<std::mutex> l(mu);
+          if (s.ok()) {
+            readied = k + 1;
+          } else if (failed.ok()) {
+            failed = s;
+          }
+        }
+        cv.notify_all();
+        if (!s.ok()) return;
+      }
+    });
+  }
   // (Stopped and joined on every way out, before the blocks go.)
-  struct StopHelper {
-    std::thread& thread;
+  struct StopThreads {
+    std::thread& helper;
+    std::thread& reader;
     std::mutex& mu;
     std::condition_variable& cv;
     bool& stop;
-    ~StopHelper() {
-      if (!thread.joinable()) return;
+    ~StopThreads() {
       {
         std::lock_guard<std::mutex> l(mu);
         stop = true;
       }
       cv.notify_all();
-      thread.join();
+      if (helper.joinable()) helper.join();
+      if (reader.joinable()) reader.join();
     }
-  } stop_helper{thread, mu, cv, stop};
+  } stop_threads{helper_thread, reader_thread, mu, cv, stop};
   auto readied_up_to = [&](size_t k) {
     {
       std::lock_guard<std::mutex> l(mu);
@@ -1322,14 +1358,19 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     cv.notify_all();
   };
-  layout(0, slots[0]);
-  OSPREY_RETURN_IF_ERROR(read(slots[0]));
-  readied_up_to(1);
+  if (!reader) {
+    layout(0, slots[0]);
+    OSPREY_RETURN_IF_ERROR(read(slots[0]));
+    readied_up_to(1);
+  }
   std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
   for (size_t k = 0; k < blocks; ++k) {
     Block& b = slots[k % 2];
-    const size_t n = b.ids.size();
-    if (k + 1 < blocks) {
+    if (reader) {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return readied > k || !failed.ok(); });
+      OSPREY_RETURN_IF_ERROR(failed);
+    } else if (k + 1 < blocks) {
       // The next block's states, read while the helper scores this one,
       // into the buffers of the block before (written, and left by the
       // helper).
@@ -1342,6 +1383,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       OSPREY_RETURN_IF_ERROR(read(next));
       readied_up_to(k + 2);
     }
+    const size_t n = b.ids.size();
     work(b, models);
     {
       std::unique_lock<std::mutex> l(mu);
@@ -1376,6 +1418,11 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     for (size_t j = 0; j < n; ++j)
       OSPREY_RETURN_IF_ERROR(io.WritePrepared(b.ids[j], b.out[j], b.prepared[j]));
+    {
+      std::lock_guard<std::mutex> l(mu);
+      written = k + 1;
+    }
+    cv.notify_all();
   }
   if (!works.empty()) paged_warmup_ = works.back().warmup;
   return Status::Ok();

@@ -185,7 +185,10 @@ Status SqlStore::CommitChunk(const ChunkResult& c) {
 Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(ModelStateAccess&)>& score) {
   class Access final : public ModelStateAccess {
    public:
-    explicit Access(SqlStore& store) : store_(store) {}
+    // `reader`: a connection of the store's own for Read (SqlDb::OpenReader),
+    // or nullptr to read on the store's.
+    Access(SqlStore& store, SqlDb* reader) : store_(store), reader_(reader) {}
+    bool ReadsBeside() const override { return reader_ != nullptr; }
     // Keeps each state read as it is stored (without its delta), for
     // Write to store the new one as its changes from that, and the states
     // it gave fn until the Read after next: the reads alternate between
@@ -199,7 +202,8 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
       block.from.store(1, std::memory_order_relaxed);
       block.to.store(0, std::memory_order_release);
       block.used = 0;
-      Status s = store_.db_.Query(
+      SqlDb& db = reader_ != nullptr ? *reader_ : store_.db_;
+      Status s = db.Query(
           "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
           "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
           {from_id, to_id}, [&, delta = std::string()](const SqlRow& r) mutable {
@@ -263,6 +267,7 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
 
    private:
     SqlStore& store_;
+    SqlDb* reader_;
     // A state read, as stored.
     struct Base {
       int64_t id = 0;
@@ -284,8 +289,14 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     enum Kind : uint8_t { kWhole = 1, kDelta = 2, kDeltaOverDelta = 3 };
     Prepared prepared_;  // Write's
   };
+  // The states are read on a second connection where the database has one,
+  // so that a paged runner reads them on another thread beside the writes.
+  if (!reader_opened_) {
+    reader_opened_ = true;
+    reader_ = db_.OpenReader();
+  }
   Status s = InWriteTransaction([&]() -> Status {
-    Access access(*this);
+    Access access(*this, reader_.get());
     OSPREY_RETURN_IF_ERROR(score(access));
     return WriteChunk(c);
   });

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -138,6 +139,10 @@ class SqlStore : public Store {
 
   SqlDb& db_;
   PointTables& points_;
+  // CommitScoredChunk's connection for reading model states (OpenReader),
+  // opened with the first such chunk; nullptr where there is none.
+  std::unique_ptr<SqlDb> reader_;
+  bool reader_opened_ = false;
 
  private:
   Status InWriteTransaction(const std::function<Status()>& body);

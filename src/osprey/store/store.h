@@ -442,6 +442,12 @@ class Store {
     // ranges of consecutive Reads must not overlap.
     virtual Status Read(int64_t from_id, int64_t to_id,
                         const std::function<Status(int64_t, std::string_view)>& fn) = 0;
+    // Whether Read may run on another thread, beside the access's own
+    // thread writing (Write, WritePrepared): the store then reads with a
+    // connection of its own, which sees the states as last committed (a
+    // series' state is read before the chunk writes it, so those are the
+    // ones the chunk's transaction has). Reads stay one at a time.
+    virtual bool ReadsBeside() const { return false; }
     // Replaces (or adds) the state of a series.
     virtual Status Write(int64_t series_id, std::string_view state) = 0;
     // What Write(series_id, state) stores, worked out ahead (a store may
