@@ -84,6 +84,45 @@ detect::CombineMode ToCombineMode(config::RuleCombine c) {
 
 }  // namespace
 
+namespace internal {
+
+// (Declared in pipeline.h.)
+bool ReadFlatDims(std::string_view text, std::vector<std::pair<std::string_view, std::string_view>>* out) {
+  out->clear();
+  size_t i = 0;
+  auto string = [&](std::string_view* s) {
+    if (i >= text.size() || text[i] != '"') return false;
+    const size_t from = ++i;
+    while (i < text.size() && text[i] != '"') {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '\\' || c < 0x20 || c >= 0x7f) return false;
+      ++i;
+    }
+    if (i >= text.size()) return false;
+    *s = text.substr(from, i - from);
+    ++i;
+    return true;
+  };
+  if (text.size() < 2 || text[i++] != '{') return false;
+  if (text[i] == '}') return i + 1 == text.size();
+  for (;;) {
+    std::string_view key, value;
+    if (!string(&key) || i >= text.size() || text[i++] != ':' || !string(&value)) return false;
+    out->emplace_back(key, value);
+    if (i >= text.size()) return false;
+    if (text[i] == '}') break;
+    if (text[i++] != ',') return false;
+  }
+  if (i + 1 != text.size()) return false;
+  std::sort(out->begin(), out->end());
+  for (size_t k = 1; k < out->size(); ++k) {
+    if ((*out)[k].first == (*out)[k - 1].first) return false;
+  }
+  return true;
+}
+
+}  // namespace internal
+
 Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Detector& detector,
                                                                const std::string& config_text,
                                                                store::Store& store,
@@ -154,7 +193,6 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   ordered_.clear();
   skip_leaves_.clear();
   last_group_.clear();
-  OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
   // The series to restore a model of: (series id, its measure, its key,
   // its state), sorted by id.
   struct Restore {
@@ -164,33 +202,51 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     SeriesState* state;
   };
   std::vector<Restore> restore;
-  catalog_.Reserve(records.size());
-  for (const auto& r : records) {
+  // The records come one at a time (their strings go into the catalog and
+  // the keys), and most dimensions are read without a JSON document.
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  std::vector<std::string> parsed;  // the strings of a document parsed as JSON
+  OSPREY_ASSIGN_OR_RETURN(const int64_t count, store_.CountSeries(detector_id_));
+  catalog_.Reserve(static_cast<size_t>(count));
+  OSPREY_RETURN_IF_ERROR(store_.ForEachSeries(detector_id_, [&](const store::SeriesRecord& r) -> Status {
     // A snapshot knows exactly the series that existed then.
-    if (snapshot && !snapshot->model_states.count(r.id)) continue;
+    if (snapshot && !snapshot->model_states.count(r.id)) return Status::Ok();
     // Rebuild the key from the stored dimension values, so a restarted run
     // knows every series (needed to notice the ones that go missing).
     auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
                           [&](const config::Measure& x) { return x.name == r.measure; });
-    if (m == detector_.measures.end()) continue;  // a measure no longer configured
-    json dims = json::parse(r.dims, nullptr, false);
-    if (!dims.is_object()) return DataLoss(fmt::format("series {} has corrupt dimensions", r.id));
+    if (m == detector_.measures.end()) return Status::Ok();  // a measure no longer configured
+    if (!internal::ReadFlatDims(r.dims, &pairs)) {
+      json dims = json::parse(r.dims, nullptr, false);
+      if (!dims.is_object()) return DataLoss(fmt::format("series {} has corrupt dimensions", r.id));
+      pairs.clear();
+      parsed.clear();
+      bool strings = true;
+      for (auto it = dims.begin(); it != dims.end() && strings; ++it) {
+        strings = it.value().is_string();
+        parsed.push_back(it.key());
+        parsed.push_back(strings ? it.value().get<std::string>() : std::string());
+      }
+      for (size_t k = 0; k + 1 < parsed.size(); k += 2) pairs.emplace_back(parsed[k], parsed[k + 1]);
+      // (A value that is not a string makes the series unknown, below.)
+      if (!strings) pairs.back().first = std::string_view();
+    }
     ingest::SeriesKey key;
     key.measure = static_cast<uint32_t>(m - detector_.measures.begin());
     key.values.assign(detector_.dimensions.size(), ingest::kAll);
     bool known = true;
-    for (auto it = dims.begin(); it != dims.end(); ++it) {
-      auto d = std::find(detector_.dimensions.begin(), detector_.dimensions.end(), it.key());
-      if (d == detector_.dimensions.end() || !it.value().is_string()) {
+    for (const auto& [name, value] : pairs) {
+      auto d = std::find(detector_.dimensions.begin(), detector_.dimensions.end(), name);
+      if (name.empty() || d == detector_.dimensions.end()) {
         known = false;  // a dimension no longer configured
         break;
       }
       size_t di = static_cast<size_t>(d - detector_.dimensions.begin());
-      key.values[di] = catalog_.Intern(di, it.value().get<std::string>());
+      key.values[di] = catalog_.Intern(di, value);
     }
     if (!known || static_cast<int>(std::count(key.values.begin(), key.values.end(), ingest::kAll)) >
                       (detector_.rollup_depth < 0 ? 1 << 20 : detector_.rollup_depth)) {
-      continue;
+      return Status::Ok();
     }
     SeriesState s;
     s.id = r.id;
@@ -205,10 +261,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     if (series_.size() > before && placed->second.owned) {
       restore.push_back({r.id, measure, &placed->first, &placed->second});
     }
-  }
-  // The records' strings are in the catalog and the keys now (~170 bytes a
-  // series, not kept while the models are restored).
-  std::vector<store::SeriesRecord>().swap(records);
+    return Status::Ok();
+  }));
   std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
   // Many series: the models stay in the store until a chunk scores them
   // (kResidentModels). A snapshot's are restored (it is not the store's).

@@ -133,6 +133,8 @@ class SqlRow {
   // Blob(c) into *out, whose room a backend may reuse (a loop over large
   // blobs then allocates once).
   virtual void BlobInto(int c, std::string* out) const { *out = Blob(c); }
+  // Text(c) into *out, the same way.
+  virtual void TextInto(int c, std::string* out) const { *out = Text(c); }
   std::optional<int64_t> OptInt(int c) const {
     if (IsNull(c)) return std::nullopt;
     return Int(c);

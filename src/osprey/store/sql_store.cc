@@ -150,6 +150,25 @@ Result<int64_t> SqlStore::InsertSeries(int64_t detector_id, const std::string& m
   return *id;
 }
 
+Result<int64_t> SqlStore::CountSeries(int64_t detector_id) {
+  OSPREY_ASSIGN_OR_RETURN(std::optional<int64_t> n,
+                          db_.QueryInt("select count(*) from series where detector_id = ?1", {detector_id}));
+  return n.value_or(0);
+}
+
+Status SqlStore::ForEachSeries(int64_t detector_id, const std::function<Status(const SeriesRecord&)>& fn) {
+  // One record, its strings' room reused row after row.
+  SeriesRecord record;
+  return db_.Query("select id, measure, dims, label from series where detector_id = ?1 order by id",
+                   {detector_id}, [&](const SqlRow& r) {
+                     record.id = r.Int(0);
+                     r.TextInto(1, &record.measure);
+                     r.TextInto(2, &record.dims);
+                     r.TextInto(3, &record.label);
+                     return fn(record);
+                   });
+}
+
 Status SqlStore::ForEachModelState(int64_t detector_id,
                                    const std::function<Status(int64_t, std::string_view)>& fn) {
   return db_.Query(

@@ -45,6 +45,8 @@ class SqlStore : public Store {
   Status SetDetectorActive(const std::string& name, bool active) override;
   Status SetDetectorOrigin(const std::string& name, const std::string& origin) override;
   Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override;
+  Result<int64_t> CountSeries(int64_t detector_id) override;
+  Status ForEachSeries(int64_t detector_id, const std::function<Status(const SeriesRecord&)>& fn) override;
   Status ForEachModelState(int64_t detector_id,
                            const std::function<Status(int64_t, std::string_view)>& fn) override;
   Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override;

@@ -233,6 +233,7 @@ class SqliteDb final : public internal::SqlDb {
     std::string Text(int c) const override { return s_.Text(c); }
     std::string Blob(int c) const override { return s_.Blob(c); }
     void BlobInto(int c, std::string* out) const override { s_.BlobInto(c, out); }
+    void TextInto(int c, std::string* out) const override { s_.BlobInto(c, out); }
 
    private:
     const Stmt& s_;

@@ -494,6 +494,24 @@ TEST_P(StoreTest, ScoredChunksReadStatesBesideTheirWrites) {
                   .ok());
   auto stored = *store_->LoadModelStates(d);
   for (int64_t id : ids) EXPECT_EQ(stored.at(id), written.at(id)) << id;
+  // Series come one at a time, in id order, as ListSeries lists them.
+  std::vector<SeriesRecord> each;
+  ASSERT_TRUE(store_
+                  ->ForEachSeries(d,
+                                  [&](const SeriesRecord& r) {
+                                    each.push_back(r);
+                                    return Status::Ok();
+                                  })
+                  .ok());
+  const std::vector<SeriesRecord> listed = *store_->ListSeries(d);
+  ASSERT_EQ(each.size(), listed.size());
+  EXPECT_EQ(*store_->CountSeries(d), static_cast<int64_t>(listed.size()));
+  for (size_t k = 0; k < each.size(); ++k) {
+    EXPECT_EQ(each[k].id, listed[k].id);
+    EXPECT_EQ(each[k].measure, listed[k].measure);
+    EXPECT_EQ(each[k].dims, listed[k].dims);
+    EXPECT_EQ(each[k].label, listed[k].label);
+  }
 }
 
 // A live chunk of many series writes a head row per series, a chunk of a
