@@ -208,10 +208,10 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     // or nullptr to read on the store's.
     Access(SqlStore& store, SqlDb* reader) : store_(store), reader_(reader) {}
     bool ReadsBeside() const override { return reader_ != nullptr; }
-    // Keeps each state read as it is stored (without its delta), for
-    // Write to store the new one as its changes from that, and the states
-    // it gave fn until the Read after next: the reads alternate between
-    // two blocks' buffers.
+    // Keeps each state read (its delta applied in place, with the stored
+    // bytes the delta overwrote), for Write to store the new one as its
+    // changes from the stored one, and the states it gave fn until the
+    // Read after next: the reads alternate between two blocks' buffers.
     Status Read(int64_t from_id, int64_t to_id,
                 const std::function<Status(int64_t, std::string_view)>& fn) override {
       Block& block = blocks_[next_];
@@ -234,9 +234,11 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
             r.BlobInto(1, &b.state);
             b.has_delta = !r.IsNull(2);
             if (!b.has_delta) return fn(b.id, b.state);
+            // The delta applied where the state was read (one copy of it, not
+            // two), the bytes it overwrote kept for Prepare.
             r.BlobInto(2, &delta);
-            if (!ApplyStateDelta(b.state, delta, &b.merged)) return fn(b.id, std::string_view());
-            return fn(b.id, b.merged);
+            if (!ApplyStateDeltaInPlace(delta, &b.state, &b.undo)) return fn(b.id, std::string_view());
+            return fn(b.id, b.state);
           });
       block.from.store(from_id, std::memory_order_relaxed);
       block.to.store(to_id, std::memory_order_release);
@@ -256,8 +258,17 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
         const auto last = block.bases.begin() + static_cast<std::ptrdiff_t>(block.used);
         auto base = std::lower_bound(block.bases.begin(), last, series_id,
                                      [](const Base& b, int64_t id) { return b.id < id; });
-        if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty() &&
-            EncodeStateDeltaInto(base->state, state, state.size() / 4, &out->bytes)) {
+        if (base == last || base->id != series_id || base->state.size() != state.size() || state.empty())
+          return;
+        std::string_view stored = base->state;
+        if (base->has_delta) {
+          // The state as stored: the one read with the delta's bytes put back.
+          thread_local std::string unmerged;
+          unmerged.assign(base->state);
+          base->undo.Restore(&unmerged);
+          stored = unmerged;
+        }
+        if (EncodeStateDeltaInto(stored, state, state.size() / 4, &out->bytes)) {
           out->kind = base->has_delta ? kDeltaOverDelta : kDelta;
         }
         return;
@@ -290,9 +301,9 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     // A state read, as stored.
     struct Base {
       int64_t id = 0;
-      std::string state;       // as stored, without its delta
+      std::string state;       // as read: with its delta applied, if any
       bool has_delta = false;  // a delta was stored with it
-      std::string merged;      // with it: the state with its delta applied
+      StateDeltaUndo undo;     // with it: the stored bytes the delta overwrote
     };
     // The states of one Read of ids [from, to], in id order: bases[0, used).
     // The range is set once they are all there (empty while they are read),
