@@ -84,6 +84,45 @@ detect::CombineMode ToCombineMode(config::RuleCombine c) {
 
 }  // namespace
 
+namespace internal {
+
+// (Declared in pipeline.h.)
+bool ReadFlatDims(std::string_view text, std::vector<std::pair<std::string_view, std::string_view>>* out) {
+  out->clear();
+  size_t i = 0;
+  auto string = [&](std::string_view* s) {
+    if (i >= text.size() || text[i] != '"') return false;
+    const size_t from = ++i;
+    while (i < text.size() && text[i] != '"') {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '\\' || c < 0x20 || c >= 0x7f) return false;
+      ++i;
+    }
+    if (i >= text.size()) return false;
+    *s = text.substr(from, i - from);
+    ++i;
+    return true;
+  };
+  if (text.size() < 2 || text[i++] != '{') return false;
+  if (text[i] == '}') return i + 1 == text.size();
+  for (;;) {
+    std::string_view key, value;
+    if (!string(&key) || i >= text.size() || text[i++] != ':' || !string(&value)) return false;
+    out->emplace_back(key, value);
+    if (i >= text.size()) return false;
+    if (text[i] == '}') break;
+    if (text[i++] != ',') return false;
+  }
+  if (i + 1 != text.size()) return false;
+  std::sort(out->begin(), out->end());
+  for (size_t k = 1; k < out->size(); ++k) {
+    if ((*out)[k].first == (*out)[k - 1].first) return false;
+  }
+  return true;
+}
+
+}  // namespace internal
+
 Result<std::unique_ptr<DetectorRunner>> DetectorRunner::Create(const config::Detector& detector,
                                                                const std::string& config_text,
                                                                store::Store& store,
@@ -154,7 +193,6 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
   ordered_.clear();
   skip_leaves_.clear();
   last_group_.clear();
-  OSPREY_ASSIGN_OR_RETURN(auto records, store_.ListSeries(detector_id_));
   // The series to restore a model of: (series id, its measure, its key,
   // its state), sorted by id.
   struct Restore {
@@ -164,33 +202,51 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     SeriesState* state;
   };
   std::vector<Restore> restore;
-  catalog_.Reserve(records.size());
-  for (const auto& r : records) {
+  // The records come one at a time (their strings go into the catalog and
+  // the keys), and most dimensions are read without a JSON document.
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  std::vector<std::string> parsed;  // the strings of a document parsed as JSON
+  OSPREY_ASSIGN_OR_RETURN(const int64_t count, store_.CountSeries(detector_id_));
+  catalog_.Reserve(static_cast<size_t>(count));
+  OSPREY_RETURN_IF_ERROR(store_.ForEachSeries(detector_id_, [&](const store::SeriesRecord& r) -> Status {
     // A snapshot knows exactly the series that existed then.
-    if (snapshot && !snapshot->model_states.count(r.id)) continue;
+    if (snapshot && !snapshot->model_states.count(r.id)) return Status::Ok();
     // Rebuild the key from the stored dimension values, so a restarted run
     // knows every series (needed to notice the ones that go missing).
     auto m = std::find_if(detector_.measures.begin(), detector_.measures.end(),
                           [&](const config::Measure& x) { return x.name == r.measure; });
-    if (m == detector_.measures.end()) continue;  // a measure no longer configured
-    json dims = json::parse(r.dims, nullptr, false);
-    if (!dims.is_object()) return DataLoss(fmt::format("series {} has corrupt dimensions", r.id));
+    if (m == detector_.measures.end()) return Status::Ok();  // a measure no longer configured
+    if (!internal::ReadFlatDims(r.dims, &pairs)) {
+      json dims = json::parse(r.dims, nullptr, false);
+      if (!dims.is_object()) return DataLoss(fmt::format("series {} has corrupt dimensions", r.id));
+      pairs.clear();
+      parsed.clear();
+      bool strings = true;
+      for (auto it = dims.begin(); it != dims.end() && strings; ++it) {
+        strings = it.value().is_string();
+        parsed.push_back(it.key());
+        parsed.push_back(strings ? it.value().get<std::string>() : std::string());
+      }
+      for (size_t k = 0; k + 1 < parsed.size(); k += 2) pairs.emplace_back(parsed[k], parsed[k + 1]);
+      // (A value that is not a string makes the series unknown, below.)
+      if (!strings) pairs.back().first = std::string_view();
+    }
     ingest::SeriesKey key;
     key.measure = static_cast<uint32_t>(m - detector_.measures.begin());
     key.values.assign(detector_.dimensions.size(), ingest::kAll);
     bool known = true;
-    for (auto it = dims.begin(); it != dims.end(); ++it) {
-      auto d = std::find(detector_.dimensions.begin(), detector_.dimensions.end(), it.key());
-      if (d == detector_.dimensions.end() || !it.value().is_string()) {
+    for (const auto& [name, value] : pairs) {
+      auto d = std::find(detector_.dimensions.begin(), detector_.dimensions.end(), name);
+      if (name.empty() || d == detector_.dimensions.end()) {
         known = false;  // a dimension no longer configured
         break;
       }
       size_t di = static_cast<size_t>(d - detector_.dimensions.begin());
-      key.values[di] = catalog_.Intern(di, it.value().get<std::string>());
+      key.values[di] = catalog_.Intern(di, value);
     }
     if (!known || static_cast<int>(std::count(key.values.begin(), key.values.end(), ingest::kAll)) >
                       (detector_.rollup_depth < 0 ? 1 << 20 : detector_.rollup_depth)) {
-      continue;
+      return Status::Ok();
     }
     SeriesState s;
     s.id = r.id;
@@ -205,10 +261,8 @@ Status DetectorRunner::LoadState(const store::SnapshotRecord* snapshot) {
     if (series_.size() > before && placed->second.owned) {
       restore.push_back({r.id, measure, &placed->first, &placed->second});
     }
-  }
-  // The records' strings are in the catalog and the keys now (~170 bytes a
-  // series, not kept while the models are restored).
-  std::vector<store::SeriesRecord>().swap(records);
+    return Status::Ok();
+  }));
   std::sort(restore.begin(), restore.end(), [](const Restore& a, const Restore& b) { return a.id < b.id; });
   // Many series: the models stay in the store until a chunk scores them
   // (kResidentModels). A snapshot's are restored (it is not the store's).
@@ -1218,8 +1272,9 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   std::condition_variable cv;
   size_t readied = 0;      // blocks whose states are read (under mu)
   size_t helper_left = 0;  // blocks the helper has stopped taking series of (under mu)
+  size_t written = 0;      // blocks whose states this thread has written (under mu)
   bool stop = false;       // (under mu)
-  Status failed;           // the first error of a thread scoring (under mu)
+  Status failed;           // the first error of a thread scoring or reading (under mu)
   // Takes series of `b` a few at a time until none is left: restores (or
   // creates) each model, scores its points in time order and saves it.
   // Each thread restores its series one after the other into one model per
@@ -1278,11 +1333,15 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
   // The models are independent of each other: a helper thread restores,
   // scores and saves series of each block beside this thread, and goes on
   // to the next block (read meanwhile) while this one writes the states of
-  // the last (the store is this thread's alone).
+  // the last (the store is this thread's alone). Where the store reads
+  // with a connection of its own (ReadsBeside), a reader thread reads each
+  // block's states while this thread scores and writes the block before;
+  // else this thread reads the next block before it scores one.
   const bool helper = std::thread::hardware_concurrency() > 1;
-  std::thread thread;
+  const bool reader = helper && io.ReadsBeside();
+  std::thread helper_thread, reader_thread;
   if (helper) {
-    thread = std::thread([&] {
+    helper_thread = std::thread([&] {
       std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
       for (size_t k = 0; k < blocks; ++k) {
         {
@@ -1299,22 +1358,53 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       }
     });
   }
+  if (reader) {
+    reader_thread = std::thread([&] {
+      for (size_t k = 0; k < blocks; ++k) {
+        {
+          // Block k goes into the buffers of block k - 2: written, and
+          // left by the helper.
+          std::unique_lock<std::mutex> l(mu);
+          cv.wait(l, [&] { return stop || k < 2 || (written + 1 >= k && helper_left + 1 >= k); });
+          if (stop) return;
+        }
+        Status s;
+        try {
+          layout(k, slots[k % 2]);
+          s = read(slots[k % 2]);
+        } catch (const std::exception& e) {
+          s = Internal(fmt::format("reading model states: {}", e.what()));
+        }
+        {
+          std::lock_guard<std::mutex> l(mu);
+          if (s.ok()) {
+            readied = k + 1;
+          } else if (failed.ok()) {
+            failed = s;
+          }
+        }
+        cv.notify_all();
+        if (!s.ok()) return;
+      }
+    });
+  }
   // (Stopped and joined on every way out, before the blocks go.)
-  struct StopHelper {
-    std::thread& thread;
+  struct StopThreads {
+    std::thread& helper;
+    std::thread& reader;
     std::mutex& mu;
     std::condition_variable& cv;
     bool& stop;
-    ~StopHelper() {
-      if (!thread.joinable()) return;
+    ~StopThreads() {
       {
         std::lock_guard<std::mutex> l(mu);
         stop = true;
       }
       cv.notify_all();
-      thread.join();
+      if (helper.joinable()) helper.join();
+      if (reader.joinable()) reader.join();
     }
-  } stop_helper{thread, mu, cv, stop};
+  } stop_threads{helper_thread, reader_thread, mu, cv, stop};
   auto readied_up_to = [&](size_t k) {
     {
       std::lock_guard<std::mutex> l(mu);
@@ -1322,14 +1412,19 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     cv.notify_all();
   };
-  layout(0, slots[0]);
-  OSPREY_RETURN_IF_ERROR(read(slots[0]));
-  readied_up_to(1);
+  if (!reader) {
+    layout(0, slots[0]);
+    OSPREY_RETURN_IF_ERROR(read(slots[0]));
+    readied_up_to(1);
+  }
   std::vector<std::unique_ptr<detect::Model>> models(model_options_.size());
   for (size_t k = 0; k < blocks; ++k) {
     Block& b = slots[k % 2];
-    const size_t n = b.ids.size();
-    if (k + 1 < blocks) {
+    if (reader) {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return readied > k || !failed.ok(); });
+      OSPREY_RETURN_IF_ERROR(failed);
+    } else if (k + 1 < blocks) {
       // The next block's states, read while the helper scores this one,
       // into the buffers of the block before (written, and left by the
       // helper).
@@ -1342,6 +1437,7 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
       OSPREY_RETURN_IF_ERROR(read(next));
       readied_up_to(k + 2);
     }
+    const size_t n = b.ids.size();
     work(b, models);
     {
       std::unique_lock<std::mutex> l(mu);
@@ -1376,6 +1472,11 @@ Status DetectorRunner::ScorePaged(std::vector<IntervalWork>& works, store::Store
     }
     for (size_t j = 0; j < n; ++j)
       OSPREY_RETURN_IF_ERROR(io.WritePrepared(b.ids[j], b.out[j], b.prepared[j]));
+    {
+      std::lock_guard<std::mutex> l(mu);
+      written = k + 1;
+    }
+    cv.notify_all();
   }
   if (!works.empty()) paged_warmup_ = works.back().warmup;
   return Status::Ok();

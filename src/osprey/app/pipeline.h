@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -108,6 +109,17 @@ inline constexpr int64_t kResidentModels = 200'000;
 // The series a paged chunk restores and scores at a time (a block): it
 // reads the next block's states while it scores this one.
 inline constexpr size_t kPagedBlock = 16'384;
+
+namespace internal {
+// The (dimension, value) pairs of a series' stored dimensions, a flat JSON
+// object of strings as osprey writes it (`{"item":"i0000001"}`), sorted by
+// dimension as a JSON object keeps them, read without building a JSON
+// document (start-up reads a million of them). false, with *out partly
+// filled, for anything else (an escape, a byte that is not printable
+// ASCII, a value that is not a string, a dimension twice): the caller then
+// parses it as JSON. Internal to the pipeline; declared for its tests.
+bool ReadFlatDims(std::string_view text, std::vector<std::pair<std::string_view, std::string_view>>* out);
+}  // namespace internal
 
 // A roll-up series of a SUM or COUNT measure with `missing: skip` is itself
 // missing in an interval when its missing leaves carried more than this share

@@ -7,8 +7,13 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "osprey/app/backtest.h"
 #include "osprey/config/loader.h"
@@ -152,6 +157,34 @@ TEST_F(PipelineTest, PagedRunnersStoreExactlyWhatRunnersWithEveryModelInMemoryDo
     }
     EXPECT_EQ(Snapshot(), resident);
     EXPECT_EQ(*store_->LoadModelStates(id), states);
+  }
+}
+
+// Start-up reads the dimensions osprey writes without a JSON document, and
+// gives up on anything else (then parsed as JSON): what it reads is what
+// the JSON says.
+TEST(ReadFlatDimsTest, ReadsWhatTheJsonSaysOrGivesUp) {
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  for (const std::string text :
+       {R"({})", R"({"item":"i0000001"})", R"({"platform":"pc_web","marketplace":"DE"})", R"({"a":""})",
+        R"({"b":"x","a":"y","c":"z"})", R"({"a b":"x y"})"}) {
+    SCOPED_TRACE(text);
+    ASSERT_TRUE(internal::ReadFlatDims(text, &pairs));
+    const nlohmann::json j = nlohmann::json::parse(text);
+    std::vector<std::pair<std::string, std::string>> want;
+    for (auto it = j.begin(); it != j.end(); ++it) want.emplace_back(it.key(), it.value().get<std::string>());
+    ASSERT_EQ(pairs.size(), want.size());
+    for (size_t k = 0; k < want.size(); ++k) {
+      EXPECT_EQ(pairs[k].first, want[k].first);
+      EXPECT_EQ(pairs[k].second, want[k].second);
+    }
+  }
+  for (const std::string text :
+       {R"({"a":"x","a":"y"})", R"({"a":"\"q\""})", R"({"a":"caf\u00e9"})", "{\"a\":\"caf\xc3\xa9\"}",
+        R"({"a":1})", R"({"a":null})", R"({"a":"x",})", R"({"a":"x"} )", R"( {"a":"x"})", R"({"a" : "x"})",
+        R"({"a":"x")", R"({"a":"x)", R"({)", "", R"([])"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(internal::ReadFlatDims(text, &pairs));
   }
 }
 

@@ -488,9 +488,15 @@ void LeafTable::Grow() {
 std::vector<uint32_t> LeafTable::SortedOrder() const {
   std::vector<uint32_t> order(count_);
   for (size_t i = 0; i < count_; ++i) order[i] = static_cast<uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+  auto before = [&](uint32_t a, uint32_t b) {
     return std::lexicographical_compare(Ids(a), Ids(a) + nd_, Ids(b), Ids(b) + nd_);
-  });
+  };
+  // A source that returns its rows in key order every interval adds the
+  // leaves in that order (their ids interned in it): checked in one pass
+  // instead of sorted (a sort of 100 k sorted leaves was 1 % of a
+  // backtest). The keys are distinct, so either way the order is the one.
+  if (std::is_sorted(order.begin(), order.end(), before)) return order;
+  std::sort(order.begin(), order.end(), before);
   return order;
 }
 

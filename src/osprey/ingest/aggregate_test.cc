@@ -386,6 +386,15 @@ TEST(AggregateTest, LeafTableFindsEveryLeafAndSortsThem) {
   const int32_t ids[2] = {1, 1};
   t.Add(ids, &added);
   EXPECT_TRUE(added);
+  // Leaves added in key order (a source's rows in key order) keep it.
+  LeafTable sorted(2, 1);
+  for (int32_t i = 0; i < 100; ++i) {
+    const int32_t key[2] = {i / 10, i % 10};
+    sorted.Add(key);
+  }
+  const std::vector<uint32_t> same = sorted.SortedOrder();
+  ASSERT_EQ(same.size(), 100u);
+  for (uint32_t k = 0; k < 100; ++k) EXPECT_EQ(same[k], k);
 }
 
 }  // namespace

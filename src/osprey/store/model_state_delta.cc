@@ -91,4 +91,32 @@ bool ApplyStateDelta(std::string_view base, std::string_view delta, std::string*
   return true;
 }
 
+void StateDeltaUndo::Restore(std::string* state) const {
+  size_t from = 0;
+  for (const auto& [at, len] : runs) {
+    std::memcpy(state->data() + at, bytes.data() + from, len);
+    from += len;
+  }
+}
+
+bool ApplyStateDeltaInPlace(std::string_view delta, std::string* state, StateDeltaUndo* undo) {
+  undo->runs.clear();
+  undo->bytes.clear();
+  uint64_t n = 0;
+  if (!GetVarint(delta, &n) || n != state->size()) return false;
+  size_t at = 0;
+  while (!delta.empty()) {
+    uint64_t skip = 0, len = 0;
+    if (!GetVarint(delta, &skip) || !GetVarint(delta, &len)) return false;
+    if (skip > n - at || len > n - at - skip || len > delta.size()) return false;
+    at += skip;
+    undo->runs.emplace_back(static_cast<uint32_t>(at), static_cast<uint32_t>(len));
+    undo->bytes.append(state->data() + at, len);
+    std::memcpy(state->data() + at, delta.data(), len);
+    delta.remove_prefix(len);
+    at += len;
+  }
+  return true;
+}
+
 }  // namespace osprey::store

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace osprey::store {
 
@@ -22,5 +25,18 @@ bool EncodeStateDeltaInto(std::string_view base, std::string_view state, size_t 
 // The state `delta` was made from with `base` into *state; false when the
 // delta does not fit the base (corrupt, or made from another one).
 bool ApplyStateDelta(std::string_view base, std::string_view delta, std::string* state);
+
+// The bytes of a state that a delta applied in place overwrote: for each
+// run, its offset and length, and the bytes it had (one after the other).
+struct StateDeltaUndo {
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // (offset, length)
+  std::string bytes;
+  // *state back as it was before the delta (the runs' old bytes put back).
+  void Restore(std::string* state) const;
+};
+// ApplyStateDelta onto `state` itself, its overwritten bytes kept in *undo
+// (cleared first): one copy of a state read instead of two. false when the
+// delta does not fit; the runs applied until then are in *undo.
+bool ApplyStateDeltaInPlace(std::string_view delta, std::string* state, StateDeltaUndo* undo);
 
 }  // namespace osprey::store

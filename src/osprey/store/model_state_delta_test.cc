@@ -50,5 +50,35 @@ TEST(ModelStateDeltaTest, ADeltaThatDoesNotFitItsBaseIsRefused) {
   EXPECT_FALSE(ApplyStateDelta(base, std::string("\x64\x60\x10", 3), &out));  // past the end
 }
 
+// Applied in place, a delta gives what ApplyStateDelta gives, and its undo
+// gives the base back, also after a delta that stops fitting part way.
+TEST(ModelStateDeltaTest, InPlaceGivesTheSameStateAndItsUndoTheBase) {
+  std::mt19937 rng(11);
+  std::string base(3500, '\0');
+  for (char& c : base) c = static_cast<char>(rng() % 5 == 0 ? rng() : 0);
+  StateDeltaUndo undo;
+  for (int changes : {0, 1, 7, 300, 3500}) {
+    std::string state = base;
+    for (int i = 0; i < changes; ++i) state[rng() % state.size()] = static_cast<char>(rng());
+    const std::string delta = EncodeStateDelta(base, state);
+    std::string in_place = base;
+    ASSERT_TRUE(ApplyStateDeltaInPlace(delta, &in_place, &undo)) << changes;
+    EXPECT_EQ(in_place, state) << changes;
+    undo.Restore(&in_place);
+    EXPECT_EQ(in_place, base) << changes;
+  }
+  std::string state = base;
+  state[10] = 'x';
+  state[3000] = 'y';
+  const std::string delta = EncodeStateDelta(base, state);
+  std::string in_place = base;
+  EXPECT_FALSE(ApplyStateDeltaInPlace(delta.substr(0, delta.size() - 1), &in_place, &undo));
+  undo.Restore(&in_place);
+  EXPECT_EQ(in_place, base);
+  std::string shorter(99, 'a');
+  EXPECT_FALSE(ApplyStateDeltaInPlace(delta, &shorter, &undo));
+  EXPECT_EQ(shorter, std::string(99, 'a'));
+}
+
 }  // namespace
 }  // namespace osprey::store

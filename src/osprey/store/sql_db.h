@@ -133,6 +133,8 @@ class SqlRow {
   // Blob(c) into *out, whose room a backend may reuse (a loop over large
   // blobs then allocates once).
   virtual void BlobInto(int c, std::string* out) const { *out = Blob(c); }
+  // Text(c) into *out, the same way.
+  virtual void TextInto(int c, std::string* out) const { *out = Text(c); }
   std::optional<int64_t> OptInt(int c) const {
     if (IsNull(c)) return std::nullopt;
     return Int(c);
@@ -180,6 +182,12 @@ class SqlDb {
   virtual Status BeginRead() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
+  // A second connection to the same database that only reads, for reads on
+  // another thread beside this connection's writes: it sees what was last
+  // committed, never this connection's open transaction. nullptr where
+  // there is none (PostgreSQL; a SQLite database in memory or one that
+  // cannot be opened again).
+  virtual std::unique_ptr<SqlDb> OpenReader() { return nullptr; }
 
   // Run without rows, and with the arguments written in place.
   Result<int64_t> Exec(std::string_view sql, std::initializer_list<SqlValue> args = {}) {

@@ -150,6 +150,25 @@ Result<int64_t> SqlStore::InsertSeries(int64_t detector_id, const std::string& m
   return *id;
 }
 
+Result<int64_t> SqlStore::CountSeries(int64_t detector_id) {
+  OSPREY_ASSIGN_OR_RETURN(std::optional<int64_t> n,
+                          db_.QueryInt("select count(*) from series where detector_id = ?1", {detector_id}));
+  return n.value_or(0);
+}
+
+Status SqlStore::ForEachSeries(int64_t detector_id, const std::function<Status(const SeriesRecord&)>& fn) {
+  // One record, its strings' room reused row after row.
+  SeriesRecord record;
+  return db_.Query("select id, measure, dims, label from series where detector_id = ?1 order by id",
+                   {detector_id}, [&](const SqlRow& r) {
+                     record.id = r.Int(0);
+                     r.TextInto(1, &record.measure);
+                     r.TextInto(2, &record.dims);
+                     r.TextInto(3, &record.label);
+                     return fn(record);
+                   });
+}
+
 Status SqlStore::ForEachModelState(int64_t detector_id,
                                    const std::function<Status(int64_t, std::string_view)>& fn) {
   return db_.Query(
@@ -185,11 +204,14 @@ Status SqlStore::CommitChunk(const ChunkResult& c) {
 Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(ModelStateAccess&)>& score) {
   class Access final : public ModelStateAccess {
    public:
-    explicit Access(SqlStore& store) : store_(store) {}
-    // Keeps each state read as it is stored (without its delta), for
-    // Write to store the new one as its changes from that, and the states
-    // it gave fn until the Read after next: the reads alternate between
-    // two blocks' buffers.
+    // `reader`: a connection of the store's own for Read (SqlDb::OpenReader),
+    // or nullptr to read on the store's.
+    Access(SqlStore& store, SqlDb* reader) : store_(store), reader_(reader) {}
+    bool ReadsBeside() const override { return reader_ != nullptr; }
+    // Keeps each state read (its delta applied in place, with the stored
+    // bytes the delta overwrote), for Write to store the new one as its
+    // changes from the stored one, and the states it gave fn until the
+    // Read after next: the reads alternate between two blocks' buffers.
     Status Read(int64_t from_id, int64_t to_id,
                 const std::function<Status(int64_t, std::string_view)>& fn) override {
       Block& block = blocks_[next_];
@@ -199,7 +221,8 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
       block.from.store(1, std::memory_order_relaxed);
       block.to.store(0, std::memory_order_release);
       block.used = 0;
-      Status s = store_.db_.Query(
+      SqlDb& db = reader_ != nullptr ? *reader_ : store_.db_;
+      Status s = db.Query(
           "select m.series_id, m.state, d.delta from model_state m left join model_state_delta d on "
           "d.series_id = m.series_id where m.series_id >= ?1 and m.series_id <= ?2 order by m.series_id",
           {from_id, to_id}, [&, delta = std::string()](const SqlRow& r) mutable {
@@ -211,9 +234,11 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
             r.BlobInto(1, &b.state);
             b.has_delta = !r.IsNull(2);
             if (!b.has_delta) return fn(b.id, b.state);
+            // The delta applied where the state was read (one copy of it, not
+            // two), the bytes it overwrote kept for Prepare.
             r.BlobInto(2, &delta);
-            if (!ApplyStateDelta(b.state, delta, &b.merged)) return fn(b.id, std::string_view());
-            return fn(b.id, b.merged);
+            if (!ApplyStateDeltaInPlace(delta, &b.state, &b.undo)) return fn(b.id, std::string_view());
+            return fn(b.id, b.state);
           });
       block.from.store(from_id, std::memory_order_relaxed);
       block.to.store(to_id, std::memory_order_release);
@@ -233,8 +258,17 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
         const auto last = block.bases.begin() + static_cast<std::ptrdiff_t>(block.used);
         auto base = std::lower_bound(block.bases.begin(), last, series_id,
                                      [](const Base& b, int64_t id) { return b.id < id; });
-        if (base != last && base->id == series_id && base->state.size() == state.size() && !state.empty() &&
-            EncodeStateDeltaInto(base->state, state, state.size() / 4, &out->bytes)) {
+        if (base == last || base->id != series_id || base->state.size() != state.size() || state.empty())
+          return;
+        std::string_view stored = base->state;
+        if (base->has_delta) {
+          // The state as stored: the one read with the delta's bytes put back.
+          thread_local std::string unmerged;
+          unmerged.assign(base->state);
+          base->undo.Restore(&unmerged);
+          stored = unmerged;
+        }
+        if (EncodeStateDeltaInto(stored, state, state.size() / 4, &out->bytes)) {
           out->kind = base->has_delta ? kDeltaOverDelta : kDelta;
         }
         return;
@@ -263,12 +297,13 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
 
    private:
     SqlStore& store_;
+    SqlDb* reader_;
     // A state read, as stored.
     struct Base {
       int64_t id = 0;
-      std::string state;       // as stored, without its delta
+      std::string state;       // as read: with its delta applied, if any
       bool has_delta = false;  // a delta was stored with it
-      std::string merged;      // with it: the state with its delta applied
+      StateDeltaUndo undo;     // with it: the stored bytes the delta overwrote
     };
     // The states of one Read of ids [from, to], in id order: bases[0, used).
     // The range is set once they are all there (empty while they are read),
@@ -284,8 +319,14 @@ Status SqlStore::CommitScoredChunk(ChunkResult& c, const std::function<Status(Mo
     enum Kind : uint8_t { kWhole = 1, kDelta = 2, kDeltaOverDelta = 3 };
     Prepared prepared_;  // Write's
   };
+  // The states are read on a second connection where the database has one,
+  // so that a paged runner reads them on another thread beside the writes.
+  if (!reader_opened_) {
+    reader_opened_ = true;
+    reader_ = db_.OpenReader();
+  }
   Status s = InWriteTransaction([&]() -> Status {
-    Access access(*this);
+    Access access(*this, reader_.get());
     OSPREY_RETURN_IF_ERROR(score(access));
     return WriteChunk(c);
   });

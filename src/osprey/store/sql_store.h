@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ class SqlStore : public Store {
   Status SetDetectorActive(const std::string& name, bool active) override;
   Status SetDetectorOrigin(const std::string& name, const std::string& origin) override;
   Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) override;
+  Result<int64_t> CountSeries(int64_t detector_id) override;
+  Status ForEachSeries(int64_t detector_id, const std::function<Status(const SeriesRecord&)>& fn) override;
   Status ForEachModelState(int64_t detector_id,
                            const std::function<Status(int64_t, std::string_view)>& fn) override;
   Result<std::optional<int64_t>> GetWatermark(int64_t detector_id) override;
@@ -138,6 +141,10 @@ class SqlStore : public Store {
 
   SqlDb& db_;
   PointTables& points_;
+  // CommitScoredChunk's connection for reading model states (OpenReader),
+  // opened with the first such chunk; nullptr where there is none.
+  std::unique_ptr<SqlDb> reader_;
+  bool reader_opened_ = false;
 
  private:
   Status InWriteTransaction(const std::function<Status()>& body);

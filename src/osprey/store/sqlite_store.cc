@@ -205,6 +205,24 @@ class SqliteDb final : public internal::SqlDb {
   Status Commit() override { return Script("commit"); }
   Status Rollback() override { return Script("rollback"); }
 
+  // The same file opened again, read-only: in WAL mode its statements read
+  // the last commit while this connection writes. Its page cache is
+  // SQLite's default 2 MiB: it reads model states once per chunk, in id
+  // order, and a cache would not hold them until the next.
+  std::unique_ptr<internal::SqlDb> OpenReader() override {
+    const char* file = sqlite3_db_filename(db_, "main");
+    if (file == nullptr || *file == '\0') return nullptr;  // in memory, or a temporary file
+    sqlite3* reader = nullptr;
+    if (sqlite3_open_v2(file, &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      sqlite3_close(reader);
+      return nullptr;
+    }
+    sqlite3_busy_timeout(reader, 10000);
+    auto db = std::make_unique<SqliteDb>(reader);
+    if (!db->Script("pragma query_only=1").ok()) return nullptr;
+    return db;
+  }
+
   // The current row of a stepped statement, for the shared readers.
   class Row final : public internal::SqlRow {
    public:
@@ -215,6 +233,7 @@ class SqliteDb final : public internal::SqlDb {
     std::string Text(int c) const override { return s_.Text(c); }
     std::string Blob(int c) const override { return s_.Blob(c); }
     void BlobInto(int c, std::string* out) const override { s_.BlobInto(c, out); }
+    void TextInto(int c, std::string* out) const override { s_.BlobInto(c, out); }
 
    private:
     const Stmt& s_;

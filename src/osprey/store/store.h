@@ -420,6 +420,19 @@ class Store {
   virtual Status SetDetectorOrigin(const std::string& name, const std::string& origin) = 0;
 
   virtual Result<std::vector<SeriesRecord>> ListSeries(int64_t detector_id) = 0;
+  // How many series the detector has (ForEachSeries's count).
+  virtual Result<int64_t> CountSeries(int64_t detector_id) {
+    OSPREY_ASSIGN_OR_RETURN(std::vector<SeriesRecord> records, ListSeries(detector_id));
+    return static_cast<int64_t>(records.size());
+  }
+  // Calls fn(record) for each series of the detector, in id order, one at a
+  // time (a million series' records take ~170 MB): the record and its
+  // strings are valid until fn returns. fn must not call the store.
+  virtual Status ForEachSeries(int64_t detector_id, const std::function<Status(const SeriesRecord&)>& fn) {
+    OSPREY_ASSIGN_OR_RETURN(std::vector<SeriesRecord> records, ListSeries(detector_id));
+    for (const SeriesRecord& r : records) OSPREY_RETURN_IF_ERROR(fn(r));
+    return Status::Ok();
+  }
   // Returns the series id, creating the series if needed (idempotent).
   virtual Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
                                        const std::string& dims, const std::string& label) = 0;
@@ -442,6 +455,12 @@ class Store {
     // ranges of consecutive Reads must not overlap.
     virtual Status Read(int64_t from_id, int64_t to_id,
                         const std::function<Status(int64_t, std::string_view)>& fn) = 0;
+    // Whether Read may run on another thread, beside the access's own
+    // thread writing (Write, WritePrepared): the store then reads with a
+    // connection of its own, which sees the states as last committed (a
+    // series' state is read before the chunk writes it, so those are the
+    // ones the chunk's transaction has). Reads stay one at a time.
+    virtual bool ReadsBeside() const { return false; }
     // Replaces (or adds) the state of a series.
     virtual Status Write(int64_t series_id, std::string_view state) = 0;
     // What Write(series_id, state) stores, worked out ahead (a store may

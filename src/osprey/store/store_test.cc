@@ -435,6 +435,85 @@ TEST_P(StoreTest, ScoredChunkStatesStayValidUntilTheNextRead) {
   for (const auto& [id, state] : want) EXPECT_EQ(stored.at(id), state) << id;
 }
 
+// A SQLite store reads a chunk's states with a connection of its own, so
+// that one thread reads a block while another writes the block before: the
+// reads see the states as committed, whatever the chunk's transaction has
+// written of other series meanwhile, and the chunk then commits what was
+// written. PostgreSQL reads on the store's connection.
+TEST_P(StoreTest, ScoredChunksReadStatesBesideTheirWrites) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> ids;
+  ChunkResult first = Chunk(d, *store_->EnsureSeries(d, "views", "{}", "views"), 3600, 40);
+  first.model_states.clear();
+  for (int i = 0; i < 40; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v"));
+    first.model_states[ids.back()] = std::string(300, static_cast<char>('a' + i % 26));
+  }
+  ASSERT_TRUE(store_->CommitChunk(first).ok());
+  const std::map<int64_t, std::string> committed = *store_->LoadModelStates(d);
+  std::map<int64_t, std::string> written;
+  ChunkResult c = Chunk(d, ids.front(), 7200, 40);
+  c.model_states.clear();
+  ASSERT_TRUE(store_
+                  ->CommitScoredChunk(c,
+                                      [&](Store::ModelStateAccess& io) -> Status {
+                                        EXPECT_EQ(io.ReadsBeside(), GetParam() == "sqlite");
+                                        // Blocks of four series: each read on a thread of its
+                                        // own while this one writes the block before.
+                                        Status read_status;
+                                        std::map<int64_t, std::string> read;
+                                        for (size_t from = 0; from < ids.size(); from += 4) {
+                                          const int64_t lo = ids[from], hi = ids[from + 3];
+                                          auto read_block = [&] {
+                                            read_status =
+                                                io.Read(lo, hi, [&](int64_t id, std::string_view v) {
+                                                  read[id] = std::string(v);
+                                                  return Status::Ok();
+                                                });
+                                          };
+                                          std::thread reader;
+                                          if (io.ReadsBeside()) reader = std::thread(read_block);
+                                          else read_block();
+                                          if (from > 0) {
+                                            for (size_t k = from - 4; k < from; ++k) {
+                                              written[ids[k]] = std::string(300, 'z') + std::to_string(k);
+                                              OSPREY_RETURN_IF_ERROR(io.Write(ids[k], written[ids[k]]));
+                                            }
+                                          }
+                                          if (reader.joinable()) reader.join();
+                                          OSPREY_RETURN_IF_ERROR(read_status);
+                                        }
+                                        for (size_t k = ids.size() - 4; k < ids.size(); ++k) {
+                                          written[ids[k]] = std::string(300, 'z') + std::to_string(k);
+                                          OSPREY_RETURN_IF_ERROR(io.Write(ids[k], written[ids[k]]));
+                                        }
+                                        EXPECT_EQ(read.size(), ids.size());
+                                        for (int64_t id : ids) EXPECT_EQ(read[id], committed.at(id)) << id;
+                                        return Status::Ok();
+                                      })
+                  .ok());
+  auto stored = *store_->LoadModelStates(d);
+  for (int64_t id : ids) EXPECT_EQ(stored.at(id), written.at(id)) << id;
+  // Series come one at a time, in id order, as ListSeries lists them.
+  std::vector<SeriesRecord> each;
+  ASSERT_TRUE(store_
+                  ->ForEachSeries(d,
+                                  [&](const SeriesRecord& r) {
+                                    each.push_back(r);
+                                    return Status::Ok();
+                                  })
+                  .ok());
+  const std::vector<SeriesRecord> listed = *store_->ListSeries(d);
+  ASSERT_EQ(each.size(), listed.size());
+  EXPECT_EQ(*store_->CountSeries(d), static_cast<int64_t>(listed.size()));
+  for (size_t k = 0; k < each.size(); ++k) {
+    EXPECT_EQ(each[k].id, listed[k].id);
+    EXPECT_EQ(each[k].measure, listed[k].measure);
+    EXPECT_EQ(each[k].dims, listed[k].dims);
+    EXPECT_EQ(each[k].label, listed[k].label);
+  }
+}
+
 // A live chunk of many series writes a head row per series, a chunk of a
 // day a block per series (SQLite: many rows per statement, then the rest
 // one at a time): each reads back with its own fields, missing ones and
