@@ -74,21 +74,36 @@ bool EncodeStateDeltaInto(std::string_view base, std::string_view state, size_t 
   return out->size() <= max_size;
 }
 
-bool ApplyStateDelta(std::string_view base, std::string_view delta, std::string* state) {
+namespace {
+
+// Calls run(at, bytes, len) for each run of changed bytes a delta writes into
+// a state of `size` bytes, in order; false when the delta is not one for
+// that size or is malformed (a run past the end, a truncated run), possibly
+// after some runs.
+template <class Run>
+bool ForEachDeltaRun(std::string_view delta, size_t size, Run&& run) {
   uint64_t n = 0;
-  if (!GetVarint(delta, &n) || n != base.size()) return false;
-  state->assign(base);
+  if (!GetVarint(delta, &n) || n != size) return false;
   size_t at = 0;
   while (!delta.empty()) {
     uint64_t skip = 0, len = 0;
     if (!GetVarint(delta, &skip) || !GetVarint(delta, &len)) return false;
     if (skip > n - at || len > n - at - skip || len > delta.size()) return false;
     at += skip;
-    std::memcpy(state->data() + at, delta.data(), len);
+    run(at, delta.data(), static_cast<size_t>(len));
     delta.remove_prefix(len);
     at += len;
   }
   return true;
+}
+
+}  // namespace
+
+bool ApplyStateDelta(std::string_view base, std::string_view delta, std::string* state) {
+  state->assign(base);
+  return ForEachDeltaRun(delta, base.size(), [&](size_t at, const char* bytes, size_t len) {
+    std::memcpy(state->data() + at, bytes, len);
+  });
 }
 
 void StateDeltaUndo::Restore(std::string* state) const {
@@ -102,21 +117,11 @@ void StateDeltaUndo::Restore(std::string* state) const {
 bool ApplyStateDeltaInPlace(std::string_view delta, std::string* state, StateDeltaUndo* undo) {
   undo->runs.clear();
   undo->bytes.clear();
-  uint64_t n = 0;
-  if (!GetVarint(delta, &n) || n != state->size()) return false;
-  size_t at = 0;
-  while (!delta.empty()) {
-    uint64_t skip = 0, len = 0;
-    if (!GetVarint(delta, &skip) || !GetVarint(delta, &len)) return false;
-    if (skip > n - at || len > n - at - skip || len > delta.size()) return false;
-    at += skip;
+  return ForEachDeltaRun(delta, state->size(), [&](size_t at, const char* bytes, size_t len) {
     undo->runs.emplace_back(static_cast<uint32_t>(at), static_cast<uint32_t>(len));
     undo->bytes.append(state->data() + at, len);
-    std::memcpy(state->data() + at, delta.data(), len);
-    delta.remove_prefix(len);
-    at += len;
-  }
-  return true;
+    std::memcpy(state->data() + at, bytes, len);
+  });
 }
 
 }  // namespace osprey::store
