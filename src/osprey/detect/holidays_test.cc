@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <set>
 #include <string>
 
@@ -125,6 +128,37 @@ TEST(HolidaysTest, EveryCalendarIsWellFormed) {
   }
   EXPECT_TRUE(CountryHolidays("XX").empty());
   EXPECT_TRUE(CountryHolidays("us").empty());  // codes are upper-case
+}
+
+// docs/configuration.md lists every built-in calendar, one table row each,
+// naming every holiday of it (a day off for a weekend under its holiday's
+// name); no row names a country without a calendar.
+TEST(HolidaysTest, TheDocumentedTableListsEveryCalendarAndHoliday) {
+  std::ifstream in(std::string(OSPREY_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md";
+  std::map<std::string, std::string> rows;  // code -> the row's text
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > 8 && line.compare(0, 3, "| `") == 0 && line.compare(5, 4, "` | ") == 0 &&
+        std::isupper(static_cast<unsigned char>(line[3])) &&
+        std::isupper(static_cast<unsigned char>(line[4]))) {
+      rows[line.substr(3, 2)] = line;
+    }
+  }
+  std::set<std::string> codes;
+  for (std::string_view country : HolidayCountries()) {
+    const std::string code(country);
+    codes.insert(code);
+    ASSERT_TRUE(rows.count(code)) << code << " has no row";
+    for (const CalendarEvent& e : CountryHolidays(country)) {
+      std::string name = e.name;
+      if (const size_t at = name.find(" (observed)"); at != std::string::npos) name.resize(at);
+      EXPECT_NE(rows[code].find(name), std::string::npos) << code << ": " << name;
+    }
+  }
+  for (const auto& [code, row] : rows) {
+    // Another row of two capitals would have to be a calendar's.
+    EXPECT_TRUE(codes.count(code)) << "a row for " << code << ", which has no calendar";
+  }
 }
 
 TEST(HolidaysTest, AZonesCountryFollowsLinksToTheCanonicalZone) {
