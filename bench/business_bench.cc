@@ -52,7 +52,6 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   osprey::bench::BenchOptions options;
   bool pipeline = false;
-  bool no_calendar = false;
   std::string keep_dir;
   osprey::bench::PipelineOptions pipeline_options;
   for (int i = 1; i < argc; ++i) {
@@ -111,7 +110,7 @@ int main(int argc, char** argv) {
       options.holidays = false;
       pipeline_options.holidays = false;
     } else if (arg == "--no-calendar") {
-      no_calendar = true;
+      options.listed_events = false;
     } else if (arg == "--days" && has_value) {
       options.days = std::atoi(argv[++i]);
       if (options.days < 15 || options.days > 3000) {
@@ -153,16 +152,7 @@ int main(int argc, char** argv) {
     };
   }
   if (!options.holidays) options.osprey_name += " without holidays";
-  if (no_calendar) {
-    options.osprey_name += " without the listed events";
-    options.score_osprey = [inner = options.score_osprey,
-                            holidays = options.holidays](const osprey::testing::Dataset& data) {
-      osprey::testing::Dataset blind = data;
-      blind.events.clear();
-      return inner ? inner(blind)
-                   : osprey::bench::ScoreWithOsprey(blind, osprey::detect::ModelOptions{}, holidays);
-    };
-  }
+  if (!options.listed_events) options.osprey_name += " without the listed events";
   auto runs = osprey::bench::RunBusinessBench(options, &std::cerr);
   if (!runs.ok()) {
     std::cerr << "business_bench: " << runs.status().ToString() << "\n";

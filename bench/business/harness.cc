@@ -90,10 +90,16 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         leaf_points *= static_cast<int64_t>(data.measures.size());
 
         start = std::chrono::steady_clock::now();
+        testing::Dataset unlisted;
+        if (!options.listed_events) {
+          unlisted = data;
+          unlisted.events.clear();
+        }
+        const testing::Dataset& told = options.listed_events ? data : unlisted;
         OSPREY_ASSIGN_OR_RETURN(OspreyScores os,
                                 options.score_osprey
-                                    ? options.score_osprey(data)
-                                    : ScoreWithOsprey(data, detect::ModelOptions{}, options.holidays));
+                                    ? options.score_osprey(told)
+                                    : ScoreWithOsprey(told, detect::ModelOptions{}, options.holidays));
         run.detectors[0].seconds += Since(start);
         run.detectors[0].points += os.points_scored;
         Record(data, os.leaf_scores, &run.detectors[0]);

@@ -63,6 +63,9 @@ struct BenchOptions {
   // osprey with the built-in holiday calendar of the data's zone (a
   // detector's default, `holidays: auto`), or without (`holidays: none`).
   bool holidays = true;
+  // false: osprey is not told the dataset's listed events (holidays,
+  // maintenance windows), as a user who lists none; peers and labels keep them.
+  bool listed_events = true;
 };
 
 // Fails on an unknown family or setting, or when a model cannot be built.

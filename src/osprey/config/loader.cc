@@ -1446,17 +1446,15 @@ Result<Detector> ReadDetector(const Reader& r, const Field& root, const std::str
   }
   if (auto h = m.Get("holidays")) {
     OSPREY_ASSIGN_OR_RETURN(std::string text, r.NonEmptyString(*h));
-    std::string lower = text, upper = text;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    const auto countries = detect::HolidayCountries();
+    const std::string lower = Lower(text);
     if (lower == "auto" || lower == "none") {
       d.holidays = lower;
-    } else if (std::find(countries.begin(), countries.end(), upper) != countries.end()) {
-      d.holidays = upper;
+    } else if (std::optional<std::string_view> code = detect::HolidayCountryCode(text)) {
+      d.holidays = std::string(*code);
     } else {
       std::string codes;
-      for (std::string_view c : countries) codes += (codes.empty() ? "" : ", ") + std::string(c);
+      for (std::string_view c : detect::HolidayCountries())
+        codes += (codes.empty() ? "" : ", ") + std::string(c);
       return r.Error(*h, fmt::format("no built-in holiday calendar for '{}'; expected auto, none or a "
                                      "country code: {}",
                                      text, codes));
@@ -1747,12 +1745,7 @@ void ResolveRelativePaths(Detector& d, const std::string& dir) {
 
 std::optional<std::string_view> HolidayCountry(const Detector& d) {
   if (d.holidays == "none") return std::nullopt;
-  if (d.holidays != "auto") {
-    for (std::string_view c : detect::HolidayCountries()) {
-      if (c == d.holidays) return c;
-    }
-    return std::nullopt;  // not a code LoadDetector accepts
-  }
+  if (d.holidays != "auto") return detect::HolidayCountryCode(d.holidays);
   return detect::AutoHolidayCountry(d.timezone, d.frequency.NominalSeconds());
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <string>
 
 namespace osprey::detect {
@@ -249,6 +250,15 @@ std::span<const std::string_view> HolidayCountries() {
     return out;
   }();
   return kCodes;
+}
+
+std::optional<std::string_view> HolidayCountryCode(std::string_view code) {
+  if (code.size() != 2) return std::nullopt;
+  const auto upper = [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); };
+  for (const Country& c : Countries()) {
+    if (c.code[0] == upper(code[0]) && c.code[1] == upper(code[1])) return c.code;
+  }
+  return std::nullopt;
 }
 
 std::vector<CalendarEvent> CountryHolidays(std::string_view country) {

@@ -21,6 +21,10 @@ namespace osprey::detect {
 // The ISO 3166-1 alpha-2 codes with a built-in calendar, in a fixed order.
 std::span<const std::string_view> HolidayCountries();
 
+// The code of the country with a built-in calendar that `code` names, in
+// any case ("us" -> "US"); nullopt for any other text.
+std::optional<std::string_view> HolidayCountryCode(std::string_view code);
+
 // The holidays of a country (upper-case code, as HolidayCountries lists it)
 // as yearly rules with effect `learn`, national days only (no regional
 // ones); empty for a country without a built-in calendar.
