@@ -36,7 +36,6 @@ constexpr int64_t kFrom = 0;         // 1970-01-01T00:00:00Z
 constexpr int64_t kTo = 2145916800;  // 2038-01-01T00:00:00Z
 constexpr int kRandomPerZone = 12;
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
 Instant S(int64_t s) { return FromUnixSeconds(s); }
 int64_t U(Instant t) { return ToUnixSeconds(t); }

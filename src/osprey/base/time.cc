@@ -23,12 +23,6 @@ bool Printable(Instant t) {
   return s >= kMinSeconds && s <= kMaxSeconds;
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 struct Civil {
   int64_t year;
   unsigned month, day;

@@ -20,6 +20,17 @@ class time_zone;
 
 namespace osprey {
 
+// Integer division and remainder rounding towards negative infinity (b != 0;
+// FloorMod's result has b's sign): the day of -1 seconds is day -1, not 0.
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+inline int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+// The day of the week of a day counted from 1970-01-01 (a Thursday),
+// Monday = 0 ... Sunday = 6.
+inline int WeekdayOfDay(int64_t days) { return static_cast<int>(FloorMod(days + 3, 7)); }
+
 // Seconds since the Unix epoch, UTC. Sub-second precision is not kept:
 // intervals are at least one minute long.
 using Instant = std::chrono::sys_seconds;

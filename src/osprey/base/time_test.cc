@@ -15,6 +15,22 @@ Instant At(std::string_view iso) { return *ParseInstant(iso, TimeZone::Utc()); }
 
 // FormatIso against date's own formatting, over the years 0000 to 9999 it
 // writes digit by digit, and the years past them it leaves to fmt.
+TEST(FloorDivTest, RoundsTowardsNegativeInfinity) {
+  EXPECT_EQ(FloorDiv(7, 2), 3);
+  EXPECT_EQ(FloorDiv(-7, 2), -4);
+  EXPECT_EQ(FloorDiv(-8, 2), -4);
+  EXPECT_EQ(FloorDiv(7, -2), -4);
+  EXPECT_EQ(FloorDiv(-1, 86400), -1);
+  EXPECT_EQ(FloorMod(-1, 86400), 86399);
+  EXPECT_EQ(FloorMod(-7, 7), 0);
+  EXPECT_EQ(FloorMod(7, -2), -1);
+  // 1970-01-01 was a Thursday, 1969-12-29 a Monday, 2024-12-25 a Wednesday.
+  EXPECT_EQ(WeekdayOfDay(0), 3);
+  EXPECT_EQ(WeekdayOfDay(-3), 0);
+  EXPECT_EQ(WeekdayOfDay(-4), 6);
+  EXPECT_EQ(WeekdayOfDay(date::sys_days{date::year{2024} / 12 / 25}.time_since_epoch().count()), 2);
+}
+
 TEST(FormatIsoTest, WritesWhatDateFormatWrites) {
   std::vector<int64_t> cases = {
       0, -1, 86399, 951782400, 1751094000, -62167219200, 253402300799, 4102444800, -2208988800};

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "osprey/base/time.h"
 #include "osprey/detect/state_io.h"
 
 namespace osprey::detect {
@@ -222,15 +223,13 @@ constexpr char kMagic[2] = {'B', 'M'};
 
 double Clamp(double x, double lo, double hi) { return std::min(std::max(x, lo), hi); }
 
-int64_t PosMod(int64_t a, int64_t b) { return ((a % b) + b) % b; }
-
 // The absolute local day of a local time; its absolute week (weeks start
 // on Monday) and day of the week (0 = Monday).
-int64_t AbsDay(int64_t local_time) { return (local_time - PosMod(local_time, kDay)) / kDay; }
+int64_t AbsDay(int64_t local_time) { return (local_time - FloorMod(local_time, kDay)) / kDay; }
 // Hours since 1970 of an instant (an event's latest interval: 32 bits of state).
-int32_t AbsHour(int64_t time) { return static_cast<int32_t>((time - PosMod(time, 3600)) / 3600); }
-int64_t DayWeek(int64_t day) { return (day + 3 - PosMod(day + 3, 7)) / 7; }
-size_t DayOfWeek(int64_t day) { return static_cast<size_t>(PosMod(day + 3, 7)); }
+int32_t AbsHour(int64_t time) { return static_cast<int32_t>((time - FloorMod(time, 3600)) / 3600); }
+int64_t DayWeek(int64_t day) { return (day + 3 - FloorMod(day + 3, 7)) / 7; }
+size_t DayOfWeek(int64_t day) { return static_cast<size_t>(WeekdayOfDay(day)); }
 
 // Small counters packed `bits` (1, 2, 4 or 8) to a value, low bits first.
 void PutPacked(StateWriter& out, const std::vector<uint8_t>& v, int bits) {
@@ -340,13 +339,13 @@ WarmupStatus BusinessModel::Warmup() const {
 }
 
 void BusinessModel::SlotOf(int64_t local_time, size_t& slot, size_t& next, double& w) const {
-  const int64_t pos = PosMod(local_time + kMondayShift, kWeek);
+  const int64_t pos = FloorMod(local_time + kMondayShift, kWeek);
   if (interpolate_) {
     // Hour centres are at hh:30; the interval's centre falls between two.
     const double u = static_cast<double>(pos) / 3600.0 + static_cast<double>(interval_) / 7200.0 - 0.5;
     const double f = std::floor(u);
     w = u - f;
-    const int64_t s0 = PosMod(static_cast<int64_t>(f), static_cast<int64_t>(slots_));
+    const int64_t s0 = FloorMod(static_cast<int64_t>(f), static_cast<int64_t>(slots_));
     slot = static_cast<size_t>(s0);
     next = (slot + 1) % slots_;
     return;
@@ -357,13 +356,13 @@ void BusinessModel::SlotOf(int64_t local_time, size_t& slot, size_t& next, doubl
 }
 
 size_t BusinessModel::DaySlot(int64_t local_time) const {
-  const int64_t pos = PosMod(local_time + kMondayShift, kWeek);
-  return std::min(static_cast<size_t>(PosMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
+  const int64_t pos = FloorMod(local_time + kMondayShift, kWeek);
+  return std::min(static_cast<size_t>(FloorMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
 }
 
 double BusinessModel::Prior(size_t slot) const {
   const int64_t pos = static_cast<int64_t>(slot) * slot_seconds_;
-  const size_t ds = std::min(static_cast<size_t>(PosMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
+  const size_t ds = std::min(static_cast<size_t>(FloorMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
   if (day_slots_ <= 1 || day_n_[ds] == 0) return -1;
   const size_t dow = static_cast<size_t>(pos / kDay) % 7;
   double prior = static_cast<double>(day_[ds]);
@@ -457,7 +456,7 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
   double w = 0;
   SlotOf(local_time, s0, s1, w);
   const size_t ds0 =
-      std::min(static_cast<size_t>(PosMod(static_cast<int64_t>(s0) * slot_seconds_, kDay) / slot_seconds_),
+      std::min(static_cast<size_t>(FloorMod(static_cast<int64_t>(s0) * slot_seconds_, kDay) / slot_seconds_),
                day_slots_ - 1);
   const bool known = week_n_[s0] > 0 || (day_slots_ > 1 && day_n_[ds0] > 0);
   const double p = (1 - w) * Profile(s0) + (w > 0 ? w * Profile(s1) : 0.0);
@@ -481,7 +480,7 @@ BusinessModel::Expectation BusinessModel::Expect(int64_t local_time) const {
   // A day of the week never seen yet (the first week of a series): its
   // factor is unknown, so the expectation carries a wide relative error.
   if (day_slots_ > 1 && week_n_[s0] == 0) {
-    const size_t dow = static_cast<size_t>(PosMod(local_time + kMondayShift, kWeek) / kDay);
+    const size_t dow = static_cast<size_t>(FloorMod(local_time + kMondayShift, kWeek) / kDay);
     if (dow_n_[dow] <= 0) e.extra = kUnknownDayRelNoise * kUnknownDayRelNoise;
   }
   e.noise_factor = NoiseFactor(local_time);
@@ -758,9 +757,9 @@ void BusinessModel::LearnBaseline(int64_t local_time, double x, const Expectatio
   learn_week(s0, 1 - w);
   if (w > 0) learn_week(s1, w);
   // Daily profile and day-of-week factor, on the interval's own slot.
-  const int64_t pos = PosMod(local_time + kMondayShift, kWeek);
+  const int64_t pos = FloorMod(local_time + kMondayShift, kWeek);
   if (day_slots_ > 1) {
-    const size_t ds = std::min(static_cast<size_t>(PosMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
+    const size_t ds = std::min(static_cast<size_t>(FloorMod(pos, kDay) / slot_seconds_), day_slots_ - 1);
     const size_t dow = static_cast<size_t>(pos / kDay);
     const double dow_factor = DowFactor(dow);
     const double day_adj = dow_factor > 1e-6 ? adj / dow_factor : adj;
@@ -816,7 +815,7 @@ void BusinessModel::LearnYear(int64_t local_time, double x, const Expectation& e
     const int64_t week = DayWeek(year_day_), next = DayWeek(day);
     if (next != week) {
       const auto n = static_cast<int64_t>(kYearWeeks);
-      YearWeek& w = year_ring_[static_cast<size_t>(PosMod(week, n))];
+      YearWeek& w = year_ring_[static_cast<size_t>(FloorMod(week, n))];
       double sum = 0;
       int known = 0;
       for (float v : year_days_) {
@@ -835,7 +834,7 @@ void BusinessModel::LearnYear(int64_t local_time, double x, const Expectation& e
         }
       }
       for (int64_t k = week + 1; k < next && k <= week + n; ++k) {
-        year_ring_[static_cast<size_t>(PosMod(k, n))].base = kNoLevel;
+        year_ring_[static_cast<size_t>(FloorMod(k, n))].base = kNoLevel;
       }
       year_days_.fill(std::nanf(""));
     }
@@ -853,7 +852,7 @@ double BusinessModel::DayLog(int64_t day) const {
   const int64_t week = DayWeek(day), now = DayWeek(year_day_);
   if (week == now) return static_cast<double>(year_days_[DayOfWeek(day)]);
   if (week < now - static_cast<int64_t>(kYearWeeks)) return std::nan("");
-  const YearWeek& w = year_ring_[static_cast<size_t>(PosMod(week, static_cast<int64_t>(kYearWeeks)))];
+  const YearWeek& w = year_ring_[static_cast<size_t>(FloorMod(week, static_cast<int64_t>(kYearWeeks)))];
   const int8_t d = w.day[DayOfWeek(day)];
   if (w.base == kNoLevel || d == kNoDay) return std::nan("");
   return w.base / kYearBaseStep + d / kYearDayStep;
@@ -872,7 +871,8 @@ double BusinessModel::YearRatio(int64_t day) const {
     for (int64_t k = 1; k <= kYearHalfWeeks; ++k) {
       const int64_t w = week + step * k;
       if (w >= now || w < now - static_cast<int64_t>(kYearWeeks)) continue;
-      const int16_t base = year_ring_[static_cast<size_t>(PosMod(w, static_cast<int64_t>(kYearWeeks)))].base;
+      const int16_t base =
+          year_ring_[static_cast<size_t>(FloorMod(w, static_cast<int64_t>(kYearWeeks)))].base;
       if (base != kNoLevel) side[n++] = base / kYearBaseStep;
     }
     if (static_cast<int64_t>(n) < kYearSideMin) return std::nan("");
@@ -889,7 +889,7 @@ double BusinessModel::YearRatio(int64_t day) const {
 
 double BusinessModel::CachedYearRatio(int64_t day) const {
   // Direct-mapped by day: the days asked for slide a few days a day.
-  const auto slot = static_cast<size_t>(PosMod(day, static_cast<int64_t>(year_ratio_day_.size())));
+  const auto slot = static_cast<size_t>(FloorMod(day, static_cast<int64_t>(year_ratio_day_.size())));
   if (year_ratio_day_[slot] != day) {
     year_ratio_day_[slot] = day;
     year_ratio_[slot] = YearRatio(day);
@@ -1409,7 +1409,7 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
           AbsDay(obs.local_time) * static_cast<int64_t>(day_slots_) + static_cast<int64_t>(ds);
       if (visit != visit_) {
         if (visit_points_ > 0) {
-          const auto last_ds = static_cast<size_t>(PosMod(visit_, static_cast<int64_t>(day_slots_)));
+          const auto last_ds = static_cast<size_t>(FloorMod(visit_, static_cast<int64_t>(day_slots_)));
           CountDayVisit(last_ds, 2 * visit_flags_ > visit_points_);
         }
         visit_ = visit;

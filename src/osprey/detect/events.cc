@@ -33,15 +33,6 @@ int64_t DaysOf(int y, int m, int d) {
       .count();
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-// The weekday of a day counted from 1970-01-01, Monday = 0 (that day was a
-// Thursday, 3).
-int WeekdayOfDay(int64_t days) { return static_cast<int>(((days % 7) + 7 + 3) % 7); }
-
 int LocalYear(const TimeZone& zone, Instant t) {
   const sys_days d{std::chrono::days{FloorDiv(zone.ToLocal(t), kDay)}};
   return static_cast<int>(year_month_day{d}.year());

@@ -114,15 +114,11 @@ class Rng {
   bool has_spare_ = false;
 };
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 // Local day number (days since 1970-01-01) of a calendar date.
 int64_t DayOf(int y, unsigned m, unsigned d) {
   using namespace std::chrono;
   return sys_days(year{y} / month{m} / day{d}).time_since_epoch().count();
 }
-// Monday = 0.
-int Weekday(int64_t day) { return static_cast<int>(((day + 3) % 7 + 7) % 7); }
 int YearOf(int64_t day) {
   using namespace std::chrono;
   return static_cast<int>(year_month_day(sys_days(days(day))).year());
@@ -140,7 +136,7 @@ int64_t EasterDay(int y) {
 }
 int64_t ThanksgivingDay(int y) {
   const int64_t nov1 = DayOf(y, 11, 1);
-  const int offset = (3 - Weekday(nov1) + 7) % 7;  // first Thursday
+  const int offset = (3 - WeekdayOfDay(nov1) + 7) % 7;  // first Thursday
   return nov1 + offset + 21;
 }
 
@@ -610,7 +606,7 @@ Status GenerateHourly(Work& work) {
       const double hour = static_cast<double>(local - day * kDay) / 3600.0;
       const double years = static_cast<double>(t) / (365.25 * 24);
       double lam = base * DailyProfile(channel, std::floor(hour) + 0.5, p) *
-                   WeeklyProfile(channel, category, Weekday(day)) *
+                   WeeklyProfile(channel, category, WeekdayOfDay(day)) *
                    (1 + 0.08 * std::cos(2 * kPi * (DayOfYear(day) - 350) / 365.25)) *
                    std::exp(growth * years);
       const int h = holiday_of[static_cast<size_t>(day - first_day)];
@@ -746,7 +742,7 @@ Status GenerateOps(Work& work) {
   static const int kMaintenanceDay[4] = {1, 2, 3, 6};
   for (int64_t day = first_day; day <= last_day; ++day) {
     for (int sv = 0; sv < 4; ++sv) {
-      if (Weekday(day) != kMaintenanceDay[sv]) continue;
+      if (WeekdayOfDay(day) != kMaintenanceDay[sv]) continue;
       d.events.push_back(
           {"maintenance " + kServices[static_cast<size_t>(sv)] + " day " + std::to_string(day - first_day),
            "maintenance_" + kServices[static_cast<size_t>(sv)],
@@ -789,7 +785,7 @@ Status GenerateOps(Work& work) {
                                  : base *
                                        (0.12 + 0.5 * Bump(hour, 11, 2.5) + 0.5 * Bump(hour, 15.5, 2.5) +
                                         0.2 * Bump(hour, 20.5, 2)) *
-                                       (Weekday(day) >= 5 ? weekend : 1.0);
+                                       (WeekdayOfDay(day) >= 5 ? weekend : 1.0);
       const CalendarEvent* ev = nullptr;
       for (const CalendarEvent& e : d.events) {
         if (e.scope[0].second == d.series[s].dims[0] && local >= e.local_start && local < e.local_end)
