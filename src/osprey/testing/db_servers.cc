@@ -1,5 +1,6 @@
 #include "osprey/testing/db_servers.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <mysql.h>
@@ -44,6 +45,44 @@ int Run(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 }  // namespace
 
+ServerKeeper ServerKeeper::Start(const std::string& cleanup) {
+  // Built before the fork: the child of a threaded process may only make
+  // async-signal-safe calls until it execs.
+  const std::string script = "cat > /dev/null; " + cleanup;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setsid();  // out of the test's process group: a signal to the group spares it
+    dup2(fds[0], STDIN_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      dup2(null, STDOUT_FILENO);  // nor does it hold ctest's output pipes open
+      dup2(null, STDERR_FILENO);
+    }
+    close_range(3, ~0U, 0);
+    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[0]);
+  if (pid < 0) {
+    close(fds[1]);
+    return {};
+  }
+  ServerKeeper k;
+  k.fd_ = fds[1];
+  k.pid_ = pid;
+  return k;
+}
+
+bool ServerKeeper::Finish() {
+  if (pid_ <= 0) return false;
+  close(fd_);
+  waitpid(pid_, nullptr, 0);
+  fd_ = pid_ = -1;
+  return true;
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -83,6 +122,9 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   s->dir_ = MakeTempDir("osprey-pg-");
   if (s->dir_.empty()) return Internal("cannot create a temporary directory");
   const std::string as = IsRoot() ? "runuser -u postgres -- " : "";
+  s->keeper_ = ServerKeeper::Start(
+      fmt::format("{}{}/pg_ctl -D {}/data -m immediate -w stop > /dev/null 2>&1; rm -rf {}", as, s->bin_,
+                  s->dir_, s->dir_));
   const std::string data = s->dir_ + "/data";
   {
     std::ofstream pw(s->dir_ + "/pw");
@@ -115,6 +157,7 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
 }
 
 PostgresServer::~PostgresServer() {
+  if (keeper_.Finish()) return;  // it stopped the server and removed the directory
   if (running_) {
     const std::string as = IsRoot() ? "runuser -u postgres -- " : "";
     Run(fmt::format("{}{}/pg_ctl -D {}/data -m immediate -w stop > /dev/null 2>&1", as, bin_, dir_));
@@ -184,6 +227,10 @@ void PostgresServer::Kill() {
   }
   running_ = false;
   if (pid > 0) WaitForExit(pid);
+  // The keeper's pg_ctl must not find the dead postmaster's pid, which
+  // another process may have by then.
+  std::error_code ec;
+  fs::remove(dir_ + "/data/postmaster.pid", ec);
 }
 
 bool MariadbServer::Available() {
@@ -200,6 +247,11 @@ Result<std::unique_ptr<MariadbServer>> MariadbServer::Start() {
   std::unique_ptr<MariadbServer> s(new MariadbServer());
   s->dir_ = MakeTempDir("osprey-mariadb-");
   if (s->dir_.empty()) return Internal("cannot create a temporary directory");
+  // The server writes its pid into `pid`; the destructor removes the
+  // directory before the keeper looks, so the keeper signals only a
+  // server that a killed test left running.
+  s->keeper_ = ServerKeeper::Start(
+      fmt::format("kill -9 \"$(cat {0}/pid 2>/dev/null)\" 2>/dev/null; rm -rf {0}", s->dir_));
   const std::string data = s->dir_ + "/data";
   // A temporary directory of the server's own: bootstraps running side by
   // side (ctest -j) shared /tmp's "#sql-temptable-*" files, and one failed
@@ -289,6 +341,7 @@ MariadbServer::~MariadbServer() {
   }
   std::error_code ec;
   if (!dir_.empty()) fs::remove_all(dir_, ec);
+  keeper_.Finish();
 }
 
 std::string MariadbServer::Url() const {

@@ -2,17 +2,50 @@
 // or MariaDB (mariadb-install-db + mariadbd) in a temporary directory,
 // listening on a free loopback port, with a password-protected user
 // "osprey". Run as root, the servers run as the postgres / mysql system user.
-// The destructor stops the server and removes the directory. Test-only code;
-// not thread-safe.
+// The destructor stops the server and removes the directory; so does a
+// keeper process (ServerKeeper) when the test process dies without running
+// it (a SIGKILL, ctest's timeout). Test-only code; not thread-safe.
 #pragma once
+
+#include <sys/types.h>
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "osprey/base/status.h"
 
 namespace osprey::testing {
+
+// A process that runs a cleanup command once the test process that started
+// it has exited, however it exited: it waits for the end of a pipe whose
+// other end only the test holds (close-on-exec, so no child the test
+// starts holds it too), in a session of its own (a signal to the test's
+// process group spares it). Finish() runs the cleanup now and waits for it.
+class ServerKeeper {
+ public:
+  ServerKeeper() = default;  // inactive
+  ServerKeeper(ServerKeeper&& o) noexcept : fd_(std::exchange(o.fd_, -1)), pid_(std::exchange(o.pid_, -1)) {}
+  ServerKeeper& operator=(ServerKeeper&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    std::swap(pid_, o.pid_);
+    return *this;
+  }
+  ServerKeeper(const ServerKeeper&) = delete;
+  ServerKeeper& operator=(const ServerKeeper&) = delete;
+  ~ServerKeeper() { Finish(); }
+
+  // An inactive keeper when the process cannot be started.
+  static ServerKeeper Start(const std::string& cleanup);
+  // False when inactive (nothing ran).
+  bool Finish();
+  pid_t pid() const { return pid_; }
+
+ private:
+  int fd_ = -1;
+  pid_t pid_ = -1;
+};
 
 inline constexpr const char* kTestUser = "osprey";
 inline constexpr const char* kTestPassword = "s3cret-Pw";
@@ -37,12 +70,15 @@ class PostgresServer {
   // Kills the server abruptly (SIGKILL to the postmaster).
   void Kill();
   const std::string& bin_dir() const { return bin_; }
+  const std::string& dir() const { return dir_; }
+  pid_t keeper_pid() const { return keeper_.pid(); }
 
  private:
   PostgresServer() = default;
   std::string bin_, dir_;
   int port_ = 0;
   bool running_ = false;
+  ServerKeeper keeper_;
 };
 
 class MariadbServer {
@@ -62,6 +98,7 @@ class MariadbServer {
   std::string dir_;
   int port_ = 0;
   int pid_ = -1;
+  ServerKeeper keeper_;
 };
 
 // A free TCP port on 127.0.0.1.
