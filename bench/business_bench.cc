@@ -24,7 +24,7 @@ constexpr const char* kUsage =
     "  --seeds    seeds 1..N per setting (default 3)\n"
     "  --quick    shorter data (hourly 112 days, ops 14 days), as the quality test uses\n"
     "  --days N   every dataset N days long (hourly default 400, ops 35; anomalies spread over them)\n"
-    "  --peers    all (default) or oracle: osprey beside the generator's oracle only (faster)\n"
+    "  --peers    all (default) or oracle: osprey beside the generator's two oracles only (faster)\n"
     "  --osprey-threshold S\n"
     "             osprey's \"F1 default\" column at severity S (default 50, the anomaly threshold)\n"
     "  --pipeline run osprey as a user does: each dataset written to a SQLite warehouse (one row\n"

@@ -68,8 +68,8 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       run.family = family;
       run.setting = setting;
       run.detectors.push_back({options.osprey_name, options.osprey_threshold, {}, {}, {}, {}, 0, 0});
-      std::vector<Peer> peers = Peers();  // the oracle last
-      if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 1);
+      std::vector<Peer> peers = Peers();  // the two oracles last
+      if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 2);
       for (const Peer& p : peers)
         run.detectors.push_back({p.name, p.default_threshold, {}, {}, {}, {}, 0, 0});
       for (int seed = 1; seed <= options.seeds; ++seed) {

@@ -42,7 +42,7 @@ struct SettingRun {
   std::string setting;
   std::vector<uint64_t> seeds;
   std::vector<std::string> measures;
-  std::vector<DetectorRun> detectors;  // osprey first, the oracle last
+  std::vector<DetectorRun> detectors;  // osprey first, the two oracles last (oracle z last)
   double generate_seconds = 0;
 };
 
@@ -52,7 +52,7 @@ struct BenchOptions {
   int seeds = 3;                      // seeds 1..seeds
   bool quick = false;
   int days = 0;              // > 0: every dataset this many days long (anomalies spread over them)
-  bool oracle_only = false;  // run osprey and the oracle only (no other peer)
+  bool oracle_only = false;  // run osprey and the two oracles only (no other peer)
   // The threshold of osprey's "F1 default" column: its default anomaly
   // severity, or another one to see what a user choosing it would get.
   double osprey_threshold = 50;

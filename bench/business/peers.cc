@@ -1,6 +1,7 @@
 #include "business/peers.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -361,10 +362,47 @@ MeasureScores ScoreOracle(const Dataset& d, size_t m) {
   return out;
 }
 
+MeasureScores ScoreOracleScan(const Dataset& d, size_t m) {
+  // The windows and penalties of osprey's scan (detect/business_model.cc:
+  // kScanLengths, kScanPenalty, the per-hour rate penalty).
+  static constexpr std::array<size_t, 10> kWindows = {2, 3, 4, 6, 8, 12, 16, 24, 36, 48};
+  constexpr double kWindowPenalty = 0.7;
+  const double rate_penalty =
+      d.interval_seconds < 3600 ? std::log10(3600.0 / static_cast<double>(d.interval_seconds)) : 0.0;
+  // Decades of a two-sided standard normal tail.
+  auto surprise = [](double z) {
+    return -std::log10(std::max(std::erfc(std::min(std::fabs(z), 30.0) / std::sqrt(2.0)), 1e-300));
+  };
+  MeasureScores out = Empty(d);
+  const size_t n = d.points();
+  std::vector<double> dev(n + 1, 0.0), var(n + 1, 0.0);  // prefix sums over present points
+  for (size_t s = 0; s < d.series.size(); ++s) {
+    const testing::MeasureData& md = d.series[s].measures[m];
+    for (size_t t = 0; t < n; ++t) {
+      const bool has = md.value[t].has_value();
+      dev[t + 1] = dev[t] + (has ? *md.value[t] - md.expected[t] : 0.0);
+      var[t + 1] = var[t] + (has ? md.sd[t] * md.sd[t] : 0.0);
+    }
+    for (size_t t = static_cast<size_t>(d.warmup_points); t < n; ++t) {
+      if (!md.value[t].has_value()) continue;
+      const double diff = *md.value[t] - md.expected[t];
+      double best = md.sd[t] > 0 ? surprise(diff / md.sd[t]) : (diff == 0 ? 0.0 : 30.0);
+      for (size_t len : kWindows) {
+        if (len > t + 1) break;
+        const double wd = dev[t + 1] - dev[t + 1 - len], wv = var[t + 1] - var[t + 1 - len];
+        if (wv > 0 && wd * diff > 0) best = std::max(best, surprise(wd / std::sqrt(wv)) - kWindowPenalty);
+      }
+      out[s][t] = std::clamp(10.0 * (best - rate_penalty), 0.0, 100.0);
+    }
+  }
+  return out;
+}
+
 std::vector<Peer> Peers() {
   return {{"robust-z 14d", 3.5, &ScoreRobustZ},
           {"STL daily refit", 3.0, &ScoreStl},
           {"ADTK SeasonalAD-like", 3.0, &ScoreSeasonalIqr},
+          {"oracle scan", 50.0, &ScoreOracleScan},
           {"oracle z", 3.0, &ScoreOracle}};
 }
 

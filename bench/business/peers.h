@@ -15,6 +15,13 @@
 //   warm-up span; residual = x - seasonal; score = distance outside
 //   [Q1, Q3] of the training residuals in IQRs (ADTK flags at c = 3).
 // - Oracle: |x - true expectation| / true sd, from the generator.
+// - OracleScan: the generator's expectation and sd judged as osprey's scan
+//   judges its own (every window of osprey's lengths ending at the point,
+//   deviating the point's way: the Gaussian tail of its sum, less osprey's
+//   window penalty; and the point's own tail), less osprey's per-hour rate
+//   penalty, as a severity 0-100 (default 50): how much an ideal
+//   expectation would find on osprey's severity scale, where osprey's
+//   expectation is learnt.
 // Pure and deterministic; thread-compatible.
 #pragma once
 
@@ -36,6 +43,7 @@ MeasureScores ScoreRobustZ(const testing::Dataset& data, size_t measure);
 MeasureScores ScoreStl(const testing::Dataset& data, size_t measure);
 MeasureScores ScoreSeasonalIqr(const testing::Dataset& data, size_t measure);
 MeasureScores ScoreOracle(const testing::Dataset& data, size_t measure);
+MeasureScores ScoreOracleScan(const testing::Dataset& data, size_t measure);
 
 // The peers with their conventional default thresholds.
 std::vector<Peer> Peers();
