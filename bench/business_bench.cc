@@ -18,7 +18,7 @@ constexpr const char* kUsage =
     "all|oracle]\n"
     "                      [--osprey-threshold S] [--pipeline [--plain-avg] [--naive-local] "
     "[--rate-column]]\n"
-    "                      [--days N] [--no-calendar] [--no-holidays]\n"
+    "                      [--days N] [--no-calendar] [--no-holidays] [--failed-requests]\n"
     "  --family   which data family (default all)\n"
     "  --setting  one setting: base, noisy or sparse (default every setting)\n"
     "  --seeds    seeds 1..N per setting (default 3)\n"
@@ -45,7 +45,11 @@ constexpr const char* kUsage =
     "  --no-calendar osprey is not told the holidays and maintenance windows (a user who lists no\n"
     "             events); the peers and the labels are unchanged\n"
     "  --no-holidays osprey without the built-in holiday calendar of the data's zone (`holidays:\n"
-    "             none`; by default it has it, as a detector's `holidays: auto` does)\n";
+    "             none`; by default it has it, as a detector's `holidays: auto` does)\n"
+    "  --failed-requests the ops family's errors are failed requests (never more than the interval's\n"
+    "             requests; a burst on a quiet endpoint fails the few it has), labelled by the count's\n"
+    "             own tail; by default they are drawn around the expected requests (the tables\n"
+    "             before session 15)\n";
 
 }  // namespace
 
@@ -109,6 +113,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--no-holidays") {
       options.holidays = false;
       pipeline_options.holidays = false;
+    } else if (arg == "--failed-requests") {
+      options.failed_requests = true;
     } else if (arg == "--no-calendar") {
       options.listed_events = false;
     } else if (arg == "--days" && has_value) {

@@ -77,6 +77,7 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
             testing::BusinessParams params,
             testing::SettingParams(family, setting, static_cast<uint64_t>(seed), options.quick));
         if (options.days > 0) params.days = options.days;
+        params.failed_requests = options.failed_requests;
         auto start = std::chrono::steady_clock::now();
         OSPREY_ASSIGN_OR_RETURN(testing::Dataset data, testing::GenerateBusinessData(params));
         run.generate_seconds += Since(start);

@@ -51,8 +51,9 @@ struct BenchOptions {
   std::vector<std::string> settings;  // empty: every setting of the family
   int seeds = 3;                      // seeds 1..seeds
   bool quick = false;
-  int days = 0;              // > 0: every dataset this many days long (anomalies spread over them)
-  bool oracle_only = false;  // run osprey and the two oracles only (no other peer)
+  int days = 0;                  // > 0: every dataset this many days long (anomalies spread over them)
+  bool failed_requests = false;  // ops errors as failed requests (testing::BusinessParams)
+  bool oracle_only = false;      // run osprey and the two oracles only (no other peer)
   // The threshold of osprey's "F1 default" column: its default anomaly
   // severity, or another one to see what a user choosing it would get.
   double osprey_threshold = 50;

@@ -157,8 +157,9 @@ class BusinessModel final : public Model {
   // The noise scale of the point being scored: phi_ times its rows' factor
   // (row_f_, 1 unless it is an average over a known number of rows).
   double PointPhi() const { return phi_ * row_f_; }
-  // The smallest expectation: kMuFloor units of the noise scale, or for a
-  // ratio series kRatioMuFloor (its noise comes from the denominator).
+  // The smallest expectation: kMuFloor units of the noise scale an hour (an
+  // interval shorter than an hour its share), or for a ratio series
+  // kRatioMuFloor (its noise comes from the denominator).
   double MuFloor() const;
   // Signed deviance residual of x. var: the variance around mu, extra
   // relative variance included (the Gaussian of real values uses it);

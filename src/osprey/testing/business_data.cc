@@ -106,6 +106,23 @@ class Rng {
     if (mu <= 0) return 0;
     return Poisson(Gamma(k, mu / k));
   }
+  // Successes in n trials at rate p: inversion (each term of the pmf from
+  // the one before) on the rarer outcome, whose count is at most n / 2.
+  int64_t Binomial(int64_t n, double p) {
+    if (n <= 0 || p <= 0) return 0;
+    if (p >= 1) return n;
+    if (p > 0.5) return n - Binomial(n, 1 - p);
+    const double q = 1 - p, ratio = p / q;
+    double term = std::exp(static_cast<double>(n) * std::log1p(-p));  // P(0)
+    double u = Uniform();
+    int64_t k = 0;
+    while (u > term && k < n) {
+      u -= term;
+      ++k;
+      term *= ratio * static_cast<double>(n - k + 1) / static_cast<double>(k);
+    }
+    return k;
+  }
 
  private:
   static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -171,6 +188,7 @@ struct LeafWork {
   double k = 10;                // count dispersion
   double price_mu = 0, price_sigma = 0, price_m = 0, price_m2 = 0;  // hourly
   double err_p = 0, err_k = 5;                                      // ops: errors per request, dispersion
+  bool failed_requests = false;                                     // ops: BusinessParams::failed_requests
   double lat_sigma = 0.5, lat_jitter = 0.03;
   int64_t first = 0;  // first point with rows (late launch)
   // Anomalous effects, accumulated.
@@ -192,6 +210,62 @@ double LatencyRel(const LeafWork& w, double lam) {
                    w.lat_jitter * w.lat_jitter);
 }
 
+// P(a, x): the regularized lower incomplete gamma function (the Gamma(a, 1)
+// distribution function at x), by its series below a + 1 and by the
+// continued fraction of its complement above (Lentz's method).
+double RegularizedGammaP(double a, double x) {
+  if (x <= 0) return 0.0;
+  const double log_front = a * std::log(x) - x - std::lgamma(a);
+  if (x < a + 1) {
+    double term = 1.0 / a, sum = term;
+    for (int n = 1; n < 1000 && std::fabs(term) > 1e-15 * std::fabs(sum); ++n) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return std::min(1.0, sum * std::exp(log_front));
+  }
+  constexpr double kTiny = 1e-300;
+  double b = x + 1 - a, c = 1 / kTiny, d = 1 / b, h = d;
+  for (int i = 1; i < 1000; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = b + an / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    const double step = d * c;
+    h *= step;
+    if (std::fabs(step - 1) < 1e-15) break;
+  }
+  return std::max(0.0, 1.0 - std::exp(log_front) * h);
+}
+
+// The rate at which leaf w's requests fail in an interval expecting
+// `requests_mu` of them and `add_errors` errors more than usual (an error
+// burst): err_p plus the burst's share. Each interval's rate is this times
+// G ~ Gamma(err_k, 1 / err_k), at most 1 (a burst on a quiet leaf fails
+// every request, never more).
+double ErrorRate(const LeafWork& w, double requests_mu, double add_errors) {
+  return w.err_p + (requests_mu > 0 ? add_errors / requests_mu : 0.0);
+}
+
+// E[min(p G, 1)] and E[min(p G, 1)^2] for G ~ Gamma(k, 1 / k): with X = p G
+// ~ Gamma(k, p / k), E[X; X < 1] = p P(k + 1, k / p) and E[X^2; X < 1] =
+// p^2 (1 + 1 / k) P(k + 2, k / p).
+struct CappedRate {
+  double mean = 0;    // E[min(pG, 1)]
+  double second = 0;  // E[min(pG, 1)^2]
+};
+CappedRate CappedRateMoments(double p, double k) {
+  CappedRate out;
+  if (!(p > 0)) return out;
+  const double at_cap = 1.0 - RegularizedGammaP(k, k / p);
+  out.mean = p * RegularizedGammaP(k + 1, k / p) + at_cap;
+  out.second = p * p * (1 + 1 / k) * RegularizedGammaP(k + 2, k / p) + at_cap;
+  return out;
+}
+
 // Normal expectation and variance of measure m of leaf w at t.
 void NormalMoments(const Dataset& d, const LeafWork& w, int m, int64_t t, double* e, double* v) {
   const double lam = w.lam[static_cast<size_t>(t)];
@@ -208,20 +282,40 @@ void NormalMoments(const Dataset& d, const LeafWork& w, int m, int64_t t, double
   if (m == 0) {
     *e = lam;
     *v = lam + lam * lam / w.k;
-  } else if (m == 1) {
+  } else if ((m == 1 || m == 3) && !w.failed_requests) {
+    // Errors drawn around the expected requests, independently of them.
     const double mu = w.err_p * lam;
-    *e = mu;
-    *v = mu + mu * mu / w.err_k;
-  } else if (m == 3) {
-    // The error rate, errors E over requests R, drawn independently around
-    // err_p lam and lam: to second order in CV(R)^2 = c, E[E/R] = err_p
-    // (1 + c) and Var = (Var E (1 + 3 c) + err_p^2 Var R) / lam^2 (close
-    // where lam is some tens; over a few requests the rate is more skewed).
-    const double mu = w.err_p * lam;
+    if (m == 1) {
+      *e = mu;
+      *v = mu + mu * mu / w.err_k;
+    } else {
+      // The error rate, errors E over requests R, drawn independently
+      // around err_p lam and lam: to second order in CV(R)^2 = c, E[E/R] =
+      // err_p (1 + c) and Var = (Var E (1 + 3 c) + err_p^2 Var R) / lam^2
+      // (close where lam is some tens; over a few requests the rate is
+      // more skewed).
+      const double var_r = lam + lam * lam / w.k;
+      const double c = lam > 0 ? var_r / (lam * lam) : 0.0;
+      *e = w.err_p * (1 + c);
+      *v = lam > 0 ? ((mu + mu * mu / w.err_k) * (1 + 3 * c) + w.err_p * w.err_p * var_r) / (lam * lam) : 0.0;
+    }
+  } else if (m == 1 || m == 3) {
+    // Errors E: each of the R requests fails at a rate q = err_p G, G ~
+    // Gamma(err_k, 1 / err_k) per interval (ErrorRateDraw; its cap at 1
+    // is far away at these rates). E[q] = p, E[q^2] = p^2 (1 + 1 / k).
+    const double p = w.err_p, q2 = p * p * (1 + 1 / w.err_k);
     const double var_r = lam + lam * lam / w.k;
-    const double c = lam > 0 ? var_r / (lam * lam) : 0.0;
-    *e = w.err_p * (1 + c);
-    *v = lam > 0 ? ((mu + mu * mu / w.err_k) * (1 + 3 * c) + w.err_p * w.err_p * var_r) / (lam * lam) : 0.0;
+    if (m == 1) {
+      *e = lam * p;
+      *v = lam * (p - q2) + (var_r + lam * lam) * q2 - lam * lam * p * p;
+    } else {
+      // The rate E / R where R > 0: mean p, variance E[1 / R] (p - E[q^2])
+      // + Var q, with E[1 / R] to second order in CV(R)^2 = c (close where
+      // lam is some tens; ObservedRate sums it exactly for the labels).
+      const double c = lam > 0 ? var_r / (lam * lam) : 0.0;
+      *e = p;
+      *v = lam > 0 ? (1 + c) / lam * (p - q2) + (q2 - p * p) : 0.0;
+    }
   } else {
     const double l = w.latency[static_cast<size_t>(t)];
     const double rel = LatencyRel(w, lam);
@@ -240,8 +334,14 @@ double AnomalousMean(const Dataset& d, const LeafWork& w, int m, int64_t t, cons
     return lam * mult * w.price_m * f.price;
   }
   if (m == 0) return lam * mult;
-  if (m == 1) return f.zero ? 0.0 : w.err_p * lam * mult + f.add_errors;
-  if (m == 3) return lam * mult > 0 ? (w.err_p * lam * mult + f.add_errors) / (lam * mult) : w.err_p;
+  if (!w.failed_requests) {
+    if (m == 1) return f.zero ? 0.0 : w.err_p * lam * mult + f.add_errors;
+    if (m == 3) return lam * mult > 0 ? (w.err_p * lam * mult + f.add_errors) / (lam * mult) : w.err_p;
+  } else {
+    const double rate = CappedRateMoments(ErrorRate(w, lam * mult, f.add_errors), w.err_k).mean;
+    if (m == 1) return f.zero || lam * mult <= 0 ? 0.0 : lam * mult * rate;
+    if (m == 3) return lam * mult > 0 ? rate : w.err_p;
+  }
   return w.latency[static_cast<size_t>(t)] * f.Lat(i, n);
 }
 
@@ -262,19 +362,42 @@ std::vector<double> NegBinomialPmf(double mu, double k) {
   return pmf;
 }
 
-// The error rate as it is observed: errors E ~ NB(errors_mu, errors_k) and
-// requests R ~ NB(requests_mu, requests_k) drawn independently, the rate
-// min(E, R) / R existing only where R > 0. Exact (summed over both
-// distributions): over a few requests the rate is capped at 1 and often
-// absent, which a Gaussian of E / R does not know (it put a burst of four
-// errors on a leaf expecting half a request at a rate of 8, labelled).
+// The error rate as it is observed: requests R ~ NB(requests_mu,
+// requests_k), each failing at the interval's rate q = min(p G, 1) (G ~
+// Gamma(errors_k, 1 / errors_k)), the rate E / R existing only where R > 0.
+// Exact (summed over R): given R = r, E[E / R] = E[q] and E[(E / R)^2] =
+// (E[q] - E[q^2]) / r + E[q^2]. Over a few requests the rate is coarse and
+// often absent, which a Gaussian of errors over expected requests does not
+// know.
 struct RateMoments {
   double present = 0;  // P(R > 0)
   double mean = 0;     // E[rate | R > 0]
   double var = 0;      // Var[rate | R > 0]
 };
 
-RateMoments ObservedRate(double requests_mu, double requests_k, double errors_mu, double errors_k) {
+RateMoments ObservedRate(double requests_mu, double requests_k, double p, double errors_k) {
+  const std::vector<double> pr = NegBinomialPmf(requests_mu, requests_k);
+  const CappedRate q = CappedRateMoments(p, errors_k);
+  RateMoments out;
+  double m2 = 0;
+  for (size_t r = 1; r < pr.size(); ++r) {
+    out.present += pr[r];
+    m2 += pr[r] * ((q.mean - q.second) / static_cast<double>(r) + q.second);
+  }
+  if (out.present <= 0) return out;
+  out.mean = q.mean;
+  out.var = std::max(0.0, m2 / out.present - out.mean * out.mean);
+  return out;
+}
+
+// The same where errors E ~ NB(errors_mu, errors_k) and
+// requests R ~ NB(requests_mu, requests_k) drawn independently, the rate
+// min(E, R) / R existing only where R > 0. Exact (summed over both
+// distributions): over a few requests the rate is capped at 1 and often
+// absent, which a Gaussian of E / R does not know (it put a burst of four
+// errors on a leaf expecting half a request at a rate of 8, labelled).
+RateMoments ObservedRateOfIndependentErrors(double requests_mu, double requests_k, double errors_mu,
+                                            double errors_k) {
   const std::vector<double> pr = NegBinomialPmf(requests_mu, requests_k);
   const std::vector<double> pe = NegBinomialPmf(errors_mu, errors_k);
   // For each r: E[min(E, r)] = sum_{e<r} e P(e) + r P(E >= r), likewise squared.
@@ -310,7 +433,7 @@ RateMoments ObservedRate(double requests_mu, double requests_k, double errors_mu
 // are those of the observed rate (ObservedRate).
 double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int64_t e, const Effect& f,
                int m) {
-  double effect = 0, var = 0;
+  double effect = 0, var = 0, normal_total = 0;
   const bool ops = work.d.family == "ops";
   for (int s : series) {
     const LeafWork& w = work.leaves[static_cast<size_t>(s)];
@@ -321,9 +444,13 @@ double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int6
       const double lam = w.lam[static_cast<size_t>(t)];
       const double mult = f.Mult(t - b, e - b);
       if (ops && m == 3) {
-        const RateMoments normal = ObservedRate(lam, w.k, w.err_p * lam, w.err_k);
+        const RateMoments normal = w.failed_requests
+                                       ? ObservedRate(lam, w.k, w.err_p, w.err_k)
+                                       : ObservedRateOfIndependentErrors(lam, w.k, w.err_p * lam, w.err_k);
         const RateMoments anomalous =
-            ObservedRate(lam * mult, w.k, w.err_p * lam * mult + f.add_errors, w.err_k);
+            w.failed_requests ? ObservedRate(lam * mult, w.k, ErrorRate(w, lam * mult, f.add_errors), w.err_k)
+                              : ObservedRateOfIndependentErrors(lam * mult, w.k,
+                                                                w.err_p * lam * mult + f.add_errors, w.err_k);
         const double delta = anomalous.mean - normal.mean;
         effect += anomalous.present * delta;
         var += anomalous.present * normal.var + anomalous.present * (1 - anomalous.present) * delta * delta;
@@ -336,10 +463,33 @@ double EffectZ(const Work& work, const std::vector<int>& series, int64_t b, int6
       const double delta = AnomalousMean(work.d, w, m, t, f, t - b, e - b) - mean;
       effect += present * delta;
       var += present * v + present * (1 - present) * delta * delta;
+      normal_total += mean;
     }
   }
   if (var <= 0) return effect == 0 ? 0.0 : 1e9;
-  return std::fabs(effect) / std::sqrt(var);
+  const double z = std::fabs(effect) / std::sqrt(var);
+  if (!(ops && m == 1 && effect > 0 && work.p.failed_requests)) return z;
+  // Errors are rare counts, where a Gaussian z says a burst expecting half
+  // an error more than the 0.02 usual (a burst at night, on the few requests
+  // there are) exceeds the noise, though it shows as no error at all most
+  // of the time. A burst counts as far as its typical total (the median of
+  // a Poisson of its expected total) is rare under the normal total's
+  // distribution (a negative binomial of its mean and variance): that
+  // tail's normal deviate, where it is below the Gaussian z.
+  const double burst = normal_total + effect;
+  const double median = std::floor(burst + 1.0 / 3.0);
+  const double k = var > normal_total ? normal_total * normal_total / (var - normal_total) : 1e9;
+  const std::vector<double> pmf = NegBinomialPmf(normal_total, k);
+  double below = 0;
+  for (size_t x = 0; x < pmf.size() && static_cast<double>(x) < median; ++x) below += pmf[x];
+  const double tail = std::max(1.0 - below, 1e-300);
+  // The deviate whose upper normal tail is `tail` (bisection).
+  double lo = 0, hi = 40;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > tail ? lo : hi) = mid;
+  }
+  return std::min(z, lo);
 }
 
 bool Free(const Work& work, const std::vector<int>& series, int64_t b, int64_t e) {
@@ -766,6 +916,7 @@ Status GenerateOps(Work& work) {
     w.k = std::exp(rng.Uniform(std::log(p.dispersion_min), std::log(p.dispersion_max)));
     w.err_p = std::exp(rng.Uniform(std::log(0.002), std::log(0.02)));
     w.err_k = p.error_dispersion;
+    w.failed_requests = p.failed_requests;
     w.lat_sigma = p.latency_sigma;
     w.lat_jitter = p.latency_jitter;
     const double base = p.volume * kServiceBase[service] * kRegionBase[region] * kEndpointBase[endpoint] *
@@ -893,11 +1044,19 @@ Status GenerateOps(Work& work) {
       if (!w.row[u]) continue;
       const double mu = w.lam[u] * w.mult[u];
       const int64_t requests = w.zero[u] ? 0 : noise.NegBinomial(mu, w.k);
-      const int64_t errors = w.zero[u] ? 0 : noise.NegBinomial(w.err_p * mu + w.add_err[u], w.err_k);
+      int64_t errors = 0;
+      if (w.failed_requests) {
+        // Failed requests: never more than the requests.
+        const double rate =
+            std::min(1.0, ErrorRate(w, mu, w.add_err[u]) * noise.Gamma(w.err_k, 1.0 / w.err_k));
+        errors = noise.Binomial(requests, rate);
+      } else {
+        // Drawn around the expected requests, so a burst on a quiet leaf
+        // can outnumber the requests; a rate is at most 1.
+        errors = w.zero[u] ? 0 : noise.NegBinomial(w.err_p * mu + w.add_err[u], w.err_k);
+      }
       d.series[s].measures[0].value[u] = static_cast<double>(requests);
       d.series[s].measures[1].value[u] = static_cast<double>(errors);
-      // Errors are drawn around the expected requests, so a burst on a
-      // quiet leaf can outnumber the requests; a rate is at most 1.
       if (requests > 0) {
         d.series[s].measures[3].value[u] =
             static_cast<double>(std::min(errors, requests)) / static_cast<double>(requests);

@@ -137,6 +137,14 @@ struct BusinessParams {
   double label_z = 5.0;  // label threshold on |total effect| / sqrt(total variance)
   // ops: dispersion of error counts, per-request latency log-sd, common latency jitter.
   double error_dispersion = 3;
+  // ops: errors are failed requests (each request fails at the interval's
+  // rate, err_p times a Gamma(error_dispersion) draw, plus a burst's share;
+  // at most all of them), labelled where a burst's typical count is rare
+  // under the normal count's own distribution. Off: errors drawn around the
+  // expected requests, independently of them (a burst on a quiet leaf
+  // outnumbers its requests; the error rate is capped at 1), as the tables
+  // of bench/business/README.md before session 15 were measured.
+  bool failed_requests = false;
   double latency_sigma = 0.5;
   double latency_jitter = 0.03;
 };

@@ -112,8 +112,15 @@ TEST(BusinessDataTest, HolidaysAreCalendarEvents) {
 // The oracle's expectation and sd are the ones the noise was drawn with:
 // standardised residuals of untouched points have mean ~0 and variance ~1.
 TEST(BusinessDataTest, RecordedExpectationAndSdMatchTheNoise) {
-  for (const char* family : {"hourly", "ops"}) {
-    const Dataset d = Make(family, "noisy", 3);
+  for (const auto& [family, failed_requests] :
+       {std::pair<const char*, bool>{"hourly", false}, {"ops", false}, {"ops", true}}) {
+    auto params = SettingParams(family, "noisy", 3, /*quick=*/true);
+    ASSERT_TRUE(params.ok());
+    params->failed_requests = failed_requests;
+    auto generated = GenerateBusinessData(*params);
+    ASSERT_TRUE(generated.ok()) << generated.status().ToString();
+    const Dataset& d = *generated;
+    SCOPED_TRACE(failed_requests ? "errors as failed requests" : "errors around the expected requests");
     for (size_t m = 0; m < d.measures.size(); ++m) {
       double sum = 0, sum2 = 0;
       int64_t n = 0;
@@ -193,6 +200,39 @@ TEST(BusinessDataTest, RateAndLatencyLabelsHaveValuesToShowThem) {
     }
   }
   EXPECT_GE(labelled, 10);
+}
+
+// With failed_requests, errors are failed requests: never more than the
+// requests of their interval, and an error burst on a quiet leaf fails at
+// most every one of them (error rate 1), which the sparse setting's bursts
+// reach.
+TEST(BusinessDataTest, ErrorsAreFailedRequests) {
+  int64_t saturated = 0, with_errors = 0;
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    auto params = SettingParams("ops", "sparse", seed, /*quick=*/true);
+    ASSERT_TRUE(params.ok());
+    params->failed_requests = true;
+    auto generated = GenerateBusinessData(*params);
+    ASSERT_TRUE(generated.ok()) << generated.status().ToString();
+    const Dataset& d = *generated;
+    for (const LeafSeries& leaf : d.series) {
+      for (size_t t = 0; t < d.points(); ++t) {
+        const auto& requests = leaf.measures[0].value[t];
+        const auto& errors = leaf.measures[1].value[t];
+        ASSERT_EQ(requests.has_value(), errors.has_value());
+        if (!requests) continue;
+        ASSERT_LE(*errors, *requests) << "seed " << seed << " point " << t;
+        with_errors += *errors > 0;
+        saturated += *errors > 0 && *errors == *requests && *requests >= 2;
+        if (*requests > 0) {
+          ASSERT_TRUE(leaf.measures[3].value[t].has_value());
+          EXPECT_DOUBLE_EQ(*leaf.measures[3].value[t], *errors / *requests);
+        }
+      }
+    }
+  }
+  EXPECT_GT(with_errors, 1000);
+  EXPECT_GT(saturated, 0);
 }
 
 TEST(BusinessDataTest, OpsMaintenanceIsPlannedAndScoped) {
