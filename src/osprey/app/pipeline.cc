@@ -637,10 +637,16 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     std::thread thread;
   };
   std::unique_ptr<Committing> committing;
-  auto committed = [&](const store::ChunkResult& result, Instant end) {
+  // The points of the chunk committed last, emptied, for the next chunk to
+  // fill: a chunk's points are up to kChunkSeriesPoints records (190 MB),
+  // and fresh memory for them was the kernel's to map and clear every chunk.
+  std::vector<store::PointRecord> spare_points;
+  auto committed = [&](store::ChunkResult& result, Instant end) {
     st.groups += static_cast<int64_t>(result.groups.size());
     st.anomalies += static_cast<int64_t>(result.anomalies.size());
     st.alerts += static_cast<int64_t>(result.outbox.size());
+    spare_points = std::move(result.points);
+    spare_points.clear();
     if (options.progress) options.progress(end, st);
   };
   auto join = [&]() -> Status {
@@ -724,7 +730,12 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       result.drop_shard_scores = true;
       result.seal_series.emplace();  // the shards write (and seal) the points
     } else {
-      result.points.reserve(series_.size() * agg.intervals().size());
+      const size_t need = series_.size() * agg.intervals().size();
+      // (Not a much larger one: a run's short last chunk holds its points
+      // while the models' states are written.)
+      if (spare_points.capacity() <= 2 * need) result.points = std::move(spare_points);
+      std::vector<store::PointRecord>().swap(spare_points);
+      result.points.reserve(need);
     }
     // A runner whose models are all in memory scores each interval as it
     // comes; a paged one prepares them all and scores them in the commit.
