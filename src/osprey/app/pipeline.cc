@@ -18,6 +18,7 @@
 #include "osprey/rca/codec.h"
 #include "osprey/rca/related.h"
 #include "osprey/schedule/shards.h"
+#include "osprey/store/point_block.h"
 
 namespace osprey::app {
 namespace {
@@ -676,8 +677,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     // A snapshot before an interval holds the models as the interval
     // before left them: a paged runner has them only once it is committed.
     if (paged_ && options.snapshot_from) chunk = 1;
-    Instant end = start;
-    for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
+    Instant end = ChunkEnd(start, chunk, to);
     ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
     Status q = source_.Query({start, end}, agg);
     OSPREY_RETURN_IF_ERROR(join());  // the chunk before is committed
@@ -823,6 +823,30 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     if (last_chunk) break;
   }
   return join();
+}
+
+Instant DetectorRunner::ChunkEnd(Instant start, int64_t chunk, Instant to) const {
+  // The interval starts up to a third past `chunk` intervals; of those
+  // that start a span of point blocks, the last one up to `chunk` and the
+  // first one after it.
+  const int64_t reach = chunk + chunk / 3;
+  Instant end = start, at_chunk = start;
+  std::optional<Instant> span_before, span_after;
+  int64_t before = 0;
+  for (int64_t i = 1; i <= reach && end < to; ++i) {
+    end = grid_.Next(end);
+    if (i <= chunk) at_chunk = end;
+    if (ToUnixSeconds(end) % store::kPointBlockSpan != 0) continue;
+    if (i <= chunk) {
+      span_before = end;
+      before = i;
+    } else if (!span_after) {
+      span_after = end;
+    }
+  }
+  if (span_before && before > chunk / 2) return *span_before;
+  if (span_after) return *span_after;
+  return at_chunk;
 }
 
 std::function<Status(const std::function<Status(int64_t, std::string_view)>&)>
