@@ -18,6 +18,7 @@
 #include "osprey/rca/codec.h"
 #include "osprey/rca/related.h"
 #include "osprey/schedule/shards.h"
+#include "osprey/store/point_block.h"
 
 namespace osprey::app {
 namespace {
@@ -637,10 +638,16 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     std::thread thread;
   };
   std::unique_ptr<Committing> committing;
-  auto committed = [&](const store::ChunkResult& result, Instant end) {
+  // The points of the chunk committed last, emptied, for the next chunk to
+  // fill: a chunk's points are up to kChunkSeriesPoints records (190 MB),
+  // and fresh memory for them was the kernel's to map and clear every chunk.
+  std::vector<store::PointRecord> spare_points;
+  auto committed = [&](store::ChunkResult& result, Instant end) {
     st.groups += static_cast<int64_t>(result.groups.size());
     st.anomalies += static_cast<int64_t>(result.anomalies.size());
     st.alerts += static_cast<int64_t>(result.outbox.size());
+    spare_points = std::move(result.points);
+    spare_points.clear();
     if (options.progress) options.progress(end, st);
   };
   auto join = [&]() -> Status {
@@ -670,8 +677,7 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     // A snapshot before an interval holds the models as the interval
     // before left them: a paged runner has them only once it is committed.
     if (paged_ && options.snapshot_from) chunk = 1;
-    Instant end = start;
-    for (int64_t i = 0; i < chunk && end < to; ++i) end = grid_.Next(end);
+    Instant end = ChunkEnd(start, chunk, to);
     ingest::Aggregator agg(source_detector_, grid_, catalog_, start, end);
     Status q = source_.Query({start, end}, agg);
     OSPREY_RETURN_IF_ERROR(join());  // the chunk before is committed
@@ -724,7 +730,12 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
       result.drop_shard_scores = true;
       result.seal_series.emplace();  // the shards write (and seal) the points
     } else {
-      result.points.reserve(series_.size() * agg.intervals().size());
+      const size_t need = series_.size() * agg.intervals().size();
+      // (Not a much larger one: a run's short last chunk holds its points
+      // while the models' states are written.)
+      if (spare_points.capacity() <= 2 * need) result.points = std::move(spare_points);
+      std::vector<store::PointRecord>().swap(spare_points);
+      result.points.reserve(need);
     }
     // A runner whose models are all in memory scores each interval as it
     // comes; a paged one prepares them all and scores them in the commit.
@@ -812,6 +823,30 @@ Status DetectorRunner::Run(Instant from, Instant to, const RunOptions& options, 
     if (last_chunk) break;
   }
   return join();
+}
+
+Instant DetectorRunner::ChunkEnd(Instant start, int64_t chunk, Instant to) const {
+  // The interval starts up to a third past `chunk` intervals; of those
+  // that start a span of point blocks, the last one up to `chunk` and the
+  // first one after it.
+  const int64_t reach = chunk + chunk / 3;
+  Instant end = start, at_chunk = start;
+  std::optional<Instant> span_before, span_after;
+  int64_t before = 0;
+  for (int64_t i = 1; i <= reach && end < to; ++i) {
+    end = grid_.Next(end);
+    if (i <= chunk) at_chunk = end;
+    if (ToUnixSeconds(end) % store::kPointBlockSpan != 0) continue;
+    if (i <= chunk) {
+      span_before = end;
+      before = i;
+    } else if (!span_after) {
+      span_after = end;
+    }
+  }
+  if (span_before && before > chunk / 2) return *span_before;
+  if (span_after) return *span_after;
+  return at_chunk;
 }
 
 std::function<Status(const std::function<Status(int64_t, std::string_view)>&)>

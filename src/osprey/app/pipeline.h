@@ -52,8 +52,10 @@ struct RunStats {
   std::optional<Instant> data_end;
 };
 
-// The most series points (series x intervals) one chunk holds in memory:
-// a chunk of a detector with many series has fewer intervals than asked.
+// The most series points (series x intervals) one chunk holds in memory,
+// or up to a third more (a chunk ends with a UTC day where one is near:
+// DetectorRunner::ChunkEnd): a chunk of a detector with many series has
+// fewer intervals than asked.
 inline constexpr int64_t kChunkSeriesPoints = 2'000'000;
 
 // A backtest saves its models' states, its alert states and the watermark
@@ -66,7 +68,8 @@ inline constexpr int64_t kResumePointSeriesPoints = 50'000'000;
 struct RunOptions {
   // Intervals read by one query and committed in one transaction. Bigger
   // chunks mean fewer queries and commits on backfill; live runs use 1.
-  // Capped at kChunkSeriesPoints / series; the first chunk of a detector
+  // Capped at kChunkSeriesPoints / series (a chunk may end up to a third
+  // later, or earlier, at the end of a UTC day); the first chunk of a detector
   // without series is one interval.
   int64_t chunk_intervals = 168;
   // Called after each committed chunk with the next interval to process.
@@ -247,6 +250,13 @@ class DetectorRunner {
   bool Owns(const ingest::SeriesKey& key) const;
   // The coordinator: reads the shards' scores of [from, to) into shard_scores_.
   Status LoadShardScores(Instant from, Instant to);
+  // Where a chunk of up to `chunk` intervals from `start` ends (at most at
+  // `to`): at the end of a span of point blocks (a UTC day,
+  // store::kPointBlockSpan) in its second half, else at one within a
+  // third of `chunk` intervals after it, else after `chunk` intervals. A
+  // day's points are then written as one block, sealed once, rather than
+  // written open, read back and rewritten by the next chunk.
+  Instant ChunkEnd(Instant start, int64_t chunk, Instant to) const;
   // Commits the models' and alert states and the watermark `at`, without
   // points: the resume point of a run whose last chunk was not one.
   Status SaveResumePoint(Instant at);

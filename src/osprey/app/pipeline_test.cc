@@ -122,6 +122,37 @@ TEST_F(PipelineTest, ChunkedAndIntervalByIntervalRunsAgree) {
   EXPECT_EQ(Snapshot(), chunked);
 }
 
+// A chunk ends with a UTC day where one is near (DetectorRunner::ChunkEnd),
+// so that a day's points are written as one block, once.
+TEST_F(PipelineTest, ChunksEndWithAUtcDayWhereOneIsNear) {
+  ASSERT_EQ(ToUnixSeconds(data_.start) % 86400, 0);
+  auto source = *connectors::OpenSource(detector_);
+  auto runner = *DetectorRunner::Create(detector_, "test", *store_, *source);
+  std::vector<int64_t> ends;  // each chunk's end, in hours from the start
+  RunOptions o;
+  o.progress = [&](Instant next, const RunStats&) {
+    ends.push_back((ToUnixSeconds(next) - ToUnixSeconds(data_.start)) / 3600);
+  };
+  auto run = [&](int64_t chunk, int64_t from, int64_t to) {
+    ends.clear();
+    o.chunk_intervals = chunk;
+    EXPECT_TRUE(
+        runner->Run(data_.start + std::chrono::hours(from), data_.start + std::chrono::hours(to), o, nullptr)
+            .ok());
+    return ends;
+  };
+  // A new detector's first chunk is one interval; then each day's end is
+  // within a third of 20 intervals.
+  EXPECT_EQ(run(20, 0, 72), (std::vector<int64_t>{1, 24, 48, 72}));
+  // No day's end in the second half of 10 intervals or a third after them
+  // (82, 92, 102); at 112 the range's end.
+  EXPECT_EQ(run(10, 72, 120), (std::vector<int64_t>{82, 92, 102, 112, 120}));
+  // A day's end in the second half of 30 intervals.
+  EXPECT_EQ(run(30, 120, 168), (std::vector<int64_t>{144, 168}));
+  // Live runs, an interval at a time.
+  EXPECT_EQ(run(1, 168, 171), (std::vector<int64_t>{169, 170, 171}));
+}
+
 TEST_F(PipelineTest, PagedRunnersStoreExactlyWhatRunnersWithEveryModelInMemoryDo) {
   // Dimensions, roll-ups and several measures: the paged runner (models
   // read, scored and written back a block at a time in each commit) stores

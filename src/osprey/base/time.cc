@@ -498,6 +498,16 @@ Result<TimestampFormat> TimestampFormat::Parse(std::string_view pattern) {
   return f;
 }
 
+std::optional<Instant> TimestampFormat::EpochValue(int64_t v) const {
+  if (kind_ != Kind::kEpoch && kind_ != Kind::kEpochMillis) return std::nullopt;
+  // ParseValue takes at most 18 digits after an optional '-'.
+  constexpr int64_t kDigits18 = 999'999'999'999'999'999;
+  if (v < -kDigits18 || v > kDigits18) return std::nullopt;
+  const Instant t = FromUnixSeconds(kind_ == Kind::kEpoch ? v : FloorDiv(v, 1000));
+  if (!Printable(t)) return std::nullopt;
+  return t;
+}
+
 Result<Instant> TimestampFormat::ParseValue(std::string_view text, const TimeZone& zone,
                                             Instant* other) const {
   auto bad = [&]() {

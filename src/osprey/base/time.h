@@ -185,6 +185,11 @@ class TimestampFormat {
   // offset can mean in `zone` (TimeZone::FromLocal's `other`; the parsed instant
   // itself for a value with an offset, an epoch or an iso8601 value).
   Result<Instant> ParseValue(std::string_view text, const TimeZone& zone, Instant* other = nullptr) const;
+  // An integer cell read as ParseValue reads its decimal text, without the
+  // text: the instant of an "epoch" or "epoch_millis" format; nullopt for
+  // any other format, or a number ParseValue rejects (the caller then asks
+  // ParseValue for its message).
+  std::optional<Instant> EpochValue(int64_t v) const;
   std::string Format(Instant t, const TimeZone& zone) const;
   const std::string& pattern() const { return pattern_; }
 

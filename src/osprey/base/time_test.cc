@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -279,6 +280,40 @@ TEST(TimestampFormatTest, QuotedLiteralOffsetAndKeywords) {
   EXPECT_EQ(*ms.ParseValue("1601528400123", TimeZone::Utc()), At("2020-10-01T05:00:00Z"));
   auto iso = *TimestampFormat::Parse("iso8601");
   EXPECT_EQ(*iso.ParseValue("2020-10-01T07:00:00+02:00", TimeZone::Utc()), At("2020-10-01T05:00:00Z"));
+}
+
+// An integer read as an epoch without its text: what ParseValue makes of
+// the text, or nullopt where ParseValue fails (and for other formats).
+TEST(TimestampFormatTest, EpochValueIsParseValueOfTheNumbersText) {
+  const int64_t values[] = {0,
+                            1,
+                            -1,
+                            1601528400,
+                            -62167219200,
+                            -62167219201,
+                            253402300799,
+                            253402300800,
+                            1601528400123,
+                            -1601528400123,
+                            999'999'999'999'999'999,
+                            -999'999'999'999'999'999,
+                            1'000'000'000'000'000'000,
+                            -1'000'000'000'000'000'000,
+                            std::numeric_limits<int64_t>::max(),
+                            std::numeric_limits<int64_t>::min()};
+  for (const char* pattern : {"epoch", "epoch_millis"}) {
+    const TimestampFormat f = *TimestampFormat::Parse(pattern);
+    for (int64_t v : values) {
+      const Result<Instant> parsed = f.ParseValue(std::to_string(v), TimeZone::Utc());
+      const std::optional<Instant> direct = f.EpochValue(v);
+      ASSERT_EQ(direct.has_value(), parsed.ok()) << pattern << " " << v;
+      if (direct) {
+        EXPECT_EQ(*direct, *parsed) << pattern << " " << v;
+      }
+    }
+  }
+  EXPECT_FALSE(TimestampFormat::Parse("iso8601")->EpochValue(1601528400).has_value());
+  EXPECT_FALSE(TimestampFormat::Parse("yyyyMMddHH")->EpochValue(2020100105).has_value());
 }
 
 TEST(TimestampFormatTest, RejectsInstantsBeyondYear9999) {

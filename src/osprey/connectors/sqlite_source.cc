@@ -131,21 +131,26 @@ Status SqliteSource::Query(const QueryRange& range, RowHandler& handler) {
     }
     for (int i = 0; i < ncols; ++i) {
       Cell& c = cells[static_cast<size_t>(i)];
-      switch (sqlite3_column_type(stmt.get(), i)) {
+      // Each cell read through its value, fetched once: every
+      // sqlite3_column_* call looks the column up again. (An unprotected
+      // value is only unsafe to read from another thread than the
+      // connection's; this one has no mutex and one thread.)
+      sqlite3_value* v = sqlite3_column_value(stmt.get(), i);
+      switch (sqlite3_value_type(v)) {
         case SQLITE_NULL: c.type = Cell::Type::kNull; break;
         case SQLITE_INTEGER:
           c.type = Cell::Type::kInteger;
-          c.integer = sqlite3_column_int64(stmt.get(), i);
+          c.integer = sqlite3_value_int64(v);
           break;
         case SQLITE_FLOAT:
           c.type = Cell::Type::kReal;
-          c.real = sqlite3_column_double(stmt.get(), i);
+          c.real = sqlite3_value_double(v);
           break;
         default: {
           c.type = Cell::Type::kText;
-          const unsigned char* t = sqlite3_column_text(stmt.get(), i);
-          c.text = std::string_view(reinterpret_cast<const char*>(t),
-                                    static_cast<size_t>(sqlite3_column_bytes(stmt.get(), i)));
+          const unsigned char* t = sqlite3_value_text(v);
+          c.text =
+              std::string_view(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_value_bytes(v)));
         }
       }
     }

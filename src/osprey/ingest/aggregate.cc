@@ -278,6 +278,10 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
     auto parsed = format_.ParseValue(tc.text, config::SourceZone(detector_), &other);
     if (!parsed.ok()) return reject_unplaced("bad timestamp: " + parsed.status().message());
     ts = *parsed;
+  } else if (std::optional<Instant> t;
+             tc.type == Cell::Type::kInteger && (t = format_.EpochValue(tc.integer)).has_value()) {
+    // An epoch as a number: what ParseValue makes of its text, without it.
+    ts = other = *t;
   } else {
     auto parsed = format_.ParseValue(CellText(tc), config::SourceZone(detector_), &other);
     if (!parsed.ok()) {
@@ -307,9 +311,16 @@ Status Aggregator::OnRow(const std::vector<Cell>& cells) {
                     "{{{{interval_start}}}} and {{{{interval_end}}}}?)",
                     FormatIso(ts), FormatIso(from_), FormatIso(to_)));
   }
-  IntervalLeaves& interval =
-      intervals_.try_emplace(grid_.Floor(ts), detector_.dimensions.size(), detector_.measures.size())
-          .first->second;
+  // Rows come mostly interval by interval: the interval of the row before
+  // is tried first (an interval is the instants from its start up to the
+  // next one's).
+  if (current_ == nullptr || ts < current_start_ || ts >= current_end_) {
+    current_start_ = grid_.Floor(ts);
+    current_end_ = grid_.Next(current_start_);
+    current_ = &intervals_.try_emplace(current_start_, detector_.dimensions.size(), detector_.measures.size())
+                    .first->second;
+  }
+  IntervalLeaves& interval = *current_;
   interval.quality.rows_read += n;
   scratch_ids_.resize(dimension_cols_.size());
   for (size_t d = 0; d < dimension_cols_.size(); ++d) {
@@ -458,6 +469,20 @@ uint64_t LeafTable::Hash(const int32_t* ids) const {
 
 Aggregate* LeafTable::Add(const int32_t* ids, bool* added) {
   if (added) *added = false;
+  if (nd_ == 1 && ids[0] >= 0) {
+    // One dimension: its value id (the catalog's, dense from 0) is the
+    // leaf's place in `direct_`, found without hashing or comparing.
+    const size_t id = static_cast<size_t>(ids[0]);
+    if (id >= direct_.size()) direct_.resize(std::max<size_t>({id + 1, direct_.size() * 2, 16}), 0);
+    uint32_t& slot = direct_[id];
+    if (slot != 0) return aggs_.data() + (slot - 1) * nm_;
+    const size_t leaf = count_++;
+    slot = static_cast<uint32_t>(leaf + 1);
+    ids_.push_back(ids[0]);
+    aggs_.resize(aggs_.size() + nm_);
+    if (added) *added = true;
+    return aggs_.data() + leaf * nm_;
+  }
   if ((count_ + 1) * 2 > slots_.size()) Grow();
   const size_t mask = slots_.size() - 1;
   for (size_t i = Hash(ids) & mask;; i = (i + 1) & mask) {
@@ -475,9 +500,12 @@ Aggregate* LeafTable::Add(const int32_t* ids, bool* added) {
 }
 
 void LeafTable::Grow() {
-  std::vector<uint32_t> slots(std::max<size_t>(16, slots_.size() * 2), 0);
+  size_t size = std::max<size_t>(16, slots_.size() * 2);
+  while (size < (count_ + 1) * 2) size *= 2;  // leaves in direct_ count too
+  std::vector<uint32_t> slots(size, 0);
   const size_t mask = slots.size() - 1;
   for (size_t leaf = 0; leaf < count_; ++leaf) {
+    if (nd_ == 1 && Ids(leaf)[0] >= 0) continue;  // in direct_
     size_t i = Hash(Ids(leaf)) & mask;
     while (slots[i] != 0) i = (i + 1) & mask;
     slots[i] = static_cast<uint32_t>(leaf + 1);
@@ -505,6 +533,7 @@ void LeafTable::Release() {
   std::vector<int32_t>().swap(ids_);
   std::vector<Aggregate>().swap(aggs_);
   std::vector<uint32_t>().swap(slots_);
+  std::vector<uint32_t>().swap(direct_);
 }
 
 }  // namespace osprey::ingest

@@ -212,8 +212,9 @@ struct DataQuality {
 
 // The leaves of one interval: for each combination of dimension value ids,
 // one Aggregate per measure. Flat (every leaf's ids in one vector, its
-// aggregates in another, an open-addressing index over them): a leaf costs
-// no allocation of its own, which matters with many series x intervals.
+// aggregates in another, an open-addressing index over them; with one
+// dimension, an index by its value id): a leaf costs no allocation of its
+// own, which matters with many series x intervals.
 class LeafTable {
  public:
   LeafTable(size_t dimensions, size_t measures) : nd_(dimensions), nm_(measures) {}
@@ -238,6 +239,9 @@ class LeafTable {
   std::vector<int32_t> ids_;     // count_ x nd_
   std::vector<Aggregate> aggs_;  // count_ x nm_
   std::vector<uint32_t> slots_;  // leaf + 1, or 0 for an empty slot
+  // One dimension: leaf + 1 (0: none) by value id, for ids >= 0; other
+  // leaves are in slots_.
+  std::vector<uint32_t> direct_;
 };
 
 struct IntervalLeaves {
@@ -268,7 +272,10 @@ class Aggregator final : public RowHandler {
   Status OnRow(const std::vector<Cell>& cells) override;
 
   // Every interval start in [from, to), with its leaves (possibly none).
-  std::map<Instant, IntervalLeaves>& intervals() { return intervals_; }
+  std::map<Instant, IntervalLeaves>& intervals() {
+    current_ = nullptr;  // the caller may erase intervals
+    return intervals_;
+  }
   int64_t rows_outside_range() const { return rows_outside_; }
 
  private:
@@ -290,6 +297,9 @@ class Aggregator final : public RowHandler {
   std::vector<std::vector<bool>> filter_allows_;  // per dimension, per value id; empty = all
   std::vector<std::vector<std::string>> filter_values_;
   std::map<Instant, IntervalLeaves> intervals_;
+  // The interval of the last row placed, [current_start_, current_end_).
+  IntervalLeaves* current_ = nullptr;
+  Instant current_start_, current_end_;
   int64_t row_number_ = 0;
   int64_t rows_outside_ = 0;
   std::vector<int32_t> scratch_ids_;

@@ -397,5 +397,38 @@ TEST(AggregateTest, LeafTableFindsEveryLeafAndSortsThem) {
   for (uint32_t k = 0; k < 100; ++k) EXPECT_EQ(same[k], k);
 }
 
+// With one dimension the leaves are found by their value id: the same
+// through its growth, ids in any order, a negative id among them.
+TEST(AggregateTest, LeafTableOfOneDimension) {
+  LeafTable t(1, 2);
+  bool added = false;
+  constexpr int32_t kLeaves = 5000;
+  for (int32_t i = kLeaves - 1; i >= -1; i -= 2) {
+    Aggregate* a = t.Add(&i, &added);
+    ASSERT_TRUE(added) << i;
+    a[1].Add(i);
+  }
+  for (int32_t i = 0; i < kLeaves; i += 2) {
+    Aggregate* a = t.Add(&i, &added);
+    ASSERT_TRUE(added) << i;
+    a[1].Add(i);
+  }
+  ASSERT_EQ(t.size(), static_cast<size_t>(kLeaves + 1));
+  for (int32_t i = -1; i < kLeaves; ++i) {
+    Aggregate* a = t.Add(&i, &added);
+    EXPECT_FALSE(added) << i;
+    EXPECT_EQ(a[1].sum, i);
+  }
+  EXPECT_EQ(t.size(), static_cast<size_t>(kLeaves + 1));
+  const std::vector<uint32_t> order = t.SortedOrder();
+  for (size_t k = 0; k < order.size(); ++k) EXPECT_EQ(*t.Ids(order[k]), static_cast<int32_t>(k) - 1);
+  t.Release();
+  EXPECT_TRUE(t.empty());
+  const int32_t id = 7;
+  t.Add(&id, &added);
+  EXPECT_TRUE(added);
+  EXPECT_EQ(t.size(), 1u);
+}
+
 }  // namespace
 }  // namespace osprey::ingest

@@ -499,14 +499,19 @@ Status SqlStore::WriteModelState(int64_t series_id, std::string_view state) {
   // size, so its cell is overwritten where it is), where "insert or
   // replace" deletes the row, inserts it again and checks its series; only
   // a series without a state yet is inserted. A whole state replaces the
-  // stored one and its delta.
-  OSPREY_RETURN_IF_ERROR(
-      db_.Exec("delete from model_state_delta where series_id = ?1", {series_id}).status());
+  // stored one and its delta. A delta refers to its stored state (a foreign
+  // key), so a series without a state has none to delete: a first save
+  // (every series of a new detector) is two statements, not three.
+  auto drop_delta = [&] {
+    return db_.Exec("delete from model_state_delta where series_id = ?1", {series_id}).status();
+  };
   if (db_.dialect().kind == Dialect::kSqlite) {
     OSPREY_ASSIGN_OR_RETURN(int64_t changed,
                             db_.Exec("update model_state set state = ?2 where series_id = ?1",
                                      {series_id, SqlValue::Blob(state)}));
-    if (changed > 0) return Status::Ok();
+    if (changed > 0) return drop_delta();
+  } else {
+    OSPREY_RETURN_IF_ERROR(drop_delta());
   }
   static const std::string kSqlite = ReplaceRow(SqliteDialect(), "model_state", {"series_id"}, {"state"});
   static const std::string kPostgres = ReplaceRow(PostgresDialect(), "model_state", {"series_id"}, {"state"});
