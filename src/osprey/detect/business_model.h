@@ -74,7 +74,7 @@ std::string_view NoiseFamilyName(NoiseFamily f);
 
 class BusinessModel final : public Model {
  public:
-  static constexpr uint8_t kStateVersion = 10;
+  static constexpr uint8_t kStateVersion = 11;
   static constexpr size_t kScanWindows = 10;  // window lengths of the sustained scan
   static constexpr size_t kRing = 48;         // the longest of them, in intervals
   static constexpr int kMaxEvents = 20;       // learnt event effects per series
@@ -97,6 +97,11 @@ class BusinessModel final : public Model {
   NoiseFamily family() const { return family_; }
   // The current noise parameters (for tests and diagnostics).
   double phi() const { return phi_; }
+  // The noise scale points are judged on: phi, kept within a band around
+  // the size of a sale on zero-heavy money (SaleUnit).
+  double noise_scale() const { return scale_; }
+  // Zero-heavy money's size of a sale (0 where not used; see SaleUnit).
+  double sale_unit() const { return SaleUnit(); }
   double alpha() const { return alpha_; }
   // The yearly factor in the expectation at a local time: 1 until two years
   // of history show the same yearly feature (docs/architecture.md).
@@ -156,7 +161,16 @@ class BusinessModel final : public Model {
   double Variance(double mu) const;
   // The noise scale of the point being scored: phi_ times its rows' factor
   // (row_f_, 1 unless it is an average over a known number of rows).
-  double PointPhi() const { return phi_ * row_f_; }
+  double PointPhi() const { return scale_ * row_f_; }
+  // Zero-heavy money: the size of a sale learnt from the sales themselves
+  // (0 where it does not apply or is not learnt yet).
+  double SaleUnit() const;
+  // phi within its band around SaleUnit (phi where that is 0).
+  double ScaleNearSale() const;
+  // Sets scale_ (noise_scale) again: wherever phi or the sale unit change.
+  void RefreshScale() { scale_ = sale_n_ > 0 ? ScaleNearSale() : phi_; }
+  // Learns the size of one sale from a point of zero-heavy money.
+  void LearnSaleUnit(double x, double mu, bool flagged);
   // The smallest expectation: kMuFloor units of the noise scale an hour (an
   // interval shorter than an hour its share), or for a ratio series
   // kRatioMuFloor (its noise comes from the denominator).
@@ -268,6 +282,14 @@ class BusinessModel final : public Model {
   bool zero_seen_ = false;  // a value of exactly 0 was seen (zero-heavy money)
   // Money: how often a learnt point's surprise reached kBodySurprise.
   float body_rate_ = 0.01f;
+  // Money: the size of one sale (a compound Poisson's unit, E[P^2] / E[P])
+  // as decayed sums of x^2 - mu x and x over points with sales, the number
+  // of those points, and the share of zeros among the points that teach
+  // the noise (SaleUnit).
+  double sale_num_ = 0, sale_den_ = 0;
+  int32_t sale_n_ = 0;
+  float zero_share_ = 0;
+  double scale_ = 1;  // noise_scale(), derived from the above (not saved)
   double phi_ = 1, alpha_ = 0.05, var0_ = 0;
   double a11_ = 0, a12_ = 0, a22_ = 0, b1_ = 0, b2_ = 0;
   int64_t noise_n_ = 0;
