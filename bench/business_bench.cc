@@ -49,7 +49,7 @@ constexpr const char* kUsage =
     "  --failed-requests the ops family's errors are failed requests (never more than the interval's\n"
     "             requests; a burst on a quiet endpoint fails the few it has), labelled by the count's\n"
     "             own tail; by default they are drawn around the expected requests (the tables\n"
-    "             before session 15)\n";
+    "             measured before the option existed, and the quality floors, were)\n";
 
 }  // namespace
 

@@ -142,8 +142,9 @@ struct BusinessParams {
   // at most all of them), labelled where a burst's typical count is rare
   // under the normal count's own distribution. Off: errors drawn around the
   // expected requests, independently of them (a burst on a quiet leaf
-  // outnumbers its requests; the error rate is capped at 1), as the tables
-  // of bench/business/README.md before session 15 were measured.
+  // outnumbers its requests; the error rate is capped at 1), as the quality
+  // floors and the tables of bench/business/README.md before its section on
+  // failed requests were measured.
   bool failed_requests = false;
   double latency_sigma = 0.5;
   double latency_jitter = 0.03;
