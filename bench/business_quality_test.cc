@@ -125,6 +125,36 @@ void CheckFloors(const std::vector<SettingRun>& runs) {
   }
 }
 
+// Hierarchical evidence: dimension-wide incidents are found at the roll-up
+// node of their root cause (each roll-up a series of its own, with the
+// pipeline's rule for roll-ups with missing leaves), and the roll-ups do
+// not flood. Measured on the quick data (seed 1): 6 of the 9 5-minute
+// request incidents found at their node; roll-up clean flags at 50 per
+// node-hour at most 5.5e-4 in any cell (5-minute error rate; its leaves
+// 3.0e-4), 0 on requests, where the sums of the present leaves alone (a
+// missing leaf read as a dip) had 2.2e-3 and 1.8e-3.
+void CheckRollups(const std::vector<SettingRun>& runs) {
+  int ops_found = 0, ops_incidents = 0;
+  for (const SettingRun& run : runs) {
+    const DetectorRun& o = run.detectors.front();
+    ASSERT_EQ(o.node_incidents.size(), run.measures.size()) << run.family << " " << run.setting;
+    for (size_t m = 0; m < run.measures.size(); ++m) {
+      const NodeIncidentCounts& c = o.node_incidents[m];
+      EXPECT_GT(c.clean_points, 0) << run.family << " " << run.setting << " " << run.measures[m];
+      EXPECT_LE(c.clean_flags_per_node_hour, 1e-3)
+          << run.family << " " << run.setting << " " << run.measures[m];
+      if (run.family == "ops" && m == 0) {
+        ops_found += c.found;
+        ops_incidents += c.incidents;
+      }
+    }
+  }
+  std::cout << "ops request incidents found at their root-cause node: " << ops_found << " of "
+            << ops_incidents << "\n";
+  EXPECT_GE(ops_incidents, 6);
+  EXPECT_GE(ops_found, 5);
+}
+
 // One test, so ctest runs the benchmark (about a minute) once and prints
 // the table once.
 TEST(BusinessQualityTest, QuickBenchmarkTableAndFloors) {
@@ -145,6 +175,10 @@ TEST(BusinessQualityTest, QuickBenchmarkTableAndFloors) {
   {
     SCOPED_TRACE("F1 floors");
     CheckFloors(*runs);
+  }
+  {
+    SCOPED_TRACE("roll-ups");
+    CheckRollups(*runs);
   }
 }
 

@@ -67,11 +67,11 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
       SettingRun run;
       run.family = family;
       run.setting = setting;
-      run.detectors.push_back({options.osprey_name, options.osprey_threshold, {}, {}, {}, {}, 0, 0});
+      run.detectors.push_back({options.osprey_name, options.osprey_threshold, {}, {}, {}, {}, 0, 0, {}});
       std::vector<Peer> peers = Peers();  // the two oracles last
       if (options.oracle_only) peers.erase(peers.begin(), peers.end() - 2);
       for (const Peer& p : peers)
-        run.detectors.push_back({p.name, p.default_threshold, {}, {}, {}, {}, 0, 0});
+        run.detectors.push_back({p.name, p.default_threshold, {}, {}, {}, {}, 0, 0, {}});
       for (int seed = 1; seed <= options.seeds; ++seed) {
         OSPREY_ASSIGN_OR_RETURN(
             testing::BusinessParams params,
@@ -104,6 +104,23 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
         run.detectors[0].seconds += Since(start);
         run.detectors[0].points += os.points_scored;
         Record(data, os.leaf_scores, &run.detectors[0]);
+        if (!os.nodes.empty() && os.node_scores.size() == data.measures.size()) {
+          auto& sums = run.detectors[0].node_incidents;
+          sums.resize(data.measures.size());
+          for (size_t m = 0; m < data.measures.size(); ++m) {
+            const NodeIncidentCounts c =
+                EvaluateIncidentsAtNodes(data, m, os.nodes, os.node_scores[m], options.osprey_threshold);
+            sums[m].incidents += c.incidents;
+            sums[m].found += c.found;
+            sums[m].clean_points += c.clean_points;
+            sums[m].clean_flags += c.clean_flags;
+            sums[m].clean_flags_per_node_hour =
+                sums[m].clean_points > 0
+                    ? static_cast<double>(sums[m].clean_flags) / static_cast<double>(sums[m].clean_points) *
+                          (3600.0 / static_cast<double>(data.interval_seconds))
+                    : 0;
+          }
+        }
         run.detectors[0].curve.resize(data.measures.size());
         for (size_t m = 0; m < data.measures.size(); ++m) {
           std::vector<double> f1;
@@ -219,6 +236,12 @@ void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out) {
                    std::pow(10.0, -kCalibrationThresholds[k] / 10.0));
       }
       out << "\n";
+      if (m < o.node_incidents.size()) {
+        const NodeIncidentCounts& c = o.node_incidents[m];
+        out << "osprey at the roll-up nodes (each scored as a series of its own), at the default threshold: "
+            << c.found << " of " << c.incidents << " incidents found at their root-cause node; "
+            << Fmt("clean flags per node-hour %.1e\n", c.clean_flags_per_node_hour);
+      }
     }
     out << "\nspeed " << run.family << "/" << run.setting << ": generator "
         << Fmt("%.2f s", run.generate_seconds);

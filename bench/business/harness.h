@@ -27,6 +27,9 @@ struct DetectorRun {
   std::vector<std::vector<std::vector<double>>> clean_rates;
   double seconds = 0;
   int64_t points = 0;  // leaf points with a value it was run on (osprey: all nodes)
+  // [measure], summed over seeds, at the default threshold (osprey fed
+  // directly: its roll-up nodes' own scores; empty where there are none).
+  std::vector<NodeIncidentCounts> node_incidents;
 };
 
 // The severities whose clean-data flag rates the table prints for osprey.

@@ -179,4 +179,56 @@ EventCounts EvaluateBest(const Dataset& d, size_t m, const MeasureScores& scores
   return EvaluateAt(d, m, scores, best_x);
 }
 
+NodeIncidentCounts EvaluateIncidentsAtNodes(const Dataset& d, size_t m, const std::vector<RollupNode>& nodes,
+                                            const MeasureScores& node_scores, double threshold) {
+  NodeIncidentCounts out;
+  const size_t n = d.points();
+  const auto start = static_cast<size_t>(std::max<int64_t>(0, d.warmup_points));
+  for (const Anomaly& a : d.anomalies) {
+    if (a.kind != testing::AnomalyKind::kIncident || a.root_cause.empty() || m >= a.labelled.size() ||
+        !a.labelled[m]) {
+      continue;
+    }
+    ++out.incidents;
+    unsigned mask = 0;
+    for (const auto& [dim, value] : a.root_cause) mask |= 1u << dim;
+    for (size_t k = 0; k < nodes.size() && k < node_scores.size(); ++k) {
+      const RollupNode& node = nodes[k];
+      bool match = node.mask == mask;
+      for (const auto& [dim, value] : a.root_cause) {
+        match = match && static_cast<size_t>(dim) < node.dims.size() &&
+                node.dims[static_cast<size_t>(dim)] == value;
+      }
+      if (!match) continue;
+      bool found = false;
+      for (int64_t t = std::max<int64_t>(a.begin, d.warmup_points);
+           t < std::min<int64_t>(a.end, static_cast<int64_t>(n)); ++t) {
+        found = found || Flag(node_scores[k][static_cast<size_t>(t)], threshold);
+      }
+      out.found += found ? 1 : 0;
+      break;
+    }
+  }
+  const std::vector<std::vector<bool>> excused = Excused(d);
+  const unsigned leaf_mask = (1u << d.dimensions.size()) - 1;
+  for (size_t k = 0; k < nodes.size() && k < node_scores.size(); ++k) {
+    if (nodes[k].mask == leaf_mask) continue;
+    for (size_t t = start; t < n && t < node_scores[k].size(); ++t) {
+      const double score = node_scores[k][t];
+      if (score == kNoScore || std::isnan(score)) continue;
+      bool clean = true;
+      for (int leaf : nodes[k].leaves) clean = clean && !excused[static_cast<size_t>(leaf)][t];
+      if (!clean) continue;
+      ++out.clean_points;
+      out.clean_flags += score >= threshold ? 1 : 0;
+    }
+  }
+  if (out.clean_points > 0) {
+    out.clean_flags_per_node_hour = static_cast<double>(out.clean_flags) /
+                                    static_cast<double>(out.clean_points) *
+                                    (3600.0 / static_cast<double>(d.interval_seconds));
+  }
+  return out;
+}
+
 }  // namespace osprey::bench

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "osprey/testing/business_data.h"
@@ -53,5 +54,32 @@ std::vector<double> CleanFlagsPerHour(const testing::Dataset& data, size_t measu
 // The threshold with the best F1 over every distinct score (exact sweep; on
 // ties the highest threshold), and its counts.
 EventCounts EvaluateBest(const testing::Dataset& data, size_t measure, const MeasureScores& scores);
+
+// A node of the roll-up lattice: the leaves whose values of the fixed
+// dimensions (mask bit i: dimension i) are `dims`.
+struct RollupNode {
+  unsigned mask = 0;              // bit i set: dimension i is fixed
+  std::vector<int> leaves;        // indices into Dataset::series
+  std::vector<std::string> dims;  // the fixed values ("" where not fixed)
+};
+
+// Dimension-wide incidents judged where a user sees them: at the roll-up
+// node of their root cause (the node whose fixed values are exactly the
+// incident's root-cause set). An incident labelled on the measure is found
+// when that node's score reaches the threshold during it. And the roll-up
+// nodes' calibration: flagged points of the nodes above the leaves outside
+// every injected anomaly on any of their leaves (and the hour after it), per
+// node-hour of those points, after the warm-up.
+struct NodeIncidentCounts {
+  int incidents = 0;
+  int found = 0;
+  int64_t clean_points = 0;
+  int64_t clean_flags = 0;
+  double clean_flags_per_node_hour = 0;
+};
+// node_scores: [node][point], one per `nodes` entry.
+NodeIncidentCounts EvaluateIncidentsAtNodes(const testing::Dataset& data, size_t measure,
+                                            const std::vector<RollupNode>& nodes,
+                                            const MeasureScores& node_scores, double threshold);
 
 }  // namespace osprey::bench

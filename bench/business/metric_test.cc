@@ -1,11 +1,14 @@
 // The event metric on hand-made data: hits, false-alarm runs (missing points
 // are transparent, anomalies and the hour after them are excused, a run
-// counts once per day block) and the exact threshold sweep.
+// counts once per day block), the exact threshold sweep, and incidents at
+// their root-cause roll-up node.
 #include "business/metric.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+
+#include "business/osprey_runner.h"
 
 namespace osprey::bench {
 namespace {
@@ -146,6 +149,50 @@ TEST(BusinessMetricTest, CleanFlagsCountOnlyCleanScoredPoints) {
   d.anomalies.clear();
   const std::vector<double> fine = CleanFlagsPerHour(d, 0, scores, {50});
   EXPECT_DOUBLE_EQ(fine[0], 3.0 / (94.0 / 12.0));
+}
+
+// Incidents at their root-cause node: region "a" of two regions x two
+// categories. Found where that node (not another, not a leaf) reaches the
+// threshold during the incident; the roll-ups' clean flags count points of
+// the nodes above the leaves outside every anomaly on any of their leaves.
+TEST(BusinessMetricTest, IncidentsAreJudgedAtTheirRootCauseNode) {
+  Dataset d = Tiny(4);
+  d.dimensions = {"region", "category"};
+  d.series[0].dims = {"a", "x"};
+  d.series[1].dims = {"a", "y"};
+  d.series[2].dims = {"b", "x"};
+  d.series[3].dims = {"b", "y"};
+  Anomaly incident = Labelled(AnomalyKind::kIncident, {0, 1}, 30, 36);
+  incident.root_cause = {{0, "a"}};
+  d.anomalies.push_back(incident);
+  Anomaly other = Labelled(AnomalyKind::kIncident, {2, 3}, 50, 52);
+  other.root_cause = {{0, "b"}};
+  d.anomalies.push_back(other);
+  const std::vector<RollupNode> nodes = RollupLattice(d);
+  ASSERT_EQ(nodes.size(), 9u);  // the total, two regions, two categories, four leaves
+  auto node = [&](unsigned mask, std::vector<std::string> dims) {
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      if (nodes[k].mask == mask && nodes[k].dims == dims) return k;
+    }
+    ADD_FAILURE() << "no node";
+    return size_t{0};
+  };
+  MeasureScores scores(nodes.size(), std::vector<double>(72, 0.0));
+  scores[node(1, {"a", ""})][33] = 60;   // found at its node
+  scores[node(1, {"b", ""})][51] = 40;   // below the threshold: not found
+  scores[node(3, {"b", "x"})][51] = 90;  // a leaf of it: not its node
+  scores[node(0, {"", ""})][33] = 90;    // during an anomaly of its leaves: not clean
+  scores[node(2, {"", "x"})][60] = 70;   // clean: counted
+  scores[node(3, {"a", "y"})][61] = 70;  // a leaf: not a roll-up
+  const NodeIncidentCounts c = EvaluateIncidentsAtNodes(d, 0, nodes, scores, 50);
+  EXPECT_EQ(c.incidents, 2);
+  EXPECT_EQ(c.found, 1);
+  EXPECT_EQ(c.clean_flags, 1);
+  // Clean roll-up points after the warm-up (48 each): the total loses the
+  // two incidents and the hour after each (7 + 3), region a 7, region b 3,
+  // each category 7 + 3.
+  EXPECT_EQ(c.clean_points, (48 - 10) + (48 - 7) + (48 - 3) + 2 * (48 - 10));
+  EXPECT_DOUBLE_EQ(c.clean_flags_per_node_hour, 1.0 / static_cast<double>(c.clean_points));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "business/osprey_runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "osprey/detect/events.h"
@@ -10,6 +11,15 @@ namespace osprey::bench {
 
 using testing::Dataset;
 using testing::MeasureKind;
+
+namespace {
+// The pipeline's rule for a SUM or COUNT roll-up with leaves missing
+// (app/pipeline.h, kMaxMissingRollupShare and kMissingLeafIntervals; docs/
+// configuration.md, "Missing data"), repeated here: this runner feeds the
+// model directly and does not link the pipeline.
+constexpr double kMaxMissingRollupShare = 0.05;
+constexpr int64_t kMissingLeafIntervals = 24;
+}  // namespace
 
 std::vector<RollupNode> RollupLattice(const Dataset& d) {
   const unsigned dims = static_cast<unsigned>(d.dimensions.size());
@@ -78,13 +88,27 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
   }
   std::vector<std::optional<double>> values(n), denominators(n), rows(n);
   std::vector<const testing::CalendarEvent*> events(n);
+  // Per leaf and point, the leaf's last value before the point (0: none in
+  // the last kMissingLeafIntervals intervals), for the roll-ups' holes.
+  std::vector<std::vector<double>> last(d.series.size(), std::vector<double>(n, 0.0));
   for (size_t m = 0; m < d.measures.size(); ++m) {
     const testing::MeasureInfo& info = d.measures[m];
+    const bool sum_kind = info.kind == MeasureKind::kCount || info.kind == MeasureKind::kMoney;
+    if (sum_kind) {
+      for (size_t s = 0; s < d.series.size(); ++s) {
+        double value = 0;
+        int64_t at = -kMissingLeafIntervals - 1;
+        for (size_t t = 0; t < n; ++t) {
+          last[s][t] = static_cast<int64_t>(t) - at <= kMissingLeafIntervals ? value : 0.0;
+          if (const auto& v = d.series[s].measures[m].value[t]) value = *v, at = static_cast<int64_t>(t);
+        }
+      }
+    }
     MeasureScores scores(out.nodes.size());
     for (size_t k = 0; k < out.nodes.size(); ++k) {
       const RollupNode& node = out.nodes[k];
       for (size_t t = 0; t < n; ++t) {
-        double sum = 0, weight = 0;
+        double sum = 0, weight = 0, lost = 0;
         bool any = false;
         denominators[t].reset();
         rows[t].reset();
@@ -104,7 +128,10 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
             continue;
           }
           const auto& v = leaf.measures[m].value[t];
-          if (!v.has_value()) continue;
+          if (!v.has_value()) {
+            if (sum_kind) lost += std::fabs(last[static_cast<size_t>(s)][t]);
+            continue;
+          }
           if (info.kind == MeasureKind::kMean) {
             const auto& w = leaf.measures[static_cast<size_t>(info.weight_measure)].value[t];
             if (!w.has_value() || *w <= 0) continue;
@@ -122,7 +149,12 @@ Result<OspreyScores> ScoreWithOsprey(const Dataset& d, detect::ModelOptions opti
           values[t] = any && weight > 0 ? std::optional<double>(sum / weight) : std::nullopt;
           if (values[t]) denominators[t] = weight;
         } else {
-          values[t] = any ? std::optional<double>(sum) : std::nullopt;
+          // As the pipeline stores a SUM or COUNT roll-up (missing: skip):
+          // missing where its missing leaves carried more than
+          // kMaxMissingRollupShare of it, else the present leaves' sum.
+          values[t] = any && !(lost / (lost + std::fabs(sum)) > kMaxMissingRollupShare)
+                          ? std::optional<double>(sum)
+                          : std::nullopt;
         }
         events[t] = event;
       }

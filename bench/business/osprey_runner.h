@@ -19,15 +19,8 @@
 
 namespace osprey::bench {
 
-// One node of the roll-up lattice.
-struct RollupNode {
-  unsigned mask = 0;              // bit i set: dimension i is fixed
-  std::vector<int> leaves;        // indices into Dataset::series
-  std::vector<std::string> dims;  // the fixed values ("" where not fixed)
-};
-
-// Every node, the grand total first and the leaves (all bits set) last;
-// a leaf node's `leaves` is itself.
+// Every node of the roll-up lattice (RollupNode, business/metric.h), the grand total first and the leaves
+// (all bits set) last; a leaf node's `leaves` is itself.
 std::vector<RollupNode> RollupLattice(const testing::Dataset& data);
 
 struct OspreyScores {
