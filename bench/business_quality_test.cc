@@ -140,8 +140,8 @@ void CheckRollups(const std::vector<SettingRun>& runs) {
     ASSERT_EQ(o.node_incidents.size(), run.measures.size()) << run.family << " " << run.setting;
     for (size_t m = 0; m < run.measures.size(); ++m) {
       const NodeIncidentCounts& c = o.node_incidents[m];
-      EXPECT_GT(c.clean_points, 0) << run.family << " " << run.setting << " " << run.measures[m];
-      EXPECT_LE(c.clean_flags_per_node_hour, 1e-3)
+      EXPECT_GT(c.clean_node_hours, 0) << run.family << " " << run.setting << " " << run.measures[m];
+      EXPECT_LE(c.CleanFlagsPerNodeHour(), 1e-3)
           << run.family << " " << run.setting << " " << run.measures[m];
       if (run.family == "ops" && m == 0) {
         ops_found += c.found;

@@ -108,17 +108,8 @@ Result<std::vector<SettingRun>> RunBusinessBench(const BenchOptions& options, st
           auto& sums = run.detectors[0].node_incidents;
           sums.resize(data.measures.size());
           for (size_t m = 0; m < data.measures.size(); ++m) {
-            const NodeIncidentCounts c =
-                EvaluateIncidentsAtNodes(data, m, os.nodes, os.node_scores[m], options.osprey_threshold);
-            sums[m].incidents += c.incidents;
-            sums[m].found += c.found;
-            sums[m].clean_points += c.clean_points;
-            sums[m].clean_flags += c.clean_flags;
-            sums[m].clean_flags_per_node_hour =
-                sums[m].clean_points > 0
-                    ? static_cast<double>(sums[m].clean_flags) / static_cast<double>(sums[m].clean_points) *
-                          (3600.0 / static_cast<double>(data.interval_seconds))
-                    : 0;
+            sums[m].Add(
+                EvaluateIncidentsAtNodes(data, m, os.nodes, os.node_scores[m], options.osprey_threshold));
           }
         }
         run.detectors[0].curve.resize(data.measures.size());
@@ -240,7 +231,7 @@ void PrintTable(const std::vector<SettingRun>& runs, std::ostream& out) {
         const NodeIncidentCounts& c = o.node_incidents[m];
         out << "osprey at the roll-up nodes (each scored as a series of its own), at the default threshold: "
             << c.found << " of " << c.incidents << " incidents found at their root-cause node; "
-            << Fmt("clean flags per node-hour %.1e\n", c.clean_flags_per_node_hour);
+            << Fmt("clean flags per node-hour %.1e\n", c.CleanFlagsPerNodeHour());
       }
     }
     out << "\nspeed " << run.family << "/" << run.setting << ": generator "

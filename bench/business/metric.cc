@@ -219,14 +219,9 @@ NodeIncidentCounts EvaluateIncidentsAtNodes(const Dataset& d, size_t m, const st
       bool clean = true;
       for (int leaf : nodes[k].leaves) clean = clean && !excused[static_cast<size_t>(leaf)][t];
       if (!clean) continue;
-      ++out.clean_points;
+      out.clean_node_hours += static_cast<double>(d.interval_seconds) / 3600.0;
       out.clean_flags += score >= threshold ? 1 : 0;
     }
-  }
-  if (out.clean_points > 0) {
-    out.clean_flags_per_node_hour = static_cast<double>(out.clean_flags) /
-                                    static_cast<double>(out.clean_points) *
-                                    (3600.0 / static_cast<double>(d.interval_seconds));
   }
   return out;
 }

@@ -73,9 +73,18 @@ struct RollupNode {
 struct NodeIncidentCounts {
   int incidents = 0;
   int found = 0;
-  int64_t clean_points = 0;
+  double clean_node_hours = 0;  // the clean roll-up points, in hours of data
   int64_t clean_flags = 0;
-  double clean_flags_per_node_hour = 0;
+  double CleanFlagsPerNodeHour() const {
+    return clean_node_hours > 0 ? static_cast<double>(clean_flags) / clean_node_hours : 0;
+  }
+  // Counts of several datasets add up.
+  void Add(const NodeIncidentCounts& o) {
+    incidents += o.incidents;
+    found += o.found;
+    clean_node_hours += o.clean_node_hours;
+    clean_flags += o.clean_flags;
+  }
 };
 // node_scores: [node][point], one per `nodes` entry.
 NodeIncidentCounts EvaluateIncidentsAtNodes(const testing::Dataset& data, size_t measure,

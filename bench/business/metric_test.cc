@@ -188,11 +188,16 @@ TEST(BusinessMetricTest, IncidentsAreJudgedAtTheirRootCauseNode) {
   EXPECT_EQ(c.incidents, 2);
   EXPECT_EQ(c.found, 1);
   EXPECT_EQ(c.clean_flags, 1);
-  // Clean roll-up points after the warm-up (48 each): the total loses the
+  // Clean roll-up hours after the warm-up (48 each): the total loses the
   // two incidents and the hour after each (7 + 3), region a 7, region b 3,
   // each category 7 + 3.
-  EXPECT_EQ(c.clean_points, (48 - 10) + (48 - 7) + (48 - 3) + 2 * (48 - 10));
-  EXPECT_DOUBLE_EQ(c.clean_flags_per_node_hour, 1.0 / static_cast<double>(c.clean_points));
+  EXPECT_DOUBLE_EQ(c.clean_node_hours, (48 - 10) + (48 - 7) + (48 - 3) + 2 * (48 - 10));
+  EXPECT_DOUBLE_EQ(c.CleanFlagsPerNodeHour(), 1.0 / c.clean_node_hours);
+  // Counts of several datasets add up.
+  NodeIncidentCounts twice = c;
+  twice.Add(c);
+  EXPECT_EQ(twice.found, 2);
+  EXPECT_DOUBLE_EQ(twice.CleanFlagsPerNodeHour(), c.CleanFlagsPerNodeHour());
 }
 
 }  // namespace
