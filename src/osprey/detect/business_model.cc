@@ -156,6 +156,15 @@ constexpr double kEventDamping = 0.5;
 // 0.381; errors unchanged. Tried: windows of an hour or more exempt (they
 // test about hourly whatever the interval): best F1 up 0.01-0.07 but F1 at
 // 50 down on base requests (0.654) and latency (0.497).
+// The tests are the series' values: a 5-minute series with a row in one
+// interval of three makes four an hour and pays log10(4) (spacing_, the
+// mean intervals per value over about kSpacingMemory values; a gap counts
+// as at most an hour, so an ETL outage does not make a series sparse).
+// Measured on the business benchmark's ops family, six seeds, best / @50:
+// sparse error rate (no value where no request came) 0.831 / 0.429 ->
+// 0.831 / 0.794, sparse latency 0.756 / 0.685 -> 0.765 / 0.693, noisy
+// latency 0.745 / 0.654 -> 0.729 / 0.652; every other cell within 0.007.
+constexpr double kSpacingMemory = 500;
 // The smallest expectation of an hour, in units of the noise scale: closed
 // hours expect this, so one order there is no news, five are. An interval
 // shorter than an hour has its share of it (MuFloor): with the whole floor
@@ -1146,6 +1155,8 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
                              ? std::min<int64_t>((obs.time - last_time_) / interval_ - 1, kGapDecayMax)
                              : 0;
   last_time_ = obs.time;
+  const double spacing = std::min(static_cast<double>(1 + missed), std::max(1.0, per_slot_));
+  spacing_ += static_cast<float>((spacing - static_cast<double>(spacing_)) / kSpacingMemory);
   // The family follows the values seen: any negative value makes the series
   // real-valued, any fraction makes it positive continuous.
   if (x < 0 && family_ != NoiseFamily::kReal) {
@@ -1445,7 +1456,9 @@ Score BusinessModel::ObserveOriented(const Observation& obs) {
   s.explanation = x >= e.mu ? Explanation::kSpike : Explanation::kDip;
   if (sustained > point) s.explanation = Explanation::kSustained;
   if (e.ready) {
-    s.severity = Clamp(10.0 * (surprise - rate_penalty_) + (options_.sensitivity - 50.0), 0.0, 100.0);
+    const double penalty =
+        std::min(rate_penalty_, std::max(0.0, std::log10(per_slot_ / static_cast<double>(spacing_))));
+    s.severity = Clamp(10.0 * (surprise - penalty) + (options_.sensitivity - 50.0), 0.0, 100.0);
   } else {
     s.reason = "warming up";
   }
@@ -1710,6 +1723,7 @@ void BusinessModel::SaveStateInto(std::string* out) const {
   w.Put<double>(sale_den_);
   w.Put<int32_t>(sale_n_);
   w.Put<float>(zero_share_);
+  w.Put<float>(spacing_);  // since version 11 too
   w.Finish();
   // Versions 7 and 8 changed only the ratio block (RatioNoise: "RAT3", with
   // the values outside [0, 1]; "RAT4", with the orientation and the
@@ -1920,8 +1934,9 @@ Status BusinessModel::Load(std::string_view state) {
   }
   if (version >= 11 &&
       (!Get(state, m->sale_num_) || !Get(state, m->sale_den_) || !Get(state, m->sale_n_) ||
-       !Get(state, m->zero_share_) || !AllFinite(m->sale_num_, m->sale_den_) || m->sale_num_ < 0 ||
-       m->sale_den_ < 0 || m->sale_n_ < 0 || !(m->zero_share_ >= 0 && m->zero_share_ <= 1))) {
+       !Get(state, m->zero_share_) || !Get(state, m->spacing_) || !(m->spacing_ >= 1 && m->spacing_ <= 1e4) ||
+       !AllFinite(m->sale_num_, m->sale_den_) || m->sale_num_ < 0 || m->sale_den_ < 0 || m->sale_n_ < 0 ||
+       !(m->zero_share_ >= 0 && m->zero_share_ <= 1))) {
     return truncated();
   }
   if (!state.empty() && !m->ratio_.Restore(state)) return truncated();

@@ -290,6 +290,10 @@ class BusinessModel final : public Model {
   int32_t sale_n_ = 0;
   float zero_share_ = 0;
   double scale_ = 1;  // noise_scale(), derived from the above (not saved)
+  // The mean number of intervals per value (1 where every interval has a
+  // row), over about kSpacingMemory values: the per-hour rate penalty
+  // counts the tests a series makes, one per value.
+  float spacing_ = 1;
   double phi_ = 1, alpha_ = 0.05, var0_ = 0;
   double a11_ = 0, a12_ = 0, a22_ = 0, b1_ = 0, b2_ = 0;
   int64_t noise_n_ = 0;
