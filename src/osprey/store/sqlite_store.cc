@@ -311,6 +311,15 @@ class SqliteTables final : public internal::SqlPointTables {
         series, from, to, out, internal::SqlStore::ReadBlock);
   }
   Status DeleteHead(const std::vector<int64_t>& series, int64_t from, int64_t to) override {
+    // Consecutive ids in one statement, as ReadHead reads them: each delete
+    // statement opens its own cursors and work table, and the day a live
+    // detector (or a backtest's first interval) left in the head is
+    // deleted for every series when the day is sealed.
+    if (!series.empty() && series.back() - series.front() + 1 == static_cast<int64_t>(series.size())) {
+      OSPREY_ASSIGN_OR_RETURN(Stmt * s, db_.Prepared("delete from points where series_id >= ?1 and "
+                                                     "series_id <= ?2 and ts >= ?3 and ts < ?4"));
+      return s->Bind(1, series.front()).Bind(2, series.back()).Bind(3, from).Bind(4, to).Run();
+    }
     OSPREY_ASSIGN_OR_RETURN(Stmt * s,
                             db_.Prepared("delete from points where series_id = ?1 and ts >= ?2 and ts < ?3"));
     for (int64_t id : series) {

@@ -121,13 +121,16 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
   // The delta rows of the store's model states (SQLite only; -1 for
   // PostgreSQL, where the tests read the states back instead).
-  int64_t DeltaRows() {
+  int64_t DeltaRows() { return CountRows("model_state_delta"); }
+  // The rows of `table` (SQLite only; -1 for PostgreSQL).
+  int64_t CountRows(const std::string& table) {
     if (GetParam() == "postgres") return -1;
     sqlite3* db = nullptr;
     int64_t n = -2;
+    const std::string sql = "select count(*) from " + table;
     if (sqlite3_open(path_.c_str(), &db) == SQLITE_OK) {
       sqlite3_stmt* st = nullptr;
-      if (sqlite3_prepare_v2(db, "select count(*) from model_state_delta", -1, &st, nullptr) == SQLITE_OK &&
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
           sqlite3_step(st) == SQLITE_ROW) {
         n = sqlite3_column_int64(st, 0);
       }
@@ -576,6 +579,27 @@ TEST_P(StoreTest, ChunksOfManySeriesWriteEveryHeadRowAndBlock) {
   for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
     for (int h = 0; h < 24; ++h)
       day.points.push_back(point(ids[static_cast<size_t>(i)], 86400 + h * 3600, i + h));
+  }
+  // The rest of the first day closes it: each series' head rows and the
+  // chunk's point are sealed as its block, and the head rows are deleted
+  // (those of consecutive series with one statement).
+  ChunkResult close;
+  close.detector_id = d;
+  close.first_ts = 10800;
+  close.next_watermark = 86400;
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    close.points.push_back(point(ids[static_cast<size_t>(i)], 10800, i + 3));
+  }
+  ASSERT_TRUE(store_->CommitChunk(close).ok());
+  if (GetParam() == "sqlite") {
+    EXPECT_EQ(CountRows("points"), 0);
+  }
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    auto got = *store_->ListPoints(ids[static_cast<size_t>(i)], 0, 86400);
+    ASSERT_EQ(got.size(), 3u) << i;
+    EXPECT_EQ(got[0].value, point(ids[static_cast<size_t>(i)], 3600, i + 7).value) << i;
+    EXPECT_EQ(got[1].value, point(ids[static_cast<size_t>(i)], 7200, i + 2).value) << i;
+    EXPECT_EQ(got[2].value, point(ids[static_cast<size_t>(i)], 10800, i + 3).value) << i;
   }
   ASSERT_TRUE(store_->CommitChunk(day).ok());
   for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
