@@ -208,6 +208,51 @@ TEST_P(StoreTest, DetectorsAndSeriesAreIdempotent) {
   EXPECT_EQ(store_->ListSeries(d)->size(), 2u);
 }
 
+TEST_P(StoreTest, ManySeriesAreCreatedAtOnceInOrder) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  auto dims = [](int i) { return fmt::format(R"({{"p":"{}"}})", i); };
+  // Two of them exist already; 150 series make two full statements of
+  // SQLite's and a rest inserted one at a time.
+  const int64_t s10 = *store_->EnsureSeries(d, "views", dims(10), "old label");
+  const int64_t s140 = *store_->EnsureSeries(d, "views", dims(140), "views{p=140}");
+  std::vector<SeriesRecord> many;
+  for (int i = 0; i < 150; ++i) many.push_back({-1, "views", dims(i), fmt::format("views{{p={}}}", i)});
+  ASSERT_TRUE(store_->EnsureSeriesMany(d, many).ok());
+  EXPECT_EQ(many[10].id, s10);
+  EXPECT_EQ(many[140].id, s140);
+  std::set<int64_t> distinct;
+  int64_t last_new = 0;
+  for (int i = 0; i < 150; ++i) {
+    const SeriesRecord& r = many[static_cast<size_t>(i)];
+    distinct.insert(r.id);
+    // Each is the series EnsureSeries finds, and new ones come in order.
+    EXPECT_EQ(*store_->EnsureSeries(d, "views", dims(i), r.label), r.id) << i;
+    if (i != 10 && i != 140) {
+      EXPECT_GT(r.id, last_new) << i;
+      last_new = r.id;
+    }
+  }
+  EXPECT_EQ(distinct.size(), 150u);
+  auto listed = *store_->ListSeries(d);
+  ASSERT_EQ(listed.size(), 150u);
+  for (const SeriesRecord& r : listed) {
+    if (r.id == s10) {
+      EXPECT_EQ(r.label, "views{p=10}");  // the label is updated
+    }
+  }
+  // Again: the same ids, nothing new.
+  std::vector<SeriesRecord> again = many;
+  for (SeriesRecord& r : again) r.id = -1;
+  ASSERT_TRUE(store_->EnsureSeriesMany(d, again).ok());
+  for (size_t i = 0; i < many.size(); ++i) EXPECT_EQ(again[i].id, many[i].id) << i;
+  EXPECT_EQ(store_->ListSeries(d)->size(), 150u);
+  // They are durable once the next write commits.
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, many[0].id, 1601510400, 40)).ok());
+  store_.reset();
+  store_ = std::move(OpenStore(target_)).value();
+  EXPECT_EQ(store_->ListSeries(d)->size(), 150u);
+}
+
 TEST_P(StoreTest, RerunningAnIntervalReplacesInsteadOfDuplicating) {
   int64_t d = *store_->UpsertDetector("ecommerce", "");
   int64_t s = *store_->EnsureSeries(d, "views", "{}", "views");
