@@ -352,6 +352,73 @@ TEST_P(StoreTest, ModelStatesStreamInAndOut) {
   EXPECT_EQ(*store_->GetWatermark(d), 7200);
 }
 
+// A resume point writes every series' state (SQLite: many to a statement):
+// new states, then whole states over stored ones and their deltas, and a
+// failure halfway leaves every state as it was.
+TEST_P(StoreTest, ManyModelStatesAreWrittenWholeOverTheirDeltas) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 150; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v"));
+  }
+  auto state = [](int i, char fill) {
+    return std::string(static_cast<size_t>(200 + i % 7), fill) + std::to_string(i);
+  };
+  auto save = [&](int64_t ts, char fill, bool fail = false) {
+    ChunkResult c = Chunk(d, ids[0], ts, 40);
+    c.write_model_states = [&](const std::function<Status(int64_t, std::string_view)>& write) {
+      for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+        if (fail && i == 100) return Internal("a model could not be saved");
+        OSPREY_RETURN_IF_ERROR(write(ids[static_cast<size_t>(i)], state(i, fill)));
+      }
+      return Status::Ok();
+    };
+    return store_->CommitChunk(c);
+  };
+  auto expect = [&](const std::function<std::string(int)>& want) {
+    auto states = *store_->LoadModelStates(d);
+    ASSERT_EQ(states.size(), ids.size());
+    for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+      EXPECT_EQ(states[ids[static_cast<size_t>(i)]], want(i)) << i;
+    }
+  };
+  ASSERT_TRUE(save(3600, 'a').ok());
+  expect([&](int i) { return state(i, 'a'); });
+  // A paged chunk stores one changed byte of each as a delta.
+  ChunkResult paged = Chunk(d, ids[0], 7200, 40);
+  paged.model_states.clear();
+  ASSERT_TRUE(store_
+                  ->CommitScoredChunk(paged,
+                                      [&](Store::ModelStateAccess& io) -> Status {
+                                        std::map<int64_t, std::string> read;
+                                        OSPREY_RETURN_IF_ERROR(io.Read(ids.front(), ids.back(),
+                                                                       [&](int64_t id, std::string_view st) {
+                                                                         read.emplace(id, st);
+                                                                         return Status::Ok();
+                                                                       }));
+                                        for (auto& [id, st] : read) {
+                                          st[0] = 'p';
+                                          OSPREY_RETURN_IF_ERROR(io.Write(id, st));
+                                        }
+                                        return Status::Ok();
+                                      })
+                  .ok());
+  auto paged_state = [&](int i) {
+    std::string s = state(i, 'a');
+    s[0] = 'p';
+    return s;
+  };
+  expect(paged_state);
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 150);
+  // Failing halfway: nothing changes.
+  EXPECT_FALSE(save(10800, 'b', true).ok());
+  expect(paged_state);
+  // Whole states over them: the deltas are gone.
+  ASSERT_TRUE(save(10800, 'b').ok());
+  expect([&](int i) { return state(i, 'b'); });
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 0);
+}
+
 // A paged runner's chunk (CommitScoredChunk) reads states in its
 // transaction and writes each back as its changes from the stored one
 // while they are small; reads merge them, a whole state replaces both, and
