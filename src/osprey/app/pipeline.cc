@@ -506,18 +506,30 @@ std::string DetectorRunner::WarmupJson(int64_t ts) const {
       .dump();
 }
 
-Result<DetectorRunner::SeriesState*> DetectorRunner::Series(const ingest::SeriesKey& key) {
-  auto it = series_.find(key);
-  if (it != series_.end()) return &it->second;
-  SeriesState s;
-  OSPREY_ASSIGN_OR_RETURN(s.id, store_.EnsureSeries(detector_id_, catalog_.MeasureName(key.measure),
-                                                    catalog_.DimsJson(key), catalog_.Label(key)));
-  s.owned = Owns(key);  // its model is created when it is first scored
-  s.created = true;
-  s.last_known = true;  // no stored value before now
-  ordered_.clear();     // Order() rebuilds them
+Status DetectorRunner::CreateSeries(const std::vector<ingest::SeriesPoint>& points,
+                                    std::vector<SeriesState*>& states) {
+  std::vector<size_t> fresh;
+  std::vector<store::SeriesRecord> records;
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (states[i]) continue;
+    const ingest::SeriesKey& key = points[i].key;
+    fresh.push_back(i);
+    records.push_back({0, catalog_.MeasureName(key.measure), catalog_.DimsJson(key), catalog_.Label(key)});
+  }
+  if (fresh.empty()) return Status::Ok();
+  OSPREY_RETURN_IF_ERROR(store_.EnsureSeriesMany(detector_id_, records));
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    const ingest::SeriesKey& key = points[fresh[k]].key;
+    SeriesState s;
+    s.id = records[k].id;
+    s.owned = Owns(key);  // its model is created when it is first scored
+    s.created = true;
+    s.last_known = true;  // no stored value before now
+    states[fresh[k]] = &series_.emplace(key, std::move(s)).first->second;
+  }
+  ordered_.clear();  // Order() rebuilds them
   skip_leaves_.clear();
-  return &series_.emplace(key, std::move(s)).first->second;
+  return Status::Ok();
 }
 
 void DetectorRunner::Order() {
@@ -1109,6 +1121,8 @@ Status DetectorRunner::PrepareInterval(Instant start, ingest::IntervalLeaves& le
     points.insert(points.end(), absent.begin(), absent.end());
     states.insert(states.end(), absent_states.begin(), absent_states.end());
   }
+  // The series new in this interval, created together.
+  OSPREY_RETURN_IF_ERROR(CreateSeries(points, states));
   w.series_missing =
       std::count_if(points.begin(), points.end(), [](const ingest::SeriesPoint& p) { return !p.value; });
   w.series_seen = static_cast<int64_t>(points.size()) - w.series_missing;
@@ -1141,10 +1155,6 @@ Status DetectorRunner::PrepareInterval(Instant start, ingest::IntervalLeaves& le
     }
     const ingest::SeriesPoint& p = points[i];
     SeriesState* s = states[i];
-    if (!s) {
-      OSPREY_ASSIGN_OR_RETURN(s, Series(p.key));
-      states[i] = s;
-    }
     const detect::EventOccurrence* event = nullptr;
     if (!events.empty()) {
       auto value_of = [&](size_t d) -> std::optional<std::string_view> {

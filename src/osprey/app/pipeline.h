@@ -319,7 +319,9 @@ class DetectorRunner {
   Status LoadFeedback();
   void EvaluateAlerts(int64_t ts, int64_t end_ts, const std::vector<alerts::GroupView>& groups, bool emit,
                       store::ChunkResult& chunk);
-  Result<SeriesState*> Series(const ingest::SeriesKey& key);
+  // Creates the series of the points that have no state yet (states[i]
+  // null), in the points' order, and sets their states.
+  Status CreateSeries(const std::vector<ingest::SeriesPoint>& points, std::vector<SeriesState*>& states);
   // The value `intervals` intervals before `start` of series `s` (nullopt
   // when unknown), reading s's history from the store when needed.
   Result<std::optional<double>> ValueBack(SeriesState& s, Instant start, int intervals);

@@ -311,6 +311,15 @@ class SqliteTables final : public internal::SqlPointTables {
         series, from, to, out, internal::SqlStore::ReadBlock);
   }
   Status DeleteHead(const std::vector<int64_t>& series, int64_t from, int64_t to) override {
+    // Consecutive ids in one statement, as ReadHead reads them: each delete
+    // statement opens its own cursors and work table, and the day a live
+    // detector (or a backtest's first interval) left in the head is
+    // deleted for every series when the day is sealed.
+    if (!series.empty() && series.back() - series.front() + 1 == static_cast<int64_t>(series.size())) {
+      OSPREY_ASSIGN_OR_RETURN(Stmt * s, db_.Prepared("delete from points where series_id >= ?1 and "
+                                                     "series_id <= ?2 and ts >= ?3 and ts < ?4"));
+      return s->Bind(1, series.front()).Bind(2, series.back()).Bind(3, from).Bind(4, to).Run();
+    }
     OSPREY_ASSIGN_OR_RETURN(Stmt * s,
                             db_.Prepared("delete from points where series_id = ?1 and ts >= ?2 and ts < ?3"));
     for (int64_t id : series) {
@@ -445,6 +454,23 @@ class SqliteStore final : private SqliteParts, public internal::SqlStore {
     return id;
   }
 
+  // kManySeries to a statement, the rest one at a time, in the same open
+  // transaction; ids in the order of `series`, as EnsureSeries would give
+  // them (a statement inserts its rows in order).
+  Status EnsureSeriesMany(int64_t detector_id, std::vector<SeriesRecord>& series) override {
+    if (series.size() < kManySeries) return SqlStore::EnsureSeriesMany(detector_id, series);
+    if (!series_open_) {
+      OSPREY_RETURN_IF_ERROR(SqliteParts::db.Begin());
+      series_open_ = true;
+    }
+    Status s = InsertManySeries(detector_id, series);
+    if (!s.ok()) {
+      series_open_ = false;
+      (void)SqliteParts::db.Rollback();
+    }
+    return s;
+  }
+
  protected:
   // Commits the series EnsureSeries created since the last commit. Every
   // other write calls it first, so a series is durable before anything that
@@ -473,6 +499,55 @@ class SqliteStore final : private SqliteParts, public internal::SqlStore {
   }
 
  private:
+  Status InsertManySeries(int64_t detector_id, std::vector<SeriesRecord>& series) {
+    std::string sql = "insert into series(detector_id, measure, dims, label) values ";
+    for (size_t r = 0; r < kManySeries; ++r) {
+      sql += fmt::format("{}(?1, ?{}, ?{}, ?{})", r == 0 ? "" : ", ", 3 * r + 2, 3 * r + 3, 3 * r + 4);
+    }
+    // RETURNING's order is not promised: each row is matched by its key,
+    // expected at its own place.
+    sql +=
+        " on conflict(detector_id, measure, dims) do update set label = excluded.label "
+        "returning id, measure, dims";
+    size_t i = 0;
+    for (; i + kManySeries <= series.size(); i += kManySeries) {
+      OSPREY_ASSIGN_OR_RETURN(Stmt * s, SqliteParts::db.Prepared(sql));
+      s->Bind(1, detector_id);
+      for (size_t r = 0; r < kManySeries; ++r) {
+        const SeriesRecord& x = series[i + r];
+        const int at = static_cast<int>(3 * r + 2);
+        s->Bind(at, std::string_view(x.measure))
+            .Bind(at + 1, std::string_view(x.dims))
+            .Bind(at + 2, std::string_view(x.label));
+      }
+      Status st;
+      size_t rows = 0, next = 0;
+      while (s->Step(&st)) {
+        const std::string measure = s->Text(1), dims = s->Text(2);
+        size_t r = next;
+        auto same = [&](size_t k) { return series[i + k].measure == measure && series[i + k].dims == dims; };
+        if (r >= kManySeries || !same(r)) {
+          for (r = 0; r < kManySeries && !same(r); ++r) {
+          }
+          if (r == kManySeries) st = Internal("series insert returned a series it was not given");
+        }
+        if (!st.ok()) break;
+        series[i + r].id = s->Int(0);
+        next = r + 1;
+        ++rows;
+      }
+      s->Reset();
+      OSPREY_RETURN_IF_ERROR(st);
+      if (rows != kManySeries) return Internal("series insert returned fewer ids than it was given series");
+    }
+    for (; i < series.size(); ++i) {
+      SeriesRecord& x = series[i];
+      OSPREY_ASSIGN_OR_RETURN(x.id, InsertSeries(detector_id, x.measure, x.dims, x.label));
+    }
+    return Status::Ok();
+  }
+
+  static constexpr size_t kManySeries = 64;
   // EnsureSeries has an open transaction of new series (BeforeWrite).
   bool series_open_ = false;
 };

@@ -436,6 +436,15 @@ class Store {
   // Returns the series id, creating the series if needed (idempotent).
   virtual Result<int64_t> EnsureSeries(int64_t detector_id, const std::string& measure,
                                        const std::string& dims, const std::string& label) = 0;
+  // EnsureSeries for each of `series` (distinct series; their ids are
+  // ignored), in order: sets each one's id. SQLite inserts them many to a
+  // statement (a detector's first interval creates every series).
+  virtual Status EnsureSeriesMany(int64_t detector_id, std::vector<SeriesRecord>& series) {
+    for (SeriesRecord& r : series) {
+      OSPREY_ASSIGN_OR_RETURN(r.id, EnsureSeries(detector_id, r.measure, r.dims, r.label));
+    }
+    return Status::Ok();
+  }
 
   // Calls fn(series id, state) for each stored model state of the detector,
   // in series id order, one at a time: a detector's states together are as

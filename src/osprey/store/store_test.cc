@@ -121,13 +121,16 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
   // The delta rows of the store's model states (SQLite only; -1 for
   // PostgreSQL, where the tests read the states back instead).
-  int64_t DeltaRows() {
+  int64_t DeltaRows() { return CountRows("model_state_delta"); }
+  // The rows of `table` (SQLite only; -1 for PostgreSQL).
+  int64_t CountRows(const std::string& table) {
     if (GetParam() == "postgres") return -1;
     sqlite3* db = nullptr;
     int64_t n = -2;
+    const std::string sql = "select count(*) from " + table;
     if (sqlite3_open(path_.c_str(), &db) == SQLITE_OK) {
       sqlite3_stmt* st = nullptr;
-      if (sqlite3_prepare_v2(db, "select count(*) from model_state_delta", -1, &st, nullptr) == SQLITE_OK &&
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
           sqlite3_step(st) == SQLITE_ROW) {
         n = sqlite3_column_int64(st, 0);
       }
@@ -203,6 +206,51 @@ TEST_P(StoreTest, DetectorsAndSeriesAreIdempotent) {
   EXPECT_EQ(*store_->EnsureSeries(d, "views", "{\"platform\":\"web\"}", "views{platform=web}"), s1);
   EXPECT_NE(*store_->EnsureSeries(d, "revenue", "{\"platform\":\"web\"}", "x"), s1);
   EXPECT_EQ(store_->ListSeries(d)->size(), 2u);
+}
+
+TEST_P(StoreTest, ManySeriesAreCreatedAtOnceInOrder) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  auto dims = [](int i) { return fmt::format(R"({{"p":"{}"}})", i); };
+  // Two of them exist already; 150 series make two full statements of
+  // SQLite's and a rest inserted one at a time.
+  const int64_t s10 = *store_->EnsureSeries(d, "views", dims(10), "old label");
+  const int64_t s140 = *store_->EnsureSeries(d, "views", dims(140), "views{p=140}");
+  std::vector<SeriesRecord> many;
+  for (int i = 0; i < 150; ++i) many.push_back({-1, "views", dims(i), fmt::format("views{{p={}}}", i)});
+  ASSERT_TRUE(store_->EnsureSeriesMany(d, many).ok());
+  EXPECT_EQ(many[10].id, s10);
+  EXPECT_EQ(many[140].id, s140);
+  std::set<int64_t> distinct;
+  int64_t last_new = 0;
+  for (int i = 0; i < 150; ++i) {
+    const SeriesRecord& r = many[static_cast<size_t>(i)];
+    distinct.insert(r.id);
+    // Each is the series EnsureSeries finds, and new ones come in order.
+    EXPECT_EQ(*store_->EnsureSeries(d, "views", dims(i), r.label), r.id) << i;
+    if (i != 10 && i != 140) {
+      EXPECT_GT(r.id, last_new) << i;
+      last_new = r.id;
+    }
+  }
+  EXPECT_EQ(distinct.size(), 150u);
+  auto listed = *store_->ListSeries(d);
+  ASSERT_EQ(listed.size(), 150u);
+  for (const SeriesRecord& r : listed) {
+    if (r.id == s10) {
+      EXPECT_EQ(r.label, "views{p=10}");  // the label is updated
+    }
+  }
+  // Again: the same ids, nothing new.
+  std::vector<SeriesRecord> again = many;
+  for (SeriesRecord& r : again) r.id = -1;
+  ASSERT_TRUE(store_->EnsureSeriesMany(d, again).ok());
+  for (size_t i = 0; i < many.size(); ++i) EXPECT_EQ(again[i].id, many[i].id) << i;
+  EXPECT_EQ(store_->ListSeries(d)->size(), 150u);
+  // They are durable once the next write commits.
+  ASSERT_TRUE(store_->CommitChunk(Chunk(d, many[0].id, 1601510400, 40)).ok());
+  store_.reset();
+  store_ = std::move(OpenStore(target_)).value();
+  EXPECT_EQ(store_->ListSeries(d)->size(), 150u);
 }
 
 TEST_P(StoreTest, RerunningAnIntervalReplacesInsteadOfDuplicating) {
@@ -302,6 +350,73 @@ TEST_P(StoreTest, ModelStatesStreamInAndOut) {
   EXPECT_FALSE(store_->CommitChunk(failing).ok());
   EXPECT_EQ(store_->LoadModelStates(d)->at(a), "from the map");
   EXPECT_EQ(*store_->GetWatermark(d), 7200);
+}
+
+// A resume point writes every series' state (SQLite: many to a statement):
+// new states, then whole states over stored ones and their deltas, and a
+// failure halfway leaves every state as it was.
+TEST_P(StoreTest, ManyModelStatesAreWrittenWholeOverTheirDeltas) {
+  int64_t d = *store_->UpsertDetector("ecommerce", "");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 150; ++i) {
+    ids.push_back(*store_->EnsureSeries(d, "views", fmt::format(R"({{"p":"{}"}})", i), "v"));
+  }
+  auto state = [](int i, char fill) {
+    return std::string(static_cast<size_t>(200 + i % 7), fill) + std::to_string(i);
+  };
+  auto save = [&](int64_t ts, char fill, bool fail = false) {
+    ChunkResult c = Chunk(d, ids[0], ts, 40);
+    c.write_model_states = [&](const std::function<Status(int64_t, std::string_view)>& write) {
+      for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+        if (fail && i == 100) return Internal("a model could not be saved");
+        OSPREY_RETURN_IF_ERROR(write(ids[static_cast<size_t>(i)], state(i, fill)));
+      }
+      return Status::Ok();
+    };
+    return store_->CommitChunk(c);
+  };
+  auto expect = [&](const std::function<std::string(int)>& want) {
+    auto states = *store_->LoadModelStates(d);
+    ASSERT_EQ(states.size(), ids.size());
+    for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+      EXPECT_EQ(states[ids[static_cast<size_t>(i)]], want(i)) << i;
+    }
+  };
+  ASSERT_TRUE(save(3600, 'a').ok());
+  expect([&](int i) { return state(i, 'a'); });
+  // A paged chunk stores one changed byte of each as a delta.
+  ChunkResult paged = Chunk(d, ids[0], 7200, 40);
+  paged.model_states.clear();
+  ASSERT_TRUE(store_
+                  ->CommitScoredChunk(paged,
+                                      [&](Store::ModelStateAccess& io) -> Status {
+                                        std::map<int64_t, std::string> read;
+                                        OSPREY_RETURN_IF_ERROR(io.Read(ids.front(), ids.back(),
+                                                                       [&](int64_t id, std::string_view st) {
+                                                                         read.emplace(id, st);
+                                                                         return Status::Ok();
+                                                                       }));
+                                        for (auto& [id, st] : read) {
+                                          st[0] = 'p';
+                                          OSPREY_RETURN_IF_ERROR(io.Write(id, st));
+                                        }
+                                        return Status::Ok();
+                                      })
+                  .ok());
+  auto paged_state = [&](int i) {
+    std::string s = state(i, 'a');
+    s[0] = 'p';
+    return s;
+  };
+  expect(paged_state);
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 150);
+  // Failing halfway: nothing changes.
+  EXPECT_FALSE(save(10800, 'b', true).ok());
+  expect(paged_state);
+  // Whole states over them: the deltas are gone.
+  ASSERT_TRUE(save(10800, 'b').ok());
+  expect([&](int i) { return state(i, 'b'); });
+  EXPECT_EQ(DeltaRows(), GetParam() == "postgres" ? -1 : 0);
 }
 
 // A paged runner's chunk (CommitScoredChunk) reads states in its
@@ -576,6 +691,27 @@ TEST_P(StoreTest, ChunksOfManySeriesWriteEveryHeadRowAndBlock) {
   for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
     for (int h = 0; h < 24; ++h)
       day.points.push_back(point(ids[static_cast<size_t>(i)], 86400 + h * 3600, i + h));
+  }
+  // The rest of the first day closes it: each series' head rows and the
+  // chunk's point are sealed as its block, and the head rows are deleted
+  // (those of consecutive series with one statement).
+  ChunkResult close;
+  close.detector_id = d;
+  close.first_ts = 10800;
+  close.next_watermark = 86400;
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    close.points.push_back(point(ids[static_cast<size_t>(i)], 10800, i + 3));
+  }
+  ASSERT_TRUE(store_->CommitChunk(close).ok());
+  if (GetParam() == "sqlite") {
+    EXPECT_EQ(CountRows("points"), 0);
+  }
+  for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
+    auto got = *store_->ListPoints(ids[static_cast<size_t>(i)], 0, 86400);
+    ASSERT_EQ(got.size(), 3u) << i;
+    EXPECT_EQ(got[0].value, point(ids[static_cast<size_t>(i)], 3600, i + 7).value) << i;
+    EXPECT_EQ(got[1].value, point(ids[static_cast<size_t>(i)], 7200, i + 2).value) << i;
+    EXPECT_EQ(got[2].value, point(ids[static_cast<size_t>(i)], 10800, i + 3).value) << i;
   }
   ASSERT_TRUE(store_->CommitChunk(day).ok());
   for (int i = 0; i < static_cast<int>(ids.size()); ++i) {
