@@ -285,10 +285,10 @@ class BusinessModel final : public Model {
   // Money: the size of one sale (a compound Poisson's unit, E[P^2] / E[P])
   // as decayed sums of x^2 - mu x and x over points with sales, the number
   // of those points, and the share of zeros among the points that teach
-  // the noise (SaleUnit).
+  // the noise (SaleUnit; 1 before any has).
   double sale_num_ = 0, sale_den_ = 0;
   int32_t sale_n_ = 0;
-  float zero_share_ = 0;
+  float zero_share_ = 1;
   double scale_ = 1;  // noise_scale(), derived from the above (not saved)
   // The mean number of intervals per value (1 where every interval has a
   // row), over about kSpacingMemory values: the per-hour rate penalty
